@@ -1,0 +1,51 @@
+# The single entry point for people and CI. Every target creates .venv on demand.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP_RUN := $(VENV)/.installed-run
+STAMP_DEV := $(VENV)/.installed-dev
+
+.PHONY: demo test lint typecheck schema-check unit soak bench clean regen
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP_RUN): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(STAMP_DEV): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@ $(STAMP_RUN)
+
+demo: $(STAMP_RUN)
+	$(BIN)/connector-sync replay src/connector_sync_contracts/examples/example_day.jsonl
+
+lint: $(STAMP_DEV)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP_DEV)
+	$(BIN)/mypy
+
+schema-check: $(STAMP_DEV)
+	$(BIN)/python -m connector_sync_contracts.schemas --check
+
+unit: $(STAMP_DEV)
+	$(BIN)/python -m pytest
+
+test: lint typecheck schema-check unit
+
+soak: $(STAMP_DEV)
+	CSC_SOAK=1 $(BIN)/python -m pytest -p no:cacheprovider tests/property tests/cli -q
+
+bench: $(STAMP_RUN)
+	$(BIN)/python bench/run.py
+
+regen: $(STAMP_DEV)
+	$(BIN)/python -m connector_sync_contracts.schemas --write
+	$(BIN)/python -m connector_sync_contracts.conformance.regen
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis

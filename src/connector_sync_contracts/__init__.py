@@ -1,0 +1,148 @@
+"""connector-sync-contracts: canonical, replay-safe connector and sync event contracts.
+
+One vocabulary for connector lifecycle (FR-001, FR-002), sync delivery
+outcomes with idempotency markers (FR-003, FR-004) and external reference
+links (FR-005); deterministic reducers and whole-log replay (FR-006, FR-007);
+and validation against the models and the committed JSON Schemas (FR-008).
+"""
+
+from __future__ import annotations
+
+from .connector import (
+    CONNECTOR_DEGRADED,
+    CONNECTOR_EVENT_TYPES,
+    CONNECTOR_HEALTH_CHECKED,
+    CONNECTOR_PROVISIONED,
+    CONNECTOR_RECONNECTED,
+    CONNECTOR_REVOKED,
+    CONNECTOR_SCHEMA_VERSION,
+    ActorType,
+    ConnectorDegradedPayload,
+    ConnectorHealthCheckedPayload,
+    ConnectorPayloadBase,
+    ConnectorProvisionedPayload,
+    ConnectorReconnectedPayload,
+    ConnectorRevokedPayload,
+    ConnectorState,
+    HealthStatus,
+    ReconnectStrategy,
+)
+from .envelope import CONTRACT_VERSION, Event, SortKey, canonical_json, sort_key
+from .errors import ContractError, ContractViolationError, UnknownEventTypeError
+from .links import EXTERNAL_REFERENCE_LINKED, ExternalReferenceLinkedPayload
+from .reducers import (
+    EventLike,
+    Projection,
+    reduce_connector_events,
+    reduce_external_links,
+    reduce_sync_events,
+    replay,
+)
+from .registry import (
+    ALLOWED_TRANSITIONS,
+    DEFAULT_MAX_RECONNECT_CYCLES,
+    PAYLOAD_MODELS,
+    SEMANTIC_RULES,
+    SYNC_OUTCOMES,
+    TERMINAL_OUTCOMES,
+    Family,
+)
+from .results import (
+    Anomaly,
+    ConnectorProjection,
+    DeliveryState,
+    ExternalLink,
+    LinkIndex,
+    ReducedConnectorState,
+    ReducedSyncState,
+    ReplayResult,
+    ReverseIndexEntry,
+    SyncProjection,
+)
+from .sync import (
+    SYNC_DEAD_LETTERED,
+    SYNC_EVENT_TYPES,
+    SYNC_INGEST_ACCEPTED,
+    SYNC_INGEST_REJECTED,
+    SYNC_REPLAY_COMPLETED,
+    SYNC_RETRY_SCHEDULED,
+    SYNC_SCHEMA_VERSION,
+    SyncDeadLetteredPayload,
+    SyncIngestAcceptedPayload,
+    SyncIngestRejectedPayload,
+    SyncOutcome,
+    SyncPayloadBase,
+    SyncReplayCompletedPayload,
+    SyncRetryScheduledPayload,
+)
+
+__version__ = CONTRACT_VERSION
+"""Package version; equal to the contract version."""
+
+__all__ = [
+    "ALLOWED_TRANSITIONS",
+    "CONNECTOR_DEGRADED",
+    "CONNECTOR_EVENT_TYPES",
+    "CONNECTOR_HEALTH_CHECKED",
+    "CONNECTOR_PROVISIONED",
+    "CONNECTOR_RECONNECTED",
+    "CONNECTOR_REVOKED",
+    "CONNECTOR_SCHEMA_VERSION",
+    "CONTRACT_VERSION",
+    "DEFAULT_MAX_RECONNECT_CYCLES",
+    "EXTERNAL_REFERENCE_LINKED",
+    "PAYLOAD_MODELS",
+    "SEMANTIC_RULES",
+    "SYNC_DEAD_LETTERED",
+    "SYNC_EVENT_TYPES",
+    "SYNC_INGEST_ACCEPTED",
+    "SYNC_INGEST_REJECTED",
+    "SYNC_OUTCOMES",
+    "SYNC_REPLAY_COMPLETED",
+    "SYNC_RETRY_SCHEDULED",
+    "SYNC_SCHEMA_VERSION",
+    "TERMINAL_OUTCOMES",
+    "ActorType",
+    "Anomaly",
+    "ConnectorDegradedPayload",
+    "ConnectorHealthCheckedPayload",
+    "ConnectorPayloadBase",
+    "ConnectorProjection",
+    "ConnectorProvisionedPayload",
+    "ConnectorReconnectedPayload",
+    "ConnectorRevokedPayload",
+    "ConnectorState",
+    "ContractError",
+    "ContractViolationError",
+    "DeliveryState",
+    "Event",
+    "EventLike",
+    "ExternalLink",
+    "ExternalReferenceLinkedPayload",
+    "Family",
+    "HealthStatus",
+    "LinkIndex",
+    "Projection",
+    "ReconnectStrategy",
+    "ReducedConnectorState",
+    "ReducedSyncState",
+    "ReplayResult",
+    "ReverseIndexEntry",
+    "SortKey",
+    "SyncDeadLetteredPayload",
+    "SyncIngestAcceptedPayload",
+    "SyncIngestRejectedPayload",
+    "SyncOutcome",
+    "SyncPayloadBase",
+    "SyncProjection",
+    "SyncReplayCompletedPayload",
+    "SyncRetryScheduledPayload",
+    "UnknownEventTypeError",
+    "__version__",
+    "canonical_json",
+    "reduce_connector_events",
+    "reduce_external_links",
+    "reduce_sync_events",
+    "replay",
+    "sort_key",
+]

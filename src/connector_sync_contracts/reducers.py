@@ -1,0 +1,297 @@
+"""Public reducers and whole-log replay (FR-006, FR-007, section 6).
+
+Batch functions dedup by event_id, sort by (lamport_clock, UTC instant,
+event_id) and fold; ``Projection`` folds events one at a time with the same
+steps, so for input already in replay order both end equal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Final, TypeAlias
+
+from pydantic import ValidationError
+
+from ._reduce import (
+    ConnectorFact,
+    Dedup,
+    Engine,
+    Fact,
+    LinkFact,
+    MalformedFact,
+    SyncFact,
+    semantic_failures,
+)
+from .connector import (
+    ConnectorHealthCheckedPayload,
+    ConnectorPayloadBase,
+    ConnectorReconnectedPayload,
+)
+from .envelope import Event, canonical_json
+from .links import ExternalReferenceLinkedPayload
+from .registry import (
+    CONNECTOR_TARGET_STATES,
+    DEFAULT_MAX_RECONNECT_CYCLES,
+    EVENT_FAMILIES,
+    HEALTH_STATUS_TARGETS,
+    PAYLOAD_MODELS,
+    SYNC_OUTCOMES,
+    Family,
+)
+from .results import (
+    Anomaly,
+    ConnectorProjection,
+    ExternalLink,
+    LinkIndex,
+    ReplayResult,
+    SyncProjection,
+)
+from .sync import (
+    SyncIngestAcceptedPayload,
+    SyncPayloadBase,
+    SyncReplayCompletedPayload,
+    SyncRetryScheduledPayload,
+)
+
+__all__ = [
+    "EventLike",
+    "Projection",
+    "event_to_fact",
+    "reduce_connector_events",
+    "reduce_external_links",
+    "reduce_sync_events",
+    "replay",
+    "summarize_errors",
+]
+
+EventLike: TypeAlias = Event | Mapping[str, Any]
+"""An ``Event`` or an envelope mapping (validated with ``Event.model_validate``)."""
+
+ALL_FAMILIES: Final = frozenset(Family)
+
+
+def summarize_errors(exc: ValidationError, prefix: str = "") -> str:
+    """One line naming every failed field and rule of a pydantic validation error."""
+    parts = []
+    for err in exc.errors(include_url=False):
+        loc = ".".join(str(p) for p in (prefix, *err["loc"]) if p != "")
+        parts.append(f"{loc or '$'}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def _readable_connector_id(payload: Mapping[str, Any]) -> str | None:
+    cid = payload.get("connector_id")
+    return cid if isinstance(cid, str) and cid else None
+
+
+def event_to_fact(event: Event) -> Fact | None:
+    """Validate ``event.payload`` with its family model and extract what reducers need.
+
+    Returns ``None`` for event types outside the three families, and a
+    ``MalformedFact`` when the payload fails validation.
+    """
+    event_type = event.event_type
+    family = EVENT_FAMILIES.get(event_type)
+    if family is None:
+        return None
+    try:
+        payload = PAYLOAD_MODELS[event_type].model_validate(event.payload)
+    except ValidationError as exc:
+        return MalformedFact(
+            event.event_id,
+            family,
+            _readable_connector_id(event.payload),
+            summarize_errors(exc, "payload"),
+        )
+    broken = tuple(rule.code for rule in semantic_failures(event_type, payload))
+    if isinstance(payload, ConnectorPayloadBase):
+        health = payload if isinstance(payload, ConnectorHealthCheckedPayload) else None
+        target = (
+            HEALTH_STATUS_TARGETS[health.health_status]
+            if health is not None
+            else CONNECTOR_TARGET_STATES[event_type]
+        )
+        return ConnectorFact(
+            event.event_id,
+            event_type,
+            payload.connector_id,
+            payload.connector_type,
+            payload.provider,
+            payload.mission_id,
+            payload.recorded_at,
+            target,
+            health.health_status if health is not None else None,
+            health.latency_ms if health is not None else None,
+            payload.previous_state if isinstance(payload, ConnectorReconnectedPayload) else None,
+            broken,
+        )
+    if isinstance(payload, SyncPayloadBase):
+        return SyncFact(
+            event.event_id,
+            payload.connector_id,
+            SYNC_OUTCOMES[event_type],
+            payload.delivery_id,
+            payload.source_event_fingerprint,
+            retry_attempt=payload.retry_attempt
+            if isinstance(payload, SyncRetryScheduledPayload)
+            else 0,
+            max_retries=payload.max_retries
+            if isinstance(payload, SyncRetryScheduledPayload)
+            else 0,
+            ingested_count=payload.ingested_count
+            if isinstance(payload, SyncIngestAcceptedPayload)
+            else 0,
+            replayed_count=payload.replayed_count
+            if isinstance(payload, SyncReplayCompletedPayload)
+            else 0,
+            broken_rules=broken,
+        )
+    assert isinstance(payload, ExternalReferenceLinkedPayload)
+    return LinkFact(event.event_id, ExternalLink(event_id=event.event_id, **payload.model_dump()))
+
+
+def _anomaly_order(anomaly: Anomaly) -> tuple[str, str, str]:
+    return (anomaly.kind, anomaly.event_id or "", anomaly.message)
+
+
+class Projection:
+    """Whole-log projection that accepts events one at a time.
+
+    ``apply`` validates the envelope, drops duplicates by event_id and folds
+    the event with the same steps batch ``replay`` uses. For input already in
+    replay order the final ``result()`` equals ``replay(events)``; a
+    differing duplicate that arrives after its event_id was applied is
+    recorded as ``conflicting_duplicate`` and not applied again.
+    """
+
+    def __init__(
+        self,
+        *,
+        include_logs: bool = True,
+        max_reconnect_cycles: int = DEFAULT_MAX_RECONNECT_CYCLES,
+        families: frozenset[Family] = ALL_FAMILIES,
+    ) -> None:
+        self._engine = Engine(
+            families, keep_logs=include_logs, max_reconnect_cycles=max_reconnect_cycles
+        )
+        self._dedup: Dedup[Event] = Dedup()
+        self._envelope_anomalies: list[Anomaly] = []
+
+    def _admit(self, item: EventLike) -> Event | None:
+        if isinstance(item, Event):
+            return item
+        try:
+            return Event.model_validate(item)
+        except ValidationError as exc:
+            raw_id = item.get("event_id") if isinstance(item, Mapping) else None
+            self._envelope_anomalies.append(
+                Anomaly(
+                    kind="malformed_envelope",
+                    event_id=raw_id if isinstance(raw_id, str) else None,
+                    message=summarize_errors(exc),
+                )
+            )
+            return None
+
+    def apply(self, event: EventLike) -> None:
+        """Fold one event (or envelope mapping) into the projection."""
+        admitted = self._admit(event)
+        if admitted is None:
+            return
+        status = self._dedup.offer(
+            admitted.event_id, admitted.sort_key, canonical_json(admitted), admitted
+        )
+        if status == "new":
+            self._engine.fold(event_to_fact(admitted))
+
+    def _load(self, events: Iterable[EventLike]) -> None:
+        for item in events:
+            admitted = self._admit(item)
+            if admitted is not None:
+                self._dedup.offer(
+                    admitted.event_id, admitted.sort_key, canonical_json(admitted), admitted
+                )
+        for event in self._dedup.in_order():
+            self._engine.fold(event_to_fact(event))
+
+    def _stream_anomalies(self) -> tuple[Anomaly, ...]:
+        found = [*self._envelope_anomalies, *self._dedup.anomalies()]
+        found.extend(self._engine.stream_anomalies)
+        return tuple(sorted(found, key=_anomaly_order))
+
+    def _counts(self) -> dict[str, int]:
+        return {
+            "event_count": len(self._dedup.winners),
+            "duplicates_dropped": self._dedup.duplicates_dropped,
+            "ignored_event_count": self._engine.ignored,
+        }
+
+    def result(self) -> ReplayResult:
+        """Frozen whole-log result of everything applied so far."""
+        engine = self._engine
+        counts = self._counts()
+        return ReplayResult(
+            connectors={
+                cid: engine.connectors[cid].snapshot() for cid in sorted(engine.connectors)
+            },
+            sync={cid: engine.syncs[cid].snapshot() for cid in sorted(engine.syncs)},
+            external_links=engine.links.snapshot(
+                (
+                    counts["event_count"],
+                    counts["duplicates_dropped"],
+                    counts["ignored_event_count"],
+                ),
+                (),
+            ),
+            anomalies=self._stream_anomalies(),
+            **counts,
+        )
+
+
+def _batch(
+    events: Iterable[EventLike], families: frozenset[Family], max_reconnect_cycles: int
+) -> Projection:
+    projection = Projection(families=families, max_reconnect_cycles=max_reconnect_cycles)
+    projection._load(events)
+    return projection
+
+
+def replay(
+    events: Iterable[EventLike], *, max_reconnect_cycles: int = DEFAULT_MAX_RECONNECT_CYCLES
+) -> ReplayResult:
+    """Reduce a mixed log into connectors + sync + links + stream anomalies (section 6)."""
+    return _batch(events, ALL_FAMILIES, max_reconnect_cycles).result()
+
+
+def reduce_connector_events(
+    events: Iterable[EventLike], *, max_reconnect_cycles: int = DEFAULT_MAX_RECONNECT_CYCLES
+) -> ConnectorProjection:
+    """Fold the connector family of a log into per-connector states (FR-006)."""
+    projection = _batch(events, frozenset({Family.CONNECTOR}), max_reconnect_cycles)
+    engine = projection._engine
+    return ConnectorProjection(
+        connectors={cid: engine.connectors[cid].snapshot() for cid in sorted(engine.connectors)},
+        anomalies=projection._stream_anomalies(),
+        **projection._counts(),
+    )
+
+
+def reduce_sync_events(events: Iterable[EventLike]) -> SyncProjection:
+    """Fold the sync family of a log into per-connector delivery states (FR-007)."""
+    projection = _batch(events, frozenset({Family.SYNC}), DEFAULT_MAX_RECONNECT_CYCLES)
+    engine = projection._engine
+    return SyncProjection(
+        sync={cid: engine.syncs[cid].snapshot() for cid in sorted(engine.syncs)},
+        anomalies=projection._stream_anomalies(),
+        **projection._counts(),
+    )
+
+
+def reduce_external_links(events: Iterable[EventLike]) -> LinkIndex:
+    """Fold ``ExternalReferenceLinked`` events into the link index (FR-005)."""
+    projection = _batch(events, frozenset({Family.LINK}), DEFAULT_MAX_RECONNECT_CYCLES)
+    counts = projection._counts()
+    return projection._engine.links.snapshot(
+        (counts["event_count"], counts["duplicates_dropped"], counts["ignored_event_count"]),
+        projection._stream_anomalies(),
+    )
