@@ -16,7 +16,7 @@ as events arrive), so the two cannot disagree.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Final, Generic, Literal, TypeVar
 
 import msgspec
@@ -71,7 +71,7 @@ def semantic_failures(event_type: str, payload: object) -> tuple[SemanticRule, .
     )
 
 
-class ConnectorFact(msgspec.Struct, frozen=True, gc=False):
+class ConnectorFact(msgspec.Struct, frozen=True, gc=False, tag=True, array_like=True):
     """What the connector reducer needs from one valid connector event."""
 
     event_id: str
@@ -88,7 +88,7 @@ class ConnectorFact(msgspec.Struct, frozen=True, gc=False):
     broken_rules: tuple[str, ...] = ()
 
 
-class SyncFact(msgspec.Struct, frozen=True, gc=False):
+class SyncFact(msgspec.Struct, frozen=True, gc=False, tag=True, array_like=True):
     """What the sync reducer needs from one valid sync event."""
 
     event_id: str
@@ -103,14 +103,30 @@ class SyncFact(msgspec.Struct, frozen=True, gc=False):
     broken_rules: tuple[str, ...] = ()
 
 
-class LinkFact(msgspec.Struct, frozen=True, gc=False):
-    """A valid external reference link event."""
+class LinkFact(msgspec.Struct, frozen=True, gc=False, tag=True, array_like=True):
+    """What the link index needs from one valid ``ExternalReferenceLinked`` event."""
 
     event_id: str
-    link: ExternalLink
+    link_id: str
+    connector_id: str
+    external_provider: str
+    external_ref_type: str
+    external_ref_id: str
+    external_ref_url: str
+    internal_aggregate_type: str
+    internal_aggregate_id: str
+    mission_id: str
+    linked_by: str
+    recorded_at: datetime
+
+    def to_link(self) -> ExternalLink:
+        """The public, frozen form of this link (recorded_at in UTC)."""
+        fields = msgspec.structs.asdict(self)
+        fields["recorded_at"] = _utc(self.recorded_at)
+        return ExternalLink(**fields)
 
 
-class MalformedFact(msgspec.Struct, frozen=True, gc=False):
+class MalformedFact(msgspec.Struct, frozen=True, gc=False, tag=True, array_like=True):
     """A family event whose payload failed validation."""
 
     event_id: str
@@ -120,6 +136,14 @@ class MalformedFact(msgspec.Struct, frozen=True, gc=False):
 
 
 Fact = ConnectorFact | SyncFact | LinkFact | MalformedFact
+
+
+def _utc(value: datetime) -> datetime:
+    return value.astimezone(timezone.utc)
+
+
+def _utc_or_none(value: datetime | None) -> datetime | None:
+    return None if value is None else value.astimezone(timezone.utc)
 
 
 def _describe_rule(code: str) -> str:
@@ -160,8 +184,8 @@ class ConnectorAcc:
             provider=self.provider,
             mission_id=self.mission_id,
             current_state=self.state,
-            last_transition_at=self.last_transition_at,
-            last_health_check_at=self.last_health_check_at,
+            last_transition_at=_utc_or_none(self.last_transition_at),
+            last_health_check_at=_utc_or_none(self.last_health_check_at),
             last_health_status=self.last_health_status,
             last_latency_ms=self.last_latency_ms,
             event_count=self.event_count,
@@ -388,7 +412,7 @@ def sync_step(acc: SyncAcc, fact: SyncFact | MalformedFact) -> SyncAcc:
 class LinkAcc:
     """Mutable fold state of the external reference index."""
 
-    links: dict[tuple[str, str, str], ExternalLink] = field(default_factory=dict)
+    links: dict[tuple[str, str, str], LinkFact] = field(default_factory=dict)
     link_ids: dict[str, tuple[str, str, str]] = field(default_factory=dict)
     anomalies: list[Anomaly] = field(default_factory=list)
 
@@ -406,7 +430,7 @@ class LinkAcc:
             duplicates_dropped=counts[1],
             ignored_event_count=counts[2],
             anomalies=stream_anomalies,
-            links=tuple(self.links[key] for key in sorted(self.links)),
+            links=tuple(self.links[key].to_link() for key in sorted(self.links)),
             reverse_index=tuple(
                 ReverseIndexEntry(
                     internal_aggregate_type=agg[0],
@@ -426,7 +450,7 @@ def link_step(acc: LinkAcc, fact: LinkFact | MalformedFact) -> LinkAcc:
             Anomaly(kind="malformed_payload", event_id=fact.event_id, message=fact.message)
         )
         return acc
-    link = fact.link
+    link = fact
     key = (link.external_provider, link.external_ref_type, link.external_ref_id)
     owner = acc.link_ids.get(link.link_id)
     if owner is not None and owner != key:

@@ -41,7 +41,6 @@ from .registry import (
 from .results import (
     Anomaly,
     ConnectorProjection,
-    ExternalLink,
     LinkIndex,
     ReplayResult,
     SyncProjection,
@@ -147,7 +146,7 @@ def event_to_fact(event: Event) -> Fact | None:
             broken_rules=broken,
         )
     assert isinstance(payload, ExternalReferenceLinkedPayload)
-    return LinkFact(event.event_id, ExternalLink(event_id=event.event_id, **payload.model_dump()))
+    return LinkFact(event_id=event.event_id, **payload.model_dump())
 
 
 def _anomaly_order(anomaly: Anomaly) -> tuple[str, str, str]:
