@@ -203,13 +203,9 @@ def connector_step(acc: ConnectorAcc, fact: ConnectorFact | MalformedFact) -> Co
         )
         return acc
     eid = fact.event_id
-    if acc.provider is None:
-        acc.connector_type, acc.provider, acc.mission_id = (
-            fact.connector_type,
-            fact.provider,
-            fact.mission_id,
-        )
-    elif fact.provider != acc.provider or fact.connector_type != acc.connector_type:
+    if acc.provider is not None and (
+        fact.provider != acc.provider or fact.connector_type != acc.connector_type
+    ):
         acc.anomalies.append(
             Anomaly(
                 kind="identity_changed",
@@ -248,6 +244,14 @@ def connector_step(acc: ConnectorAcc, fact: ConnectorFact | MalformedFact) -> Co
         )
     acc.state = target
     acc.last_transition_at = fact.recorded_at
+    if acc.provider is None:
+        # Identity comes from the first accepted (applied) event: an event that is
+        # not applied, such as a health check before provisioning, must not decide it.
+        acc.connector_type, acc.provider, acc.mission_id = (
+            fact.connector_type,
+            fact.provider,
+            fact.mission_id,
+        )
     if acc.keep_logs:
         acc.transition_log.append((eid, target))
     if target is ConnectorState.RECONNECTED:
