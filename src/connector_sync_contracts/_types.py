@@ -9,11 +9,12 @@ The fast decoding path (``_fast``) derives its checks from the same constants.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any, Final
 from uuid import UUID
 
 from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 __all__ = [
     "DATETIME_PATTERN",
@@ -32,6 +33,7 @@ __all__ = [
     "UuidField",
     "format_instant",
     "normalize_event_id",
+    "utc_instant_in_range",
 ]
 
 INT64_MAX: Final = 2**63 - 1
@@ -82,6 +84,43 @@ def _full(regex: re.Pattern[str], value: str) -> bool:
     return regex.match(value) is not None and not value.endswith("\n")
 
 
+def _rule_error(error_type: str, message: str) -> PydanticCustomError:
+    # pydantic's own error type names (plus "datetime_out_of_range"), so the
+    # validator maps every broken rule to one stable code, the same code the
+    # JSON Schema layer reports. PydanticCustomError is a ValueError.
+    return PydanticCustomError(error_type, message)
+
+
+_DATETIME_PARTS: Final = re.compile(
+    r"^([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.[0-9]+)?"
+    r"(Z|[+-][0-9]{2}:[0-9]{2})$"
+)
+
+
+def utc_instant_in_range(value: str) -> bool:
+    """Whether an RFC 3339 date-time stays within years 1..9999 once normalized to UTC.
+
+    ``9999-12-31T23:30:00-01:00`` is a well-formed date-time whose UTC instant
+    falls in year 10000, which no ``datetime`` can hold. Strings that are not
+    RFC 3339 date-times, or name a day that does not exist, return ``True``:
+    the pattern and the date-time format report those.
+    """
+    parts = _DATETIME_PARTS.match(value)
+    if parts is None:
+        return True
+    try:
+        local = datetime(*(int(part) for part in parts.groups()[:6]))
+    except ValueError:
+        return True
+    offset = parts[7]
+    minutes = 0 if offset == "Z" else int(offset[1:3]) * 60 + int(offset[4:6])
+    try:
+        local - timedelta(minutes=minutes if offset[0] != "-" else -minutes)
+    except OverflowError:
+        return False
+    return True
+
+
 def normalize_event_id(value: str) -> str:
     """Return the canonical spelling of a ULID or UUID identifier.
 
@@ -89,7 +128,10 @@ def normalize_event_id(value: str) -> str:
     Raises ``ValueError`` when ``value`` is neither.
     """
     if not _full(_EVENT_ID_RE, value):
-        raise ValueError("must be a ULID (26 Crockford base32) or a UUID (hyphenated or 32 hex)")
+        raise _rule_error(
+            "string_pattern_mismatch",
+            "must be a ULID (26 Crockford base32) or a UUID (hyphenated or 32 hex)",
+        )
     if len(value) == 26:
         return value.upper()
     return _normalize_uuid(value)
@@ -109,32 +151,49 @@ def _check_event_id(value: object) -> object:
 def _check_uuid(value: object) -> object:
     if isinstance(value, UUID):
         return value
-    if not isinstance(value, str) or not _full(_UUID_RE, value):
-        raise ValueError("must be a UUID string, 36-char hyphenated or 32 hex characters")
+    message = "must be a UUID string, 36-char hyphenated or 32 hex characters"
+    if not isinstance(value, str):
+        raise _rule_error("uuid_type", message)
+    if not _full(_UUID_RE, value):
+        raise _rule_error("string_pattern_mismatch", message)
     return value
 
 
 def _check_datetime(value: object) -> object:
     if isinstance(value, datetime):
         if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError("must carry a UTC offset (naive datetimes are rejected)")
+            raise _rule_error(
+                "timezone_aware", "must carry a UTC offset (naive datetimes are rejected)"
+            )
         return value
     if isinstance(value, str):
         if not _full(_DATETIME_RE, value):
-            raise ValueError(
-                "must be an RFC 3339 date-time with an offset, e.g. 2026-11-25T10:15:30Z"
+            raise _rule_error(
+                "string_pattern_mismatch",
+                "must be an RFC 3339 date-time with an offset, e.g. 2026-11-25T10:15:30Z",
             )
+        if not utc_instant_in_range(value):
+            raise _rule_error("datetime_out_of_range", _OUT_OF_RANGE)
         return value
-    raise ValueError("must be an RFC 3339 date-time string")
+    raise _rule_error("datetime_type", "must be an RFC 3339 date-time string")
+
+
+_OUT_OF_RANGE: Final = "must fall within years 0001-9999 once normalized to UTC"
 
 
 def _to_utc(value: datetime) -> datetime:
-    return value.astimezone(timezone.utc)
+    try:
+        return value.astimezone(timezone.utc)
+    except OverflowError:
+        raise _rule_error("datetime_out_of_range", _OUT_OF_RANGE) from None
 
 
 def _check_url(value: str) -> str:
     if not _full(_URL_RE, value):
-        raise ValueError("must be an absolute http(s) URL with a host and without user-info")
+        raise _rule_error(
+            "string_pattern_mismatch",
+            "must be an absolute http(s) URL with a host and without user-info",
+        )
     return value
 
 
@@ -165,7 +224,9 @@ EventIdStr = Annotated[
 UuidField = Annotated[
     UUID,
     BeforeValidator(_check_uuid),
-    WithJsonSchema(_schema(type="string", format="uuid", pattern=UUID_PATTERN)),
+    # No "format": "uuid": JSON Schema's uuid format demands the hyphenated
+    # spelling, and the contract also accepts 32 hex characters.
+    WithJsonSchema(_schema(type="string", pattern=UUID_PATTERN)),
 ]
 """A UUID given as a JSON string (36-char hyphenated or 32 hex); parsed to ``uuid.UUID``."""
 
@@ -173,7 +234,14 @@ UtcDatetime = Annotated[
     datetime,
     BeforeValidator(_check_datetime),
     AfterValidator(_to_utc),
-    WithJsonSchema(_schema(type="string", format="date-time", pattern=DATETIME_PATTERN)),
+    WithJsonSchema(
+        _schema(
+            type="string",
+            format="date-time",
+            pattern=DATETIME_PATTERN,
+            **{"$comment": "The UTC instant must fall within years 0001-9999."},
+        )
+    ),
 ]
 """RFC 3339 date-time that must carry an offset; normalized to UTC."""
 
