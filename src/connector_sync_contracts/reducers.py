@@ -53,12 +53,14 @@ from .sync import (
 )
 
 __all__ = [
+    "ALL_FAMILIES",
     "EventLike",
     "Projection",
     "event_to_fact",
     "reduce_connector_events",
     "reduce_external_links",
     "reduce_sync_events",
+    "build_result",
     "replay",
     "summarize_errors",
 ]
@@ -227,24 +229,32 @@ class Projection:
 
     def result(self) -> ReplayResult:
         """Frozen whole-log result of everything applied so far."""
-        engine = self._engine
-        counts = self._counts()
-        return ReplayResult(
-            connectors={
-                cid: engine.connectors[cid].snapshot() for cid in sorted(engine.connectors)
-            },
-            sync={cid: engine.syncs[cid].snapshot() for cid in sorted(engine.syncs)},
-            external_links=engine.links.snapshot(
-                (
-                    counts["event_count"],
-                    counts["duplicates_dropped"],
-                    counts["ignored_event_count"],
-                ),
-                (),
-            ),
-            anomalies=self._stream_anomalies(),
-            **counts,
+        return build_result(
+            self._engine,
+            event_count=len(self._dedup.winners),
+            duplicates_dropped=self._dedup.duplicates_dropped,
+            stream_anomalies=[*self._envelope_anomalies, *self._dedup.anomalies()],
         )
+
+
+def build_result(
+    engine: Engine,
+    *,
+    event_count: int,
+    duplicates_dropped: int,
+    stream_anomalies: list[Anomaly],
+) -> ReplayResult:
+    """Snapshot an engine into the section 6 result (stream anomalies get sorted here)."""
+    anomalies = tuple(sorted([*stream_anomalies, *engine.stream_anomalies], key=_anomaly_order))
+    return ReplayResult(
+        connectors={cid: engine.connectors[cid].snapshot() for cid in sorted(engine.connectors)},
+        sync={cid: engine.syncs[cid].snapshot() for cid in sorted(engine.syncs)},
+        external_links=engine.links.snapshot((event_count, duplicates_dropped, engine.ignored), ()),
+        anomalies=anomalies,
+        event_count=event_count,
+        duplicates_dropped=duplicates_dropped,
+        ignored_event_count=engine.ignored,
+    )
 
 
 def _batch(

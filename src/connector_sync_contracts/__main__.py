@@ -1,0 +1,5 @@
+"""Entry point for ``python -m connector_sync_contracts``."""
+
+from .cli import main
+
+main()

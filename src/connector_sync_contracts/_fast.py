@@ -1,0 +1,364 @@
+"""Fast decoding path for large logs: msgspec structs derived from the pydantic models.
+
+There is one source of truth for the contract: the pydantic models and the
+field rules in ``_types``. This module reads those models' fields and builds
+equivalent ``msgspec`` structs from them (one tagged envelope struct per event
+type), so a JSONL line is decoded and type-checked in C. Rules that msgspec
+cannot state exactly as the model does (identifier spelling, the RFC 3339
+profile, URLs, patterns) are checked afterwards with the same constants.
+
+The fast path is a *screen*: it accepts a line only when the model path would
+accept it with the same values, and returns ``None`` for everything else
+(including anything unusual: escapes, unknown fields, duplicate keys). Those
+lines go to the model path, which decides and explains. The agreement tests
+prove both paths accept the same lines and produce the same projections.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+import types
+import typing
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from enum import Enum
+from typing import Annotated, Any, Final, Union
+
+import annotated_types
+import msgspec
+from pydantic.fields import FieldInfo
+
+from . import _types
+from ._reduce import ConnectorFact, Fact, LinkFact, SyncFact, semantic_failures
+from .envelope import Event
+from .registry import (
+    CONNECTOR_TARGET_STATES,
+    EVENT_FAMILIES,
+    HEALTH_STATUS_TARGETS,
+    PAYLOAD_MODELS,
+    SYNC_OUTCOMES,
+    Family,
+)
+
+__all__ = ["EPOCH", "MICROSECOND", "FastDecoder", "FastEvent", "fast_datetime", "fast_event_id"]
+
+_CROCKFORD: Final = "0123456789ABCDEFGHJKMNPQRSTVWXYZabcdefghjkmnpqrstvwxyz"
+_UUID_RE: Final = re.compile(_types.UUID_PATTERN)
+EPOCH: Final = datetime(1970, 1, 1, tzinfo=timezone.utc)
+"""The Unix epoch as an aware datetime."""
+MICROSECOND: Final = timedelta(microseconds=1)
+"""One microsecond; ``(t - EPOCH) // MICROSECOND`` is an exact integer instant."""
+_fromiso: Final = datetime.fromisoformat
+
+
+def fast_event_id(value: str) -> str | None:
+    """Normalized ULID/UUID, or None when ``value`` is not one (same rule as the model)."""
+    if len(value) == 26:
+        return None if value.strip(_CROCKFORD) else value.upper()
+    if _UUID_RE.match(value) is None or value.endswith("\n"):
+        return None
+    h = value.replace("-", "").lower()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def fast_datetime(value: str) -> datetime | None:
+    """Parse the RFC 3339 profile of ``_types.DATETIME_PATTERN``; None when outside it."""
+    if _types._DATETIME_RE.match(value) is None or value.endswith("\n"):
+        return None
+    try:
+        return _fromiso(value[:-1] + "+00:00" if value[-1] == "Z" else value)
+    except ValueError:
+        return None
+
+
+# ----------------------------------------------------------------- struct derivation
+
+_Check = Callable[[Any], Any]
+_UNSET: Final = msgspec.UNSET
+
+
+class _FieldPlan:
+    """How one model field is decoded by msgspec and checked afterwards."""
+
+    __slots__ = ("check", "is_string", "msgspec_type", "name", "optional")
+
+    def __init__(
+        self, name: str, msgspec_type: Any, check: _Check | None, is_string: bool, optional: bool
+    ) -> None:
+        self.name = name
+        self.msgspec_type = msgspec_type
+        self.check = check
+        self.is_string = is_string
+        self.optional = optional
+
+
+def _cached(pattern: str, max_length: int | None = None) -> _Check:
+    regex = re.compile(pattern)
+    ok: set[str] = set()
+
+    def check(value: str) -> str | None:
+        if value in ok:
+            return value
+        if (max_length is None or len(value) <= max_length) and _types._full(regex, value):
+            if len(ok) < 65536:
+                ok.add(value)
+            return value
+        return None
+
+    return check
+
+
+def _plan(name: str, info: FieldInfo) -> _FieldPlan:
+    annotation: Any = info.annotation
+    metadata: list[Any] = list(info.metadata)
+    nullable = False
+    if typing.get_origin(annotation) in (Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        nullable, annotation = True, args[0]
+    if typing.get_origin(annotation) is Annotated:
+        base, *extra = typing.get_args(annotation)
+        for item in extra:
+            metadata.extend(item.metadata if isinstance(item, FieldInfo) else [item])
+        annotation = base
+    validators = {getattr(m, "func", None) for m in metadata}
+    meta: dict[str, Any] = {}
+    pattern: str | None = None
+    for m in metadata:
+        if isinstance(m, annotated_types.MinLen):
+            meta["min_length"] = m.min_length
+        elif isinstance(m, annotated_types.MaxLen):
+            meta["max_length"] = m.max_length
+        elif isinstance(m, annotated_types.Ge):
+            meta["ge"] = m.ge
+        elif isinstance(m, annotated_types.Le):
+            meta["le"] = m.le
+        elif getattr(m, "pattern", None):
+            pattern = m.pattern
+    check: _Check | None = None
+    is_string = True
+    mtype: Any
+    if _types._check_event_id in validators:
+        mtype, check = str, fast_event_id
+    elif _types._check_uuid in validators:
+        mtype = uuid.UUID
+    elif _types._check_datetime in validators:
+        mtype, check = str, fast_datetime
+    elif _types._check_url in validators:
+        mtype = str
+        check = _cached(_types.URL_PATTERN, meta.pop("max_length", None))
+    elif isinstance(annotation, type) and issubclass(annotation, Enum):
+        mtype = annotation
+    elif annotation is str:
+        mtype = Annotated[str, msgspec.Meta(**meta)] if meta else str
+        if pattern is not None:
+            check = _cached(pattern)
+    elif annotation is int:
+        mtype, is_string = Annotated[int, msgspec.Meta(**meta)], False
+    elif annotation is float:
+        # An integer literal beyond 64 bits is a line-level problem on the
+        # model path; leave such values to it.
+        mtype, is_string = Annotated[float, msgspec.Meta(**meta)], False
+        check = _finite_float
+    else:
+        raise TypeError(f"no fast decoding for field {name}: {annotation!r}")
+    if nullable:
+        mtype = Union[mtype, None]  # noqa: UP007
+    optional = not info.is_required()
+    if optional:
+        mtype = Union[mtype, msgspec.UnsetType]  # noqa: UP007
+    return _FieldPlan(name, mtype, check, is_string, optional)
+
+
+def _finite_float(value: float) -> float | None:
+    return value if value < 9.2e18 else None
+
+
+class _Shape:
+    """Decoding plan of one event type: structs, checks and expected string tokens."""
+
+    __slots__ = (
+        "env_checks",
+        "event_type",
+        "family",
+        "opt_getter",
+        "optional_numbers",
+        "payload_checks",
+        "payload_fields",
+        "required_tokens",
+    )
+
+    def __init__(self, event_type: str, env_plans: list[_FieldPlan], pay_plans: list[_FieldPlan]):
+        self.event_type = event_type
+        self.family = EVENT_FAMILIES[event_type]
+        self.env_checks = [(p.name, p.check) for p in env_plans if p.check is not None]
+        self.payload_checks = [(p.name, p.check) for p in pay_plans if p.check is not None]
+        self.payload_fields = [p.name for p in pay_plans]
+        required = [p for p in env_plans if not p.optional]
+        # keys + string values of required envelope fields, the tag and its
+        # value, the "payload" key, and every payload key and string value.
+        self.required_tokens = (
+            len(required)
+            + sum(p.is_string for p in required)
+            + 3
+            + len(pay_plans)
+            + sum(p.is_string for p in pay_plans)
+        )
+        optional = [p for p in env_plans if p.optional]
+        self.opt_getter = operator.attrgetter(*[p.name for p in optional])
+        self.optional_numbers = [i for i, p in enumerate(optional) if not p.is_string]
+
+
+def _derive() -> tuple[msgspec.json.Decoder[Any], dict[type, _Shape], tuple[str, ...]]:
+    # event_type becomes the union's tag; payload becomes the event type's struct.
+    env_plans = [
+        _plan(n, f) for n, f in Event.model_fields.items() if n not in ("event_type", "payload")
+    ]
+    optional = [p for p in env_plans if p.optional]
+    envelopes = []
+    shapes: dict[type, _Shape] = {}
+    for event_type, model in PAYLOAD_MODELS.items():
+        pay_plans = [_plan(n, f) for n, f in model.model_fields.items()]
+        payload_struct = msgspec.defstruct(
+            f"{model.__name__}Fast",
+            [(p.name, p.msgspec_type) for p in pay_plans],
+            forbid_unknown_fields=True,
+            gc=False,
+        )
+        fields: list[Any] = [(p.name, p.msgspec_type) for p in env_plans if not p.optional]
+        fields.append(("payload", payload_struct))
+        fields.extend((p.name, p.msgspec_type, _UNSET) for p in optional)
+        envelope = msgspec.defstruct(
+            f"{event_type}Envelope",
+            fields,
+            tag_field="event_type",
+            tag=event_type,
+            forbid_unknown_fields=True,
+            gc=False,
+        )
+        envelopes.append(envelope)
+        shapes[envelope] = _Shape(event_type, env_plans, pay_plans)
+    decoder = msgspec.json.Decoder(Union[tuple(envelopes)])  # noqa: UP007
+    return decoder, shapes, tuple(p.name for p in optional)
+
+
+class FastEvent(msgspec.Struct, gc=False):
+    """A line the fast path accepted: its replay order parts and its reducer fact."""
+
+    event_id: str
+    lamport_clock: int
+    instant_us: int
+    fact: Fact
+    fact_breaks_rules: bool
+    project_uuid_mismatch: bool
+
+
+class FastDecoder:
+    """Decode and fully check one JSONL line; ``None`` means "let the model path decide"."""
+
+    def __init__(self) -> None:
+        self._decoder, self._shapes, optional = _derive()
+        self._n_optional = len(optional)
+
+    def decode(self, line: bytes) -> FastEvent | None:
+        """Return the checked event, or ``None`` when the line needs the model path."""
+        if b"\\" in line:
+            return None
+        try:
+            env = self._decoder.decode(line)
+        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
+            return None
+        shape = self._shapes[type(env)]
+        optional = shape.opt_getter(env)
+        present = self._n_optional - optional.count(_UNSET)
+        numbers = 0
+        for index in shape.optional_numbers:
+            numbers += optional[index] is not _UNSET
+        strings = present - optional.count(None) - numbers
+        if line.count(b'"') != 2 * (shape.required_tokens + present + strings):
+            return None  # a repeated key (or something stranger): the model path explains
+        values: dict[str, Any] = {}
+        for name, check in shape.env_checks:
+            raw = getattr(env, name)
+            if raw is None or raw is _UNSET:
+                continue
+            value = check(raw)
+            if value is None:
+                return None
+            values[name] = value
+        payload = env.payload
+        checked: dict[str, Any] = {}
+        for name, check in shape.payload_checks:
+            value = check(getattr(payload, name))
+            if value is None:
+                return None
+            checked[name] = value
+        fact = _fact(shape, values["event_id"], payload, checked)
+        instant = (values["timestamp"] - EPOCH) // MICROSECOND
+        mismatch = env.project_uuid != getattr(payload, "project_uuid", env.project_uuid)
+        return FastEvent(
+            values["event_id"],
+            env.lamport_clock,
+            instant,
+            fact,
+            bool(getattr(fact, "broken_rules", ())),
+            mismatch,
+        )
+
+
+class _View:
+    """Attribute view of a payload struct with its checked values substituted."""
+
+    __slots__ = ("_checked", "_payload")
+
+    def __init__(self, payload: Any, checked: dict[str, Any]) -> None:
+        self._payload = payload
+        self._checked = checked
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self._checked:
+            return self._checked[name]
+        return getattr(self._payload, name)
+
+
+def _fact(shape: _Shape, event_id: str, payload: Any, checked: dict[str, Any]) -> Fact:
+    view = _View(payload, checked)
+    broken = tuple(rule.code for rule in semantic_failures(shape.event_type, view))
+    event_type = shape.event_type
+    if shape.family is Family.CONNECTOR:
+        health = getattr(payload, "health_status", None)
+        target = (
+            HEALTH_STATUS_TARGETS[health]
+            if health is not None
+            else CONNECTOR_TARGET_STATES[event_type]
+        )
+        return ConnectorFact(
+            event_id,
+            event_type,
+            payload.connector_id,
+            payload.connector_type,
+            payload.provider,
+            payload.mission_id,
+            checked["recorded_at"],
+            target,
+            health,
+            getattr(payload, "latency_ms", None),
+            getattr(payload, "previous_state", None),
+            broken,
+        )
+    if shape.family is Family.SYNC:
+        return SyncFact(
+            event_id,
+            payload.connector_id,
+            SYNC_OUTCOMES[event_type],
+            payload.delivery_id,
+            payload.source_event_fingerprint,
+            getattr(payload, "retry_attempt", 0),
+            getattr(payload, "max_retries", 0),
+            getattr(payload, "ingested_count", 0),
+            getattr(payload, "replayed_count", 0),
+            broken,
+        )
+    fields = {name: getattr(view, name) for name in shape.payload_fields}
+    return LinkFact(event_id=event_id, **fields)

@@ -1,0 +1,396 @@
+"""The ``connector-sync`` command line (also ``python -m connector_sync_contracts``).
+
+Exit codes: 0 clean, 1 data problems found, 2 usage or I/O error. Problems
+are printed one per line as ``file:line: field: code: message``.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any, Final, NoReturn
+
+import click
+import orjson
+
+from ._generate import GeneratorOptions, generate_lines
+from ._stream import RunSummary, replay_sources, validate_sources
+from .envelope import CONTRACT_VERSION
+from .jsonl import DEFAULT_MAX_LINE_BYTES, LineProblem, Source
+from .results import ReplayResult, canonical_dumps
+
+__all__ = ["main"]
+
+EXIT_CLEAN: Final = 0
+EXIT_PROBLEMS: Final = 1
+EXIT_USAGE: Final = 2
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"connector-sync: error: {message}", err=True)
+    sys.exit(EXIT_USAGE)
+
+
+class _Progress:
+    """A progress bar on stderr, drawn only when stderr is a terminal."""
+
+    def __init__(self, total_bytes: int | None) -> None:
+        self.enabled = sys.stderr.isatty()
+        self.total = total_bytes
+        self.done = 0
+        self.lines = 0
+        self.started = time.monotonic()
+        self.next_draw = self.started + 0.5
+
+    def advance(self, nbytes: int) -> None:
+        self.done += nbytes
+        self.lines += 1
+        if self.enabled and self.lines & 0x3FF == 0:
+            now = time.monotonic()
+            if now >= self.next_draw:
+                self.next_draw = now + 0.2
+                self._draw(now)
+
+    def _draw(self, now: float) -> None:
+        rate = self.lines / max(now - self.started, 1e-9)
+        if self.total:
+            share = min(self.done / self.total, 1.0)
+            filled = int(share * 30)
+            bar = f"[{'#' * filled}{'.' * (30 - filled)}] {share:6.1%}"
+        else:
+            bar = "[working]"
+        sys.stderr.write(f"\r{bar} {self.lines:,} lines, {rate:,.0f} lines/s")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled and self.lines >= 0x400:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+
+
+def _sources(files: tuple[str, ...], max_line_bytes: int) -> list[Source]:
+    if not files:
+        _fail("no input files given (use - for standard input)")
+    for name in files:
+        if name != "-" and not Path(name).is_file():
+            _fail(f"cannot read {name}: no such file")
+    return [Source(name, max_line_bytes=max_line_bytes) for name in files]
+
+
+def _known_size(files: tuple[str, ...]) -> int | None:
+    if any(name == "-" or name.endswith(".gz") for name in files):
+        return None
+    return sum(Path(name).stat().st_size for name in files)
+
+
+@contextmanager
+def _run(files: tuple[str, ...], max_line_bytes: int) -> Iterator[tuple[list[Source], _Progress]]:
+    sources = _sources(files, max_line_bytes)
+    progress = _Progress(_known_size(files))
+    try:
+        yield sources, progress
+    except OSError as exc:
+        _fail(f"cannot read input: {exc}")
+    finally:
+        progress.close()
+        for source in sources:
+            source.close()
+
+
+def _problem_text(name: str, problem: LineProblem) -> str:
+    return f"{name}:{problem.line}: {problem.field}: {problem.code}: {problem.message}"
+
+
+def _summary_text(summary: RunSummary) -> str:
+    return (
+        f"{summary.lines_read} lines read: {summary.accepted} accepted, "
+        f"{summary.rejected} rejected ({summary.problems} problems)"
+    )
+
+
+_MAX_LINE_OPTION = click.option(
+    "--max-line-bytes",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_LINE_BYTES,
+    show_default=True,
+    help="Longest accepted line; longer lines are reported, not read.",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(CONTRACT_VERSION, prog_name="connector-sync")
+def main() -> None:
+    """Validate and replay connector lifecycle and sync delivery event logs (JSONL).
+
+    Exit codes: 0 clean, 1 data problems found, 2 usage or I/O error.
+    """
+
+
+@main.command()
+@click.argument("files", nargs=-1, metavar="FILE...")
+@click.option(
+    "--strict", is_flag=True, help="Also report unknown fields and project_uuid mismatches."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: one problem per line; json: one document with problems and summary.",
+)
+@click.option(
+    "--quarantine",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write every rejected line, unchanged, to this file.",
+)
+@_MAX_LINE_OPTION
+def validate(
+    files: tuple[str, ...], strict: bool, fmt: str, quarantine: str | None, max_line_bytes: int
+) -> None:
+    """Check every line of FILE... (JSONL; '-' is stdin; .gz accepted).
+
+    Each problem is printed as file:line: field: code: message. The summary
+    always satisfies accepted + rejected = lines read.
+    """
+    out = click.get_text_stream("stdout")
+    quarantined: IO[bytes] | None = None
+    try:
+        quarantined = Path(quarantine).open("wb") if quarantine else None  # noqa: SIM115
+    except OSError as exc:
+        _fail(f"cannot write quarantine file: {exc}")
+    last: list[tuple[str, int]] = []
+    first = [True]
+
+    def on_problem(name: str, problem: LineProblem, raw: bytes | None) -> None:
+        if quarantined is not None and raw is not None and last[-1:] != [(name, problem.line)]:
+            quarantined.write(raw + b"\n")
+        last[:] = [(name, problem.line)]
+        if fmt == "text":
+            out.write(_problem_text(name, problem) + "\n")
+        else:
+            item = {
+                "code": problem.code,
+                "field": problem.field,
+                "file": name,
+                "line": problem.line,
+                "message": problem.message,
+            }
+            out.write(("" if first[0] else ",\n") + orjson.dumps(item).decode())
+            first[0] = False
+
+    if fmt == "json":
+        out.write('{"problems": [\n')
+    try:
+        with _run(files, max_line_bytes) as (sources, progress):
+            summary = validate_sources(
+                sources, strict=strict, on_problem=on_problem, on_line=progress.advance
+            )
+    finally:
+        if quarantined is not None:
+            quarantined.close()
+    if fmt == "json":
+        out.write(
+            '\n],\n"summary": '
+            + orjson.dumps(summary.to_dict(), option=orjson.OPT_SORT_KEYS).decode()
+            + "}\n"
+        )
+    else:
+        click.echo(_summary_text(summary), err=True)
+    sys.exit(EXIT_PROBLEMS if summary.rejected else EXIT_CLEAN)
+
+
+def _focus(data: dict[str, Any], connector: str) -> dict[str, Any]:
+    data["connectors"] = {k: v for k, v in data["connectors"].items() if k == connector}
+    data["sync"] = {k: v for k, v in data["sync"].items() if k == connector}
+    links = data["external_links"]
+    links["links"] = [link for link in links["links"] if link["connector_id"] == connector]
+    return data
+
+
+def _table(result: ReplayResult, connector: str | None) -> str:
+    rows = [
+        (
+            "CONNECTOR",
+            "PROVIDER",
+            "STATE",
+            "HEALTH",
+            "LATENCY",
+            "LIFECYCLE",
+            "ACCEPT",
+            "REJECT",
+            "RETRY",
+            "DEAD",
+            "REPLAY",
+            "PENDING",
+            "ANOMALIES",
+        )
+    ]
+    ids = sorted(set(result.connectors) | set(result.sync))
+    if connector is not None:
+        ids = [cid for cid in ids if cid == connector]
+    for cid in ids:
+        state = result.connectors.get(cid)
+        sync = result.sync.get(cid)
+        counts = {k.value: v for k, v in sync.outcome_counts.items()} if sync else {}
+        latency = state.last_latency_ms if state else None
+        rows.append(
+            (
+                cid,
+                (state.provider if state else None) or "-",
+                state.current_state.value if state and state.current_state else "-",
+                state.last_health_status.value if state and state.last_health_status else "-",
+                f"{latency:.0f} ms" if latency is not None else "-",
+                str(state.event_count if state else 0),
+                str(counts.get("accepted", 0)),
+                str(counts.get("rejected", 0)),
+                str(counts.get("retry_scheduled", 0)),
+                str(counts.get("dead_lettered", 0)),
+                str(counts.get("replay_completed", 0)),
+                str(sync.pending_retries if sync else 0),
+                str(len(state.anomalies if state else ()) + len(sync.anomalies if sync else ())),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    notes = [
+        "",
+        f"events {result.event_count}  duplicates dropped {result.duplicates_dropped}  "
+        f"other families {result.ignored_event_count}  "
+        f"links {len(result.external_links.links)}  stream anomalies {len(result.anomalies)}",
+    ]
+    detail: list[str] = []
+    for cid in ids:
+        for source in (result.connectors.get(cid), result.sync.get(cid)):
+            for anomaly in source.anomalies if source else ():
+                detail.append(f"  {cid}: {anomaly.kind} [{anomaly.event_id}] {anomaly.message}")
+    for anomaly in (*result.external_links.link_anomalies, *result.anomalies):
+        detail.append(f"  {anomaly.kind} [{anomaly.event_id}] {anomaly.message}")
+    if detail:
+        notes.append("")
+        notes.append("anomalies:")
+        notes.extend(detail[:50])
+        if len(detail) > 50:
+            notes.append(f"  ... and {len(detail) - 50} more (use --format json for all)")
+    return "\n".join(lines + notes) + "\n"
+
+
+@main.command()
+@click.argument("files", nargs=-1, metavar="FILE...")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="table: readable per-connector view; json: the canonical projection (spec section 6).",
+)
+@click.option("--connector", metavar="ID", help="Show only this connector.")
+@click.option(
+    "--no-logs",
+    is_flag=True,
+    help="Leave out transition_log, outcome_log and deliveries (for huge inputs).",
+)
+@click.option(
+    "--max-reconnect-cycles",
+    type=click.IntRange(min=0),
+    default=3,
+    show_default=True,
+    help="Reconnects without reaching healthy before a reconnect_loop anomaly.",
+)
+@_MAX_LINE_OPTION
+def replay(
+    files: tuple[str, ...],
+    fmt: str,
+    connector: str | None,
+    no_logs: bool,
+    max_reconnect_cycles: int,
+    max_line_bytes: int,
+) -> None:
+    """Replay FILE... (JSONL; '-' is stdin; .gz accepted) into per-connector projections.
+
+    Invalid lines are reported on stderr as file:line: field: code: message
+    and appear in the projection as anomalies; none is dropped silently.
+    """
+
+    def on_problem(name: str, problem: LineProblem, raw: bytes | None) -> None:
+        click.echo(_problem_text(name, problem), err=True)
+
+    with _run(files, max_line_bytes) as (sources, progress):
+        result, summary = replay_sources(
+            sources,
+            include_logs=not no_logs,
+            max_reconnect_cycles=max_reconnect_cycles,
+            on_problem=on_problem,
+            on_line=progress.advance,
+        )
+    out = click.get_binary_stream("stdout")
+    if fmt == "json":
+        data = result.to_dict(include_logs=not no_logs)
+        if connector is not None:
+            data = _focus(data, connector)
+        out.write(canonical_dumps(data))
+    else:
+        out.write(_table(result, connector).encode())
+    click.echo(_summary_text(summary), err=True)
+    sys.exit(EXIT_PROBLEMS if summary.rejected else EXIT_CLEAN)
+
+
+@main.command()
+@click.option("--events", type=click.IntRange(min=0), default=1000, show_default=True)
+@click.option("--connectors", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--shuffle", is_flag=True, help="Emit lines in a seeded random order.")
+@click.option(
+    "--duplicates", type=click.IntRange(min=0), default=0, help="Exact duplicate lines to add."
+)
+@click.option("--invalid", type=click.IntRange(min=0), default=0, help="Invalid lines to add.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write here instead of standard output.",
+)
+def generate(
+    events: int,
+    connectors: int,
+    seed: int,
+    shuffle: bool,
+    duplicates: int,
+    invalid: int,
+    output: str | None,
+) -> None:
+    """Write a synthetic, realistic JSONL log; the same options give the same bytes."""
+    options = GeneratorOptions(
+        events=events,
+        connectors=connectors,
+        seed=seed,
+        shuffle=shuffle,
+        duplicates=duplicates,
+        invalid=invalid,
+    )
+    try:
+        with _output(output) as sink:
+            write = sink.write
+            for line in generate_lines(options):
+                write(line + b"\n")
+    except OSError as exc:
+        _fail(f"cannot write output: {exc}")
+
+
+@contextmanager
+def _output(path: str | None) -> Iterator[IO[bytes]]:
+    if path is None:
+        stream = click.get_binary_stream("stdout")
+        yield stream
+        stream.flush()
+    else:
+        with Path(path).open("wb") as handle:
+            yield handle
