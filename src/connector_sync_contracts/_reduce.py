@@ -351,9 +351,12 @@ def sync_step(acc: SyncAcc, fact: SyncFact | MalformedFact) -> SyncAcc:
         )
         return acc
     for code in fact.broken_rules:
-        kind = _SEMANTIC_ANOMALY.get(code, "semantic_violation")
-        message = _describe_rule(code) + ("" if kind == "semantic_violation" else "; applied")
-        acc.anomalies.append(Anomaly(kind=kind, event_id=fact.event_id, message=message))
+        if code not in _SEMANTIC_ANOMALY:
+            acc.anomalies.append(
+                Anomaly(
+                    kind="semantic_violation", event_id=fact.event_id, message=_describe_rule(code)
+                )
+            )
     key = (fact.delivery_id, fact.fingerprint)
     delivery = acc.deliveries.get(key)
     outcome = fact.outcome
@@ -383,6 +386,17 @@ def sync_step(acc: SyncAcc, fact: SyncFact | MalformedFact) -> SyncAcc:
                 )
         else:
             delivery = acc.deliveries[key] = _Delivery(status=outcome)
+        # Reported only here, once the retry is known to be applied: a skipped copy
+        # of an over-budget retry is a skip, not another overrun.
+        for code in fact.broken_rules:
+            if code in _SEMANTIC_ANOMALY:
+                acc.anomalies.append(
+                    Anomaly(
+                        kind=_SEMANTIC_ANOMALY[code],
+                        event_id=fact.event_id,
+                        message=_describe_rule(code) + "; applied",
+                    )
+                )
         delivery.last_retry = fact.retry_attempt
         delivery.attempts += 1
     else:
