@@ -8,6 +8,7 @@ canonical JSON form that deduplication by ``event_id`` compares.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Annotated, Any, Final
 
@@ -108,4 +109,13 @@ def canonical_json(event: Event) -> bytes:
     Two events are identical duplicates exactly when these bytes are equal.
     The payload is compared as the JSON object it is (keys sorted).
     """
-    return orjson.dumps(_jsonable(event), option=orjson.OPT_SORT_KEYS, default=str)
+    data = _jsonable(event)
+    try:
+        return orjson.dumps(data, option=orjson.OPT_SORT_KEYS, default=str)
+    except orjson.JSONEncodeError:
+        # orjson stops at 64-bit integers, but a payload may be valid JSON holding a
+        # larger one (its model rejects it later): dedup must not crash on it.
+        text = json.dumps(
+            data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+        )
+        return text.encode()
