@@ -59,6 +59,7 @@ from .results import (
     ReverseIndexEntry,
     SyncProjection,
 )
+from .schemas import load_schema
 from .sync import (
     SYNC_DEAD_LETTERED,
     SYNC_EVENT_TYPES,
@@ -75,6 +76,7 @@ from .sync import (
     SyncReplayCompletedPayload,
     SyncRetryScheduledPayload,
 )
+from .validation import VIOLATION_CODES, Layer, ValidationResult, Violation, validate_event
 
 __version__ = CONTRACT_VERSION
 """Package version; equal to the contract version."""
@@ -102,6 +104,7 @@ __all__ = [
     "SYNC_RETRY_SCHEDULED",
     "SYNC_SCHEMA_VERSION",
     "TERMINAL_OUTCOMES",
+    "VIOLATION_CODES",
     "ActorType",
     "Anomaly",
     "ConnectorDegradedPayload",
@@ -121,6 +124,7 @@ __all__ = [
     "ExternalReferenceLinkedPayload",
     "Family",
     "HealthStatus",
+    "Layer",
     "LinkIndex",
     "Projection",
     "ReconnectStrategy",
@@ -138,11 +142,15 @@ __all__ = [
     "SyncReplayCompletedPayload",
     "SyncRetryScheduledPayload",
     "UnknownEventTypeError",
+    "ValidationResult",
+    "Violation",
     "__version__",
     "canonical_json",
+    "load_schema",
     "reduce_connector_events",
     "reduce_external_links",
     "reduce_sync_events",
     "replay",
     "sort_key",
+    "validate_event",
 ]

@@ -1,0 +1,319 @@
+"""Committed JSON Schemas (draft 2020-12) for the envelope and every payload (FR-008).
+
+One file per payload model (``<EventType>.json``) and one for the envelope
+(``Event.json``) live beside this module and ship in the wheel, so producers
+and consumers in any language validate against exactly what the Python
+models accept. The files are generated from the models by
+:func:`generate_schema` and post-processed for determinism (sorted keys,
+2-space indent, newline at the end, ``$schema`` and a stable ``$id`` that
+carries the contract version). ``python -m connector_sync_contracts.schemas
+--check`` fails with a unified diff when models and files drift apart;
+``--write`` regenerates them.
+
+The committed schemas leave ``additionalProperties`` open: unknown fields are
+ignored by default, and ``validate_event(..., strict=True)`` reports them.
+:func:`create_validator` returns a ``jsonschema`` validator with the dialect
+details the contract relies on (ECMA-262 ``pattern`` semantics, strict JSON
+number types, the date-time format); see ``validation.py``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Iterator, Mapping
+from functools import cache, lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from .._types import utc_instant_in_range
+from ..envelope import CONTRACT_VERSION, Event
+from ..errors import UnknownEventTypeError
+from ..registry import PAYLOAD_MODELS
+from ..results import canonical_dumps
+
+if TYPE_CHECKING:
+    from jsonschema.protocols import Validator
+
+__all__ = [
+    "ENVELOPE_SCHEMA",
+    "SCHEMA_DIALECT",
+    "SCHEMA_ID_BASE",
+    "check_schemas",
+    "create_validator",
+    "ecma_regex",
+    "generate_schema",
+    "generated_files",
+    "load_schema",
+    "render_schema",
+    "schema_file_name",
+    "schema_id",
+    "schema_names",
+    "write_schemas",
+]
+
+SCHEMA_DIALECT: Final = "https://json-schema.org/draft/2020-12/schema"
+"""The ``$schema`` of every committed schema: JSON Schema draft 2020-12."""
+
+SCHEMA_ID_BASE: Final = f"https://connector-sync-contracts.dev/schemas/{CONTRACT_VERSION}/"
+"""Prefix of every ``$id``; the contract version makes each release's ids distinct."""
+
+ENVELOPE_SCHEMA: Final = "Event"
+"""Name of the envelope schema (``Event.json``); payload schemas are named by event type."""
+
+_SCHEMA_DIR: Final = Path(__file__).resolve().parent
+_NULL: Final = {"type": "null"}
+
+
+def schema_names() -> tuple[str, ...]:
+    """Every schema name: ``"Event"`` first, then the event types in sorted order."""
+    return (ENVELOPE_SCHEMA, *sorted(PAYLOAD_MODELS))
+
+
+def schema_file_name(name: str) -> str:
+    """File name of a schema inside this package, e.g. ``ConnectorProvisioned.json``."""
+    _known(name)
+    return f"{name}.json"
+
+
+def schema_id(name: str) -> str:
+    """Stable ``$id`` of a schema, e.g. ``https://connector-sync-contracts.dev/schemas/2.7.0/Event.json``."""
+    return SCHEMA_ID_BASE + schema_file_name(name)
+
+
+def _known(name: str) -> None:
+    if name != ENVELOPE_SCHEMA and name not in PAYLOAD_MODELS:
+        raise UnknownEventTypeError(
+            f"no schema named {name!r}: expected 'Event' or one of {sorted(PAYLOAD_MODELS)}"
+        )
+
+
+def _collapse_nullable(node: Any) -> Any:
+    # pydantic writes ``X | None`` as anyOf[{...}, {"type": "null"}]. A single
+    # typed branch reads better, and reports one error, as {"type": [T, "null"]}:
+    # string keywords such as pattern do not apply to null.
+    if isinstance(node, list):
+        return [_collapse_nullable(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {key: _collapse_nullable(value) for key, value in node.items()}
+    branches = out.get("anyOf")
+    if isinstance(branches, list) and len(branches) == 2 and _NULL in branches:
+        other = branches[0] if branches[1] == _NULL else branches[1]
+        if isinstance(other, dict) and isinstance(other.get("type"), str):
+            merged = {key: value for key, value in out.items() if key != "anyOf"}
+            merged.update(other)
+            merged["type"] = [other["type"], "null"]
+            return merged
+    return out
+
+
+def generate_schema(name: str) -> dict[str, Any]:
+    """Build the schema of ``name`` (``"Event"`` or an event type) from its model.
+
+    The result is what the committed file must contain: pydantic's
+    ``model_json_schema()`` with ``$schema`` and ``$id`` added, nullable
+    fields collapsed to ``{"type": [T, "null"]}``, and ``additionalProperties``
+    stated open.
+    """
+    _known(name)
+    model = Event if name == ENVELOPE_SCHEMA else PAYLOAD_MODELS[name]
+    schema = _collapse_nullable(model.model_json_schema())
+    schema["$schema"] = SCHEMA_DIALECT
+    schema["$id"] = schema_id(name)
+    schema["additionalProperties"] = True
+    return dict(schema)
+
+
+def render_schema(name: str) -> str:
+    """Canonical text of the generated schema: sorted keys, 2-space indent, final newline."""
+    return canonical_dumps(generate_schema(name)).decode("utf-8")
+
+
+def generated_files() -> dict[str, str]:
+    """File name -> canonical text, for every schema the models define."""
+    return {schema_file_name(name): render_schema(name) for name in schema_names()}
+
+
+def load_schema(name: str) -> dict[str, Any]:
+    """Load the committed schema of ``name`` (``"Event"`` or an event type).
+
+    Reads the JSON file shipped in this package through ``importlib.resources``,
+    so it works from a wheel or a zip. Raises ``UnknownEventTypeError`` (a
+    ``ValueError``) for a name that has no schema.
+    """
+    schema: dict[str, Any] = json.loads(_committed_text(name))
+    return schema
+
+
+@cache
+def _committed_text(name: str) -> str:
+    file = resources.files(__package__).joinpath(schema_file_name(name))
+    return file.read_text(encoding="utf-8")
+
+
+def _committed_files(directory: Path | None) -> dict[str, str]:
+    if directory is not None:
+        return {path.name: path.read_text(encoding="utf-8") for path in directory.glob("*.json")}
+    root = resources.files(__package__)
+    return {
+        entry.name: entry.read_text(encoding="utf-8")
+        for entry in root.iterdir()
+        if entry.name.endswith(".json")
+    }
+
+
+def check_schemas(directory: Path | None = None) -> list[str]:
+    """Compare the committed schema files with the models; return one diff per difference.
+
+    ``directory`` defaults to the files shipped in this package. An empty list
+    means no drift. Each entry is a readable unified diff (committed ->
+    generated), or a note about a file that should not be there.
+    """
+    expected = generated_files()
+    committed = _committed_files(directory)
+    problems = []
+    for file_name in sorted(expected.keys() | committed.keys()):
+        want = expected.get(file_name)
+        have = committed.get(file_name)
+        if want is None:
+            problems.append(f"{file_name}: committed, but no model defines this schema\n")
+        elif have != want:
+            diff = difflib.unified_diff(
+                (have or "").splitlines(keepends=True),
+                want.splitlines(keepends=True),
+                fromfile=f"committed/{file_name}" if have is not None else "/dev/null",
+                tofile=f"generated/{file_name}",
+            )
+            problems.append("".join(diff))
+    return problems
+
+
+def write_schemas(directory: Path | None = None) -> list[str]:
+    """Write every generated schema into ``directory`` (default: this package's folder).
+
+    Stale ``*.json`` files that no model defines are removed. Returns the
+    names of the files that changed.
+    """
+    target = directory if directory is not None else _SCHEMA_DIR
+    target.mkdir(parents=True, exist_ok=True)
+    expected = generated_files()
+    changed = []
+    for path in sorted(target.glob("*.json")):
+        if path.name not in expected:
+            path.unlink()
+            changed.append(path.name)
+    for file_name, text in expected.items():
+        path = target / file_name
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8", newline="\n")
+            changed.append(file_name)
+    _committed_text.cache_clear()
+    return sorted(changed)
+
+
+# ------------------------------------------------------------------ validators
+
+
+def _ecma_source(pattern: str) -> Iterator[str]:
+    # Translate a JSON Schema (ECMA-262) regex to Python: outside a character
+    # class, '$' becomes '\Z', because Python's '$' also matches just before a
+    # final newline and ECMA's does not. Everything else is copied.
+    in_class = False
+    chars = iter(pattern)
+    for char in chars:
+        if char == "\\":
+            yield char + next(chars, "")
+        elif in_class:
+            in_class = char != "]"
+            yield char
+        elif char == "[":
+            in_class = True
+            yield char
+        elif char == "$":
+            yield r"\Z"
+        else:
+            yield char
+
+
+@lru_cache(maxsize=256)
+def ecma_regex(pattern: str) -> re.Pattern[str]:
+    """Compile a JSON Schema ``pattern`` with ECMA-262 semantics for ``$`` and ASCII classes.
+
+    ``re.search(ecma_regex(p), s)`` then matches exactly the strings an
+    ECMA-262 engine matches for the patterns this contract uses: ``"abc\\n"``
+    does not match ``^abc$``.
+    """
+    return re.compile("".join(_ecma_source(pattern)), re.ASCII)
+
+
+def _is_date_time(instance: object) -> bool:
+    from rfc3339_validator import validate_rfc3339
+
+    if not isinstance(instance, str):
+        return True
+    return bool(validate_rfc3339(instance)) and utc_instant_in_range(instance)
+
+
+@lru_cache(maxsize=1)
+def _validator_class() -> Any:
+    from jsonschema import Draft202012Validator, FormatChecker, ValidationError, validators
+
+    def is_integer(_checker: object, instance: object) -> bool:
+        # A JSON integer is written without fraction or exponent: 1.0 and 1e2
+        # parse to floats, and the models' strict integers reject them too.
+        return isinstance(instance, int) and not isinstance(instance, bool)
+
+    def is_number(_checker: object, instance: object) -> bool:
+        return isinstance(instance, (int, float)) and not isinstance(instance, bool)
+
+    def pattern(
+        validator: Any, regex: str, instance: object, _schema: Mapping[str, Any]
+    ) -> Iterator[ValidationError]:
+        if isinstance(instance, str) and ecma_regex(regex).search(instance) is None:
+            yield ValidationError(f"{_short(instance)} does not match {regex!r}")
+
+    def required(
+        validator: Any, names: list[str], instance: object, _schema: Mapping[str, Any]
+    ) -> Iterator[ValidationError]:
+        # One error per missing property, located at that property (as pydantic does).
+        if isinstance(instance, dict):
+            for name in names:
+                if name not in instance:
+                    yield ValidationError(f"{name!r} is a required property", path=(name,))
+
+    type_checker = Draft202012Validator.TYPE_CHECKER.redefine_many(
+        {"integer": is_integer, "number": is_number}
+    )
+    format_checker = FormatChecker()
+    format_checker.checks("date-time")(_is_date_time)
+    extend: Any = validators.extend  # untyped in types-jsonschema
+    cls = extend(
+        Draft202012Validator,
+        validators={"pattern": pattern, "required": required},
+        type_checker=type_checker,
+        format_checker=format_checker,
+    )
+    return cls, format_checker
+
+
+def _short(value: str, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 5] + "...'"
+
+
+@cache
+def create_validator(name: str) -> Validator:
+    """A ``jsonschema`` validator for the committed schema of ``name``.
+
+    Draft 2020-12 with the contract's dialect details: ``pattern`` uses
+    ECMA-262 semantics (``$`` never matches before a final newline);
+    ``integer`` means an integer literal and booleans are never numbers;
+    ``date-time`` is checked by rfc3339-validator and must land within years
+    0001-9999 in UTC; a missing property is reported at its own path.
+    """
+    cls, format_checker = _validator_class()
+    validator: Validator = cls(load_schema(name), format_checker=format_checker)
+    return validator
