@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, settings
 # wrong one. The properties are about output equality, not speed.
 settings.register_profile(
     "default-fast",
-    max_examples=40,
+    max_examples=75,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )

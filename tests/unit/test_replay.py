@@ -321,3 +321,63 @@ def test_projection_records_a_malformed_envelope() -> None:
     result = projection.result()
     assert [(a.kind, a.event_id) for a in result.anomalies] == [("malformed_envelope", None)]
     assert result.event_count == 0
+
+
+# --------------------------------------------------------------------------- shape and order
+
+
+def test_state_field_names_are_the_contracts() -> None:
+    data = json.loads(replay(a_day()).to_json())
+    assert set(data["connectors"]["conn-github-1"]) == {
+        "connector_id",
+        "connector_type",
+        "provider",
+        "mission_id",
+        "current_state",
+        "last_transition_at",
+        "last_health_check_at",
+        "last_health_status",
+        "last_latency_ms",
+        "event_count",
+        "transition_log",
+        "anomalies",
+    }
+    sync = data["sync"]["conn-jira-1"]
+    assert set(sync) == {
+        "connector_id",
+        "outcome_counts",
+        "ingested_items",
+        "replayed_items",
+        "pending_retries",
+        "outcome_log",
+        "deliveries",
+        "anomalies",
+    }
+    assert sync["outcome_counts"] == {
+        "accepted": 0,
+        "rejected": 0,
+        "retry_scheduled": 1,
+        "dead_lettered": 1,
+        "replay_completed": 1,
+    }
+    assert set(sync["deliveries"][0]) == {
+        "delivery_id",
+        "source_event_fingerprint",
+        "status",
+        "attempts",
+        "last_event_id",
+    }
+    assert data["connectors"]["conn-jira-1"]["last_transition_at"].endswith("Z")
+
+
+def test_replay_orders_by_instant_not_by_timestamp_text() -> None:
+    # Same clock. As text "…09:00:00Z" sorts first; as instants 13:00+05:00 is 08:00Z,
+    # so provisioning comes first and the health check is a valid transition.
+    check = envelope(CONNECTOR_HEALTH_CHECKED, seq=1, timestamp="2026-11-25T09:00:00Z")
+    provision = envelope(
+        CONNECTOR_PROVISIONED, seq=2, lamport_clock=1, timestamp="2026-11-25T13:00:00+05:00"
+    )
+    for order in ([check, provision], [provision, check]):
+        state = replay(order).connectors["conn-github-1"]
+        assert state.anomalies == ()
+        assert state.current_state is ConnectorState.HEALTHY
