@@ -109,7 +109,8 @@ def utc_instant_in_range(value: str) -> bool:
     if parts is None:
         return True
     try:
-        local = datetime(*(int(part) for part in parts.groups()[:6]))
+        year, month, day, hour, minute, second = (int(part) for part in parts.groups()[:6])
+        local = datetime(year, month, day, hour, minute, second)
     except ValueError:
         return True
     offset = parts[7]
