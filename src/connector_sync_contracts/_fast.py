@@ -31,13 +31,14 @@ import msgspec
 from pydantic.fields import FieldInfo
 
 from . import _types
-from ._reduce import ConnectorFact, Fact, LinkFact, SyncFact, semantic_failures
+from ._reduce import ConnectorFact, Fact, LinkFact, SyncFact
 from .envelope import Event
 from .registry import (
     CONNECTOR_TARGET_STATES,
     EVENT_FAMILIES,
     HEALTH_STATUS_TARGETS,
     PAYLOAD_MODELS,
+    SEMANTIC_RULES,
     SYNC_OUTCOMES,
     Family,
 )
@@ -179,9 +180,11 @@ class _Shape:
     """Decoding plan of one event type: structs, checks and expected string tokens."""
 
     __slots__ = (
+        "build",
         "env_checks",
         "event_type",
         "family",
+        "has_project_uuid",
         "opt_getter",
         "optional_numbers",
         "payload_checks",
@@ -195,6 +198,9 @@ class _Shape:
         self.env_checks = [(p.name, p.check) for p in env_plans if p.check is not None]
         self.payload_checks = [(p.name, p.check) for p in pay_plans if p.check is not None]
         self.payload_fields = [p.name for p in pay_plans]
+        checked = frozenset(p.name for p in pay_plans if p.check is not None)
+        self.build = _builder(event_type, self.payload_fields, checked)
+        self.has_project_uuid = "project_uuid" in self.payload_fields
         required = [p for p in env_plans if not p.optional]
         # keys + string values of required envelope fields, the tag and its
         # value, the "payload" key, and every payload key and string value.
@@ -250,6 +256,7 @@ class FastEvent(msgspec.Struct, gc=False):
     lamport_clock: int
     instant_us: int
     fact: Fact
+    """The reducer fact, with an empty event_id (the id is the field above)."""
     fact_breaks_rules: bool
     project_uuid_mismatch: bool
 
@@ -294,71 +301,92 @@ class FastDecoder:
             if value is None:
                 return None
             checked[name] = value
-        fact = _fact(shape, values["event_id"], payload, checked)
-        instant = (values["timestamp"] - EPOCH) // MICROSECOND
-        mismatch = env.project_uuid != getattr(payload, "project_uuid", env.project_uuid)
+        event_id = values["event_id"]
+        # The fact leaves event_id empty: replay records keep the id once, in their prefix.
+        fact = shape.build("", payload, checked)
         return FastEvent(
-            values["event_id"],
+            event_id,
             env.lamport_clock,
-            instant,
+            (values["timestamp"] - EPOCH) // MICROSECOND,
             fact,
-            bool(getattr(fact, "broken_rules", ())),
-            mismatch,
+            bool(fact.broken_rules) if shape.family is not Family.LINK else False,  # type: ignore[union-attr]
+            shape.has_project_uuid and env.project_uuid != payload.project_uuid,
         )
 
 
-class _View:
-    """Attribute view of a payload struct with its checked values substituted."""
-
-    __slots__ = ("_checked", "_payload")
-
-    def __init__(self, payload: Any, checked: dict[str, Any]) -> None:
-        self._payload = payload
-        self._checked = checked
-
-    def __getattr__(self, name: str) -> Any:
-        if name in self._checked:
-            return self._checked[name]
-        return getattr(self._payload, name)
+_Build = Callable[[str, Any, dict[str, Any]], Fact]
 
 
-def _fact(shape: _Shape, event_id: str, payload: Any, checked: dict[str, Any]) -> Fact:
-    view = _View(payload, checked)
-    broken = tuple(rule.code for rule in semantic_failures(shape.event_type, view))
-    event_type = shape.event_type
-    if shape.family is Family.CONNECTOR:
-        health = getattr(payload, "health_status", None)
-        target = (
-            HEALTH_STATUS_TARGETS[health]
-            if health is not None
-            else CONNECTOR_TARGET_STATES[event_type]
-        )
-        return ConnectorFact(
-            event_id,
-            event_type,
-            payload.connector_id,
-            payload.connector_type,
-            payload.provider,
-            payload.mission_id,
-            checked["recorded_at"],
-            target,
-            health,
-            getattr(payload, "latency_ms", None),
-            getattr(payload, "previous_state", None),
-            broken,
-        )
-    if shape.family is Family.SYNC:
-        return SyncFact(
-            event_id,
-            payload.connector_id,
-            SYNC_OUTCOMES[event_type],
-            payload.delivery_id,
-            payload.source_event_fingerprint,
-            getattr(payload, "retry_attempt", 0),
-            getattr(payload, "max_retries", 0),
-            getattr(payload, "ingested_count", 0),
-            getattr(payload, "replayed_count", 0),
-            broken,
-        )
-    fields = {name: getattr(view, name) for name in shape.payload_fields}
-    return LinkFact(event_id=event_id, **fields)
+def _reader(name: str, checked: frozenset[str]) -> Callable[[Any, dict[str, Any]], Any]:
+    if name in checked:
+        return lambda payload, values: values[name]
+    return lambda payload, values: getattr(payload, name)
+
+
+def _builder(event_type: str, names: list[str], checked_names: frozenset[str]) -> _Build:
+    """A fact constructor specialised to one event type's fields (no missing-attribute probes)."""
+    rules = [
+        (rule.code, _reader(rule.earlier, checked_names), _reader(rule.later, checked_names))
+        for rule in SEMANTIC_RULES
+        if rule.event_type == event_type
+    ]
+
+    def broken(payload: Any, values: dict[str, Any]) -> tuple[str, ...]:
+        if not rules:
+            return ()
+        return tuple(code for code, a, b in rules if a(payload, values) > b(payload, values))
+
+    family = EVENT_FAMILIES[event_type]
+    if family is Family.CONNECTOR:
+        has_health = "health_status" in names
+        fixed_target = None if has_health else CONNECTOR_TARGET_STATES[event_type]
+        has_previous = "previous_state" in names
+
+        def connector(event_id: str, p: Any, values: dict[str, Any]) -> Fact:
+            health = p.health_status if has_health else None
+            target = (
+                HEALTH_STATUS_TARGETS[p.health_status] if fixed_target is None else fixed_target
+            )
+            return ConnectorFact(
+                event_id,
+                event_type,
+                p.connector_id,
+                p.connector_type,
+                p.provider,
+                p.mission_id,
+                values["recorded_at"],
+                target,
+                health,
+                p.latency_ms if has_health else None,
+                p.previous_state if has_previous else None,
+                broken(p, values),
+            )
+
+        return connector
+    if family is Family.SYNC:
+        outcome = SYNC_OUTCOMES[event_type]
+        retry = "retry_attempt" in names
+        ingested = "ingested_count" in names
+        replayed = "replayed_count" in names
+
+        def sync(event_id: str, p: Any, values: dict[str, Any]) -> Fact:
+            return SyncFact(
+                event_id,
+                p.connector_id,
+                outcome,
+                p.delivery_id,
+                p.source_event_fingerprint,
+                p.retry_attempt if retry else 0,
+                p.max_retries if retry else 0,
+                p.ingested_count if ingested else 0,
+                p.replayed_count if replayed else 0,
+                broken(p, values),
+            )
+
+        return sync
+    readers = [(name, _reader(name, checked_names)) for name in names]
+
+    def link(event_id: str, p: Any, values: dict[str, Any]) -> Fact:
+        return LinkFact(event_id=event_id, **{name: read(p, values) for name, read in readers})
+
+    return link

@@ -71,7 +71,7 @@ def semantic_failures(event_type: str, payload: object) -> tuple[SemanticRule, .
     )
 
 
-class ConnectorFact(msgspec.Struct, frozen=True, gc=False, tag=True, array_like=True):
+class ConnectorFact(msgspec.Struct, frozen=True, gc=False, tag=1, array_like=True):
     """What the connector reducer needs from one valid connector event."""
 
     event_id: str
@@ -88,7 +88,7 @@ class ConnectorFact(msgspec.Struct, frozen=True, gc=False, tag=True, array_like=
     broken_rules: tuple[str, ...] = ()
 
 
-class SyncFact(msgspec.Struct, frozen=True, gc=False, tag=True, array_like=True):
+class SyncFact(msgspec.Struct, frozen=True, gc=False, tag=2, array_like=True):
     """What the sync reducer needs from one valid sync event."""
 
     event_id: str
@@ -103,7 +103,7 @@ class SyncFact(msgspec.Struct, frozen=True, gc=False, tag=True, array_like=True)
     broken_rules: tuple[str, ...] = ()
 
 
-class LinkFact(msgspec.Struct, frozen=True, gc=False, tag=True, array_like=True):
+class LinkFact(msgspec.Struct, frozen=True, gc=False, tag=3, array_like=True):
     """What the link index needs from one valid ``ExternalReferenceLinked`` event."""
 
     event_id: str
@@ -126,7 +126,7 @@ class LinkFact(msgspec.Struct, frozen=True, gc=False, tag=True, array_like=True)
         return ExternalLink(**fields)
 
 
-class MalformedFact(msgspec.Struct, frozen=True, gc=False, tag=True, array_like=True):
+class MalformedFact(msgspec.Struct, frozen=True, gc=False, tag=4, array_like=True):
     """A family event whose payload failed validation."""
 
     event_id: str
@@ -571,6 +571,7 @@ class Engine:
     """Partitioned fold state for every family, shared by batch and incremental use."""
 
     __slots__ = (
+        "connector_snapshots",
         "connectors",
         "families",
         "ignored",
@@ -578,6 +579,7 @@ class Engine:
         "links",
         "max_cycles",
         "stream_anomalies",
+        "sync_snapshots",
         "syncs",
     )
 
@@ -592,6 +594,33 @@ class Engine:
         self.links = LinkAcc()
         self.stream_anomalies: list[Anomaly] = []
         self.ignored = 0
+        self.connector_snapshots: dict[str, ReducedConnectorState] = {}
+        self.sync_snapshots: dict[str, ReducedSyncState] = {}
+
+    def drain(self) -> None:
+        """Freeze every connector folded so far and drop its working state.
+
+        Only valid once all of those connectors' events were folded: used by
+        the streaming replay, which folds one partition of connectors at a
+        time to bound memory.
+        """
+        for cid, acc in self.connectors.items():
+            self.connector_snapshots[cid] = acc.snapshot()
+        for cid, sync in self.syncs.items():
+            self.sync_snapshots[cid] = sync.snapshot()
+        self.connectors = {}
+        self.syncs = {}
+
+    def snapshots(self) -> tuple[dict[str, ReducedConnectorState], dict[str, ReducedSyncState]]:
+        """Frozen per-connector states, ordered by connector_id."""
+        connectors = dict(self.connector_snapshots)
+        connectors.update((cid, acc.snapshot()) for cid, acc in self.connectors.items())
+        syncs = dict(self.sync_snapshots)
+        syncs.update((cid, acc.snapshot()) for cid, acc in self.syncs.items())
+        return (
+            {cid: connectors[cid] for cid in sorted(connectors)},
+            {cid: syncs[cid] for cid in sorted(syncs)},
+        )
 
     def fold(self, fact: Fact | None) -> None:
         """Apply one deduplicated fact; ``None`` stands for an event of another family."""

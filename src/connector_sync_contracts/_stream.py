@@ -25,11 +25,11 @@ import msgspec
 from pydantic import ValidationError
 
 from ._fast import EPOCH, MICROSECOND, FastDecoder, FastEvent
-from ._reduce import Engine, Fact
+from ._reduce import ConnectorFact, Engine, Fact, MalformedFact, SyncFact
 from .envelope import Event, canonical_json
 from .jsonl import LineProblem, Source, parse_line
 from .reducers import ALL_FAMILIES, build_result, event_to_fact, summarize_errors
-from .registry import DEFAULT_MAX_RECONNECT_CYCLES
+from .registry import DEFAULT_MAX_RECONNECT_CYCLES, Family
 from .results import Anomaly, ReplayResult
 
 __all__ = ["LineSink", "RunSummary", "replay_sources", "validate_sources"]
@@ -37,6 +37,8 @@ __all__ = ["LineSink", "RunSummary", "replay_sources", "validate_sources"]
 _PREFIX: Final = struct.Struct(">QQ")
 _INSTANT_BIAS: Final = 2**63
 _IDENT_MASK: Final = 2**64 - 1
+_BITMAP_BITS: Final = 1 << 26
+_BUCKETS: Final = 16
 
 LineSink = Callable[[str, LineProblem, bytes | None], None]
 """Receives (source name, problem, raw line or None when too long) for each problem."""
@@ -136,67 +138,134 @@ def validate_sources(
 
 
 class _Records:
-    """Deduplicated compact records keyed by event_id (see the module docstring)."""
+    """One compact record per accepted envelope, deduplicated after the first read.
+
+    Duplicate detection needs no per-event dictionary: a fixed bitmap of
+    event_id hashes flags ids that may repeat, and only those are grouped
+    after the read. Copies with identical raw bytes are dropped; copies whose
+    bytes differ are settled exactly by canonical JSON (see ``settle``).
+    """
 
     def __init__(self) -> None:
-        self.winners: dict[str, bytes] = {}
-        self.conflicts: dict[str, set[bytes]] = {}
-        self.offered = 0
-        self.encode = msgspec.msgpack.Encoder().encode
+        self.buckets: list[list[bytes]] = [[] for _ in range(_BUCKETS + 1)]
+        self._bitmap = bytearray(_BITMAP_BITS >> 3)
+        self._suspects: set[str] = set()
+        self.conflicts: dict[str, int] = {}
+        self.duplicates_dropped = 0
+        self._encode = msgspec.msgpack.Encoder().encode
 
-    def offer(
+    def make(
         self, event_id: str, lamport: int, instant_us: int, raw: bytes, fact: Fact | None
-    ) -> None:
-        self.offered += 1
-        ident = (hash(raw) & _IDENT_MASK).to_bytes(8, "big")
-        record = b"".join(
+    ) -> bytes:
+        """Record bytes: sortable prefix, event_id, NUL, raw-line digest, msgpack fact.
+
+        The fact is stored without its event_id (the prefix holds it once).
+        """
+        if fact is not None and fact.event_id:
+            fact = msgspec.structs.replace(fact, event_id="")
+        return b"".join(
             (
                 _PREFIX.pack(lamport, instant_us + _INSTANT_BIAS),
                 event_id.encode(),
                 b"\x00",
-                ident,
-                self.encode(fact),
+                (hash(raw) & _IDENT_MASK).to_bytes(8, "big"),
+                self._encode(fact),
             )
         )
-        held = self.winners.get(event_id)
-        if held is None:
-            self.winners[event_id] = record
-            return
-        start = 17 + len(event_id)
-        held_ident = held[start : start + 8]
-        if held_ident == ident:
-            return
-        seen = self.conflicts.get(event_id)
-        if seen is None:
-            seen = self.conflicts[event_id] = {held_ident}
-        seen.add(ident)
-        if record < held:
-            self.winners[event_id] = record
 
-    def resolve(self, event_id: str, versions: list[tuple[bytes, bytes]]) -> None:
-        """Settle a conflicted event_id from its copies' (canonical JSON, record) pairs."""
-        distinct = {canonical for canonical, _ in versions}
-        best = min(versions, key=lambda v: (v[1][:16], v[0]))
-        self.winners[event_id] = best[1]
-        if len(distinct) > 1:
-            self.conflicts[event_id] = distinct
+    def offer(
+        self, event_id: str, lamport: int, instant_us: int, raw: bytes, fact: Fact | None
+    ) -> None:
+        """Keep one copy's record and remember whether its event_id may repeat."""
+        self.buckets[_bucket(fact)].append(self.make(event_id, lamport, instant_us, raw, fact))
+        slot = hash(event_id) & (_BITMAP_BITS - 1)
+        mask = 1 << (slot & 7)
+        if self._bitmap[slot >> 3] & mask:
+            self._suspects.add(event_id)
         else:
-            del self.conflicts[event_id]
+            self._bitmap[slot >> 3] |= mask
 
-    @property
-    def duplicates_dropped(self) -> int:
-        distinct = len(self.winners) + sum(len(s) - 1 for s in self.conflicts.values())
-        return self.offered - distinct
+    def settle(self, sources: list[Source], decode: Callable[[bytes], FastEvent | None]) -> None:
+        """Drop identical copies and resolve differing ones (section 2 dedup rule)."""
+        self._bitmap = bytearray()
+        if not self._suspects:
+            return
+        wanted = {eid.encode() for eid in self._suspects}
+        self._suspects = set()
+        groups: dict[bytes, list[tuple[int, int]]] = {}
+        for b, bucket in enumerate(self.buckets):
+            for index, record in enumerate(bucket):
+                eid = record[16 : record.index(0, 16)]
+                if eid in wanted:
+                    groups.setdefault(eid, []).append((b, index))
+        differing: dict[str, list[tuple[int, int]]] = {}
+        for eid, places in groups.items():
+            start = 17 + len(eid)
+            first_by_ident: dict[bytes, tuple[int, int]] = {}
+            for b, index in places:
+                ident = self.buckets[b][index][start : start + 8]
+                if ident in first_by_ident:
+                    self.buckets[b][index] = b""
+                    self.duplicates_dropped += 1
+                else:
+                    first_by_ident[ident] = (b, index)
+            if len(first_by_ident) > 1:
+                differing[eid.decode()] = list(first_by_ident.values())
+        if differing:
+            self._resolve(differing, sources, decode)
+        for bucket in self.buckets:
+            if b"" in bucket:
+                bucket[:] = [record for record in bucket if record]
+
+    def _resolve(
+        self,
+        differing: dict[str, list[tuple[int, int]]],
+        sources: list[Source],
+        decode: Callable[[bytes], FastEvent | None],
+    ) -> None:
+        # Raw bytes differ, so compare canonical JSON: re-read only these ids' lines.
+        versions: dict[str, dict[bytes, tuple[bytes, bytes, int]]] = {e: {} for e in differing}
+        for source in sources:
+            for raw in source.lines():
+                if raw is None:
+                    continue
+                fast = decode(raw)
+                if fast is not None and fast.event_id not in differing:
+                    continue
+                event = _slow_event(raw)
+                if event is None or event.event_id not in differing:
+                    continue
+                fact = event_to_fact(event)
+                record = self.make(
+                    event.event_id, event.lamport_clock, _instant_us(event), raw, fact
+                )
+                start = 17 + len(event.event_id.encode())
+                versions[event.event_id][record[start : start + 8]] = (
+                    canonical_json(event),
+                    record,
+                    _bucket(fact),
+                )
+        for eid, places in differing.items():
+            found = list(versions[eid].values())
+            distinct = {canonical for canonical, _, _ in found}
+            self.duplicates_dropped += len(found) - len(distinct)
+            if len(distinct) > 1:
+                self.conflicts[eid] = len(distinct)
+            _, best, bucket = min(found, key=lambda v: (v[1][:16], v[0]))
+            for b, index in places:
+                self.buckets[b][index] = b""
+            self.buckets[bucket].append(best)
 
     def conflict_anomalies(self) -> list[Anomaly]:
+        """One ``conflicting_duplicate`` anomaly per event_id seen with differing content."""
         return [
             Anomaly(
                 kind="conflicting_duplicate",
                 event_id=eid,
-                message=f"{len(seen)} different contents share this event_id; kept the one "
+                message=f"{count} different contents share this event_id; kept the one "
                 "with the smallest (sort key, canonical JSON)",
             )
-            for eid, seen in self.conflicts.items()
+            for eid, count in self.conflicts.items()
         ]
 
 
@@ -295,50 +364,51 @@ def replay_sources(
                 on_problem(source.name, problem, raw)
         else:
             summary.accepted += 1
-    records = replayer.records
-    if records.conflicts:
-        _resolve_conflicts(sources, records)
+    replayer.records.settle(sources, decode)
     return _fold(replayer), summary
-
-
-def _resolve_conflicts(sources: list[Source], records: _Records) -> None:
-    wanted = set(records.conflicts)
-    versions: dict[str, list[tuple[bytes, bytes]]] = {eid: [] for eid in wanted}
-    probe = _Records()
-    for source in sources:
-        for raw in source.lines():
-            if raw is None:
-                continue
-            event = _slow_event(raw)
-            if event is None or event.event_id not in wanted:
-                continue
-            probe.winners.clear()
-            probe.offer(
-                event.event_id, event.lamport_clock, _instant_us(event), raw, event_to_fact(event)
-            )
-            versions[event.event_id].append((canonical_json(event), probe.winners[event.event_id]))
-    for eid, found in versions.items():
-        if found:
-            records.resolve(eid, found)
 
 
 def _fold(replayer: _Replayer) -> ReplayResult:
     records = replayer.records
-    event_count = len(records.winners)
-    duplicates = records.duplicates_dropped
+    buckets = records.buckets
+    records.buckets = []
+    event_count = sum(len(bucket) for bucket in buckets)
     anomalies = [*replayer.envelope_anomalies, *records.conflict_anomalies()]
-    ordered = sorted(records.winners.values())
-    records.winners.clear()
-    records.conflicts.clear()
-    decoder = msgspec.msgpack.Decoder(Fact | None)
-    fold = replayer.engine.fold
-    for record in ordered:
-        start = record.index(0, 16) + 9
-        fold(decoder.decode(record[start:]))
-    del ordered
+    decode = msgspec.msgpack.Decoder(Fact | None).decode
+    engine = replayer.engine
+    fold = engine.fold
+    set_event_id = msgspec.structs.force_setattr
+    # Each bucket holds whole connectors (links all in bucket 0), so folding
+    # bucket by bucket in replay order gives the same states as one global
+    # fold, while only one bucket's working state is alive at a time.
+    while buckets:
+        ordered = buckets.pop()
+        ordered.sort(reverse=True)
+        pop = ordered.pop
+        while ordered:
+            record = pop()
+            end = record.index(0, 16)
+            fact = decode(record[end + 9 :])
+            if fact is not None:
+                set_event_id(fact, "event_id", record[16:end].decode())
+            fold(fact)
+        engine.drain()
     return build_result(
-        replayer.engine,
+        engine,
         event_count=event_count,
-        duplicates_dropped=duplicates,
+        duplicates_dropped=records.duplicates_dropped,
         stream_anomalies=anomalies,
     )
+
+
+def _bucket(fact: Fact | None) -> int:
+    """Partition of a fact: connector and sync facts by connector_id, the rest in 0."""
+    if isinstance(fact, (ConnectorFact, SyncFact)):
+        return 1 + hash(fact.connector_id) % _BUCKETS
+    if (
+        isinstance(fact, MalformedFact)
+        and fact.connector_id is not None
+        and fact.family is not Family.LINK
+    ):
+        return 1 + hash(fact.connector_id) % _BUCKETS
+    return 0

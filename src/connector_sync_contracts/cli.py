@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, Final, NoReturn
@@ -156,7 +156,7 @@ def validate(
     Each problem is printed as file:line: field: code: message. The summary
     always satisfies accepted + rejected = lines read.
     """
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     quarantined: IO[bytes] | None = None
     try:
         quarantined = Path(quarantine).open("wb") if quarantine else None  # noqa: SIM115
@@ -331,7 +331,7 @@ def replay(
             on_problem=on_problem,
             on_line=progress.advance,
         )
-    out = click.get_binary_stream("stdout")
+    out = sys.stdout.buffer
     if fmt == "json":
         data = result.to_dict(include_logs=not no_logs)
         if connector is not None:
@@ -388,7 +388,7 @@ def generate(
 @contextmanager
 def _output(path: str | None) -> Iterator[IO[bytes]]:
     if path is None:
-        stream = click.get_binary_stream("stdout")
+        stream = sys.stdout.buffer
         yield stream
         stream.flush()
     else:

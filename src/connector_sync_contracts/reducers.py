@@ -246,9 +246,10 @@ def build_result(
 ) -> ReplayResult:
     """Snapshot an engine into the section 6 result (stream anomalies get sorted here)."""
     anomalies = tuple(sorted([*stream_anomalies, *engine.stream_anomalies], key=_anomaly_order))
+    connectors, syncs = engine.snapshots()
     return ReplayResult(
-        connectors={cid: engine.connectors[cid].snapshot() for cid in sorted(engine.connectors)},
-        sync={cid: engine.syncs[cid].snapshot() for cid in sorted(engine.syncs)},
+        connectors=connectors,
+        sync=syncs,
         external_links=engine.links.snapshot((event_count, duplicates_dropped, engine.ignored), ()),
         anomalies=anomalies,
         event_count=event_count,
