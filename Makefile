@@ -19,8 +19,14 @@ $(STAMP_DEV): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $@ $(STAMP_RUN)
 
+EXAMPLE := src/connector_sync_contracts/examples/example_day.jsonl
+
 demo: $(STAMP_RUN)
-	$(BIN)/connector-sync replay src/connector_sync_contracts/examples/example_day.jsonl
+	@echo "== connector-sync replay $(EXAMPLE)"
+	@$(BIN)/connector-sync replay $(EXAMPLE)
+	@echo
+	@echo "== connector-sync replay --format json --no-logs --connector jira-acme-cloud $(EXAMPLE)"
+	@$(BIN)/connector-sync replay --format json --no-logs --connector jira-acme-cloud $(EXAMPLE)
 
 lint: $(STAMP_DEV)
 	$(BIN)/ruff check .

@@ -69,9 +69,12 @@ def fast_datetime(value: str) -> datetime | None:
     if _types._DATETIME_RE.match(value) is None or value.endswith("\n"):
         return None
     try:
-        return _fromiso(value[:-1] + "+00:00" if value[-1] == "Z" else value)
+        parsed = _fromiso(value[:-1] + "+00:00" if value[-1] == "Z" else value)
     except ValueError:
         return None
+    if parsed.year in (1, 9999) and not _types.utc_instant_in_range(value):
+        return None
+    return parsed
 
 
 # ----------------------------------------------------------------- struct derivation

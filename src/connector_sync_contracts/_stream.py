@@ -89,7 +89,15 @@ class _LineChecker:
                 return [outcome]
             parsed = outcome
         result = validate_event(parsed, strict=self.strict)
-        return [LineProblem(line, v.path, v.code, v.message) for v in result.violations]
+        # The model and schema layers often name the same rule at the same path;
+        # a person reading the report needs it once (the model's wording).
+        seen: set[tuple[str, str]] = set()
+        problems = []
+        for v in result.violations:
+            if (v.path, v.code) not in seen:
+                seen.add((v.path, v.code))
+                problems.append(LineProblem(line, v.path, v.code, v.message))
+        return problems
 
 
 def _too_long(line: int, limit: int) -> LineProblem:

@@ -208,6 +208,18 @@ def _focus(data: dict[str, Any], connector: str) -> dict[str, Any]:
     data["sync"] = {k: v for k, v in data["sync"].items() if k == connector}
     links = data["external_links"]
     links["links"] = [link for link in links["links"] if link["connector_id"] == connector]
+    keys = {
+        (link["external_provider"], link["external_ref_type"], link["external_ref_id"])
+        for link in links["links"]
+    }
+    links["reverse_index"] = [
+        {**entry, "external_refs": [ref for ref in entry["external_refs"] if tuple(ref) in keys]}
+        for entry in links["reverse_index"]
+        if any(tuple(ref) in keys for ref in entry["external_refs"])
+    ]
+    links["anomalies"] = [
+        anomaly for anomaly in links["anomalies"] if connector in anomaly["message"]
+    ]
     return data
 
 
@@ -394,3 +406,151 @@ def _output(path: str | None) -> Iterator[IO[bytes]]:
     else:
         with Path(path).open("wb") as handle:
             yield handle
+
+
+@main.command()
+@click.argument("name", required=False)
+@click.option(
+    "--write",
+    "write_dir",
+    type=click.Path(file_okay=False),
+    help="Write every schema file into this folder instead of printing.",
+)
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Exit 1 with a diff when the committed schemas differ from the models.",
+)
+@click.option("--list", "list_names", is_flag=True, help="List the schema names.")
+def schema(name: str | None, write_dir: str | None, check: bool, list_names: bool) -> None:
+    """Print a JSON Schema (NAME is an event type or Event), or write or check them all."""
+    from . import schemas
+
+    if list_names:
+        for known in schemas.schema_names():
+            click.echo(known)
+        return
+    if check:
+        problems = schemas.check_schemas()
+        for problem in problems:
+            click.echo(problem.rstrip("\n"))
+        if problems:
+            click.echo(f"{len(problems)} schema file(s) differ from the models", err=True)
+            sys.exit(EXIT_PROBLEMS)
+        click.echo("schemas are up to date", err=True)
+        return
+    if write_dir is not None:
+        try:
+            Path(write_dir).mkdir(parents=True, exist_ok=True)
+            changed = schemas.write_schemas(Path(write_dir))
+        except OSError as exc:
+            _fail(f"cannot write schemas: {exc}")
+        click.echo(f"{len(changed)} schema file(s) written to {write_dir}", err=True)
+        return
+    if name is None:
+        bundle = {known: schemas.load_schema(known) for known in schemas.schema_names()}
+        sys.stdout.buffer.write(canonical_dumps(bundle))
+        return
+    if name not in schemas.schema_names():
+        _fail(f"unknown schema {name!r}; try --list")
+    sys.stdout.write(schemas.render_schema(name))
+
+
+def _first_differences(expected: Any, actual: Any, path: str = "$", limit: int = 10) -> list[str]:
+    found: list[str] = []
+
+    def walk(a: Any, b: Any, where: str) -> None:
+        if len(found) >= limit:
+            return
+        if isinstance(a, dict) and isinstance(b, dict):
+            for key in sorted(a.keys() | b.keys()):
+                if key not in b:
+                    found.append(f"{where}.{key}: missing in your output")
+                elif key not in a:
+                    found.append(f"{where}.{key}: not in the golden output")
+                else:
+                    walk(a[key], b[key], f"{where}.{key}")
+        elif isinstance(a, list) and isinstance(b, list):
+            if len(a) != len(b):
+                found.append(f"{where}: golden has {len(a)} items, yours has {len(b)}")
+            for index, (x, y) in enumerate(zip(a, b, strict=False)):
+                walk(x, y, f"{where}[{index}]")
+        elif a != b or type(a) is not type(b):
+            found.append(
+                f"{where}: golden {orjson.dumps(a).decode()[:80]}, "
+                f"yours {orjson.dumps(b).decode()[:80]}"
+            )
+
+    walk(expected, actual, path)
+    return found
+
+
+@main.command()
+@click.option(
+    "--against",
+    type=click.Path(dir_okay=False),
+    help="A consumer's reducer output (JSON) to compare with the golden of its stream.",
+)
+@click.option(
+    "--stream",
+    "stream_id",
+    metavar="ID",
+    help="Manifest id of the replay stream --against refers to (default: the one that matches).",
+)
+def conformance(against: str | None, stream_id: str | None) -> None:
+    """Run the bundled conformance kit and print a pass/fail table.
+
+    With --against FILE, compare a consumer's replay output for one of the
+    kit's streams with the committed golden output instead.
+    """
+    from .conformance import load_manifest
+
+    manifest = load_manifest()
+    streams = {f.id: f for f in manifest.fixtures if f.expected_result == "replay"}
+    if against is not None:
+        try:
+            actual = orjson.loads(Path(against).read_bytes())
+        except (OSError, orjson.JSONDecodeError) as exc:
+            _fail(f"cannot read {against}: {exc}")
+        if stream_id is not None and stream_id not in streams:
+            _fail(f"unknown stream {stream_id!r}; streams: {', '.join(sorted(streams))}")
+        candidates = [streams[stream_id]] if stream_id else list(streams.values())
+        best: tuple[int, str, list[str]] | None = None
+        for fixture in candidates:
+            golden = orjson.loads(fixture.golden_bytes())
+            differences = _first_differences(golden, actual, limit=1000)
+            if best is None or len(differences) < best[0]:
+                best = (len(differences), fixture.id, differences)
+        assert best is not None
+        count, chosen, differences = best
+        if count == 0:
+            click.echo(f"PASS  {against} matches the golden output of {chosen}")
+            return
+        click.echo(f"FAIL  {against} differs from the golden output of {chosen}:")
+        for line in differences[:20]:
+            click.echo(f"  {line}")
+        if count > 20:
+            click.echo(f"  ... and {count - 20} more differences")
+        sys.exit(EXIT_PROBLEMS)
+    failures = 0
+    rows: list[tuple[str, str, str, str, str]] = []
+    for fixture in manifest.fixtures:
+        if fixture.expected_result == "replay":
+            ok = fixture.replay_json() == fixture.golden_bytes()
+            expected, got = "golden output", "identical" if ok else "differs"
+        else:
+            result = fixture.validate()
+            codes = sorted(result.codes)
+            if fixture.expected_result == "valid":
+                ok = result.valid
+            else:
+                ok = not result.valid and codes == [fixture.expected_violation]
+            expected = fixture.expected_violation or "valid"
+            got = ",".join(codes) or "valid"
+        failures += not ok
+        rows.append(("PASS" if ok else "FAIL", fixture.id, fixture.expected_result, expected, got))
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    for row in rows:
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    click.echo(f"\n{len(rows) - failures} passed, {failures} failed")
+    sys.exit(EXIT_PROBLEMS if failures else EXIT_CLEAN)
