@@ -217,9 +217,6 @@ def _focus(data: dict[str, Any], connector: str) -> dict[str, Any]:
         for entry in links["reverse_index"]
         if any(tuple(ref) in keys for ref in entry["external_refs"])
     ]
-    links["anomalies"] = [
-        anomaly for anomaly in links["anomalies"] if connector in anomaly["message"]
-    ]
     return data
 
 
