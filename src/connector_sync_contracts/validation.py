@@ -388,7 +388,10 @@ class _Scan:
 
 def _load(data: object) -> tuple[dict[str, Any] | None, list[Violation]]:
     if isinstance(data, BaseModel):
-        data = data.model_dump(mode="json")
+        try:
+            data = data.model_dump(mode="json")
+        except ValueError as exc:  # PydanticSerializationError: a field that is not JSON
+            return None, [_v(Layer.INPUT, (), "not_json", f"model does not serialize: {exc}")]
     if isinstance(data, (bytes, bytearray, memoryview)):
         raw = bytes(data)
         try:

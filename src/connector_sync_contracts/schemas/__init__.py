@@ -254,7 +254,10 @@ def _is_date_time(instance: object) -> bool:
 
     if not isinstance(instance, str):
         return True
-    return bool(validate_rfc3339(instance)) and utc_instant_in_range(instance)
+    # rfc3339-validator's own regex ends in a Python '$', which allows a final newline.
+    return (
+        "\n" not in instance and bool(validate_rfc3339(instance)) and utc_instant_in_range(instance)
+    )
 
 
 @lru_cache(maxsize=1)
