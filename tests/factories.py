@@ -5,6 +5,10 @@ change exactly the field under test, so a failure always points at that one
 field. Everything here is deterministic: identifiers and times are derived
 from a sequence number, never from a clock or a random source.
 
+Import it as ``from factories import ...``: ``tests/`` has no ``__init__.py``,
+so pytest's default (prepend) import mode puts ``tests/`` on ``sys.path`` when
+it loads ``tests/conftest.py``, and mypy finds it the same way.
+
 Typical use::
 
     payload = payload_for(CONNECTOR_HEALTH_CHECKED, health_status="unreachable")
