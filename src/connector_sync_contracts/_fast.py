@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import operator
 import re
+import sys
 import types
 import typing
 import uuid
@@ -46,7 +47,6 @@ from .registry import (
 __all__ = ["EPOCH", "MICROSECOND", "FastDecoder", "FastEvent", "fast_datetime", "fast_event_id"]
 
 _CROCKFORD: Final = "0123456789ABCDEFGHJKMNPQRSTVWXYZabcdefghjkmnpqrstvwxyz"
-_UUID_RE: Final = re.compile(_types.UUID_PATTERN)
 EPOCH: Final = datetime(1970, 1, 1, tzinfo=timezone.utc)
 """The Unix epoch as an aware datetime."""
 MICROSECOND: Final = timedelta(microseconds=1)
@@ -54,22 +54,46 @@ MICROSECOND: Final = timedelta(microseconds=1)
 _fromiso: Final = datetime.fromisoformat
 
 
+# Shape tables: ``str.translate`` maps every ASCII digit (or hex digit) to one
+# symbol, so one C call and one set lookup check a value's layout exactly as
+# the patterns in ``_types`` do; ranges and calendar are left to
+# ``datetime.fromisoformat``, which checks them as the model does.
+_DIGITS: Final = str.maketrans("0123456789", "9" * 10)
+_HEX: Final = str.maketrans("0123456789abcdefABCDEF", "x" * 22)
+_DATETIME_SHAPES: Final = frozenset(
+    f"9999-99-99T99:99:99{fraction}{suffix}"
+    for fraction in ("", *("." + "9" * k for k in range(1, 7)))
+    for suffix in ("Z", "+99:99", "-99:99")
+)
+_UUID_SHAPES: Final = frozenset({"x" * 32, "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"})
+
+
 def fast_event_id(value: str) -> str | None:
     """Normalized ULID/UUID, or None when ``value`` is not one (same rule as the model)."""
     if len(value) == 26:
         return None if value.strip(_CROCKFORD) else value.upper()
-    if _UUID_RE.match(value) is None or value.endswith("\n"):
+    if value.translate(_HEX) not in _UUID_SHAPES:
         return None
     h = value.replace("-", "").lower()
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
+if sys.version_info >= (3, 11):
+    _parse_rfc3339 = _fromiso
+else:  # pragma: no cover - Python 3.10's fromisoformat reads no "Z"
+
+    def _parse_rfc3339(value: str) -> datetime:
+        return _fromiso(value[:-1] + "+00:00" if value[-1] == "Z" else value)
+
+
 def fast_datetime(value: str) -> datetime | None:
     """Parse the RFC 3339 profile of ``_types.DATETIME_PATTERN``; None when outside it."""
-    if _types._DATETIME_RE.match(value) is None or value.endswith("\n"):
+    shape = value.translate(_DIGITS)
+    # The pattern allows offset minutes 00-59 only; fromisoformat would take +05:60.
+    if shape not in _DATETIME_SHAPES or (shape[-1] != "Z" and value[-2] > "5"):
         return None
     try:
-        parsed = _fromiso(value[:-1] + "+00:00" if value[-1] == "Z" else value)
+        parsed = _parse_rfc3339(value)
     except ValueError:
         return None
     if parsed.year in (1, 9999) and not _types.utc_instant_in_range(value):
