@@ -37,6 +37,7 @@ typecheck: $(STAMP_DEV)
 
 schema-check: $(STAMP_DEV)
 	$(BIN)/python -m connector_sync_contracts.schemas --check
+	$(BIN)/python -m connector_sync_contracts.asyncapi --check
 
 unit: $(STAMP_DEV)
 	$(BIN)/python -m pytest
@@ -51,6 +52,7 @@ bench: $(STAMP_RUN)
 
 regen: $(STAMP_DEV)
 	$(BIN)/python -m connector_sync_contracts.schemas --write
+	$(BIN)/python -m connector_sync_contracts.asyncapi --write
 	$(BIN)/python -m connector_sync_contracts.conformance.regen
 
 clean:

@@ -551,3 +551,24 @@ def conformance(against: str | None, stream_id: str | None) -> None:
         click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
     click.echo(f"\n{len(rows) - failures} passed, {failures} failed")
     sys.exit(EXIT_PROBLEMS if failures else EXIT_CLEAN)
+
+
+@main.command()
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Exit 1 with a diff when the committed document differs from the registry.",
+)
+def asyncapi(check: bool) -> None:
+    """Print the AsyncAPI 3.0 document of every event type (one message per type)."""
+    from . import asyncapi as document
+
+    if check:
+        diff = document.check_document()
+        if diff is not None:
+            click.echo(diff.rstrip("\n"))
+            click.echo(f"{document.DOCUMENT_FILE} differs from the registry", err=True)
+            sys.exit(EXIT_PROBLEMS)
+        click.echo(f"{document.DOCUMENT_FILE} is up to date", err=True)
+        return
+    sys.stdout.write(document.render_document())

@@ -1,0 +1,243 @@
+"""AsyncAPI 3.0 description of the contract's events, generated from the registry (FR-008).
+
+One message per event type (``registry.PAYLOAD_MODELS``), one channel per
+family (``registry.EVENT_FAMILIES``: connector lifecycle, sync lifecycle,
+external links) and a ``send`` and a ``receive`` operation per channel, so
+integrators can feed the contract to AsyncAPI tooling (catalogues, code and
+docs generators, brokers' schema registries) without transcribing it.
+
+A message is the envelope as it travels: ``Event.json`` with ``event_type``
+fixed to the message's type and ``payload`` following that type's committed
+schema. Payload schemas are referenced, never copied: ``$ref`` points at the
+committed files next to this package (``../schemas/<name>.json``) and
+``x-schema-id`` names their ``$id``. The schemas are JSON Schema draft
+2020-12, so the payload uses a Multi Format Schema Object with
+``schemaFormat`` ``application/schema+json;version=2020-12``.
+
+The document is committed as ``asyncapi.json`` (canonical: sorted keys,
+2-space indent, final newline) and drift-checked like the schemas:
+``python -m connector_sync_contracts.asyncapi --check`` (in ``make
+schema-check``) exits 1 with a diff, ``--write`` regenerates it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import json
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Final, NamedTuple
+
+from ..cloudevents import build_type
+from ..envelope import CONTRACT_VERSION
+from ..registry import EVENT_FAMILIES, PAYLOAD_MODELS, Family
+from ..results import canonical_dumps
+from ..schemas import ENVELOPE_SCHEMA, schema_file_name, schema_id
+
+__all__ = [
+    "ASYNCAPI_VERSION",
+    "CHANNELS",
+    "DOCUMENT_FILE",
+    "PAYLOAD_SCHEMA_FORMAT",
+    "ChannelSpec",
+    "check_document",
+    "generate_document",
+    "load_document",
+    "render_document",
+    "schema_ref",
+    "write_document",
+]
+
+ASYNCAPI_VERSION: Final = "3.0.0"
+"""The AsyncAPI specification version the document follows."""
+
+DOCUMENT_FILE: Final = "asyncapi.json"
+"""File name of the committed document inside this package."""
+
+PAYLOAD_SCHEMA_FORMAT: Final = "application/schema+json;version=2020-12"
+"""``schemaFormat`` of every message payload: the committed schemas are draft 2020-12."""
+
+_DOCUMENT_PATH: Final = Path(__file__).resolve().parent / DOCUMENT_FILE
+
+
+class ChannelSpec(NamedTuple):
+    """How one event family appears in the document."""
+
+    channel_id: str
+    """Key under ``channels`` (and the stem of the operation ids)."""
+    address: str
+    """Suggested topic / routing key; brokers may map it to their own names."""
+    title: str
+    """Human-friendly channel title."""
+    description: str
+    """What travels on the channel."""
+
+
+CHANNELS: Final[Mapping[Family, ChannelSpec]] = MappingProxyType(
+    {
+        Family.CONNECTOR: ChannelSpec(
+            "connectorLifecycle",
+            "connector-sync.connector-lifecycle",
+            "Connector lifecycle",
+            "Provisioning, health checks, degradation, revocation and reconnection of "
+            "connectors (FR-001, FR-002). Consumers partition by `payload.connector_id` "
+            "and fold with the FR-006 transition table.",
+        ),
+        Family.SYNC: ChannelSpec(
+            "syncLifecycle",
+            "connector-sync.sync-lifecycle",
+            "Sync delivery lifecycle",
+            "Delivery outcomes of webhook and sync ingestion: accepted, rejected, retries, "
+            "dead letters and replays (FR-003, FR-004). The idempotency key is "
+            "(`delivery_id`, `source_event_fingerprint`) (FR-007).",
+        ),
+        Family.LINK: ChannelSpec(
+            "externalLinks",
+            "connector-sync.external-links",
+            "External reference links",
+            "Bindings of external objects (pull requests, issues ...) to internal aggregates "
+            "(FR-005). The first link of (external_provider, external_ref_type, "
+            "external_ref_id) wins.",
+        ),
+    }
+)
+"""Family -> its channel; every family of ``registry.Family`` has one."""
+
+
+def schema_ref(name: str) -> str:
+    """Reference from the document to a committed schema file, e.g. ``../schemas/Event.json``."""
+    return f"../schemas/{schema_file_name(name)}"
+
+
+def _markdown(text: str) -> str:
+    # Docstrings use reStructuredText literals; AsyncAPI descriptions are CommonMark.
+    return inspect.cleandoc(text).replace("``", "`")
+
+
+def _message(event_type: str) -> dict[str, Any]:
+    doc = _markdown(PAYLOAD_MODELS[event_type].__doc__ or event_type)
+    family = EVENT_FAMILIES[event_type]
+    return {
+        "name": event_type,
+        "title": event_type,
+        "summary": doc.split("\n\n")[0].replace("\n", " "),
+        "description": doc
+        + "\n\nThe message is the contract envelope (`Event.json`) with `event_type` "
+        f"`{event_type}` and a `payload` that follows `{schema_file_name(event_type)}`. "
+        "Carried as a CloudEvent (`connector_sync_contracts.cloudevents`), its type is "
+        f"`{build_type(event_type)}` and its `data` is the payload.",
+        "contentType": "application/json",
+        "correlationId": {"$ref": "#/components/correlationIds/correlationId"},
+        "tags": [{"name": family.value}],
+        "payload": {
+            "schemaFormat": PAYLOAD_SCHEMA_FORMAT,
+            "schema": {
+                "allOf": [{"$ref": schema_ref(ENVELOPE_SCHEMA)}],
+                "properties": {
+                    "event_type": {"const": event_type},
+                    "payload": {"$ref": schema_ref(event_type)},
+                },
+            },
+        },
+        "x-schema-id": schema_id(event_type),
+        "x-envelope-schema-id": schema_id(ENVELOPE_SCHEMA),
+        "x-cloudevents-type": build_type(event_type),
+    }
+
+
+def _operation(action: str, spec: ChannelSpec, event_types: list[str]) -> dict[str, Any]:
+    verb = "Emit" if action == "send" else "Consume"
+    return {
+        "action": action,
+        "channel": {"$ref": f"#/channels/{spec.channel_id}"},
+        "title": f"{verb} {spec.title.lower()} events",
+        "messages": [
+            {"$ref": f"#/channels/{spec.channel_id}/messages/{event_type}"}
+            for event_type in event_types
+        ],
+    }
+
+
+def generate_document() -> dict[str, Any]:
+    """Build the AsyncAPI 3.0 document from the registry tables."""
+    channels: dict[str, Any] = {}
+    operations: dict[str, Any] = {}
+    for family in Family:
+        spec = CHANNELS[family]
+        event_types = sorted(t for t, f in EVENT_FAMILIES.items() if f is family)
+        channels[spec.channel_id] = {
+            "address": spec.address,
+            "title": spec.title,
+            "description": spec.description,
+            "messages": {t: {"$ref": f"#/components/messages/{t}"} for t in event_types},
+        }
+        stem = spec.channel_id[0].upper() + spec.channel_id[1:]
+        operations[f"send{stem}"] = _operation("send", spec, event_types)
+        operations[f"receive{stem}"] = _operation("receive", spec, event_types)
+    return {
+        "asyncapi": ASYNCAPI_VERSION,
+        "info": {
+            "title": "connector-sync-contracts",
+            "version": CONTRACT_VERSION,
+            "description": "Canonical, replay-safe event contracts for connector lifecycle, "
+            "sync delivery outcomes and external reference links. Generated from the "
+            "`connector_sync_contracts` registry; the payload schemas are the committed JSON "
+            "Schemas of the same release.",
+            "license": {"name": "MIT"},
+        },
+        "defaultContentType": "application/json",
+        "channels": channels,
+        "operations": operations,
+        "components": {
+            "messages": {event_type: _message(event_type) for event_type in sorted(PAYLOAD_MODELS)},
+            "correlationIds": {
+                "correlationId": {
+                    "description": "Identifier shared by the events of one logical operation.",
+                    "location": "$message.payload#/correlation_id",
+                }
+            },
+        },
+    }
+
+
+def render_document() -> str:
+    """Canonical text of the generated document: sorted keys, 2-space indent, final newline."""
+    return canonical_dumps(generate_document()).decode("utf-8")
+
+
+def load_document() -> dict[str, Any]:
+    """The committed document, read from the installed package."""
+    text = resources.files(__package__).joinpath(DOCUMENT_FILE).read_text(encoding="utf-8")
+    document: dict[str, Any] = json.loads(text)
+    return document
+
+
+def check_document(path: Path | None = None) -> str | None:
+    """A unified diff (committed -> generated) when the committed file is stale, else None."""
+    target = path if path is not None else _DOCUMENT_PATH
+    have = target.read_text(encoding="utf-8") if target.exists() else None
+    want = render_document()
+    if have == want:
+        return None
+    return "".join(
+        difflib.unified_diff(
+            (have or "").splitlines(keepends=True),
+            want.splitlines(keepends=True),
+            fromfile=f"committed/{DOCUMENT_FILE}" if have is not None else "/dev/null",
+            tofile=f"generated/{DOCUMENT_FILE}",
+        )
+    )
+
+
+def write_document(path: Path | None = None) -> bool:
+    """Write the generated document (default: the committed file); True when it changed."""
+    target = path if path is not None else _DOCUMENT_PATH
+    text = render_document()
+    if target.exists() and target.read_text(encoding="utf-8") == text:
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8", newline="\n")
+    return True
