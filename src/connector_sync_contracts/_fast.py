@@ -303,6 +303,8 @@ class FastDecoder:
             env = self._decoder.decode(line)
         except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
             return None
+        except RecursionError:
+            return None  # nested deeper than msgspec recurses: the model path reports it
         shape = self._shapes[type(env)]
         optional = shape.opt_getter(env)
         present = self._n_optional - optional.count(_UNSET)

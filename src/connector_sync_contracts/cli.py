@@ -166,8 +166,9 @@ def validate(
     first = [True]
 
     def on_problem(name: str, problem: LineProblem, raw: bytes | None) -> None:
-        if quarantined is not None and raw is not None and last[-1:] != [(name, problem.line)]:
-            quarantined.write(raw + b"\n")
+        if quarantined is not None and last[-1:] != [(name, problem.line)]:
+            # A line over the limit was already spilled there while it was skipped.
+            quarantined.write(b"\n" if raw is None else raw + b"\n")
         last[:] = [(name, problem.line)]
         if fmt == "text":
             out.write(_problem_text(name, problem) + "\n")
@@ -186,6 +187,8 @@ def validate(
         out.write('{"problems": [\n')
     try:
         with _run(files, max_line_bytes) as (sources, progress):
+            for source in sources:
+                source.spill = None if quarantined is None else quarantined.write
             summary = validate_sources(
                 sources, strict=strict, on_problem=on_problem, on_line=progress.advance
             )

@@ -16,7 +16,8 @@ import json
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator
+import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Final
@@ -67,6 +68,12 @@ def _reject_constant(name: str) -> Any:
 
 
 def _check_int(text: str) -> int:
+    # No 64-bit integer needs more than 20 characters; longer literals are
+    # rejected before int(), which refuses more than 4300 digits by raising.
+    if len(text) > 20:
+        raise _RejectError(
+            "$", "integer_out_of_range", f"integer {text[:40]}... does not fit in 64 bits"
+        )
     value = int(text)
     if not _INT_MIN <= value <= _INT_MAX:
         raise _RejectError(
@@ -96,6 +103,48 @@ def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
                 )
             seen.add(key)
     return result
+
+
+class _PairList(list[tuple[str, Any]]):
+    """A JSON object kept as its key/value pairs, repeated keys included."""
+
+
+def _first_repeated(value: Any, path: tuple[str | int, ...]) -> str | None:
+    # Post-order in document order: the object json.loads completes first,
+    # which is the one whose repeated key _pairs rejected.
+    if isinstance(value, _PairList):
+        for key, item in value:
+            found = _first_repeated(item, (*path, key))
+            if found is not None:
+                return found
+        seen: set[str] = set()
+        for key, _ in value:
+            if key in seen:
+                from .validation import json_path
+
+                return json_path((*path, key))
+            seen.add(key)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _first_repeated(item, (*path, index))
+            if found is not None:
+                return found
+    return None
+
+
+def _repeated_key_path(text: str) -> str | None:
+    """JSON path of the repeated key ``_pairs`` rejected, or None if it cannot be told."""
+    try:
+        tree = json.loads(
+            text,
+            object_pairs_hook=_PairList,
+            parse_constant=lambda _: None,
+            parse_int=lambda _: 0,
+            parse_float=lambda _: 0.0,
+        )
+    except (ValueError, RecursionError):
+        return None
+    return _first_repeated(tree, ())
 
 
 def _depth_exceeds(text: str, limit: int) -> bool:
@@ -143,7 +192,10 @@ def parse_line(raw: bytes, line: int = 0) -> dict[str, Any] | LineProblem:
             parse_float=_check_float,
         )
     except _RejectError as exc:
-        return LineProblem(line, exc.field, exc.code, exc.message)
+        field = exc.field
+        if exc.code == "duplicate_key":
+            field = _repeated_key_path(text) or "$"
+        return LineProblem(line, field, exc.code, exc.message)
     except json.JSONDecodeError as exc:
         return LineProblem(line, "$", "invalid_json", f"{exc.msg} at column {exc.colno}")
     except RecursionError:
@@ -167,6 +219,8 @@ class Source:
     def __init__(self, name: str, *, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
         self.name = name
         self.max_line_bytes = max_line_bytes
+        self.spill: Callable[[bytes], object] | None = None
+        """Receives, in chunks, the content of each line over the limit (e.g. a quarantine)."""
         self._spool: IO[bytes] | None = None
 
     def _open(self) -> tuple[IO[bytes], IO[bytes]]:
@@ -184,6 +238,7 @@ class Source:
     def lines(self) -> Iterator[bytes | None]:
         """Yield each line's bytes, or ``None`` for a line over the length limit."""
         limit = self.max_line_bytes
+        spill = self.spill
         handle, underlying = self._open()
         try:
             readline = handle.readline
@@ -192,13 +247,28 @@ class Source:
                 if not raw:
                     return
                 if raw[-1:] != b"\n" and len(raw) > limit:
-                    while raw and raw[-1:] != b"\n":
+                    # Skipped in bounded chunks; only a spill sink sees the content.
+                    while raw:
+                        ended = raw[-1:] == b"\n"
+                        if spill is not None:
+                            spill(_without_newline(raw) if ended else raw)
+                        if ended:
+                            break
                         raw = readline(_READ_CHUNK)
                     yield None
                     continue
                 if raw[-1:] == b"\n":
-                    raw = raw[:-2] if raw[-2:-1] == b"\r" else raw[:-1]
-                yield None if len(raw) > limit else raw
+                    raw = _without_newline(raw)
+                if len(raw) > limit:
+                    if spill is not None:
+                        spill(raw)
+                    yield None
+                else:
+                    yield raw
+        except (EOFError, zlib.error) as exc:
+            # gzip reports a truncated or damaged stream with these; callers
+            # handle unreadable input as OSError (the CLI's exit code 2).
+            raise OSError(f"{self.name}: damaged or truncated gzip data ({exc})") from exc
         finally:
             if handle is not underlying:
                 handle.close()
@@ -210,6 +280,10 @@ class Source:
         if self._spool is not None:
             self._spool.close()
             self._spool = None
+
+
+def _without_newline(raw: bytes) -> bytes:
+    return raw[:-2] if raw[-2:] == b"\r\n" else raw[:-1]
 
 
 def _gunzip_if_needed(handle: IO[bytes]) -> IO[bytes]:
