@@ -1,0 +1,142 @@
+"""Running the real ``connector-sync`` program and reading what it prints.
+
+Every CLI test goes through ``run_cli``: a fresh interpreter running
+``python -m connector_sync_contracts``, so argument parsing, exit codes,
+standard streams and the terminal check are the ones a user meets.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+__all__ = [
+    "PROGRAM",
+    "Problem",
+    "Run",
+    "Summary",
+    "parse_problems",
+    "parse_summary",
+    "run_cli",
+    "run_env",
+]
+
+PROGRAM: Final = (sys.executable, "-m", "connector_sync_contracts")
+"""The command line every test runs (the ``connector-sync`` script does the same)."""
+
+_PROBLEM: Final = re.compile(
+    r"^(?P<file>.+?):(?P<line>[0-9]+): (?P<field>.+?): (?P<code>[a-z][a-z0-9_]*): "
+    r"(?P<message>.*)$"
+)
+_SUMMARY: Final = re.compile(
+    r"^(?P<read>[0-9]+) lines read: (?P<accepted>[0-9]+) accepted, "
+    r"(?P<rejected>[0-9]+) rejected \((?P<problems>[0-9]+) problems\)$",
+    re.MULTILINE,
+)
+
+
+@dataclass(frozen=True)
+class Run:
+    """Exit code and raw output streams of one finished run."""
+
+    code: int
+    stdout: bytes
+    stderr: bytes
+
+    @property
+    def out(self) -> str:
+        """Standard output as text."""
+        return self.stdout.decode()
+
+    @property
+    def err(self) -> str:
+        """Standard error as text."""
+        return self.stderr.decode()
+
+    def explain(self) -> str:
+        """Everything a failing assertion should show."""
+        return (
+            f"exit code {self.code}\n--- stdout ---\n{self.stdout[:3000]!r}\n"
+            f"--- stderr ---\n{self.stderr[:3000]!r}"
+        )
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One ``file:line: field: code: message`` line."""
+
+    file: str
+    line: int
+    field: str
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The ``N lines read: A accepted, R rejected (P problems)`` line."""
+
+    lines_read: int
+    accepted: int
+    rejected: int
+    problems: int
+
+
+def run_env() -> dict[str, str]:
+    """The environment of a run: this one, with Python's output unbuffered and UTF-8."""
+    env = dict(os.environ)
+    env["PYTHONUNBUFFERED"] = "1"
+    env["PYTHONIOENCODING"] = "utf-8"
+    return env
+
+
+def run_cli(
+    *args: str | Path,
+    stdin: bytes | None = None,
+    cwd: Path | None = None,
+    timeout: float = 120,
+) -> Run:
+    """Run ``connector-sync ARGS...`` to completion (stdin empty unless given)."""
+    command: Sequence[str] = [*PROGRAM, *(str(arg) for arg in args)]
+    completed = subprocess.run(
+        command,
+        input=stdin if stdin is not None else b"",
+        capture_output=True,
+        cwd=cwd,
+        env=run_env(),
+        timeout=timeout,
+        check=False,
+    )
+    return Run(completed.returncode, completed.stdout, completed.stderr)
+
+
+def parse_problems(text: str) -> list[Problem]:
+    """Every problem line of ``text`` (other lines, such as the summary, are skipped)."""
+    found = []
+    for line in text.splitlines():
+        match = _PROBLEM.match(line)
+        if match is not None:
+            found.append(
+                Problem(
+                    match["file"],
+                    int(match["line"]),
+                    match["field"],
+                    match["code"],
+                    match["message"],
+                )
+            )
+    return found
+
+
+def parse_summary(text: str) -> Summary:
+    """The one summary line of ``text``; fails when there is not exactly one."""
+    matches = list(_SUMMARY.finditer(text))
+    assert len(matches) == 1, f"expected one summary line in {text[-2000:]!r}"
+    m = matches[0]
+    return Summary(int(m["read"]), int(m["accepted"]), int(m["rejected"]), int(m["problems"]))

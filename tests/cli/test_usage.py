@@ -1,0 +1,123 @@
+"""Help, exit codes and usage errors of the real program (issue 4, item 1).
+
+Exit codes: 0 clean, 1 data problems found, 2 usage or I/O error.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Final
+
+import pytest
+
+from connector_sync_contracts import CONTRACT_VERSION
+
+from .conftest import CorruptedLog
+from .helpers import run_cli, run_env
+
+COMMANDS: Final = ("validate", "replay", "generate", "schema", "conformance")
+
+
+@pytest.mark.parametrize("command", [*COMMANDS, None])
+def test_help_on_every_command_exits_0(command: str | None) -> None:
+    run = run_cli(*([command] if command else []), "--help")
+    assert run.code == 0, run.explain()
+    assert run.out.startswith("Usage: "), run.explain()
+    if command is None:
+        for name in COMMANDS:
+            assert name in run.out
+    else:
+        assert f" {command} " in run.out.splitlines()[0]
+    assert run.stderr == b""
+
+
+def test_short_help_option_and_version() -> None:
+    run = run_cli("validate", "-h")
+    assert run.code == 0, run.explain()
+    assert "--quarantine" in run.out
+    version = run_cli("--version")
+    assert version.code == 0, version.explain()
+    assert CONTRACT_VERSION in version.out
+
+
+def test_installed_script_runs_the_same_program(valid_log: Path) -> None:
+    script = Path(sys.executable).with_name("connector-sync")
+    if not script.exists():
+        pytest.skip(f"no connector-sync script next to {sys.executable}")
+    via_script = subprocess.run(
+        [os.fspath(script), "replay", "--format", "json", os.fspath(valid_log)],
+        capture_output=True,
+        env=run_env(),
+        timeout=120,
+        check=False,
+    )
+    via_module = run_cli("replay", "--format", "json", valid_log)
+    assert via_script.returncode == via_module.code == 0, via_module.explain()
+    assert via_script.stdout == via_module.stdout
+
+
+def test_clean_log_exits_0(valid_log: Path) -> None:
+    run = run_cli("validate", valid_log)
+    assert run.code == 0, run.explain()
+    assert run.stdout == b""
+
+
+def test_data_problems_exit_1(corrupted_log: CorruptedLog) -> None:
+    run = run_cli("validate", corrupted_log.path)
+    assert run.code == 1, run.explain()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("validate", "--no-such-option", "{log}"),
+        ("replay", "--no-such-option", "{log}"),
+        ("generate", "--no-such-option"),
+        ("schema", "--no-such-option"),
+        ("conformance", "--no-such-option"),
+        ("no-such-command",),
+        ("validate", "--format", "yaml", "{log}"),
+        ("replay", "--format", "text", "{log}"),
+        ("validate", "--max-line-bytes", "0", "{log}"),
+        ("generate", "--events", "-1"),
+    ],
+    ids=lambda args: " ".join(args),
+)
+def test_usage_errors_exit_2(args: tuple[str, ...], valid_log: Path) -> None:
+    run = run_cli(*(str(valid_log) if a == "{log}" else a for a in args))
+    assert run.code == 2, run.explain()
+    assert run.stdout == b""
+    assert b"Traceback" not in run.stderr
+    assert b"Error" in run.stderr or b"error" in run.stderr
+
+
+@pytest.mark.parametrize("command", ["validate", "replay"])
+def test_missing_file_exits_2(command: str, tmp_path: Path, valid_log: Path) -> None:
+    missing = tmp_path / "nowhere.jsonl"
+    run = run_cli(command, valid_log, missing)
+    assert run.code == 2, run.explain()
+    assert str(missing) in run.err
+    assert b"Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize("command", ["validate", "replay"])
+def test_no_files_exits_2(command: str) -> None:
+    run = run_cli(command)
+    assert run.code == 2, run.explain()
+    assert "no input files" in run.err
+
+
+def test_a_folder_is_not_an_input_file(tmp_path: Path) -> None:
+    run = run_cli("validate", tmp_path)
+    assert run.code == 2, run.explain()
+    assert b"Traceback" not in run.stderr
+
+
+def test_unwritable_quarantine_exits_2(tmp_path: Path, valid_log: Path) -> None:
+    run = run_cli("validate", "--quarantine", tmp_path / "no" / "such" / "dir.jsonl", valid_log)
+    assert run.code == 2, run.explain()
+    assert "quarantine" in run.err
+    assert b"Traceback" not in run.stderr
