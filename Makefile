@@ -44,8 +44,9 @@ unit: $(STAMP_DEV)
 
 test: lint typecheck schema-check unit
 
+# Long Hypothesis runs: every property, agreement and fuzz test with its soak profile.
 soak: $(STAMP_DEV)
-	CSC_SOAK=1 $(BIN)/python -m pytest -p no:cacheprovider tests/property tests/cli -q
+	CSC_SOAK=1 $(BIN)/python -m pytest -p no:cacheprovider tests/property tests/conformance tests/unit
 
 bench: $(STAMP_RUN)
 	$(BIN)/python bench/run.py
