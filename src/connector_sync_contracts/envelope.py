@@ -115,7 +115,9 @@ def canonical_json(event: Event) -> bytes:
     except orjson.JSONEncodeError:
         # orjson stops at 64-bit integers, but a payload may be valid JSON holding a
         # larger one (its model rejects it later): dedup must not crash on it.
+        # The same for a lone surrogate ("\\ud800" is valid JSON text): keep it
+        # as is, so canonical bytes never fail and stay distinct per content.
         text = json.dumps(
             data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
         )
-        return text.encode()
+        return text.encode("utf-8", "surrogatepass")
