@@ -1,0 +1,231 @@
+"""``connector-sync replay``: canonical JSON, order independence, focus, logs and bad lines.
+
+Issue 4, items 1 and 6: ``replay --format json`` is the section 6 canonical
+form, byte-identical for any order of the same lines and equal to the Python
+API's ``replay(...).to_json()``; invalid lines are reported like ``validate``
+reports them and never dropped silently.
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from connector_sync_contracts import replay
+from connector_sync_contracts.results import LOG_FIELDS
+
+from .conftest import CorruptedLog, write_lines
+from .helpers import Run, parse_problems, parse_summary, run_cli
+
+
+def _replay_json(*args: str | Path, stdin: bytes | None = None) -> Run:
+    return run_cli("replay", "--format", "json", *args, stdin=stdin)
+
+
+@pytest.fixture(scope="module")
+def valid_json(valid_log: Path) -> Run:
+    """``replay --format json`` of the shared valid log."""
+    run = _replay_json(valid_log)
+    assert run.code == 0, run.explain()
+    return run
+
+
+def _api_bytes(lines: list[bytes], *, include_logs: bool = True) -> bytes:
+    return replay([orjson.loads(line) for line in lines]).to_json(include_logs=include_logs)
+
+
+def _keys_anywhere(data: Any) -> set[str]:
+    if isinstance(data, dict):
+        return set(data).union(*(_keys_anywhere(v) for v in data.values()))
+    if isinstance(data, list):
+        return set().union(*(_keys_anywhere(v) for v in data))
+    return set()
+
+
+def _anomalies(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every anomaly of a projection: stream, per connector, per sync state, links."""
+    found = list(document["anomalies"])
+    for family in ("connectors", "sync"):
+        for state in document[family].values():
+            found.extend(state["anomalies"])
+    found.extend(document["external_links"]["anomalies"])
+    return found
+
+
+def test_json_replay_of_a_shuffled_copy_is_byte_identical(
+    valid_json: Run, shuffled_log: Path
+) -> None:
+    shuffled = _replay_json(shuffled_log)
+    assert shuffled.code == 0, shuffled.explain()
+    assert shuffled.stdout == valid_json.stdout
+    document = orjson.loads(valid_json.stdout)
+    assert document["event_count"] > 0
+    assert document["connectors"]
+
+
+def test_json_replay_equals_the_python_api(valid_json: Run, valid_lines: list[bytes]) -> None:
+    assert valid_json.stdout == _api_bytes(valid_lines)
+    document = orjson.loads(valid_json.stdout)
+    assert set(document) == {
+        "contract_version",
+        "event_count",
+        "duplicates_dropped",
+        "ignored_event_count",
+        "connectors",
+        "sync",
+        "external_links",
+        "anomalies",
+    }
+    assert document["event_count"] == len(valid_lines)
+
+
+def test_duplicates_and_conflicting_copies_match_the_api_in_any_order(
+    tmp_path: Path, valid_lines: list[bytes]
+) -> None:
+    first, second = orjson.loads(valid_lines[5]), orjson.loads(valid_lines[9])
+    reordered = orjson.dumps(dict(reversed(list(first.items()))))  # same event, other key order
+    conflicting = orjson.dumps({**second, "node_id": "node-elsewhere"})
+    lines = [*valid_lines[:40], valid_lines[5], reordered, conflicting, valid_lines[9]]
+    forward = write_lines(tmp_path / "forward.jsonl", lines)
+    backward = write_lines(tmp_path / "backward.jsonl", lines[::-1])
+    run = _replay_json(forward)
+    assert run.code == 0, run.explain()
+    assert run.stdout == _api_bytes(lines)
+    assert _replay_json(backward).stdout == run.stdout
+    document = orjson.loads(run.stdout)
+    assert document["duplicates_dropped"] == 3
+    assert document["event_count"] == 40
+    assert [a["kind"] for a in document["anomalies"]] == ["conflicting_duplicate"]
+    assert document["anomalies"][0]["event_id"] == second["event_id"]
+
+
+def test_no_logs_leaves_out_only_the_logs(valid_log: Path, valid_lines: list[bytes]) -> None:
+    run = run_cli("replay", "--format", "json", "--no-logs", valid_log)
+    assert run.code == 0, run.explain()
+    document = orjson.loads(run.stdout)
+    assert not _keys_anywhere(document) & LOG_FIELDS
+    assert run.stdout == _api_bytes(valid_lines, include_logs=False)
+    full = orjson.loads(_api_bytes(valid_lines))
+    assert _keys_anywhere(full) >= LOG_FIELDS
+    assert set(document["connectors"]) == set(full["connectors"])
+    for cid, state in full["connectors"].items():
+        assert document["connectors"][cid] == {
+            k: v for k, v in state.items() if k not in LOG_FIELDS
+        }
+
+
+def test_connector_focuses_json_and_table(valid_log: Path, valid_json: Run) -> None:
+    full = orjson.loads(valid_json.stdout)
+    chosen = sorted(full["connectors"])[1]
+    run = run_cli("replay", "--format", "json", "--connector", chosen, valid_log)
+    assert run.code == 0, run.explain()
+    focused = orjson.loads(run.stdout)
+    assert list(focused["connectors"]) == [chosen]
+    assert focused["connectors"][chosen] == full["connectors"][chosen]
+    assert set(focused["sync"]) <= {chosen}
+    if chosen in full["sync"]:
+        assert focused["sync"][chosen] == full["sync"][chosen]
+    assert all(link["connector_id"] == chosen for link in focused["external_links"]["links"])
+    table = run_cli("replay", "--connector", chosen, valid_log)
+    assert table.code == 0, table.explain()
+    rows = [line.split()[0] for line in table.out.splitlines()[2:] if line and line[0] != " "]
+    assert chosen in rows
+    assert not set(rows) & (set(full["connectors"]) - {chosen})
+    nobody = run_cli("replay", "--format", "json", "--connector", "no-such-connector", valid_log)
+    assert nobody.code == 0, nobody.explain()
+    assert orjson.loads(nobody.stdout)["connectors"] == {}
+
+
+def test_table_is_a_readable_per_connector_view(valid_log: Path, valid_json: Run) -> None:
+    run = run_cli("replay", valid_log)
+    assert run.code == 0, run.explain()
+    lines = run.out.splitlines()
+    header = lines[0].split()
+    for column in ("CONNECTOR", "STATE", "HEALTH", "PENDING", "ANOMALIES"):
+        assert column in header
+    assert set(lines[1]) <= {"-", " "}
+    full = orjson.loads(valid_json.stdout)
+    rows = [line.split() for line in lines[2 : 2 + len(full["connectors"])]]
+    assert [row[0] for row in rows] == sorted(full["connectors"])
+    for row in rows:
+        assert row[2] == full["connectors"][row[0]]["current_state"]
+    assert f"events {full['event_count']}" in run.out
+    summary = parse_summary(run.err)
+    assert summary.accepted == summary.lines_read == full["event_count"]
+
+
+def test_invalid_lines_are_reported_and_the_projection_still_printed(
+    corrupted_log: CorruptedLog,
+) -> None:
+    run = _replay_json(corrupted_log.path)
+    assert run.code == 1, run.explain()
+    validated = run_cli("validate", corrupted_log.path)
+    reported = [(p.file, p.line, p.field, p.code) for p in parse_problems(run.err)]
+    assert reported == [(p.file, p.line, p.field, p.code) for p in parse_problems(validated.out)]
+    assert {line for _, line, _, _ in reported} == set(corrupted_log.planted)
+    summary = parse_summary(run.err)
+    assert summary.accepted + summary.rejected == summary.lines_read == len(corrupted_log.lines)
+    assert summary.rejected == len(corrupted_log.planted)
+
+    # Nothing vanishes: every rejected line shows up in the projection.
+    document = orjson.loads(run.stdout)
+    kinds = Counter(a["kind"] for a in _anomalies(document))
+    planted = list(corrupted_log.planted.values())
+    # A repeated key makes the whole line unreadable, wherever the key is.
+    payload_level = [
+        c for c in planted if c.field.startswith("$.payload.") and c.code != "duplicate_key"
+    ]
+    payload_malformed = [c for c in payload_level if c.code != "retry_attempt_exceeds_max_retries"]
+    other_type = [c for c in planted if c.code == "unknown_event_type"]
+    envelope_level = [c for c in planted if c not in payload_level and c not in other_type]
+    assert kinds["malformed_envelope"] == len(envelope_level)
+    assert kinds["malformed_payload"] == len(payload_malformed)
+    assert document["ignored_event_count"] == len(other_type)
+    assert document["event_count"] == len(corrupted_log.lines) - len(envelope_level)
+
+
+def test_replay_reads_stdin_and_gzip_alike(corrupted_log: CorruptedLog) -> None:
+    plain = _replay_json(corrupted_log.path)
+    packed = _replay_json("-", stdin=gzip.compress(corrupted_log.path.read_bytes()))
+    assert packed.code == 1, packed.explain()
+    assert packed.stdout == plain.stdout
+    assert [(p.file, p.line) for p in parse_problems(packed.err)] == [
+        ("-", p.line) for p in parse_problems(plain.err)
+    ]
+
+
+def test_replay_goes_on_after_a_line_over_the_limit(
+    tmp_path: Path, valid_lines: list[bytes]
+) -> None:
+    long_line = b'{"padding":"' + b"x" * 5000 + b'",' + valid_lines[3][1:]
+    lines = [*valid_lines[:3], long_line, *valid_lines[4:20]]
+    path = write_lines(tmp_path / "long.jsonl", lines)
+    run = run_cli("replay", "--format", "json", "--max-line-bytes", "3000", path)
+    assert run.code == 1, run.explain()
+    assert [(p.line, p.code) for p in parse_problems(run.err)] == [(4, "line_too_long")]
+    document = orjson.loads(run.stdout)
+    assert document["event_count"] == 19
+    assert [a["kind"] for a in document["anomalies"]] == ["malformed_envelope"]
+    assert "3000" in document["anomalies"][0]["message"]
+
+
+def test_lone_surrogate_in_a_conflicting_copy_does_not_crash(
+    tmp_path: Path, valid_lines: list[bytes]
+) -> None:
+    # "\ud800" is well-formed JSON text but no valid Unicode: validate rejects the
+    # line; replay must still settle the two copies of the event_id.
+    original = valid_lines[0]
+    odd = original.replace(b'"payload":{', b'"payload":{"note":"\\ud800",', 1)
+    assert odd != original
+    path = write_lines(tmp_path / "surrogate.jsonl", [odd, original, *valid_lines[1:10]])
+    run = _replay_json(path)
+    assert run.code == 1, run.explain()
+    assert [(p.line, p.code) for p in parse_problems(run.err)] == [(1, "invalid_unicode")]
+    document = orjson.loads(run.stdout)
+    assert [a["kind"] for a in document["anomalies"]] == ["conflicting_duplicate"]
+    assert document["event_count"] == 10
