@@ -422,10 +422,25 @@ def _output(path: str | None) -> Iterator[IO[bytes]]:
     help="Exit 1 with a diff when the committed schemas differ from the models.",
 )
 @click.option("--list", "list_names", is_flag=True, help="List the schema names.")
-def schema(name: str | None, write_dir: str | None, check: bool, list_names: bool) -> None:
+@click.option(
+    "--compat",
+    "compat_dir",
+    type=click.Path(exists=True, file_okay=False),
+    help="Classify every change against the baseline schemas in this folder as additive or "
+    "breaking; exit 1 on a breaking change unless the major version moved.",
+)
+def schema(
+    name: str | None,
+    write_dir: str | None,
+    check: bool,
+    list_names: bool,
+    compat_dir: str | None = None,
+) -> None:
     """Print a JSON Schema (NAME is an event type or Event), or write or check them all."""
     from . import schemas
 
+    if compat_dir is not None:
+        _compat_gate(Path(compat_dir))
     if list_names:
         for known in schemas.schema_names():
             click.echo(known)
@@ -575,3 +590,23 @@ def asyncapi(check: bool) -> None:
         click.echo(f"{document.DOCUMENT_FILE} is up to date", err=True)
         return
     sys.stdout.write(document.render_document())
+
+
+def _compat_gate(baseline_dir: Path) -> NoReturn:
+    from .compat import check_compatibility
+
+    try:
+        report = check_compatibility(baseline_dir)
+    except (OSError, ValueError) as exc:
+        _fail(f"cannot read baseline schemas: {exc}")
+    for change in report.changes:
+        click.echo(str(change))
+    baseline = report.baseline_version or "unknown version"
+    click.echo(
+        f"{len(report.breaking)} breaking, {len(report.additive)} additive change(s) "
+        f"against baseline {baseline} (current {report.current_version})",
+        err=True,
+    )
+    if report.breaking and report.major_moved:
+        click.echo("breaking changes are allowed: the major version moved", err=True)
+    sys.exit(EXIT_CLEAN if report.passes else EXIT_PROBLEMS)

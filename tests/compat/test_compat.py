@@ -1,0 +1,294 @@
+"""Classification of schema changes: each class on synthetic pairs, then on real schema copies."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any, Final
+
+import pytest
+
+from connector_sync_contracts.compat import (
+    ADDITIVE_CODES,
+    BREAKING_CODES,
+    CompatReport,
+    SchemaChange,
+    check_compatibility,
+    compare_schema_sets,
+    compare_schemas,
+    current_schemas,
+    schema_set_version,
+)
+
+BASE: Final[dict[str, Any]] = {
+    "$id": "https://connector-sync-contracts.dev/schemas/2.7.0/Thing.json",
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$defs": {"Color": {"enum": ["red", "green"], "type": "string"}},
+    "additionalProperties": True,
+    "description": "A thing.",
+    "properties": {
+        "name": {"description": "Name.", "minLength": 1, "maxLength": 10, "type": "string"},
+        "size": {"minimum": 0, "maximum": 100, "type": "integer"},
+        "ratio": {"type": "number"},
+        "color": {"$ref": "#/$defs/Color", "description": "Color."},
+        "code": {"pattern": "^[a-z]+$", "type": "string"},
+        "when": {"format": "date-time", "type": "string"},
+        "nick": {"type": ["string", "null"]},
+        "tags": {"items": {"minLength": 1, "type": "string"}, "type": "array"},
+    },
+    "required": ["name", "size", "color"],
+    "type": "object",
+}
+
+
+def _changed(edit: Any) -> list[tuple[str, str, str]]:
+    current = copy.deepcopy(BASE)
+    edit(current)
+    return [(c.kind, c.field, c.code) for c in compare_schemas("Thing", BASE, current)]
+
+
+def _set(path: str, value: Any) -> Any:
+    def edit(schema: dict[str, Any]) -> None:
+        *parents, last = path.split(".")
+        node = schema
+        for part in parents:
+            node = node[part]
+        node[last] = value
+
+    return edit
+
+
+def _drop(path: str) -> Any:
+    def edit(schema: dict[str, Any]) -> None:
+        *parents, last = path.split(".")
+        node = schema
+        for part in parents:
+            node = node[part]
+        del node[last]
+
+    return edit
+
+
+def test_identical_and_annotation_only_changes_are_no_change() -> None:
+    def annotations(schema: dict[str, Any]) -> None:
+        schema["description"] = "Another wording."
+        schema["$id"] = "https://connector-sync-contracts.dev/schemas/2.8.0/Thing.json"
+        schema["properties"]["name"]["description"] = "The name."
+        schema["properties"]["name"]["title"] = "Name"
+        schema["properties"]["size"]["$comment"] = "why"
+        schema["properties"]["size"]["examples"] = [3]
+
+    assert _changed(lambda s: None) == []
+    assert _changed(annotations) == []
+
+
+def test_moving_an_enum_into_defs_is_no_change() -> None:
+    def inline(schema: dict[str, Any]) -> None:
+        schema["properties"]["color"] = {"enum": ["red", "green"], "type": "string"}
+        del schema["$defs"]
+
+    assert _changed(inline) == []
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        # fields
+        (
+            lambda s: (
+                s["properties"].update(extra={"type": "string"}),
+                s["required"].append("extra"),
+            ),
+            [("breaking", "$.extra", "required_added")],
+        ),
+        (
+            lambda s: s["properties"].update(extra={"type": "string"}),
+            [("additive", "$.extra", "optional_field_added")],
+        ),
+        (_drop("properties.ratio"), [("breaking", "$.ratio", "field_removed")]),
+        (
+            lambda s: (s["properties"].pop("name"), s["required"].remove("name")),
+            [("breaking", "$.name", "field_removed")],
+        ),
+        (lambda s: s["required"].remove("size"), [("breaking", "$.size", "field_made_optional")]),
+        (lambda s: s["required"].append("ratio"), [("breaking", "$.ratio", "field_made_required")]),
+        # types
+        (_set("properties.ratio.type", "integer"), [("breaking", "$.ratio", "type_narrowed")]),
+        (_set("properties.nick.type", "string"), [("breaking", "$.nick", "type_narrowed")]),
+        (_set("properties.size.type", "number"), [("additive", "$.size", "type_widened")]),
+        (
+            _set("properties.name.type", ["string", "null"]),
+            [("additive", "$.name", "type_widened")],
+        ),
+        (_set("properties.code.type", "integer"), [("breaking", "$.code", "type_changed")]),
+        # enums (through the $ref)
+        (_set("$defs.Color.enum", ["red"]), [("breaking", "$.color", "enum_value_removed")]),
+        (
+            _set("$defs.Color.enum", ["red", "green", "blue"]),
+            [("additive", "$.color", "enum_value_added")],
+        ),
+        (
+            _set("properties.code.enum", ["abc"]),
+            [("breaking", "$.code", "constraint_tightened")],
+        ),
+        (_drop("$defs.Color.enum"), [("additive", "$.color", "constraint_loosened")]),
+        # constraints
+        (
+            _set("properties.name.minLength", 2),
+            [("breaking", "$.name", "constraint_tightened")],
+        ),
+        (_set("properties.name.minLength", 0), [("additive", "$.name", "constraint_loosened")]),
+        (
+            _set("properties.name.maxLength", 5),
+            [("breaking", "$.name", "constraint_tightened")],
+        ),
+        (_drop("properties.name.maxLength"), [("additive", "$.name", "constraint_loosened")]),
+        (_set("properties.size.minimum", 1), [("breaking", "$.size", "constraint_tightened")]),
+        (_set("properties.size.maximum", 99), [("breaking", "$.size", "constraint_tightened")]),
+        (_set("properties.size.maximum", 1000), [("additive", "$.size", "constraint_loosened")]),
+        (
+            _set("properties.ratio.exclusiveMinimum", 0),
+            [("breaking", "$.ratio", "constraint_tightened")],
+        ),
+        (
+            _set("properties.code.pattern", "^[a-z0-9]+$"),
+            [("breaking", "$.code", "constraint_tightened")],
+        ),
+        (_drop("properties.code.pattern"), [("additive", "$.code", "constraint_loosened")]),
+        (
+            _set("properties.nick.pattern", "^x"),
+            [("breaking", "$.nick", "constraint_tightened")],
+        ),
+        (_set("properties.nick.format", "email"), [("breaking", "$.nick", "constraint_tightened")]),
+        (_drop("properties.when.format"), [("additive", "$.when", "constraint_loosened")]),
+        (
+            _set("properties.tags.items.minLength", 3),
+            [("breaking", "$.tags[*]", "constraint_tightened")],
+        ),
+        (
+            _set("properties.tags.uniqueItems", True),
+            [("breaking", "$.tags", "constraint_tightened")],
+        ),
+        # additionalProperties
+        (
+            _set("additionalProperties", False),
+            [("breaking", "$", "additional_properties_closed")],
+        ),
+        (_drop("additionalProperties"), []),
+        # anything the classifier does not know is treated as breaking
+        (
+            _set("properties.ratio.oneOf", [{"type": "number"}]),
+            [("breaking", "$.ratio", "unclassified_change")],
+        ),
+    ],
+)
+def test_each_class_of_change(edit: Any, expected: list[tuple[str, str, str]]) -> None:
+    assert _changed(edit) == expected
+
+
+def test_opening_additional_properties_is_additive() -> None:
+    closed = copy.deepcopy(BASE) | {"additionalProperties": False}
+    changes = compare_schemas("Thing", closed, BASE)
+    assert [(c.kind, c.code) for c in changes] == [("additive", "additional_properties_opened")]
+
+
+def test_several_changes_are_all_reported_in_order() -> None:
+    def many(schema: dict[str, Any]) -> None:
+        schema["properties"]["size"]["minimum"] = 5
+        schema["properties"]["extra"] = {"type": "string"}
+        del schema["properties"]["ratio"]
+
+    assert _changed(many) == [
+        ("additive", "$.extra", "optional_field_added"),
+        ("breaking", "$.ratio", "field_removed"),
+        ("breaking", "$.size", "constraint_tightened"),
+    ]
+
+
+def test_event_types_removed_and_added() -> None:
+    changes = compare_schema_sets({"A": BASE, "B": BASE}, {"B": BASE, "C": BASE})
+    assert [(c.schema, c.kind, c.code) for c in changes] == [
+        ("A", "breaking", "schema_removed"),
+        ("C", "additive", "schema_added"),
+    ]
+
+
+def test_codes_are_partitioned() -> None:
+    assert not BREAKING_CODES & ADDITIVE_CODES
+    change = SchemaChange("Thing", "$.x", "field_removed", "property 'x' removed")
+    assert str(change) == "breaking: Thing: $.x: field_removed: property 'x' removed"
+    assert change.to_dict()["kind"] == "breaking"
+
+
+# ------------------------------------------------------------------ real schema copies
+
+
+def _write(directory: Path, schemas: dict[str, dict[str, Any]]) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, schema in schemas.items():
+        (directory / f"{name}.json").write_text(json.dumps(schema, indent=2), encoding="utf-8")
+    return directory
+
+
+def test_removing_a_required_field_from_a_copy_is_breaking(tmp_path: Path) -> None:
+    schemas = current_schemas()
+    baseline = _write(tmp_path / "baseline", schemas)
+    edited = copy.deepcopy(schemas)
+    target = edited["ConnectorHealthChecked"]
+    del target["properties"]["latency_ms"]
+    target["required"].remove("latency_ms")
+    report = check_compatibility(baseline, _write(tmp_path / "current", edited))
+    assert [(c.schema, c.field, c.code) for c in report.breaking] == [
+        ("ConnectorHealthChecked", "$.latency_ms", "field_removed")
+    ]
+    assert not report.passes
+
+
+def test_adding_an_optional_field_to_a_copy_is_additive(tmp_path: Path) -> None:
+    schemas = current_schemas()
+    baseline = _write(tmp_path / "baseline", schemas)
+    edited = copy.deepcopy(schemas)
+    edited["SyncIngestAccepted"]["properties"]["batch_label"] = {
+        "description": "Optional human label of the batch.",
+        "type": "string",
+    }
+    report = check_compatibility(baseline, _write(tmp_path / "current", edited))
+    assert [(c.schema, c.field, c.kind, c.code) for c in report.changes] == [
+        ("SyncIngestAccepted", "$.batch_label", "additive", "optional_field_added")
+    ]
+    assert report.passes
+
+
+def _with_version(schemas: dict[str, dict[str, Any]], version: str) -> dict[str, dict[str, Any]]:
+    out = copy.deepcopy(schemas)
+    for name, schema in out.items():
+        schema["$id"] = f"https://connector-sync-contracts.dev/schemas/{version}/{name}.json"
+    return out
+
+
+def test_breaking_changes_pass_only_with_a_new_major_version(tmp_path: Path) -> None:
+    schemas = current_schemas()
+    baseline = _write(tmp_path / "baseline", _with_version(schemas, "2.7.0"))
+    for version, passes in [("2.8.0", False), ("3.0.0", True)]:
+        edited = _with_version(schemas, version)
+        del edited["ConnectorRevoked"]
+        report = check_compatibility(baseline, _write(tmp_path / version, edited))
+        assert report.baseline_version == "2.7.0"
+        assert report.current_version == version
+        assert [c.code for c in report.breaking] == ["schema_removed"]
+        assert report.major_moved is passes
+        assert report.passes is passes
+        assert report.to_dict()["passes"] is passes
+
+
+def test_unknown_baseline_version_never_excuses_a_breaking_change() -> None:
+    removed = (SchemaChange("X", "$", "schema_removed", "gone"),)
+    assert not CompatReport(None, "3.0.0", removed).passes
+    assert CompatReport(None, "3.0.0", ()).passes
+    assert schema_set_version({"A": {"$id": "https://x/schemas/1.0.0/A.json"}, "B": {}}) is None
+
+
+def test_missing_baseline_folder_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(NotADirectoryError):
+        check_compatibility(tmp_path / "nope")
