@@ -325,9 +325,17 @@ def _ordered(options: GeneratorOptions) -> Iterator[bytes]:
     planned = dict(zip(extras, kinds, strict=True))
     recent: list[bytes] = []
     made = 0
+    # An extra planned before the first event has nothing to copy or corrupt:
+    # it waits for the next event's position, so the counts stay exact.
+    waiting: list[str] = []
     for position in range(1, total + 1):
         kind = planned.get(position)
-        if kind is None or not recent:
+        if kind is None and waiting:
+            kind = waiting.pop()
+        if kind is not None and not recent:
+            waiting.append(kind)
+            kind = None
+        if kind is None:
             line = sim.step()
             made += 1
             recent.append(line)
