@@ -1,0 +1,127 @@
+"""``connector-sync schema`` and ``connector-sync conformance`` (issue 4, item 1)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final
+
+import orjson
+import pytest
+
+from connector_sync_contracts import schemas
+from connector_sync_contracts.conformance import Fixture, load_manifest
+
+from .helpers import run_cli
+
+STREAMS: Final = tuple(f for f in load_manifest().fixtures if f.expected_result == "replay")
+
+
+def test_schema_list_names_every_schema() -> None:
+    run = run_cli("schema", "--list")
+    assert run.code == 0, run.explain()
+    assert tuple(run.out.splitlines()) == schemas.schema_names()
+    assert "Event" in run.out.splitlines()
+
+
+@pytest.mark.parametrize("name", ["Event", "ConnectorHealthChecked", "SyncRetryScheduled"])
+def test_schema_name_prints_the_committed_schema(name: str) -> None:
+    run = run_cli("schema", name)
+    assert run.code == 0, run.explain()
+    assert run.out == schemas.render_schema(name)
+    assert orjson.loads(run.stdout) == schemas.load_schema(name)
+
+
+def test_schema_without_a_name_prints_every_schema() -> None:
+    run = run_cli("schema")
+    assert run.code == 0, run.explain()
+    bundle = orjson.loads(run.stdout)
+    assert list(bundle) == sorted(schemas.schema_names())
+    for name in schemas.schema_names():
+        assert bundle[name] == schemas.load_schema(name)
+
+
+def test_unknown_schema_name_is_a_usage_error() -> None:
+    run = run_cli("schema", "NoSuchEvent")
+    assert run.code == 2, run.explain()
+    assert "--list" in run.err
+
+
+def test_schema_check_passes_on_the_committed_schemas() -> None:
+    run = run_cli("schema", "--check")
+    assert run.code == 0, run.explain()
+    assert "up to date" in run.err
+
+
+def test_schema_write_produces_the_committed_files(tmp_path: Path) -> None:
+    run = run_cli("schema", "--write", tmp_path)
+    assert run.code == 0, run.explain()
+    written = sorted(p.name for p in tmp_path.iterdir())
+    assert written == sorted(schemas.schema_file_name(n) for n in schemas.schema_names())
+    for name in schemas.schema_names():
+        assert (tmp_path / schemas.schema_file_name(name)).read_text() == schemas.render_schema(
+            name
+        )
+
+
+def test_conformance_prints_a_passing_table() -> None:
+    run = run_cli("conformance")
+    assert run.code == 0, run.explain()
+    lines = run.out.splitlines()
+    fixtures = load_manifest().fixtures
+    rows = lines[: len(fixtures)]
+    assert [row.split()[1] for row in rows] == [f.id for f in fixtures]
+    assert all(row.split()[0] == "PASS" for row in rows)
+    assert lines[-1] == f"{len(fixtures)} passed, 0 failed"
+
+
+def _stream_files(tmp_path: Path, stream: Fixture) -> tuple[Path, Path]:
+    log = tmp_path / "stream.jsonl"
+    log.write_bytes(stream.read_bytes())
+    golden = tmp_path / "golden.json"
+    golden.write_bytes(stream.golden_bytes())
+    return log, golden
+
+
+@pytest.mark.parametrize("stream", STREAMS, ids=lambda f: f.id)
+def test_conformance_against_our_own_replay_output_passes(tmp_path: Path, stream: Fixture) -> None:
+    # What a consumer does: replay the kit's stream, then check the output.
+    log, _ = _stream_files(tmp_path, stream)
+    output = tmp_path / "ours.json"
+    replayed = run_cli("replay", "--format", "json", log)
+    output.write_bytes(replayed.stdout)
+    run = run_cli("conformance", "--against", output)
+    assert run.code == 0, run.explain()
+    assert run.out.startswith("PASS")
+    assert stream.id in run.out
+
+
+def test_conformance_against_a_golden_copy_and_a_modified_copy(tmp_path: Path) -> None:
+    stream = STREAMS[-1]
+    _, golden = _stream_files(tmp_path, stream)
+    passing = run_cli("conformance", "--against", golden, "--stream", stream.id)
+    assert passing.code == 0, passing.explain()
+    assert passing.out.startswith("PASS")
+
+    document = orjson.loads(golden.read_bytes())
+    document["event_count"] += 1
+    modified = tmp_path / "modified.json"
+    modified.write_bytes(orjson.dumps(document))
+    failing = run_cli("conformance", "--against", modified, "--stream", stream.id)
+    assert failing.code == 1, failing.explain()
+    assert failing.out.startswith("FAIL")
+    assert "$.event_count" in failing.out
+    # Without --stream the closest golden is chosen, and the difference still fails.
+    assert run_cli("conformance", "--against", modified).code == 1
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("--against", "{missing}"), ("--against", "{golden}", "--stream", "no-such-stream")],
+    ids=["missing-file", "unknown-stream"],
+)
+def test_conformance_usage_errors_exit_2(tmp_path: Path, args: tuple[str, ...]) -> None:
+    _, golden = _stream_files(tmp_path, STREAMS[0])
+    values = {"{missing}": str(tmp_path / "nope.json"), "{golden}": str(golden)}
+    run = run_cli("conformance", *(values.get(a, a) for a in args))
+    assert run.code == 2, run.explain()
+    assert b"Traceback" not in run.stderr
