@@ -38,6 +38,7 @@ typecheck: $(STAMP_DEV)
 schema-check: $(STAMP_DEV)
 	$(BIN)/python -m connector_sync_contracts.schemas --check
 	$(BIN)/python -m connector_sync_contracts.asyncapi --check
+	$(BIN)/python -m connector_sync_contracts.docs --check
 
 unit: $(STAMP_DEV)
 	$(BIN)/python -m pytest
@@ -54,6 +55,7 @@ bench: $(STAMP_RUN)
 regen: $(STAMP_DEV)
 	$(BIN)/python -m connector_sync_contracts.schemas --write
 	$(BIN)/python -m connector_sync_contracts.asyncapi --write
+	$(BIN)/python -m connector_sync_contracts.docs --write
 	$(BIN)/python -m connector_sync_contracts.conformance.regen
 
 clean:
