@@ -16,6 +16,7 @@ from typing import IO, Any, Final, NoReturn
 import click
 import orjson
 
+from ._ce_input import adapt_input, extra_problems
 from ._generate import GeneratorOptions, generate_lines
 from ._stream import RunSummary, replay_sources, validate_sources
 from .envelope import CONTRACT_VERSION
@@ -119,6 +120,15 @@ _MAX_LINE_OPTION = click.option(
     help="Longest accepted line; longer lines are reported, not read.",
 )
 
+_INPUT_FORMAT_OPTION = click.option(
+    "--input-format",
+    type=click.Choice(["envelope", "cloudevents"]),
+    default="envelope",
+    show_default=True,
+    help="envelope: contract envelopes; cloudevents: structured-mode CloudEvents JSON, "
+    "one per line (see docs/interop.md).",
+)
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(CONTRACT_VERSION, prog_name="connector-sync")
@@ -148,8 +158,14 @@ def main() -> None:
     help="Write every rejected line, unchanged, to this file.",
 )
 @_MAX_LINE_OPTION
+@_INPUT_FORMAT_OPTION
 def validate(
-    files: tuple[str, ...], strict: bool, fmt: str, quarantine: str | None, max_line_bytes: int
+    files: tuple[str, ...],
+    strict: bool,
+    fmt: str,
+    quarantine: str | None,
+    max_line_bytes: int,
+    input_format: str = "envelope",
 ) -> None:
     """Check every line of FILE... (JSONL; '-' is stdin; .gz accepted).
 
@@ -187,11 +203,13 @@ def validate(
         out.write('{"problems": [\n')
     try:
         with _run(files, max_line_bytes) as (sources, progress):
+            sink = adapt_input(input_format, sources, on_problem)
             for source in sources:
                 source.spill = None if quarantined is None else quarantined.write
             summary = validate_sources(
-                sources, strict=strict, on_problem=on_problem, on_line=progress.advance
+                sources, strict=strict, on_problem=sink, on_line=progress.advance
             )
+            summary.problems += extra_problems(sink)
     finally:
         if quarantined is not None:
             quarantined.close()
@@ -318,6 +336,7 @@ def _table(result: ReplayResult, connector: str | None) -> str:
     help="Reconnects without reaching healthy before a reconnect_loop anomaly.",
 )
 @_MAX_LINE_OPTION
+@_INPUT_FORMAT_OPTION
 def replay(
     files: tuple[str, ...],
     fmt: str,
@@ -325,6 +344,7 @@ def replay(
     no_logs: bool,
     max_reconnect_cycles: int,
     max_line_bytes: int,
+    input_format: str = "envelope",
 ) -> None:
     """Replay FILE... (JSONL; '-' is stdin; .gz accepted) into per-connector projections.
 
@@ -336,13 +356,15 @@ def replay(
         click.echo(_problem_text(name, problem), err=True)
 
     with _run(files, max_line_bytes) as (sources, progress):
+        sink = adapt_input(input_format, sources, on_problem)
         result, summary = replay_sources(
             sources,
             include_logs=not no_logs,
             max_reconnect_cycles=max_reconnect_cycles,
-            on_problem=on_problem,
+            on_problem=sink,
             on_line=progress.advance,
         )
+        summary.problems += extra_problems(sink)
     out = sys.stdout.buffer
     if fmt == "json":
         data = result.to_dict(include_logs=not no_logs)

@@ -6,12 +6,21 @@ import json
 import shutil
 from pathlib import Path
 
-from connector_sync_contracts.asyncapi import render_document
-from connector_sync_contracts.compat import current_schemas
+import pytest
 
-from .helpers import run_cli
+from connector_sync_contracts import Event
+from connector_sync_contracts.asyncapi import render_document
+from connector_sync_contracts.cloudevents import to_structured_json
+from connector_sync_contracts.compat import current_schemas
+from connector_sync_contracts.conformance import Fixture, load_manifest
+
+from .helpers import parse_problems, parse_summary, run_cli
 
 BASELINE = Path(__file__).resolve().parents[2] / "compat-baseline" / "2.7.0"
+
+
+def _replay_fixtures() -> list[Fixture]:
+    return [f for f in load_manifest().fixtures if f.expected_result == "replay"]
 
 
 def test_asyncapi_prints_the_committed_document() -> None:
@@ -54,3 +63,67 @@ def test_schema_compat_reports_breaking_and_additive_changes(tmp_path: Path) -> 
         "additive: Event: $.build_id: optional_field_added: new optional property 'build_id'",
     ]
     assert "2 breaking, 1 additive change(s)" in run.err
+
+
+# ------------------------------------------------------------------ --input-format cloudevents
+
+
+def _as_cloudevents(envelope_lines: list[bytes]) -> bytes:
+    out = []
+    for line in envelope_lines:
+        event = Event.model_validate(json.loads(line))
+        out.append(to_structured_json(event) + b"\n")
+    return b"".join(out)
+
+
+@pytest.mark.parametrize("fixture", _replay_fixtures(), ids=lambda f: f.id)
+def test_replay_of_cloudevents_equals_the_golden_output(fixture: Fixture, tmp_path: Path) -> None:
+    lines = [line for line in fixture.read_bytes().splitlines() if line.strip()]
+    ce_log = tmp_path / "stream.ce.jsonl"
+    ce_log.write_bytes(_as_cloudevents(lines))
+    envelope_log = tmp_path / "stream.jsonl"
+    envelope_log.write_bytes(fixture.read_bytes())
+    envelope_run = run_cli("validate", envelope_log)
+    run = run_cli("replay", "--format", "json", "--input-format", "cloudevents", ce_log)
+    assert run.code == envelope_run.code
+    assert run.stdout == fixture.golden_bytes()
+    # Same line accounting as the envelope form; problems named by CloudEvents attribute.
+    assert parse_summary(run.err) == parse_summary(envelope_run.err)
+    for problem in parse_problems(run.err):
+        assert not problem.field.startswith(("$.payload", "$.event_type", "$.lamport_clock"))
+
+
+def test_validate_cloudevents_reports_attributes_and_quarantines_originals(
+    tmp_path: Path,
+) -> None:
+    good = _as_cloudevents([load_manifest().select("connector", "valid")[0].read_bytes()])
+    structured = json.loads(good)
+    unmappable = dict(structured, source="https://example.com/producer")
+    del unmappable["subject"]
+    broken_envelope = dict(structured, lamportclock=-1)
+    broken_payload = dict(structured, data=dict(structured["data"], latency_ms="fast"))
+    broken_payload["type"] = structured["type"].replace("Provisioned", "HealthChecked")
+    lines = [
+        good.rstrip(b"\n"),
+        json.dumps(unmappable).encode(),
+        json.dumps(broken_envelope).encode(),
+        json.dumps(broken_payload).encode(),
+        b"[1]",
+    ]
+    log = tmp_path / "events.ce.jsonl"
+    log.write_bytes(b"\n".join(lines) + b"\n")
+    quarantine = tmp_path / "rejected.jsonl"
+    run = run_cli("validate", "--input-format", "cloudevents", "--quarantine", quarantine, log)
+    assert run.code == 1
+    found = [(p.line, p.field, p.code) for p in parse_problems(run.out)]
+    assert (2, "$.source", "invalid_source") in found
+    assert (2, "$.subject", "missing_attribute") in found
+    assert (3, "$.lamportclock", "minimum") in found
+    assert (4, "$.data.health_status", "required") in found
+    assert (4, "$.data.latency_ms", "type") in found
+    assert (5, "$", "not_an_object") in found
+    assert {line for line, _, _ in found} == {2, 3, 4, 5}
+    summary = parse_summary(run.err)
+    assert (summary.lines_read, summary.accepted, summary.rejected) == (5, 1, 4)
+    assert summary.problems == len(found)
+    assert quarantine.read_bytes() == b"\n".join(lines[1:]) + b"\n"
