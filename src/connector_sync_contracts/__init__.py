@@ -4,6 +4,11 @@ One vocabulary for connector lifecycle (FR-001, FR-002), sync delivery
 outcomes with idempotency markers (FR-003, FR-004) and external reference
 links (FR-005); deterministic reducers and whole-log replay (FR-006, FR-007);
 and validation against the models and the committed JSON Schemas (FR-008).
+
+Interoperability lives in its own modules, imported by name: ``cloudevents``
+(CloudEvents 1.0 mapping; the SDK objects need the ``[cloudevents]`` extra),
+``asyncapi`` (the generated AsyncAPI 3.0 document), ``compat`` (the schema
+compatibility gate) and ``docs`` (the generated reference page).
 """
 
 from __future__ import annotations
