@@ -31,6 +31,7 @@ from .jsonl import LineProblem, Source, parse_line
 from .reducers import ALL_FAMILIES, build_result, event_to_fact, summarize_errors
 from .registry import DEFAULT_MAX_RECONNECT_CYCLES, Family
 from .results import Anomaly, ReplayResult
+from .validation import validate_event
 
 __all__ = ["LineSink", "RunSummary", "replay_sources", "validate_sources"]
 
@@ -81,8 +82,6 @@ class _LineChecker:
 
     def problems(self, raw: bytes, line: int, parsed: dict[str, Any] | None) -> list[LineProblem]:
         """Every problem of a line the fast path declined (empty when it is valid)."""
-        from .validation import validate_event
-
         if parsed is None:
             outcome = parse_line(raw, line)
             if isinstance(outcome, LineProblem):
