@@ -207,7 +207,10 @@ def validate(
             for source in sources:
                 source.spill = None if quarantined is None else quarantined.write
             summary = validate_sources(
-                sources, strict=strict, on_problem=sink, on_line=progress.advance
+                sources,
+                strict=strict,
+                on_problem=sink,
+                on_line=progress.advance if progress.enabled else None,
             )
             summary.problems += extra_problems(sink)
     finally:
@@ -362,7 +365,7 @@ def replay(
             include_logs=not no_logs,
             max_reconnect_cycles=max_reconnect_cycles,
             on_problem=sink,
-            on_line=progress.advance,
+            on_line=progress.advance if progress.enabled else None,
         )
         summary.problems += extra_problems(sink)
     out = sys.stdout.buffer
