@@ -101,6 +101,12 @@ def _run(files: tuple[str, ...], max_line_bytes: int) -> Iterator[tuple[list[Sou
             source.close()
 
 
+def _printable(text: str) -> str:
+    # A key may hold a lone surrogate ("\ud800" is valid JSON text), and so may
+    # a problem's field path: print it escaped instead of failing to encode it.
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _problem_text(name: str, problem: LineProblem) -> str:
     return f"{name}:{problem.line}: {problem.field}: {problem.code}: {problem.message}"
 
@@ -187,14 +193,14 @@ def validate(
             quarantined.write(b"\n" if raw is None else raw + b"\n")
         last[:] = [(name, problem.line)]
         if fmt == "text":
-            out.write(_problem_text(name, problem) + "\n")
+            out.write(_printable(_problem_text(name, problem)) + "\n")
         else:
             item = {
                 "code": problem.code,
-                "field": problem.field,
-                "file": name,
+                "field": _printable(problem.field),
+                "file": _printable(name),
                 "line": problem.line,
-                "message": problem.message,
+                "message": _printable(problem.message),
             }
             out.write(("" if first[0] else ",\n") + orjson.dumps(item).decode())
             first[0] = False
