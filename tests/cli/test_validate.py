@@ -300,3 +300,24 @@ def test_default_line_limit_is_one_mebibyte(tmp_path: Path, valid_lines: list[by
     assert _problems_of(run) == [(2, "$", "line_too_long")]
     summary = parse_summary(run.err)
     assert (summary.lines_read, summary.accepted, summary.rejected) == (3, 2, 1)
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_lone_surrogates_in_keys_are_printed_escaped(
+    fmt: str, tmp_path: Path, valid_lines: list[bytes]
+) -> None:
+    # "\ud800" is well-formed JSON text, so a key can hold a lone surrogate; the
+    # problem's field names that key and must still be printable.
+    odd_key = valid_lines[0].replace(b'"payload":{', b'"payload":{"\\udc00x":1,', 1)
+    path = write_lines(tmp_path / "keys.jsonl", [b'{"\\ud800":1,"\\ud800":2}', odd_key])
+    run = run_cli("validate", "--strict", "--format", fmt, path)
+    assert run.code == 1, run.explain()
+    assert b"Traceback" not in run.stderr
+    if fmt == "text":
+        found = [(p.line, p.field, p.code) for p in parse_problems(run.out)]
+    else:
+        found = [(p["line"], p["field"], p["code"]) for p in orjson.loads(run.stdout)["problems"]]
+    assert found == [
+        (1, '$["\\ud800"]', "duplicate_key"),
+        (2, '$.payload["\\udc00x"]', "invalid_unicode"),
+    ]
