@@ -28,7 +28,7 @@ from ._fast import EPOCH, MICROSECOND, FastDecoder, FastEvent
 from ._reduce import ConnectorFact, Engine, Fact, MalformedFact, SyncFact
 from .envelope import Event, canonical_json
 from .jsonl import LineProblem, Source, parse_line
-from .reducers import ALL_FAMILIES, build_result, event_to_fact, summarize_errors
+from .reducers import ALL_FAMILIES, build_result, event_to_fact, raw_event_id, summarize_errors
 from .registry import DEFAULT_MAX_RECONNECT_CYCLES, Family
 from .results import Anomaly, ReplayResult
 from .validation import validate_event
@@ -299,11 +299,10 @@ class _Replayer:
         try:
             event = Event.model_validate(parsed)
         except ValidationError as exc:
-            raw_id = parsed.get("event_id")
             self.envelope_anomalies.append(
                 Anomaly(
                     kind="malformed_envelope",
-                    event_id=raw_id if isinstance(raw_id, str) else None,
+                    event_id=raw_event_id(parsed),
                     message=summarize_errors(exc),
                 )
             )

@@ -61,6 +61,7 @@ __all__ = [
     "reduce_external_links",
     "reduce_sync_events",
     "build_result",
+    "raw_event_id",
     "replay",
     "summarize_errors",
 ]
@@ -80,9 +81,21 @@ def summarize_errors(exc: ValidationError, prefix: str = "") -> str:
     return "; ".join(parts)
 
 
+def _encodable(text: str) -> str:
+    # Text from an invalid event may hold lone surrogates ("\ud800" is valid
+    # JSON text); escape them so results can always be encoded.
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _readable_connector_id(payload: Mapping[str, Any]) -> str | None:
     cid = payload.get("connector_id")
-    return cid if isinstance(cid, str) and cid else None
+    return _encodable(cid) if isinstance(cid, str) and cid else None
+
+
+def raw_event_id(item: object) -> str | None:
+    """The ``event_id`` string of an envelope that failed validation, for its anomaly."""
+    raw = item.get("event_id") if isinstance(item, Mapping) else None
+    return _encodable(raw) if isinstance(raw, str) else None
 
 
 def event_to_fact(event: Event) -> Fact | None:
@@ -184,11 +197,10 @@ class Projection:
         try:
             return Event.model_validate(item)
         except ValidationError as exc:
-            raw_id = item.get("event_id") if isinstance(item, Mapping) else None
             self._envelope_anomalies.append(
                 Anomaly(
                     kind="malformed_envelope",
-                    event_id=raw_id if isinstance(raw_id, str) else None,
+                    event_id=raw_event_id(item),
                     message=summarize_errors(exc),
                 )
             )
