@@ -9,6 +9,7 @@ reports them and never dropped silently.
 from __future__ import annotations
 
 import gzip
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -229,3 +230,23 @@ def test_lone_surrogate_in_a_conflicting_copy_does_not_crash(
     document = orjson.loads(run.stdout)
     assert [a["kind"] for a in document["anomalies"]] == ["conflicting_duplicate"]
     assert document["event_count"] == 10
+
+
+@pytest.mark.parametrize("fmt", ["json", "table"])
+def test_lone_surrogates_in_ids_of_invalid_events_do_not_crash(
+    fmt: str, tmp_path: Path, valid_lines: list[bytes]
+) -> None:
+    # An invalid envelope's event_id and an invalid payload's connector_id are
+    # kept in the projection; a lone surrogate there is escaped, not fatal.
+    bad_id = re.sub(rb'"event_id":"[^"]*"', b'"event_id":"\\\\ud800"', valid_lines[0], count=1)
+    bad_connector = valid_lines[1].replace(b'"connector_id":"', b'"connector_id":"\\udc00', 1)
+    path = write_lines(tmp_path / "ids.jsonl", [bad_id, bad_connector, *valid_lines[2:10]])
+    run = run_cli("replay", "--format", fmt, path)
+    assert run.code == 1, run.explain()
+    assert b"Traceback" not in run.stderr
+    assert [p.line for p in parse_problems(run.err)] == [1, 2]
+    if fmt == "json":
+        document = orjson.loads(run.stdout)
+        escaped = [a for a in _anomalies(document) if a["event_id"] == "\\ud800"]
+        assert [a["kind"] for a in escaped] == ["malformed_envelope"]
+        assert any(cid.startswith("\\udc00") for cid in document["connectors"])

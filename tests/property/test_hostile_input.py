@@ -139,6 +139,14 @@ def same_id_other_content(draw: st.DrawFn) -> bytes:
 
 
 @st.composite
+def odd_text_in_a_field(draw: st.DrawFn) -> bytes:
+    """A valid line whose id or connector_id text starts with an escape or a lone surrogate."""
+    field = draw(st.sampled_from([b'"event_id":"', b'"connector_id":"', b'"node_id":"']))
+    text = draw(st.sampled_from([b"\\ud800", b"\\udfff-", b"\\u0000", b"\\u00e9", b"\\n"]))
+    return draw(valid_line()).replace(field, field + text)
+
+
+@st.composite
 def structured(draw: st.DrawFn) -> bytes:
     """Whole-line hostile inputs: non-objects, bare literals, deep nesting, odd objects."""
     return draw(
@@ -178,6 +186,7 @@ lines_strategy: Final = st.lists(
         valid_line(),
         mutated_line(),
         same_id_other_content(),
+        odd_text_in_a_field(),
         structured(),
         st.sampled_from(SNIPPETS),
     ),
