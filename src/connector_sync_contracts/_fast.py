@@ -62,7 +62,7 @@ _DIGITS: Final = str.maketrans("0123456789", "9" * 10)
 _HEX: Final = str.maketrans("0123456789abcdefABCDEF", "x" * 22)
 _DATETIME_SHAPES: Final = frozenset(
     f"9999-99-99T99:99:99{fraction}{suffix}"
-    for fraction in ("", *("." + "9" * k for k in range(1, 7)))
+    for fraction in ("", *("." + "9" * k for k in range(1, 10)))
     for suffix in ("Z", "+99:99", "-99:99")
 )
 _UUID_SHAPES: Final = frozenset({"x" * 32, "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"})

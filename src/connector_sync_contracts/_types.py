@@ -51,10 +51,11 @@ UUID_PATTERN: Final = rf"^(?:{_UUID36}|{_UUID32})$"
 
 DATETIME_PATTERN: Final = (
     r"^[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
-    r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?"
+    r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,9})?"
     r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])$"
 )
-"""RFC 3339 date-time with a mandatory offset (``Z`` or ``+HH:MM``), at most microseconds."""
+"""RFC 3339 date-time with a mandatory offset (``Z`` or ``+HH:MM``) and up to nine fraction
+digits (nanoseconds, as Go's RFC3339Nano writes them); stored truncated to microseconds."""
 
 SEMVER_PATTERN: Final = r"^(?:0|[1-9][0-9]*)\.(?:0|[1-9][0-9]*)\.(?:0|[1-9][0-9]*)$"
 """``MAJOR.MINOR.PATCH`` without leading zeros."""
@@ -67,7 +68,7 @@ URL_MAX_LENGTH: Final = 2048
 URL_PATTERN: Final = (
     r"^[Hh][Tt][Tt][Pp][Ss]?://"
     r"(?:\[[0-9A-Fa-f:.]+\]|[^\x00-\x20\x7f/?#@:\[\]\\]+)"
-    r"(?::[0-9]{1,5})?"
+    r"(?::(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4}))?"
     r"(?:[/?#][^\x00-\x20\x7f]*)?$"
 )
 """Absolute http(s) URL with a host and no user-info (``user:token@`` is rejected)."""

@@ -373,7 +373,7 @@ def test_naive_timestamp_is_rejected(event_type: str, field: str, naive: object)
         "2026-11-25",
         "2026-11-25 10:00:00Z",
         "2026-02-30T10:00:00Z",
-        "2026-11-25T10:00:00.1234567Z",
+        "2026-11-25T10:00:00.1234567890Z",
     ],
 )
 def test_non_rfc3339_timestamp_is_rejected(event_type: str, field: str, bad: object) -> None:
