@@ -16,7 +16,6 @@ each (state, event) pair.
 from __future__ import annotations
 
 import argparse
-import difflib
 import inspect
 import json
 import sys
@@ -24,6 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
+from ._drift import drift_diff, write_if_changed
 from ._reduce import SyncAcc, SyncFact, sync_step
 from ._types import (
     DATETIME_PATTERN,
@@ -433,27 +433,12 @@ def render_docs() -> str:
 def check_docs(path: Path = DEFAULT_OUTPUT) -> str | None:
     """A unified diff (committed -> generated) when the page is stale or missing, else None."""
     have = path.read_text(encoding="utf-8") if path.exists() else None
-    want = render_docs()
-    if have == want:
-        return None
-    return "".join(
-        difflib.unified_diff(
-            (have or "").splitlines(keepends=True),
-            want.splitlines(keepends=True),
-            fromfile=f"committed/{path.name}" if have is not None else "/dev/null",
-            tofile=f"generated/{path.name}",
-        )
-    )
+    return drift_diff(path.name, have, render_docs())
 
 
 def write_docs(path: Path = DEFAULT_OUTPUT) -> bool:
     """Write the page; True when its content changed."""
-    text = render_docs()
-    if path.exists() and path.read_text(encoding="utf-8") == text:
-        return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8", newline="\n")
-    return True
+    return write_if_changed(path, render_docs())
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -22,7 +22,6 @@ schema-check``) exits 1 with a diff, ``--write`` regenerates it.
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import json
 from collections.abc import Mapping
@@ -31,6 +30,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final, NamedTuple
 
+from .._drift import drift_diff, write_if_changed
 from ..cloudevents import build_type
 from ..envelope import CONTRACT_VERSION
 from ..registry import EVENT_FAMILIES, PAYLOAD_MODELS, Family
@@ -219,25 +219,9 @@ def check_document(path: Path | None = None) -> str | None:
     """A unified diff (committed -> generated) when the committed file is stale, else None."""
     target = path if path is not None else _DOCUMENT_PATH
     have = target.read_text(encoding="utf-8") if target.exists() else None
-    want = render_document()
-    if have == want:
-        return None
-    return "".join(
-        difflib.unified_diff(
-            (have or "").splitlines(keepends=True),
-            want.splitlines(keepends=True),
-            fromfile=f"committed/{DOCUMENT_FILE}" if have is not None else "/dev/null",
-            tofile=f"generated/{DOCUMENT_FILE}",
-        )
-    )
+    return drift_diff(DOCUMENT_FILE, have, render_document())
 
 
 def write_document(path: Path | None = None) -> bool:
     """Write the generated document (default: the committed file); True when it changed."""
-    target = path if path is not None else _DOCUMENT_PATH
-    text = render_document()
-    if target.exists() and target.read_text(encoding="utf-8") == text:
-        return False
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text, encoding="utf-8", newline="\n")
-    return True
+    return write_if_changed(path if path is not None else _DOCUMENT_PATH, render_document())

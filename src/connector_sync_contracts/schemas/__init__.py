@@ -19,7 +19,6 @@ number types, the date-time format); see ``validation.py``.
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from collections.abc import Iterator, Mapping
@@ -28,6 +27,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from .._drift import drift_diff, write_if_changed
 from .._types import utc_instant_in_range
 from ..envelope import CONTRACT_VERSION, Event
 from ..errors import UnknownEventTypeError
@@ -180,14 +180,10 @@ def check_schemas(directory: Path | None = None) -> list[str]:
         have = committed.get(file_name)
         if want is None:
             problems.append(f"{file_name}: committed, but no model defines this schema\n")
-        elif have != want:
-            diff = difflib.unified_diff(
-                (have or "").splitlines(keepends=True),
-                want.splitlines(keepends=True),
-                fromfile=f"committed/{file_name}" if have is not None else "/dev/null",
-                tofile=f"generated/{file_name}",
-            )
-            problems.append("".join(diff))
+        else:
+            diff = drift_diff(file_name, have, want)
+            if diff is not None:
+                problems.append(diff)
     return problems
 
 
@@ -206,9 +202,7 @@ def write_schemas(directory: Path | None = None) -> list[str]:
             path.unlink()
             changed.append(path.name)
     for file_name, text in expected.items():
-        path = target / file_name
-        if not path.exists() or path.read_text(encoding="utf-8") != text:
-            path.write_text(text, encoding="utf-8", newline="\n")
+        if write_if_changed(target / file_name, text):
             changed.append(file_name)
     _committed_text.cache_clear()
     return sorted(changed)
