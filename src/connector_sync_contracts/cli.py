@@ -460,18 +460,28 @@ def _output(path: str | None) -> Iterator[IO[bytes]]:
     help="Classify every change against the baseline schemas in this folder as additive or "
     "breaking; exit 1 on a breaking change unless the major version moved.",
 )
+@click.option(
+    "--candidate",
+    "candidate_dir",
+    type=click.Path(exists=True, file_okay=False),
+    help="With --compat: compare the schemas in this folder (e.g. a proposed change) "
+    "instead of this package's.",
+)
 def schema(
     name: str | None,
     write_dir: str | None,
     check: bool,
     list_names: bool,
     compat_dir: str | None = None,
+    candidate_dir: str | None = None,
 ) -> None:
     """Print a JSON Schema (NAME is an event type or Event), or write or check them all."""
     from . import schemas
 
+    if candidate_dir is not None and compat_dir is None:
+        _fail("--candidate needs --compat BASELINE_DIR")
     if compat_dir is not None:
-        _compat_gate(Path(compat_dir))
+        _compat_gate(Path(compat_dir), Path(candidate_dir) if candidate_dir else None)
     if list_names:
         for known in schemas.schema_names():
             click.echo(known)
@@ -623,11 +633,11 @@ def asyncapi(check: bool) -> None:
     sys.stdout.write(document.render_document())
 
 
-def _compat_gate(baseline_dir: Path) -> NoReturn:
+def _compat_gate(baseline_dir: Path, candidate_dir: Path | None) -> NoReturn:
     from .compat import check_compatibility
 
     try:
-        report = check_compatibility(baseline_dir)
+        report = check_compatibility(baseline_dir, candidate_dir)
     except (OSError, ValueError) as exc:
         _fail(f"cannot read baseline schemas: {exc}")
     for change in report.changes:
