@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime, timezone
 
 import pytest
@@ -25,7 +26,9 @@ def test_nanosecond_timestamps_are_accepted_and_truncated_to_microseconds(
 ) -> None:
     payload = ConnectorProvisionedPayload.model_validate(connector_payload(recorded_at=text))
     assert payload.recorded_at == datetime(2026, 11, 25, 10, 15, 30, micros, tzinfo=timezone.utc)
-    assert fast_datetime(text) == payload.recorded_at
+    # The fast path agrees, or (Python 3.10's fromisoformat) declines and leaves it to the model.
+    expected = payload.recorded_at if sys.version_info >= (3, 11) else None
+    assert fast_datetime(text) == expected
     assert validate_event(connector_payload(recorded_at=text), "ConnectorProvisioned").valid
 
 
