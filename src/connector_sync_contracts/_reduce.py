@@ -50,6 +50,7 @@ __all__ = [
     "LinkFact",
     "MalformedFact",
     "SyncFact",
+    "conflicting_duplicate",
     "semantic_failures",
 ]
 
@@ -549,15 +550,17 @@ class Dedup(Generic[T]):
 
     def anomalies(self) -> list[Anomaly]:
         """One ``conflicting_duplicate`` anomaly per event_id seen with differing content."""
-        return [
-            Anomaly(
-                kind="conflicting_duplicate",
-                event_id=eid,
-                message=f"{len(seen)} different contents share this event_id; kept the one "
-                "with the smallest (sort key, canonical JSON)",
-            )
-            for eid, seen in self.conflicts.items()
-        ]
+        return [conflicting_duplicate(eid, len(seen)) for eid, seen in self.conflicts.items()]
+
+
+def conflicting_duplicate(event_id: str, versions: int) -> Anomaly:
+    """The stream-level anomaly for an event_id seen with ``versions`` different contents."""
+    return Anomaly(
+        kind="conflicting_duplicate",
+        event_id=event_id,
+        message=f"{versions} different contents share this event_id; kept the one "
+        "with the smallest (sort key, canonical JSON)",
+    )
 
 
 def _entry_order(entry: tuple[SortKey, bytes, object]) -> SortKey:

@@ -25,10 +25,10 @@ import msgspec
 from pydantic import ValidationError
 
 from ._fast import EPOCH, MICROSECOND, FastDecoder, FastEvent
-from ._reduce import ConnectorFact, Engine, Fact, MalformedFact, SyncFact
+from ._reduce import ConnectorFact, Engine, Fact, MalformedFact, SyncFact, conflicting_duplicate
 from .envelope import Event, canonical_json
 from .jsonl import LineProblem, Source, parse_line
-from .reducers import ALL_FAMILIES, build_result, event_to_fact, raw_event_id, summarize_errors
+from .reducers import ALL_FAMILIES, admit_envelope, build_result, event_to_fact
 from .registry import DEFAULT_MAX_RECONNECT_CYCLES, Family
 from .results import Anomaly, ReplayResult
 from .validation import validate_event
@@ -103,6 +103,23 @@ def _too_long(line: int, limit: int) -> LineProblem:
     return LineProblem(line, "$", "line_too_long", f"line is longer than {limit} bytes")
 
 
+def _account(
+    summary: RunSummary,
+    source: Source,
+    problems: list[LineProblem],
+    raw: bytes | None,
+    on_problem: LineSink,
+) -> None:
+    """Count a line the model path judged, and report each of its problems."""
+    if not problems:
+        summary.accepted += 1
+        return
+    summary.rejected += 1
+    summary.problems += len(problems)
+    for problem in problems:
+        on_problem(source.name, problem, raw)
+
+
 def _numbered(
     sources: Iterable[Source], summary: RunSummary
 ) -> Iterator[tuple[Source, int, bytes | None]]:
@@ -134,13 +151,7 @@ def validate_sources(
             continue
         else:
             problems = checker.problems(raw, number, None)
-        if problems:
-            summary.rejected += 1
-            summary.problems += len(problems)
-            for problem in problems:
-                on_problem(source.name, problem, raw)
-        else:
-            summary.accepted += 1
+        _account(summary, source, problems, raw, on_problem)
     return summary
 
 
@@ -265,15 +276,7 @@ class _Records:
 
     def conflict_anomalies(self) -> list[Anomaly]:
         """One ``conflicting_duplicate`` anomaly per event_id seen with differing content."""
-        return [
-            Anomaly(
-                kind="conflicting_duplicate",
-                event_id=eid,
-                message=f"{count} different contents share this event_id; kept the one "
-                "with the smallest (sort key, canonical JSON)",
-            )
-            for eid, count in self.conflicts.items()
-        ]
+        return [conflicting_duplicate(eid, count) for eid, count in self.conflicts.items()]
 
 
 def _instant_us(event: Event) -> int:
@@ -296,16 +299,8 @@ class _Replayer:
                 Anomaly(kind="malformed_envelope", event_id=None, message=parsed.message)
             )
             return
-        try:
-            event = Event.model_validate(parsed)
-        except ValidationError as exc:
-            self.envelope_anomalies.append(
-                Anomaly(
-                    kind="malformed_envelope",
-                    event_id=raw_event_id(parsed),
-                    message=summarize_errors(exc),
-                )
-            )
+        event = admit_envelope(parsed, self.envelope_anomalies)
+        if event is None:
             return
         self.records.offer(
             event.event_id, event.lamport_clock, _instant_us(event), raw, event_to_fact(event)
@@ -363,13 +358,7 @@ def replay_sources(
                 if isinstance(parsed, LineProblem)
                 else checker.problems(raw, number, parsed)
             )
-        if problems:
-            summary.rejected += 1
-            summary.problems += len(problems)
-            for problem in problems:
-                on_problem(source.name, problem, raw)
-        else:
-            summary.accepted += 1
+        _account(summary, source, problems, raw, on_problem)
     replayer.records.settle(sources, decode)
     return _fold(replayer), summary
 

@@ -56,6 +56,7 @@ __all__ = [
     "ALL_FAMILIES",
     "EventLike",
     "Projection",
+    "admit_envelope",
     "event_to_fact",
     "reduce_connector_events",
     "reduce_external_links",
@@ -96,6 +97,23 @@ def raw_event_id(item: object) -> str | None:
     """The ``event_id`` string of an envelope that failed validation, for its anomaly."""
     raw = item.get("event_id") if isinstance(item, Mapping) else None
     return _encodable(raw) if isinstance(raw, str) else None
+
+
+def admit_envelope(item: object, anomalies: list[Anomaly]) -> Event | None:
+    """``item`` as a validated ``Event``, or None after recording ``malformed_envelope``."""
+    if isinstance(item, Event):
+        return item
+    try:
+        return Event.model_validate(item)
+    except ValidationError as exc:
+        anomalies.append(
+            Anomaly(
+                kind="malformed_envelope",
+                event_id=raw_event_id(item),
+                message=summarize_errors(exc),
+            )
+        )
+        return None
 
 
 def event_to_fact(event: Event) -> Fact | None:
@@ -192,19 +210,7 @@ class Projection:
         self._envelope_anomalies: list[Anomaly] = []
 
     def _admit(self, item: EventLike) -> Event | None:
-        if isinstance(item, Event):
-            return item
-        try:
-            return Event.model_validate(item)
-        except ValidationError as exc:
-            self._envelope_anomalies.append(
-                Anomaly(
-                    kind="malformed_envelope",
-                    event_id=raw_event_id(item),
-                    message=summarize_errors(exc),
-                )
-            )
-            return None
+        return admit_envelope(item, self._envelope_anomalies)
 
     def apply(self, event: EventLike) -> None:
         """Fold one event (or envelope mapping) into the projection."""
