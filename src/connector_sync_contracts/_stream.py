@@ -27,7 +27,7 @@ from pydantic import ValidationError
 from ._fast import EPOCH, MICROSECOND, FastDecoder, FastEvent
 from ._reduce import ConnectorFact, Engine, Fact, MalformedFact, SyncFact, conflicting_duplicate
 from .envelope import Event, canonical_json
-from .jsonl import LineProblem, Source, parse_line
+from .jsonl import LineProblem, Source, line_problem, parse_line
 from .reducers import ALL_FAMILIES, admit_envelope, build_result, event_to_fact
 from .registry import DEFAULT_MAX_RECONNECT_CYCLES, Family
 from .results import Anomaly, ReplayResult
@@ -83,11 +83,10 @@ class _LineChecker:
     def problems(self, raw: bytes, line: int, parsed: dict[str, Any] | None) -> list[LineProblem]:
         """Every problem of a line the fast path declined (empty when it is valid)."""
         if parsed is None:
-            outcome = parse_line(raw, line)
-            if isinstance(outcome, LineProblem):
-                return [outcome]
-            parsed = outcome
-        result = validate_event(parsed, strict=self.strict)
+            problem = line_problem(raw, line)
+            if problem is not None:
+                return [problem]
+        result = validate_event(raw if parsed is None else parsed, strict=self.strict)
         # The model and schema layers often name the same rule at the same path;
         # a person reading the report needs it once (the model's wording).
         seen: set[tuple[str, str]] = set()
@@ -296,7 +295,11 @@ class _Replayer:
         """Fold-side handling of a line the fast path declined."""
         if isinstance(parsed, LineProblem):
             self.envelope_anomalies.append(
-                Anomaly(kind="malformed_envelope", event_id=None, message=parsed.message)
+                Anomaly(
+                    kind="malformed_envelope",
+                    event_id=None,
+                    message=f"{parsed.field}: {parsed.code}: {parsed.message}",
+                )
             )
             return
         event = admit_envelope(parsed, self.envelope_anomalies)
@@ -353,11 +356,8 @@ def replay_sources(
         else:
             parsed = parse_line(raw, number)
             replayer.admit_slow(raw, parsed)
-            problems = (
-                [parsed]
-                if isinstance(parsed, LineProblem)
-                else checker.problems(raw, number, parsed)
-            )
+            readable = None if isinstance(parsed, LineProblem) else parsed
+            problems = checker.problems(raw, number, readable)
         _account(summary, source, problems, raw, on_problem)
     replayer.records.settle(sources, decode)
     return _fold(replayer), summary

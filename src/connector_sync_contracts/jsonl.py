@@ -3,16 +3,16 @@
 Every line of every input is either handed on as a JSON object or reported
 as a ``LineProblem`` naming the line, the field and the rule; nothing is
 dropped. Lines are read with a length bound so a single enormous line cannot
-exhaust memory. ``parse_line`` rejects what makes JSON parsers disagree or
-misbehave: invalid UTF-8, NUL bytes, nesting deeper than 64 levels,
-``NaN``/``Infinity`` literals, integers beyond 64 bits, non-object values and
-objects with a repeated key.
+exhaust memory. ``parse_line`` adds the line-level rules (no NUL byte, no
+blank line) to the input layer of ``validate_event``, which rejects what
+makes JSON parsers disagree or misbehave: invalid UTF-8, nesting deeper than
+64 levels, ``NaN``/``Infinity`` literals, integers beyond 64 bits, non-object
+values and objects with a repeated key.
 """
 
 from __future__ import annotations
 
 import gzip
-import json
 import shutil
 import sys
 import tempfile
@@ -22,22 +22,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Final
 
+from .validation import MAX_DEPTH, load_json_object
+
 __all__ = [
     "DEFAULT_MAX_LINE_BYTES",
     "MAX_DEPTH",
     "LineProblem",
     "Source",
+    "line_problem",
     "parse_line",
 ]
 
 DEFAULT_MAX_LINE_BYTES: Final = 1024 * 1024
 """Longest accepted line in bytes (1 MiB) unless the caller sets another limit."""
 
-MAX_DEPTH: Final = 64
-"""Deepest accepted nesting of JSON arrays and objects."""
-
-_INT_MIN: Final = -(2**63)
-_INT_MAX: Final = 2**63 - 1
 _READ_CHUNK: Final = 1024 * 1024
 
 
@@ -55,156 +53,35 @@ class LineProblem:
     """Human-readable explanation."""
 
 
-class _RejectError(ValueError):
-    def __init__(self, field: str, code: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.code = code
-        self.message = message
+def line_problem(raw: bytes, line: int = 0) -> LineProblem | None:
+    """The line-level problem of a JSONL line (a NUL byte, a blank line), if any.
 
-
-def _reject_constant(name: str) -> Any:
-    raise _RejectError("$", "non_finite_number", f"{name} is not a JSON number")
-
-
-def _check_int(text: str) -> int:
-    # No 64-bit integer needs more than 20 characters; longer literals are
-    # rejected before int(), which refuses more than 4300 digits by raising.
-    if len(text) > 20:
-        raise _RejectError(
-            "$", "integer_out_of_range", f"integer {text[:40]}... does not fit in 64 bits"
-        )
-    value = int(text)
-    if not _INT_MIN <= value <= _INT_MAX:
-        raise _RejectError(
-            "$", "integer_out_of_range", f"integer {text[:40]} does not fit in 64 bits"
-        )
-    return value
-
-
-def _check_float(text: str) -> float:
-    value = float(text)
-    if value in (float("inf"), float("-inf")):
-        raise _RejectError("$", "non_finite_number", f"number {text[:40]} is out of range")
-    return value
-
-
-def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result = dict(pairs)
-    if len(result) != len(pairs):
-        seen: set[str] = set()
-        for key, _ in pairs:
-            if key in seen:
-                raise _RejectError(
-                    key,
-                    "duplicate_key",
-                    f"key {key!r} appears more than once in one object; parsers disagree "
-                    "on which value wins",
-                )
-            seen.add(key)
-    return result
-
-
-class _PairList(list[tuple[str, Any]]):
-    """A JSON object kept as its key/value pairs, repeated keys included."""
-
-
-def _first_repeated(value: Any, path: tuple[str | int, ...]) -> str | None:
-    # Post-order in document order: the object json.loads completes first,
-    # which is the one whose repeated key _pairs rejected.
-    if isinstance(value, _PairList):
-        for key, item in value:
-            found = _first_repeated(item, (*path, key))
-            if found is not None:
-                return found
-        seen: set[str] = set()
-        for key, _ in value:
-            if key in seen:
-                from .validation import json_path
-
-                return json_path((*path, key))
-            seen.add(key)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found = _first_repeated(item, (*path, index))
-            if found is not None:
-                return found
-    return None
-
-
-def _repeated_key_path(text: str) -> str | None:
-    """JSON path of the repeated key ``_pairs`` rejected, or None if it cannot be told."""
-    try:
-        tree = json.loads(
-            text,
-            object_pairs_hook=_PairList,
-            parse_constant=lambda _: None,
-            parse_int=lambda _: 0,
-            parse_float=lambda _: 0.0,
-        )
-    except (ValueError, RecursionError):
-        return None
-    return _first_repeated(tree, ())
-
-
-def _depth_exceeds(text: str, limit: int) -> bool:
-    depth = 0
-    in_string = False
-    escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-            if depth > limit:
-                return True
-        elif ch in "]}":
-            depth -= 1
-    return False
-
-
-def parse_line(raw: bytes, line: int = 0) -> dict[str, Any] | LineProblem:
-    """Parse one JSONL line into a JSON object, or say exactly why it is not one."""
+    Everything inside the JSON text is judged by ``validation``'s input layer.
+    """
     if b"\x00" in raw:
         offset = raw.index(b"\x00")
         return LineProblem(line, "$", "nul_byte", f"NUL byte at offset {offset}")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return LineProblem(line, "$", "invalid_utf8", f"invalid UTF-8 at byte {exc.start}")
-    if not text.strip():
+    if not raw.strip():
         return LineProblem(line, "$", "blank_line", "blank line; every line must hold one event")
-    if (text.count("[") + text.count("{") > MAX_DEPTH) and _depth_exceeds(text, MAX_DEPTH):
-        return LineProblem(line, "$", "too_deep", f"JSON nested deeper than {MAX_DEPTH} levels")
-    try:
-        value = json.loads(
-            text,
-            object_pairs_hook=_pairs,
-            parse_constant=_reject_constant,
-            parse_int=_check_int,
-            parse_float=_check_float,
-        )
-    except _RejectError as exc:
-        field = exc.field
-        if exc.code == "duplicate_key":
-            field = _repeated_key_path(text) or "$"
-        return LineProblem(line, field, exc.code, exc.message)
-    except json.JSONDecodeError as exc:
-        return LineProblem(line, "$", "invalid_json", f"{exc.msg} at column {exc.colno}")
-    except RecursionError:
-        return LineProblem(line, "$", "too_deep", f"JSON nested deeper than {MAX_DEPTH} levels")
-    if not isinstance(value, dict):
-        return LineProblem(
-            line, "$", "not_an_object", f"a line must be a JSON object, not {type(value).__name__}"
-        )
-    return value
+    return None
+
+
+def parse_line(raw: bytes, line: int = 0) -> dict[str, Any] | LineProblem:
+    """Parse one JSONL line into a JSON object, or name its first problem.
+
+    Besides NUL bytes and blank lines, the rules are those of
+    ``validate_event``'s input layer (``validation.load_json_object``):
+    invalid UTF-8 or JSON, repeated keys, ``NaN``/``Infinity``, integers
+    beyond 64 bits, nesting deeper than 64 levels, values that are not objects.
+    """
+    problem = line_problem(raw, line)
+    if problem is not None:
+        return problem
+    obj, violations = load_json_object(raw)
+    if obj is None:
+        first = violations[0]
+        return LineProblem(line, first.path, first.code, first.message)
+    return obj
 
 
 class Source:

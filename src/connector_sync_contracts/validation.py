@@ -49,7 +49,10 @@ __all__ = [
     "Layer",
     "ValidationResult",
     "Violation",
+    "INT_RANGE",
+    "MAX_DEPTH",
     "json_path",
+    "load_json_object",
     "validate_event",
 ]
 
@@ -88,7 +91,9 @@ _INPUT_CODES: Final = (
     "invalid_utf8",
     "invalid_unicode",
     "duplicate_key",
-    "number_out_of_range",
+    "non_finite_number",
+    "integer_out_of_range",
+    "too_deep",
     "not_json",
     "not_an_object",
     "event_type_required",
@@ -134,7 +139,7 @@ _PYDANTIC_CODES: Final[Mapping[str, str]] = {
     "timezone_aware": "format",
     "uuid_parsing": "format",
     "uuid_version": "format",
-    "finite_number": "number_out_of_range",
+    "finite_number": "non_finite_number",
     "string_unicode": "invalid_unicode",
 }
 
@@ -276,26 +281,47 @@ def _object_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return obj
 
 
-class _NonJsonConstant:
-    """Stands in for a NaN/Infinity literal until the scan reports it with its path."""
+class _Literal:
+    """A number literal JSON allows but no contract value can hold (``NaN``/``Infinity``,
+    or an integer of more than 20 digits); the scan reports it with its path."""
 
-    __slots__ = ("literal",)
+    __slots__ = ("code", "text")
 
-    def __init__(self, literal: str) -> None:
-        self.literal = literal
+    def __init__(self, text: str, code: str) -> None:
+        self.text = text
+        self.code = code
+
+
+def _constant(text: str) -> _Literal:
+    return _Literal(text, "non_finite_number")
+
+
+def _integer(text: str) -> int | _Literal:
+    # No 64-bit integer needs more than 20 characters; int() refuses over 4300 digits.
+    return _Literal(text, "integer_out_of_range") if len(text) > 20 else int(text)
+
+
+_MESSAGES: Final = {
+    "integer_out_of_range": "integer does not fit in 64 bits",
+    "non_finite_number": "NaN, Infinity and numbers beyond the double range are not JSON numbers",
+}
+
+MAX_DEPTH: Final = 64
+"""Deepest nesting of JSON arrays and objects that is accepted."""
+
+INT_RANGE: Final = (-(2**63), 2**64 - 1)
+"""Smallest and largest integer accepted anywhere: every integer fits in 64 bits."""
 
 
 def _parse_text(text: str) -> tuple[Any, list[Violation]]:
     try:
         return json.loads(
-            text, object_pairs_hook=_object_pairs, parse_constant=_NonJsonConstant
+            text, object_pairs_hook=_object_pairs, parse_constant=_constant, parse_int=_integer
         ), []
     except json.JSONDecodeError as exc:
         message = f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
     except RecursionError:
-        message = "not valid JSON here: nested too deeply"
-    except ValueError as exc:  # e.g. an integer literal longer than Python converts
-        message = f"not valid JSON here: {exc}"
+        return None, [_v(Layer.INPUT, (), "too_deep", f"nested deeper than {MAX_DEPTH} levels")]
     return None, [_v(Layer.INPUT, (), "invalid_json", message)]
 
 
@@ -332,19 +358,16 @@ class _Scan:
             return self._string(value, path)
         if isinstance(value, int):
             number = int(value)
-            try:
-                float(number)
-            except OverflowError:
-                self._bad(
-                    path, "number_out_of_range", "integer is beyond the IEEE 754 double range"
-                )
+            if not INT_RANGE[0] <= number <= INT_RANGE[1]:
+                self._bad(path, "integer_out_of_range", _MESSAGES["integer_out_of_range"])
             return number
         if isinstance(value, float):
             if not math.isfinite(value):
-                self._bad(path, "number_out_of_range", f"{value!r} is not a finite JSON number")
+                self._bad(path, "non_finite_number", _MESSAGES["non_finite_number"])
             return float(value)
-        if isinstance(value, _NonJsonConstant):
-            self._bad(path, "invalid_json", f"{value.literal} is not a JSON value")
+        if isinstance(value, _Literal):
+            # Same words as for the Python value, so text and mapping input agree.
+            self._bad(path, value.code, _MESSAGES[value.code])
             return None
         if isinstance(value, (Mapping, list, tuple)):
             return self._container(value, path)
@@ -361,6 +384,11 @@ class _Scan:
         return text
 
     def _container(self, value: Any, path: _Path) -> Any:
+        if len(path) >= MAX_DEPTH:
+            # Reported on the document: the full path of the 65th level helps no one.
+            where = json_path(path[:2])
+            self._bad((), "too_deep", f"nested deeper than {MAX_DEPTH} levels (under {where})")
+            return None
         marker = id(value)
         if marker in self._open:
             self._bad(path, "not_json", "contains itself (a cycle is not JSON)")
@@ -384,6 +412,17 @@ class _Scan:
             name = self._string(key, (*path, key))
             out[name] = self.value(item, (*path, name))
         return out
+
+
+def load_json_object(data: object) -> tuple[dict[str, Any] | None, tuple[Violation, ...]]:
+    """Read ``data`` (JSON text/bytes or a mapping) as a plain JSON object, like the input layer.
+
+    Returns the object and no violations, or None and every input problem
+    (invalid JSON or UTF-8, repeated keys, ``NaN``/``Infinity``, integers
+    beyond 64 bits, nesting deeper than 64, values that are not JSON).
+    """
+    obj, problems = _load(data)
+    return obj, tuple(sorted(problems, key=_violation_order))
 
 
 def _load(data: object) -> tuple[dict[str, Any] | None, list[Violation]]:
@@ -410,7 +449,7 @@ def _load(data: object) -> tuple[dict[str, Any] | None, list[Violation]]:
     try:
         obj = scan._container(data, ())
     except RecursionError:
-        return None, [_v(Layer.INPUT, (), "not_json", "nested too deeply")]
+        return None, [_v(Layer.INPUT, (), "too_deep", f"nested deeper than {MAX_DEPTH} levels")]
     if scan.violations:
         return None, scan.violations
     return obj, []

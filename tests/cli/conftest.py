@@ -158,15 +158,20 @@ CORRUPTIONS: Final = (
         "duplicate_key",
         _replace(b'"payload":{', b'"payload":{"mission_id":"mission-x",'),
     ),
-    Corruption("nan", "$", "non_finite_number", _lamport(b"NaN")),
-    Corruption("negative_infinity", "$", "non_finite_number", _lamport(b"-Infinity")),
-    Corruption("float_overflow", "$", "non_finite_number", _lamport(b"1e400")),
+    Corruption("nan", "$.lamport_clock", "non_finite_number", _lamport(b"NaN")),
+    Corruption("negative_infinity", "$.lamport_clock", "non_finite_number", _lamport(b"-Infinity")),
+    Corruption("float_overflow", "$.lamport_clock", "non_finite_number", _lamport(b"1e400")),
     Corruption("nul_byte", "$", "nul_byte", _replace(b'"node-', b'"node\x00-')),
     Corruption("invalid_utf8", "$", "invalid_utf8", _replace(b'"node-', b'"node\xff-')),
     Corruption(
-        "integer_beyond_64_bits", "$", "integer_out_of_range", _lamport(b"18446744073709551616")
+        "integer_beyond_64_bits",
+        "$.lamport_clock",
+        "integer_out_of_range",
+        _lamport(b"18446744073709551616"),
     ),
-    Corruption("integer_with_5000_digits", "$", "integer_out_of_range", _lamport(b"9" * 5000)),
+    Corruption(
+        "integer_with_5000_digits", "$.lamport_clock", "integer_out_of_range", _lamport(b"9" * 5000)
+    ),
     Corruption("nested_65_deep", "$", "too_deep", _nested(65)),
     Corruption("nested_5000_deep", "$", "too_deep", _nested(5000)),
     Corruption("json_array", "$", "not_an_object", lambda raw: b"[" + raw + b"]"),

@@ -219,7 +219,7 @@ def test_lone_surrogate_in_a_conflicting_copy_does_not_crash(
     tmp_path: Path, valid_lines: list[bytes]
 ) -> None:
     # "\ud800" is well-formed JSON text but no valid Unicode: validate rejects the
-    # line; replay must still settle the two copies of the event_id.
+    # line, and replay treats it the same way (a malformed envelope, not a copy).
     original = valid_lines[0]
     odd = original.replace(b'"payload":{', b'"payload":{"note":"\\ud800",', 1)
     assert odd != original
@@ -228,7 +228,7 @@ def test_lone_surrogate_in_a_conflicting_copy_does_not_crash(
     assert run.code == 1, run.explain()
     assert [(p.line, p.code) for p in parse_problems(run.err)] == [(1, "invalid_unicode")]
     document = orjson.loads(run.stdout)
-    assert [a["kind"] for a in document["anomalies"]] == ["conflicting_duplicate"]
+    assert [a["kind"] for a in document["anomalies"]] == ["malformed_envelope"]
     assert document["event_count"] == 10
 
 
@@ -236,8 +236,8 @@ def test_lone_surrogate_in_a_conflicting_copy_does_not_crash(
 def test_lone_surrogates_in_ids_of_invalid_events_do_not_crash(
     fmt: str, tmp_path: Path, valid_lines: list[bytes]
 ) -> None:
-    # An invalid envelope's event_id and an invalid payload's connector_id are
-    # kept in the projection; a lone surrogate there is escaped, not fatal.
+    # A lone surrogate is well-formed JSON text but not Unicode: the line is
+    # reported, and replay keeps it as a malformed envelope naming the field.
     bad_id = re.sub(rb'"event_id":"[^"]*"', b'"event_id":"\\\\ud800"', valid_lines[0], count=1)
     bad_connector = valid_lines[1].replace(b'"connector_id":"', b'"connector_id":"\\udc00', 1)
     path = write_lines(tmp_path / "ids.jsonl", [bad_id, bad_connector, *valid_lines[2:10]])
@@ -247,6 +247,8 @@ def test_lone_surrogates_in_ids_of_invalid_events_do_not_crash(
     assert [p.line for p in parse_problems(run.err)] == [1, 2]
     if fmt == "json":
         document = orjson.loads(run.stdout)
-        escaped = [a for a in _anomalies(document) if a["event_id"] == "\\ud800"]
-        assert [a["kind"] for a in escaped] == ["malformed_envelope"]
-        assert any(cid.startswith("\\udc00") for cid in document["connectors"])
+        malformed = [a for a in _anomalies(document) if a["kind"] == "malformed_envelope"]
+        assert [a["message"].split(":")[0] for a in malformed] == [
+            "$.event_id",
+            "$.payload.connector_id",
+        ]

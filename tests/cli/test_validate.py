@@ -319,5 +319,6 @@ def test_lone_surrogates_in_keys_are_printed_escaped(
         found = [(p["line"], p["field"], p["code"]) for p in orjson.loads(run.stdout)["problems"]]
     assert found == [
         (1, '$["\\ud800"]', "duplicate_key"),
+        (1, '$["\\ud800"]', "invalid_unicode"),
         (2, '$.payload["\\udc00x"]', "invalid_unicode"),
     ]

@@ -80,20 +80,31 @@ def test_nan_and_infinity_literals_are_not_json(literal: str) -> None:
     payload = json.dumps(sample_document("ConnectorHealthChecked"))
     text = payload.replace('"latency_ms": 12.5', f'"latency_ms": {literal}')
     result = validate_event(text, "ConnectorHealthChecked")
-    assert pairs(result) == {("input", "$.latency_ms", "invalid_json")}
+    assert pairs(result) == {("input", "$.latency_ms", "non_finite_number")}
 
 
-def test_numbers_beyond_the_double_range_are_rejected_before_the_layers() -> None:
+def test_numbers_beyond_the_double_and_64_bit_ranges_are_rejected_before_the_layers() -> None:
     payload = json.dumps(sample_document("ConnectorHealthChecked"))
-    for number in ("1e400", "1" + "0" * 400):
+    for number, code in (
+        ("1e400", "non_finite_number"),
+        ("1" + "0" * 400, "integer_out_of_range"),
+        ("18446744073709551616", "integer_out_of_range"),
+    ):
         text = payload.replace('"latency_ms": 12.5', f'"latency_ms": {number}')
         result = validate_event(text, "ConnectorHealthChecked")
-        assert pairs(result) == {("input", "$.latency_ms", "number_out_of_range")}
+        assert pairs(result) == {("input", "$.latency_ms", code)}
 
 
-def test_an_integer_literal_too_long_to_convert_is_invalid_json() -> None:
+def test_an_integer_literal_too_long_to_convert_is_out_of_range() -> None:
     result = validate_event('{"lamport_clock": ' + "9" * 5000 + "}")
-    assert result.codes == {"invalid_json"}
+    assert pairs(result) == {("input", "$.lamport_clock", "integer_out_of_range")}
+
+
+def test_nesting_deeper_than_64_levels_is_rejected_wherever_it_is() -> None:
+    deep = "[" * 65 + "]" * 65
+    result = validate_event('{"unknown": ' + deep + "}")
+    assert result.codes == {"too_deep"}
+    assert validate_event('{"unknown": ' + "[" * 63 + "]" * 63 + "}").codes != {"too_deep"}
 
 
 @pytest.mark.parametrize(
@@ -106,7 +117,7 @@ def test_an_integer_literal_too_long_to_convert_is_invalid_json() -> None:
         ("", "invalid_json"),
         ("{", "invalid_json"),
         ("{'a': 1}", "invalid_json"),
-        ("[" * 100_000, "invalid_json"),
+        ("[" * 100_000, "too_deep"),
         ("[]", "not_an_object"),
         ('"text"', "not_an_object"),
         ("42", "not_an_object"),
@@ -141,7 +152,8 @@ def test_python_values_that_are_not_json() -> None:
         ("input", "$.payload.blob", "not_json"),
     }
     assert validate_event(cyclic).codes == {"not_json"}
-    assert validate_event({"x": float("nan")}).codes == {"number_out_of_range"}
+    assert validate_event({"x": float("nan")}).codes == {"non_finite_number"}
+    assert validate_event({"x": 2**64}).codes == {"integer_out_of_range"}
 
 
 def test_model_instances_are_validated_as_their_json() -> None:

@@ -783,9 +783,8 @@ def _api_replay(lines: list[bytes], include_logs: bool) -> tuple[bytes, list[dic
     for line in lines:
         outcome = parse_line(line)
         if isinstance(outcome, LineProblem):
-            unreadable.append(
-                {"event_id": None, "kind": "malformed_envelope", "message": outcome.message}
-            )
+            message = f"{outcome.field}: {outcome.code}: {outcome.message}"
+            unreadable.append({"event_id": None, "kind": "malformed_envelope", "message": message})
         else:
             parsed.append(outcome)
     return replay(parsed).to_json(include_logs=include_logs), unreadable
