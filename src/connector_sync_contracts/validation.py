@@ -245,8 +245,19 @@ def json_path(parts: Iterable[str | int]) -> str:
         elif _IDENTIFIER.match(part):
             out.append(f".{part}")
         else:
-            out.append(f"[{json.dumps(part, ensure_ascii=False)}]")
+            # A key may hold a lone surrogate ("\ud800" is valid JSON text); escape
+            # it then, so a path can always be printed and encoded.
+            readable = part.isascii() or not _has_surrogate(part)
+            out.append(f"[{json.dumps(part, ensure_ascii=not readable)}]")
     return "".join(out)
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _clip(message: str) -> str:

@@ -252,3 +252,19 @@ def test_lone_surrogates_in_ids_of_invalid_events_do_not_crash(
             "$.event_id",
             "$.payload.connector_id",
         ]
+
+
+def test_lone_surrogate_in_a_key_is_a_readable_malformed_envelope(
+    tmp_path: Path, valid_lines: list[bytes]
+) -> None:
+    # Found by the soak run: the problem's JSON path held the raw surrogate,
+    # and writing the projection crashed. The path now escapes it.
+    odd = valid_lines[0].replace(b'{"event_id"', b'{"\\ud800event_id"', 1)
+    assert odd != valid_lines[0]
+    path = write_lines(tmp_path / "key.jsonl", [odd, *valid_lines[1:5]])
+    run = _replay_json(path)
+    assert run.code == 1, run.explain()
+    assert b"Traceback" not in run.stderr
+    document = orjson.loads(run.stdout)
+    [anomaly] = [a for a in document["anomalies"] if a["kind"] == "malformed_envelope"]
+    assert anomaly["message"].startswith('$["\\ud800event_id"]: invalid_unicode')
