@@ -324,7 +324,6 @@ def _ordered(options: GeneratorOptions) -> Iterator[bytes]:
     noise.shuffle(kinds)
     planned = dict(zip(extras, kinds, strict=True))
     recent: list[bytes] = []
-    made = 0
     # An extra planned before the first event has nothing to copy or corrupt:
     # it waits for the next event's position, so the counts stay exact.
     waiting: list[str] = []
@@ -337,7 +336,6 @@ def _ordered(options: GeneratorOptions) -> Iterator[bytes]:
             kind = None
         if kind is None:
             line = sim.step()
-            made += 1
             recent.append(line)
             if len(recent) > 64:
                 recent.pop(0)
