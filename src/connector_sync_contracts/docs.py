@@ -15,7 +15,6 @@ each (state, event) pair.
 
 from __future__ import annotations
 
-import argparse
 import inspect
 import json
 import sys
@@ -23,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from ._drift import drift_diff, write_if_changed
+from ._drift import drift_diff, drift_main, write_if_changed
 from ._reduce import SyncAcc, SyncFact, sync_step
 from ._types import (
     DATETIME_PATTERN,
@@ -441,31 +440,28 @@ def write_docs(path: Path = DEFAULT_OUTPUT) -> bool:
     return write_if_changed(path, render_docs())
 
 
+def _check(path: Path | None) -> list[str]:
+    diff = check_docs(path or DEFAULT_OUTPUT)
+    return [] if diff is None else [diff]
+
+
+def _write(path: Path | None) -> list[str]:
+    target = path or DEFAULT_OUTPUT
+    return [target.name] if write_docs(target) else []
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m connector_sync_contracts.docs --check | --write``; returns the exit code."""
-    parser = argparse.ArgumentParser(
-        prog="python -m connector_sync_contracts.docs",
+    return drift_main(
+        argv,
+        module="connector_sync_contracts.docs",
         description="Check or regenerate docs/contracts.md from the models and tables.",
+        target_option="--output",
+        target_help="page to check or write",
+        default=DEFAULT_OUTPUT,
+        check=_check,
+        write=_write,
     )
-    action = parser.add_mutually_exclusive_group(required=True)
-    action.add_argument("--check", action="store_true", help="exit 1 with a diff when stale")
-    action.add_argument("--write", action="store_true", help="regenerate the page")
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="page to check/write")
-    args = parser.parse_args(argv)
-    if args.write:
-        changed = write_docs(args.output)
-        print(f"{args.output} {'written' if changed else 'unchanged'}")
-        return 0
-    diff = check_docs(args.output)
-    if diff is None:
-        print(f"{args.output} is up to date")
-        return 0
-    sys.stdout.write(diff)
-    print(
-        f"{args.output} is stale; run `python -m connector_sync_contracts.docs --write`",
-        file=sys.stderr,
-    )
-    return 1
 
 
 if __name__ == "__main__":
