@@ -71,6 +71,11 @@ class CloudEventsSource(Source):
                 continue
             yield orjson.dumps(envelope)
 
+    def blocks(self) -> Iterator[bytes | memoryview | None]:
+        """One mapped line per block: problems are reported before the next line is read,
+        which ``original`` relies on."""
+        yield from self.lines()
+
     def original(self, line: int, fallback: bytes | None) -> bytes | None:
         """The CloudEvent line as read, when ``line`` is the line just read."""
         number, raw = self._last

@@ -110,16 +110,43 @@ _UNSET: Final = msgspec.UNSET
 class _FieldPlan:
     """How one model field is decoded by msgspec and checked afterwards."""
 
-    __slots__ = ("check", "is_string", "msgspec_type", "name", "optional")
+    __slots__ = (
+        "bounds",
+        "check",
+        "is_string",
+        "kind",
+        "msgspec_type",
+        "name",
+        "nullable",
+        "optional",
+        "values",
+    )
 
     def __init__(
-        self, name: str, msgspec_type: Any, check: _Check | None, is_string: bool, optional: bool
+        self,
+        name: str,
+        msgspec_type: Any,
+        check: _Check | None,
+        is_string: bool,
+        optional: bool,
+        *,
+        kind: str,
+        nullable: bool,
+        bounds: dict[str, Any],
+        values: tuple[str, ...] | None = None,
     ) -> None:
         self.name = name
         self.msgspec_type = msgspec_type
         self.check = check
         self.is_string = is_string
         self.optional = optional
+        self.kind = kind
+        """One of event_id, uuid, datetime, url, str, enum, int, float."""
+        self.nullable = nullable
+        self.bounds = bounds
+        """The model's length or value bounds (msgspec.Meta keyword arguments)."""
+        self.values = values
+        """The allowed values of an enum field, in the enum's order."""
 
 
 def _cached(pattern: str, max_length: int | None = None) -> _Check:
@@ -166,28 +193,31 @@ def _plan(name: str, info: FieldInfo) -> _FieldPlan:
             pattern = m.pattern
     check: _Check | None = None
     is_string = True
+    values: tuple[str, ...] | None = None
+    bounds = dict(meta)
     mtype: Any
     if _types._check_event_id in validators:
-        mtype, check = str, fast_event_id
+        mtype, check, kind = str, fast_event_id, "event_id"
     elif _types._check_uuid in validators:
-        mtype = uuid.UUID
+        mtype, kind = uuid.UUID, "uuid"
     elif _types._check_datetime in validators:
-        mtype, check = str, fast_datetime
+        mtype, check, kind = str, fast_datetime, "datetime"
     elif _types._check_url in validators:
-        mtype = str
+        mtype, kind = str, "url"
         check = _cached(_types.URL_PATTERN, meta.pop("max_length", None))
     elif isinstance(annotation, type) and issubclass(annotation, Enum):
-        mtype = annotation
+        mtype, kind = annotation, "enum"
+        values = tuple(member.value for member in annotation)
     elif annotation is str:
-        mtype = Annotated[str, msgspec.Meta(**meta)] if meta else str
+        mtype, kind = (Annotated[str, msgspec.Meta(**meta)] if meta else str), "str"
         if pattern is not None:
             check = _cached(pattern)
     elif annotation is int:
-        mtype, is_string = Annotated[int, msgspec.Meta(**meta)], False
+        mtype, is_string, kind = Annotated[int, msgspec.Meta(**meta)], False, "int"
     elif annotation is float:
         # An integer literal beyond 64 bits is a line-level problem on the
         # model path; leave such values to it.
-        mtype, is_string = Annotated[float, msgspec.Meta(**meta)], False
+        mtype, is_string, kind = Annotated[float, msgspec.Meta(**meta)], False, "float"
         check = _finite_float
     else:
         raise TypeError(f"no fast decoding for field {name}: {annotation!r}")
@@ -196,7 +226,17 @@ def _plan(name: str, info: FieldInfo) -> _FieldPlan:
     optional = not info.is_required()
     if optional:
         mtype = Union[mtype, msgspec.UnsetType]  # noqa: UP007
-    return _FieldPlan(name, mtype, check, is_string, optional)
+    return _FieldPlan(
+        name,
+        mtype,
+        check,
+        is_string,
+        optional,
+        kind=kind,
+        nullable=nullable,
+        bounds=bounds,
+        values=values,
+    )
 
 
 def _finite_float(value: float) -> float | None:
@@ -243,16 +283,25 @@ class _Shape:
         self.optional_numbers = [i for i, p in enumerate(optional) if not p.is_string]
 
 
+def _derive_plans() -> tuple[list[_FieldPlan], dict[str, list[_FieldPlan]]]:
+    """Plans of the envelope's fields (all but ``payload``) and of each event type's payload."""
+    envelope = [_plan(n, f) for n, f in Event.model_fields.items() if n != "payload"]
+    payloads = {
+        event_type: [_plan(n, f) for n, f in model.model_fields.items()]
+        for event_type, model in PAYLOAD_MODELS.items()
+    }
+    return envelope, payloads
+
+
 def _derive() -> tuple[msgspec.json.Decoder[Any], dict[type, _Shape], tuple[str, ...]]:
     # event_type becomes the union's tag; payload becomes the event type's struct.
-    env_plans = [
-        _plan(n, f) for n, f in Event.model_fields.items() if n not in ("event_type", "payload")
-    ]
+    all_env_plans, payload_plans = _derive_plans()
+    env_plans = [p for p in all_env_plans if p.name != "event_type"]
     optional = [p for p in env_plans if p.optional]
     envelopes = []
     shapes: dict[type, _Shape] = {}
     for event_type, model in PAYLOAD_MODELS.items():
-        pay_plans = [_plan(n, f) for n, f in model.model_fields.items()]
+        pay_plans = payload_plans[event_type]
         payload_struct = msgspec.defstruct(
             f"{model.__name__}Fast",
             [(p.name, p.msgspec_type) for p in pay_plans],

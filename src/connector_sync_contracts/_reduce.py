@@ -124,7 +124,9 @@ class LinkFact(msgspec.Struct, frozen=True, gc=False, tag=3, array_like=True):
         """The public, frozen form of this link (recorded_at in UTC)."""
         fields = msgspec.structs.asdict(self)
         fields["recorded_at"] = _utc(self.recorded_at)
-        return ExternalLink(**fields)
+        # A fact holds values its payload model already validated, with the
+        # types ExternalLink declares: building it needs no second validation.
+        return ExternalLink.model_construct(**fields)
 
 
 class MalformedFact(msgspec.Struct, frozen=True, gc=False, tag=4, array_like=True):
@@ -304,6 +306,8 @@ class SyncAcc:
     deliveries: dict[tuple[str, str], _Delivery] = field(default_factory=dict)
     outcome_log: list[tuple[str, SyncOutcome, str]] = field(default_factory=list)
     anomalies: list[Anomaly] = field(default_factory=list)
+    known_pending: int | None = None
+    """Pending retries counted by the compiled fold, which keeps its deliveries to itself."""
 
     def snapshot(self) -> ReducedSyncState:
         """Frozen copy of this state."""
@@ -324,7 +328,9 @@ class SyncAcc:
             outcome_counts=dict(self.counts),
             ingested_items=self.ingested_items,
             replayed_items=self.replayed_items,
-            pending_retries=sum(
+            pending_retries=self.known_pending
+            if self.known_pending is not None
+            else sum(
                 1 for d in self.deliveries.values() if d.terminal is None and d.last_retry > 0
             ),
             outcome_log=tuple(self.outcome_log) if self.keep_logs else None,

@@ -24,6 +24,7 @@ from typing import Any, Final
 import msgspec
 from pydantic import ValidationError
 
+from . import _accel
 from ._fast import EPOCH, MICROSECOND, FastDecoder, FastEvent
 from ._reduce import ConnectorFact, Engine, Fact, MalformedFact, SyncFact, conflicting_duplicate
 from .envelope import Event, canonical_json
@@ -134,15 +135,20 @@ def validate_sources(
     *,
     strict: bool = False,
     on_problem: LineSink,
-    on_line: Callable[[int], None] | None = None,
+    on_line: Callable[[int, int], None] | None = None,
 ) -> RunSummary:
     """Check every line of every source; report each problem through ``on_problem``."""
     summary = RunSummary()
     checker = _LineChecker(strict=strict)
+    scanner = _accel.scanner()
+    if scanner is not None:
+        with _accel.no_gc():
+            _validate_blocks(sources, scanner, checker, summary, on_problem, on_line)
+        return summary
     decode = checker.fast.decode
     for source, number, raw in _numbered(sources, summary):
         if on_line is not None:
-            on_line(0 if raw is None else len(raw) + 1)
+            on_line(0 if raw is None else len(raw) + 1, 1)
         if raw is None:
             problems = [_too_long(number, source.max_line_bytes)]
         elif checker.fast_accepts(decode(raw)):
@@ -152,6 +158,69 @@ def validate_sources(
             problems = checker.problems(raw, number, None)
         _account(summary, source, problems, raw, on_problem)
     return summary
+
+
+def _deferred_lines(
+    sources: Iterable[Source],
+    summary: RunSummary,
+    scan: Callable[[bytes | memoryview, int], tuple[int, list[tuple[int, int, int]]]],
+    on_line: Callable[[int, int], None] | None,
+) -> Iterator[tuple[Source, int, bytes | None]]:
+    """Scan every block with the compiled screen; yield the lines it left to Python.
+
+    Yields (source, line number, raw line or None when over the limit). Lines
+    the screen accepted are counted as read and accepted here.
+    """
+    for source in sources:
+        summary.sources.append(source.name)
+        limit = source.max_line_bytes
+        number = 0
+        for block in source.blocks():
+            if block is None:
+                number += 1
+                summary.lines_read += 1
+                if on_line is not None:
+                    on_line(0, 1)
+                yield source, number, None
+                continue
+            count, deferred = scan(block, limit)
+            if on_line is not None:
+                on_line(len(block), count)
+            summary.lines_read += count
+            summary.accepted += count - len(deferred)
+            for index, start, end in deferred:
+                raw: bytes | None = bytes(block[start:end])
+                if len(raw) > limit:  # type: ignore[arg-type]
+                    # Reported like a line skipped while reading: only spill sees it.
+                    if source.spill is not None:
+                        source.spill(raw)  # type: ignore[arg-type]
+                    raw = None
+                yield source, number + index + 1, raw
+            number += count
+
+
+def _validate_blocks(
+    sources: Iterable[Source],
+    scanner: _accel.Scanner,
+    checker: _LineChecker,
+    summary: RunSummary,
+    on_problem: LineSink,
+    on_line: Callable[[int, int], None] | None,
+) -> None:
+    decode = checker.fast.decode
+
+    def scan(block: bytes | memoryview, limit: int) -> tuple[int, list[tuple[int, int, int]]]:
+        return scanner.scan(block, False, limit)
+
+    for source, number, raw in _deferred_lines(sources, summary, scan, on_line):
+        if raw is None:
+            problems = [_too_long(number, source.max_line_bytes)]
+        elif checker.fast_accepts(decode(raw)):
+            summary.accepted += 1
+            continue
+        else:
+            problems = checker.problems(raw, number, None)
+        _account(summary, source, problems, raw, on_problem)
 
 
 class _Records:
@@ -282,14 +351,106 @@ def _instant_us(event: Event) -> int:
     return (event.timestamp - EPOCH) // MICROSECOND
 
 
+class _NativeRecords:
+    """``_Records``' interface over the compiled scanner's record store."""
+
+    def __init__(self, scanner: _accel.Scanner) -> None:
+        self.scanner = scanner
+
+    def offer(
+        self, event_id: str, lamport: int, instant_us: int, raw: bytes, fact: Fact | None
+    ) -> None:
+        """Keep one copy built by the Python path (deduplicated with the scanner's own)."""
+        if fact is not None and fact.event_id != event_id:
+            fact = msgspec.structs.replace(fact, event_id=event_id)
+        self.scanner.offer(event_id, lamport, instant_us, hash(raw), fact, _partition(fact), True)
+
+    def settle(
+        self, sources: list[Source], decode: Callable[[bytes], FastEvent | None]
+    ) -> tuple[int, dict[str, int]]:
+        """Identical copies dropped, and event_id -> distinct contents of differing copies.
+
+        The scanner drops copies with identical raw bytes and removes every
+        copy of an event_id whose copies differ; those lines are read again
+        and settled exactly by canonical JSON (section 2), and the winner is
+        offered back.
+        """
+        ids, dropped = self.scanner.settle()
+        conflicts: dict[str, int] = {}
+        if not ids:
+            return dropped, conflicts
+        copies: dict[str, list[tuple[tuple[int, int], bytes, int, Event]]] = {e: [] for e in ids}
+        for source in sources:
+            for raw in source.lines():
+                if raw is None:
+                    continue
+                fast = decode(raw)
+                if fast is not None and fast.event_id not in copies:
+                    continue
+                event = _slow_event(raw)
+                if event is None or event.event_id not in copies:
+                    continue
+                order = (event.lamport_clock, _instant_us(event))
+                copies[event.event_id].append((order, canonical_json(event), hash(raw), event))
+        for eid, found in copies.items():
+            distinct = {canonical for _, canonical, _, _ in found}
+            dropped += len(found) - len(distinct)
+            if len(distinct) > 1:
+                conflicts[eid] = len(distinct)
+            (lamport, instant_us), _, ident, event = min(found, key=lambda v: (v[0], v[1]))
+            fact = event_to_fact(event)
+            self.scanner.offer(eid, lamport, instant_us, ident, fact, _partition(fact), False)
+        return dropped, conflicts
+
+
 class _Replayer:
-    def __init__(self, *, include_logs: bool, max_reconnect_cycles: int) -> None:
+    def __init__(
+        self,
+        *,
+        include_logs: bool,
+        max_reconnect_cycles: int,
+        scanner: _accel.Scanner | None = None,
+    ) -> None:
         self.checker = _LineChecker(strict=False)
-        self.records = _Records()
+        self.records: _Records | _NativeRecords = (
+            _Records() if scanner is None else _NativeRecords(scanner)
+        )
         self.engine = Engine(
             ALL_FAMILIES, keep_logs=include_logs, max_reconnect_cycles=max_reconnect_cycles
         )
         self.envelope_anomalies: list[Anomaly] = []
+
+    def line(
+        self,
+        source: Source,
+        number: int,
+        raw: bytes | None,
+        summary: RunSummary,
+        on_problem: LineSink,
+    ) -> None:
+        """Judge, report and keep one line (every line, or those the compiled screen left)."""
+        if raw is None:
+            problem = _too_long(number, source.max_line_bytes)
+            self.envelope_anomalies.append(
+                Anomaly(kind="malformed_envelope", event_id=None, message=problem.message)
+            )
+            _account(summary, source, [problem], raw, on_problem)
+            return
+        event = self.checker.fast.decode(raw)
+        if event is not None:
+            self.records.offer(
+                event.event_id, event.lamport_clock, event.instant_us, raw, event.fact
+            )
+            if not event.fact_breaks_rules:  # replay is never strict
+                summary.accepted += 1
+                return
+            problems = self.checker.problems(raw, number, None)
+        else:
+            parsed = parse_line(raw, number)
+            self.admit_slow(raw, parsed)
+            readable = None if isinstance(parsed, LineProblem) else parsed
+            problems = self.checker.problems(raw, number, readable)
+        _account(summary, source, problems, raw, on_problem)
 
     def admit_slow(self, raw: bytes, parsed: dict[str, Any] | LineProblem) -> None:
         """Fold-side handling of a line the fast path declined."""
@@ -326,45 +487,84 @@ def replay_sources(
     include_logs: bool = True,
     max_reconnect_cycles: int = DEFAULT_MAX_RECONNECT_CYCLES,
     on_problem: LineSink,
-    on_line: Callable[[int], None] | None = None,
+    on_line: Callable[[int, int], None] | None = None,
 ) -> tuple[ReplayResult, RunSummary]:
     """Replay every line of ``sources`` into the section 6 projection, reporting problems."""
+    with _accel.no_gc():
+        return _replay_sources(
+            sources,
+            include_logs=include_logs,
+            max_reconnect_cycles=max_reconnect_cycles,
+            on_problem=on_problem,
+            on_line=on_line,
+        )
+
+
+def _replay_sources(
+    sources: list[Source],
+    *,
+    include_logs: bool,
+    max_reconnect_cycles: int,
+    on_problem: LineSink,
+    on_line: Callable[[int, int], None] | None,
+) -> tuple[ReplayResult, RunSummary]:
     summary = RunSummary()
-    replayer = _Replayer(include_logs=include_logs, max_reconnect_cycles=max_reconnect_cycles)
-    checker = replayer.checker
-    decode = checker.fast.decode
-    offer = replayer.records.offer
+    scanner = _accel.scanner()
+    replayer = _Replayer(
+        include_logs=include_logs, max_reconnect_cycles=max_reconnect_cycles, scanner=scanner
+    )
+    decode = replayer.checker.fast.decode
+    if scanner is not None:
+
+        def scan(block: bytes | memoryview, limit: int) -> tuple[int, list[tuple[int, int, int]]]:
+            return scanner.scan(block, True, limit)
+
+        for source, number, raw in _deferred_lines(sources, summary, scan, on_line):
+            replayer.line(source, number, raw, summary, on_problem)
+        records = replayer.records
+        assert isinstance(records, _NativeRecords)
+        dropped, conflicts = records.settle(sources, decode)
+        return _fold_native(replayer, scanner, dropped, conflicts), summary
     for source, number, raw in _numbered(sources, summary):
         if on_line is not None:
-            on_line(0 if raw is None else len(raw) + 1)
-        if raw is None:
-            problem = _too_long(number, source.max_line_bytes)
-            replayer.envelope_anomalies.append(
-                Anomaly(kind="malformed_envelope", event_id=None, message=problem.message)
-            )
-            summary.rejected += 1
-            summary.problems += 1
-            on_problem(source.name, problem, None)
-            continue
-        event = decode(raw)
-        if event is not None:
-            offer(event.event_id, event.lamport_clock, event.instant_us, raw, event.fact)
-            if not event.fact_breaks_rules:  # replay is never strict
-                summary.accepted += 1
-                continue
-            problems = checker.problems(raw, number, None)
-        else:
-            parsed = parse_line(raw, number)
-            replayer.admit_slow(raw, parsed)
-            readable = None if isinstance(parsed, LineProblem) else parsed
-            problems = checker.problems(raw, number, readable)
-        _account(summary, source, problems, raw, on_problem)
-    replayer.records.settle(sources, decode)
-    return _fold(replayer), summary
-
-
-def _fold(replayer: _Replayer) -> ReplayResult:
+            on_line(0 if raw is None else len(raw) + 1, 1)
+        replayer.line(source, number, raw, summary, on_problem)
     records = replayer.records
+    assert isinstance(records, _Records)
+    records.settle(sources, decode)
+    return _fold(replayer, records), summary
+
+
+def _fold_native(
+    replayer: _Replayer, scanner: _accel.Scanner, dropped: int, conflicts: dict[str, int]
+) -> ReplayResult:
+    """Fold the scanner's records: per connector in C, or by the Engine when unusual."""
+    event_count = scanner.start_fold()
+    engine = replayer.engine
+    keep_logs, cycles = engine.keep_logs, engine.max_cycles
+    while (group := scanner.next_group(keep_logs, cycles)) is not None:
+        if len(group) == 2:
+            for fact in group[1]:
+                engine.fold(fact)
+            engine.drain()
+            continue
+        cid, connector_part, sync_part = group
+        if connector_part is not None:
+            engine.connector_snapshots[cid] = _accel.connector_snapshot(
+                cid, connector_part, keep_logs=keep_logs, max_cycles=cycles
+            )
+        if sync_part is not None:
+            engine.sync_snapshots[cid] = _accel.sync_snapshot(cid, sync_part, keep_logs=keep_logs)
+    anomalies = [
+        *replayer.envelope_anomalies,
+        *(conflicting_duplicate(eid, count) for eid, count in conflicts.items()),
+    ]
+    return build_result(
+        engine, event_count=event_count, duplicates_dropped=dropped, stream_anomalies=anomalies
+    )
+
+
+def _fold(replayer: _Replayer, records: _Records) -> ReplayResult:
     buckets = records.buckets
     records.buckets = []
     event_count = sum(len(bucket) for bucket in buckets)
@@ -396,14 +596,20 @@ def _fold(replayer: _Replayer) -> ReplayResult:
     )
 
 
-def _bucket(fact: Fact | None) -> int:
-    """Partition of a fact: connector and sync facts by connector_id, the rest in 0."""
+def _partition(fact: Fact | None) -> str | None:
+    """Connector a fact is folded with, or None for the stream-level group (links, others)."""
     if isinstance(fact, (ConnectorFact, SyncFact)):
-        return 1 + hash(fact.connector_id) % _BUCKETS
+        return fact.connector_id
     if (
         isinstance(fact, MalformedFact)
         and fact.connector_id is not None
         and fact.family is not Family.LINK
     ):
-        return 1 + hash(fact.connector_id) % _BUCKETS
-    return 0
+        return fact.connector_id
+    return None
+
+
+def _bucket(fact: Fact | None) -> int:
+    """Bucket of a fact: its connector's partition spread over 1.._BUCKETS, the rest in 0."""
+    partition = _partition(fact)
+    return 0 if partition is None else 1 + hash(partition) % _BUCKETS

@@ -46,10 +46,11 @@ class _Progress:
         self.started = time.monotonic()
         self.next_draw = self.started + 0.5
 
-    def advance(self, nbytes: int) -> None:
+    def advance(self, nbytes: int, lines: int) -> None:
         self.done += nbytes
-        self.lines += 1
-        if self.enabled and self.lines & 0x3FF == 0:
+        self.lines += lines
+        # Line by line, look at the clock every 1,024 lines; a block of lines at a time, always.
+        if self.enabled and (lines > 1 or self.lines & 0x3FF == 0):
             now = time.monotonic()
             if now >= self.next_draw:
                 self.next_draw = now + 0.2

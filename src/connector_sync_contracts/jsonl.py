@@ -37,6 +37,7 @@ DEFAULT_MAX_LINE_BYTES: Final = 1024 * 1024
 """Longest accepted line in bytes (1 MiB) unless the caller sets another limit."""
 
 _READ_CHUNK: Final = 1024 * 1024
+_BLOCK: Final = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,11 +153,78 @@ class Source:
             if underlying is not self._spool:
                 underlying.close()
 
+    def blocks(self) -> Iterator[bytes | memoryview | None]:
+        """Yield the input as runs of whole lines, or ``None`` for a line over the limit.
+
+        Each block holds complete lines, each ended by ``\\n`` except the last
+        line of the input, so splitting the blocks gives exactly the lines of
+        ``lines()``. Blocks are views of the read buffers where possible (no
+        copy); use one before asking for the next. A line that grows past
+        ``max_line_bytes`` while being read is skipped in bounded chunks
+        (seen only by ``spill``) and yielded as ``None``; a shorter
+        over-limit line may stay inside a block, for its reader to report.
+        """
+        limit = self.max_line_bytes
+        spill = self.spill
+        handle, underlying = self._open()
+        try:
+            read = handle.read
+            partial = b""  # the start of a line whose end is not read yet
+            chunk = read(_BLOCK)
+            while chunk:
+                first = chunk.find(b"\n")
+                if first < 0:
+                    partial = partial + chunk if partial else chunk
+                else:
+                    start = 0
+                    if partial:
+                        yield partial + chunk[: first + 1]
+                        start = first + 1
+                    last = chunk.rfind(b"\n") + 1
+                    if last > start:
+                        yield memoryview(chunk)[start:last]
+                    partial = chunk[last:]
+                if len(partial) > limit + 1:  # limit + 1: room for a "\\r" before the "\\n"
+                    chunk = _skip_line(partial, read, spill)
+                    partial = b""
+                    yield None
+                    if chunk:
+                        continue
+                chunk = read(_BLOCK)
+            if partial:
+                yield partial
+        except (EOFError, zlib.error) as exc:
+            raise OSError(f"{self.name}: damaged or truncated gzip data ({exc})") from exc
+        finally:
+            if handle is not underlying:
+                handle.close()
+            if underlying is not self._spool:
+                underlying.close()
+
     def close(self) -> None:
         """Release the standard-input spool file, if any."""
         if self._spool is not None:
             self._spool.close()
             self._spool = None
+
+
+def _skip_line(
+    head: bytes, read: Callable[[int], bytes], spill: Callable[[bytes], object] | None
+) -> bytes:
+    """Pass an over-limit line to ``spill`` in bounded chunks; return what follows it."""
+    if spill is not None:
+        spill(head)
+    while True:
+        piece = read(_BLOCK)
+        if not piece:
+            return b""
+        end = piece.find(b"\n")
+        if end >= 0:
+            if spill is not None:
+                spill(_without_newline(piece[: end + 1]))
+            return piece[end + 1 :]
+        if spill is not None:
+            spill(piece)
 
 
 def _without_newline(raw: bytes) -> bytes:

@@ -59,14 +59,15 @@ class _Result(BaseModel):
 
 
 def _drop_logs(data: Any) -> None:
+    # Logs live in per-connector states, which sit in objects keyed by
+    # connector_id; lists (links, anomalies, indexes) never hold one, and
+    # skipping them keeps this cheap for results with many links.
     if isinstance(data, dict):
         for key in LOG_FIELDS & data.keys():
             del data[key]
         for value in data.values():
-            _drop_logs(value)
-    elif isinstance(data, list):
-        for value in data:
-            _drop_logs(value)
+            if isinstance(value, dict):
+                _drop_logs(value)
 
 
 class Anomaly(BaseModel):
