@@ -124,9 +124,7 @@ class LinkFact(msgspec.Struct, frozen=True, gc=False, tag=3, array_like=True):
         """The public, frozen form of this link (recorded_at in UTC)."""
         fields = msgspec.structs.asdict(self)
         fields["recorded_at"] = _utc(self.recorded_at)
-        # A fact holds values its payload model already validated, with the
-        # types ExternalLink declares: building it needs no second validation.
-        return ExternalLink.model_construct(**fields)
+        return ExternalLink(**fields)
 
 
 class MalformedFact(msgspec.Struct, frozen=True, gc=False, tag=4, array_like=True):
