@@ -94,6 +94,24 @@ typedef struct {
     uint32_t n_slots;  /* power of two */
 } intern_t;
 
+/* Equality of short byte strings without a library call (keys, enum values). */
+static inline int
+same(const char *a, const char *b, Py_ssize_t n)
+{
+    while (n >= 8) {
+        uint64_t x, y;
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        if (x != y) return 0;
+        a += 8;
+        b += 8;
+        n -= 8;
+    }
+    while (n--)
+        if (*a++ != *b++) return 0;
+    return 1;
+}
+
 static inline uint64_t
 mix64(uint64_t h)
 {
@@ -142,9 +160,10 @@ intern_grow_slots(intern_t *t)
     return 0;
 }
 
-/* Id of the string p[0:n], adding it when new; UINT32_MAX on memory error. */
+/* Id of the string p[0:n], adding it when new (unless add is 0); UINT32_MAX
+   when absent and not added, or on memory error. */
 static uint32_t
-intern(intern_t *t, const char *p, size_t n)
+intern_add(intern_t *t, const char *p, size_t n, int add)
 {
     if ((uint64_t)(t->n_items + 1) * 10 >= (uint64_t)t->n_slots * 7) {
         if (intern_grow_slots(t) < 0) return NONE_U32;
@@ -155,11 +174,12 @@ intern(intern_t *t, const char *p, size_t n)
         uint64_t slot = t->slots[j];
         if ((uint32_t)slot == (uint32_t)h) {
             istr_t *s = &t->items[(slot >> 32) - 1];
-            if (s->hash == h && s->len == n && memcmp(t->arena + s->off, p, n) == 0)
+            if (s->hash == h && s->len == n && same(t->arena + s->off, p, n))
                 return (uint32_t)(slot >> 32) - 1;
         }
         j = (j + 1) & (t->n_slots - 1);
     }
+    if (!add) return NONE_U32;
     if (t->n_items == t->cap_items) {
         uint32_t cap = t->cap_items ? t->cap_items * 2 : 1024;
         istr_t *items = realloc(t->items, cap * sizeof(istr_t));
@@ -185,6 +205,12 @@ intern(intern_t *t, const char *p, size_t n)
     t->arena_len += n;
     t->slots[j] = (uint64_t)(t->n_items + 1) << 32 | (uint32_t)h;
     return t->n_items++;
+}
+
+static inline uint32_t
+intern(intern_t *t, const char *p, size_t n)
+{
+    return intern_add(t, p, n, 1);
 }
 
 static PyObject *
@@ -582,17 +608,22 @@ number(const char *p, const char *end, int want_double, int *isint, int64_t *iv,
 
 /* Run a field's Python check on a string once, caching acceptance in the
    intern table. Returns 1 accepted, 0 declined, -1 error. */
+#define CHECK_CACHE_ITEMS (1u << 20)
+
 static int
 run_check(Scanner *self, field_t *f, value_t *v)
 {
-    uint32_t id = intern(&self->strings, v->s, v->n);
-    if (id == NONE_U32) {
+    /* Accepted strings are remembered while the table is small; past that
+       (a log of mostly unique URLs, say) new strings are checked each time,
+       so memory stays bounded. */
+    int add = self->strings.n_items < CHECK_CACHE_ITEMS;
+    uint32_t id = intern_add(&self->strings, v->s, v->n, add);
+    if (id == NONE_U32 && add) {
         PyErr_NoMemory();
         return -1;
     }
     v->id = id;
-    istr_t *item = &self->strings.items[id];
-    if (item->checked & (1u << f->check_bit)) return 1;
+    if (id != NONE_U32 && self->strings.items[id].checked & (1u << f->check_bit)) return 1;
     PyObject *arg = PyUnicode_DecodeASCII(v->s, v->n, NULL);
     if (!arg) return -1;
     PyObject *res = PyObject_CallOneArg(f->check, arg);
@@ -600,7 +631,7 @@ run_check(Scanner *self, field_t *f, value_t *v)
     if (!res) return -1;
     int ok = res != Py_None;
     Py_DECREF(res);
-    if (ok) self->strings.items[id].checked |= 1u << f->check_bit;
+    if (ok && id != NONE_U32) self->strings.items[id].checked |= 1u << f->check_bit;
     return ok;
 }
 
@@ -655,7 +686,7 @@ field_value(Scanner *self, field_t *f, const char *p, const char *end, value_t *
     case K_ENUM: {
         int found = -1;
         for (int k = 0; k < f->n_enum; k++) {
-            if (f->enum_len[k] == v->n && memcmp(f->enum_v[k], v->s, v->n) == 0) {
+            if (f->enum_len[k] == v->n && same(f->enum_v[k], v->s, v->n)) {
                 found = k;
                 break;
             }
@@ -684,10 +715,10 @@ field_value(Scanner *self, field_t *f, const char *p, const char *end, value_t *
 static inline int
 find_field(field_t *fields, int n, int hint, const char *k, Py_ssize_t kn)
 {
-    if (hint < n && fields[hint].name_len == kn && memcmp(fields[hint].name, k, kn) == 0)
+    if (hint < n && fields[hint].name_len == kn && same(fields[hint].name, k, kn))
         return hint;
     for (int i = 0; i < n; i++)
-        if (fields[i].name_len == kn && memcmp(fields[i].name, k, kn) == 0) return i;
+        if (fields[i].name_len == kn && same(fields[i].name, k, kn)) return i;
     return -1;
 }
 
@@ -702,7 +733,7 @@ static int
 resolve_type(Scanner *self, value_t *tv)
 {
     for (int i = 0; i < self->n_types; i++)
-        if (self->types[i].name_len == tv->n && memcmp(self->types[i].name, tv->s, tv->n) == 0)
+        if (self->types[i].name_len == tv->n && same(self->types[i].name, tv->s, tv->n))
             return i;
     return -1;
 }
@@ -930,7 +961,7 @@ store_commit(Scanner *self, int dedup)
         dslot_t *d = &self->dedup[j];
         rec_t *held = &self->recs[d->rec];
         if (d->tag == tag && held->eid_len == r->eid_len &&
-            memcmp(held->eid, r->eid, r->eid_len) == 0) {
+            same(held->eid, r->eid, r->eid_len)) {
             d->copies++;
             if (!d->conflicted && held->ident != r->ident) d->conflicted = 1;
             if (r->kind == RK_PY) Py_CLEAR(r->u.py);
@@ -1133,6 +1164,9 @@ Scanner_scan(Scanner *self, PyObject *args)
             if (ok < 0) goto error;
         }
         if (ok && keep) {
+            if (self->dedup_slots)
+                __builtin_prefetch(&self->dedup[(uint32_t)hash_bytes(pl.eid, pl.eid_len) &
+                                                (self->dedup_slots - 1)]);
             if (store_reserve(self) < 0) goto error;
             rec_t *r = &self->recs[self->n_recs];
             if (self->types[pl.etype].family == F_LINK) {

@@ -21,6 +21,7 @@ from ._generate import GeneratorOptions, generate_lines
 from ._stream import RunSummary, replay_sources, validate_sources
 from .envelope import CONTRACT_VERSION
 from .jsonl import DEFAULT_MAX_LINE_BYTES, LineProblem, Source
+from ._accel import no_gc
 from .results import ReplayResult, canonical_dumps
 
 __all__ = ["main"]
@@ -376,13 +377,14 @@ def replay(
         )
         summary.problems += extra_problems(sink)
     out = sys.stdout.buffer
-    if fmt == "json":
-        data = result.to_dict(include_logs=not no_logs)
-        if connector is not None:
-            data = _focus(data, connector)
-        out.write(canonical_dumps(data))
-    else:
-        out.write(_table(result, connector).encode())
+    with no_gc():  # many short-lived, acyclic objects: collections only cost time
+        if fmt == "json":
+            data = result.to_dict(include_logs=not no_logs)
+            if connector is not None:
+                data = _focus(data, connector)
+            out.write(canonical_dumps(data))
+        else:
+            out.write(_table(result, connector).encode())
     click.echo(_summary_text(summary), err=True)
     sys.exit(EXIT_PROBLEMS if summary.rejected else EXIT_CLEAN)
 
