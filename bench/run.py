@@ -23,6 +23,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from connector_sync_contracts._accel import engine
+
 _CHILD = r"""
 import json, os, resource, sys, time
 kind, path, report_fd = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -101,7 +103,7 @@ def main() -> int:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     sizes = [int(s) for s in args.sizes.split(",")]
-    print(f"cores: {os.cpu_count()}  python: {sys.version.split()[0]}")
+    print(f"cores: {os.cpu_count()}  python: {sys.version.split()[0]}  engine: {engine()}")
     header = ("events", "run", "seconds", "events/s", "x floor", "peak RSS")
     print("{:>10}  {:<8}  {:>8}  {:>10}  {:>7}  {:>9}".format(*header))
     for size in sizes:

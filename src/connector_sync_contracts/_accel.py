@@ -48,6 +48,7 @@ __all__ = [
     "PURE_PYTHON_ENV",
     "Scanner",
     "connector_snapshot",
+    "engine",
     "no_gc",
     "scanner",
     "sync_snapshot",
@@ -332,6 +333,15 @@ def no_gc() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def engine() -> str:
+    """Which engine ``validate``/``replay`` use, in words (shown by ``--version``)."""
+    if _native is None:
+        return "pure Python (the compiled accelerator was not built)"
+    if os.environ.get(PURE_PYTHON_ENV) == "1":
+        return f"pure Python ({PURE_PYTHON_ENV}=1)"
+    return "compiled accelerator"
 
 
 def scanner() -> Scanner | None:

@@ -16,12 +16,12 @@ from typing import IO, Any, Final, NoReturn
 import click
 import orjson
 
+from ._accel import engine, no_gc
 from ._ce_input import adapt_input, extra_problems
 from ._generate import GeneratorOptions, generate_lines
 from ._stream import RunSummary, replay_sources, validate_sources
 from .envelope import CONTRACT_VERSION
 from .jsonl import DEFAULT_MAX_LINE_BYTES, LineProblem, Source
-from ._accel import no_gc
 from .results import ReplayResult, canonical_dumps
 
 __all__ = ["main"]
@@ -139,7 +139,11 @@ _INPUT_FORMAT_OPTION = click.option(
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(CONTRACT_VERSION, prog_name="connector-sync")
+@click.version_option(
+    CONTRACT_VERSION,
+    prog_name="connector-sync",
+    message=f"%(prog)s %(version)s; engine: {engine()}",
+)
 def main() -> None:
     """Validate and replay connector lifecycle and sync delivery event logs (JSONL).
 
