@@ -125,14 +125,22 @@ class Source:
                 if not raw:
                     return
                 if raw[-1:] != b"\n" and len(raw) > limit:
-                    # Skipped in bounded chunks; only a spill sink sees the content.
+                    # Skipped in bounded chunks; only a spill sink sees the content
+                    # (without its line ending, even when "\r" and "\n" come apart).
+                    held = b""
                     while raw:
+                        raw = held + raw if held else raw
                         ended = raw[-1:] == b"\n"
-                        if spill is not None:
-                            spill(_without_newline(raw) if ended else raw)
+                        held = b"\r" if not ended and raw[-1:] == b"\r" else b""
+                        piece = _without_newline(raw) if ended else raw[: len(raw) - len(held)]
+                        if spill is not None and (piece or ended):
+                            spill(piece)
                         if ended:
                             break
                         raw = readline(_READ_CHUNK)
+                    else:
+                        if spill is not None and held:
+                            spill(held)
                     yield None
                     continue
                 if raw[-1:] == b"\n":
@@ -211,20 +219,27 @@ class Source:
 def _skip_line(
     head: bytes, read: Callable[[int], bytes], spill: Callable[[bytes], object] | None
 ) -> bytes:
-    """Pass an over-limit line to ``spill`` in bounded chunks; return what follows it."""
-    if spill is not None:
-        spill(head)
+    """Pass an over-limit line to ``spill`` in bounded chunks; return what follows it.
+
+    Like ``lines()``, the content excludes the line ending ``\\n`` or
+    ``\\r\\n``, also when the ``\\r`` and the ``\\n`` arrive in different chunks.
+    """
+    piece = head
     while True:
-        piece = read(_BLOCK)
-        if not piece:
-            return b""
         end = piece.find(b"\n")
         if end >= 0:
             if spill is not None:
                 spill(_without_newline(piece[: end + 1]))
             return piece[end + 1 :]
-        if spill is not None:
-            spill(piece)
+        held = b"\r" if piece.endswith(b"\r") else b""
+        if spill is not None and len(piece) > len(held):
+            spill(piece[: len(piece) - len(held)])
+        more = read(_BLOCK)
+        if not more:
+            if spill is not None and held:
+                spill(held)
+            return b""
+        piece = held + more
 
 
 def _without_newline(raw: bytes) -> bytes:
