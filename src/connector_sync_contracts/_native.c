@@ -306,7 +306,14 @@ typedef struct {
     char *blob;          /* delivery ids and fingerprints, appended in scan order */
     size_t blob_len, blob_cap;
     rec_t *recs;
-    size_t n_recs, cap_recs;
+    size_t n_recs, cap_recs; /* slots reserved (whole chunks), slots allocated */
+    /* Each connector's records are kept in chunks of consecutive slots (1,
+       2, 4, ... up to CHUNK_MAX), so a connector's records lie close
+       together when it is sorted and folded. Bucket 0 holds stream-level
+       records, bucket c + 1 connector c. */
+    uint32_t *bk_start;
+    uint16_t *bk_cap, *bk_fill;
+    size_t bk_n;
     dslot_t *dedup;
     size_t n_dedup, dedup_slots;
     int has_py_conn_mark;
@@ -881,23 +888,57 @@ parse_line(Scanner *self, const char *p, const char *end, parsed_t *out)
 
 /* ------------------------------------------------------------------ store */
 
-static int
-store_reserve(Scanner *self)
+#define CHUNK_MAX 256
+
+/* The slot the next record of connector conn (NONE_U32: stream-level) goes
+   in; *index receives its index. Valid until the next store_slot call. */
+static rec_t *
+store_slot(Scanner *self, uint32_t conn, uint32_t *index)
 {
-    if (self->n_recs < self->cap_recs) return 0;
-    size_t cap = self->cap_recs ? self->cap_recs + self->cap_recs / 2 : 65536;
-    if (cap > NONE_U32 - 1) {
-        PyErr_SetString(PyExc_MemoryError, "more than 4 billion events in one replay");
-        return -1;
+    size_t b = conn == NONE_U32 ? 0 : (size_t)conn + 1;
+    if (b >= self->bk_n) {
+        size_t n = self->bk_n ? self->bk_n : 1024;
+        while (n <= b) n *= 2;
+        uint32_t *start = realloc(self->bk_start, n * sizeof(uint32_t));
+        if (start) self->bk_start = start;
+        uint16_t *cap = realloc(self->bk_cap, n * sizeof(uint16_t));
+        if (cap) self->bk_cap = cap;
+        uint16_t *fill = realloc(self->bk_fill, n * sizeof(uint16_t));
+        if (fill) self->bk_fill = fill;
+        if (!start || !cap || !fill) {
+            PyErr_NoMemory();
+            return NULL;
+        }
+        memset(self->bk_cap + self->bk_n, 0, (n - self->bk_n) * sizeof(uint16_t));
+        memset(self->bk_fill + self->bk_n, 0, (n - self->bk_n) * sizeof(uint16_t));
+        self->bk_n = n;
     }
-    rec_t *recs = realloc(self->recs, cap * sizeof(rec_t));
-    if (!recs) {
-        PyErr_NoMemory();
-        return -1;
+    if (self->bk_fill[b] == self->bk_cap[b]) {
+        size_t want = self->bk_cap[b] ? (size_t)self->bk_cap[b] * 2 : 1;
+        if (want > CHUNK_MAX) want = CHUNK_MAX;
+        if (self->n_recs + want > self->cap_recs) {
+            size_t cap = self->cap_recs ? self->cap_recs + self->cap_recs / 2 : 65536;
+            while (cap < self->n_recs + want) cap += cap / 2;
+            if (cap > NONE_U32 - 1) {
+                PyErr_SetString(PyExc_MemoryError, "more than 4 billion events in one replay");
+                return NULL;
+            }
+            rec_t *recs = realloc(self->recs, cap * sizeof(rec_t));
+            if (!recs) {
+                PyErr_NoMemory();
+                return NULL;
+            }
+            self->recs = recs;
+            self->cap_recs = cap;
+        }
+        for (size_t k = self->n_recs; k < self->n_recs + want; k++) self->recs[k].kind = RK_DEAD;
+        self->bk_start[b] = (uint32_t)self->n_recs;
+        self->bk_cap[b] = (uint16_t)want;
+        self->bk_fill[b] = 0;
+        self->n_recs += want;
     }
-    self->recs = recs;
-    self->cap_recs = cap;
-    return 0;
+    *index = self->bk_start[b] + self->bk_fill[b];
+    return &self->recs[*index];
 }
 
 static int
@@ -942,40 +983,49 @@ conn_mark_py(Scanner *self, uint32_t conn)
     return 0;
 }
 
-/* Keep the record at self->recs[self->n_recs] (already filled) unless it is
-   an identical copy of a kept one; copies that differ mark the event id as
-   conflicted, to be settled by Python from the raw lines. */
+/* Keep *tmp in its connector's next slot unless it is an identical copy of
+   a kept record; copies that differ mark the event id as conflicted, to be
+   settled by Python from the raw lines. A copy not kept releases its fact. */
 static int
-store_commit(Scanner *self, int dedup)
+store_put(Scanner *self, rec_t *tmp, int dedup)
 {
-    rec_t *r = &self->recs[self->n_recs];
-    if (!dedup) {
-        self->n_recs++;
-        return 0;
-    }
-    if ((self->n_dedup + 1) * 10 >= self->dedup_slots * 7 && dedup_grow(self) < 0) return -1;
+    uint32_t index;
     size_t mask = self->dedup_slots - 1;
-    uint32_t tag = (uint32_t)hash_bytes(r->eid, r->eid_len);
-    size_t j = tag & mask;
-    while (self->dedup[j].copies) {
-        dslot_t *d = &self->dedup[j];
-        rec_t *held = &self->recs[d->rec];
-        if (d->tag == tag && held->eid_len == r->eid_len &&
-            same(held->eid, r->eid, r->eid_len)) {
-            d->copies++;
-            if (!d->conflicted && held->ident != r->ident) d->conflicted = 1;
-            if (r->kind == RK_PY) Py_CLEAR(r->u.py);
-            return 0;
+    uint32_t tag = 0;
+    size_t j = 0;
+    if (dedup) {
+        if ((self->n_dedup + 1) * 10 >= self->dedup_slots * 7 && dedup_grow(self) < 0) goto fail;
+        mask = self->dedup_slots - 1;
+        tag = (uint32_t)hash_bytes(tmp->eid, tmp->eid_len);
+        j = tag & mask;
+        while (self->dedup[j].copies) {
+            dslot_t *d = &self->dedup[j];
+            rec_t *held = &self->recs[d->rec];
+            if (d->tag == tag && held->eid_len == tmp->eid_len &&
+                same(held->eid, tmp->eid, tmp->eid_len)) {
+                d->copies++;
+                if (!d->conflicted && held->ident != tmp->ident) d->conflicted = 1;
+                if (tmp->kind == RK_PY) Py_CLEAR(tmp->u.py);
+                return 0;
+            }
+            j = (j + 1) & mask;
         }
-        j = (j + 1) & mask;
     }
-    self->dedup[j].rec = (uint32_t)self->n_recs;
-    self->dedup[j].tag = tag;
-    self->dedup[j].copies = 1;
-    self->dedup[j].conflicted = 0;
-    self->n_dedup++;
-    self->n_recs++;
+    rec_t *slot = store_slot(self, tmp->conn, &index);
+    if (!slot) goto fail;
+    *slot = *tmp;
+    self->bk_fill[tmp->conn == NONE_U32 ? 0 : (size_t)tmp->conn + 1]++;
+    if (dedup) {
+        self->dedup[j].rec = index;
+        self->dedup[j].tag = tag;
+        self->dedup[j].copies = 1;
+        self->dedup[j].conflicted = 0;
+        self->n_dedup++;
+    }
     return 0;
+fail:
+    if (tmp->kind == RK_PY) Py_CLEAR(tmp->u.py);
+    return -1;
 }
 
 static uint64_t
@@ -1167,14 +1217,13 @@ Scanner_scan(Scanner *self, PyObject *args)
             if (self->dedup_slots)
                 __builtin_prefetch(&self->dedup[(uint32_t)hash_bytes(pl.eid, pl.eid_len) &
                                                 (self->dedup_slots - 1)]);
-            if (store_reserve(self) < 0) goto error;
-            rec_t *r = &self->recs[self->n_recs];
+            rec_t tmp;
             if (self->types[pl.etype].family == F_LINK) {
-                if (fill_link_record(self, &pl, p, n, r) < 0) goto error;
-            } else if (fill_record(self, &pl, p, n, r) < 0) {
+                if (fill_link_record(self, &pl, p, n, &tmp) < 0) goto error;
+            } else if (fill_record(self, &pl, p, n, &tmp) < 0) {
                 goto error;
             }
-            if (store_commit(self, 1) < 0) goto error;
+            if (store_put(self, &tmp, 1) < 0) goto error;
         }
         if (!ok) {
             PyObject *t = Py_BuildValue("(nnn)", index, (Py_ssize_t)(p - data),
@@ -1320,8 +1369,7 @@ Scanner_offer(Scanner *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "event_id longer than 36 characters");
         return NULL;
     }
-    if (store_reserve(self) < 0) return NULL;
-    rec_t *r = &self->recs[self->n_recs];
+    rec_t tmp, *r = &tmp;
     memset(r, 0, sizeof(*r));
     r->lamport = lamport;
     r->instant = instant;
@@ -1339,10 +1387,7 @@ Scanner_offer(Scanner *self, PyObject *args)
         if (conn_mark_py(self, r->conn) < 0) return NULL;
     }
     r->u.py = Py_NewRef(fact);
-    if (store_commit(self, dedup) < 0) {
-        Py_CLEAR(r->u.py);
-        return NULL;
-    }
+    if (store_put(self, r, dedup) < 0) return NULL;
     Py_RETURN_NONE;
 }
 
@@ -1379,6 +1424,7 @@ Scanner_settle(Scanner *self, PyObject *Py_UNUSED(ignored))
         size_t mask = self->dedup_slots - 1;
         for (size_t k = 0; k < self->n_recs; k++) {
             rec_t *r = &self->recs[k];
+            if (r->kind == RK_DEAD) continue;
             size_t j = (uint32_t)hash_bytes(r->eid, r->eid_len) & mask;
             while (self->dedup[j].copies) {
                 dslot_t *d = &self->dedup[j];
@@ -1974,6 +2020,9 @@ Scanner_dealloc(Scanner *self)
     for (size_t k = 0; k < self->n_recs; k++)
         if (self->recs[k].kind == RK_PY) Py_CLEAR(self->recs[k].u.py);
     free(self->recs);
+    free(self->bk_start);
+    free(self->bk_cap);
+    free(self->bk_fill);
     free(self->blob);
     free(self->dedup);
     free(self->conn_py);
