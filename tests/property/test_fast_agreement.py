@@ -11,10 +11,17 @@ mutated ones (wrong types, out-of-range numbers, empty strings, bad URLs,
 odd timestamps and identifiers, unknown fields, repeated keys, escapes,
 semantic-rule violations, project_uuid mismatches).
 
+The compiled screen (``_native.Scanner.probe``, when the extension is built)
+is held to the same standard: a line it accepts must be accepted by the
+model path with the same event_id, lamport_clock, UTC instant and reducer
+fact, and must be valid even under ``validate_event(..., strict=True)``
+(it defers lines that break a semantic rule or mismatch project_uuid).
+
 The second law is about whole logs: ``_stream.replay_sources`` over a file
 gives exactly the bytes of ``replay()`` over the same lines parsed, also
 with exact duplicates and with copies of an event_id that differ in bytes
-only (key order, spacing, escapes) or in content.
+only (key order, spacing, escapes) or in content. It holds under both
+engines: the compiled screen and fold, and pure Python.
 
 Examples: ``LINE_EXAMPLES`` lines and ``LOG_EXAMPLES`` logs by default,
 many more with ``CSC_SOAK=1``.
@@ -42,6 +49,7 @@ from connector_sync_contracts._stream import replay_sources
 from connector_sync_contracts.jsonl import LineProblem, Source, parse_line
 from connector_sync_contracts.reducers import event_to_fact
 from connector_sync_contracts.results import canonical_dumps
+from engines import ENGINES, Engine, engine, native_scanner, require_native
 from factories import PROJECT_UUID, envelope, payload_for
 
 from .strategies import broken_envelopes, logs, render_time
@@ -50,11 +58,15 @@ SOAK: Final = os.environ.get("CSC_SOAK") == "1"
 LINE_EXAMPLES: Final = 40_000 if SOAK else 3_000
 """Lines per run of the line-level agreement law."""
 LOG_EXAMPLES: Final = 2_500 if SOAK else 150
-"""Logs per run of the stream == API law."""
+"""Logs per run of the stream == API law (per engine)."""
+NATIVE_LINE_EXAMPLES: Final = LINE_EXAMPLES // 6
+"""Lines per run of the law on documents near the compiled screen's edge."""
 
 T = TypeVar("T")
 EVENT_TYPES: Final = tuple(sorted(PAYLOAD_MODELS))
 DECODER: Final = FastDecoder()
+NATIVE: Final = native_scanner()
+"""The compiled screen, or None when the extension is not built."""
 
 
 def _examples(count: int) -> settings:
@@ -597,6 +609,39 @@ def documents(draw: st.DrawFn) -> Obj:
     return written(env)
 
 
+@st.composite
+def edge_documents(draw: st.DrawFn) -> Obj:
+    """Documents near the compiled screen's edge: every hand-checked field spelled anew.
+
+    ``documents()`` gives the compiled screen few lines it accepts (it
+    defers non-ASCII text, escapes, unknown fields and years 1 and 9999).
+    Here every field the screen checks by hand (identifiers, date-times,
+    URLs, numbers) is drawn in a legal spelling, and one or two of them in
+    an odd one, in an otherwise plain envelope.
+    """
+    event_type = _pick(draw, EVENT_TYPES)
+    minute = draw(st.integers(0, 10_000))
+    payload: dict[str, Any] = payload_for(event_type, at=minute)
+    env: dict[str, Any] = envelope(event_type, payload, seq=1)
+    env["causation_id"] = draw(spelled("causation_id", minute, odd=False))
+    targets = sorted(
+        {
+            t
+            for t in _ODD_TARGETS
+            if (t.removeprefix("payload.") in payload if t.startswith("payload.") else t in env)
+        }
+    )
+    odd = set(draw(st.lists(st.sampled_from(targets), max_size=2)))
+    for target in targets:
+        value = draw(spelled(target, minute, odd=target in odd))
+        if target.startswith("payload."):
+            payload[target.removeprefix("payload.")] = value
+        else:
+            env[target] = value
+    env["payload"] = payload
+    return Obj(env.items())
+
+
 styles: Final = st.builds(
     Style,
     st.booleans(),
@@ -639,10 +684,49 @@ def assert_screen_agrees(line: bytes) -> FastEvent | None:
     return fast
 
 
+def assert_native_agrees(line: bytes) -> tuple[str, int, int, Any] | None:
+    """Fail unless a line the compiled screen accepts is accepted the same way by the model.
+
+    The compiled screen accepts only lines that are valid even in strict
+    mode; it defers the rest (semantic rules, project_uuid mismatch) to the
+    Python path. Returns what ``probe`` returned (None: deferred, or no
+    extension).
+    """
+    if NATIVE is None:
+        return None
+    probed = NATIVE.probe(line)
+    if probed is None:
+        return None
+    event_id, lamport, instant_us, fact = probed
+    parsed = parse_line(line)
+    assert not isinstance(parsed, LineProblem), f"native accepted, parse_line: {parsed}\n{line!r}"
+    event = Event.model_validate(parsed)  # raising here is the failure
+    model_fact = event_to_fact(event)
+    assert event_id == event.event_id, line
+    assert lamport == event.lamport_clock, line
+    assert instant_us == _instant_us(event), line
+    assert model_fact is not None, line
+    assert type(fact) is type(model_fact), (line, fact, model_fact)
+    assert fact == model_fact, f"{line!r}\nnative: {fact}\nmodel:  {model_fact}"
+    strict = validate_event(parsed, strict=True)
+    assert strict.valid, (line, strict.violations)
+    return probed
+
+
 @_examples(LINE_EXAMPLES)
 @given(document=documents(), style=styles)
 def test_fast_path_accepts_only_what_the_model_accepts(document: Obj, style: Style) -> None:
-    assert_screen_agrees(line_of(document, style))
+    line = line_of(document, style)
+    assert_screen_agrees(line)
+    assert_native_agrees(line)
+
+
+@_examples(NATIVE_LINE_EXAMPLES)
+@given(document=edge_documents(), spaced=st.booleans())
+def test_native_screen_accepts_only_what_the_model_accepts(document: Obj, spaced: bool) -> None:
+    line = line_of(document, Style(spaced=spaced))
+    assert_native_agrees(line)
+    assert_screen_agrees(line)
 
 
 # Every case issue 4 names, as literal lines: (what, change, model verdict).
@@ -734,6 +818,7 @@ def test_named_cases_agree(line: bytes, valid: bool) -> None:
     verdict = not isinstance(parsed, LineProblem) and validate_event(parsed).valid
     assert verdict == valid, "the case does not test what it says"
     assert_screen_agrees(line)
+    assert_native_agrees(line)
 
 
 @pytest.mark.parametrize("event_type", EVENT_TYPES)
@@ -742,6 +827,15 @@ def test_fast_path_takes_plain_lines_of_every_type(event_type: str) -> None:
     for seq in range(1, 6):
         line = line_of(envelope(event_type, seq=seq))
         assert assert_screen_agrees(line) is not None, line
+
+
+@pytest.mark.parametrize("event_type", EVENT_TYPES)
+def test_native_screen_takes_plain_lines_of_every_type(event_type: str) -> None:
+    # Nor may the compiled screen: plain valid lines stay on the compiled path.
+    require_native()
+    for seq in range(1, 6):
+        line = line_of(envelope(event_type, seq=seq))
+        assert assert_native_agrees(line) is not None, line
 
 
 # ------------------------------------------------------------ whole logs
@@ -800,18 +894,20 @@ def _no_problem(name: str, problem: LineProblem, raw: bytes | None) -> None:
     del name, problem, raw
 
 
+@pytest.mark.parametrize("engine_name", ENGINES)
 @_examples(LOG_EXAMPLES)
 @given(lines=logs_as_lines(), include_logs=st.booleans())
 @example(lines=[], include_logs=True)
 def test_stream_replay_equals_api_replay(
-    log_path: Path, lines: list[bytes], include_logs: bool
+    log_path: Path, engine_name: Engine, lines: list[bytes], include_logs: bool
 ) -> None:
     log_path.write_bytes(b"".join(line + b"\n" for line in lines))
     source = Source(str(log_path))
     try:
-        result, summary = replay_sources(
-            [source], include_logs=include_logs, on_problem=_no_problem
-        )
+        with engine(engine_name):
+            result, summary = replay_sources(
+                [source], include_logs=include_logs, on_problem=_no_problem
+            )
     finally:
         source.close()
     assert summary.lines_read == len(lines)
@@ -824,13 +920,15 @@ def test_stream_replay_equals_api_replay(
     assert canonical_dumps(actual) == expected
 
 
-def test_generated_log_replays_alike_in_any_order(log_path: Path) -> None:
+@pytest.mark.parametrize("engine_name", ENGINES)
+def test_generated_log_replays_alike_in_any_order(log_path: Path, engine_name: Engine) -> None:
     lines = list(generate_lines(GeneratorOptions(events=400, connectors=7, seed=3, duplicates=30)))
     random.Random(4).shuffle(lines)
     log_path.write_bytes(b"".join(line + b"\n" for line in lines))
     source = Source(str(log_path))
     try:
-        result, summary = replay_sources([source], on_problem=_no_problem)
+        with engine(engine_name):
+            result, summary = replay_sources([source], on_problem=_no_problem)
     finally:
         source.close()
     assert summary.rejected == 0

@@ -10,6 +10,11 @@ every rejected line must have at least one problem reported with its own
 line number; and a line is rejected exactly when the model path
 (``parse_line`` + ``validate_event``) says it is invalid.
 
+The law holds under both engines, the compiled screen (when the extension
+is built) and pure Python, and the two must tell a user exactly the same:
+the same problems (line, field, code, message, raw line) in the same order,
+the same summaries, the same quarantined content and the same replay JSON.
+
 Examples: ``HOSTILE_EXAMPLES`` files by default, many more with ``CSC_SOAK=1``.
 """
 
@@ -18,8 +23,9 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -27,12 +33,15 @@ from hypothesis import strategies as st
 
 from connector_sync_contracts import validate_event
 from connector_sync_contracts._generate import GeneratorOptions, generate_lines
-from connector_sync_contracts._stream import RunSummary, replay_sources, validate_sources
+from connector_sync_contracts._stream import LineSink, RunSummary, replay_sources, validate_sources
 from connector_sync_contracts.jsonl import DEFAULT_MAX_LINE_BYTES, LineProblem, Source, parse_line
+from engines import ENGINES, Engine, engine, needs_native
 
 SOAK: Final = os.environ.get("CSC_SOAK") == "1"
 HOSTILE_EXAMPLES: Final = 10_000 if SOAK else 600
 """Files per run; each file is validated (plain and strict) and replayed."""
+COMPARED_EXAMPLES: Final = HOSTILE_EXAMPLES if SOAK else 400
+"""Files per run the compiled engine reads, each also read by pure Python to compare."""
 
 GZIP_MAGIC: Final = b"\x1f\x8b"
 VALID_LINES: Final = tuple(
@@ -247,54 +256,146 @@ def _source(path: Path, limit: int) -> Source:
     return Source(str(path), max_line_bytes=limit)
 
 
-@settings(
-    max_examples=HOSTILE_EXAMPLES,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-@given(
-    lines=lines_strategy,
-    limit=st.sampled_from([DEFAULT_MAX_LINE_BYTES, DEFAULT_MAX_LINE_BYTES, 200, 1500]),
-)
-@example(lines=[b"", b"\x00", b"[" * 100_000, b'{"a":' + b"9" * 5000 + b"}"], limit=200)
-@example(lines=[VALID_LINES[0], b"\xff" * 3000, VALID_LINES[1]], limit=1500)
-def test_validate_and_replay_never_raise_and_account_for_every_line(
-    work: Path, lines: list[bytes], limit: int
-) -> None:
+@dataclass
+class Run:
+    """What one validate or replay run told its user."""
+
+    summary: RunSummary
+    reported: Reported
+    calls: list[tuple[str, LineProblem, bytes | None]] = field(default_factory=list)
+    """Every ``on_problem`` call, in order."""
+    spilled: list[bytes] = field(default_factory=list)
+    """What ``spill`` (a quarantine) received, chunk by chunk."""
+    replay_json: bytes | None = None
+
+    def told(self) -> dict[str, Any]:
+        """Everything a user sees, in a form two engines can be compared by."""
+        return {
+            "summary": self.summary.to_dict(),
+            "problems": self.calls,
+            "spilled": b"".join(self.spilled),
+            "replay": self.replay_json,
+        }
+
+
+def _runs(path: Path, limit: int) -> dict[str, Run]:
+    """Validate (plain and strict) and replay (with and without logs) ``path``, as the CLI does."""
+    runs: dict[str, Run] = {}
+    commands: dict[str, Callable[[Source, LineSink], tuple[RunSummary, bytes | None]]]
+    commands = {
+        "validate": lambda s, sink: (validate_sources([s], on_problem=sink), None),
+        "validate --strict": lambda s, sink: (
+            validate_sources([s], strict=True, on_problem=sink),
+            None,
+        ),
+        "replay": lambda s, sink: _replayed([s], sink, include_logs=True),
+        "replay --no-logs": lambda s, sink: _replayed([s], sink, include_logs=False),
+    }
+    for name, command in commands.items():
+        reported, on_problem = _recorder(path)
+        run = Run(RunSummary(), reported)
+
+        def sink(
+            source_name: str,
+            problem: LineProblem,
+            raw: bytes | None,
+            run: Run = run,
+            on_problem: LineSink = on_problem,
+        ) -> None:
+            run.calls.append((source_name, problem, raw))
+            on_problem(source_name, problem, raw)
+
+        source = _source(path, limit)
+        source.spill = run.spilled.append
+        try:
+            run.summary, run.replay_json = command(source, sink)
+        finally:
+            source.close()
+        runs[name] = run
+    return runs
+
+
+def _replayed(
+    sources: list[Source], sink: LineSink, *, include_logs: bool
+) -> tuple[RunSummary, bytes]:
+    result, summary = replay_sources(sources, include_logs=include_logs, on_problem=sink)
+    return summary, result.to_json(include_logs=include_logs)  # the projection always serializes
+
+
+def _write(path: Path, lines: list[bytes]) -> list[bytes]:
+    """Write ``lines`` to ``path``; return what each line holds once read."""
     if lines and lines[0].startswith(GZIP_MAGIC):
         # A file that begins like gzip is read as gzip (that is how .gz on
         # standard input works); see test_gzip_lookalike_is_an_io_error.
         lines = [b" " + lines[0], *lines[1:]]
-    work.write_bytes(b"".join(line + b"\n" for line in lines))
-    # What each line holds once read: a CR before the newline ends a CRLF line.
-    lines = [line[:-1] if line.endswith(b"\r") else line for line in lines]
+    path.write_bytes(b"".join(line + b"\n" for line in lines))
+    # A CR before the newline ends a CRLF line.
+    return [line[:-1] if line.endswith(b"\r") else line for line in lines]
+
+
+def _hostile_files(test: Callable[..., None]) -> Callable[..., None]:
+    """Draw hostile files for ``test``, plus the hand-picked ones."""
+    test = example(lines=[VALID_LINES[2], VALID_LINES[2] + b"\r", b"\r", b"x\r\r"], limit=200)(test)
+    test = example(lines=[VALID_LINES[0], b"\xff" * 3000, VALID_LINES[1]], limit=1500)(test)
+    test = example(lines=[b"", b"\x00", b"[" * 100_000, b'{"a":' + b"9" * 5000 + b"}"], limit=200)(
+        test
+    )
+    return given(
+        lines=lines_strategy,
+        limit=st.sampled_from([DEFAULT_MAX_LINE_BYTES, DEFAULT_MAX_LINE_BYTES, 200, 1500]),
+    )(test)
+
+
+def _examples(count: int) -> settings:
+    return settings(
+        max_examples=count,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+
+
+def _hostile_law(path: Path, engine_name: Engine, lines: list[bytes], limit: int) -> None:
+    """Run every command over ``lines`` under one engine; check its accounting of each line."""
+    lines = _write(path, lines)
     expected_plain = _expected_rejections(lines, limit, strict=False)
-
-    for strict in (False, True):
-        reported, on_problem = _recorder(work)
-        source = _source(work, limit)
-        try:
-            summary = validate_sources([source], strict=strict, on_problem=on_problem)
-        finally:
-            source.close()
-        expected = expected_plain if not strict else _expected_rejections(lines, limit, True)
-        _check_accounting(summary, reported, lines, expected)
-
-    for include_logs in (True, False):
-        reported, on_problem = _recorder(work)
-        source = _source(work, limit)
-        try:
-            result, summary = replay_sources(
-                [source], include_logs=include_logs, on_problem=on_problem
-            )
-        finally:
-            source.close()
-        _check_accounting(summary, reported, lines, expected_plain)
-        assert result.to_json(include_logs=include_logs)  # the projection always serializes
+    expected = {
+        "validate": expected_plain,
+        "validate --strict": _expected_rejections(lines, limit, strict=True),
+        "replay": expected_plain,
+        "replay --no-logs": expected_plain,
+    }
+    with engine(engine_name):
+        runs = _runs(path, limit)
+    for name, run in runs.items():
+        _check_accounting(run.summary, run.reported, lines, expected[name])
+    if engine_name == "compiled":
+        # Both engines must tell a user exactly the same about the same file.
+        with engine("python"):
+            reference = _runs(path, limit)
+        for name, run in runs.items():
+            assert run.told() == reference[name].told(), f"{name}: compiled != pure Python"
 
 
+@_examples(HOSTILE_EXAMPLES)
+@_hostile_files
+def test_validate_and_replay_never_raise_and_account_for_every_line(
+    work: Path, lines: list[bytes], limit: int
+) -> None:
+    _hostile_law(work, "python", lines, limit)
+
+
+@needs_native
+@_examples(COMPARED_EXAMPLES)
+@_hostile_files
+def test_compiled_engine_obeys_the_law_and_tells_users_the_same(
+    work: Path, lines: list[bytes], limit: int
+) -> None:
+    _hostile_law(work, "compiled", lines, limit)
+
+
+@pytest.mark.parametrize("engine_name", ENGINES)
 @pytest.mark.parametrize("body", [b"", b"\x00" * 50, b"\n".join(VALID_LINES[:3])])
-def test_gzip_lookalike_is_an_io_error(work: Path, body: bytes) -> None:
+def test_gzip_lookalike_is_an_io_error(work: Path, body: bytes, engine_name: Engine) -> None:
     work.write_bytes(GZIP_MAGIC + body)
     _, on_problem = _recorder(work)
     runs: list[Callable[[list[Source]], object]] = [
@@ -304,7 +405,10 @@ def test_gzip_lookalike_is_an_io_error(work: Path, body: bytes) -> None:
     for run in runs:
         source = _source(work, DEFAULT_MAX_LINE_BYTES)
         try:
-            with pytest.raises(OSError, match=r"(?i)gzip|compress"):  # CLI: exit code 2
+            with (
+                engine(engine_name),
+                pytest.raises(OSError, match=r"(?i)gzip|compress"),  # CLI: exit code 2
+            ):
                 run([source])
         finally:
             source.close()
