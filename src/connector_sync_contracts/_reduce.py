@@ -122,9 +122,13 @@ class LinkFact(msgspec.Struct, frozen=True, gc=False, tag=3, array_like=True):
 
     def to_link(self) -> ExternalLink:
         """The public, frozen form of this link (recorded_at in UTC)."""
+        return ExternalLink(**self.link_fields())
+
+    def link_fields(self) -> dict[str, object]:
+        """The fields of ``to_link()`` as a dict (recorded_at in UTC)."""
         fields = msgspec.structs.asdict(self)
         fields["recorded_at"] = _utc(self.recorded_at)
-        return ExternalLink(**fields)
+        return fields
 
 
 class MalformedFact(msgspec.Struct, frozen=True, gc=False, tag=4, array_like=True):
@@ -448,21 +452,25 @@ class LinkAcc:
             reverse.setdefault(
                 (link.internal_aggregate_type, link.internal_aggregate_id), []
             ).append(key)
-        return LinkIndex(
-            event_count=counts[0],
-            duplicates_dropped=counts[1],
-            ignored_event_count=counts[2],
-            anomalies=stream_anomalies,
-            links=tuple(self.links[key].to_link() for key in sorted(self.links)),
-            reverse_index=tuple(
-                ReverseIndexEntry(
-                    internal_aggregate_type=agg[0],
-                    internal_aggregate_id=agg[1],
-                    external_refs=tuple(sorted(keys)),
-                )
-                for agg, keys in sorted(reverse.items())
-            ),
-            link_anomalies=tuple(self.anomalies),
+        # Links go in as dicts: pydantic-core builds every ExternalLink in one
+        # call, far cheaper than one constructor call per link in big logs.
+        return LinkIndex.model_validate(
+            {
+                "event_count": counts[0],
+                "duplicates_dropped": counts[1],
+                "ignored_event_count": counts[2],
+                "anomalies": stream_anomalies,
+                "links": [self.links[key].link_fields() for key in sorted(self.links)],
+                "reverse_index": tuple(
+                    ReverseIndexEntry(
+                        internal_aggregate_type=agg[0],
+                        internal_aggregate_id=agg[1],
+                        external_refs=tuple(sorted(keys)),
+                    )
+                    for agg, keys in sorted(reverse.items())
+                ),
+                "link_anomalies": tuple(self.anomalies),
+            }
         )
 
 
