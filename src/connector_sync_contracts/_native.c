@@ -1028,6 +1028,11 @@ fail:
     return -1;
 }
 
+#if PY_VERSION_HEX >= 0x030D0000 && PY_VERSION_HEX < 0x030E0000
+/* Exported by CPython 3.13 but declared only in its internal headers. */
+PyAPI_FUNC(Py_hash_t) _Py_HashBytes(const void *, Py_ssize_t);
+#endif
+
 static uint64_t
 line_ident(const char *p, Py_ssize_t n)
 {
@@ -2072,7 +2077,7 @@ static PyTypeObject ScannerType = {
 
 static struct PyModuleDef native_module = {
     PyModuleDef_HEAD_INIT, "connector_sync_contracts._native",
-    "Optional compiled accelerator for validate and replay.", -1, NULL,
+    "Optional compiled accelerator for validate and replay.", -1, NULL, NULL, NULL, NULL, NULL,
 };
 
 PyMODINIT_FUNC
