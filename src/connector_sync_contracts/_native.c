@@ -59,6 +59,12 @@ typedef struct {
     int n_enum;
     const char *enum_v[MAX_ENUM];
     Py_ssize_t enum_len[MAX_ENUM];
+    /* One-entry caches: consecutive lines often repeat a value (the
+       project's UUID, the schema version, a connector's strings). */
+    uint32_t last_id;           /* interned id of the last string, or NONE_U32 */
+    char last_raw[EID_MAX];     /* the last UUID as written ... */
+    Py_ssize_t last_raw_len;    /* ... (0: none) */
+    char last_hex[32];          /* ... and normalized */
 } field_t;
 
 typedef struct {
@@ -211,6 +217,19 @@ static inline uint32_t
 intern(intern_t *t, const char *p, size_t n)
 {
     return intern_add(t, p, n, 1);
+}
+
+/* intern_add through a field's one-entry cache. */
+static inline uint32_t
+intern_cached(intern_t *t, uint32_t *last, const char *p, size_t n, int add)
+{
+    if (*last != NONE_U32) {
+        istr_t *it = &t->items[*last];
+        if (it->len == n && same(t->arena + it->off, p, n)) return *last;
+    }
+    uint32_t id = intern_add(t, p, n, add);
+    if (id != NONE_U32) *last = id;
+    return id;
 }
 
 static PyObject *
@@ -624,7 +643,7 @@ run_check(Scanner *self, field_t *f, value_t *v)
        (a log of mostly unique URLs, say) new strings are checked each time,
        so memory stays bounded. */
     int add = self->strings.n_items < CHECK_CACHE_ITEMS;
-    uint32_t id = intern_add(&self->strings, v->s, v->n, add);
+    uint32_t id = intern_cached(&self->strings, &f->last_id, v->s, v->n, add);
     if (id == NONE_U32 && add) {
         PyErr_NoMemory();
         return -1;
@@ -684,7 +703,14 @@ field_value(Scanner *self, field_t *f, const char *p, const char *end, value_t *
         if (!v->norm_len) return NULL;
         break;
     case K_UUID:
-        if (!uuid_hex(v->s, v->n, v->norm)) return NULL;
+        if (f->last_raw_len && f->last_raw_len == v->n && same(f->last_raw, v->s, v->n)) {
+            memcpy(v->norm, f->last_hex, 32);
+        } else {
+            if (!uuid_hex(v->s, v->n, v->norm)) return NULL;
+            memcpy(f->last_raw, v->s, v->n);  /* n is 32 or 36 here */
+            memcpy(f->last_hex, v->norm, 32);
+            f->last_raw_len = v->n;
+        }
         v->norm_len = 32;
         break;
     case K_DATETIME:
@@ -727,6 +753,17 @@ find_field(field_t *fields, int n, int hint, const char *k, Py_ssize_t kn)
     for (int i = 0; i < n; i++)
         if (fields[i].name_len == kn && same(fields[i].name, k, kn)) return i;
     return -1;
+}
+
+/* Values are read only where present (the required masks guarantee it), so
+   only the flags need resetting per line. */
+static inline void
+clear_values(value_t *v, int n)
+{
+    for (int i = 0; i < n; i++) {
+        v[i].present = 0;
+        v[i].is_null = 0;
+    }
 }
 
 typedef struct {
@@ -777,7 +814,7 @@ members(Scanner *self, field_t *fields, int n, const char *p, const char *end, v
             if (tv->present && t < 0) return NULL;
             if (t >= 0) {
                 etype_t *et = &self->types[t];
-                memset(ctx->pay, 0, sizeof(value_t) * et->n_fields);
+                clear_values(ctx->pay, et->n_fields);
                 p = members(self, et->fields, et->n_fields, p + 1, end, ctx->pay, &ctx->pseen,
                             NULL, err);
                 if (!p) return NULL;
@@ -845,7 +882,7 @@ parse_line(Scanner *self, const char *p, const char *end, parsed_t *out)
     int err = 0;
     uint32_t seen = 0;
     payload_ctx ctx = {-1, 0, NULL, NULL, out->pay};
-    memset(out->env, 0, sizeof(value_t) * self->n_env);
+    clear_values(out->env, self->n_env);
     p = skip_ws(p, end);
     if (p >= end || *p != '{') return 0;
     p = members(self, self->env, self->n_env, p + 1, end, out->env, &seen, &ctx, &err);
@@ -858,7 +895,7 @@ parse_line(Scanner *self, const char *p, const char *end, parsed_t *out)
         int t = resolve_type(self, &out->env[self->env_type_idx]);
         if (t < 0) return 0;
         etype_t *et = &self->types[t];
-        memset(out->pay, 0, sizeof(value_t) * et->n_fields);
+        clear_values(out->pay, et->n_fields);
         const char *q = members(self, et->fields, et->n_fields, ctx.at, ctx.end + 1, out->pay,
                                 &ctx.pseen, NULL, &err);
         if (err) return -1;
@@ -875,7 +912,8 @@ parse_line(Scanner *self, const char *p, const char *end, parsed_t *out)
     int iu = et->uuid_idx;
     int eu = self->env_uuid_idx;
     if (iu >= 0 && eu >= 0 &&
-        (out->env[eu].is_null || memcmp(out->pay[iu].norm, out->env[eu].norm, 32) != 0))
+        (!out->pay[iu].present || !out->env[eu].present || out->pay[iu].is_null ||
+         out->env[eu].is_null || memcmp(out->pay[iu].norm, out->env[eu].norm, 32) != 0))
         return 0; /* strict mode reports a mismatch: Python decides */
     value_t *id = &out->env[self->env_id_idx];
     out->eid_len = id->norm_len;
@@ -1080,7 +1118,7 @@ fill_record(Scanner *self, parsed_t *pl, const char *line, Py_ssize_t n, rec_t *
                 ids[f->role] = v->id; /* interned by its check already */
                 break;
             }
-            ids[f->role] = intern(&self->strings, v->s, v->n);
+            ids[f->role] = intern_cached(&self->strings, &f->last_id, v->s, v->n, 1);
             if (ids[f->role] == NONE_U32) {
                 PyErr_NoMemory();
                 return -1;
@@ -1853,6 +1891,8 @@ load_field(PyObject *spec, PyObject *item, field_t *f, int *check_bits)
         return -1;
     f->name = PyUnicode_AsUTF8AndSize(name, &f->name_len);
     if (!f->name) return -1;
+    f->last_id = NONE_U32;
+    f->last_raw_len = 0;
     f->lo = lo;
     f->hi = hi;
     f->has_flo = flo != Py_None;
