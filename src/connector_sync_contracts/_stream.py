@@ -17,7 +17,7 @@ second read of only the affected lines.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -189,13 +189,7 @@ def _deferred_lines(
             summary.lines_read += count
             summary.accepted += count - len(deferred)
             for index, start, end in deferred:
-                raw: bytes | None = bytes(block[start:end])
-                if len(raw) > limit:  # type: ignore[arg-type]
-                    # Reported like a line skipped while reading: only spill sees it.
-                    if source.spill is not None:
-                        source.spill(raw)  # type: ignore[arg-type]
-                    raw = None
-                yield source, number + index + 1, raw
+                yield source, number + index + 1, source.within_limit(bytes(block[start:end]))
             number += count
 
 
@@ -311,26 +305,15 @@ class _Records:
     ) -> None:
         # Raw bytes differ, so compare canonical JSON: re-read only these ids' lines.
         versions: dict[str, dict[bytes, tuple[bytes, bytes, int]]] = {e: {} for e in differing}
-        for source in sources:
-            for raw in source.lines():
-                if raw is None:
-                    continue
-                fast = decode(raw)
-                if fast is not None and fast.event_id not in differing:
-                    continue
-                event = _slow_event(raw)
-                if event is None or event.event_id not in differing:
-                    continue
-                fact = event_to_fact(event)
-                record = self.make(
-                    event.event_id, event.lamport_clock, _instant_us(event), raw, fact
-                )
-                start = 17 + len(event.event_id.encode())
-                versions[event.event_id][record[start : start + 8]] = (
-                    canonical_json(event),
-                    record,
-                    _bucket(fact),
-                )
+        for raw, event in _copies_of(differing, sources, decode):
+            fact = event_to_fact(event)
+            record = self.make(event.event_id, event.lamport_clock, _instant_us(event), raw, fact)
+            start = 17 + len(event.event_id.encode())
+            versions[event.event_id][record[start : start + 8]] = (
+                canonical_json(event),
+                record,
+                _bucket(fact),
+            )
         for eid, places in differing.items():
             found = list(versions[eid].values())
             distinct = {canonical for canonical, _, _ in found}
@@ -345,6 +328,22 @@ class _Records:
     def conflict_anomalies(self) -> list[Anomaly]:
         """One ``conflicting_duplicate`` anomaly per event_id seen with differing content."""
         return [conflicting_duplicate(eid, count) for eid, count in self.conflicts.items()]
+
+
+def _copies_of(
+    wanted: Container[str], sources: list[Source], decode: Callable[[bytes], FastEvent | None]
+) -> Iterator[tuple[bytes, Event]]:
+    """Read the sources again: (raw line, event) of every valid copy of a wanted event_id."""
+    for source in sources:
+        for raw in source.lines():
+            if raw is None:
+                continue
+            fast = decode(raw)
+            if fast is not None and fast.event_id not in wanted:
+                continue
+            event = _slow_event(raw)
+            if event is not None and event.event_id in wanted:
+                yield raw, event
 
 
 def _instant_us(event: Event) -> int:
@@ -380,18 +379,9 @@ class _NativeRecords:
         if not ids:
             return dropped, conflicts
         copies: dict[str, list[tuple[tuple[int, int], bytes, int, Event]]] = {e: [] for e in ids}
-        for source in sources:
-            for raw in source.lines():
-                if raw is None:
-                    continue
-                fast = decode(raw)
-                if fast is not None and fast.event_id not in copies:
-                    continue
-                event = _slow_event(raw)
-                if event is None or event.event_id not in copies:
-                    continue
-                order = (event.lamport_clock, _instant_us(event))
-                copies[event.event_id].append((order, canonical_json(event), hash(raw), event))
+        for raw, event in _copies_of(copies, sources, decode):
+            order = (event.lamport_clock, _instant_us(event))
+            copies[event.event_id].append((order, canonical_json(event), hash(raw), event))
         for eid, found in copies.items():
             distinct = {canonical for _, canonical, _, _ in found}
             dropped += len(found) - len(distinct)

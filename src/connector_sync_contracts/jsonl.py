@@ -110,64 +110,41 @@ class Source:
                 shutil.copyfileobj(sys.stdin.buffer, self._spool, _READ_CHUNK)
             self._spool.seek(0)
             return _gunzip_if_needed(self._spool), self._spool
-        handle = Path(self.name).open("rb")  # noqa: SIM115 - closed by lines()
+        handle = Path(self.name).open("rb")  # noqa: SIM115 - closed by blocks()
         return _gunzip_if_needed(handle), handle
 
     def lines(self) -> Iterator[bytes | None]:
-        """Yield each line's bytes, or ``None`` for a line over the length limit."""
-        limit = self.max_line_bytes
-        spill = self.spill
-        handle, underlying = self._open()
-        try:
-            readline = handle.readline
-            while True:
-                raw = readline(limit + 2)
-                if not raw:
-                    return
-                if raw[-1:] != b"\n" and len(raw) > limit:
-                    # Skipped in bounded chunks; only a spill sink sees the content
-                    # (without its line ending, even when "\r" and "\n" come apart).
-                    held = b""
-                    while raw:
-                        raw = held + raw if held else raw
-                        ended = raw[-1:] == b"\n"
-                        held = b"\r" if not ended and raw[-1:] == b"\r" else b""
-                        piece = _without_newline(raw) if ended else raw[: len(raw) - len(held)]
-                        if spill is not None and (piece or ended):
-                            spill(piece)
-                        if ended:
-                            break
-                        raw = readline(_READ_CHUNK)
-                    else:
-                        if spill is not None and held:
-                            spill(held)
-                    yield None
-                    continue
-                if raw[-1:] == b"\n":
-                    raw = _without_newline(raw)
-                if len(raw) > limit:
-                    if spill is not None:
-                        spill(raw)
-                    yield None
-                else:
-                    yield raw
-        except (EOFError, zlib.error) as exc:
-            # gzip reports a truncated or damaged stream with these; callers
-            # handle unreadable input as OSError (the CLI's exit code 2).
-            raise OSError(f"{self.name}: damaged or truncated gzip data ({exc})") from exc
-        finally:
-            if handle is not underlying:
-                handle.close()
-            if underlying is not self._spool:
-                underlying.close()
+        """Yield each line's bytes, or ``None`` for a line over the length limit.
+
+        The lines of ``blocks()``, each without its ``\\n`` or ``\\r\\n``.
+        """
+        # The file's own blocks, also when a subclass yields other blocks.
+        for block in Source.blocks(self):
+            if block is None:
+                yield None
+                continue
+            pieces = bytes(block).split(b"\n")
+            last = pieces.pop()  # empty unless the input ends without a newline
+            for raw in pieces:
+                yield self.within_limit(raw[:-1] if raw[-1:] == b"\r" else raw)
+            if last:
+                yield self.within_limit(last)
+
+    def within_limit(self, raw: bytes) -> bytes | None:
+        """``raw``, or ``None`` (after passing it to ``spill``) when it is over the limit."""
+        if len(raw) <= self.max_line_bytes:
+            return raw
+        if self.spill is not None:
+            self.spill(raw)
+        return None
 
     def blocks(self) -> Iterator[bytes | memoryview | None]:
         """Yield the input as runs of whole lines, or ``None`` for a line over the limit.
 
         Each block holds complete lines, each ended by ``\\n`` except the last
-        line of the input, so splitting the blocks gives exactly the lines of
-        ``lines()``. Blocks are views of the read buffers where possible (no
-        copy); use one before asking for the next. A line that grows past
+        line of the input; ``lines()`` splits them. Blocks are views of the
+        read buffers where possible (no copy); use one before asking for the
+        next. A line that grows past
         ``max_line_bytes`` while being read is skipped in bounded chunks
         (seen only by ``spill``) and yielded as ``None``; a shorter
         over-limit line may stay inside a block, for its reader to report.
@@ -202,6 +179,8 @@ class Source:
             if partial:
                 yield partial
         except (EOFError, zlib.error) as exc:
+            # gzip reports a truncated or damaged stream with these; callers
+            # handle unreadable input as OSError (the CLI's exit code 2).
             raise OSError(f"{self.name}: damaged or truncated gzip data ({exc})") from exc
         finally:
             if handle is not underlying:
