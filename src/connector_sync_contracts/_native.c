@@ -310,7 +310,6 @@ typedef struct {
     int env_type_idx, env_id_idx, env_lamport_idx, env_time_idx, env_uuid_idx;
     int n_types;
     etype_t types[MAX_TYPES];
-    int n_states;
     int allowed[MAX_STATES + 1][MAX_STATES];  /* [current+1][target] */
     int observation[MAX_STATES];
     int health_target[MAX_ENUM];
@@ -335,7 +334,6 @@ typedef struct {
     size_t bk_n;
     dslot_t *dedup;
     size_t n_dedup, dedup_slots;
-    int has_py_conn_mark;
     uint8_t *conn_py;    /* per interned string id: connector holds a Python record */
     size_t conn_py_cap;
     /* fold cursor */
@@ -1596,13 +1594,12 @@ typedef struct {
 
 typedef struct {
     uint64_t key;        /* hash of (delivery_id, fingerprint), never 0; 0 marks an empty slot */
-    uint32_t rec;        /* a record of this delivery: its strings */
+    uint32_t rec;        /* its last record: strings and last_event_id */
     int status;
     int terminal;        /* -1 none */
     int64_t last_retry;
     int replayed;
     Py_ssize_t attempts;
-    uint32_t last_rec;
 } dlv_t;
 
 typedef struct {
@@ -1717,15 +1714,16 @@ fold_group(Scanner *self, uint32_t *idx, size_t n, int max_cycles, cacc_t *ca, i
                 }
                 d->last_retry = r->u.s.retry;
                 d->attempts++;
-            } else {
+            } else if (self->outcome_terminal[outcome]) {
                 if (d && d->terminal >= 0) return 0;
                 if (!d && !(d = dmap_get(dm, key, 1))) return -1;
                 d->terminal = outcome;
                 d->attempts++;
                 *ingested += r->u.s.count;
+            } else {
+                return 0; /* an outcome the table does not place: Python decides */
             }
             d->status = outcome;
-            d->last_rec = idx[i];
             d->rec = idx[i];
             counts[outcome]++;
         }
@@ -1852,7 +1850,7 @@ Scanner_next_group(Scanner *self, PyObject *args)
                     "(NNiiLinN)", delivery_str(self, o), fingerprint_str(self, o), d->status,
                     d->terminal,
                     (long long)d->last_retry, d->replayed, d->attempts,
-                    eid_str(&self->recs[d->last_rec]));
+                    eid_str(o));
                 if (!item || PyList_Append(dlvs, item) < 0) Py_CLEAR(dlvs);
                 Py_XDECREF(item);
             }
@@ -2017,7 +2015,6 @@ Scanner_init(Scanner *self, PyObject *args, PyObject *kwds)
         PyErr_SetString(PyExc_ValueError, "bad transition table");
         return -1;
     }
-    self->n_states = (int)na - 1;
     for (Py_ssize_t c = 0; c < na; c++) {
         int row[MAX_STATES];
         int nrow = int_table(PyTuple_GET_ITEM(allowed, c), row, MAX_STATES);
