@@ -141,7 +141,7 @@ class Scanner(Protocol):
 
 def _field(plan: _FieldPlan, role: int) -> tuple[Any, ...]:
     bounds = plan.bounds
-    if plan.kind in ("int",):
+    if plan.kind == "int":
         lo, hi = bounds.get("ge", -_INT64), bounds.get("le", _INT64 - 1)
     else:
         lo, hi = bounds.get("min_length", 0), bounds.get("max_length", -1)
