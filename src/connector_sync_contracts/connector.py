@@ -12,6 +12,16 @@ from typing import Annotated, Final
 from pydantic import BaseModel, ConfigDict, Field
 
 from ._types import HttpUrlStr, NonEmptyStr, UtcDatetime, UuidField
+from ._vocab import (
+    CONNECTOR_DEGRADED,
+    CONNECTOR_EVENT_TYPES,
+    CONNECTOR_HEALTH_CHECKED,
+    CONNECTOR_PROVISIONED,
+    CONNECTOR_RECONNECTED,
+    CONNECTOR_REVOKED,
+    ConnectorState,
+    HealthStatus,
+)
 
 __all__ = [
     "CONNECTOR_DEGRADED",
@@ -35,46 +45,6 @@ __all__ = [
 
 CONNECTOR_SCHEMA_VERSION: Final = "2.7.0"
 """Contract version of the connector lifecycle family."""
-
-CONNECTOR_PROVISIONED: Final = "ConnectorProvisioned"
-"""Event type: a connector was created and configured."""
-CONNECTOR_HEALTH_CHECKED: Final = "ConnectorHealthChecked"
-"""Event type: a periodic or on-demand health probe finished."""
-CONNECTOR_DEGRADED: Final = "ConnectorDegraded"
-"""Event type: a connector stopped working normally."""
-CONNECTOR_REVOKED: Final = "ConnectorRevoked"
-"""Event type: a connector's credentials or installation were revoked."""
-CONNECTOR_RECONNECTED: Final = "ConnectorReconnected"
-"""Event type: a degraded or revoked connector was reconnected."""
-
-CONNECTOR_EVENT_TYPES: Final[frozenset[str]] = frozenset(
-    {
-        CONNECTOR_PROVISIONED,
-        CONNECTOR_HEALTH_CHECKED,
-        CONNECTOR_DEGRADED,
-        CONNECTOR_REVOKED,
-        CONNECTOR_RECONNECTED,
-    }
-)
-"""The five connector lifecycle event types."""
-
-
-class ConnectorState(str, Enum):
-    """Lifecycle state of a connector as the reducer tracks it."""
-
-    PROVISIONED = "provisioned"
-    HEALTHY = "healthy"
-    DEGRADED = "degraded"
-    REVOKED = "revoked"
-    RECONNECTED = "reconnected"
-
-
-class HealthStatus(str, Enum):
-    """Result of a health check."""
-
-    HEALTHY = "healthy"
-    DEGRADED = "degraded"
-    UNREACHABLE = "unreachable"
 
 
 class ReconnectStrategy(str, Enum):

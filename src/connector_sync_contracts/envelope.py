@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Annotated, Any, Final
+from typing import Annotated, Any
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
@@ -24,11 +24,9 @@ from ._types import (
     UuidField,
     format_instant,
 )
+from ._vocab import CONTRACT_VERSION
 
 __all__ = ["CONTRACT_VERSION", "Event", "SortKey", "canonical_json", "sort_key"]
-
-CONTRACT_VERSION: Final = "2.7.0"
-"""Version of the contract this package implements (also the package version)."""
 
 SortKey = tuple[int, datetime, str]
 """Replay order: (lamport_clock, timestamp as a UTC instant, event_id)."""

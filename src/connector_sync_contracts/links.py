@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Final
-
 from pydantic import BaseModel, ConfigDict, Field
 
 from ._types import HttpUrlStr, NonEmptyStr, UtcDatetime
+from ._vocab import EXTERNAL_REFERENCE_LINKED
 
 __all__ = ["EXTERNAL_REFERENCE_LINKED", "ExternalReferenceLinkedPayload"]
-
-EXTERNAL_REFERENCE_LINKED: Final = "ExternalReferenceLinked"
-"""Event type: an external reference (GitHub PR, Jira key ...) was bound to an aggregate."""
 
 
 class ExternalReferenceLinkedPayload(BaseModel):

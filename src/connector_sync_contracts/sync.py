@@ -7,12 +7,20 @@ models add only their own fields.
 
 from __future__ import annotations
 
-from enum import Enum
 from typing import Final
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ._types import Count, NonEmptyStr, NonNegativeCount, UtcDatetime
+from ._vocab import (
+    SYNC_DEAD_LETTERED,
+    SYNC_EVENT_TYPES,
+    SYNC_INGEST_ACCEPTED,
+    SYNC_INGEST_REJECTED,
+    SYNC_REPLAY_COMPLETED,
+    SYNC_RETRY_SCHEDULED,
+    SyncOutcome,
+)
 
 __all__ = [
     "SYNC_DEAD_LETTERED",
@@ -33,38 +41,6 @@ __all__ = [
 
 SYNC_SCHEMA_VERSION: Final = "2.7.0"
 """Contract version of the sync delivery family."""
-
-SYNC_INGEST_ACCEPTED: Final = "SyncIngestAccepted"
-"""Event type: a delivery was ingested (terminal)."""
-SYNC_INGEST_REJECTED: Final = "SyncIngestRejected"
-"""Event type: a delivery was refused (terminal)."""
-SYNC_RETRY_SCHEDULED: Final = "SyncRetryScheduled"
-"""Event type: a failed delivery will be attempted again."""
-SYNC_DEAD_LETTERED: Final = "SyncDeadLettered"
-"""Event type: a delivery gave up and was parked in a dead-letter store (terminal)."""
-SYNC_REPLAY_COMPLETED: Final = "SyncReplayCompleted"
-"""Event type: a replay of stored deliveries finished."""
-
-SYNC_EVENT_TYPES: Final[frozenset[str]] = frozenset(
-    {
-        SYNC_INGEST_ACCEPTED,
-        SYNC_INGEST_REJECTED,
-        SYNC_RETRY_SCHEDULED,
-        SYNC_DEAD_LETTERED,
-        SYNC_REPLAY_COMPLETED,
-    }
-)
-"""The five sync delivery event types."""
-
-
-class SyncOutcome(str, Enum):
-    """Outcome a sync event records for its delivery."""
-
-    ACCEPTED = "accepted"
-    REJECTED = "rejected"
-    RETRY_SCHEDULED = "retry_scheduled"
-    DEAD_LETTERED = "dead_lettered"
-    REPLAY_COMPLETED = "replay_completed"
 
 
 class SyncPayloadBase(BaseModel):
