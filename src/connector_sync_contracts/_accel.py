@@ -36,7 +36,6 @@ from .registry import (
     TERMINAL_OUTCOMES,
     Family,
 )
-from .results import ReducedConnectorState, ReducedSyncState
 from .sync import SyncOutcome
 
 try:  # pragma: no cover - depends on how the package was installed
@@ -47,11 +46,11 @@ except ImportError:  # pragma: no cover
 __all__ = [
     "PURE_PYTHON_ENV",
     "Scanner",
-    "connector_snapshot",
+    "connector_data",
     "engine",
     "no_gc",
     "scanner",
-    "sync_snapshot",
+    "sync_data",
 ]
 
 PURE_PYTHON_ENV: Final = "CONNECTOR_SYNC_PURE_PYTHON"
@@ -352,10 +351,10 @@ def scanner() -> Scanner | None:
     return made
 
 
-def connector_snapshot(
+def connector_data(
     connector_id: str, part: tuple[Any, ...], *, keep_logs: bool, max_cycles: int
-) -> ReducedConnectorState:
-    """The frozen connector state of a group the compiled fold folded."""
+) -> dict[str, Any]:
+    """The connector state (as plain data) of a group the compiled fold folded."""
     ctype, provider, mission, state, transition, checked, health, latency, events, log = part
     acc = ConnectorAcc(
         connector_id,
@@ -372,11 +371,11 @@ def connector_snapshot(
         event_count=events,
         transition_log=[(eid, _STATES[s]) for eid, s in log] if log is not None else [],
     )
-    return acc.snapshot()
+    return acc.data()
 
 
-def sync_snapshot(connector_id: str, part: tuple[Any, ...], *, keep_logs: bool) -> ReducedSyncState:
-    """The frozen delivery state of a group the compiled fold folded."""
+def sync_data(connector_id: str, part: tuple[Any, ...], *, keep_logs: bool) -> dict[str, Any]:
+    """The delivery state (as plain data) of a group the compiled fold folded."""
     counts, ingested, replayed, pending, log, deliveries = part
     acc = SyncAcc(
         connector_id,
@@ -402,7 +401,7 @@ def sync_snapshot(connector_id: str, part: tuple[Any, ...], *, keep_logs: bool) 
                 deliveries
             )
         }
-    return acc.snapshot()
+    return acc.data()
 
 
 # Envelope fields the compiled screen reads by role must exist in the model.

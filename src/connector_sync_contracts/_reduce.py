@@ -6,7 +6,8 @@ steps below are the only place behaviour is decided. A step takes the state
 of one partition and one fact and returns that state: it reads no clock, no
 random source, and nothing but its arguments. For speed the state object is
 updated in place and handed back; it is private to the fold that owns it,
-and results are frozen snapshots taken from it.
+and results are plain-data copies of it, which the public API turns into
+frozen pydantic results (``reducers``) and the command line writes as JSON.
 
 ``Engine`` holds the partitioned states and is shared by batch replay (which
 dedups, sorts, then folds) and incremental ``Projection.apply`` (which folds
@@ -17,32 +18,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Final, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Generic, Literal, TypedDict, TypeVar
 
 import msgspec
 
-from .connector import CONNECTOR_HEALTH_CHECKED, CONNECTOR_RECONNECTED, ConnectorState, HealthStatus
-from .envelope import SortKey
-from .registry import (
+from ._vocab import (
     ALLOWED_TRANSITIONS,
+    CONNECTOR_HEALTH_CHECKED,
+    CONNECTOR_RECONNECTED,
+    CONTRACT_VERSION,
     OBSERVATION_STATES,
     SEMANTIC_RULES,
     TERMINAL_OUTCOMES,
+    ConnectorState,
     Family,
+    HealthStatus,
     SemanticRule,
+    SyncOutcome,
 )
-from .results import (
-    Anomaly,
-    DeliveryState,
-    ExternalLink,
-    LinkIndex,
-    ReducedConnectorState,
-    ReducedSyncState,
-    ReverseIndexEntry,
-)
-from .sync import SyncOutcome
+
+if TYPE_CHECKING:
+    from .envelope import SortKey
 
 __all__ = [
+    "AnomalyData",
     "ConnectorFact",
     "Dedup",
     "Engine",
@@ -50,11 +49,32 @@ __all__ = [
     "LinkFact",
     "MalformedFact",
     "SyncFact",
+    "anomaly",
+    "anomaly_order",
     "conflicting_duplicate",
     "semantic_failures",
 ]
 
 T = TypeVar("T")
+
+
+class AnomalyData(TypedDict):
+    """An anomaly as plain data: the fields of ``results.Anomaly``."""
+
+    kind: str
+    event_id: str | None
+    message: str
+
+
+def anomaly(*, kind: str, event_id: str | None, message: str) -> AnomalyData:
+    """Something a reducer noticed and recorded instead of failing (see ``results.Anomaly``)."""
+    return {"kind": kind, "event_id": event_id, "message": message}
+
+
+def anomaly_order(item: AnomalyData) -> tuple[str, str, str]:
+    """Order of stream-level anomalies: (kind, event_id, message)."""
+    return (item["kind"], item["event_id"] or "", item["message"])
+
 
 _SEMANTIC_ANOMALY: Final = {"retry_attempt_exceeds_max_retries": "retry_budget_exceeded"}
 _RULES_BY_TYPE: Final[dict[str, tuple[SemanticRule, ...]]] = {}
@@ -120,12 +140,8 @@ class LinkFact(msgspec.Struct, frozen=True, gc=False, tag=3, array_like=True):
     linked_by: str
     recorded_at: datetime
 
-    def to_link(self) -> ExternalLink:
-        """The public, frozen form of this link (recorded_at in UTC)."""
-        return ExternalLink(**self.link_fields())
-
-    def link_fields(self) -> dict[str, object]:
-        """The fields of ``to_link()`` as a dict (recorded_at in UTC)."""
+    def link_fields(self) -> dict[str, Any]:
+        """The fields of ``results.ExternalLink`` as a dict (recorded_at in UTC)."""
         fields = msgspec.structs.asdict(self)
         fields["recorded_at"] = _utc(self.recorded_at)
         return fields
@@ -149,6 +165,10 @@ def _utc(value: datetime) -> datetime:
 
 def _utc_or_none(value: datetime | None) -> datetime | None:
     return None if value is None else value.astimezone(timezone.utc)
+
+
+def _float_or_none(value: float | None) -> float | None:
+    return None if value is None else float(value)
 
 
 def _describe_rule(code: str) -> str:
@@ -179,24 +199,25 @@ class ConnectorAcc:
     event_count: int = 0
     reconnects_since_healthy: int = 0
     transition_log: list[tuple[str, ConnectorState]] = field(default_factory=list)
-    anomalies: list[Anomaly] = field(default_factory=list)
+    anomalies: list[AnomalyData] = field(default_factory=list)
 
-    def snapshot(self) -> ReducedConnectorState:
-        """Frozen copy of this state."""
-        return ReducedConnectorState(
-            connector_id=self.connector_id,
-            connector_type=self.connector_type,
-            provider=self.provider,
-            mission_id=self.mission_id,
-            current_state=self.state,
-            last_transition_at=_utc_or_none(self.last_transition_at),
-            last_health_check_at=_utc_or_none(self.last_health_check_at),
-            last_health_status=self.last_health_status,
-            last_latency_ms=self.last_latency_ms,
-            event_count=self.event_count,
-            transition_log=tuple(self.transition_log) if self.keep_logs else None,
-            anomalies=tuple(self.anomalies),
-        )
+    def data(self) -> dict[str, Any]:
+        """This state as plain data: the fields of ``results.ReducedConnectorState``."""
+        return {
+            "connector_id": self.connector_id,
+            "connector_type": self.connector_type,
+            "provider": self.provider,
+            "mission_id": self.mission_id,
+            "current_state": self.state,
+            "last_transition_at": _utc_or_none(self.last_transition_at),
+            "last_health_check_at": _utc_or_none(self.last_health_check_at),
+            "last_health_status": self.last_health_status,
+            # A model-path payload may hold an int here; the result's field is a float.
+            "last_latency_ms": _float_or_none(self.last_latency_ms),
+            "event_count": self.event_count,
+            "transition_log": tuple(self.transition_log) if self.keep_logs else None,
+            "anomalies": tuple(self.anomalies),
+        }
 
 
 def connector_step(acc: ConnectorAcc, fact: ConnectorFact | MalformedFact) -> ConnectorAcc:
@@ -204,7 +225,7 @@ def connector_step(acc: ConnectorAcc, fact: ConnectorFact | MalformedFact) -> Co
     acc.event_count += 1
     if isinstance(fact, MalformedFact):
         acc.anomalies.append(
-            Anomaly(kind="malformed_payload", event_id=fact.event_id, message=fact.message)
+            anomaly(kind="malformed_payload", event_id=fact.event_id, message=fact.message)
         )
         return acc
     eid = fact.event_id
@@ -212,7 +233,7 @@ def connector_step(acc: ConnectorAcc, fact: ConnectorFact | MalformedFact) -> Co
         fact.provider != acc.provider or fact.connector_type != acc.connector_type
     ):
         acc.anomalies.append(
-            Anomaly(
+            anomaly(
                 kind="identity_changed",
                 event_id=eid,
                 message=f"provider/connector_type {fact.provider}/{fact.connector_type} differs "
@@ -221,7 +242,7 @@ def connector_step(acc: ConnectorAcc, fact: ConnectorFact | MalformedFact) -> Co
         )
     for code in fact.broken_rules:
         acc.anomalies.append(
-            Anomaly(kind="semantic_violation", event_id=eid, message=_describe_rule(code))
+            anomaly(kind="semantic_violation", event_id=eid, message=_describe_rule(code))
         )
     current, target = acc.state, fact.target
     if current is target and target in OBSERVATION_STATES:
@@ -230,7 +251,7 @@ def connector_step(acc: ConnectorAcc, fact: ConnectorFact | MalformedFact) -> Co
     if target not in ALLOWED_TRANSITIONS[current]:
         shown = current.value if current is not None else "none"
         acc.anomalies.append(
-            Anomaly(
+            anomaly(
                 kind="invalid_transition",
                 event_id=eid,
                 message=f"{fact.event_type} cannot move {shown} -> {target.value}; not applied",
@@ -241,7 +262,7 @@ def connector_step(acc: ConnectorAcc, fact: ConnectorFact | MalformedFact) -> Co
         claimed = fact.previous_state.value if fact.previous_state is not None else "none"
         shown = current.value if current is not None else "none"
         acc.anomalies.append(
-            Anomaly(
+            anomaly(
                 kind="previous_state_mismatch",
                 event_id=eid,
                 message=f"previous_state {claimed} but the connector was {shown}; applied",
@@ -263,7 +284,7 @@ def connector_step(acc: ConnectorAcc, fact: ConnectorFact | MalformedFact) -> Co
         acc.reconnects_since_healthy += 1
         if acc.reconnects_since_healthy > acc.max_reconnect_cycles:
             acc.anomalies.append(
-                Anomaly(
+                anomaly(
                     kind="reconnect_loop",
                     event_id=eid,
                     message=f"{acc.reconnects_since_healthy} reconnects without reaching healthy "
@@ -307,43 +328,43 @@ class SyncAcc:
     replayed_items: int = 0
     deliveries: dict[tuple[str, str], _Delivery] = field(default_factory=dict)
     outcome_log: list[tuple[str, SyncOutcome, str]] = field(default_factory=list)
-    anomalies: list[Anomaly] = field(default_factory=list)
+    anomalies: list[AnomalyData] = field(default_factory=list)
     known_pending: int | None = None
     """Pending retries counted by the compiled fold, which keeps its deliveries to itself."""
 
-    def snapshot(self) -> ReducedSyncState:
-        """Frozen copy of this state."""
+    def data(self) -> dict[str, Any]:
+        """This state as plain data: the fields of ``results.ReducedSyncState``."""
         deliveries = None
         if self.keep_logs:
             deliveries = tuple(
-                DeliveryState(
-                    delivery_id=key[0],
-                    source_event_fingerprint=key[1],
-                    status=d.status,
-                    attempts=d.attempts,
-                    last_event_id=d.last_event_id,
-                )
+                {
+                    "delivery_id": key[0],
+                    "source_event_fingerprint": key[1],
+                    "status": d.status,
+                    "attempts": d.attempts,
+                    "last_event_id": d.last_event_id,
+                }
                 for key, d in sorted(self.deliveries.items())
             )
-        return ReducedSyncState(
-            connector_id=self.connector_id,
-            outcome_counts=dict(self.counts),
-            ingested_items=self.ingested_items,
-            replayed_items=self.replayed_items,
-            pending_retries=self.known_pending
+        return {
+            "connector_id": self.connector_id,
+            "outcome_counts": {outcome.value: count for outcome, count in self.counts.items()},
+            "ingested_items": self.ingested_items,
+            "replayed_items": self.replayed_items,
+            "pending_retries": self.known_pending
             if self.known_pending is not None
             else sum(
                 1 for d in self.deliveries.values() if d.terminal is None and d.last_retry > 0
             ),
-            outcome_log=tuple(self.outcome_log) if self.keep_logs else None,
-            deliveries=deliveries,
-            anomalies=tuple(self.anomalies),
-        )
+            "outcome_log": tuple(self.outcome_log) if self.keep_logs else None,
+            "deliveries": deliveries,
+            "anomalies": tuple(self.anomalies),
+        }
 
 
 def _skip(acc: SyncAcc, kind: str, fact: SyncFact, why: str) -> SyncAcc:
     acc.anomalies.append(
-        Anomaly(
+        anomaly(
             kind=kind,
             event_id=fact.event_id,
             message=f"delivery {fact.delivery_id} ({fact.fingerprint}): {why}; skipped",
@@ -356,13 +377,13 @@ def sync_step(acc: SyncAcc, fact: SyncFact | MalformedFact) -> SyncAcc:
     """Fold one sync fact into ``acc`` (FR-007, per-delivery lifecycle) and return it."""
     if isinstance(fact, MalformedFact):
         acc.anomalies.append(
-            Anomaly(kind="malformed_payload", event_id=fact.event_id, message=fact.message)
+            anomaly(kind="malformed_payload", event_id=fact.event_id, message=fact.message)
         )
         return acc
     for code in fact.broken_rules:
         if code not in _SEMANTIC_ANOMALY:
             acc.anomalies.append(
-                Anomaly(
+                anomaly(
                     kind="semantic_violation", event_id=fact.event_id, message=_describe_rule(code)
                 )
             )
@@ -400,7 +421,7 @@ def sync_step(acc: SyncAcc, fact: SyncFact | MalformedFact) -> SyncAcc:
         for code in fact.broken_rules:
             if code in _SEMANTIC_ANOMALY:
                 acc.anomalies.append(
-                    Anomaly(
+                    anomaly(
                         kind=_SEMANTIC_ANOMALY[code],
                         event_id=fact.event_id,
                         message=_describe_rule(code) + "; applied",
@@ -441,44 +462,41 @@ class LinkAcc:
 
     links: dict[tuple[str, str, str], LinkFact] = field(default_factory=dict)
     link_ids: dict[str, tuple[str, str, str]] = field(default_factory=dict)
-    anomalies: list[Anomaly] = field(default_factory=list)
+    anomalies: list[AnomalyData] = field(default_factory=list)
 
-    def snapshot(
-        self, counts: tuple[int, int, int], stream_anomalies: tuple[Anomaly, ...]
-    ) -> LinkIndex:
-        """Frozen copy of the index, with the given counts and stream-level anomalies."""
+    def data(
+        self, counts: tuple[int, int, int], stream_anomalies: tuple[AnomalyData, ...]
+    ) -> dict[str, Any]:
+        """The index as plain data (the fields of ``results.LinkIndex``), with the given
+        counts and stream-level anomalies."""
         reverse: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
         for key, link in self.links.items():
             reverse.setdefault(
                 (link.internal_aggregate_type, link.internal_aggregate_id), []
             ).append(key)
-        # Links go in as dicts: pydantic-core builds every ExternalLink in one
-        # call, far cheaper than one constructor call per link in big logs.
-        return LinkIndex.model_validate(
-            {
-                "event_count": counts[0],
-                "duplicates_dropped": counts[1],
-                "ignored_event_count": counts[2],
-                "anomalies": stream_anomalies,
-                "links": [self.links[key].link_fields() for key in sorted(self.links)],
-                "reverse_index": tuple(
-                    ReverseIndexEntry(
-                        internal_aggregate_type=agg[0],
-                        internal_aggregate_id=agg[1],
-                        external_refs=tuple(sorted(keys)),
-                    )
-                    for agg, keys in sorted(reverse.items())
-                ),
-                "link_anomalies": tuple(self.anomalies),
-            }
-        )
+        return {
+            "event_count": counts[0],
+            "duplicates_dropped": counts[1],
+            "ignored_event_count": counts[2],
+            "anomalies": stream_anomalies,
+            "links": [self.links[key].link_fields() for key in sorted(self.links)],
+            "reverse_index": [
+                {
+                    "internal_aggregate_type": agg[0],
+                    "internal_aggregate_id": agg[1],
+                    "external_refs": sorted(keys),
+                }
+                for agg, keys in sorted(reverse.items())
+            ],
+            "link_anomalies": tuple(self.anomalies),
+        }
 
 
 def link_step(acc: LinkAcc, fact: LinkFact | MalformedFact) -> LinkAcc:
     """Fold one link fact into the index (FR-005: first link of a key wins) and return it."""
     if isinstance(fact, MalformedFact):
         acc.anomalies.append(
-            Anomaly(kind="malformed_payload", event_id=fact.event_id, message=fact.message)
+            anomaly(kind="malformed_payload", event_id=fact.event_id, message=fact.message)
         )
         return acc
     link = fact
@@ -486,7 +504,7 @@ def link_step(acc: LinkAcc, fact: LinkFact | MalformedFact) -> LinkAcc:
     owner = acc.link_ids.get(link.link_id)
     if owner is not None and owner != key:
         acc.anomalies.append(
-            Anomaly(
+            anomaly(
                 kind="link_id_reused",
                 event_id=fact.event_id,
                 message=f"link_id {link.link_id} already names {'/'.join(owner)}; skipped",
@@ -502,7 +520,7 @@ def link_step(acc: LinkAcc, fact: LinkFact | MalformedFact) -> LinkAcc:
         link.internal_aggregate_id,
     ):
         acc.anomalies.append(
-            Anomaly(
+            anomaly(
                 kind="conflicting_link",
                 event_id=fact.event_id,
                 message=f"{'/'.join(key)} is linked to {existing.internal_aggregate_type} "
@@ -560,14 +578,14 @@ class Dedup(Generic[T]):
         distinct = len(self.winners) + sum(len(s) - 1 for s in self.conflicts.values())
         return self.offered - distinct
 
-    def anomalies(self) -> list[Anomaly]:
+    def anomalies(self) -> list[AnomalyData]:
         """One ``conflicting_duplicate`` anomaly per event_id seen with differing content."""
         return [conflicting_duplicate(eid, len(seen)) for eid, seen in self.conflicts.items()]
 
 
-def conflicting_duplicate(event_id: str, versions: int) -> Anomaly:
+def conflicting_duplicate(event_id: str, versions: int) -> AnomalyData:
     """The stream-level anomaly for an event_id seen with ``versions`` different contents."""
-    return Anomaly(
+    return anomaly(
         kind="conflicting_duplicate",
         event_id=event_id,
         message=f"{versions} different contents share this event_id; kept the one "
@@ -586,7 +604,7 @@ class Engine:
     """Partitioned fold state for every family, shared by batch and incremental use."""
 
     __slots__ = (
-        "connector_snapshots",
+        "connector_data",
         "connectors",
         "families",
         "ignored",
@@ -594,7 +612,7 @@ class Engine:
         "links",
         "max_cycles",
         "stream_anomalies",
-        "sync_snapshots",
+        "sync_data",
         "syncs",
     )
 
@@ -607,10 +625,12 @@ class Engine:
         self.connectors: dict[str, ConnectorAcc] = {}
         self.syncs: dict[str, SyncAcc] = {}
         self.links = LinkAcc()
-        self.stream_anomalies: list[Anomaly] = []
+        self.stream_anomalies: list[AnomalyData] = []
         self.ignored = 0
-        self.connector_snapshots: dict[str, ReducedConnectorState] = {}
-        self.sync_snapshots: dict[str, ReducedSyncState] = {}
+        self.connector_data: dict[str, dict[str, Any]] = {}
+        """Finished connectors' states as plain data (see ``drain``)."""
+        self.sync_data: dict[str, dict[str, Any]] = {}
+        """Finished connectors' delivery states as plain data (see ``drain``)."""
 
     def drain(self) -> None:
         """Freeze every connector folded so far and drop its working state.
@@ -620,22 +640,46 @@ class Engine:
         time to bound memory.
         """
         for cid, acc in self.connectors.items():
-            self.connector_snapshots[cid] = acc.snapshot()
+            self.connector_data[cid] = acc.data()
         for cid, sync in self.syncs.items():
-            self.sync_snapshots[cid] = sync.snapshot()
+            self.sync_data[cid] = sync.data()
         self.connectors = {}
         self.syncs = {}
 
-    def snapshots(self) -> tuple[dict[str, ReducedConnectorState], dict[str, ReducedSyncState]]:
-        """Frozen per-connector states, ordered by connector_id."""
-        connectors = dict(self.connector_snapshots)
-        connectors.update((cid, acc.snapshot()) for cid, acc in self.connectors.items())
-        syncs = dict(self.sync_snapshots)
-        syncs.update((cid, acc.snapshot()) for cid, acc in self.syncs.items())
+    def states(self) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+        """Per-connector states as plain data, ordered by connector_id."""
+        connectors = dict(self.connector_data)
+        connectors.update((cid, acc.data()) for cid, acc in self.connectors.items())
+        syncs = dict(self.sync_data)
+        syncs.update((cid, acc.data()) for cid, acc in self.syncs.items())
         return (
             {cid: connectors[cid] for cid in sorted(connectors)},
             {cid: syncs[cid] for cid in sorted(syncs)},
         )
+
+    def result_data(
+        self,
+        *,
+        event_count: int,
+        duplicates_dropped: int,
+        stream_anomalies: list[AnomalyData],
+    ) -> dict[str, Any]:
+        """The whole-log result as plain data: the fields of ``results.ReplayResult``.
+
+        Stream anomalies (the given ones and the engine's own) are sorted here.
+        """
+        anomalies = tuple(sorted([*stream_anomalies, *self.stream_anomalies], key=anomaly_order))
+        connectors, syncs = self.states()
+        return {
+            "contract_version": CONTRACT_VERSION,
+            "connectors": connectors,
+            "sync": syncs,
+            "external_links": self.links.data((event_count, duplicates_dropped, self.ignored), ()),
+            "anomalies": anomalies,
+            "event_count": event_count,
+            "duplicates_dropped": duplicates_dropped,
+            "ignored_event_count": self.ignored,
+        }
 
     def fold(self, fact: Fact | None) -> None:
         """Apply one deduplicated fact; ``None`` stands for an event of another family."""
@@ -659,7 +703,7 @@ class Engine:
                 self.ignored += 1
             elif fact.connector_id is None:
                 self.stream_anomalies.append(
-                    Anomaly(kind="malformed_payload", event_id=fact.event_id, message=fact.message)
+                    anomaly(kind="malformed_payload", event_id=fact.event_id, message=fact.message)
                 )
             elif fact.family is Family.CONNECTOR:
                 self._connector(fact.connector_id, fact)

@@ -26,12 +26,21 @@ from pydantic import ValidationError
 
 from . import _accel
 from ._fast import EPOCH, MICROSECOND, FastDecoder, FastEvent
-from ._reduce import ConnectorFact, Engine, Fact, MalformedFact, SyncFact, conflicting_duplicate
+from ._reduce import (
+    AnomalyData,
+    ConnectorFact,
+    Engine,
+    Fact,
+    MalformedFact,
+    SyncFact,
+    anomaly,
+    conflicting_duplicate,
+)
 from .envelope import Event, canonical_json
 from .jsonl import LineProblem, Source, line_problem, parse_line
 from .reducers import ALL_FAMILIES, admit_envelope, build_result, event_to_fact
 from .registry import DEFAULT_MAX_RECONNECT_CYCLES, Family
-from .results import Anomaly, ReplayResult
+from .results import ReplayResult
 from .validation import validate_event
 
 __all__ = ["LineSink", "RunSummary", "replay_sources", "validate_sources"]
@@ -325,7 +334,7 @@ class _Records:
                 self.buckets[b][index] = b""
             self.buckets[bucket].append(best)
 
-    def conflict_anomalies(self) -> list[Anomaly]:
+    def conflict_anomalies(self) -> list[AnomalyData]:
         """One ``conflicting_duplicate`` anomaly per event_id seen with differing content."""
         return [conflicting_duplicate(eid, count) for eid, count in self.conflicts.items()]
 
@@ -408,7 +417,7 @@ class _Replayer:
         self.engine = Engine(
             ALL_FAMILIES, keep_logs=include_logs, max_reconnect_cycles=max_reconnect_cycles
         )
-        self.envelope_anomalies: list[Anomaly] = []
+        self.envelope_anomalies: list[AnomalyData] = []
 
     def line(
         self,
@@ -422,7 +431,7 @@ class _Replayer:
         if raw is None:
             problem = _too_long(number, source.max_line_bytes)
             self.envelope_anomalies.append(
-                Anomaly(kind="malformed_envelope", event_id=None, message=problem.message)
+                anomaly(kind="malformed_envelope", event_id=None, message=problem.message)
             )
             _account(summary, source, [problem], raw, on_problem)
             return
@@ -446,7 +455,7 @@ class _Replayer:
         """Fold-side handling of a line the fast path declined."""
         if isinstance(parsed, LineProblem):
             self.envelope_anomalies.append(
-                Anomaly(
+                anomaly(
                     kind="malformed_envelope",
                     event_id=None,
                     message=f"{parsed.field}: {parsed.code}: {parsed.message}",
@@ -540,11 +549,11 @@ def _fold_native(
             continue
         cid, connector_part, sync_part = group
         if connector_part is not None:
-            engine.connector_snapshots[cid] = _accel.connector_snapshot(
+            engine.connector_data[cid] = _accel.connector_data(
                 cid, connector_part, keep_logs=keep_logs, max_cycles=cycles
             )
         if sync_part is not None:
-            engine.sync_snapshots[cid] = _accel.sync_snapshot(cid, sync_part, keep_logs=keep_logs)
+            engine.sync_data[cid] = _accel.sync_data(cid, sync_part, keep_logs=keep_logs)
     anomalies = [
         *replayer.envelope_anomalies,
         *(conflicting_duplicate(eid, count) for eid, count in conflicts.items()),

@@ -279,7 +279,7 @@ def delivery_rules() -> list[tuple[str, str, str]]:
                 status = acc.deliveries[("delivery", "fingerprint")].status
                 verdict = f"applied -> {status.value}"
             else:
-                verdict = f"skipped: `{acc.anomalies[seen].kind}`"
+                verdict = f"skipped: `{acc.anomalies[seen]['kind']}`"
             rows.append((state, event, verdict))
     return rows
 

@@ -13,6 +13,7 @@ from typing import Any, Final, TypeAlias
 from pydantic import ValidationError
 
 from ._reduce import (
+    AnomalyData,
     ConnectorFact,
     Dedup,
     Engine,
@@ -20,6 +21,8 @@ from ._reduce import (
     LinkFact,
     MalformedFact,
     SyncFact,
+    anomaly,
+    anomaly_order,
     semantic_failures,
 )
 from .connector import (
@@ -39,7 +42,6 @@ from .registry import (
     Family,
 )
 from .results import (
-    Anomaly,
     ConnectorProjection,
     LinkIndex,
     ReplayResult,
@@ -99,7 +101,7 @@ def raw_event_id(item: object) -> str | None:
     return _encodable(raw) if isinstance(raw, str) else None
 
 
-def admit_envelope(item: object, anomalies: list[Anomaly]) -> Event | None:
+def admit_envelope(item: object, anomalies: list[AnomalyData]) -> Event | None:
     """``item`` as a validated ``Event``, or None after recording ``malformed_envelope``."""
     if isinstance(item, Event):
         return item
@@ -107,7 +109,7 @@ def admit_envelope(item: object, anomalies: list[Anomaly]) -> Event | None:
         return Event.model_validate(item)
     except ValidationError as exc:
         anomalies.append(
-            Anomaly(
+            anomaly(
                 kind="malformed_envelope",
                 event_id=raw_event_id(item),
                 message=summarize_errors(exc),
@@ -182,10 +184,6 @@ def event_to_fact(event: Event) -> Fact | None:
     return LinkFact(event_id=event.event_id, **payload.model_dump())
 
 
-def _anomaly_order(anomaly: Anomaly) -> tuple[str, str, str]:
-    return (anomaly.kind, anomaly.event_id or "", anomaly.message)
-
-
 class Projection:
     """Whole-log projection that accepts events one at a time.
 
@@ -207,7 +205,7 @@ class Projection:
             families, keep_logs=include_logs, max_reconnect_cycles=max_reconnect_cycles
         )
         self._dedup: Dedup[Event] = Dedup()
-        self._envelope_anomalies: list[Anomaly] = []
+        self._envelope_anomalies: list[AnomalyData] = []
 
     def _admit(self, item: EventLike) -> Event | None:
         return admit_envelope(item, self._envelope_anomalies)
@@ -233,10 +231,10 @@ class Projection:
         for event in self._dedup.in_order():
             self._engine.fold(event_to_fact(event))
 
-    def _stream_anomalies(self) -> tuple[Anomaly, ...]:
+    def _stream_anomalies(self) -> tuple[AnomalyData, ...]:
         found = [*self._envelope_anomalies, *self._dedup.anomalies()]
         found.extend(self._engine.stream_anomalies)
-        return tuple(sorted(found, key=_anomaly_order))
+        return tuple(sorted(found, key=anomaly_order))
 
     def _counts(self) -> dict[str, int]:
         return {
@@ -260,19 +258,15 @@ def build_result(
     *,
     event_count: int,
     duplicates_dropped: int,
-    stream_anomalies: list[Anomaly],
+    stream_anomalies: list[AnomalyData],
 ) -> ReplayResult:
-    """Snapshot an engine into the section 6 result (stream anomalies get sorted here)."""
-    anomalies = tuple(sorted([*stream_anomalies, *engine.stream_anomalies], key=_anomaly_order))
-    connectors, syncs = engine.snapshots()
-    return ReplayResult(
-        connectors=connectors,
-        sync=syncs,
-        external_links=engine.links.snapshot((event_count, duplicates_dropped, engine.ignored), ()),
-        anomalies=anomalies,
-        event_count=event_count,
-        duplicates_dropped=duplicates_dropped,
-        ignored_event_count=engine.ignored,
+    """Freeze an engine into the section 6 result (stream anomalies get sorted here)."""
+    return ReplayResult.model_validate(
+        engine.result_data(
+            event_count=event_count,
+            duplicates_dropped=duplicates_dropped,
+            stream_anomalies=stream_anomalies,
+        )
     )
 
 
@@ -297,10 +291,12 @@ def reduce_connector_events(
     """Fold the connector family of a log into per-connector states (FR-006)."""
     projection = _batch(events, frozenset({Family.CONNECTOR}), max_reconnect_cycles)
     engine = projection._engine
-    return ConnectorProjection(
-        connectors={cid: engine.connectors[cid].snapshot() for cid in sorted(engine.connectors)},
-        anomalies=projection._stream_anomalies(),
-        **projection._counts(),
+    return ConnectorProjection.model_validate(
+        {
+            "connectors": {cid: engine.connectors[cid].data() for cid in sorted(engine.connectors)},
+            "anomalies": projection._stream_anomalies(),
+            **projection._counts(),
+        }
     )
 
 
@@ -308,10 +304,12 @@ def reduce_sync_events(events: Iterable[EventLike]) -> SyncProjection:
     """Fold the sync family of a log into per-connector delivery states (FR-007)."""
     projection = _batch(events, frozenset({Family.SYNC}), DEFAULT_MAX_RECONNECT_CYCLES)
     engine = projection._engine
-    return SyncProjection(
-        sync={cid: engine.syncs[cid].snapshot() for cid in sorted(engine.syncs)},
-        anomalies=projection._stream_anomalies(),
-        **projection._counts(),
+    return SyncProjection.model_validate(
+        {
+            "sync": {cid: engine.syncs[cid].data() for cid in sorted(engine.syncs)},
+            "anomalies": projection._stream_anomalies(),
+            **projection._counts(),
+        }
     )
 
 
@@ -319,7 +317,9 @@ def reduce_external_links(events: Iterable[EventLike]) -> LinkIndex:
     """Fold ``ExternalReferenceLinked`` events into the link index (FR-005)."""
     projection = _batch(events, frozenset({Family.LINK}), DEFAULT_MAX_RECONNECT_CYCLES)
     counts = projection._counts()
-    return projection._engine.links.snapshot(
-        (counts["event_count"], counts["duplicates_dropped"], counts["ignored_event_count"]),
-        projection._stream_anomalies(),
+    return LinkIndex.model_validate(
+        projection._engine.links.data(
+            (counts["event_count"], counts["duplicates_dropped"], counts["ignored_event_count"]),
+            projection._stream_anomalies(),
+        )
     )

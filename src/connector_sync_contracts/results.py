@@ -10,12 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Final
 
-import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
-from .connector import ConnectorState, HealthStatus
-from .envelope import CONTRACT_VERSION
-from .sync import SyncOutcome
+from ._output import LOG_FIELDS, canonical_dumps, drop_logs, section6_form
+from ._vocab import CONTRACT_VERSION, ConnectorState, HealthStatus, SyncOutcome
 
 __all__ = [
     "LOG_FIELDS",
@@ -32,15 +30,7 @@ __all__ = [
     "canonical_dumps",
 ]
 
-LOG_FIELDS: Final = frozenset({"transition_log", "outcome_log", "deliveries"})
-"""Per-event logs that ``include_logs=False`` (the CLI's ``--no-logs``) leaves out."""
-
 _FROZEN: Final = ConfigDict(frozen=True)
-
-
-def canonical_dumps(data: Any) -> bytes:
-    """Serialize JSON-ready data canonically: sorted keys, 2-space indent, final newline."""
-    return orjson.dumps(data, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2) + b"\n"
 
 
 class _Result(BaseModel):
@@ -50,24 +40,12 @@ class _Result(BaseModel):
         """JSON-ready form; ``include_logs=False`` drops transition/outcome logs and deliveries."""
         data = self.model_dump(mode="json")
         if not include_logs:
-            _drop_logs(data)
+            drop_logs(data)
         return data
 
     def to_json(self, *, include_logs: bool = True) -> bytes:
         """Canonical JSON bytes of ``to_dict()``."""
         return canonical_dumps(self.to_dict(include_logs=include_logs))
-
-
-def _drop_logs(data: Any) -> None:
-    # Logs live in per-connector states, which sit in objects keyed by
-    # connector_id; lists (links, anomalies, indexes) never hold one, and
-    # skipping them keeps this cheap for results with many links.
-    if isinstance(data, dict):
-        for key in LOG_FIELDS & data.keys():
-            del data[key]
-        for value in data.values():
-            if isinstance(value, dict):
-                _drop_logs(value)
 
 
 class Anomaly(BaseModel):
@@ -227,11 +205,4 @@ class ReplayResult(_Counts):
 
     def to_dict(self, *, include_logs: bool = True) -> dict[str, Any]:
         """The section 6 JSON form; ``include_logs=False`` drops the per-event logs."""
-        data = super().to_dict(include_logs=include_logs)
-        links = data["external_links"]
-        data["external_links"] = {
-            "links": links["links"],
-            "reverse_index": links["reverse_index"],
-            "anomalies": links["link_anomalies"],
-        }
-        return data
+        return section6_form(self.model_dump(mode="json"), include_logs=include_logs)

@@ -1,0 +1,60 @@
+"""The section 6 JSON form of a replay, without pydantic.
+
+``results.ReplayResult.to_dict()`` and the command line's replay both end
+here, so the JSON form is defined once: the same keys, the same omission of
+the per-event logs, the same canonical bytes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import orjson
+
+__all__ = ["LOG_FIELDS", "canonical_dumps", "drop_logs", "section6_form"]
+
+LOG_FIELDS: Final = frozenset({"transition_log", "outcome_log", "deliveries"})
+"""Per-event logs that ``include_logs=False`` (the CLI's ``--no-logs``) leaves out."""
+
+_CANONICAL: Final = orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2 | orjson.OPT_UTC_Z
+
+
+def canonical_dumps(data: Any) -> bytes:
+    """Serialize JSON-ready data canonically: sorted keys, 2-space indent, final newline.
+
+    Aware datetimes are written as RFC 3339 UTC (``...Z``, microseconds when
+    present) and enum members as their values, exactly as pydantic's JSON
+    mode writes them, so model dumps and plain data give the same bytes.
+    """
+    return orjson.dumps(data, option=_CANONICAL) + b"\n"
+
+
+def drop_logs(data: Any) -> None:
+    """Remove the ``LOG_FIELDS`` keys from every per-connector state in ``data``, in place."""
+    # Logs live in per-connector states, which sit in objects keyed by
+    # connector_id; lists (links, anomalies, indexes) never hold one, and
+    # skipping them keeps this cheap for results with many links.
+    if isinstance(data, dict):
+        for key in LOG_FIELDS & data.keys():
+            del data[key]
+        for value in data.values():
+            if isinstance(value, dict):
+                drop_logs(value)
+
+
+def section6_form(data: dict[str, Any], *, include_logs: bool) -> dict[str, Any]:
+    """The section 6 JSON form of a ``ReplayResult``-shaped dict (changed in place).
+
+    The external link index keeps only ``links``, ``reverse_index`` and its
+    anomalies (``link_anomalies`` in the model), and ``include_logs=False``
+    drops the per-event logs.
+    """
+    if not include_logs:
+        drop_logs(data)
+    links = data["external_links"]
+    data["external_links"] = {
+        "links": links["links"],
+        "reverse_index": links["reverse_index"],
+        "anomalies": links["link_anomalies"],
+    }
+    return data
