@@ -11,7 +11,7 @@ from typing import Any, Final
 
 import orjson
 
-__all__ = ["LOG_FIELDS", "canonical_dumps", "drop_logs", "section6_form"]
+__all__ = ["LOG_FIELDS", "ReplayData", "canonical_dumps", "drop_logs", "section6_form"]
 
 LOG_FIELDS: Final = frozenset({"transition_log", "outcome_log", "deliveries"})
 """Per-event logs that ``include_logs=False`` (the CLI's ``--no-logs``) leaves out."""
@@ -58,3 +58,35 @@ def section6_form(data: dict[str, Any], *, include_logs: bool) -> dict[str, Any]
         "anomalies": links["link_anomalies"],
     }
     return data
+
+
+class ReplayData:
+    """A whole-log replay result as plain data: the fields of ``results.ReplayResult``.
+
+    What the command line's replay produces. ``to_dict`` and ``to_json``
+    give exactly what ``ReplayResult.to_dict``/``to_json`` give for the same
+    log, without building the pydantic models.
+    """
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+        """The result's fields (as ``Engine.result_data`` gives them)."""
+
+    def to_dict(self, *, include_logs: bool = True) -> dict[str, Any]:
+        """The section 6 form; ``include_logs=False`` drops the per-event logs.
+
+        Lists, dicts and plain values as in ``ReplayResult.to_dict()``, except
+        that datetimes and enum members are left as they are:
+        ``canonical_dumps`` writes them exactly as pydantic's JSON mode does.
+        """
+        data = dict(self.data)
+        # Copies of the per-connector states: dropping logs must not change self.data.
+        data["connectors"] = {cid: dict(state) for cid, state in data["connectors"].items()}
+        data["sync"] = {cid: dict(state) for cid, state in data["sync"].items()}
+        return section6_form(data, include_logs=include_logs)
+
+    def to_json(self, *, include_logs: bool = True) -> bytes:
+        """Canonical JSON bytes of ``to_dict()``."""
+        return canonical_dumps(self.to_dict(include_logs=include_logs))

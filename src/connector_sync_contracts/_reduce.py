@@ -16,6 +16,7 @@ as events arrive), so the two cannot disagree.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Final, Generic, Literal, TypedDict, TypeVar
@@ -216,7 +217,7 @@ class ConnectorAcc:
             "last_latency_ms": _float_or_none(self.last_latency_ms),
             "event_count": self.event_count,
             "transition_log": tuple(self.transition_log) if self.keep_logs else None,
-            "anomalies": tuple(self.anomalies),
+            "anomalies": list(self.anomalies),
         }
 
 
@@ -358,7 +359,7 @@ class SyncAcc:
             ),
             "outcome_log": tuple(self.outcome_log) if self.keep_logs else None,
             "deliveries": deliveries,
-            "anomalies": tuple(self.anomalies),
+            "anomalies": list(self.anomalies),
         }
 
 
@@ -465,7 +466,7 @@ class LinkAcc:
     anomalies: list[AnomalyData] = field(default_factory=list)
 
     def data(
-        self, counts: tuple[int, int, int], stream_anomalies: tuple[AnomalyData, ...]
+        self, counts: tuple[int, int, int], stream_anomalies: Sequence[AnomalyData]
     ) -> dict[str, Any]:
         """The index as plain data (the fields of ``results.LinkIndex``), with the given
         counts and stream-level anomalies."""
@@ -478,7 +479,7 @@ class LinkAcc:
             "event_count": counts[0],
             "duplicates_dropped": counts[1],
             "ignored_event_count": counts[2],
-            "anomalies": stream_anomalies,
+            "anomalies": list(stream_anomalies),
             "links": [self.links[key].link_fields() for key in sorted(self.links)],
             "reverse_index": [
                 {
@@ -488,7 +489,7 @@ class LinkAcc:
                 }
                 for agg, keys in sorted(reverse.items())
             ],
-            "link_anomalies": tuple(self.anomalies),
+            "link_anomalies": list(self.anomalies),
         }
 
 
@@ -668,7 +669,7 @@ class Engine:
 
         Stream anomalies (the given ones and the engine's own) are sorted here.
         """
-        anomalies = tuple(sorted([*stream_anomalies, *self.stream_anomalies], key=anomaly_order))
+        anomalies = sorted([*stream_anomalies, *self.stream_anomalies], key=anomaly_order)
         connectors, syncs = self.states()
         return {
             "contract_version": CONTRACT_VERSION,

@@ -26,6 +26,7 @@ from pydantic import ValidationError
 
 from . import _accel
 from ._fast import EPOCH, MICROSECOND, FastDecoder, FastEvent
+from ._output import ReplayData
 from ._reduce import (
     AnomalyData,
     ConnectorFact,
@@ -38,9 +39,8 @@ from ._reduce import (
 )
 from .envelope import Event, canonical_json
 from .jsonl import LineProblem, Source, line_problem, parse_line
-from .reducers import ALL_FAMILIES, admit_envelope, build_result, event_to_fact
+from .reducers import ALL_FAMILIES, admit_envelope, event_to_fact
 from .registry import DEFAULT_MAX_RECONNECT_CYCLES, Family
-from .results import ReplayResult
 from .validation import validate_event
 
 __all__ = ["LineSink", "RunSummary", "replay_sources", "validate_sources"]
@@ -487,7 +487,7 @@ def replay_sources(
     max_reconnect_cycles: int = DEFAULT_MAX_RECONNECT_CYCLES,
     on_problem: LineSink,
     on_line: Callable[[int, int], None] | None = None,
-) -> tuple[ReplayResult, RunSummary]:
+) -> tuple[ReplayData, RunSummary]:
     """Replay every line of ``sources`` into the section 6 projection, reporting problems."""
     with _accel.no_gc():
         return _replay_sources(
@@ -506,7 +506,7 @@ def _replay_sources(
     max_reconnect_cycles: int,
     on_problem: LineSink,
     on_line: Callable[[int, int], None] | None,
-) -> tuple[ReplayResult, RunSummary]:
+) -> tuple[ReplayData, RunSummary]:
     summary = RunSummary()
     scanner = _accel.scanner()
     replayer = _Replayer(
@@ -536,7 +536,7 @@ def _replay_sources(
 
 def _fold_native(
     replayer: _Replayer, scanner: _accel.Scanner, dropped: int, conflicts: dict[str, int]
-) -> ReplayResult:
+) -> ReplayData:
     """Fold the scanner's records: per connector in C, or by the Engine when unusual."""
     event_count = scanner.start_fold()
     engine = replayer.engine
@@ -558,12 +558,14 @@ def _fold_native(
         *replayer.envelope_anomalies,
         *(conflicting_duplicate(eid, count) for eid, count in conflicts.items()),
     ]
-    return build_result(
-        engine, event_count=event_count, duplicates_dropped=dropped, stream_anomalies=anomalies
+    return ReplayData(
+        engine.result_data(
+            event_count=event_count, duplicates_dropped=dropped, stream_anomalies=anomalies
+        )
     )
 
 
-def _fold(replayer: _Replayer, records: _Records) -> ReplayResult:
+def _fold(replayer: _Replayer, records: _Records) -> ReplayData:
     buckets = records.buckets
     records.buckets = []
     event_count = sum(len(bucket) for bucket in buckets)
@@ -587,11 +589,12 @@ def _fold(replayer: _Replayer, records: _Records) -> ReplayResult:
                 set_event_id(fact, "event_id", record[16:end].decode())
             fold(fact)
         engine.drain()
-    return build_result(
-        engine,
-        event_count=event_count,
-        duplicates_dropped=records.duplicates_dropped,
-        stream_anomalies=anomalies,
+    return ReplayData(
+        engine.result_data(
+            event_count=event_count,
+            duplicates_dropped=records.duplicates_dropped,
+            stream_anomalies=anomalies,
+        )
     )
 
 

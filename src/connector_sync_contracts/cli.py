@@ -19,10 +19,10 @@ import orjson
 from ._accel import engine, no_gc
 from ._ce_input import adapt_input, extra_problems
 from ._generate import GeneratorOptions, generate_lines
+from ._output import canonical_dumps
 from ._stream import RunSummary, replay_sources, validate_sources
 from .envelope import CONTRACT_VERSION
 from .jsonl import DEFAULT_MAX_LINE_BYTES, LineProblem, Source
-from .results import ReplayResult, canonical_dumps
 
 __all__ = ["main"]
 
@@ -256,7 +256,15 @@ def _focus(data: dict[str, Any], connector: str) -> dict[str, Any]:
     return data
 
 
-def _table(result: ReplayResult, connector: str | None) -> str:
+def _text(value: Any) -> str:
+    """A state or status as shown in the table: its value, or '-' when there is none."""
+    if value is None:
+        return "-"
+    return str(getattr(value, "value", value))
+
+
+def _table(data: dict[str, Any], connector: str | None) -> str:
+    """The readable per-connector view of a replay's section 6 form (logs not needed)."""
     rows = [
         (
             "CONNECTOR",
@@ -274,29 +282,31 @@ def _table(result: ReplayResult, connector: str | None) -> str:
             "ANOMALIES",
         )
     ]
-    ids = sorted(set(result.connectors) | set(result.sync))
+    connectors: dict[str, dict[str, Any]] = data["connectors"]
+    syncs: dict[str, dict[str, Any]] = data["sync"]
+    ids = sorted(set(connectors) | set(syncs))
     if connector is not None:
         ids = [cid for cid in ids if cid == connector]
     for cid in ids:
-        state = result.connectors.get(cid)
-        sync = result.sync.get(cid)
-        counts = {k.value: v for k, v in sync.outcome_counts.items()} if sync else {}
-        latency = state.last_latency_ms if state else None
+        state = connectors.get(cid, {})
+        sync = syncs.get(cid, {})
+        counts = {_text(k): v for k, v in sync.get("outcome_counts", {}).items()}
+        latency = state.get("last_latency_ms")
         rows.append(
             (
                 cid,
-                (state.provider if state else None) or "-",
-                state.current_state.value if state and state.current_state else "-",
-                state.last_health_status.value if state and state.last_health_status else "-",
+                state.get("provider") or "-",
+                _text(state.get("current_state")),
+                _text(state.get("last_health_status")),
                 f"{latency:.0f} ms" if latency is not None else "-",
-                str(state.event_count if state else 0),
+                str(state.get("event_count", 0)),
                 str(counts.get("accepted", 0)),
                 str(counts.get("rejected", 0)),
                 str(counts.get("retry_scheduled", 0)),
                 str(counts.get("dead_lettered", 0)),
                 str(counts.get("replay_completed", 0)),
-                str(sync.pending_retries if sync else 0),
-                str(len(state.anomalies if state else ()) + len(sync.anomalies if sync else ())),
+                str(sync.get("pending_retries", 0)),
+                str(len(state.get("anomalies", ())) + len(sync.get("anomalies", ()))),
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
@@ -305,19 +315,20 @@ def _table(result: ReplayResult, connector: str | None) -> str:
         for row in rows
     ]
     lines.insert(1, "  ".join("-" * w for w in widths))
+    links = data["external_links"]
     notes = [
         "",
-        f"events {result.event_count}  duplicates dropped {result.duplicates_dropped}  "
-        f"other families {result.ignored_event_count}  "
-        f"links {len(result.external_links.links)}  stream anomalies {len(result.anomalies)}",
+        f"events {data['event_count']}  duplicates dropped {data['duplicates_dropped']}  "
+        f"other families {data['ignored_event_count']}  "
+        f"links {len(links['links'])}  stream anomalies {len(data['anomalies'])}",
     ]
     detail: list[str] = []
     for cid in ids:
-        for source in (result.connectors.get(cid), result.sync.get(cid)):
-            for anomaly in source.anomalies if source else ():
-                detail.append(f"  {cid}: {anomaly.kind} [{anomaly.event_id}] {anomaly.message}")
-    for anomaly in (*result.external_links.link_anomalies, *result.anomalies):
-        detail.append(f"  {anomaly.kind} [{anomaly.event_id}] {anomaly.message}")
+        for source in (connectors.get(cid, {}), syncs.get(cid, {})):
+            for item in source.get("anomalies", ()):
+                detail.append(f"  {cid}: {_anomaly_text(item)}")
+    for item in (*links["anomalies"], *data["anomalies"]):
+        detail.append(f"  {_anomaly_text(item)}")
     if detail:
         notes.append("")
         notes.append("anomalies:")
@@ -325,6 +336,10 @@ def _table(result: ReplayResult, connector: str | None) -> str:
         if len(detail) > 50:
             notes.append(f"  ... and {len(detail) - 50} more (use --format json for all)")
     return "\n".join(lines + notes) + "\n"
+
+
+def _anomaly_text(item: dict[str, Any]) -> str:
+    return f"{item['kind']} [{item['event_id']}] {item['message']}"
 
 
 @main.command()
@@ -388,7 +403,7 @@ def replay(
                 data = _focus(data, connector)
             out.write(canonical_dumps(data))
         else:
-            out.write(_table(result, connector).encode())
+            out.write(_table(result.to_dict(include_logs=False), connector).encode())
     click.echo(_summary_text(summary), err=True)
     sys.exit(EXIT_PROBLEMS if summary.rejected else EXIT_CLEAN)
 
