@@ -42,6 +42,7 @@ schema-check: $(STAMP_DEV)
 	$(BIN)/python -m connector_sync_contracts.schemas --check
 	$(BIN)/python -m connector_sync_contracts.asyncapi --check
 	$(BIN)/python -m connector_sync_contracts.docs --check
+	$(BIN)/python -m connector_sync_contracts._spec --check
 
 unit: $(STAMP_DEV)
 	$(BIN)/python -m pytest
@@ -59,6 +60,7 @@ regen: $(STAMP_DEV)
 	$(BIN)/python -m connector_sync_contracts.schemas --write
 	$(BIN)/python -m connector_sync_contracts.asyncapi --write
 	$(BIN)/python -m connector_sync_contracts.docs --write
+	$(BIN)/python -m connector_sync_contracts._spec --write
 	$(BIN)/python -m connector_sync_contracts.conformance.regen
 
 clean:

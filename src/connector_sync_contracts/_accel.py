@@ -1,9 +1,12 @@
 """The optional compiled accelerator (``_native.c``), configured from the contract's own tables.
 
-``_native`` knows no event type, field or transition by name. This module
-derives its *spec* from the same field plans ``_fast`` builds from the
-pydantic models, and from the tables in ``registry``, so the compiled screen
-and the Python paths read one definition of the contract.
+``_native`` knows no event type, field or transition by name. Its *spec* is
+derived by ``_spec`` from the same field plans ``_fast`` builds from the
+pydantic models and from the tables in ``registry``, so the compiled screen
+and the Python paths read one definition of the contract. The derivation is
+committed as ``_native_spec.json`` (kept current by the drift check of
+``make test``): this module loads it, so the command line starts without
+importing pydantic or building the models.
 
 The extension is optional: when it was not built (no C compiler where the
 package was installed) or ``CONNECTOR_SYNC_PURE_PYTHON=1`` is set, ``scanner()``
@@ -13,30 +16,36 @@ results more slowly.
 
 from __future__ import annotations
 
+import functools
 import gc
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Final, Protocol
 
-from ._fast import EPOCH, MICROSECOND, _derive_plans, _FieldPlan
-from ._reduce import ConnectorAcc, ConnectorFact, LinkFact, SyncAcc, SyncFact, _Delivery
-from .connector import CONNECTOR_RECONNECTED, ConnectorState, HealthStatus
-from .envelope import Event
-from .registry import (
-    ALLOWED_TRANSITIONS,
-    CONNECTOR_TARGET_STATES,
-    EVENT_FAMILIES,
-    HEALTH_STATUS_TARGETS,
-    OBSERVATION_STATES,
-    PAYLOAD_MODELS,
-    SEMANTIC_RULES,
-    SYNC_OUTCOMES,
-    TERMINAL_OUTCOMES,
-    Family,
+import orjson
+
+from ._patterns import cached_check
+from ._reduce import (
+    EPOCH,
+    MICROSECOND,
+    ConnectorAcc,
+    ConnectorFact,
+    LinkFact,
+    SyncAcc,
+    SyncFact,
+    _Delivery,
 )
-from .sync import SyncOutcome
+from ._vocab import (
+    CONNECTOR_TARGET_STATES,
+    HEALTH_STATUS_TARGETS,
+    SYNC_OUTCOMES,
+    ConnectorState,
+    HealthStatus,
+    SyncOutcome,
+)
 
 try:  # pragma: no cover - depends on how the package was installed
     from . import _native  # type: ignore[attr-defined]
@@ -56,52 +65,12 @@ __all__ = [
 PURE_PYTHON_ENV: Final = "CONNECTOR_SYNC_PURE_PYTHON"
 """Set to ``1`` to use the pure-Python paths even when the extension is built."""
 
+SPEC_FILE: Final = Path(__file__).with_name("_native_spec.json")
+"""The compiled screen's spec, derived from the models by ``_spec`` and committed."""
+
 _STATES: Final = tuple(ConnectorState)
 _HEALTH: Final = tuple(HealthStatus)
 _OUTCOMES: Final = tuple(SyncOutcome)
-_EVENT_TYPES: Final = tuple(PAYLOAD_MODELS)
-_KINDS: Final = {
-    "event_id": 0,
-    "uuid": 1,
-    "datetime": 2,
-    "str": 3,
-    "url": 3,
-    "enum": 4,
-    "int": 5,
-    "float": 6,
-}
-_ROLES: Final = {
-    name: code
-    for code, name in enumerate(
-        (
-            "connector_id",
-            "connector_type",
-            "provider",
-            "mission_id",
-            "recorded_at",
-            "health_status",
-            "latency_ms",
-            "previous_state",
-            "delivery_id",
-            "source_event_fingerprint",
-            "retry_attempt",
-            "max_retries",
-            "ingested_count",
-            "replayed_count",
-            "project_uuid",
-        ),
-        start=1,
-    )
-}
-_ENVELOPE_ROLES: Final = {
-    "event_id": 16,
-    "timestamp": 17,
-    "lamport_clock": 18,
-    "project_uuid": 19,
-    "event_type": 20,
-    "payload": 21,
-}
-_INT64: Final = 2**63
 
 
 class Scanner(Protocol):
@@ -138,113 +107,25 @@ class Scanner(Protocol):
         """The next group: folded here, or facts for the Python fold; None at the end."""
 
 
-def _field(plan: _FieldPlan, role: int) -> tuple[Any, ...]:
-    bounds = plan.bounds
-    if plan.kind == "int":
-        lo, hi = bounds.get("ge", -_INT64), bounds.get("le", _INT64 - 1)
-    else:
-        lo, hi = bounds.get("min_length", 0), bounds.get("max_length", -1)
-    if plan.kind == "float" and set(bounds) - {"ge"}:
-        raise TypeError(f"no compiled check for float bounds {bounds} of {plan.name}")
-    check = plan.check if plan.kind in ("str", "url") else None
-    return (
-        plan.name,
-        _KINDS[plan.kind],
-        role,
-        plan.nullable,
-        plan.optional,
-        lo,
-        hi,
-        float(bounds["ge"]) if plan.kind == "float" and "ge" in bounds else None,
-        check,
-        plan.values,
-    )
-
-
-def _payload_role(plan: _FieldPlan, family: Family) -> int:
-    role = _ROLES.get(plan.name, 0)
-    expected: dict[str, tuple[str, ...]] = {
-        "health_status": tuple(member.value for member in _HEALTH),
-        "previous_state": tuple(member.value for member in _STATES),
-    }
-    if plan.name in expected and plan.values != expected[plan.name]:
-        raise TypeError(f"{plan.name} values differ from {expected[plan.name]}")
-    if family is Family.LINK:
-        return 0
-    return role
-
-
 def _spec() -> tuple[Any, ...]:
-    envelope_plans, payload_plans = _derive_plans()
-    env = (
-        *(_field(plan, _ENVELOPE_ROLES.get(plan.name, 0)) for plan in envelope_plans),
-        # The payload is parsed with the fields of its event type.
-        (
-            "payload",
-            _KINDS["str"],
-            _ENVELOPE_ROLES["payload"],
-            False,
-            False,
-            0,
-            -1,
-            None,
-            None,
-            None,
-        ),
-    )
-    types = []
-    for event_type in _EVENT_TYPES:
-        family = EVENT_FAMILIES[event_type]
-        plans = payload_plans[event_type]
-        names = [plan.name for plan in plans]
-        rules = []
-        for rule in SEMANTIC_RULES:
-            if rule.event_type != event_type:
-                continue
-            a, b = names.index(rule.earlier), names.index(rule.later)
-            if {plans[a].kind, plans[b].kind} - {"int", "datetime"}:
-                raise TypeError(f"no compiled comparison for rule {rule.code}")
-            rules.append((a, b))
-        has_health = "health_status" in names
-        target = -1
-        if family is Family.LINK:
-            # Link facts are built from every payload value in field order.
-            link_fields = [f for f in LinkFact.__struct_fields__ if f != "event_id"]
-            if names != link_fields or {p.kind for p in plans} - {"str", "url", "datetime"}:
-                raise TypeError(f"{event_type} payload does not match LinkFact")
-        if family is Family.CONNECTOR and not has_health:
-            target = _STATES.index(CONNECTOR_TARGET_STATES[event_type])
-        outcome = _OUTCOMES.index(SYNC_OUTCOMES[event_type]) if family is Family.SYNC else -1
-        types.append(
-            (
-                event_type,
-                (Family.CONNECTOR, Family.SYNC, Family.LINK).index(family),
-                target,
-                outcome,
-                event_type == CONNECTOR_RECONNECTED,
-                has_health,
-                tuple(_field(plan, _payload_role(plan, family)) for plan in plans),
-                tuple(rules),
-            )
-        )
-    allowed = tuple(
-        tuple(_STATES.index(t) for t in ALLOWED_TRANSITIONS[current])
-        for current in (None, *_STATES)
-    )
-    return (
-        env,
-        tuple(types),
-        allowed,
-        tuple(_STATES.index(s) for s in OBSERVATION_STATES),
-        tuple(_STATES.index(HEALTH_STATUS_TARGETS[h]) for h in _HEALTH),
-        (_STATES.index(ConnectorState.HEALTHY), _STATES.index(ConnectorState.RECONNECTED)),
-        tuple(_OUTCOMES.index(o) for o in TERMINAL_OUTCOMES),
-        (
-            len(_OUTCOMES),
-            _OUTCOMES.index(SyncOutcome.RETRY_SCHEDULED),
-            _OUTCOMES.index(SyncOutcome.REPLAY_COMPLETED),
-        ),
-    )
+    """The committed spec (see ``_spec``) with its pattern checks made callable."""
+    spec: tuple[Any, ...] = _thaw(orjson.loads(SPEC_FILE.read_bytes()))
+    return spec
+
+
+@functools.cache
+def _event_types() -> tuple[tuple[str, frozenset[str]], ...]:
+    """(event type, its payload's field names) in the spec's order of event types."""
+    raw = orjson.loads(SPEC_FILE.read_bytes())
+    return tuple((t[0], frozenset(f[0] for f in t[6])) for t in raw[1])
+
+
+def _thaw(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_thaw(item) for item in value)
+    if isinstance(value, dict):
+        return cached_check(value["pattern"], value["max_length"])
+    return value
 
 
 def _from_us(us: int) -> datetime:
@@ -263,7 +144,7 @@ def _connector_fact(
     latency: float | None,
     previous_index: int,
 ) -> ConnectorFact:
-    event_type = _EVENT_TYPES[type_index]
+    event_type = _event_types()[type_index][0]
     health = _HEALTH[health_index] if health_index >= 0 else None
     target = (
         HEALTH_STATUS_TARGETS[health] if health is not None else CONNECTOR_TARGET_STATES[event_type]
@@ -284,9 +165,6 @@ def _connector_fact(
     )
 
 
-_FIELDS_OF: Final = {t: frozenset(m.model_fields) for t, m in PAYLOAD_MODELS.items()}
-
-
 def _sync_fact(
     event_id: str,
     type_index: int,
@@ -297,8 +175,7 @@ def _sync_fact(
     max_retries: int,
     count: int,
 ) -> SyncFact:
-    event_type = _EVENT_TYPES[type_index]
-    fields = _FIELDS_OF[event_type]
+    event_type, fields = _event_types()[type_index]
     return SyncFact(
         event_id,
         connector_id,
@@ -402,7 +279,3 @@ def sync_data(connector_id: str, part: tuple[Any, ...], *, keep_logs: bool) -> d
             )
         }
     return acc.data()
-
-
-# Envelope fields the compiled screen reads by role must exist in the model.
-assert set(_ENVELOPE_ROLES) <= set(Event.model_fields)

@@ -17,13 +17,12 @@ prove both paths accept the same lines and produce the same projections.
 from __future__ import annotations
 
 import operator
-import re
 import sys
 import types
 import typing
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from enum import Enum
 from typing import Annotated, Any, Final, Union
 
@@ -32,7 +31,8 @@ import msgspec
 from pydantic.fields import FieldInfo
 
 from . import _types
-from ._reduce import ConnectorFact, Fact, LinkFact, SyncFact
+from ._patterns import cached_check
+from ._reduce import EPOCH, MICROSECOND, ConnectorFact, Fact, LinkFact, SyncFact
 from .envelope import Event
 from .registry import (
     CONNECTOR_TARGET_STATES,
@@ -47,10 +47,6 @@ from .registry import (
 __all__ = ["EPOCH", "MICROSECOND", "FastDecoder", "FastEvent", "fast_datetime", "fast_event_id"]
 
 _CROCKFORD: Final = "0123456789ABCDEFGHJKMNPQRSTVWXYZabcdefghjkmnpqrstvwxyz"
-EPOCH: Final = datetime(1970, 1, 1, tzinfo=timezone.utc)
-"""The Unix epoch as an aware datetime."""
-MICROSECOND: Final = timedelta(microseconds=1)
-"""One microsecond; ``(t - EPOCH) // MICROSECOND`` is an exact integer instant."""
 _fromiso: Final = datetime.fromisoformat
 
 
@@ -119,6 +115,7 @@ class _FieldPlan:
         "name",
         "nullable",
         "optional",
+        "pattern",
         "values",
     )
 
@@ -134,6 +131,7 @@ class _FieldPlan:
         nullable: bool,
         bounds: dict[str, Any],
         values: tuple[str, ...] | None = None,
+        pattern: tuple[str, int | None] | None = None,
     ) -> None:
         self.name = name
         self.msgspec_type = msgspec_type
@@ -147,22 +145,8 @@ class _FieldPlan:
         """The model's length or value bounds (msgspec.Meta keyword arguments)."""
         self.values = values
         """The allowed values of an enum field, in the enum's order."""
-
-
-def _cached(pattern: str, max_length: int | None = None) -> _Check:
-    regex = re.compile(pattern)
-    ok: set[str] = set()
-
-    def check(value: str) -> str | None:
-        if value in ok:
-            return value
-        if (max_length is None or len(value) <= max_length) and _types._full(regex, value):
-            if len(ok) < 65536:
-                ok.add(value)
-            return value
-        return None
-
-    return check
+        self.pattern = pattern
+        """(pattern, max_length) of a str or url field that ``check`` matches, if any."""
 
 
 def _plan(name: str, info: FieldInfo) -> _FieldPlan:
@@ -192,6 +176,7 @@ def _plan(name: str, info: FieldInfo) -> _FieldPlan:
         elif getattr(m, "pattern", None):
             pattern = m.pattern
     check: _Check | None = None
+    matched: tuple[str, int | None] | None = None
     is_string = True
     values: tuple[str, ...] | None = None
     bounds = dict(meta)
@@ -204,14 +189,16 @@ def _plan(name: str, info: FieldInfo) -> _FieldPlan:
         mtype, check, kind = str, fast_datetime, "datetime"
     elif _types._check_url in validators:
         mtype, kind = str, "url"
-        check = _cached(_types.URL_PATTERN, meta.pop("max_length", None))
+        matched = (_types.URL_PATTERN, meta.pop("max_length", None))
+        check = cached_check(*matched)
     elif isinstance(annotation, type) and issubclass(annotation, Enum):
         mtype, kind = annotation, "enum"
         values = tuple(member.value for member in annotation)
     elif annotation is str:
         mtype, kind = (Annotated[str, msgspec.Meta(**meta)] if meta else str), "str"
         if pattern is not None:
-            check = _cached(pattern)
+            matched = (pattern, None)
+            check = cached_check(pattern)
     elif annotation is int:
         mtype, is_string, kind = Annotated[int, msgspec.Meta(**meta)], False, "int"
     elif annotation is float:
@@ -236,6 +223,7 @@ def _plan(name: str, info: FieldInfo) -> _FieldPlan:
         nullable=nullable,
         bounds=bounds,
         values=values,
+        pattern=matched,
     )
 
 

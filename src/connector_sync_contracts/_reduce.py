@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Final, Generic, Literal, TypedDict, TypeVar
 
 import msgspec
@@ -42,6 +42,8 @@ if TYPE_CHECKING:
     from .envelope import SortKey
 
 __all__ = [
+    "EPOCH",
+    "MICROSECOND",
     "AnomalyData",
     "ConnectorFact",
     "Dedup",
@@ -57,6 +59,11 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+EPOCH: Final = datetime(1970, 1, 1, tzinfo=timezone.utc)
+"""The Unix epoch as an aware datetime."""
+MICROSECOND: Final = timedelta(microseconds=1)
+"""One microsecond; ``(t - EPOCH) // MICROSECOND`` is an exact integer instant."""
 
 
 class AnomalyData(TypedDict):

@@ -1,31 +1,32 @@
 """Validate and replay JSONL logs of any size in bounded memory (the CLI's engine).
 
-Each line goes through the fast path (``_fast``) first and through the model
-path (``jsonl.parse_line`` + ``validation.validate_event`` + the pydantic
-models) when the fast path declines, so every line is either accepted or
+With the compiled accelerator, ``_accel``'s scanner checks whole blocks of
+lines and keeps a compact record of each accepted one; only the lines it
+defers go to the model path (``_judge``: the fast ``msgspec`` decoder, then
+``validation.validate_event`` and the pydantic models), which is loaded the
+first time such a line appears. Without the accelerator every line goes
+through the model path. Either way every line is either accepted or
 reported with its line number, field and rule.
 
 Replay keeps one compact record per distinct event_id instead of event
-objects: a bytes string whose prefix sorts exactly like the replay order
-(lamport_clock, UTC instant, event_id), followed by an identity digest of the
-raw line and the msgpack-encoded reducer fact. Records are deduplicated,
-sorted and folded with the same ``Engine`` the Python API uses. Copies of an
-event_id whose raw bytes differ are resolved exactly, by canonical JSON, in a
-second read of only the affected lines.
+objects, ordered exactly like the replay order (lamport_clock, UTC instant,
+event_id) and carrying an identity digest of the raw line and the reducer
+fact. Records are deduplicated, sorted and folded per connector (in C when
+nothing is unusual, else with the same ``Engine`` the Python API uses).
+Copies of an event_id whose raw bytes differ are resolved exactly, by
+canonical JSON, in a second read of only the affected lines.
 """
 
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Container, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
-from pydantic import ValidationError
 
 from . import _accel
-from ._fast import EPOCH, MICROSECOND, FastDecoder, FastEvent
 from ._output import ReplayData
 from ._reduce import (
     AnomalyData,
@@ -37,11 +38,13 @@ from ._reduce import (
     anomaly,
     conflicting_duplicate,
 )
-from .envelope import Event, canonical_json
-from .jsonl import LineProblem, Source, line_problem, parse_line
-from .reducers import ALL_FAMILIES, admit_envelope, event_to_fact
-from .registry import DEFAULT_MAX_RECONNECT_CYCLES, Family
-from .validation import validate_event
+from ._vocab import DEFAULT_MAX_RECONNECT_CYCLES, Family
+from .jsonl import LineProblem, Source
+
+if TYPE_CHECKING:
+    from ._fast import FastEvent
+    from ._judge import LineChecker
+    from .envelope import Event
 
 __all__ = ["LineSink", "RunSummary", "replay_sources", "validate_sources"]
 
@@ -50,6 +53,7 @@ _INSTANT_BIAS: Final = 2**63
 _IDENT_MASK: Final = 2**64 - 1
 _BITMAP_BITS: Final = 1 << 26
 _BUCKETS: Final = 16
+_ALL_FAMILIES: Final = frozenset(Family)
 
 LineSink = Callable[[str, LineProblem, bytes | None], None]
 """Receives (source name, problem, raw line or None when too long) for each problem."""
@@ -76,36 +80,11 @@ class RunSummary:
         }
 
 
-class _LineChecker:
-    """Decides whether one line is accepted, exactly as ``validate_event`` would."""
+def _checker(*, strict: bool) -> LineChecker:
+    """The model path's line checker (loads the models on first use)."""
+    from ._judge import LineChecker
 
-    def __init__(self, *, strict: bool) -> None:
-        self.fast = FastDecoder()
-        self.strict = strict
-
-    def fast_accepts(self, event: FastEvent | None) -> bool:
-        return (
-            event is not None
-            and not event.fact_breaks_rules
-            and not (self.strict and event.project_uuid_mismatch)
-        )
-
-    def problems(self, raw: bytes, line: int, parsed: dict[str, Any] | None) -> list[LineProblem]:
-        """Every problem of a line the fast path declined (empty when it is valid)."""
-        if parsed is None:
-            problem = line_problem(raw, line)
-            if problem is not None:
-                return [problem]
-        result = validate_event(raw if parsed is None else parsed, strict=self.strict)
-        # The model and schema layers often name the same rule at the same path;
-        # a person reading the report needs it once (the model's wording).
-        seen: set[tuple[str, str]] = set()
-        problems = []
-        for v in result.violations:
-            if (v.path, v.code) not in seen:
-                seen.add((v.path, v.code))
-                problems.append(LineProblem(line, v.path, v.code, v.message))
-        return problems
+    return LineChecker(strict=strict)
 
 
 def _too_long(line: int, limit: int) -> LineProblem:
@@ -148,12 +127,12 @@ def validate_sources(
 ) -> RunSummary:
     """Check every line of every source; report each problem through ``on_problem``."""
     summary = RunSummary()
-    checker = _LineChecker(strict=strict)
     scanner = _accel.scanner()
     if scanner is not None:
         with _accel.no_gc():
-            _validate_blocks(sources, scanner, checker, summary, on_problem, on_line)
+            _validate_blocks(sources, scanner, strict, summary, on_problem, on_line)
         return summary
+    checker = _checker(strict=strict)
     decode = checker.fast.decode
     for source, number, raw in _numbered(sources, summary):
         if on_line is not None:
@@ -205,12 +184,12 @@ def _deferred_lines(
 def _validate_blocks(
     sources: Iterable[Source],
     scanner: _accel.Scanner,
-    checker: _LineChecker,
+    strict: bool,
     summary: RunSummary,
     on_problem: LineSink,
     on_line: Callable[[int, int], None] | None,
 ) -> None:
-    decode = checker.fast.decode
+    checker: LineChecker | None = None
 
     def scan(block: bytes | memoryview, limit: int) -> tuple[int, list[tuple[int, int, int]]]:
         return scanner.scan(block, False, limit)
@@ -218,12 +197,14 @@ def _validate_blocks(
     for source, number, raw in _deferred_lines(sources, summary, scan, on_line):
         if raw is None:
             problems = [_too_long(number, source.max_line_bytes)]
-        elif checker.fast_accepts(decode(raw)):
+            _account(summary, source, problems, raw, on_problem)
+            continue
+        if checker is None:
+            checker = _checker(strict=strict)
+        if checker.fast_accepts(checker.fast.decode(raw)):
             summary.accepted += 1
             continue
-        else:
-            problems = checker.problems(raw, number, None)
-        _account(summary, source, problems, raw, on_problem)
+        _account(summary, source, checker.problems(raw, number, None), raw, on_problem)
 
 
 class _Records:
@@ -312,11 +293,13 @@ class _Records:
         sources: list[Source],
         decode: Callable[[bytes], FastEvent | None],
     ) -> None:
+        from ._judge import canonical_json, copies_of, event_to_fact, instant_us
+
         # Raw bytes differ, so compare canonical JSON: re-read only these ids' lines.
         versions: dict[str, dict[bytes, tuple[bytes, bytes, int]]] = {e: {} for e in differing}
-        for raw, event in _copies_of(differing, sources, decode):
+        for raw, event in copies_of(differing, sources, decode):
             fact = event_to_fact(event)
-            record = self.make(event.event_id, event.lamport_clock, _instant_us(event), raw, fact)
+            record = self.make(event.event_id, event.lamport_clock, instant_us(event), raw, fact)
             start = 17 + len(event.event_id.encode())
             versions[event.event_id][record[start : start + 8]] = (
                 canonical_json(event),
@@ -339,26 +322,6 @@ class _Records:
         return [conflicting_duplicate(eid, count) for eid, count in self.conflicts.items()]
 
 
-def _copies_of(
-    wanted: Container[str], sources: list[Source], decode: Callable[[bytes], FastEvent | None]
-) -> Iterator[tuple[bytes, Event]]:
-    """Read the sources again: (raw line, event) of every valid copy of a wanted event_id."""
-    for source in sources:
-        for raw in source.lines():
-            if raw is None:
-                continue
-            fast = decode(raw)
-            if fast is not None and fast.event_id not in wanted:
-                continue
-            event = _slow_event(raw)
-            if event is not None and event.event_id in wanted:
-                yield raw, event
-
-
-def _instant_us(event: Event) -> int:
-    return (event.timestamp - EPOCH) // MICROSECOND
-
-
 class _NativeRecords:
     """``_Records``' interface over the compiled scanner's record store."""
 
@@ -374,7 +337,7 @@ class _NativeRecords:
         self.scanner.offer(event_id, lamport, instant_us, hash(raw), fact, _partition(fact), True)
 
     def settle(
-        self, sources: list[Source], decode: Callable[[bytes], FastEvent | None]
+        self, sources: list[Source], checker: Callable[[], LineChecker]
     ) -> tuple[int, dict[str, int]]:
         """Identical copies dropped, and event_id -> distinct contents of differing copies.
 
@@ -387,18 +350,20 @@ class _NativeRecords:
         conflicts: dict[str, int] = {}
         if not ids:
             return dropped, conflicts
+        from ._judge import canonical_json, copies_of, event_to_fact, instant_us
+
         copies: dict[str, list[tuple[tuple[int, int], bytes, int, Event]]] = {e: [] for e in ids}
-        for raw, event in _copies_of(copies, sources, decode):
-            order = (event.lamport_clock, _instant_us(event))
+        for raw, event in copies_of(copies, sources, checker().fast.decode):
+            order = (event.lamport_clock, instant_us(event))
             copies[event.event_id].append((order, canonical_json(event), hash(raw), event))
         for eid, found in copies.items():
             distinct = {canonical for _, canonical, _, _ in found}
             dropped += len(found) - len(distinct)
             if len(distinct) > 1:
                 conflicts[eid] = len(distinct)
-            (lamport, instant_us), _, ident, event = min(found, key=lambda v: (v[0], v[1]))
+            (lamport, instant), _, ident, event = min(found, key=lambda v: (v[0], v[1]))
             fact = event_to_fact(event)
-            self.scanner.offer(eid, lamport, instant_us, ident, fact, _partition(fact), False)
+            self.scanner.offer(eid, lamport, instant, ident, fact, _partition(fact), False)
         return dropped, conflicts
 
 
@@ -410,14 +375,21 @@ class _Replayer:
         max_reconnect_cycles: int,
         scanner: _accel.Scanner | None = None,
     ) -> None:
-        self.checker = _LineChecker(strict=False)
+        # The compiled screen may never defer a line: load the model path on demand.
+        self._checker = _checker(strict=False) if scanner is None else None
         self.records: _Records | _NativeRecords = (
             _Records() if scanner is None else _NativeRecords(scanner)
         )
         self.engine = Engine(
-            ALL_FAMILIES, keep_logs=include_logs, max_reconnect_cycles=max_reconnect_cycles
+            _ALL_FAMILIES, keep_logs=include_logs, max_reconnect_cycles=max_reconnect_cycles
         )
         self.envelope_anomalies: list[AnomalyData] = []
+
+    def checker(self) -> LineChecker:
+        """The model path's line checker (replay is never strict)."""
+        if self._checker is None:
+            self._checker = _checker(strict=False)
+        return self._checker
 
     def line(
         self,
@@ -435,7 +407,8 @@ class _Replayer:
             )
             _account(summary, source, [problem], raw, on_problem)
             return
-        event = self.checker.fast.decode(raw)
+        checker = self.checker()
+        event = checker.fast.decode(raw)
         if event is not None:
             self.records.offer(
                 event.event_id, event.lamport_clock, event.instant_us, raw, event.fact
@@ -443,41 +416,13 @@ class _Replayer:
             if not event.fact_breaks_rules:  # replay is never strict
                 summary.accepted += 1
                 return
-            problems = self.checker.problems(raw, number, None)
+            problems = checker.problems(raw, number, None)
         else:
-            parsed = parse_line(raw, number)
-            self.admit_slow(raw, parsed)
-            readable = None if isinstance(parsed, LineProblem) else parsed
-            problems = self.checker.problems(raw, number, readable)
+            parsed, kept = checker.admit(raw, number, self.envelope_anomalies)
+            if kept is not None:
+                self.records.offer(*kept[:3], raw, kept[3])
+            problems = checker.problems(raw, number, parsed)
         _account(summary, source, problems, raw, on_problem)
-
-    def admit_slow(self, raw: bytes, parsed: dict[str, Any] | LineProblem) -> None:
-        """Fold-side handling of a line the fast path declined."""
-        if isinstance(parsed, LineProblem):
-            self.envelope_anomalies.append(
-                anomaly(
-                    kind="malformed_envelope",
-                    event_id=None,
-                    message=f"{parsed.field}: {parsed.code}: {parsed.message}",
-                )
-            )
-            return
-        event = admit_envelope(parsed, self.envelope_anomalies)
-        if event is None:
-            return
-        self.records.offer(
-            event.event_id, event.lamport_clock, _instant_us(event), raw, event_to_fact(event)
-        )
-
-
-def _slow_event(raw: bytes) -> Event | None:
-    parsed = parse_line(raw)
-    if isinstance(parsed, LineProblem):
-        return None
-    try:
-        return Event.model_validate(parsed)
-    except ValidationError:
-        return None
 
 
 def replay_sources(
@@ -512,7 +457,6 @@ def _replay_sources(
     replayer = _Replayer(
         include_logs=include_logs, max_reconnect_cycles=max_reconnect_cycles, scanner=scanner
     )
-    decode = replayer.checker.fast.decode
     if scanner is not None:
 
         def scan(block: bytes | memoryview, limit: int) -> tuple[int, list[tuple[int, int, int]]]:
@@ -522,7 +466,7 @@ def _replay_sources(
             replayer.line(source, number, raw, summary, on_problem)
         records = replayer.records
         assert isinstance(records, _NativeRecords)
-        dropped, conflicts = records.settle(sources, decode)
+        dropped, conflicts = records.settle(sources, replayer.checker)
         return _fold_native(replayer, scanner, dropped, conflicts), summary
     for source, number, raw in _numbered(sources, summary):
         if on_line is not None:
@@ -530,7 +474,7 @@ def _replay_sources(
         replayer.line(source, number, raw, summary, on_problem)
     records = replayer.records
     assert isinstance(records, _Records)
-    records.settle(sources, decode)
+    records.settle(sources, replayer.checker().fast.decode)
     return _fold(replayer, records), summary
 
 

@@ -16,6 +16,8 @@ from uuid import UUID
 from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
+from ._patterns import full_match
+
 __all__ = [
     "DATETIME_PATTERN",
     "EVENT_ID_PATTERN",
@@ -79,12 +81,6 @@ _DATETIME_RE: Final = re.compile(DATETIME_PATTERN)
 _URL_RE: Final = re.compile(URL_PATTERN)
 
 
-def _full(regex: re.Pattern[str], value: str) -> bool:
-    # ECMA-262 semantics for a trailing '$': Python's '$' also matches before a
-    # final newline, which JSON Schema's regex dialect does not allow.
-    return regex.match(value) is not None and not value.endswith("\n")
-
-
 def _rule_error(error_type: str, message: str) -> PydanticCustomError:
     # pydantic's own error type names (plus "datetime_out_of_range"), so the
     # validator maps every broken rule to one stable code, the same code the
@@ -129,7 +125,7 @@ def normalize_event_id(value: str) -> str:
     ULIDs become upper case; UUIDs become lower-case 36-character hyphenated.
     Raises ``ValueError`` when ``value`` is neither.
     """
-    if not _full(_EVENT_ID_RE, value):
+    if not full_match(_EVENT_ID_RE, value):
         raise _rule_error(
             "string_pattern_mismatch",
             "must be a ULID (26 Crockford base32) or a UUID (hyphenated or 32 hex)",
@@ -156,7 +152,7 @@ def _check_uuid(value: object) -> object:
     message = "must be a UUID string, 36-char hyphenated or 32 hex characters"
     if not isinstance(value, str):
         raise _rule_error("uuid_type", message)
-    if not _full(_UUID_RE, value):
+    if not full_match(_UUID_RE, value):
         raise _rule_error("string_pattern_mismatch", message)
     return value
 
@@ -169,7 +165,7 @@ def _check_datetime(value: object) -> object:
             )
         return value
     if isinstance(value, str):
-        if not _full(_DATETIME_RE, value):
+        if not full_match(_DATETIME_RE, value):
             raise _rule_error(
                 "string_pattern_mismatch",
                 "must be an RFC 3339 date-time with an offset, e.g. 2026-11-25T10:15:30Z",
@@ -191,7 +187,7 @@ def _to_utc(value: datetime) -> datetime:
 
 
 def _check_url(value: str) -> str:
-    if not _full(_URL_RE, value):
+    if not full_match(_URL_RE, value):
         raise _rule_error(
             "string_pattern_mismatch",
             "must be an absolute http(s) URL with a host and without user-info",

@@ -29,6 +29,7 @@ __all__ = [
     "EVENT_FAMILIES",
     "EXTERNAL_REFERENCE_LINKED",
     "HEALTH_STATUS_TARGETS",
+    "MAX_DEPTH",
     "OBSERVATION_STATES",
     "SEMANTIC_RULES",
     "SYNC_DEAD_LETTERED",
@@ -49,6 +50,9 @@ __all__ = [
 
 CONTRACT_VERSION: Final = "2.7.0"
 """Version of the contract this package implements (also the package version)."""
+
+MAX_DEPTH: Final = 64
+"""Deepest nesting of JSON arrays and objects that is accepted."""
 
 CONNECTOR_PROVISIONED: Final = "ConnectorProvisioned"
 """Event type: a connector was created and configured."""

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Final
 
-from .validation import MAX_DEPTH, load_json_object
+from ._vocab import MAX_DEPTH
 
 __all__ = [
     "DEFAULT_MAX_LINE_BYTES",
@@ -75,6 +75,9 @@ def parse_line(raw: bytes, line: int = 0) -> dict[str, Any] | LineProblem:
     invalid UTF-8 or JSON, repeated keys, ``NaN``/``Infinity``, integers
     beyond 64 bits, nesting deeper than 64 levels, values that are not objects.
     """
+    # Imported here: the compiled replay path reads sources without the validator.
+    from .validation import load_json_object
+
     problem = line_problem(raw, line)
     if problem is not None:
         return problem

@@ -40,6 +40,7 @@ from typing import Any, Final, Literal
 from pydantic import BaseModel, ValidationError
 
 from ._reduce import semantic_failures
+from ._vocab import MAX_DEPTH
 from .envelope import Event
 from .registry import PAYLOAD_MODELS, SEMANTIC_RULES
 from .schemas import ENVELOPE_SCHEMA, create_validator
@@ -316,9 +317,6 @@ _MESSAGES: Final = {
     "integer_out_of_range": "integer does not fit in 64 bits",
     "non_finite_number": "NaN, Infinity and numbers beyond the double range are not JSON numbers",
 }
-
-MAX_DEPTH: Final = 64
-"""Deepest nesting of JSON arrays and objects that is accepted."""
 
 INT_RANGE: Final = (-(2**63), 2**64 - 1)
 """Smallest and largest integer accepted anywhere: every integer fits in 64 bits."""
