@@ -21,6 +21,9 @@
 #include <stdint.h>
 #include <string.h>
 #include <stdlib.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 /* ------------------------------------------------------------------ limits */
 
@@ -373,6 +376,24 @@ static inline const char *
 plain_string(const char *p, const char *end, const char **s, Py_ssize_t *n)
 {
     const char *q = ++p;
+#if defined(__SSE2__)
+    /* Sixteen bytes at a time: a byte stops the string when it is the quote,
+       a backslash, or below 0x20 as a signed byte (control characters and,
+       being negative, every non-ASCII byte). */
+    const __m128i quote = _mm_set1_epi8('"'), slash = _mm_set1_epi8('\\');
+    const __m128i space = _mm_set1_epi8(0x20);
+    while (q + 16 <= end) {
+        __m128i v = _mm_loadu_si128((const __m128i *)q);
+        __m128i stop = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, slash)),
+                                    _mm_cmplt_epi8(v, space));
+        int mask = _mm_movemask_epi8(stop);
+        if (mask) {
+            q += __builtin_ctz((unsigned)mask);
+            goto stop;
+        }
+        q += 16;
+    }
+#endif
     while (q + 4 <= end) {
         if (STRING_STOP[(unsigned char)q[0]]) goto stop;
         if (STRING_STOP[(unsigned char)q[1]]) { q += 1; goto stop; }

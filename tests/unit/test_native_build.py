@@ -41,3 +41,34 @@ def test_compiled_extension_is_built_and_used() -> None:
     # And it is the working screen, not a stub: a plain valid line is taken.
     line = json.dumps(envelope(CONNECTOR_PROVISIONED), separators=(",", ":")).encode()
     assert scanner.probe(line) is not None, line
+
+
+_STOPS = {
+    "non-ASCII": "\u00e9",  # valid, but only the model path handles non-ASCII text
+    "escape": "\\u0041",  # an escape: valid JSON, decoded by the model path
+    "control": "\x01",  # invalid JSON: a raw control character in a string
+}
+
+
+@pytest.mark.skipif(
+    _accel.scanner() is None, reason="the compiled accelerator is not built or switched off"
+)
+@pytest.mark.parametrize("kind", sorted(_STOPS))
+def test_the_screen_sees_an_unusual_byte_at_every_offset_of_a_string(kind: str) -> None:
+    """The string scanner reads several bytes at a time: no offset may slip through.
+
+    A value holding the byte anywhere must be left to the Python path, and
+    the same value without it must still be taken.
+    """
+    scanner = _accel.scanner()
+    assert scanner is not None
+    for offset in range(70):
+        plain = "m" * offset + "x" + "m" * (offset % 17)
+        event = envelope(CONNECTOR_PROVISIONED)
+        event["payload"]["mission_id"] = plain
+        line = json.dumps(event, separators=(",", ":")).encode()
+        assert scanner.probe(line) is not None, offset
+        stop = _STOPS[kind]
+        text = line.replace(f'"{plain}"'.encode(), f'"{plain.replace("x", stop)}"'.encode())
+        assert text != line
+        assert scanner.probe(text) is None, (kind, offset)
