@@ -81,6 +81,9 @@ class Scanner(Protocol):
     ) -> tuple[int, list[tuple[int, int, int]]]:
         """Check a block of whole lines; return the line count and the deferred lines."""
 
+    def reserve(self, events: int, /) -> None:
+        """Size the dedup table for about ``events`` records at once."""
+
     def probe(self, line: bytes, /) -> tuple[str, int, int, Any] | None:
         """(event_id, lamport, instant_us, fact) of an accepted line, or None."""
 

@@ -998,10 +998,10 @@ store_slot(Scanner *self, uint32_t conn, uint32_t *index)
     return &self->recs[*index];
 }
 
+/* Rehash the dedup table into n slots (a power of two above its entries). */
 static int
-dedup_grow(Scanner *self)
+dedup_resize(Scanner *self, size_t n)
 {
-    size_t n = self->dedup_slots ? self->dedup_slots * 2 : 65536;
     dslot_t *slots = calloc(n, sizeof(dslot_t));
     if (!slots) {
         PyErr_NoMemory();
@@ -1018,6 +1018,21 @@ dedup_grow(Scanner *self)
     self->dedup = slots;
     self->dedup_slots = n;
     return 0;
+}
+
+static int
+dedup_grow(Scanner *self)
+{
+    return dedup_resize(self, self->dedup_slots ? self->dedup_slots * 2 : 65536);
+}
+
+/* Slots for `events` entries below the table's 70% load limit. */
+static size_t
+dedup_slots_for(size_t events)
+{
+    uint64_t n = 65536;
+    while (((uint64_t)events + 1) * 10 >= n * 7) n *= 2;
+    return n > SIZE_MAX / sizeof(dslot_t) ? SIZE_MAX / sizeof(dslot_t) : (size_t)n;
 }
 
 static int
@@ -2102,7 +2117,29 @@ Scanner_dealloc(Scanner *self)
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
+static PyObject *
+Scanner_reserve(Scanner *self, PyObject *arg)
+{
+    Py_ssize_t events = PyLong_AsSsize_t(arg);
+    if (events < 0) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, "reserve() needs a count >= 0");
+        return NULL;
+    }
+    if (self->folding) {
+        PyErr_SetString(PyExc_RuntimeError, "reserve() after fold started");
+        return NULL;
+    }
+    if ((size_t)events > ((size_t)1 << 32)) events = (Py_ssize_t)((size_t)1 << 32);
+    size_t n = dedup_slots_for((size_t)events);
+    if (n > self->dedup_slots && dedup_resize(self, n) < 0) return NULL;
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef Scanner_methods[] = {
+    {"reserve", (PyCFunction)Scanner_reserve, METH_O,
+     "reserve(events): size the dedup table for about this many records at once, instead of "
+     "doubling it (and moving every entry) as they arrive."},
     {"scan", (PyCFunction)Scanner_scan, METH_VARARGS,
      "scan(block, keep, limit) -> (lines, deferred): check every line of a block of whole "
      "lines; keep accepted ones as records when keep is true. deferred lists (index, start, "

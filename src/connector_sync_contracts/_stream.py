@@ -19,6 +19,7 @@ canonical JSON, in a second read of only the affected lines.
 
 from __future__ import annotations
 
+import os
 import struct
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -54,6 +55,7 @@ _IDENT_MASK: Final = 2**64 - 1
 _BITMAP_BITS: Final = 1 << 26
 _BUCKETS: Final = 16
 _ALL_FAMILIES: Final = frozenset(Family)
+_SAMPLE_LINES: Final = 1000
 
 LineSink = Callable[[str, LineProblem, bytes | None], None]
 """Receives (source name, problem, raw line or None when too long) for each problem."""
@@ -458,9 +460,21 @@ def _replay_sources(
         include_logs=include_logs, max_reconnect_cycles=max_reconnect_cycles, scanner=scanner
     )
     if scanner is not None:
+        input_bytes = _file_bytes(sources)
+        reserved = False
 
         def scan(block: bytes | memoryview, limit: int) -> tuple[int, list[tuple[int, int, int]]]:
-            return scanner.scan(block, True, limit)
+            nonlocal reserved
+            count, deferred = scanner.scan(block, True, limit)
+            accepted = count - len(deferred)
+            if not reserved and accepted >= _SAMPLE_LINES:
+                # Size the dedup table once for the whole input, estimated from
+                # the first block, rather than doubling it (and moving every
+                # entry) again and again. Accepted lines are never tiny, so a
+                # bad estimate stays proportional to the input.
+                reserved = True
+                scanner.reserve(input_bytes * accepted // len(block))
+            return count, deferred
 
         for source, number, raw in _deferred_lines(sources, summary, scan, on_line):
             replayer.line(source, number, raw, summary, on_problem)
@@ -540,6 +554,11 @@ def _fold(replayer: _Replayer, records: _Records) -> ReplayData:
             stream_anomalies=anomalies,
         )
     )
+
+
+def _file_bytes(sources: list[Source]) -> int:
+    """Bytes of the sources that are files (standard input is not known ahead)."""
+    return sum(os.path.getsize(source.name) for source in sources if source.name != "-")
 
 
 def _partition(fact: Fact | None) -> str | None:

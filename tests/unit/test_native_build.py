@@ -17,6 +17,7 @@ import shutil
 import pytest
 
 from connector_sync_contracts import CONNECTOR_PROVISIONED, _accel
+from connector_sync_contracts._generate import GeneratorOptions, generate_lines
 from factories import envelope
 
 COMPILER = shutil.which("cc") or shutil.which("gcc")
@@ -72,3 +73,23 @@ def test_the_screen_sees_an_unusual_byte_at_every_offset_of_a_string(kind: str) 
         text = line.replace(f'"{plain}"'.encode(), f'"{plain.replace("x", stop)}"'.encode())
         assert text != line
         assert scanner.probe(text) is None, (kind, offset)
+
+
+@pytest.mark.skipif(
+    _accel.scanner() is None, reason="the compiled accelerator is not built or switched off"
+)
+def test_reserve_keeps_every_record_findable_and_refuses_misuse() -> None:
+    scanner = _accel.scanner()
+    assert scanner is not None
+    with pytest.raises(ValueError, match=">= 0"):
+        scanner.reserve(-1)
+    lines = list(generate_lines(GeneratorOptions(events=50, connectors=3)))
+    block = b"".join(line + b"\n" for line in lines)
+    assert scanner.scan(block, True, 1 << 20) == (50, [])
+    scanner.reserve(0)  # never shrinks
+    scanner.reserve(200_000)  # rehashes: the records already kept must stay findable
+    assert scanner.scan(block, True, 1 << 20) == (50, [])
+    assert scanner.settle() == ([], 50)  # every second copy is found identical and dropped
+    assert scanner.start_fold() == 50
+    with pytest.raises(RuntimeError, match="after fold started"):
+        scanner.reserve(10)
