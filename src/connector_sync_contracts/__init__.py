@@ -89,123 +89,45 @@ if TYPE_CHECKING:
     )
     from .validation import VIOLATION_CODES, Layer, ValidationResult, Violation, validate_event
 
-_EXPORTS: Final[dict[str, tuple[str, ...]]] = {
-    "connector": (
-        "CONNECTOR_DEGRADED",
-        "CONNECTOR_EVENT_TYPES",
-        "CONNECTOR_HEALTH_CHECKED",
-        "CONNECTOR_PROVISIONED",
-        "CONNECTOR_RECONNECTED",
-        "CONNECTOR_REVOKED",
-        "CONNECTOR_SCHEMA_VERSION",
-        "ActorType",
-        "ConnectorDegradedPayload",
-        "ConnectorHealthCheckedPayload",
-        "ConnectorPayloadBase",
-        "ConnectorProvisionedPayload",
-        "ConnectorReconnectedPayload",
-        "ConnectorRevokedPayload",
-        "ConnectorState",
-        "HealthStatus",
-        "ReconnectStrategy",
-    ),
-    "envelope": (
-        "CONTRACT_VERSION",
-        "Event",
-        "SortKey",
-        "canonical_json",
-        "sort_key",
-    ),
-    "errors": (
-        "ContractError",
-        "ContractViolationError",
-        "UnknownEventTypeError",
-    ),
-    "links": (
-        "EXTERNAL_REFERENCE_LINKED",
-        "ExternalReferenceLinkedPayload",
-    ),
-    "reducers": (
-        "EventLike",
-        "Projection",
-        "reduce_connector_events",
-        "reduce_external_links",
-        "reduce_sync_events",
-        "replay",
-    ),
-    "registry": (
-        "ALLOWED_TRANSITIONS",
-        "DEFAULT_MAX_RECONNECT_CYCLES",
-        "PAYLOAD_MODELS",
-        "SEMANTIC_RULES",
-        "SYNC_OUTCOMES",
-        "TERMINAL_OUTCOMES",
-        "Family",
-    ),
-    "results": (
-        "Anomaly",
-        "ConnectorProjection",
-        "DeliveryState",
-        "ExternalLink",
-        "LinkIndex",
-        "ReducedConnectorState",
-        "ReducedSyncState",
-        "ReplayResult",
-        "ReverseIndexEntry",
-        "SyncProjection",
-    ),
-    "schemas": ("load_schema",),
-    "sync": (
-        "SYNC_DEAD_LETTERED",
-        "SYNC_EVENT_TYPES",
-        "SYNC_INGEST_ACCEPTED",
-        "SYNC_INGEST_REJECTED",
-        "SYNC_REPLAY_COMPLETED",
-        "SYNC_RETRY_SCHEDULED",
-        "SYNC_SCHEMA_VERSION",
-        "SyncDeadLetteredPayload",
-        "SyncIngestAcceptedPayload",
-        "SyncIngestRejectedPayload",
-        "SyncOutcome",
-        "SyncPayloadBase",
-        "SyncReplayCompletedPayload",
-        "SyncRetryScheduledPayload",
-    ),
-    "validation": (
-        "VIOLATION_CODES",
-        "Layer",
-        "ValidationResult",
-        "Violation",
-        "validate_event",
-    ),
-}
-"""Public name -> the module that defines it, grouped by module; loaded on first use."""
-
-_HOME: Final = {name: module for module, names in _EXPORTS.items() for name in names}
-
+_MODULES: Final = (
+    "connector",
+    "envelope",
+    "errors",
+    "links",
+    "reducers",
+    "registry",
+    "results",
+    "schemas",
+    "sync",
+    "validation",
+)
+"""The modules the public names come from (the imports above), loaded on first use."""
 
 # Hidden from type checkers: a module __getattr__ would let them accept any
 # name imported from the package; the imports above give them the real ones.
 if not TYPE_CHECKING:
 
     def __getattr__(name: str) -> Any:
-        """Import a public name's module on first use (PEP 562).
+        """Load a public name on first use (PEP 562).
 
         The command line's compiled replay path imports only the modules it
         needs, so it starts without pydantic; ``import connector_sync_contracts``
         stays cheap and every public name works as before.
         """
-        module = _HOME.get(name)
-        if module is None:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(f".{module}", __name__), name)
-        globals()[name] = value
-        return value
+        if name in __all__:
+            for module in _MODULES:
+                found = getattr(importlib.import_module(f".{module}", __name__), name, _MISSING)
+                if found is not _MISSING:
+                    globals()[name] = found
+                    return found
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
     def __dir__() -> list[str]:
-        """Module attributes, the lazily loaded public names included."""
+        """Module attributes, the public names not loaded yet included."""
         return sorted({*globals(), *__all__})
 
+
+_MISSING: Final = object()
 
 __version__ = CONTRACT_VERSION
 """Package version; equal to the contract version."""

@@ -39,7 +39,7 @@ from ._reduce import (
     anomaly,
     conflicting_duplicate,
 )
-from ._vocab import DEFAULT_MAX_RECONNECT_CYCLES, Family
+from ._vocab import ALL_FAMILIES, DEFAULT_MAX_RECONNECT_CYCLES, Family
 from .jsonl import LineProblem, Source
 
 if TYPE_CHECKING:
@@ -54,7 +54,6 @@ _INSTANT_BIAS: Final = 2**63
 _IDENT_MASK: Final = 2**64 - 1
 _BITMAP_BITS: Final = 1 << 26
 _BUCKETS: Final = 16
-_ALL_FAMILIES: Final = frozenset(Family)
 _SAMPLE_LINES: Final = 1000
 
 LineSink = Callable[[str, LineProblem, bytes | None], None]
@@ -383,7 +382,7 @@ class _Replayer:
             _Records() if scanner is None else _NativeRecords(scanner)
         )
         self.engine = Engine(
-            _ALL_FAMILIES, keep_logs=include_logs, max_reconnect_cycles=max_reconnect_cycles
+            ALL_FAMILIES, keep_logs=include_logs, max_reconnect_cycles=max_reconnect_cycles
         )
         self.envelope_anomalies: list[AnomalyData] = []
 

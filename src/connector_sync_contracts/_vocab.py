@@ -17,6 +17,7 @@ from typing import Final, NamedTuple
 
 __all__ = [
     "ALLOWED_TRANSITIONS",
+    "ALL_FAMILIES",
     "CONNECTOR_DEGRADED",
     "CONNECTOR_EVENT_TYPES",
     "CONNECTOR_HEALTH_CHECKED",
@@ -139,6 +140,9 @@ class Family(str, Enum):
     SYNC = "sync"
     LINK = "external_reference"
 
+
+ALL_FAMILIES: Final = frozenset(Family)
+"""Every event family: what whole-log replay reduces."""
 
 EVENT_FAMILIES: Final[Mapping[str, Family]] = MappingProxyType(
     {

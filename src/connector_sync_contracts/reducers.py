@@ -8,7 +8,7 @@ steps, so for input already in replay order both end equal.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Final, TypeAlias
+from typing import Any, TypeAlias
 
 from pydantic import ValidationError
 
@@ -25,6 +25,7 @@ from ._reduce import (
     anomaly_order,
     semantic_failures,
 )
+from ._vocab import ALL_FAMILIES
 from .connector import (
     ConnectorHealthCheckedPayload,
     ConnectorPayloadBase,
@@ -71,8 +72,6 @@ __all__ = [
 
 EventLike: TypeAlias = Event | Mapping[str, Any]
 """An ``Event`` or an envelope mapping (validated with ``Event.model_validate``)."""
-
-ALL_FAMILIES: Final = frozenset(Family)
 
 
 def summarize_errors(exc: ValidationError, prefix: str = "") -> str:

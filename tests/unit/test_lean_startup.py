@@ -9,6 +9,7 @@ imported everything.
 
 from __future__ import annotations
 
+import ast
 import importlib
 import json
 import subprocess
@@ -37,14 +38,29 @@ def test_committed_spec_is_the_one_derived_from_the_models() -> None:
     assert _accel.SPEC_FILE == _spec.SPEC_FILE
 
 
-def test_every_public_name_resolves_to_its_defining_module() -> None:
+def _type_checking_imports() -> dict[str, str]:
+    """Public name -> module, as the package's ``if TYPE_CHECKING:`` imports state it."""
+    tree = ast.parse(Path(connector_sync_contracts.__file__).read_text(encoding="utf-8"))
+    block = next(
+        node
+        for node in tree.body
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"
+    )
+    return {
+        alias.asname or alias.name: str(node.module)
+        for node in block.body
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+
+
+def test_every_public_name_is_what_type_checkers_are_told_it_is() -> None:
     package = connector_sync_contracts
-    homes = {name for names in package._EXPORTS.values() for name in names}
-    assert homes | {"__version__"} == set(package.__all__)
-    for module, names in package._EXPORTS.items():
+    declared = _type_checking_imports()
+    assert set(declared) | {"__version__"} == set(package.__all__)
+    for name, module in declared.items():
         defining = importlib.import_module(f"connector_sync_contracts.{module}")
-        for name in names:
-            assert getattr(package, name) is getattr(defining, name), name
+        assert getattr(package, name) is getattr(defining, name), name
     assert set(package.__all__) <= set(dir(package))
     with pytest.raises(AttributeError, match="no attribute 'NoSuchName'"):
         _ = package.NoSuchName  # type: ignore[attr-defined]
