@@ -152,6 +152,13 @@ hash_bytes(const char *p, size_t n)
     return mix64(h);
 }
 
+/* Where an event id sits in the dedup table (and the tag its slot keeps). */
+static inline uint32_t
+eid_tag(const char *eid, size_t n)
+{
+    return (uint32_t)hash_bytes(eid, n);
+}
+
 static int
 intern_grow_slots(intern_t *t)
 {
@@ -1057,18 +1064,17 @@ conn_mark_py(Scanner *self, uint32_t conn)
 
 /* Keep *tmp in its connector's next slot unless it is an identical copy of
    a kept record; copies that differ mark the event id as conflicted, to be
-   settled by Python from the raw lines. A copy not kept releases its fact. */
+   settled by Python from the raw lines. A copy not kept releases its fact.
+   tag is eid_tag() of the record's event id (the scan has it already). */
 static int
-store_put(Scanner *self, rec_t *tmp, int dedup)
+store_put(Scanner *self, rec_t *tmp, int dedup, uint32_t tag)
 {
     uint32_t index;
     size_t mask = self->dedup_slots - 1;
-    uint32_t tag = 0;
     size_t j = 0;
     if (dedup) {
         if ((self->n_dedup + 1) * 10 >= self->dedup_slots * 7 && dedup_grow(self) < 0) goto fail;
         mask = self->dedup_slots - 1;
-        tag = (uint32_t)hash_bytes(tmp->eid, tmp->eid_len);
         j = tag & mask;
         while (self->dedup[j].copies) {
             dslot_t *d = &self->dedup[j];
@@ -1291,16 +1297,15 @@ Scanner_scan(Scanner *self, PyObject *args)
             if (ok < 0) goto error;
         }
         if (ok && keep) {
-            if (self->dedup_slots)
-                __builtin_prefetch(&self->dedup[(uint32_t)hash_bytes(pl.eid, pl.eid_len) &
-                                                (self->dedup_slots - 1)]);
+            uint32_t tag = eid_tag(pl.eid, pl.eid_len);
+            if (self->dedup_slots) __builtin_prefetch(&self->dedup[tag & (self->dedup_slots - 1)]);
             rec_t tmp;
             if (self->types[pl.etype].family == F_LINK) {
                 if (fill_link_record(self, &pl, p, n, &tmp) < 0) goto error;
             } else if (fill_record(self, &pl, p, n, &tmp) < 0) {
                 goto error;
             }
-            if (store_put(self, &tmp, 1) < 0) goto error;
+            if (store_put(self, &tmp, 1, tag) < 0) goto error;
         }
         if (!ok) {
             PyObject *t = Py_BuildValue("(nnn)", index, (Py_ssize_t)(p - data),
@@ -1464,7 +1469,7 @@ Scanner_offer(Scanner *self, PyObject *args)
         if (conn_mark_py(self, r->conn) < 0) return NULL;
     }
     r->u.py = Py_NewRef(fact);
-    if (store_put(self, r, dedup) < 0) return NULL;
+    if (store_put(self, r, dedup, eid_tag(r->eid, r->eid_len)) < 0) return NULL;
     Py_RETURN_NONE;
 }
 
@@ -1502,7 +1507,7 @@ Scanner_settle(Scanner *self, PyObject *Py_UNUSED(ignored))
         for (size_t k = 0; k < self->n_recs; k++) {
             rec_t *r = &self->recs[k];
             if (r->kind == RK_DEAD) continue;
-            size_t j = (uint32_t)hash_bytes(r->eid, r->eid_len) & mask;
+            size_t j = eid_tag(r->eid, r->eid_len) & mask;
             while (self->dedup[j].copies) {
                 dslot_t *d = &self->dedup[j];
                 if (d->rec == k) {
