@@ -39,12 +39,11 @@ from ._reduce import (
     _Delivery,
 )
 from ._vocab import (
-    CONNECTOR_TARGET_STATES,
-    HEALTH_STATUS_TARGETS,
     SYNC_OUTCOMES,
     ConnectorState,
     HealthStatus,
     SyncOutcome,
+    connector_target,
 )
 
 try:  # pragma: no cover - depends on how the package was installed
@@ -149,9 +148,6 @@ def _connector_fact(
 ) -> ConnectorFact:
     event_type = _event_types()[type_index][0]
     health = _HEALTH[health_index] if health_index >= 0 else None
-    target = (
-        HEALTH_STATUS_TARGETS[health] if health is not None else CONNECTOR_TARGET_STATES[event_type]
-    )
     return ConnectorFact(
         event_id,
         event_type,
@@ -160,7 +156,7 @@ def _connector_fact(
         provider,
         mission_id,
         recorded_at,
-        target,
+        connector_target(event_type, health),
         health,
         latency,
         _STATES[previous_index] if previous_index >= 0 else None,

@@ -33,11 +33,10 @@ from pydantic.fields import FieldInfo
 from . import _types
 from ._patterns import cached_check
 from ._reduce import EPOCH, MICROSECOND, ConnectorFact, Fact, LinkFact, SyncFact
+from ._vocab import connector_target
 from .envelope import Event
 from .registry import (
-    CONNECTOR_TARGET_STATES,
     EVENT_FAMILIES,
-    HEALTH_STATUS_TARGETS,
     PAYLOAD_MODELS,
     SEMANTIC_RULES,
     SYNC_OUTCOMES,
@@ -405,14 +404,10 @@ def _builder(event_type: str, names: list[str], checked_names: frozenset[str]) -
     family = EVENT_FAMILIES[event_type]
     if family is Family.CONNECTOR:
         has_health = "health_status" in names
-        fixed_target = None if has_health else CONNECTOR_TARGET_STATES[event_type]
         has_previous = "previous_state" in names
 
         def connector(event_id: str, p: Any, values: dict[str, Any]) -> Fact:
             health = p.health_status if has_health else None
-            target = (
-                HEALTH_STATUS_TARGETS[p.health_status] if fixed_target is None else fixed_target
-            )
             return ConnectorFact(
                 event_id,
                 event_type,
@@ -421,7 +416,7 @@ def _builder(event_type: str, names: list[str], checked_names: frozenset[str]) -
                 p.provider,
                 p.mission_id,
                 values["recorded_at"],
-                target,
+                connector_target(event_type, health),
                 health,
                 p.latency_ms if has_health else None,
                 p.previous_state if has_previous else None,

@@ -46,6 +46,7 @@ __all__ = [
     "HealthStatus",
     "SemanticRule",
     "SyncOutcome",
+    "connector_target",
     "is_transition_allowed",
 ]
 
@@ -179,6 +180,19 @@ HEALTH_STATUS_TARGETS: Final[Mapping[HealthStatus, ConnectorState]] = MappingPro
     }
 )
 """``ConnectorHealthChecked`` targets by ``health_status``: a failing check never means healthy."""
+
+
+def connector_target(event_type: str, health: HealthStatus | None) -> ConnectorState:
+    """The state a connector event moves its connector to.
+
+    A health check (``health`` given) targets by its status
+    (``HEALTH_STATUS_TARGETS``); every other connector event by its type
+    (``CONNECTOR_TARGET_STATES``).
+    """
+    if health is not None:
+        return HEALTH_STATUS_TARGETS[health]
+    return CONNECTOR_TARGET_STATES[event_type]
+
 
 ALLOWED_TRANSITIONS: Final[Mapping[ConnectorState | None, frozenset[ConnectorState]]] = (
     MappingProxyType(

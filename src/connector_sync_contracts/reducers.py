@@ -25,7 +25,7 @@ from ._reduce import (
     anomaly_order,
     semantic_failures,
 )
-from ._vocab import ALL_FAMILIES
+from ._vocab import ALL_FAMILIES, connector_target
 from .connector import (
     ConnectorHealthCheckedPayload,
     ConnectorPayloadBase,
@@ -34,10 +34,8 @@ from .connector import (
 from .envelope import Event, canonical_json
 from .links import ExternalReferenceLinkedPayload
 from .registry import (
-    CONNECTOR_TARGET_STATES,
     DEFAULT_MAX_RECONNECT_CYCLES,
     EVENT_FAMILIES,
-    HEALTH_STATUS_TARGETS,
     PAYLOAD_MODELS,
     SYNC_OUTCOMES,
     Family,
@@ -139,11 +137,7 @@ def event_to_fact(event: Event) -> Fact | None:
     broken = tuple(rule.code for rule in semantic_failures(event_type, payload))
     if isinstance(payload, ConnectorPayloadBase):
         health = payload if isinstance(payload, ConnectorHealthCheckedPayload) else None
-        target = (
-            HEALTH_STATUS_TARGETS[health.health_status]
-            if health is not None
-            else CONNECTOR_TARGET_STATES[event_type]
-        )
+        status = health.health_status if health is not None else None
         return ConnectorFact(
             event.event_id,
             event_type,
@@ -152,8 +146,8 @@ def event_to_fact(event: Event) -> Fact | None:
             payload.provider,
             payload.mission_id,
             payload.recorded_at,
-            target,
-            health.health_status if health is not None else None,
+            connector_target(event_type, status),
+            status,
             health.latency_ms if health is not None else None,
             payload.previous_state if isinstance(payload, ConnectorReconnectedPayload) else None,
             broken,
