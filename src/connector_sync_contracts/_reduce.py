@@ -179,6 +179,10 @@ def _float_or_none(value: float | None) -> float | None:
     return None if value is None else float(value)
 
 
+def _malformed(fact: MalformedFact) -> AnomalyData:
+    return anomaly(kind="malformed_payload", event_id=fact.event_id, message=fact.message)
+
+
 def _describe_rule(code: str) -> str:
     for rule in SEMANTIC_RULES:
         if rule.code == code:
@@ -232,9 +236,7 @@ def connector_step(acc: ConnectorAcc, fact: ConnectorFact | MalformedFact) -> Co
     """Fold one connector fact into ``acc`` (FR-006) and return it."""
     acc.event_count += 1
     if isinstance(fact, MalformedFact):
-        acc.anomalies.append(
-            anomaly(kind="malformed_payload", event_id=fact.event_id, message=fact.message)
-        )
+        acc.anomalies.append(_malformed(fact))
         return acc
     eid = fact.event_id
     if acc.provider is not None and (
@@ -384,9 +386,7 @@ def _skip(acc: SyncAcc, kind: str, fact: SyncFact, why: str) -> SyncAcc:
 def sync_step(acc: SyncAcc, fact: SyncFact | MalformedFact) -> SyncAcc:
     """Fold one sync fact into ``acc`` (FR-007, per-delivery lifecycle) and return it."""
     if isinstance(fact, MalformedFact):
-        acc.anomalies.append(
-            anomaly(kind="malformed_payload", event_id=fact.event_id, message=fact.message)
-        )
+        acc.anomalies.append(_malformed(fact))
         return acc
     for code in fact.broken_rules:
         if code not in _SEMANTIC_ANOMALY:
@@ -503,9 +503,7 @@ class LinkAcc:
 def link_step(acc: LinkAcc, fact: LinkFact | MalformedFact) -> LinkAcc:
     """Fold one link fact into the index (FR-005: first link of a key wins) and return it."""
     if isinstance(fact, MalformedFact):
-        acc.anomalies.append(
-            anomaly(kind="malformed_payload", event_id=fact.event_id, message=fact.message)
-        )
+        acc.anomalies.append(_malformed(fact))
         return acc
     link = fact
     key = (link.external_provider, link.external_ref_type, link.external_ref_id)
@@ -710,9 +708,7 @@ class Engine:
             if fact.family not in self.families:
                 self.ignored += 1
             elif fact.connector_id is None:
-                self.stream_anomalies.append(
-                    anomaly(kind="malformed_payload", event_id=fact.event_id, message=fact.message)
-                )
+                self.stream_anomalies.append(_malformed(fact))
             elif fact.family is Family.CONNECTOR:
                 self._connector(fact.connector_id, fact)
             elif fact.family is Family.SYNC:
