@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import struct
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
@@ -110,12 +111,15 @@ def _account(
 
 
 def _numbered(
-    sources: Iterable[Source], summary: RunSummary
+    sources: Iterable[Source], summary: RunSummary, on_line: Callable[[int, int], None] | None
 ) -> Iterator[tuple[Source, int, bytes | None]]:
+    """Every line of every source, numbered (the pure-Python engine reads them all)."""
     for source in sources:
         summary.sources.append(source.name)
         for number, raw in enumerate(source.lines(), start=1):
             summary.lines_read += 1
+            if on_line is not None:
+                on_line(0 if raw is None else len(raw) + 1, 1)
             yield source, number, raw
 
 
@@ -129,23 +133,29 @@ def validate_sources(
     """Check every line of every source; report each problem through ``on_problem``."""
     summary = RunSummary()
     scanner = _accel.scanner()
-    if scanner is not None:
-        with _accel.no_gc():
-            _validate_blocks(sources, scanner, strict, summary, on_problem, on_line)
-        return summary
-    checker = _checker(strict=strict)
-    decode = checker.fast.decode
-    for source, number, raw in _numbered(sources, summary):
-        if on_line is not None:
-            on_line(0 if raw is None else len(raw) + 1, 1)
-        if raw is None:
-            problems = [_too_long(number, source.max_line_bytes)]
-        elif checker.fast_accepts(decode(raw)):
-            summary.accepted += 1
-            continue
-        else:
-            problems = checker.problems(raw, number, None)
-        _account(summary, source, problems, raw, on_problem)
+    if scanner is None:
+        lines = _numbered(sources, summary, on_line)
+        pause_gc: AbstractContextManager[None] = nullcontext()
+    else:
+
+        def scan(block: bytes | memoryview, limit: int) -> tuple[int, list[tuple[int, int, int]]]:
+            return scanner.scan(block, False, limit)
+
+        lines = _deferred_lines(sources, summary, scan, on_line)
+        pause_gc = _accel.no_gc()
+    checker: LineChecker | None = None  # loaded by the first line that needs it
+    with pause_gc:
+        for source, number, raw in lines:
+            if raw is None:
+                problems = [_too_long(number, source.max_line_bytes)]
+                _account(summary, source, problems, raw, on_problem)
+                continue
+            if checker is None:
+                checker = _checker(strict=strict)
+            if checker.fast_accepts(checker.fast.decode(raw)):
+                summary.accepted += 1
+                continue
+            _account(summary, source, checker.problems(raw, number, None), raw, on_problem)
     return summary
 
 
@@ -180,32 +190,6 @@ def _deferred_lines(
             for index, start, end in deferred:
                 yield source, number + index + 1, source.within_limit(bytes(block[start:end]))
             number += count
-
-
-def _validate_blocks(
-    sources: Iterable[Source],
-    scanner: _accel.Scanner,
-    strict: bool,
-    summary: RunSummary,
-    on_problem: LineSink,
-    on_line: Callable[[int, int], None] | None,
-) -> None:
-    checker: LineChecker | None = None
-
-    def scan(block: bytes | memoryview, limit: int) -> tuple[int, list[tuple[int, int, int]]]:
-        return scanner.scan(block, False, limit)
-
-    for source, number, raw in _deferred_lines(sources, summary, scan, on_line):
-        if raw is None:
-            problems = [_too_long(number, source.max_line_bytes)]
-            _account(summary, source, problems, raw, on_problem)
-            continue
-        if checker is None:
-            checker = _checker(strict=strict)
-        if checker.fast_accepts(checker.fast.decode(raw)):
-            summary.accepted += 1
-            continue
-        _account(summary, source, checker.problems(raw, number, None), raw, on_problem)
 
 
 class _Records:
@@ -458,37 +442,42 @@ def _replay_sources(
     replayer = _Replayer(
         include_logs=include_logs, max_reconnect_cycles=max_reconnect_cycles, scanner=scanner
     )
-    if scanner is not None:
-        input_bytes = _file_bytes(sources)
-        reserved = False
-
-        def scan(block: bytes | memoryview, limit: int) -> tuple[int, list[tuple[int, int, int]]]:
-            nonlocal reserved
-            count, deferred = scanner.scan(block, True, limit)
-            accepted = count - len(deferred)
-            if not reserved and accepted >= _SAMPLE_LINES:
-                # Size the dedup table once for the whole input, estimated from
-                # the first block, rather than doubling it (and moving every
-                # entry) again and again. Accepted lines are never tiny, so a
-                # bad estimate stays proportional to the input.
-                reserved = True
-                scanner.reserve(input_bytes * accepted // len(block))
-            return count, deferred
-
-        for source, number, raw in _deferred_lines(sources, summary, scan, on_line):
-            replayer.line(source, number, raw, summary, on_problem)
-        records = replayer.records
-        assert isinstance(records, _NativeRecords)
-        dropped, conflicts = records.settle(sources, replayer.checker)
-        return _fold_native(replayer, scanner, dropped, conflicts), summary
-    for source, number, raw in _numbered(sources, summary):
-        if on_line is not None:
-            on_line(0 if raw is None else len(raw) + 1, 1)
+    if scanner is None:
+        lines = _numbered(sources, summary, on_line)
+    else:
+        lines = _deferred_lines(sources, summary, _reserving_scan(scanner, sources), on_line)
+    for source, number, raw in lines:
         replayer.line(source, number, raw, summary, on_problem)
     records = replayer.records
-    assert isinstance(records, _Records)
+    if isinstance(records, _NativeRecords):
+        dropped, conflicts = records.settle(sources, replayer.checker)
+        return _fold_native(replayer, records.scanner, dropped, conflicts), summary
     records.settle(sources, replayer.checker().fast.decode)
     return _fold(replayer, records), summary
+
+
+def _reserving_scan(
+    scanner: _accel.Scanner, sources: list[Source]
+) -> Callable[[bytes | memoryview, int], tuple[int, list[tuple[int, int, int]]]]:
+    """The replay's scan: keep records, and size the dedup table after the first block.
+
+    The table is sized once for the whole input, estimated from the first
+    block, rather than doubled (moving every entry) again and again. Accepted
+    lines are never tiny, so a bad estimate stays proportional to the input.
+    """
+    input_bytes = _file_bytes(sources)
+    reserved = False
+
+    def scan(block: bytes | memoryview, limit: int) -> tuple[int, list[tuple[int, int, int]]]:
+        nonlocal reserved
+        count, deferred = scanner.scan(block, True, limit)
+        accepted = count - len(deferred)
+        if not reserved and accepted >= _SAMPLE_LINES:
+            reserved = True
+            scanner.reserve(input_bytes * accepted // len(block))
+        return count, deferred
+
+    return scan
 
 
 def _fold_native(
