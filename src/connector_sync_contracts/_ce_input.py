@@ -7,7 +7,8 @@ output. Problems are reported in CloudEvents terms: a line that does not
 map names the attribute and rule (``$.source: invalid_source``), and an
 envelope rule broken by a mapped line is reported at its attribute
 (``$.lamportclock``, ``$.data.latency_ms``). Quarantine keeps the original
-CloudEvent line.
+CloudEvent line. The ``cloudevents`` module (and with it the models) is
+imported only once CloudEvents are read, so importing this module is cheap.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from typing import Final
 import orjson
 
 from ._stream import LineSink
-from .cloudevents import ATTRIBUTE_MAP, CloudEventMappingError, envelope_from_cloudevent_dict
 from .jsonl import LineProblem, Source, parse_line
 
 __all__ = ["INPUT_FORMATS", "CloudEventsSource", "adapt_input", "extra_problems"]
@@ -50,6 +50,9 @@ class CloudEventsSource(Source):
 
     def lines(self) -> Iterator[bytes | None]:
         """Yield each line as envelope JSON (a stand-in when it does not map), or None."""
+        # Imported once CloudEvents are read: envelope input never loads the models.
+        from .cloudevents import CloudEventMappingError, envelope_from_cloudevent_dict
+
         for number, raw in enumerate(super().lines(), start=1):
             self._last = (number, raw)
             if raw is None:
@@ -83,6 +86,8 @@ class CloudEventsSource(Source):
 
 
 def _remap(problem: LineProblem) -> LineProblem:
+    from .cloudevents import ATTRIBUTE_MAP
+
     match = _FIELD.match(problem.field)
     if match is None or match[1] not in ATTRIBUTE_MAP:
         return problem

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, Final, NoReturn
@@ -17,8 +17,9 @@ import click
 import orjson
 
 from ._accel import engine, no_gc
+from ._ce_input import adapt_input, extra_problems
 from ._output import canonical_dumps
-from ._stream import LineSink, RunSummary, replay_sources, validate_sources
+from ._stream import RunSummary, replay_sources, validate_sources
 from ._vocab import CONTRACT_VERSION
 from .jsonl import DEFAULT_MAX_LINE_BYTES, LineProblem, Source
 
@@ -99,22 +100,6 @@ def _run(files: tuple[str, ...], max_line_bytes: int) -> Iterator[tuple[list[Sou
         progress.close()
         for source in sources:
             source.close()
-
-
-def _adapt(
-    input_format: str, sources: list[Source], on_problem: LineSink
-) -> tuple[LineSink, Callable[[], int]]:
-    """The sink to report problems through, and the count of problems it adds.
-
-    Envelope input needs nothing more; other formats (CloudEvents) adapt the
-    sources in place, see ``_ce_input.adapt_input``.
-    """
-    if input_format == "envelope":
-        return on_problem, lambda: 0
-    from ._ce_input import adapt_input, extra_problems
-
-    sink = adapt_input(input_format, sources, on_problem)
-    return sink, lambda: extra_problems(sink)
 
 
 def _printable(text: str) -> str:
@@ -229,7 +214,7 @@ def validate(
         out.write('{"problems": [\n')
     try:
         with _run(files, max_line_bytes) as (sources, progress):
-            sink, extra_problems = _adapt(input_format, sources, on_problem)
+            sink = adapt_input(input_format, sources, on_problem)
             for source in sources:
                 source.spill = None if quarantined is None else quarantined.write
             summary = validate_sources(
@@ -238,7 +223,7 @@ def validate(
                 on_problem=sink,
                 on_line=progress.advance if progress.enabled else None,
             )
-            summary.problems += extra_problems()
+            summary.problems += extra_problems(sink)
     finally:
         if quarantined is not None:
             quarantined.close()
@@ -400,7 +385,7 @@ def replay(
         click.echo(_problem_text(name, problem), err=True)
 
     with _run(files, max_line_bytes) as (sources, progress):
-        sink, extra_problems = _adapt(input_format, sources, on_problem)
+        sink = adapt_input(input_format, sources, on_problem)
         result, summary = replay_sources(
             sources,
             include_logs=not no_logs,
@@ -408,7 +393,7 @@ def replay(
             on_problem=sink,
             on_line=progress.advance if progress.enabled else None,
         )
-        summary.problems += extra_problems()
+        summary.problems += extra_problems(sink)
     out = sys.stdout.buffer
     with no_gc():  # many short-lived, acyclic objects: collections only cost time
         if fmt == "json":
