@@ -53,6 +53,7 @@ except ImportError:  # pragma: no cover
 
 __all__ = [
     "PURE_PYTHON_ENV",
+    "SPEC_FILE",
     "Scanner",
     "connector_data",
     "engine",
@@ -109,17 +110,22 @@ class Scanner(Protocol):
         """The next group: folded here, or facts for the Python fold; None at the end."""
 
 
+@functools.cache
+def _committed_spec() -> Any:
+    """The committed spec as JSON data, read once per process."""
+    return orjson.loads(SPEC_FILE.read_bytes())
+
+
 def _spec() -> tuple[Any, ...]:
     """The committed spec (see ``_spec``) with its pattern checks made callable."""
-    spec: tuple[Any, ...] = _thaw(orjson.loads(SPEC_FILE.read_bytes()))
+    spec: tuple[Any, ...] = _thaw(_committed_spec())
     return spec
 
 
 @functools.cache
 def _event_types() -> tuple[tuple[str, frozenset[str]], ...]:
     """(event type, its payload's field names) in the spec's order of event types."""
-    raw = orjson.loads(SPEC_FILE.read_bytes())
-    return tuple((t[0], frozenset(f[0] for f in t[6])) for t in raw[1])
+    return tuple((t[0], frozenset(f[0] for f in t[6])) for t in _committed_spec()[1])
 
 
 def _thaw(value: Any) -> Any:

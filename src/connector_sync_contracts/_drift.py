@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-__all__ = ["drift_diff", "drift_main", "write_if_changed"]
+__all__ = ["drift_diff", "drift_main", "file_diff", "file_drift_main", "write_if_changed"]
 
 
 def drift_diff(name: str, have: str | None, want: str) -> str | None:
@@ -28,6 +28,12 @@ def drift_diff(name: str, have: str | None, want: str) -> str | None:
             tofile=f"generated/{name}",
         )
     )
+
+
+def file_diff(path: Path, text: str, name: str | None = None) -> str | None:
+    """``drift_diff`` of the file at ``path`` (None: missing) against ``text``; None if equal."""
+    have = path.read_text(encoding="utf-8") if path.exists() else None
+    return drift_diff(name or path.name, have, text)
 
 
 def write_if_changed(path: Path, text: str) -> bool:
@@ -80,3 +86,34 @@ def drift_main(
         file=sys.stderr,
     )
     return 1
+
+
+def file_drift_main(
+    argv: Sequence[str] | None,
+    *,
+    module: str,
+    description: str,
+    target_help: str,
+    default: Path,
+    render: Callable[[], str],
+) -> int:
+    """``drift_main`` for one generated file (``--output``, default ``default``)."""
+
+    def check(path: Path | None) -> list[str]:
+        diff = file_diff(path or default, render())
+        return [] if diff is None else [diff]
+
+    def write(path: Path | None) -> list[str]:
+        target = path or default
+        return [target.name] if write_if_changed(target, render()) else []
+
+    return drift_main(
+        argv,
+        module=module,
+        description=description,
+        target_option="--output",
+        target_help=target_help,
+        default=default,
+        check=check,
+        write=write,
+    )

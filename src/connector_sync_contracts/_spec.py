@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, Final
 
 import orjson
 
-from ._drift import drift_diff, drift_main, write_if_changed
+from ._accel import SPEC_FILE
+from ._drift import file_drift_main
 from ._fast import _derive_plans, _FieldPlan
 from ._reduce import LinkFact
 from ._vocab import (
@@ -40,9 +40,6 @@ from .envelope import Event
 from .registry import PAYLOAD_MODELS
 
 __all__ = ["SPEC_FILE", "derive_spec", "main", "render_spec"]
-
-SPEC_FILE: Final = Path(__file__).with_name("_native_spec.json")
-"""The committed spec the command line loads (see ``_accel``)."""
 
 _STATES: Final = tuple(ConnectorState)
 _HEALTH: Final = tuple(HealthStatus)
@@ -210,29 +207,15 @@ def render_spec() -> str:
     return orjson.dumps(derive_spec(), option=orjson.OPT_INDENT_2).decode() + "\n"
 
 
-def _check(path: Path | None) -> list[str]:
-    target = path or SPEC_FILE
-    have = target.read_text(encoding="utf-8") if target.exists() else None
-    diff = drift_diff(target.name, have, render_spec())
-    return [] if diff is None else [diff]
-
-
-def _write(path: Path | None) -> list[str]:
-    target = path or SPEC_FILE
-    return [target.name] if write_if_changed(target, render_spec()) else []
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m connector_sync_contracts._spec --check | --write``; returns the exit code."""
-    return drift_main(
+    return file_drift_main(
         argv,
         module="connector_sync_contracts._spec",
         description="Check or regenerate the compiled accelerator's spec from the models.",
-        target_option="--output",
         target_help="spec file to check or write",
         default=SPEC_FILE,
-        check=_check,
-        write=_write,
+        render=render_spec,
     )
 
 

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from ._drift import drift_diff, drift_main, write_if_changed
+from ._drift import file_diff, file_drift_main, write_if_changed
 from ._reduce import SyncAcc, SyncFact, sync_step
 from ._types import (
     DATETIME_PATTERN,
@@ -431,8 +431,7 @@ def render_docs() -> str:
 
 def check_docs(path: Path = DEFAULT_OUTPUT) -> str | None:
     """A unified diff (committed -> generated) when the page is stale or missing, else None."""
-    have = path.read_text(encoding="utf-8") if path.exists() else None
-    return drift_diff(path.name, have, render_docs())
+    return file_diff(path, render_docs())
 
 
 def write_docs(path: Path = DEFAULT_OUTPUT) -> bool:
@@ -440,27 +439,15 @@ def write_docs(path: Path = DEFAULT_OUTPUT) -> bool:
     return write_if_changed(path, render_docs())
 
 
-def _check(path: Path | None) -> list[str]:
-    diff = check_docs(path or DEFAULT_OUTPUT)
-    return [] if diff is None else [diff]
-
-
-def _write(path: Path | None) -> list[str]:
-    target = path or DEFAULT_OUTPUT
-    return [target.name] if write_docs(target) else []
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m connector_sync_contracts.docs --check | --write``; returns the exit code."""
-    return drift_main(
+    return file_drift_main(
         argv,
         module="connector_sync_contracts.docs",
         description="Check or regenerate docs/contracts.md from the models and tables.",
-        target_option="--output",
         target_help="page to check or write",
         default=DEFAULT_OUTPUT,
-        check=_check,
-        write=_write,
+        render=render_docs,
     )
 
 

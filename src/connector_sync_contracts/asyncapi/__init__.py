@@ -30,7 +30,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final, NamedTuple
 
-from .._drift import drift_diff, write_if_changed
+from .._drift import file_diff, write_if_changed
 from ..cloudevents import build_type
 from ..envelope import CONTRACT_VERSION
 from ..registry import EVENT_FAMILIES, PAYLOAD_MODELS, Family
@@ -218,8 +218,7 @@ def load_document() -> dict[str, Any]:
 def check_document(path: Path | None = None) -> str | None:
     """A unified diff (committed -> generated) when the committed file is stale, else None."""
     target = path if path is not None else _DOCUMENT_PATH
-    have = target.read_text(encoding="utf-8") if target.exists() else None
-    return drift_diff(DOCUMENT_FILE, have, render_document())
+    return file_diff(target, render_document(), DOCUMENT_FILE)
 
 
 def write_document(path: Path | None = None) -> bool:
