@@ -1125,19 +1125,27 @@ line_ident(const char *p, Py_ssize_t n)
     return (uint64_t)h;
 }
 
+/* Start a record: zeroed, with its order key, event id, line identity and kind. */
+static void
+record_head(rec_t *r, int kind, uint64_t lamport, int64_t instant, uint64_t ident,
+            const char *eid, int eid_len)
+{
+    memset(r, 0, sizeof(*r));
+    r->lamport = lamport;
+    r->instant = instant;
+    r->ident = ident;
+    r->kind = (uint8_t)kind;
+    r->eid_len = (uint8_t)eid_len;
+    memcpy(r->eid, eid, eid_len);
+}
+
 /* Fill a C record from a parsed line; -1 on error. */
 static int
 fill_record(Scanner *self, parsed_t *pl, const char *line, Py_ssize_t n, rec_t *r)
 {
     etype_t *et = &self->types[pl->etype];
-    memset(r, 0, sizeof(*r));
-    r->lamport = pl->lamport;
-    r->instant = pl->instant;
-    r->ident = line_ident(line, n);
-    r->kind = RK_C;
+    record_head(r, RK_C, pl->lamport, pl->instant, line_ident(line, n), pl->eid, pl->eid_len);
     r->etype = (uint8_t)pl->etype;
-    r->eid_len = (uint8_t)pl->eid_len;
-    memcpy(r->eid, pl->eid, pl->eid_len);
     uint32_t ids[R_COUNT];
     for (int k = 0; k < R_COUNT; k++) ids[k] = NONE_U32;
     int64_t ints[R_COUNT] = {0};
@@ -1227,14 +1235,8 @@ static int
 fill_link_record(Scanner *self, parsed_t *pl, const char *line, Py_ssize_t n, rec_t *r)
 {
     etype_t *et = &self->types[pl->etype];
-    memset(r, 0, sizeof(*r));
-    r->lamport = pl->lamport;
-    r->instant = pl->instant;
-    r->ident = line_ident(line, n);
-    r->kind = RK_PY;
+    record_head(r, RK_PY, pl->lamport, pl->instant, line_ident(line, n), pl->eid, pl->eid_len);
     r->etype = (uint8_t)pl->etype;
-    r->eid_len = (uint8_t)pl->eid_len;
-    memcpy(r->eid, pl->eid, pl->eid_len);
     r->conn = NONE_U32;
     PyObject *values = PyTuple_New(et->n_fields);
     if (!values) return -1;
@@ -1452,13 +1454,7 @@ Scanner_offer(Scanner *self, PyObject *args)
         return NULL;
     }
     rec_t tmp, *r = &tmp;
-    memset(r, 0, sizeof(*r));
-    r->lamport = lamport;
-    r->instant = instant;
-    r->ident = (uint64_t)ident;
-    r->kind = RK_PY;
-    r->eid_len = (uint8_t)eid_len;
-    memcpy(r->eid, eid, eid_len);
+    record_head(r, RK_PY, lamport, instant, (uint64_t)ident, eid, (int)eid_len);
     r->conn = NONE_U32;
     if (conn != Py_None) {
         PyObject *utf8 = PyUnicode_AsEncodedString(conn, "utf-8", "surrogatepass");
