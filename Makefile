@@ -12,7 +12,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 # The compiled accelerator is built by the editable install: rebuild when its source changes.
-NATIVE := setup.py src/connector_sync_contracts/_native.c
+NATIVE := setup.py src/connector_sync_contracts/_engine/native/_native.c
 
 $(STAMP_RUN): pyproject.toml $(NATIVE) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
@@ -38,11 +38,11 @@ lint: $(STAMP_DEV)
 typecheck: $(STAMP_DEV)
 	$(BIN)/mypy
 
+# Every generated, committed file (schemas, AsyncAPI, docs page, engine spec, goldens).
+REGEN := $(BIN)/python -m connector_sync_contracts._tooling.regen
+
 schema-check: $(STAMP_DEV)
-	$(BIN)/python -m connector_sync_contracts.schemas --check
-	$(BIN)/python -m connector_sync_contracts.asyncapi --check
-	$(BIN)/python -m connector_sync_contracts.docs --check
-	$(BIN)/python -m connector_sync_contracts._spec --check
+	$(REGEN) --check
 
 unit: $(STAMP_DEV)
 	$(BIN)/python -m pytest
@@ -57,11 +57,7 @@ bench: $(STAMP_RUN)
 	$(BIN)/python bench/run.py
 
 regen: $(STAMP_DEV)
-	$(BIN)/python -m connector_sync_contracts.schemas --write
-	$(BIN)/python -m connector_sync_contracts.asyncapi --write
-	$(BIN)/python -m connector_sync_contracts.docs --write
-	$(BIN)/python -m connector_sync_contracts._spec --write
-	$(BIN)/python -m connector_sync_contracts.conformance.regen
+	$(REGEN) --write
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -9,8 +9,8 @@ from setuptools import Extension, setup
 setup(
     ext_modules=[
         Extension(
-            "connector_sync_contracts._native",
-            sources=["src/connector_sync_contracts/_native.c"],
+            "connector_sync_contracts._engine.native._native",
+            sources=["src/connector_sync_contracts/_engine/native/_native.c"],
             optional=True,
             extra_compile_args=["-O2"],
         )

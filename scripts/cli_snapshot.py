@@ -22,10 +22,12 @@ _EXAMPLE = Path(__file__).resolve().parent.parent / (
 
 
 def _run(out: Path, name: str, args: list[str], env: dict[str, str]) -> None:
+    # Run inside OUT_DIR with relative paths: the output names its input files.
     done = subprocess.run(
         [sys.executable, "-m", "connector_sync_contracts", *args],
         capture_output=True,
         env=env,
+        cwd=out,
         check=False,
     )
     (out / f"{name}.stdout").write_bytes(done.stdout)
@@ -35,8 +37,9 @@ def _run(out: Path, name: str, args: list[str], env: dict[str, str]) -> None:
 
 def main() -> int:
     """Write the snapshot; return the exit code."""
-    out = Path(sys.argv[1])
+    out = Path(sys.argv[1]).resolve()
     out.mkdir(parents=True, exist_ok=True)
+    (out / "example.jsonl").write_bytes(_EXAMPLE.read_bytes())
     base = dict(os.environ)
     base.pop("CONNECTOR_SYNC_PURE_PYTHON", None)
     generated = out / "generated.jsonl"
@@ -63,16 +66,17 @@ def main() -> int:
         check=True,
         env=base,
     )
+    generated = Path("generated.jsonl")
     for engine, extra in (("compiled", {}), ("python", {"CONNECTOR_SYNC_PURE_PYTHON": "1"})):
         env = {**base, **extra}
-        for label, path in (("example", str(_EXAMPLE)), ("generated", str(generated))):
+        for label, path in (("example", "example.jsonl"), ("generated", str(generated))):
             prefix = f"{engine}-{label}"
-            quarantine = out / f"{prefix}-quarantine.jsonl"
+            quarantine = f"{prefix}-quarantine.jsonl"
             runs: dict[str, list[str]] = {
                 "validate": ["validate", path],
                 "validate-json": ["validate", "--format", "json", path],
                 "validate-strict": ["validate", "--strict", path],
-                "validate-quarantine": ["validate", "--quarantine", str(quarantine), path],
+                "validate-quarantine": ["validate", "--quarantine", quarantine, path],
                 "replay-table": ["replay", path],
                 "replay-json": ["replay", "--format", "json", path],
                 "replay-json-nologs": ["replay", "--format", "json", "--no-logs", path],

@@ -6,9 +6,9 @@ loads the soak profile, which runs many more examples per property.
 
 from __future__ import annotations
 
-import os
-
 from hypothesis import HealthCheck, settings
+
+from tests.support.soak import SOAK
 
 # No deadline: the machines running CI are shared, and a slow example is not a
 # wrong one. The properties are about output equality, not speed.
@@ -24,4 +24,4 @@ settings.register_profile(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
-settings.load_profile("soak" if os.environ.get("CSC_SOAK") == "1" else "default-fast")
+settings.load_profile("soak" if SOAK else "default-fast")

@@ -1,121 +1,17 @@
-"""The event envelope shared by every family (section 2 of the contract).
-
-An ``Event`` carries identity, ordering and provenance; its ``payload`` is a
-JSON object validated by the family model its ``event_type`` names. This
-module also defines the replay order (FR-006/FR-007 "sorted input") and the
-canonical JSON form that deduplication by ``event_id`` compares.
-"""
+"""Deprecated path of the envelope (see ``_moved``)."""
 
 from __future__ import annotations
 
-import json
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Final
 
-import orjson
-from pydantic import BaseModel, ConfigDict, Field
+from ._moved import forward
 
-from ._types import (
-    INT64_MAX,
-    SEMVER_PATTERN,
-    EventIdStr,
-    NonEmptyStr,
-    UtcDatetime,
-    UuidField,
-    format_instant,
-)
-from ._vocab import CONTRACT_VERSION
+_HOMES: Final = {
+    "CONTRACT_VERSION": "",
+    "Event": "",
+    "SortKey": "",
+    "canonical_json": "",
+    "sort_key": "",
+}
 
-__all__ = ["CONTRACT_VERSION", "Event", "SortKey", "canonical_json", "sort_key"]
-
-SortKey = tuple[int, datetime, str]
-"""Replay order: (lamport_clock, timestamp as a UTC instant, event_id)."""
-
-
-class Event(BaseModel):
-    """Frozen event envelope: identity, ordering and provenance around a payload.
-
-    JSON types are strict: strings are never numbers and booleans are never
-    numbers. Only RFC 3339 strings become datetimes (offset required, stored
-    in UTC) and UUID strings become UUIDs. Unknown fields are ignored here and
-    reported by ``validate_event(..., strict=True)``.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    event_id: EventIdStr = Field(
-        description="Unique event identifier: ULID (stored upper case) or UUID (stored "
-        "lower-case hyphenated)."
-    )
-    event_type: NonEmptyStr = Field(
-        description="Name of the event, e.g. ConnectorProvisioned; selects the payload model."
-    )
-    aggregate_id: NonEmptyStr = Field(
-        description="Identifier of the aggregate the event belongs to."
-    )
-    payload: Annotated[dict[str, Any], Field(strict=True)] = Field(
-        description="Event-specific JSON object, validated by the model of event_type."
-    )
-    timestamp: UtcDatetime = Field(
-        description="When the event was emitted: RFC 3339 with an offset, normalized to UTC."
-    )
-    node_id: NonEmptyStr = Field(description="Identifier of the node that emitted the event.")
-    lamport_clock: Annotated[int, Field(strict=True, ge=0, le=INT64_MAX)] = Field(
-        description="Lamport logical clock; first component of the replay order."
-    )
-    project_uuid: UuidField = Field(description="UUID of the project the event belongs to.")
-    correlation_id: EventIdStr = Field(
-        description="Identifier shared by events of one logical operation (ULID or UUID)."
-    )
-    causation_id: EventIdStr | None = Field(
-        default=None, description="event_id of the event that caused this one, if any."
-    )
-    build_id: Annotated[str, Field(strict=True)] | None = Field(
-        default=None, description="Identifier of the build that emitted the event, if any."
-    )
-    project_slug: Annotated[str, Field(strict=True)] | None = Field(
-        default=None, description="Human-readable project slug, if any."
-    )
-    schema_version: Annotated[str, Field(strict=True, pattern=SEMVER_PATTERN)] | None = Field(
-        default=None, description="Contract version the producer used, as MAJOR.MINOR.PATCH."
-    )
-    data_tier: Annotated[int, Field(strict=True, ge=0, le=4)] = Field(
-        default=0, description="Data sensitivity tier from 0 (public) to 4 (most restricted)."
-    )
-
-    @property
-    def sort_key(self) -> SortKey:
-        """The replay order key: (lamport_clock, UTC instant, event_id)."""
-        return (self.lamport_clock, self.timestamp, self.event_id)
-
-
-def sort_key(event: Event) -> SortKey:
-    """Return ``event.sort_key``; usable as ``sorted(events, key=sort_key)``."""
-    return (event.lamport_clock, event.timestamp, event.event_id)
-
-
-def _jsonable(event: Event) -> dict[str, Any]:
-    data = event.model_dump(mode="python")
-    data["timestamp"] = format_instant(event.timestamp)
-    data["project_uuid"] = str(event.project_uuid)
-    return data
-
-
-def canonical_json(event: Event) -> bytes:
-    """Canonical JSON bytes of an envelope: sorted keys, normalized ids and UTC time.
-
-    Two events are identical duplicates exactly when these bytes are equal.
-    The payload is compared as the JSON object it is (keys sorted).
-    """
-    data = _jsonable(event)
-    try:
-        return orjson.dumps(data, option=orjson.OPT_SORT_KEYS, default=str)
-    except orjson.JSONEncodeError:
-        # orjson stops at 64-bit integers, but a payload may be valid JSON holding a
-        # larger one (its model rejects it later): dedup must not crash on it.
-        # The same for a lone surrogate ("\\ud800" is valid JSON text): keep it
-        # as is, so canonical bytes never fail and stay distinct per content.
-        text = json.dumps(
-            data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
-        )
-        return text.encode("utf-8", "surrogatepass")
+__getattr__, __dir__ = forward(__name__, _HOMES)

@@ -1,4 +1,4 @@
-"""Exceptions raised by the library.
+"""Every exception the library raises, CloudEvents ones included.
 
 Validation of data never raises (see ``validate_event``); these are for
 programming errors and I/O, and for callers that ask for an exception.
@@ -7,7 +7,16 @@ Every leaf also subclasses ``ValueError`` so generic handlers keep working.
 
 from __future__ import annotations
 
-__all__ = ["ContractError", "ContractViolationError", "UnknownEventTypeError"]
+from dataclasses import dataclass
+
+__all__ = [
+    "CloudEventMappingError",
+    "CloudEventProblem",
+    "CloudEventsSDKMissingError",
+    "ContractError",
+    "ContractViolationError",
+    "UnknownEventTypeError",
+]
 
 
 class ContractError(Exception):
@@ -24,3 +33,41 @@ class ContractViolationError(ContractError, ValueError):
 
 class UnknownEventTypeError(ContractError, ValueError):
     """An event type that no family of this contract defines."""
+
+
+class CloudEventsSDKMissingError(ContractError, ImportError):
+    """The ``cloudevents`` SDK is needed here but not installed."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "this needs the official CloudEvents SDK: "
+            "pip install 'connector-sync-contracts[cloudevents]'"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CloudEventProblem:
+    """One reason a CloudEvent cannot become an envelope."""
+
+    path: str
+    """JSON path in the structured CloudEvent, e.g. ``$.source`` or ``$.data.latency_ms``."""
+    code: str
+    """Stable code, e.g. ``missing_attribute``, ``invalid_source`` or an envelope rule code."""
+    message: str
+    """Human-readable explanation."""
+
+    def to_dict(self) -> dict[str, str]:
+        """JSON-ready form: path, code, message."""
+        return {"path": self.path, "code": self.code, "message": self.message}
+
+
+class CloudEventMappingError(ContractViolationError):
+    """A CloudEvent does not map to a valid envelope; ``violations`` lists every problem."""
+
+    violations: tuple[CloudEventProblem, ...]
+
+    def __init__(self, problems: tuple[CloudEventProblem, ...]) -> None:
+        shown = "; ".join(f"{p.path}: {p.code}: {p.message}" for p in problems[:5])
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        super().__init__(f"not a contract CloudEvent: {shown}{more}", problems)
+        self.violations = problems

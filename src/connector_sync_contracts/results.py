@@ -1,208 +1,24 @@
-"""Frozen outputs of the reducers and of whole-log replay (FR-006, FR-007, section 6).
-
-Every result has ``to_dict()`` (JSON-ready, canonical ordering) and
-``to_json()`` (canonical bytes: sorted keys, 2-space indent, newline at the
-end), byte-identical for any permutation of the same input.
-"""
+"""Deprecated path of the results (see ``_moved``)."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Final
+from typing import Final
 
-from pydantic import BaseModel, ConfigDict, Field
+from ._moved import forward
 
-from ._output import LOG_FIELDS, canonical_dumps, drop_logs, section6_form
-from ._vocab import CONTRACT_VERSION, ConnectorState, HealthStatus, SyncOutcome
+_HOMES: Final = {
+    "Anomaly": "",
+    "ConnectorProjection": "",
+    "DeliveryState": "",
+    "ExternalLink": "",
+    "LinkIndex": "",
+    "ReducedConnectorState": "",
+    "ReducedSyncState": "",
+    "ReplayResult": "",
+    "ReverseIndexEntry": "",
+    "SyncProjection": "",
+    "LOG_FIELDS": "contract.projection",
+    "canonical_dumps": "contract.projection",
+}
 
-__all__ = [
-    "LOG_FIELDS",
-    "Anomaly",
-    "ConnectorProjection",
-    "DeliveryState",
-    "ExternalLink",
-    "LinkIndex",
-    "ReducedConnectorState",
-    "ReducedSyncState",
-    "ReplayResult",
-    "ReverseIndexEntry",
-    "SyncProjection",
-    "canonical_dumps",
-]
-
-_FROZEN: Final = ConfigDict(frozen=True)
-
-
-class _Result(BaseModel):
-    model_config = _FROZEN
-
-    def to_dict(self, *, include_logs: bool = True) -> dict[str, Any]:
-        """JSON-ready form; ``include_logs=False`` drops transition/outcome logs and deliveries."""
-        data = self.model_dump(mode="json")
-        if not include_logs:
-            drop_logs(data)
-        return data
-
-    def to_json(self, *, include_logs: bool = True) -> bytes:
-        """Canonical JSON bytes of ``to_dict()``."""
-        return canonical_dumps(self.to_dict(include_logs=include_logs))
-
-
-class Anomaly(BaseModel):
-    """Something a reducer noticed and recorded instead of failing."""
-
-    model_config = _FROZEN
-
-    kind: str = Field(description="Stable anomaly kind, e.g. invalid_transition.")
-    event_id: str | None = Field(description="Event that caused it, when one can be named.")
-    message: str = Field(description="Human-readable explanation.")
-
-
-class ReducedConnectorState(_Result):
-    """Projection of one connector's lifecycle (FR-006)."""
-
-    connector_id: str = Field(description="Connector this state belongs to.")
-    connector_type: str | None = Field(description="From the first accepted event.")
-    provider: str | None = Field(description="From the first accepted event.")
-    mission_id: str | None = Field(description="From the first accepted event.")
-    current_state: ConnectorState | None = Field(
-        description="Lifecycle state; null when no transition was ever applied."
-    )
-    last_transition_at: datetime | None = Field(
-        description="recorded_at of the last applied transition."
-    )
-    last_health_check_at: datetime | None = Field(
-        description="recorded_at of the last applied health check."
-    )
-    last_health_status: HealthStatus | None = Field(
-        description="health_status of the last applied health check."
-    )
-    last_latency_ms: float | None = Field(
-        description="latency_ms of the last applied health check."
-    )
-    event_count: int = Field(description="This connector's family events after dedup.")
-    transition_log: tuple[tuple[str, ConnectorState], ...] | None = Field(
-        description="(event_id, state) of each applied transition, in order; null when omitted."
-    )
-    anomalies: tuple[Anomaly, ...] = Field(description="Anomalies in fold order.")
-
-
-class DeliveryState(BaseModel):
-    """Lifecycle of one delivery key (delivery_id, source_event_fingerprint)."""
-
-    model_config = _FROZEN
-
-    delivery_id: str = Field(description="First half of the delivery key.")
-    source_event_fingerprint: str = Field(description="Second half of the delivery key.")
-    status: SyncOutcome = Field(description="Outcome of the last applied event of the key.")
-    attempts: int = Field(description="Applied retry and terminal events of the key.")
-    last_event_id: str = Field(description="Last applied event of the key.")
-
-
-class ReducedSyncState(_Result):
-    """Projection of one connector's sync deliveries (FR-007)."""
-
-    connector_id: str = Field(description="Connector this state belongs to.")
-    outcome_counts: dict[SyncOutcome, int] = Field(
-        description="Applied events per outcome; every outcome is present."
-    )
-    ingested_items: int = Field(description="Sum of ingested_count over applied acceptances.")
-    replayed_items: int = Field(description="Sum of replayed_count over applied replays.")
-    pending_retries: int = Field(description="Delivery keys still retrying at the end.")
-    outcome_log: tuple[tuple[str, SyncOutcome, str], ...] | None = Field(
-        description="(event_id, outcome, delivery_id) of each applied event; null when omitted."
-    )
-    deliveries: tuple[DeliveryState, ...] | None = Field(
-        description="One entry per delivery key, ordered by key; null when omitted."
-    )
-    anomalies: tuple[Anomaly, ...] = Field(description="Anomalies in fold order.")
-
-
-class ExternalLink(BaseModel):
-    """An accepted link in the external reference index (FR-005)."""
-
-    model_config = _FROZEN
-
-    event_id: str = Field(description="Event that created the link.")
-    link_id: str = Field(description="Identifier of the link.")
-    connector_id: str = Field(description="Connector that observed the reference.")
-    external_provider: str = Field(description="External system.")
-    external_ref_type: str = Field(description="Kind of external object.")
-    external_ref_id: str = Field(description="Identifier of the external object.")
-    external_ref_url: str = Field(description="URL of the external object.")
-    internal_aggregate_type: str = Field(description="Kind of internal aggregate.")
-    internal_aggregate_id: str = Field(description="Identifier of the internal aggregate.")
-    mission_id: str = Field(description="Mission the link belongs to.")
-    linked_by: str = Field(description="Who or what created the link.")
-    recorded_at: datetime = Field(description="When the link was recorded (UTC).")
-
-
-class ReverseIndexEntry(BaseModel):
-    """All external references bound to one internal aggregate."""
-
-    model_config = _FROZEN
-
-    internal_aggregate_type: str = Field(description="Kind of internal aggregate.")
-    internal_aggregate_id: str = Field(description="Identifier of the internal aggregate.")
-    external_refs: tuple[tuple[str, str, str], ...] = Field(
-        description="(external_provider, external_ref_type, external_ref_id) keys, ordered."
-    )
-
-
-class _Counts(_Result):
-    event_count: int = Field(description="Distinct events after dedup by event_id.")
-    duplicates_dropped: int = Field(description="Identical duplicate copies dropped.")
-    ignored_event_count: int = Field(description="Valid events of other families, not reduced.")
-    anomalies: tuple[Anomaly, ...] = Field(
-        description="Stream-level anomalies ordered by (kind, event_id, message)."
-    )
-
-
-class LinkIndex(_Counts):
-    """The external reference index: links by key and the reverse index (FR-005)."""
-
-    links: tuple[ExternalLink, ...] = Field(
-        description="Accepted links ordered by (external_provider, external_ref_type, "
-        "external_ref_id)."
-    )
-    reverse_index: tuple[ReverseIndexEntry, ...] = Field(
-        description="Internal aggregate -> its external keys, ordered by aggregate."
-    )
-    link_anomalies: tuple[Anomaly, ...] = Field(
-        description="conflicting_link, link_id_reused and malformed link payloads, in fold order."
-    )
-
-
-class ConnectorProjection(_Counts):
-    """Result of ``reduce_connector_events``: every connector's state, keyed by id."""
-
-    connectors: dict[str, ReducedConnectorState] = Field(
-        description="Per-connector lifecycle, ordered by connector_id."
-    )
-
-
-class SyncProjection(_Counts):
-    """Result of ``reduce_sync_events``: every connector's delivery state, keyed by id."""
-
-    sync: dict[str, ReducedSyncState] = Field(
-        description="Per-connector sync state, ordered by connector_id."
-    )
-
-
-class ReplayResult(_Counts):
-    """Result of whole-log ``replay``: connectors, sync, links and stream anomalies."""
-
-    contract_version: str = Field(
-        default=CONTRACT_VERSION, description="Contract version that produced this result."
-    )
-    connectors: dict[str, ReducedConnectorState] = Field(
-        description="Per-connector lifecycle, ordered by connector_id."
-    )
-    sync: dict[str, ReducedSyncState] = Field(
-        description="Per-connector sync state, ordered by connector_id."
-    )
-    external_links: LinkIndex = Field(description="The external reference index.")
-
-    def to_dict(self, *, include_logs: bool = True) -> dict[str, Any]:
-        """The section 6 JSON form; ``include_logs=False`` drops the per-event logs."""
-        return section6_form(self.model_dump(mode="json"), include_logs=include_logs)
+__getattr__, __dir__ = forward(__name__, _HOMES)

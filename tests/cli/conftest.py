@@ -14,8 +14,7 @@ import orjson
 import pytest
 
 from connector_sync_contracts import CONNECTOR_EVENT_TYPES, SYNC_RETRY_SCHEDULED
-
-from .helpers import run_cli
+from tests.support.cli import run_cli
 
 VALID_EVENTS: Final = 300
 """Events in the shared valid log (small: every test run re-reads it)."""

@@ -7,8 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from connector_sync_contracts.compat import current_schemas
-
-from .helpers import run_cli
+from tests.support.cli import run_cli
 
 BASELINE = Path(__file__).resolve().parents[2] / "compat-baseline" / "2.7.0"
 

@@ -8,8 +8,9 @@ from pathlib import Path
 import orjson
 import pytest
 
+from tests.support.cli import Run, parse_problems, parse_summary, run_cli
+
 from .conftest import VALID_CONNECTORS, VALID_EVENTS
-from .helpers import Run, parse_problems, parse_summary, run_cli
 
 EVENTS = 120
 CONNECTORS = 4

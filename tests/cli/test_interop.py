@@ -10,11 +10,10 @@ import pytest
 
 from connector_sync_contracts import Event
 from connector_sync_contracts.asyncapi import render_document
-from connector_sync_contracts.cloudevents import to_structured_json
 from connector_sync_contracts.compat import current_schemas
 from connector_sync_contracts.conformance import Fixture, load_manifest
-
-from .helpers import parse_problems, parse_summary, run_cli
+from connector_sync_contracts.interop.cloudevents import to_structured_json
+from tests.support.cli import parse_problems, parse_summary, run_cli
 
 BASELINE = Path(__file__).resolve().parents[2] / "compat-baseline" / "2.7.0"
 

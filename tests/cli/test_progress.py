@@ -1,4 +1,4 @@
-"""The progress bar: drawn on stderr when it is a terminal, absent otherwise (issue 4).
+"""The progress bar: drawn on stderr when it is a terminal, absent otherwise.
 
 The bar is drawn every 1,024 lines once half a second has passed since the
 run started. To get there with a small log, the log comes on standard input
@@ -21,9 +21,8 @@ from typing import IO, Final
 
 import pytest
 
-from connector_sync_contracts._generate import GeneratorOptions, generate_lines
-
-from .helpers import PROGRAM, parse_summary, run_env
+from connector_sync_contracts._tooling.synthetic import GeneratorOptions, generate_lines
+from tests.support.cli import PROGRAM, parse_summary, run_env
 
 LINES: Final = 2100
 """More than twice the 1,024-line drawing interval."""

@@ -1,6 +1,6 @@
 """``connector-sync replay``: canonical JSON, order independence, focus, logs and bad lines.
 
-Issue 4, items 1 and 6: ``replay --format json`` is the section 6 canonical
+``replay --format json`` is the section 6 canonical
 form, byte-identical for any order of the same lines and equal to the Python
 API's ``replay(...).to_json()``; invalid lines are reported like ``validate``
 reports them and never dropped silently.
@@ -18,10 +18,10 @@ import orjson
 import pytest
 
 from connector_sync_contracts import replay
-from connector_sync_contracts.results import LOG_FIELDS
+from connector_sync_contracts.contract.projection import LOG_FIELDS
+from tests.support.cli import Run, parse_problems, parse_summary, run_cli
 
 from .conftest import CorruptedLog, write_lines
-from .helpers import Run, parse_problems, parse_summary, run_cli
 
 
 def _replay_json(*args: str | Path, stdin: bytes | None = None) -> Run:

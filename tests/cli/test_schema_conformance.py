@@ -1,4 +1,4 @@
-"""``connector-sync schema`` and ``connector-sync conformance`` (issue 4, item 1)."""
+"""``connector-sync schema`` and ``connector-sync conformance``."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ import pytest
 
 from connector_sync_contracts import schemas
 from connector_sync_contracts.conformance import Fixture, load_manifest
-
-from .helpers import run_cli
+from tests.support.cli import run_cli
 
 STREAMS: Final = tuple(f for f in load_manifest().fixtures if f.expected_result == "replay")
 

@@ -1,4 +1,4 @@
-"""Help, exit codes and usage errors of the real program (issue 4, item 1).
+"""Help, exit codes and usage errors of the real program.
 
 Exit codes: 0 clean, 1 data problems found, 2 usage or I/O error.
 """
@@ -14,9 +14,9 @@ from typing import Final
 import pytest
 
 from connector_sync_contracts import CONTRACT_VERSION
+from tests.support.cli import run_cli, run_env
 
 from .conftest import CorruptedLog
-from .helpers import run_cli, run_env
 
 COMMANDS: Final = ("validate", "replay", "generate", "schema", "conformance")
 

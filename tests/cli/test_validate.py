@@ -1,6 +1,6 @@
 """``connector-sync validate``: line-numbered problems, quarantine, inputs and summary.
 
-Issue 4, items 1, 5 and 6: every corrupted line is reported with its exact
+Every corrupted line is reported with its exact
 line number, field and code, the run goes on after it, rejected lines reach
 the quarantine file unchanged and in order, ``-`` and ``.gz`` (also gzip on
 standard input) read the same, and accepted + rejected = lines read, always.
@@ -15,8 +15,9 @@ from pathlib import Path
 import orjson
 import pytest
 
+from tests.support.cli import Problem, Run, parse_problems, parse_summary, run_cli
+
 from .conftest import CORRUPTIONS, CorruptedLog, Corruption, gzip_file, write_lines
-from .helpers import Problem, Run, parse_problems, parse_summary, run_cli
 
 
 def _by_line(problems: list[Problem]) -> dict[int, set[tuple[str, str]]]:

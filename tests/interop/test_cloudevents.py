@@ -14,20 +14,20 @@ from cloudevents.core.v1.event import CloudEvent
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance.schema_strategies import valid_documents
 from connector_sync_contracts import (
     CONNECTOR_HEALTH_CHECKED,
     CONTRACT_VERSION,
     PAYLOAD_MODELS,
+    CloudEventMappingError,
+    CloudEventsSDKMissingError,
     Event,
     canonical_json,
     replay,
     validate_event,
 )
-from connector_sync_contracts.cloudevents import (
+from connector_sync_contracts.conformance import Fixture, load_manifest
+from connector_sync_contracts.interop.cloudevents import (
     ATTRIBUTE_MAP,
-    CloudEventMappingError,
-    CloudEventsSDKMissingError,
     build_source,
     build_type,
     envelope_from_cloudevent_dict,
@@ -39,8 +39,8 @@ from connector_sync_contracts.cloudevents import (
     to_cloudevent_dict,
     to_structured_json,
 )
-from connector_sync_contracts.conformance import Fixture, load_manifest
 from connector_sync_contracts.schemas import schema_id
+from tests.support.schema_strategies import valid_documents
 
 CROCKFORD: Final = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 # Any text JSON can carry as a string (lone surrogates cannot be encoded as UTF-8).

@@ -1,7 +1,7 @@
-"""AsyncAPI 3.0 description of the contract's events, generated from the registry (FR-008).
+"""AsyncAPI 3.0 description of the contract's events, generated from the catalogue (FR-008).
 
-One message per event type (``registry.PAYLOAD_MODELS``), one channel per
-family (``registry.EVENT_FAMILIES``: connector lifecycle, sync lifecycle,
+One message per event type (``models.payloads.PAYLOAD_MODELS``), one channel per
+family (``contract.catalog.EVENT_FAMILIES``: connector lifecycle, sync lifecycle,
 external links) and a ``send`` and a ``receive`` operation per channel, so
 integrators can feed the contract to AsyncAPI tooling (catalogues, code and
 docs generators, brokers' schema registries) without transcribing it.
@@ -15,9 +15,8 @@ committed files next to this package (``../schemas/<name>.json``) and
 ``schemaFormat`` ``application/schema+json;version=2020-12``.
 
 The document is committed as ``asyncapi.json`` (canonical: sorted keys,
-2-space indent, final newline) and drift-checked like the schemas:
-``python -m connector_sync_contracts.asyncapi --check`` (in ``make
-schema-check``) exits 1 with a diff, ``--write`` regenerates it.
+2-space indent, final newline) beside the schemas it references, and is
+drift-checked like them by ``make schema-check`` (``_tooling.regen``).
 """
 
 from __future__ import annotations
@@ -30,25 +29,25 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final, NamedTuple
 
-from .._drift import file_diff, write_if_changed
-from ..cloudevents import build_type
-from ..envelope import CONTRACT_VERSION
-from ..registry import EVENT_FAMILIES, PAYLOAD_MODELS, Family
-from ..results import canonical_dumps
+from ..contract.catalog import EVENT_FAMILIES, Family
+from ..contract.projection import canonical_dumps
+from ..contract.version import CONTRACT_VERSION
+from ..interop.cloudevents import build_type
+from ..models.payloads import PAYLOAD_MODELS
 from ..schemas import ENVELOPE_SCHEMA, schema_file_name, schema_id
 
 __all__ = [
     "ASYNCAPI_VERSION",
     "CHANNELS",
     "DOCUMENT_FILE",
+    "DOCUMENT_PATH",
     "PAYLOAD_SCHEMA_FORMAT",
     "ChannelSpec",
-    "check_document",
+    "committed_text",
     "generate_document",
     "load_document",
     "render_document",
     "schema_ref",
-    "write_document",
 ]
 
 ASYNCAPI_VERSION: Final = "3.0.0"
@@ -60,7 +59,8 @@ DOCUMENT_FILE: Final = "asyncapi.json"
 PAYLOAD_SCHEMA_FORMAT: Final = "application/schema+json;version=2020-12"
 """``schemaFormat`` of every message payload: the committed schemas are draft 2020-12."""
 
-_DOCUMENT_PATH: Final = Path(__file__).resolve().parent / DOCUMENT_FILE
+DOCUMENT_PATH: Final = Path(__file__).resolve().parent / DOCUMENT_FILE
+"""Where the committed document lives in a source checkout."""
 
 
 class ChannelSpec(NamedTuple):
@@ -104,7 +104,7 @@ CHANNELS: Final[Mapping[Family, ChannelSpec]] = MappingProxyType(
         ),
     }
 )
-"""Family -> its channel; every family of ``registry.Family`` has one."""
+"""Family -> its channel; every family of ``Family`` has one."""
 
 
 def schema_ref(name: str) -> str:
@@ -162,7 +162,7 @@ def _operation(action: str, spec: ChannelSpec, event_types: list[str]) -> dict[s
 
 
 def generate_document() -> dict[str, Any]:
-    """Build the AsyncAPI 3.0 document from the registry tables."""
+    """Build the AsyncAPI 3.0 document from the catalogue."""
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
     for family in Family:
@@ -208,19 +208,12 @@ def render_document() -> str:
     return canonical_dumps(generate_document()).decode("utf-8")
 
 
+def committed_text() -> str:
+    """The committed document's text, read from the installed package."""
+    return resources.files(__package__).joinpath(DOCUMENT_FILE).read_text(encoding="utf-8")
+
+
 def load_document() -> dict[str, Any]:
     """The committed document, read from the installed package."""
-    text = resources.files(__package__).joinpath(DOCUMENT_FILE).read_text(encoding="utf-8")
-    document: dict[str, Any] = json.loads(text)
+    document: dict[str, Any] = json.loads(committed_text())
     return document
-
-
-def check_document(path: Path | None = None) -> str | None:
-    """A unified diff (committed -> generated) when the committed file is stale, else None."""
-    target = path if path is not None else _DOCUMENT_PATH
-    return file_diff(target, render_document(), DOCUMENT_FILE)
-
-
-def write_document(path: Path | None = None) -> bool:
-    """Write the generated document (default: the committed file); True when it changed."""
-    return write_if_changed(path if path is not None else _DOCUMENT_PATH, render_document())

@@ -28,8 +28,9 @@ from importlib import resources
 from types import MappingProxyType
 from typing import Any, Final, Literal
 
-from ..reducers import replay
-from ..validation import ValidationResult, validate_event
+from ..reducing.api import replay
+from ..validation.layers import validate_event
+from ..validation.result import ValidationResult
 
 if sys.version_info >= (3, 11):
     from importlib.resources.abc import Traversable

@@ -16,7 +16,12 @@ from typing import TYPE_CHECKING, Final
 import pytest
 from jsonschema import Draft202012Validator
 
-from connector_sync_contracts import CONTRACT_VERSION, VIOLATION_CODES, validate_event
+from connector_sync_contracts import (
+    CONTRACT_VERSION,
+    PAYLOAD_MODELS,
+    VIOLATION_CODES,
+    validate_event,
+)
 from connector_sync_contracts.conformance import (
     Fixture,
     load_manifest,
@@ -24,8 +29,7 @@ from connector_sync_contracts.conformance import (
     read_resource,
     resource,
 )
-from connector_sync_contracts.registry import PAYLOAD_MODELS
-from connector_sync_contracts.results import canonical_dumps
+from connector_sync_contracts.contract.projection import canonical_dumps
 from connector_sync_contracts.schemas import (
     SCHEMA_DIALECT,
     check_schemas,

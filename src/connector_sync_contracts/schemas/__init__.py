@@ -3,22 +3,21 @@
 One file per payload model (``<EventType>.json``) and one for the envelope
 (``Event.json``) live beside this module and ship in the wheel, so producers
 and consumers in any language validate against exactly what the Python
-models accept. The files are generated from the models by
-:func:`generate_schema` and post-processed for determinism (sorted keys,
-2-space indent, newline at the end, ``$schema`` and a stable ``$id`` that
-carries the contract version). ``python -m connector_sync_contracts.schemas
---check`` fails with a unified diff when models and files drift apart;
-``--write`` regenerates them.
+models accept. This module owns the committed files and their runtime
+loader only; they are generated from the models by ``generate_schema``
+(``_tooling.schemagen``, also reachable here) and drift-checked by ``make
+schema-check``.
 
 The committed schemas leave ``additionalProperties`` open: unknown fields are
 ignored by default, and ``validate_event(..., strict=True)`` reports them.
 :func:`create_validator` returns a ``jsonschema`` validator with the dialect
 details the contract relies on (ECMA-262 ``pattern`` semantics, strict JSON
-number types, the date-time format); see ``validation.py``.
+number types, the date-time format); see ``validation``.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 from collections.abc import Iterator, Mapping
@@ -27,12 +26,10 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from .._drift import drift_diff, write_if_changed
-from .._types import utc_instant_in_range
-from ..envelope import CONTRACT_VERSION, Event
+from ..contract.catalog import EVENT_FAMILIES
+from ..contract.patterns import utc_instant_in_range
+from ..contract.version import CONTRACT_VERSION
 from ..errors import UnknownEventTypeError
-from ..registry import PAYLOAD_MODELS
-from ..results import canonical_dumps
 
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator
@@ -54,6 +51,32 @@ __all__ = [
     "write_schemas",
 ]
 
+# Generation needs the models; it lives with the tooling and is loaded on first use.
+_GENERATION: Final = frozenset(
+    {"check_schemas", "generate_schema", "generated_files", "render_schema", "write_schemas"}
+)
+
+if TYPE_CHECKING:
+    from .._tooling.schemagen import (
+        check_schemas,
+        generate_schema,
+        generated_files,
+        render_schema,
+        write_schemas,
+    )
+else:
+
+    def __getattr__(name: str) -> Any:
+        """Load the generation functions from ``_tooling.schemagen`` on first use (PEP 562)."""
+        if name in _GENERATION:
+            found = getattr(
+                importlib.import_module("connector_sync_contracts._tooling.schemagen"), name
+            )
+            globals()[name] = found
+            return found
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 SCHEMA_DIALECT: Final = "https://json-schema.org/draft/2020-12/schema"
 """The ``$schema`` of every committed schema: JSON Schema draft 2020-12."""
 
@@ -63,13 +86,13 @@ SCHEMA_ID_BASE: Final = f"https://connector-sync-contracts.dev/schemas/{CONTRACT
 ENVELOPE_SCHEMA: Final = "Event"
 """Name of the envelope schema (``Event.json``); payload schemas are named by event type."""
 
-_SCHEMA_DIR: Final = Path(__file__).resolve().parent
-_NULL: Final = {"type": "null"}
+SCHEMA_DIR: Final = Path(__file__).resolve().parent
+"""Where the committed schema files live in a source checkout."""
 
 
 def schema_names() -> tuple[str, ...]:
     """Every schema name: ``"Event"`` first, then the event types in sorted order."""
-    return (ENVELOPE_SCHEMA, *sorted(PAYLOAD_MODELS))
+    return (ENVELOPE_SCHEMA, *sorted(EVENT_FAMILIES))
 
 
 def schema_file_name(name: str) -> str:
@@ -84,57 +107,10 @@ def schema_id(name: str) -> str:
 
 
 def _known(name: str) -> None:
-    if name != ENVELOPE_SCHEMA and name not in PAYLOAD_MODELS:
+    if name != ENVELOPE_SCHEMA and name not in EVENT_FAMILIES:
         raise UnknownEventTypeError(
-            f"no schema named {name!r}: expected 'Event' or one of {sorted(PAYLOAD_MODELS)}"
+            f"no schema named {name!r}: expected 'Event' or one of {sorted(EVENT_FAMILIES)}"
         )
-
-
-def _collapse_nullable(node: Any) -> Any:
-    # pydantic writes ``X | None`` as anyOf[{...}, {"type": "null"}]. A single
-    # typed branch reads better, and reports one error, as {"type": [T, "null"]}:
-    # string keywords such as pattern do not apply to null.
-    if isinstance(node, list):
-        return [_collapse_nullable(item) for item in node]
-    if not isinstance(node, dict):
-        return node
-    out = {key: _collapse_nullable(value) for key, value in node.items()}
-    branches = out.get("anyOf")
-    if isinstance(branches, list) and len(branches) == 2 and _NULL in branches:
-        other = branches[0] if branches[1] == _NULL else branches[1]
-        if isinstance(other, dict) and isinstance(other.get("type"), str):
-            merged = {key: value for key, value in out.items() if key != "anyOf"}
-            merged.update(other)
-            merged["type"] = [other["type"], "null"]
-            return merged
-    return out
-
-
-def generate_schema(name: str) -> dict[str, Any]:
-    """Build the schema of ``name`` (``"Event"`` or an event type) from its model.
-
-    The result is what the committed file must contain: pydantic's
-    ``model_json_schema()`` with ``$schema`` and ``$id`` added, nullable
-    fields collapsed to ``{"type": [T, "null"]}``, and ``additionalProperties``
-    stated open.
-    """
-    _known(name)
-    model = Event if name == ENVELOPE_SCHEMA else PAYLOAD_MODELS[name]
-    schema = _collapse_nullable(model.model_json_schema())
-    schema["$schema"] = SCHEMA_DIALECT
-    schema["$id"] = schema_id(name)
-    schema["additionalProperties"] = True
-    return dict(schema)
-
-
-def render_schema(name: str) -> str:
-    """Canonical text of the generated schema: sorted keys, 2-space indent, final newline."""
-    return canonical_dumps(generate_schema(name)).decode("utf-8")
-
-
-def generated_files() -> dict[str, str]:
-    """File name -> canonical text, for every schema the models define."""
-    return {schema_file_name(name): render_schema(name) for name in schema_names()}
 
 
 def load_schema(name: str) -> dict[str, Any]:
@@ -154,58 +130,9 @@ def _committed_text(name: str) -> str:
     return file.read_text(encoding="utf-8")
 
 
-def _committed_files(directory: Path | None) -> dict[str, str]:
-    if directory is not None:
-        return {path.name: path.read_text(encoding="utf-8") for path in directory.glob("*.json")}
-    root = resources.files(__package__)
-    return {
-        entry.name: entry.read_text(encoding="utf-8")
-        for entry in root.iterdir()
-        if entry.name.endswith(".json")
-    }
-
-
-def check_schemas(directory: Path | None = None) -> list[str]:
-    """Compare the committed schema files with the models; return one diff per difference.
-
-    ``directory`` defaults to the files shipped in this package. An empty list
-    means no drift. Each entry is a readable unified diff (committed ->
-    generated), or a note about a file that should not be there.
-    """
-    expected = generated_files()
-    committed = _committed_files(directory)
-    problems = []
-    for file_name in sorted(expected.keys() | committed.keys()):
-        want = expected.get(file_name)
-        have = committed.get(file_name)
-        if want is None:
-            problems.append(f"{file_name}: committed, but no model defines this schema\n")
-        else:
-            diff = drift_diff(file_name, have, want)
-            if diff is not None:
-                problems.append(diff)
-    return problems
-
-
-def write_schemas(directory: Path | None = None) -> list[str]:
-    """Write every generated schema into ``directory`` (default: this package's folder).
-
-    Stale ``*.json`` files that no model defines are removed. Returns the
-    names of the files that changed.
-    """
-    target = directory if directory is not None else _SCHEMA_DIR
-    target.mkdir(parents=True, exist_ok=True)
-    expected = generated_files()
-    changed = []
-    for path in sorted(target.glob("*.json")):
-        if path.name not in expected:
-            path.unlink()
-            changed.append(path.name)
-    for file_name, text in expected.items():
-        if write_if_changed(target / file_name, text):
-            changed.append(file_name)
+def forget_committed() -> None:
+    """Drop the cached committed texts (after the files were rewritten)."""
     _committed_text.cache_clear()
-    return sorted(changed)
 
 
 # ------------------------------------------------------------------ validators

@@ -1,0 +1,559 @@
+"""Validate and replay JSONL logs of any size in bounded memory (the CLI's engine).
+
+With the compiled accelerator, ``native``'s scanner checks whole blocks of
+lines and keeps a compact record of each accepted one; only the lines it
+defers go to the model path (``modelpath``: the fast ``msgspec`` decoder, then
+``validation.validate_event`` and the pydantic models), which is loaded the
+first time such a line appears. Without the accelerator every line goes
+through the model path. Either way every line is either accepted or
+reported with its line number, field and rule.
+
+Replay keeps one compact record per distinct event_id instead of event
+objects, ordered exactly like the replay order (lamport_clock, UTC instant,
+event_id) and carrying an identity digest of the raw line and the reducer
+fact. Records are deduplicated, sorted and folded per connector (in C when
+nothing is unusual, else with the same ``Engine`` the Python API uses).
+Copies of an event_id whose raw bytes differ are resolved exactly, by
+canonical JSON, in a second read of only the affected lines.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final
+
+import msgspec
+
+from ..contract.catalog import ALL_FAMILIES, Family
+from ..contract.lifecycle import DEFAULT_MAX_RECONNECT_CYCLES
+from ..contract.projection import ReplayData
+from ..io import LineProblem, LineSink, Source
+from ..reducing.anomalies import AnomalyData, anomaly, conflicting_duplicate
+from ..reducing.facts import ConnectorFact, Fact, MalformedFact, SyncFact
+from ..reducing.fold import Engine
+from . import native
+
+if TYPE_CHECKING:
+    from ..models.envelope import Event
+    from .modelpath import LineChecker
+    from .screen import FastEvent
+
+__all__ = ["RunSummary", "replay_sources", "validate_sources"]
+
+_PREFIX: Final = struct.Struct(">QQ")
+_INSTANT_BIAS: Final = 2**63
+_IDENT_MASK: Final = 2**64 - 1
+_BITMAP_BITS: Final = 1 << 26
+_BUCKETS: Final = 16
+_SAMPLE_LINES: Final = 1000
+
+
+@dataclass
+class RunSummary:
+    """Line accounting of one run: accepted + rejected == lines_read, always."""
+
+    lines_read: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    problems: int = 0
+    sources: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "lines_read": self.lines_read,
+            "accepted": self.accepted,
+            "rejected": self.rejected,
+            "problems": self.problems,
+            "sources": list(self.sources),
+        }
+
+
+def _checker(*, strict: bool) -> LineChecker:
+    """The model path's line checker (loads the models on first use)."""
+    from .modelpath import LineChecker
+
+    return LineChecker(strict=strict)
+
+
+def _too_long(line: int, limit: int) -> LineProblem:
+    return LineProblem(line, "$", "line_too_long", f"line is longer than {limit} bytes")
+
+
+def _account(
+    summary: RunSummary,
+    source: Source,
+    problems: list[LineProblem],
+    raw: bytes | None,
+    on_problem: LineSink,
+) -> None:
+    """Count a line the model path judged, and report each of its problems."""
+    if not problems:
+        summary.accepted += 1
+        return
+    summary.rejected += 1
+    summary.problems += len(problems)
+    for problem in problems:
+        on_problem(source.name, problem, raw)
+
+
+def _numbered(
+    sources: Iterable[Source], summary: RunSummary, on_line: Callable[[int, int], None] | None
+) -> Iterator[tuple[Source, int, bytes | None]]:
+    """Every line of every source, numbered (the pure-Python engine reads them all)."""
+    for source in sources:
+        summary.sources.append(source.name)
+        for number, raw in enumerate(source.lines(), start=1):
+            summary.lines_read += 1
+            if on_line is not None:
+                on_line(0 if raw is None else len(raw) + 1, 1)
+            yield source, number, raw
+
+
+def validate_sources(
+    sources: Iterable[Source],
+    *,
+    strict: bool = False,
+    on_problem: LineSink,
+    on_line: Callable[[int, int], None] | None = None,
+) -> RunSummary:
+    """Check every line of every source; report each problem through ``on_problem``."""
+    summary = RunSummary()
+    scanner = native.scanner()
+    if scanner is None:
+        lines = _numbered(sources, summary, on_line)
+        pause_gc: AbstractContextManager[None] = nullcontext()
+    else:
+
+        def scan(block: bytes | memoryview, limit: int) -> tuple[int, list[tuple[int, int, int]]]:
+            return scanner.scan(block, False, limit)
+
+        lines = _deferred_lines(sources, summary, scan, on_line)
+        pause_gc = native.no_gc()
+    checker: LineChecker | None = None  # loaded by the first line that needs it
+    with pause_gc:
+        for source, number, raw in lines:
+            if raw is None:
+                problems = [_too_long(number, source.max_line_bytes)]
+                _account(summary, source, problems, raw, on_problem)
+                continue
+            if checker is None:
+                checker = _checker(strict=strict)
+            if checker.fast_accepts(checker.fast.decode(raw)):
+                summary.accepted += 1
+                continue
+            _account(summary, source, checker.problems(raw, number, None), raw, on_problem)
+    return summary
+
+
+def _deferred_lines(
+    sources: Iterable[Source],
+    summary: RunSummary,
+    scan: Callable[[bytes | memoryview, int], tuple[int, list[tuple[int, int, int]]]],
+    on_line: Callable[[int, int], None] | None,
+) -> Iterator[tuple[Source, int, bytes | None]]:
+    """Scan every block with the compiled screen; yield the lines it left to Python.
+
+    Yields (source, line number, raw line or None when over the limit). Lines
+    the screen accepted are counted as read and accepted here.
+    """
+    for source in sources:
+        summary.sources.append(source.name)
+        limit = source.max_line_bytes
+        number = 0
+        for block in source.blocks():
+            if block is None:
+                number += 1
+                summary.lines_read += 1
+                if on_line is not None:
+                    on_line(0, 1)
+                yield source, number, None
+                continue
+            count, deferred = scan(block, limit)
+            if on_line is not None:
+                on_line(len(block), count)
+            summary.lines_read += count
+            summary.accepted += count - len(deferred)
+            for index, start, end in deferred:
+                yield source, number + index + 1, source.within_limit(bytes(block[start:end]))
+            number += count
+
+
+class _Records:
+    """One compact record per accepted envelope, deduplicated after the first read.
+
+    Duplicate detection needs no per-event dictionary: a fixed bitmap of
+    event_id hashes flags ids that may repeat, and only those are grouped
+    after the read. Copies with identical raw bytes are dropped; copies whose
+    bytes differ are settled exactly by canonical JSON (see ``settle``).
+    """
+
+    def __init__(self) -> None:
+        self.buckets: list[list[bytes]] = [[] for _ in range(_BUCKETS + 1)]
+        self._bitmap = bytearray(_BITMAP_BITS >> 3)
+        self._suspects: set[str] = set()
+        self.conflicts: dict[str, int] = {}
+        self.duplicates_dropped = 0
+        self._encode = msgspec.msgpack.Encoder().encode
+
+    def make(
+        self, event_id: str, lamport: int, instant_us: int, raw: bytes, fact: Fact | None
+    ) -> bytes:
+        """Record bytes: sortable prefix, event_id, NUL, raw-line digest, msgpack fact.
+
+        The fact is stored without its event_id (the prefix holds it once).
+        """
+        if fact is not None and fact.event_id:
+            fact = msgspec.structs.replace(fact, event_id="")
+        return b"".join(
+            (
+                _PREFIX.pack(lamport, instant_us + _INSTANT_BIAS),
+                event_id.encode(),
+                b"\x00",
+                (hash(raw) & _IDENT_MASK).to_bytes(8, "big"),
+                self._encode(fact),
+            )
+        )
+
+    def offer(
+        self, event_id: str, lamport: int, instant_us: int, raw: bytes, fact: Fact | None
+    ) -> None:
+        """Keep one copy's record and remember whether its event_id may repeat."""
+        self.buckets[_bucket(fact)].append(self.make(event_id, lamport, instant_us, raw, fact))
+        slot = hash(event_id) & (_BITMAP_BITS - 1)
+        mask = 1 << (slot & 7)
+        if self._bitmap[slot >> 3] & mask:
+            self._suspects.add(event_id)
+        else:
+            self._bitmap[slot >> 3] |= mask
+
+    def settle(self, sources: list[Source], decode: Callable[[bytes], FastEvent | None]) -> None:
+        """Drop identical copies and resolve differing ones (section 2 dedup rule)."""
+        self._bitmap = bytearray()
+        if not self._suspects:
+            return
+        wanted = {eid.encode() for eid in self._suspects}
+        self._suspects = set()
+        groups: dict[bytes, list[tuple[int, int]]] = {}
+        for b, bucket in enumerate(self.buckets):
+            for index, record in enumerate(bucket):
+                eid = record[16 : record.index(0, 16)]
+                if eid in wanted:
+                    groups.setdefault(eid, []).append((b, index))
+        differing: dict[str, list[tuple[int, int]]] = {}
+        for eid, places in groups.items():
+            start = 17 + len(eid)
+            first_by_ident: dict[bytes, tuple[int, int]] = {}
+            for b, index in places:
+                ident = self.buckets[b][index][start : start + 8]
+                if ident in first_by_ident:
+                    self.buckets[b][index] = b""
+                    self.duplicates_dropped += 1
+                else:
+                    first_by_ident[ident] = (b, index)
+            if len(first_by_ident) > 1:
+                differing[eid.decode()] = list(first_by_ident.values())
+        if differing:
+            self._resolve(differing, sources, decode)
+        for bucket in self.buckets:
+            if b"" in bucket:
+                bucket[:] = [record for record in bucket if record]
+
+    def _resolve(
+        self,
+        differing: dict[str, list[tuple[int, int]]],
+        sources: list[Source],
+        decode: Callable[[bytes], FastEvent | None],
+    ) -> None:
+        from .modelpath import canonical_json, copies_of, event_to_fact, instant_us
+
+        # Raw bytes differ, so compare canonical JSON: re-read only these ids' lines.
+        versions: dict[str, dict[bytes, tuple[bytes, bytes, int]]] = {e: {} for e in differing}
+        for raw, event in copies_of(differing, sources, decode):
+            fact = event_to_fact(event)
+            record = self.make(event.event_id, event.lamport_clock, instant_us(event), raw, fact)
+            start = 17 + len(event.event_id.encode())
+            versions[event.event_id][record[start : start + 8]] = (
+                canonical_json(event),
+                record,
+                _bucket(fact),
+            )
+        for eid, places in differing.items():
+            found = list(versions[eid].values())
+            distinct = {canonical for canonical, _, _ in found}
+            self.duplicates_dropped += len(found) - len(distinct)
+            if len(distinct) > 1:
+                self.conflicts[eid] = len(distinct)
+            _, best, bucket = min(found, key=lambda v: (v[1][:16], v[0]))
+            for b, index in places:
+                self.buckets[b][index] = b""
+            self.buckets[bucket].append(best)
+
+    def conflict_anomalies(self) -> list[AnomalyData]:
+        """One ``conflicting_duplicate`` anomaly per event_id seen with differing content."""
+        return [conflicting_duplicate(eid, count) for eid, count in self.conflicts.items()]
+
+
+class _NativeRecords:
+    """``_Records``' interface over the compiled scanner's record store."""
+
+    def __init__(self, scanner: native.Scanner) -> None:
+        self.scanner = scanner
+
+    def offer(
+        self, event_id: str, lamport: int, instant_us: int, raw: bytes, fact: Fact | None
+    ) -> None:
+        """Keep one copy built by the Python path (deduplicated with the scanner's own)."""
+        if fact is not None and fact.event_id != event_id:
+            fact = msgspec.structs.replace(fact, event_id=event_id)
+        self.scanner.offer(event_id, lamport, instant_us, hash(raw), fact, _partition(fact), True)
+
+    def settle(
+        self, sources: list[Source], checker: Callable[[], LineChecker]
+    ) -> tuple[int, dict[str, int]]:
+        """Identical copies dropped, and event_id -> distinct contents of differing copies.
+
+        The scanner drops copies with identical raw bytes and removes every
+        copy of an event_id whose copies differ; those lines are read again
+        and settled exactly by canonical JSON (section 2), and the winner is
+        offered back.
+        """
+        ids, dropped = self.scanner.settle()
+        conflicts: dict[str, int] = {}
+        if not ids:
+            return dropped, conflicts
+        from .modelpath import canonical_json, copies_of, event_to_fact, instant_us
+
+        copies: dict[str, list[tuple[tuple[int, int], bytes, int, Event]]] = {e: [] for e in ids}
+        for raw, event in copies_of(copies, sources, checker().fast.decode):
+            order = (event.lamport_clock, instant_us(event))
+            copies[event.event_id].append((order, canonical_json(event), hash(raw), event))
+        for eid, found in copies.items():
+            distinct = {canonical for _, canonical, _, _ in found}
+            dropped += len(found) - len(distinct)
+            if len(distinct) > 1:
+                conflicts[eid] = len(distinct)
+            (lamport, instant), _, ident, event = min(found, key=lambda v: (v[0], v[1]))
+            fact = event_to_fact(event)
+            self.scanner.offer(eid, lamport, instant, ident, fact, _partition(fact), False)
+        return dropped, conflicts
+
+
+class _Replayer:
+    def __init__(
+        self,
+        *,
+        include_logs: bool,
+        max_reconnect_cycles: int,
+        scanner: native.Scanner | None = None,
+    ) -> None:
+        # The compiled screen may never defer a line: load the model path on demand.
+        self._checker = _checker(strict=False) if scanner is None else None
+        self.records: _Records | _NativeRecords = (
+            _Records() if scanner is None else _NativeRecords(scanner)
+        )
+        self.engine = Engine(
+            ALL_FAMILIES, keep_logs=include_logs, max_reconnect_cycles=max_reconnect_cycles
+        )
+        self.envelope_anomalies: list[AnomalyData] = []
+
+    def checker(self) -> LineChecker:
+        """The model path's line checker (replay is never strict)."""
+        if self._checker is None:
+            self._checker = _checker(strict=False)
+        return self._checker
+
+    def line(
+        self,
+        source: Source,
+        number: int,
+        raw: bytes | None,
+        summary: RunSummary,
+        on_problem: LineSink,
+    ) -> None:
+        """Judge, report and keep one line (every line, or those the compiled screen left)."""
+        if raw is None:
+            problem = _too_long(number, source.max_line_bytes)
+            self.envelope_anomalies.append(
+                anomaly(kind="malformed_envelope", event_id=None, message=problem.message)
+            )
+            _account(summary, source, [problem], raw, on_problem)
+            return
+        checker = self.checker()
+        event = checker.fast.decode(raw)
+        if event is not None:
+            self.records.offer(
+                event.event_id, event.lamport_clock, event.instant_us, raw, event.fact
+            )
+            if not event.fact_breaks_rules:  # replay is never strict
+                summary.accepted += 1
+                return
+            problems = checker.problems(raw, number, None)
+        else:
+            parsed, kept = checker.admit(raw, number, self.envelope_anomalies)
+            if kept is not None:
+                self.records.offer(*kept[:3], raw, kept[3])
+            problems = checker.problems(raw, number, parsed)
+        _account(summary, source, problems, raw, on_problem)
+
+
+def replay_sources(
+    sources: list[Source],
+    *,
+    include_logs: bool = True,
+    max_reconnect_cycles: int = DEFAULT_MAX_RECONNECT_CYCLES,
+    on_problem: LineSink,
+    on_line: Callable[[int, int], None] | None = None,
+) -> tuple[ReplayData, RunSummary]:
+    """Replay every line of ``sources`` into the section 6 projection, reporting problems."""
+    with native.no_gc():
+        return _replay_sources(
+            sources,
+            include_logs=include_logs,
+            max_reconnect_cycles=max_reconnect_cycles,
+            on_problem=on_problem,
+            on_line=on_line,
+        )
+
+
+def _replay_sources(
+    sources: list[Source],
+    *,
+    include_logs: bool,
+    max_reconnect_cycles: int,
+    on_problem: LineSink,
+    on_line: Callable[[int, int], None] | None,
+) -> tuple[ReplayData, RunSummary]:
+    summary = RunSummary()
+    scanner = native.scanner()
+    replayer = _Replayer(
+        include_logs=include_logs, max_reconnect_cycles=max_reconnect_cycles, scanner=scanner
+    )
+    if scanner is None:
+        lines = _numbered(sources, summary, on_line)
+    else:
+        lines = _deferred_lines(sources, summary, _reserving_scan(scanner, sources), on_line)
+    for source, number, raw in lines:
+        replayer.line(source, number, raw, summary, on_problem)
+    records = replayer.records
+    if isinstance(records, _NativeRecords):
+        dropped, conflicts = records.settle(sources, replayer.checker)
+        return _fold_native(replayer, records.scanner, dropped, conflicts), summary
+    records.settle(sources, replayer.checker().fast.decode)
+    return _fold(replayer, records), summary
+
+
+def _reserving_scan(
+    scanner: native.Scanner, sources: list[Source]
+) -> Callable[[bytes | memoryview, int], tuple[int, list[tuple[int, int, int]]]]:
+    """The replay's scan: keep records, and size the dedup table after the first block.
+
+    The table is sized once for the whole input, estimated from the first
+    block, rather than doubled (moving every entry) again and again. Accepted
+    lines are never tiny, so a bad estimate stays proportional to the input.
+    """
+    input_bytes = _file_bytes(sources)
+    reserved = False
+
+    def scan(block: bytes | memoryview, limit: int) -> tuple[int, list[tuple[int, int, int]]]:
+        nonlocal reserved
+        count, deferred = scanner.scan(block, True, limit)
+        accepted = count - len(deferred)
+        if not reserved and accepted >= _SAMPLE_LINES:
+            reserved = True
+            scanner.reserve(input_bytes * accepted // len(block))
+        return count, deferred
+
+    return scan
+
+
+def _fold_native(
+    replayer: _Replayer, scanner: native.Scanner, dropped: int, conflicts: dict[str, int]
+) -> ReplayData:
+    """Fold the scanner's records: per connector in C, or by the Engine when unusual."""
+    event_count = scanner.start_fold()
+    engine = replayer.engine
+    keep_logs, cycles = engine.keep_logs, engine.max_cycles
+    while (group := scanner.next_group(keep_logs, cycles)) is not None:
+        if len(group) == 2:
+            for fact in group[1]:
+                engine.fold(fact)
+            engine.drain()
+            continue
+        cid, connector_part, sync_part = group
+        if connector_part is not None:
+            engine.connector_data[cid] = native.connector_data(
+                cid, connector_part, keep_logs=keep_logs, max_cycles=cycles
+            )
+        if sync_part is not None:
+            engine.sync_data[cid] = native.sync_data(cid, sync_part, keep_logs=keep_logs)
+    anomalies = [
+        *replayer.envelope_anomalies,
+        *(conflicting_duplicate(eid, count) for eid, count in conflicts.items()),
+    ]
+    return ReplayData(
+        engine.result_data(
+            event_count=event_count, duplicates_dropped=dropped, stream_anomalies=anomalies
+        )
+    )
+
+
+def _fold(replayer: _Replayer, records: _Records) -> ReplayData:
+    buckets = records.buckets
+    records.buckets = []
+    event_count = sum(len(bucket) for bucket in buckets)
+    anomalies = [*replayer.envelope_anomalies, *records.conflict_anomalies()]
+    decode = msgspec.msgpack.Decoder(Fact | None).decode
+    engine = replayer.engine
+    fold = engine.fold
+    set_event_id = msgspec.structs.force_setattr
+    # Each bucket holds whole connectors (links all in bucket 0), so folding
+    # bucket by bucket in replay order gives the same states as one global
+    # fold, while only one bucket's working state is alive at a time.
+    while buckets:
+        ordered = buckets.pop()
+        ordered.sort(reverse=True)
+        pop = ordered.pop
+        while ordered:
+            record = pop()
+            end = record.index(0, 16)
+            fact = decode(record[end + 9 :])
+            if fact is not None:
+                set_event_id(fact, "event_id", record[16:end].decode())
+            fold(fact)
+        engine.drain()
+    return ReplayData(
+        engine.result_data(
+            event_count=event_count,
+            duplicates_dropped=records.duplicates_dropped,
+            stream_anomalies=anomalies,
+        )
+    )
+
+
+def _file_bytes(sources: list[Source]) -> int:
+    """Bytes of the sources that are files (standard input is not known ahead)."""
+    return sum(os.path.getsize(source.name) for source in sources if source.name != "-")
+
+
+def _partition(fact: Fact | None) -> str | None:
+    """Connector a fact is folded with, or None for the stream-level group (links, others)."""
+    if isinstance(fact, (ConnectorFact, SyncFact)):
+        return fact.connector_id
+    if (
+        isinstance(fact, MalformedFact)
+        and fact.connector_id is not None
+        and fact.family is not Family.LINK
+    ):
+        return fact.connector_id
+    return None
+
+
+def _bucket(fact: Fact | None) -> int:
+    """Bucket of a fact: its connector's partition spread over 1.._BUCKETS, the rest in 0."""
+    partition = _partition(fact)
+    return 0 if partition is None else 1 + hash(partition) % _BUCKETS

@@ -1,0 +1,42 @@
+"""Drift checks for generated, committed files: diff them, rewrite only what changed.
+
+Every generated artifact is checked the same way: render it, compare it with
+the committed text, and show a unified diff (committed -> generated) when
+they differ; writing rewrites only files whose text changed.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+__all__ = ["drift_diff", "file_diff", "write_if_changed"]
+
+
+def drift_diff(name: str, have: str | None, want: str) -> str | None:
+    """Unified diff from the committed text (None: missing) to the generated one, or None."""
+    if have == want:
+        return None
+    return "".join(
+        difflib.unified_diff(
+            (have or "").splitlines(keepends=True),
+            want.splitlines(keepends=True),
+            fromfile=f"committed/{name}" if have is not None else "/dev/null",
+            tofile=f"generated/{name}",
+        )
+    )
+
+
+def file_diff(path: Path, text: str, name: str | None = None) -> str | None:
+    """``drift_diff`` of the file at ``path`` (None: missing) against ``text``; None if equal."""
+    have = path.read_text(encoding="utf-8") if path.exists() else None
+    return drift_diff(name or path.name, have, text)
+
+
+def write_if_changed(path: Path, text: str) -> bool:
+    """Write ``text`` to ``path`` (LF line endings) unless it is already there; True if written."""
+    if path.exists() and path.read_text(encoding="utf-8") == text:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8", newline="\n")
+    return True

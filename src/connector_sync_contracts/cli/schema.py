@@ -1,0 +1,107 @@
+"""``connector-sync schema``: print, write, check or compare the committed JSON Schemas."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+import click
+
+from ..contract.projection import canonical_dumps
+from .common import EXIT_CLEAN, EXIT_PROBLEMS, fail
+
+__all__ = ["schema"]
+
+
+@click.command()
+@click.argument("name", required=False)
+@click.option(
+    "--write",
+    "write_dir",
+    type=click.Path(file_okay=False),
+    help="Write every schema file into this folder instead of printing.",
+)
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Exit 1 with a diff when the committed schemas differ from the models.",
+)
+@click.option("--list", "list_names", is_flag=True, help="List the schema names.")
+@click.option(
+    "--compat",
+    "compat_dir",
+    type=click.Path(exists=True, file_okay=False),
+    help="Classify every change against the baseline schemas in this folder as additive or "
+    "breaking; exit 1 on a breaking change unless the major version moved.",
+)
+@click.option(
+    "--candidate",
+    "candidate_dir",
+    type=click.Path(exists=True, file_okay=False),
+    help="With --compat: compare the schemas in this folder (e.g. a proposed change) "
+    "instead of this package's.",
+)
+def schema(
+    name: str | None,
+    write_dir: str | None,
+    check: bool,
+    list_names: bool,
+    compat_dir: str | None = None,
+    candidate_dir: str | None = None,
+) -> None:
+    """Print a JSON Schema (NAME is an event type or Event), or write or check them all."""
+    from .. import schemas
+
+    if candidate_dir is not None and compat_dir is None:
+        fail("--candidate needs --compat BASELINE_DIR")
+    if compat_dir is not None:
+        _compat_gate(Path(compat_dir), Path(candidate_dir) if candidate_dir else None)
+    if list_names:
+        for known in schemas.schema_names():
+            click.echo(known)
+        return
+    if check:
+        problems = schemas.check_schemas()
+        for problem in problems:
+            click.echo(problem.rstrip("\n"))
+        if problems:
+            click.echo(f"{len(problems)} schema file(s) differ from the models", err=True)
+            sys.exit(EXIT_PROBLEMS)
+        click.echo("schemas are up to date", err=True)
+        return
+    if write_dir is not None:
+        try:
+            Path(write_dir).mkdir(parents=True, exist_ok=True)
+            changed = schemas.write_schemas(Path(write_dir))
+        except OSError as exc:
+            fail(f"cannot write schemas: {exc}")
+        click.echo(f"{len(changed)} schema file(s) written to {write_dir}", err=True)
+        return
+    if name is None:
+        bundle = {known: schemas.load_schema(known) for known in schemas.schema_names()}
+        sys.stdout.buffer.write(canonical_dumps(bundle))
+        return
+    if name not in schemas.schema_names():
+        fail(f"unknown schema {name!r}; try --list")
+    sys.stdout.write(schemas.render_schema(name))
+
+
+def _compat_gate(baseline_dir: Path, candidate_dir: Path | None) -> NoReturn:
+    from ..compat import check_compatibility
+
+    try:
+        report = check_compatibility(baseline_dir, candidate_dir)
+    except (OSError, ValueError) as exc:
+        fail(f"cannot read baseline schemas: {exc}")
+    for change in report.changes:
+        click.echo(str(change))
+    baseline = report.baseline_version or "unknown version"
+    click.echo(
+        f"{len(report.breaking)} breaking, {len(report.additive)} additive change(s) "
+        f"against baseline {baseline} (current {report.current_version})",
+        err=True,
+    )
+    if report.breaking and report.major_moved:
+        click.echo("breaking changes are allowed: the major version moved", err=True)
+    sys.exit(EXIT_CLEAN if report.passes else EXIT_PROBLEMS)

@@ -1,0 +1,448 @@
+"""Schema compatibility gate: classify every change against a baseline as additive or breaking.
+
+Within a major version every change must be additive (``COMPATIBILITY.md``,
+FR-010): a consumer built against an older release must keep accepting and
+understanding what a newer producer sends. This module compares the committed
+JSON Schemas with a baseline set (``compat-baseline/<version>/`` in the
+repository, or any folder of ``<name>.json`` files) and names, per change,
+the schema, the field (a JSON path into the instance), a stable code and the
+reason.
+
+Breaking (a consumer or a stored event can break):
+
+* ``schema_removed`` an event type (or the envelope) disappeared
+* ``field_removed`` a property disappeared
+* ``required_added`` a new property is required
+* ``field_made_required`` / ``field_made_optional`` required-ness changed
+* ``type_narrowed`` / ``type_changed`` fewer or other JSON types
+* ``enum_value_removed`` a value is no longer allowed
+* ``constraint_tightened`` minLength/maxLength/minimum/maximum/pattern/format ...
+  added, moved inward or changed, or values newly restricted to an enum
+* ``additional_properties_closed`` unknown fields are no longer allowed
+* ``unclassified_change`` any other keyword changed (conservative)
+
+Additive: ``schema_added``, ``optional_field_added``, ``enum_value_added``,
+``constraint_loosened``, ``type_widened``, ``additional_properties_opened``.
+Annotations (``description``, ``title``, ``$comment``, ``examples``,
+``default``) and the version inside ``$id`` are ignored. Local ``$ref``s are
+resolved before comparing, so moving an enum into ``$defs`` is no change.
+
+A breaking change passes the gate only when the major version moved: the
+baseline's version is read from its ``$id``s, the current one is
+``CONTRACT_VERSION``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Final, Literal
+
+from ..contract.version import CONTRACT_VERSION
+from ..validation.paths import Wildcard, json_path
+
+__all__ = [
+    "ADDITIVE_CODES",
+    "BREAKING_CODES",
+    "CompatReport",
+    "SchemaChange",
+    "check_compatibility",
+    "compare_schema_sets",
+    "compare_schemas",
+    "current_schemas",
+    "load_schema_dir",
+    "schema_set_version",
+]
+
+ChangeKind = Literal["additive", "breaking"]
+
+BREAKING_CODES: Final = frozenset(
+    {
+        "schema_removed",
+        "field_removed",
+        "required_added",
+        "field_made_required",
+        "field_made_optional",
+        "type_narrowed",
+        "type_changed",
+        "enum_value_removed",
+        "constraint_tightened",
+        "additional_properties_closed",
+        "unclassified_change",
+    }
+)
+"""Codes of changes that break consumers (allowed only with a new major version)."""
+
+ADDITIVE_CODES: Final = frozenset(
+    {
+        "schema_added",
+        "optional_field_added",
+        "enum_value_added",
+        "constraint_loosened",
+        "type_widened",
+        "additional_properties_opened",
+    }
+)
+"""Codes of backward-compatible changes."""
+
+_ANNOTATIONS: Final = frozenset(
+    {
+        "$comment",
+        "$defs",
+        "$id",
+        "$schema",
+        "default",
+        "definitions",
+        "deprecated",
+        "description",
+        "examples",
+        "readOnly",
+        "title",
+        "writeOnly",
+    }
+)
+_LOWER_BOUNDS: Final = ("minimum", "exclusiveMinimum", "minLength", "minItems", "minProperties")
+_UPPER_BOUNDS: Final = ("maximum", "exclusiveMaximum", "maxLength", "maxItems", "maxProperties")
+_EXACT: Final = ("pattern", "format", "multipleOf", "uniqueItems")
+_STRUCTURE: Final = frozenset(
+    {"type", "enum", "const", "properties", "required", "additionalProperties", "items"}
+)
+_HANDLED: Final = _ANNOTATIONS | _STRUCTURE | set(_LOWER_BOUNDS) | set(_UPPER_BOUNDS) | set(_EXACT)
+_ALL_TYPES: Final = frozenset({"array", "boolean", "integer", "null", "number", "object", "string"})
+_VERSION_IN_ID: Final = re.compile(r"/schemas/(\d+\.\d+\.\d+)/[^/]+\Z")
+_MAX_REF_DEPTH: Final = 32
+
+_Path = tuple[str | int | Wildcard, ...]
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class SchemaChange:
+    """One difference between a baseline schema and the current one."""
+
+    schema: str
+    """Schema name: ``Event`` or an event type."""
+    field: str
+    """JSON path of the affected value in an instance, e.g. ``$.latency_ms`` (``$``: the whole)."""
+    code: str
+    """Stable code, from ``BREAKING_CODES`` or ``ADDITIVE_CODES``."""
+    reason: str
+    """What changed, e.g. ``minLength 1 -> 3``."""
+
+    @property
+    def kind(self) -> ChangeKind:
+        """``breaking`` or ``additive``."""
+        return "breaking" if self.code in BREAKING_CODES else "additive"
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.schema}: {self.field}: {self.code}: {self.reason}"
+
+    def to_dict(self) -> dict[str, str]:
+        """JSON-ready form."""
+        return {
+            "kind": self.kind,
+            "schema": self.schema,
+            "field": self.field,
+            "code": self.code,
+            "reason": self.reason,
+        }
+
+
+def _major(version: str | None) -> int | None:
+    return None if version is None else int(version.split(".")[0])
+
+
+@dataclass(frozen=True, slots=True)
+class CompatReport:
+    """Every change between a baseline set and the current schemas, and the gate's verdict."""
+
+    baseline_version: str | None
+    """Version of the baseline (from its ``$id``s); None when it cannot be told."""
+    current_version: str
+    """Version of the current schemas."""
+    changes: tuple[SchemaChange, ...]
+    """Every change, ordered by (schema, field, code, reason)."""
+
+    @property
+    def breaking(self) -> tuple[SchemaChange, ...]:
+        """The breaking changes."""
+        return tuple(change for change in self.changes if change.kind == "breaking")
+
+    @property
+    def additive(self) -> tuple[SchemaChange, ...]:
+        """The additive changes."""
+        return tuple(change for change in self.changes if change.kind == "additive")
+
+    @property
+    def major_moved(self) -> bool:
+        """Whether the current major version is above the baseline's (unknown baseline: no)."""
+        baseline = _major(self.baseline_version)
+        current = _major(self.current_version)
+        return baseline is not None and current is not None and current > baseline
+
+    @property
+    def passes(self) -> bool:
+        """True when there is no breaking change, or the major version moved."""
+        return not self.breaking or self.major_moved
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "baseline_version": self.baseline_version,
+            "current_version": self.current_version,
+            "major_moved": self.major_moved,
+            "passes": self.passes,
+            "changes": [change.to_dict() for change in self.changes],
+        }
+
+
+# ------------------------------------------------------------------ one schema
+
+
+def _pointer(root: Mapping[str, Any], ref: str) -> Any:
+    node: Any = root
+    for part in ref[2:].split("/") if ref != "#" else []:
+        key = part.replace("~1", "/").replace("~0", "~")
+        node = node[int(key)] if isinstance(node, list) else node[key]
+    return node
+
+
+def _resolve(node: Any, root: Mapping[str, Any], depth: int = 0) -> Any:
+    """Inline local ``$ref``s (siblings override the target's keys)."""
+    if isinstance(node, list):
+        return [_resolve(item, root, depth) for item in node]
+    if not isinstance(node, dict):
+        return node
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#") and depth < _MAX_REF_DEPTH:
+        try:
+            target = _pointer(root, ref)
+        except (KeyError, IndexError, ValueError, TypeError):
+            target = None
+        if isinstance(target, dict):
+            merged = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
+            return _resolve(merged, root, depth + 1)
+    return {key: _resolve(value, root, depth) for key, value in node.items()}
+
+
+def _types(node: Mapping[str, Any]) -> frozenset[str]:
+    value = node.get("type")
+    if value is None:
+        return _ALL_TYPES
+    return frozenset([value] if isinstance(value, str) else value)
+
+
+def _covers(wide: frozenset[str], narrow: frozenset[str]) -> bool:
+    return all(t in wide or (t == "integer" and "number" in wide) for t in narrow)
+
+
+def _show_types(types: frozenset[str]) -> str:
+    return "any" if types == _ALL_TYPES else "|".join(sorted(types))
+
+
+def _values(node: Mapping[str, Any]) -> dict[str, Any] | None:
+    # enum and const both restrict values; canonical JSON makes them hashable.
+    if "const" in node:
+        values = [node["const"]]
+    elif isinstance(node.get("enum"), list):
+        values = node["enum"]
+    else:
+        return None
+    return {json.dumps(value, sort_keys=True): value for value in values}
+
+
+def _open(node: Mapping[str, Any]) -> bool:
+    return node.get("additionalProperties", True) is not False
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+class _Diff:
+    def __init__(self, schema: str) -> None:
+        self.schema = schema
+        self.changes: list[SchemaChange] = []
+
+    def add(self, path: _Path, code: str, reason: str) -> None:
+        self.changes.append(SchemaChange(self.schema, json_path(path), code, reason))
+
+    def compare(self, old: Any, new: Any, path: _Path) -> None:
+        if not isinstance(old, dict) or not isinstance(new, dict):
+            if old != new:
+                self.add(path, "unclassified_change", f"{_short(old)} -> {_short(new)}")
+            return
+        self._types(old, new, path)
+        self._values(old, new, path)
+        self._bounds(old, new, path)
+        self._properties(old, new, path)
+        if "items" in old or "items" in new:
+            self.compare(old.get("items", {}), new.get("items", {}), (*path, Wildcard.ITEM))
+        for key in sorted((old.keys() | new.keys()) - _HANDLED):
+            if old.get(key) != new.get(key):
+                self.add(
+                    path,
+                    "unclassified_change",
+                    f"{key} {_short(old.get(key))} -> {_short(new.get(key))}",
+                )
+
+    def _types(self, old: Mapping[str, Any], new: Mapping[str, Any], path: _Path) -> None:
+        before, after = _types(old), _types(new)
+        if before == after:
+            return
+        shown = f"type {_show_types(before)} -> {_show_types(after)}"
+        if _covers(after, before):
+            self.add(path, "type_widened", shown)
+        elif _covers(before, after):
+            self.add(path, "type_narrowed", shown)
+        else:
+            self.add(path, "type_changed", shown)
+
+    def _values(self, old: Mapping[str, Any], new: Mapping[str, Any], path: _Path) -> None:
+        before, after = _values(old), _values(new)
+        if before is None and after is None:
+            return
+        if before is None:
+            assert after is not None
+            self.add(path, "constraint_tightened", f"values restricted to {sorted(after)}")
+        elif after is None:
+            self.add(path, "constraint_loosened", "values no longer restricted to an enum")
+        else:
+            for key in sorted(before.keys() - after.keys()):
+                self.add(path, "enum_value_removed", f"value {key} no longer allowed")
+            for key in sorted(after.keys() - before.keys()):
+                self.add(path, "enum_value_added", f"value {key} now allowed")
+
+    def _bounds(self, old: Mapping[str, Any], new: Mapping[str, Any], path: _Path) -> None:
+        for key in (*_LOWER_BOUNDS, *_UPPER_BOUNDS):
+            before, after = old.get(key), new.get(key)
+            if before == after:
+                continue
+            shown = f"{key} {_short(before) if before is not None else 'none'} -> " + (
+                _short(after) if after is not None else "none"
+            )
+            if after is None:
+                tighter = False
+            elif before is None:
+                tighter = True
+            else:
+                tighter = after > before if key in _LOWER_BOUNDS else after < before
+            self.add(path, "constraint_tightened" if tighter else "constraint_loosened", shown)
+        for key in _EXACT:
+            before, after = old.get(key), new.get(key)
+            if key == "uniqueItems":
+                before, after = before or None, after or None
+            if before == after:
+                continue
+            if after is None:
+                self.add(path, "constraint_loosened", f"{key} {_short(before)} removed")
+            elif before is None:
+                self.add(path, "constraint_tightened", f"{key} {_short(after)} added")
+            else:
+                self.add(path, "constraint_tightened", f"{key} changed: {_short(after)}")
+
+    def _properties(self, old: Mapping[str, Any], new: Mapping[str, Any], path: _Path) -> None:
+        old_props: Mapping[str, Any] = old.get("properties", {})
+        new_props: Mapping[str, Any] = new.get("properties", {})
+        old_required = set(old.get("required", ()))
+        new_required = set(new.get("required", ()))
+        for name in sorted(old_props.keys() | new_props.keys() | old_required | new_required):
+            where = (*path, name)
+            was = name in old_props or name in old_required
+            now = name in new_props or name in new_required
+            if was and not now:
+                self.add(where, "field_removed", f"property {name!r} removed")
+            elif now and not was:
+                if name in new_required:
+                    self.add(where, "required_added", f"new required property {name!r}")
+                else:
+                    self.add(where, "optional_field_added", f"new optional property {name!r}")
+            else:
+                if name in new_required and name not in old_required:
+                    self.add(where, "field_made_required", f"{name!r} is now required")
+                elif name in old_required and name not in new_required:
+                    self.add(where, "field_made_optional", f"{name!r} is no longer required")
+                self.compare(old_props.get(name, {}), new_props.get(name, {}), where)
+        if _open(old) and not _open(new):
+            self.add(path, "additional_properties_closed", "additionalProperties is now false")
+        elif not _open(old) and _open(new):
+            self.add(path, "additional_properties_opened", "additionalProperties no longer false")
+        else:
+            before, after = old.get("additionalProperties"), new.get("additionalProperties")
+            if isinstance(before, dict) or isinstance(after, dict):
+                self.compare(
+                    before if isinstance(before, dict) else {},
+                    after if isinstance(after, dict) else {},
+                    (*path, Wildcard.KEY),
+                )
+
+
+def compare_schemas(
+    name: str, baseline: Mapping[str, Any], current: Mapping[str, Any]
+) -> tuple[SchemaChange, ...]:
+    """Every change from ``baseline`` to ``current`` (two versions of the schema ``name``)."""
+    diff = _Diff(name)
+    diff.compare(_resolve(dict(baseline), baseline), _resolve(dict(current), current), ())
+    return tuple(sorted(set(diff.changes)))
+
+
+def compare_schema_sets(
+    baseline: Mapping[str, Mapping[str, Any]], current: Mapping[str, Mapping[str, Any]]
+) -> tuple[SchemaChange, ...]:
+    """Every change between two sets of schemas keyed by name (removed and added ones too)."""
+    changes: list[SchemaChange] = []
+    for name in sorted(baseline.keys() | current.keys()):
+        if name not in current:
+            changes.append(SchemaChange(name, "$", "schema_removed", f"schema {name} removed"))
+        elif name not in baseline:
+            changes.append(SchemaChange(name, "$", "schema_added", f"new schema {name}"))
+        else:
+            changes.extend(compare_schemas(name, baseline[name], current[name]))
+    return tuple(sorted(changes))
+
+
+# ------------------------------------------------------------------ sets and the gate
+
+
+def load_schema_dir(directory: Path) -> dict[str, dict[str, Any]]:
+    """Every ``<name>.json`` of a folder, parsed, keyed by name."""
+    if not directory.is_dir():
+        raise NotADirectoryError(f"{directory}: not a folder of schema files")
+    return {
+        path.stem: json.loads(path.read_text(encoding="utf-8"))
+        for path in sorted(directory.glob("*.json"))
+    }
+
+
+def current_schemas() -> dict[str, dict[str, Any]]:
+    """The committed schemas shipped in this package, keyed by name."""
+    root = resources.files("connector_sync_contracts.schemas")
+    return {
+        entry.name.removesuffix(".json"): json.loads(entry.read_text(encoding="utf-8"))
+        for entry in sorted(root.iterdir(), key=lambda e: e.name)
+        if entry.name.endswith(".json")
+    }
+
+
+def schema_set_version(schemas: Mapping[str, Mapping[str, Any]]) -> str | None:
+    """The contract version in the ``$id``s of a schema set (None if absent or mixed)."""
+    versions = set()
+    for schema in schemas.values():
+        match = _VERSION_IN_ID.search(str(schema.get("$id", "")))
+        versions.add(match[1] if match else None)
+    return versions.pop() if len(versions) == 1 else None
+
+
+def check_compatibility(baseline_dir: Path, current_dir: Path | None = None) -> CompatReport:
+    """Compare a baseline folder with the current schemas (default: the packaged ones)."""
+    baseline = load_schema_dir(baseline_dir)
+    current = load_schema_dir(current_dir) if current_dir is not None else current_schemas()
+    return CompatReport(
+        baseline_version=schema_set_version(baseline),
+        current_version=schema_set_version(current) or CONTRACT_VERSION,
+        changes=compare_schema_sets(baseline, current),
+    )

@@ -1,0 +1,121 @@
+"""The lifecycle vocabulary and its tables (FR-006, FR-007).
+
+Connector states and the transitions between them, health statuses and the
+state each one targets, sync outcomes and which of them end a delivery, and
+the value enums payloads carry. The reducers, the compiled engine's spec,
+the generated docs and their state diagrams all read these tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import Enum
+from types import MappingProxyType
+from typing import Final
+
+__all__ = [
+    "ALLOWED_TRANSITIONS",
+    "DEFAULT_MAX_RECONNECT_CYCLES",
+    "HEALTH_STATUS_TARGETS",
+    "OBSERVATION_STATES",
+    "TERMINAL_OUTCOMES",
+    "ActorType",
+    "ConnectorState",
+    "HealthStatus",
+    "ReconnectStrategy",
+    "SyncOutcome",
+    "is_transition_allowed",
+]
+
+
+class ConnectorState(str, Enum):
+    """Lifecycle state of a connector as the reducer tracks it."""
+
+    PROVISIONED = "provisioned"
+    HEALTHY = "healthy"
+    DEGRADED = "degraded"
+    REVOKED = "revoked"
+    RECONNECTED = "reconnected"
+
+
+class HealthStatus(str, Enum):
+    """Result of a health check."""
+
+    HEALTHY = "healthy"
+    DEGRADED = "degraded"
+    UNREACHABLE = "unreachable"
+
+
+class ReconnectStrategy(str, Enum):
+    """How a connector was reconnected."""
+
+    AUTOMATIC = "automatic"
+    MANUAL = "manual"
+    BACKOFF = "backoff"
+
+
+class ActorType(str, Enum):
+    """Kind of actor that caused an event."""
+
+    HUMAN = "human"
+    SERVICE = "service"
+    SYSTEM = "system"
+
+
+class SyncOutcome(str, Enum):
+    """Outcome a sync event records for its delivery."""
+
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    RETRY_SCHEDULED = "retry_scheduled"
+    DEAD_LETTERED = "dead_lettered"
+    REPLAY_COMPLETED = "replay_completed"
+
+
+HEALTH_STATUS_TARGETS: Final[Mapping[HealthStatus, ConnectorState]] = MappingProxyType(
+    {
+        HealthStatus.HEALTHY: ConnectorState.HEALTHY,
+        HealthStatus.DEGRADED: ConnectorState.DEGRADED,
+        HealthStatus.UNREACHABLE: ConnectorState.DEGRADED,
+    }
+)
+"""``ConnectorHealthChecked`` targets by ``health_status``: a failing check never means healthy."""
+
+ALLOWED_TRANSITIONS: Final[Mapping[ConnectorState | None, frozenset[ConnectorState]]] = (
+    MappingProxyType(
+        {
+            None: frozenset({ConnectorState.PROVISIONED}),
+            ConnectorState.PROVISIONED: frozenset(
+                {ConnectorState.HEALTHY, ConnectorState.DEGRADED, ConnectorState.REVOKED}
+            ),
+            ConnectorState.HEALTHY: frozenset({ConnectorState.DEGRADED, ConnectorState.REVOKED}),
+            ConnectorState.DEGRADED: frozenset(
+                {ConnectorState.HEALTHY, ConnectorState.REVOKED, ConnectorState.RECONNECTED}
+            ),
+            ConnectorState.REVOKED: frozenset({ConnectorState.RECONNECTED}),
+            ConnectorState.RECONNECTED: frozenset(
+                {ConnectorState.HEALTHY, ConnectorState.DEGRADED, ConnectorState.REVOKED}
+            ),
+        }
+    )
+)
+"""FR-006 transition table: current state (None before provisioning) -> allowed targets."""
+
+OBSERVATION_STATES: Final[frozenset[ConnectorState]] = frozenset(
+    {ConnectorState.HEALTHY, ConnectorState.DEGRADED}
+)
+"""States whose self-loop is an observation: it updates health fields, logs no transition
+and raises no anomaly (periodic health checks)."""
+
+DEFAULT_MAX_RECONNECT_CYCLES: Final = 3
+"""Entries into ``reconnected`` allowed without reaching ``healthy`` before ``reconnect_loop``."""
+
+TERMINAL_OUTCOMES: Final[frozenset[SyncOutcome]] = frozenset(
+    {SyncOutcome.ACCEPTED, SyncOutcome.REJECTED, SyncOutcome.DEAD_LETTERED}
+)
+"""Outcomes that end a delivery's lifecycle; the first one of a key is applied."""
+
+
+def is_transition_allowed(current: ConnectorState | None, target: ConnectorState) -> bool:
+    """Whether ``current -> target`` is in the FR-006 table (observations excluded)."""
+    return target in ALLOWED_TRANSITIONS[current]

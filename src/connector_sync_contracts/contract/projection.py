@@ -1,0 +1,94 @@
+"""The section 6 JSON form of a projection, as plain data (specification section 6).
+
+The canonical bytes (sorted keys, 2-space indent, final newline) and the
+shape of a whole-log result are part of the contract. The frozen results'
+``to_dict()``/``to_json()`` and the command line's replay both end here, so
+the form is defined once: the same keys, the same omission of the
+per-event logs, the same canonical bytes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import orjson
+
+__all__ = ["LOG_FIELDS", "ReplayData", "canonical_dumps", "drop_logs", "section6_form"]
+
+LOG_FIELDS: Final = frozenset({"transition_log", "outcome_log", "deliveries"})
+"""Per-event logs that ``include_logs=False`` (the CLI's ``--no-logs``) leaves out."""
+
+_CANONICAL: Final = orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2 | orjson.OPT_UTC_Z
+
+
+def canonical_dumps(data: Any) -> bytes:
+    """Serialize JSON-ready data canonically: sorted keys, 2-space indent, final newline.
+
+    Aware datetimes are written as RFC 3339 UTC (``...Z``, microseconds when
+    present) and enum members as their values, exactly as pydantic's JSON
+    mode writes them, so model dumps and plain data give the same bytes.
+    """
+    return orjson.dumps(data, option=_CANONICAL) + b"\n"
+
+
+def drop_logs(data: Any) -> None:
+    """Remove the ``LOG_FIELDS`` keys from every per-connector state in ``data``, in place."""
+    # Logs live in per-connector states, which sit in objects keyed by
+    # connector_id; lists (links, anomalies, indexes) never hold one, and
+    # skipping them keeps this cheap for results with many links.
+    if isinstance(data, dict):
+        for key in LOG_FIELDS & data.keys():
+            del data[key]
+        for value in data.values():
+            if isinstance(value, dict):
+                drop_logs(value)
+
+
+def section6_form(data: dict[str, Any], *, include_logs: bool) -> dict[str, Any]:
+    """The section 6 JSON form of a ``ReplayResult``-shaped dict (changed in place).
+
+    The external link index keeps only ``links``, ``reverse_index`` and its
+    anomalies (``link_anomalies`` in the model), and ``include_logs=False``
+    drops the per-event logs.
+    """
+    if not include_logs:
+        drop_logs(data)
+    links = data["external_links"]
+    data["external_links"] = {
+        "links": links["links"],
+        "reverse_index": links["reverse_index"],
+        "anomalies": links["link_anomalies"],
+    }
+    return data
+
+
+class ReplayData:
+    """A whole-log replay result as plain data: the fields of ``results.ReplayResult``.
+
+    What the command line's replay produces. ``to_dict`` and ``to_json``
+    give exactly what ``ReplayResult.to_dict``/``to_json`` give for the same
+    log, without building the pydantic models.
+    """
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+        """The result's fields (as ``Engine.result_data`` gives them)."""
+
+    def to_dict(self, *, include_logs: bool = True) -> dict[str, Any]:
+        """The section 6 form; ``include_logs=False`` drops the per-event logs.
+
+        Lists, dicts and plain values as in ``ReplayResult.to_dict()``, except
+        that datetimes and enum members are left as they are:
+        ``canonical_dumps`` writes them exactly as pydantic's JSON mode does.
+        """
+        data = dict(self.data)
+        # Copies of the per-connector states: dropping logs must not change self.data.
+        data["connectors"] = {cid: dict(state) for cid, state in data["connectors"].items()}
+        data["sync"] = {cid: dict(state) for cid, state in data["sync"].items()}
+        return section6_form(data, include_logs=include_logs)
+
+    def to_json(self, *, include_logs: bool = True) -> bytes:
+        """Canonical JSON bytes of ``to_dict()``."""
+        return canonical_dumps(self.to_dict(include_logs=include_logs))

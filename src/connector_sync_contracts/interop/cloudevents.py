@@ -1,0 +1,490 @@
+"""CloudEvents 1.0 mapping of the envelope: structured JSON mode, lossless both ways.
+
+Integrators that already move CloudEvents (Knative, Event Grid, Kafka with
+the CloudEvents binding, any CloudEvents SDK) can carry contract events
+unchanged; ``from_*`` gives back exactly the ``Event`` that went in
+(FR-008 interoperability, contract sections 2 and 7). The mapping is data,
+in ``ATTRIBUTE_MAP``:
+
+=================  ====================  =========================================
+CloudEvents        envelope              notes
+=================  ====================  =========================================
+``id``             ``event_id``          normalized ULID/UUID
+``type``           ``event_type``        ``dev.connector-sync-contracts.<event_type>.v<contract>``
+``source``         ``node_id``,          ``urn:connector-sync:node:<node>[:build:<build>]``,
+                   ``build_id``          each part percent-encoded (reversible)
+``subject``        ``aggregate_id``
+``time``           ``timestamp``         RFC 3339, UTC
+``data``           ``payload``           a JSON object; ``datacontenttype`` application/json
+``dataschema``     —                     ``$id`` of the committed payload schema (derived)
+``correlationid``  ``correlation_id``
+``causationid``    ``causation_id``      left out when null
+``lamportclock``   ``lamport_clock``     decimal *string*: CloudEvents integers are 32-bit
+``partitionkey``   —                     ``payload.connector_id`` when present (derived)
+``projectuuid``    ``project_uuid``
+``projectslug``    ``project_slug``      left out when null
+``schemaversion``  ``schema_version``    left out when null
+``datatier``       ``data_tier``         integer 0..4
+=================  ====================  =========================================
+
+``dataschema`` and ``partitionkey`` are derived from the event, so they are
+written but never read back. Unknown extensions (``traceparent`` and the
+like) are ignored on the way in. Nothing here reads a clock or a random
+source: ``id`` and ``time`` always come from the event, never from the SDK's
+defaults.
+
+The structured-JSON helpers (``to_cloudevent_dict``, ``to_structured_json``,
+``from_structured_json``, ``envelope_from_cloudevent_dict``) are plain Python.
+Only ``to_cloudevent`` and ``from_cloudevent`` need the official SDK, installed
+with ``pip install 'connector-sync-contracts[cloudevents]'``; without it they
+raise ``CloudEventsSDKMissingError``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Final, Protocol
+from urllib.parse import quote, unquote
+
+import orjson
+from pydantic import ValidationError
+
+from ..contract.patterns import format_instant
+from ..contract.version import CONTRACT_VERSION
+from ..errors import CloudEventMappingError, CloudEventProblem, CloudEventsSDKMissingError
+from ..models.envelope import Event
+from ..models.payloads import PAYLOAD_MODELS
+from ..schemas import schema_id
+from ..validation.paths import json_path
+
+if TYPE_CHECKING:
+    from cloudevents.core.v1.event import CloudEvent
+
+__all__ = [
+    "ATTRIBUTE_MAP",
+    "CONTENT_TYPE",
+    "SOURCE_PREFIX",
+    "SPEC_VERSION",
+    "TYPE_PREFIX",
+    "CloudEventLike",
+    "build_source",
+    "build_type",
+    "envelope_from_cloudevent_dict",
+    "from_cloudevent",
+    "from_structured_json",
+    "parse_source",
+    "parse_type",
+    "to_cloudevent",
+    "to_cloudevent_dict",
+    "to_structured_json",
+]
+
+SPEC_VERSION: Final = "1.0"
+"""The CloudEvents ``specversion`` written and accepted."""
+
+CONTENT_TYPE: Final = "application/json"
+"""``datacontenttype`` of every mapped event: ``data`` is the payload as a JSON object."""
+
+TYPE_PREFIX: Final = "dev.connector-sync-contracts."
+"""Reverse-DNS prefix of ``type`` (the schemas live under ``connector-sync-contracts.dev``)."""
+
+SOURCE_PREFIX: Final = "urn:connector-sync:node:"
+"""Start of every ``source``: ``urn:connector-sync:node:<node_id>[:build:<build_id>]``."""
+
+_BUILD_MARK: Final = ":build:"
+_EXTENSION_NAME: Final = re.compile(r"[a-z0-9]{1,20}\Z")
+_NUMBER: Final = "(?:0|[1-9][0-9]*)"
+_TYPE_RE: Final = re.compile(
+    re.escape(TYPE_PREFIX)
+    + rf"(?P<event_type>.+)\.v(?P<version>{_NUMBER}\.{_NUMBER}\.{_NUMBER})\Z",
+    re.DOTALL,
+)
+_SOURCE_RE: Final = re.compile(
+    re.escape(SOURCE_PREFIX) + r"(?P<node>[^:]*)(?::build:(?P<build>[^:]*))?\Z", re.DOTALL
+)
+_DECIMAL: Final = re.compile(r"(?:0|[1-9][0-9]*)\Z")
+_JSON_CONTENT_TYPE: Final = re.compile(
+    r"(?:application|text)/(?:[A-Za-z0-9.\-]+\+)?json(?:\s*;.*)?\Z", re.DOTALL
+)
+
+ATTRIBUTE_MAP: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "event_id": "id",
+        "event_type": "type",
+        "aggregate_id": "subject",
+        "timestamp": "time",
+        "node_id": "source",
+        "build_id": "source",
+        "payload": "data",
+        "correlation_id": "correlationid",
+        "causation_id": "causationid",
+        "lamport_clock": "lamportclock",
+        "project_uuid": "projectuuid",
+        "project_slug": "projectslug",
+        "schema_version": "schemaversion",
+        "data_tier": "datatier",
+    }
+)
+"""Envelope field -> the CloudEvents attribute that carries it (``data`` for the payload)."""
+
+# Extensions that carry an optional envelope field one to one (None -> left out).
+_OPTIONAL_EXTENSIONS: Final = (
+    ("causation_id", "causationid"),
+    ("project_slug", "projectslug"),
+    ("schema_version", "schemaversion"),
+)
+_REQUIRED_EXTENSIONS: Final = (
+    ("correlation_id", "correlationid"),
+    ("project_uuid", "projectuuid"),
+)
+# Integer envelope fields: (field, extension, required).
+_INTEGER_EXTENSIONS: Final = (
+    ("lamport_clock", "lamportclock", True),
+    ("data_tier", "datatier", False),
+)
+assert all(
+    _EXTENSION_NAME.match(name)
+    for name in (*ATTRIBUTE_MAP.values(), "partitionkey")
+    if name not in {"id", "type", "subject", "time", "source", "data"}
+)
+
+
+# --------------------------------------------------------------------------- naming
+
+
+def build_type(event_type: str) -> str:
+    """CloudEvents ``type`` of an event type.
+
+    ``ConnectorProvisioned`` -> ``dev.connector-sync-contracts.ConnectorProvisioned.v2.7.0``.
+    """
+    return f"{TYPE_PREFIX}{event_type}.v{CONTRACT_VERSION}"
+
+
+def parse_type(value: str) -> tuple[str, str]:
+    """Split a ``type`` into (event type, contract version); ``ValueError`` if it is not ours."""
+    match = _TYPE_RE.match(value)
+    if match is None:
+        raise ValueError(
+            f"type {value[:120]!r} is not {TYPE_PREFIX}<event_type>.v<MAJOR.MINOR.PATCH>"
+        )
+    return match["event_type"], match["version"]
+
+
+def build_source(node_id: str, build_id: str | None) -> str:
+    """CloudEvents ``source`` URI of a node and optional build (each part percent-encoded)."""
+    source = SOURCE_PREFIX + quote(node_id, safe="")
+    if build_id is not None:
+        source += _BUILD_MARK + quote(build_id, safe="")
+    return source
+
+
+def parse_source(value: str) -> tuple[str, str | None]:
+    """Invert ``build_source``: (node_id, build_id or None); ``ValueError`` if it is not ours."""
+    match = _SOURCE_RE.match(value)
+    if match is None:
+        raise ValueError(
+            f"source {value[:120]!r} is not {SOURCE_PREFIX}<node_id>[:build:<build_id>]"
+        )
+    try:
+        node = unquote(match["node"], errors="strict")
+        build = match["build"]
+        return node, None if build is None else unquote(build, errors="strict")
+    except UnicodeDecodeError:
+        raise ValueError(
+            f"source {value[:120]!r} percent-encodes bytes that are not UTF-8"
+        ) from None
+
+
+# --------------------------------------------------------------------------- outbound
+
+
+def _partition_key(payload: Mapping[str, Any]) -> str | None:
+    connector_id = payload.get("connector_id")
+    return connector_id if isinstance(connector_id, str) and connector_id else None
+
+
+def _attributes(event: Event) -> dict[str, Any]:
+    attributes: dict[str, Any] = {
+        "specversion": SPEC_VERSION,
+        "id": event.event_id,
+        "type": build_type(event.event_type),
+        "source": build_source(event.node_id, event.build_id),
+        "subject": event.aggregate_id,
+        "time": event.timestamp,
+        "datacontenttype": CONTENT_TYPE,
+        "correlationid": event.correlation_id,
+        "lamportclock": str(event.lamport_clock),
+        "projectuuid": str(event.project_uuid),
+        "datatier": event.data_tier,
+    }
+    for field, name in _OPTIONAL_EXTENSIONS:
+        value = getattr(event, field)
+        if value is not None:
+            attributes[name] = value
+    if event.event_type in PAYLOAD_MODELS:
+        attributes["dataschema"] = schema_id(event.event_type)
+    partition = _partition_key(event.payload)
+    if partition is not None:
+        attributes["partitionkey"] = partition
+    return attributes
+
+
+def to_cloudevent_dict(event: Event) -> dict[str, Any]:
+    """The structured-mode JSON object of ``event``, as a dict (``time`` as an RFC 3339 string)."""
+    data = _attributes(event)
+    data["time"] = format_instant(event.timestamp)
+    data["data"] = event.payload
+    return data
+
+
+def to_structured_json(event: Event) -> bytes:
+    """Structured-mode CloudEvent JSON of ``event``: one line, sorted keys, no trailing newline.
+
+    The bytes are canonical, so equal events give equal bytes; the content
+    type of a message carrying them is ``application/cloudevents+json``.
+    """
+    data = to_cloudevent_dict(event)
+    try:
+        return orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:
+        # A payload may hold an integer beyond 64 bits (its model rejects it later);
+        # the standard encoder writes it exactly.
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return text.encode("utf-8")
+
+
+def _sdk_event_class() -> type[CloudEvent]:
+    try:
+        from cloudevents.core.v1.event import CloudEvent
+    except ImportError as exc:
+        raise CloudEventsSDKMissingError() from exc
+    return CloudEvent
+
+
+def to_cloudevent(event: Event) -> CloudEvent:
+    """``event`` as an SDK ``cloudevents.core.v1.event.CloudEvent`` (needs the extra).
+
+    ``id`` and ``time`` are always set from the event, so the SDK never
+    fills them from uuid4 or the clock.
+    """
+    cls = _sdk_event_class()
+    return cls(attributes=_attributes(event), data=dict(event.payload))
+
+
+# --------------------------------------------------------------------------- inbound
+
+
+class CloudEventLike(Protocol):
+    """What ``from_cloudevent`` reads; the SDK's ``CloudEvent`` and its legacy v1 API both fit."""
+
+    def get_attributes(self) -> Mapping[str, Any]:
+        """Every context attribute and extension, by name."""
+
+    def get_data(self) -> Any:
+        """The event data."""
+
+
+def _problem(path: tuple[str | int, ...], code: str, message: str) -> CloudEventProblem:
+    return CloudEventProblem(json_path(path), code, message)
+
+
+def _integer(value: object) -> object:
+    # Accept the decimal string this mapping writes and a JSON integer (what other
+    # producers write); anything else is left for the caller to report.
+    if isinstance(value, str) and _DECIMAL.match(value):
+        return int(value)
+    return value
+
+
+def envelope_from_cloudevent_dict(data: object) -> dict[str, Any]:
+    """Map a structured-mode CloudEvent JSON object to an envelope mapping.
+
+    Checks the CloudEvents side (specversion, required attributes, our
+    ``type`` and ``source`` schemes, the content type, data that is not
+    base64) and reports every problem at once in ``CloudEventMappingError``.
+    The envelope's own rules are not checked here: pass the result to
+    ``validate_event`` or ``Event.model_validate`` (``from_structured_json``
+    does the latter).
+    """
+    if not isinstance(data, Mapping):
+        raise CloudEventMappingError(
+            (_problem((), "not_an_object", "a structured CloudEvent must be a JSON object"),)
+        )
+    problems: list[CloudEventProblem] = []
+    envelope: dict[str, Any] = {}
+
+    def text(name: str, *, required: bool = True) -> str | None:
+        if name not in data:
+            if required:
+                problems.append(
+                    _problem((name,), "missing_attribute", f"attribute {name!r} is required")
+                )
+            return None
+        value = data[name]
+        if not isinstance(value, str):
+            problems.append(_problem((name,), "attribute_type", f"{name!r} must be a string"))
+            return None
+        return value
+
+    specversion = text("specversion")
+    if specversion is not None and specversion != SPEC_VERSION:
+        problems.append(
+            _problem(
+                ("specversion",),
+                "unsupported_specversion",
+                f"specversion {specversion[:20]!r} is not {SPEC_VERSION!r}",
+            )
+        )
+    event_id = text("id")
+    if event_id is not None:
+        envelope["event_id"] = event_id
+    type_ = text("type")
+    if type_ is not None:
+        try:
+            event_type, version = parse_type(type_)
+        except ValueError as exc:
+            problems.append(_problem(("type",), "unknown_type", str(exc)))
+        else:
+            if version.split(".")[0] != CONTRACT_VERSION.split(".")[0]:
+                problems.append(
+                    _problem(
+                        ("type",),
+                        "incompatible_version",
+                        f"contract version {version} has another major version than "
+                        f"{CONTRACT_VERSION}",
+                    )
+                )
+            envelope["event_type"] = event_type
+    source = text("source")
+    if source is not None:
+        try:
+            node_id, build_id = parse_source(source)
+        except ValueError as exc:
+            problems.append(_problem(("source",), "invalid_source", str(exc)))
+        else:
+            envelope["node_id"] = node_id
+            if build_id is not None:
+                envelope["build_id"] = build_id
+    content_type = text("datacontenttype", required=False)
+    if content_type is not None and not _JSON_CONTENT_TYPE.match(content_type):
+        problems.append(
+            _problem(
+                ("datacontenttype",),
+                "unsupported_datacontenttype",
+                f"datacontenttype {content_type[:80]!r} is not JSON",
+            )
+        )
+    if "data" in data:
+        envelope["payload"] = data["data"]
+    elif "data_base64" in data:
+        problems.append(
+            _problem(
+                ("data_base64",),
+                "unsupported_data_encoding",
+                "data must be a JSON object, not base64 (data_base64)",
+            )
+        )
+    else:
+        problems.append(_problem(("data",), "missing_attribute", "attribute 'data' is required"))
+    # Attributes that map one to one: presence is checked here, content by the envelope.
+    for field, name, required in (
+        ("aggregate_id", "subject", True),
+        ("timestamp", "time", True),
+        *((field, name, True) for field, name in _REQUIRED_EXTENSIONS),
+        *((field, name, False) for field, name in _OPTIONAL_EXTENSIONS),
+    ):
+        if name in data:
+            envelope[field] = data[name]
+        elif required:
+            problems.append(
+                _problem((name,), "missing_attribute", f"attribute {name!r} is required")
+            )
+    for field, name, required in _INTEGER_EXTENSIONS:
+        if name not in data:
+            if required:
+                problems.append(
+                    _problem((name,), "missing_attribute", f"attribute {name!r} is required")
+                )
+            continue
+        value = _integer(data[name])
+        if not isinstance(value, int) or isinstance(value, bool):
+            problems.append(
+                _problem(
+                    (name,),
+                    "attribute_type",
+                    f"{name!r} must be an integer or a decimal string",
+                )
+            )
+        else:
+            envelope[field] = value
+    if problems:
+        raise CloudEventMappingError(tuple(problems))
+    return envelope
+
+
+def _event(envelope: dict[str, Any]) -> Event:
+    try:
+        return Event.model_validate(envelope)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            loc = tuple(error["loc"])
+            head = ATTRIBUTE_MAP.get(str(loc[0]), str(loc[0])) if loc else ""
+            path = (head, *loc[1:]) if head else ()
+            problems.append(_problem(path, error["type"], error["msg"]))
+        raise CloudEventMappingError(tuple(problems)) from None
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _loads(data: bytes | bytearray | str) -> Any:
+    # The standard parser keeps integers beyond 64 bits exact (orjson would turn
+    # them into floats), so a payload crosses unchanged; NaN/Infinity are not JSON.
+    return json.loads(data, parse_constant=_reject_constant)
+
+
+def from_structured_json(data: bytes | str) -> Event:
+    """The ``Event`` carried by a structured-mode CloudEvent JSON document.
+
+    Raises ``CloudEventMappingError`` (a ``ValueError``) listing every
+    problem, in CloudEvents terms (``$.lamportclock``, ``$.data.provider``).
+    """
+    try:
+        parsed = _loads(data)
+    except ValueError as exc:
+        raise CloudEventMappingError((_problem((), "invalid_json", str(exc)),)) from None
+    return _event(envelope_from_cloudevent_dict(parsed))
+
+
+def from_cloudevent(ce: CloudEventLike) -> Event:
+    """The ``Event`` carried by an SDK CloudEvent (any object with ``get_attributes``/``get_data``).
+
+    ``time`` may be a datetime (as the SDK holds it) or an RFC 3339 string;
+    ``data`` may be a dict or JSON text/bytes holding an object.
+    """
+    structured = dict(ce.get_attributes())
+    time = structured.get("time")
+    if isinstance(time, datetime) and time.utcoffset() is not None:
+        structured["time"] = format_instant(time)
+    elif isinstance(time, datetime):
+        raise CloudEventMappingError(
+            (_problem(("time",), "timezone_aware", "time must carry a UTC offset"),)
+        )
+    data = ce.get_data()
+    if isinstance(data, (bytes, bytearray, str)):
+        try:
+            data = _loads(data)
+        except ValueError as exc:
+            raise CloudEventMappingError(
+                (_problem(("data",), "invalid_json", f"data is not JSON: {exc}"),)
+            ) from None
+    if data is not None:
+        structured["data"] = data
+    structured.pop("data_base64", None)
+    return _event(envelope_from_cloudevent_dict(structured))

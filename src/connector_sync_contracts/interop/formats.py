@@ -1,0 +1,145 @@
+"""Input formats of ``validate`` and ``replay``: envelopes, or CloudEvents mapped per line.
+
+Each line is a structured-mode CloudEvent; ``CloudEventsSource`` maps it to
+the envelope (``cloudevents.envelope_from_cloudevent_dict``) before the usual
+engine sees it, so both commands keep their line accounting, fast path and
+output. Problems are reported in CloudEvents terms: a line that does not
+map names the attribute and rule (``$.source: invalid_source``), and an
+envelope rule broken by a mapped line is reported at its attribute
+(``$.lamportclock``, ``$.data.latency_ms``). Quarantine keeps the original
+CloudEvent line. The ``cloudevents`` module (and with it the models) is
+imported only once CloudEvents are read, so importing this module is cheap.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Final
+
+import orjson
+
+from ..errors import CloudEventMappingError
+from ..io import LineProblem, LineSink, Source, parse_line
+
+__all__ = ["INPUT_FORMATS", "CloudEventsSource", "adapt_input", "extra_problems"]
+
+INPUT_FORMATS: Final = ("envelope", "cloudevents")
+"""Values of ``--input-format``: contract envelopes (the default) or structured CloudEvents."""
+
+_FIELD: Final = re.compile(r"\$\.([A-Za-z_][A-Za-z0-9_]*)(.*)\Z", re.DOTALL)
+
+
+def _rejected_stand_in(parsed: object) -> bytes:
+    # What the engine reads in place of a line that does not map: never a valid
+    # envelope (so the line is counted as rejected), keeping the id when there is one.
+    event_id = parsed.get("id") if isinstance(parsed, dict) else None
+    return orjson.dumps({"event_id": event_id} if isinstance(event_id, str) else {})
+
+
+class CloudEventsSource(Source):
+    """A ``Source`` whose lines are structured CloudEvents, yielded as envelope JSON."""
+
+    def __init__(self, name: str, *, max_line_bytes: int) -> None:
+        super().__init__(name, max_line_bytes=max_line_bytes)
+        self.failures: dict[int, list[LineProblem]] = {}
+        """Line number -> the mapping problems of a line that did not map (until reported)."""
+        self.silenced = 0
+        """Line whose engine-side problems are replaced by its mapping problems."""
+        self._last: tuple[int, bytes | None] = (0, None)
+
+    def lines(self) -> Iterator[bytes | None]:
+        """Yield each line as envelope JSON (a stand-in when it does not map), or None."""
+        # Imported once CloudEvents are read: envelope input never loads the models.
+        from .cloudevents import envelope_from_cloudevent_dict
+
+        for number, raw in enumerate(super().lines(), start=1):
+            self._last = (number, raw)
+            if raw is None:
+                yield None
+                continue
+            parsed = parse_line(raw, number)
+            if isinstance(parsed, LineProblem):
+                self.failures[number] = [parsed]
+                yield _rejected_stand_in(None)
+                continue
+            try:
+                envelope = envelope_from_cloudevent_dict(parsed)
+            except CloudEventMappingError as exc:
+                self.failures[number] = [
+                    LineProblem(number, problem.path, problem.code, problem.message)
+                    for problem in exc.violations
+                ]
+                yield _rejected_stand_in(parsed)
+                continue
+            yield orjson.dumps(envelope)
+
+    def blocks(self) -> Iterator[bytes | memoryview | None]:
+        """One mapped line per block: problems are reported before the next line is read,
+        which ``original`` relies on."""
+        yield from self.lines()
+
+    def original(self, line: int, fallback: bytes | None) -> bytes | None:
+        """The CloudEvent line as read, when ``line`` is the line just read."""
+        number, raw = self._last
+        return raw if number == line else fallback
+
+
+def _remap(problem: LineProblem) -> LineProblem:
+    from .cloudevents import ATTRIBUTE_MAP
+
+    match = _FIELD.match(problem.field)
+    if match is None or match[1] not in ATTRIBUTE_MAP:
+        return problem
+    field = f"$.{ATTRIBUTE_MAP[match[1]]}{match[2]}"
+    return LineProblem(problem.line, field, problem.code, problem.message)
+
+
+class _CloudEventsSink:
+    """Reports problems in CloudEvents terms; counts those beyond the engine's own."""
+
+    def __init__(self, sources: list[CloudEventsSource], on_problem: LineSink) -> None:
+        self.by_name = {source.name: source for source in sources}
+        self.on_problem = on_problem
+        self.extra_problems = 0
+        """Problems reported beyond the one the engine counted for each unmappable line."""
+
+    def __call__(self, name: str, problem: LineProblem, raw: bytes | None) -> None:
+        source = self.by_name.get(name)
+        if source is None:
+            self.on_problem(name, problem, raw)
+            return
+        original = source.original(problem.line, raw) if raw is not None else None
+        failures = source.failures.pop(problem.line, None)
+        if failures is not None:
+            # The engine reports one problem for the stand-in line: no event type.
+            source.silenced = problem.line
+            self.extra_problems += len(failures) - 1
+            for failure in failures:
+                self.on_problem(name, failure, original)
+        elif source.silenced != problem.line or raw is None:
+            self.on_problem(name, _remap(problem), original)
+        else:
+            self.extra_problems -= 1
+
+
+def adapt_input(input_format: str, sources: list[Source], on_problem: LineSink) -> LineSink:
+    """Make ``sources`` read ``input_format``; return the sink to report problems through.
+
+    For ``cloudevents`` the sources are replaced in place by ``CloudEventsSource``s
+    (nothing has been read yet), and the returned sink translates problems to
+    CloudEvents terms before handing them to ``on_problem``; add
+    ``extra_problems(sink)`` to the run summary's problem count.
+    """
+    if input_format == "envelope":
+        return on_problem
+    if input_format != "cloudevents":
+        raise ValueError(f"unknown input format {input_format!r}; expected one of {INPUT_FORMATS}")
+    adapted = [CloudEventsSource(s.name, max_line_bytes=s.max_line_bytes) for s in sources]
+    sources[:] = adapted
+    return _CloudEventsSink(adapted, on_problem)
+
+
+def extra_problems(sink: LineSink) -> int:
+    """Problems ``sink`` reported beyond those the engine counted (0 for envelope input)."""
+    return sink.extra_problems if isinstance(sink, _CloudEventsSink) else 0

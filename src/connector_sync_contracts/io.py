@@ -1,0 +1,238 @@
+"""Reading JSONL event logs safely: sources, bounded lines and blocks, line problems.
+
+Every line of every input is either handed on as a JSON object or reported
+as a ``LineProblem`` naming the line, the field and the rule; nothing is
+dropped. Lines are read with a length bound so a single enormous line cannot
+exhaust memory. ``parse_line`` adds the line-level rules (no NUL byte, no
+blank line) to the input layer of ``validate_event``, which rejects what
+makes JSON parsers disagree or misbehave: invalid UTF-8, nesting deeper than
+64 levels, ``NaN``/``Infinity`` literals, integers beyond 64 bits, non-object
+values and objects with a repeated key.
+"""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+import sys
+import tempfile
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Final
+
+from .validation.input import load_json_object
+
+__all__ = [
+    "DEFAULT_MAX_LINE_BYTES",
+    "LineProblem",
+    "LineSink",
+    "Source",
+    "line_problem",
+    "parse_line",
+]
+
+DEFAULT_MAX_LINE_BYTES: Final = 1024 * 1024
+"""Longest accepted line in bytes (1 MiB) unless the caller sets another limit."""
+
+_READ_CHUNK: Final = 1024 * 1024
+_BLOCK: Final = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class LineProblem:
+    """One problem found on one input line: where, which field, which rule, and why."""
+
+    line: int
+    """1-based line number within its source."""
+    field: str
+    """JSON path of the offending value (``$`` for the whole line)."""
+    code: str
+    """Stable code of the broken rule, e.g. ``duplicate_key``."""
+    message: str
+    """Human-readable explanation."""
+
+
+LineSink = Callable[[str, LineProblem, bytes | None], None]
+"""Receives (source name, problem, raw line or None when too long) for each problem."""
+
+
+def line_problem(raw: bytes, line: int = 0) -> LineProblem | None:
+    """The line-level problem of a JSONL line (a NUL byte, a blank line), if any.
+
+    Everything inside the JSON text is judged by ``validation.input``.
+    """
+    if b"\x00" in raw:
+        offset = raw.index(b"\x00")
+        return LineProblem(line, "$", "nul_byte", f"NUL byte at offset {offset}")
+    if not raw.strip():
+        return LineProblem(line, "$", "blank_line", "blank line; every line must hold one event")
+    return None
+
+
+def parse_line(raw: bytes, line: int = 0) -> dict[str, Any] | LineProblem:
+    """Parse one JSONL line into a JSON object, or name its first problem.
+
+    Besides NUL bytes and blank lines, the rules are those of
+    ``validate_event``'s input layer (``validation.input.load_json_object``):
+    invalid UTF-8 or JSON, repeated keys, ``NaN``/``Infinity``, integers
+    beyond 64 bits, nesting deeper than 64 levels, values that are not objects.
+    """
+    problem = line_problem(raw, line)
+    if problem is not None:
+        return problem
+    obj, violations = load_json_object(raw)
+    if obj is None:
+        first = violations[0]
+        return LineProblem(line, first.path, first.code, first.message)
+    return obj
+
+
+class Source:
+    """One input: a file path, a ``.gz`` file, or ``-`` for standard input.
+
+    Lines are yielded without their line ending; a line longer than
+    ``max_line_bytes`` is yielded as ``None`` (after being skipped in bounded
+    chunks) so the caller can report it. Standard input is copied to a
+    temporary file while read, so a source can be read again.
+    """
+
+    def __init__(self, name: str, *, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
+        self.name = name
+        self.max_line_bytes = max_line_bytes
+        self.spill: Callable[[bytes], object] | None = None
+        """Receives, in chunks, the content of each line over the limit (e.g. a quarantine)."""
+        self._spool: IO[bytes] | None = None
+
+    def _open(self) -> tuple[IO[bytes], IO[bytes]]:
+        """Return (reader, underlying file); the reader un-gzips when the data is gzip."""
+        if self.name == "-":
+            if self._spool is None:
+                # Closed by close(): the spool outlives one pass so stdin can be re-read.
+                self._spool = tempfile.TemporaryFile(prefix="connector-sync-stdin-")  # noqa: SIM115
+                shutil.copyfileobj(sys.stdin.buffer, self._spool, _READ_CHUNK)
+            self._spool.seek(0)
+            return _gunzip_if_needed(self._spool), self._spool
+        handle = Path(self.name).open("rb")  # noqa: SIM115 - closed by blocks()
+        return _gunzip_if_needed(handle), handle
+
+    def lines(self) -> Iterator[bytes | None]:
+        """Yield each line's bytes, or ``None`` for a line over the length limit.
+
+        The lines of ``blocks()``, each without its ``\\n`` or ``\\r\\n``.
+        """
+        # The file's own blocks, also when a subclass yields other blocks.
+        for block in Source.blocks(self):
+            if block is None:
+                yield None
+                continue
+            pieces = bytes(block).split(b"\n")
+            last = pieces.pop()  # empty unless the input ends without a newline
+            for raw in pieces:
+                yield self.within_limit(raw[:-1] if raw[-1:] == b"\r" else raw)
+            if last:
+                yield self.within_limit(last)
+
+    def within_limit(self, raw: bytes) -> bytes | None:
+        """``raw``, or ``None`` (after passing it to ``spill``) when it is over the limit."""
+        if len(raw) <= self.max_line_bytes:
+            return raw
+        if self.spill is not None:
+            self.spill(raw)
+        return None
+
+    def blocks(self) -> Iterator[bytes | memoryview | None]:
+        """Yield the input as runs of whole lines, or ``None`` for a line over the limit.
+
+        Each block holds complete lines, each ended by ``\\n`` except the last
+        line of the input; ``lines()`` splits them. Blocks are views of the
+        read buffers where possible (no copy); use one before asking for the
+        next. A line that grows past
+        ``max_line_bytes`` while being read is skipped in bounded chunks
+        (seen only by ``spill``) and yielded as ``None``; a shorter
+        over-limit line may stay inside a block, for its reader to report.
+        """
+        limit = self.max_line_bytes
+        spill = self.spill
+        handle, underlying = self._open()
+        try:
+            read = handle.read
+            partial = b""  # the start of a line whose end is not read yet
+            chunk = read(_BLOCK)
+            while chunk:
+                first = chunk.find(b"\n")
+                if first < 0:
+                    partial = partial + chunk if partial else chunk
+                else:
+                    start = 0
+                    if partial:
+                        yield partial + chunk[: first + 1]
+                        start = first + 1
+                    last = chunk.rfind(b"\n") + 1
+                    if last > start:
+                        yield memoryview(chunk)[start:last]
+                    partial = chunk[last:]
+                if len(partial) > limit + 1:  # limit + 1: room for a "\\r" before the "\\n"
+                    chunk = _skip_line(partial, read, spill)
+                    partial = b""
+                    yield None
+                    if chunk:
+                        continue
+                chunk = read(_BLOCK)
+            if partial:
+                yield partial
+        except (EOFError, zlib.error) as exc:
+            # gzip reports a truncated or damaged stream with these; callers
+            # handle unreadable input as OSError (the CLI's exit code 2).
+            raise OSError(f"{self.name}: damaged or truncated gzip data ({exc})") from exc
+        finally:
+            if handle is not underlying:
+                handle.close()
+            if underlying is not self._spool:
+                underlying.close()
+
+    def close(self) -> None:
+        """Release the standard-input spool file, if any."""
+        if self._spool is not None:
+            self._spool.close()
+            self._spool = None
+
+
+def _skip_line(
+    head: bytes, read: Callable[[int], bytes], spill: Callable[[bytes], object] | None
+) -> bytes:
+    """Pass an over-limit line to ``spill`` in bounded chunks; return what follows it.
+
+    Like ``lines()``, the content excludes the line ending ``\\n`` or
+    ``\\r\\n``, also when the ``\\r`` and the ``\\n`` arrive in different chunks.
+    """
+    piece = head
+    while True:
+        end = piece.find(b"\n")
+        if end >= 0:
+            if spill is not None:
+                spill(_without_newline(piece[: end + 1]))
+            return piece[end + 1 :]
+        held = b"\r" if piece.endswith(b"\r") else b""
+        if spill is not None and len(piece) > len(held):
+            spill(piece[: len(piece) - len(held)])
+        more = read(_BLOCK)
+        if not more:
+            if spill is not None and held:
+                spill(held)
+            return b""
+        piece = held + more
+
+
+def _without_newline(raw: bytes) -> bytes:
+    return raw[:-2] if raw[-2:] == b"\r\n" else raw[:-1]
+
+
+def _gunzip_if_needed(handle: IO[bytes]) -> IO[bytes]:
+    position = handle.tell()
+    head = handle.read(2)
+    handle.seek(position)
+    if head == b"\x1f\x8b":
+        return gzip.GzipFile(fileobj=handle, mode="rb")  # type: ignore[return-value]
+    return handle

@@ -1,0 +1,293 @@
+"""Public reducers and whole-log replay (FR-006, FR-007; specification section 6).
+
+Batch functions dedup by event_id, sort by (lamport_clock, UTC instant,
+event_id) and fold; ``Projection`` folds events one at a time with the same
+steps, so for input already in replay order both end equal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeAlias
+
+from pydantic import ValidationError
+
+from ..contract.catalog import ALL_FAMILIES, EVENT_FAMILIES, SYNC_OUTCOMES, Family, connector_target
+from ..contract.lifecycle import DEFAULT_MAX_RECONNECT_CYCLES
+from ..contract.rules import semantic_failures
+from ..models.connector import (
+    ConnectorHealthCheckedPayload,
+    ConnectorPayloadBase,
+    ConnectorReconnectedPayload,
+)
+from ..models.envelope import Event, canonical_json
+from ..models.links import ExternalReferenceLinkedPayload
+from ..models.payloads import PAYLOAD_MODELS
+from ..models.results import ConnectorProjection, LinkIndex, ReplayResult, SyncProjection
+from ..models.sync import (
+    SyncIngestAcceptedPayload,
+    SyncPayloadBase,
+    SyncReplayCompletedPayload,
+    SyncRetryScheduledPayload,
+)
+from .anomalies import AnomalyData, anomaly, anomaly_order
+from .facts import ConnectorFact, Fact, LinkFact, MalformedFact, SyncFact
+from .fold import Dedup, Engine
+
+__all__ = [
+    "EventLike",
+    "Projection",
+    "reduce_connector_events",
+    "reduce_external_links",
+    "reduce_sync_events",
+    "replay",
+]
+
+EventLike: TypeAlias = Event | Mapping[str, Any]
+"""An ``Event`` or an envelope mapping (validated with ``Event.model_validate``)."""
+
+
+def summarize_errors(exc: ValidationError, prefix: str = "") -> str:
+    """One line naming every failed field and rule of a pydantic validation error."""
+    parts = []
+    for err in exc.errors(include_url=False):
+        loc = ".".join(str(p) for p in (prefix, *err["loc"]) if p != "")
+        parts.append(f"{loc or '$'}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def _encodable(text: str) -> str:
+    # Text from an invalid event may hold lone surrogates ("\ud800" is valid
+    # JSON text); escape them so results can always be encoded.
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _readable_connector_id(payload: Mapping[str, Any]) -> str | None:
+    cid = payload.get("connector_id")
+    return _encodable(cid) if isinstance(cid, str) and cid else None
+
+
+def raw_event_id(item: object) -> str | None:
+    """The ``event_id`` string of an envelope that failed validation, for its anomaly."""
+    raw = item.get("event_id") if isinstance(item, Mapping) else None
+    return _encodable(raw) if isinstance(raw, str) else None
+
+
+def admit_envelope(item: object, anomalies: list[AnomalyData]) -> Event | None:
+    """``item`` as a validated ``Event``, or None after recording ``malformed_envelope``."""
+    if isinstance(item, Event):
+        return item
+    try:
+        return Event.model_validate(item)
+    except ValidationError as exc:
+        anomalies.append(
+            anomaly(
+                kind="malformed_envelope",
+                event_id=raw_event_id(item),
+                message=summarize_errors(exc),
+            )
+        )
+        return None
+
+
+def event_to_fact(event: Event) -> Fact | None:
+    """Validate ``event.payload`` with its family model and extract what reducers need.
+
+    Returns ``None`` for event types outside the three families, and a
+    ``MalformedFact`` when the payload fails validation.
+    """
+    event_type = event.event_type
+    family = EVENT_FAMILIES.get(event_type)
+    if family is None:
+        return None
+    try:
+        payload = PAYLOAD_MODELS[event_type].model_validate(event.payload)
+    except ValidationError as exc:
+        return MalformedFact(
+            event.event_id,
+            family,
+            _readable_connector_id(event.payload),
+            summarize_errors(exc, "payload"),
+        )
+    broken = tuple(rule.code for rule in semantic_failures(event_type, payload))
+    if isinstance(payload, ConnectorPayloadBase):
+        health = payload if isinstance(payload, ConnectorHealthCheckedPayload) else None
+        status = health.health_status if health is not None else None
+        return ConnectorFact(
+            event.event_id,
+            event_type,
+            payload.connector_id,
+            payload.connector_type,
+            payload.provider,
+            payload.mission_id,
+            payload.recorded_at,
+            connector_target(event_type, status),
+            status,
+            health.latency_ms if health is not None else None,
+            payload.previous_state if isinstance(payload, ConnectorReconnectedPayload) else None,
+            broken,
+        )
+    if isinstance(payload, SyncPayloadBase):
+        return SyncFact(
+            event.event_id,
+            payload.connector_id,
+            SYNC_OUTCOMES[event_type],
+            payload.delivery_id,
+            payload.source_event_fingerprint,
+            retry_attempt=payload.retry_attempt
+            if isinstance(payload, SyncRetryScheduledPayload)
+            else 0,
+            max_retries=payload.max_retries
+            if isinstance(payload, SyncRetryScheduledPayload)
+            else 0,
+            ingested_count=payload.ingested_count
+            if isinstance(payload, SyncIngestAcceptedPayload)
+            else 0,
+            replayed_count=payload.replayed_count
+            if isinstance(payload, SyncReplayCompletedPayload)
+            else 0,
+            broken_rules=broken,
+        )
+    assert isinstance(payload, ExternalReferenceLinkedPayload)
+    return LinkFact(event_id=event.event_id, **payload.model_dump())
+
+
+class Projection:
+    """Whole-log projection that accepts events one at a time.
+
+    ``apply`` validates the envelope, drops duplicates by event_id and folds
+    the event with the same steps batch ``replay`` uses. For input already in
+    replay order the final ``result()`` equals ``replay(events)``; a
+    differing duplicate that arrives after its event_id was applied is
+    recorded as ``conflicting_duplicate`` and not applied again.
+    """
+
+    def __init__(
+        self,
+        *,
+        include_logs: bool = True,
+        max_reconnect_cycles: int = DEFAULT_MAX_RECONNECT_CYCLES,
+        families: frozenset[Family] = ALL_FAMILIES,
+    ) -> None:
+        self._engine = Engine(
+            families, keep_logs=include_logs, max_reconnect_cycles=max_reconnect_cycles
+        )
+        self._dedup: Dedup[Event] = Dedup()
+        self._envelope_anomalies: list[AnomalyData] = []
+
+    def _admit(self, item: EventLike) -> Event | None:
+        return admit_envelope(item, self._envelope_anomalies)
+
+    def apply(self, event: EventLike) -> None:
+        """Fold one event (or envelope mapping) into the projection."""
+        admitted = self._admit(event)
+        if admitted is None:
+            return
+        status = self._dedup.offer(
+            admitted.event_id, admitted.sort_key, canonical_json(admitted), admitted
+        )
+        if status == "new":
+            self._engine.fold(event_to_fact(admitted))
+
+    def _load(self, events: Iterable[EventLike]) -> None:
+        for item in events:
+            admitted = self._admit(item)
+            if admitted is not None:
+                self._dedup.offer(
+                    admitted.event_id, admitted.sort_key, canonical_json(admitted), admitted
+                )
+        for event in self._dedup.in_order():
+            self._engine.fold(event_to_fact(event))
+
+    def _stream_anomalies(self) -> tuple[AnomalyData, ...]:
+        found = [*self._envelope_anomalies, *self._dedup.anomalies()]
+        found.extend(self._engine.stream_anomalies)
+        return tuple(sorted(found, key=anomaly_order))
+
+    def _counts(self) -> dict[str, int]:
+        return {
+            "event_count": len(self._dedup.winners),
+            "duplicates_dropped": self._dedup.duplicates_dropped,
+            "ignored_event_count": self._engine.ignored,
+        }
+
+    def result(self) -> ReplayResult:
+        """Frozen whole-log result of everything applied so far."""
+        return build_result(
+            self._engine,
+            event_count=len(self._dedup.winners),
+            duplicates_dropped=self._dedup.duplicates_dropped,
+            stream_anomalies=[*self._envelope_anomalies, *self._dedup.anomalies()],
+        )
+
+
+def build_result(
+    engine: Engine,
+    *,
+    event_count: int,
+    duplicates_dropped: int,
+    stream_anomalies: list[AnomalyData],
+) -> ReplayResult:
+    """Freeze an engine into the section 6 result (stream anomalies get sorted here)."""
+    return ReplayResult.model_validate(
+        engine.result_data(
+            event_count=event_count,
+            duplicates_dropped=duplicates_dropped,
+            stream_anomalies=stream_anomalies,
+        )
+    )
+
+
+def _batch(
+    events: Iterable[EventLike], families: frozenset[Family], max_reconnect_cycles: int
+) -> Projection:
+    projection = Projection(families=families, max_reconnect_cycles=max_reconnect_cycles)
+    projection._load(events)
+    return projection
+
+
+def replay(
+    events: Iterable[EventLike], *, max_reconnect_cycles: int = DEFAULT_MAX_RECONNECT_CYCLES
+) -> ReplayResult:
+    """Reduce a mixed log into connectors + sync + links + stream anomalies (section 6)."""
+    return _batch(events, ALL_FAMILIES, max_reconnect_cycles).result()
+
+
+def reduce_connector_events(
+    events: Iterable[EventLike], *, max_reconnect_cycles: int = DEFAULT_MAX_RECONNECT_CYCLES
+) -> ConnectorProjection:
+    """Fold the connector family of a log into per-connector states (FR-006)."""
+    projection = _batch(events, frozenset({Family.CONNECTOR}), max_reconnect_cycles)
+    engine = projection._engine
+    return ConnectorProjection.model_validate(
+        {
+            "connectors": {cid: engine.connectors[cid].data() for cid in sorted(engine.connectors)},
+            "anomalies": projection._stream_anomalies(),
+            **projection._counts(),
+        }
+    )
+
+
+def reduce_sync_events(events: Iterable[EventLike]) -> SyncProjection:
+    """Fold the sync family of a log into per-connector delivery states (FR-007)."""
+    projection = _batch(events, frozenset({Family.SYNC}), DEFAULT_MAX_RECONNECT_CYCLES)
+    engine = projection._engine
+    return SyncProjection.model_validate(
+        {
+            "sync": {cid: engine.syncs[cid].data() for cid in sorted(engine.syncs)},
+            "anomalies": projection._stream_anomalies(),
+            **projection._counts(),
+        }
+    )
+
+
+def reduce_external_links(events: Iterable[EventLike]) -> LinkIndex:
+    """Fold ``ExternalReferenceLinked`` events into the link index (FR-005)."""
+    projection = _batch(events, frozenset({Family.LINK}), DEFAULT_MAX_RECONNECT_CYCLES)
+    counts = projection._counts()
+    return LinkIndex.model_validate(
+        projection._engine.links.data(
+            (counts["event_count"], counts["duplicates_dropped"], counts["ignored_event_count"]),
+            projection._stream_anomalies(),
+        )
+    )

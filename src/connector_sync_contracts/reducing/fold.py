@@ -1,0 +1,203 @@
+"""The fold: deduplication by event_id and the partitioned state of a whole log (FR-006, FR-007).
+
+``Engine`` holds the partitioned states and routes each fact to its step;
+it is shared by batch replay (which dedups, sorts, then folds) and by
+incremental ``Projection.apply`` (which folds as events arrive), so the two
+cannot disagree. ``Dedup`` implements the order-independent dedup rule of
+specification section 2.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+
+from ..contract.catalog import Family
+from ..contract.version import CONTRACT_VERSION
+from .anomalies import AnomalyData, anomaly_order, conflicting_duplicate, malformed
+from .facts import ConnectorFact, Fact, LinkFact, MalformedFact, SyncFact
+from .steps import ConnectorAcc, LinkAcc, SyncAcc, connector_step, link_step, sync_step
+
+if TYPE_CHECKING:
+    from ..models.envelope import SortKey
+
+__all__ = ["Dedup", "Engine"]
+
+T = TypeVar("T")
+
+
+class Dedup(Generic[T]):
+    """Deduplication by event_id that does not depend on input order (section 2).
+
+    ``identity`` is equal exactly for identical content (the canonical JSON
+    bytes). Among differing copies the winner is the one with the smallest
+    (sort key, identity); ``item`` is whatever the caller folds for a winner.
+    """
+
+    __slots__ = ("conflicts", "offered", "winners")
+
+    def __init__(self) -> None:
+        self.winners: dict[str, tuple[SortKey, bytes, T]] = {}
+        self.conflicts: dict[str, set[bytes]] = {}
+        self.offered = 0
+
+    def offer(
+        self, event_id: str, key: SortKey, identity: bytes, item: T
+    ) -> Literal["new", "identical", "conflict"]:
+        """Record one copy; return whether it is new, an identical or a differing duplicate."""
+        self.offered += 1
+        held = self.winners.get(event_id)
+        if held is None:
+            self.winners[event_id] = (key, identity, item)
+            return "new"
+        if held[1] == identity:
+            return "identical"
+        seen = self.conflicts.get(event_id)
+        if seen is None:
+            seen = self.conflicts[event_id] = {held[1]}
+        seen.add(identity)
+        if (key, identity) < (held[0], held[1]):
+            self.winners[event_id] = (key, identity, item)
+        return "conflict"
+
+    def in_order(self) -> list[T]:
+        """The winning items in replay order."""
+        return [entry[2] for entry in sorted(self.winners.values(), key=_entry_order)]
+
+    @property
+    def duplicates_dropped(self) -> int:
+        """Identical copies dropped (differing copies are reported as anomalies instead)."""
+        distinct = len(self.winners) + sum(len(s) - 1 for s in self.conflicts.values())
+        return self.offered - distinct
+
+    def anomalies(self) -> list[AnomalyData]:
+        """One ``conflicting_duplicate`` anomaly per event_id seen with differing content."""
+        return [conflicting_duplicate(eid, len(seen)) for eid, seen in self.conflicts.items()]
+
+
+def _entry_order(entry: tuple[SortKey, bytes, object]) -> SortKey:
+    return entry[0]
+
+
+class Engine:
+    """Partitioned fold state for every family, shared by batch and incremental use."""
+
+    __slots__ = (
+        "connector_data",
+        "connectors",
+        "families",
+        "ignored",
+        "keep_logs",
+        "links",
+        "max_cycles",
+        "stream_anomalies",
+        "sync_data",
+        "syncs",
+    )
+
+    def __init__(
+        self, families: frozenset[Family], *, keep_logs: bool, max_reconnect_cycles: int
+    ) -> None:
+        self.families = families
+        self.keep_logs = keep_logs
+        self.max_cycles = max_reconnect_cycles
+        self.connectors: dict[str, ConnectorAcc] = {}
+        self.syncs: dict[str, SyncAcc] = {}
+        self.links = LinkAcc()
+        self.stream_anomalies: list[AnomalyData] = []
+        self.ignored = 0
+        self.connector_data: dict[str, dict[str, Any]] = {}
+        """Finished connectors' states as plain data (see ``drain``)."""
+        self.sync_data: dict[str, dict[str, Any]] = {}
+        """Finished connectors' delivery states as plain data (see ``drain``)."""
+
+    def drain(self) -> None:
+        """Freeze every connector folded so far and drop its working state.
+
+        Only valid once all of those connectors' events were folded: used by
+        the streaming replay, which folds one partition of connectors at a
+        time to bound memory.
+        """
+        for cid, acc in self.connectors.items():
+            self.connector_data[cid] = acc.data()
+        for cid, sync in self.syncs.items():
+            self.sync_data[cid] = sync.data()
+        self.connectors = {}
+        self.syncs = {}
+
+    def states(self) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+        """Per-connector states as plain data, ordered by connector_id."""
+        connectors = dict(self.connector_data)
+        connectors.update((cid, acc.data()) for cid, acc in self.connectors.items())
+        syncs = dict(self.sync_data)
+        syncs.update((cid, acc.data()) for cid, acc in self.syncs.items())
+        return (
+            {cid: connectors[cid] for cid in sorted(connectors)},
+            {cid: syncs[cid] for cid in sorted(syncs)},
+        )
+
+    def result_data(
+        self,
+        *,
+        event_count: int,
+        duplicates_dropped: int,
+        stream_anomalies: list[AnomalyData],
+    ) -> dict[str, Any]:
+        """The whole-log result as plain data: the fields of ``results.ReplayResult``.
+
+        Stream anomalies (the given ones and the engine's own) are sorted here.
+        """
+        anomalies = sorted([*stream_anomalies, *self.stream_anomalies], key=anomaly_order)
+        connectors, syncs = self.states()
+        return {
+            "contract_version": CONTRACT_VERSION,
+            "connectors": connectors,
+            "sync": syncs,
+            "external_links": self.links.data((event_count, duplicates_dropped, self.ignored), ()),
+            "anomalies": anomalies,
+            "event_count": event_count,
+            "duplicates_dropped": duplicates_dropped,
+            "ignored_event_count": self.ignored,
+        }
+
+    def fold(self, fact: Fact | None) -> None:
+        """Apply one deduplicated fact; ``None`` stands for an event of another family."""
+        if isinstance(fact, ConnectorFact):
+            if Family.CONNECTOR in self.families:
+                self._connector(fact.connector_id, fact)
+            else:
+                self.ignored += 1
+        elif isinstance(fact, SyncFact):
+            if Family.SYNC in self.families:
+                self._sync(fact.connector_id, fact)
+            else:
+                self.ignored += 1
+        elif isinstance(fact, LinkFact):
+            if Family.LINK in self.families:
+                link_step(self.links, fact)
+            else:
+                self.ignored += 1
+        elif isinstance(fact, MalformedFact):
+            if fact.family not in self.families:
+                self.ignored += 1
+            elif fact.connector_id is None:
+                self.stream_anomalies.append(malformed(fact))
+            elif fact.family is Family.CONNECTOR:
+                self._connector(fact.connector_id, fact)
+            elif fact.family is Family.SYNC:
+                self._sync(fact.connector_id, fact)
+            else:
+                link_step(self.links, fact)
+        else:
+            self.ignored += 1
+
+    def _connector(self, cid: str, fact: ConnectorFact | MalformedFact) -> None:
+        acc = self.connectors.get(cid)
+        if acc is None:
+            acc = self.connectors[cid] = ConnectorAcc(cid, self.keep_logs, self.max_cycles)
+        connector_step(acc, fact)
+
+    def _sync(self, cid: str, fact: SyncFact | MalformedFact) -> None:
+        acc = self.syncs.get(cid)
+        if acc is None:
+            acc = self.syncs[cid] = SyncAcc(cid, self.keep_logs)
+        sync_step(acc, fact)

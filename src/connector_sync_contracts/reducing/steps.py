@@ -1,0 +1,388 @@
+"""The reducer steps: folds of one fact into one partition (FR-005, FR-006, FR-007).
+
+A step takes the state of one partition (a connector, or the link index)
+and one fact and returns that state: it reads no clock, no random source,
+and nothing but its arguments. For speed the state object is updated in
+place and handed back; it is private to the fold that owns it, and results
+are plain-data copies of it (``data()``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from ..contract.catalog import CONNECTOR_HEALTH_CHECKED, CONNECTOR_RECONNECTED
+from ..contract.lifecycle import (
+    ALLOWED_TRANSITIONS,
+    OBSERVATION_STATES,
+    TERMINAL_OUTCOMES,
+    ConnectorState,
+    HealthStatus,
+    SyncOutcome,
+)
+from .anomalies import SEMANTIC_ANOMALY, AnomalyData, anomaly, describe_rule, malformed
+from .facts import ConnectorFact, LinkFact, MalformedFact, SyncFact
+
+__all__ = [
+    "ConnectorAcc",
+    "LinkAcc",
+    "SyncAcc",
+    "connector_step",
+    "link_step",
+    "sync_step",
+]
+
+
+def _utc_or_none(value: datetime | None) -> datetime | None:
+    return None if value is None else value.astimezone(timezone.utc)
+
+
+def _float_or_none(value: float | None) -> float | None:
+    return None if value is None else float(value)
+
+
+@dataclass(slots=True)
+class ConnectorAcc:
+    """Mutable fold state of one connector; see ``ReducedConnectorState``."""
+
+    connector_id: str
+    keep_logs: bool
+    max_reconnect_cycles: int
+    connector_type: str | None = None
+    provider: str | None = None
+    mission_id: str | None = None
+    state: ConnectorState | None = None
+    last_transition_at: datetime | None = None
+    last_health_check_at: datetime | None = None
+    last_health_status: HealthStatus | None = None
+    last_latency_ms: float | None = None
+    event_count: int = 0
+    reconnects_since_healthy: int = 0
+    transition_log: list[tuple[str, ConnectorState]] = field(default_factory=list)
+    anomalies: list[AnomalyData] = field(default_factory=list)
+
+    def data(self) -> dict[str, Any]:
+        """This state as plain data: the fields of ``results.ReducedConnectorState``."""
+        return {
+            "connector_id": self.connector_id,
+            "connector_type": self.connector_type,
+            "provider": self.provider,
+            "mission_id": self.mission_id,
+            "current_state": self.state,
+            "last_transition_at": _utc_or_none(self.last_transition_at),
+            "last_health_check_at": _utc_or_none(self.last_health_check_at),
+            "last_health_status": self.last_health_status,
+            # A model-path payload may hold an int here; the result's field is a float.
+            "last_latency_ms": _float_or_none(self.last_latency_ms),
+            "event_count": self.event_count,
+            "transition_log": tuple(self.transition_log) if self.keep_logs else None,
+            "anomalies": list(self.anomalies),
+        }
+
+
+def connector_step(acc: ConnectorAcc, fact: ConnectorFact | MalformedFact) -> ConnectorAcc:
+    """Fold one connector fact into ``acc`` (FR-006) and return it."""
+    acc.event_count += 1
+    if isinstance(fact, MalformedFact):
+        acc.anomalies.append(malformed(fact))
+        return acc
+    eid = fact.event_id
+    if acc.provider is not None and (
+        fact.provider != acc.provider or fact.connector_type != acc.connector_type
+    ):
+        acc.anomalies.append(
+            anomaly(
+                kind="identity_changed",
+                event_id=eid,
+                message=f"provider/connector_type {fact.provider}/{fact.connector_type} differs "
+                f"from the first accepted {acc.provider}/{acc.connector_type}; first values kept",
+            )
+        )
+    for code in fact.broken_rules:
+        acc.anomalies.append(
+            anomaly(kind="semantic_violation", event_id=eid, message=describe_rule(code))
+        )
+    current, target = acc.state, fact.target
+    if current is target and target in OBSERVATION_STATES:
+        _observe_health(acc, fact)
+        return acc
+    if target not in ALLOWED_TRANSITIONS[current]:
+        shown = current.value if current is not None else "none"
+        acc.anomalies.append(
+            anomaly(
+                kind="invalid_transition",
+                event_id=eid,
+                message=f"{fact.event_type} cannot move {shown} -> {target.value}; not applied",
+            )
+        )
+        return acc
+    if fact.event_type == CONNECTOR_RECONNECTED and fact.previous_state is not current:
+        claimed = fact.previous_state.value if fact.previous_state is not None else "none"
+        shown = current.value if current is not None else "none"
+        acc.anomalies.append(
+            anomaly(
+                kind="previous_state_mismatch",
+                event_id=eid,
+                message=f"previous_state {claimed} but the connector was {shown}; applied",
+            )
+        )
+    acc.state = target
+    acc.last_transition_at = fact.recorded_at
+    if acc.provider is None:
+        # Identity comes from the first accepted (applied) event: an event that is
+        # not applied, such as a health check before provisioning, must not decide it.
+        acc.connector_type, acc.provider, acc.mission_id = (
+            fact.connector_type,
+            fact.provider,
+            fact.mission_id,
+        )
+    if acc.keep_logs:
+        acc.transition_log.append((eid, target))
+    if target is ConnectorState.RECONNECTED:
+        acc.reconnects_since_healthy += 1
+        if acc.reconnects_since_healthy > acc.max_reconnect_cycles:
+            acc.anomalies.append(
+                anomaly(
+                    kind="reconnect_loop",
+                    event_id=eid,
+                    message=f"{acc.reconnects_since_healthy} reconnects without reaching healthy "
+                    f"(limit {acc.max_reconnect_cycles}); applied",
+                )
+            )
+    elif target is ConnectorState.HEALTHY:
+        acc.reconnects_since_healthy = 0
+    _observe_health(acc, fact)
+    return acc
+
+
+def _observe_health(acc: ConnectorAcc, fact: ConnectorFact) -> None:
+    if fact.event_type == CONNECTOR_HEALTH_CHECKED:
+        acc.last_health_check_at = fact.recorded_at
+        acc.last_health_status = fact.health_status
+        acc.last_latency_ms = fact.latency_ms
+
+
+# --------------------------------------------------------------------------- sync
+
+
+@dataclass(slots=True)
+class _Delivery:
+    status: SyncOutcome
+    terminal: SyncOutcome | None = None
+    last_retry: int = 0
+    replayed: bool = False
+    attempts: int = 0
+    last_event_id: str = ""
+
+
+@dataclass(slots=True)
+class SyncAcc:
+    """Mutable fold state of one connector's deliveries; see ``ReducedSyncState``."""
+
+    connector_id: str
+    keep_logs: bool
+    counts: dict[SyncOutcome, int] = field(default_factory=lambda: dict.fromkeys(SyncOutcome, 0))
+    ingested_items: int = 0
+    replayed_items: int = 0
+    deliveries: dict[tuple[str, str], _Delivery] = field(default_factory=dict)
+    outcome_log: list[tuple[str, SyncOutcome, str]] = field(default_factory=list)
+    anomalies: list[AnomalyData] = field(default_factory=list)
+    known_pending: int | None = None
+    """Pending retries counted by the compiled fold, which keeps its deliveries to itself."""
+
+    def data(self) -> dict[str, Any]:
+        """This state as plain data: the fields of ``results.ReducedSyncState``."""
+        deliveries = None
+        if self.keep_logs:
+            deliveries = tuple(
+                {
+                    "delivery_id": key[0],
+                    "source_event_fingerprint": key[1],
+                    "status": d.status,
+                    "attempts": d.attempts,
+                    "last_event_id": d.last_event_id,
+                }
+                for key, d in sorted(self.deliveries.items())
+            )
+        return {
+            "connector_id": self.connector_id,
+            "outcome_counts": {outcome.value: count for outcome, count in self.counts.items()},
+            "ingested_items": self.ingested_items,
+            "replayed_items": self.replayed_items,
+            "pending_retries": self.known_pending
+            if self.known_pending is not None
+            else sum(
+                1 for d in self.deliveries.values() if d.terminal is None and d.last_retry > 0
+            ),
+            "outcome_log": tuple(self.outcome_log) if self.keep_logs else None,
+            "deliveries": deliveries,
+            "anomalies": list(self.anomalies),
+        }
+
+
+def _skip(acc: SyncAcc, kind: str, fact: SyncFact, why: str) -> SyncAcc:
+    acc.anomalies.append(
+        anomaly(
+            kind=kind,
+            event_id=fact.event_id,
+            message=f"delivery {fact.delivery_id} ({fact.fingerprint}): {why}; skipped",
+        )
+    )
+    return acc
+
+
+def sync_step(acc: SyncAcc, fact: SyncFact | MalformedFact) -> SyncAcc:
+    """Fold one sync fact into ``acc`` (FR-007, per-delivery lifecycle) and return it."""
+    if isinstance(fact, MalformedFact):
+        acc.anomalies.append(malformed(fact))
+        return acc
+    for code in fact.broken_rules:
+        if code not in SEMANTIC_ANOMALY:
+            acc.anomalies.append(
+                anomaly(
+                    kind="semantic_violation", event_id=fact.event_id, message=describe_rule(code)
+                )
+            )
+    key = (fact.delivery_id, fact.fingerprint)
+    delivery = acc.deliveries.get(key)
+    outcome = fact.outcome
+    if outcome is SyncOutcome.REPLAY_COMPLETED:
+        if delivery is not None and delivery.replayed:
+            return _skip(acc, "duplicate_delivery", fact, "replay already completed")
+        if delivery is None:
+            delivery = acc.deliveries[key] = _Delivery(status=outcome)
+        delivery.replayed = True
+        acc.replayed_items += fact.replayed_count
+    elif outcome is SyncOutcome.RETRY_SCHEDULED:
+        if delivery is not None:
+            if delivery.terminal is not None:
+                return _skip(
+                    acc, "retry_after_terminal", fact, f"already {delivery.terminal.value}"
+                )
+            if fact.retry_attempt == delivery.last_retry:
+                return _skip(
+                    acc, "duplicate_delivery", fact, f"retry {fact.retry_attempt} already seen"
+                )
+            if fact.retry_attempt < delivery.last_retry:
+                return _skip(
+                    acc,
+                    "retry_attempt_regressed",
+                    fact,
+                    f"retry {fact.retry_attempt} after retry {delivery.last_retry}",
+                )
+        else:
+            delivery = acc.deliveries[key] = _Delivery(status=outcome)
+        # Reported only here, once the retry is known to be applied: a skipped copy
+        # of an over-budget retry is a skip, not another overrun.
+        for code in fact.broken_rules:
+            if code in SEMANTIC_ANOMALY:
+                acc.anomalies.append(
+                    anomaly(
+                        kind=SEMANTIC_ANOMALY[code],
+                        event_id=fact.event_id,
+                        message=describe_rule(code) + "; applied",
+                    )
+                )
+        delivery.last_retry = fact.retry_attempt
+        delivery.attempts += 1
+    else:
+        assert outcome in TERMINAL_OUTCOMES
+        if delivery is not None and delivery.terminal is not None:
+            if delivery.terminal is outcome:
+                return _skip(acc, "duplicate_delivery", fact, f"already {outcome.value}")
+            return _skip(
+                acc,
+                "conflicting_outcome",
+                fact,
+                f"{outcome.value} after terminal {delivery.terminal.value}",
+            )
+        if delivery is None:
+            delivery = acc.deliveries[key] = _Delivery(status=outcome)
+        delivery.terminal = outcome
+        delivery.attempts += 1
+        acc.ingested_items += fact.ingested_count
+    delivery.status = outcome
+    delivery.last_event_id = fact.event_id
+    acc.counts[outcome] += 1
+    if acc.keep_logs:
+        acc.outcome_log.append((fact.event_id, outcome, fact.delivery_id))
+    return acc
+
+
+# --------------------------------------------------------------------------- links
+
+
+@dataclass(slots=True)
+class LinkAcc:
+    """Mutable fold state of the external reference index."""
+
+    links: dict[tuple[str, str, str], LinkFact] = field(default_factory=dict)
+    link_ids: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+    anomalies: list[AnomalyData] = field(default_factory=list)
+
+    def data(
+        self, counts: tuple[int, int, int], stream_anomalies: Sequence[AnomalyData]
+    ) -> dict[str, Any]:
+        """The index as plain data (the fields of ``results.LinkIndex``), with the given
+        counts and stream-level anomalies."""
+        reverse: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
+        for key, link in self.links.items():
+            reverse.setdefault(
+                (link.internal_aggregate_type, link.internal_aggregate_id), []
+            ).append(key)
+        return {
+            "event_count": counts[0],
+            "duplicates_dropped": counts[1],
+            "ignored_event_count": counts[2],
+            "anomalies": list(stream_anomalies),
+            "links": [self.links[key].link_fields() for key in sorted(self.links)],
+            "reverse_index": [
+                {
+                    "internal_aggregate_type": agg[0],
+                    "internal_aggregate_id": agg[1],
+                    "external_refs": sorted(keys),
+                }
+                for agg, keys in sorted(reverse.items())
+            ],
+            "link_anomalies": list(self.anomalies),
+        }
+
+
+def link_step(acc: LinkAcc, fact: LinkFact | MalformedFact) -> LinkAcc:
+    """Fold one link fact into the index (FR-005: first link of a key wins) and return it."""
+    if isinstance(fact, MalformedFact):
+        acc.anomalies.append(malformed(fact))
+        return acc
+    link = fact
+    key = (link.external_provider, link.external_ref_type, link.external_ref_id)
+    owner = acc.link_ids.get(link.link_id)
+    if owner is not None and owner != key:
+        acc.anomalies.append(
+            anomaly(
+                kind="link_id_reused",
+                event_id=fact.event_id,
+                message=f"link_id {link.link_id} already names {'/'.join(owner)}; skipped",
+            )
+        )
+        return acc
+    existing = acc.links.get(key)
+    if existing is None:
+        acc.links[key] = link
+        acc.link_ids[link.link_id] = key
+    elif (existing.internal_aggregate_type, existing.internal_aggregate_id) != (
+        link.internal_aggregate_type,
+        link.internal_aggregate_id,
+    ):
+        acc.anomalies.append(
+            anomaly(
+                kind="conflicting_link",
+                event_id=fact.event_id,
+                message=f"{'/'.join(key)} is linked to {existing.internal_aggregate_type} "
+                f"{existing.internal_aggregate_id}, not {link.internal_aggregate_type} "
+                f"{link.internal_aggregate_id}; skipped",
+            )
+        )
+    return acc

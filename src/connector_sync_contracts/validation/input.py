@@ -1,0 +1,224 @@
+"""The input layer: is the data JSON at all, within the contract's limits (section 8)?
+
+Reads JSON text or bytes (or a mapping) into plain JSON values and reports
+what makes JSON parsers disagree or misbehave: invalid UTF-8 or JSON,
+repeated keys, ``NaN``/``Infinity`` and numbers beyond the double range,
+integers beyond 64 bits, nesting deeper than 64 levels, unpaired
+surrogates, values that are not JSON, and a top level that is not an
+object. No pydantic here: the command line reads lines with it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from typing import Any, Final
+
+from ..contract.limits import INT_RANGE, MAX_DEPTH
+from .paths import json_path
+from .result import Layer, Violation, violation_order
+
+__all__ = ["PathParts", "load_json_object", "violation"]
+
+PathParts = tuple[str | int, ...]
+"""A JSON path as its segments: keys and array indexes."""
+
+_MESSAGE_LIMIT: Final = 300
+
+
+def _clip(message: str) -> str:
+    if len(message) <= _MESSAGE_LIMIT:
+        return message
+    return message[: _MESSAGE_LIMIT - 3] + "..."
+
+
+def violation(layer: Layer, path: PathParts, code: str, message: str) -> Violation:
+    """A violation at ``path`` with its message clipped to a readable length."""
+    return Violation(layer, json_path(path), code, _clip(message))
+
+
+class _JsonObject(dict[str, Any]):
+    """A parsed JSON object that remembers the keys it saw more than once."""
+
+    duplicates: tuple[str, ...] = ()
+
+
+def _object_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = _JsonObject(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        repeated: list[str] = []
+        for key, _ in pairs:
+            if key in seen and key not in repeated:
+                repeated.append(key)
+            seen.add(key)
+        obj.duplicates = tuple(repeated)
+    return obj
+
+
+class _Literal:
+    """A number literal JSON allows but no contract value can hold (``NaN``/``Infinity``,
+    or an integer of more than 20 digits); the scan reports it with its path."""
+
+    __slots__ = ("code", "text")
+
+    def __init__(self, text: str, code: str) -> None:
+        self.text = text
+        self.code = code
+
+
+def _constant(text: str) -> _Literal:
+    return _Literal(text, "non_finite_number")
+
+
+def _integer(text: str) -> int | _Literal:
+    # No 64-bit integer needs more than 20 characters; int() refuses over 4300 digits.
+    return _Literal(text, "integer_out_of_range") if len(text) > 20 else int(text)
+
+
+_MESSAGES: Final = {
+    "integer_out_of_range": "integer does not fit in 64 bits",
+    "non_finite_number": "NaN, Infinity and numbers beyond the double range are not JSON numbers",
+}
+
+
+def _parse_text(text: str) -> tuple[Any, list[Violation]]:
+    try:
+        return json.loads(
+            text, object_pairs_hook=_object_pairs, parse_constant=_constant, parse_int=_integer
+        ), []
+    except json.JSONDecodeError as exc:
+        message = f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+    except RecursionError:
+        return None, [
+            violation(Layer.INPUT, (), "too_deep", f"nested deeper than {MAX_DEPTH} levels")
+        ]
+    return None, [violation(Layer.INPUT, (), "invalid_json", message)]
+
+
+def _json_type(value: object) -> str:
+    if isinstance(value, Mapping):
+        return "object"
+    if isinstance(value, (list, tuple)):
+        return "array"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if value is None:
+        return "null"
+    return type(value).__name__
+
+
+class _Scan:
+    """Copies Python data into plain JSON values and records what is not JSON."""
+
+    def __init__(self) -> None:
+        self.violations: list[Violation] = []
+        self._open: set[int] = set()
+
+    def _bad(self, path: PathParts, code: str, message: str) -> None:
+        self.violations.append(violation(Layer.INPUT, path, code, message))
+
+    def value(self, value: Any, path: PathParts) -> Any:
+        if value is None or isinstance(value, bool):
+            return value
+        if isinstance(value, str):
+            return self._string(value, path)
+        if isinstance(value, int):
+            number = int(value)
+            if not INT_RANGE[0] <= number <= INT_RANGE[1]:
+                self._bad(path, "integer_out_of_range", _MESSAGES["integer_out_of_range"])
+            return number
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                self._bad(path, "non_finite_number", _MESSAGES["non_finite_number"])
+            return float(value)
+        if isinstance(value, _Literal):
+            # Same words as for the Python value, so text and mapping input agree.
+            self._bad(path, value.code, _MESSAGES[value.code])
+            return None
+        if isinstance(value, (Mapping, list, tuple)):
+            return self._container(value, path)
+        self._bad(path, "not_json", f"a {type(value).__name__} is not a JSON value")
+        return None
+
+    def _string(self, value: str, path: PathParts) -> str:
+        text = str.__str__(value)
+        if not text.isascii():
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                self._bad(path, "invalid_unicode", "string contains an unpaired surrogate")
+        return text
+
+    def _container(self, value: Any, path: PathParts) -> Any:
+        if len(path) >= MAX_DEPTH:
+            # Reported on the document: the full path of the 65th level helps no one.
+            where = json_path(path[:2])
+            self._bad((), "too_deep", f"nested deeper than {MAX_DEPTH} levels (under {where})")
+            return None
+        marker = id(value)
+        if marker in self._open:
+            self._bad(path, "not_json", "contains itself (a cycle is not JSON)")
+            return None
+        self._open.add(marker)
+        try:
+            if isinstance(value, Mapping):
+                return self._object(value, path)
+            return [self.value(item, (*path, index)) for index, item in enumerate(value)]
+        finally:
+            self._open.discard(marker)
+
+    def _object(self, value: Mapping[Any, Any], path: PathParts) -> dict[str, Any]:
+        for key in getattr(value, "duplicates", ()):
+            self._bad((*path, key), "duplicate_key", f"key {key!r} appears more than once")
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                self._bad(path, "not_json", f"object key {key!r} is not a string")
+                continue
+            name = self._string(key, (*path, key))
+            out[name] = self.value(item, (*path, name))
+        return out
+
+
+def load_json_object(data: object) -> tuple[dict[str, Any] | None, tuple[Violation, ...]]:
+    """Read ``data`` (JSON text/bytes or a mapping) as a plain JSON object, like the input layer.
+
+    Returns the object and no violations, or None and every input problem
+    (invalid JSON or UTF-8, repeated keys, ``NaN``/``Infinity``, integers
+    beyond 64 bits, nesting deeper than 64, values that are not JSON).
+    """
+    obj, problems = _load(data)
+    return obj, tuple(sorted(problems, key=violation_order))
+
+
+def _load(data: object) -> tuple[dict[str, Any] | None, list[Violation]]:
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        raw = bytes(data)
+        try:
+            data = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            message = f"not valid UTF-8: byte 0x{raw[exc.start]:02x} at offset {exc.start}"
+            return None, [violation(Layer.INPUT, (), "invalid_utf8", message)]
+    if isinstance(data, str):
+        data, problems = _parse_text(data)
+        if problems:
+            return None, problems
+    if not isinstance(data, Mapping):
+        message = f"expected a JSON object, got {_json_type(data)}"
+        return None, [violation(Layer.INPUT, (), "not_an_object", message)]
+    scan = _Scan()
+    try:
+        obj = scan._container(data, ())
+    except RecursionError:
+        return None, [
+            violation(Layer.INPUT, (), "too_deep", f"nested deeper than {MAX_DEPTH} levels")
+        ]
+    if scan.violations:
+        return None, scan.violations
+    return obj, []

@@ -1,0 +1,323 @@
+"""The model, schema, semantic and strict layers, and ``validate_event`` (FR-008; section 7).
+
+``validate_event`` accepts a payload (with its event type) or a whole
+envelope, as a mapping or as JSON text/bytes, and never raises on bad data:
+every problem comes back as a ``Violation`` with a layer, a JSON path, a
+stable code and a message. The layers are
+
+``input``
+    the data is JSON at all (``input``). When this layer fails, no other
+    layer runs.
+``model``
+    the frozen pydantic models (envelope, then payload).
+``schema``
+    the committed JSON Schemas, through ``jsonschema``. Model and schema
+    layers use one vocabulary of codes (``required``, ``type``, ``enum``,
+    ``min_length``, ``max_length``, ``minimum``, ``maximum``, ``pattern``,
+    ``format``) and report at most one code per path (the first failing rule
+    in that order), so the two layers agree on the codes as well as on the
+    verdict; the conformance suite tests that agreement.
+``semantic``
+    the cross-field rules of ``contract.rules.SEMANTIC_RULES``, checked only
+    when the payload passed the model layer.
+``strict``
+    only with ``strict=True``: unknown envelope and payload fields, and an
+    envelope ``project_uuid`` that differs from the payload's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+from pydantic import BaseModel, ValidationError
+
+from ..contract.rules import semantic_failures
+from ..models.envelope import Event
+from ..models.payloads import PAYLOAD_MODELS
+from ..schemas import ENVELOPE_SCHEMA, create_validator
+from .input import PathParts, load_json_object, violation
+from .result import FIELD_RANK, LAYER_ORDER, Layer, ValidationResult, Violation, violation_order
+
+__all__ = ["validate_event"]
+
+_PYDANTIC_CODES: Final[Mapping[str, str]] = {
+    "missing": "required",
+    "string_type": "type",
+    "int_type": "type",
+    "float_type": "type",
+    "bool_type": "type",
+    "dict_type": "type",
+    "list_type": "type",
+    "model_type": "type",
+    "model_attributes_type": "type",
+    "datetime_type": "type",
+    "uuid_type": "type",
+    "none_required": "type",
+    "is_instance_of": "type",
+    "enum": "enum",
+    "literal_error": "enum",
+    "string_too_short": "min_length",
+    "too_short": "min_length",
+    "string_too_long": "max_length",
+    "too_long": "max_length",
+    "greater_than_equal": "minimum",
+    "greater_than": "exclusive_minimum",
+    "less_than_equal": "maximum",
+    "less_than": "exclusive_maximum",
+    "string_pattern_mismatch": "pattern",
+    "datetime_parsing": "format",
+    "datetime_from_date_parsing": "format",
+    "datetime_object_invalid": "format",
+    "datetime_out_of_range": "format",
+    "timezone_aware": "format",
+    "uuid_parsing": "format",
+    "uuid_version": "format",
+    "finite_number": "non_finite_number",
+    "string_unicode": "invalid_unicode",
+}
+
+_SCHEMA_CODES: Final[Mapping[str, str]] = {
+    "required": "required",
+    "type": "type",
+    "enum": "enum",
+    "const": "enum",
+    "minLength": "min_length",
+    "maxLength": "max_length",
+    "minimum": "minimum",
+    "exclusiveMinimum": "exclusive_minimum",
+    "maximum": "maximum",
+    "exclusiveMaximum": "exclusive_maximum",
+    "pattern": "pattern",
+    "format": "format",
+}
+
+
+def _one_per_path(violations: Iterable[Violation]) -> list[Violation]:
+    best: dict[str, Violation] = {}
+    for found in violations:
+        held = best.get(found.path)
+        if held is None or FIELD_RANK.get(found.code, len(FIELD_RANK)) < FIELD_RANK.get(
+            held.code, len(FIELD_RANK)
+        ):
+            best[found.path] = found
+    return list(best.values())
+
+
+def _model_code(error_type: str, value: object) -> str:
+    code = _PYDANTIC_CODES.get(error_type, "invalid")
+    if code == "enum" and not isinstance(value, str):
+        return "type"
+    return code
+
+
+def _model_layer(
+    model: type[BaseModel], data: dict[str, Any], prefix: PathParts
+) -> tuple[BaseModel | None, list[Violation]]:
+    try:
+        return model.model_validate(data), []
+    except ValidationError as exc:
+        found = [
+            violation(
+                Layer.MODEL,
+                (*prefix, *error["loc"]),
+                _model_code(error["type"], error.get("input")),
+                error["msg"],
+            )
+            for error in exc.errors(include_url=False)
+        ]
+        return None, _one_per_path(found)
+
+
+def _schema_layer(name: str, data: dict[str, Any], prefix: PathParts) -> list[Violation]:
+    found = [
+        violation(
+            Layer.SCHEMA,
+            (*prefix, *error.absolute_path),
+            _SCHEMA_CODES.get(str(error.validator), "invalid"),
+            error.message,
+        )
+        for error in create_validator(name).iter_errors(data)
+    ]
+    return _one_per_path(found)
+
+
+def _semantic_layer(event_type: str, payload: BaseModel, prefix: PathParts) -> list[Violation]:
+    found = []
+    for rule in semantic_failures(event_type, payload):
+        subject = rule.message.partition(" ")[0]
+        field = subject if subject in (rule.earlier, rule.later) else rule.earlier
+        found.append(violation(Layer.SEMANTIC, (*prefix, field), rule.code, rule.message))
+    return found
+
+
+def _unknown_fields(
+    model: type[BaseModel], data: Mapping[str, Any], prefix: PathParts
+) -> list[Violation]:
+    return [
+        violation(
+            Layer.STRICT, (*prefix, key), "unknown_field", f"{key!r} is not a field of {name}"
+        )
+        for name in (model.__name__,)
+        for key in data
+        if key not in model.model_fields
+    ]
+
+
+# ------------------------------------------------------------------ entry point
+
+
+@dataclass
+class _Run:
+    violations: list[Violation]
+    layers: list[Layer]
+
+    def ran(self, *layers: Layer) -> None:
+        for layer in layers:
+            if layer not in self.layers:
+                self.layers.append(layer)
+
+
+def _payload_layers(
+    run: _Run, event_type: str, payload: dict[str, Any], prefix: PathParts, strict: bool
+) -> BaseModel | None:
+    model = PAYLOAD_MODELS[event_type]
+    run.ran(Layer.MODEL, Layer.SCHEMA)
+    parsed, problems = _model_layer(model, payload, prefix)
+    run.violations.extend(problems)
+    run.violations.extend(_schema_layer(event_type, payload, prefix))
+    if parsed is not None:
+        run.ran(Layer.SEMANTIC)
+        run.violations.extend(_semantic_layer(event_type, parsed, prefix))
+    if strict:
+        run.ran(Layer.STRICT)
+        run.violations.extend(_unknown_fields(model, payload, prefix))
+    return parsed
+
+
+def _is_envelope(data: Mapping[str, Any], event_type: object) -> bool:
+    return "payload" in data or ("event_type" in data and event_type is None)
+
+
+def _known_type(event_type: object, path: PathParts, run: _Run) -> str | None:
+    if isinstance(event_type, str) and event_type in PAYLOAD_MODELS:
+        return event_type
+    shown = event_type if isinstance(event_type, str) else type(event_type).__name__
+    run.violations.append(
+        violation(
+            Layer.INPUT, path, "unknown_event_type", f"no payload model for event type {shown!r}"
+        )
+    )
+    return None
+
+
+def _validate_envelope(
+    run: _Run, data: dict[str, Any], requested: str | None, strict: bool
+) -> str | None:
+    run.ran(Layer.MODEL, Layer.SCHEMA)
+    envelope, problems = _model_layer(Event, data, ())
+    run.violations.extend(problems)
+    run.violations.extend(_schema_layer(ENVELOPE_SCHEMA, data, ()))
+    if strict:
+        run.ran(Layer.STRICT)
+        run.violations.extend(_unknown_fields(Event, data, ()))
+    declared = data.get("event_type")
+    if not isinstance(declared, str) or not declared:
+        return None  # the model and schema layers already report it
+    if requested is not None and requested != declared:
+        run.violations.append(
+            violation(
+                Layer.INPUT,
+                ("event_type",),
+                "event_type_mismatch",
+                f"envelope says {declared!r} but {requested!r} was requested",
+            )
+        )
+    event_type = _known_type(declared, ("event_type",), run)
+    payload = data.get("payload")
+    if event_type is None or not isinstance(payload, dict):
+        return event_type
+    parsed = _payload_layers(run, event_type, payload, ("payload",), strict)
+    inner = getattr(parsed, "project_uuid", None)
+    if (
+        strict
+        and isinstance(envelope, Event)
+        and inner is not None
+        and inner != envelope.project_uuid
+    ):
+        run.violations.append(
+            violation(
+                Layer.STRICT,
+                ("payload", "project_uuid"),
+                "project_uuid_mismatch",
+                f"payload project_uuid {inner} differs from the envelope's {envelope.project_uuid}",
+            )
+        )
+    return event_type
+
+
+def validate_event(
+    data: object, event_type: str | None = None, *, strict: bool = False
+) -> ValidationResult:
+    """Validate a payload or a whole envelope and report every violation; never raises.
+
+    ``data`` is a mapping, JSON text (``str``) or UTF-8 JSON bytes, or a model
+    instance. It is read as an envelope when it has a ``payload`` key (or an
+    ``event_type`` key and no ``event_type`` argument); otherwise it is a
+    payload and ``event_type`` names its model. ``strict=True`` also reports
+    unknown fields and an envelope/payload ``project_uuid`` mismatch.
+
+    >>> validate_event({"delivery_id": "d1"}, "SyncIngestAccepted").valid
+    False
+    """
+    if event_type is None and isinstance(data, BaseModel) and not isinstance(data, Event):
+        event_type = next(
+            (name for name, model in PAYLOAD_MODELS.items() if model is type(data)), None
+        )
+    if isinstance(data, BaseModel):
+        try:
+            data = data.model_dump(mode="json")
+        except ValueError as exc:  # PydanticSerializationError: a field that is not JSON
+            message = f"model does not serialize: {exc}"
+            return _result(
+                _Run([violation(Layer.INPUT, (), "not_json", message)], [Layer.INPUT]), None, None
+            )
+    obj, problems = load_json_object(data)
+    if obj is None:
+        return _result(_Run(list(problems), [Layer.INPUT]), None, None)
+    run = _Run([], [Layer.INPUT])
+    if _is_envelope(obj, event_type):
+        requested = event_type if isinstance(event_type, str) else None
+        if event_type is not None and requested is None:
+            _known_type(event_type, (), run)
+        chosen = _validate_envelope(run, obj, requested, strict)
+        return _result(run, "envelope", chosen)
+    if event_type is None:
+        run.violations.append(
+            violation(
+                Layer.INPUT,
+                (),
+                "event_type_required",
+                "a bare payload needs event_type; pass it, or validate the whole envelope",
+            )
+        )
+        return _result(run, "payload", None)
+    known = _known_type(event_type, (), run)
+    if known is not None:
+        _payload_layers(run, known, obj, (), strict)
+    return _result(run, "payload", known)
+
+
+def _result(
+    run: _Run, kind: Literal["envelope", "payload"] | None, event_type: str | None
+) -> ValidationResult:
+    violations = tuple(sorted(set(run.violations), key=violation_order))
+    layers = tuple(sorted(run.layers, key=LAYER_ORDER.__getitem__))
+    return ValidationResult(
+        valid=not violations,
+        violations=violations,
+        kind=kind,
+        event_type=event_type,
+        layers=layers,
+    )

@@ -1,0 +1,150 @@
+"""What validation returns: layers, violations, results and the stable codes (FR-008).
+
+No pydantic here: the command line's compiled path reports problems with
+these types without loading the models.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Final, Literal
+
+from ..contract.rules import SEMANTIC_RULES
+
+__all__ = [
+    "FIELD_CODES",
+    "FIELD_RANK",
+    "INPUT_CODES",
+    "LAYER_ORDER",
+    "STRICT_CODES",
+    "VIOLATION_CODES",
+    "Layer",
+    "ValidationResult",
+    "Violation",
+    "violation_order",
+]
+
+
+class Layer(str, Enum):
+    """Validation layer a violation comes from, in the order the layers run."""
+
+    INPUT = "input"
+    MODEL = "model"
+    SCHEMA = "schema"
+    SEMANTIC = "semantic"
+    STRICT = "strict"
+
+
+LAYER_ORDER: Final = {layer: index for index, layer in enumerate(Layer)}
+"""Layer -> its position in the order the layers run."""
+
+FIELD_CODES: Final = (
+    "required",
+    "type",
+    "enum",
+    "min_length",
+    "max_length",
+    "minimum",
+    "exclusive_minimum",
+    "maximum",
+    "exclusive_maximum",
+    "pattern",
+    "format",
+    "invalid",
+)
+"""Codes of the model and schema layers, most fundamental first; each layer keeps one per path."""
+FIELD_RANK: Final = {code: rank for rank, code in enumerate(FIELD_CODES)}
+"""Field code -> its rank in ``FIELD_CODES``."""
+
+INPUT_CODES: Final = (
+    "invalid_json",
+    "invalid_utf8",
+    "invalid_unicode",
+    "duplicate_key",
+    "non_finite_number",
+    "integer_out_of_range",
+    "too_deep",
+    "not_json",
+    "not_an_object",
+    "event_type_required",
+    "event_type_mismatch",
+    "unknown_event_type",
+)
+"""Codes of the input layer."""
+STRICT_CODES: Final = ("unknown_field", "project_uuid_mismatch")
+"""Codes of the strict layer."""
+
+VIOLATION_CODES: Final[frozenset[str]] = frozenset(
+    {*INPUT_CODES, *FIELD_CODES, *STRICT_CODES, *(rule.code for rule in SEMANTIC_RULES)}
+)
+"""Every code a ``Violation`` can carry; codes are stable across releases of 2.x."""
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One broken rule: where (a JSON path such as ``$.payload.endpoint_url``), which rule
+    (a stable ``code`` from ``VIOLATION_CODES``), which layer found it, and a message."""
+
+    layer: Layer
+    """Layer that found the problem."""
+    path: str
+    """JSON path of the offending value (``$`` is the validated object itself)."""
+    code: str
+    """Stable machine-readable code, e.g. ``required``, ``pattern``, ``unknown_field``."""
+    message: str
+    """Human-readable explanation; wording may change between releases."""
+
+    def to_dict(self) -> dict[str, str]:
+        """JSON-ready form: layer, path, code, message."""
+        return {
+            "layer": self.layer.value,
+            "path": self.path,
+            "code": self.code,
+            "message": self.message,
+        }
+
+
+def violation_order(violation: Violation) -> tuple[int, str, str, str]:
+    """Sort key of violations: (layer, path, code, message)."""
+    return (LAYER_ORDER[violation.layer], violation.path, violation.code, violation.message)
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationResult:
+    """Outcome of ``validate_event``: the verdict and every violation, deterministically sorted.
+
+    ``valid`` is true only when every layer that applies is clean. Violations
+    are ordered by (layer, path, code, message).
+    """
+
+    valid: bool
+    """True when no layer reported a violation."""
+    violations: tuple[Violation, ...]
+    """Every problem found, ordered by (layer, path, code, message)."""
+    kind: Literal["envelope", "payload"] | None
+    """What the data was read as; None when it could not be read at all."""
+    event_type: str | None
+    """Event type whose payload rules applied (None when none could be chosen)."""
+    layers: tuple[Layer, ...]
+    """Layers that ran, in order."""
+
+    @property
+    def codes(self) -> frozenset[str]:
+        """The distinct violation codes."""
+        return frozenset(violation.code for violation in self.violations)
+
+    def by_layer(self, layer: Layer | str) -> tuple[Violation, ...]:
+        """The violations one layer reported."""
+        wanted = Layer(layer)
+        return tuple(violation for violation in self.violations if violation.layer is wanted)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form of the whole result."""
+        return {
+            "valid": self.valid,
+            "kind": self.kind,
+            "event_type": self.event_type,
+            "layers": [layer.value for layer in self.layers],
+            "violations": [violation.to_dict() for violation in self.violations],
+        }

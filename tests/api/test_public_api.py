@@ -1,0 +1,184 @@
+"""The public API: every documented name, from every documented path, is what it claims.
+
+``COMPATIBILITY.md`` promises the names of ``connector_sync_contracts.__all__``
+and a few public submodules; the 2.x releases before the package was laid
+out by responsibility also had a flat module per concern, and those paths
+keep working with a ``DeprecationWarning`` until 3.0.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import re
+from pathlib import Path
+from typing import Final
+
+import pytest
+
+import connector_sync_contracts
+
+COMPATIBILITY: Final = Path(__file__).resolve().parents[2] / "COMPATIBILITY.md"
+
+
+def _type_checking_imports() -> dict[str, str]:
+    """Public name -> module, as the package's ``if TYPE_CHECKING:`` imports state it."""
+    tree = ast.parse(Path(connector_sync_contracts.__file__).read_text(encoding="utf-8"))
+    block = next(
+        node
+        for node in tree.body
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"
+    )
+    return {
+        alias.asname or alias.name: str(node.module)
+        for node in block.body
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+
+
+def test_every_public_name_is_what_type_checkers_are_told_it_is() -> None:
+    package = connector_sync_contracts
+    declared = _type_checking_imports()
+    assert set(declared) | {"CONTRACT_VERSION", "__version__"} == set(package.__all__)
+    assert package.__all__ == sorted(package.__all__)
+    for name, module in declared.items():
+        defining = importlib.import_module(f"connector_sync_contracts.{module}")
+        assert getattr(package, name) is getattr(defining, name), name
+    assert set(package.__all__) <= set(dir(package))
+    with pytest.raises(AttributeError, match="no attribute 'NoSuchName'"):
+        _ = package.NoSuchName  # type: ignore[attr-defined]
+
+
+def test_every_public_name_has_a_docstring_or_is_a_documented_constant() -> None:
+    source = Path(connector_sync_contracts.__file__).parent
+    for name in connector_sync_contracts.__all__:
+        value = getattr(connector_sync_contracts, name)
+        if callable(value) or isinstance(value, type):
+            assert (value.__doc__ or "").strip(), name
+            continue
+        # Constants are documented by the string literal under their assignment.
+        found = [
+            path
+            for path in source.rglob("*.py")
+            if re.search(
+                rf"^{re.escape(name)}(?::[^=\n]*)? = [\s\S]*?\n\"\"\"",
+                path.read_text(encoding="utf-8"),
+                re.M,
+            )
+        ]
+        assert found, f"{name} has no docstring where it is defined"
+
+
+def _documented_exports() -> set[str]:
+    """Names in the 'Public exports' table of COMPATIBILITY.md."""
+    text = COMPATIBILITY.read_text(encoding="utf-8")
+    table = text[text.index("## Public exports") : text.index("Public submodules")]
+    rows = [line.split("|")[2] for line in table.splitlines() if line.startswith("| ")]
+    return {name for row in rows[1:] for name in re.findall(r"`([A-Za-z_][A-Za-z0-9_]*)`", row)}
+
+
+def test_every_documented_export_is_importable_from_the_package_root() -> None:
+    documented = _documented_exports()
+    assert len(documented) > 60
+    assert documented <= set(connector_sync_contracts.__all__)
+    for name in documented:
+        namespace: dict[str, object] = {}
+        exec(f"from connector_sync_contracts import {name}", namespace)
+        assert namespace[name] is getattr(connector_sync_contracts, name)
+
+
+@pytest.mark.parametrize(
+    ("module", "names"),
+    [
+        (
+            "connector_sync_contracts.schemas",
+            [
+                "load_schema",
+                "schema_names",
+                "schema_id",
+                "generate_schema",
+                "render_schema",
+                "check_schemas",
+                "write_schemas",
+                "create_validator",
+                "ecma_regex",
+            ],
+        ),
+        (
+            "connector_sync_contracts.conformance",
+            [
+                "load_manifest",
+                "fixtures_by_category",
+                "load_manifest_schema",
+                "Fixture",
+                "Manifest",
+                "read_resource",
+            ],
+        ),
+        (
+            "connector_sync_contracts.validation",
+            [
+                "validate_event",
+                "ValidationResult",
+                "Violation",
+                "Layer",
+                "VIOLATION_CODES",
+                "json_path",
+            ],
+        ),
+    ],
+)
+def test_every_documented_submodule_name_is_importable(module: str, names: list[str]) -> None:
+    loaded = importlib.import_module(module)
+    for name in names:
+        assert name in loaded.__all__, name
+        namespace: dict[str, object] = {}
+        exec(f"from {module} import {name}", namespace)
+        assert namespace[name] is getattr(loaded, name)
+        assert (getattr(loaded, name).__doc__ or "").strip(), name
+
+
+@pytest.mark.parametrize(
+    ("old", "name", "new"),
+    [
+        ("connector", "ConnectorState", "connector_sync_contracts"),
+        ("connector", "ConnectorProvisionedPayload", "connector_sync_contracts"),
+        ("sync", "SYNC_RETRY_SCHEDULED", "connector_sync_contracts"),
+        ("links", "ExternalReferenceLinkedPayload", "connector_sync_contracts"),
+        ("envelope", "canonical_json", "connector_sync_contracts"),
+        ("registry", "ALLOWED_TRANSITIONS", "connector_sync_contracts"),
+        ("registry", "OBSERVATION_STATES", "connector_sync_contracts.contract.lifecycle"),
+        ("reducers", "replay", "connector_sync_contracts"),
+        ("results", "ReplayResult", "connector_sync_contracts"),
+        ("jsonl", "Source", "connector_sync_contracts.io"),
+        ("cloudevents", "to_structured_json", "connector_sync_contracts.interop.cloudevents"),
+        ("cloudevents", "CloudEventMappingError", "connector_sync_contracts"),
+        ("docs", "render_docs", "connector_sync_contracts._tooling.docs"),
+    ],
+)
+def test_old_module_paths_still_resolve_with_a_deprecation_warning(
+    old: str, name: str, new: str
+) -> None:
+    shim = importlib.import_module(f"connector_sync_contracts.{old}")
+    with pytest.warns(DeprecationWarning, match=f"import it from {re.escape(new)}$"):
+        value = getattr(shim, name)
+    assert value is getattr(importlib.import_module(new), name)
+    assert name in dir(shim)
+    with pytest.raises(AttributeError):
+        _ = shim.NoSuchName
+
+
+@pytest.mark.parametrize(
+    ("module", "private"),
+    [
+        (
+            "connector_sync_contracts.reducing.api",
+            ["admit_envelope", "event_to_fact", "build_result"],
+        ),
+        ("connector_sync_contracts.validation", ["load_json_object", "INT_RANGE"]),
+    ],
+)
+def test_helpers_are_not_public(module: str, private: list[str]) -> None:
+    loaded = importlib.import_module(module)
+    assert not set(private) & set(loaded.__all__)

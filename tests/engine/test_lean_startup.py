@@ -1,0 +1,82 @@
+"""The command line starts without the pydantic models, and nothing is lost by it.
+
+``import connector_sync_contracts`` loads public names on first use, the
+compiled screen reads its committed spec, and ``validate``/``replay`` of
+plain lines never load the models; any line the screen defers loads them.
+These tests run fresh interpreters, because this test process has long
+imported everything.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import connector_sync_contracts
+from connector_sync_contracts._engine import native as _accel
+from connector_sync_contracts._tooling.synthetic import GeneratorOptions, generate_lines
+
+
+def _run(code: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_importing_the_package_loads_models_only_when_a_model_is_used() -> None:
+    out = _run(
+        "import sys\n"
+        "import connector_sync_contracts as c\n"
+        "print('pydantic' in sys.modules, c.__version__)\n"
+        "c.Event\n"
+        "print('pydantic' in sys.modules)\n"
+        "from connector_sync_contracts import *\n"
+        "print(replay.__name__)\n"
+    )
+    assert out.split() == ["False", connector_sync_contracts.__version__, "True", "replay"]
+
+
+_RUN_CLI = """
+import os, sys
+from connector_sync_contracts.cli import main
+report = os.fdopen(os.dup(1), "w")
+sys.stdout = open(os.devnull, "w")
+sys.stderr = open(os.devnull, "w")
+try:
+    main([{args}], standalone_mode=False)
+except SystemExit as exc:
+    code = exc.code
+print(code, "pydantic" in sys.modules, file=report)
+"""
+
+
+@pytest.mark.skipif(_accel.scanner() is None, reason="the compiled accelerator is not in use")
+@pytest.mark.parametrize("command", ["validate", "replay"])
+def test_plain_logs_are_checked_without_loading_the_models(tmp_path: Path, command: str) -> None:
+    log = tmp_path / "plain.jsonl"
+    log.write_bytes(
+        b"".join(
+            line + b"\n" for line in generate_lines(GeneratorOptions(events=300, connectors=4))
+        )
+    )
+    out = _run(_RUN_CLI.format(args=f"{command!r}, {str(log)!r}"))
+    assert out.split() == ["0", "False"]
+
+
+@pytest.mark.skipif(_accel.scanner() is None, reason="the compiled accelerator is not in use")
+def test_a_deferred_line_loads_the_models_and_is_judged_by_them(tmp_path: Path) -> None:
+    lines = list(generate_lines(GeneratorOptions(events=50, connectors=2)))
+    broken = json.loads(lines[7])
+    broken["payload"]["connector_id"] = "caf\u00e9"  # non-ASCII: deferred to the model path
+    broken["lamport_clock"] = -1
+    lines[7] = json.dumps(broken, ensure_ascii=False).encode()
+    log = tmp_path / "deferred.jsonl"
+    log.write_bytes(b"".join(line + b"\n" for line in lines))
+    out = _run(_RUN_CLI.format(args=f"'validate', {str(log)!r}"))
+    assert out.split() == ["1", "True"]

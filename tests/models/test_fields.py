@@ -1,0 +1,55 @@
+"""Field rules added after review: nanosecond timestamps and URL port range."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime, timezone
+
+import pytest
+from pydantic import ValidationError
+
+from connector_sync_contracts import ConnectorProvisionedPayload, validate_event
+from connector_sync_contracts._engine.screen import fast_datetime
+from tests.support.factories import connector_payload
+
+
+@pytest.mark.parametrize(
+    ("text", "micros"),
+    [
+        ("2026-11-25T10:15:30.1234567Z", 123456),
+        ("2026-11-25T10:15:30.123456789Z", 123456),
+        ("2026-11-25T10:15:30.999999999+00:00", 999999),
+    ],
+)
+def test_nanosecond_timestamps_are_accepted_and_truncated_to_microseconds(
+    text: str, micros: int
+) -> None:
+    payload = ConnectorProvisionedPayload.model_validate(connector_payload(recorded_at=text))
+    assert payload.recorded_at == datetime(2026, 11, 25, 10, 15, 30, micros, tzinfo=timezone.utc)
+    # The fast path agrees, or (Python 3.10's fromisoformat) declines and leaves it to the model.
+    expected = payload.recorded_at if sys.version_info >= (3, 11) else None
+    assert fast_datetime(text) == expected
+    assert validate_event(connector_payload(recorded_at=text), "ConnectorProvisioned").valid
+
+
+def test_ten_fraction_digits_are_rejected_by_every_layer() -> None:
+    text = "2026-11-25T10:15:30.1234567890Z"
+    with pytest.raises(ValidationError):
+        ConnectorProvisionedPayload.model_validate(connector_payload(recorded_at=text))
+    assert fast_datetime(text) is None
+    result = validate_event(connector_payload(recorded_at=text), "ConnectorProvisioned")
+    assert not result.valid
+    assert {v.layer.value for v in result.violations} >= {"model", "schema"}
+
+
+@pytest.mark.parametrize("port", ["0", "80", "8080", "65535"])
+def test_ports_in_range_are_accepted(port: str) -> None:
+    url = f"https://hooks.example.com:{port}/in"
+    assert validate_event(connector_payload(endpoint_url=url), "ConnectorProvisioned").valid
+
+
+@pytest.mark.parametrize("port", ["65536", "99999", "100000"])
+def test_ports_out_of_range_are_rejected(port: str) -> None:
+    url = f"https://hooks.example.com:{port}/in"
+    result = validate_event(connector_payload(endpoint_url=url), "ConnectorProvisioned")
+    assert result.codes == {"pattern"}

@@ -1,0 +1,118 @@
+"""Laws of replay that must hold for every log (FR-009; docs/specification.md sections 2, 6).
+
+- permutation invariance: any order of the same events gives the same bytes;
+- duplicate invariance: adding exact copies changes only ``duplicates_dropped``;
+- partition independence: other connectors' events leave a connector's state alone;
+- batch == incremental: ``Projection.apply`` over sorted input equals ``replay``.
+
+Example counts come from the Hypothesis profile loaded in ``tests/conftest.py``
+(``CSC_SOAK=1`` for many more).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Final
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from connector_sync_contracts import Event, Projection, canonical_json, replay
+from connector_sync_contracts.contract.catalog import EVENT_FAMILIES, Family
+from tests.support.strategies import CONNECTOR_IDS, broken_envelopes, logs
+
+Log = list[dict[str, Any]]
+SYNC_SKIPS: Final = {
+    "malformed_payload",
+    "duplicate_delivery",
+    "conflicting_outcome",
+    "retry_attempt_regressed",
+    "retry_after_terminal",
+}
+"""Anomaly kinds that mean a sync event was skipped (docs/specification.md section 4)."""
+
+
+def _replay_order(events: Log) -> Log:
+    """Replay order, with the dedup winner first among copies of one event_id."""
+    keyed = [(Event.model_validate(e), e) for e in events]
+    keyed.sort(key=lambda pair: (pair[0].sort_key, canonical_json(pair[0])))
+    return [e for _, e in keyed]
+
+
+@given(
+    log=logs(),
+    broken=st.lists(broken_envelopes(), max_size=3),
+    data=st.data(),
+)
+def test_any_permutation_gives_identical_bytes(log: Log, broken: Log, data: st.DataObject) -> None:
+    events = log + broken
+    expected = replay(events).to_json()
+    shuffled = data.draw(st.permutations(events), label="shuffled")
+    assert replay(shuffled).to_json() == expected
+    assert replay(shuffled).to_json(include_logs=False) == replay(events).to_json(
+        include_logs=False
+    )
+
+
+@given(log=logs(min_size=1), data=st.data())
+def test_exact_duplicates_change_only_duplicates_dropped(log: Log, data: st.DataObject) -> None:
+    copies = data.draw(st.lists(st.sampled_from(log), min_size=1, max_size=10), label="copies")
+    mixed = data.draw(st.permutations(log + copies), label="mixed")
+    before = json.loads(replay(log).to_json())
+    after = json.loads(replay(mixed).to_json())
+    assert after.pop("duplicates_dropped") == before.pop("duplicates_dropped") + len(copies)
+    assert after == before
+
+
+@given(
+    connectors=st.sets(st.sampled_from(CONNECTOR_IDS), min_size=1, max_size=3).map(sorted),
+    data=st.data(),
+)
+def test_other_connectors_events_leave_a_connectors_state_alone(
+    connectors: list[str], data: st.DataObject
+) -> None:
+    mine = tuple(connectors)
+    others = tuple(c for c in CONNECTOR_IDS if c not in mine)
+    own = data.draw(logs(mine, id_base=0, max_size=30), label="own")
+    foreign = data.draw(logs(others, id_base=1000, max_size=30), label="foreign")
+    merged = data.draw(st.permutations(own + foreign), label="merged")
+    alone, together = replay(own), replay(merged)
+    for cid in mine:
+        assert together.connectors.get(cid) == alone.connectors.get(cid)
+        assert together.sync.get(cid) == alone.sync.get(cid)
+    # The foreign log never mentions these connectors, not even malformed.
+    assert set(replay(foreign).connectors).isdisjoint(mine)
+    assert set(replay(foreign).sync).isdisjoint(mine)
+
+
+@given(log=logs(), broken=st.lists(broken_envelopes(), max_size=2))
+def test_incremental_apply_over_sorted_input_equals_batch(log: Log, broken: Log) -> None:
+    projection = Projection()
+    for event in [*broken, *_replay_order(log)]:
+        projection.apply(event)
+    assert projection.result().to_json() == replay([*log, *broken]).to_json()
+
+
+def _family_count(log: Log, family: Family) -> int:
+    """Events of ``family`` whose payload names a connector (the rest are stream-level)."""
+    return sum(
+        1
+        for e in log
+        if EVENT_FAMILIES.get(e["event_type"]) is family
+        and isinstance(e["payload"].get("connector_id"), str)
+        and e["payload"]["connector_id"]
+    )
+
+
+@given(log=logs(conflicting_ids=False))
+def test_every_event_is_counted_once(log: Log) -> None:
+    result = replay(log)
+    assert (result.event_count, result.duplicates_dropped) == (len(log), 0)
+    assert result.ignored_event_count == sum(e["event_type"] not in EVENT_FAMILIES for e in log)
+    assert sum(c.event_count for c in result.connectors.values()) == _family_count(
+        log, Family.CONNECTOR
+    )
+    applied = sum(sum(s.outcome_counts.values()) for s in result.sync.values())
+    skipped = sum(a.kind in SYNC_SKIPS for s in result.sync.values() for a in s.anomalies)
+    # Each sync event is applied, or skipped with exactly one skip anomaly.
+    assert applied + skipped == _family_count(log, Family.SYNC)

@@ -1,0 +1,1 @@
+"""Shared test helpers: factories of valid events, strategies, engines, the CLI runner."""

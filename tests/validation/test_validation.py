@@ -1,0 +1,358 @@
+"""``validate_event`` behaviour at the edges (FR-008; contract section 7).
+
+Input handling (JSON text and bytes, duplicate keys, NaN, encodings, what
+is not JSON), envelope/payload detection, the semantic and strict layers,
+result types, and that bad data never raises.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import datetime, timezone
+from typing import Any, Final
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from connector_sync_contracts import (
+    VIOLATION_CODES,
+    ConnectorProvisionedPayload,
+    Event,
+    Layer,
+    ValidationResult,
+    Violation,
+    validate_event,
+)
+from connector_sync_contracts.validation import json_path
+from tests.support.schema_strategies import sample_document
+
+PROJECT: Final = "0b5c3f5e-6d0a-4c56-9a53-2f7e4f1c9d10"
+
+
+def envelope(**fields: Any) -> dict[str, Any]:
+    """A valid ConnectorProvisioned envelope with ``fields`` replaced."""
+    data = sample_document("Event")
+    data["event_type"] = "ConnectorProvisioned"
+    data["payload"] = sample_document("ConnectorProvisioned")
+    data.update(fields)
+    return data
+
+
+def pairs(result: ValidationResult) -> set[tuple[str, str, str]]:
+    return {(v.layer.value, v.path, v.code) for v in result.violations}
+
+
+# ----------------------------------------------------------------- JSON input
+
+
+def test_valid_envelope_as_mapping_text_and_bytes() -> None:
+    data = envelope()
+    for form in (
+        data,
+        json.dumps(data),
+        json.dumps(data).encode(),
+        bytearray(json.dumps(data), "utf-8"),
+    ):
+        result = validate_event(form)
+        assert result.valid, result.violations
+        assert result.kind == "envelope"
+        assert result.event_type == "ConnectorProvisioned"
+        assert result.layers == (Layer.INPUT, Layer.MODEL, Layer.SCHEMA, Layer.SEMANTIC)
+
+
+def test_duplicate_keys_are_violations_and_stop_before_the_model() -> None:
+    text = json.dumps(envelope())[:-1] + ', "lamport_clock": 999}'
+    text = text.replace('"connector_id": "x"', '"connector_id": "x", "connector_id": ""')
+    result = validate_event(text)
+    assert pairs(result) == {
+        ("input", "$.lamport_clock", "duplicate_key"),
+        ("input", "$.payload.connector_id", "duplicate_key"),
+    }
+    assert result.layers == (Layer.INPUT,)
+    assert result.kind is None
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_literals_are_not_json(literal: str) -> None:
+    payload = json.dumps(sample_document("ConnectorHealthChecked"))
+    text = payload.replace('"latency_ms": 12.5', f'"latency_ms": {literal}')
+    result = validate_event(text, "ConnectorHealthChecked")
+    assert pairs(result) == {("input", "$.latency_ms", "non_finite_number")}
+
+
+def test_numbers_beyond_the_double_and_64_bit_ranges_are_rejected_before_the_layers() -> None:
+    payload = json.dumps(sample_document("ConnectorHealthChecked"))
+    for number, code in (
+        ("1e400", "non_finite_number"),
+        ("1" + "0" * 400, "integer_out_of_range"),
+        ("18446744073709551616", "integer_out_of_range"),
+    ):
+        text = payload.replace('"latency_ms": 12.5', f'"latency_ms": {number}')
+        result = validate_event(text, "ConnectorHealthChecked")
+        assert pairs(result) == {("input", "$.latency_ms", code)}
+
+
+def test_an_integer_literal_too_long_to_convert_is_out_of_range() -> None:
+    result = validate_event('{"lamport_clock": ' + "9" * 5000 + "}")
+    assert pairs(result) == {("input", "$.lamport_clock", "integer_out_of_range")}
+
+
+def test_nesting_deeper_than_64_levels_is_rejected_wherever_it_is() -> None:
+    deep = "[" * 65 + "]" * 65
+    result = validate_event('{"unknown": ' + deep + "}")
+    assert result.codes == {"too_deep"}
+    assert validate_event('{"unknown": ' + "[" * 63 + "]" * 63 + "}").codes != {"too_deep"}
+
+
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        (b"\xff\xfe{}", "invalid_utf8"),
+        (b'{"event_type": "\xc3\x28"}', "invalid_utf8"),
+        ('{"a": "\\ud800"}', "invalid_unicode"),
+        ("\ufeff{}", "invalid_json"),
+        ("", "invalid_json"),
+        ("{", "invalid_json"),
+        ("{'a': 1}", "invalid_json"),
+        ("[" * 100_000, "too_deep"),
+        ("[]", "not_an_object"),
+        ('"text"', "not_an_object"),
+        ("42", "not_an_object"),
+        ("null", "not_an_object"),
+        (None, "not_an_object"),
+        (42, "not_an_object"),
+        ([envelope()], "not_an_object"),
+    ],
+)
+def test_input_that_is_not_a_json_object(data: object, code: str) -> None:
+    result = validate_event(data)
+    assert not result.valid
+    assert result.codes == {code}
+    assert result.layers == (Layer.INPUT,)
+
+
+def test_invalid_json_message_says_where() -> None:
+    [violation] = validate_event('{"a": 1,\n "b": }').violations
+    assert violation.path == "$"
+    assert "line 2" in violation.message
+
+
+def test_python_values_that_are_not_json() -> None:
+    cyclic: dict[str, Any] = {}
+    cyclic["self"] = cyclic
+    data = envelope(timestamp=datetime(2026, 1, 1, tzinfo=timezone.utc))
+    data["payload"][1] = "int key"
+    data["payload"]["blob"] = b"raw"
+    assert pairs(validate_event(data)) == {
+        ("input", "$.timestamp", "not_json"),
+        ("input", "$.payload", "not_json"),
+        ("input", "$.payload.blob", "not_json"),
+    }
+    assert validate_event(cyclic).codes == {"not_json"}
+    assert validate_event({"x": float("nan")}).codes == {"non_finite_number"}
+    assert validate_event({"x": 2**64}).codes == {"integer_out_of_range"}
+
+
+def test_model_instances_are_validated_as_their_json() -> None:
+    payload = ConnectorProvisionedPayload.model_validate(sample_document("ConnectorProvisioned"))
+    result = validate_event(payload)
+    assert result.valid
+    assert result.event_type == "ConnectorProvisioned"
+    assert validate_event(Event.model_validate(envelope())).valid
+
+
+# ----------------------------------------------------- envelope or payload
+
+
+def test_a_bare_payload_needs_its_event_type() -> None:
+    payload = sample_document("SyncIngestAccepted")
+    assert validate_event(payload).codes == {"event_type_required"}
+    assert validate_event(payload, "SyncIngestAccepted").valid
+    assert validate_event(payload, "SyncIngestAccepted").kind == "payload"
+
+
+def test_unknown_event_types() -> None:
+    assert pairs(validate_event({"a": 1}, "ConnectorExploded")) == {
+        ("input", "$", "unknown_event_type")
+    }
+    result = validate_event(envelope(event_type="ConnectorExploded"))
+    assert pairs(result) == {("input", "$.event_type", "unknown_event_type")}
+    assert result.layers == (Layer.INPUT, Layer.MODEL, Layer.SCHEMA)
+
+
+def test_event_type_argument_must_match_the_envelope() -> None:
+    result = validate_event(envelope(), "SyncIngestAccepted")
+    assert pairs(result) == {("input", "$.event_type", "event_type_mismatch")}
+    assert validate_event(envelope(), "ConnectorProvisioned").valid
+
+
+def test_a_wrong_typed_envelope_is_reported_not_raised() -> None:
+    result = validate_event(envelope(event_type=7, payload="none", lamport_clock=True))
+    assert pairs(result) == {
+        (layer, path, "type")
+        for layer in ("model", "schema")
+        for path in ("$.event_type", "$.payload", "$.lamport_clock")
+    }
+
+
+def test_envelope_and_payload_violations_are_all_reported_with_paths() -> None:
+    data = envelope(lamport_clock=-1)
+    data["payload"]["endpoint_url"] = "https://user:token@example.com/"
+    del data["payload"]["provider"]
+    assert pairs(validate_event(data)) == {
+        (layer, path, code)
+        for layer in ("model", "schema")
+        for path, code in (
+            ("$.lamport_clock", "minimum"),
+            ("$.payload.endpoint_url", "pattern"),
+            ("$.payload.provider", "required"),
+        )
+    }
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("event_id", "01ARZ3NDEKTSV4RRFFQ69G5FAV\n"),
+        ("correlation_id", PROJECT + "\n"),
+        ("project_uuid", PROJECT.replace("-", "") + "\n"),
+        ("timestamp", "2026-11-25T10:15:30Z\n"),
+        ("schema_version", "2.7.0\n"),
+    ],
+)
+def test_a_final_newline_never_passes_a_pattern(field: str, value: str) -> None:
+    # Python's '$' matches before a final newline; ECMA-262's does not.
+    assert pairs(validate_event(envelope(**{field: value}))) == {
+        ("model", f"$.{field}", "pattern"),
+        ("schema", f"$.{field}", "pattern"),
+    }
+
+
+# ------------------------------------------------------ semantic and strict
+
+
+def test_semantic_rules_run_only_when_the_payload_passed_the_model() -> None:
+    payload = sample_document("SyncRetryScheduled") | {"retry_attempt": 5, "max_retries": 2}
+    assert pairs(validate_event(payload, "SyncRetryScheduled")) == {
+        ("semantic", "$.retry_attempt", "retry_attempt_exceeds_max_retries")
+    }
+    payload["delivery_id"] = ""
+    result = validate_event(payload, "SyncRetryScheduled")
+    assert Layer.SEMANTIC not in result.layers
+    assert result.codes == {"min_length"}
+
+
+def test_every_semantic_rule_has_its_code() -> None:
+    degraded = sample_document("ConnectorDegraded") | {
+        "recorded_at": "2026-11-25T10:00:00Z",
+        "last_healthy_at": "2026-11-25T10:00:01Z",
+    }
+    retry = sample_document("SyncRetryScheduled") | {
+        "recorded_at": "2026-11-25T10:00:00+01:00",
+        "next_retry_at": "2026-11-25T08:59:59Z",
+        "retry_attempt": 4,
+        "max_retries": 3,
+    }
+    assert validate_event(degraded, "ConnectorDegraded").codes == {"last_healthy_after_recorded"}
+    assert validate_event(retry, "SyncRetryScheduled").codes == {
+        "next_retry_before_recorded",
+        "retry_attempt_exceeds_max_retries",
+    }
+    # Instants, not strings: 10:00+01:00 is 09:00Z.
+    retry["next_retry_at"] = "2026-11-25T09:00:00Z"
+    retry["retry_attempt"] = 3
+    assert validate_event(retry, "SyncRetryScheduled").valid
+
+
+def test_strict_mode_reports_unknown_fields_and_project_mismatch() -> None:
+    data = envelope(tenant="acme")
+    data["payload"]["x_hint"] = 1
+    data["payload"]["project_uuid"] = "c1a2b3c4-d5e6-4f70-8192-a3b4c5d6e7f8"
+    assert validate_event(data).valid
+    result = validate_event(data, strict=True)
+    assert pairs(result) == {
+        ("strict", "$.tenant", "unknown_field"),
+        ("strict", "$.payload.x_hint", "unknown_field"),
+        ("strict", "$.payload.project_uuid", "project_uuid_mismatch"),
+    }
+    assert Layer.STRICT in result.layers
+
+
+def test_strict_mode_compares_uuids_not_spellings() -> None:
+    data = envelope(project_uuid=PROJECT.upper())
+    data["payload"]["project_uuid"] = PROJECT.replace("-", "")
+    assert validate_event(data, strict=True).valid
+
+
+def test_unknown_field_names_that_are_not_identifiers_use_brackets() -> None:
+    payload = sample_document("SyncIngestAccepted") | {"odd key": 1}
+    [violation] = validate_event(payload, "SyncIngestAccepted", strict=True).violations
+    assert violation.path == '$["odd key"]'
+    assert json_path(["payload", "items", 0]) == "$.payload.items[0]"
+
+
+# ---------------------------------------------------------------- result types
+
+
+def test_results_are_frozen_sorted_and_json_ready() -> None:
+    data = envelope(lamport_clock=-1, node_id="")
+    result = validate_event(data)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.valid = True  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.violations[0].code = "x"  # type: ignore[misc]
+    order = [(list(Layer).index(v.layer), v.path, v.code, v.message) for v in result.violations]
+    assert order == sorted(order)
+    assert json.loads(json.dumps(result.to_dict()))["violations"][0]["layer"] == "model"
+    assert result.by_layer("schema") == result.by_layer(Layer.SCHEMA)
+    assert all(isinstance(v, Violation) for v in result.violations)
+    assert validate_event(data) == result
+
+
+def test_every_reported_code_is_in_the_published_vocabulary() -> None:
+    assert {"required", "type", "pattern", "format", "duplicate_key"} <= VIOLATION_CODES
+
+
+# ------------------------------------------------------------- never raises
+
+_python_values = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.floats(),
+        st.text(),
+        st.binary(max_size=4),
+        st.datetimes(),
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(st.one_of(st.text(max_size=4), st.integers()), inner, max_size=4),
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.one_of(st.binary(), st.text(), _python_values), event_type=st.none() | st.text())
+def test_bad_data_never_raises(data: object, event_type: str | None) -> None:
+    result = validate_event(data, event_type)
+    assert isinstance(result, ValidationResult)
+    assert {v.code for v in result.violations} <= VIOLATION_CODES
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    field=st.sampled_from(sorted(sample_document("Event"))),
+    value=_python_values,
+    strict=st.booleans(),
+)
+def test_any_value_in_any_envelope_field_never_raises(
+    field: str, value: object, strict: bool
+) -> None:
+    data = envelope(**{field: value})
+    result = validate_event(data, strict=strict)
+    assert result.valid == (not result.violations)
+    assert {v.code for v in result.violations} <= VIOLATION_CODES
