@@ -58,6 +58,8 @@ if TYPE_CHECKING:
         CloudEventsSDKMissingError,
         ContractError,
         ContractViolationError,
+        InputError,
+        SchemaSetError,
         UnknownEventTypeError,
     )
     from .models.connector import (
@@ -147,6 +149,8 @@ _DYNAMIC_IMPORTS: Final[dict[str, str]] = {
         "CloudEventsSDKMissingError",
         "ContractError",
         "ContractViolationError",
+        "InputError",
+        "SchemaSetError",
         "UnknownEventTypeError",
     ),
     **_homes(
@@ -253,6 +257,7 @@ __all__ = [
     "ExternalReferenceLinkedPayload",
     "Family",
     "HealthStatus",
+    "InputError",
     "Layer",
     "LinkIndex",
     "PAYLOAD_MODELS",
@@ -271,6 +276,7 @@ __all__ = [
     "SYNC_REPLAY_COMPLETED",
     "SYNC_RETRY_SCHEDULED",
     "SYNC_SCHEMA_VERSION",
+    "SchemaSetError",
     "SortKey",
     "SyncDeadLetteredPayload",
     "SyncIngestAcceptedPayload",

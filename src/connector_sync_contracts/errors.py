@@ -15,6 +15,8 @@ __all__ = [
     "CloudEventsSDKMissingError",
     "ContractError",
     "ContractViolationError",
+    "InputError",
+    "SchemaSetError",
     "UnknownEventTypeError",
 ]
 
@@ -33,6 +35,17 @@ class ContractViolationError(ContractError, ValueError):
 
 class UnknownEventTypeError(ContractError, ValueError):
     """An event type that no family of this contract defines."""
+
+
+class SchemaSetError(ContractError, ValueError):
+    """A folder given as a schema set (a compatibility baseline or candidate) is not one."""
+
+
+class InputError(ContractError, OSError):
+    """An input could not be read (missing, unreadable, or damaged gzip data).
+
+    The message names the input and says why in plain words.
+    """
 
 
 class CloudEventsSDKMissingError(ContractError, ImportError):

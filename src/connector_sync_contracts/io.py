@@ -13,7 +13,9 @@ values and objects with a repeated key.
 from __future__ import annotations
 
 import gzip
+import os
 import shutil
+import stat
 import sys
 import tempfile
 import zlib
@@ -22,10 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Final
 
+from .errors import InputError
 from .validation.input import load_json_object
 
 __all__ = [
     "DEFAULT_MAX_LINE_BYTES",
+    "MAX_LINE_BYTES_LIMIT",
     "LineProblem",
     "LineSink",
     "Source",
@@ -35,6 +39,9 @@ __all__ = [
 
 DEFAULT_MAX_LINE_BYTES: Final = 1024 * 1024
 """Longest accepted line in bytes (1 MiB) unless the caller sets another limit."""
+
+MAX_LINE_BYTES_LIMIT: Final = 1 << 30
+"""The largest line limit that can be set (1 GiB): a line is held in memory whole."""
 
 _READ_CHUNK: Final = 1024 * 1024
 _BLOCK: Final = 4 * 1024 * 1024
@@ -94,24 +101,41 @@ class Source:
 
     Lines are yielded without their line ending; a line longer than
     ``max_line_bytes`` is yielded as ``None`` (after being skipped in bounded
-    chunks) so the caller can report it. Standard input is copied to a
-    temporary file while read, so a source can be read again.
+    chunks) so the caller can report it. Standard input, and any input that
+    is not a regular file (a FIFO, a process substitution ``<(...)``,
+    ``/dev/stdin``), is copied to a temporary file while read, so a source
+    can be read again.
     """
 
     def __init__(self, name: str, *, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
+        if not 0 <= max_line_bytes <= MAX_LINE_BYTES_LIMIT:
+            raise ValueError(
+                f"max_line_bytes must be 0..{MAX_LINE_BYTES_LIMIT}, not {max_line_bytes}"
+            )
         self.name = name
         self.max_line_bytes = max_line_bytes
         self.spill: Callable[[bytes], object] | None = None
         """Receives, in chunks, the content of each line over the limit (e.g. a quarantine)."""
         self._spool: IO[bytes] | None = None
 
+    def streamed(self) -> bool:
+        """Whether the input can be read only once (standard input, a pipe, a device)."""
+        return self.name == "-" or not stat.S_ISREG(os.stat(self.name).st_mode)
+
     def _open(self) -> tuple[IO[bytes], IO[bytes]]:
-        """Return (reader, underlying file); the reader un-gzips when the data is gzip."""
-        if self.name == "-":
-            if self._spool is None:
-                # Closed by close(): the spool outlives one pass so stdin can be re-read.
-                self._spool = tempfile.TemporaryFile(prefix="connector-sync-stdin-")  # noqa: SIM115
+        """Return (reader, underlying file); the reader un-gzips when the data is gzip.
+
+        Raises ``InputError`` when the input cannot be opened or copied.
+        """
+        if self._spool is None and self.streamed():
+            # Closed by close(): the spool outlives one pass so the input can be re-read.
+            self._spool = tempfile.TemporaryFile(prefix="connector-sync-input-")  # noqa: SIM115
+            if self.name == "-":
                 shutil.copyfileobj(sys.stdin.buffer, self._spool, _READ_CHUNK)
+            else:
+                with Path(self.name).open("rb") as stream:
+                    shutil.copyfileobj(stream, self._spool, _READ_CHUNK)
+        if self._spool is not None:
             self._spool.seek(0)
             return _gunzip_if_needed(self._spool), self._spool
         handle = Path(self.name).open("rb")  # noqa: SIM115 - closed by blocks()
@@ -155,7 +179,12 @@ class Source:
         """
         limit = self.max_line_bytes
         spill = self.spill
-        handle, underlying = self._open()
+        try:
+            handle, underlying = self._open()
+        except InputError:
+            raise
+        except OSError as exc:
+            raise InputError(f"cannot read {self.name}: {_reason(exc)}") from exc
         try:
             read = handle.read
             partial = b""  # the start of a line whose end is not read yet
@@ -182,10 +211,13 @@ class Source:
                 chunk = read(_BLOCK)
             if partial:
                 yield partial
-        except (EOFError, zlib.error) as exc:
-            # gzip reports a truncated or damaged stream with these; callers
-            # handle unreadable input as OSError (the CLI's exit code 2).
-            raise OSError(f"{self.name}: damaged or truncated gzip data ({exc})") from exc
+        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            # gzip reports a truncated or damaged stream with these.
+            raise InputError(f"cannot read {self.name}: damaged or truncated gzip data") from exc
+        except InputError:
+            raise
+        except OSError as exc:
+            raise InputError(f"cannot read {self.name}: {_reason(exc)}") from exc
         finally:
             if handle is not underlying:
                 handle.close()
@@ -197,6 +229,10 @@ class Source:
         if self._spool is not None:
             self._spool.close()
             self._spool = None
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror.lower() if exc.strerror else str(exc)
 
 
 def _skip_line(

@@ -193,7 +193,7 @@ def test_broken_gzip_is_an_io_error(damage: str, tmp_path: Path, valid_log: Path
     for command in ("validate", "replay"):
         run = run_cli(command, path)
         assert run.code == 2, run.explain()
-        assert "cannot read input" in run.err
+        assert f"cannot read {path}: damaged or truncated gzip data" in run.err
         assert b"Traceback" not in run.stderr
 
 

@@ -152,7 +152,26 @@ def test_moving_an_enum_into_defs_is_no_change() -> None:
             [("breaking", "$.ratio", "constraint_tightened")],
         ),
         (
+            # Proven wider: every string the old pattern matches, the new one matches too.
             _set("properties.code.pattern", "^[a-z0-9]+$"),
+            [("additive", "$.code", "constraint_loosened")],
+        ),
+        (
+            _set("properties.code.pattern", "^[a-y]+$"),
+            [("breaking", "$.code", "constraint_tightened")],
+        ),
+        (
+            _set("properties.code.pattern", "^[0-9]+$"),
+            [("breaking", "$.code", "constraint_tightened")],
+        ),
+        (
+            # Not anchored: what it matches cannot be compared, so it counts as breaking.
+            _set("properties.code.pattern", "[a-z]"),
+            [("breaking", "$.code", "constraint_tightened")],
+        ),
+        (
+            # Python-only syntax the automaton builder cannot read counts as breaking too.
+            _set("properties.code.pattern", "^(?P<x>[a-z]+)(?P=x)$"),
             [("breaking", "$.code", "constraint_tightened")],
         ),
         (_drop("properties.code.pattern"), [("additive", "$.code", "constraint_loosened")]),
@@ -287,8 +306,3 @@ def test_unknown_baseline_version_never_excuses_a_breaking_change() -> None:
     assert not CompatReport(None, "3.0.0", removed).passes
     assert CompatReport(None, "3.0.0", ()).passes
     assert schema_set_version({"A": {"$id": "https://x/schemas/1.0.0/A.json"}, "B": {}}) is None
-
-
-def test_missing_baseline_folder_is_an_error(tmp_path: Path) -> None:
-    with pytest.raises(NotADirectoryError):
-        check_compatibility(tmp_path / "nope")

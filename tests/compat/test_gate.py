@@ -1,44 +1,98 @@
-"""The compatibility gate of ``make test``: no breaking schema change within a major version.
+"""The compatibility gate: no breaking schema change within a major version, and it fails closed.
 
-Every folder under ``compat-baseline/`` holds the committed schemas of one
-released contract version. The current schemas must be a backward-compatible
-evolution of each of them, unless the package's major version is above the
-baseline's. When a change is reported here, either make it additive (a new
-optional field, a looser constraint) or release a new major version.
+Every released contract version ships its committed schemas as a baseline
+(``compat/baselines/<version>/``). The current schemas must be a
+backward-compatible evolution of each of them, unless the package's major
+version is above the baseline's. When a change is reported here, either
+make it additive (a new optional field, a looser constraint) or release a
+new major version. A folder that is not a schema set of this contract is
+an error, never a pass.
 """
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
-from typing import Final
 
 import pytest
 
-from connector_sync_contracts import CONTRACT_VERSION
-from connector_sync_contracts.compat import check_compatibility, load_schema_dir, schema_set_version
-
-BASELINES: Final = Path(__file__).resolve().parents[2] / "compat-baseline"
-
-
-def _baselines() -> list[Path]:
-    return sorted(path for path in BASELINES.iterdir() if path.is_dir())
-
-
-def test_a_baseline_exists_for_the_first_release() -> None:
-    assert (BASELINES / "2.7.0").is_dir()
+from connector_sync_contracts import CONTRACT_VERSION, SchemaSetError
+from connector_sync_contracts.compat import (
+    baseline_dir,
+    baseline_versions,
+    check_compatibility,
+    load_schema_set,
+    schema_set_version,
+)
 
 
-@pytest.mark.parametrize("baseline", _baselines(), ids=lambda path: path.name)
-def test_baseline_is_labelled_with_its_own_version(baseline: Path) -> None:
-    assert schema_set_version(load_schema_dir(baseline)) == baseline.name
+def test_the_first_release_ships_as_a_baseline() -> None:
+    assert baseline_versions()[0] == "2.7.0"
+    assert (baseline_dir("2.7.0") / "Event.json").is_file()
 
 
-@pytest.mark.parametrize("baseline", _baselines(), ids=lambda path: path.name)
-def test_no_breaking_change_within_a_major_version(baseline: Path) -> None:
-    report = check_compatibility(baseline)
+@pytest.mark.parametrize("version", baseline_versions())
+def test_baseline_is_labelled_with_its_own_version(version: str) -> None:
+    assert schema_set_version(load_schema_set(baseline_dir(version))) == version
+
+
+@pytest.mark.parametrize("version", baseline_versions())
+def test_no_breaking_change_within_a_major_version(version: str) -> None:
+    report = check_compatibility(version)
     assert report.current_version == CONTRACT_VERSION
     listing = "\n".join(str(change) for change in report.breaking)
     assert report.passes, (
-        f"breaking schema changes against baseline {baseline.name} while the major version "
+        f"breaking schema changes against baseline {version} while the major version "
         f"is still {CONTRACT_VERSION.split('.')[0]}:\n{listing}"
     )
+
+
+def test_a_version_or_a_folder_names_the_same_baseline() -> None:
+    assert check_compatibility("2.7.0") == check_compatibility(baseline_dir("2.7.0"))
+
+
+def _copy(tmp_path: Path) -> Path:
+    folder = tmp_path / "baseline"
+    shutil.copytree(baseline_dir("2.7.0"), folder)
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("spoil", "reason"),
+    [
+        (lambda folder: [path.unlink() for path in folder.glob("*.json")], "no schema files"),
+        (lambda folder: (folder / "Event.json").unlink(), "no envelope schema Event.json"),
+        (
+            lambda folder: [
+                path.unlink() for path in folder.glob("*.json") if path.name != "Event.json"
+            ],
+            "none of this package's event types",
+        ),
+        (lambda folder: (folder / "Event.json").write_text("[1, 2]"), "not a JSON Schema"),
+        (lambda folder: (folder / "Event.json").write_text("{"), "not a JSON file"),
+        (
+            lambda folder: (folder / "Event.json").write_text(
+                json.dumps({"$schema": "x", "$id": "https://x/schemas/9.0.0/Event.json"})
+            ),
+            "do not name one contract version",
+        ),
+    ],
+    ids=["empty", "no-envelope", "no-event-type", "not-a-schema", "not-json", "mixed-versions"],
+)
+def test_a_folder_that_is_not_a_schema_set_is_an_error(
+    tmp_path: Path, spoil: object, reason: str
+) -> None:
+    folder = _copy(tmp_path)
+    spoil(folder)  # type: ignore[operator]
+    with pytest.raises(SchemaSetError, match=reason):
+        check_compatibility(folder)
+    with pytest.raises(SchemaSetError, match=reason):
+        check_compatibility("2.7.0", folder)
+
+
+def test_an_unknown_version_or_a_missing_folder_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(SchemaSetError, match=r"no shipped baseline '9\.9\.9'; shipped: 2\.7\.0"):
+        check_compatibility("9.9.9")
+    with pytest.raises(SchemaSetError, match="not a folder"):
+        check_compatibility(tmp_path / "missing")

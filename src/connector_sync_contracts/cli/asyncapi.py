@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from .common import EXIT_PROBLEMS
+from .common import EXIT_PROBLEMS, write_out
 
 __all__ = ["asyncapi"]
 
@@ -33,4 +33,4 @@ def asyncapi(check: bool) -> None:
             sys.exit(EXIT_PROBLEMS)
         click.echo(f"{document.DOCUMENT_FILE} is up to date", err=True)
         return
-    sys.stdout.write(document.render_document())
+    write_out(document.render_document())

@@ -12,10 +12,13 @@ from typing import Final, NoReturn
 import click
 
 from .._engine.runner import RunSummary
-from ..io import DEFAULT_MAX_LINE_BYTES, LineProblem, Source
+from ..errors import InputError
+from ..io import DEFAULT_MAX_LINE_BYTES, MAX_LINE_BYTES_LIMIT, LineProblem, Source
 
 __all__ = [
     "EXIT_CLEAN",
+    "EXIT_INTERRUPTED",
+    "EXIT_OUTPUT_CLOSED",
     "EXIT_PROBLEMS",
     "EXIT_USAGE",
     "INPUT_FORMAT_OPTION",
@@ -26,6 +29,7 @@ __all__ = [
     "problem_text",
     "reading",
     "summary_text",
+    "write_out",
 ]
 
 EXIT_CLEAN: Final = 0
@@ -34,6 +38,10 @@ EXIT_PROBLEMS: Final = 1
 """Exit code: data problems found."""
 EXIT_USAGE: Final = 2
 """Exit code: usage or I/O error."""
+EXIT_INTERRUPTED: Final = 130
+"""Exit code: interrupted (Ctrl-C), as a shell reports a process stopped by SIGINT."""
+EXIT_OUTPUT_CLOSED: Final = 141
+"""Exit code: standard output was closed early (``... | head``), as for SIGPIPE."""
 
 
 def fail(message: str) -> NoReturn:
@@ -83,33 +91,48 @@ class Progress:
 
 
 def _sources(files: tuple[str, ...], max_line_bytes: int) -> list[Source]:
+    from .files import check_inputs
+
     if not files:
         fail("no input files given (use - for standard input)")
-    for name in files:
-        if name != "-" and not Path(name).is_file():
-            fail(f"cannot read {name}: no such file")
+    check_inputs(files)
     return [Source(name, max_line_bytes=max_line_bytes) for name in files]
 
 
-def _known_size(files: tuple[str, ...]) -> int | None:
-    if any(name == "-" or name.endswith(".gz") for name in files):
+def _known_size(sources: list[Source]) -> int | None:
+    if any(source.streamed() or source.name.endswith(".gz") for source in sources):
         return None
-    return sum(Path(name).stat().st_size for name in files)
+    return sum(Path(source.name).stat().st_size for source in sources)
 
 
 @contextmanager
 def reading(files: tuple[str, ...], max_line_bytes: int) -> Iterator[tuple[list[Source], Progress]]:
-    """The sources of FILE... and a progress bar; unreadable input exits 2."""
+    """The sources of FILE... and a progress bar; an input that cannot be read exits 2."""
     sources = _sources(files, max_line_bytes)
-    progress = Progress(_known_size(files))
+    progress = Progress(_known_size(sources))
     try:
         yield sources, progress
-    except OSError as exc:
-        fail(f"cannot read input: {exc}")
+    except InputError as exc:
+        fail(str(exc))
     finally:
         progress.close()
         for source in sources:
             source.close()
+
+
+def write_out(data: bytes | str) -> None:
+    """Write all of ``data`` to standard output (text as UTF-8).
+
+    Under ``python -u`` standard output is a raw file whose ``write`` may
+    take only part of a big block when the reader goes away; this keeps
+    writing, so a closed pipe always ends in ``BrokenPipeError`` (exit
+    141), never in an output cut short with exit 0.
+    """
+    out = sys.stdout.buffer
+    view = memoryview(data.encode("utf-8") if isinstance(data, str) else data)
+    while view:
+        written = out.write(view)
+        view = view[len(view) if written is None else written :]
 
 
 def printable(text: str) -> str:
@@ -134,7 +157,7 @@ def summary_text(summary: RunSummary) -> str:
 
 MAX_LINE_OPTION = click.option(
     "--max-line-bytes",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=MAX_LINE_BYTES_LIMIT),
     default=DEFAULT_MAX_LINE_BYTES,
     show_default=True,
     help="Longest accepted line; longer lines are reported, not read.",

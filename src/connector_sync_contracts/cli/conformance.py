@@ -4,14 +4,31 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 import orjson
 
 from .common import EXIT_CLEAN, EXIT_PROBLEMS, fail
+from .files import os_error_text
 from .render import first_differences
 
 __all__ = ["conformance"]
+
+_PROJECTION_KEYS = frozenset({"connectors", "sync", "external_links"})
+
+
+def _identity(projection: dict[str, Any]) -> set[str]:
+    """What names a replay output's stream: its connector ids and its links' event ids."""
+    found = {
+        f"connector:{cid}" for part in ("connectors", "sync") for cid in projection.get(part) or {}
+    }
+    links = projection.get("external_links") or {}
+    if isinstance(links, dict):
+        for link in links.get("links") or ():
+            if isinstance(link, dict) and isinstance(link.get("event_id"), str):
+                found.add(f"link:{link['event_id']}")
+    return found
 
 
 @click.command()
@@ -34,22 +51,45 @@ def conformance(against: str | None, stream_id: str | None) -> None:
     """
     from ..conformance import load_manifest
 
+    if stream_id is not None and against is None:
+        raise click.UsageError("--stream needs --against FILE")
     manifest = load_manifest()
     streams = {f.id: f for f in manifest.fixtures if f.expected_result == "replay"}
     if against is not None:
         try:
             actual = orjson.loads(Path(against).read_bytes())
-        except (OSError, orjson.JSONDecodeError) as exc:
-            fail(f"cannot read {against}: {exc}")
+        except OSError as exc:
+            fail(f"cannot read {against}: {os_error_text(exc)}")
+        except orjson.JSONDecodeError as exc:
+            fail(f"cannot read {against}: not JSON ({exc})")
+        if not isinstance(actual, dict) or not _PROJECTION_KEYS & actual.keys():
+            fail(
+                f"{against} is not a replay output: expected a JSON object with "
+                f"{', '.join(sorted(_PROJECTION_KEYS))} (specification section 6)"
+            )
         if stream_id is not None and stream_id not in streams:
             fail(f"unknown stream {stream_id!r}; streams: {', '.join(sorted(streams))}")
-        candidates = [streams[stream_id]] if stream_id else list(streams.values())
+        goldens = {
+            fixture.id: orjson.loads(fixture.golden_bytes())
+            for fixture in ([streams[stream_id]] if stream_id else streams.values())
+        }
+        if stream_id is None:
+            overlap = {
+                sid: len(_identity(golden) & _identity(actual)) for sid, golden in goldens.items()
+            }
+            if not any(overlap.values()):
+                fail(
+                    f"{against} matches no stream of the kit (no connector, delivery or link "
+                    f"of it is in any golden output); name one with --stream: "
+                    f"{', '.join(sorted(streams))}"
+                )
+            most = max(overlap.values())
+            goldens = {sid: golden for sid, golden in goldens.items() if overlap[sid] == most}
         best: tuple[int, str, list[str]] | None = None
-        for fixture in candidates:
-            golden = orjson.loads(fixture.golden_bytes())
+        for sid, golden in goldens.items():
             differences = first_differences(golden, actual, limit=1000)
             if best is None or len(differences) < best[0]:
-                best = (len(differences), fixture.id, differences)
+                best = (len(differences), sid, differences)
         assert best is not None
         count, chosen, differences = best
         if count == 0:

@@ -8,7 +8,9 @@ import click
 
 from .._engine.native import no_gc
 from .._engine.runner import replay_sources
-from ..contract.projection import canonical_dumps
+from ..contract.lifecycle import DEFAULT_MAX_RECONNECT_CYCLES
+from ..contract.limits import INT64_MAX
+from ..contract.projection import canonical_dumps, has_anomalies
 from ..interop.formats import adapt_input, extra_problems
 from ..io import LineProblem
 from .common import (
@@ -19,6 +21,7 @@ from .common import (
     problem_text,
     reading,
     summary_text,
+    write_out,
 )
 from .render import focus, table
 
@@ -43,10 +46,18 @@ __all__ = ["replay"]
 )
 @click.option(
     "--max-reconnect-cycles",
-    type=click.IntRange(min=0),
-    default=3,
+    type=click.IntRange(min=0, max=INT64_MAX),
+    default=DEFAULT_MAX_RECONNECT_CYCLES,
     show_default=True,
     help="Reconnects without reaching healthy before a reconnect_loop anomaly.",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["invalid", "anomalies", "never"]),
+    default="invalid",
+    show_default=True,
+    help="Exit 1 when: invalid, a line is rejected; anomalies, a line is rejected or the "
+    "projection records any anomaly; never, whatever the data (exit 0).",
 )
 @MAX_LINE_OPTION
 @INPUT_FORMAT_OPTION
@@ -56,6 +67,7 @@ def replay(
     connector: str | None,
     no_logs: bool,
     max_reconnect_cycles: int,
+    fail_on: str,
     max_line_bytes: int,
     input_format: str = "envelope",
 ) -> None:
@@ -78,14 +90,18 @@ def replay(
             on_line=progress.advance if progress.enabled else None,
         )
         summary.problems += extra_problems(sink)
-    out = sys.stdout.buffer
     with no_gc():  # many short-lived, acyclic objects: collections only cost time
         if fmt == "json":
             data = result.to_dict(include_logs=not no_logs)
             if connector is not None:
                 data = focus(data, connector)
-            out.write(canonical_dumps(data))
+            write_out(canonical_dumps(data))
         else:
-            out.write(table(result.to_dict(include_logs=False), connector).encode())
+            write_out(table(result.to_dict(include_logs=False), connector))
     click.echo(summary_text(summary), err=True)
-    sys.exit(EXIT_PROBLEMS if summary.rejected else EXIT_CLEAN)
+    failed = {
+        "invalid": summary.rejected > 0,
+        "anomalies": summary.rejected > 0 or has_anomalies(result.data),
+        "never": False,
+    }[fail_on]
+    sys.exit(EXIT_PROBLEMS if failed else EXIT_CLEAN)

@@ -9,7 +9,7 @@ from typing import NoReturn
 import click
 
 from ..contract.projection import canonical_dumps
-from .common import EXIT_CLEAN, EXIT_PROBLEMS, fail
+from .common import EXIT_CLEAN, EXIT_PROBLEMS, fail, write_out
 
 __all__ = ["schema"]
 
@@ -31,9 +31,10 @@ __all__ = ["schema"]
 @click.option(
     "--compat",
     "compat_dir",
-    type=click.Path(exists=True, file_okay=False),
-    help="Classify every change against the baseline schemas in this folder as additive or "
-    "breaking; exit 1 on a breaking change unless the major version moved.",
+    metavar="VERSION|DIR",
+    help="Classify every change against a baseline as additive or breaking; exit 1 on a "
+    "breaking change unless the major version moved. The baseline is a shipped version "
+    "(e.g. 2.7.0) or a folder of schema files.",
 )
 @click.option(
     "--candidate",
@@ -53,10 +54,23 @@ def schema(
     """Print a JSON Schema (NAME is an event type or Event), or write or check them all."""
     from .. import schemas
 
+    actions = [
+        label
+        for label, given in (
+            ("NAME", name is not None),
+            ("--list", list_names),
+            ("--check", check),
+            ("--write", write_dir is not None),
+            ("--compat", compat_dir is not None),
+        )
+        if given
+    ]
+    if len(actions) > 1:
+        raise click.UsageError(f"{' and '.join(actions)} cannot be combined; choose one")
     if candidate_dir is not None and compat_dir is None:
-        fail("--candidate needs --compat BASELINE_DIR")
+        raise click.UsageError("--candidate needs --compat VERSION|DIR")
     if compat_dir is not None:
-        _compat_gate(Path(compat_dir), Path(candidate_dir) if candidate_dir else None)
+        _compat_gate(compat_dir, Path(candidate_dir) if candidate_dir else None)
     if list_names:
         for known in schemas.schema_names():
             click.echo(known)
@@ -80,20 +94,23 @@ def schema(
         return
     if name is None:
         bundle = {known: schemas.load_schema(known) for known in schemas.schema_names()}
-        sys.stdout.buffer.write(canonical_dumps(bundle))
+        write_out(canonical_dumps(bundle))
         return
     if name not in schemas.schema_names():
         fail(f"unknown schema {name!r}; try --list")
-    sys.stdout.write(schemas.render_schema(name))
+    write_out(schemas.render_schema(name))
 
 
-def _compat_gate(baseline_dir: Path, candidate_dir: Path | None) -> NoReturn:
+def _compat_gate(baseline: str, candidate_dir: Path | None) -> NoReturn:
     from ..compat import check_compatibility
+    from ..errors import SchemaSetError
 
     try:
-        report = check_compatibility(baseline_dir, candidate_dir)
-    except (OSError, ValueError) as exc:
-        fail(f"cannot read baseline schemas: {exc}")
+        report = check_compatibility(baseline, candidate_dir)
+    except SchemaSetError as exc:
+        fail(f"not a schema set: {exc}")
+    except OSError as exc:
+        fail(f"cannot read schemas: {exc}")
     for change in report.changes:
         click.echo(str(change))
     baseline = report.baseline_version or "unknown version"

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
-from pathlib import Path
 from typing import IO
 
 import click
 import orjson
 
-from .._engine.runner import validate_sources
+from .._engine.runner import RunSummary, validate_sources
 from ..interop.formats import adapt_input, extra_problems
 from ..io import LineProblem
 from .common import (
@@ -17,12 +17,12 @@ from .common import (
     EXIT_PROBLEMS,
     INPUT_FORMAT_OPTION,
     MAX_LINE_OPTION,
-    fail,
     printable,
     problem_text,
     reading,
     summary_text,
 )
+from .files import writing
 
 __all__ = ["validate"]
 
@@ -42,8 +42,9 @@ __all__ = ["validate"]
 )
 @click.option(
     "--quarantine",
-    type=click.Path(dir_okay=False, writable=True),
-    help="Write every rejected line, unchanged, to this file.",
+    type=click.Path(dir_okay=False),
+    help="Write every rejected line, unchanged, to this file (never one of the inputs; "
+    "written to a temporary file renamed at the end).",
 )
 @MAX_LINE_OPTION
 @INPUT_FORMAT_OPTION
@@ -60,12 +61,25 @@ def validate(
     Each problem is printed as file:line: field: code: message. The summary
     always satisfies accepted + rejected = lines read.
     """
+    with contextlib.ExitStack() as stack:
+        quarantined = (
+            None
+            if quarantine is None
+            else stack.enter_context(writing(quarantine, inputs=files, what="quarantine file"))
+        )
+        summary = _validate(files, strict, fmt, quarantined, max_line_bytes, input_format)
+    sys.exit(EXIT_PROBLEMS if summary.rejected else EXIT_CLEAN)
+
+
+def _validate(
+    files: tuple[str, ...],
+    strict: bool,
+    fmt: str,
+    quarantined: IO[bytes] | None,
+    max_line_bytes: int,
+    input_format: str,
+) -> RunSummary:
     out = sys.stdout
-    quarantined: IO[bytes] | None = None
-    try:
-        quarantined = Path(quarantine).open("wb") if quarantine else None  # noqa: SIM115
-    except OSError as exc:
-        fail(f"cannot write quarantine file: {exc}")
     last: list[tuple[str, int]] = []
     first = [True]
 
@@ -89,21 +103,17 @@ def validate(
 
     if fmt == "json":
         out.write('{"problems": [\n')
-    try:
-        with reading(files, max_line_bytes) as (sources, progress):
-            sink = adapt_input(input_format, sources, on_problem)
-            for source in sources:
-                source.spill = None if quarantined is None else quarantined.write
-            summary = validate_sources(
-                sources,
-                strict=strict,
-                on_problem=sink,
-                on_line=progress.advance if progress.enabled else None,
-            )
-            summary.problems += extra_problems(sink)
-    finally:
-        if quarantined is not None:
-            quarantined.close()
+    with reading(files, max_line_bytes) as (sources, progress):
+        sink = adapt_input(input_format, sources, on_problem)
+        for source in sources:
+            source.spill = None if quarantined is None else quarantined.write
+        summary = validate_sources(
+            sources,
+            strict=strict,
+            on_problem=sink,
+            on_line=progress.advance if progress.enabled else None,
+        )
+        summary.problems += extra_problems(sink)
     if fmt == "json":
         out.write(
             '\n],\n"summary": '
@@ -112,4 +122,4 @@ def validate(
         )
     else:
         click.echo(summary_text(summary), err=True)
-    sys.exit(EXIT_PROBLEMS if summary.rejected else EXIT_CLEAN)
+    return summary

@@ -3,8 +3,8 @@
 Within a major version every change must be additive (``COMPATIBILITY.md``,
 FR-010): a consumer built against an older release must keep accepting and
 understanding what a newer producer sends. This module compares the committed
-JSON Schemas with a baseline set (``compat-baseline/<version>/`` in the
-repository, or any folder of ``<name>.json`` files) and names, per change,
+JSON Schemas with a baseline set (a released version's schemas, shipped in
+``compat/baselines/<version>/``, or any folder of ``<name>.json`` files) and names, per change,
 the schema, the field (a JSON path into the instance), a stable code and the
 reason.
 
@@ -27,9 +27,19 @@ Annotations (``description``, ``title``, ``$comment``, ``examples``,
 ``default``) and the version inside ``$id`` are ignored. Local ``$ref``s are
 resolved before comparing, so moving an enum into ``$defs`` is no change.
 
+A changed ``pattern`` is ``constraint_loosened`` only when every string the
+old pattern matches is proven to match the new one (both anchored, compared
+as automata); anything the proof cannot decide is breaking.
+
 A breaking change passes the gate only when the major version moved: the
 baseline's version is read from its ``$id``s, the current one is
 ``CONTRACT_VERSION``.
+
+The gate fails closed: a baseline (or candidate) that is not a schema set
+of this contract (an empty or wrong folder, files that are not JSON
+Schemas, no envelope schema, no event type of this package, ``$id``s that
+do not name one version) raises ``SchemaSetError`` instead of reporting
+every schema as added.
 """
 
 from __future__ import annotations
@@ -42,7 +52,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Final, Literal
 
+from ..contract.catalog import EVENT_FAMILIES
 from ..contract.version import CONTRACT_VERSION
+from ..errors import SchemaSetError
 from ..validation.paths import Wildcard, json_path
 
 __all__ = [
@@ -50,11 +62,14 @@ __all__ = [
     "BREAKING_CODES",
     "CompatReport",
     "SchemaChange",
+    "baseline_dir",
+    "baseline_versions",
     "check_compatibility",
     "compare_schema_sets",
     "compare_schemas",
     "current_schemas",
     "load_schema_dir",
+    "load_schema_set",
     "schema_set_version",
 ]
 
@@ -114,6 +129,7 @@ _STRUCTURE: Final = frozenset(
 _HANDLED: Final = _ANNOTATIONS | _STRUCTURE | set(_LOWER_BOUNDS) | set(_UPPER_BOUNDS) | set(_EXACT)
 _ALL_TYPES: Final = frozenset({"array", "boolean", "integer", "null", "number", "object", "string"})
 _VERSION_IN_ID: Final = re.compile(r"/schemas/(\d+\.\d+\.\d+)/[^/]+\Z")
+_RELEASE: Final = re.compile(r"\d+\.\d+\.\d+")
 _MAX_REF_DEPTH: Final = 32
 
 _Path = tuple[str | int | Wildcard, ...]
@@ -263,6 +279,27 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def _pattern_widens(old: object, new: object) -> bool:
+    """Whether every string ``old`` matches is proven to match ``new`` (both ``^...$``).
+
+    The two patterns are compiled to finite automata (``interegular``) and
+    ``L(old) - L(new)`` must be empty. A pattern that is not anchored at both
+    ends, or that the automaton builder cannot read, is never proven wider.
+    """
+    if not (isinstance(old, str) and isinstance(new, str)):
+        return False
+    if not all(p.startswith("^") and p.endswith("$") and not p.endswith("\\$") for p in (old, new)):
+        return False
+    import interegular
+
+    try:
+        narrow = interegular.parse_pattern(old[1:-1]).to_fsm()
+        wide = interegular.parse_pattern(new[1:-1]).to_fsm()
+        return bool(narrow.difference(wide).empty())  # type: ignore[no-untyped-call]
+    except Exception:
+        return False
+
+
 class _Diff:
     def __init__(self, schema: str) -> None:
         self.schema = schema
@@ -342,6 +379,8 @@ class _Diff:
                 self.add(path, "constraint_loosened", f"{key} {_short(before)} removed")
             elif before is None:
                 self.add(path, "constraint_tightened", f"{key} {_short(after)} added")
+            elif key == "pattern" and _pattern_widens(before, after):
+                self.add(path, "constraint_loosened", f"pattern widened: {_short(after)}")
             else:
                 self.add(path, "constraint_tightened", f"{key} changed: {_short(after)}")
 
@@ -408,14 +447,64 @@ def compare_schema_sets(
 # ------------------------------------------------------------------ sets and the gate
 
 
+BASELINES: Final = resources.files("connector_sync_contracts.compat").joinpath("baselines")
+"""The schemas of every released version, shipped in the package: ``baselines/<version>/``."""
+
+
+def baseline_versions() -> tuple[str, ...]:
+    """Versions whose schemas ship as baselines, oldest first."""
+    found = [entry.name for entry in BASELINES.iterdir() if _RELEASE.fullmatch(entry.name)]
+    return tuple(sorted(found, key=lambda v: tuple(int(part) for part in v.split("."))))
+
+
+def baseline_dir(version: str) -> Path:
+    """The folder of a shipped baseline; ``SchemaSetError`` for a version not shipped."""
+    if version not in baseline_versions():
+        shipped = ", ".join(baseline_versions())
+        raise SchemaSetError(f"no shipped baseline {version!r}; shipped: {shipped}")
+    return Path(str(BASELINES.joinpath(version)))
+
+
 def load_schema_dir(directory: Path) -> dict[str, dict[str, Any]]:
-    """Every ``<name>.json`` of a folder, parsed, keyed by name."""
+    """Every ``<name>.json`` of a folder, parsed, keyed by name; ``load_schema_set`` checks."""
     if not directory.is_dir():
-        raise NotADirectoryError(f"{directory}: not a folder of schema files")
+        raise SchemaSetError(f"{directory}: not a folder of schema files")
     return {
         path.stem: json.loads(path.read_text(encoding="utf-8"))
         for path in sorted(directory.glob("*.json"))
     }
+
+
+def load_schema_set(directory: Path) -> dict[str, dict[str, Any]]:
+    """The schema set in ``directory``, checked to be one of this contract's.
+
+    Raises ``SchemaSetError`` naming what is wrong when the folder is missing
+    or empty, a file is not a JSON Schema object, the envelope schema
+    (``Event.json``) or every event type of this package is missing, or the
+    ``$id``s do not name one contract version.
+    """
+    if not directory.is_dir():
+        raise SchemaSetError(f"{directory}: not a folder")
+    schemas: dict[str, dict[str, Any]] = {}
+    for path in sorted(directory.glob("*.json")):
+        try:
+            schema = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise SchemaSetError(f"{path}: not a JSON file ({exc})") from exc
+        if not isinstance(schema, dict) or "$schema" not in schema:
+            raise SchemaSetError(f"{path}: not a JSON Schema (no $schema)")
+        schemas[path.stem] = schema
+    if not schemas:
+        raise SchemaSetError(f"{directory}: no schema files (*.json) in it")
+    if "Event" not in schemas:
+        raise SchemaSetError(f"{directory}: no envelope schema Event.json")
+    if not set(schemas) & set(EVENT_FAMILIES):
+        raise SchemaSetError(
+            f"{directory}: none of this package's event types ({', '.join(sorted(EVENT_FAMILIES))})"
+        )
+    if schema_set_version(schemas) is None:
+        raise SchemaSetError(f"{directory}: the $ids do not name one contract version")
+    return schemas
 
 
 def current_schemas() -> dict[str, dict[str, Any]]:
@@ -437,12 +526,20 @@ def schema_set_version(schemas: Mapping[str, Mapping[str, Any]]) -> str | None:
     return versions.pop() if len(versions) == 1 else None
 
 
-def check_compatibility(baseline_dir: Path, current_dir: Path | None = None) -> CompatReport:
-    """Compare a baseline folder with the current schemas (default: the packaged ones)."""
-    baseline = load_schema_dir(baseline_dir)
-    current = load_schema_dir(current_dir) if current_dir is not None else current_schemas()
+def check_compatibility(baseline: Path | str, current_dir: Path | None = None) -> CompatReport:
+    """Compare a baseline with the current schemas (default: the packaged ones).
+
+    ``baseline`` is a folder of schema files or the version of a shipped
+    baseline (``"2.7.0"``). Both sets are checked with ``load_schema_set``:
+    a folder that is not a schema set of this contract raises
+    ``SchemaSetError``, never a report.
+    """
+    if isinstance(baseline, str) and not Path(baseline).is_dir():
+        baseline = baseline_dir(baseline)
+    old = load_schema_set(Path(baseline))
+    current = load_schema_set(current_dir) if current_dir is not None else current_schemas()
     return CompatReport(
-        baseline_version=schema_set_version(baseline),
+        baseline_version=schema_set_version(old),
         current_version=schema_set_version(current) or CONTRACT_VERSION,
-        changes=compare_schema_sets(baseline, current),
+        changes=compare_schema_sets(old, current),
     )

@@ -512,7 +512,7 @@ datetime_us(const char *s, Py_ssize_t n, int64_t *out)
     int Y, M, D, h, m, sec;
     if (n < 20) return 0;
     if (!digits(s, 4, &Y) || s[4] != '-' || !digits(s + 5, 2, &M) || s[7] != '-' ||
-        !digits(s + 8, 2, &D) || s[10] != 'T' || !digits(s + 11, 2, &h) || s[13] != ':' ||
+        !digits(s + 8, 2, &D) || (s[10] != 'T' && s[10] != 't') || !digits(s + 11, 2, &h) || s[13] != ':' ||
         !digits(s + 14, 2, &m) || s[16] != ':' || !digits(s + 17, 2, &sec))
         return 0;
     if (Y <= 1 || Y >= 9999 || M < 1 || M > 12 || D < 1 || h > 23 || m > 59 || sec > 59) return 0;
@@ -532,7 +532,7 @@ datetime_us(const char *s, Py_ssize_t n, int64_t *out)
         for (int pad = k; pad < 6; pad++) frac *= 10;
     }
     int64_t offset = 0;
-    if (i + 1 == n && s[i] == 'Z') {
+    if (i + 1 == n && (s[i] == 'Z' || s[i] == 'z')) {
         offset = 0;
     } else if (i + 6 == n && (s[i] == '+' || s[i] == '-') && s[i + 3] == ':') {
         int oh, om;
@@ -1624,7 +1624,7 @@ typedef struct {
     int health;          /* -1 none */
     double latency;
     Py_ssize_t events;
-    int reconnects;
+    int64_t reconnects;
     int has_identity;
     uint32_t ctype, provider, mission;
 } cacc_t;
@@ -1676,11 +1676,43 @@ dmap_get(dmap_t *m, uint64_t key, int create)
     return d;
 }
 
+/* An exact sum of non-negative 64-bit counts: two words with a carry, so a
+   total never wraps (specification section 8: sums are exact integers). */
+typedef struct {
+    uint64_t hi, lo;
+} sum128_t;
+
+static inline void
+sum_add(sum128_t *s, int64_t v)
+{
+    uint64_t add = (uint64_t)v; /* counts are >= 0 (the spec's bounds say so) */
+    s->lo += add;
+    s->hi += s->lo < add;
+}
+
+/* The sum as a Python int (public API only: hi << 64 | lo). */
+static PyObject *
+sum_to_pylong(const sum128_t *s)
+{
+    if (!s->hi) return PyLong_FromUnsignedLongLong(s->lo);
+    PyObject *hi = PyLong_FromUnsignedLongLong(s->hi);
+    PyObject *lo = PyLong_FromUnsignedLongLong(s->lo);
+    PyObject *shift = PyLong_FromLong(64);
+    PyObject *high = NULL, *res = NULL;
+    if (hi && lo && shift) high = PyNumber_Lshift(hi, shift);
+    if (high) res = PyNumber_Or(high, lo);
+    Py_XDECREF(hi);
+    Py_XDECREF(lo);
+    Py_XDECREF(shift);
+    Py_XDECREF(high);
+    return res;
+}
+
 /* Fold one group in C. 1: folded into *ca/dm; 0: something unusual happened
    (the Python fold decides); -1: memory error. */
 static int
-fold_group(Scanner *self, uint32_t *idx, size_t n, int max_cycles, cacc_t *ca, int *has_conn,
-           dmap_t *dm, Py_ssize_t *counts, int64_t *ingested, int64_t *replayed, int *has_sync)
+fold_group(Scanner *self, uint32_t *idx, size_t n, long long max_cycles, cacc_t *ca, int *has_conn,
+           dmap_t *dm, Py_ssize_t *counts, sum128_t *ingested, sum128_t *replayed, int *has_sync)
 {
     for (size_t i = 0; i < n; i++) {
         /* The group's records (sorted just before, so mostly cached) and
@@ -1742,7 +1774,7 @@ fold_group(Scanner *self, uint32_t *idx, size_t n, int max_cycles, cacc_t *ca, i
                 if (d && d->replayed) return 0;
                 if (!d && !(d = dmap_get(dm, key, 1))) return -1;
                 d->replayed = 1;
-                *replayed += r->u.s.count;
+                sum_add(replayed, r->u.s.count);
             } else if (outcome == self->outcome_retry) {
                 if (d) {
                     if (d->terminal >= 0 || r->u.s.retry <= d->last_retry) return 0;
@@ -1756,7 +1788,7 @@ fold_group(Scanner *self, uint32_t *idx, size_t n, int max_cycles, cacc_t *ca, i
                 if (!d && !(d = dmap_get(dm, key, 1))) return -1;
                 d->terminal = outcome;
                 d->attempts++;
-                *ingested += r->u.s.count;
+                sum_add(ingested, r->u.s.count);
             } else {
                 return 0; /* an outcome the table does not place: Python decides */
             }
@@ -1773,8 +1805,9 @@ fold_group(Scanner *self, uint32_t *idx, size_t n, int max_cycles, cacc_t *ca, i
 static PyObject *
 Scanner_next_group(Scanner *self, PyObject *args)
 {
-    int keep_logs, max_cycles;
-    if (!PyArg_ParseTuple(args, "pi", &keep_logs, &max_cycles)) return NULL;
+    int keep_logs;
+    long long max_cycles;
+    if (!PyArg_ParseTuple(args, "pL", &keep_logs, &max_cycles)) return NULL;
     if (!self->folding) {
         PyErr_SetString(PyExc_RuntimeError, "start_fold() first");
         return NULL;
@@ -1794,7 +1827,7 @@ Scanner_next_group(Scanner *self, PyObject *args)
     ca.health = -1;
     dmap_t dm = {0};
     Py_ssize_t counts[MAX_ENUM] = {0};
-    int64_t ingested = 0, replayed = 0;
+    sum128_t ingested = {0, 0}, replayed = {0, 0};
     int has_conn = 0, has_sync = 0;
     if (!python) {
         int ok = fold_group(self, idx, n, max_cycles, &ca, &has_conn, &dm, counts, &ingested,
@@ -1894,7 +1927,7 @@ Scanner_next_group(Scanner *self, PyObject *args)
         }
         Py_DECREF(sync_part);
         sync_part = (cnt && olog && dlvs)
-                        ? Py_BuildValue("(NLLnNN)", cnt, (long long)ingested, (long long)replayed,
+                        ? Py_BuildValue("(NNNnNN)", cnt, sum_to_pylong(&ingested), sum_to_pylong(&replayed),
                                         pending, olog, dlvs)
                         : NULL;
         if (!sync_part) {

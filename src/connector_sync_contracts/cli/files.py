@@ -1,0 +1,134 @@
+"""Inputs read whatever they are, outputs written so that no input is ever lost.
+
+Every readable input is read: a file, ``-`` for standard input, a FIFO, a
+process substitution ``<(...)`` or ``/dev/stdin``. An input that cannot be
+read gets a plain sentence (no such file, is a directory, permission
+denied), with exit code 2, before anything is read or written.
+
+An output (``validate --quarantine``, ``generate -o``) is refused with exit
+code 2 when it is one of the inputs, however it is spelled (``X``, ``./X``,
+a symlink or a hard link to it), before anything is opened for writing. A
+regular output file is written to a temporary file beside it and renamed
+over it only when the command finished, so an interrupted run never leaves
+a shorter file that looks like a valid log; a device or FIFO is written in
+place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import stat
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO
+
+from .common import fail
+
+__all__ = ["check_inputs", "os_error_text", "writing"]
+
+_REASONS = {
+    errno.ENOENT: "no such file",
+    errno.ENOTDIR: "no such file",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.EISDIR: "is a directory",
+    errno.ENOSPC: "no space left on the device",
+    errno.EROFS: "the file system is read-only",
+    errno.ELOOP: "too many levels of symbolic links",
+    errno.ENAMETOOLONG: "the name is too long",
+}
+
+
+def os_error_text(exc: OSError) -> str:
+    """A plain sentence for an I/O error: ``permission denied``, not ``[Errno 13]``."""
+    reason = _REASONS.get(exc.errno or 0)
+    if reason is not None:
+        return reason
+    return exc.strerror.lower() if exc.strerror else str(exc)
+
+
+def check_inputs(files: Iterable[str]) -> None:
+    """Exit 2 with a plain sentence when an input cannot be read; ``-`` is standard input."""
+    for name in files:
+        if name == "-":
+            continue
+        try:
+            mode = os.stat(name).st_mode
+        except OSError as exc:
+            fail(f"cannot read {name}: {os_error_text(exc)}")
+        if stat.S_ISDIR(mode):
+            fail(f"cannot read {name}: is a directory")
+        if not os.access(name, os.R_OK):
+            fail(f"cannot read {name}: permission denied")
+
+
+def _identity(name: str) -> tuple[int, int] | None:
+    try:
+        info = os.fstat(0) if name == "-" else os.stat(name)
+    except OSError:
+        return None
+    return (info.st_dev, info.st_ino)
+
+
+def _refuse_inputs(target: Path, inputs: Iterable[str], what: str) -> None:
+    """Exit 2 when ``target`` is one of ``inputs`` (same device and inode, or same path)."""
+    mine = _identity(str(target))
+    if mine is None:
+        return  # does not exist yet, so it is no input
+    for name in inputs:
+        if _identity(name) == mine:
+            fail(f"{what} {target} is the input {name}; refusing to overwrite an input")
+
+
+@contextlib.contextmanager
+def writing(path: str, *, inputs: Iterable[str] = (), what: str = "output") -> Iterator[IO[bytes]]:
+    """Open ``path`` for writing without ever losing an input or leaving a partial file.
+
+    Refuses (exit 2) an output that is one of ``inputs``. A regular file is
+    written to a temporary file in the same folder and renamed over ``path``
+    when the block ends normally; on any error or interruption the temporary
+    file is removed and ``path`` is left as it was. A device or FIFO is
+    written in place.
+    """
+    given = Path(path)
+    _refuse_inputs(given, inputs, what)
+    try:
+        target = given.resolve()
+        info = os.stat(target) if target.exists() else None
+    except OSError as exc:
+        fail(f"cannot write {what} {path}: {os_error_text(exc)}")
+    if info is not None and stat.S_ISDIR(info.st_mode):
+        fail(f"cannot write {what} {path}: is a directory")
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        try:
+            handle = target.open("wb")
+        except OSError as exc:
+            fail(f"cannot write {what} {path}: {os_error_text(exc)}")
+        with handle:
+            yield handle
+        return
+    try:
+        fd, temporary = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=".partial", dir=target.parent
+        )
+    except OSError as exc:
+        fail(f"cannot write {what} {path}: {os_error_text(exc)}")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        if info is not None:
+            os.chmod(temporary, stat.S_IMODE(info.st_mode))
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(temporary, 0o666 & ~umask)
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise

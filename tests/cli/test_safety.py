@@ -1,0 +1,334 @@
+"""No input is ever lost, gates fail closed, exit codes keep the README's promise.
+
+Outputs that resolve to an input are refused before anything is written;
+outputs are renamed into place only when a run finishes, so an interrupted
+run leaves nothing behind; Ctrl-C exits 130 and a closed standard output
+141, quietly; every readable input is read (FIFOs, process substitution,
+/dev/stdin); the compatibility gate and ``conformance --against`` refuse
+what they cannot judge.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from connector_sync_contracts.compat import baseline_dir
+from tests.support.cli import PROGRAM, parse_summary, run_cli, run_env
+from tests.support.engines import ENGINES, Engine, engine
+
+from .conftest import CorruptedLog
+
+# ------------------------------------------------------------------ outputs never overwrite inputs
+
+
+def _spellings(log: Path) -> dict[str, Path]:
+    link = log.with_name("link.jsonl")
+    hard = log.with_name("hard.jsonl")
+    link.symlink_to(log.name)
+    os.link(log, hard)
+    return {"same": log, "dot": Path(".") / log.name, "symlink": link, "hard link": hard}
+
+
+@pytest.mark.parametrize("spelling", ["same", "dot", "symlink", "hard link"])
+def test_a_quarantine_that_is_an_input_is_refused_and_the_input_kept(
+    tmp_path: Path, corrupted_log: CorruptedLog, spelling: str
+) -> None:
+    log = tmp_path / "input.jsonl"
+    shutil.copy(corrupted_log.path, log)
+    before = log.read_bytes()
+    target = _spellings(log)[spelling]
+    run = run_cli("validate", "--quarantine", target, log.name, cwd=tmp_path)
+    assert run.code == 2, run.explain()
+    assert "is the input input.jsonl; refusing to overwrite an input" in run.err
+    assert "lines read" not in run.err
+    assert log.read_bytes() == before
+
+
+def test_a_quarantine_is_written_whole_or_not_at_all(
+    tmp_path: Path, corrupted_log: CorruptedLog
+) -> None:
+    target = tmp_path / "rejected.jsonl"
+    target.write_bytes(b"an older quarantine\n")
+    run = run_cli("validate", "--quarantine", target, corrupted_log.path)
+    assert run.code == 1
+    assert target.read_bytes().count(b"\n") == parse_summary(run.err).rejected
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rejected.jsonl"]
+
+
+def _interrupt(args: list[str], cwd: Path, after: float) -> subprocess.CompletedProcess[bytes]:
+    process = subprocess.Popen(
+        [*PROGRAM, *args],
+        cwd=cwd,
+        env=run_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    time.sleep(after)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    return subprocess.CompletedProcess(process.args, process.returncode, b"", err)
+
+
+def test_ctrl_c_exits_130_with_one_line_and_leaves_no_partial_output(tmp_path: Path) -> None:
+    # A generator big enough to be interrupted mid-write, on a machine of any speed.
+    done = _interrupt(["generate", "--events", "3000000", "-o", "log.jsonl"], tmp_path, 1.5)
+    assert done.returncode == 130, done.stderr
+    assert done.stderr == b"connector-sync: interrupted\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_interrupted_validate_keeps_the_old_quarantine(tmp_path: Path) -> None:
+    log = tmp_path / "big.jsonl"
+    with log.open("wb") as handle:
+        generated = run_cli("generate", "--events", "300000", "--invalid", "3000")
+        handle.write(generated.stdout * 4)
+    quarantine = tmp_path / "q.jsonl"
+    quarantine.write_bytes(b"kept\n")
+    with engine("python"):
+        done = _interrupt(["validate", "--quarantine", "q.jsonl", "big.jsonl"], tmp_path, 1.0)
+    assert done.returncode == 130, done.stderr
+    assert done.stderr.endswith(b"connector-sync: interrupted\n")
+    assert quarantine.read_bytes() == b"kept\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.jsonl", "q.jsonl"]
+
+
+def test_generate_output_must_be_a_writable_file(tmp_path: Path) -> None:
+    run = run_cli("generate", "--events", "5", "-o", tmp_path)
+    assert run.code == 2
+    assert "is a directory" in run.err
+    run = run_cli("generate", "--events", "5", "-o", tmp_path / "missing" / "log.jsonl")
+    assert run.code == 2
+    assert "cannot write output" in run.err
+    assert "no such file" in run.err
+
+
+# ------------------------------------------------------------------ a closed standard output
+
+
+@pytest.fixture(scope="module")
+def big_logs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A log and a log with invalid lines, for the commands that read one."""
+    folder = tmp_path_factory.mktemp("big")
+    big, corrupted = folder / "big.jsonl", folder / "corrupted.jsonl"
+    assert run_cli("generate", "--events", "20000", "-o", big).code == 0
+    assert run_cli("generate", "--events", "2000", "--invalid", "3000", "-o", corrupted).code == 0
+    return big, corrupted
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["generate", "--events", "200000"],
+        ["replay", "--format", "json", "{log}"],
+        ["replay", "{log}"],
+        ["validate", "{corrupted}"],
+        ["validate", "--format", "json", "{corrupted}"],
+        ["conformance"],
+        ["schema"],
+        ["asyncapi"],
+    ],
+    ids=lambda args: " ".join(args[:3]),
+)
+def test_a_closed_stdout_ends_the_command_quietly_with_141(
+    args: list[str], big_logs: tuple[Path, Path]
+) -> None:
+    big, corrupted = big_logs
+    command = [arg.format(log=big, corrupted=corrupted) for arg in args]
+    # The reader is gone before the command writes anything: `... | head -0`.
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        process = subprocess.Popen(
+            [*PROGRAM, *command], env=run_env(), stdout=write_end, stderr=subprocess.PIPE
+        )
+    finally:
+        os.close(write_end)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 141, err
+    assert b"Broken pipe" not in err
+    assert b"Traceback" not in err
+    assert b"error" not in err
+
+
+# ------------------------------------------------------------------ replay --fail-on
+
+
+@pytest.mark.parametrize(
+    ("fail_on", "clean", "anomalous", "invalid"),
+    [("invalid", 0, 0, 1), ("anomalies", 0, 1, 1), ("never", 0, 0, 0)],
+)
+def test_replay_fail_on_chooses_what_fails_a_ci_run(
+    tmp_path: Path,
+    valid_lines: list[bytes],
+    corrupted_log: CorruptedLog,
+    fail_on: str,
+    clean: int,
+    anomalous: int,
+    invalid: int,
+) -> None:
+    clean_log = tmp_path / "clean.jsonl"
+    # Only health checks and deliveries of one connector, never provisioned: anomalies, no
+    # invalid line.
+    first = json.loads(valid_lines[0])
+    connector = first["payload"]["connector_id"]
+    clean_log.write_bytes(b"".join(line + b"\n" for line in valid_lines))
+    without_provisioning = [
+        line
+        for line in valid_lines
+        if not (
+            json.loads(line)["event_type"] == "ConnectorProvisioned"
+            and json.loads(line)["payload"]["connector_id"] == connector
+        )
+    ]
+    anomalous_log = tmp_path / "anomalous.jsonl"
+    anomalous_log.write_bytes(b"".join(line + b"\n" for line in without_provisioning))
+    for log, expected in (
+        (clean_log, clean),
+        (anomalous_log, anomalous),
+        (corrupted_log.path, invalid),
+    ):
+        run = run_cli("replay", "--format", "json", "--fail-on", fail_on, log)
+        assert run.code == expected, (log.name, run.explain())
+
+
+# ------------------------------------------------------------------ every readable input is read
+
+
+def test_a_fifo_is_read(tmp_path: Path, valid_log: Path) -> None:
+    fifo = tmp_path / "events.fifo"
+    os.mkfifo(fifo)
+    writer = subprocess.Popen(
+        ["sh", "-c", f"cat '{valid_log}' > '{fifo}'"],
+    )
+    run = run_cli("replay", "--format", "json", fifo)
+    writer.wait(timeout=60)
+    assert run.code == 0, run.explain()
+    assert run.stdout == run_cli("replay", "--format", "json", valid_log).stdout
+
+
+def test_process_substitution_and_dev_stdin_are_read(valid_log: Path) -> None:
+    script = f"{' '.join(PROGRAM)} validate <(cat '{valid_log}')"
+    done = subprocess.run(
+        ["bash", "-c", script], capture_output=True, env=run_env(), timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert parse_summary(done.stderr.decode()).accepted > 0
+    run = run_cli("validate", "/dev/stdin", stdin=valid_log.read_bytes())
+    assert run.code == 0, run.explain()
+    assert parse_summary(run.err) == parse_summary(run_cli("validate", valid_log).err)
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (lambda tmp: tmp, "is a directory"),
+        (lambda tmp: tmp / "missing.jsonl", "no such file"),
+    ],
+    ids=["directory", "missing"],
+)
+def test_an_unreadable_input_gets_a_plain_sentence(
+    tmp_path: Path, make: object, reason: str
+) -> None:
+    path = make(tmp_path)  # type: ignore[operator]
+    for command in ("validate", "replay"):
+        run = run_cli(command, path)
+        assert run.code == 2
+        assert run.err == f"connector-sync: error: cannot read {path}: {reason}\n"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file: no permission to lose")
+def test_a_missing_permission_gets_a_plain_sentence(tmp_path: Path, valid_log: Path) -> None:
+    locked = tmp_path / "locked.jsonl"
+    shutil.copy(valid_log, locked)
+    locked.chmod(0)
+    run = run_cli("validate", locked)
+    assert run.code == 2
+    assert run.err == f"connector-sync: error: cannot read {locked}: permission denied\n"
+
+
+# ------------------------------------------------------------------ options checked at the boundary
+
+
+@pytest.mark.parametrize("name", ENGINES)
+def test_option_values_out_of_range_are_usage_errors(name: Engine, valid_log: Path) -> None:
+    with engine(name):
+        for option, value in (
+            ("--max-line-bytes", "9223372036854775808"),
+            ("--max-line-bytes", "0"),
+            ("--max-reconnect-cycles", "9223372036854775808"),
+            ("--max-reconnect-cycles", "-1"),
+        ):
+            run = run_cli("replay", option, value, valid_log)
+            assert run.code == 2, run.explain()
+            assert run.err.startswith(f"connector-sync: error: Invalid value for '{option}'")
+            assert "Traceback" not in run.err
+
+
+@pytest.mark.parametrize("name", ENGINES)
+def test_the_largest_reconnect_limit_runs_in_every_engine(name: Engine, valid_log: Path) -> None:
+    with engine(name):
+        for value in ("2147483648", "9223372036854775807"):
+            run = run_cli("replay", "--max-reconnect-cycles", value, valid_log)
+            assert run.code == 0, run.explain()
+
+
+# ------------------------------------------------------------------ gates fail closed
+
+
+@pytest.mark.parametrize("folder", ["empty", "wrong", "no-envelope"])
+def test_a_compat_baseline_that_is_not_a_schema_set_is_a_usage_error(
+    tmp_path: Path, folder: str
+) -> None:
+    target = tmp_path / folder
+    if folder == "empty":
+        target.mkdir()
+    elif folder == "wrong":
+        target.mkdir()
+        (target / "package.json").write_text('{"name": "x"}')
+    else:
+        shutil.copytree(baseline_dir("2.7.0"), target)
+        (target / "Event.json").unlink()
+    for args in (("--compat", target), ("--compat", "2.7.0", "--candidate", target)):
+        run = run_cli("schema", *args)
+        assert run.code == 2, run.explain()
+        assert run.err.startswith("connector-sync: error: not a schema set: ")
+        assert run.out == ""
+
+
+def test_the_shipped_baseline_is_found_from_any_folder(tmp_path: Path) -> None:
+    run = run_cli("schema", "--compat", "2.7.0", cwd=tmp_path)
+    assert run.code == 0, run.explain()
+    assert "0 breaking" in run.err
+    unknown = run_cli("schema", "--compat", "1.0.0", cwd=tmp_path)
+    assert unknown.code == 2
+    assert "no shipped baseline '1.0.0'; shipped: 2.7.0" in unknown.err
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"{}", b"[1, 2]", b'{"connectors": {"someone-else": {}}, "sync": {}}', b"not json"],
+    ids=["empty-object", "array", "unknown-connector", "not-json"],
+)
+def test_conformance_against_a_file_that_matches_no_stream_is_a_usage_error(
+    tmp_path: Path, content: bytes
+) -> None:
+    output = tmp_path / "output.json"
+    output.write_bytes(content)
+    run = run_cli("conformance", "--against", output)
+    assert run.code == 2, run.explain()
+    assert run.err.startswith("connector-sync: error: ")
+    assert "PASS" not in run.out
+
+
+def test_conformance_stream_needs_against() -> None:
+    run = run_cli("conformance", "--stream", "sync-replay-retried-delivery")
+    assert run.code == 2
+    assert "--stream needs --against FILE" in run.err
