@@ -738,8 +738,8 @@ def _case(**changes: Any) -> bytes:
 
 LITERAL_CASES: Final[tuple[tuple[str, bytes, bool], ...]] = (
     ("plain", _case(), True),
-    ("lowercase t", _case(timestamp="2026-11-25t08:03:00Z"), False),
-    ("lowercase z", _case(timestamp="2026-11-25T08:03:00z"), False),
+    ("lower-case t (RFC 3339 section 5.6)", _case(timestamp="2026-11-25t08:03:00Z"), True),
+    ("lower-case z (RFC 3339 section 5.6)", _case(timestamp="2026-11-25T08:03:00z"), True),
     ("space separator", _case(timestamp="2026-11-25 08:03:00Z"), False),
     ("+0500 offset", _case(timestamp="2026-11-25T13:03:00+0500"), False),
     ("+05:00 offset", _case(timestamp="2026-11-25T13:03:00+05:00"), True),

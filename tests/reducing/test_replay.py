@@ -162,12 +162,51 @@ def test_stream_anomalies_are_ordered_by_kind_event_id_message() -> None:
         assert [(a.kind, a.event_id) for a in replay(order).anomalies] == expected
 
 
-def test_a_payload_integer_beyond_64_bits_is_malformed_not_a_crash() -> None:
-    # Valid JSON (Python's json module parses it) that no contract field accepts.
-    huge = envelope(SYNC_INGEST_ACCEPTED, payload_for(SYNC_INGEST_ACCEPTED, ingested_count=2**64))
-    result = replay([huge])
+def test_an_integer_beyond_a_fields_bound_is_a_malformed_payload() -> None:
+    # Within the input limits (at most 2**64 - 1) but above a count's 2**63 - 1.
+    big = envelope(
+        SYNC_INGEST_ACCEPTED, payload_for(SYNC_INGEST_ACCEPTED, ingested_count=2**64 - 1)
+    )
+    result = replay([big])
     assert [a.kind for a in result.sync["conn-github-1"].anomalies] == ["malformed_payload"]
-    assert replay([huge, huge]).duplicates_dropped == 1
+    assert replay([big, big]).duplicates_dropped == 1
+
+
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [
+        (2**64, "integer_out_of_range"),
+        (-(2**63) - 1, "integer_out_of_range"),
+        (float("nan"), "non_finite_number"),
+        (float("-inf"), "non_finite_number"),
+        ("\ud800", "invalid_unicode"),
+    ],
+)
+def test_a_value_beyond_the_input_limits_makes_the_whole_envelope_malformed(
+    value: object, code: str
+) -> None:
+    # Specification section 8: also inside unknown fields, and as the CLI says of the line.
+    for where in ("payload", "envelope"):
+        event = envelope(SYNC_INGEST_ACCEPTED, payload_for(SYNC_INGEST_ACCEPTED))
+        holder = event["payload"] if where == "payload" else event
+        holder["x_newer_field"] = {"list": [1, value]}
+        result = replay([event])
+        assert result.sync == {}
+        path = (
+            "$.payload.x_newer_field.list[1]" if where == "payload" else "$.x_newer_field.list[1]"
+        )
+        assert [(a.kind, a.event_id) for a in result.anomalies] == [("malformed_envelope", None)]
+        assert result.anomalies[0].message.startswith(f"{path}: {code}: ")
+
+
+def test_nesting_deeper_than_64_levels_makes_the_envelope_malformed() -> None:
+    event = envelope(SYNC_INGEST_ACCEPTED, payload_for(SYNC_INGEST_ACCEPTED))
+    deep: dict[str, object] = {}
+    event["payload"]["x_newer_field"] = deep
+    for _ in range(63):
+        deep["d"] = {}
+        deep = deep["d"]  # type: ignore[assignment]
+    assert [a.kind for a in replay([event]).anomalies] == ["malformed_envelope"]
 
 
 # --------------------------------------------------------------------------- dedup

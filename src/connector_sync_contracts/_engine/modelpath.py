@@ -83,7 +83,7 @@ class LineChecker:
                 )
             )
             return None, None
-        event = admit_envelope(parsed, anomalies)
+        event = admit_envelope(parsed, anomalies, limits_checked=True)
         if event is None:
             return parsed, None
         return parsed, (

@@ -38,7 +38,6 @@ from ..reducing.fold import Engine
 from . import native
 
 if TYPE_CHECKING:
-    from ..models.envelope import Event
     from .modelpath import LineChecker
     from .screen import FastEvent
 
@@ -272,7 +271,9 @@ class _Records:
         from .modelpath import canonical_json, copies_of, event_to_fact, instant_us
 
         # Raw bytes differ, so compare canonical JSON: re-read only these ids' lines.
-        versions: dict[str, dict[bytes, tuple[bytes, bytes, int]]] = {e: {} for e in differing}
+        versions: dict[str, dict[bytes, tuple[bytes, bytes, int, bool]]] = {
+            e: {} for e in differing
+        }
         for raw, event in copies_of(differing, sources, decode):
             fact = event_to_fact(event)
             record = self.make(event.event_id, event.lamport_clock, instant_us(event), raw, fact)
@@ -281,14 +282,16 @@ class _Records:
                 canonical_json(event),
                 record,
                 _bucket(fact),
+                isinstance(fact, MalformedFact),
             )
         for eid, places in differing.items():
             found = list(versions[eid].values())
-            distinct = {canonical for canonical, _, _ in found}
+            distinct = {canonical for canonical, _, _, _ in found}
             self.duplicates_dropped += len(found) - len(distinct)
             if len(distinct) > 1:
                 self.conflicts[eid] = len(distinct)
-            _, best, bucket = min(found, key=lambda v: (v[1][:16], v[0]))
+            # Section 2: a valid payload first, then the smallest (sort key, canonical JSON).
+            _, best, bucket, _ = min(found, key=lambda v: (v[3], v[1][:16], v[0]))
             for b, index in places:
                 self.buckets[b][index] = b""
             self.buckets[bucket].append(best)
@@ -328,17 +331,22 @@ class _NativeRecords:
             return dropped, conflicts
         from .modelpath import canonical_json, copies_of, event_to_fact, instant_us
 
-        copies: dict[str, list[tuple[tuple[int, int], bytes, int, Event]]] = {e: [] for e in ids}
+        copies: dict[str, list[tuple[bool, tuple[int, int], bytes, int, Fact | None]]] = {
+            e: [] for e in ids
+        }
         for raw, event in copies_of(copies, sources, checker().fast.decode):
             order = (event.lamport_clock, instant_us(event))
-            copies[event.event_id].append((order, canonical_json(event), hash(raw), event))
+            fact = event_to_fact(event)
+            copies[event.event_id].append(
+                (isinstance(fact, MalformedFact), order, canonical_json(event), hash(raw), fact)
+            )
         for eid, found in copies.items():
-            distinct = {canonical for _, canonical, _, _ in found}
+            distinct = {canonical for _, _, canonical, _, _ in found}
             dropped += len(found) - len(distinct)
             if len(distinct) > 1:
                 conflicts[eid] = len(distinct)
-            (lamport, instant), _, ident, event = min(found, key=lambda v: (v[0], v[1]))
-            fact = event_to_fact(event)
+            # Section 2: a valid payload first, then the smallest (sort key, canonical JSON).
+            _, (lamport, instant), _, ident, fact = min(found, key=lambda v: v[:3])
             self.scanner.offer(eid, lamport, instant, ident, fact, _partition(fact), False)
         return dropped, conflicts
 
@@ -536,8 +544,8 @@ def _fold(replayer: _Replayer, records: _Records) -> ReplayData:
 
 
 def _file_bytes(sources: list[Source]) -> int:
-    """Bytes of the sources that are files (standard input is not known ahead)."""
-    return sum(os.path.getsize(source.name) for source in sources if source.name != "-")
+    """Bytes of the sources that are regular files (a pipe's size is not known ahead)."""
+    return sum(os.path.getsize(source.name) for source in sources if not source.streamed())
 
 
 def _partition(fact: Fact | None) -> str | None:

@@ -48,7 +48,7 @@ _fromiso: Final = datetime.fromisoformat
 # symbol, so one C call and one set lookup check a value's layout exactly as
 # the patterns in ``_types`` do; ranges and calendar are left to
 # ``datetime.fromisoformat``, which checks them as the model does.
-_DIGITS: Final = str.maketrans("0123456789", "9" * 10)
+_DIGITS: Final = str.maketrans("0123456789tz", "9" * 10 + "TZ")
 _HEX: Final = str.maketrans("0123456789abcdefABCDEF", "x" * 22)
 _DATETIME_SHAPES: Final = frozenset(
     f"9999-99-99T99:99:99{fraction}{suffix}"
@@ -77,13 +77,13 @@ else:  # pragma: no cover - Python 3.10's fromisoformat reads no "Z"
 
 
 def fast_datetime(value: str) -> datetime | None:
-    """Parse the RFC 3339 profile of ``_types.DATETIME_PATTERN``; None when outside it."""
-    shape = value.translate(_DIGITS)
+    """Parse the RFC 3339 profile of ``patterns.DATETIME_PATTERN``; None when outside it."""
+    shape = value.translate(_DIGITS)  # lower-case t and z become T and Z, as RFC 3339 allows
     # The pattern allows offset minutes 00-59 only; fromisoformat would take +05:60.
     if shape not in _DATETIME_SHAPES or (shape[-1] != "Z" and value[-2] > "5"):
         return None
     try:
-        parsed = _parse_rfc3339(value)
+        parsed = _parse_rfc3339(value.upper())
     except ValueError:
         return None
     if parsed.year in (1, 9999) and not utc_instant_in_range(value):

@@ -61,11 +61,12 @@ UUID_PATTERN: Final = rf"^(?:{_UUID36}|{_UUID32})$"
 
 DATETIME_PATTERN: Final = (
     r"^[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
-    r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,9})?"
-    r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])$"
+    r"[Tt](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,9})?"
+    r"(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])$"
 )
 """RFC 3339 date-time with a mandatory offset (``Z`` or ``+HH:MM``) and up to nine fraction
-digits (nanoseconds, as Go's RFC3339Nano writes them); stored truncated to microseconds."""
+digits (nanoseconds, as Go's RFC3339Nano writes them); stored truncated to microseconds.
+``T`` and ``Z`` may be lower case, as RFC 3339 section 5.6 allows."""
 
 SEMVER_PATTERN: Final = r"^(?:0|[1-9][0-9]*)\.(?:0|[1-9][0-9]*)\.(?:0|[1-9][0-9]*)$"
 """``MAJOR.MINOR.PATCH`` without leading zeros."""
@@ -131,8 +132,8 @@ def normal_event_id(value: str) -> str | None:
 
 
 _DATETIME_PARTS: Final = re.compile(
-    r"^([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.[0-9]+)?"
-    r"(Z|[+-][0-9]{2}:[0-9]{2})$"
+    r"^([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.[0-9]+)?"
+    r"([Zz]|[+-][0-9]{2}:[0-9]{2})$"
 )
 
 
@@ -153,7 +154,7 @@ def utc_instant_in_range(value: str) -> bool:
     except ValueError:
         return True
     offset = parts[7]
-    minutes = 0 if offset == "Z" else int(offset[1:3]) * 60 + int(offset[4:6])
+    minutes = 0 if offset in "Zz" else int(offset[1:3]) * 60 + int(offset[4:6])
     try:
         local - timedelta(minutes=minutes if offset[0] != "-" else -minutes)
     except OverflowError:

@@ -13,7 +13,14 @@ from typing import Any, Final
 
 import orjson
 
-__all__ = ["LOG_FIELDS", "ReplayData", "canonical_dumps", "drop_logs", "section6_form"]
+__all__ = [
+    "LOG_FIELDS",
+    "ReplayData",
+    "canonical_dumps",
+    "drop_logs",
+    "has_anomalies",
+    "section6_form",
+]
 
 LOG_FIELDS: Final = frozenset({"transition_log", "outcome_log", "deliveries"})
 """Per-event logs that ``include_logs=False`` (the CLI's ``--no-logs``) leaves out."""
@@ -27,8 +34,30 @@ def canonical_dumps(data: Any) -> bytes:
     Aware datetimes are written as RFC 3339 UTC (``...Z``, microseconds when
     present) and enum members as their values, exactly as pydantic's JSON
     mode writes them, so model dumps and plain data give the same bytes.
+    Integers of any size are written exactly (a sum over many events may
+    exceed 64 bits; specification section 8).
     """
-    return orjson.dumps(data, option=_CANONICAL) + b"\n"
+    try:
+        return orjson.dumps(data, option=_CANONICAL) + b"\n"
+    except TypeError:
+        # orjson stops at 64-bit integers: write the larger ones as JSON integers
+        # it copies verbatim, then try again.
+        return orjson.dumps(_exact_integers(data), option=_CANONICAL) + b"\n"
+
+
+_INT64_RANGE: Final = range(-(2**63), 2**64)
+
+
+def _exact_integers(data: Any) -> Any:
+    if isinstance(data, bool):
+        return data
+    if isinstance(data, int) and data not in _INT64_RANGE:
+        return orjson.Fragment(str(data).encode())
+    if isinstance(data, dict):
+        return {key: _exact_integers(value) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_exact_integers(value) for value in data]
+    return data
 
 
 def drop_logs(data: Any) -> None:
@@ -60,6 +89,18 @@ def section6_form(data: dict[str, Any], *, include_logs: bool) -> dict[str, Any]
         "anomalies": links["link_anomalies"],
     }
     return data
+
+
+def has_anomalies(data: dict[str, Any]) -> bool:
+    """Whether a whole-log result (as ``Engine.result_data`` gives it) records any anomaly.
+
+    Stream-level, per-connector, per-delivery and link anomalies all count.
+    """
+    if data["anomalies"] or data["external_links"]["link_anomalies"]:
+        return True
+    return any(
+        state["anomalies"] for part in (data["connectors"], data["sync"]) for state in part.values()
+    )
 
 
 class ReplayData:

@@ -10,16 +10,21 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
+from pydantic_core import PydanticCustomError
 
 from ..contract.limits import INT64_MAX
 from ..contract.patterns import SEMVER_PATTERN, format_instant
+from ..validation.input import load_mapping
 from .fields import EventIdStr, NonEmptyStr, UtcDatetime, UuidField
 
-__all__ = ["Event", "SortKey", "canonical_json", "sort_key"]
+__all__ = ["LIMITS_CHECKED", "Event", "SortKey", "canonical_json", "sort_key"]
+
+LIMITS_CHECKED: Final = {"input_limits_checked": True}
+"""Validation context saying the input was already read through ``validation.input``."""
 
 SortKey = tuple[int, datetime, str]
 """Replay order: (lamport_clock, timestamp as a UTC instant, event_id)."""
@@ -75,6 +80,18 @@ class Event(BaseModel):
     data_tier: Annotated[int, Field(strict=True, ge=0, le=4)] = Field(
         default=0, description="Data sensitivity tier from 0 (public) to 4 (most restricted)."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _within_input_limits(cls, data: Any, info: ValidationInfo) -> Any:
+        # The contract's input limits hold for every value, unknown fields included
+        # (specification section 8): an envelope beyond them is not an Event.
+        if isinstance(data, dict) and not (info.context or {}).get("input_limits_checked"):
+            obj, problems = load_mapping(data, python_values=True)
+            if obj is None:
+                first = problems[0]
+                raise PydanticCustomError(first.code, f"{first.path}: {first.message}")
+        return data
 
     @property
     def sort_key(self) -> SortKey:

@@ -62,6 +62,6 @@ def conflicting_duplicate(event_id: str, versions: int) -> AnomalyData:
     return anomaly(
         kind="conflicting_duplicate",
         event_id=event_id,
-        message=f"{versions} different contents share this event_id; kept the one "
-        "with the smallest (sort key, canonical JSON)",
+        message=f"{versions} different contents share this event_id; kept a copy with a "
+        "valid payload if any, then the smallest (sort key, canonical JSON)",
     )

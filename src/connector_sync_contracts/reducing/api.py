@@ -20,7 +20,7 @@ from ..models.connector import (
     ConnectorPayloadBase,
     ConnectorReconnectedPayload,
 )
-from ..models.envelope import Event, canonical_json
+from ..models.envelope import LIMITS_CHECKED, Event, canonical_json
 from ..models.links import ExternalReferenceLinkedPayload
 from ..models.payloads import PAYLOAD_MODELS
 from ..models.results import ConnectorProjection, LinkIndex, ReplayResult, SyncProjection
@@ -30,6 +30,7 @@ from ..models.sync import (
     SyncReplayCompletedPayload,
     SyncRetryScheduledPayload,
 )
+from ..validation.input import first_problem, load_mapping
 from .anomalies import AnomalyData, anomaly, anomaly_order
 from .facts import ConnectorFact, Fact, LinkFact, MalformedFact, SyncFact
 from .fold import Dedup, Engine
@@ -73,12 +74,28 @@ def raw_event_id(item: object) -> str | None:
     return _encodable(raw) if isinstance(raw, str) else None
 
 
-def admit_envelope(item: object, anomalies: list[AnomalyData]) -> Event | None:
-    """``item`` as a validated ``Event``, or None after recording ``malformed_envelope``."""
+def admit_envelope(
+    item: object, anomalies: list[AnomalyData], *, limits_checked: bool = False
+) -> Event | None:
+    """``item`` as a validated ``Event``, or None after recording ``malformed_envelope``.
+
+    A mapping is first read through the input layer, so a value beyond the
+    contract's limits (nesting, integer range, NaN, lone surrogates) rejects
+    it exactly as it rejects the JSON line it came from (section 8).
+    ``limits_checked`` says ``item`` came from that layer already.
+    """
     if isinstance(item, Event):
         return item
+    # Python objects (a datetime, a UUID) stay allowed in a mapping: only the
+    # limits apply, and the model takes those objects as it always did.
+    obj, problems = (item, ()) if limits_checked else load_mapping(item, python_values=True)
+    if obj is None:
+        anomalies.append(
+            anomaly(kind="malformed_envelope", event_id=None, message=first_problem(problems))
+        )
+        return None
     try:
-        return Event.model_validate(item)
+        return Event.model_validate(obj, context=LIMITS_CHECKED)
     except ValidationError as exc:
         anomalies.append(
             anomaly(
@@ -159,7 +176,9 @@ class Projection:
     the event with the same steps batch ``replay`` uses. For input already in
     replay order the final ``result()`` equals ``replay(events)``; a
     differing duplicate that arrives after its event_id was applied is
-    recorded as ``conflicting_duplicate`` and not applied again.
+    recorded as ``conflicting_duplicate`` and not applied again, unless the
+    applied copy's payload was malformed and the new one's is valid: then
+    the new copy replaces it, as the dedup rule says.
     """
 
     def __init__(
@@ -172,32 +191,51 @@ class Projection:
         self._engine = Engine(
             families, keep_logs=include_logs, max_reconnect_cycles=max_reconnect_cycles
         )
-        self._dedup: Dedup[Event] = Dedup()
+        self._dedup: Dedup[Fact | None] = Dedup()
         self._envelope_anomalies: list[AnomalyData] = []
 
     def _admit(self, item: EventLike) -> Event | None:
         return admit_envelope(item, self._envelope_anomalies)
 
-    def apply(self, event: EventLike) -> None:
-        """Fold one event (or envelope mapping) into the projection."""
-        admitted = self._admit(event)
+    def _offer(self, item: EventLike) -> tuple[str, Fact | None, MalformedFact | None]:
+        """Admit and dedup one item: (status, its fact, the malformed fact it replaces)."""
+        admitted = self._admit(item)
         if admitted is None:
-            return
-        status = self._dedup.offer(
-            admitted.event_id, admitted.sort_key, canonical_json(admitted), admitted
+            return "rejected", None, None
+        fact = event_to_fact(admitted)
+        replaced = (
+            self._dedup.held(admitted.event_id)
+            if admitted.event_id in self._dedup.winners
+            else None
         )
+        status = self._dedup.offer(
+            admitted.event_id,
+            admitted.sort_key,
+            canonical_json(admitted),
+            fact,
+            malformed=isinstance(fact, MalformedFact),
+        )
+        return status, fact, replaced if isinstance(replaced, MalformedFact) else None
+
+    def apply(self, event: EventLike) -> None:
+        """Fold one event (or envelope mapping) into the projection.
+
+        A copy whose payload is valid replaces an earlier copy of its
+        event_id whose payload was malformed (that one's anomaly is undone).
+        """
+        status, fact, replaced = self._offer(event)
         if status == "new":
-            self._engine.fold(event_to_fact(admitted))
+            self._engine.fold(fact)
+        elif status == "upgrade":
+            assert replaced is not None
+            self._engine.retract(replaced)
+            self._engine.fold(fact)
 
     def _load(self, events: Iterable[EventLike]) -> None:
         for item in events:
-            admitted = self._admit(item)
-            if admitted is not None:
-                self._dedup.offer(
-                    admitted.event_id, admitted.sort_key, canonical_json(admitted), admitted
-                )
-        for event in self._dedup.in_order():
-            self._engine.fold(event_to_fact(event))
+            self._offer(item)
+        for fact in self._dedup.in_order():
+            self._engine.fold(fact)
 
     def _stream_anomalies(self) -> tuple[AnomalyData, ...]:
         found = [*self._envelope_anomalies, *self._dedup.anomalies()]

@@ -26,42 +26,55 @@ T = TypeVar("T")
 
 
 class Dedup(Generic[T]):
-    """Deduplication by event_id that does not depend on input order (section 2).
+    """Deduplication by event_id that does not depend on input order (specification section 2).
 
     ``identity`` is equal exactly for identical content (the canonical JSON
-    bytes). Among differing copies the winner is the one with the smallest
-    (sort key, identity); ``item`` is whatever the caller folds for a winner.
+    bytes). Among differing copies the winner is a copy whose payload is
+    valid, if any; among copies of equal validity, the one with the smallest
+    (sort key, identity). ``item`` is whatever the caller folds for a winner.
     """
 
     __slots__ = ("conflicts", "offered", "winners")
 
     def __init__(self) -> None:
-        self.winners: dict[str, tuple[SortKey, bytes, T]] = {}
+        self.winners: dict[str, tuple[bool, SortKey, bytes, T]] = {}
         self.conflicts: dict[str, set[bytes]] = {}
         self.offered = 0
 
     def offer(
-        self, event_id: str, key: SortKey, identity: bytes, item: T
-    ) -> Literal["new", "identical", "conflict"]:
-        """Record one copy; return whether it is new, an identical or a differing duplicate."""
+        self, event_id: str, key: SortKey, identity: bytes, item: T, *, malformed: bool = False
+    ) -> Literal["new", "identical", "conflict", "upgrade"]:
+        """Record one copy; say whether it is new, identical, or differs.
+
+        ``malformed`` is true when the copy's payload failed validation.
+        ``upgrade`` means the copy differs and replaces a held winner whose
+        payload was malformed (an incremental fold must retract that one).
+        """
         self.offered += 1
         held = self.winners.get(event_id)
+        entry = (malformed, key, identity, item)
         if held is None:
-            self.winners[event_id] = (key, identity, item)
+            self.winners[event_id] = entry
             return "new"
-        if held[1] == identity:
+        if held[2] == identity:
             return "identical"
         seen = self.conflicts.get(event_id)
         if seen is None:
-            seen = self.conflicts[event_id] = {held[1]}
+            seen = self.conflicts[event_id] = {held[2]}
         seen.add(identity)
-        if (key, identity) < (held[0], held[1]):
-            self.winners[event_id] = (key, identity, item)
+        if (malformed, key, identity) < held[:3]:
+            self.winners[event_id] = entry
+            if held[0] and not malformed:
+                return "upgrade"
         return "conflict"
+
+    def held(self, event_id: str) -> T:
+        """The item of the copy of ``event_id`` that currently wins."""
+        return self.winners[event_id][3]
 
     def in_order(self) -> list[T]:
         """The winning items in replay order."""
-        return [entry[2] for entry in sorted(self.winners.values(), key=_entry_order)]
+        return [entry[3] for entry in sorted(self.winners.values(), key=_entry_order)]
 
     @property
     def duplicates_dropped(self) -> int:
@@ -74,8 +87,8 @@ class Dedup(Generic[T]):
         return [conflicting_duplicate(eid, len(seen)) for eid, seen in self.conflicts.items()]
 
 
-def _entry_order(entry: tuple[SortKey, bytes, object]) -> SortKey:
-    return entry[0]
+def _entry_order(entry: tuple[bool, SortKey, bytes, object]) -> SortKey:
+    return entry[1]
 
 
 class Engine:
@@ -190,6 +203,26 @@ class Engine:
         else:
             self.ignored += 1
 
+    def retract(self, fact: MalformedFact) -> None:
+        """Undo folding a malformed fact: a valid copy of its event_id replaces it.
+
+        A malformed fact only ever added one ``malformed_payload`` anomaly
+        (and, on a connector, one to ``event_count``), so this is exact.
+        """
+        if fact.family not in self.families:
+            self.ignored -= 1
+            return
+        if fact.connector_id is None:
+            _remove_malformed(self.stream_anomalies, fact)
+        elif fact.family is Family.CONNECTOR:
+            acc = self.connectors[fact.connector_id]
+            acc.event_count -= 1
+            _remove_malformed(acc.anomalies, fact)
+        elif fact.family is Family.SYNC:
+            _remove_malformed(self.syncs[fact.connector_id].anomalies, fact)
+        else:
+            _remove_malformed(self.links.anomalies, fact)
+
     def _connector(self, cid: str, fact: ConnectorFact | MalformedFact) -> None:
         acc = self.connectors.get(cid)
         if acc is None:
@@ -201,3 +234,7 @@ class Engine:
         if acc is None:
             acc = self.syncs[cid] = SyncAcc(cid, self.keep_logs)
         sync_step(acc, fact)
+
+
+def _remove_malformed(anomalies: list[AnomalyData], fact: MalformedFact) -> None:
+    anomalies.remove(malformed(fact))

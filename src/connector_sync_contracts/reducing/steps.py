@@ -41,7 +41,8 @@ def _utc_or_none(value: datetime | None) -> datetime | None:
 
 
 def _float_or_none(value: float | None) -> float | None:
-    return None if value is None else float(value)
+    # + 0.0 writes a negative zero as 0.0, in every engine (specification section 8).
+    return None if value is None else float(value) + 0.0
 
 
 @dataclass(slots=True)

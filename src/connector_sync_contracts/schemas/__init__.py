@@ -170,14 +170,20 @@ def ecma_regex(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(_ecma_source(pattern)), re.ASCII)
 
 
+_UPPER_T_Z: Final = str.maketrans("tz", "TZ")
+
+
 def _is_date_time(instance: object) -> bool:
     from rfc3339_validator import validate_rfc3339
 
     if not isinstance(instance, str):
         return True
-    # rfc3339-validator's own regex ends in a Python '$', which allows a final newline.
+    # rfc3339-validator's own regex ends in a Python '$', which allows a final newline,
+    # and takes only upper-case T and Z, which RFC 3339 section 5.6 does not require.
     return (
-        "\n" not in instance and bool(validate_rfc3339(instance)) and utc_instant_in_range(instance)
+        "\n" not in instance
+        and bool(validate_rfc3339(instance.translate(_UPPER_T_Z)))
+        and utc_instant_in_range(instance)
     )
 
 

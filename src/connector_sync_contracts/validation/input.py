@@ -19,7 +19,13 @@ from ..contract.limits import INT_RANGE, MAX_DEPTH
 from .paths import json_path
 from .result import Layer, Violation, violation_order
 
-__all__ = ["PathParts", "load_json_object", "violation"]
+__all__ = [
+    "PathParts",
+    "first_problem",
+    "load_json_object",
+    "load_mapping",
+    "violation",
+]
 
 PathParts = tuple[str | int, ...]
 """A JSON path as its segments: keys and array indexes."""
@@ -102,7 +108,7 @@ def _json_type(value: object) -> str:
         return "object"
     if isinstance(value, (list, tuple)):
         return "array"
-    if isinstance(value, str):
+    if isinstance(value, (str, bytes, bytearray, memoryview)):
         return "string"
     if isinstance(value, bool):
         return "boolean"
@@ -114,11 +120,17 @@ def _json_type(value: object) -> str:
 
 
 class _Scan:
-    """Copies Python data into plain JSON values and records what is not JSON."""
+    """Copies Python data into plain JSON values and records what is not JSON.
 
-    def __init__(self) -> None:
+    With ``python_values`` other Python objects (a ``datetime``, a ``UUID``
+    in an ``Event`` built in Python) are kept as they are: only the
+    contract's limits are checked then.
+    """
+
+    def __init__(self, *, python_values: bool = False) -> None:
         self.violations: list[Violation] = []
         self._open: set[int] = set()
+        self._python_values = python_values
 
     def _bad(self, path: PathParts, code: str, message: str) -> None:
         self.violations.append(violation(Layer.INPUT, path, code, message))
@@ -143,6 +155,8 @@ class _Scan:
             return None
         if isinstance(value, (Mapping, list, tuple)):
             return self._container(value, path)
+        if self._python_values:
+            return value
         self._bad(path, "not_json", f"a {type(value).__name__} is not a JSON value")
         return None
 
@@ -197,6 +211,30 @@ def load_json_object(data: object) -> tuple[dict[str, Any] | None, tuple[Violati
     return obj, tuple(sorted(problems, key=violation_order))
 
 
+def load_mapping(
+    data: object, *, python_values: bool = False
+) -> tuple[dict[str, Any] | None, tuple[Violation, ...]]:
+    """``load_json_object`` for data that is already parsed: text is not read as JSON.
+
+    What ``replay()`` applies to an envelope mapping, so that a mapping and
+    the JSON text it came from get the same verdict (specification section 8).
+    ``python_values`` keeps Python objects that are not JSON values (an
+    ``Event`` built in Python may hold a ``datetime``) and checks only the
+    limits.
+    """
+    if isinstance(data, (str, bytes, bytearray, memoryview)) or not isinstance(data, Mapping):
+        message = f"expected a JSON object, got {_json_type(data)}"
+        return None, (violation(Layer.INPUT, (), "not_an_object", message),)
+    obj, problems = _scan(data, python_values=python_values)
+    return obj, tuple(sorted(problems, key=violation_order))
+
+
+def first_problem(problems: tuple[Violation, ...]) -> str:
+    """``path: code: message`` of the first input problem, as a malformed line is described."""
+    first = problems[0]
+    return f"{first.path}: {first.code}: {first.message}"
+
+
 def _load(data: object) -> tuple[dict[str, Any] | None, list[Violation]]:
     if isinstance(data, (bytes, bytearray, memoryview)):
         raw = bytes(data)
@@ -212,7 +250,13 @@ def _load(data: object) -> tuple[dict[str, Any] | None, list[Violation]]:
     if not isinstance(data, Mapping):
         message = f"expected a JSON object, got {_json_type(data)}"
         return None, [violation(Layer.INPUT, (), "not_an_object", message)]
-    scan = _Scan()
+    return _scan(data)
+
+
+def _scan(
+    data: Mapping[Any, Any], *, python_values: bool = False
+) -> tuple[dict[str, Any] | None, list[Violation]]:
+    scan = _Scan(python_values=python_values)
     try:
         obj = scan._container(data, ())
     except RecursionError:

@@ -34,7 +34,7 @@ from typing import Any, Final, Literal
 from pydantic import BaseModel, ValidationError
 
 from ..contract.rules import semantic_failures
-from ..models.envelope import Event
+from ..models.envelope import LIMITS_CHECKED, Event
 from ..models.payloads import PAYLOAD_MODELS
 from ..schemas import ENVELOPE_SCHEMA, create_validator
 from .input import PathParts, load_json_object, violation
@@ -116,7 +116,7 @@ def _model_layer(
     model: type[BaseModel], data: dict[str, Any], prefix: PathParts
 ) -> tuple[BaseModel | None, list[Violation]]:
     try:
-        return model.model_validate(data), []
+        return model.model_validate(data, context=LIMITS_CHECKED), []
     except ValidationError as exc:
         found = [
             violation(
