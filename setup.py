@@ -36,7 +36,10 @@ compile_args = ["-O2"]
 link_args: list[str] = []
 if sanitize:
     flags = [f"-fsanitize={','.join(sanitizers)}", "-fno-omit-frame-pointer"]
-    compile_args = [*flags, "-fno-sanitize-recover=undefined", "-O1", "-g", "-UNDEBUG"]
+    # -fno-wrapv undoes the -fwrapv of Python's own CFLAGS, which makes signed
+    # overflow defined (wrapping) and so invisible to UBSan.
+    compile_args = [*flags, "-fno-sanitize-recover=undefined", "-fno-wrapv", "-O1", "-g"]
+    compile_args.append("-UNDEBUG")
     link_args = flags
 
 define_macros: list[tuple[str, str | None]] = []
