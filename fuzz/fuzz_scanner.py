@@ -17,8 +17,9 @@ like ``_stream._fold_native`` does. Checked on every input:
 - a line over the limit is deferred; a line ``scan`` takes is also taken by
   ``probe`` and is a JSON object, and a line it defers within the limit is
   deferred by ``probe`` too;
-- the fold hands back every kept record exactly once, and a group folded in C
-  converts to plain data with ``_accel.connector_data``/``sync_data``.
+- the fold hands back every kept record exactly once, its ingested and
+  replayed sums are not negative, and a group folded in C converts to plain
+  data with ``_accel.connector_data``/``sync_data``.
 
 Blocks are handed over as buffers that end exactly where their allocation
 ends (``ctypes`` arrays; run with ``PYTHONMALLOC=malloc`` so ASan puts a red
@@ -65,6 +66,7 @@ class Plan:
     keep_logs: bool
     offer_probe: bool  # offer probe()'s fact of each accepted line again (dedup copies)
     offer_none: bool  # offer deferred lines as records with None facts (like malformed lines)
+    reserve: bool  # size the dedup table first, as _stream._reserving_scan does
     limit: int
     max_cycles: int
     cuts: tuple[int, ...]
@@ -85,6 +87,7 @@ class Plan:
                 keep_logs=not flags & 16,
                 offer_probe=bool(flags & 32),
                 offer_none=bool(flags & 64),
+                reserve=bool(flags & 128),
                 limit=DEFAULT_LIMIT if limit_byte == 0 else limit_byte * 8,
                 max_cycles=cycles % 8,
                 cuts=tuple(cuts),
@@ -215,6 +218,9 @@ def fold(scanner: _accel.Scanner, plan: Plan) -> None:
             )
         if sync_part is not None:
             seen += sum(sync_part[0])
+            # Every count the screen takes is >= 0, so the sums are too (no wrap).
+            assert sync_part[1] >= 0, sync_part[1]
+            assert sync_part[2] >= 0, sync_part[2]
             _accel.sync_data(cid, sync_part, keep_logs=plan.keep_logs)
     assert seen == live, (seen, live)
     assert scanner.next_group(plan.keep_logs, plan.max_cycles) is None
@@ -239,6 +245,8 @@ def test_one_input(data: bytes) -> None:
     """The fuzz target: one whole scan, offer, settle and fold run."""
     plan, body = Plan.read(data)
     scanner = new_scanner()
+    if plan.reserve:
+        scanner.reserve(len(body) * (1 + plan.max_cycles))
     accepted: list[bytes] = []
     left: list[bytes] = []
     for start, end in blocks(body, plan):
