@@ -54,6 +54,23 @@ def ingested_overflow() -> list[bytes]:
     return [_compact(e) for e in accepted]
 
 
+def replayed_overflow() -> list[bytes]:
+    """The same ten deliveries as SyncReplayCompleted lines, each replaying 999999999999999999."""
+    lines = []
+    for number, line in enumerate(ingested_overflow()):
+        event = json.loads(line)
+        payload = event["payload"]
+        del payload["ingest_batch_id"], payload["ingested_count"]
+        payload.update(
+            replay_id=f"replay-{number}",
+            replay_source="dead-letter-queue",
+            replayed_count=HUGE_COUNT,
+        )
+        event["event_type"] = "SyncReplayCompleted"
+        lines.append(_compact(event))
+    return lines
+
+
 def empty_string() -> list[bytes]:
     """One valid ConnectorProvisioned line whose endpoint_url is the empty string."""
     event = next(e for e in _generated() if e["event_type"] == "ConnectorProvisioned")
@@ -65,6 +82,7 @@ def empty_string() -> list[bytes]:
 REPORTS: dict[str, tuple[Callable[[], list[bytes]], str]] = {
     # name: (lines, text the sanitizer report must contain)
     "ingested-overflow": (ingested_overflow, "signed integer overflow"),
+    "replayed-overflow": (replayed_overflow, "signed integer overflow"),
     "empty-string": (empty_string, "null pointer"),
 }
 
@@ -81,7 +99,7 @@ def replay(lines: list[bytes]) -> None:
     while (group := scanner.next_group(True, 3)) is not None:
         print(f"group {group[0]!r}: {'folded in C' if len(group) == 3 else 'Python'}")
         if len(group) == 3 and group[2] is not None:
-            print(f"  ingested_items={group[2][1]}", flush=True)
+            print(f"  ingested_items={group[2][1]} replayed_items={group[2][2]}", flush=True)
 
 
 def run_all() -> int:
