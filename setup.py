@@ -50,12 +50,19 @@ if WEAK_HASH:
     # this macro once it is rewritten; defining it now is harmless).
     define_macros.append(("CSC_WEAK_HASH", "1"))
 
-# A sanitizer build has its own build folder and always recompiles, so it never
-# reuses (or leaves behind for a normal build) an object built with other flags.
-options = {"build": {"build_base": "build/sanitize"}, "build_ext": {"force": True}}
+# A special build (sanitizers, weak hashes) has its own build folder and always
+# recompiles, so it never reuses (or leaves behind for a normal build) an object
+# built with other flags.
+parts = ["sanitize"] if sanitize else []
+if SANITIZE == "fuzzer":
+    parts.append("fuzzer")
+if WEAK_HASH:
+    parts.append("weak-hash")
+variant = "-".join(parts)
+options = {"build": {"build_base": f"build/{variant}"}, "build_ext": {"force": True}}
 
 setup(
-    options=options if sanitize else {},
+    options=options if variant else {},
     ext_modules=[
         Extension(
             "connector_sync_contracts._native",
