@@ -90,7 +90,9 @@ def dictionary() -> list[str]:
         words.add(field[0])
         words.update(field[9] or ())
     tokens = [json.dumps(w) for w in sorted(words)]
-    tokens += ['":"', '","', '":{', "},", "null", "true", "-0", "1e308", "\\u0000", "\\r\\n"]
+    tokens += ['":"', '","', '":{', "},", '""', "null", "true", "-0", "1e308", "\\u0000", "\\r\\n"]
+    # Integer edges: the screen's longest literal (18 digits), 2^63 - 1 and past it.
+    tokens += ["999999999999999999", "9223372036854775807", "9223372036854775808", "-1"]
     return [f"kw{i}={json.dumps(t)}" for i, t in enumerate(tokens)]
 
 
