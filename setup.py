@@ -2,17 +2,77 @@
 
 Without a C compiler the build goes on (``optional=True``) and the CLI uses its
 pure-Python paths: the same results, more slowly (see bench/README.md).
+
+Build switches (environment variables read at build time, for development only):
+
+``CSC_SANITIZE=1``
+    Compile and link ``_native`` with AddressSanitizer and UndefinedBehaviorSanitizer
+    (``-O1 -g``, frame pointers kept, every UB report fatal). Python itself is
+    not instrumented, so run it with the ASan runtime preloaded; ``make sanitize``
+    does all of that. A sanitizer build that fails to compile is an error, never
+    silently skipped. ``CSC_SANITIZE=fuzzer`` also adds ``-fsanitize=fuzzer-no-link``
+    (libFuzzer coverage of the C code for atheris; clang only, so use ``CC=clang``).
+``CSC_WEAK_HASH=1``
+    Define the C macro ``CSC_WEAK_HASH``, which makes ``_native.c`` weaken its
+    hashes so the collision fallbacks are exercised (see ``fuzz/``).
 """
+
+import os
 
 from setuptools import Extension, setup
 
+SANITIZE = os.environ.get("CSC_SANITIZE", "")
+WEAK_HASH = os.environ.get("CSC_WEAK_HASH") == "1"
+
+if SANITIZE not in ("", "0", "1", "fuzzer"):
+    raise SystemExit(f"CSC_SANITIZE must be 1 or fuzzer, not {SANITIZE!r}")
+
+sanitizers = ["address", "undefined"]
+if SANITIZE == "fuzzer":
+    sanitizers.insert(0, "fuzzer-no-link")
+sanitize = SANITIZE in ("1", "fuzzer")
+
+compile_args = ["-O2"]
+link_args: list[str] = []
+if sanitize:
+    flags = [f"-fsanitize={','.join(sanitizers)}", "-fno-omit-frame-pointer"]
+    # -fno-wrapv undoes the -fwrapv of Python's own CFLAGS, which makes signed
+    # overflow defined (wrapping) and so invisible to UBSan.
+    compile_args = [*flags, "-fno-sanitize-recover=undefined", "-fno-wrapv", "-O1", "-g"]
+    compile_args.append("-UNDEBUG")
+    link_args = flags
+
+define_macros: list[tuple[str, str | None]] = []
+if WEAK_HASH:
+    # Makes the C hashes deliberately poor, so equal hashes of different
+    # strings/event ids/deliveries happen all the time and the code paths that
+    # compare the bytes after a hash match get exercised (the C code reads
+    # this macro once it is rewritten; defining it now is harmless).
+    define_macros.append(("CSC_WEAK_HASH", "1"))
+
+# A special build (sanitizers, weak hashes) has its own build folder and always
+# recompiles, so it never reuses (or leaves behind for a normal build) an object
+# built with other flags.
+parts = ["sanitize"] if sanitize else []
+if SANITIZE == "fuzzer":
+    parts.append("fuzzer")
+if WEAK_HASH:
+    parts.append("weak-hash")
+variant = "-".join(parts)
+options = {"build": {"build_base": f"build/{variant}"}, "build_ext": {"force": True}}
+
 setup(
+    options=options if variant else {},
     ext_modules=[
         Extension(
             "connector_sync_contracts._engine.native._native",
             sources=["src/connector_sync_contracts/_engine/native/_native.c"],
-            optional=True,
-            extra_compile_args=["-O2"],
+            # A normal install works without a compiler; a sanitizer build
+            # that does not compile must fail loudly instead.
+            optional=not sanitize,
+            extra_compile_args=compile_args,
+            extra_link_args=link_args,
+            define_macros=define_macros,
         )
-    ]
+    ],
 )

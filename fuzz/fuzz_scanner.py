@@ -1,0 +1,276 @@
+#!/usr/bin/env python3
+"""Atheris harness for the compiled scanner (``_native.Scanner``).
+
+Each input is an 8-byte header followed by a body of arbitrary bytes. The
+header picks the run's options (``keep``, the line limit, how blocks are cut
+and handed over, which records are offered back, ``keep_logs`` and
+``max_cycles``); the body is cut into several blocks, at positions taken from
+the header, and every block goes through ``Scanner.scan`` the way ``_stream``
+uses it. Then the records are offered, settled and folded, group by group,
+like ``_stream._fold_native`` does. Checked on every input:
+
+- no crash, no sanitizer report, no exception but the documented ones;
+- ``scan`` counts exactly the block's lines (``\\n``-separated, the last one
+  without ``\\n`` included), and its deferred ``(index, start, end)`` entries
+  have increasing indexes inside the block and each names exactly its line
+  (without the ``\\n`` and a ``\\r`` before it);
+- a line over the limit is deferred; a line ``scan`` takes is also taken by
+  ``probe`` and is a JSON object, and a line it defers within the limit is
+  deferred by ``probe`` too;
+- the fold hands back every kept record exactly once, its ingested and
+  replayed sums are not negative, and a group folded in C converts to plain
+  data with ``_accel.connector_data``/``sync_data``.
+
+Blocks are handed over as buffers that end exactly where their allocation
+ends (``ctypes`` arrays; run with ``PYTHONMALLOC=malloc`` so ASan puts a red
+zone right after them), so a read one byte past a block is reported.
+
+Run it through ``make fuzz`` (sanitizer build, ASan/UBSan preloaded), or by
+hand: ``python fuzz/fuzz_scanner.py fuzz/work/corpus fuzz/corpus -dict=fuzz/scanner.dict``.
+Any libFuzzer flag works (``-max_total_time=60``, ``-runs=N``, a crash file
+to replay it).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import atheris
+
+with atheris.instrument_imports():
+    import orjson
+
+    from connector_sync_contracts._engine import native as _accel
+    from connector_sync_contracts._engine.native import _native  # type: ignore[attr-defined]
+    from connector_sync_contracts._engine.runner import _partition
+
+HEADER = 8
+"""Bytes at the start of each input that choose the options (see ``Plan``)."""
+
+DEFAULT_LIMIT = 1 << 20
+_MAX_CUTS = 5
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The options of one run, decoded from the header."""
+
+    keep: bool  # scan(..., keep, ...): store records (replay) or only check (validate)
+    snap: bool  # move each cut to just after a newline, as Source.blocks does
+    wrapper: int  # 0 exact-size ctypes buffer, 1 bytes, 2 memoryview into the whole body
+    keep_logs: bool
+    offer_probe: bool  # offer probe()'s fact of each accepted line again (dedup copies)
+    offer_none: bool  # offer deferred lines as records with None facts (like malformed lines)
+    reserve: bool  # size the dedup table first, as _stream._reserving_scan does
+    limit: int
+    max_cycles: int
+    cuts: tuple[int, ...]
+
+    @classmethod
+    def read(cls, data: bytes) -> tuple[Plan, bytes]:
+        """The plan in the header of data, and the body after it."""
+        head = data[:HEADER].ljust(HEADER, b"\x00")
+        body = data[HEADER:]
+        flags, limit_byte, cycles = head[0], head[1], head[2]
+        n = len(body)
+        cuts = sorted({n * b // 256 for b in head[3 : 3 + _MAX_CUTS] if b})
+        return (
+            cls(
+                keep=not flags & 1,
+                snap=bool(flags & 2),
+                wrapper=(flags >> 2) % 3,
+                keep_logs=not flags & 16,
+                offer_probe=bool(flags & 32),
+                offer_none=bool(flags & 64),
+                reserve=bool(flags & 128),
+                limit=DEFAULT_LIMIT if limit_byte == 0 else limit_byte * 8,
+                max_cycles=cycles % 8,
+                cuts=tuple(cuts),
+            ),
+            body,
+        )
+
+
+def blocks(body: bytes, plan: Plan) -> Iterator[tuple[int, int]]:
+    """(start, end) of each block of body, cut at the plan's positions."""
+    start = 0
+    for cut in (*plan.cuts, len(body)):
+        end = cut
+        if plan.snap and end < len(body):
+            newline = body.find(b"\n", end)
+            end = len(body) if newline < 0 else newline + 1
+        if end > start or (end == len(body) and start == end == 0):
+            yield start, end
+            start = end
+
+
+def exact(data: bytes) -> Any:
+    """A writable buffer of exactly len(data) bytes, allocated on its own."""
+    return (ctypes.c_char * len(data)).from_buffer_copy(data) if data else bytearray()
+
+
+def line_spans(block: bytes) -> list[tuple[int, int]]:
+    """(start, end) of each line of a block, as scan() numbers them."""
+    spans = []
+    start = 0
+    while start < len(block):
+        newline = block.find(b"\n", start)
+        if newline < 0:
+            spans.append((start, len(block)))
+            break
+        end = newline - 1 if newline > start and block[newline - 1] == 13 else newline
+        spans.append((start, end))
+        start = newline + 1
+    return spans
+
+
+def check_scan(
+    scanner: _accel.Scanner, block: bytes, handed: Any, plan: Plan
+) -> tuple[list[bytes], list[bytes]]:
+    """Scan one block and check the answer; return (accepted lines, deferred lines)."""
+    count, deferred = scanner.scan(handed, plan.keep, plan.limit)
+    spans = line_spans(block)
+    assert count == len(spans), (count, len(spans), block)
+    previous = -1
+    deferred_indexes = set()
+    for index, start, end in deferred:
+        assert previous < index < count, (previous, index, count)
+        assert (start, end) == spans[index], (index, start, end, spans[index])
+        previous = index
+        deferred_indexes.add(index)
+    accepted, left = [], []
+    for index, (start, end) in enumerate(spans):
+        line = block[start:end]
+        if index in deferred_indexes:
+            left.append(line)
+            if len(line) <= plan.limit:
+                assert scanner.probe(exact(line)) is None, line
+            continue
+        assert len(line) <= plan.limit, (len(line), plan.limit)
+        assert isinstance(orjson.loads(line), dict), line
+        accepted.append(line)
+    return accepted, left
+
+
+def offer_lines(
+    scanner: _accel.Scanner, accepted: list[bytes], left: list[bytes], plan: Plan
+) -> None:
+    """Offer records the way the Python path does (facts from probe, or None)."""
+    if plan.offer_probe:
+        for line in accepted:
+            probed = scanner.probe(exact(line))
+            assert probed is not None, line
+            event_id, lamport, instant_us, fact = probed
+            assert isinstance(event_id, str), event_id
+            assert 0 < len(event_id) <= 36, event_id
+            # The same bytes (an identical copy) or, for every other line, another
+            # identity (a copy that differs): both reach settle().
+            ident = hash(line) if len(line) % 2 else hash(line) ^ 1
+            scanner.offer(event_id, lamport, instant_us, ident, fact, _partition(fact), True)
+    if plan.offer_none:
+        for line in left:
+            # A made-up event id and connector taken from the line's bytes (any
+            # text, lone surrogates included), folded with a None fact.
+            text = line.decode("utf-8", "surrogateescape")
+            event_id, connector = text[:36], text[36:60] or None
+            lamport = int.from_bytes(line[:8].ljust(8, b"\x00"), "little")
+            instant = int.from_bytes(line[8:16].ljust(8, b"\x00"), "little", signed=True)
+            args = (event_id, lamport, instant, hash(line), None, connector, True)
+            if len(event_id.encode("utf-8", "surrogatepass")) > 36:
+                try:
+                    scanner.offer(*args)
+                except (ValueError, UnicodeEncodeError):
+                    continue
+                raise AssertionError(f"offer() took a {len(event_id)}-character event id")
+            try:
+                scanner.offer(*args)
+            except UnicodeEncodeError:  # 's#' needs UTF-8: lone surrogates are refused
+                assert any(0xD800 <= ord(c) <= 0xDFFF for c in event_id), event_id
+
+
+def fold(scanner: _accel.Scanner, plan: Plan) -> None:
+    """Settle, fold every group and check that each record comes back once."""
+    conflicted, dropped = scanner.settle()
+    assert dropped >= 0, dropped
+    assert all(isinstance(e, str) for e in conflicted), conflicted
+    for event_id in conflicted:  # _NativeRecords.settle offers the winner back
+        scanner.offer(event_id, 0, 0, 0, None, None, False)
+    live = scanner.start_fold()
+    seen = 0
+    while (group := scanner.next_group(plan.keep_logs, plan.max_cycles)) is not None:
+        if len(group) == 2:
+            cid, facts = group
+            assert cid is None or isinstance(cid, str)
+            seen += len(facts)
+            continue
+        cid, connector_part, sync_part = group
+        assert isinstance(cid, str)
+        assert connector_part is not None or sync_part is not None
+        if connector_part is not None:
+            seen += connector_part[8]
+            _accel.connector_data(
+                cid, connector_part, keep_logs=plan.keep_logs, max_cycles=plan.max_cycles
+            )
+        if sync_part is not None:
+            seen += sum(sync_part[0])
+            # Every count the screen takes is >= 0, so the sums are too (no wrap).
+            assert sync_part[1] >= 0, sync_part[1]
+            assert sync_part[2] >= 0, sync_part[2]
+            _accel.sync_data(cid, sync_part, keep_logs=plan.keep_logs)
+    assert seen == live, (seen, live)
+    assert scanner.next_group(plan.keep_logs, plan.max_cycles) is None
+
+
+@functools.cache
+def _scanner_args() -> tuple[Any, ...]:
+    """What ``_accel.scanner()`` passes to ``_native.Scanner``, made once (thawing is slow)."""
+    return (_accel._spec(), *_FACTORIES)
+
+
+_FACTORIES = (_accel._connector_fact, _accel._sync_fact, _accel._link_fact, _accel._from_us)
+
+
+def new_scanner() -> _accel.Scanner:
+    """A fresh scanner, exactly as ``_accel.scanner()`` makes it."""
+    made: _accel.Scanner = _native.Scanner(*_scanner_args())
+    return made
+
+
+def test_one_input(data: bytes) -> None:
+    """The fuzz target: one whole scan, offer, settle and fold run."""
+    plan, body = Plan.read(data)
+    scanner = new_scanner()
+    if plan.reserve:
+        scanner.reserve(len(body) * (1 + plan.max_cycles))
+    accepted: list[bytes] = []
+    left: list[bytes] = []
+    for start, end in blocks(body, plan):
+        block = body[start:end]
+        handed: Any = (exact(block), block, memoryview(body)[start:end])[plan.wrapper]
+        got, rest = check_scan(scanner, block, handed, plan)
+        accepted += got
+        left += rest
+    offer_lines(scanner, accepted, left, plan)
+    fold(scanner, plan)
+
+
+def main() -> None:
+    """Run libFuzzer with sys.argv (corpus folders and libFuzzer flags)."""
+    if _accel.scanner() is None:
+        sys.exit(f"no compiled scanner: build it, and unset {_accel.PURE_PYTHON_ENV}")
+    if os.environ.get("PYTHONMALLOC") != "malloc":
+        print("note: PYTHONMALLOC=malloc lets ASan see reads past a block", file=sys.stderr)
+    for function in (blocks, line_spans, check_scan, offer_lines, fold, test_one_input):
+        atheris.instrument_func(function)  # Python-level coverage of the checks themselves
+    atheris.Setup(sys.argv, test_one_input)
+    atheris.Fuzz()
+
+
+if __name__ == "__main__":
+    main()
