@@ -12,7 +12,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 # The compiled accelerator is built by the editable install: rebuild when its source changes.
-NATIVE := setup.py src/connector_sync_contracts/_engine/native/_native.c
+NATIVE := setup.py $(wildcard src/connector_sync_contracts/_engine/native/*.[ch])
 
 $(STAMP_RUN): pyproject.toml $(NATIVE) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .

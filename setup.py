@@ -13,13 +13,18 @@ Build switches (environment variables read at build time, for development only):
     silently skipped. ``CSC_SANITIZE=fuzzer`` also adds ``-fsanitize=fuzzer-no-link``
     (libFuzzer coverage of the C code for atheris; clang only, so use ``CC=clang``).
 ``CSC_WEAK_HASH=1``
-    Define the C macro ``CSC_WEAK_HASH``, which makes ``_native.c`` weaken its
-    hashes so the collision fallbacks are exercised (see ``fuzz/``).
+    Define the C macro ``CSC_WEAK_HASH``, which keeps only 4 bits of every hash
+    the compiled core makes, so the code that runs after two different keys
+    hash alike runs all the time (the tests also reach it at run time, with
+    the scanner's ``weak_bits``).
 """
 
 import os
 
 from setuptools import Extension, setup
+
+NATIVE = "src/connector_sync_contracts/_engine/native"
+SOURCES = ("module", "spec", "hash", "json", "scan", "store", "fold")
 
 SANITIZE = os.environ.get("CSC_SANITIZE", "")
 WEAK_HASH = os.environ.get("CSC_WEAK_HASH") == "1"
@@ -32,7 +37,13 @@ if SANITIZE == "fuzzer":
     sanitizers.insert(0, "fuzzer-no-link")
 sanitize = SANITIZE in ("1", "fuzzer")
 
-compile_args = ["-O2"]
+compile_args = [
+    "-O2",
+    "-Wall",
+    "-Wextra",
+    "-Wno-unused-parameter",
+    "-Wno-missing-field-initializers",
+]
 link_args: list[str] = []
 if sanitize:
     flags = [f"-fsanitize={','.join(sanitizers)}", "-fno-omit-frame-pointer"]
@@ -66,7 +77,8 @@ setup(
     ext_modules=[
         Extension(
             "connector_sync_contracts._engine.native._native",
-            sources=["src/connector_sync_contracts/_engine/native/_native.c"],
+            sources=[f"{NATIVE}/{name}.c" for name in SOURCES],
+            depends=[f"{NATIVE}/csc.h"],
             # A normal install works without a compiler; a sanitizer build
             # that does not compile must fail loudly instead.
             optional=not sanitize,

@@ -34,7 +34,6 @@ to replay it).
 from __future__ import annotations
 
 import ctypes
-import functools
 import os
 import sys
 from collections.abc import Iterator
@@ -47,14 +46,12 @@ with atheris.instrument_imports():
     import orjson
 
     from connector_sync_contracts._engine import native as _accel
-    from connector_sync_contracts._engine.native import _native  # type: ignore[attr-defined]
-    from connector_sync_contracts._engine.runner import _partition
 
 HEADER = 8
 """Bytes at the start of each input that choose the options (see ``Plan``)."""
 
 DEFAULT_LIMIT = 1 << 20
-_MAX_CUTS = 5
+_MAX_CUTS = 5  # header bytes 3..7: four cut positions, then strict and weak_bits
 
 
 @dataclass(frozen=True)
@@ -65,8 +62,10 @@ class Plan:
     snap: bool  # move each cut to just after a newline, as Source.blocks does
     wrapper: int  # 0 exact-size ctypes buffer, 1 bytes, 2 memoryview into the whole body
     keep_logs: bool
-    offer_probe: bool  # offer probe()'s fact of each accepted line again (dedup copies)
-    offer_none: bool  # offer deferred lines as records with None facts (like malformed lines)
+    offer_probe: bool  # offer probe()'s values of each accepted line again (dedup copies)
+    offer_none: bool  # offer deferred lines as records of no family
+    strict: bool  # scan(..., strict, ...): unknown fields are problems (validate --strict)
+    weak_bits: int  # keep only this many hash bits, so that collisions are the rule
     reserve: bool  # size the dedup table first, as _stream._reserving_scan does
     limit: int
     max_cycles: int
@@ -78,8 +77,9 @@ class Plan:
         head = data[:HEADER].ljust(HEADER, b"\x00")
         body = data[HEADER:]
         flags, limit_byte, cycles = head[0], head[1], head[2]
+        extra = head[3 + _MAX_CUTS - 1]
         n = len(body)
-        cuts = sorted({n * b // 256 for b in head[3 : 3 + _MAX_CUTS] if b})
+        cuts = sorted({n * b // 256 for b in head[3 : 3 + _MAX_CUTS - 1] if b})
         return (
             cls(
                 keep=not flags & 1,
@@ -89,6 +89,8 @@ class Plan:
                 offer_probe=bool(flags & 32),
                 offer_none=bool(flags & 64),
                 reserve=bool(flags & 128),
+                strict=bool(extra & 1),
+                weak_bits=(0, 1, 2, 8)[(extra >> 1) & 3],
                 limit=DEFAULT_LIMIT if limit_byte == 0 else limit_byte * 8,
                 max_cycles=cycles % 8,
                 cuts=tuple(cuts),
@@ -131,10 +133,10 @@ def line_spans(block: bytes) -> list[tuple[int, int]]:
 
 
 def check_scan(
-    scanner: _accel.Scanner, block: bytes, handed: Any, plan: Plan
+    scanner: _accel.Scanner, block: bytes, handed: Any, plan: Plan, source: int, first: int
 ) -> tuple[list[bytes], list[bytes]]:
     """Scan one block and check the answer; return (accepted lines, deferred lines)."""
-    count, deferred = scanner.scan(handed, plan.keep, plan.limit)
+    count, deferred = scanner.scan(handed, plan.keep, plan.limit, plan.strict, source, first)
     spans = line_spans(block)
     assert count == len(spans), (count, len(spans), block)
     previous = -1
@@ -150,7 +152,7 @@ def check_scan(
         if index in deferred_indexes:
             left.append(line)
             if len(line) <= plan.limit:
-                assert scanner.probe(exact(line)) is None, line
+                assert scanner.probe(exact(line), plan.strict) is None, line
             continue
         assert len(line) <= plan.limit, (len(line), plan.limit)
         assert isinstance(orjson.loads(line), dict), line
@@ -161,37 +163,37 @@ def check_scan(
 def offer_lines(
     scanner: _accel.Scanner, accepted: list[bytes], left: list[bytes], plan: Plan
 ) -> None:
-    """Offer records the way the Python path does (facts from probe, or None)."""
+    """Offer records the way the Python path does (probe's values, or made-up ones)."""
     if plan.offer_probe:
-        for line in accepted:
-            probed = scanner.probe(exact(line))
+        for number, line in enumerate(accepted):
+            probed = scanner.probe(exact(line), plan.strict)
             assert probed is not None, line
-            event_id, lamport, instant_us, fact = probed
+            event_id, lamport, instant_us, kind, values = probed
             assert isinstance(event_id, str), event_id
-            assert 0 < len(event_id) <= 36, event_id
-            # The same bytes (an identical copy) or, for every other line, another
-            # identity (a copy that differs): both reach settle().
-            ident = hash(line) if len(line) % 2 else hash(line) ^ 1
-            scanner.offer(event_id, lamport, instant_us, ident, fact, _partition(fact), True)
+            assert 0 < len(event_id.encode()) <= 36, event_id
+            assert kind in ("connector", "sync", "link", "other"), kind
+            # The same bytes (an identical copy) or, for every other line,
+            # another identity (a copy that differs): both reach settle().
+            ident = scanner.ident(exact(line)) ^ (len(line) % 2)
+            scanner.offer(event_id, lamport, instant_us, ident, 1, number, True, kind, values)
     if plan.offer_none:
-        for line in left:
-            # A made-up event id and connector taken from the line's bytes (any
-            # text, lone surrogates included), folded with a None fact.
+        for number, line in enumerate(left):
+            # A made-up event id taken from the line's bytes (any text, lone
+            # surrogates included), kept as a record of no family.
             text = line.decode("utf-8", "surrogateescape")
-            event_id, connector = text[:36], text[36:60] or None
+            event_id = text[:36]
             lamport = int.from_bytes(line[:8].ljust(8, b"\x00"), "little")
             instant = int.from_bytes(line[8:16].ljust(8, b"\x00"), "little", signed=True)
-            args = (event_id, lamport, instant, hash(line), None, connector, True)
-            if len(event_id.encode("utf-8", "surrogatepass")) > 36:
-                try:
-                    scanner.offer(*args)
-                except (ValueError, UnicodeEncodeError):
-                    continue
-                raise AssertionError(f"offer() took a {len(event_id)}-character event id")
+            args = (event_id, lamport, instant, hash(line) & (2**64 - 1), 2, number, True)
+            size = len(event_id.encode("utf-8", "surrogatepass"))
             try:
-                scanner.offer(*args)
+                scanner.offer(*args, "other", None)
             except UnicodeEncodeError:  # 's#' needs UTF-8: lone surrogates are refused
                 assert any(0xD800 <= ord(c) <= 0xDFFF for c in event_id), event_id
+            except ValueError:
+                assert not 0 < size <= 36, event_id
+            else:
+                assert 0 < size <= 36, event_id
 
 
 def fold(scanner: _accel.Scanner, plan: Plan) -> None:
@@ -200,60 +202,52 @@ def fold(scanner: _accel.Scanner, plan: Plan) -> None:
     assert dropped >= 0, dropped
     assert all(isinstance(e, str) for e in conflicted), conflicted
     for event_id in conflicted:  # _NativeRecords.settle offers the winner back
-        scanner.offer(event_id, 0, 0, 0, None, None, False)
+        scanner.offer(event_id, 0, 0, 0, 0, 0, False, "other", None)
     live = scanner.start_fold()
     seen = 0
-    while (group := scanner.next_group(plan.keep_logs, plan.max_cycles)) is not None:
-        if len(group) == 2:
-            cid, facts = group
-            assert cid is None or isinstance(cid, str)
-            seen += len(facts)
+    while (group := scanner.next_group(plan.keep_logs, plan.max_cycles, 7)) is not None:
+        if group[0] == "stream":
+            seen += len(group[1])
             continue
-        cid, connector_part, sync_part = group
-        assert isinstance(cid, str)
-        assert connector_part is not None or sync_part is not None
+        tag, cid, connector_part, sync_part, ignored = group
+        assert tag == "partition", group
+        assert isinstance(cid, str), group
+        assert connector_part is not None or sync_part is not None or ignored
+        seen += ignored
         if connector_part is not None:
             seen += connector_part[8]
-            _accel.connector_data(
-                cid, connector_part, keep_logs=plan.keep_logs, max_cycles=plan.max_cycles
-            )
+            _accel.connector_state(cid, connector_part)
         if sync_part is not None:
             seen += sum(sync_part[0])
-            # Every count the screen takes is >= 0, so the sums are too (no wrap).
+            # Every count is >= 0 and sums are exact, so the sums are too.
             assert sync_part[1] >= 0, sync_part[1]
             assert sync_part[2] >= 0, sync_part[2]
-            _accel.sync_data(cid, sync_part, keep_logs=plan.keep_logs)
+            _accel.sync_state(cid, sync_part)
     assert seen == live, (seen, live)
-    assert scanner.next_group(plan.keep_logs, plan.max_cycles) is None
+    assert scanner.next_group(plan.keep_logs, plan.max_cycles, 7) is None
 
 
-@functools.cache
-def _scanner_args() -> tuple[Any, ...]:
-    """What ``_accel.scanner()`` passes to ``_native.Scanner``, made once (thawing is slow)."""
-    return (_accel._spec(), *_FACTORIES)
-
-
-_FACTORIES = (_accel._connector_fact, _accel._sync_fact, _accel._link_fact, _accel._from_us)
-
-
-def new_scanner() -> _accel.Scanner:
-    """A fresh scanner, exactly as ``_accel.scanner()`` makes it."""
-    made: _accel.Scanner = _native.Scanner(*_scanner_args())
+def new_scanner(plan: Plan) -> _accel.Scanner:
+    """A fresh scanner, as ``_accel.scanner()`` makes it (weak hashes when the plan says so)."""
+    made = _accel.scanner(key=bytes(16), weak_bits=plan.weak_bits)
+    assert made is not None
     return made
 
 
 def test_one_input(data: bytes) -> None:
     """The fuzz target: one whole scan, offer, settle and fold run."""
     plan, body = Plan.read(data)
-    scanner = new_scanner()
+    scanner = new_scanner(plan)
     if plan.reserve:
         scanner.reserve(len(body) * (1 + plan.max_cycles))
     accepted: list[bytes] = []
     left: list[bytes] = []
-    for start, end in blocks(body, plan):
+    first = 1
+    for source, (start, end) in enumerate(blocks(body, plan)):
         block = body[start:end]
         handed: Any = (exact(block), block, memoryview(body)[start:end])[plan.wrapper]
-        got, rest = check_scan(scanner, block, handed, plan)
+        got, rest = check_scan(scanner, block, handed, plan, source % 3, first)
+        first += len(got) + len(rest)
         accepted += got
         left += rest
     offer_lines(scanner, accepted, left, plan)

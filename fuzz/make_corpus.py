@@ -24,9 +24,18 @@ HERE = Path(__file__).resolve().parent
 EXAMPLE = HERE.parent / "src/connector_sync_contracts/examples/example_day.jsonl"
 
 
-def header(flags: int = 0, limit: int = 0, cycles: int = 3, cuts: tuple[int, ...] = ()) -> bytes:
-    """The 8 option bytes the harness reads (``fuzz_scanner.Plan``)."""
-    return bytes([flags, limit, cycles, *cuts]).ljust(8, b"\x00")
+def header(
+    flags: int = 0,
+    limit: int = 0,
+    cycles: int = 3,
+    cuts: tuple[int, ...] = (),
+    *,
+    strict: bool = False,
+    weak: int = 0,
+) -> bytes:
+    """The 8 option bytes the harness reads (``fuzz_scanner.Plan``): at most four cuts."""
+    assert len(cuts) <= 4, cuts
+    return bytes([flags, limit, cycles, *cuts]).ljust(7, b"\x00") + bytes([strict | weak << 1])
 
 
 def generated(
@@ -49,13 +58,13 @@ def seeds() -> dict[str, bytes]:
         by_type.setdefault(json.loads(line)["event_type"], line)
     out = {
         "day-whole": header() + day,
-        "day-cut-raw": header(cuts=(40, 90, 91, 200, 250)) + day,
+        "day-cut-raw": header(cuts=(40, 90, 91, 200), weak=3) + day,
         "day-cut-snapped": header(flags=2 | 4, cuts=(30, 120, 220)) + day,
         "day-validate-memoryview": header(flags=1 | 8, cuts=(128,)) + day,
         "day-small-limit": header(flags=2, limit=80, cuts=(64, 128)) + day,
         "day-offers": header(flags=32 | 64 | 16, cycles=1, cuts=(100,)) + day,
         "gen50-seed1": header() + gen,
-        "gen50-seed1-cut": header(flags=2 | 32, cuts=(17, 60, 61, 150, 255)) + gen,
+        "gen50-seed1-cut": header(flags=2 | 32, cuts=(17, 60, 61, 150), strict=True, weak=1) + gen,
         "gen50-seed1-crlf-no-final-newline": header(cuts=(128,)) + gen.replace(b"\n", b"\r\n")[:-2],
         "gen40-dups-invalid": header(flags=64, cuts=(90,))
         + generated(events=40, seed=2, duplicates=6, invalid=6),
@@ -80,19 +89,20 @@ def seeds() -> dict[str, bytes]:
 
 def dictionary() -> list[str]:
     """libFuzzer dictionary entries: spec keys, event types and enum values, JSON-quoted."""
-    spec = _accel._committed_spec()
+    spec = _accel._spec()
     words: set[str] = set()
-    fields = list(spec[0])
-    for event_type in spec[1]:
-        words.add(event_type[0])
-        fields += event_type[6]
+    fields = list(spec["envelope"])
+    for event_type in spec["event_types"]:
+        words.add(event_type["name"])
+        fields += event_type["fields"]
     for field in fields:
-        words.add(field[0])
-        words.update(field[9] or ())
+        words.add(field["name"])
+        words.update(field.get("values") or ())
     tokens = [json.dumps(w) for w in sorted(words)]
     tokens += ['":"', '","', '":{', "},", '""', "null", "true", "-0", "1e308", "\\u0000", "\\r\\n"]
-    # Integer edges: the screen's longest literal (18 digits), 2^63 - 1 and past it.
-    tokens += ["999999999999999999", "9223372036854775807", "9223372036854775808", "-1"]
+    # Integer edges: 2^63 - 1 and past it, 2^64 - 1 and past it.
+    tokens += ["9223372036854775807", "9223372036854775808", "18446744073709551615"]
+    tokens += ["18446744073709551616", "-9223372036854775808", "-1", "\\u00e9", "\\ud83d\\ude00"]
     return [f"kw{i}={json.dumps(t)}" for i, t in enumerate(tokens)]
 
 

@@ -19,6 +19,7 @@ from connector_sync_contracts.contract.catalog import (
     EVENT_FAMILIES,
 )
 from connector_sync_contracts.contract.patterns import EVENT_ID_PATTERN, ULID_ALPHABET
+from connector_sync_contracts.reducing.facts import ConnectorFact, LinkFact, SyncFact
 
 
 def test_every_event_type_has_exactly_one_row() -> None:
@@ -58,3 +59,16 @@ def test_the_ulid_pattern_is_built_from_the_one_alphabet() -> None:
         assert ulid.match(char * 26), char
     for char in "ILOUilou-_":
         assert not ulid.match(char * 26), char
+
+
+def test_every_role_names_a_payload_field_and_a_fact_attribute() -> None:
+    facts = {
+        Family.CONNECTOR: ConnectorFact,
+        Family.SYNC: SyncFact,
+        Family.LINK: LinkFact,
+    }
+    for row in CATALOG:
+        assert set(row.roles) <= set(PAYLOAD_MODELS[row.event_type].model_fields), row.event_type
+        assert set(row.roles.values()) <= set(facts[row.family].__struct_fields__), row.event_type
+        # Every family names its partition key.
+        assert row.roles.get("connector_id") == "connector_id"

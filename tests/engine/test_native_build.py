@@ -40,15 +40,16 @@ def test_compiled_extension_is_built_and_used() -> None:
     assert hasattr(native, "Scanner")
     scanner = _accel.scanner()
     assert scanner is not None, "the extension imports but validate/replay would not use it"
-    # And it is the working screen, not a stub: a plain valid line is taken.
+    # And it is the working core, not a stub: a plain valid line is taken.
     line = json.dumps(envelope(CONNECTOR_PROVISIONED), separators=(",", ":")).encode()
-    assert scanner.probe(line) is not None, line
+    assert scanner.probe(line, False) is not None, line
 
 
 _STOPS = {
-    "non-ASCII": "\u00e9",  # valid, but only the model path handles non-ASCII text
-    "escape": "\\u0041",  # an escape: valid JSON, decoded by the model path
     "control": "\x01",  # invalid JSON: a raw control character in a string
+    "lone surrogate": "\\ud800",  # an escape that decodes to no Unicode character
+    "quote": '\\"\\"\\u',  # an escape cut short: not JSON
+    "bad UTF-8": "\udcff",  # an invalid UTF-8 byte once written as surrogateescape
 }
 
 
@@ -56,11 +57,11 @@ _STOPS = {
     _accel.scanner() is None, reason="the compiled accelerator is not built or switched off"
 )
 @pytest.mark.parametrize("kind", sorted(_STOPS))
-def test_the_screen_sees_an_unusual_byte_at_every_offset_of_a_string(kind: str) -> None:
-    """The string scanner reads several bytes at a time: no offset may slip through.
+def test_the_reader_sees_a_bad_byte_at_every_offset_of_a_string(kind: str) -> None:
+    """The string reader reads sixteen bytes at a time: no offset may slip through.
 
-    A value holding the byte anywhere must be left to the Python path, and
-    the same value without it must still be taken.
+    A value holding the bad byte anywhere must be left to the Python path
+    (which rejects it), and the same value without it must still be taken.
     """
     scanner = _accel.scanner()
     assert scanner is not None
@@ -69,11 +70,15 @@ def test_the_screen_sees_an_unusual_byte_at_every_offset_of_a_string(kind: str) 
         event = envelope(CONNECTOR_PROVISIONED)
         event["payload"]["mission_id"] = plain
         line = json.dumps(event, separators=(",", ":")).encode()
-        assert scanner.probe(line) is not None, offset
+        assert scanner.probe(line, False) is not None, offset
         stop = _STOPS[kind]
-        text = line.replace(f'"{plain}"'.encode(), f'"{plain.replace("x", stop)}"'.encode())
+        replaced = f'"{plain.replace("x", stop)}"'.encode("utf-8", "surrogateescape")
+        text = line.replace(f'"{plain}"'.encode(), replaced)
         assert text != line
-        assert scanner.probe(text) is None, (kind, offset)
+        assert scanner.probe(text, False) is None, (kind, offset)
+        good = "é" if kind != "quote" else "\\n"
+        fine = line.replace(f'"{plain}"'.encode(), f'"{plain.replace("x", good)}"'.encode())
+        assert scanner.probe(fine, False) is not None, (kind, offset, "valid text is taken")
 
 
 @pytest.mark.skipif(
@@ -86,11 +91,11 @@ def test_reserve_keeps_every_record_findable_and_refuses_misuse() -> None:
         scanner.reserve(-1)
     lines = list(generate_lines(GeneratorOptions(events=50, connectors=3)))
     block = b"".join(line + b"\n" for line in lines)
-    assert scanner.scan(block, True, 1 << 20) == (50, [])
+    assert scanner.scan(block, True, 1 << 20, False, 0, 1) == (50, [])
     scanner.reserve(0)  # never shrinks
     scanner.reserve(200_000)  # rehashes: the records already kept must stay findable
-    assert scanner.scan(block, True, 1 << 20) == (50, [])
+    assert scanner.scan(block, True, 1 << 20, False, 0, 51) == (50, [])
     assert scanner.settle() == ([], 50)  # every second copy is found identical and dropped
     assert scanner.start_fold() == 50
-    with pytest.raises(RuntimeError, match="after fold started"):
+    with pytest.raises(RuntimeError, match="after the fold started"):
         scanner.reserve(10)

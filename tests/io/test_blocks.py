@@ -133,7 +133,7 @@ def read_blocks(source: Source) -> Read:
 def _check_scan(block: bytes | memoryview, data: bytes, limit: int) -> None:
     """The compiled scanner splits ``block`` into the same lines (none of them is an event)."""
     assert SCANNER is not None
-    count, deferred = SCANNER.scan(block, False, limit)
+    count, deferred = SCANNER.scan(block, False, limit, False, 0, 1)
     expected = data.split(b"\n")
     if expected[-1] == b"":
         expected.pop()

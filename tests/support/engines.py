@@ -1,4 +1,4 @@
-"""Running validate and replay under either engine: the compiled screen or pure Python.
+"""Running validate and replay under either engine: the compiled core or pure Python.
 
 Import it as ``from engines import ...`` (like ``factories``).
 

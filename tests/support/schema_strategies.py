@@ -17,6 +17,7 @@ from typing import Any, Final
 from hypothesis import strategies as st
 
 from connector_sync_contracts import PAYLOAD_MODELS
+from connector_sync_contracts.contract.limits import INT_RANGE
 from connector_sync_contracts.contract.patterns import (
     DATETIME_PATTERN,
     EVENT_ID_PATTERN,
@@ -318,7 +319,7 @@ def _string_values(sub: dict[str, Any]) -> st.SearchStrategy[Json]:
 _json_scalars = st.one_of(
     st.none(),
     st.booleans(),
-    st.integers(-(2**70), 2**70),
+    st.integers(*INT_RANGE),  # section 8: integers beyond these are not valid JSON input
     st.floats(allow_nan=False, allow_infinity=False),
     st.text(max_size=8),
 )
@@ -345,7 +346,7 @@ def _values(sub: dict[str, Any]) -> st.SearchStrategy[Json]:
         options.append(
             st.one_of(
                 st.floats(min_value=low, max_value=1e300, allow_nan=False),
-                st.integers(int(low), 2**80),
+                st.integers(max(int(low), INT_RANGE[0]), INT_RANGE[1]),
             )
         )
     if "object" in kinds:

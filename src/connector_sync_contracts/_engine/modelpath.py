@@ -1,54 +1,99 @@
-"""The model path of the CLI's engine: lines the compiled screen leaves to Python.
+"""The model path: the lines the compiled core leaves to Python, and every line without it.
 
-``runner`` loads this module only when it needs it: on the pure-Python
-engine, or when the compiled screen defers a line (non-ASCII text, escapes,
-invalid input ...) or copies of an event_id differ. It holds everything that
-needs the pydantic models: the fast ``msgspec`` decoder derived from them,
-``validate_event`` for the exact verdict and messages, and the conversion of
-a validated ``Event`` into a reducer fact.
+``runner`` loads this module only when a line needs it (with the compiled
+core: a line that is invalid, or that the core cannot decide). It decides a
+line with the strict JSON input layer and the pydantic models, exactly as
+``validate_event`` would, and explains a rejected line with
+``validate_event`` itself. It also re-reads the copies of an event_id whose
+lines differ, so deduplication can settle them by canonical JSON.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Container, Iterator
+from collections.abc import Container, Iterator
+from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
+from ..contract.catalog import EVENT_FAMILIES
+from ..contract.patterns import normal_event_id
 from ..io import LineProblem, Source, line_problem, parse_line
-from ..models.envelope import Event, canonical_json
+from ..models.envelope import LIMITS_CHECKED, Event, canonical_json
+from ..models.payloads import PAYLOAD_MODELS
 from ..reducing.anomalies import AnomalyData, anomaly
 from ..reducing.api import admit_envelope, event_to_fact
-from ..reducing.facts import EPOCH, MICROSECOND, Fact
+from ..reducing.facts import EPOCH, MICROSECOND, ConnectorFact, Fact, MalformedFact, SyncFact
 from ..validation.layers import validate_event
-from .screen import FastDecoder, FastEvent
 
-__all__ = [
-    "LineChecker",
-    "canonical_json",
-    "copies_of",
-    "event_to_fact",
-    "instant_us",
-]
+__all__ = ["Decision", "LineChecker", "canonical_json", "copies_of", "event_to_fact", "instant_us"]
+
+_ENVELOPE_FIELDS = frozenset(Event.model_fields)
+
+
+@dataclass(slots=True)
+class Decision:
+    """What the model path made of one line."""
+
+    parsed: dict[str, Any] | None
+    """The line as a JSON object, or None when it is not one."""
+    event: Event | None
+    """The envelope, when it is valid."""
+    fact: Fact | None
+    """The reducer fact of a valid envelope (None for an event type of no family)."""
+    valid: bool
+    """Whether ``validate_event`` (with the checker's strictness) accepts the line."""
+    anomaly: AnomalyData | None
+    """A line that is no valid envelope: its ``malformed_envelope`` anomaly."""
 
 
 class LineChecker:
-    """Decides whether one line is accepted, exactly as ``validate_event`` would."""
+    """Decides and explains lines exactly as ``validate_event`` would."""
 
     def __init__(self, *, strict: bool) -> None:
-        self.fast = FastDecoder()
         self.strict = strict
 
-    def fast_accepts(self, event: FastEvent | None) -> bool:
-        """Whether the fast path's decoding of a line is an accepted event."""
-        return (
-            event is not None
-            and not event.fact_breaks_rules
-            and not (self.strict and event.project_uuid_mismatch)
+    def decide(self, raw: bytes, number: int) -> Decision:
+        """Parse, validate and reduce one line to what the fold and the report need."""
+        parsed = parse_line(raw, number)
+        if isinstance(parsed, LineProblem):
+            message = f"{parsed.field}: {parsed.code}: {parsed.message}"
+            found = anomaly(kind="malformed_envelope", event_id=None, message=message)
+            return Decision(None, None, None, False, found)
+        anomalies: list[AnomalyData] = []
+        event = admit_envelope(parsed, anomalies, limits_checked=True)
+        if event is None:
+            return Decision(parsed, None, None, False, anomalies[0])
+        fact = event_to_fact(event)
+        broken = isinstance(fact, (ConnectorFact, SyncFact)) and bool(fact.broken_rules)
+        valid = (
+            event.event_type in EVENT_FAMILIES
+            and not isinstance(fact, MalformedFact)
+            and not broken
+            and not (self.strict and self._strict_problem(parsed, event))
         )
+        return Decision(parsed, event, fact, valid, None)
+
+    @staticmethod
+    def _strict_problem(parsed: dict[str, Any], event: Event) -> bool:
+        """An unknown field, or a payload project_uuid other than the envelope's."""
+        if set(parsed) - _ENVELOPE_FIELDS:
+            return True
+        model = PAYLOAD_MODELS[event.event_type]
+        payload = parsed["payload"]
+        if set(payload) - set(model.model_fields):
+            return True
+        inner = payload.get("project_uuid")
+        if "project_uuid" in model.model_fields and isinstance(inner, str):
+            try:
+                return model.model_validate(payload).project_uuid != event.project_uuid  # type: ignore[attr-defined,no-any-return]
+            except ValidationError:
+                return False
+        return False
 
     def problems(self, raw: bytes, line: int, parsed: dict[str, Any] | None) -> list[LineProblem]:
-        """Every problem of a line the fast path declined (empty when it is valid)."""
+        """Every problem of a line (empty when it is valid)."""
         if parsed is None:
             problem = line_problem(raw, line)
             if problem is not None:
@@ -64,62 +109,37 @@ class LineChecker:
                 problems.append(LineProblem(line, v.path, v.code, v.message))
         return problems
 
-    def admit(
-        self, raw: bytes, number: int, anomalies: list[AnomalyData]
-    ) -> tuple[dict[str, Any] | None, tuple[str, int, int, Fact | None] | None]:
-        """Fold-side handling of a line the fast path declined.
-
-        Returns the parsed object (None when unreadable) and, for a valid
-        envelope, (event_id, lamport_clock, instant_us, fact) to keep; a line
-        that is not a valid envelope is recorded in ``anomalies`` instead.
-        """
-        parsed = parse_line(raw, number)
-        if isinstance(parsed, LineProblem):
-            anomalies.append(
-                anomaly(
-                    kind="malformed_envelope",
-                    event_id=None,
-                    message=f"{parsed.field}: {parsed.code}: {parsed.message}",
-                )
-            )
-            return None, None
-        event = admit_envelope(parsed, anomalies, limits_checked=True)
-        if event is None:
-            return parsed, None
-        return parsed, (
-            event.event_id,
-            event.lamport_clock,
-            instant_us(event),
-            event_to_fact(event),
-        )
-
 
 def instant_us(event: Event) -> int:
     """The event's timestamp in microseconds since the Unix epoch (part of the replay order)."""
     return (event.timestamp - EPOCH) // MICROSECOND
 
 
-def _slow_event(raw: bytes) -> Event | None:
-    parsed = parse_line(raw)
-    if isinstance(parsed, LineProblem):
-        return None
+def _event_id(raw: bytes) -> str | None:
+    """The normalized event_id of a line, cheaply (None when it cannot be told)."""
     try:
-        return Event.model_validate(parsed)
-    except ValidationError:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
         return None
+    value = data.get("event_id") if isinstance(data, dict) else None
+    return normal_event_id(value) if isinstance(value, str) else None
 
 
-def copies_of(
-    wanted: Container[str], sources: list[Source], decode: Callable[[bytes], FastEvent | None]
-) -> Iterator[tuple[bytes, Event]]:
-    """Read the sources again: (raw line, event) of every valid copy of a wanted event_id."""
-    for source in sources:
+def copies_of(wanted: Container[str], sources: list[Source]) -> Iterator[tuple[int, bytes, Event]]:
+    """Read the sources again: (source index, raw line, event) of every valid copy wanted."""
+    for index, source in enumerate(sources):
         for raw in source.lines():
             if raw is None:
                 continue
-            fast = decode(raw)
-            if fast is not None and fast.event_id not in wanted:
+            eid = _event_id(raw)
+            if eid is not None and eid not in wanted:
                 continue
-            event = _slow_event(raw)
-            if event is not None and event.event_id in wanted:
-                yield raw, event
+            parsed = parse_line(raw)
+            if isinstance(parsed, LineProblem):
+                continue
+            try:
+                event = Event.model_validate(parsed, context=LIMITS_CHECKED)
+            except ValidationError:
+                continue
+            if event.event_id in wanted:
+                yield index, raw, event

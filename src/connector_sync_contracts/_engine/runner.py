@@ -1,28 +1,28 @@
 """Validate and replay JSONL logs of any size in bounded memory (the CLI's engine).
 
-With the compiled accelerator, ``native``'s scanner checks whole blocks of
-lines and keeps a compact record of each accepted one; only the lines it
-defers go to the model path (``modelpath``: the fast ``msgspec`` decoder, then
-``validation.validate_event`` and the pydantic models), which is loaded the
-first time such a line appears. Without the accelerator every line goes
-through the model path. Either way every line is either accepted or
-reported with its line number, field and rule.
+With the compiled core, ``native``'s scanner checks whole blocks of lines
+and keeps a compact record of each accepted one; only the lines it defers
+(invalid lines, and what it cannot decide) go to the model path
+(``modelpath``: the strict input layer and the pydantic models, with
+``validate_event`` to explain a rejected line), which is loaded the first
+time such a line appears. Without the compiled core every line goes through
+the model path. Either way every line is either accepted or reported with
+its line number, field and rule.
 
 Replay keeps one compact record per distinct event_id instead of event
 objects, ordered exactly like the replay order (lamport_clock, UTC instant,
-event_id) and carrying an identity digest of the raw line and the reducer
-fact. Records are deduplicated, sorted and folded per connector (in C when
-nothing is unusual, else with the same ``Engine`` the Python API uses).
-Copies of an event_id whose raw bytes differ are resolved exactly, by
-canonical JSON, in a second read of only the affected lines.
+event_id). A line decided in Python joins the records as an ordinary one.
+Records are deduplicated, sorted and folded per connector: by the compiled
+fold, or by the same ``Engine`` the Python API uses. Copies of an event_id
+whose raw bytes differ are resolved exactly, by the dedup rule of the
+specification's section 2, in a second read of only the affected lines.
 """
 
 from __future__ import annotations
 
 import os
 import struct
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
@@ -39,7 +39,6 @@ from . import native
 
 if TYPE_CHECKING:
     from .modelpath import LineChecker
-    from .screen import FastEvent
 
 __all__ = ["RunSummary", "replay_sources", "validate_sources"]
 
@@ -49,6 +48,10 @@ _IDENT_MASK: Final = 2**64 - 1
 _BITMAP_BITS: Final = 1 << 26
 _BUCKETS: Final = 16
 _SAMPLE_LINES: Final = 1000
+_FAMILY_BITS: Final = {Family.CONNECTOR: 1, Family.SYNC: 2, Family.LINK: 4}
+
+Scan = Callable[[bytes | memoryview, int, int, int], tuple[int, list[tuple[int, int, int]]]]
+"""(block, limit, source index, first line number) -> (lines, deferred lines)."""
 
 
 @dataclass
@@ -100,21 +103,50 @@ def _account(
         on_problem(source.name, problem, raw)
 
 
-def _numbered(
-    sources: Iterable[Source], summary: RunSummary, on_line: Callable[[int, int], None] | None
-) -> Iterator[tuple[Source, int, bytes | None]]:
-    """Every line of every source, numbered (the pure-Python engine reads them all)."""
-    for source in sources:
+def _lines(
+    sources: list[Source],
+    summary: RunSummary,
+    scan: Scan | None,
+    on_line: Callable[[int, int], None] | None,
+) -> Iterator[tuple[int, Source, int, bytes | None]]:
+    """The lines Python must decide: (source index, source, line number, raw or None).
+
+    With the compiled core (``scan``), every block is checked there and only
+    the lines it defers are yielded; lines it accepted are counted as read
+    and accepted here. Without it, every line is yielded. None stands for a
+    line over the length limit.
+    """
+    for index, source in enumerate(sources):
         summary.sources.append(source.name)
-        for number, raw in enumerate(source.lines(), start=1):
-            summary.lines_read += 1
+        limit = source.max_line_bytes
+        if scan is None:
+            for number, raw in enumerate(source.lines(), start=1):
+                summary.lines_read += 1
+                if on_line is not None:
+                    on_line(0 if raw is None else len(raw) + 1, 1)
+                yield index, source, number, raw
+            continue
+        number = 0
+        for block in source.blocks():
+            if block is None:
+                number += 1
+                summary.lines_read += 1
+                if on_line is not None:
+                    on_line(0, 1)
+                yield index, source, number, None
+                continue
+            count, deferred = scan(block, limit, index, number + 1)
             if on_line is not None:
-                on_line(0 if raw is None else len(raw) + 1, 1)
-            yield source, number, raw
+                on_line(len(block), count)
+            summary.lines_read += count
+            summary.accepted += count - len(deferred)
+            for at, start, end in deferred:
+                yield index, source, number + at + 1, source.within_limit(bytes(block[start:end]))
+            number += count
 
 
 def validate_sources(
-    sources: Iterable[Source],
+    sources: list[Source],
     *,
     strict: bool = False,
     on_problem: LineSink,
@@ -123,63 +155,31 @@ def validate_sources(
     """Check every line of every source; report each problem through ``on_problem``."""
     summary = RunSummary()
     scanner = native.scanner()
-    if scanner is None:
-        lines = _numbered(sources, summary, on_line)
-        pause_gc: AbstractContextManager[None] = nullcontext()
-    else:
+    scan: Scan | None = None
+    if scanner is not None:
 
-        def scan(block: bytes | memoryview, limit: int) -> tuple[int, list[tuple[int, int, int]]]:
-            return scanner.scan(block, False, limit)
+        def scan(
+            block: bytes | memoryview, limit: int, index: int, first: int
+        ) -> tuple[int, list[tuple[int, int, int]]]:
+            return scanner.scan(block, False, limit, strict, index, first)
 
-        lines = _deferred_lines(sources, summary, scan, on_line)
-        pause_gc = native.no_gc()
     checker: LineChecker | None = None  # loaded by the first line that needs it
-    with pause_gc:
-        for source, number, raw in lines:
+    with native.no_gc():
+        for _, source, number, raw in _lines(sources, summary, scan, on_line):
             if raw is None:
                 problems = [_too_long(number, source.max_line_bytes)]
                 _account(summary, source, problems, raw, on_problem)
                 continue
             if checker is None:
                 checker = _checker(strict=strict)
-            if checker.fast_accepts(checker.fast.decode(raw)):
+            decision = checker.decide(raw, number)
+            if decision.valid:
                 summary.accepted += 1
                 continue
-            _account(summary, source, checker.problems(raw, number, None), raw, on_problem)
+            _account(
+                summary, source, checker.problems(raw, number, decision.parsed), raw, on_problem
+            )
     return summary
-
-
-def _deferred_lines(
-    sources: Iterable[Source],
-    summary: RunSummary,
-    scan: Callable[[bytes | memoryview, int], tuple[int, list[tuple[int, int, int]]]],
-    on_line: Callable[[int, int], None] | None,
-) -> Iterator[tuple[Source, int, bytes | None]]:
-    """Scan every block with the compiled screen; yield the lines it left to Python.
-
-    Yields (source, line number, raw line or None when over the limit). Lines
-    the screen accepted are counted as read and accepted here.
-    """
-    for source in sources:
-        summary.sources.append(source.name)
-        limit = source.max_line_bytes
-        number = 0
-        for block in source.blocks():
-            if block is None:
-                number += 1
-                summary.lines_read += 1
-                if on_line is not None:
-                    on_line(0, 1)
-                yield source, number, None
-                continue
-            count, deferred = scan(block, limit)
-            if on_line is not None:
-                on_line(len(block), count)
-            summary.lines_read += count
-            summary.accepted += count - len(deferred)
-            for index, start, end in deferred:
-                yield source, number + index + 1, source.within_limit(bytes(block[start:end]))
-            number += count
 
 
 class _Records:
@@ -219,7 +219,14 @@ class _Records:
         )
 
     def offer(
-        self, event_id: str, lamport: int, instant_us: int, raw: bytes, fact: Fact | None
+        self,
+        event_id: str,
+        lamport: int,
+        instant_us: int,
+        raw: bytes,
+        fact: Fact | None,
+        source: int = 0,
+        line: int = 0,
     ) -> None:
         """Keep one copy's record and remember whether its event_id may repeat."""
         self.buckets[_bucket(fact)].append(self.make(event_id, lamport, instant_us, raw, fact))
@@ -230,7 +237,7 @@ class _Records:
         else:
             self._bitmap[slot >> 3] |= mask
 
-    def settle(self, sources: list[Source], decode: Callable[[bytes], FastEvent | None]) -> None:
+    def settle(self, sources: list[Source]) -> None:
         """Drop identical copies and resolve differing ones (section 2 dedup rule)."""
         self._bitmap = bytearray()
         if not self._suspects:
@@ -257,24 +264,19 @@ class _Records:
             if len(first_by_ident) > 1:
                 differing[eid.decode()] = list(first_by_ident.values())
         if differing:
-            self._resolve(differing, sources, decode)
+            self._resolve(differing, sources)
         for bucket in self.buckets:
             if b"" in bucket:
                 bucket[:] = [record for record in bucket if record]
 
-    def _resolve(
-        self,
-        differing: dict[str, list[tuple[int, int]]],
-        sources: list[Source],
-        decode: Callable[[bytes], FastEvent | None],
-    ) -> None:
+    def _resolve(self, differing: dict[str, list[tuple[int, int]]], sources: list[Source]) -> None:
         from .modelpath import canonical_json, copies_of, event_to_fact, instant_us
 
         # Raw bytes differ, so compare canonical JSON: re-read only these ids' lines.
         versions: dict[str, dict[bytes, tuple[bytes, bytes, int, bool]]] = {
             e: {} for e in differing
         }
-        for raw, event in copies_of(differing, sources, decode):
+        for _, raw, event in copies_of(differing, sources):
             fact = event_to_fact(event)
             record = self.make(event.event_id, event.lamport_clock, instant_us(event), raw, fact)
             start = 17 + len(event.event_id.encode())
@@ -308,21 +310,29 @@ class _NativeRecords:
         self.scanner = scanner
 
     def offer(
-        self, event_id: str, lamport: int, instant_us: int, raw: bytes, fact: Fact | None
+        self,
+        event_id: str,
+        lamport: int,
+        instant_us: int,
+        raw: bytes,
+        fact: Fact | None,
+        source: int = 0,
+        line: int = 0,
     ) -> None:
-        """Keep one copy built by the Python path (deduplicated with the scanner's own)."""
+        """Keep one copy decided by the Python path, as an ordinary record."""
         if fact is not None and fact.event_id != event_id:
             fact = msgspec.structs.replace(fact, event_id=event_id)
-        self.scanner.offer(event_id, lamport, instant_us, hash(raw), fact, _partition(fact), True)
+        kind, values = native.record_values(fact)
+        self.scanner.offer(
+            event_id, lamport, instant_us, self.scanner.ident(raw), source, line, True, kind, values
+        )
 
-    def settle(
-        self, sources: list[Source], checker: Callable[[], LineChecker]
-    ) -> tuple[int, dict[str, int]]:
+    def settle(self, sources: list[Source]) -> tuple[int, dict[str, int]]:
         """Identical copies dropped, and event_id -> distinct contents of differing copies.
 
         The scanner drops copies with identical raw bytes and removes every
         copy of an event_id whose copies differ; those lines are read again
-        and settled exactly by canonical JSON (section 2), and the winner is
+        and settled exactly (specification section 2), and the winner is
         offered back.
         """
         ids, dropped = self.scanner.settle()
@@ -331,14 +341,14 @@ class _NativeRecords:
             return dropped, conflicts
         from .modelpath import canonical_json, copies_of, event_to_fact, instant_us
 
-        copies: dict[str, list[tuple[bool, tuple[int, int], bytes, int, Fact | None]]] = {
+        copies: dict[str, list[tuple[bool, tuple[int, int], bytes, bytes, Fact | None]]] = {
             e: [] for e in ids
         }
-        for raw, event in copies_of(copies, sources, checker().fast.decode):
+        for _, raw, event in copies_of(copies, sources):
             order = (event.lamport_clock, instant_us(event))
             fact = event_to_fact(event)
             copies[event.event_id].append(
-                (isinstance(fact, MalformedFact), order, canonical_json(event), hash(raw), fact)
+                (isinstance(fact, MalformedFact), order, canonical_json(event), raw, fact)
             )
         for eid, found in copies.items():
             distinct = {canonical for _, _, canonical, _, _ in found}
@@ -346,8 +356,11 @@ class _NativeRecords:
             if len(distinct) > 1:
                 conflicts[eid] = len(distinct)
             # Section 2: a valid payload first, then the smallest (sort key, canonical JSON).
-            _, (lamport, instant), _, ident, fact = min(found, key=lambda v: v[:3])
-            self.scanner.offer(eid, lamport, instant, ident, fact, _partition(fact), False)
+            _, (lamport, instant), _, raw, fact = min(found, key=lambda v: v[:3])
+            kind, values = native.record_values(fact)
+            self.scanner.offer(
+                eid, lamport, instant, self.scanner.ident(raw), 0, 0, False, kind, values
+            )
         return dropped, conflicts
 
 
@@ -359,8 +372,7 @@ class _Replayer:
         max_reconnect_cycles: int,
         scanner: native.Scanner | None = None,
     ) -> None:
-        # The compiled screen may never defer a line: load the model path on demand.
-        self._checker = _checker(strict=False) if scanner is None else None
+        self._checker: LineChecker | None = None
         self.records: _Records | _NativeRecords = (
             _Records() if scanner is None else _NativeRecords(scanner)
         )
@@ -377,13 +389,14 @@ class _Replayer:
 
     def line(
         self,
+        index: int,
         source: Source,
         number: int,
         raw: bytes | None,
         summary: RunSummary,
         on_problem: LineSink,
     ) -> None:
-        """Judge, report and keep one line (every line, or those the compiled screen left)."""
+        """Decide, report and keep one line the compiled core left to Python (or any line)."""
         if raw is None:
             problem = _too_long(number, source.max_line_bytes)
             self.envelope_anomalies.append(
@@ -392,21 +405,26 @@ class _Replayer:
             _account(summary, source, [problem], raw, on_problem)
             return
         checker = self.checker()
-        event = checker.fast.decode(raw)
-        if event is not None:
+        decision = checker.decide(raw, number)
+        if decision.event is not None:
+            from .modelpath import instant_us
+
+            event = decision.event
             self.records.offer(
-                event.event_id, event.lamport_clock, event.instant_us, raw, event.fact
+                event.event_id,
+                event.lamport_clock,
+                instant_us(event),
+                raw,
+                decision.fact,
+                index,
+                number,
             )
-            if not event.fact_breaks_rules:  # replay is never strict
-                summary.accepted += 1
-                return
-            problems = checker.problems(raw, number, None)
-        else:
-            parsed, kept = checker.admit(raw, number, self.envelope_anomalies)
-            if kept is not None:
-                self.records.offer(*kept[:3], raw, kept[3])
-            problems = checker.problems(raw, number, parsed)
-        _account(summary, source, problems, raw, on_problem)
+        elif decision.anomaly is not None:
+            self.envelope_anomalies.append(decision.anomaly)
+        if decision.valid:
+            summary.accepted += 1
+            return
+        _account(summary, source, checker.problems(raw, number, decision.parsed), raw, on_problem)
 
 
 def replay_sources(
@@ -419,57 +437,37 @@ def replay_sources(
 ) -> tuple[ReplayData, RunSummary]:
     """Replay every line of ``sources`` into the section 6 projection, reporting problems."""
     with native.no_gc():
-        return _replay_sources(
-            sources,
-            include_logs=include_logs,
-            max_reconnect_cycles=max_reconnect_cycles,
-            on_problem=on_problem,
-            on_line=on_line,
+        summary = RunSummary()
+        scanner = native.scanner()
+        replayer = _Replayer(
+            include_logs=include_logs, max_reconnect_cycles=max_reconnect_cycles, scanner=scanner
         )
+        scan = None if scanner is None else _reserving_scan(scanner, sources)
+        for index, source, number, raw in _lines(sources, summary, scan, on_line):
+            replayer.line(index, source, number, raw, summary, on_problem)
+        records = replayer.records
+        if isinstance(records, _NativeRecords):
+            dropped, conflicts = records.settle(sources)
+            return _fold_native(replayer, records.scanner, dropped, conflicts), summary
+        records.settle(sources)
+        return _fold(replayer, records), summary
 
 
-def _replay_sources(
-    sources: list[Source],
-    *,
-    include_logs: bool,
-    max_reconnect_cycles: int,
-    on_problem: LineSink,
-    on_line: Callable[[int, int], None] | None,
-) -> tuple[ReplayData, RunSummary]:
-    summary = RunSummary()
-    scanner = native.scanner()
-    replayer = _Replayer(
-        include_logs=include_logs, max_reconnect_cycles=max_reconnect_cycles, scanner=scanner
-    )
-    if scanner is None:
-        lines = _numbered(sources, summary, on_line)
-    else:
-        lines = _deferred_lines(sources, summary, _reserving_scan(scanner, sources), on_line)
-    for source, number, raw in lines:
-        replayer.line(source, number, raw, summary, on_problem)
-    records = replayer.records
-    if isinstance(records, _NativeRecords):
-        dropped, conflicts = records.settle(sources, replayer.checker)
-        return _fold_native(replayer, records.scanner, dropped, conflicts), summary
-    records.settle(sources, replayer.checker().fast.decode)
-    return _fold(replayer, records), summary
-
-
-def _reserving_scan(
-    scanner: native.Scanner, sources: list[Source]
-) -> Callable[[bytes | memoryview, int], tuple[int, list[tuple[int, int, int]]]]:
+def _reserving_scan(scanner: native.Scanner, sources: list[Source]) -> Scan:
     """The replay's scan: keep records, and size the dedup table after the first block.
 
     The table is sized once for the whole input, estimated from the first
-    block, rather than doubled (moving every entry) again and again. Accepted
-    lines are never tiny, so a bad estimate stays proportional to the input.
+    block, rather than doubled (moving every entry) again and again. The
+    compiled core bounds the reservation, so a bad estimate costs little.
     """
     input_bytes = _file_bytes(sources)
     reserved = False
 
-    def scan(block: bytes | memoryview, limit: int) -> tuple[int, list[tuple[int, int, int]]]:
+    def scan(
+        block: bytes | memoryview, limit: int, index: int, first: int
+    ) -> tuple[int, list[tuple[int, int, int]]]:
         nonlocal reserved
-        count, deferred = scanner.scan(block, True, limit)
+        count, deferred = scanner.scan(block, True, limit, False, index, first)
         accepted = count - len(deferred)
         if not reserved and accepted >= _SAMPLE_LINES:
             reserved = True
@@ -482,23 +480,22 @@ def _reserving_scan(
 def _fold_native(
     replayer: _Replayer, scanner: native.Scanner, dropped: int, conflicts: dict[str, int]
 ) -> ReplayData:
-    """Fold the scanner's records: per connector in C, or by the Engine when unusual."""
+    """Fold the scanner's records: partitions in C, the stream-level group by the Engine."""
     event_count = scanner.start_fold()
     engine = replayer.engine
-    keep_logs, cycles = engine.keep_logs, engine.max_cycles
-    while (group := scanner.next_group(keep_logs, cycles)) is not None:
-        if len(group) == 2:
+    families = sum(_FAMILY_BITS[f] for f in engine.families)
+    while (group := scanner.next_group(engine.keep_logs, engine.max_cycles, families)) is not None:
+        if group[0] == "stream":
             for fact in group[1]:
                 engine.fold(fact)
             engine.drain()
             continue
-        cid, connector_part, sync_part = group
+        _, cid, connector_part, sync_part, ignored = group
+        engine.ignored += ignored
         if connector_part is not None:
-            engine.connector_data[cid] = native.connector_data(
-                cid, connector_part, keep_logs=keep_logs, max_cycles=cycles
-            )
+            engine.connector_data[cid] = native.connector_state(cid, connector_part)
         if sync_part is not None:
-            engine.sync_data[cid] = native.sync_data(cid, sync_part, keep_logs=keep_logs)
+            engine.sync_data[cid] = native.sync_state(cid, sync_part)
     anomalies = [
         *replayer.envelope_anomalies,
         *(conflicting_duplicate(eid, count) for eid, count in conflicts.items()),

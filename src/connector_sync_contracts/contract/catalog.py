@@ -36,6 +36,7 @@ __all__ = [
     "SYNC_OUTCOMES",
     "SYNC_REPLAY_COMPLETED",
     "SYNC_RETRY_SCHEDULED",
+    "RECIPES",
     "EventRecipe",
     "Family",
     "connector_target",
@@ -80,7 +81,7 @@ EXTERNAL_REFERENCE_LINKED: Final = "ExternalReferenceLinked"
 
 
 class EventRecipe(NamedTuple):
-    """One event type: its family, its payload model and what it does to a projection."""
+    """One event type: its family, its payload model, what it does, and its fields' roles."""
 
     event_type: str
     """The ``event_type`` value that selects this row."""
@@ -88,6 +89,10 @@ class EventRecipe(NamedTuple):
     """Family whose reducer folds the event."""
     model: str
     """Name of the payload model class (``models`` builds ``PAYLOAD_MODELS`` from it)."""
+    roles: Mapping[str, str]
+    """Payload field -> the reducer fact's attribute it fills (``reducing.facts``).
+
+    Fields without a role are validated and otherwise ignored by the reducers."""
     target: ConnectorState | None = None
     """Connector events: the state the event moves its connector to; None for a health
     check, which targets by its ``health_status`` (``HEALTH_STATUS_TARGETS``)."""
@@ -95,65 +100,111 @@ class EventRecipe(NamedTuple):
     """Sync events: the delivery outcome the event records."""
 
 
+def _roles(*fields: str, **renamed: str) -> Mapping[str, str]:
+    """Roles of fields that fill the fact attribute of their own name, plus renamed ones."""
+    return MappingProxyType({**{name: name for name in fields}, **renamed})
+
+
+_CONNECTOR: Final = ("connector_id", "connector_type", "provider", "mission_id", "recorded_at")
+_SYNC: Final = ("connector_id", "delivery_id")
+_LINK: Final = (
+    "link_id",
+    "connector_id",
+    "external_provider",
+    "external_ref_type",
+    "external_ref_id",
+    "external_ref_url",
+    "internal_aggregate_type",
+    "internal_aggregate_id",
+    "mission_id",
+    "linked_by",
+    "recorded_at",
+)
+
+
 CATALOG: Final[tuple[EventRecipe, ...]] = (
     EventRecipe(
         CONNECTOR_PROVISIONED,
         Family.CONNECTOR,
         "ConnectorProvisionedPayload",
+        _roles(*_CONNECTOR),
         target=ConnectorState.PROVISIONED,
     ),
-    EventRecipe(CONNECTOR_HEALTH_CHECKED, Family.CONNECTOR, "ConnectorHealthCheckedPayload"),
+    EventRecipe(
+        CONNECTOR_HEALTH_CHECKED,
+        Family.CONNECTOR,
+        "ConnectorHealthCheckedPayload",
+        _roles(*_CONNECTOR, "health_status", "latency_ms"),
+    ),
     EventRecipe(
         CONNECTOR_DEGRADED,
         Family.CONNECTOR,
         "ConnectorDegradedPayload",
+        _roles(*_CONNECTOR),
         target=ConnectorState.DEGRADED,
     ),
     EventRecipe(
         CONNECTOR_REVOKED,
         Family.CONNECTOR,
         "ConnectorRevokedPayload",
+        _roles(*_CONNECTOR),
         target=ConnectorState.REVOKED,
     ),
     EventRecipe(
         CONNECTOR_RECONNECTED,
         Family.CONNECTOR,
         "ConnectorReconnectedPayload",
+        _roles(*_CONNECTOR, "previous_state"),
         target=ConnectorState.RECONNECTED,
     ),
     EventRecipe(
         SYNC_INGEST_ACCEPTED,
         Family.SYNC,
         "SyncIngestAcceptedPayload",
+        _roles(*_SYNC, "ingested_count", source_event_fingerprint="fingerprint"),
         outcome=SyncOutcome.ACCEPTED,
     ),
     EventRecipe(
         SYNC_INGEST_REJECTED,
         Family.SYNC,
         "SyncIngestRejectedPayload",
+        _roles(*_SYNC, source_event_fingerprint="fingerprint"),
         outcome=SyncOutcome.REJECTED,
     ),
     EventRecipe(
         SYNC_RETRY_SCHEDULED,
         Family.SYNC,
         "SyncRetryScheduledPayload",
+        _roles(*_SYNC, "retry_attempt", "max_retries", source_event_fingerprint="fingerprint"),
         outcome=SyncOutcome.RETRY_SCHEDULED,
     ),
     EventRecipe(
         SYNC_DEAD_LETTERED,
         Family.SYNC,
         "SyncDeadLetteredPayload",
+        _roles(*_SYNC, source_event_fingerprint="fingerprint"),
         outcome=SyncOutcome.DEAD_LETTERED,
     ),
     EventRecipe(
         SYNC_REPLAY_COMPLETED,
         Family.SYNC,
         "SyncReplayCompletedPayload",
+        _roles(*_SYNC, "replayed_count", source_event_fingerprint="fingerprint"),
         outcome=SyncOutcome.REPLAY_COMPLETED,
     ),
-    EventRecipe(EXTERNAL_REFERENCE_LINKED, Family.LINK, "ExternalReferenceLinkedPayload"),
+    EventRecipe(
+        EXTERNAL_REFERENCE_LINKED,
+        Family.LINK,
+        "ExternalReferenceLinkedPayload",
+        _roles(*_LINK),
+    ),
 )
 """Every event type of the contract, in the order tables, schemas and docs list them."""
+
+RECIPES: Final[Mapping[str, EventRecipe]] = MappingProxyType(
+    {row.event_type: row for row in CATALOG}
+)
+"""Event type -> its catalogue row."""
 
 EVENT_FAMILIES: Final[Mapping[str, Family]] = MappingProxyType(
     {row.event_type: row.family for row in CATALOG}

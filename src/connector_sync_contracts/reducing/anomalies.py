@@ -1,24 +1,40 @@
 """Anomalies: what a reducer records instead of failing, and their messages.
 
-Every anomaly's wording is built here, so the steps, deduplication and the
-envelope admission of every engine describe the same event the same way.
+Every anomaly's wording is built here, once per kind, so the Python steps,
+the compiled fold (which reports ``(kind, event_id, *parameters)``; see
+``from_native``), deduplication and envelope admission describe the same
+event the same way.
 """
 
 from __future__ import annotations
 
-from typing import Final, TypedDict
+from collections.abc import Callable
+from typing import Any, Final, TypedDict
 
 from ..contract.rules import SEMANTIC_RULES
 from .facts import MalformedFact
 
 __all__ = [
+    "NATIVE_ANOMALIES",
     "SEMANTIC_ANOMALY",
     "AnomalyData",
     "anomaly",
     "anomaly_order",
     "conflicting_duplicate",
+    "conflicting_outcome",
     "describe_rule",
+    "duplicate_delivery",
+    "from_native",
+    "identity_changed",
+    "invalid_transition",
     "malformed",
+    "malformed_payload",
+    "previous_state_mismatch",
+    "reconnect_loop",
+    "retry_after_terminal",
+    "retry_attempt_regressed",
+    "retry_budget_exceeded",
+    "semantic_violation",
 ]
 
 
@@ -44,9 +60,147 @@ SEMANTIC_ANOMALY: Final = {"retry_attempt_exceeds_max_retries": "retry_budget_ex
 """Semantic rule code -> the anomaly kind it raises when not a plain ``semantic_violation``."""
 
 
+def malformed_payload(event_id: str, message: str) -> AnomalyData:
+    """A family event whose payload failed validation; ``message`` says why."""
+    return anomaly(kind="malformed_payload", event_id=event_id, message=message)
+
+
 def malformed(fact: MalformedFact) -> AnomalyData:
-    """The ``malformed_payload`` anomaly of a family event whose payload failed validation."""
-    return anomaly(kind="malformed_payload", event_id=fact.event_id, message=fact.message)
+    """The ``malformed_payload`` anomaly of a malformed fact."""
+    return malformed_payload(fact.event_id, fact.message)
+
+
+def identity_changed(
+    event_id: str, provider: str, connector_type: str, first_provider: str, first_type: str
+) -> AnomalyData:
+    """A connector event names another provider or connector type than the first one."""
+    return anomaly(
+        kind="identity_changed",
+        event_id=event_id,
+        message=f"provider/connector_type {provider}/{connector_type} differs "
+        f"from the first accepted {first_provider}/{first_type}; first values kept",
+    )
+
+
+def semantic_violation(event_id: str, code: str) -> AnomalyData:
+    """A payload breaks a semantic rule (applied all the same)."""
+    return anomaly(kind="semantic_violation", event_id=event_id, message=describe_rule(code))
+
+
+def invalid_transition(
+    event_id: str, event_type: str, current: str | None, target: str
+) -> AnomalyData:
+    """A connector event that would move its connector along a forbidden edge."""
+    shown = current if current is not None else "none"
+    return anomaly(
+        kind="invalid_transition",
+        event_id=event_id,
+        message=f"{event_type} cannot move {shown} -> {target}; not applied",
+    )
+
+
+def previous_state_mismatch(event_id: str, claimed: str | None, current: str | None) -> AnomalyData:
+    """A reconnect that names another state than the one its connector leaves."""
+    return anomaly(
+        kind="previous_state_mismatch",
+        event_id=event_id,
+        message=f"previous_state {claimed if claimed is not None else 'none'} but the "
+        f"connector was {current if current is not None else 'none'}; applied",
+    )
+
+
+def reconnect_loop(event_id: str, count: int, limit: int) -> AnomalyData:
+    """More reconnects without reaching healthy than the limit allows."""
+    return anomaly(
+        kind="reconnect_loop",
+        event_id=event_id,
+        message=f"{count} reconnects without reaching healthy (limit {limit}); applied",
+    )
+
+
+def _skipped(kind: str, event_id: str, delivery_id: str, fingerprint: str, why: str) -> AnomalyData:
+    return anomaly(
+        kind=kind,
+        event_id=event_id,
+        message=f"delivery {delivery_id} ({fingerprint}): {why}; skipped",
+    )
+
+
+def duplicate_delivery(
+    event_id: str, delivery_id: str, fingerprint: str, what: str, value: object = None
+) -> AnomalyData:
+    """A delivery event seen already: ``what`` is replay, retry (``value``: the attempt)
+    or terminal (``value``: the outcome)."""
+    why = {
+        "replay": "replay already completed",
+        "retry": f"retry {value} already seen",
+        "terminal": f"already {value}",
+    }[what]
+    return _skipped("duplicate_delivery", event_id, delivery_id, fingerprint, why)
+
+
+def retry_after_terminal(
+    event_id: str, delivery_id: str, fingerprint: str, terminal: str
+) -> AnomalyData:
+    """A retry of a delivery that already ended."""
+    return _skipped(
+        "retry_after_terminal", event_id, delivery_id, fingerprint, f"already {terminal}"
+    )
+
+
+def retry_attempt_regressed(
+    event_id: str, delivery_id: str, fingerprint: str, attempt: int, last: int
+) -> AnomalyData:
+    """A retry whose attempt number is below the last one seen."""
+    return _skipped(
+        "retry_attempt_regressed",
+        event_id,
+        delivery_id,
+        fingerprint,
+        f"retry {attempt} after retry {last}",
+    )
+
+
+def conflicting_outcome(
+    event_id: str, delivery_id: str, fingerprint: str, outcome: str, terminal: str
+) -> AnomalyData:
+    """A terminal outcome that differs from the delivery's first one."""
+    return _skipped(
+        "conflicting_outcome",
+        event_id,
+        delivery_id,
+        fingerprint,
+        f"{outcome} after terminal {terminal}",
+    )
+
+
+def retry_budget_exceeded(event_id: str, code: str) -> AnomalyData:
+    """An applied retry over its budget (specification section 8: never also a violation)."""
+    return anomaly(
+        kind="retry_budget_exceeded", event_id=event_id, message=describe_rule(code) + "; applied"
+    )
+
+
+NATIVE_ANOMALIES: Final[dict[str, Callable[..., AnomalyData]]] = {
+    "malformed_payload": malformed_payload,
+    "identity_changed": identity_changed,
+    "semantic_violation": semantic_violation,
+    "invalid_transition": invalid_transition,
+    "previous_state_mismatch": previous_state_mismatch,
+    "reconnect_loop": reconnect_loop,
+    "duplicate_delivery": duplicate_delivery,
+    "retry_after_terminal": retry_after_terminal,
+    "retry_attempt_regressed": retry_attempt_regressed,
+    "conflicting_outcome": conflicting_outcome,
+    "retry_budget_exceeded": retry_budget_exceeded,
+}
+"""Anomaly kind -> its builder, for what the compiled fold reports."""
+
+
+def from_native(item: tuple[Any, ...]) -> AnomalyData:
+    """The anomaly the compiled fold reports as ``(kind, event_id, *parameters)``."""
+    kind, event_id, *params = item
+    return NATIVE_ANOMALIES[kind](event_id, *params)
 
 
 def describe_rule(code: str) -> str:

@@ -12,27 +12,15 @@ from typing import Any, TypeAlias
 
 from pydantic import ValidationError
 
-from ..contract.catalog import ALL_FAMILIES, EVENT_FAMILIES, SYNC_OUTCOMES, Family, connector_target
+from ..contract.catalog import ALL_FAMILIES, EVENT_FAMILIES, RECIPES, Family
 from ..contract.lifecycle import DEFAULT_MAX_RECONNECT_CYCLES
 from ..contract.rules import semantic_failures
-from ..models.connector import (
-    ConnectorHealthCheckedPayload,
-    ConnectorPayloadBase,
-    ConnectorReconnectedPayload,
-)
 from ..models.envelope import LIMITS_CHECKED, Event, canonical_json
-from ..models.links import ExternalReferenceLinkedPayload
 from ..models.payloads import PAYLOAD_MODELS
 from ..models.results import ConnectorProjection, LinkIndex, ReplayResult, SyncProjection
-from ..models.sync import (
-    SyncIngestAcceptedPayload,
-    SyncPayloadBase,
-    SyncReplayCompletedPayload,
-    SyncRetryScheduledPayload,
-)
 from ..validation.input import first_problem, load_mapping
 from .anomalies import AnomalyData, anomaly, anomaly_order
-from .facts import ConnectorFact, Fact, LinkFact, MalformedFact, SyncFact
+from .facts import Fact, MalformedFact, fact_from_values
 from .fold import Dedup, Engine
 
 __all__ = [
@@ -127,46 +115,7 @@ def event_to_fact(event: Event) -> Fact | None:
             summarize_errors(exc, "payload"),
         )
     broken = tuple(rule.code for rule in semantic_failures(event_type, payload))
-    if isinstance(payload, ConnectorPayloadBase):
-        health = payload if isinstance(payload, ConnectorHealthCheckedPayload) else None
-        status = health.health_status if health is not None else None
-        return ConnectorFact(
-            event.event_id,
-            event_type,
-            payload.connector_id,
-            payload.connector_type,
-            payload.provider,
-            payload.mission_id,
-            payload.recorded_at,
-            connector_target(event_type, status),
-            status,
-            health.latency_ms if health is not None else None,
-            payload.previous_state if isinstance(payload, ConnectorReconnectedPayload) else None,
-            broken,
-        )
-    if isinstance(payload, SyncPayloadBase):
-        return SyncFact(
-            event.event_id,
-            payload.connector_id,
-            SYNC_OUTCOMES[event_type],
-            payload.delivery_id,
-            payload.source_event_fingerprint,
-            retry_attempt=payload.retry_attempt
-            if isinstance(payload, SyncRetryScheduledPayload)
-            else 0,
-            max_retries=payload.max_retries
-            if isinstance(payload, SyncRetryScheduledPayload)
-            else 0,
-            ingested_count=payload.ingested_count
-            if isinstance(payload, SyncIngestAcceptedPayload)
-            else 0,
-            replayed_count=payload.replayed_count
-            if isinstance(payload, SyncReplayCompletedPayload)
-            else 0,
-            broken_rules=broken,
-        )
-    assert isinstance(payload, ExternalReferenceLinkedPayload)
-    return LinkFact(event_id=event.event_id, **payload.model_dump())
+    return fact_from_values(RECIPES[event_type], event.event_id, payload.__dict__, broken)
 
 
 class Projection:

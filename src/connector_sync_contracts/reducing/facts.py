@@ -8,12 +8,13 @@ into the compact records a large replay keeps.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any, Final
 
 import msgspec
 
-from ..contract.catalog import Family
+from ..contract.catalog import EventRecipe, Family, connector_target
 from ..contract.lifecycle import ConnectorState, HealthStatus, SyncOutcome
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "LinkFact",
     "MalformedFact",
     "SyncFact",
+    "fact_from_values",
 ]
 
 EPOCH: Final = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -101,3 +103,31 @@ Fact = ConnectorFact | SyncFact | LinkFact | MalformedFact
 
 def _utc(value: datetime) -> datetime:
     return value.astimezone(timezone.utc)
+
+
+def fact_from_values(
+    recipe: EventRecipe, event_id: str, values: Mapping[str, Any], broken_rules: tuple[str, ...]
+) -> Fact:
+    """The fact of a valid event, built from its payload's values by the catalogue's roles.
+
+    ``values`` maps payload field names to validated values (enum members,
+    aware datetimes); ``broken_rules`` are the codes of the semantic rules the
+    payload breaks. One builder for every event type: a new event type or
+    field needs a catalogue row, never a new builder.
+    """
+    attrs = {role: values[field] for field, role in recipe.roles.items() if field in values}
+    if recipe.family is Family.CONNECTOR:
+        health = attrs.get("health_status")
+        return ConnectorFact(
+            event_id=event_id,
+            event_type=recipe.event_type,
+            target=connector_target(recipe.event_type, health),
+            broken_rules=broken_rules,
+            **attrs,
+        )
+    if recipe.family is Family.SYNC:
+        assert recipe.outcome is not None
+        return SyncFact(
+            event_id=event_id, outcome=recipe.outcome, broken_rules=broken_rules, **attrs
+        )
+    return LinkFact(event_id=event_id, **attrs)

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from ..contract.catalog import CONNECTOR_HEALTH_CHECKED, CONNECTOR_RECONNECTED
 from ..contract.lifecycle import (
     ALLOWED_TRANSITIONS,
     OBSERVATION_STATES,
@@ -23,7 +22,22 @@ from ..contract.lifecycle import (
     HealthStatus,
     SyncOutcome,
 )
-from .anomalies import SEMANTIC_ANOMALY, AnomalyData, anomaly, describe_rule, malformed
+from .anomalies import (
+    SEMANTIC_ANOMALY,
+    AnomalyData,
+    anomaly,
+    conflicting_outcome,
+    duplicate_delivery,
+    identity_changed,
+    invalid_transition,
+    malformed,
+    previous_state_mismatch,
+    reconnect_loop,
+    retry_after_terminal,
+    retry_attempt_regressed,
+    retry_budget_exceeded,
+    semantic_violation,
+)
 from .facts import ConnectorFact, LinkFact, MalformedFact, SyncFact
 
 __all__ = [
@@ -95,40 +109,25 @@ def connector_step(acc: ConnectorAcc, fact: ConnectorFact | MalformedFact) -> Co
         fact.provider != acc.provider or fact.connector_type != acc.connector_type
     ):
         acc.anomalies.append(
-            anomaly(
-                kind="identity_changed",
-                event_id=eid,
-                message=f"provider/connector_type {fact.provider}/{fact.connector_type} differs "
-                f"from the first accepted {acc.provider}/{acc.connector_type}; first values kept",
+            identity_changed(
+                eid, fact.provider, fact.connector_type, acc.provider, acc.connector_type or ""
             )
         )
     for code in fact.broken_rules:
-        acc.anomalies.append(
-            anomaly(kind="semantic_violation", event_id=eid, message=describe_rule(code))
-        )
+        acc.anomalies.append(semantic_violation(eid, code))
     current, target = acc.state, fact.target
     if current is target and target in OBSERVATION_STATES:
         _observe_health(acc, fact)
         return acc
     if target not in ALLOWED_TRANSITIONS[current]:
-        shown = current.value if current is not None else "none"
         acc.anomalies.append(
-            anomaly(
-                kind="invalid_transition",
-                event_id=eid,
-                message=f"{fact.event_type} cannot move {shown} -> {target.value}; not applied",
-            )
+            invalid_transition(eid, fact.event_type, _value(current), target.value)
         )
         return acc
-    if fact.event_type == CONNECTOR_RECONNECTED and fact.previous_state is not current:
-        claimed = fact.previous_state.value if fact.previous_state is not None else "none"
-        shown = current.value if current is not None else "none"
+    # Only a reconnect names the state it leaves (its catalogue role).
+    if fact.previous_state is not None and fact.previous_state is not current:
         acc.anomalies.append(
-            anomaly(
-                kind="previous_state_mismatch",
-                event_id=eid,
-                message=f"previous_state {claimed} but the connector was {shown}; applied",
-            )
+            previous_state_mismatch(eid, fact.previous_state.value, _value(current))
         )
     acc.state = target
     acc.last_transition_at = fact.recorded_at
@@ -146,12 +145,7 @@ def connector_step(acc: ConnectorAcc, fact: ConnectorFact | MalformedFact) -> Co
         acc.reconnects_since_healthy += 1
         if acc.reconnects_since_healthy > acc.max_reconnect_cycles:
             acc.anomalies.append(
-                anomaly(
-                    kind="reconnect_loop",
-                    event_id=eid,
-                    message=f"{acc.reconnects_since_healthy} reconnects without reaching healthy "
-                    f"(limit {acc.max_reconnect_cycles}); applied",
-                )
+                reconnect_loop(eid, acc.reconnects_since_healthy, acc.max_reconnect_cycles)
             )
     elif target is ConnectorState.HEALTHY:
         acc.reconnects_since_healthy = 0
@@ -159,8 +153,13 @@ def connector_step(acc: ConnectorAcc, fact: ConnectorFact | MalformedFact) -> Co
     return acc
 
 
+def _value(state: ConnectorState | None) -> str | None:
+    return None if state is None else state.value
+
+
 def _observe_health(acc: ConnectorAcc, fact: ConnectorFact) -> None:
-    if fact.event_type == CONNECTOR_HEALTH_CHECKED:
+    # Only a health check carries a status (its catalogue role).
+    if fact.health_status is not None:
         acc.last_health_check_at = fact.recorded_at
         acc.last_health_status = fact.health_status
         acc.last_latency_ms = fact.latency_ms
@@ -224,35 +223,22 @@ class SyncAcc:
         }
 
 
-def _skip(acc: SyncAcc, kind: str, fact: SyncFact, why: str) -> SyncAcc:
-    acc.anomalies.append(
-        anomaly(
-            kind=kind,
-            event_id=fact.event_id,
-            message=f"delivery {fact.delivery_id} ({fact.fingerprint}): {why}; skipped",
-        )
-    )
-    return acc
-
-
 def sync_step(acc: SyncAcc, fact: SyncFact | MalformedFact) -> SyncAcc:
     """Fold one sync fact into ``acc`` (FR-007, per-delivery lifecycle) and return it."""
     if isinstance(fact, MalformedFact):
         acc.anomalies.append(malformed(fact))
         return acc
+    eid = fact.event_id
     for code in fact.broken_rules:
         if code not in SEMANTIC_ANOMALY:
-            acc.anomalies.append(
-                anomaly(
-                    kind="semantic_violation", event_id=fact.event_id, message=describe_rule(code)
-                )
-            )
+            acc.anomalies.append(semantic_violation(eid, code))
     key = (fact.delivery_id, fact.fingerprint)
     delivery = acc.deliveries.get(key)
     outcome = fact.outcome
     if outcome is SyncOutcome.REPLAY_COMPLETED:
         if delivery is not None and delivery.replayed:
-            return _skip(acc, "duplicate_delivery", fact, "replay already completed")
+            acc.anomalies.append(duplicate_delivery(eid, *key, "replay"))
+            return acc
         if delivery is None:
             delivery = acc.deliveries[key] = _Delivery(status=outcome)
         delivery.replayed = True
@@ -260,56 +246,45 @@ def sync_step(acc: SyncAcc, fact: SyncFact | MalformedFact) -> SyncAcc:
     elif outcome is SyncOutcome.RETRY_SCHEDULED:
         if delivery is not None:
             if delivery.terminal is not None:
-                return _skip(
-                    acc, "retry_after_terminal", fact, f"already {delivery.terminal.value}"
-                )
+                acc.anomalies.append(retry_after_terminal(eid, *key, delivery.terminal.value))
+                return acc
             if fact.retry_attempt == delivery.last_retry:
-                return _skip(
-                    acc, "duplicate_delivery", fact, f"retry {fact.retry_attempt} already seen"
-                )
+                acc.anomalies.append(duplicate_delivery(eid, *key, "retry", fact.retry_attempt))
+                return acc
             if fact.retry_attempt < delivery.last_retry:
-                return _skip(
-                    acc,
-                    "retry_attempt_regressed",
-                    fact,
-                    f"retry {fact.retry_attempt} after retry {delivery.last_retry}",
+                acc.anomalies.append(
+                    retry_attempt_regressed(eid, *key, fact.retry_attempt, delivery.last_retry)
                 )
+                return acc
         else:
             delivery = acc.deliveries[key] = _Delivery(status=outcome)
         # Reported only here, once the retry is known to be applied: a skipped copy
-        # of an over-budget retry is a skip, not another overrun.
+        # of an over-budget retry is a skip, not another overrun (section 8).
         for code in fact.broken_rules:
             if code in SEMANTIC_ANOMALY:
-                acc.anomalies.append(
-                    anomaly(
-                        kind=SEMANTIC_ANOMALY[code],
-                        event_id=fact.event_id,
-                        message=describe_rule(code) + "; applied",
-                    )
-                )
+                acc.anomalies.append(retry_budget_exceeded(eid, code))
         delivery.last_retry = fact.retry_attempt
         delivery.attempts += 1
     else:
         assert outcome in TERMINAL_OUTCOMES
         if delivery is not None and delivery.terminal is not None:
             if delivery.terminal is outcome:
-                return _skip(acc, "duplicate_delivery", fact, f"already {outcome.value}")
-            return _skip(
-                acc,
-                "conflicting_outcome",
-                fact,
-                f"{outcome.value} after terminal {delivery.terminal.value}",
-            )
+                acc.anomalies.append(duplicate_delivery(eid, *key, "terminal", outcome.value))
+            else:
+                acc.anomalies.append(
+                    conflicting_outcome(eid, *key, outcome.value, delivery.terminal.value)
+                )
+            return acc
         if delivery is None:
             delivery = acc.deliveries[key] = _Delivery(status=outcome)
         delivery.terminal = outcome
         delivery.attempts += 1
         acc.ingested_items += fact.ingested_count
     delivery.status = outcome
-    delivery.last_event_id = fact.event_id
+    delivery.last_event_id = eid
     acc.counts[outcome] += 1
     if acc.keep_logs:
-        acc.outcome_log.append((fact.event_id, outcome, fact.delivery_id))
+        acc.outcome_log.append((eid, outcome, fact.delivery_id))
     return acc
 
 

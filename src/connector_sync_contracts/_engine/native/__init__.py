@@ -1,17 +1,19 @@
-"""The optional compiled accelerator (``_native.c``), configured from the contract's own tables.
+"""The optional compiled core (``csc.h`` and its ``.c`` files), configured by the contract.
 
-``_native`` knows no event type, field or transition by name. Its *spec* is
-derived by ``spec`` from the same field plans ``screen`` builds from the
-pydantic models and from the tables in ``contract``, so the compiled screen
-and the Python paths read one definition of the contract. The derivation is
-committed as ``spec.json`` (kept current by the drift check of
-``make test``): this module loads it, so the command line starts without
-importing pydantic or building the models.
+``_native`` knows no event type, field, state or outcome by name. Its spec is
+derived by ``spec`` from the pydantic models and the tables in ``contract``
+and committed as ``spec.json`` (kept current by ``make schema-check``): this
+module loads it, so the command line starts without importing pydantic.
 
 The extension is optional: when it was not built (no C compiler where the
-package was installed) or ``CONNECTOR_SYNC_PURE_PYTHON=1`` is set, ``scanner()``
-returns ``None`` and the CLI uses the pure-Python paths, which give the same
-results more slowly.
+package was installed) or ``CONNECTOR_SYNC_PURE_PYTHON=1`` is set,
+``scanner()`` returns ``None`` and every entry point uses the pure-Python
+engine, which gives the same results more slowly.
+
+This module also turns what the compiled fold reports into the plain data of
+``ReducedConnectorState`` and ``ReducedSyncState`` (``connector_state``,
+``sync_state``), and a reducer fact into what ``Scanner.offer`` takes
+(``record_values``).
 """
 
 from __future__ import annotations
@@ -27,11 +29,20 @@ from typing import Any, Final, Protocol
 
 import orjson
 
-from ...contract.catalog import SYNC_OUTCOMES, connector_target
+from ...contract.catalog import RECIPES, SYNC_OUTCOMES, Family
 from ...contract.lifecycle import ConnectorState, HealthStatus, SyncOutcome
 from ...contract.patterns import cached_check
-from ...reducing.facts import EPOCH, MICROSECOND, ConnectorFact, LinkFact, SyncFact
-from ...reducing.steps import ConnectorAcc, SyncAcc, _Delivery
+from ...reducing.anomalies import AnomalyData, from_native
+from ...reducing.facts import (
+    EPOCH,
+    MICROSECOND,
+    ConnectorFact,
+    Fact,
+    LinkFact,
+    MalformedFact,
+    SyncFact,
+    fact_from_values,
+)
 
 try:  # pragma: no cover - depends on how the package was installed
     from . import _native  # type: ignore[attr-defined]
@@ -42,37 +53,47 @@ __all__ = [
     "PURE_PYTHON_ENV",
     "SPEC_FILE",
     "Scanner",
-    "connector_data",
+    "connector_state",
     "engine",
     "no_gc",
+    "record_values",
     "scanner",
-    "sync_data",
+    "sync_state",
 ]
 
 PURE_PYTHON_ENV: Final = "CONNECTOR_SYNC_PURE_PYTHON"
-"""Set to ``1`` to use the pure-Python paths even when the extension is built."""
+"""Set to ``1`` to use the pure-Python engine even when the extension is built."""
 
 SPEC_FILE: Final = Path(__file__).with_name("spec.json")
-"""The compiled screen's spec, derived from the models by ``_spec`` and committed."""
+"""The compiled core's spec, derived from the models by ``spec`` and committed."""
 
 _STATES: Final = tuple(ConnectorState)
 _HEALTH: Final = tuple(HealthStatus)
 _OUTCOMES: Final = tuple(SyncOutcome)
+_FAMILIES: Final = (Family.CONNECTOR, Family.SYNC, Family.LINK)
+_SYNC_TYPES: Final = {outcome: event_type for event_type, outcome in SYNC_OUTCOMES.items()}
 
 
 class Scanner(Protocol):
-    """The compiled scanner's interface (see ``_native.c``)."""
+    """The compiled scanner's interface (see ``module.c``)."""
 
     def scan(
-        self, block: bytes | memoryview, keep: bool, limit: int, /
+        self,
+        block: bytes | memoryview,
+        keep: bool,
+        limit: int,
+        strict: bool,
+        source: int,
+        first_line: int,
+        /,
     ) -> tuple[int, list[tuple[int, int, int]]]:
         """Check a block of whole lines; return the line count and the deferred lines."""
 
-    def reserve(self, events: int, /) -> None:
-        """Size the dedup table for about ``events`` records at once."""
+    def probe(self, line: bytes, strict: bool, /) -> tuple[str, int, int, str, Any] | None:
+        """(event_id, lamport, instant_us, kind, values) of an accepted line, or None."""
 
-    def probe(self, line: bytes, /) -> tuple[str, int, int, Any] | None:
-        """(event_id, lamport, instant_us, fact) of an accepted line, or None."""
+    def ident(self, line: bytes, /) -> int:
+        """The keyed hash identical copies of a line share."""
 
     def offer(
         self,
@@ -80,110 +101,55 @@ class Scanner(Protocol):
         lamport: int,
         instant_us: int,
         ident: int,
-        fact: Any,
-        connector_id: str | None,
+        source: int,
+        line: int,
         dedup: bool,
+        kind: str,
+        values: Any,
         /,
     ) -> None:
-        """Keep a record built by the Python path."""
+        """Keep a record built by Python."""
+
+    def reserve(self, events: int, /) -> None:
+        """Size the dedup table for about ``events`` records at once (bounded)."""
 
     def settle(self) -> tuple[list[str], int]:
         """Event ids with differing copies (removed) and identical copies dropped."""
 
     def start_fold(self) -> int:
-        """Sort records into per-connector groups; return the number of records kept."""
+        """Group records by partition; return the number of records kept."""
 
-    def next_group(self, keep_logs: bool, max_cycles: int, /) -> tuple[Any, ...] | None:
-        """The next group: folded here, or facts for the Python fold; None at the end."""
+    def next_group(
+        self, keep_logs: bool, max_cycles: int, families: int, /
+    ) -> tuple[Any, ...] | None:
+        """The next folded group, or None at the end."""
 
 
 @functools.cache
-def _committed_spec() -> Any:
+def _spec() -> dict[str, Any]:
     """The committed spec as JSON data, read once per process."""
-    return orjson.loads(SPEC_FILE.read_bytes())
-
-
-def _spec() -> tuple[Any, ...]:
-    """The committed spec (see ``_spec``) with its pattern checks made callable."""
-    spec: tuple[Any, ...] = _thaw(_committed_spec())
+    spec: dict[str, Any] = orjson.loads(SPEC_FILE.read_bytes())
+    spec["make_check"] = cached_check
     return spec
 
 
 @functools.cache
-def _event_types() -> tuple[tuple[str, frozenset[str]], ...]:
-    """(event type, its payload's field names) in the spec's order of event types."""
-    return tuple((t[0], frozenset(f[0] for f in t[6])) for t in _committed_spec()[1])
-
-
-def _thaw(value: Any) -> Any:
-    if isinstance(value, list):
-        return tuple(_thaw(item) for item in value)
-    if isinstance(value, dict):
-        return cached_check(value["pattern"], value["max_length"])
-    return value
-
-
-def _from_us(us: int) -> datetime:
-    return EPOCH + us * MICROSECOND
-
-
-def _connector_fact(
-    event_id: str,
-    type_index: int,
-    connector_id: str,
-    connector_type: str,
-    provider: str,
-    mission_id: str,
-    recorded_at: datetime,
-    health_index: int,
-    latency: float | None,
-    previous_index: int,
-) -> ConnectorFact:
-    event_type = _event_types()[type_index][0]
-    health = _HEALTH[health_index] if health_index >= 0 else None
-    return ConnectorFact(
-        event_id,
-        event_type,
-        connector_id,
-        connector_type,
-        provider,
-        mission_id,
-        recorded_at,
-        connector_target(event_type, health),
-        health,
-        latency,
-        _STATES[previous_index] if previous_index >= 0 else None,
-        (),
+def _type_spec(event_type: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(field names, semantic rule codes) of an event type, in the spec's order."""
+    found = next(t for t in _spec()["event_types"] if t["name"] == event_type)
+    return (
+        tuple(f["name"] for f in found["fields"]),
+        tuple(r["code"] for r in found["rules"]),
     )
 
 
-def _sync_fact(
-    event_id: str,
-    type_index: int,
-    connector_id: str,
-    delivery_id: str,
-    fingerprint: str,
-    retry_attempt: int,
-    max_retries: int,
-    count: int,
-) -> SyncFact:
-    event_type, fields = _event_types()[type_index]
-    return SyncFact(
-        event_id,
-        connector_id,
-        SYNC_OUTCOMES[event_type],
-        delivery_id,
-        fingerprint,
-        retry_attempt,
-        max_retries,
-        count if "ingested_count" in fields else 0,
-        count if "replayed_count" in fields else 0,
-        (),
-    )
-
-
-def _link_fact(event_id: str, type_index: int, values: tuple[Any, ...]) -> LinkFact:
-    return LinkFact(event_id, *values)
+def _link_fact(event_id: str, event_type: str, values: tuple[Any, ...]) -> LinkFact:
+    recipe = RECIPES[event_type]
+    named = dict(zip(_type_spec(event_type)[0], values, strict=True))
+    named["recorded_at"] = EPOCH + named["recorded_at"] * MICROSECOND
+    fact = fact_from_values(recipe, event_id, named, ())
+    assert isinstance(fact, LinkFact)
+    return fact
 
 
 @contextmanager
@@ -206,68 +172,121 @@ def no_gc() -> Iterator[None]:
 def engine() -> str:
     """Which engine ``validate``/``replay`` use, in words (shown by ``--version``)."""
     if _native is None:
-        return "pure Python (the compiled accelerator was not built)"
+        return "pure Python (the compiled core was not built)"
     if os.environ.get(PURE_PYTHON_ENV) == "1":
         return f"pure Python ({PURE_PYTHON_ENV}=1)"
-    return "compiled accelerator"
+    return "compiled core"
 
 
-def scanner() -> Scanner | None:
-    """A new compiled scanner, or None when the extension is unavailable or switched off."""
+def scanner(*, key: bytes | None = None, weak_bits: int = 0) -> Scanner | None:
+    """A new compiled scanner, or None when the extension is unavailable or switched off.
+
+    Its tables are keyed with ``key`` (16 bytes; a fresh random one by
+    default, so nobody can choose keys that collide). ``weak_bits`` keeps only
+    that many bits of every hash: tests use it so that different keys
+    collide all the time and the code that tells them apart runs.
+    """
     if _native is None or os.environ.get(PURE_PYTHON_ENV) == "1":
         return None
-    made: Scanner = _native.Scanner(_spec(), _connector_fact, _sync_fact, _link_fact, _from_us)
+    made: Scanner = _native.Scanner(
+        _spec(), key if key is not None else os.urandom(16), _link_fact, weak_bits
+    )
     return made
 
 
-def connector_data(
-    connector_id: str, part: tuple[Any, ...], *, keep_logs: bool, max_cycles: int
-) -> dict[str, Any]:
-    """The connector state (as plain data) of a group the compiled fold folded."""
-    ctype, provider, mission, state, transition, checked, health, latency, events, log = part
-    acc = ConnectorAcc(
-        connector_id,
-        keep_logs,
-        max_cycles,
-        connector_type=ctype,
-        provider=provider,
-        mission_id=mission,
-        state=_STATES[state] if state >= 0 else None,
-        last_transition_at=transition,
-        last_health_check_at=checked,
-        last_health_status=_HEALTH[health] if health >= 0 else None,
-        last_latency_ms=latency,
-        event_count=events,
-        transition_log=[(eid, _STATES[s]) for eid, s in log] if log is not None else [],
+def record_values(fact: Fact | None) -> tuple[str, Any]:
+    """What ``Scanner.offer`` takes for a fact Python decided: (kind, values)."""
+    if fact is None:
+        return "other", None
+    if isinstance(fact, MalformedFact):
+        return "malformed", (fact, _FAMILIES.index(fact.family), fact.connector_id)
+    if isinstance(fact, LinkFact):
+        return "link", fact
+    event_type = fact.event_type if isinstance(fact, ConnectorFact) else _SYNC_TYPES[fact.outcome]
+    rules = _type_spec(event_type)[1]
+    broken = sum(1 << rules.index(code) for code in fact.broken_rules)
+    if isinstance(fact, ConnectorFact):
+        return "connector", (
+            event_type,
+            fact.connector_id,
+            fact.connector_type,
+            fact.provider,
+            fact.mission_id,
+            _us(fact.recorded_at),
+            _HEALTH.index(fact.health_status) if fact.health_status is not None else -1,
+            float(fact.latency_ms) if fact.latency_ms is not None else None,
+            _STATES.index(fact.previous_state) if fact.previous_state is not None else -1,
+            broken,
+        )
+    assert isinstance(fact, SyncFact)
+    return "sync", (
+        event_type,
+        fact.connector_id,
+        fact.delivery_id,
+        fact.fingerprint,
+        fact.retry_attempt,
+        fact.max_retries,
+        fact.ingested_count or fact.replayed_count,
+        broken,
     )
-    return acc.data()
 
 
-def sync_data(connector_id: str, part: tuple[Any, ...], *, keep_logs: bool) -> dict[str, Any]:
-    """The delivery state (as plain data) of a group the compiled fold folded."""
-    counts, ingested, replayed, pending, log, deliveries = part
-    acc = SyncAcc(
-        connector_id,
-        keep_logs,
-        counts=dict(zip(_OUTCOMES, counts, strict=True)),
-        ingested_items=ingested,
-        replayed_items=replayed,
-        known_pending=pending,
-    )
-    if log is not None:
-        acc.outcome_log = [(eid, _OUTCOMES[o], dlv) for eid, o, dlv in log]
-    if deliveries is not None:
-        acc.deliveries = {
-            (dlv, fp): _Delivery(
-                status=_OUTCOMES[status],
-                terminal=_OUTCOMES[terminal] if terminal >= 0 else None,
-                last_retry=last_retry,
-                replayed=bool(replayed_flag),
-                attempts=attempts,
-                last_event_id=last_event_id,
-            )
-            for dlv, fp, status, terminal, last_retry, replayed_flag, attempts, last_event_id in (
-                deliveries
-            )
-        }
-    return acc.data()
+def _us(value: datetime) -> int:
+    return (value - EPOCH) // MICROSECOND
+
+
+def _at(us: int | None) -> datetime | None:
+    return None if us is None else EPOCH + us * MICROSECOND
+
+
+def _anomalies(items: list[tuple[Any, ...]]) -> list[AnomalyData]:
+    return [from_native(item) for item in items]
+
+
+def connector_state(connector_id: str, part: tuple[Any, ...]) -> dict[str, Any]:
+    """The plain data of ``ReducedConnectorState`` from what the compiled fold reports."""
+    ctype, provider, mission, state, transition, checked, health, latency, events, log, found = part
+    return {
+        "connector_id": connector_id,
+        "connector_type": ctype,
+        "provider": provider,
+        "mission_id": mission,
+        "current_state": ConnectorState(state) if state is not None else None,
+        "last_transition_at": _at(transition),
+        "last_health_check_at": _at(checked),
+        "last_health_status": _HEALTH[health] if health is not None else None,
+        "last_latency_ms": latency + 0.0 if latency is not None else None,
+        "event_count": events,
+        "transition_log": tuple((eid, ConnectorState(s)) for eid, s in log)
+        if log is not None
+        else None,
+        "anomalies": _anomalies(found),
+    }
+
+
+def sync_state(connector_id: str, part: tuple[Any, ...]) -> dict[str, Any]:
+    """The plain data of ``ReducedSyncState`` from what the compiled fold reports."""
+    counts, ingested, replayed, pending, log, deliveries, found = part
+    return {
+        "connector_id": connector_id,
+        "outcome_counts": {o.value: n for o, n in zip(_OUTCOMES, counts, strict=True)},
+        "ingested_items": ingested,
+        "replayed_items": replayed,
+        "pending_retries": pending,
+        "outcome_log": tuple((eid, SyncOutcome(o), dlv) for eid, o, dlv in log)
+        if log is not None
+        else None,
+        "deliveries": tuple(
+            {
+                "delivery_id": dlv,
+                "source_event_fingerprint": fp,
+                "status": SyncOutcome(status),
+                "attempts": attempts,
+                "last_event_id": last,
+            }
+            for dlv, fp, status, attempts, last in sorted(deliveries)
+        )
+        if deliveries is not None
+        else None,
+        "anomalies": _anomalies(found),
+    }

@@ -1,208 +1,185 @@
-"""The compiled accelerator's spec: derived from the models and tables, committed as JSON.
+"""The compiled core's spec: derived from the models and the contract's tables, committed as JSON.
 
-``_native`` knows no event type, field or transition by name. Its *spec* is
-derived here from the same field plans ``screen`` builds from the pydantic
-models and from the tables in ``contract``, and committed as ``spec.json``
-so the command line can configure the compiled screen without building the
+``_native`` knows no event type, payload field, state or outcome by name:
+everything it checks and folds by comes from this spec, keyed by name (no
+positional codes), with a ``format`` number the extension checks when it
+loads. The spec is derived here from the pydantic models (what each field
+accepts), the catalogue (families, targets, outcomes, the roles of fields),
+the lifecycle tables and the semantic rules, and committed as ``spec.json``
+so the command line configures the compiled core without building the
 models. ``make schema-check`` fails when the committed copy differs from
 the derivation; ``make regen`` refreshes it.
 """
 
 from __future__ import annotations
 
-from typing import Any, Final
+import types
+import typing
+from enum import Enum
+from typing import Annotated, Any, Final, Union
 
+import annotated_types
 import orjson
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
 
-from ...contract.catalog import (
-    CONNECTOR_RECONNECTED,
-    CONNECTOR_TARGET_STATES,
-    EVENT_FAMILIES,
-    SYNC_OUTCOMES,
-    Family,
-)
+from ...contract.catalog import CATALOG, Family
 from ...contract.lifecycle import (
     ALLOWED_TRANSITIONS,
     HEALTH_STATUS_TARGETS,
     OBSERVATION_STATES,
     TERMINAL_OUTCOMES,
     ConnectorState,
-    HealthStatus,
     SyncOutcome,
 )
+from ...contract.limits import INT_RANGE, MAX_DEPTH
+from ...contract.patterns import ULID_ALPHABET, URL_PATTERN
 from ...contract.rules import SEMANTIC_RULES
+from ...contract.version import CONTRACT_VERSION
+from ...models import fields as model_fields
 from ...models.envelope import Event
 from ...models.payloads import PAYLOAD_MODELS
-from ...reducing.facts import LinkFact
-from ..screen import _derive_plans, _FieldPlan
+from ...reducing.anomalies import SEMANTIC_ANOMALY
 
-__all__ = ["derive_spec", "render_spec"]
+__all__ = ["SPEC_FORMAT", "derive_spec", "field_rule", "render_spec"]
 
-_STATES: Final = tuple(ConnectorState)
-_HEALTH: Final = tuple(HealthStatus)
-_OUTCOMES: Final = tuple(SyncOutcome)
-_EVENT_TYPES: Final = tuple(PAYLOAD_MODELS)
+SPEC_FORMAT: Final = 2
+"""Version of the spec's layout; ``_native`` refuses a spec of another format."""
 
-_KINDS: Final = {
-    "event_id": 0,
-    "uuid": 1,
-    "datetime": 2,
-    "str": 3,
-    "url": 3,
-    "enum": 4,
-    "int": 5,
-    "float": 6,
-}
-_ROLES: Final = {
-    name: code
-    for code, name in enumerate(
-        (
-            "connector_id",
-            "connector_type",
-            "provider",
-            "mission_id",
-            "recorded_at",
-            "health_status",
-            "latency_ms",
-            "previous_state",
-            "delivery_id",
-            "source_event_fingerprint",
-            "retry_attempt",
-            "max_retries",
-            "ingested_count",
-            "replayed_count",
-            "project_uuid",
-        ),
-        start=1,
-    )
-}
 _ENVELOPE_ROLES: Final = {
-    "event_id": 16,
-    "timestamp": 17,
-    "lamport_clock": 18,
-    "project_uuid": 19,
-    "event_type": 20,
-    "payload": 21,
+    "event_id": "event_id",
+    "event_type": "event_type",
+    "timestamp": "timestamp",
+    "lamport_clock": "lamport_clock",
+    "project_uuid": "project_uuid",
+    "payload": "payload",
 }
-_INT64: Final = 2**63
+"""Envelope fields the compiled core reads (the rest it only checks)."""
 
 
-def _field(plan: _FieldPlan, role: int) -> tuple[Any, ...]:
-    bounds = plan.bounds
-    if plan.kind == "int":
-        lo, hi = bounds.get("ge", -_INT64), bounds.get("le", _INT64 - 1)
+def field_rule(name: str, info: FieldInfo, role: str = "") -> dict[str, Any]:
+    """What one model field accepts, as the compiled core checks it.
+
+    ``kind`` is one of event_id, uuid, datetime, str, enum, int, float,
+    object; bounds are the model's own (string lengths in characters).
+    """
+    annotation: Any = info.annotation
+    metadata: list[Any] = list(info.metadata)
+    nullable = False
+    if typing.get_origin(annotation) in (Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        nullable, annotation = True, args[0]
+    if typing.get_origin(annotation) is Annotated:
+        base, *extra = typing.get_args(annotation)
+        for item in extra:
+            metadata.extend(item.metadata if isinstance(item, FieldInfo) else [item])
+        annotation = base
+    validators = {getattr(m, "func", None) for m in metadata}
+    rule: dict[str, Any] = {"name": name, "role": role, "nullable": nullable}
+    rule["optional"] = not info.is_required()
+    for m in metadata:
+        if isinstance(m, annotated_types.MinLen):
+            rule["min_length"] = m.min_length
+        elif isinstance(m, annotated_types.MaxLen):
+            rule["max_length"] = m.max_length
+        elif isinstance(m, annotated_types.Ge):
+            rule["minimum"] = m.ge
+        elif isinstance(m, annotated_types.Le):
+            rule["maximum"] = m.le
+        elif getattr(m, "pattern", None):
+            rule["pattern"] = m.pattern
+    if model_fields._check_event_id in validators:
+        rule["kind"] = "event_id"
+    elif model_fields._check_uuid in validators:
+        rule["kind"] = "uuid"
+    elif model_fields._check_datetime in validators:
+        rule["kind"] = "datetime"
+    elif model_fields._check_url in validators:
+        rule["kind"] = "str"
+        rule["pattern"] = URL_PATTERN
+    elif isinstance(annotation, type) and issubclass(annotation, Enum):
+        rule["kind"] = "enum"
+        rule["values"] = [member.value for member in annotation]
+    elif annotation is str:
+        rule["kind"] = "str"
+    elif annotation is int:
+        rule["kind"] = "int"
+    elif annotation is float:
+        rule["kind"] = "float"
+    elif typing.get_origin(annotation) is dict or annotation is dict:
+        rule["kind"] = "object"
     else:
-        lo, hi = bounds.get("min_length", 0), bounds.get("max_length", -1)
-    if plan.kind == "float" and set(bounds) - {"ge"}:
-        raise TypeError(f"no compiled check for float bounds {bounds} of {plan.name}")
-    check = None
-    if plan.kind in ("str", "url") and plan.pattern is not None:
-        check = {"pattern": plan.pattern[0], "max_length": plan.pattern[1]}
-    return (
-        plan.name,
-        _KINDS[plan.kind],
-        role,
-        plan.nullable,
-        plan.optional,
-        lo,
-        hi,
-        float(bounds["ge"]) if plan.kind == "float" and "ge" in bounds else None,
-        check,
-        plan.values,
-    )
+        raise TypeError(f"no compiled check for field {name}: {annotation!r}")
+    if rule["kind"] == "float" and set(rule) & {"maximum", "pattern", "min_length"}:
+        raise TypeError(f"no compiled check for the bounds of float field {name}")
+    return rule
 
 
-def _payload_role(plan: _FieldPlan, family: Family) -> int:
-    role = _ROLES.get(plan.name, 0)
-    expected: dict[str, tuple[str, ...]] = {
-        "health_status": tuple(member.value for member in _HEALTH),
-        "previous_state": tuple(member.value for member in _STATES),
+def _fields(model: type[BaseModel], roles: typing.Mapping[str, str]) -> list[dict[str, Any]]:
+    return [
+        field_rule(name, info, roles.get(name, "")) for name, info in model.model_fields.items()
+    ]
+
+
+def _event_type(recipe: Any) -> dict[str, Any]:
+    model = PAYLOAD_MODELS[recipe.event_type]
+    roles = dict(recipe.roles)
+    if "project_uuid" in model.model_fields:
+        # Not a fact attribute: compared with the envelope's, in strict mode only.
+        roles["project_uuid"] = "project_uuid"
+    rules = [
+        {"code": rule.code, "earlier": rule.earlier, "later": rule.later}
+        for rule in SEMANTIC_RULES
+        if rule.event_type == recipe.event_type
+    ]
+    for rule in rules:
+        for side in ("earlier", "later"):
+            kind = field_rule(rule[side], model.model_fields[rule[side]])["kind"]
+            if kind not in ("int", "datetime"):
+                raise TypeError(f"no compiled comparison for rule {rule['code']} ({kind})")
+    return {
+        "name": recipe.event_type,
+        "family": recipe.family.value,
+        "target": recipe.target.value if recipe.target is not None else None,
+        "outcome": recipe.outcome.value if recipe.outcome is not None else None,
+        "fields": _fields(model, roles),
+        "rules": rules,
     }
-    if plan.name in expected and plan.values != expected[plan.name]:
-        raise TypeError(f"{plan.name} values differ from {expected[plan.name]}")
-    if family is Family.LINK:
-        return 0
-    return role
 
 
-def derive_spec() -> tuple[Any, ...]:
-    """The compiled screen's spec, derived from the field plans and the tables."""
-    envelope_plans, payload_plans = _derive_plans()
-    env = (
-        *(_field(plan, _ENVELOPE_ROLES.get(plan.name, 0)) for plan in envelope_plans),
-        # The payload is parsed with the fields of its event type.
-        (
-            "payload",
-            _KINDS["str"],
-            _ENVELOPE_ROLES["payload"],
-            False,
-            False,
-            0,
-            -1,
-            None,
-            None,
-            None,
-        ),
-    )
-    types = []
-    for event_type in _EVENT_TYPES:
-        family = EVENT_FAMILIES[event_type]
-        plans = payload_plans[event_type]
-        names = [plan.name for plan in plans]
-        rules = []
-        for rule in SEMANTIC_RULES:
-            if rule.event_type != event_type:
-                continue
-            a, b = names.index(rule.earlier), names.index(rule.later)
-            if {plans[a].kind, plans[b].kind} - {"int", "datetime"}:
-                raise TypeError(f"no compiled comparison for rule {rule.code}")
-            rules.append((a, b))
-        has_health = "health_status" in names
-        target = -1
-        if family is Family.LINK:
-            # Link facts are built from every payload value in field order.
-            link_fields = [f for f in LinkFact.__struct_fields__ if f != "event_id"]
-            if names != link_fields or {p.kind for p in plans} - {"str", "url", "datetime"}:
-                raise TypeError(f"{event_type} payload does not match LinkFact")
-        if family is Family.CONNECTOR and not has_health:
-            target = _STATES.index(CONNECTOR_TARGET_STATES[event_type])
-        outcome = _OUTCOMES.index(SYNC_OUTCOMES[event_type]) if family is Family.SYNC else -1
-        types.append(
-            (
-                event_type,
-                (Family.CONNECTOR, Family.SYNC, Family.LINK).index(family),
-                target,
-                outcome,
-                event_type == CONNECTOR_RECONNECTED,
-                has_health,
-                tuple(_field(plan, _payload_role(plan, family)) for plan in plans),
-                tuple(rules),
-            )
-        )
-    allowed = tuple(
-        tuple(sorted(_STATES.index(t) for t in ALLOWED_TRANSITIONS[current]))
-        for current in (None, *_STATES)
-    )
-    return (
-        env,
-        tuple(types),
-        allowed,
-        tuple(sorted(_STATES.index(s) for s in OBSERVATION_STATES)),
-        tuple(_STATES.index(HEALTH_STATUS_TARGETS[h]) for h in _HEALTH),
-        (_STATES.index(ConnectorState.HEALTHY), _STATES.index(ConnectorState.RECONNECTED)),
-        tuple(sorted(_OUTCOMES.index(o) for o in TERMINAL_OUTCOMES)),
-        (
-            len(_OUTCOMES),
-            _OUTCOMES.index(SyncOutcome.RETRY_SCHEDULED),
-            _OUTCOMES.index(SyncOutcome.REPLAY_COMPLETED),
-        ),
-    )
+def derive_spec() -> dict[str, Any]:
+    """The compiled core's spec, derived from the models and the contract's tables."""
+    states = [state.value for state in ConnectorState]
+    return {
+        "format": SPEC_FORMAT,
+        "contract_version": CONTRACT_VERSION,
+        "limits": {"max_depth": MAX_DEPTH, "int_min": INT_RANGE[0], "int_max": INT_RANGE[1]},
+        "ulid_alphabet": ULID_ALPHABET,
+        "envelope": _fields(Event, _ENVELOPE_ROLES),
+        "families": [family.value for family in Family],
+        "event_types": [_event_type(recipe) for recipe in CATALOG],
+        "states": states,
+        "transitions": {
+            (current.value if current is not None else ""): sorted(t.value for t in targets)
+            for current, targets in ALLOWED_TRANSITIONS.items()
+        },
+        "observations": sorted(state.value for state in OBSERVATION_STATES),
+        "health_targets": {
+            status.value: state.value for status, state in HEALTH_STATUS_TARGETS.items()
+        },
+        "healthy_state": ConnectorState.HEALTHY.value,
+        "reconnected_state": ConnectorState.RECONNECTED.value,
+        "outcomes": [outcome.value for outcome in SyncOutcome],
+        "terminal_outcomes": sorted(outcome.value for outcome in TERMINAL_OUTCOMES),
+        "retry_outcome": SyncOutcome.RETRY_SCHEDULED.value,
+        "replay_outcome": SyncOutcome.REPLAY_COMPLETED.value,
+        "budget_rules": sorted(SEMANTIC_ANOMALY),
+    }
 
 
 def render_spec() -> str:
-    """The text of ``_native_spec.json``: the derived spec as indented JSON."""
-    return orjson.dumps(derive_spec(), option=orjson.OPT_INDENT_2).decode() + "\n"
-
-
-# Envelope fields the compiled screen reads by role must exist in the model.
-assert set(_ENVELOPE_ROLES) <= set(Event.model_fields)
+    """The text of ``spec.json``: the derived spec as indented JSON with sorted keys."""
+    return (
+        orjson.dumps(derive_spec(), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode()
+        + "\n"
+    )

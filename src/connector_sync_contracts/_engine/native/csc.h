@@ -1,0 +1,372 @@
+/*
+ * The compiled core of connector-sync-contracts: shared types and helpers.
+ *
+ * The contract has one source of truth: the pydantic models and the tables
+ * in contract/. Python derives a *spec* from them (_engine/native/spec.py,
+ * committed as spec.json) and hands it to Scanner(); nothing here names an
+ * event type, a payload field, a state or an outcome. What this code knows
+ * by name is the spec's own layout and the reducer facts' attribute names
+ * (the "roles" the catalogue gives payload fields).
+ *
+ * Every input is untrusted: lengths and counts are checked before they are
+ * used, every hash table is keyed with a per-scanner random SipHash key, and
+ * every allocation and Python call is checked. Files:
+ *   hash.c   SipHash-1-3 and the keyed hash of the scanner
+ *   json.c   the JSON reader: UTF-8, escapes, numbers, limits, repeated keys
+ *   spec.c   loading and checking the spec
+ *   scan.c   a line -> a checked event (or "defer": Python decides)
+ *   store.c  interned strings, records, deduplication by event_id
+ *   fold.c   the connector and delivery fold, with every anomaly kind
+ *   module.c the Scanner type and its Python methods
+ */
+#ifndef CSC_H
+#define CSC_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CSC_SPEC_FORMAT 2
+
+#define MAX_FIELDS 64
+#define MAX_TYPES 64
+#define MAX_ENUM 16
+#define MAX_RULES 8
+#define MAX_STATES 16
+#define MAX_OUTCOMES 16
+#define MAX_FAMILIES 3
+#define EID_MAX 36
+#define NONE_U32 0xFFFFFFFFu
+
+/* ------------------------------------------------------------------ spec */
+
+enum kind { K_EVENT_ID, K_UUID, K_DATETIME, K_STR, K_ENUM, K_INT, K_FLOAT, K_OBJECT };
+enum family { F_CONNECTOR = 0, F_SYNC = 1, F_LINK = 2, F_OTHER = 3 };
+
+/* Roles: the reducer fact attribute a payload field fills, or what the
+   scanner reads from the envelope. R_KEPT marks the fields a link fact
+   takes whole. */
+enum role {
+    R_NONE = 0,
+    R_CONNECTOR_ID, R_CONNECTOR_TYPE, R_PROVIDER, R_MISSION_ID, R_RECORDED_AT,
+    R_HEALTH, R_LATENCY, R_PREVIOUS, R_DELIVERY, R_FINGERPRINT, R_RETRY, R_MAX_RETRIES,
+    R_INGESTED, R_REPLAYED, R_PROJECT_UUID, R_KEPT,
+    R_EVENT_ID, R_EVENT_TYPE, R_TIMESTAMP, R_LAMPORT, R_ENV_PROJECT_UUID, R_PAYLOAD,
+    R_COUNT
+};
+
+typedef struct {
+    char *name;                /* owned, NUL-terminated */
+    Py_ssize_t name_len;
+    int kind;
+    int role;
+    int nullable, optional;
+    int64_t lo, hi;            /* string lengths (characters) or integer bounds */
+    int has_lo, has_hi;
+    double flo;                /* float lower bound */
+    int has_flo;
+    PyObject *check;           /* callable(str) -> str | None (owned), or NULL */
+    int check_bit;             /* bit in the intern table's "checked" mask */
+    int n_enum;
+    char *enum_v[MAX_ENUM];    /* owned */
+    Py_ssize_t enum_len[MAX_ENUM];
+    PyObject *enum_obj[MAX_ENUM]; /* the values as str (owned) */
+    uint32_t last_id;          /* one-entry cache: last interned id of this field */
+} field_t;
+
+typedef struct {
+    char *name;                /* owned */
+    Py_ssize_t name_len;
+    PyObject *name_obj;        /* owned */
+    int family;
+    int target;                /* connector target state, -1: by health status */
+    int outcome;               /* sync outcome, -1 otherwise */
+    int n_fields;
+    field_t fields[MAX_FIELDS];
+    uint64_t required_mask;
+    int n_rules;
+    int rule_a[MAX_RULES], rule_b[MAX_RULES];  /* field indexes: a > b breaks the rule */
+    int rule_budget[MAX_RULES];                /* raises retry_budget_exceeded, not semantic_violation */
+    PyObject *rule_code[MAX_RULES];            /* owned */
+    int role_field[R_COUNT];   /* field index of each role, -1 */
+    int uuid_idx;              /* the payload's project_uuid field, -1 */
+} etype_t;
+
+typedef struct {
+    int n_env;
+    field_t env[MAX_FIELDS];
+    uint64_t env_required;
+    int env_role[R_COUNT];     /* envelope field index of each envelope role, -1 */
+    int n_types;
+    etype_t types[MAX_TYPES];
+    int n_states;
+    PyObject *state_obj[MAX_STATES];       /* owned */
+    int allowed[MAX_STATES + 1][MAX_STATES]; /* [current + 1][target] */
+    int observation[MAX_STATES];
+    int health_target[MAX_ENUM];           /* health enum index -> state */
+    int state_healthy, state_reconnected;
+    int n_outcomes;
+    PyObject *outcome_obj[MAX_OUTCOMES];   /* owned */
+    int terminal[MAX_OUTCOMES];
+    int outcome_retry, outcome_replay;
+    int max_depth;
+    uint8_t ulid[256];         /* ULID alphabet (upper and lower case) */
+    int n_families;
+    PyObject *family_obj[MAX_FAMILIES];    /* owned */
+} spec_t;
+
+int spec_load(spec_t *spec, PyObject *dict, int *check_bits);
+void spec_free(spec_t *spec);
+int spec_type_index(const spec_t *spec, const char *s, Py_ssize_t n);
+
+/* ------------------------------------------------------------------ hashing */
+
+typedef struct {
+    uint64_t k0, k1;
+    int weak_bits;             /* 0: full 64-bit hashes; else only that many bits vary */
+} hkey_t;
+
+uint64_t siphash13(const hkey_t *key, const void *data, size_t len);
+
+static inline uint64_t
+khash(const hkey_t *key, const void *data, size_t len)
+{
+    uint64_t h = siphash13(key, data, len);
+    if (key->weak_bits) h &= (((uint64_t)1 << key->weak_bits) - 1);
+    return h;
+}
+
+/* What identical copies of a line share: the full keyed hash, never weakened
+   (it is compared, not used to find a slot). Two differing copies of one
+   event_id are taken for identical only if their 64-bit SipHash values under
+   this scanner's secret random key collide. */
+static inline uint64_t
+content_hash(const hkey_t *key, const void *data, size_t len)
+{
+    return siphash13(key, data, len);
+}
+
+/* Equality of short byte strings without a library call (keys, enum values). */
+static inline int
+same(const char *a, const char *b, Py_ssize_t n)
+{
+    while (n >= 8) {
+        uint64_t x, y;
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        if (x != y) return 0;
+        a += 8;
+        b += 8;
+        n -= 8;
+    }
+    while (n--)
+        if (*a++ != *b++) return 0;
+    return 1;
+}
+
+/* ------------------------------------------------------------------ growable buffers */
+
+typedef struct {
+    char *data;
+    size_t len, cap;
+} buf_t;
+
+/* Room for n more bytes; -1 (with MemoryError set) when it cannot grow. */
+int buf_reserve(buf_t *b, size_t n);
+static inline void
+buf_free(buf_t *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+/* Size of n items of size `size`, or SIZE_MAX when it overflows. */
+static inline size_t
+array_size(size_t n, size_t size)
+{
+    if (size && n > SIZE_MAX / size) return SIZE_MAX;
+    return n * size;
+}
+
+/* ------------------------------------------------------------------ JSON reading */
+
+/* A string as read: its bytes (escapes decoded) and what it holds. */
+typedef struct {
+    const char *s;             /* in the line, or in the scratch buffer when decoded */
+    Py_ssize_t n;              /* bytes (UTF-8) */
+    Py_ssize_t chars;          /* code points */
+    int ascii;
+} jstr_t;
+
+typedef struct {
+    hkey_t *key;
+    buf_t *scratch;            /* decoded strings of the current line */
+    int max_depth;
+    /* repeated-key detection for objects the scanner does not know */
+    struct dupslot { uint64_t h; uint32_t obj, gen; uint32_t off, len; uint8_t in_scratch; } *dup;
+    uint32_t dup_cap, dup_used, dup_gen, next_obj;
+    const char *line;          /* the current line (for keys stored by offset) */
+} jctx_t;
+
+void jctx_begin_line(jctx_t *j, const char *line);
+const char *json_ws(const char *p, const char *end);
+/* A JSON string at p (the opening quote): checked and decoded into *out.
+   Returns the position after it, or NULL: not a string this contract takes
+   (the line is deferred to Python, which explains). -2 in *err: memory. */
+const char *json_string(jctx_t *j, const char *p, const char *end, jstr_t *out, int *err);
+/* A JSON number at p. *isint: 1 integer literal (value in *iv when signed
+   64-bit, *uv for 2^63..2^64-1: *big = 1), 0 fraction or exponent (finite
+   value in *fv). Returns the position after it, or NULL: not a JSON number,
+   outside [-2^63, 2^64-1], or not finite. */
+const char *json_number(const char *p, const char *end, int *isint, int64_t *iv, uint64_t *uv,
+                        int *big, double *fv, int *err);
+/* Skip any JSON value at p (depth: nesting of the value's parent),
+   applying every input limit. NULL defers; *err is set on a Python error. */
+const char *json_skip(jctx_t *j, const char *p, const char *end, int depth, int *err);
+/* Remember the unknown key k of object `obj`; 1 when it was already there. */
+int json_dup_key(jctx_t *j, uint32_t obj, const jstr_t *k, int *err);
+void jctx_free(jctx_t *j);
+
+/* ------------------------------------------------------------------ interned strings */
+
+typedef struct {
+    uint64_t hash;
+    uint32_t off, len;
+    uint32_t checked;          /* bit per field check that accepted this string */
+} istr_t;
+
+typedef struct {
+    buf_t arena;
+    istr_t *items;
+    uint32_t n_items, cap_items;
+    uint64_t *slots;           /* (index + 1) << 32 | low hash bits; 0 = empty */
+    uint32_t n_slots;          /* power of two */
+} intern_t;
+
+/* ------------------------------------------------------------------ records */
+
+enum rec_kind { RK_DEAD = 0, RK_EVENT, RK_LINK, RK_OTHER, RK_MALFORMED };
+
+typedef struct {
+    uint64_t lamport;
+    int64_t instant;
+    uint64_t ident;            /* what identical copies share (keyed hash of the line) */
+    uint64_t where;            /* source << 48 | line number (or item index) */
+    uint32_t conn;             /* interned partition key; NONE_U32: the stream-level group */
+    uint8_t kind;              /* rec_kind */
+    uint8_t etype;             /* index into spec.types (RK_EVENT) */
+    uint8_t family;            /* RK_MALFORMED: the family whose payload failed */
+    uint8_t eid_len;
+    uint8_t health;            /* connector: health index + 1 (0: none) */
+    uint8_t prev;              /* connector: previous_state index + 1 (0: none) */
+    uint8_t broken;            /* bit r: semantic rule r of the event type broken */
+    char eid[EID_MAX];
+    union {
+        struct {
+            uint32_t ctype, provider, mission;
+            int64_t recorded_at;
+            double latency;
+        } c;
+        struct {
+            uint64_t off;      /* delivery_id then fingerprint, in the blob */
+            uint32_t dlen, flen;
+            int64_t retry, max_retries, count;  /* count: ingested or replayed */
+        } s;
+        PyObject *py;          /* RK_LINK: the link fact; RK_MALFORMED: the malformed fact */
+    } u;
+} rec_t;
+
+#define WHERE(src, line) ((uint64_t)(src) << 48 | ((uint64_t)(line) & 0xFFFFFFFFFFFFULL))
+
+typedef struct {
+    uint32_t rec;              /* index of the first copy kept */
+    uint32_t copies;           /* 0: empty slot */
+    uint32_t tag;              /* the event id's hash: places the slot */
+    uint32_t conflicted;
+} dslot_t;
+
+typedef struct {
+    intern_t strings;
+    buf_t blob;                /* delivery ids and fingerprints */
+    rec_t *recs;
+    size_t n_recs, cap_recs;
+    /* Each partition's records sit in chunks of adjacent slots (1, 2, 4 ...
+       up to CHUNK_MAX): bucket 0 is the stream-level group, c + 1 partition c. */
+    uint32_t *bk_start;
+    uint16_t *bk_cap, *bk_fill;
+    size_t bk_n;
+    dslot_t *dedup;
+    size_t n_dedup, dedup_slots;
+} store_t;
+
+/* ------------------------------------------------------------------ the scanner */
+
+typedef struct {
+    PyObject_HEAD
+    spec_t spec;
+    int loaded;
+    hkey_t key;
+    buf_t scratch;
+    jctx_t json;
+    PyObject *link_fact;       /* callable(event_id, event_type, values) -> link fact */
+    store_t store;
+    int folding;
+    uint32_t *order;           /* record indexes grouped by partition */
+    size_t *group_start;
+    uint32_t *group_conn;
+    size_t n_groups, next_group;
+    struct sortent *ents;
+    size_t ents_cap;
+} Scanner;
+
+/* scan.c */
+typedef struct {
+    jstr_t str;                /* string value */
+    int64_t i;                 /* integer or instant (microseconds) */
+    double f;
+    int is_null, present;
+    uint32_t id;               /* interned id of a checked string, NONE_U32 */
+    int idx;                   /* enum index */
+    char norm[EID_MAX];        /* normalized event id / UUID hex */
+    int norm_len;
+} value_t;
+
+typedef struct {
+    int etype;                 /* -1: an event type the catalogue does not know */
+    uint64_t lamport;
+    int64_t instant;
+    char eid[EID_MAX];
+    int eid_len;
+    uint32_t broken;
+    int unknown;               /* an unknown envelope or payload field */
+    int uuid_mismatch;
+    value_t env[MAX_FIELDS];
+    value_t pay[MAX_FIELDS];
+} parsed_t;
+
+/* 1: a valid event in *out; 0: defer to Python; -1: a Python error. */
+int scan_line(Scanner *self, const char *p, const char *end, parsed_t *out, int strict);
+/* The UTC instant of an RFC 3339 date-time in microseconds; 0 when not one. */
+int datetime_us(const char *s, Py_ssize_t n, int64_t *out);
+int normalize_event_id(const spec_t *spec, const char *s, Py_ssize_t n, char out[EID_MAX]);
+
+/* store.c */
+uint32_t intern_add(intern_t *t, const hkey_t *key, const char *p, size_t n, int add);
+PyObject *intern_str(const intern_t *t, uint32_t id);
+void intern_free(intern_t *t);
+uint32_t eid_tag(const hkey_t *key, const char *eid, size_t n);
+int store_put(Scanner *self, rec_t *tmp, int dedup, uint32_t tag);
+int record_from_line(Scanner *self, parsed_t *pl, uint64_t ident, uint64_t where, rec_t *r);
+void store_free(store_t *s);
+int store_reserve(Scanner *self, size_t events);
+PyObject *store_settle(Scanner *self);
+
+/* fold.c */
+PyObject *fold_start(Scanner *self);
+PyObject *fold_next(Scanner *self, int keep_logs, long long max_cycles, int families);
+void fold_free(Scanner *self);
+
+#endif

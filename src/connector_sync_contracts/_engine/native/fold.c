@@ -1,0 +1,629 @@
+/*
+ * The fold: each partition's records in replay order, through the connector
+ * and delivery lifecycles (specification sections 3 and 4), every anomaly
+ * kind included.
+ *
+ * This is the compiled twin of reducing/steps.py, held equal to it by the
+ * shared rule suite (tests/reducing/rules.py runs every rule through every
+ * engine) and a differential property test. Anomalies leave here as
+ * (kind, event_id, parameters); their wording is made once, in Python
+ * (reducing/anomalies.py). The stream-level group (links, events of other
+ * families, malformed payloads without a connector) is handed to Python
+ * as facts.
+ */
+#include "csc.h"
+
+#include <stdarg.h>
+
+struct sortent {
+    uint64_t lamport;
+    int64_t instant;
+    const rec_t *rec;
+    uint32_t index;
+};
+
+static int
+ent_cmp(const void *a, const void *b)
+{
+    const struct sortent *x = a, *y = b;
+    if (x->lamport != y->lamport) return x->lamport < y->lamport ? -1 : 1;
+    if (x->instant != y->instant) return x->instant < y->instant ? -1 : 1;
+    const rec_t *p = x->rec, *q = y->rec;
+    int n = p->eid_len < q->eid_len ? p->eid_len : q->eid_len;
+    int c = memcmp(p->eid, q->eid, (size_t)n);
+    if (c) return c;
+    return (int)p->eid_len - (int)q->eid_len;
+}
+
+/* Put one group's record indexes in replay order. */
+static int
+sort_group(Scanner *self, uint32_t *idx, size_t n)
+{
+    if (n > self->ents_cap) {
+        struct sortent *ents = realloc(self->ents, array_size(n, sizeof(struct sortent)));
+        if (!ents) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        self->ents = ents;
+        self->ents_cap = n;
+    }
+    struct sortent *e = self->ents;
+    for (size_t i = 0; i < n; i++) {
+        const rec_t *r = &self->store.recs[idx[i]];
+        e[i].lamport = r->lamport;
+        e[i].instant = r->instant;
+        e[i].rec = r;
+        e[i].index = idx[i];
+    }
+    qsort(e, n, sizeof(struct sortent), ent_cmp);
+    for (size_t i = 0; i < n; i++) idx[i] = e[i].index;
+    return 0;
+}
+
+/* Group live records by partition (the stream-level group last), and
+   return the number of live records. */
+PyObject *
+fold_start(Scanner *self)
+{
+    if (self->folding) {
+        PyErr_SetString(PyExc_RuntimeError, "fold already started");
+        return NULL;
+    }
+    store_t *st = &self->store;
+    size_t nconn = (size_t)st->strings.n_items + 1; /* the last bucket: stream-level */
+    size_t *count = calloc(nconn + 1, sizeof(size_t));
+    size_t *at = calloc(nconn + 1, sizeof(size_t));
+    if (!count || !at) {
+        free(count);
+        free(at);
+        return PyErr_NoMemory();
+    }
+    size_t live = 0;
+    for (size_t k = 0; k < st->n_recs; k++) {
+        rec_t *r = &st->recs[k];
+        if (r->kind == RK_DEAD) continue;
+        count[r->conn == NONE_U32 ? nconn - 1 : r->conn]++;
+        live++;
+    }
+    uint32_t *order = malloc(array_size(live ? live : 1, sizeof(uint32_t)));
+    size_t *group_start = malloc(array_size(nconn + 1, sizeof(size_t)));
+    uint32_t *group_conn = malloc(array_size(nconn, sizeof(uint32_t)));
+    if (!order || !group_start || !group_conn) {
+        free(order);
+        free(group_start);
+        free(group_conn);
+        free(count);
+        free(at);
+        return PyErr_NoMemory();
+    }
+    size_t pos = 0, g = 0;
+    for (size_t c = 0; c < nconn; c++) {
+        if (!count[c]) continue;
+        group_start[g] = pos;
+        group_conn[g] = c == nconn - 1 ? NONE_U32 : (uint32_t)c;
+        at[c] = pos;
+        pos += count[c];
+        g++;
+    }
+    group_start[g] = pos;
+    for (size_t k = 0; k < st->n_recs; k++) {
+        rec_t *r = &st->recs[k];
+        if (r->kind == RK_DEAD) continue;
+        size_t c = r->conn == NONE_U32 ? nconn - 1 : r->conn;
+        order[at[c]++] = (uint32_t)k;
+    }
+    free(at);
+    free(count);
+    /* Only now is the scanner folding: a failure above left it able to try again. */
+    self->order = order;
+    self->group_start = group_start;
+    self->group_conn = group_conn;
+    self->n_groups = g;
+    self->next_group = 0;
+    self->folding = 1;
+    return PyLong_FromSize_t(live);
+}
+
+/* ------------------------------------------------------------------ building results */
+
+static PyObject *
+eid_str(const rec_t *r)
+{
+    return PyUnicode_DecodeASCII(r->eid, r->eid_len, NULL);
+}
+
+static PyObject *
+blob_str(Scanner *self, uint64_t off, uint32_t len)
+{
+    return PyUnicode_DecodeUTF8(self->store.blob.data + off, len, "surrogatepass");
+}
+
+static PyObject *
+state_or_none(Scanner *self, int state)
+{
+    return state >= 0 ? Py_NewRef(self->spec.state_obj[state]) : Py_NewRef(Py_None);
+}
+
+/* Append (kind, event_id, *params) to an anomaly list; params is stolen. */
+static int
+push_anomaly(PyObject *list, const char *kind, const rec_t *r, PyObject *params)
+{
+    if (!params) return -1;
+    PyObject *eid = eid_str(r);
+    PyObject *head = eid ? Py_BuildValue("(sN)", kind, eid) : NULL;
+    PyObject *item = head ? PySequence_Concat(head, params) : NULL;
+    Py_XDECREF(head);
+    Py_DECREF(params);
+    if (!item) return -1;
+    int rc = PyList_Append(list, item);
+    Py_DECREF(item);
+    return rc;
+}
+
+/* push_anomaly with params built by Py_BuildValue's format (a tuple format). */
+static int
+add_anomaly(PyObject *list, const char *kind, const rec_t *r, const char *format, ...)
+{
+    va_list va;
+    va_start(va, format);
+    PyObject *params = Py_VaBuildValue(format, va);
+    va_end(va);
+    return push_anomaly(list, kind, r, params);
+}
+
+/* ------------------------------------------------------------------ exact sums */
+
+/* Two 64-bit words with a carry: a total never wraps (specification section 8). */
+typedef struct {
+    uint64_t hi, lo;
+} sum128_t;
+
+static inline void
+sum_add(sum128_t *s, int64_t v)
+{
+    uint64_t add = (uint64_t)v; /* counts are >= 0: the spec's bounds are checked on load */
+    s->lo += add;
+    s->hi += s->lo < add;
+}
+
+static PyObject *
+sum_to_pylong(const sum128_t *s)
+{
+    if (!s->hi) return PyLong_FromUnsignedLongLong(s->lo);
+    PyObject *hi = PyLong_FromUnsignedLongLong(s->hi);
+    PyObject *lo = PyLong_FromUnsignedLongLong(s->lo);
+    PyObject *shift = PyLong_FromLong(64);
+    PyObject *high = NULL, *res = NULL;
+    if (hi && lo && shift) high = PyNumber_Lshift(hi, shift);
+    if (high) res = PyNumber_Or(high, lo);
+    Py_XDECREF(hi);
+    Py_XDECREF(lo);
+    Py_XDECREF(shift);
+    Py_XDECREF(high);
+    return res;
+}
+
+/* ------------------------------------------------------------------ connector fold */
+
+typedef struct {
+    int state;                 /* -1: none */
+    int64_t last_transition, last_health_check;
+    int has_transition, has_health_check;
+    int health;                /* -1: none */
+    double latency;
+    Py_ssize_t events;
+    int64_t reconnects;
+    int has_identity;
+    uint32_t ctype, provider, mission;
+    PyObject *log;             /* (event_id, state) per applied transition, or NULL */
+    PyObject *anomalies;
+} cacc_t;
+
+static int
+malformed_anomaly(PyObject *list, const rec_t *r)
+{
+    PyObject *message = PyObject_GetAttrString(r->u.py, "message");
+    if (!message) return -1;
+    return add_anomaly(list, "malformed_payload", r, "(N)", message);
+}
+
+static int
+fold_connector(Scanner *self, cacc_t *ca, const rec_t *r, long long max_cycles)
+{
+    spec_t *spec = &self->spec;
+    intern_t *t = &self->store.strings;
+    ca->events++;
+    if (r->kind == RK_MALFORMED) return malformed_anomaly(ca->anomalies, r);
+    etype_t *et = &spec->types[r->etype];
+    if (ca->has_identity && (r->u.c.provider != ca->provider || r->u.c.ctype != ca->ctype)) {
+        if (add_anomaly(ca->anomalies, "identity_changed", r, "(NNNN)",
+                        intern_str(t, r->u.c.provider), intern_str(t, r->u.c.ctype),
+                        intern_str(t, ca->provider), intern_str(t, ca->ctype)) < 0)
+            return -1;
+    }
+    for (int k = 0; k < et->n_rules; k++)
+        if (r->broken & (1u << k) &&
+            add_anomaly(ca->anomalies, "semantic_violation", r, "(O)", et->rule_code[k]) < 0)
+            return -1;
+    int target = et->target >= 0 ? et->target : spec->health_target[r->health - 1];
+    if (!(ca->state == target && spec->observation[target])) {
+        if (!spec->allowed[ca->state + 1][target])
+            return add_anomaly(ca->anomalies, "invalid_transition", r, "(ONN)", et->name_obj,
+                               state_or_none(self, ca->state), state_or_none(self, target));
+        if (r->prev && (int)r->prev - 1 != ca->state &&
+            add_anomaly(ca->anomalies, "previous_state_mismatch", r, "(NN)",
+                        state_or_none(self, (int)r->prev - 1), state_or_none(self, ca->state)) < 0)
+            return -1;
+        ca->state = target;
+        ca->last_transition = r->u.c.recorded_at;
+        ca->has_transition = 1;
+        if (!ca->has_identity) {
+            ca->has_identity = 1;
+            ca->ctype = r->u.c.ctype;
+            ca->provider = r->u.c.provider;
+            ca->mission = r->u.c.mission;
+        }
+        if (ca->log) {
+            PyObject *item = Py_BuildValue("(NN)", eid_str(r), state_or_none(self, target));
+            if (!item || PyList_Append(ca->log, item) < 0) {
+                Py_XDECREF(item);
+                return -1;
+            }
+            Py_DECREF(item);
+        }
+        if (target == spec->state_reconnected) {
+            if (ca->reconnects < INT64_MAX) ca->reconnects++;
+            if (ca->reconnects > max_cycles &&
+                add_anomaly(ca->anomalies, "reconnect_loop", r, "(LL)",
+                            (long long)ca->reconnects, max_cycles) < 0)
+                return -1;
+        } else if (target == spec->state_healthy) {
+            ca->reconnects = 0;
+        }
+    }
+    if (r->health) {
+        ca->last_health_check = r->u.c.recorded_at;
+        ca->has_health_check = 1;
+        ca->health = r->health - 1;
+        ca->latency = r->u.c.latency;
+    }
+    return 0;
+}
+
+static PyObject *
+us_or_none(int has, int64_t us)
+{
+    return has ? PyLong_FromLongLong(us) : Py_NewRef(Py_None);
+}
+
+static PyObject *
+connector_part(Scanner *self, cacc_t *ca)
+{
+    intern_t *t = &self->store.strings;
+    PyObject *health = Py_NewRef(Py_None);
+    if (ca->health >= 0) {
+        Py_DECREF(health);
+        health = PyLong_FromLong(ca->health);
+    }
+    PyObject *log = ca->log ? Py_NewRef(ca->log) : Py_NewRef(Py_None);
+    return Py_BuildValue(
+        "(NNNNNNNNnNO)",
+        ca->has_identity ? intern_str(t, ca->ctype) : Py_NewRef(Py_None),
+        ca->has_identity ? intern_str(t, ca->provider) : Py_NewRef(Py_None),
+        ca->has_identity ? intern_str(t, ca->mission) : Py_NewRef(Py_None),
+        state_or_none(self, ca->state), us_or_none(ca->has_transition, ca->last_transition),
+        us_or_none(ca->has_health_check, ca->last_health_check), health,
+        ca->health >= 0 ? PyFloat_FromDouble(ca->latency) : Py_NewRef(Py_None), ca->events, log,
+        ca->anomalies);
+}
+
+/* ------------------------------------------------------------------ delivery fold */
+
+typedef struct {
+    uint64_t hash;
+    uint32_t rec;              /* the last applied record of the key */
+    uint32_t used;
+    int status;
+    int terminal;              /* -1: none */
+    int64_t last_retry;
+    int replayed;
+    Py_ssize_t attempts;
+} dlv_t;
+
+typedef struct {
+    dlv_t *slots;
+    size_t n, cap;
+    Py_ssize_t counts[MAX_OUTCOMES];
+    sum128_t ingested, replayed;
+    PyObject *log;             /* (event_id, outcome, delivery_id) per applied event, or NULL */
+    PyObject *anomalies;
+} sacc_t;
+
+static inline int
+same_key(Scanner *self, const rec_t *a, const rec_t *b)
+{
+    const char *blob = self->store.blob.data;
+    return a->u.s.dlen == b->u.s.dlen && a->u.s.flen == b->u.s.flen &&
+           same(blob + a->u.s.off, blob + b->u.s.off, (Py_ssize_t)a->u.s.dlen + b->u.s.flen);
+}
+
+static uint64_t
+key_hash(Scanner *self, const rec_t *r)
+{
+    const char *blob = self->store.blob.data + r->u.s.off;
+    uint64_t d = khash(&self->key, blob, r->u.s.dlen);
+    uint64_t f = khash(&self->key, blob + r->u.s.dlen, r->u.s.flen);
+    return d ^ (f * 0x9E3779B97F4A7C15ULL + 0x632BE59BD9B4E019ULL + (d << 6) + (d >> 2));
+}
+
+/* The delivery of record `ri`'s key: found, or made (create) with status; NULL on memory error
+   (create) or when absent (!create). */
+static dlv_t *
+delivery(Scanner *self, sacc_t *sa, uint32_t ri, uint64_t h, int create)
+{
+    const rec_t *r = &self->store.recs[ri];
+    if (create && (sa->n + 1) * 10 >= sa->cap * 7) {
+        size_t cap = sa->cap ? sa->cap * 2 : 64;
+        dlv_t *slots = calloc(cap, sizeof(dlv_t));
+        if (!slots) {
+            PyErr_NoMemory();
+            return NULL;
+        }
+        for (size_t i = 0; i < sa->cap; i++) {
+            if (!sa->slots[i].used) continue;
+            size_t j = sa->slots[i].hash & (cap - 1);
+            while (slots[j].used) j = (j + 1) & (cap - 1);
+            slots[j] = sa->slots[i];
+        }
+        free(sa->slots);
+        sa->slots = slots;
+        sa->cap = cap;
+    }
+    if (!sa->cap) return NULL;
+    size_t j = h & (sa->cap - 1);
+    while (sa->slots[j].used) {
+        dlv_t *d = &sa->slots[j];
+        /* Equal hashes are only a hint: the key's bytes decide. */
+        if (d->hash == h && same_key(self, &self->store.recs[d->rec], r)) return d;
+        j = (j + 1) & (sa->cap - 1);
+    }
+    if (!create) return NULL;
+    dlv_t *d = &sa->slots[j];
+    memset(d, 0, sizeof(*d));
+    d->used = 1;
+    d->hash = h;
+    d->rec = ri;
+    d->terminal = -1;
+    sa->n++;
+    return d;
+}
+
+/* A skipped delivery event's anomaly: (kind, event_id, delivery_id, fingerprint, *extra). */
+static int
+skip(Scanner *self, sacc_t *sa, const rec_t *r, const char *kind, const char *format, ...)
+{
+    va_list va;
+    va_start(va, format);
+    PyObject *extra = Py_VaBuildValue(format, va);
+    va_end(va);
+    if (!extra) return -1;
+    PyObject *key = Py_BuildValue("(NN)", blob_str(self, r->u.s.off, r->u.s.dlen),
+                                  blob_str(self, r->u.s.off + r->u.s.dlen, r->u.s.flen));
+    PyObject *params = key ? PySequence_Concat(key, extra) : NULL;
+    Py_XDECREF(key);
+    Py_DECREF(extra);
+    return push_anomaly(sa->anomalies, kind, r, params);
+}
+
+static int
+fold_sync(Scanner *self, sacc_t *sa, uint32_t ri)
+{
+    spec_t *spec = &self->spec;
+    const rec_t *r = &self->store.recs[ri];
+    if (r->kind == RK_MALFORMED) return malformed_anomaly(sa->anomalies, r);
+    etype_t *et = &spec->types[r->etype];
+    for (int k = 0; k < et->n_rules; k++)
+        if (r->broken & (1u << k) && !et->rule_budget[k] &&
+            add_anomaly(sa->anomalies, "semantic_violation", r, "(O)", et->rule_code[k]) < 0)
+            return -1;
+    int outcome = et->outcome;
+    uint64_t h = key_hash(self, r);
+    dlv_t *d = delivery(self, sa, ri, h, 0);
+    if (outcome == spec->outcome_replay) {
+        if (d && d->replayed) return skip(self, sa, r, "duplicate_delivery", "(s)", "replay");
+        if (!d && !(d = delivery(self, sa, ri, h, 1))) return -1;
+        d->replayed = 1;
+        sum_add(&sa->replayed, r->u.s.count);
+    } else if (outcome == spec->outcome_retry) {
+        if (d) {
+            if (d->terminal >= 0)
+                return skip(self, sa, r, "retry_after_terminal", "(O)", spec->outcome_obj[d->terminal]);
+            if (r->u.s.retry == d->last_retry)
+                return skip(self, sa, r, "duplicate_delivery", "(sL)", "retry", (long long)r->u.s.retry);
+            if (r->u.s.retry < d->last_retry)
+                return skip(self, sa, r, "retry_attempt_regressed", "(LL)", (long long)r->u.s.retry,
+                            (long long)d->last_retry);
+        } else if (!(d = delivery(self, sa, ri, h, 1))) {
+            return -1;
+        }
+        /* Reported only once the retry is known to be applied (section 8). */
+        for (int k = 0; k < et->n_rules; k++)
+            if (r->broken & (1u << k) && et->rule_budget[k] &&
+                add_anomaly(sa->anomalies, "retry_budget_exceeded", r, "(O)", et->rule_code[k]) < 0)
+                return -1;
+        d->last_retry = r->u.s.retry;
+        d->attempts++;
+    } else {
+        if (d && d->terminal >= 0) {
+            if (d->terminal == outcome)
+                return skip(self, sa, r, "duplicate_delivery", "(sO)", "terminal",
+                            spec->outcome_obj[outcome]);
+            return skip(self, sa, r, "conflicting_outcome", "(OO)", spec->outcome_obj[outcome],
+                        spec->outcome_obj[d->terminal]);
+        }
+        if (!d && !(d = delivery(self, sa, ri, h, 1))) return -1;
+        d->terminal = outcome;
+        d->attempts++;
+        sum_add(&sa->ingested, r->u.s.count);
+    }
+    d->status = outcome;
+    d->rec = ri;
+    sa->counts[outcome]++;
+    if (sa->log) {
+        PyObject *item = Py_BuildValue("(NON)", eid_str(r), spec->outcome_obj[outcome],
+                                       blob_str(self, r->u.s.off, r->u.s.dlen));
+        if (!item || PyList_Append(sa->log, item) < 0) {
+            Py_XDECREF(item);
+            return -1;
+        }
+        Py_DECREF(item);
+    }
+    return 0;
+}
+
+static PyObject *
+sync_part(Scanner *self, sacc_t *sa, int keep_logs)
+{
+    spec_t *spec = &self->spec;
+    Py_ssize_t pending = 0;
+    PyObject *deliveries = keep_logs ? PyList_New(0) : Py_NewRef(Py_None);
+    if (!deliveries) return NULL;
+    for (size_t i = 0; i < sa->cap; i++) {
+        dlv_t *d = &sa->slots[i];
+        if (!d->used) continue;
+        if (d->terminal < 0 && d->last_retry > 0) pending++;
+        if (!keep_logs) continue;
+        const rec_t *o = &self->store.recs[d->rec];
+        PyObject *item = Py_BuildValue("(NNOnN)", blob_str(self, o->u.s.off, o->u.s.dlen),
+                                       blob_str(self, o->u.s.off + o->u.s.dlen, o->u.s.flen),
+                                       spec->outcome_obj[d->status], d->attempts, eid_str(o));
+        if (!item || PyList_Append(deliveries, item) < 0) {
+            Py_XDECREF(item);
+            Py_DECREF(deliveries);
+            return NULL;
+        }
+        Py_DECREF(item);
+    }
+    PyObject *counts = PyTuple_New(spec->n_outcomes);
+    if (!counts) {
+        Py_DECREF(deliveries);
+        return NULL;
+    }
+    for (int k = 0; k < spec->n_outcomes; k++) {
+        PyObject *c = PyLong_FromSsize_t(sa->counts[k]);
+        if (!c) {
+            Py_DECREF(counts);
+            Py_DECREF(deliveries);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(counts, k, c);
+    }
+    PyObject *log = sa->log ? Py_NewRef(sa->log) : Py_NewRef(Py_None);
+    return Py_BuildValue("(NNNnNNO)", counts, sum_to_pylong(&sa->ingested),
+                         sum_to_pylong(&sa->replayed), pending, log, deliveries, sa->anomalies);
+}
+
+/* ------------------------------------------------------------------ groups */
+
+static PyObject *
+record_fact(Scanner *self, const rec_t *r)
+{
+    (void)self;
+    if (r->kind == RK_OTHER) Py_RETURN_NONE;
+    return Py_NewRef(r->u.py); /* RK_LINK and RK_MALFORMED keep their fact */
+}
+
+/* The next group: ("stream", facts) for the stream-level group, or
+   ("partition", id, connector_part, sync_part, ignored); None at the end. */
+PyObject *
+fold_next(Scanner *self, int keep_logs, long long max_cycles, int families)
+{
+    if (!self->folding) {
+        PyErr_SetString(PyExc_RuntimeError, "start_fold() first");
+        return NULL;
+    }
+    if (max_cycles < 0) {
+        PyErr_SetString(PyExc_ValueError, "max_cycles must be >= 0");
+        return NULL;
+    }
+    if (self->next_group >= self->n_groups) Py_RETURN_NONE;
+    size_t g = self->next_group++;
+    uint32_t conn = self->group_conn[g];
+    uint32_t *idx = self->order + self->group_start[g];
+    size_t n = self->group_start[g + 1] - self->group_start[g];
+    if (sort_group(self, idx, n) < 0) return NULL;
+    if (conn == NONE_U32) {
+        PyObject *facts = PyList_New((Py_ssize_t)n);
+        if (!facts) return NULL;
+        for (size_t i = 0; i < n; i++) {
+            PyObject *f = record_fact(self, &self->store.recs[idx[i]]);
+            if (!f) {
+                Py_DECREF(facts);
+                return NULL;
+            }
+            PyList_SET_ITEM(facts, (Py_ssize_t)i, f);
+        }
+        return Py_BuildValue("(sN)", "stream", facts);
+    }
+    cacc_t ca;
+    memset(&ca, 0, sizeof(ca));
+    ca.state = -1;
+    ca.health = -1;
+    sacc_t sa;
+    memset(&sa, 0, sizeof(sa));
+    int has_conn = 0, has_sync = 0;
+    Py_ssize_t ignored = 0;
+    PyObject *result = NULL, *cpart = NULL, *spart = NULL;
+    ca.anomalies = PyList_New(0);
+    sa.anomalies = PyList_New(0);
+    if (!ca.anomalies || !sa.anomalies) goto done;
+    if (keep_logs && (!(ca.log = PyList_New(0)) || !(sa.log = PyList_New(0)))) goto done;
+    for (size_t i = 0; i < n; i++) {
+        const rec_t *r = &self->store.recs[idx[i]];
+        int family = r->kind == RK_MALFORMED ? r->family : self->spec.types[r->etype].family;
+        if (!(families & (1 << family))) {
+            ignored++;
+            continue;
+        }
+        int rc;
+        if (family == F_CONNECTOR) {
+            has_conn = 1;
+            rc = fold_connector(self, &ca, r, max_cycles);
+        } else {
+            has_sync = 1;
+            rc = fold_sync(self, &sa, idx[i]);
+        }
+        if (rc < 0) goto done;
+    }
+    cpart = has_conn ? connector_part(self, &ca) : Py_NewRef(Py_None);
+    spart = has_sync ? sync_part(self, &sa, keep_logs) : Py_NewRef(Py_None);
+    if (!cpart || !spart) goto done;
+    PyObject *cid = intern_str(&self->store.strings, conn);
+    if (!cid) goto done;
+    result = Py_BuildValue("(sNOOn)", "partition", cid, cpart, spart, ignored);
+done:
+    Py_XDECREF(cpart);
+    Py_XDECREF(spart);
+    Py_XDECREF(ca.anomalies);
+    Py_XDECREF(ca.log);
+    Py_XDECREF(sa.anomalies);
+    Py_XDECREF(sa.log);
+    free(sa.slots);
+    return result;
+}
+
+void
+fold_free(Scanner *self)
+{
+    free(self->order);
+    free(self->group_start);
+    free(self->group_conn);
+    free(self->ents);
+    self->order = NULL;
+    self->group_start = NULL;
+    self->group_conn = NULL;
+    self->ents = NULL;
+    self->ents_cap = 0;
+    self->n_groups = self->next_group = 0;
+}

@@ -1,0 +1,481 @@
+/*
+ * The Scanner type: what Python calls (see _engine/native/__init__.py).
+ *
+ *   Scanner(spec, key, link_fact, weak_bits=0)
+ *   scan(block, keep, limit, strict, source, first_line)
+ *       -> (lines, [(index, start, end) of each deferred line])
+ *   ident(line) -> the keyed hash identical copies share
+ *   offer(event_id, lamport, instant_us, ident, source, line, dedup, kind, values)
+ *   reserve(events), settle() -> (event ids with differing copies, copies dropped)
+ *   start_fold() -> records kept; next_group(keep_logs, max_cycles, families)
+ */
+#include "csc.h"
+
+static int
+Scanner_init(Scanner *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"spec", "key", "link_fact", "weak_bits", NULL};
+    PyObject *spec, *link_fact;
+    Py_buffer key;
+    int weak_bits = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!y*O|i", kwlist, &PyDict_Type, &spec, &key,
+                                     &link_fact, &weak_bits))
+        return -1;
+    if (self->loaded) {
+        PyBuffer_Release(&key);
+        PyErr_SetString(PyExc_RuntimeError, "Scanner is initialised once");
+        return -1;
+    }
+    if (key.len != 16) {
+        PyBuffer_Release(&key);
+        PyErr_SetString(PyExc_ValueError, "key must be 16 bytes");
+        return -1;
+    }
+    memcpy(&self->key.k0, key.buf, 8);
+    memcpy(&self->key.k1, (const char *)key.buf + 8, 8);
+    PyBuffer_Release(&key);
+#ifdef CSC_WEAK_HASH
+    if (!weak_bits) weak_bits = 4;
+#endif
+    if (weak_bits < 0 || weak_bits > 63) {
+        PyErr_SetString(PyExc_ValueError, "weak_bits must be 0..63");
+        return -1;
+    }
+    self->key.weak_bits = weak_bits;
+    int check_bits = 0;
+    if (spec_load(&self->spec, spec, &check_bits) < 0) {
+        spec_free(&self->spec);
+        return -1;
+    }
+    self->json.key = &self->key;
+    self->json.scratch = &self->scratch;
+    self->json.max_depth = self->spec.max_depth;
+    self->link_fact = Py_NewRef(link_fact);
+    self->loaded = 1;
+    return 0;
+}
+
+static void
+Scanner_dealloc(Scanner *self)
+{
+    store_free(&self->store);
+    fold_free(self);
+    jctx_free(&self->json);
+    buf_free(&self->scratch);
+    spec_free(&self->spec);
+    Py_CLEAR(self->link_fact);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int
+usable(Scanner *self, const char *what)
+{
+    if (!self->loaded) {
+        PyErr_SetString(PyExc_RuntimeError, "Scanner was not initialised");
+        return 0;
+    }
+    if (self->folding) {
+        PyErr_Format(PyExc_RuntimeError, "%s() after the fold started", what);
+        return 0;
+    }
+    return 1;
+}
+
+static PyObject *
+Scanner_scan(Scanner *self, PyObject *args)
+{
+    Py_buffer buf;
+    int keep, strict;
+    Py_ssize_t limit;
+    unsigned int source;
+    unsigned long long first_line;
+    if (!PyArg_ParseTuple(args, "y*pnpIK", &buf, &keep, &limit, &strict, &source, &first_line))
+        return NULL;
+    if (!usable(self, "scan") || limit < 0 || source > 0xFFFF) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "limit or source out of range");
+        PyBuffer_Release(&buf);
+        return NULL;
+    }
+    PyObject *deferred = PyList_New(0);
+    if (!deferred) {
+        PyBuffer_Release(&buf);
+        return NULL;
+    }
+    const char *data = buf.buf, *end = data + buf.len, *p = data;
+    Py_ssize_t index = 0;
+    parsed_t pl;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *line_end = nl ? nl : end;
+        if (nl && line_end > p && line_end[-1] == '\r') line_end--;
+        Py_ssize_t n = line_end - p;
+        int ok = 0;
+        if (n <= limit) {
+            ok = scan_line(self, p, line_end, &pl, strict);
+            if (ok < 0) goto error;
+        }
+        if (ok && keep) {
+            rec_t tmp;
+            uint64_t ident = content_hash(&self->key, p, (size_t)n);
+            if (record_from_line(self, &pl, ident, WHERE(source, first_line + (uint64_t)index), &tmp) < 0)
+                goto error;
+            if (store_put(self, &tmp, 1, eid_tag(&self->key, pl.eid, (size_t)pl.eid_len)) < 0)
+                goto error;
+        }
+        if (!ok) {
+            PyObject *t = Py_BuildValue("(nnn)", index, (Py_ssize_t)(p - data),
+                                        (Py_ssize_t)(line_end - data));
+            if (!t || PyList_Append(deferred, t) < 0) {
+                Py_XDECREF(t);
+                goto error;
+            }
+            Py_DECREF(t);
+        }
+        index++;
+        p = nl ? nl + 1 : end;
+    }
+    PyBuffer_Release(&buf);
+    return Py_BuildValue("(nN)", index, deferred);
+error:
+    PyBuffer_Release(&buf);
+    Py_DECREF(deferred);
+    return NULL;
+}
+
+/* What offer() takes to rebuild this record: (kind, values), as record_values gives it. */
+static PyObject *
+record_values(Scanner *self, const rec_t *r)
+{
+    intern_t *t = &self->store.strings;
+    if (r->kind == RK_LINK) return Py_BuildValue("(sO)", "link", r->u.py);
+    if (r->kind != RK_EVENT) return Py_BuildValue("(sO)", "other", Py_None);
+    etype_t *et = &self->spec.types[r->etype];
+    if (et->family == F_CONNECTOR) {
+        PyObject *latency = r->health ? PyFloat_FromDouble(r->u.c.latency) : Py_NewRef(Py_None);
+        return Py_BuildValue("(s(ONNNNLiNii))", "connector", et->name_obj, intern_str(t, r->conn),
+                             intern_str(t, r->u.c.ctype), intern_str(t, r->u.c.provider),
+                             intern_str(t, r->u.c.mission), (long long)r->u.c.recorded_at,
+                             (int)r->health - 1, latency, (int)r->prev - 1, (int)r->broken);
+    }
+    const char *blob = self->store.blob.data;
+    return Py_BuildValue("(s(ONNNLLLi))", "sync", et->name_obj, intern_str(t, r->conn),
+                         PyUnicode_DecodeUTF8(blob + r->u.s.off, r->u.s.dlen, "surrogatepass"),
+                         PyUnicode_DecodeUTF8(blob + r->u.s.off + r->u.s.dlen, r->u.s.flen,
+                                              "surrogatepass"),
+                         (long long)r->u.s.retry, (long long)r->u.s.max_retries,
+                         (long long)r->u.s.count, (int)r->broken);
+}
+
+/* probe(line, strict) -> None when deferred, else (event_id, lamport, instant_us, kind, values). */
+static PyObject *
+Scanner_probe(Scanner *self, PyObject *args)
+{
+    Py_buffer buf;
+    int strict;
+    if (!PyArg_ParseTuple(args, "y*p", &buf, &strict)) return NULL;
+    if (!usable(self, "probe")) {
+        PyBuffer_Release(&buf);
+        return NULL;
+    }
+    parsed_t pl;
+    const char *p = buf.buf;
+    int ok = scan_line(self, p, p + buf.len, &pl, strict);
+    PyObject *res = NULL;
+    if (ok < 0) goto done;
+    if (!ok) {
+        res = Py_NewRef(Py_None);
+        goto done;
+    }
+    rec_t r;
+    if (record_from_line(self, &pl, 0, 0, &r) < 0) goto done;
+    PyObject *values = record_values(self, &r);
+    if (r.kind == RK_LINK) Py_CLEAR(r.u.py);
+    if (!values) goto done;
+    res = Py_BuildValue("(s#KLOO)", pl.eid, (Py_ssize_t)pl.eid_len, (unsigned long long)pl.lamport,
+                        (long long)pl.instant, PyTuple_GET_ITEM(values, 0),
+                        PyTuple_GET_ITEM(values, 1));
+    Py_DECREF(values);
+done:
+    PyBuffer_Release(&buf);
+    return res;
+}
+
+static PyObject *
+Scanner_ident(Scanner *self, PyObject *arg)
+{
+    Py_buffer buf;
+    if (PyObject_GetBuffer(arg, &buf, PyBUF_SIMPLE) < 0) return NULL;
+    uint64_t h = content_hash(&self->key, buf.buf, (size_t)buf.len);
+    PyBuffer_Release(&buf);
+    return PyLong_FromUnsignedLongLong(h);
+}
+
+/* A string argument as UTF-8 (surrogates passed through), interned. */
+static uint32_t
+intern_arg(Scanner *self, PyObject *s)
+{
+    if (!PyUnicode_Check(s)) {
+        PyErr_SetString(PyExc_TypeError, "expected a str");
+        return NONE_U32;
+    }
+    PyObject *utf8 = PyUnicode_AsEncodedString(s, "utf-8", "surrogatepass");
+    if (!utf8) return NONE_U32;
+    uint32_t id = intern_add(&self->store.strings, &self->key, PyBytes_AS_STRING(utf8),
+                             (size_t)PyBytes_GET_SIZE(utf8), 1);
+    Py_DECREF(utf8);
+    return id;
+}
+
+static int
+blob_arg(Scanner *self, PyObject *s, uint32_t *len)
+{
+    if (!PyUnicode_Check(s)) {
+        PyErr_SetString(PyExc_TypeError, "expected a str");
+        return -1;
+    }
+    PyObject *utf8 = PyUnicode_AsEncodedString(s, "utf-8", "surrogatepass");
+    if (!utf8) return -1;
+    Py_ssize_t n = PyBytes_GET_SIZE(utf8);
+    buf_t *blob = &self->store.blob;
+    if ((size_t)n > UINT32_MAX || buf_reserve(blob, (size_t)n) < 0) {
+        Py_DECREF(utf8);
+        if (!PyErr_Occurred()) PyErr_NoMemory();
+        return -1;
+    }
+    if (n) memcpy(blob->data + blob->len, PyBytes_AS_STRING(utf8), (size_t)n);
+    blob->len += (size_t)n;
+    *len = (uint32_t)n;
+    Py_DECREF(utf8);
+    return 0;
+}
+
+static int
+type_of(Scanner *self, PyObject *name, int family)
+{
+    if (!PyUnicode_Check(name)) {
+        PyErr_SetString(PyExc_TypeError, "event type must be a str");
+        return -1;
+    }
+    Py_ssize_t n;
+    const char *s = PyUnicode_AsUTF8AndSize(name, &n);
+    if (!s) return -1;
+    int t = spec_type_index(&self->spec, s, n);
+    if (t < 0 || self->spec.types[t].family != family) {
+        PyErr_Format(PyExc_ValueError, "not an event type of that family: %U", name);
+        return -1;
+    }
+    return t;
+}
+
+/* A record built by Python (a line it decided): kind is "connector" or
+   "sync" (values: see _engine/native/__init__.py's record_values), "link"
+   or "malformed" (values: the fact, kept), or "other" (values: None). */
+static PyObject *
+Scanner_offer(Scanner *self, PyObject *args)
+{
+    const char *eid, *kind;
+    Py_ssize_t eid_len;
+    unsigned long long lamport, ident, line;
+    long long instant;
+    unsigned int source;
+    int dedup;
+    PyObject *values;
+    if (!PyArg_ParseTuple(args, "s#KLKIKpsO", &eid, &eid_len, &lamport, &instant, &ident, &source,
+                          &line, &dedup, &kind, &values))
+        return NULL;
+    if (!usable(self, "offer")) return NULL;
+    if (eid_len < 1 || eid_len > EID_MAX || source > 0xFFFF) {
+        PyErr_SetString(PyExc_ValueError, "event_id or source out of range");
+        return NULL;
+    }
+    rec_t r;
+    memset(&r, 0, sizeof(r));
+    r.lamport = lamport;
+    r.instant = instant;
+    r.ident = ident;
+    r.where = WHERE(source, line);
+    r.eid_len = (uint8_t)eid_len;
+    memcpy(r.eid, eid, (size_t)eid_len);
+    r.conn = NONE_U32;
+    if (strcmp(kind, "other") == 0) {
+        r.kind = RK_OTHER;
+    } else if (strcmp(kind, "link") == 0 || strcmp(kind, "malformed") == 0) {
+        r.kind = kind[0] == 'l' ? RK_LINK : RK_MALFORMED;
+        if (r.kind == RK_MALFORMED) {
+            /* (fact, family index, connector_id or None): partitioned when it names one. */
+            PyObject *fact, *cid;
+            int family;
+            if (!PyArg_ParseTuple(values, "OiO", &fact, &family, &cid)) return NULL;
+            if (family < 0 || family > F_LINK) {
+                PyErr_SetString(PyExc_ValueError, "family out of range");
+                return NULL;
+            }
+            r.family = (uint8_t)family;
+            if (cid != Py_None && family != F_LINK) {
+                r.conn = intern_arg(self, cid);
+                if (r.conn == NONE_U32) return NULL;
+            }
+            values = fact;
+        }
+        r.u.py = Py_NewRef(values);
+    } else if (strcmp(kind, "connector") == 0) {
+        PyObject *type, *cid, *ctype, *provider, *mission, *latency;
+        long long recorded;
+        int health, prev, broken;
+        if (!PyArg_ParseTuple(values, "OOOOOLiOii", &type, &cid, &ctype, &provider, &mission,
+                              &recorded, &health, &latency, &prev, &broken))
+            return NULL;
+        int t = type_of(self, type, F_CONNECTOR);
+        if (t < 0) return NULL;
+        etype_t *et = &self->spec.types[t];
+        int hf = et->role_field[R_HEALTH], pf = et->role_field[R_PREVIOUS];
+        if ((hf >= 0) != (health >= 0) || (hf >= 0 && health >= et->fields[hf].n_enum) ||
+            (pf >= 0) != (prev >= 0) || prev >= self->spec.n_states || broken < 0 ||
+            broken >= (1 << et->n_rules)) {
+            PyErr_SetString(PyExc_ValueError, "connector values out of range");
+            return NULL;
+        }
+        r.kind = RK_EVENT;
+        r.etype = (uint8_t)t;
+        r.broken = (uint8_t)broken;
+        r.health = (uint8_t)(health + 1);
+        r.prev = (uint8_t)(prev + 1);
+        r.u.c.recorded_at = recorded;
+        if (latency != Py_None) {
+            r.u.c.latency = PyFloat_AsDouble(latency) + 0.0;
+            if (PyErr_Occurred()) return NULL;
+        }
+        if ((r.conn = intern_arg(self, cid)) == NONE_U32 ||
+            (r.u.c.ctype = intern_arg(self, ctype)) == NONE_U32 ||
+            (r.u.c.provider = intern_arg(self, provider)) == NONE_U32 ||
+            (r.u.c.mission = intern_arg(self, mission)) == NONE_U32)
+            return NULL;
+    } else if (strcmp(kind, "sync") == 0) {
+        PyObject *type, *cid, *dlv, *fp;
+        long long retry, max_retries, count;
+        int broken;
+        if (!PyArg_ParseTuple(values, "OOOOLLLi", &type, &cid, &dlv, &fp, &retry, &max_retries,
+                              &count, &broken))
+            return NULL;
+        int t = type_of(self, type, F_SYNC);
+        if (t < 0) return NULL;
+        if (count < 0 || broken < 0 || broken >= (1 << self->spec.types[t].n_rules)) {
+            PyErr_SetString(PyExc_ValueError, "sync values out of range");
+            return NULL;
+        }
+        r.kind = RK_EVENT;
+        r.etype = (uint8_t)t;
+        r.broken = (uint8_t)broken;
+        r.u.s.retry = retry;
+        r.u.s.max_retries = max_retries;
+        r.u.s.count = count;
+        r.u.s.off = self->store.blob.len;
+        if ((r.conn = intern_arg(self, cid)) == NONE_U32 || blob_arg(self, dlv, &r.u.s.dlen) < 0 ||
+            blob_arg(self, fp, &r.u.s.flen) < 0)
+            return NULL;
+    } else {
+        PyErr_Format(PyExc_ValueError, "unknown record kind %s", kind);
+        return NULL;
+    }
+    if (store_put(self, &r, dedup, eid_tag(&self->key, r.eid, r.eid_len)) < 0) return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+Scanner_reserve(Scanner *self, PyObject *arg)
+{
+    Py_ssize_t events = PyLong_AsSsize_t(arg);
+    if (events < 0) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "reserve() needs a count >= 0");
+        return NULL;
+    }
+    if (!usable(self, "reserve")) return NULL;
+    if (store_reserve(self, (size_t)events) < 0) return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+Scanner_settle(Scanner *self, PyObject *Py_UNUSED(ignored))
+{
+    if (!usable(self, "settle")) return NULL;
+    return store_settle(self);
+}
+
+static PyObject *
+Scanner_start_fold(Scanner *self, PyObject *Py_UNUSED(ignored))
+{
+    if (!self->loaded) {
+        PyErr_SetString(PyExc_RuntimeError, "Scanner was not initialised");
+        return NULL;
+    }
+    return fold_start(self);
+}
+
+static PyObject *
+Scanner_next_group(Scanner *self, PyObject *args)
+{
+    int keep_logs, families;
+    long long max_cycles;
+    if (!PyArg_ParseTuple(args, "pLi", &keep_logs, &max_cycles, &families)) return NULL;
+    return fold_next(self, keep_logs, max_cycles, families);
+}
+
+static PyMethodDef Scanner_methods[] = {
+    {"scan", (PyCFunction)Scanner_scan, METH_VARARGS,
+     "scan(block, keep, limit, strict, source, first_line) -> (lines, deferred): "
+     "check every line of a block of whole lines; keep the accepted ones as records when keep "
+     "is true. deferred lists (index, start, end) of the lines Python must decide."},
+    {"probe", (PyCFunction)Scanner_probe, METH_VARARGS,
+     "probe(line, strict) -> None when the line is deferred, else (event_id, lamport, "
+     "instant_us, kind, values): what offer() would take for it."},
+    {"ident", (PyCFunction)Scanner_ident, METH_O,
+     "ident(line) -> the keyed hash that identical copies of a line share."},
+    {"offer", (PyCFunction)Scanner_offer, METH_VARARGS,
+     "offer(event_id, lamport, instant_us, ident, source, line, dedup, kind, values): keep a "
+     "record Python built."},
+    {"reserve", (PyCFunction)Scanner_reserve, METH_O,
+     "reserve(events): size the dedup table for about this many records at once (bounded)."},
+    {"settle", (PyCFunction)Scanner_settle, METH_NOARGS,
+     "settle() -> (event ids with differing copies, identical copies dropped)."},
+    {"start_fold", (PyCFunction)Scanner_start_fold, METH_NOARGS,
+     "start_fold() -> records kept: group them by partition."},
+    {"next_group", (PyCFunction)Scanner_next_group, METH_VARARGS,
+     "next_group(keep_logs, max_cycles, families) -> the next folded group, or None."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject ScannerType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "connector_sync_contracts._engine.native._native.Scanner",
+    .tp_basicsize = sizeof(Scanner),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "The compiled core: line checks, record store and fold (see csc.h).",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Scanner_init,
+    .tp_dealloc = (destructor)Scanner_dealloc,
+    .tp_methods = Scanner_methods,
+};
+
+static struct PyModuleDef native_module = {
+    PyModuleDef_HEAD_INIT, "connector_sync_contracts._engine.native._native",
+    "The compiled core of validate and replay.", -1, NULL, NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC
+PyInit__native(void)
+{
+    if (PyType_Ready(&ScannerType) < 0) return NULL;
+    PyObject *m = PyModule_Create(&native_module);
+    if (!m) return NULL;
+    if (PyModule_AddIntConstant(m, "SPEC_FORMAT", CSC_SPEC_FORMAT) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_INCREF(&ScannerType);
+    if (PyModule_AddObject(m, "Scanner", (PyObject *)&ScannerType) < 0) {
+        Py_DECREF(&ScannerType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

@@ -1,0 +1,406 @@
+/*
+ * One JSONL line -> one checked event, exactly as the models would check it.
+ *
+ * The envelope's and the payload's fields are read with the rules the spec
+ * gives each of them (kinds, bounds, patterns, enums); an unknown field is
+ * read with json_skip (every input limit, repeated keys included) and noted.
+ * A line whose
+ * payload breaks a semantic rule, and in strict mode a line with an unknown
+ * field or a project_uuid that differs from the envelope's, is deferred:
+ * Python decides and explains it; so is an event type the catalogue does not
+ * know (validate_event reports it; replay reports and ignores it).
+ */
+#include "csc.h"
+
+static const int MDAYS[13] = {0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+
+static inline int
+digits(const char *s, int n, int *value)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return 0;
+        v = v * 10 + (s[i] - '0');
+    }
+    *value = v;
+    return 1;
+}
+
+static int64_t
+days_from_civil(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+int
+datetime_us(const char *s, Py_ssize_t n, int64_t *out)
+{
+    int Y, M, D, h, m, sec;
+    if (n < 20) return 0;
+    if (!digits(s, 4, &Y) || s[4] != '-' || !digits(s + 5, 2, &M) || s[7] != '-' ||
+        !digits(s + 8, 2, &D) || (s[10] != 'T' && s[10] != 't') || !digits(s + 11, 2, &h) ||
+        s[13] != ':' || !digits(s + 14, 2, &m) || s[16] != ':' || !digits(s + 17, 2, &sec))
+        return 0;
+    if (Y < 1 || M < 1 || M > 12 || D < 1 || h > 23 || m > 59 || sec > 59) return 0;
+    int leap = (Y % 4 == 0 && Y % 100 != 0) || Y % 400 == 0;
+    if (D > MDAYS[M] + (M == 2 && leap)) return 0;
+    Py_ssize_t i = 19;
+    int64_t frac = 0;
+    if (i < n && s[i] == '.') {
+        int k = 0;
+        i++;
+        while (i < n && s[i] >= '0' && s[i] <= '9') {
+            if (k < 6) frac = frac * 10 + (s[i] - '0');
+            k++;
+            i++;
+        }
+        if (k < 1 || k > 9) return 0;
+        for (int pad = k; pad < 6; pad++) frac *= 10;
+    }
+    int64_t offset = 0;
+    if (i + 1 == n && (s[i] == 'Z' || s[i] == 'z')) {
+        offset = 0;
+    } else if (i + 6 == n && (s[i] == '+' || s[i] == '-') && s[i + 3] == ':') {
+        int oh, om;
+        if (!digits(s + i + 1, 2, &oh) || !digits(s + i + 4, 2, &om) || oh > 23 || om > 59)
+            return 0;
+        offset = (int64_t)(oh * 60 + om) * 60;
+        if (s[i] == '-') offset = -offset;
+    } else {
+        return 0;
+    }
+    int64_t secs = days_from_civil(Y, M, D) * 86400 + h * 3600 + m * 60 + sec - offset;
+    /* The UTC instant must fall within years 0001-9999 (a datetime's range). */
+    static const int64_t first = -62135596800LL;          /* 0001-01-01T00:00:00Z */
+    static const int64_t last = 253402300799LL;           /* 9999-12-31T23:59:59Z */
+    if (secs < first || secs > last) return 0;
+    *out = secs * 1000000 + frac;
+    return 1;
+}
+
+static inline int
+hexval(unsigned char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* UUID (36 hyphenated or 32 hex) to 32 lower-case hex digits; 0 when not one. */
+static int
+uuid_hex(const char *s, Py_ssize_t n, char out[32])
+{
+    int k = 0;
+    if (n == 36) {
+        if (s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-') return 0;
+    } else if (n != 32) {
+        return 0;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (n == 36 && (i == 8 || i == 13 || i == 18 || i == 23)) continue;
+        int v = hexval((unsigned char)s[i]);
+        if (v < 0) return 0;
+        out[k++] = "0123456789abcdef"[v];
+    }
+    return 1;
+}
+
+int
+normalize_event_id(const spec_t *spec, const char *s, Py_ssize_t n, char out[EID_MAX])
+{
+    if (n == 26) {
+        for (int i = 0; i < 26; i++) {
+            unsigned char c = (unsigned char)s[i];
+            if (!spec->ulid[c]) return 0;
+            out[i] = (c >= 'a' && c <= 'z') ? (char)(c - 32) : (char)c;
+        }
+        return 26;
+    }
+    char hex[32];
+    if (!uuid_hex(s, n, hex)) return 0;
+    int k = 0;
+    for (int i = 0; i < 32; i++) {
+        if (i == 8 || i == 12 || i == 16 || i == 20) out[k++] = '-';
+        out[k++] = hex[i];
+    }
+    return 36;
+}
+
+/* Run a field's pattern check on a string once, remembering acceptance in
+   the intern table. 1 accepted, 0 declined, -1 error. */
+#define CHECK_CACHE_ITEMS (1u << 20)
+
+static int
+run_check(Scanner *self, field_t *f, value_t *v)
+{
+    intern_t *t = &self->store.strings;
+    /* Remembered while the table is small; past that (a log of mostly unique
+       URLs, say) a new string is checked each time, so memory stays bounded. */
+    int add = t->n_items < CHECK_CACHE_ITEMS;
+    uint32_t id = NONE_U32;
+    if (f->last_id != NONE_U32) {
+        istr_t *it = &t->items[f->last_id];
+        if (it->len == (uint32_t)v->str.n && same(t->arena.data + it->off, v->str.s, v->str.n))
+            id = f->last_id;
+    }
+    if (id == NONE_U32) {
+        id = intern_add(t, &self->key, v->str.s, (size_t)v->str.n, add);
+        if (id == NONE_U32 && add) return -1;
+        if (id != NONE_U32) f->last_id = id;
+    }
+    v->id = id;
+    if (id != NONE_U32 && t->items[id].checked & (1u << f->check_bit)) return 1;
+    PyObject *arg = PyUnicode_DecodeUTF8(v->str.s, v->str.n, NULL);
+    if (!arg) return -1;
+    PyObject *res = PyObject_CallOneArg(f->check, arg);
+    Py_DECREF(arg);
+    if (!res) return -1;
+    int ok = res != Py_None;
+    Py_DECREF(res);
+    if (ok && id != NONE_U32) t->items[id].checked |= 1u << f->check_bit;
+    return ok;
+}
+
+/* Read and check one value of field f at p: the position after it, or NULL
+   to defer (*err set on a Python error). */
+static const char *
+field_value(Scanner *self, field_t *f, const char *p, const char *end, value_t *v, int depth,
+            int *err)
+{
+    v->present = 1;
+    v->is_null = 0;
+    v->id = NONE_U32;
+    if (p < end && *p == 'n') {
+        if (end - p >= 4 && memcmp(p, "null", 4) == 0 && f->nullable) {
+            v->is_null = 1;
+            return p + 4;
+        }
+        return NULL;
+    }
+    if (f->kind == K_INT || f->kind == K_FLOAT) {
+        int isint, big;
+        int64_t iv;
+        uint64_t uv;
+        double fv;
+        const char *q = json_number(p, end, &isint, &iv, &uv, &big, &fv, err);
+        if (!q) return NULL;
+        if (f->kind == K_INT) {
+            if (!isint || big || iv < f->lo || iv > f->hi) return NULL;
+            v->i = iv;
+        } else {
+            if (f->has_flo && !(fv >= f->flo)) return NULL;
+            v->f = fv;
+        }
+        return q;
+    }
+    if (f->kind == K_OBJECT) {
+        if (p >= end || *p != '{') return NULL;
+        return json_skip(&self->json, p, end, depth, err);
+    }
+    if (p >= end || *p != '"') return NULL;
+    const char *q = json_string(&self->json, p, end, &v->str, err);
+    if (!q) return NULL;
+    const char *s = v->str.s;
+    Py_ssize_t n = v->str.n;
+    switch (f->kind) {
+    case K_EVENT_ID:
+        v->norm_len = normalize_event_id(&self->spec, s, n, v->norm);
+        if (!v->norm_len) return NULL;
+        break;
+    case K_UUID:
+        if (!uuid_hex(s, n, v->norm)) return NULL;
+        v->norm_len = 32;
+        break;
+    case K_DATETIME:
+        if (!datetime_us(s, n, &v->i)) return NULL;
+        break;
+    case K_ENUM: {
+        int found = -1;
+        for (int k = 0; k < f->n_enum; k++) {
+            if (f->enum_len[k] == n && same(f->enum_v[k], s, n)) {
+                found = k;
+                break;
+            }
+        }
+        if (found < 0) return NULL;
+        v->idx = found;
+        break;
+    }
+    case K_STR:
+        if ((f->has_lo && v->str.chars < f->lo) || (f->has_hi && v->str.chars > f->hi)) return NULL;
+        if (f->check) {
+            int ok = run_check(self, f, v);
+            if (ok < 0) {
+                *err = 1;
+                return NULL;
+            }
+            if (!ok) return NULL;
+        }
+        break;
+    default:
+        return NULL;
+    }
+    return q;
+}
+
+static inline int
+find_field(const field_t *fields, int n, int hint, const char *k, Py_ssize_t kn)
+{
+    if (hint < n && fields[hint].name_len == kn && same(fields[hint].name, k, kn)) return hint;
+    for (int i = 0; i < n; i++)
+        if (fields[i].name_len == kn && same(fields[i].name, k, kn)) return i;
+    return -1;
+}
+
+static inline void
+clear_values(value_t *v, int n)
+{
+    for (int i = 0; i < n; i++) {
+        v[i].present = 0;
+        v[i].is_null = 0;
+    }
+}
+
+typedef struct {
+    int etype;                 /* -2: payload not read yet; -1: unknown type; else index */
+    uint64_t pseen;
+    const char *at, *end;      /* the payload's span when it came before event_type */
+    value_t *pay;
+    int *unknown;
+} payload_ctx;
+
+static const char *members(Scanner *self, field_t *fields, int n, const char *p, const char *end,
+                           value_t *vals, uint64_t *seen, payload_ctx *ctx, int depth, int *err);
+
+/* The payload object at p, for event type t (-1: unknown type, any object). */
+static const char *
+payload(Scanner *self, int t, const char *p, const char *end, payload_ctx *ctx, int *err)
+{
+    if (p >= end || *p != '{') return NULL;
+    if (t < 0) return json_skip(&self->json, p, end, 1, err);
+    etype_t *et = &self->spec.types[t];
+    clear_values(ctx->pay, et->n_fields);
+    ctx->pseen = 0;
+    return members(self, et->fields, et->n_fields, p + 1, end, ctx->pay, &ctx->pseen, ctx, 2, err);
+}
+
+static const char *
+members(Scanner *self, field_t *fields, int n, const char *p, const char *end, value_t *vals,
+        uint64_t *seen, payload_ctx *ctx, int depth, int *err)
+{
+    jctx_t *j = &self->json;
+    uint32_t obj = ++j->next_obj;
+    p = json_ws(p, end);
+    if (p < end && *p == '}') return p + 1;
+    int hint = 0;
+    for (;;) {
+        if (p >= end || *p != '"') return NULL;
+        jstr_t k;
+        p = json_string(j, p, end, &k, err);
+        if (!p) return NULL;
+        p = json_ws(p, end);
+        if (p >= end || *p != ':') return NULL;
+        p = json_ws(p + 1, end);
+        int i = find_field(fields, n, hint, k.s, k.n);
+        if (i < 0) {
+            /* A field from a newer producer: the same limits, and no repeated key. */
+            if (json_dup_key(j, obj, &k, err) || *err) return NULL;
+            *ctx->unknown = 1;
+            p = json_skip(j, p, end, depth, err);
+            if (!p) return NULL;
+        } else {
+            if (*seen & ((uint64_t)1 << i)) return NULL; /* a repeated key: Python reports it */
+            *seen |= (uint64_t)1 << i;
+            hint = i + 1;
+            if (fields[i].role == R_PAYLOAD && depth == 1) {
+                value_t *tv = &vals[self->spec.env_role[R_EVENT_TYPE]];
+                if (tv->present) {
+                    ctx->etype = spec_type_index(&self->spec, tv->str.s, tv->str.n);
+                    p = payload(self, ctx->etype, p, end, ctx, err);
+                } else {
+                    /* Checked now, read with its fields once event_type is known. */
+                    if (p >= end || *p != '{') return NULL;
+                    ctx->at = p;
+                    p = json_skip(j, p, end, depth, err);
+                    ctx->end = p;
+                }
+                if (!p) return NULL;
+            } else if (fields[i].role == R_EVENT_TYPE && depth == 1) {
+                if (p >= end || *p != '"') return NULL;
+                value_t *v = &vals[i];
+                p = json_string(j, p, end, &v->str, err);
+                if (!p || v->str.chars < 1) return NULL;
+                v->present = 1;
+                v->is_null = 0;
+            } else {
+                p = field_value(self, &fields[i], p, end, &vals[i], depth, err);
+                if (!p) return NULL;
+            }
+        }
+        p = json_ws(p, end);
+        if (p >= end) return NULL;
+        if (*p == '}') return p + 1;
+        if (*p != ',') return NULL;
+        p = json_ws(p + 1, end);
+    }
+}
+
+int
+scan_line(Scanner *self, const char *p, const char *end, parsed_t *out, int strict)
+{
+    spec_t *spec = &self->spec;
+    int err = 0;
+    uint64_t seen = 0;
+    out->unknown = 0;
+    out->uuid_mismatch = 0;
+    out->broken = 0;
+    payload_ctx ctx = {-2, 0, NULL, NULL, out->pay, &out->unknown};
+    jctx_begin_line(&self->json, p);
+    clear_values(out->env, spec->n_env);
+    p = json_ws(p, end);
+    if (p >= end || *p != '{') return 0;
+    p = members(self, spec->env, spec->n_env, p + 1, end, out->env, &seen, &ctx, 1, &err);
+    if (err) return -1;
+    if (!p || json_ws(p, end) != end) return 0;
+    if ((seen & spec->env_required) != spec->env_required) return 0;
+    if (ctx.etype == -2) {
+        /* The payload came before event_type: read it now. */
+        value_t *tv = &out->env[spec->env_role[R_EVENT_TYPE]];
+        ctx.etype = spec_type_index(spec, tv->str.s, tv->str.n);
+        const char *q = payload(self, ctx.etype, ctx.at, ctx.end, &ctx, &err);
+        if (err) return -1;
+        if (q != ctx.end) return 0;
+    }
+    int t = ctx.etype;
+    /* An event type the catalogue does not know: validate_event reports it, and
+       replay both reports and ignores it, so Python decides. */
+    if (t < 0) return 0;
+    if (t >= 0) {
+        etype_t *et = &spec->types[t];
+        if ((ctx.pseen & et->required_mask) != et->required_mask) return 0;
+        for (int r = 0; r < et->n_rules; r++) {
+            value_t *a = &out->pay[et->rule_a[r]], *b = &out->pay[et->rule_b[r]];
+            if (a->i > b->i) out->broken |= 1u << r;
+        }
+        /* A broken rule makes the line invalid for validate: Python explains it. */
+        if (out->broken) return 0;
+        int iu = et->uuid_idx, eu = spec->env_role[R_ENV_PROJECT_UUID];
+        if (iu >= 0 && eu >= 0 && out->env[eu].present && !out->env[eu].is_null &&
+            memcmp(out->pay[iu].norm, out->env[eu].norm, 32) != 0)
+            out->uuid_mismatch = 1;
+    }
+    if (strict && (out->unknown || out->uuid_mismatch)) return 0; /* Python reports them */
+    value_t *id = &out->env[spec->env_role[R_EVENT_ID]];
+    out->eid_len = id->norm_len;
+    memcpy(out->eid, id->norm, (size_t)id->norm_len);
+    out->lamport = (uint64_t)out->env[spec->env_role[R_LAMPORT]].i;
+    out->instant = out->env[spec->env_role[R_TIMESTAMP]].i;
+    out->etype = t;
+    return 1;
+}

@@ -1,0 +1,437 @@
+/*
+ * The record store: interned strings, one compact record per kept event,
+ * and deduplication by event_id.
+ *
+ * Copies of an event_id with identical lines are dropped and counted here;
+ * copies that differ are settled by Python (specification section 2: a
+ * valid payload first, then the smallest (sort key, canonical JSON)), which
+ * re-reads them and offers the winner back. Every table is keyed with the
+ * scanner's SipHash key, and every size is checked before it is used.
+ */
+#include "csc.h"
+
+/* ------------------------------------------------------------------ interned strings */
+
+static int
+intern_grow_slots(intern_t *t)
+{
+    uint32_t n = t->n_slots ? t->n_slots * 2 : 1024;
+    if (n == 0 || n > (1u << 31)) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    uint64_t *slots = calloc(n, sizeof(uint64_t));
+    if (!slots) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (uint32_t i = 0; i < t->n_items; i++) {
+        uint32_t j = (uint32_t)t->items[i].hash & (n - 1);
+        while (slots[j]) j = (j + 1) & (n - 1);
+        slots[j] = (uint64_t)(i + 1) << 32 | (uint32_t)t->items[i].hash;
+    }
+    free(t->slots);
+    t->slots = slots;
+    t->n_slots = n;
+    return 0;
+}
+
+uint32_t
+intern_add(intern_t *t, const hkey_t *key, const char *p, size_t n, int add)
+{
+    if (n > UINT32_MAX) {
+        PyErr_SetString(PyExc_MemoryError, "a string longer than 4 GB");
+        return NONE_U32;
+    }
+    if ((uint64_t)(t->n_items + 1) * 10 >= (uint64_t)t->n_slots * 7 && intern_grow_slots(t) < 0)
+        return NONE_U32;
+    uint64_t h = khash(key, p, n);
+    uint32_t j = (uint32_t)h & (t->n_slots - 1);
+    while (t->slots[j]) {
+        uint64_t slot = t->slots[j];
+        if ((uint32_t)slot == (uint32_t)h) {
+            istr_t *s = &t->items[(slot >> 32) - 1];
+            if (s->hash == h && s->len == n && same(t->arena.data + s->off, p, (Py_ssize_t)n))
+                return (uint32_t)(slot >> 32) - 1;
+        }
+        j = (j + 1) & (t->n_slots - 1);
+    }
+    if (!add) return NONE_U32;
+    if (t->n_items >= UINT32_MAX - 1) {
+        PyErr_SetString(PyExc_MemoryError, "more than 4 billion distinct strings");
+        return NONE_U32;
+    }
+    if (t->n_items == t->cap_items) {
+        uint32_t cap = t->cap_items ? t->cap_items * 2 : 1024;
+        istr_t *items = realloc(t->items, array_size(cap, sizeof(istr_t)));
+        if (!items) {
+            PyErr_NoMemory();
+            return NONE_U32;
+        }
+        t->items = items;
+        t->cap_items = cap;
+    }
+    if (t->arena.len + n > UINT32_MAX) {
+        PyErr_SetString(PyExc_MemoryError, "more than 4 GB of distinct strings");
+        return NONE_U32;
+    }
+    if (buf_reserve(&t->arena, n) < 0) return NONE_U32;
+    if (n) memcpy(t->arena.data + t->arena.len, p, n);
+    istr_t *s = &t->items[t->n_items];
+    s->hash = h;
+    s->off = (uint32_t)t->arena.len;
+    s->len = (uint32_t)n;
+    s->checked = 0;
+    t->arena.len += n;
+    t->slots[j] = (uint64_t)(t->n_items + 1) << 32 | (uint32_t)h;
+    return t->n_items++;
+}
+
+PyObject *
+intern_str(const intern_t *t, uint32_t id)
+{
+    const istr_t *s = &t->items[id];
+    /* UTF-8 from a line, or from Python with surrogates passed through. */
+    return PyUnicode_DecodeUTF8(t->arena.data + s->off, s->len, "surrogatepass");
+}
+
+void
+intern_free(intern_t *t)
+{
+    buf_free(&t->arena);
+    free(t->items);
+    free(t->slots);
+    memset(t, 0, sizeof(*t));
+}
+
+/* ------------------------------------------------------------------ records */
+
+#define CHUNK_MAX 256
+
+uint32_t
+eid_tag(const hkey_t *key, const char *eid, size_t n)
+{
+    return (uint32_t)khash(key, eid, n);
+}
+
+/* The slot the next record of partition conn (NONE_U32: stream-level) goes
+   in; *index receives its index. Valid until the next store_slot call. */
+static rec_t *
+store_slot(store_t *st, uint32_t conn, uint32_t *index)
+{
+    size_t b = conn == NONE_U32 ? 0 : (size_t)conn + 1;
+    if (b >= st->bk_n) {
+        size_t n = st->bk_n ? st->bk_n : 1024;
+        while (n <= b) n *= 2;
+        uint32_t *start = realloc(st->bk_start, array_size(n, sizeof(uint32_t)));
+        if (start) st->bk_start = start;
+        uint16_t *cap = realloc(st->bk_cap, array_size(n, sizeof(uint16_t)));
+        if (cap) st->bk_cap = cap;
+        uint16_t *fill = realloc(st->bk_fill, array_size(n, sizeof(uint16_t)));
+        if (fill) st->bk_fill = fill;
+        if (!start || !cap || !fill) {
+            PyErr_NoMemory();
+            return NULL;
+        }
+        memset(st->bk_cap + st->bk_n, 0, (n - st->bk_n) * sizeof(uint16_t));
+        memset(st->bk_fill + st->bk_n, 0, (n - st->bk_n) * sizeof(uint16_t));
+        st->bk_n = n;
+    }
+    if (st->bk_fill[b] == st->bk_cap[b]) {
+        size_t want = st->bk_cap[b] ? (size_t)st->bk_cap[b] * 2 : 1;
+        if (want > CHUNK_MAX) want = CHUNK_MAX;
+        if (st->n_recs + want > st->cap_recs) {
+            size_t cap = st->cap_recs ? st->cap_recs + st->cap_recs / 2 : 65536;
+            while (cap < st->n_recs + want) cap += cap / 2;
+            if (cap > NONE_U32 - 1) {
+                PyErr_SetString(PyExc_MemoryError, "more than 4 billion events in one replay");
+                return NULL;
+            }
+            rec_t *recs = realloc(st->recs, array_size(cap, sizeof(rec_t)));
+            if (!recs) {
+                PyErr_NoMemory();
+                return NULL;
+            }
+            st->recs = recs;
+            st->cap_recs = cap;
+        }
+        for (size_t k = st->n_recs; k < st->n_recs + want; k++) st->recs[k].kind = RK_DEAD;
+        st->bk_start[b] = (uint32_t)st->n_recs;
+        st->bk_cap[b] = (uint16_t)want;
+        st->bk_fill[b] = 0;
+        st->n_recs += want;
+    }
+    *index = st->bk_start[b] + st->bk_fill[b];
+    return &st->recs[*index];
+}
+
+static int
+dedup_resize(store_t *st, size_t n)
+{
+    dslot_t *slots = calloc(n, sizeof(dslot_t));
+    if (!slots) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (size_t i = 0; i < st->dedup_slots; i++) {
+        dslot_t *d = &st->dedup[i];
+        if (!d->copies) continue;
+        size_t j = d->tag & (n - 1);
+        while (slots[j].copies) j = (j + 1) & (n - 1);
+        slots[j] = *d;
+    }
+    free(st->dedup);
+    st->dedup = slots;
+    st->dedup_slots = n;
+    return 0;
+}
+
+/* Slots for `events` entries below the table's 70% load. */
+static size_t
+dedup_slots_for(size_t events)
+{
+    uint64_t n = 65536;
+    while (((uint64_t)events + 1) * 10 >= n * 7) n *= 2;
+    return (size_t)n;
+}
+
+/* A reservation from an estimate is bounded, so a wrong estimate (a
+   compressed or mostly invalid input) can cost at most 512 MB up front;
+   past it the table grows as records arrive. */
+#define RESERVE_MAX ((size_t)1 << 24)
+
+int
+store_reserve(Scanner *self, size_t events)
+{
+    store_t *st = &self->store;
+    if (events > RESERVE_MAX) events = RESERVE_MAX;
+    size_t n = dedup_slots_for(events);
+    if (n > st->dedup_slots) return dedup_resize(st, n);
+    return 0;
+}
+
+static void
+release(rec_t *r)
+{
+    if (r->kind == RK_LINK || r->kind == RK_MALFORMED) Py_CLEAR(r->u.py);
+    r->kind = RK_DEAD;
+}
+
+int
+store_put(Scanner *self, rec_t *tmp, int dedup, uint32_t tag)
+{
+    store_t *st = &self->store;
+    uint32_t index;
+    size_t j = 0;
+    if (dedup) {
+        if ((st->n_dedup + 1) * 10 >= st->dedup_slots * 7) {
+            size_t n = st->dedup_slots ? st->dedup_slots * 2 : 65536;
+            if (n > SIZE_MAX / sizeof(dslot_t) / 2 || dedup_resize(st, n) < 0) {
+                if (!PyErr_Occurred()) PyErr_NoMemory();
+                goto fail;
+            }
+        }
+        size_t mask = st->dedup_slots - 1;
+        j = tag & mask;
+        while (st->dedup[j].copies) {
+            dslot_t *d = &st->dedup[j];
+            rec_t *held = &st->recs[d->rec];
+            if (d->tag == tag && held->eid_len == tmp->eid_len &&
+                same(held->eid, tmp->eid, tmp->eid_len)) {
+                if (d->copies == UINT32_MAX) {
+                    PyErr_SetString(PyExc_OverflowError, "more than 4 billion copies of one event");
+                    goto fail;
+                }
+                d->copies++;
+                if (!d->conflicted && held->ident != tmp->ident) d->conflicted = 1;
+                release(tmp);
+                return 0;
+            }
+            j = (j + 1) & mask;
+        }
+    }
+    rec_t *slot = store_slot(st, tmp->conn, &index);
+    if (!slot) goto fail;
+    *slot = *tmp;
+    st->bk_fill[tmp->conn == NONE_U32 ? 0 : (size_t)tmp->conn + 1]++;
+    if (dedup) {
+        st->dedup[j].rec = index;
+        st->dedup[j].tag = tag;
+        st->dedup[j].copies = 1;
+        st->dedup[j].conflicted = 0;
+        st->n_dedup++;
+    }
+    return 0;
+fail:
+    release(tmp);
+    return -1;
+}
+
+/* Intern a value through its field's one-entry cache (the check may have
+   interned it already). */
+static uint32_t
+intern_value(Scanner *self, field_t *f, value_t *v)
+{
+    if (v->id != NONE_U32) return v->id;
+    intern_t *t = &self->store.strings;
+    if (f->last_id != NONE_U32) {
+        istr_t *it = &t->items[f->last_id];
+        if (it->len == (uint32_t)v->str.n && same(t->arena.data + it->off, v->str.s, v->str.n))
+            return f->last_id;
+    }
+    uint32_t id = intern_add(t, &self->key, v->str.s, (size_t)v->str.n, 1);
+    if (id != NONE_U32) f->last_id = id;
+    return id;
+}
+
+/* The values a link fact takes, in field order, for Python's factory. */
+static PyObject *
+link_values(Scanner *self, etype_t *et, parsed_t *pl)
+{
+    PyObject *values = PyTuple_New(et->n_fields);
+    if (!values) return NULL;
+    for (int i = 0; i < et->n_fields; i++) {
+        field_t *f = &et->fields[i];
+        value_t *v = &pl->pay[i];
+        PyObject *item;
+        if (!v->present || v->is_null) item = Py_NewRef(Py_None);
+        else if (f->kind == K_DATETIME) item = PyLong_FromLongLong(v->i);
+        else if (f->kind == K_INT) item = PyLong_FromLongLong(v->i);
+        else if (f->kind == K_FLOAT) item = PyFloat_FromDouble(v->f);
+        else if (f->kind == K_ENUM) item = Py_NewRef(f->enum_obj[v->idx]);
+        else item = PyUnicode_DecodeUTF8(v->str.s, v->str.n, NULL);
+        if (!item) {
+            Py_DECREF(values);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(values, i, item);
+    }
+    (void)self;
+    return values;
+}
+
+int
+record_from_line(Scanner *self, parsed_t *pl, uint64_t ident, uint64_t where, rec_t *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->lamport = pl->lamport;
+    r->instant = pl->instant;
+    r->ident = ident;
+    r->where = where;
+    r->eid_len = (uint8_t)pl->eid_len;
+    memcpy(r->eid, pl->eid, (size_t)pl->eid_len);
+    r->conn = NONE_U32;
+    if (pl->etype < 0) {
+        r->kind = RK_OTHER;
+        return 0;
+    }
+    etype_t *et = &self->spec.types[pl->etype];
+    r->etype = (uint8_t)pl->etype;
+    r->broken = (uint8_t)pl->broken;
+    if (et->family == F_LINK) {
+        PyObject *values = link_values(self, et, pl);
+        if (!values) return -1;
+        r->kind = RK_LINK;
+        r->u.py = PyObject_CallFunction(self->link_fact, "s#ON", pl->eid, (Py_ssize_t)pl->eid_len,
+                                        et->name_obj, values);
+        return r->u.py ? 0 : -1;
+    }
+    r->kind = RK_EVENT;
+    int f = et->role_field[R_CONNECTOR_ID];
+    r->conn = intern_value(self, &et->fields[f], &pl->pay[f]);
+    if (r->conn == NONE_U32) return -1;
+    if (et->family == F_CONNECTOR) {
+        static const int roles[3] = {R_CONNECTOR_TYPE, R_PROVIDER, R_MISSION_ID};
+        uint32_t ids[3];
+        for (int k = 0; k < 3; k++) {
+            int i = et->role_field[roles[k]];
+            ids[k] = intern_value(self, &et->fields[i], &pl->pay[i]);
+            if (ids[k] == NONE_U32) return -1;
+        }
+        r->u.c.ctype = ids[0];
+        r->u.c.provider = ids[1];
+        r->u.c.mission = ids[2];
+        r->u.c.recorded_at = pl->pay[et->role_field[R_RECORDED_AT]].i;
+        int h = et->role_field[R_HEALTH];
+        if (h >= 0) {
+            r->health = (uint8_t)(pl->pay[h].idx + 1);
+            /* + 0.0: a negative zero is written 0.0 (specification section 8). */
+            r->u.c.latency = pl->pay[et->role_field[R_LATENCY]].f + 0.0;
+        }
+        int prev = et->role_field[R_PREVIOUS];
+        if (prev >= 0) r->prev = (uint8_t)(pl->pay[prev].idx + 1);
+        return 0;
+    }
+    value_t *dv = &pl->pay[et->role_field[R_DELIVERY]], *fv = &pl->pay[et->role_field[R_FINGERPRINT]];
+    size_t need = (size_t)dv->str.n + (size_t)fv->str.n;
+    if ((size_t)dv->str.n > UINT32_MAX || (size_t)fv->str.n > UINT32_MAX ||
+        buf_reserve(&self->store.blob, need) < 0) {
+        if (!PyErr_Occurred()) PyErr_NoMemory();
+        return -1;
+    }
+    buf_t *blob = &self->store.blob;
+    r->u.s.off = blob->len;
+    r->u.s.dlen = (uint32_t)dv->str.n;
+    r->u.s.flen = (uint32_t)fv->str.n;
+    if (dv->str.n) memcpy(blob->data + blob->len, dv->str.s, (size_t)dv->str.n);
+    if (fv->str.n) memcpy(blob->data + blob->len + dv->str.n, fv->str.s, (size_t)fv->str.n);
+    blob->len += need;
+    int retry = et->role_field[R_RETRY];
+    if (retry >= 0) {
+        r->u.s.retry = pl->pay[retry].i;
+        r->u.s.max_retries = pl->pay[et->role_field[R_MAX_RETRIES]].i;
+    }
+    int count = et->role_field[R_INGESTED] >= 0 ? et->role_field[R_INGESTED] : et->role_field[R_REPLAYED];
+    if (count >= 0) r->u.s.count = pl->pay[count].i;
+    return 0;
+}
+
+/* Event ids seen with differing lines: their records are removed (Python
+   re-reads those lines and offers the winner back), and the number of
+   identical copies dropped for every other id. */
+PyObject *
+store_settle(Scanner *self)
+{
+    store_t *st = &self->store;
+    PyObject *ids = PyList_New(0);
+    if (!ids) return NULL;
+    size_t dropped = 0;
+    int any = 0;
+    for (size_t i = 0; i < st->dedup_slots; i++) {
+        dslot_t *d = &st->dedup[i];
+        if (!d->copies) continue;
+        if (!d->conflicted) {
+            dropped += d->copies - 1;
+            continue;
+        }
+        any = 1;
+        rec_t *r = &st->recs[d->rec];
+        PyObject *s = PyUnicode_DecodeASCII(r->eid, r->eid_len, NULL);
+        if (!s || PyList_Append(ids, s) < 0) {
+            Py_XDECREF(s);
+            Py_DECREF(ids);
+            return NULL;
+        }
+        Py_DECREF(s);
+        release(r);
+    }
+    (void)any;
+    free(st->dedup);
+    st->dedup = NULL;
+    st->dedup_slots = st->n_dedup = 0;
+    return Py_BuildValue("(Nn)", ids, (Py_ssize_t)dropped);
+}
+
+void
+store_free(store_t *st)
+{
+    for (size_t k = 0; k < st->n_recs; k++) release(&st->recs[k]);
+    free(st->recs);
+    free(st->bk_start);
+    free(st->bk_cap);
+    free(st->bk_fill);
+    buf_free(&st->blob);
+    free(st->dedup);
+    intern_free(&st->strings);
+    memset(st, 0, sizeof(*st));
+}

@@ -1,0 +1,148 @@
+"""The compiled core under hostile conditions: colliding hashes, empty strings, bad specs.
+
+Every hash table of the core (the dedup table, the delivery map, the
+interned strings) is keyed with a random SipHash key, so nobody can choose
+inputs that collide. The code that tells colliding entries apart would then
+hardly ever run; ``scanner(weak_bits=N)`` keeps only N bits of every hash so
+that it runs all the time. A replay with weak hashes must equal the normal
+one byte for byte. These tests also run under ``make sanitize``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from connector_sync_contracts._engine import native as _accel
+from connector_sync_contracts._engine.runner import replay_sources
+from connector_sync_contracts._tooling.synthetic import GeneratorOptions, generate_lines
+from connector_sync_contracts.io import Source
+from tests.support.engines import needs_native
+from tests.support.variants import VALID_VARIANTS, vary
+
+pytestmark = needs_native
+
+
+def _replay_json(path: Path, **scanner_options: Any) -> bytes:
+    """``connector-sync replay --format json`` of path with a scanner made with these options."""
+    made = _accel.scanner(**scanner_options)
+    assert made is not None
+    original = _accel.scanner
+    _accel.scanner = lambda **_: made
+    source = Source(str(path))
+    try:
+        result, _ = replay_sources([source], on_problem=lambda *_: None)
+    finally:
+        _accel.scanner = original
+        source.close()
+    return result.to_json()
+
+
+@pytest.fixture(scope="module")
+def busy_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Duplicates, conflicts, invalid lines, many deliveries, unusual lines, shuffled."""
+    options = GeneratorOptions(
+        events=3000, connectors=40, seed=7, shuffle=True, duplicates=300, invalid=60
+    )
+    lines = vary(list(generate_lines(options)), VALID_VARIANTS, seed=7, share=0.2)
+    # Conflicting copies: the same event_id with another lamport clock.
+    for line in lines[:200:7]:
+        event = json.loads(line)
+        event["lamport_clock"] = event.get("lamport_clock", 0) + 1
+        lines.append(json.dumps(event).encode())
+    path = tmp_path_factory.mktemp("hardening") / "busy.jsonl"
+    path.write_bytes(b"".join(line + b"\n" for line in lines))
+    return path
+
+
+@pytest.mark.parametrize("weak_bits", [1, 2, 3, 8])
+def test_colliding_hashes_change_nothing(busy_log: Path, weak_bits: int) -> None:
+    expected = _replay_json(busy_log)
+    assert _replay_json(busy_log, key=bytes(16), weak_bits=weak_bits) == expected
+    assert _replay_json(busy_log, key=b"\xff" * 16, weak_bits=weak_bits) == expected
+
+
+def test_the_key_is_random_and_checked() -> None:
+    with pytest.raises(ValueError, match="16"):
+        _accel.scanner(key=b"short")
+    with pytest.raises(ValueError, match="weak_bits"):
+        _accel.scanner(weak_bits=64)
+    first, second = _accel.scanner(), _accel.scanner()
+    assert first is not None
+    assert second is not None
+    line = next(iter(generate_lines(GeneratorOptions(events=1))))
+    # Two scanners hash the same line differently: their keys are fresh.
+    assert first.ident(line) != second.ident(line)
+    fixed = [_accel.scanner(key=bytes(16)) for _ in range(2)]
+    assert fixed[0] is not None
+    assert fixed[1] is not None
+    assert fixed[0].ident(line) == fixed[1].ident(line)
+
+
+def test_empty_strings_offered_from_python_are_kept_and_compared() -> None:
+    """Python may hand the core empty strings; the first one interned must be safe (F3)."""
+    scanner = _accel.scanner(weak_bits=1)
+    assert scanner is not None
+    for number in range(3):
+        values = ("ConnectorProvisioned", "c-1", "", "", "", 0, -1, None, -1, 0)
+        scanner.offer(f"e{number}", number, 0, number, 0, number, True, "connector", values)
+    retry = ("SyncRetryScheduled", "c-1", "", "", 1, 3, 0, 0)
+    scanner.offer("s1", 9, 0, 9, 0, 9, True, "sync", retry)
+    assert scanner.settle() == ([], 0)
+    assert scanner.start_fold() == 4
+    group = scanner.next_group(True, 3, 7)
+    assert group is not None
+    assert group[:2] == ("partition", "c-1")
+    connector = _accel.connector_state("c-1", group[2])
+    assert (connector["connector_type"], connector["provider"]) == ("", "")
+    sync = _accel.sync_state("c-1", group[3])
+    assert sync["deliveries"][0]["delivery_id"] == ""
+    assert scanner.next_group(True, 3, 7) is None
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (("ConnectorProvisioned", "c", "t", "p", "m", 0, 5, None, -1, 0), "out of range"),
+        (("ConnectorProvisioned", "c", "t", "p", "m", 0, -1, None, -1, 1 << 20), "out of range"),
+        (("NoSuchType", "c", "t", "p", "m", 0, -1, None, -1, 0), "NoSuchType"),
+        (("SyncRetryScheduled", "c", "t", "p", "m", 0, -1, None, -1, 0), "SyncRetryScheduled"),
+    ],
+)
+def test_offer_refuses_values_outside_the_spec(values: tuple[Any, ...], message: str) -> None:
+    scanner = _accel.scanner()
+    assert scanner is not None
+    with pytest.raises(ValueError, match=message):
+        scanner.offer("e", 0, 0, 0, 0, 0, True, "connector", values)
+    with pytest.raises(ValueError, match="event_id"):
+        scanner.offer("x" * 37, 0, 0, 0, 0, 0, True, "other", None)
+    with pytest.raises(ValueError, match="record kind"):
+        scanner.offer("e", 0, 0, 0, 0, 0, True, "mystery", None)
+
+
+def _spec_with(change: Any) -> dict[str, Any]:
+    spec = json.loads(json.dumps({k: v for k, v in _accel._spec().items() if k != "make_check"}))
+    change(spec)
+    assert isinstance(spec, dict)
+    spec["make_check"] = _accel._spec()["make_check"]
+    return spec
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda s: s.update(format=s["format"] + 1), id="format"),
+        pytest.param(lambda s: s.pop("event_types"), id="no-event-types"),
+        pytest.param(lambda s: s["event_types"][0].update(family="nope"), id="family"),
+        pytest.param(lambda s: s["event_types"][0]["fields"][0].update(kind="?"), id="kind"),
+        pytest.param(lambda s: s["states"].append(s["states"][0]), id="repeated-state"),
+        pytest.param(lambda s: s.update(ulid_alphabet="short"), id="alphabet"),
+    ],
+)
+def test_a_spec_the_core_cannot_follow_is_refused(change: Any) -> None:
+    native = pytest.importorskip("connector_sync_contracts._engine.native._native")
+    with pytest.raises(ValueError, match="compiled-core spec"):
+        native.Scanner(_spec_with(change), bytes(16), _accel._link_fact)
