@@ -100,6 +100,7 @@ if TYPE_CHECKING:
         reduce_external_links,
         reduce_sync_events,
         replay,
+        replay_lines,
     )
     from .schemas import load_schema
     from .validation.layers import validate_event
@@ -195,6 +196,7 @@ _DYNAMIC_IMPORTS: Final[dict[str, str]] = {
         "reduce_external_links",
         "reduce_sync_events",
         "replay",
+        "replay_lines",
     ),
     **_homes("schemas", "load_schema"),
     **_homes("validation.layers", "validate_event"),
@@ -298,6 +300,7 @@ __all__ = [
     "reduce_external_links",
     "reduce_sync_events",
     "replay",
+    "replay_lines",
     "sort_key",
     "validate_event",
 ]

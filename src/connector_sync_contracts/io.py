@@ -19,7 +19,7 @@ import stat
 import sys
 import tempfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Final
@@ -32,6 +32,7 @@ __all__ = [
     "MAX_LINE_BYTES_LIMIT",
     "LineProblem",
     "LineSink",
+    "LinesSource",
     "Source",
     "line_problem",
     "parse_line",
@@ -121,6 +122,10 @@ class Source:
     def streamed(self) -> bool:
         """Whether the input can be read only once (standard input, a pipe, a device)."""
         return self.name == "-" or not stat.S_ISREG(os.stat(self.name).st_mode)
+
+    def size(self) -> int | None:
+        """The input's size in bytes when known before reading it (a regular file), else None."""
+        return None if self.streamed() else os.path.getsize(self.name)
 
     def _open(self) -> tuple[IO[bytes], IO[bytes]]:
         """Return (reader, underlying file); the reader un-gzips when the data is gzip.
@@ -229,6 +234,87 @@ class Source:
         if self._spool is not None:
             self._spool.close()
             self._spool = None
+
+
+class LinesSource(Source):
+    """Lines given by the caller, read like a file that holds each one on a line.
+
+    Each item is the bytes of one line; a trailing ``\n`` or ``\r\n`` is
+    allowed (lines read from a file in binary mode keep theirs). An item that
+    holds a newline inside reads as the several lines it holds, as it would
+    in a file. A list or tuple is read in place, any other iterable once,
+    into a temporary file (so the settle pass of replay can read it again).
+    Items are never taken for gzip data.
+    """
+
+    def __init__(
+        self,
+        lines: Iterable[bytes | bytearray | memoryview],
+        *,
+        name: str = "<lines>",
+        max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+    ) -> None:
+        super().__init__(name, max_line_bytes=max_line_bytes)
+        self._items = lines
+
+    def streamed(self) -> bool:
+        """Whether the lines can be iterated only once (not a list or tuple)."""
+        return not isinstance(self._items, (list, tuple))
+
+    def size(self) -> int | None:
+        """The lines' bytes (newlines included) when they are a list or tuple, else None."""
+        if not isinstance(self._items, (list, tuple)):
+            return None
+        return sum(len(_line_bytes(item)) + 1 for item in self._items)
+
+    def _open(self) -> tuple[IO[bytes], IO[bytes]]:
+        if isinstance(self._items, (list, tuple)):
+            reader = _JoinedLines(self._items)
+            return reader, reader  # type: ignore[return-value]
+        if self._spool is None:
+            # Closed by close(): the spool outlives one pass so the lines can be re-read.
+            self._spool = tempfile.TemporaryFile(prefix="connector-sync-lines-")  # noqa: SIM115
+            shutil.copyfileobj(_JoinedLines(self._items), self._spool, _READ_CHUNK)
+        self._spool.seek(0)
+        return self._spool, self._spool
+
+
+def _line_bytes(item: object) -> bytes:
+    """One line given by a caller as bytes, or a TypeError that says what to do."""
+    if not isinstance(item, (bytes, bytearray, memoryview)):
+        raise TypeError(
+            f"a line must be bytes, not {type(item).__name__} (open files in binary mode, 'rb')"
+        )
+    return bytes(item)
+
+
+class _JoinedLines:
+    """A minimal binary reader over lines, each ended by ``\n`` unless it already is."""
+
+    def __init__(self, items: Iterable[bytes | bytearray | memoryview]) -> None:
+        self._items = iter(items)
+        self._held = b""
+
+    def read(self, size: int = -1) -> bytes:
+        """Up to ``size`` bytes (about: whole items are joined), b"" at the end."""
+        parts = [self._held] if self._held else []
+        have = len(self._held)
+        self._held = b""
+        for item in self._items:
+            line = _line_bytes(item)
+            if not line.endswith(b"\n"):
+                line += b"\n"
+            parts.append(line)
+            have += len(line)
+            if 0 <= size <= have:
+                break
+        data = b"".join(parts)
+        if 0 <= size < len(data):
+            data, self._held = data[:size], data[size:]
+        return data
+
+    def close(self) -> None:
+        """Nothing to release."""
 
 
 def _reason(exc: OSError) -> str:

@@ -1,11 +1,12 @@
 """Every entry point gives the same bytes for the same JSON text (specification section 8).
 
-The command line under the compiled and the pure-Python engine, ``replay()``
-of the parsed mappings and ``replay()`` of ``Event`` objects built from
-them must agree byte for byte on logs written the way real producers write
-them: non-ASCII text, escapes, fields from a newer producer, signed zeros
-and exponents, the largest integers, lower-case RFC 3339 letters, values
-beyond the input limits inside unknown fields, duplicates and invalid lines.
+The command line, ``replay_lines()`` of the lines, ``replay()`` of the
+parsed mappings and ``replay()`` of ``Event`` objects built from them, each
+under the compiled and the pure-Python engine, must agree byte for byte on
+logs written the way real producers write them: non-ASCII text, escapes,
+fields from a newer producer, signed zeros and exponents, the largest
+integers, lower-case RFC 3339 letters, values beyond the input limits
+inside unknown fields, duplicates and invalid lines.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from connector_sync_contracts import Event, replay
+from connector_sync_contracts import Event, replay, replay_lines
 from connector_sync_contracts._engine.runner import replay_sources
 from connector_sync_contracts._tooling.synthetic import GeneratorOptions, generate_lines
+from connector_sync_contracts.contract.projection import canonical_dumps
 from connector_sync_contracts.io import LineProblem, Source, parse_line
 from tests.support.engines import ENGINES, NATIVE_AVAILABLE, Engine, engine
 from tests.support.variants import BEYOND_LIMITS, VALID_VARIANTS, vary
@@ -76,6 +78,11 @@ def _library(lines: list[bytes], include_logs: bool) -> tuple[bytes, bytes]:
     return outputs[0].encode(), outputs[1].encode()
 
 
+def _canonical(text: bytes) -> bytes:
+    """The bytes ``to_json`` writes for the JSON ``text``."""
+    return canonical_dumps(json.loads(text))
+
+
 @pytest.mark.parametrize(
     ("seed", "valid_share", "beyond_share"),
     [(1, 0.6, 0.0), (2, 0.3, 0.05), (3, 1.0, 0.02)],
@@ -90,12 +97,17 @@ def test_the_cli_engines_and_the_library_give_the_same_projection(
         outputs = {}
         for name in ("compiled", "python") if NATIVE_AVAILABLE else ("python",):
             with engine(name):
-                outputs[name] = _stream(tmp_path / "log.jsonl", lines, include_logs)
-        mappings, events = _library(lines, include_logs)
-        reference = json.loads(next(iter(outputs.values())))
-        assert json.loads(mappings) == reference
-        assert json.loads(events) == reference
-        assert len(set(outputs.values())) == 1
+                outputs[f"cli {name}"] = _stream(tmp_path / "log.jsonl", lines, include_logs)
+                outputs[f"replay_lines {name}"] = replay_lines(
+                    lines, include_logs=include_logs
+                ).to_json(include_logs=include_logs)
+                mappings, events = _library(lines, include_logs)
+                outputs[f"replay(mappings) {name}"] = _canonical(mappings)
+                outputs[f"replay(Events) {name}"] = _canonical(events)
+        reference = outputs["cli python"]
+        assert {name: out == reference for name, out in outputs.items()} == dict.fromkeys(
+            outputs, True
+        )
         rng.shuffle(lines)
 
 
@@ -108,6 +120,7 @@ def test_a_value_beyond_the_limits_is_the_same_anomaly_everywhere(
     broken = vary(lines[:1], {variant: BEYOND_LIMITS[variant]}, 0, 1.0)[0]
     with engine(engine_name):
         stream = json.loads(_stream(tmp_path / "log.jsonl", [*lines[1:], broken], True))
-    mappings, events = _library([*lines[1:], broken], True)
-    assert stream == json.loads(mappings) == json.loads(events)
+        mappings, events = _library([*lines[1:], broken], True)
+        from_lines = replay_lines([*lines[1:], broken]).to_dict()
+    assert stream == json.loads(mappings) == json.loads(events) == from_lines
     assert [a["kind"] for a in stream["anomalies"]] == ["malformed_envelope"]

@@ -20,7 +20,6 @@ specification's section 2, in a second read of only the affected lines.
 
 from __future__ import annotations
 
-import os
 import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -40,7 +39,7 @@ from . import native
 if TYPE_CHECKING:
     from .modelpath import LineChecker
 
-__all__ = ["RunSummary", "replay_sources", "validate_sources"]
+__all__ = ["Folded", "RunSummary", "fold_compiled", "replay_sources", "validate_sources"]
 
 _PREFIX: Final = struct.Struct(">QQ")
 _INSTANT_BIAS: Final = 2**63
@@ -52,6 +51,25 @@ _FAMILY_BITS: Final = {Family.CONNECTOR: 1, Family.SYNC: 2, Family.LINK: 4}
 
 Scan = Callable[[bytes | memoryview, int, int, int], tuple[int, list[tuple[int, int, int]]]]
 """(block, limit, source index, first line number) -> (lines, deferred lines)."""
+
+
+@dataclass
+class Folded:
+    """A folded log: the engine's states and the counts and anomalies of the stream."""
+
+    engine: Engine
+    event_count: int
+    duplicates_dropped: int
+    stream_anomalies: list[AnomalyData]
+    """Malformed envelopes and conflicting duplicates (the engine holds its own)."""
+
+    def result_data(self) -> dict[str, Any]:
+        """The whole-log result as plain data (stream anomalies sorted)."""
+        return self.engine.result_data(
+            event_count=self.event_count,
+            duplicates_dropped=self.duplicates_dropped,
+            stream_anomalies=self.stream_anomalies,
+        )
 
 
 @dataclass
@@ -481,8 +499,25 @@ def _fold_native(
     replayer: _Replayer, scanner: native.Scanner, dropped: int, conflicts: dict[str, int]
 ) -> ReplayData:
     """Fold the scanner's records: partitions in C, the stream-level group by the Engine."""
+    folded = fold_compiled(
+        replayer.engine, scanner, replayer.envelope_anomalies, dropped, conflicts
+    )
+    return ReplayData(folded.result_data())
+
+
+def fold_compiled(
+    engine: Engine,
+    scanner: native.Scanner,
+    envelope_anomalies: list[AnomalyData],
+    dropped: int,
+    conflicts: dict[str, int],
+) -> Folded:
+    """Fold a settled scanner's records into ``engine``.
+
+    Partitions are folded in C; the stream-level group (links, events of no
+    family) by the Engine, in replay order.
+    """
     event_count = scanner.start_fold()
-    engine = replayer.engine
     families = sum(_FAMILY_BITS[f] for f in engine.families)
     while (group := scanner.next_group(engine.keep_logs, engine.max_cycles, families)) is not None:
         if group[0] == "stream":
@@ -497,14 +532,10 @@ def _fold_native(
         if sync_part is not None:
             engine.sync_data[cid] = native.sync_state(cid, sync_part)
     anomalies = [
-        *replayer.envelope_anomalies,
+        *envelope_anomalies,
         *(conflicting_duplicate(eid, count) for eid, count in conflicts.items()),
     ]
-    return ReplayData(
-        engine.result_data(
-            event_count=event_count, duplicates_dropped=dropped, stream_anomalies=anomalies
-        )
-    )
+    return Folded(engine, event_count, dropped, anomalies)
 
 
 def _fold(replayer: _Replayer, records: _Records) -> ReplayData:
@@ -541,8 +572,8 @@ def _fold(replayer: _Replayer, records: _Records) -> ReplayData:
 
 
 def _file_bytes(sources: list[Source]) -> int:
-    """Bytes of the sources that are regular files (a pipe's size is not known ahead)."""
-    return sum(os.path.getsize(source.name) for source in sources if not source.streamed())
+    """Bytes of the sources whose size is known ahead (not a pipe's)."""
+    return sum(size for source in sources if (size := source.size()) is not None)
 
 
 def _partition(fact: Fact | None) -> str | None:

@@ -8,7 +8,7 @@ end), byte-identical for any permutation of the same input.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -205,3 +205,109 @@ class ReplayResult(_Counts):
     def to_dict(self, *, include_logs: bool = True) -> dict[str, Any]:
         """The section 6 JSON form; ``include_logs=False`` drops the per-event logs."""
         return section6_form(self.model_dump(mode="json"), include_logs=include_logs)
+
+
+# ---------------------------------------------------------------- results from the engine
+#
+# The fold hands over its states as plain data whose values already have the
+# fields' types (enum members, UTC datetimes, tuples). Validating that data
+# again would cost more than the fold itself, so the results are assembled
+# without validation. ``_made`` does what ``model_construct`` does for these
+# models (every field given, no aliases, defaults, extras or private
+# attributes) without its per-field loop, which costs microseconds per
+# delivery; tests check that the outcome equals ``model_validate`` of the same
+# data and ``model_construct``, field for field.
+
+_setattr: Final = object.__setattr__
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def _made(cls: type[_M], fields: dict[str, Any]) -> _M:
+    made = cls.__new__(cls)
+    _setattr(made, "__dict__", fields)
+    _setattr(made, "__pydantic_fields_set__", set(fields))
+    _setattr(made, "__pydantic_extra__", None)
+    _setattr(made, "__pydantic_private__", None)
+    return made
+
+
+def _anomalies(items: Any) -> tuple[Anomaly, ...]:
+    return tuple(_made(Anomaly, dict(item)) for item in items)
+
+
+def _connector(data: dict[str, Any]) -> ReducedConnectorState:
+    log = data["transition_log"]
+    return ReducedConnectorState.model_construct(
+        **{
+            **data,
+            "transition_log": tuple(log) if log is not None else None,
+            "anomalies": _anomalies(data["anomalies"]),
+        }
+    )
+
+
+def _sync(data: dict[str, Any]) -> ReducedSyncState:
+    log, deliveries = data["outcome_log"], data["deliveries"]
+    return ReducedSyncState.model_construct(
+        **{
+            **data,
+            "outcome_counts": {SyncOutcome(k): v for k, v in data["outcome_counts"].items()},
+            "outcome_log": tuple(log) if log is not None else None,
+            "deliveries": tuple(_made(DeliveryState, d) for d in deliveries)
+            if deliveries is not None
+            else None,
+            "anomalies": _anomalies(data["anomalies"]),
+        }
+    )
+
+
+def _counts(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "event_count": data["event_count"],
+        "duplicates_dropped": data["duplicates_dropped"],
+        "ignored_event_count": data["ignored_event_count"],
+        "anomalies": _anomalies(data["anomalies"]),
+    }
+
+
+def link_index_from_data(data: dict[str, Any]) -> LinkIndex:
+    """A ``LinkIndex`` from the fold's plain data (see the note above)."""
+    return LinkIndex.model_construct(
+        **_counts(data),
+        links=tuple(ExternalLink.model_construct(**link) for link in data["links"]),
+        reverse_index=tuple(
+            ReverseIndexEntry.model_construct(
+                internal_aggregate_type=entry["internal_aggregate_type"],
+                internal_aggregate_id=entry["internal_aggregate_id"],
+                external_refs=tuple(tuple(ref) for ref in entry["external_refs"]),
+            )
+            for entry in data["reverse_index"]
+        ),
+        link_anomalies=_anomalies(data["link_anomalies"]),
+    )
+
+
+def connector_projection_from_data(data: dict[str, Any]) -> ConnectorProjection:
+    """A ``ConnectorProjection`` from the fold's plain data (see the note above)."""
+    return ConnectorProjection.model_construct(
+        **_counts(data),
+        connectors={cid: _connector(state) for cid, state in data["connectors"].items()},
+    )
+
+
+def sync_projection_from_data(data: dict[str, Any]) -> SyncProjection:
+    """A ``SyncProjection`` from the fold's plain data (see the note above)."""
+    return SyncProjection.model_construct(
+        **_counts(data), sync={cid: _sync(state) for cid, state in data["sync"].items()}
+    )
+
+
+def replay_result_from_data(data: dict[str, Any]) -> ReplayResult:
+    """A ``ReplayResult`` from the fold's plain data (see the note above)."""
+    return ReplayResult.model_construct(
+        **_counts(data),
+        contract_version=data["contract_version"],
+        connectors={cid: _connector(state) for cid, state in data["connectors"].items()},
+        sync={cid: _sync(state) for cid, state in data["sync"].items()},
+        external_links=link_index_from_data(data["external_links"]),
+    )

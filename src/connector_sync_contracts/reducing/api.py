@@ -7,17 +7,30 @@ steps, so for input already in replay order both end equal.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeAlias
 
 from pydantic import ValidationError
 
+from .._engine.library import fold_items, fold_lines
+from .._engine.native import no_gc
+from .._engine.runner import Folded
 from ..contract.catalog import ALL_FAMILIES, EVENT_FAMILIES, RECIPES, Family
 from ..contract.lifecycle import DEFAULT_MAX_RECONNECT_CYCLES
 from ..contract.rules import semantic_failures
+from ..io import LineProblem
 from ..models.envelope import LIMITS_CHECKED, Event, canonical_json
 from ..models.payloads import PAYLOAD_MODELS
-from ..models.results import ConnectorProjection, LinkIndex, ReplayResult, SyncProjection
+from ..models.results import (
+    ConnectorProjection,
+    LinkIndex,
+    ReplayResult,
+    SyncProjection,
+    connector_projection_from_data,
+    link_index_from_data,
+    replay_result_from_data,
+    sync_projection_from_data,
+)
 from ..validation.input import first_problem, load_mapping
 from .anomalies import AnomalyData, anomaly, anomaly_order
 from .facts import Fact, MalformedFact, fact_from_values
@@ -30,6 +43,7 @@ __all__ = [
     "reduce_external_links",
     "reduce_sync_events",
     "replay",
+    "replay_lines",
 ]
 
 EventLike: TypeAlias = Event | Mapping[str, Any]
@@ -216,7 +230,7 @@ def build_result(
     stream_anomalies: list[AnomalyData],
 ) -> ReplayResult:
     """Freeze an engine into the section 6 result (stream anomalies get sorted here)."""
-    return ReplayResult.model_validate(
+    return replay_result_from_data(
         engine.result_data(
             event_count=event_count,
             duplicates_dropped=duplicates_dropped,
@@ -225,56 +239,116 @@ def build_result(
     )
 
 
-def _batch(
-    events: Iterable[EventLike], families: frozenset[Family], max_reconnect_cycles: int
-) -> Projection:
-    projection = Projection(families=families, max_reconnect_cycles=max_reconnect_cycles)
+def _folded(
+    events: Iterable[EventLike],
+    families: frozenset[Family],
+    max_reconnect_cycles: int,
+    *,
+    include_logs: bool = True,
+) -> Folded:
+    """Dedup and fold a batch: on the compiled core when it is built, else in Python."""
+    folded = fold_items(
+        events,
+        families=families,
+        include_logs=include_logs,
+        max_reconnect_cycles=max_reconnect_cycles,
+    )
+    if folded is not None:
+        return folded
+    projection = Projection(
+        families=families, max_reconnect_cycles=max_reconnect_cycles, include_logs=include_logs
+    )
     projection._load(events)
-    return projection
+    return Folded(
+        projection._engine,
+        len(projection._dedup.winners),
+        projection._dedup.duplicates_dropped,
+        [*projection._envelope_anomalies, *projection._dedup.anomalies()],
+    )
+
+
+def _stream_anomalies(folded: Folded) -> list[AnomalyData]:
+    return sorted([*folded.stream_anomalies, *folded.engine.stream_anomalies], key=anomaly_order)
+
+
+def _counts(folded: Folded) -> dict[str, Any]:
+    return {
+        "event_count": folded.event_count,
+        "duplicates_dropped": folded.duplicates_dropped,
+        "ignored_event_count": folded.engine.ignored,
+        "anomalies": _stream_anomalies(folded),
+    }
 
 
 def replay(
     events: Iterable[EventLike], *, max_reconnect_cycles: int = DEFAULT_MAX_RECONNECT_CYCLES
 ) -> ReplayResult:
-    """Reduce a mixed log into connectors + sync + links + stream anomalies (section 6)."""
-    return _batch(events, ALL_FAMILIES, max_reconnect_cycles).result()
+    """Reduce a mixed log into connectors + sync + links + stream anomalies (section 6).
+
+    ``events`` are ``Event`` objects or envelope mappings (as ``json.loads``
+    gives them), in any order; copies of an event_id are deduplicated by the
+    rule of specification section 2.
+    """
+    with no_gc():
+        folded = _folded(events, ALL_FAMILIES, max_reconnect_cycles)
+        return replay_result_from_data(folded.result_data())
+
+
+def replay_lines(
+    lines: Iterable[bytes],
+    *,
+    max_reconnect_cycles: int = DEFAULT_MAX_RECONNECT_CYCLES,
+    include_logs: bool = True,
+    on_problem: Callable[[LineProblem], object] | None = None,
+) -> ReplayResult:
+    """Replay JSONL lines, exactly as ``connector-sync replay`` replays a file holding them.
+
+    Each item is one line's bytes (a trailing newline is allowed, so an open
+    binary file works: ``replay_lines(open(path, "rb"))``). A rejected line
+    becomes a ``malformed_envelope`` anomaly, and each of its problems is
+    passed to ``on_problem`` with its 1-based line number.
+    ``include_logs=False`` leaves the per-event logs out (they are ``None``).
+    """
+    with no_gc():
+        data = fold_lines(
+            lines,
+            include_logs=include_logs,
+            max_reconnect_cycles=max_reconnect_cycles,
+            on_problem=on_problem,
+        )
+        return replay_result_from_data(data)
 
 
 def reduce_connector_events(
     events: Iterable[EventLike], *, max_reconnect_cycles: int = DEFAULT_MAX_RECONNECT_CYCLES
 ) -> ConnectorProjection:
     """Fold the connector family of a log into per-connector states (FR-006)."""
-    projection = _batch(events, frozenset({Family.CONNECTOR}), max_reconnect_cycles)
-    engine = projection._engine
-    return ConnectorProjection.model_validate(
-        {
-            "connectors": {cid: engine.connectors[cid].data() for cid in sorted(engine.connectors)},
-            "anomalies": projection._stream_anomalies(),
-            **projection._counts(),
-        }
-    )
+    with no_gc():
+        folded = _folded(events, frozenset({Family.CONNECTOR}), max_reconnect_cycles)
+        connectors, _ = folded.engine.states()
+        return connector_projection_from_data({**_counts(folded), "connectors": connectors})
 
 
 def reduce_sync_events(events: Iterable[EventLike]) -> SyncProjection:
     """Fold the sync family of a log into per-connector delivery states (FR-007)."""
-    projection = _batch(events, frozenset({Family.SYNC}), DEFAULT_MAX_RECONNECT_CYCLES)
-    engine = projection._engine
-    return SyncProjection.model_validate(
-        {
-            "sync": {cid: engine.syncs[cid].data() for cid in sorted(engine.syncs)},
-            "anomalies": projection._stream_anomalies(),
-            **projection._counts(),
-        }
-    )
+    with no_gc():
+        folded = _folded(events, frozenset({Family.SYNC}), DEFAULT_MAX_RECONNECT_CYCLES)
+        _, syncs = folded.engine.states()
+        return sync_projection_from_data({**_counts(folded), "sync": syncs})
 
 
 def reduce_external_links(events: Iterable[EventLike]) -> LinkIndex:
     """Fold ``ExternalReferenceLinked`` events into the link index (FR-005)."""
-    projection = _batch(events, frozenset({Family.LINK}), DEFAULT_MAX_RECONNECT_CYCLES)
-    counts = projection._counts()
-    return LinkIndex.model_validate(
-        projection._engine.links.data(
-            (counts["event_count"], counts["duplicates_dropped"], counts["ignored_event_count"]),
-            projection._stream_anomalies(),
+    with no_gc():
+        folded = _folded(events, frozenset({Family.LINK}), DEFAULT_MAX_RECONNECT_CYCLES)
+        counts = _counts(folded)
+        return link_index_from_data(
+            folded.engine.links.data(
+                (
+                    counts["event_count"],
+                    counts["duplicates_dropped"],
+                    counts["ignored_event_count"],
+                ),
+                counts["anomalies"],
+            )
         )
-    )

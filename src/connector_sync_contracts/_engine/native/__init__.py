@@ -55,6 +55,7 @@ __all__ = [
     "Scanner",
     "connector_state",
     "engine",
+    "instant_us",
     "no_gc",
     "record_values",
     "scanner",
@@ -88,6 +89,11 @@ class Scanner(Protocol):
         /,
     ) -> tuple[int, list[tuple[int, int, int]]]:
         """Check a block of whole lines; return the line count and the deferred lines."""
+
+    def scan_objects(
+        self, items: list[Any], event_type: type | None, keep: bool, source: int, first: int, /
+    ) -> tuple[int, list[int]]:
+        """Check mappings and Events like lines; return the count and the deferred indexes."""
 
     def probe(self, line: bytes, strict: bool, /) -> tuple[str, int, int, str, Any] | None:
         """(event_id, lamport, instant_us, kind, values) of an accepted line, or None."""
@@ -129,8 +135,18 @@ class Scanner(Protocol):
 def _spec() -> dict[str, Any]:
     """The committed spec as JSON data, read once per process."""
     spec: dict[str, Any] = orjson.loads(SPEC_FILE.read_bytes())
-    spec["make_check"] = cached_check
+    spec.update(_PYTHON_PARTS)
     return spec
+
+
+_PYTHON_PARTS: Final[dict[str, Any]] = {
+    "make_check": cached_check,
+    # The core hands these members out in results (logs, states), and the
+    # plain names in anomaly parameters.
+    "state_members": list(ConnectorState),
+    "outcome_members": list(SyncOutcome),
+}
+"""What the spec holds beyond its JSON: Python objects the core uses as they are."""
 
 
 @functools.cache
@@ -212,7 +228,7 @@ def record_values(fact: Fact | None) -> tuple[str, Any]:
             fact.connector_type,
             fact.provider,
             fact.mission_id,
-            _us(fact.recorded_at),
+            instant_us(fact.recorded_at),
             _HEALTH.index(fact.health_status) if fact.health_status is not None else -1,
             float(fact.latency_ms) if fact.latency_ms is not None else None,
             _STATES.index(fact.previous_state) if fact.previous_state is not None else -1,
@@ -231,7 +247,8 @@ def record_values(fact: Fact | None) -> tuple[str, Any]:
     )
 
 
-def _us(value: datetime) -> int:
+def instant_us(value: datetime) -> int:
+    """A datetime as microseconds since the Unix epoch (how the core keeps instants)."""
     return (value - EPOCH) // MICROSECOND
 
 
@@ -251,15 +268,13 @@ def connector_state(connector_id: str, part: tuple[Any, ...]) -> dict[str, Any]:
         "connector_type": ctype,
         "provider": provider,
         "mission_id": mission,
-        "current_state": ConnectorState(state) if state is not None else None,
+        "current_state": state,
         "last_transition_at": _at(transition),
         "last_health_check_at": _at(checked),
         "last_health_status": _HEALTH[health] if health is not None else None,
         "last_latency_ms": latency + 0.0 if latency is not None else None,
         "event_count": events,
-        "transition_log": tuple((eid, ConnectorState(s)) for eid, s in log)
-        if log is not None
-        else None,
+        "transition_log": tuple(log) if log is not None else None,
         "anomalies": _anomalies(found),
     }
 
@@ -273,14 +288,12 @@ def sync_state(connector_id: str, part: tuple[Any, ...]) -> dict[str, Any]:
         "ingested_items": ingested,
         "replayed_items": replayed,
         "pending_retries": pending,
-        "outcome_log": tuple((eid, SyncOutcome(o), dlv) for eid, o, dlv in log)
-        if log is not None
-        else None,
+        "outcome_log": tuple(log) if log is not None else None,
         "deliveries": tuple(
             {
                 "delivery_id": dlv,
                 "source_event_fingerprint": fp,
-                "status": SyncOutcome(status),
+                "status": status,
                 "attempts": attempts,
                 "last_event_id": last,
             }

@@ -17,6 +17,7 @@
  *   scan.c   a line -> a checked event (or "defer": Python decides)
  *   store.c  interned strings, records, deduplication by event_id
  *   fold.c   the connector and delivery fold, with every anomaly kind
+ *   objects.c Python mappings and Events read with scan.c's checks
  *   module.c the Scanner type and its Python methods
  */
 #ifndef CSC_H
@@ -102,13 +103,15 @@ typedef struct {
     int n_types;
     etype_t types[MAX_TYPES];
     int n_states;
-    PyObject *state_obj[MAX_STATES];       /* owned */
+    PyObject *state_obj[MAX_STATES];       /* owned: the names (str), for messages */
+    PyObject *state_member[MAX_STATES];    /* owned: the enum members, for results */
     int allowed[MAX_STATES + 1][MAX_STATES]; /* [current + 1][target] */
     int observation[MAX_STATES];
     int health_target[MAX_ENUM];           /* health enum index -> state */
     int state_healthy, state_reconnected;
     int n_outcomes;
-    PyObject *outcome_obj[MAX_OUTCOMES];   /* owned */
+    PyObject *outcome_obj[MAX_OUTCOMES];   /* owned: the names (str), for messages */
+    PyObject *outcome_member[MAX_OUTCOMES]; /* owned: the enum members, for results */
     int terminal[MAX_OUTCOMES];
     int outcome_retry, outcome_replay;
     int max_depth;
@@ -310,6 +313,7 @@ typedef struct {
     int loaded;
     hkey_t key;
     buf_t scratch;
+    buf_t objtext;             /* the JSON text of the object being scanned */
     jctx_t json;
     PyObject *link_fact;       /* callable(event_id, event_type, values) -> link fact */
     store_t store;
@@ -349,6 +353,34 @@ typedef struct {
 
 /* 1: a valid event in *out; 0: defer to Python; -1: a Python error. */
 int scan_line(Scanner *self, const char *p, const char *end, parsed_t *out, int strict);
+/* The index of the field named k (hint: where to look first), or -1. */
+static inline int
+find_field(const field_t *fields, int n, int hint, const char *k, Py_ssize_t kn)
+{
+    if (hint < n && fields[hint].name_len == kn && same(fields[hint].name, k, kn)) return hint;
+    for (int i = 0; i < n; i++)
+        if (fields[i].name_len == kn && same(fields[i].name, k, kn)) return i;
+    return -1;
+}
+
+/* Mark every value absent. */
+static inline void
+clear_values(value_t *v, int n)
+{
+    for (int i = 0; i < n; i++) {
+        v[i].present = 0;
+        v[i].is_null = 0;
+    }
+}
+
+/* The checks of a string value v->str for field f (kind, bounds, pattern),
+   filling v's normalized forms: 1 taken, 0 defer, -1 a Python error. */
+int check_string(Scanner *self, field_t *f, value_t *v);
+/* The checks that need every field of an event of type t (required fields,
+   semantic rules), then the event's identity and order in *out: 1 or 0. */
+int finish_event(Scanner *self, parsed_t *out, int t, uint64_t pseen, int strict);
+/* Days from 1970-01-01 to the proleptic Gregorian date y-m-d. */
+int64_t days_from_civil(int64_t y, int m, int d);
 /* The UTC instant of an RFC 3339 date-time in microseconds; 0 when not one. */
 int datetime_us(const char *s, Py_ssize_t n, int64_t *out);
 int normalize_event_id(const spec_t *spec, const char *s, Py_ssize_t n, char out[EID_MAX]);
@@ -363,6 +395,14 @@ int record_from_line(Scanner *self, parsed_t *pl, uint64_t ident, uint64_t where
 void store_free(store_t *s);
 int store_reserve(Scanner *self, size_t events);
 PyObject *store_settle(Scanner *self);
+
+/* objects.c */
+int objects_init(void);
+/* A mapping or an Event (event_type: the Event class, or None) read and
+   checked like a line, without JSON text: 1 a valid event in *out, 0 defer
+   (Python decides it), -1 an error. *enc receives a binary encoding of
+   everything read, which identical items share (their identity). */
+int scan_object(Scanner *self, PyObject *item, PyObject *event_type, parsed_t *out, buf_t *enc);
 
 /* fold.c */
 PyObject *fold_start(Scanner *self);

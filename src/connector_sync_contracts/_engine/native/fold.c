@@ -139,10 +139,18 @@ blob_str(Scanner *self, uint64_t off, uint32_t len)
     return PyUnicode_DecodeUTF8(self->store.blob.data + off, len, "surrogatepass");
 }
 
+/* A state's name (for anomaly messages), or None. */
 static PyObject *
 state_or_none(Scanner *self, int state)
 {
     return state >= 0 ? Py_NewRef(self->spec.state_obj[state]) : Py_NewRef(Py_None);
+}
+
+/* A state's enum member (for results), or None. */
+static PyObject *
+member_or_none(Scanner *self, int state)
+{
+    return state >= 0 ? Py_NewRef(self->spec.state_member[state]) : Py_NewRef(Py_None);
 }
 
 /* Append (kind, event_id, *params) to an anomaly list; params is stolen. */
@@ -265,7 +273,7 @@ fold_connector(Scanner *self, cacc_t *ca, const rec_t *r, long long max_cycles)
             ca->mission = r->u.c.mission;
         }
         if (ca->log) {
-            PyObject *item = Py_BuildValue("(NN)", eid_str(r), state_or_none(self, target));
+            PyObject *item = Py_BuildValue("(NN)", eid_str(r), member_or_none(self, target));
             if (!item || PyList_Append(ca->log, item) < 0) {
                 Py_XDECREF(item);
                 return -1;
@@ -312,7 +320,7 @@ connector_part(Scanner *self, cacc_t *ca)
         ca->has_identity ? intern_str(t, ca->ctype) : Py_NewRef(Py_None),
         ca->has_identity ? intern_str(t, ca->provider) : Py_NewRef(Py_None),
         ca->has_identity ? intern_str(t, ca->mission) : Py_NewRef(Py_None),
-        state_or_none(self, ca->state), us_or_none(ca->has_transition, ca->last_transition),
+        member_or_none(self, ca->state), us_or_none(ca->has_transition, ca->last_transition),
         us_or_none(ca->has_health_check, ca->last_health_check), health,
         ca->health >= 0 ? PyFloat_FromDouble(ca->latency) : Py_NewRef(Py_None), ca->events, log,
         ca->anomalies);
@@ -471,7 +479,7 @@ fold_sync(Scanner *self, sacc_t *sa, uint32_t ri)
     d->rec = ri;
     sa->counts[outcome]++;
     if (sa->log) {
-        PyObject *item = Py_BuildValue("(NON)", eid_str(r), spec->outcome_obj[outcome],
+        PyObject *item = Py_BuildValue("(NON)", eid_str(r), spec->outcome_member[outcome],
                                        blob_str(self, r->u.s.off, r->u.s.dlen));
         if (!item || PyList_Append(sa->log, item) < 0) {
             Py_XDECREF(item);
@@ -497,7 +505,7 @@ sync_part(Scanner *self, sacc_t *sa, int keep_logs)
         const rec_t *o = &self->store.recs[d->rec];
         PyObject *item = Py_BuildValue("(NNOnN)", blob_str(self, o->u.s.off, o->u.s.dlen),
                                        blob_str(self, o->u.s.off + o->u.s.dlen, o->u.s.flen),
-                                       spec->outcome_obj[d->status], d->attempts, eid_str(o));
+                                       spec->outcome_member[d->status], d->attempts, eid_str(o));
         if (!item || PyList_Append(deliveries, item) < 0) {
             Py_XDECREF(item);
             Py_DECREF(deliveries);

@@ -4,6 +4,8 @@
  *   Scanner(spec, key, link_fact, weak_bits=0)
  *   scan(block, keep, limit, strict, source, first_line)
  *       -> (lines, [(index, start, end) of each deferred line])
+ *   scan_objects(items, event_type, keep, source, first_line)
+ *       -> (items, [index of each deferred item])
  *   ident(line) -> the keyed hash identical copies share
  *   offer(event_id, lamport, instant_us, ident, source, line, dedup, kind, values)
  *   reserve(events), settle() -> (event ids with differing copies, copies dropped)
@@ -62,6 +64,7 @@ Scanner_dealloc(Scanner *self)
     fold_free(self);
     jctx_free(&self->json);
     buf_free(&self->scratch);
+    buf_free(&self->objtext);
     spec_free(&self->spec);
     Py_CLEAR(self->link_fact);
     Py_TYPE(self)->tp_free((PyObject *)self);
@@ -138,6 +141,67 @@ Scanner_scan(Scanner *self, PyObject *args)
     return Py_BuildValue("(nN)", index, deferred);
 error:
     PyBuffer_Release(&buf);
+    Py_DECREF(deferred);
+    return NULL;
+}
+
+/* scan_objects(items, event_type, keep, source, first_line): each item (a
+   mapping, or an instance of event_type) is read and checked like a line
+   (objects.c); where = (source, first_line + index). */
+static PyObject *
+Scanner_scan_objects(Scanner *self, PyObject *args)
+{
+    PyObject *items, *event_type;
+    int keep;
+    unsigned int source;
+    unsigned long long first_line;
+    if (!PyArg_ParseTuple(args, "O!OpIK", &PyList_Type, &items, &event_type, &keep, &source,
+                          &first_line))
+        return NULL;
+    if (!usable(self, "scan_objects")) return NULL;
+    if (source > 0xFFFF || (event_type != Py_None && !PyType_Check(event_type))) {
+        PyErr_SetString(PyExc_ValueError, "source or event_type out of range");
+        return NULL;
+    }
+    PyObject *deferred = PyList_New(0);
+    if (!deferred) return NULL;
+    parsed_t pl;
+    Py_ssize_t index = 0;
+    /* The list may change while Python code runs (a UUID's text): read its
+       length each time and hold each item. */
+    for (; index < PyList_GET_SIZE(items); index++) {
+        PyObject *item = Py_NewRef(PyList_GET_ITEM(items, index));
+        int ok = scan_object(self, item, event_type, &pl, &self->objtext);
+        if (ok < 0) {
+            Py_DECREF(item);
+            goto error;
+        }
+        const char *p = self->objtext.data;
+        size_t n = self->objtext.len;
+        if (ok && keep) {
+            rec_t tmp;
+            uint64_t where = WHERE(source, first_line + (uint64_t)index);
+            int put = record_from_line(self, &pl, content_hash(&self->key, p, n), where, &tmp);
+            if (put == 0)
+                put = store_put(self, &tmp, 1, eid_tag(&self->key, pl.eid, (size_t)pl.eid_len));
+            if (put < 0) {
+                Py_DECREF(item);
+                goto error;
+            }
+        }
+        /* The item held until its record is made: its strings were read in place. */
+        Py_DECREF(item);
+        if (!ok) {
+            PyObject *at = PyLong_FromSsize_t(index);
+            if (!at || PyList_Append(deferred, at) < 0) {
+                Py_XDECREF(at);
+                goto error;
+            }
+            Py_DECREF(at);
+        }
+    }
+    return Py_BuildValue("(nN)", index, deferred);
+error:
     Py_DECREF(deferred);
     return NULL;
 }
@@ -425,6 +489,10 @@ static PyMethodDef Scanner_methods[] = {
      "scan(block, keep, limit, strict, source, first_line) -> (lines, deferred): "
      "check every line of a block of whole lines; keep the accepted ones as records when keep "
      "is true. deferred lists (index, start, end) of the lines Python must decide."},
+    {"scan_objects", (PyCFunction)Scanner_scan_objects, METH_VARARGS,
+     "scan_objects(items, event_type, keep, source, first_line) -> (items, deferred): "
+     "check every mapping or event_type instance of a list as the JSON text it stands for; "
+     "deferred lists the indexes of the items Python must decide."},
     {"probe", (PyCFunction)Scanner_probe, METH_VARARGS,
      "probe(line, strict) -> None when the line is deferred, else (event_id, lamport, "
      "instant_us, kind, values): what offer() would take for it."},
@@ -464,7 +532,7 @@ static struct PyModuleDef native_module = {
 PyMODINIT_FUNC
 PyInit__native(void)
 {
-    if (PyType_Ready(&ScannerType) < 0) return NULL;
+    if (PyType_Ready(&ScannerType) < 0 || objects_init() < 0) return NULL;
     PyObject *m = PyModule_Create(&native_module);
     if (!m) return NULL;
     if (PyModule_AddIntConstant(m, "SPEC_FORMAT", CSC_SPEC_FORMAT) < 0) {

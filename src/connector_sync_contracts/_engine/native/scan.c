@@ -26,7 +26,7 @@ digits(const char *s, int n, int *value)
     return 1;
 }
 
-static int64_t
+int64_t
 days_from_civil(int64_t y, int m, int d)
 {
     y -= m <= 2;
@@ -206,64 +206,39 @@ field_value(Scanner *self, field_t *f, const char *p, const char *end, value_t *
     if (p >= end || *p != '"') return NULL;
     const char *q = json_string(&self->json, p, end, &v->str, err);
     if (!q) return NULL;
+    int ok = check_string(self, f, v);
+    if (ok < 0) *err = 1;
+    return ok > 0 ? q : NULL;
+}
+
+int
+check_string(Scanner *self, field_t *f, value_t *v)
+{
     const char *s = v->str.s;
     Py_ssize_t n = v->str.n;
     switch (f->kind) {
     case K_EVENT_ID:
         v->norm_len = normalize_event_id(&self->spec, s, n, v->norm);
-        if (!v->norm_len) return NULL;
-        break;
+        return v->norm_len != 0;
     case K_UUID:
-        if (!uuid_hex(s, n, v->norm)) return NULL;
+        if (!uuid_hex(s, n, v->norm)) return 0;
         v->norm_len = 32;
-        break;
+        return 1;
     case K_DATETIME:
-        if (!datetime_us(s, n, &v->i)) return NULL;
-        break;
-    case K_ENUM: {
-        int found = -1;
+        return datetime_us(s, n, &v->i);
+    case K_ENUM:
         for (int k = 0; k < f->n_enum; k++) {
             if (f->enum_len[k] == n && same(f->enum_v[k], s, n)) {
-                found = k;
-                break;
+                v->idx = k;
+                return 1;
             }
         }
-        if (found < 0) return NULL;
-        v->idx = found;
-        break;
-    }
+        return 0;
     case K_STR:
-        if ((f->has_lo && v->str.chars < f->lo) || (f->has_hi && v->str.chars > f->hi)) return NULL;
-        if (f->check) {
-            int ok = run_check(self, f, v);
-            if (ok < 0) {
-                *err = 1;
-                return NULL;
-            }
-            if (!ok) return NULL;
-        }
-        break;
+        if ((f->has_lo && v->str.chars < f->lo) || (f->has_hi && v->str.chars > f->hi)) return 0;
+        return f->check ? run_check(self, f, v) : 1;
     default:
-        return NULL;
-    }
-    return q;
-}
-
-static inline int
-find_field(const field_t *fields, int n, int hint, const char *k, Py_ssize_t kn)
-{
-    if (hint < n && fields[hint].name_len == kn && same(fields[hint].name, k, kn)) return hint;
-    for (int i = 0; i < n; i++)
-        if (fields[i].name_len == kn && same(fields[i].name, k, kn)) return i;
-    return -1;
-}
-
-static inline void
-clear_values(value_t *v, int n)
-{
-    for (int i = 0; i < n; i++) {
-        v[i].present = 0;
-        v[i].is_null = 0;
+        return 0;
     }
 }
 
@@ -377,24 +352,30 @@ scan_line(Scanner *self, const char *p, const char *end, parsed_t *out, int stri
         if (err) return -1;
         if (q != ctx.end) return 0;
     }
-    int t = ctx.etype;
+    return finish_event(self, out, ctx.etype, ctx.pseen, strict);
+}
+
+int
+finish_event(Scanner *self, parsed_t *out, int t, uint64_t pseen, int strict)
+{
+    spec_t *spec = &self->spec;
     /* An event type the catalogue does not know: validate_event reports it, and
        replay both reports and ignores it, so Python decides. */
     if (t < 0) return 0;
-    if (t >= 0) {
-        etype_t *et = &spec->types[t];
-        if ((ctx.pseen & et->required_mask) != et->required_mask) return 0;
-        for (int r = 0; r < et->n_rules; r++) {
-            value_t *a = &out->pay[et->rule_a[r]], *b = &out->pay[et->rule_b[r]];
-            if (a->i > b->i) out->broken |= 1u << r;
-        }
-        /* A broken rule makes the line invalid for validate: Python explains it. */
-        if (out->broken) return 0;
-        int iu = et->uuid_idx, eu = spec->env_role[R_ENV_PROJECT_UUID];
-        if (iu >= 0 && eu >= 0 && out->env[eu].present && !out->env[eu].is_null &&
-            memcmp(out->pay[iu].norm, out->env[eu].norm, 32) != 0)
-            out->uuid_mismatch = 1;
+    etype_t *et = &spec->types[t];
+    if ((pseen & et->required_mask) != et->required_mask) return 0;
+    for (int r = 0; r < et->n_rules; r++) {
+        value_t *a = &out->pay[et->rule_a[r]], *b = &out->pay[et->rule_b[r]];
+        /* A rule holds when either side is absent or null (as in contract/rules.py). */
+        if (a->present && !a->is_null && b->present && !b->is_null && a->i > b->i)
+            out->broken |= 1u << r;
     }
+    /* A broken rule makes the line invalid for validate: Python explains it. */
+    if (out->broken) return 0;
+    int iu = et->uuid_idx, eu = spec->env_role[R_ENV_PROJECT_UUID];
+    if (iu >= 0 && eu >= 0 && out->env[eu].present && !out->env[eu].is_null &&
+        memcmp(out->pay[iu].norm, out->env[eu].norm, 32) != 0)
+        out->uuid_mismatch = 1;
     if (strict && (out->unknown || out->uuid_mismatch)) return 0; /* Python reports them */
     value_t *id = &out->env[spec->env_role[R_EVENT_ID]];
     out->eid_len = id->norm_len;

@@ -264,6 +264,22 @@ load_names(PyObject *list, PyObject **out, int max, int *n, const char *what)
     return 0;
 }
 
+/* The enum members standing for names (equal to them, in the same order). */
+static int
+load_members(PyObject *list, PyObject **names, PyObject **out, int n, const char *what)
+{
+    if (!list || !PyList_Check(list) || PyList_GET_SIZE(list) != n) return fail(what);
+    for (int i = 0; i < n; i++) {
+        PyObject *m = PyList_GET_ITEM(list, i);
+        if (!PyUnicode_Check(m)) return fail(what);
+        int cmp = PyUnicode_Compare(m, names[i]);
+        if (cmp == -1 && PyErr_Occurred()) return -1;
+        if (cmp != 0) return fail(what);
+        out[i] = Py_NewRef(m);
+    }
+    return 0;
+}
+
 static int
 load_type(spec_t *spec, PyObject *d, etype_t *t, int *check_bits, PyObject *make_check)
 {
@@ -421,7 +437,11 @@ spec_load(spec_t *spec, PyObject *d, int *check_bits)
                    "families") < 0 ||
         load_names(item(d, "states"), spec->state_obj, MAX_STATES, &spec->n_states, "states") < 0 ||
         load_names(item(d, "outcomes"), spec->outcome_obj, MAX_OUTCOMES, &spec->n_outcomes,
-                   "outcomes") < 0)
+                   "outcomes") < 0 ||
+        load_members(item(d, "state_members"), spec->state_obj, spec->state_member,
+                     spec->n_states, "state_members") < 0 ||
+        load_members(item(d, "outcome_members"), spec->outcome_obj, spec->outcome_member,
+                     spec->n_outcomes, "outcome_members") < 0)
         return -1;
     /* families: connector, sync, link, in this order (the fold's own). */
     if (spec->n_families != 3 || PyUnicode_CompareWithASCIIString(spec->family_obj[0], "connector") ||
@@ -545,8 +565,14 @@ spec_free(spec_t *spec)
         free_fields(t->fields, t->n_fields);
         for (int r = 0; r < t->n_rules; r++) Py_CLEAR(t->rule_code[r]);
     }
-    for (int i = 0; i < spec->n_states; i++) Py_CLEAR(spec->state_obj[i]);
-    for (int i = 0; i < spec->n_outcomes; i++) Py_CLEAR(spec->outcome_obj[i]);
+    for (int i = 0; i < spec->n_states; i++) {
+        Py_CLEAR(spec->state_obj[i]);
+        Py_CLEAR(spec->state_member[i]);
+    }
+    for (int i = 0; i < spec->n_outcomes; i++) {
+        Py_CLEAR(spec->outcome_obj[i]);
+        Py_CLEAR(spec->outcome_member[i]);
+    }
     for (int i = 0; i < spec->n_families; i++) Py_CLEAR(spec->family_obj[i]);
     memset(spec, 0, sizeof(*spec));
 }

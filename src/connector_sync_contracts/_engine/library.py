@@ -1,0 +1,174 @@
+"""The library's batch entry points on the compiled core: Events, mappings and lines.
+
+``replay``, ``reduce_*`` and ``replay_lines`` come here first. Lines go
+through exactly the command line's runner (``runner.replay_sources`` over a
+``LinesSource``). Events and mappings are written by the core as the JSON
+text they stand for (``objects.c``: only values JSON carries exactly; an
+Event's own timestamp and project_uuid too) and checked like lines, so a
+valid item never reaches pydantic. An item the core refuses or defers is
+decided in Python with the models, exactly as the pure-Python path decides
+it, and joins the compiled fold as an ordinary record.
+
+Copies of an event_id whose texts differ are settled here by the dedup
+rule of specification section 2 (a valid payload first, then the smallest
+sort key and canonical JSON), from the items themselves.
+
+Without the compiled core every function returns None and the caller uses
+the pure-Python fold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Final
+
+from ..contract.catalog import Family
+from ..contract.patterns import normal_event_id
+from ..io import LineProblem, LinesSource
+from ..models.envelope import Event, canonical_json
+from ..reducing.anomalies import AnomalyData
+from ..reducing.facts import Fact, MalformedFact
+from ..reducing.fold import Engine
+from . import native
+from .runner import Folded, fold_compiled, replay_sources
+
+__all__ = ["fold_items", "fold_lines"]
+
+_CHUNK: Final = 8192
+"""Items handed to the core per call."""
+
+
+def fold_items(
+    items: Iterable[Event | Mapping[str, Any]],
+    *,
+    families: frozenset[Family],
+    include_logs: bool,
+    max_reconnect_cycles: int,
+) -> Folded | None:
+    """Dedup and fold Events and envelope mappings on the compiled core (None: not built)."""
+    scanner = native.scanner()
+    if scanner is None:
+        return None
+    listed: Sequence[Event | Mapping[str, Any]] = (
+        items if isinstance(items, (list, tuple)) else list(items)
+    )
+    engine = Engine(families, keep_logs=include_logs, max_reconnect_cycles=max_reconnect_cycles)
+    envelope_anomalies: list[AnomalyData] = []
+    with native.no_gc():
+        scanner.reserve(len(listed))
+        for start in range(0, len(listed), _CHUNK):
+            chunk = list(listed[start : start + _CHUNK])
+            _, deferred = scanner.scan_objects(chunk, Event, True, 0, start + 1)
+            for at in deferred:
+                _offer_decided(scanner, chunk[at], start + at + 1, envelope_anomalies)
+        ids, dropped = scanner.settle()
+        conflicts: dict[str, int] = {}
+        if ids:
+            dropped += _settle(scanner, listed, set(ids), conflicts)
+        return fold_compiled(engine, scanner, envelope_anomalies, dropped, conflicts)
+
+
+def fold_lines(
+    lines: Iterable[bytes | bytearray | memoryview],
+    *,
+    include_logs: bool,
+    max_reconnect_cycles: int,
+    on_problem: Any = None,
+) -> dict[str, Any]:
+    """Replay lines exactly as ``connector-sync replay`` replays a file holding them.
+
+    Returns the result data; ``on_problem(LineProblem)`` receives each
+    problem of a rejected line, as the command line prints them.
+    """
+    source = LinesSource(lines)
+
+    def sink(_: str, problem: LineProblem, __: bytes | None) -> None:
+        if on_problem is not None:
+            on_problem(problem)
+
+    try:
+        data, _ = replay_sources(
+            [source],
+            include_logs=include_logs,
+            max_reconnect_cycles=max_reconnect_cycles,
+            on_problem=sink,
+        )
+    finally:
+        source.close()
+    return data.data
+
+
+def _decide(item: object, anomalies: list[AnomalyData]) -> tuple[Event, Fact | None] | None:
+    """The Python path's verdict on one item: its Event and fact, or None (anomaly added)."""
+    from ..reducing.api import admit_envelope, event_to_fact
+
+    event = admit_envelope(item, anomalies)
+    if event is None:
+        return None
+    return event, event_to_fact(event)
+
+
+def _offer_decided(
+    scanner: native.Scanner, item: object, number: int, anomalies: list[AnomalyData]
+) -> None:
+    decided = _decide(item, anomalies)
+    if decided is None:
+        return
+    event, fact = decided
+    kind, values = native.record_values(fact)
+    scanner.offer(
+        event.event_id,
+        event.lamport_clock,
+        native.instant_us(event.timestamp),
+        scanner.ident(canonical_json(event)),
+        0,
+        number,
+        True,
+        kind,
+        values,
+    )
+
+
+def _raw_event_id(item: object) -> str | None:
+    if isinstance(item, Event):
+        return item.event_id
+    raw = item.get("event_id") if isinstance(item, Mapping) else None
+    return normal_event_id(raw) if isinstance(raw, str) else None
+
+
+def _settle(
+    scanner: native.Scanner,
+    items: Sequence[object],
+    wanted: set[str],
+    conflicts: dict[str, int],
+) -> int:
+    """Settle the event ids whose copies differ; return the identical copies found among them.
+
+    Every copy of each id is decided again from the items; the kept one is
+    offered back (specification section 2: a valid payload first, then the
+    smallest (sort key, canonical JSON)).
+    """
+    copies: dict[str, list[tuple[bool, tuple[int, int], bytes, Fact | None]]] = {
+        eid: [] for eid in wanted
+    }
+    for item in items:
+        if _raw_event_id(item) not in wanted:
+            continue
+        decided = _decide(item, [])
+        if decided is None:
+            continue
+        event, fact = decided
+        order = (event.lamport_clock, native.instant_us(event.timestamp))
+        copies[event.event_id].append(
+            (isinstance(fact, MalformedFact), order, canonical_json(event), fact)
+        )
+    dropped = 0
+    for eid, found in copies.items():
+        distinct = {canonical for _, _, canonical, _ in found}
+        dropped += len(found) - len(distinct)
+        if len(distinct) > 1:
+            conflicts[eid] = len(distinct)
+        _, (lamport, instant), canonical, fact = min(found, key=lambda v: v[:3])
+        kind, values = native.record_values(fact)
+        scanner.offer(eid, lamport, instant, scanner.ident(canonical), 0, 0, False, kind, values)
+    return dropped

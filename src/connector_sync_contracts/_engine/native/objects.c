@@ -1,0 +1,383 @@
+/*
+ * Mappings and Events read with the line checks (scan.c), without JSON text,
+ * so that replay() of Python objects runs the same rules as a JSON line.
+ *
+ * Each known field's value goes through the same checks as its JSON value
+ * (check_string, the integer and float bounds, finish_event). A value is
+ * taken only when it is exactly what JSON would have given: an exact dict,
+ * list, tuple, str, int, float, bool or None. Anything else defers the item,
+ * which Python then decides with the models, exactly as before:
+ *   - a str with lone surrogates, an int outside [-2^63, 2^64 - 1], a NaN or
+ *     infinite float, a non-str key, a subclass of any of these types,
+ *     nesting deeper than the contract allows;
+ *   - datetime and UUID objects, except as the value of a field of that kind
+ *     (an Event's timestamp and project_uuid, a payload's recorded_at): a
+ *     datetime where a string is expected is an error for the models, while
+ *     its text would pass, so only where the models take both alike.
+ * An Event (the exact class given) is read from its instance dictionary.
+ *
+ * Identical items must share an identity, as identical lines share their
+ * bytes' hash: everything read is appended to a binary encoding (type tags,
+ * lengths, the values' bytes) whose keyed hash is the item's identity. Items
+ * equal as JSON but written differently (key order, a datetime object and
+ * its text) get different identities; settle() then compares them exactly.
+ */
+#include "csc.h"
+
+#include <datetime.h>
+#include <math.h>
+
+static PyObject *uuid_type;    /* uuid.UUID, looked up once */
+static PyObject *int_name;     /* "int" */
+
+int
+objects_init(void)
+{
+    PyDateTime_IMPORT;
+    if (!PyDateTimeAPI) return -1;
+    PyObject *uuid = PyImport_ImportModule("uuid");
+    if (!uuid) return -1;
+    uuid_type = PyObject_GetAttrString(uuid, "UUID");
+    Py_DECREF(uuid);
+    int_name = PyUnicode_InternFromString("int");
+    return uuid_type && int_name ? 0 : -1;
+}
+
+/* ------------------------------------------------------------------ the encoding */
+
+static int
+enc_put(buf_t *b, const void *p, size_t n)
+{
+    if (buf_reserve(b, n) < 0) return -1;
+    if (n) memcpy(b->data + b->len, p, n);
+    b->len += n;
+    return 0;
+}
+
+static int
+enc_tag(buf_t *b, char tag, uint64_t n)
+{
+    char head[9];
+    head[0] = tag;
+    memcpy(head + 1, &n, 8);
+    return enc_put(b, head, 9);
+}
+
+static int
+enc_bytes(buf_t *b, char tag, const char *s, Py_ssize_t n)
+{
+    return enc_tag(b, tag, (uint64_t)n) < 0 || enc_put(b, s, (size_t)n) < 0 ? -1 : 0;
+}
+
+/* ------------------------------------------------------------------ values */
+
+/* A str as UTF-8: 1, 0 (lone surrogates: defer), -1 error. */
+static int
+utf8(PyObject *v, jstr_t *out)
+{
+    Py_ssize_t n;
+    const char *s = PyUnicode_AsUTF8AndSize(v, &n);
+    if (!s) {
+        if (!PyErr_ExceptionMatches(PyExc_UnicodeEncodeError)) return -1;
+        PyErr_Clear();
+        return 0;
+    }
+    out->s = s;
+    out->n = n;
+    out->chars = PyUnicode_GET_LENGTH(v);
+    out->ascii = out->chars == n;
+    return 1;
+}
+
+/* An exact int within the JSON input range, encoded: 1, 0 (out of range), -1. */
+static int
+read_int(PyObject *v, int64_t *iv, int *big, buf_t *enc)
+{
+    int overflow;
+    long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
+    if (x == -1 && PyErr_Occurred()) return -1;
+    *big = 0;
+    if (overflow < 0) return 0;
+    if (overflow > 0) {
+        unsigned long long u = PyLong_AsUnsignedLongLong(v);
+        if (u == (unsigned long long)-1 && PyErr_Occurred()) {
+            if (!PyErr_ExceptionMatches(PyExc_OverflowError)) return -1;
+            PyErr_Clear();
+            return 0;
+        }
+        *big = 1;
+        return enc_tag(enc, 'u', u) < 0 ? -1 : 1;
+    }
+    *iv = x;
+    return enc_tag(enc, 'i', (uint64_t)x) < 0 ? -1 : 1;
+}
+
+static int
+read_float(PyObject *v, double *out, buf_t *enc)
+{
+    double d = PyFloat_AS_DOUBLE(v);
+    if (!isfinite(d)) return 0;
+    uint64_t bits;
+    memcpy(&bits, &d, 8);
+    *out = d;
+    return enc_tag(enc, 'f', bits) < 0 ? -1 : 1;
+}
+
+/* Any value under the input limits (unknown fields, objects the contract
+   does not describe); depth: the nesting of its parent. */
+static int
+walk_any(Scanner *self, PyObject *v, int depth, buf_t *enc)
+{
+    if (v == Py_None) return enc_tag(enc, 'n', 0) < 0 ? -1 : 1;
+    if (v == Py_True || v == Py_False) return enc_tag(enc, 'b', v == Py_True) < 0 ? -1 : 1;
+    if (PyUnicode_CheckExact(v)) {
+        jstr_t s;
+        int ok = utf8(v, &s);
+        if (ok <= 0) return ok;
+        return enc_bytes(enc, 's', s.s, s.n) < 0 ? -1 : 1;
+    }
+    if (PyLong_CheckExact(v)) {
+        int64_t iv;
+        int big;
+        return read_int(v, &iv, &big, enc);
+    }
+    if (PyFloat_CheckExact(v)) {
+        double d;
+        return read_float(v, &d, enc);
+    }
+    int is_dict = PyDict_CheckExact(v);
+    if (!is_dict && !PyList_CheckExact(v) && !PyTuple_CheckExact(v)) return 0;
+    if (depth + 1 > self->spec.max_depth) return 0;
+    if (is_dict) {
+        if (enc_tag(enc, '{', (uint64_t)PyDict_GET_SIZE(v)) < 0) return -1;
+        Py_ssize_t pos = 0;
+        PyObject *k, *item;
+        while (PyDict_Next(v, &pos, &k, &item)) {
+            if (!PyUnicode_CheckExact(k)) return 0;
+            jstr_t ks;
+            int ok = utf8(k, &ks);
+            if (ok <= 0) return ok;
+            if (enc_bytes(enc, 'k', ks.s, ks.n) < 0) return -1;
+            ok = walk_any(self, item, depth + 1, enc);
+            if (ok <= 0) return ok;
+        }
+        return 1;
+    }
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(v);
+    PyObject **items = PySequence_Fast_ITEMS(v);
+    if (enc_tag(enc, '[', (uint64_t)n) < 0) return -1;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        int ok = walk_any(self, items[i], depth + 1, enc);
+        if (ok <= 0) return ok;
+    }
+    return 1;
+}
+
+/* An aware datetime object as microseconds since the epoch: 1, 0, -1. */
+static int
+datetime_object(PyObject *v, int64_t *out)
+{
+    PyObject *tz = PyDateTime_DATE_GET_TZINFO(v);
+    int64_t offset = 0;
+    if (tz == Py_None) return 0; /* naive: the models reject it */
+    if (tz != PyDateTime_TimeZone_UTC) {
+        PyObject *delta = PyObject_CallMethod(v, "utcoffset", NULL);
+        if (!delta) return -1;
+        if (!PyDelta_Check(delta)) {
+            Py_DECREF(delta);
+            return 0;
+        }
+        offset = (int64_t)PyDateTime_DELTA_GET_DAYS(delta) * 86400 +
+                 PyDateTime_DELTA_GET_SECONDS(delta);
+        int micro = PyDateTime_DELTA_GET_MICROSECONDS(delta);
+        Py_DECREF(delta);
+        if (micro) return 0; /* RFC 3339 offsets are whole minutes */
+    }
+    int64_t secs = days_from_civil(PyDateTime_GET_YEAR(v), PyDateTime_GET_MONTH(v),
+                                   PyDateTime_GET_DAY(v)) * 86400 +
+                   PyDateTime_DATE_GET_HOUR(v) * 3600 + PyDateTime_DATE_GET_MINUTE(v) * 60 +
+                   PyDateTime_DATE_GET_SECOND(v) - offset;
+    /* Within years 0001-9999 once normalized to UTC, as for a string. */
+    static const int64_t first = -62135596800LL; /* 0001-01-01T00:00:00Z */
+    static const int64_t last = 253402300799LL;  /* 9999-12-31T23:59:59Z */
+    if (secs < first || secs > last) return 0;
+    *out = secs * 1000000 + PyDateTime_DATE_GET_MICROSECOND(v);
+    return 1;
+}
+
+/* A uuid.UUID's 32 lower-case hex digits, from its 128-bit int: 1, 0, -1. */
+static int
+uuid_object_hex(PyObject *v, char out[32])
+{
+    static const char hex[] = "0123456789abcdef";
+    PyObject *value = PyObject_GetAttr(v, int_name);
+    if (!value) return -1;
+    if (!PyLong_CheckExact(value)) {
+        Py_DECREF(value);
+        return 0;
+    }
+    uint64_t low = (uint64_t)PyLong_AsUnsignedLongLongMask(value);
+    PyObject *shift = PyLong_FromLong(64);
+    PyObject *upper = shift ? PyNumber_Rshift(value, shift) : NULL;
+    Py_XDECREF(shift);
+    Py_DECREF(value);
+    if (!upper) return -1;
+    unsigned long long high = PyLong_AsUnsignedLongLong(upper);
+    Py_DECREF(upper);
+    if (high == (unsigned long long)-1 && PyErr_Occurred()) {
+        if (!PyErr_ExceptionMatches(PyExc_OverflowError)) return -1;
+        PyErr_Clear();
+        return 0; /* not a 128-bit value */
+    }
+    for (int i = 0; i < 16; i++) {
+        out[15 - i] = hex[(high >> (4 * i)) & 15];
+        out[31 - i] = hex[(low >> (4 * i)) & 15];
+    }
+    return 1;
+}
+
+/* A known field's value, checked as its JSON value would be: 1, 0, -1. */
+static int
+read_field(Scanner *self, field_t *f, PyObject *v, value_t *out, int depth, buf_t *enc)
+{
+    out->present = 1;
+    out->is_null = 0;
+    out->id = NONE_U32;
+    if (v == Py_None) {
+        if (!f->nullable) return 0;
+        out->is_null = 1;
+        return enc_tag(enc, 'n', 0) < 0 ? -1 : 1;
+    }
+    switch (f->kind) {
+    case K_INT: {
+        int big;
+        if (!PyLong_CheckExact(v)) return 0;
+        int ok = read_int(v, &out->i, &big, enc);
+        if (ok <= 0) return ok;
+        return !big && out->i >= f->lo && out->i <= f->hi;
+    }
+    case K_FLOAT: {
+        if (PyFloat_CheckExact(v)) {
+            int ok = read_float(v, &out->f, enc);
+            if (ok <= 0) return ok;
+        } else if (PyLong_CheckExact(v)) {
+            int64_t iv;
+            int big, ok = read_int(v, &iv, &big, enc);
+            if (ok <= 0) return ok;
+            out->f = big ? (double)PyLong_AsUnsignedLongLong(v) : (double)iv;
+        } else {
+            return 0;
+        }
+        return !f->has_flo || out->f >= f->flo;
+    }
+    case K_OBJECT:
+        if (!PyDict_CheckExact(v)) return 0;
+        return walk_any(self, v, depth, enc);
+    case K_DATETIME:
+        if (PyDateTime_CheckExact(v)) {
+            int ok = datetime_object(v, &out->i);
+            if (ok <= 0) return ok;
+            return enc_tag(enc, 'd', (uint64_t)out->i) < 0 ? -1 : 1;
+        }
+        break;
+    case K_UUID:
+        if (uuid_type && Py_IS_TYPE(v, (PyTypeObject *)uuid_type)) {
+            int ok = uuid_object_hex(v, out->norm);
+            if (ok <= 0) return ok;
+            out->norm_len = 32;
+            return enc_bytes(enc, 'U', out->norm, 32) < 0 ? -1 : 1;
+        }
+        break;
+    default:
+        break;
+    }
+    if (!PyUnicode_CheckExact(v)) return 0;
+    int ok = utf8(v, &out->str);
+    if (ok <= 0) return ok;
+    if (enc_bytes(enc, 's', out->str.s, out->str.n) < 0) return -1;
+    return check_string(self, f, out);
+}
+
+/* The members of an object (the envelope, or a payload of a known type). */
+static int
+read_members(Scanner *self, PyObject *d, field_t *fields, int n, value_t *vals, uint64_t *seen,
+             int depth, int *unknown, PyObject **payload, buf_t *enc)
+{
+    Py_ssize_t pos = 0;
+    PyObject *k, *v;
+    int hint = 0;
+    if (enc_tag(enc, '{', (uint64_t)PyDict_GET_SIZE(d)) < 0) return -1;
+    while (PyDict_Next(d, &pos, &k, &v)) {
+        if (!PyUnicode_CheckExact(k)) return 0;
+        jstr_t ks;
+        int ok = utf8(k, &ks);
+        if (ok <= 0) return ok;
+        if (enc_bytes(enc, 'k', ks.s, ks.n) < 0) return -1;
+        int i = find_field(fields, n, hint, ks.s, ks.n);
+        if (i < 0) {
+            *unknown = 1;
+            ok = walk_any(self, v, depth, enc);
+        } else {
+            *seen |= (uint64_t)1 << i;
+            hint = i + 1;
+            if (payload && fields[i].role == R_PAYLOAD) {
+                /* Read once event_type is known. */
+                if (!PyDict_CheckExact(v)) return 0;
+                *payload = v;
+                vals[i].present = 1;
+                vals[i].is_null = 0;
+                ok = 1;
+            } else {
+                ok = read_field(self, &fields[i], v, &vals[i], depth, enc);
+            }
+        }
+        if (ok <= 0) return ok;
+    }
+    return 1;
+}
+
+int
+scan_object(Scanner *self, PyObject *item, PyObject *event_type, parsed_t *out, buf_t *enc)
+{
+    spec_t *spec = &self->spec;
+    enc->len = 0;
+    out->unknown = 0;
+    out->uuid_mismatch = 0;
+    out->broken = 0;
+    PyObject *d;
+    if (event_type != Py_None && Py_IS_TYPE(item, (PyTypeObject *)event_type)) {
+        /* An Event: its fields are its instance dictionary. */
+        d = PyObject_GenericGetDict(item, NULL);
+        if (!d) return -1;
+    } else {
+        d = Py_NewRef(item);
+    }
+    int rc = 0;
+    PyObject *payload = NULL;
+    if (!PyDict_CheckExact(d)) goto done;
+    /* Held while read: reading a UUID's hex or a datetime's offset runs
+       Python code, which could drop the last reference to a value. */
+    clear_values(out->env, spec->n_env);
+    uint64_t seen = 0;
+    rc = read_members(self, d, spec->env, spec->n_env, out->env, &seen, 1, &out->unknown,
+                      &payload, enc);
+    if (rc <= 0) goto done;
+    rc = 0;
+    if ((seen & spec->env_required) != spec->env_required || !payload) goto done;
+    value_t *tv = &out->env[spec->env_role[R_EVENT_TYPE]];
+    if (tv->str.chars < 1) goto done;
+    int t = spec_type_index(spec, tv->str.s, tv->str.n);
+    if (t < 0) goto done; /* an event type the catalogue does not know: Python decides */
+    etype_t *et = &spec->types[t];
+    clear_values(out->pay, et->n_fields);
+    uint64_t pseen = 0;
+    Py_INCREF(payload);
+    rc = read_members(self, payload, et->fields, et->n_fields, out->pay, &pseen, 2,
+                      &out->unknown, NULL, enc);
+    Py_DECREF(payload);
+    if (rc <= 0) goto done;
+    rc = finish_event(self, out, t, pseen, 0);
+done:
+    Py_DECREF(d);
+    return rc;
+}

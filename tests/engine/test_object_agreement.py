@@ -1,0 +1,214 @@
+"""``replay()`` of Python objects: the compiled core and pure Python tell the same story.
+
+The core reads mappings and ``Event`` objects itself (``objects.c``) and
+takes only values JSON carries exactly; anything else goes to the models.
+The law: for any list of items, ``replay()`` with the compiled core equals
+``replay()`` in pure Python, byte for byte. Items are envelopes drawn from
+the schemas (valid, and mutated), mixed with the Python values a service
+might hand over: datetime and UUID objects where the models take them and
+where they do not, tuples, subclasses of str, int, dict and float, NaN,
+infinities, integers past 64 bits, lone surrogates, deep nesting, booleans
+for integers, ``Event`` objects and copies of the same event with other
+content.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import enum
+import uuid
+from collections import OrderedDict
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from connector_sync_contracts import (
+    Event,
+    reduce_connector_events,
+    reduce_external_links,
+    reduce_sync_events,
+    replay,
+)
+from connector_sync_contracts.schemas import ENVELOPE_SCHEMA
+from tests.support.engines import engine, needs_native
+from tests.support.schema_strategies import mutated_documents, valid_documents
+from tests.support.soak import examples
+
+pytestmark = needs_native
+
+
+class _Str(str):
+    pass
+
+
+class _Int(int):
+    pass
+
+
+class _Float(float):
+    pass
+
+
+class _Color(str, enum.Enum):
+    HEALTHY = "healthy"
+
+
+def _as_datetime(text: object, tz: timezone | None) -> object:
+    if not isinstance(text, str):
+        return text
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return text
+    if value.tzinfo is None:
+        return value
+    return value.astimezone(tz) if tz is not None else value.replace(tzinfo=None)
+
+
+def _as_uuid(text: object) -> object:
+    try:
+        return uuid.UUID(str(text))
+    except ValueError:
+        return text
+
+
+_TWISTS = (
+    "none",
+    "timestamp-datetime-utc",
+    "timestamp-datetime-offset",
+    "timestamp-datetime-naive",
+    "recorded_at-datetime",
+    "project_uuid-object",
+    "payload-uuid-object",
+    "node_id-datetime",
+    "str-subclass",
+    "int-subclass",
+    "float-subclass",
+    "enum-member",
+    "ordered-dict",
+    "payload-ordered-dict",
+    "tuple-extra",
+    "nan-extra",
+    "inf-latency",
+    "big-int-extra",
+    "huge-int-extra",
+    "surrogate",
+    "bool-lamport",
+    "float-lamport",
+    "deep-extra",
+    "key-not-str",
+)
+
+
+def _twist(doc: dict[str, Any], how: str) -> Any:
+    """``doc`` with one kind of Python value put in (where it fits)."""
+    doc = copy.deepcopy(doc)
+    payload: dict[Any, Any] = doc["payload"] if isinstance(doc.get("payload"), dict) else {}
+    if how == "timestamp-datetime-utc":
+        doc["timestamp"] = _as_datetime(doc.get("timestamp"), timezone.utc)
+    elif how == "timestamp-datetime-offset":
+        doc["timestamp"] = _as_datetime(doc.get("timestamp"), timezone(timedelta(hours=-7)))
+    elif how == "timestamp-datetime-naive":
+        doc["timestamp"] = _as_datetime(doc.get("timestamp"), None)
+    elif how == "recorded_at-datetime" and "recorded_at" in payload:
+        payload["recorded_at"] = _as_datetime(payload["recorded_at"], timezone.utc)
+    elif how == "project_uuid-object":
+        doc["project_uuid"] = _as_uuid(doc.get("project_uuid"))
+    elif how == "payload-uuid-object" and "project_uuid" in payload:
+        payload["project_uuid"] = _as_uuid(payload["project_uuid"])
+    elif how == "node_id-datetime":
+        doc["node_id"] = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    elif how == "str-subclass":
+        doc["aggregate_id"] = _Str(doc.get("aggregate_id", "x"))
+    elif how == "int-subclass" and isinstance(doc.get("lamport_clock"), int):
+        doc["lamport_clock"] = _Int(doc["lamport_clock"])
+    elif how == "float-subclass" and isinstance(payload.get("latency_ms"), float):
+        payload["latency_ms"] = _Float(payload["latency_ms"])
+    elif how == "enum-member" and payload.get("health_status") == "healthy":
+        payload["health_status"] = _Color.HEALTHY
+    elif how == "ordered-dict":
+        return OrderedDict(doc)
+    elif how == "payload-ordered-dict" and payload:
+        doc["payload"] = OrderedDict(payload)
+    elif how == "tuple-extra":
+        payload["x_tuple"] = (1, "two", None)
+    elif how == "nan-extra":
+        payload["x_nan"] = float("nan")
+    elif how == "inf-latency":
+        payload["latency_ms"] = float("inf")
+    elif how == "big-int-extra":
+        payload["x_big"] = 2**64 - 1
+    elif how == "huge-int-extra":
+        payload["x_huge"] = 2**64
+    elif how == "surrogate":
+        doc["node_id"] = "node-\ud800"
+    elif how == "bool-lamport":
+        doc["lamport_clock"] = True
+    elif how == "float-lamport" and isinstance(doc.get("lamport_clock"), int):
+        doc["lamport_clock"] = float(doc["lamport_clock"])
+    elif how == "deep-extra":
+        deep: Any = 1
+        for _ in range(70):
+            deep = [deep]
+        payload["x_deep"] = deep
+    elif how == "key-not-str":
+        payload[7] = "seven"
+    return doc
+
+
+@st.composite
+def items(draw: st.DrawFn) -> list[Any]:
+    """A small batch of envelopes: valid and mutated, twisted, as Events, with copies."""
+    docs = draw(
+        st.lists(
+            st.one_of(valid_documents(ENVELOPE_SCHEMA), mutated_documents(ENVELOPE_SCHEMA)),
+            min_size=1,
+            max_size=8,
+        )
+    )
+    out: list[Any] = []
+    for doc in docs:
+        item = _twist(doc, draw(st.sampled_from(_TWISTS)))
+        if draw(st.integers(0, 3)) == 0 and isinstance(item, dict):
+            with contextlib.suppress(ValidationError, TypeError, ValueError):
+                item = Event.model_validate(item)
+        out.append(item)
+        if draw(st.integers(0, 4)) == 0:
+            out.append(copy.deepcopy(item))  # an identical copy
+    return out
+
+
+def _both(function: Any, batch: list[Any]) -> tuple[bytes, bytes]:
+    with engine("compiled"):
+        compiled = function(copy.deepcopy(batch)).to_json()
+    with engine("python"):
+        python = function(copy.deepcopy(batch)).to_json()
+    return compiled, python
+
+
+@settings(
+    max_examples=examples(150, 3000),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(items())
+def test_replay_of_objects_is_the_same_with_and_without_the_core(batch: list[Any]) -> None:
+    compiled, python = _both(replay, batch)
+    assert compiled == python
+
+
+@pytest.mark.parametrize(
+    "function", [reduce_connector_events, reduce_sync_events, reduce_external_links]
+)
+@settings(max_examples=examples(30, 500), deadline=None)
+@given(batch=items())
+def test_each_reducer_is_the_same_with_and_without_the_core(
+    function: Any, batch: list[Any]
+) -> None:
+    compiled, python = _both(function, batch)
+    assert compiled == python

@@ -1,0 +1,132 @@
+"""Results assembled from the fold's data equal validated ones, field for field.
+
+``replay`` and the reducers build their frozen results without validating
+the fold's data again (``results.*_from_data``). That is only sound while
+the result is exactly what ``model_validate`` of the same data gives: same
+values, same types (enum members, tuples, UTC datetimes), same fields set,
+same JSON. A pydantic upgrade that changes how models are built fails here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given, settings
+from pydantic import BaseModel
+
+from connector_sync_contracts.contract.catalog import ALL_FAMILIES, Family
+from connector_sync_contracts.contract.lifecycle import SyncOutcome
+from connector_sync_contracts.models.results import (
+    ConnectorProjection,
+    DeliveryState,
+    LinkIndex,
+    ReplayResult,
+    SyncProjection,
+    connector_projection_from_data,
+    link_index_from_data,
+    replay_result_from_data,
+    sync_projection_from_data,
+)
+from connector_sync_contracts.reducing.api import Projection
+from tests.support.soak import examples
+from tests.support.strategies import logs
+
+
+def _same(built: Any, validated: Any) -> None:
+    """Equal in every nested model's fields, types and fields set, and in JSON."""
+    _same_fields(built, validated)
+    assert built.to_json() == validated.to_json()
+    assert built.to_json(include_logs=False) == validated.to_json(include_logs=False)
+
+
+def _same_fields(built: Any, validated: Any) -> None:
+    assert type(built) is type(validated)
+    assert built == validated
+    assert built.model_fields_set == validated.model_fields_set
+    for name in type(validated).model_fields:
+        mine, theirs = getattr(built, name), getattr(validated, name)
+        assert type(mine) is type(theirs), name
+        if isinstance(theirs, dict):
+            assert list(mine) == list(theirs), name
+            for key in theirs:
+                assert type(key) is type(next(k for k in mine if k == key)), name
+            pairs = list(zip(mine.values(), theirs.values(), strict=True))
+        elif isinstance(theirs, tuple):
+            pairs = list(zip(mine, theirs, strict=True))
+        else:
+            pairs = [(mine, theirs)]
+        for a, b in pairs:
+            if isinstance(b, BaseModel):
+                _same_fields(a, b)
+            else:
+                assert type(a) is type(b), name
+
+
+def _folded(log: list[dict[str, Any]], families: frozenset[Family]) -> Projection:
+    projection = Projection(families=families)
+    projection._load(log)
+    return projection
+
+
+@settings(max_examples=examples(60, 1000), deadline=None)
+@given(logs())
+def test_a_replay_result_built_from_data_equals_the_validated_one(
+    log: list[dict[str, Any]],
+) -> None:
+    projection = _folded(log, ALL_FAMILIES)
+    data = projection._engine.result_data(
+        event_count=len(projection._dedup.winners),
+        duplicates_dropped=projection._dedup.duplicates_dropped,
+        stream_anomalies=[*projection._envelope_anomalies, *projection._dedup.anomalies()],
+    )
+    _same(replay_result_from_data(data), ReplayResult.model_validate(data))
+
+
+@settings(max_examples=examples(40, 600), deadline=None)
+@given(logs())
+def test_each_projection_built_from_data_equals_the_validated_one(
+    log: list[dict[str, Any]],
+) -> None:
+    counts = {"event_count": 3, "duplicates_dropped": 1, "ignored_event_count": 2}
+    connectors, syncs = _folded(log, ALL_FAMILIES)._engine.states()
+    data: dict[str, Any] = {**counts, "anomalies": [], "connectors": connectors}
+    _same(connector_projection_from_data(data), ConnectorProjection.model_validate(data))
+    data = {**counts, "anomalies": [], "sync": syncs}
+    _same(sync_projection_from_data(data), SyncProjection.model_validate(data))
+    links = _folded(log, frozenset({Family.LINK}))._engine.links.data((3, 1, 2), [])
+    _same(link_index_from_data(links), LinkIndex.model_validate(links))
+
+
+def test_model_construct_agrees_with_the_fast_path() -> None:
+    """The fast path does what ``model_construct`` does for these models."""
+    fields: dict[str, Any] = {
+        "delivery_id": "d-1",
+        "source_event_fingerprint": "sha256:ab",
+        "status": SyncOutcome.ACCEPTED,
+        "attempts": 2,
+        "last_event_id": "01J0000000000000000000000A",
+    }
+    data: dict[str, Any] = {
+        "connector_id": "c",
+        "outcome_counts": {"accepted": 1},
+        "ingested_items": 1,
+        "replayed_items": 0,
+        "pending_retries": 0,
+        "outcome_log": None,
+        "deliveries": (fields,),
+        "anomalies": [],
+    }
+    built = sync_projection_from_data(
+        {
+            "event_count": 1,
+            "duplicates_dropped": 0,
+            "ignored_event_count": 0,
+            "anomalies": [],
+            "sync": {"c": data},
+        }
+    )
+    delivery = built.sync["c"].deliveries
+    assert delivery is not None
+    assert delivery[0] == DeliveryState.model_construct(**fields)
+    assert delivery[0].__pydantic_extra__ is None
+    assert delivery[0].__pydantic_private__ is None

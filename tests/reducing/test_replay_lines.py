@@ -1,0 +1,95 @@
+"""``replay_lines``: JSONL lines in, the same projection as ``connector-sync replay``.
+
+A service that holds raw lines (from a queue, a file, an HTTP body) replays
+them without parsing them itself. Each item is one line; the newline a file
+keeps is allowed; a line that is not a valid event is reported with its
+line number and becomes a ``malformed_envelope`` anomaly, as in the CLI.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from connector_sync_contracts import replay, replay_lines
+from connector_sync_contracts._tooling.synthetic import GeneratorOptions, generate_lines
+from connector_sync_contracts.io import LineProblem
+from tests.support.cli import run_cli
+from tests.support.engines import ENGINES, Engine, engine
+
+LINES = list(generate_lines(GeneratorOptions(events=300, connectors=4, seed=11, duplicates=5)))
+
+
+@pytest.mark.parametrize("engine_name", ENGINES)
+def test_lines_replay_exactly_as_the_command_line_replays_their_file(
+    tmp_path: Path, engine_name: Engine
+) -> None:
+    log = tmp_path / "log.jsonl"
+    lines = [*LINES, b"{not json", b'{"event_id": "x"}']
+    log.write_bytes(b"\n".join(lines) + b"\n")
+    cli = run_cli("replay", "--format", "json", str(log))
+    with engine(engine_name):
+        result = replay_lines(lines)
+    assert result.to_json() == cli.stdout
+    assert result == replay([json.loads(line) for line in LINES]).model_copy(
+        update={"anomalies": result.anomalies}
+    )
+
+
+def test_a_file_opened_in_binary_mode_can_be_passed_as_it_is(tmp_path: Path) -> None:
+    log = tmp_path / "log.jsonl"
+    log.write_bytes(b"".join(line + b"\r\n" for line in LINES))
+    with log.open("rb") as handle:
+        from_file = replay_lines(handle)
+    assert from_file == replay_lines(LINES)
+
+
+def test_a_generator_is_read_once_and_duplicates_still_settle() -> None:
+    reads = 0
+
+    def produce() -> Iterator[bytes]:
+        nonlocal reads
+        reads += 1
+        yield from LINES
+        # A copy of the first event with other content: settled by a second
+        # read of the lines, which a generator cannot give, so they are kept.
+        first = json.loads(LINES[0])
+        first["node_id"] = "node-elsewhere"
+        yield json.dumps(first).encode()
+
+    result = replay_lines(produce())
+    assert reads == 1
+    assert [a.kind for a in result.anomalies] == ["conflicting_duplicate"]
+    assert result.duplicates_dropped == 5
+
+
+def test_each_problem_is_reported_with_its_line_number() -> None:
+    seen: list[LineProblem] = []
+    result = replay_lines([LINES[0], b"", b"[1]", LINES[1]], on_problem=seen.append)
+    assert [(p.line, p.code) for p in seen] == [(2, "blank_line"), (3, "not_an_object")]
+    assert [a.kind for a in result.anomalies] == ["malformed_envelope"] * 2
+    assert result.event_count == 2
+
+
+def test_logs_can_be_left_out() -> None:
+    result = replay_lines(LINES, include_logs=False)
+    assert all(c.transition_log is None for c in result.connectors.values())
+    assert result.to_json(include_logs=False) == replay_lines(LINES).to_json(include_logs=False)
+
+
+@pytest.mark.parametrize("item", ["a text line", 42, None])
+def test_an_item_that_is_not_bytes_is_refused_plainly(item: object) -> None:
+    with pytest.raises(TypeError, match="must be bytes"):
+        replay_lines([LINES[0], item])  # type: ignore[list-item]
+
+
+def test_gzip_bytes_are_not_taken_for_a_compressed_file() -> None:
+    compressed = gzip.compress(LINES[0])
+    seen: list[LineProblem] = []
+    result = replay_lines([compressed], on_problem=seen.append)
+    assert result.event_count == 0
+    assert len(seen) == 1
