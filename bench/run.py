@@ -1,7 +1,8 @@
 """Benchmark the CLI and the library on several kinds of log, against orjson and the peer.
 
 Usage: python bench/run.py [--sizes 1000000] [--kinds ascii,non-ascii,...]
-       [--repeat 3] [--library-events 100000] [--library-kinds ...] [--no-peer]
+       [--repeat 3] [--max-repeat-seconds 0] [--library-events 100000]
+       [--library-kinds ...] [--no-peer] [--peer-venv DIR] [--peer-spec SPEC]
        [--markdown] [--out bench/out]
 
 Logs. For each size the script generates a shuffled log (1,000 connectors,
@@ -31,7 +32,9 @@ separate venv (``--peer-venv``).
 
 Each log is read once before its runs, so none of them waits on the disk.
 Logs up to 1M events are measured ``--repeat`` times (default 3) and the
-fastest run is kept, the same rule for every run; larger logs once. It
+fastest run is kept, the same rule for every run; larger logs once, and
+with ``--max-repeat-seconds S`` a run that took over S seconds is not
+repeated either (the table marks such rows ``(1 run)``). It
 prints seconds, events/s, the ratio to the kind's floor (CLI) or the
 speed-up over the peer (library), each process's own peak RSS (VmHWM), and
 PASS/MISS against the targets. Timing never goes in a test; the latest figures are
@@ -268,15 +271,22 @@ def _child_report(command: Sequence[str]) -> Report:
     return result
 
 
-def _fastest(measure: Callable[[], Report], repeat: int) -> Report:
-    """The fastest of ``repeat`` runs; a skipped run is not repeated."""
+def _fastest(measure: Callable[[], Report], repeat: int, long_run: float) -> Report:
+    """The fastest of ``repeat`` runs.
+
+    A skipped run is not repeated, nor (when ``long_run`` > 0) one that took
+    more than ``long_run`` seconds; such a report says ``"runs": 1``.
+    """
     best: Report | None = None
-    for _ in range(repeat):
+    for done in range(1, repeat + 1):
         result = measure()
         if "skipped" in result:
             return result
         if best is None or result["seconds"] < best["seconds"]:
             best = result
+        best["runs"] = done
+        if long_run > 0 and result["seconds"] > long_run:
+            break
     assert best is not None
     return best
 
@@ -296,8 +306,16 @@ class Row:
     events: int
     run: str
     report: Report
+    repeat: int
+    """Runs asked for; ``report["runs"]`` says how many were made."""
     ratio: float | None = None
     """CLI: seconds / the kind's floor. Library: peer seconds / ours (speed-up)."""
+
+    @property
+    def label(self) -> str:
+        """The run's name, marked when it was made fewer times than asked."""
+        runs = int(self.report.get("runs", self.repeat))
+        return self.run if runs >= self.repeat else f"{self.run} ({runs} run{'s'[: runs - 1]})"
 
     @property
     def seconds(self) -> float:
@@ -319,15 +337,15 @@ def _cli_table(rows: list[Row], markdown: bool) -> list[str]:
         for r in rows:
             note = "" if r.report["exit"] == 0 else f" (exit {r.report['exit']})"
             out.append(
-                f"| {r.kind} | {r.events:,} | {r.run}{note} | {r.seconds:.2f} | "
+                f"| {r.kind} | {r.events:,} | {r.label}{note} | {r.seconds:.2f} | "
                 f"{r.events / r.seconds:,.0f} | {r.ratio:.2f} | {_mb(r.report)} |"
             )
         return out
     head = ("kind", "events", "run", "seconds", "events/s", "x floor", "peak RSS")
-    out = ["{:<18}  {:>10}  {:<8}  {:>8}  {:>10}  {:>7}  {:>9}".format(*head)]
+    out = ["{:<18}  {:>10}  {:<16}  {:>8}  {:>10}  {:>7}  {:>9}".format(*head)]
     for r in rows:
         out.append(
-            f"{r.kind:<18}  {r.events:>10,}  {r.run:<8}  {r.seconds:>8.2f}  "
+            f"{r.kind:<18}  {r.events:>10,}  {r.label:<16}  {r.seconds:>8.2f}  "
             f"{r.events / r.seconds:>10,.0f}  {r.ratio:>7.2f}  {_mb(r.report):>9}"
             + ("" if r.report["exit"] == 0 else f"  (exit {r.report['exit']})")
         )
@@ -343,15 +361,15 @@ def _library_table(rows: list[Row], markdown: bool) -> list[str]:
         ]
     else:
         head = ("kind", "events", "run", "seconds", "events/s", "prep s", "peak RSS", "result")
-        out.append("{:<18}  {:>8}  {:<26}  {:>8}  {:>9}  {:>6}  {:>9}  {}".format(*head))
+        out.append("{:<18}  {:>8}  {:<32}  {:>8}  {:>9}  {:>6}  {:>9}  {}".format(*head))
     for r in rows:
         if "skipped" in r.report:
-            cells = [r.kind, f"{r.events:,}", r.run, "-", "-", "-", "-", r.report["skipped"]]
+            cells = [r.kind, f"{r.events:,}", r.label, "-", "-", "-", "-", r.report["skipped"]]
         else:
             cells = [
                 r.kind,
                 f"{r.events:,}",
-                r.run,
+                r.label,
                 f"{r.seconds:.2f}",
                 f"{r.events / r.seconds:,.0f}",
                 f"{r.report['setup_seconds']:.1f}",
@@ -363,7 +381,7 @@ def _library_table(rows: list[Row], markdown: bool) -> list[str]:
             out.append("| " + " | ".join(cells) + " |")
         else:
             out.append(
-                "{:<18}  {:>8}  {:<26}  {:>8}  {:>9}  {:>6}  {:>9}  {}".format(*cells).rstrip()
+                "{:<18}  {:>8}  {:<32}  {:>8}  {:>9}  {:>6}  {:>9}  {}".format(*cells).rstrip()
             )
     return out
 
@@ -433,6 +451,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, default=_BENCH / "out")
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (<= 1M)")
     parser.add_argument(
+        "--max-repeat-seconds",
+        type=float,
+        default=0.0,
+        help="do not repeat a run that took longer than this (default 0: always repeat)",
+    )
+    parser.add_argument(
         "--library-events",
         type=int,
         default=100_000,
@@ -484,7 +508,12 @@ def main() -> int:
         f"python: {sys.version.split()[0]}  {_environment()}"
     )
     print(f"at start: {_load()}")
-    print(f"each run {args.repeat} times (once above 1M events); the fastest is shown", flush=True)
+    print(
+        f"each run {args.repeat} times (once above 1M events"
+        + (f" or after a run over {args.max_repeat_seconds:g} s" if args.max_repeat_seconds else "")
+        + "); the fastest is shown",
+        flush=True,
+    )
     try:
         checks = {(s, k): logs.derived(s, k) for s in sizes for k in kinds}
         if args.library_events > 0:
@@ -507,8 +536,8 @@ def main() -> int:
             floor = 0.0
             for run in ("floor", "validate", "replay"):
                 command = [sys.executable, "-c", _CHILD, run, str(path)]
-                report = _fastest(partial(_child_report, command), repeat)
-                row = Row(kind, events, run, report)
+                report = _fastest(partial(_child_report, command), repeat, args.max_repeat_seconds)
+                row = Row(kind, events, run, report, repeat)
                 floor = row.seconds if run == "floor" else floor
                 row.ratio = row.seconds / floor
                 cli_rows.append(row)
@@ -569,8 +598,8 @@ def _library(
         by_run: dict[str, Row] = {}
         for name, command in runs:
             full = [*command, str(path)]
-            report = _fastest(partial(_child_report, full), args.repeat)
-            row = Row(kind, events, name, report)
+            report = _fastest(partial(_child_report, full), args.repeat, args.max_repeat_seconds)
+            row = Row(kind, events, name, report, args.repeat)
             by_run[name] = row
             rows.append(row)
             print(_library_table([row], markdown=False)[1], flush=True)
