@@ -1,36 +1,83 @@
-"""Benchmark validate and replay against the floor of parsing each line with orjson.
+"""Benchmark the CLI and the library on several kinds of log, against orjson and the peer.
 
-Usage: python bench/run.py [--sizes 100000,1000000,10000000] [--out bench/out] [--repeat 3]
+Usage: python bench/run.py [--sizes 1000000] [--kinds ascii,non-ascii,...]
+       [--repeat 3] [--max-repeat-seconds 0] [--library-events 100000]
+       [--library-kinds ...] [--no-peer] [--peer-venv DIR] [--peer-spec SPEC]
+       [--markdown] [--out bench/out]
 
-For each size the script generates a shuffled log (1,000 connectors, seed 1;
-reused when already present), then runs, each in a fresh process:
+Logs. For each size the script generates a shuffled log (1,000 connectors,
+seed 1) and derives from it one log per kind with the transforms in
+bench/kinds.py (ascii = unchanged, non-ascii, forward-compatible, escapes,
+anomalous). Each log is checked once, when it is written
+(bench/checks.py): ``connector-sync validate`` must reject no line, the
+non-anomalous kinds must replay to the ascii log's projection byte for byte,
+and the anomalous kind's new anomalies must belong to the connectors it
+picked; otherwise the script stops. Logs and their checks are reused while
+kinds.py does not change.
+
+CLI runs, for each (size, kind), each in a fresh process:
 
 - floor:    read the file and ``orjson.loads`` every line, nothing else;
 - validate: ``connector-sync validate FILE``;
 - replay:   ``connector-sync replay --no-logs --format json FILE``.
 
+Library runs, on each kind's log of ``--library-events`` events (the whole
+log generated with that many events), each in a fresh process that prepares
+its input before the clock starts: ``replay(list[Event])``,
+``replay(list[dict])``, ``replay_lines(list[bytes])`` (when that name
+exists) with this package (bench/library.py), and the peer package
+``spec-kitty-events`` 5.2.0's reducers over its own Event objects and its
+validation + reducers over dicts (bench/peer.py), installed on demand into a
+separate venv (``--peer-venv``).
+
 Each log is read once before its runs, so none of them waits on the disk.
 Logs up to 1M events are measured ``--repeat`` times (default 3) and the
-fastest run is kept, the same rule for all three; 10M once. It prints
-events/s, the ratio of each run's wall time to the floor's, and each
-process's peak RSS. Timing never goes in a test; the latest figures are
+fastest run is kept, the same rule for every run; larger logs once, and
+with ``--max-repeat-seconds S`` a run that took over S seconds is not
+repeated either (the table marks such rows ``(1 run)``). It
+prints seconds, events/s, the ratio to the kind's floor (CLI) or the
+speed-up over the peer (library), each process's own peak RSS (VmHWM), and
+PASS/MISS against the targets. Timing never goes in a test; the latest figures are
 recorded in bench/README.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import subprocess
 import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import Any, Final
+
+# Only the kind names and the anomalous connectors' rule: kinds.py imports
+# orjson and nothing of the package, so the parent stays small.
+from kinds import KINDS, is_anomalous_connector
+
+_BENCH: Final = Path(__file__).resolve().parent
+_CONNECTORS: Final = 1000
+_SEED: Final = 1
+PEER_VERSION: Final = "5.2.0"
+
+REPLAY_TARGET: Final = 1.3
+"""CLI replay --no-logs: at most this many times the kind's floor."""
+VALIDATE_TARGET: Final = 1.0
+"""CLI validate: at most this many times the kind's floor."""
+PEER_TARGET: Final = 5.0
+"""Library: at least this many times as fast as the peer's matching run."""
 
 _CHILD = r"""
 import json, os, resource, sys, time
-kind, path, report_fd = sys.argv[1], sys.argv[2], int(sys.argv[3])
+run, path, report_fd = sys.argv[1], sys.argv[2], int(sys.argv[3])
 start = time.perf_counter()
-if kind == "floor":
+if run == "floor":
     import orjson
     loads = orjson.loads
     with open(path, "rb") as handle:
@@ -40,7 +87,7 @@ if kind == "floor":
 else:
     from connector_sync_contracts.cli import main
     sys.stdout = open(os.devnull, "w")
-    args = ["validate", path] if kind == "validate" else [
+    args = ["validate", path] if run == "validate" else [
         "replay", "--no-logs", "--format", "json", path]
     try:
         main(args, standalone_mode=False)
@@ -49,51 +96,199 @@ else:
         code = exc.code
 elapsed = time.perf_counter() - start
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+try:
+    with open("/proc/self/status") as status:
+        peak = next(int(l.split()[1]) * 1024 for l in status if l.startswith("VmHWM:"))
+except (OSError, StopIteration):
+    pass
 os.write(report_fd, json.dumps({"seconds": elapsed, "peak_rss": peak, "exit": code}).encode())
 """
+"""The floor and CLI runs. Peak RSS is the process's own high-water mark
+(VmHWM): ``ru_maxrss`` would also count the parent's, which Linux carries
+over into a child across fork and exec."""
+
+Report = dict[str, Any]
 
 
-def _generate(size: int, out: Path) -> Path:
-    path = out / f"events-{size}.jsonl"
-    if not path.exists():
-        print(f"generating {path} ...", file=sys.stderr, flush=True)
-        tmp = path.with_suffix(".tmp")
-        subprocess.run(
+class BenchError(Exception):
+    """A log failed its check, or a child failed: the run stops with this message."""
+
+
+# ---------------------------------------------------------------- logs
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def _generator_recipe(size: int) -> str:
+    return f"generate --events {size} --connectors {_CONNECTORS} --seed {_SEED} --shuffle"
+
+
+def _check(log: Path) -> Report:
+    """Validate and replay ``log`` in a child (bench/checks.py); return its summary."""
+    done = subprocess.run(
+        [sys.executable, str(_BENCH / "checks.py"), str(log)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise BenchError(f"checking {log} failed:\n{done.stderr}")
+    result: Report = json.loads(done.stdout)
+    return result
+
+
+def _verify(kind: str, log: Path, lines: int | None, checked: Report, ascii: Report) -> None:
+    """Stop the run when a log is not what its kind promises."""
+    problems = []
+    if checked["rejected"] != 0 or checked["accepted"] != checked["lines_read"]:
+        problems.append(
+            f"validate rejected {checked['rejected']} of {checked['lines_read']} lines"
+            " (every line of every kind must stay valid)"
+        )
+    if lines is not None and checked["lines_read"] != lines:
+        problems.append(f"validate read {checked['lines_read']} lines, the file has {lines}")
+    if kind == "anomalous":
+        new = set(checked["anomalous_connectors"]) - set(ascii["anomalous_connectors"])
+        strangers = sorted(c for c in new if not is_anomalous_connector(c))
+        if strangers:
+            problems.append(f"anomalies on connectors it did not pick: {strangers[:5]}")
+        for wanted in ("invalid_transition", "duplicate_delivery"):
+            if checked["anomalies"].get(wanted, 0) <= ascii["anomalies"].get(wanted, 0):
+                problems.append(f"no new {wanted} anomaly")
+    elif kind != "ascii" and checked["projection_sha256"] != ascii["projection_sha256"]:
+        problems.append("its projection differs from the ascii log's (it must not)")
+    if problems:
+        rejected = log.with_name(log.name + ".rejected")
+        log.replace(rejected)
+        raise BenchError(
+            f"the {kind} log does not pass its check (kept as {rejected}):\n  "
+            + "\n  ".join(problems)
+        )
+
+
+class Logs:
+    """Generated and derived logs under ``out``, each checked once when written."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.kinds_digest = _digest(_BENCH / "kinds.py")
+
+    def path(self, size: int, kind: str) -> Path:
+        """Where the log of ``size`` events and ``kind`` lives."""
+        name = f"events-{size}.jsonl" if kind == "ascii" else f"events-{size}-{kind}.jsonl"
+        return self.out / name
+
+    def _stored(self, log: Path, recipe: str) -> Report | None:
+        sidecar = log.with_suffix(".check.json")
+        if not (log.exists() and sidecar.exists()):
+            return None
+        stored: Report = json.loads(sidecar.read_text())
+        return stored if stored.get("recipe") == recipe else None
+
+    def _store(self, log: Path, recipe: str, checked: Report) -> Report:
+        checked = {"recipe": recipe, **checked}
+        log.with_suffix(".check.json").write_text(json.dumps(checked, indent=1) + "\n")
+        return checked
+
+    def ascii(self, size: int) -> Report:
+        """The generated log of ``size`` events (reused when present) and its check."""
+        log = self.path(size, "ascii")
+        recipe = _generator_recipe(size)
+        stored = self._stored(log, recipe)
+        if stored is not None:
+            return stored
+        if not log.exists():
+            print(f"generating {log} ...", file=sys.stderr, flush=True)
+            tmp = log.with_suffix(".tmp")
+            subprocess.run(
+                [sys.executable, "-m", "connector_sync_contracts", *recipe.split(), "-o", str(tmp)],
+                check=True,
+            )
+            tmp.rename(log)
+        print(f"checking {log} ...", file=sys.stderr, flush=True)
+        checked = _check(log)
+        _verify("ascii", log, None, checked, checked)
+        return self._store(log, recipe, checked)
+
+    def derived(self, size: int, kind: str) -> Report:
+        """The ``kind`` log derived from the generated one (reused when current) and its check."""
+        ascii = self.ascii(size)
+        if kind == "ascii":
+            return ascii
+        log = self.path(size, kind)
+        recipe = f"{_generator_recipe(size)} | kinds.py {kind} (kinds.py {self.kinds_digest})"
+        stored = self._stored(log, recipe)
+        if stored is not None:
+            return stored
+        print(f"deriving and checking {log} ...", file=sys.stderr, flush=True)
+        tmp = log.with_suffix(".tmp")
+        done = subprocess.run(
             [
                 sys.executable,
-                "-m",
-                "connector_sync_contracts",
-                "generate",
-                "--events",
-                str(size),
-                "--connectors",
-                "1000",
-                "--seed",
-                "1",
-                "--shuffle",
-                "-o",
+                str(_BENCH / "kinds.py"),
+                kind,
+                str(self.path(size, "ascii")),
                 str(tmp),
             ],
-            check=True,
+            capture_output=True,
+            text=True,
+            check=False,
         )
-        tmp.rename(path)
-    return path
+        if done.returncode != 0:
+            raise BenchError(f"deriving the {kind} log failed:\n{done.stderr}")
+        tmp.replace(log)
+        checked = _check(log)
+        _verify(kind, log, int(done.stdout), checked, ascii)
+        return self._store(log, recipe, checked)
 
 
-def _measure(kind: str, path: Path) -> dict[str, float]:
+# ---------------------------------------------------------------- measuring
+
+
+def _child_report(command: Sequence[str]) -> Report:
+    """Run ``command`` + [REPORT_FD] in a fresh process; return the JSON it reports."""
     read_end, write_end = os.pipe()
-    proc = subprocess.Popen(
-        [sys.executable, "-c", _CHILD, kind, str(path), str(write_end)],
-        pass_fds=(write_end,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write_end)
-    with os.fdopen(read_end, "rb") as reader:
-        report = reader.read()
-    proc.wait()
-    result: dict[str, float] = json.loads(report)
+    with tempfile.TemporaryFile() as stderr:
+        proc = subprocess.Popen(
+            [*command, str(write_end)],
+            pass_fds=(write_end,),
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+        os.close(write_end)
+        with os.fdopen(read_end, "rb") as reader:
+            report = reader.read()
+        proc.wait()
+        if not report:
+            stderr.seek(0)
+            raise BenchError(
+                f"{' '.join(command[:3])} ... reported nothing (exit {proc.returncode}):\n"
+                + stderr.read().decode(errors="replace")[-2000:]
+            )
+    result: Report = json.loads(report)
     return result
+
+
+def _fastest(measure: Callable[[], Report], repeat: int, long_run: float) -> Report:
+    """The fastest of ``repeat`` runs.
+
+    A skipped run is not repeated, nor (when ``long_run`` > 0) one that took
+    more than ``long_run`` seconds; such a report says ``"runs": 1``.
+    """
+    best: Report | None = None
+    for done in range(1, repeat + 1):
+        result = measure()
+        if "skipped" in result:
+            return result
+        if best is None or result["seconds"] < best["seconds"]:
+            best = result
+        best["runs"] = done
+        if long_run > 0 and result["seconds"] > long_run:
+            break
+    assert best is not None
+    return best
 
 
 def _warm(path: Path) -> None:
@@ -103,52 +298,325 @@ def _warm(path: Path) -> None:
             pass
 
 
-def _seconds(result: dict[str, float]) -> float:
-    return result["seconds"]
+@dataclass
+class Row:
+    """One measured (or skipped) run."""
+
+    kind: str
+    events: int
+    run: str
+    report: Report
+    repeat: int
+    """Runs asked for; ``report["runs"]`` says how many were made."""
+    ratio: float | None = None
+    """CLI: seconds / the kind's floor. Library: peer seconds / ours (speed-up)."""
+
+    @property
+    def label(self) -> str:
+        """The run's name, marked when it was made fewer times than asked."""
+        runs = int(self.report.get("runs", self.repeat))
+        return self.run if runs >= self.repeat else f"{self.run} ({runs} run{'s'[: runs - 1]})"
+
+    @property
+    def seconds(self) -> float:
+        """Wall time of the fastest run."""
+        value: float = self.report["seconds"]
+        return value
+
+
+def _mb(report: Report) -> str:
+    return f"{report['peak_rss'] / 2**20:,.0f} MB"
+
+
+def _cli_table(rows: list[Row], markdown: bool) -> list[str]:
+    if markdown:
+        out = [
+            "| kind | events | run | seconds | events/s | x floor | peak RSS |",
+            "|---|---:|---|---:|---:|---:|---:|",
+        ]
+        for r in rows:
+            note = "" if r.report["exit"] == 0 else f" (exit {r.report['exit']})"
+            out.append(
+                f"| {r.kind} | {r.events:,} | {r.label}{note} | {r.seconds:.2f} | "
+                f"{r.events / r.seconds:,.0f} | {r.ratio:.2f} | {_mb(r.report)} |"
+            )
+        return out
+    head = ("kind", "events", "run", "seconds", "events/s", "x floor", "peak RSS")
+    out = ["{:<18}  {:>10}  {:<16}  {:>8}  {:>10}  {:>7}  {:>9}".format(*head)]
+    for r in rows:
+        out.append(
+            f"{r.kind:<18}  {r.events:>10,}  {r.label:<16}  {r.seconds:>8.2f}  "
+            f"{r.events / r.seconds:>10,.0f}  {r.ratio:>7.2f}  {_mb(r.report):>9}"
+            + ("" if r.report["exit"] == 0 else f"  (exit {r.report['exit']})")
+        )
+    return out
+
+
+def _library_table(rows: list[Row], markdown: bool) -> list[str]:
+    out = []
+    if markdown:
+        out += [
+            "| kind | events | run | seconds | events/s | prep s | peak RSS | x peer | result |",
+            "|---|---:|---|---:|---:|---:|---:|---:|---|",
+        ]
+    else:
+        head = ("kind", "events", "run", "seconds", "events/s", "prep s", "peak RSS", "result")
+        out.append("{:<18}  {:>8}  {:<32}  {:>8}  {:>9}  {:>6}  {:>9}  {}".format(*head))
+    for r in rows:
+        if "skipped" in r.report:
+            cells = [r.kind, f"{r.events:,}", r.label, "-", "-", "-", "-", r.report["skipped"]]
+        else:
+            cells = [
+                r.kind,
+                f"{r.events:,}",
+                r.label,
+                f"{r.seconds:.2f}",
+                f"{r.events / r.seconds:,.0f}",
+                f"{r.report['setup_seconds']:.1f}",
+                _mb(r.report),
+                r.report["summary"],
+            ]
+        if markdown:
+            cells.insert(7, "" if r.ratio is None else f"{r.ratio:.2f}")
+            out.append("| " + " | ".join(cells) + " |")
+        else:
+            out.append(
+                "{:<18}  {:>8}  {:<32}  {:>8}  {:>9}  {:>6}  {:>9}  {}".format(*cells).rstrip()
+            )
+    return out
+
+
+def _verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+# ---------------------------------------------------------------- the peer
+
+
+def _peer_probe(python: Path) -> str | None:
+    if not python.exists():
+        return None
+    done = subprocess.run(
+        [str(python), "-c", "import spec_kitty_events as p; print(p.__version__)"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def _peer_python(venv: Path, spec: str) -> tuple[Path | None, str]:
+    """The peer venv's interpreter, created and installed on demand, or why not."""
+    python = venv / "bin" / "python"
+    if _peer_probe(python) == PEER_VERSION:
+        return python, f"spec-kitty-events {PEER_VERSION} in {venv}"
+    print(f"installing {spec} into {venv} ...", file=sys.stderr, flush=True)
+    log = venv.with_name(venv.name + "-install.log")
+    with log.open("w") as handle:
+        made = subprocess.run(
+            [sys.executable, "-m", "venv", "--clear", str(venv)],
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
+        if made.returncode == 0:
+            subprocess.run(
+                [str(python), "-m", "pip", "install", "--quiet", spec],
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+                check=False,
+            )
+    version = _peer_probe(python)
+    if version != PEER_VERSION:
+        return None, f"could not install {spec} into {venv} (got {version}; see {log})"
+    return python, f"spec-kitty-events {PEER_VERSION} installed into {venv}"
+
+
+# ---------------------------------------------------------------- main
+
+
+def _csv(value: str, allowed: Sequence[str]) -> list[str]:
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    unknown = [n for n in names if n not in allowed]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown {unknown}; choose from {','.join(allowed)}")
+    return names
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    kinds = ",".join(KINDS)
+    parser.add_argument("--sizes", default="1000000", help="events per log, comma separated")
+    parser.add_argument("--kinds", default=kinds, help=f"kinds of log (default {kinds})")
+    parser.add_argument("--out", type=Path, default=_BENCH / "out")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (<= 1M)")
+    parser.add_argument(
+        "--max-repeat-seconds",
+        type=float,
+        default=0.0,
+        help="do not repeat a run that took longer than this (default 0: always repeat)",
+    )
+    parser.add_argument(
+        "--library-events",
+        type=int,
+        default=100_000,
+        help="events in the library runs' logs (0: no library runs)",
+    )
+    parser.add_argument(
+        "--library-kinds", default=None, help="kinds for the library runs (default: --kinds)"
+    )
+    parser.add_argument("--no-peer", action="store_true", help="leave out the peer's runs")
+    parser.add_argument("--peer-venv", type=Path, default=None, help="default: OUT/peer-venv")
+    parser.add_argument(
+        "--peer-spec",
+        default=f"spec-kitty-events=={PEER_VERSION}",
+        help="what pip installs into the peer venv (a requirement or a wheel path)",
+    )
+    parser.add_argument("--markdown", action="store_true", help="also print Markdown tables")
+    return parser
+
+
+def _environment() -> str:
+    # Asked in a child: this process stays small (the children report their own
+    # VmHWM, so their figures no longer depend on it, but nothing here needs pydantic).
+    code = (
+        "import pydantic; from connector_sync_contracts._engine.native import engine;"
+        " print(engine(), pydantic.VERSION, sep=',')"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    engine, pydantic = done.split(",")
+    return f"engine: {engine}  pydantic: {pydantic}"
+
+
+def _load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.2f} (1 min), {five:.2f} (5 min)"
 
 
 def main() -> int:
-    """Run the benchmark and print one table row per (size, run)."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sizes", default="100000,1000000,10000000")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "out")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (<= 1M)")
-    args = parser.parse_args()
+    """Check the logs, run every measurement, print the tables and the targets."""
+    args = _parser().parse_args()
+    kinds = _csv(args.kinds, list(KINDS))
+    library_kinds = _csv(args.library_kinds or args.kinds, list(KINDS))
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     args.out.mkdir(parents=True, exist_ok=True)
-    sizes = [int(s) for s in args.sizes.split(",")]
-    # Asked in a child: importing the package here would also inflate the children's
-    # peak RSS (Linux keeps the parent's resident size in ru_maxrss across exec).
-    engine = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from connector_sync_contracts._accel import engine; print(engine())",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    print(f"cores: {os.cpu_count()}  python: {sys.version.split()[0]}  engine: {engine}")
-    print(f"each run {args.repeat} times (once above 1M events); the fastest is shown")
-    header = ("events", "run", "seconds", "events/s", "x floor", "peak RSS")
-    print("{:>10}  {:<8}  {:>8}  {:>10}  {:>7}  {:>9}".format(*header))
+    logs = Logs(args.out)
+    print(
+        f"{time.strftime('%Y-%m-%d %H:%M')}  cores: {os.cpu_count()}  "
+        f"python: {sys.version.split()[0]}  {_environment()}"
+    )
+    print(f"at start: {_load()}")
+    print(
+        f"each run {args.repeat} times (once above 1M events"
+        + (f" or after a run over {args.max_repeat_seconds:g} s" if args.max_repeat_seconds else "")
+        + "); the fastest is shown",
+        flush=True,
+    )
+    try:
+        checks = {(s, k): logs.derived(s, k) for s in sizes for k in kinds}
+        if args.library_events > 0:
+            for kind in library_kinds:
+                logs.derived(args.library_events, kind)
+    except BenchError as exc:
+        print(f"\nABORTED: {exc}", file=sys.stderr)
+        return 1
+
+    targets: list[str] = []
+    cli_rows: list[Row] = []
+    print("\nCLI (each in a fresh process; x floor = seconds / the same kind's floor)")
+    print(_cli_table([], markdown=False)[0], flush=True)
     for size in sizes:
-        path = _generate(size, args.out)
-        floor = None
-        _warm(path)
         repeat = args.repeat if size <= 1_000_000 else 1
-        for kind in ("floor", "validate", "replay"):
-            result = min((_measure(kind, path) for _ in range(repeat)), key=_seconds)
-            seconds = result["seconds"]
-            floor = seconds if kind == "floor" else floor
-            ratio = seconds / floor if floor else float("nan")
-            print(
-                f"{size:>10}  {kind:<8}  {seconds:>8.2f}  {size / seconds:>10,.0f}  "
-                f"{ratio:>7.2f}  {result['peak_rss'] / 2**20:>7.0f} MB"
-                + ("" if result["exit"] == 0 else f"  (exit {result['exit']})"),
-                flush=True,
-            )
+        for kind in kinds:
+            path = logs.path(size, kind)
+            events = int(checks[(size, kind)]["lines_read"])
+            _warm(path)
+            floor = 0.0
+            for run in ("floor", "validate", "replay"):
+                command = [sys.executable, "-c", _CHILD, run, str(path)]
+                report = _fastest(partial(_child_report, command), repeat, args.max_repeat_seconds)
+                row = Row(kind, events, run, report, repeat)
+                floor = row.seconds if run == "floor" else floor
+                row.ratio = row.seconds / floor
+                cli_rows.append(row)
+                print(_cli_table([row], markdown=False)[1], flush=True)
+                if run != "floor":
+                    limit = REPLAY_TARGET if run == "replay" else VALIDATE_TARGET
+                    what = "replay --no-logs" if run == "replay" else "validate"
+                    targets.append(
+                        f"{kind:<18} {size:>10,}  CLI {what} <= {limit}x floor: "
+                        f"{row.ratio:.2f}x  {_verdict(row.ratio <= limit)}"
+                    )
+
+    library_rows: list[Row] = []
+    if args.library_events > 0:
+        library_rows = _library(args, logs, library_kinds, targets)
+
+    print(f"\nat end: {_load()}")
+    print("\ntargets (printed, never asserted; this machine, this run):")
+    for line in targets:
+        print(f"  {line}")
+    if args.markdown:
+        print("\n" + "\n".join(_cli_table(cli_rows, markdown=True)))
+        if library_rows:
+            print("\n" + "\n".join(_library_table(library_rows, markdown=True)))
     return 0
+
+
+def _library(
+    args: argparse.Namespace, logs: Logs, kinds: list[str], targets: list[str]
+) -> list[Row]:
+    """The library runs (ours and the peer's) on each kind's library log."""
+    peer: Path | None = None
+    if args.no_peer:
+        print("\npeer: left out (--no-peer)")
+    else:
+        peer, note = _peer_python(args.peer_venv or args.out / "peer-venv", args.peer_spec)
+        print(f"\npeer: {note}")
+    runs: list[tuple[str, list[str]]] = [
+        ("replay(list[Event])", [sys.executable, str(_BENCH / "library.py"), "events"]),
+        ("replay(list[dict])", [sys.executable, str(_BENCH / "library.py"), "dicts"]),
+        ("replay_lines(list[bytes])", [sys.executable, str(_BENCH / "library.py"), "lines"]),
+    ]
+    if peer is not None:
+        runs += [
+            ("peer reduce", [str(peer), str(_BENCH / "peer.py"), "reduce"]),
+            ("peer validate + reduce", [str(peer), str(_BENCH / "peer.py"), "validate-reduce"]),
+        ]
+    print(
+        f"library (events: the whole {args.library_events:,}-event log of each kind; "
+        "input prepared before the clock; each in a fresh process)"
+    )
+    print(_library_table([], markdown=False)[0], flush=True)
+    rows: list[Row] = []
+    for kind in kinds:
+        path = logs.path(args.library_events, kind)
+        _warm(path)
+        events = int(logs.derived(args.library_events, kind)["lines_read"])
+        by_run: dict[str, Row] = {}
+        for name, command in runs:
+            full = [*command, str(path)]
+            report = _fastest(partial(_child_report, full), args.repeat, args.max_repeat_seconds)
+            row = Row(kind, events, name, report, args.repeat)
+            by_run[name] = row
+            rows.append(row)
+            print(_library_table([row], markdown=False)[1], flush=True)
+        for ours, theirs in (
+            ("replay(list[Event])", "peer reduce"),
+            ("replay(list[dict])", "peer validate + reduce"),
+        ):
+            if theirs not in by_run:
+                targets.append(f"{kind:<18} library {ours} vs {theirs}: not measured (no peer)")
+                continue
+            speedup = by_run[theirs].seconds / by_run[ours].seconds
+            by_run[ours].ratio = speedup
+            targets.append(
+                f"{kind:<18} {events:>10,}  library {ours} >= {PEER_TARGET:g}x as fast as "
+                f"{theirs}: {speedup:.2f}x  {_verdict(speedup >= PEER_TARGET)}"
+            )
+    return rows
 
 
 if __name__ == "__main__":

@@ -1,0 +1,97 @@
+"""One timed call of this package's library entry points, in a fresh process.
+
+``python bench/library.py MODE LOG REPORT_FD`` reads every line of LOG and
+prepares the input BEFORE the clock starts, then times one call and writes a
+JSON report (seconds, peak RSS, events, a summary of the result) to the
+file descriptor REPORT_FD. Modes:
+
+- ``events``: ``replay(list[Event])``, the Events built beforehand with
+  ``Event.model_validate`` from ``orjson.loads`` of each line;
+- ``dicts``:  ``replay(list[dict])``, the dicts from ``orjson.loads``;
+- ``lines``:  ``replay_lines(list[bytes])``
+  (the report says ``skipped`` otherwise).
+
+Imports and preparation are not timed; the garbage collector runs as usual.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from connector_sync_contracts import Event, ReplayResult, replay, replay_lines
+
+MODES = ("events", "dicts", "lines")
+
+
+def summary(result: ReplayResult) -> str:
+    """Connectors and anomalies in a result, to compare with the peer's."""
+    anomalies = len(result.anomalies)
+    anomalies += sum(len(state.anomalies) for state in result.connectors.values())
+    anomalies += sum(len(state.anomalies) for state in result.sync.values())
+    return f"{len(result.connectors)} connectors, {anomalies} anomalies"
+
+
+def run(mode: str, log: Path) -> dict[str, Any]:
+    """Prepare ``mode``'s input from ``log``, then time one call."""
+    setup = time.perf_counter()
+    lines = log.read_bytes().splitlines()
+    entry: Any
+    data: list[Any]
+    if mode == "lines":
+        entry = replay_lines
+        data = lines
+    else:
+        entry = replay
+        data = [orjson.loads(line) for line in lines]
+        if mode == "events":
+            data = [Event.model_validate(obj) for obj in data]
+        del lines
+    setup = time.perf_counter() - setup
+    start = time.perf_counter()
+    result = entry(data)
+    seconds = time.perf_counter() - start
+    return {
+        "seconds": seconds,
+        "setup_seconds": setup,
+        "events": len(data),
+        "summary": summary(result) if isinstance(result, ReplayResult) else type(result).__name__,
+    }
+
+
+def peak_rss() -> int:
+    """This process's own peak resident size in bytes (VmHWM).
+
+    ``ru_maxrss`` would also count the parent's: Linux carries it over into
+    a child across fork and exec.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def main(argv: list[str]) -> int:
+    """Run one mode and write the report to the given file descriptor."""
+    if len(argv) != 3 or argv[0] not in MODES:
+        print(f"usage: library.py {{{','.join(MODES)}}} LOG REPORT_FD", file=sys.stderr)
+        return 2
+    report = run(argv[0], Path(argv[1]))
+    report["peak_rss"] = peak_rss()
+    os.write(int(argv[2]), json.dumps(report).encode())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
