@@ -145,3 +145,56 @@ def test_a_spec_the_core_cannot_follow_is_refused(change: Any) -> None:
     native = pytest.importorskip("connector_sync_contracts._engine.native._native")
     with pytest.raises(ValueError, match="compiled-core spec"):
         native.Scanner(_spec_with(change), bytes(16), _accel._link_fact)
+
+
+def _add_fields(spec: dict[str, Any]) -> None:
+    fields = spec["event_types"][0]["fields"]
+    for name, kind in (("x_flag", "bool"), ("x_later", "defer")):
+        fields.append({"kind": kind, "name": name, "nullable": True, "optional": True, "role": ""})
+
+
+@pytest.mark.parametrize(
+    ("extra", "taken"),
+    [
+        ({}, True),
+        ({"x_flag": True}, True),
+        ({"x_flag": False}, True),
+        ({"x_flag": None}, True),
+        ({"x_flag": "yes"}, False),
+        ({"x_flag": 1}, False),
+        ({"x_later": None}, True),
+        ({"x_later": [1, 2]}, False),
+        ({"x_later": "anything"}, False),
+    ],
+)
+def test_bool_and_defer_fields_from_a_newer_model(extra: dict[str, Any], taken: bool) -> None:
+    """A bool field is checked in C; a field of a type the core cannot check defers its line."""
+    native = pytest.importorskip("connector_sync_contracts._engine.native._native")
+    spec = _spec_with(_add_fields)
+    scanner = native.Scanner(spec, bytes(16), _accel._link_fact)
+    event_type = spec["event_types"][0]["name"]
+    line = next(
+        line
+        for line in generate_lines(GeneratorOptions(events=40, connectors=2))
+        if json.loads(line)["event_type"] == event_type
+    )
+    event = json.loads(line)
+    event["payload"].update(extra)
+    text = json.dumps(event).encode()
+    assert (scanner.probe(text, True) is not None) is taken
+    assert (scanner.scan_objects([event], None, False, 0, 1)[1] == []) is taken
+
+
+def test_the_spec_derivation_knows_bool_and_never_fails_on_a_new_type() -> None:
+    """Adding an optional field of any type is a model line and ``make regen``."""
+    from pydantic import BaseModel, Field
+
+    from connector_sync_contracts._engine.native.spec import field_rule
+
+    class Newer(BaseModel):
+        flag: bool | None = Field(default=None)
+        tags: list[str] | None = Field(default=None)
+
+    assert field_rule("flag", Newer.model_fields["flag"])["kind"] == "bool"
+    tags = field_rule("tags", Newer.model_fields["tags"])
+    assert (tags["kind"], tags["optional"], tags["nullable"]) == ("defer", True, True)

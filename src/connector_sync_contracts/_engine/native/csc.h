@@ -43,7 +43,10 @@
 
 /* ------------------------------------------------------------------ spec */
 
-enum kind { K_EVENT_ID, K_UUID, K_DATETIME, K_STR, K_ENUM, K_INT, K_FLOAT, K_OBJECT };
+/* K_DEFER: a field the core has no check for (a type the spec derivation
+   does not know): a line that gives it a value other than null is decided
+   by Python. */
+enum kind { K_EVENT_ID, K_UUID, K_DATETIME, K_STR, K_ENUM, K_INT, K_FLOAT, K_OBJECT, K_BOOL, K_DEFER };
 enum family { F_CONNECTOR = 0, F_SYNC = 1, F_LINK = 2, F_OTHER = 3 };
 
 /* Roles: the reducer fact attribute a payload field fills, or what the

@@ -270,6 +270,12 @@ read_field(Scanner *self, field_t *f, PyObject *v, value_t *out, int depth, buf_
         }
         return !f->has_flo || out->f >= f->flo;
     }
+    case K_BOOL:
+        if (v != Py_True && v != Py_False) return 0;
+        out->i = v == Py_True;
+        return enc_tag(enc, 'b', (uint64_t)out->i) < 0 ? -1 : 1;
+    case K_DEFER:
+        return 0;
     case K_OBJECT:
         if (!PyDict_CheckExact(v)) return 0;
         return walk_any(self, v, depth, enc);

@@ -199,6 +199,18 @@ field_value(Scanner *self, field_t *f, const char *p, const char *end, value_t *
         }
         return q;
     }
+    if (f->kind == K_BOOL) {
+        if (end - p >= 4 && memcmp(p, "true", 4) == 0) {
+            v->i = 1;
+            return p + 4;
+        }
+        if (end - p >= 5 && memcmp(p, "false", 5) == 0) {
+            v->i = 0;
+            return p + 5;
+        }
+        return NULL;
+    }
+    if (f->kind == K_DEFER) return NULL;
     if (f->kind == K_OBJECT) {
         if (p >= end || *p != '{') return NULL;
         return json_skip(&self->json, p, end, depth, err);

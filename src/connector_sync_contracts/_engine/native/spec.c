@@ -109,6 +109,7 @@ static const struct {
 } KINDS[] = {
     {"event_id", K_EVENT_ID}, {"uuid", K_UUID}, {"datetime", K_DATETIME}, {"str", K_STR},
     {"enum", K_ENUM},         {"int", K_INT},   {"float", K_FLOAT},       {"object", K_OBJECT},
+    {"bool", K_BOOL},         {"defer", K_DEFER},
 };
 
 static int

@@ -61,7 +61,9 @@ def field_rule(name: str, info: FieldInfo, role: str = "") -> dict[str, Any]:
     """What one model field accepts, as the compiled core checks it.
 
     ``kind`` is one of event_id, uuid, datetime, str, enum, int, float,
-    object; bounds are the model's own (string lengths in characters).
+    bool, object, or defer (no compiled check: Python decides a line that
+    gives the field a value); bounds are the model's own (string lengths in
+    characters).
     """
     annotation: Any = info.annotation
     metadata: list[Any] = list(info.metadata)
@@ -100,6 +102,8 @@ def field_rule(name: str, info: FieldInfo, role: str = "") -> dict[str, Any]:
     elif isinstance(annotation, type) and issubclass(annotation, Enum):
         rule["kind"] = "enum"
         rule["values"] = [member.value for member in annotation]
+    elif annotation is bool:
+        rule["kind"] = "bool"
     elif annotation is str:
         rule["kind"] = "str"
     elif annotation is int:
@@ -109,7 +113,10 @@ def field_rule(name: str, info: FieldInfo, role: str = "") -> dict[str, Any]:
     elif typing.get_origin(annotation) is dict or annotation is dict:
         rule["kind"] = "object"
     else:
-        raise TypeError(f"no compiled check for field {name}: {annotation!r}")
+        # A type the core has no check for: a line giving this field a value
+        # is decided by the models (slower, never wrong). Add a kind here and
+        # in the core to keep such lines on the compiled path.
+        rule["kind"] = "defer"
     if rule["kind"] == "float" and set(rule) & {"maximum", "pattern", "min_length"}:
         raise TypeError(f"no compiled check for the bounds of float field {name}")
     return rule

@@ -297,6 +297,7 @@ link_values(Scanner *self, etype_t *et, parsed_t *pl)
         if (!v->present || v->is_null) item = Py_NewRef(Py_None);
         else if (f->kind == K_DATETIME) item = PyLong_FromLongLong(v->i);
         else if (f->kind == K_INT) item = PyLong_FromLongLong(v->i);
+        else if (f->kind == K_BOOL) item = PyBool_FromLong((long)v->i);
         else if (f->kind == K_FLOAT) item = PyFloat_FromDouble(v->f);
         else if (f->kind == K_ENUM) item = Py_NewRef(f->enum_obj[v->idx]);
         else item = PyUnicode_DecodeUTF8(v->str.s, v->str.n, NULL);
