@@ -27,7 +27,15 @@ from ..reducing.api import admit_envelope, event_to_fact
 from ..reducing.facts import EPOCH, MICROSECOND, ConnectorFact, Fact, MalformedFact, SyncFact
 from ..validation.layers import validate_event
 
-__all__ = ["Decision", "LineChecker", "canonical_json", "copies_of", "event_to_fact", "instant_us"]
+__all__ = [
+    "Decision",
+    "LineChecker",
+    "canonical_json",
+    "copies_of",
+    "event_to_fact",
+    "instant_us",
+    "line_event_id",
+]
 
 _ENVELOPE_FIELDS = frozenset(Event.model_fields)
 
@@ -115,7 +123,7 @@ def instant_us(event: Event) -> int:
     return (event.timestamp - EPOCH) // MICROSECOND
 
 
-def _event_id(raw: bytes) -> str | None:
+def line_event_id(raw: bytes) -> str | None:
     """The normalized event_id of a line, cheaply (None when it cannot be told)."""
     try:
         data = orjson.loads(raw)
@@ -131,7 +139,7 @@ def copies_of(wanted: Container[str], sources: list[Source]) -> Iterator[tuple[i
         for raw in source.lines():
             if raw is None:
                 continue
-            eid = _event_id(raw)
+            eid = line_event_id(raw)
             if eid is not None and eid not in wanted:
                 continue
             parsed = parse_line(raw)

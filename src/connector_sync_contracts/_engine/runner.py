@@ -29,7 +29,7 @@ import msgspec
 
 from ..contract.catalog import ALL_FAMILIES, Family
 from ..contract.lifecycle import DEFAULT_MAX_RECONNECT_CYCLES
-from ..contract.projection import ReplayData
+from ..contract.projection import ReplayData, all_anomalies
 from ..io import LineProblem, LineSink, Source
 from ..reducing.anomalies import AnomalyData, anomaly, conflicting_duplicate
 from ..reducing.facts import ConnectorFact, Fact, MalformedFact, SyncFact
@@ -398,6 +398,8 @@ class _Replayer:
             ALL_FAMILIES, keep_logs=include_logs, max_reconnect_cycles=max_reconnect_cycles
         )
         self.envelope_anomalies: list[AnomalyData] = []
+        self.envelope_places: dict[object, tuple[int, int]] = {}
+        """``id()`` of each malformed_envelope anomaly -> (source index, line)."""
 
     def checker(self) -> LineChecker:
         """The model path's line checker (replay is never strict)."""
@@ -417,9 +419,9 @@ class _Replayer:
         """Decide, report and keep one line the compiled core left to Python (or any line)."""
         if raw is None:
             problem = _too_long(number, source.max_line_bytes)
-            self.envelope_anomalies.append(
-                anomaly(kind="malformed_envelope", event_id=None, message=problem.message)
-            )
+            found = anomaly(kind="malformed_envelope", event_id=None, message=problem.message)
+            self.envelope_anomalies.append(found)
+            self.envelope_places[id(found)] = (index, number)
             _account(summary, source, [problem], raw, on_problem)
             return
         checker = self.checker()
@@ -439,6 +441,7 @@ class _Replayer:
             )
         elif decision.anomaly is not None:
             self.envelope_anomalies.append(decision.anomaly)
+            self.envelope_places[id(decision.anomaly)] = (index, number)
         if decision.valid:
             summary.accepted += 1
             return
@@ -452,8 +455,15 @@ def replay_sources(
     max_reconnect_cycles: int = DEFAULT_MAX_RECONNECT_CYCLES,
     on_problem: LineSink,
     on_line: Callable[[int, int], None] | None = None,
+    locate: bool = False,
 ) -> tuple[ReplayData, RunSummary]:
-    """Replay every line of ``sources`` into the section 6 projection, reporting problems."""
+    """Replay every line of ``sources`` into the section 6 projection, reporting problems.
+
+    ``locate`` also finds the input and line of each anomaly's event
+    (``ReplayData.located_anomalies``): with the compiled core from its
+    records, otherwise (and for conflicting copies) by reading the lines of
+    those events again.
+    """
     with native.no_gc():
         summary = RunSummary()
         scanner = native.scanner()
@@ -466,9 +476,41 @@ def replay_sources(
         records = replayer.records
         if isinstance(records, _NativeRecords):
             dropped, conflicts = records.settle(sources)
-            return _fold_native(replayer, records.scanner, dropped, conflicts), summary
-        records.settle(sources)
-        return _fold(replayer, records), summary
+            data = _fold_native(replayer, records.scanner, dropped, conflicts)
+        else:
+            records.settle(sources)
+            data = _fold(replayer, records)
+        names = [source.name for source in sources]
+        if not locate:
+            return ReplayData(data.data, sources=names), summary
+        places = _anomaly_places(data.data, scanner, sources)
+        places.update(replayer.envelope_places)
+        return ReplayData(data.data, sources=names, places=places), summary
+
+
+def _anomaly_places(
+    data: dict[str, Any], scanner: native.Scanner | None, sources: list[Source]
+) -> dict[object, tuple[int, int]]:
+    """event_id -> (source index, line) for every event an anomaly of ``data`` names."""
+    wanted = {item["event_id"] for item in all_anomalies(data) if item["event_id"]}
+    places: dict[object, tuple[int, int]] = {}
+    if not wanted:
+        return places
+    if scanner is not None:
+        places.update(scanner.locate(sorted(wanted)))
+    missing = wanted - places.keys()
+    if missing:
+        from .modelpath import line_event_id
+
+        for index, source in enumerate(sources):
+            for number, raw in enumerate(source.lines(), start=1):
+                eid = None if raw is None else line_event_id(raw)
+                if eid in missing:
+                    places[eid] = (index, number)
+                    missing.discard(eid)
+            if not missing:
+                break
+    return places
 
 
 def _reserving_scan(scanner: native.Scanner, sources: list[Source]) -> Scan:

@@ -9,6 +9,7 @@ per-event logs, the same canonical bytes.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 import orjson
@@ -103,6 +104,16 @@ def has_anomalies(data: dict[str, Any]) -> bool:
     )
 
 
+def all_anomalies(data: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every anomaly of whole-log result data: stream-level, per connector, then links'."""
+    found: list[dict[str, Any]] = list(data["anomalies"])
+    for part in ("connectors", "sync"):
+        for cid in sorted(data[part]):
+            found.extend(data[part][cid]["anomalies"])
+    found.extend(data["external_links"]["link_anomalies"])
+    return found
+
+
 class ReplayData:
     """A whole-log replay result as plain data: the fields of ``results.ReplayResult``.
 
@@ -111,11 +122,41 @@ class ReplayData:
     log, without building the pydantic models.
     """
 
-    __slots__ = ("data",)
+    __slots__ = ("data", "places", "sources")
 
-    def __init__(self, data: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        data: dict[str, Any],
+        *,
+        sources: Sequence[str] = (),
+        places: Mapping[object, tuple[int, int]] | None = None,
+    ) -> None:
         self.data = data
         """The result's fields (as ``Engine.result_data`` gives them)."""
+        self.sources = tuple(sources)
+        """The names of the inputs, in the order replay read them."""
+        self.places: Mapping[object, tuple[int, int]] = places or {}
+        """Where anomalies come from: event_id (or ``id()`` of an anomaly without one)
+        -> (index in ``sources``, 1-based line number)."""
+
+    def located_anomalies(self) -> list[tuple[dict[str, Any], str | None, int | None]]:
+        """Every anomaly of the result with the input and line of the event that caused it.
+
+        Stream-level anomalies first, then each connector's lifecycle and
+        delivery anomalies (by connector_id), then the link index's; the
+        place is ``(None, None)`` when it is not known (the result of a
+        library call, or an event whose copies were all read again).
+        """
+        located: list[tuple[dict[str, Any], str | None, int | None]] = []
+        for item in all_anomalies(self.data):
+            place = self.places.get(item["event_id"]) if item["event_id"] else None
+            if place is None:
+                place = self.places.get(id(item))
+            if place is None:
+                located.append((item, None, None))
+            else:
+                located.append((item, self.sources[place[0]], place[1]))
+        return located
 
     def to_dict(self, *, include_logs: bool = True) -> dict[str, Any]:
         """The section 6 form; ``include_logs=False`` drops the per-event logs.

@@ -125,6 +125,9 @@ class Scanner(Protocol):
     def start_fold(self) -> int:
         """Group records by partition; return the number of records kept."""
 
+    def locate(self, event_ids: list[str], /) -> dict[str, tuple[int, int]]:
+        """{event_id: (source, line)} for the kept records of those ids whose place is known."""
+
     def next_group(
         self, keep_logs: bool, max_cycles: int, families: int, /
     ) -> tuple[Any, ...] | None:

@@ -398,6 +398,8 @@ int record_from_line(Scanner *self, parsed_t *pl, uint64_t ident, uint64_t where
 void store_free(store_t *s);
 int store_reserve(Scanner *self, size_t events);
 PyObject *store_settle(Scanner *self);
+/* {event_id: (source, line)} of the wanted ids (a list of str) among the kept records. */
+PyObject *store_locate(Scanner *self, PyObject *eids);
 
 /* objects.c */
 int objects_init(void);

@@ -10,6 +10,7 @@
  *   offer(event_id, lamport, instant_us, ident, source, line, dedup, kind, values)
  *   reserve(events), settle() -> (event ids with differing copies, copies dropped)
  *   start_fold() -> records kept; next_group(keep_logs, max_cycles, families)
+ *   locate(event_ids) -> {event_id: (source, line)}
  */
 #include "csc.h"
 
@@ -484,6 +485,20 @@ Scanner_next_group(Scanner *self, PyObject *args)
     return fold_next(self, keep_logs, max_cycles, families);
 }
 
+static PyObject *
+Scanner_locate(Scanner *self, PyObject *eids)
+{
+    if (!self->loaded) {
+        PyErr_SetString(PyExc_RuntimeError, "Scanner was not initialised");
+        return NULL;
+    }
+    if (!PyList_Check(eids)) {
+        PyErr_SetString(PyExc_TypeError, "locate() takes a list of event ids");
+        return NULL;
+    }
+    return store_locate(self, eids);
+}
+
 static PyMethodDef Scanner_methods[] = {
     {"scan", (PyCFunction)Scanner_scan, METH_VARARGS,
      "scan(block, keep, limit, strict, source, first_line) -> (lines, deferred): "
@@ -507,6 +522,9 @@ static PyMethodDef Scanner_methods[] = {
      "settle() -> (event ids with differing copies, identical copies dropped)."},
     {"start_fold", (PyCFunction)Scanner_start_fold, METH_NOARGS,
      "start_fold() -> records kept: group them by partition."},
+    {"locate", (PyCFunction)Scanner_locate, METH_O,
+     "locate(event_ids) -> {event_id: (source, line)} for the kept records of those ids "
+     "whose place is known."},
     {"next_group", (PyCFunction)Scanner_next_group, METH_VARARGS,
      "next_group(keep_logs, max_cycles, families) -> the next folded group, or None."},
     {NULL, NULL, 0, NULL},

@@ -436,3 +436,64 @@ store_free(store_t *st)
     intern_free(&st->strings);
     memset(st, 0, sizeof(*st));
 }
+
+/* ------------------------------------------------------------------ locations */
+
+/* {event_id: (source, line)} for the wanted event ids that a kept record has
+   with a known place (line > 0); one pass over the records, with the wanted
+   ids in a keyed table. */
+PyObject *
+store_locate(Scanner *self, PyObject *eids)
+{
+    store_t *st = &self->store;
+    Py_ssize_t n = PyList_GET_SIZE(eids);
+    size_t slots = 16;
+    while ((size_t)n * 2 >= slots) slots *= 2;
+    struct want { const char *s; Py_ssize_t n; PyObject *obj; uint64_t where; } *table;
+    table = calloc(slots, sizeof(*table));
+    if (!table) return PyErr_NoMemory();
+    PyObject *out = NULL;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *e = PyList_GET_ITEM(eids, i);
+        Py_ssize_t len;
+        const char *s = PyUnicode_Check(e) ? PyUnicode_AsUTF8AndSize(e, &len) : NULL;
+        if (!s) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "event ids must be str");
+            goto done;
+        }
+        if (len < 1 || len > EID_MAX) continue;
+        size_t j = khash(&self->key, s, (size_t)len) & (slots - 1);
+        while (table[j].s && !(table[j].n == len && same(table[j].s, s, len))) j = (j + 1) & (slots - 1);
+        table[j].s = s;
+        table[j].n = len;
+        table[j].obj = e;
+    }
+    for (size_t r = 0; r < st->n_recs; r++) {
+        const rec_t *rec = &st->recs[r];
+        if (rec->kind == RK_DEAD || (rec->where & 0xFFFFFFFFFFFFULL) == 0) continue;
+        size_t j = khash(&self->key, rec->eid, rec->eid_len) & (slots - 1);
+        while (table[j].s) {
+            if (table[j].n == rec->eid_len && same(table[j].s, rec->eid, rec->eid_len)) {
+                if (!table[j].where || rec->where < table[j].where) table[j].where = rec->where;
+                break;
+            }
+            j = (j + 1) & (slots - 1);
+        }
+    }
+    out = PyDict_New();
+    if (!out) goto done;
+    for (size_t j = 0; j < slots; j++) {
+        if (!table[j].s || !table[j].where) continue;
+        PyObject *place = Py_BuildValue("(KK)", (unsigned long long)(table[j].where >> 48),
+                                        (unsigned long long)(table[j].where & 0xFFFFFFFFFFFFULL));
+        if (!place || PyDict_SetItem(out, table[j].obj, place) < 0) {
+            Py_XDECREF(place);
+            Py_CLEAR(out);
+            goto done;
+        }
+        Py_DECREF(place);
+    }
+done:
+    free(table);
+    return out;
+}
