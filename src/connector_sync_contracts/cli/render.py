@@ -6,6 +6,8 @@ from typing import Any
 
 import orjson
 
+from ..validation.paths import json_path
+
 __all__ = ["anomaly_text", "first_differences", "focus", "table"]
 
 
@@ -114,31 +116,31 @@ def anomaly_text(item: dict[str, Any]) -> str:
     return f"{item['kind']} [{item['event_id']}] {item['message']}"
 
 
-def first_differences(expected: Any, actual: Any, path: str = "$", limit: int = 10) -> list[str]:
+def first_differences(expected: Any, actual: Any, limit: int = 10) -> list[str]:
     """Up to ``limit`` differences between a golden output and a consumer's, by JSON path."""
     found: list[str] = []
 
-    def walk(a: Any, b: Any, where: str) -> None:
+    def walk(a: Any, b: Any, where: tuple[str | int, ...]) -> None:
         if len(found) >= limit:
             return
         if isinstance(a, dict) and isinstance(b, dict):
             for key in sorted(a.keys() | b.keys()):
                 if key not in b:
-                    found.append(f"{where}.{key}: missing in your output")
+                    found.append(f"{json_path((*where, key))}: missing in your output")
                 elif key not in a:
-                    found.append(f"{where}.{key}: not in the golden output")
+                    found.append(f"{json_path((*where, key))}: not in the golden output")
                 else:
-                    walk(a[key], b[key], f"{where}.{key}")
+                    walk(a[key], b[key], (*where, key))
         elif isinstance(a, list) and isinstance(b, list):
             if len(a) != len(b):
-                found.append(f"{where}: golden has {len(a)} items, yours has {len(b)}")
+                found.append(f"{json_path(where)}: golden has {len(a)} items, yours has {len(b)}")
             for index, (x, y) in enumerate(zip(a, b, strict=False)):
-                walk(x, y, f"{where}[{index}]")
+                walk(x, y, (*where, index))
         elif a != b or type(a) is not type(b):
             found.append(
-                f"{where}: golden {orjson.dumps(a).decode()[:80]}, "
+                f"{json_path(where)}: golden {orjson.dumps(a).decode()[:80]}, "
                 f"yours {orjson.dumps(b).decode()[:80]}"
             )
 
-    walk(expected, actual, path)
+    walk(expected, actual, ())
     return found

@@ -32,6 +32,7 @@ from ..models.results import (
     sync_projection_from_data,
 )
 from ..validation.input import first_problem, load_mapping
+from ..validation.paths import json_path
 from .anomalies import AnomalyData, anomaly, anomaly_order
 from .facts import Fact, MalformedFact, fact_from_values
 from .fold import Dedup, Engine
@@ -54,8 +55,8 @@ def summarize_errors(exc: ValidationError, prefix: str = "") -> str:
     """One line naming every failed field and rule of a pydantic validation error."""
     parts = []
     for err in exc.errors(include_url=False):
-        loc = ".".join(str(p) for p in (prefix, *err["loc"]) if p != "")
-        parts.append(f"{loc or '$'}: {err['msg']}")
+        loc = ((prefix,) if prefix else ()) + tuple(err["loc"])
+        parts.append(f"{json_path(loc)}: {err['msg']}")
     return "; ".join(parts)
 
 
