@@ -11,11 +11,16 @@ from ``CATALOG``; adding an event type starts with a row here.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from enum import Enum
 from types import MappingProxyType
 from typing import Final, NamedTuple
 
-from .lifecycle import HEALTH_STATUS_TARGETS, ConnectorState, HealthStatus, SyncOutcome
+from .lifecycle import (
+    HEALTH_STATUS_TARGETS,
+    ConnectorState,
+    HealthStatus,
+    SyncOutcome,
+    ValueEnum,
+)
 
 __all__ = [
     "ALL_FAMILIES",
@@ -43,7 +48,7 @@ __all__ = [
 ]
 
 
-class Family(str, Enum):
+class Family(ValueEnum):
     """Event family an event type belongs to."""
 
     CONNECTOR = "connector"

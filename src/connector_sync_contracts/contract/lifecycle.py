@@ -24,11 +24,30 @@ __all__ = [
     "HealthStatus",
     "ReconnectStrategy",
     "SyncOutcome",
+    "ValueEnum",
     "is_transition_allowed",
 ]
 
 
-class ConnectorState(str, Enum):
+class ValueEnum(str, Enum):
+    """A string-valued enum whose ``str()`` and ``format()`` are its value.
+
+    ``str(ConnectorState.HEALTHY)`` reads ``healthy``, as it is written in
+    events and projections, on every Python version (a plain ``str, Enum``
+    mixin gives ``ConnectorState.HEALTHY`` from Python 3.11). ``repr`` still
+    names the member.
+    """
+
+    def __str__(self) -> str:
+        """The member's value, e.g. ``healthy``."""
+        return str(self.value)
+
+    def __format__(self, spec: str) -> str:
+        """Format the value, so f-strings read ``healthy`` too."""
+        return format(str(self.value), spec)
+
+
+class ConnectorState(ValueEnum):
     """Lifecycle state of a connector as the reducer tracks it."""
 
     PROVISIONED = "provisioned"
@@ -38,7 +57,7 @@ class ConnectorState(str, Enum):
     RECONNECTED = "reconnected"
 
 
-class HealthStatus(str, Enum):
+class HealthStatus(ValueEnum):
     """Result of a health check."""
 
     HEALTHY = "healthy"
@@ -46,7 +65,7 @@ class HealthStatus(str, Enum):
     UNREACHABLE = "unreachable"
 
 
-class ReconnectStrategy(str, Enum):
+class ReconnectStrategy(ValueEnum):
     """How a connector was reconnected."""
 
     AUTOMATIC = "automatic"
@@ -54,7 +73,7 @@ class ReconnectStrategy(str, Enum):
     BACKOFF = "backoff"
 
 
-class ActorType(str, Enum):
+class ActorType(ValueEnum):
     """Kind of actor that caused an event."""
 
     HUMAN = "human"
@@ -62,7 +81,7 @@ class ActorType(str, Enum):
     SYSTEM = "system"
 
 
-class SyncOutcome(str, Enum):
+class SyncOutcome(ValueEnum):
     """Outcome a sync event records for its delivery."""
 
     ACCEPTED = "accepted"

@@ -7,9 +7,9 @@ these types without loading the models.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
 from typing import Any, Final, Literal
 
+from ..contract.lifecycle import ValueEnum
 from ..contract.rules import SEMANTIC_RULES
 
 __all__ = [
@@ -26,7 +26,7 @@ __all__ = [
 ]
 
 
-class Layer(str, Enum):
+class Layer(ValueEnum):
     """Validation layer a violation comes from, in the order the layers run."""
 
     INPUT = "input"
