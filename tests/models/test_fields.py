@@ -33,7 +33,7 @@ def test_ten_fraction_digits_are_rejected_by_every_layer() -> None:
         ConnectorProvisionedPayload.model_validate(connector_payload(recorded_at=text))
     result = validate_event(connector_payload(recorded_at=text), "ConnectorProvisioned")
     assert not result.valid
-    assert {v.layer.value for v in result.violations} >= {"model", "schema"}
+    assert {layer.value for v in result.violations for layer in v.found_by} >= {"model", "schema"}
 
 
 @pytest.mark.parametrize("port", ["0", "80", "8080", "65535"])

@@ -15,7 +15,7 @@ import json
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from connector_sync_contracts import Event, Projection, canonical_json, replay
@@ -56,7 +56,10 @@ def logs_with_a_malformed_copy(draw: st.DrawFn) -> tuple[Log, dict[str, Any]]:
             for a in state.anomalies
         )
     ]
-    target = draw(st.sampled_from(valid)) if valid else log[0]
+    # A malformed copy of a malformed event competes on equal terms (the smaller
+    # sort key wins), which is not what these tests are about.
+    assume(valid)
+    target = draw(st.sampled_from(valid))
     copy = json.loads(json.dumps(target))
     copy["payload"] = _break(copy["payload"], draw(st.integers(0, 2)))
     # Any ordering key: often one that sorts before the valid copy.

@@ -41,7 +41,8 @@ def envelope(**fields: Any) -> dict[str, Any]:
 
 
 def pairs(result: ValidationResult) -> set[tuple[str, str, str]]:
-    return {(v.layer.value, v.path, v.code) for v in result.violations}
+    """(layer, path, code) of every finding: a violation two layers found counts for both."""
+    return {(layer.value, v.path, v.code) for v in result.violations for layer in v.found_by}
 
 
 # ----------------------------------------------------------------- JSON input

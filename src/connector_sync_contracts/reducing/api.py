@@ -32,7 +32,7 @@ from ..models.results import (
     sync_projection_from_data,
 )
 from ..validation.input import first_problem, load_mapping
-from ..validation.paths import json_path
+from ..validation.messages import model_violations, summarize
 from .anomalies import AnomalyData, anomaly, anomaly_order
 from .facts import Fact, MalformedFact, fact_from_values
 from .fold import Dedup, Engine
@@ -52,12 +52,12 @@ EventLike: TypeAlias = Event | Mapping[str, Any]
 
 
 def summarize_errors(exc: ValidationError, prefix: str = "") -> str:
-    """One line naming every failed field and rule of a pydantic validation error."""
-    parts = []
-    for err in exc.errors(include_url=False):
-        loc = ((prefix,) if prefix else ()) + tuple(err["loc"])
-        parts.append(f"{json_path(loc)}: {err['msg']}")
-    return "; ".join(parts)
+    """Every failed field of a pydantic error as ``validate`` prints it, joined by ``; ``.
+
+    ``$.payload.latency_ms: type: Input should be a valid number, got "fast"``:
+    the same path, code and value as ``validate_event`` and the command line.
+    """
+    return summarize(model_violations(exc, (prefix,) if prefix else ()))
 
 
 def _encodable(text: str) -> str:

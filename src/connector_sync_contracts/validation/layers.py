@@ -16,7 +16,9 @@ stable code and a message. The layers are
     ``min_length``, ``max_length``, ``minimum``, ``maximum``, ``pattern``,
     ``format``) and report at most one code per path (the first failing rule
     in that order), so the two layers agree on the codes as well as on the
-    verdict; the conformance suite tests that agreement.
+    verdict; the conformance suite tests that agreement. A problem both
+    layers find is reported once, in the model's words (which name the
+    offending value), with ``found_by`` naming both layers.
 ``semantic``
     the cross-field rules of ``contract.rules.SEMANTIC_RULES``, checked only
     when the payload passed the model layer.
@@ -27,7 +29,7 @@ stable code and a message. The layers are
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
@@ -38,45 +40,10 @@ from ..models.envelope import LIMITS_CHECKED, Event
 from ..models.payloads import PAYLOAD_MODELS
 from ..schemas import ENVELOPE_SCHEMA, create_validator
 from .input import PathParts, load_json_object, violation
-from .result import FIELD_RANK, LAYER_ORDER, Layer, ValidationResult, Violation, violation_order
+from .messages import model_violations, one_per_path
+from .result import LAYER_ORDER, Layer, ValidationResult, Violation, merge_layers
 
 __all__ = ["validate_event"]
-
-_PYDANTIC_CODES: Final[Mapping[str, str]] = {
-    "missing": "required",
-    "string_type": "type",
-    "int_type": "type",
-    "float_type": "type",
-    "bool_type": "type",
-    "dict_type": "type",
-    "list_type": "type",
-    "model_type": "type",
-    "model_attributes_type": "type",
-    "datetime_type": "type",
-    "uuid_type": "type",
-    "none_required": "type",
-    "is_instance_of": "type",
-    "enum": "enum",
-    "literal_error": "enum",
-    "string_too_short": "min_length",
-    "too_short": "min_length",
-    "string_too_long": "max_length",
-    "too_long": "max_length",
-    "greater_than_equal": "minimum",
-    "greater_than": "exclusive_minimum",
-    "less_than_equal": "maximum",
-    "less_than": "exclusive_maximum",
-    "string_pattern_mismatch": "pattern",
-    "datetime_parsing": "format",
-    "datetime_from_date_parsing": "format",
-    "datetime_object_invalid": "format",
-    "datetime_out_of_range": "format",
-    "timezone_aware": "format",
-    "uuid_parsing": "format",
-    "uuid_version": "format",
-    "finite_number": "non_finite_number",
-    "string_unicode": "invalid_unicode",
-}
 
 _SCHEMA_CODES: Final[Mapping[str, str]] = {
     "required": "required",
@@ -94,40 +61,13 @@ _SCHEMA_CODES: Final[Mapping[str, str]] = {
 }
 
 
-def _one_per_path(violations: Iterable[Violation]) -> list[Violation]:
-    best: dict[str, Violation] = {}
-    for found in violations:
-        held = best.get(found.path)
-        if held is None or FIELD_RANK.get(found.code, len(FIELD_RANK)) < FIELD_RANK.get(
-            held.code, len(FIELD_RANK)
-        ):
-            best[found.path] = found
-    return list(best.values())
-
-
-def _model_code(error_type: str, value: object) -> str:
-    code = _PYDANTIC_CODES.get(error_type, "invalid")
-    if code == "enum" and not isinstance(value, str):
-        return "type"
-    return code
-
-
 def _model_layer(
     model: type[BaseModel], data: dict[str, Any], prefix: PathParts
 ) -> tuple[BaseModel | None, list[Violation]]:
     try:
         return model.model_validate(data, context=LIMITS_CHECKED), []
     except ValidationError as exc:
-        found = [
-            violation(
-                Layer.MODEL,
-                (*prefix, *error["loc"]),
-                _model_code(error["type"], error.get("input")),
-                error["msg"],
-            )
-            for error in exc.errors(include_url=False)
-        ]
-        return None, _one_per_path(found)
+        return None, model_violations(exc, prefix)
 
 
 def _schema_layer(name: str, data: dict[str, Any], prefix: PathParts) -> list[Violation]:
@@ -140,7 +80,7 @@ def _schema_layer(name: str, data: dict[str, Any], prefix: PathParts) -> list[Vi
         )
         for error in create_validator(name).iter_errors(data)
     ]
-    return _one_per_path(found)
+    return one_per_path(found)
 
 
 def _semantic_layer(event_type: str, payload: BaseModel, prefix: PathParts) -> list[Violation]:
@@ -312,7 +252,7 @@ def validate_event(
 def _result(
     run: _Run, kind: Literal["envelope", "payload"] | None, event_type: str | None
 ) -> ValidationResult:
-    violations = tuple(sorted(set(run.violations), key=violation_order))
+    violations = merge_layers(run.violations)
     layers = tuple(sorted(run.layers, key=LAYER_ORDER.__getitem__))
     return ValidationResult(
         valid=not violations,

@@ -6,6 +6,7 @@ these types without loading the models.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
@@ -22,6 +23,7 @@ __all__ = [
     "Layer",
     "ValidationResult",
     "Violation",
+    "merge_layers",
     "violation_order",
 ]
 
@@ -84,30 +86,68 @@ VIOLATION_CODES: Final[frozenset[str]] = frozenset(
 @dataclass(frozen=True, slots=True)
 class Violation:
     """One broken rule: where (a JSON path such as ``$.payload.endpoint_url``), which rule
-    (a stable ``code`` from ``VIOLATION_CODES``), which layer found it, and a message."""
+    (a stable ``code`` from ``VIOLATION_CODES``), which layer found it, and a message.
+
+    ``str()`` reads ``$.payload.endpoint_url: pattern: must be ...``.
+    """
 
     layer: Layer
-    """Layer that found the problem."""
+    """Layer that found the problem first (the model before the schema)."""
     path: str
     """JSON path of the offending value (``$`` is the validated object itself)."""
     code: str
     """Stable machine-readable code, e.g. ``required``, ``pattern``, ``unknown_field``."""
     message: str
-    """Human-readable explanation; wording may change between releases."""
+    """Human-readable explanation, naming the offending value; wording may change."""
+    found_by: tuple[Layer, ...] = ()
+    """Every layer that reported this (path, code), in layer order; ``(layer,)`` by default.
 
-    def to_dict(self) -> dict[str, str]:
-        """JSON-ready form: layer, path, code, message."""
+    The model and schema layers check the same rules, so most problems are
+    found by both; ``validate_event`` reports each once and lists both here.
+    """
+
+    def __post_init__(self) -> None:
+        if not self.found_by:
+            object.__setattr__(self, "found_by", (self.layer,))
+
+    def __str__(self) -> str:
+        """``path: code: message``, as the command line prints a problem."""
+        return f"{self.path}: {self.code}: {self.message}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: layer, path, code, message and found_by (layer values)."""
         return {
             "layer": self.layer.value,
             "path": self.path,
             "code": self.code,
             "message": self.message,
+            "found_by": [layer.value for layer in self.found_by],
         }
 
 
 def violation_order(violation: Violation) -> tuple[int, str, str, str]:
     """Sort key of violations: (layer, path, code, message)."""
     return (LAYER_ORDER[violation.layer], violation.path, violation.code, violation.message)
+
+
+def merge_layers(violations: Iterable[Violation]) -> tuple[Violation, ...]:
+    """One violation per (path, code), sorted: the first layer's, found by every layer.
+
+    The model and schema layers describe the same broken rule in their own
+    words; a reader needs it once. The earliest layer's wording is kept (the
+    model's, which names the value), and ``found_by`` lists every layer that
+    reported it.
+    """
+    merged: dict[tuple[str, str], Violation] = {}
+    for found in sorted(violations, key=violation_order):
+        key = (found.path, found.code)
+        held = merged.get(key)
+        if held is None:
+            merged[key] = found
+        elif not set(found.found_by) <= set(held.found_by):
+            layers = sorted({*held.found_by, *found.found_by}, key=LAYER_ORDER.__getitem__)
+            merged[key] = Violation(held.layer, held.path, held.code, held.message, tuple(layers))
+    return tuple(sorted(merged.values(), key=violation_order))
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +161,7 @@ class ValidationResult:
     valid: bool
     """True when no layer reported a violation."""
     violations: tuple[Violation, ...]
-    """Every problem found, ordered by (layer, path, code, message)."""
+    """Every problem found, once each, ordered by (layer, path, code, message)."""
     kind: Literal["envelope", "payload"] | None
     """What the data was read as; None when it could not be read at all."""
     event_type: str | None
@@ -135,9 +175,9 @@ class ValidationResult:
         return frozenset(violation.code for violation in self.violations)
 
     def by_layer(self, layer: Layer | str) -> tuple[Violation, ...]:
-        """The violations one layer reported."""
+        """The violations one layer reported (also those another layer found first)."""
         wanted = Layer(layer)
-        return tuple(violation for violation in self.violations if violation.layer is wanted)
+        return tuple(violation for violation in self.violations if wanted in violation.found_by)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form of the whole result."""

@@ -1,0 +1,146 @@
+"""One message style for every problem: ``$.path: code: message, got VALUE``.
+
+``validate_event``'s model layer, the CLI's line problems and the
+``malformed_envelope``/``malformed_payload`` anomalies of a replay all read
+pydantic errors through ``model_violations``, so a broken field is described
+the same way everywhere: the same JSON path (``$.payload.latency_ms``), the
+same stable code (``type``) and the offending value, shortened as pydantic
+shortens it (``got "fast"``). Credentials in a URL are never repeated.
+
+No pydantic import here: the errors are read through their ``errors()``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Final, Protocol
+
+from .input import PathParts, violation
+from .result import FIELD_RANK, INPUT_CODES, Layer, Violation
+
+__all__ = [
+    "PYDANTIC_CODES",
+    "ErrorList",
+    "model_code",
+    "model_violations",
+    "one_per_path",
+    "shown_value",
+    "summarize",
+]
+
+PYDANTIC_CODES: Final[Mapping[str, str]] = {
+    "missing": "required",
+    "string_type": "type",
+    "int_type": "type",
+    "float_type": "type",
+    "bool_type": "type",
+    "dict_type": "type",
+    "list_type": "type",
+    "model_type": "type",
+    "model_attributes_type": "type",
+    "datetime_type": "type",
+    "uuid_type": "type",
+    "none_required": "type",
+    "is_instance_of": "type",
+    "enum": "enum",
+    "literal_error": "enum",
+    "string_too_short": "min_length",
+    "too_short": "min_length",
+    "string_too_long": "max_length",
+    "too_long": "max_length",
+    "greater_than_equal": "minimum",
+    "greater_than": "exclusive_minimum",
+    "less_than_equal": "maximum",
+    "less_than": "exclusive_maximum",
+    "string_pattern_mismatch": "pattern",
+    "datetime_parsing": "format",
+    "datetime_from_date_parsing": "format",
+    "datetime_object_invalid": "format",
+    "datetime_out_of_range": "format",
+    "timezone_aware": "format",
+    "uuid_parsing": "format",
+    "uuid_version": "format",
+    "finite_number": "non_finite_number",
+    "string_unicode": "invalid_unicode",
+}
+"""pydantic error type -> the stable violation code it reports (``invalid`` otherwise)."""
+
+_VALUE_LIMIT: Final = 50
+"""Longest value shown in a message; longer ones keep their start and end, as pydantic does."""
+
+_USER_INFO: Final = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://)[^/?#@\s\"]*@")
+
+
+class ErrorList(Protocol):
+    """What ``model_violations`` reads: a pydantic ``ValidationError``."""
+
+    def errors(self, *, include_url: bool = ...) -> Sequence[Any]:
+        """The error details (``type``, ``loc``, ``msg``, ``input``)."""
+
+
+def shown_value(value: object) -> str:
+    """``value`` as JSON text, at most 50 characters, with URL credentials masked.
+
+    ``"fast"``, ``12``, ``null``, ``{"a": 1}``; a longer value keeps its
+    first and last characters around ``...``, and ``https://user:token@host``
+    reads ``https://***@host``.
+    """
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):  # a cycle, or a key JSON cannot hold
+        text = repr(value)
+    text = _USER_INFO.sub(r"\1***@", text)
+    # A lone surrogate is valid JSON text but cannot be printed: escape it.
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    if len(text) > _VALUE_LIMIT:
+        half = (_VALUE_LIMIT - 3) // 2
+        text = f"{text[: _VALUE_LIMIT - 3 - half]}...{text[-half:]}"
+    return text
+
+
+def model_code(error_type: str, value: object) -> str:
+    """The stable code of a pydantic error type (an enum check on a non-string is ``type``)."""
+    if error_type in INPUT_CODES:  # raised by the input limits of ``Event(...)`` itself
+        return error_type
+    code = PYDANTIC_CODES.get(error_type, "invalid")
+    if code == "enum" and not isinstance(value, str):
+        return "type"
+    return code
+
+
+def _message(error: Mapping[str, Any], code: str) -> str:
+    message = str(error["msg"])
+    if code == "required" or code in INPUT_CODES or "input" not in error:
+        return message
+    return f"{message}, got {shown_value(error['input'])}"
+
+
+def one_per_path(violations: Iterable[Violation]) -> list[Violation]:
+    """Keep one violation per path: the most fundamental code (``FIELD_CODES`` order)."""
+    best: dict[str, Violation] = {}
+    unranked = len(FIELD_RANK)
+    for found in violations:
+        held = best.get(found.path)
+        if held is None or FIELD_RANK.get(found.code, unranked) < FIELD_RANK.get(
+            held.code, unranked
+        ):
+            best[found.path] = found
+    return list(best.values())
+
+
+def model_violations(
+    exc: ErrorList, prefix: PathParts = (), layer: Layer = Layer.MODEL
+) -> list[Violation]:
+    """The violations of a pydantic validation error, one per path, in the common style."""
+    found = []
+    for error in exc.errors(include_url=False):
+        code = model_code(error["type"], error.get("input"))
+        found.append(violation(layer, (*prefix, *error["loc"]), code, _message(error, code)))
+    return one_per_path(found)
+
+
+def summarize(violations: Iterable[Violation]) -> str:
+    """``$.path: code: message`` of each violation, joined by ``; `` (an anomaly's message)."""
+    return "; ".join(f"{v.path}: {v.code}: {v.message}" for v in violations)

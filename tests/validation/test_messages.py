@@ -1,0 +1,114 @@
+"""One violation per problem, in one message style (issue 13, items 2 and 5).
+
+The model and schema layers check the same rules, so they find the same
+problems; ``validate_event`` reports each problem once, in the model's
+words, and ``found_by`` keeps both layers as its source. Every message that
+can name the offending value does, shortened like pydantic shortens it, and
+a replay's ``malformed_*`` anomaly describes a broken field with exactly
+the words ``validate_event`` uses.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from connector_sync_contracts import (
+    CONNECTOR_HEALTH_CHECKED,
+    ConnectorProvisionedPayload,
+    Layer,
+    replay,
+    validate_event,
+)
+from connector_sync_contracts.validation.messages import shown_value
+from tests.support.factories import connector_payload, envelope, required_fields
+
+
+def test_ten_missing_fields_are_ten_violations_each_found_by_both_layers() -> None:
+    required = required_fields(ConnectorProvisionedPayload)
+    assert len(required) >= 9
+    result = validate_event({}, "ConnectorProvisioned")
+    assert [v.path for v in result.violations] == sorted(f"$.{name}" for name in required)
+    for violation in result.violations:
+        assert violation.code == "required"
+        assert violation.layer is Layer.MODEL
+        assert violation.found_by == (Layer.MODEL, Layer.SCHEMA)
+        assert violation.message == "Field required"
+    # Each layer still answers for what it found.
+    assert result.by_layer(Layer.SCHEMA) == result.violations
+    assert result.by_layer(Layer.MODEL) == result.violations
+
+
+def test_no_two_violations_share_a_path_and_a_code() -> None:
+    event = envelope(CONNECTOR_HEALTH_CHECKED, connector_payload(CONNECTOR_HEALTH_CHECKED))
+    event.update(lamport_clock="7", node_id="", timestamp="yesterday")
+    event["payload"].update(latency_ms="fast", health_status="fine", connector_id=None)
+    result = validate_event(event)
+    keys = [(v.path, v.code) for v in result.violations]
+    assert len(keys) == len(set(keys)) == 6
+    assert {v.found_by for v in result.violations} == {(Layer.MODEL, Layer.SCHEMA)}
+
+
+def test_a_violation_names_the_offending_value() -> None:
+    event = envelope(CONNECTOR_HEALTH_CHECKED, connector_payload(CONNECTOR_HEALTH_CHECKED))
+    event["lamport_clock"] = "7"
+    event["payload"].update(latency_ms="fast", health_status="fine")
+    shown = {str(v) for v in validate_event(event).violations}
+    assert shown == {
+        '$.lamport_clock: type: Input should be a valid integer, got "7"',
+        '$.payload.latency_ms: type: Input should be a valid number, got "fast"',
+        "$.payload.health_status: enum: Input should be 'healthy', 'degraded' or "
+        "'unreachable', got \"fine\"",
+    }
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("fast", '"fast"'),
+        (12, "12"),
+        (None, "null"),
+        (True, "true"),
+        ({"a": [1, 2]}, '{"a": [1, 2]}'),
+        ("x" * 80, '"' + "x" * 23 + "..." + "x" * 22 + '"'),
+        ("https://deploy:s3cret@hooks.example.com/in", '"https://***@hooks.example.com/in"'),
+        ("\ud800", '"\\ud800"'),
+    ],
+)
+def test_values_are_shown_as_json_shortened_and_without_credentials(value: Any, shown: str) -> None:
+    assert shown_value(value) == shown
+    assert len(shown) <= 50
+
+
+def test_credentials_in_a_rejected_url_are_never_repeated() -> None:
+    url = "https://deploy:s3cret@hooks.example.com/in"
+    result = validate_event(connector_payload(endpoint_url=url), "ConnectorProvisioned")
+    [violation] = result.violations
+    assert "s3cret" not in violation.message
+    assert violation.message.endswith('got "https://***@hooks.example.com/in"')
+
+
+def test_a_malformed_payload_anomaly_reads_like_validate_event() -> None:
+    event = envelope(
+        CONNECTOR_HEALTH_CHECKED, connector_payload(CONNECTOR_HEALTH_CHECKED, latency_ms="fast")
+    )
+    [violation] = validate_event(event).violations
+    state = replay([event]).connectors[event["payload"]["connector_id"]]
+    [anomaly] = state.anomalies
+    assert anomaly.kind == "malformed_payload"
+    assert anomaly.message == str(violation)
+    assert anomaly.message.startswith("$.payload.latency_ms: type: ")
+
+
+def test_a_malformed_envelope_anomaly_reads_like_validate_event() -> None:
+    event = envelope(CONNECTOR_HEALTH_CHECKED, connector_payload(CONNECTOR_HEALTH_CHECKED))
+    event["lamport_clock"] = True
+    [violation] = validate_event(event).violations
+    [anomaly] = replay([event]).anomalies
+    assert anomaly.kind == "malformed_envelope"
+    assert (
+        anomaly.message
+        == str(violation)
+        == ("$.lamport_clock: type: Input should be a valid integer, got true")
+    )
