@@ -112,3 +112,20 @@ def test_a_malformed_envelope_anomaly_reads_like_validate_event() -> None:
         == str(violation)
         == ("$.lamport_clock: type: Input should be a valid integer, got true")
     )
+
+
+def test_a_cloudevent_read_as_an_envelope_says_so_once() -> None:
+    from connector_sync_contracts import Event
+    from connector_sync_contracts.interop.cloudevents import to_cloudevent_dict
+
+    event = envelope(CONNECTOR_HEALTH_CHECKED, connector_payload(CONNECTOR_HEALTH_CHECKED))
+    cloudevent = to_cloudevent_dict(Event.model_validate(event))
+    result = validate_event(cloudevent)
+    assert [(v.path, v.code) for v in result.violations] == [("$", "looks_like_cloudevent")]
+    assert "use --input-format cloudevents" in result.violations[0].message
+    # replay() says the same in its malformed_envelope anomaly.
+    [anomaly] = replay([cloudevent]).anomalies
+    assert anomaly.message == str(result.violations[0])
+    # A payload that happens to hold a specversion field is still just a payload.
+    payload = {**connector_payload(), "specversion": "1.0"}
+    assert validate_event(payload, "ConnectorProvisioned").valid

@@ -59,6 +59,7 @@ from ..errors import CloudEventMappingError, CloudEventProblem, CloudEventsSDKMi
 from ..models.envelope import Event
 from ..models.payloads import PAYLOAD_MODELS
 from ..schemas import schema_id
+from ..validation.messages import describe_error
 from ..validation.paths import json_path
 
 if TYPE_CHECKING:
@@ -431,11 +432,12 @@ def _event(envelope: dict[str, Any]) -> Event:
         return Event.model_validate(envelope)
     except ValidationError as exc:
         problems = []
-        for error in exc.errors():
+        for error in exc.errors(include_url=False):
             loc = tuple(error["loc"])
             head = ATTRIBUTE_MAP.get(str(loc[0]), str(loc[0])) if loc else ""
             path = (head, *loc[1:]) if head else ()
-            problems.append(_problem(path, error["type"], error["msg"]))
+            # The codes and wording of validate_event: $.lamportclock: type: ..., got "7".
+            problems.append(_problem(path, *describe_error(error)))
         raise CloudEventMappingError(tuple(problems)) from None
 
 
@@ -474,7 +476,7 @@ def from_cloudevent(ce: CloudEventLike) -> Event:
         structured["time"] = format_instant(time)
     elif isinstance(time, datetime):
         raise CloudEventMappingError(
-            (_problem(("time",), "timezone_aware", "time must carry a UTC offset"),)
+            (_problem(("time",), "format", "time must carry a UTC offset"),)
         )
     data = ce.get_data()
     if isinstance(data, (bytes, bytearray, str)):

@@ -31,7 +31,7 @@ from ..models.results import (
     replay_result_from_data,
     sync_projection_from_data,
 )
-from ..validation.input import first_problem, load_mapping
+from ..validation.input import cloudevent_hint, first_problem, load_mapping
 from ..validation.messages import model_violations, summarize
 from .anomalies import AnomalyData, anomaly, anomaly_order
 from .facts import Fact, MalformedFact, fact_from_values
@@ -92,9 +92,11 @@ def admit_envelope(
     # Python objects (a datetime, a UUID) stay allowed in a mapping: only the
     # limits apply, and the model takes those objects as it always did.
     obj, problems = (item, ()) if limits_checked else load_mapping(item, python_values=True)
-    if obj is None:
+    hint = cloudevent_hint(obj) if isinstance(obj, Mapping) else None
+    if obj is None or hint is not None:
+        found = (hint,) if hint is not None else problems
         anomalies.append(
-            anomaly(kind="malformed_envelope", event_id=None, message=first_problem(problems))
+            anomaly(kind="malformed_envelope", event_id=None, message=first_problem(found))
         )
         return None
     try:

@@ -20,7 +20,9 @@ from .paths import json_path
 from .result import Layer, Violation, violation_order
 
 __all__ = [
+    "CLOUDEVENT_HINT",
     "PathParts",
+    "cloudevent_hint",
     "first_problem",
     "load_json_object",
     "load_mapping",
@@ -227,6 +229,23 @@ def load_mapping(
         return None, (violation(Layer.INPUT, (), "not_an_object", message),)
     obj, problems = _scan(data, python_values=python_values)
     return obj, tuple(sorted(problems, key=violation_order))
+
+
+CLOUDEVENT_HINT: Final = (
+    "this looks like a CloudEvent: use --input-format cloudevents (in Python: from_structured_json)"
+)
+"""What is said of a CloudEvent read as an envelope, instead of its missing fields."""
+
+
+def cloudevent_hint(obj: Mapping[str, Any]) -> Violation | None:
+    """The ``looks_like_cloudevent`` violation when ``obj`` is a CloudEvent, not an envelope.
+
+    A structured CloudEvent carries ``specversion`` and neither ``event_type``
+    nor ``payload``: listing the envelope fields it lacks would not help.
+    """
+    if "specversion" in obj and "event_type" not in obj and "payload" not in obj:
+        return violation(Layer.INPUT, (), "looks_like_cloudevent", CLOUDEVENT_HINT)
+    return None
 
 
 def first_problem(problems: tuple[Violation, ...]) -> str:

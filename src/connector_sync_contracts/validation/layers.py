@@ -39,7 +39,7 @@ from ..contract.rules import semantic_failures
 from ..models.envelope import LIMITS_CHECKED, Event
 from ..models.payloads import PAYLOAD_MODELS
 from ..schemas import ENVELOPE_SCHEMA, create_validator
-from .input import PathParts, load_json_object, violation
+from .input import PathParts, cloudevent_hint, load_json_object, violation
 from .messages import model_violations, one_per_path
 from .result import LAYER_ORDER, Layer, ValidationResult, Violation, merge_layers
 
@@ -227,6 +227,9 @@ def validate_event(
     if obj is None:
         return _result(_Run(list(problems), [Layer.INPUT]), None, None)
     run = _Run([], [Layer.INPUT])
+    hint = cloudevent_hint(obj) if event_type is None else None
+    if hint is not None:
+        return _result(_Run([hint], [Layer.INPUT]), None, None)
     if _is_envelope(obj, event_type):
         requested = event_type if isinstance(event_type, str) else None
         if event_type is not None and requested is None:

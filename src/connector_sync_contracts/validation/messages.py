@@ -23,6 +23,7 @@ from .result import FIELD_RANK, INPUT_CODES, Layer, Violation
 __all__ = [
     "PYDANTIC_CODES",
     "ErrorList",
+    "describe_error",
     "model_code",
     "model_violations",
     "one_per_path",
@@ -110,11 +111,13 @@ def model_code(error_type: str, value: object) -> str:
     return code
 
 
-def _message(error: Mapping[str, Any], code: str) -> str:
+def describe_error(error: Mapping[str, Any]) -> tuple[str, str]:
+    """(code, message) of one pydantic error detail; the message names the value."""
+    code = model_code(error["type"], error.get("input"))
     message = str(error["msg"])
     if code == "required" or code in INPUT_CODES or "input" not in error:
-        return message
-    return f"{message}, got {shown_value(error['input'])}"
+        return code, message
+    return code, f"{message}, got {shown_value(error['input'])}"
 
 
 def one_per_path(violations: Iterable[Violation]) -> list[Violation]:
@@ -136,8 +139,8 @@ def model_violations(
     """The violations of a pydantic validation error, one per path, in the common style."""
     found = []
     for error in exc.errors(include_url=False):
-        code = model_code(error["type"], error.get("input"))
-        found.append(violation(layer, (*prefix, *error["loc"]), code, _message(error, code)))
+        code, message = describe_error(error)
+        found.append(violation(layer, (*prefix, *error["loc"]), code, message))
     return one_per_path(found)
 
 

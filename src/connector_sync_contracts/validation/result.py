@@ -14,9 +14,11 @@ from ..contract.lifecycle import ValueEnum
 from ..contract.rules import SEMANTIC_RULES
 
 __all__ = [
+    "CLOUDEVENT_CODES",
     "FIELD_CODES",
     "FIELD_RANK",
     "INPUT_CODES",
+    "LINE_CODES",
     "LAYER_ORDER",
     "STRICT_CODES",
     "VIOLATION_CODES",
@@ -72,15 +74,39 @@ INPUT_CODES: Final = (
     "event_type_required",
     "event_type_mismatch",
     "unknown_event_type",
+    "looks_like_cloudevent",
 )
 """Codes of the input layer."""
 STRICT_CODES: Final = ("unknown_field", "project_uuid_mismatch")
 """Codes of the strict layer."""
 
-VIOLATION_CODES: Final[frozenset[str]] = frozenset(
-    {*INPUT_CODES, *FIELD_CODES, *STRICT_CODES, *(rule.code for rule in SEMANTIC_RULES)}
+LINE_CODES: Final = ("nul_byte", "blank_line", "line_too_long")
+"""Codes of a JSONL line as a whole, reported by the command line (``io``, the engine)."""
+CLOUDEVENT_CODES: Final = (
+    "missing_attribute",
+    "attribute_type",
+    "unsupported_specversion",
+    "unknown_type",
+    "incompatible_version",
+    "invalid_source",
+    "unsupported_datacontenttype",
+    "unsupported_data_encoding",
 )
-"""Every code a ``Violation`` can carry; codes are stable across releases of 2.x."""
+"""Codes of a CloudEvent that does not map to an envelope (``--input-format cloudevents``,
+``CloudEventMappingError``); the envelope rules it breaks keep their own codes."""
+
+VIOLATION_CODES: Final[frozenset[str]] = frozenset(
+    {
+        *INPUT_CODES,
+        *FIELD_CODES,
+        *STRICT_CODES,
+        *(rule.code for rule in SEMANTIC_RULES),
+        *LINE_CODES,
+        *CLOUDEVENT_CODES,
+    }
+)
+"""Every code a problem can carry: a ``Violation``, a line problem of the command line, or a
+CloudEvent mapping problem. Codes are stable across releases of 2.x."""
 
 
 @dataclass(frozen=True, slots=True)
