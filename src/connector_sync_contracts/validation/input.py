@@ -97,7 +97,9 @@ def _parse_text(text: str) -> tuple[Any, list[Violation]]:
             text, object_pairs_hook=_object_pairs, parse_constant=_constant, parse_int=_integer
         ), []
     except json.JSONDecodeError as exc:
-        message = f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        # "Unterminated string starting at" already ends with "at": say it once.
+        what = exc.msg.removesuffix(" at")
+        message = f"not valid JSON: {what} at line {exc.lineno} column {exc.colno}"
     except RecursionError:
         return None, [
             violation(Layer.INPUT, (), "too_deep", f"nested deeper than {MAX_DEPTH} levels")
