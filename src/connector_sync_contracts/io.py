@@ -117,7 +117,25 @@ class Source:
         self.max_line_bytes = max_line_bytes
         self.spill: Callable[[bytes], object] | None = None
         """Receives, in chunks, the content of each line over the limit (e.g. a quarantine)."""
+        self.bytes_read = 0
+        """Bytes of the file read so far in the first pass: compressed bytes for gzip data."""
+        self.passes = 0
+        """Complete passes over the input so far (replay reads some lines again)."""
+        self.on_pass_end: Callable[[Source], object] | None = None
+        """Called with this source when a pass over it ends (e.g. to update a progress bar)."""
         self._spool: IO[bytes] | None = None
+
+    def size(self) -> int | None:
+        """Bytes of the input as stored (compressed for gzip), or None while not known.
+
+        A regular file's size is known at once; standard input's once it was
+        copied to its spool, when the first pass starts.
+        """
+        if self._spool is not None:
+            return os.fstat(self._spool.fileno()).st_size
+        if self.streamed():
+            return None
+        return os.stat(self.name).st_size
 
     def streamed(self) -> bool:
         """Whether the input can be read only once (standard input, a pipe, a device)."""
@@ -191,7 +209,7 @@ class Source:
         except OSError as exc:
             raise InputError(f"cannot read {self.name}: {_reason(exc)}") from exc
         try:
-            read = handle.read
+            read = handle.read if self.passes else self._counting(handle.read, underlying)
             partial = b""  # the start of a line whose end is not read yet
             chunk = read(_BLOCK)
             while chunk:
@@ -216,6 +234,9 @@ class Source:
                 chunk = read(_BLOCK)
             if partial:
                 yield partial
+            self.passes += 1
+            if self.on_pass_end is not None:
+                self.on_pass_end(self)
         except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
             # gzip reports a truncated or damaged stream with these.
             raise InputError(f"cannot read {self.name}: damaged or truncated gzip data") from exc
@@ -228,6 +249,19 @@ class Source:
                 handle.close()
             if underlying is not self._spool:
                 underlying.close()
+
+    def _counting(
+        self, read: Callable[[int], bytes], underlying: IO[bytes]
+    ) -> Callable[[int], bytes]:
+        """``read`` that keeps ``bytes_read`` at the position in the stored (maybe gzip) file."""
+        tell = underlying.tell
+
+        def counted(size: int) -> bytes:
+            chunk = read(size)
+            self.bytes_read = tell()
+            return chunk
+
+        return counted
 
     def close(self) -> None:
         """Release the standard-input spool file, if any."""

@@ -143,11 +143,11 @@ def test_connector_focuses_json_and_table(valid_log: Path, valid_json: Run) -> N
 
 
 def test_table_is_a_readable_per_connector_view(valid_log: Path, valid_json: Run) -> None:
-    run = run_cli("replay", valid_log)
+    run = run_cli("replay", valid_log, env={"COLUMNS": "160"})
     assert run.code == 0, run.explain()
     lines = run.out.splitlines()
     header = lines[0].split()
-    for column in ("CONNECTOR", "STATE", "HEALTH", "PENDING", "ANOMALIES"):
+    for column in ("CONNECTOR", "PROVIDER", "STATE", "HEALTH", "PENDING", "ANOMALIES"):
         assert column in header
     assert set(lines[1]) <= {"-", " "}
     full = orjson.loads(valid_json.stdout)
@@ -155,7 +155,7 @@ def test_table_is_a_readable_per_connector_view(valid_log: Path, valid_json: Run
     assert [row[0] for row in rows] == sorted(full["connectors"])
     for row in rows:
         assert row[2] == full["connectors"][row[0]]["current_state"]
-    assert f"events {full['event_count']}" in run.out
+    assert f"{full['event_count']:,} events, " in run.out
     summary = parse_summary(run.err)
     assert summary.accepted == summary.lines_read == full["event_count"]
 

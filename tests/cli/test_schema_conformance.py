@@ -67,8 +67,16 @@ def test_conformance_prints_a_passing_table() -> None:
     assert run.code == 0, run.explain()
     lines = run.out.splitlines()
     fixtures = load_manifest().fixtures
-    rows = lines[: len(fixtures)]
+    assert lines[0].split() == ["RESULT", "FIXTURE", "EXPECTED"]
+    assert set(lines[1]) == {"-", " "}
+    rows = lines[2 : 2 + len(fixtures)]
     assert [row.split()[1] for row in rows] == [f.id for f in fixtures]
+    for row, fixture in zip(rows, fixtures, strict=True):
+        expected = row.split(maxsplit=2)[2]
+        if fixture.expected_result == "invalid":
+            assert expected == f"invalid: {fixture.expected_violation}"
+        else:
+            assert expected.startswith(fixture.expected_result)
     assert all(row.split()[0] == "PASS" for row in rows)
     assert lines[-1] == f"{len(fixtures)} passed, 0 failed"
 

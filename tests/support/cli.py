@@ -11,16 +11,18 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 __all__ = [
     "PROGRAM",
+    "AnomalyLine",
     "Problem",
     "Run",
     "Summary",
+    "parse_anomaly_lines",
     "parse_problems",
     "parse_summary",
     "run_cli",
@@ -31,12 +33,17 @@ PROGRAM: Final = (sys.executable, "-m", "connector_sync_contracts")
 """The command line every test runs (the ``connector-sync`` script does the same)."""
 
 _PROBLEM: Final = re.compile(
-    r"^(?P<file>.+?):(?P<line>[0-9]+): (?P<field>.+?): (?P<code>[a-z][a-z0-9_]*): "
+    r"^(?P<file>.+?):(?P<line>[0-9]+): (?!anomaly )(?P<field>.+?): (?P<code>[a-z][a-z0-9_]*): "
     r"(?P<message>.*)$"
 )
+_ANOMALY: Final = re.compile(
+    r"^(?P<file>.+?):(?P<line>[0-9]+): anomaly (?P<kind>[a-z][a-z0-9_]*)"
+    r"(?: \[connector (?P<connector>[^\]]*)\])?: (?P<message>.*)$"
+)
+_NUMBER: Final = r"[0-9][0-9,]*"
 _SUMMARY: Final = re.compile(
-    r"^(?P<read>[0-9]+) lines read: (?P<accepted>[0-9]+) accepted, "
-    r"(?P<rejected>[0-9]+) rejected \((?P<problems>[0-9]+) problems\)$",
+    rf"^(?P<read>{_NUMBER}) lines? read: (?P<accepted>{_NUMBER}) accepted, "
+    rf"(?P<rejected>{_NUMBER}) rejected \((?P<problems>{_NUMBER}) problems?\)$",
     re.MULTILINE,
 )
 
@@ -80,7 +87,7 @@ class Problem:
 
 @dataclass(frozen=True)
 class Summary:
-    """The ``N lines read: A accepted, R rejected (P problems)`` line."""
+    """The ``N lines read: A accepted, R rejected (P problems)`` line (``1 line`` ...)."""
 
     lines_read: int
     accepted: int
@@ -88,11 +95,16 @@ class Summary:
     problems: int
 
 
-def run_env() -> dict[str, str]:
-    """The environment of a run: this one, with Python's output unbuffered and UTF-8."""
-    env = dict(os.environ)
+def run_env(**extra: str) -> dict[str, str]:
+    """The environment of a run: this one, with Python's output unbuffered and UTF-8.
+
+    ``COLUMNS`` and ``LINES`` of the shell running the tests are left out, so
+    a table is as wide as for any piped output (80) unless ``extra`` sets them.
+    """
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
     env["PYTHONUNBUFFERED"] = "1"
     env["PYTHONIOENCODING"] = "utf-8"
+    env.update(extra)
     return env
 
 
@@ -101,15 +113,19 @@ def run_cli(
     stdin: bytes | None = None,
     cwd: Path | None = None,
     timeout: float = 120,
+    env: Mapping[str, str] | None = None,
 ) -> Run:
-    """Run ``connector-sync ARGS...`` to completion (stdin empty unless given)."""
+    """Run ``connector-sync ARGS...`` to completion (stdin empty unless given).
+
+    ``env`` adds environment variables (``COLUMNS`` ...) to ``run_env()``'s.
+    """
     command: Sequence[str] = [*PROGRAM, *(str(arg) for arg in args)]
     completed = subprocess.run(
         command,
         input=stdin if stdin is not None else b"",
         capture_output=True,
         cwd=cwd,
-        env=run_env(),
+        env=run_env(**(env or {})),
         timeout=timeout,
         check=False,
     )
@@ -139,4 +155,37 @@ def parse_summary(text: str) -> Summary:
     matches = list(_SUMMARY.finditer(text))
     assert len(matches) == 1, f"expected one summary line in {text[-2000:]!r}"
     m = matches[0]
-    return Summary(int(m["read"]), int(m["accepted"]), int(m["rejected"]), int(m["problems"]))
+
+    def number(name: str) -> int:
+        return int(m[name].replace(",", ""))
+
+    return Summary(number("read"), number("accepted"), number("rejected"), number("problems"))
+
+
+@dataclass(frozen=True)
+class AnomalyLine:
+    """One ``file:line: anomaly kind [connector ID]: message`` line of ``replay``'s stderr."""
+
+    file: str
+    line: int
+    kind: str
+    connector: str | None
+    message: str
+
+
+def parse_anomaly_lines(text: str) -> list[AnomalyLine]:
+    """Every located-anomaly line of ``text`` (problems and other lines are skipped)."""
+    found = []
+    for line in text.splitlines():
+        match = _ANOMALY.match(line)
+        if match is not None:
+            found.append(
+                AnomalyLine(
+                    match["file"],
+                    int(match["line"]),
+                    match["kind"],
+                    match["connector"],
+                    match["message"],
+                )
+            )
+    return found

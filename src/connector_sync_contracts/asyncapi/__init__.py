@@ -17,6 +17,9 @@ committed files next to this package (``../schemas/<name>.json``) and
 The document is committed as ``asyncapi.json`` (canonical: sorted keys,
 2-space indent, final newline) beside the schemas it references, and is
 drift-checked like them by ``make schema-check`` (``_tooling.regen``).
+``self_contained_document`` (``connector-sync asyncapi --self-contained``)
+is the same document with every schema inlined under
+``components.schemas``, for tools that read one file alone.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from ..contract.projection import canonical_dumps
 from ..contract.version import CONTRACT_VERSION
 from ..interop.cloudevents import build_type
 from ..models.payloads import PAYLOAD_MODELS
-from ..schemas import ENVELOPE_SCHEMA, schema_file_name, schema_id
+from ..schemas import ENVELOPE_SCHEMA, load_schema, schema_file_name, schema_id
 
 __all__ = [
     "ASYNCAPI_VERSION",
@@ -48,6 +51,7 @@ __all__ = [
     "load_document",
     "render_document",
     "schema_ref",
+    "self_contained_document",
 ]
 
 ASYNCAPI_VERSION: Final = "3.0.0"
@@ -203,9 +207,72 @@ def generate_document() -> dict[str, Any]:
     }
 
 
-def render_document() -> str:
-    """Canonical text of the generated document: sorted keys, 2-space indent, final newline."""
-    return canonical_dumps(generate_document()).decode("utf-8")
+def _inlined(name: str) -> dict[str, Any]:
+    """A committed schema as a part of the document: its own ``#/...`` references rebased.
+
+    Without ``$id`` and ``$schema`` it is no separate resource, so every
+    reference resolves against the document, for 2020-12 resolvers and for
+    tools that only follow JSON pointers alike.
+    """
+    base = f"#/components/schemas/{name}/schema"
+
+    def rebase(node: Any) -> Any:
+        if isinstance(node, dict):
+            out = {key: rebase(value) for key, value in node.items()}
+            ref = out.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/"):
+                out["$ref"] = base + ref[1:]
+            return out
+        if isinstance(node, list):
+            return [rebase(item) for item in node]
+        return node
+
+    schema = rebase(load_schema(name))
+    schema.pop("$schema", None)
+    schema.pop("$id", None)
+    return dict(schema)
+
+
+def self_contained_document() -> dict[str, Any]:
+    """The document with every schema inlined: its ``$ref``s resolve when it is saved alone.
+
+    The committed schemas go under ``components.schemas`` as Multi Format
+    Schema Objects (draft 2020-12, ``x-schema-id`` naming each one's ``$id``)
+    and ``../schemas/<name>.json`` references point there instead.
+    """
+    names = (ENVELOPE_SCHEMA, *sorted(PAYLOAD_MODELS))
+    files = {schema_ref(name): f"#/components/schemas/{name}/schema" for name in names}
+
+    def point_inside(node: Any) -> Any:
+        if isinstance(node, dict):
+            out = {key: point_inside(value) for key, value in node.items()}
+            ref = out.get("$ref")
+            if isinstance(ref, str) and ref in files:
+                out["$ref"] = files[ref]
+            return out
+        if isinstance(node, list):
+            return [point_inside(item) for item in node]
+        return node
+
+    document: dict[str, Any] = point_inside(generate_document())
+    document["components"]["schemas"] = {
+        name: {
+            "schemaFormat": PAYLOAD_SCHEMA_FORMAT,
+            "schema": _inlined(name),
+            "x-schema-id": schema_id(name),
+        }
+        for name in names
+    }
+    return document
+
+
+def render_document(*, self_contained: bool = False) -> str:
+    """Canonical text of the generated document: sorted keys, 2-space indent, final newline.
+
+    ``self_contained`` inlines the schemas (``self_contained_document``).
+    """
+    document = self_contained_document() if self_contained else generate_document()
+    return canonical_dumps(document).decode("utf-8")
 
 
 def committed_text() -> str:

@@ -24,7 +24,7 @@ import click
 from .._engine.native import engine
 from ..contract.version import CONTRACT_VERSION
 from . import asyncapi, conformance, generate, replay, schema, validate
-from .common import EXIT_INTERRUPTED, EXIT_OUTPUT_CLOSED, EXIT_USAGE
+from .common import EXIT_INTERRUPTED, EXIT_OUTPUT_CLOSED, EXIT_USAGE, examples
 
 __all__ = ["Program", "main"]
 
@@ -66,6 +66,10 @@ class Program(click.Group):
             code = super().main(args, prog_name, complete_var, False, **extra)
         except SystemExit as exc:
             code = exc.code
+        except _NO_ARGS as exc:
+            # ``connector-sync`` alone: the help is the answer, not an error message.
+            sys.stderr.write(exc.ctx.get_help() + "\n" if exc.ctx is not None else "")
+            code = EXIT_USAGE
         except click.exceptions.UsageError as exc:
             sys.stderr.write(f"connector-sync: error: {exc.format_message()}\n")
             if exc.ctx is not None:
@@ -85,6 +89,13 @@ class Program(click.Group):
         sys.exit(code if isinstance(code, int) else 0 if code is None else EXIT_USAGE)
 
 
+_NO_ARGS: tuple[type[click.exceptions.UsageError], ...] = tuple(
+    getattr(click.exceptions, name)
+    for name in ("NoArgsIsHelpError",)  # click >= 8.2; older versions print the help and exit
+    if hasattr(click.exceptions, name)
+)
+
+
 def _quiet_stdout() -> None:
     """Point standard output at /dev/null so the interpreter's last flush stays silent."""
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -92,16 +103,28 @@ def _quiet_stdout() -> None:
     os.close(devnull)
 
 
-@click.group(cls=Program, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=Program,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=examples(
+        "connector-sync generate --events 5000 -o log.jsonl",
+        "connector-sync validate log.jsonl",
+        "connector-sync replay log.jsonl",
+    ),
+)
 @click.version_option(
     CONTRACT_VERSION,
+    "-V",
+    "--version",
     prog_name="connector-sync",
     message=f"%(prog)s %(version)s; engine: {engine()}",
+    help="Show the version and the engine (compiled core or pure Python), and exit.",
 )
 def main() -> None:
     """Validate and replay connector lifecycle and sync delivery event logs (JSONL).
 
-    Exit codes: 0 clean, 1 data problems found, 2 usage or I/O error.
+    Exit codes: 0 clean, 1 data problems found, 2 usage or I/O error. Run
+    'connector-sync COMMAND --help' for a command's options and examples.
     """
 
 

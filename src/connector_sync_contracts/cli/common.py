@@ -1,12 +1,10 @@
-"""What every command shares: exit codes, errors, options, sources and the progress bar."""
+"""What every command shares: exit codes, errors, warnings, options, sources and wording."""
 
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Final, NoReturn
 
 import click
@@ -14,6 +12,7 @@ import click
 from .._engine.runner import RunSummary
 from ..errors import InputError
 from ..io import DEFAULT_MAX_LINE_BYTES, MAX_LINE_BYTES_LIMIT, LineProblem, Source
+from .progress import Progress
 
 __all__ = [
     "EXIT_CLEAN",
@@ -23,12 +22,17 @@ __all__ = [
     "EXIT_USAGE",
     "INPUT_FORMAT_OPTION",
     "MAX_LINE_OPTION",
+    "PREFIX",
+    "QUIET_OPTION",
     "Progress",
+    "examples",
     "fail",
+    "plural",
     "printable",
     "problem_text",
     "reading",
     "summary_text",
+    "warn",
     "write_out",
 ]
 
@@ -44,50 +48,29 @@ EXIT_OUTPUT_CLOSED: Final = 141
 """Exit code: standard output was closed early (``... | head``), as for SIGPIPE."""
 
 
+PREFIX: Final = "connector-sync"
+"""What every error and warning line starts with: ``connector-sync: error: ...``."""
+
+
 def fail(message: str) -> NoReturn:
     """Print a usage or I/O error and exit 2."""
-    click.echo(f"connector-sync: error: {message}", err=True)
+    click.echo(f"{PREFIX}: error: {message}", err=True)
     sys.exit(EXIT_USAGE)
 
 
-class Progress:
-    """A progress bar on stderr, drawn only when stderr is a terminal."""
+def warn(message: str) -> None:
+    """Print ``connector-sync: warning: ...`` on standard error; the run goes on."""
+    click.echo(f"{PREFIX}: warning: {message}", err=True)
 
-    def __init__(self, total_bytes: int | None) -> None:
-        self.enabled = sys.stderr.isatty()
-        self.total = total_bytes
-        self.done = 0
-        self.lines = 0
-        self.started = time.monotonic()
-        self.next_draw = self.started + 0.5
 
-    def advance(self, nbytes: int, lines: int) -> None:
-        """Count bytes and lines read; redraw at most five times a second."""
-        self.done += nbytes
-        self.lines += lines
-        # Line by line, look at the clock every 1,024 lines; a block of lines at a time, always.
-        if self.enabled and (lines > 1 or self.lines & 0x3FF == 0):
-            now = time.monotonic()
-            if now >= self.next_draw:
-                self.next_draw = now + 0.2
-                self._draw(now)
+def plural(count: int, noun: str, many: str | None = None) -> str:
+    """``1 problem``, ``2 problems``, ``1,024 lines``."""
+    return f"{count:,} {noun if count == 1 else many or noun + 's'}"
 
-    def _draw(self, now: float) -> None:
-        rate = self.lines / max(now - self.started, 1e-9)
-        if self.total:
-            share = min(self.done / self.total, 1.0)
-            filled = int(share * 30)
-            bar = f"[{'#' * filled}{'.' * (30 - filled)}] {share:6.1%}"
-        else:
-            bar = "[working]"
-        sys.stderr.write(f"\r{bar} {self.lines:,} lines, {rate:,.0f} lines/s")
-        sys.stderr.flush()
 
-    def close(self) -> None:
-        """Clear the bar (when one was drawn)."""
-        if self.enabled and self.lines >= 0x400:
-            sys.stderr.write("\r\x1b[K")
-            sys.stderr.flush()
+def examples(*commands: str) -> str:
+    """The ``Examples:`` epilog of a command's help, one command per line, kept unwrapped."""
+    return "Examples:\n\n\b\n" + "\n".join(f"  {command}" for command in commands)
 
 
 def _sources(files: tuple[str, ...], max_line_bytes: int) -> list[Source]:
@@ -99,20 +82,20 @@ def _sources(files: tuple[str, ...], max_line_bytes: int) -> list[Source]:
     return [Source(name, max_line_bytes=max_line_bytes) for name in files]
 
 
-def _known_size(sources: list[Source]) -> int | None:
-    if any(source.streamed() or source.name.endswith(".gz") for source in sources):
-        return None
-    return sum(Path(source.name).stat().st_size for source in sources)
-
-
 @contextmanager
-def reading(files: tuple[str, ...], max_line_bytes: int) -> Iterator[tuple[list[Source], Progress]]:
-    """The sources of FILE... and a progress bar; an input that cannot be read exits 2."""
+def reading(
+    files: tuple[str, ...], max_line_bytes: int, *, quiet: bool = False, then: str | None = None
+) -> Iterator[tuple[list[Source], Progress]]:
+    """The sources of FILE... and a progress bar; an input that cannot be read exits 2.
+
+    The bar is off with ``quiet``; ``then`` labels what follows the reading.
+    """
     sources = _sources(files, max_line_bytes)
-    progress = Progress(_known_size(sources))
+    progress = Progress(sources, then=then, enabled=False if quiet else None)
     try:
         yield sources, progress
     except InputError as exc:
+        progress.close()
         fail(str(exc))
     finally:
         progress.close()
@@ -148,10 +131,10 @@ def problem_text(name: str, problem: LineProblem) -> str:
 
 
 def summary_text(summary: RunSummary) -> str:
-    """The line accounting printed at the end of a run."""
+    """The line accounting printed at the end of a run: ``1 line read: 1 accepted, ...``."""
     return (
-        f"{summary.lines_read} lines read: {summary.accepted} accepted, "
-        f"{summary.rejected} rejected ({summary.problems} problems)"
+        f"{plural(summary.lines_read, 'line')} read: {summary.accepted:,} accepted, "
+        f"{summary.rejected:,} rejected ({plural(summary.problems, 'problem')})"
     )
 
 
@@ -160,7 +143,16 @@ MAX_LINE_OPTION = click.option(
     type=click.IntRange(min=1, max=MAX_LINE_BYTES_LIMIT),
     default=DEFAULT_MAX_LINE_BYTES,
     show_default=True,
-    help="Longest accepted line; longer lines are reported, not read.",
+    metavar="BYTES",
+    help="Longest accepted line; a longer line is reported (line_too_long) and never held "
+    "in memory whole.",
+)
+
+QUIET_OPTION = click.option(
+    "-q",
+    "--quiet",
+    is_flag=True,
+    help="Print only the problems (and the output asked for): no summary, progress or hints.",
 )
 
 INPUT_FORMAT_OPTION = click.option(
@@ -168,6 +160,6 @@ INPUT_FORMAT_OPTION = click.option(
     type=click.Choice(["envelope", "cloudevents"]),
     default="envelope",
     show_default=True,
-    help="envelope: contract envelopes; cloudevents: structured-mode CloudEvents JSON, "
-    "one per line (see docs/interop.md).",
+    help="envelope: contract envelopes, one per line; cloudevents: structured-mode "
+    "CloudEvents JSON, one per line (see docs/interop.md).",
 )

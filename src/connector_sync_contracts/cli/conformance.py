@@ -9,7 +9,7 @@ from typing import Any
 import click
 import orjson
 
-from .common import EXIT_CLEAN, EXIT_PROBLEMS, fail
+from .common import EXIT_CLEAN, EXIT_PROBLEMS, examples, fail
 from .files import os_error_text
 from .render import first_differences
 
@@ -31,10 +31,19 @@ def _identity(projection: dict[str, Any]) -> set[str]:
     return found
 
 
-@click.command()
+@click.command(
+    short_help="Run the bundled conformance kit, or judge a consumer's replay output.",
+    epilog=examples(
+        "connector-sync conformance",
+        "connector-sync conformance --against my_projection.json",
+        "connector-sync conformance --against my_projection.json "
+        "--stream mixed-replay-multi-connector",
+    ),
+)
 @click.option(
     "--against",
     type=click.Path(dir_okay=False),
+    metavar="FILE",
     help="A consumer's reducer output (JSON) to compare with the golden of its stream.",
 )
 @click.option(
@@ -47,7 +56,8 @@ def conformance(against: str | None, stream_id: str | None) -> None:
     """Run the bundled conformance kit and print a pass/fail table.
 
     With --against FILE, compare a consumer's replay output for one of the
-    kit's streams with the committed golden output instead.
+    kit's streams with the committed golden output instead. Exit 1 on any
+    failure or difference.
     """
     from ..conformance import load_manifest
 
@@ -102,24 +112,33 @@ def conformance(against: str | None, stream_id: str | None) -> None:
             click.echo(f"  ... and {count - 20} more differences")
         sys.exit(EXIT_PROBLEMS)
     failures = 0
-    rows: list[tuple[str, str, str, str, str]] = []
+    rows: list[tuple[str, str, str]] = []
+    details: dict[int, str] = {}
     for fixture in manifest.fixtures:
         if fixture.expected_result == "replay":
             ok = fixture.replay_json() == fixture.golden_bytes()
-            expected, got = "golden output", "identical" if ok else "differs"
+            expected, got = "replay: the golden output", "a different output"
         else:
             result = fixture.validate()
             codes = sorted(result.codes)
             if fixture.expected_result == "valid":
                 ok = result.valid
+                expected = "valid"
             else:
                 ok = not result.valid and codes == [fixture.expected_violation]
-            expected = fixture.expected_violation or "valid"
-            got = ",".join(codes) or "valid"
+                expected = f"invalid: {fixture.expected_violation}"
+            got = f"invalid: {', '.join(codes)}" if codes else "valid"
         failures += not ok
-        rows.append(("PASS" if ok else "FAIL", fixture.id, fixture.expected_result, expected, got))
-    widths = [max(len(row[i]) for row in rows) for i in range(5)]
-    for row in rows:
+        if not ok:
+            details[len(rows)] = got
+        rows.append(("PASS" if ok else "FAIL", fixture.id, expected))
+    header = ("RESULT", "FIXTURE", "EXPECTED")
+    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(3)]
+    for row in (header, tuple("-" * w for w in widths)):
         click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
-    click.echo(f"\n{len(rows) - failures} passed, {failures} failed")
+    for index, row in enumerate(rows):
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+        if index in details:
+            click.echo(f"{'':{widths[0] + 4}}got: {details[index]}")
+    click.echo(f"\n{len(rows) - failures:,} passed, {failures:,} failed")
     sys.exit(EXIT_PROBLEMS if failures else EXIT_CLEAN)

@@ -2,29 +2,71 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 
 import click
 
-from .common import write_out
+from .common import examples, plural, write_out
 from .files import writing
+from .progress import Progress
 
 __all__ = ["generate"]
 
 
-@click.command()
-@click.option("--events", type=click.IntRange(min=0), default=1000, show_default=True)
-@click.option("--connectors", type=click.IntRange(min=1), default=10, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.command(
+    short_help="Write a synthetic, realistic JSONL log (same options, same bytes).",
+    epilog=examples(
+        "connector-sync generate --events 5000 --connectors 20 -o log.jsonl",
+        "connector-sync generate --events 5000 --shuffle --duplicates 50 --invalid 10 "
+        "| connector-sync validate -",
+        "connector-sync generate --seed 7 | gzip > log.jsonl.gz",
+    ),
+)
+@click.option(
+    "--events",
+    type=click.IntRange(min=0),
+    default=1000,
+    show_default=True,
+    metavar="N",
+    help="Valid events to write (duplicates and invalid lines come on top).",
+)
+@click.option(
+    "--connectors",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    metavar="K",
+    help="Connectors the events are spread over (providers take turns: github, jira, slack ...).",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    metavar="S",
+    help="Random seed: the same options and seed always give the same bytes.",
+)
 @click.option("--shuffle", is_flag=True, help="Emit lines in a seeded random order.")
 @click.option(
-    "--duplicates", type=click.IntRange(min=0), default=0, help="Exact duplicate lines to add."
+    "--duplicates",
+    type=click.IntRange(min=0),
+    default=0,
+    metavar="N",
+    help="Exact duplicate lines to add.",
 )
-@click.option("--invalid", type=click.IntRange(min=0), default=0, help="Invalid lines to add.")
+@click.option(
+    "--invalid",
+    type=click.IntRange(min=0),
+    default=0,
+    metavar="N",
+    help="Invalid lines to add (malformed JSON, missing fields, credentials in a URL ...).",
+)
 @click.option(
     "-o",
     "--output",
     type=click.Path(dir_okay=False),
+    metavar="FILE",
     help="Write here instead of standard output (to a temporary file renamed at the end).",
 )
 def generate(
@@ -36,7 +78,10 @@ def generate(
     invalid: int,
     output: str | None,
 ) -> None:
-    """Write a synthetic, realistic JSONL log; the same options give the same bytes."""
+    """Write a synthetic, realistic JSONL log; the same options give the same bytes.
+
+    On a terminal, standard error shows the progress and a final summary.
+    """
     from .._tooling.synthetic import GeneratorOptions, generate_lines
 
     options = GeneratorOptions(
@@ -47,14 +92,31 @@ def generate(
         duplicates=duplicates,
         invalid=invalid,
     )
-    if output is None:
-        _write_lines(write_out, generate_lines(options))
-        return
-    with writing(output, what="output") as sink:
-        _write_lines(sink.write, generate_lines(options))
+    total = events + duplicates + invalid
+    progress = Progress(total_lines=total, verb="writing")
+    started = time.monotonic()
+    try:
+        if output is None:
+            _write_lines(write_out, generate_lines(options), progress)
+        else:
+            with writing(output, what="output") as sink:
+                _write_lines(sink.write, generate_lines(options), progress)
+    finally:
+        progress.close()
+    if progress.enabled:
+        seconds = time.monotonic() - started
+        where = output if output is not None else "standard output"
+        noise = f"{plural(duplicates, 'duplicate')}, {invalid:,} invalid"
+        click.echo(
+            f"wrote {plural(total, 'line')} ({plural(events, 'event')}, {noise}) "
+            f"for {plural(connectors, 'connector')} to {where} in {seconds:,.1f} s",
+            err=True,
+        )
 
 
-def _write_lines(write: Callable[[bytes], object], lines: Iterator[bytes]) -> None:
+def _write_lines(
+    write: Callable[[bytes], object], lines: Iterator[bytes], progress: Progress
+) -> None:
     # About a megabyte per write: few system calls, even to an unbuffered stdout.
     chunk: list[bytes] = []
     size = 0
@@ -63,6 +125,8 @@ def _write_lines(write: Callable[[bytes], object], lines: Iterator[bytes]) -> No
         size += len(line)
         if size >= 1 << 20:
             write(b"\n".join(chunk) + b"\n")
+            progress.advance(0, len(chunk))
             chunk, size = [], 0
     if chunk:
         write(b"\n".join(chunk) + b"\n")
+        progress.advance(0, len(chunk))

@@ -1,22 +1,59 @@
-"""Readable renderings: the replay table, the focus on one connector, the golden diff."""
+"""Readable renderings: the replay table and its anomaly report, the focus, the golden diff.
+
+The table fits the terminal: every column at 100 columns and more, shorter
+headers and fewer columns (provider, latency, replays, lifecycle events,
+in that order) down to 80. A legend says what the columns mean. The
+anomaly report counts anomalies per kind, root causes (``malformed_*``)
+before what they cause downstream, and shows the first example of each
+kind, at its file and line when the engine can say where it came from.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import shutil
+import textwrap
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
 
 import orjson
 
 from ..validation.paths import json_path
 
-__all__ = ["anomaly_text", "first_differences", "focus", "table"]
+__all__ = [
+    "ROOT_CAUSES",
+    "Located",
+    "LocationTable",
+    "anomaly_line",
+    "anomaly_text",
+    "collect",
+    "first_differences",
+    "focus",
+    "locate",
+    "table",
+    "terminal_width",
+]
+
+ROOT_CAUSES: Final = ("malformed_envelope", "malformed_payload")
+"""Anomaly kinds that are causes (a line that could not be read), listed before their effects."""
+
+_MIN_WIDTH: Final = 40
+_EXAMPLE_INDENT: Final = 6
 
 
-def focus(data: dict[str, Any], connector: str) -> dict[str, Any]:
-    """The section 6 form narrowed to one connector (its links included); changed in place."""
-    data["connectors"] = {k: v for k, v in data["connectors"].items() if k == connector}
-    data["sync"] = {k: v for k, v in data["sync"].items() if k == connector}
+def terminal_width() -> int:
+    """Columns of the terminal standard output goes to (``COLUMNS`` wins; 80 otherwise)."""
+    return max(_MIN_WIDTH, shutil.get_terminal_size((80, 24)).columns)
+
+
+def focus(data: dict[str, Any], connectors: Iterable[str]) -> dict[str, Any]:
+    """The section 6 form narrowed to some connectors (their links included); changed in place."""
+    wanted = set(connectors)
+    data["connectors"] = {k: v for k, v in data["connectors"].items() if k in wanted}
+    data["sync"] = {k: v for k, v in data["sync"].items() if k in wanted}
     links = data["external_links"]
-    links["links"] = [link for link in links["links"] if link["connector_id"] == connector]
+    links["links"] = [link for link in links["links"] if link["connector_id"] in wanted]
     keys = {
         (link["external_provider"], link["external_ref_type"], link["external_ref_id"])
         for link in links["links"]
@@ -29,6 +66,197 @@ def focus(data: dict[str, Any], connector: str) -> dict[str, Any]:
     return data
 
 
+# ------------------------------------------------------------------ anomalies
+
+
+@dataclass(frozen=True)
+class Located:
+    """One anomaly of a replay, with where it is shown from and where it came from."""
+
+    kind: str
+    event_id: str | None
+    message: str
+    connector: str | None
+    """The connector it belongs to; None for stream-level and link anomalies."""
+    source: str | None = None
+    """File (``-`` for standard input) of the line that caused it, when known."""
+    line: int | None = None
+    """1-based line number of that line, when known."""
+
+    @property
+    def where(self) -> str | None:
+        """``file:line``, or None when the engine could not say."""
+        if self.source is None or self.line is None:
+            return None
+        return f"{self.source}:{self.line}"
+
+
+Key = tuple[str, str | None, str]
+"""An anomaly's identity in a result: (kind, event_id, message)."""
+LocationTable = dict[Key, list[tuple[str | None, int | None]]]
+"""Anomaly identity -> the (file, line) of each anomaly with that identity."""
+
+
+def locate(result: object) -> LocationTable:
+    """(kind, event_id, message) -> the (file, line) of each such anomaly, when the engine tells.
+
+    Reads ``result.located_anomalies()`` when the engine's result offers it:
+    each anomaly with the source name and line number of the line that
+    caused it. Without it, or for an anomaly it cannot place, the report
+    simply shows no location.
+    """
+    method: Callable[[], Sequence[tuple[Any, str | None, int | None]]] | None = getattr(
+        result, "located_anomalies", None
+    )
+    found: LocationTable = {}
+    if method is None:
+        return found
+    for item, source, line in method():
+        key = (str(item["kind"]), item["event_id"], str(item["message"]))
+        found.setdefault(key, []).append((source, line))
+    return found
+
+
+def collect(data: dict[str, Any], ids: Sequence[str], where: LocationTable) -> list[Located]:
+    """Every anomaly of the shown connectors, then link and stream anomalies, with locations."""
+    pending = {key: list(places) for key, places in where.items()}
+    found: list[Located] = []
+
+    def add(item: dict[str, Any], connector: str | None) -> None:
+        key = (str(item["kind"]), item["event_id"], str(item["message"]))
+        places = pending.get(key)
+        source, line = places.pop(0) if places else (None, None)
+        found.append(Located(key[0], key[1], key[2], connector, source, line))
+
+    for cid in ids:
+        for part in (data["connectors"].get(cid, {}), data["sync"].get(cid, {})):
+            for item in part.get("anomalies", ()):
+                add(item, cid)
+    for item in (*data["external_links"]["anomalies"], *data["anomalies"]):
+        add(item, None)
+    return found
+
+
+def _kind_order(counts: Counter[str]) -> list[str]:
+    """Root causes first, then the other kinds, most frequent first."""
+    roots = [kind for kind in ROOT_CAUSES if kind in counts]
+    others = sorted((k for k in counts if k not in ROOT_CAUSES), key=lambda k: (-counts[k], k))
+    return roots + others
+
+
+def _first(items: list[Located]) -> Located:
+    """The example of a kind: the earliest line when lines are known, else the first listed."""
+    placed = [item for item in items if item.where is not None]
+    if placed:
+        return min(placed, key=lambda item: (item.source or "", item.line or 0))
+    return items[0]
+
+
+def _plural(count: int, noun: str, many: str | None = None) -> str:
+    return f"{count:,} {noun if count == 1 else many or noun + 's'}"
+
+
+def anomaly_text(item: dict[str, Any]) -> str:
+    """``kind: message (event ID)``; an anomaly without an event says so without ``None``."""
+    event = f" (event {item['event_id']})" if item.get("event_id") else ""
+    return f"{item['kind']}: {item['message']}{event}"
+
+
+def anomaly_line(item: Located) -> str:
+    """``file:line: anomaly kind: message`` for standard error (a located anomaly)."""
+    subject = f" [connector {item.connector}]" if item.connector else ""
+    return f"{item.where}: anomaly {item.kind}{subject}: {item.message}"
+
+
+def _report(found: list[Located], width: int) -> list[str]:
+    by_kind: dict[str, list[Located]] = {}
+    for item in found:
+        by_kind.setdefault(item.kind, []).append(item)
+    counts = Counter({kind: len(items) for kind, items in by_kind.items()})
+    order = _kind_order(counts)
+    total = sum(counts.values())
+    lines = [
+        "",
+        f"{_plural(total, 'anomaly', 'anomalies')} of {_plural(len(order), 'kind')}, "
+        "root causes first (--format json lists every one):",
+    ]
+    placed = any(item.where is not None for item in found)
+    rows = [("KIND", "COUNT", "FIRST AT" if placed else "")]
+    rows.extend(
+        (kind, f"{counts[kind]:,}", (_first(by_kind[kind]).where or "-") if placed else "")
+        for kind in order
+    )
+    kind_width = max(len(row[0]) for row in rows)
+    count_width = max(len(row[1]) for row in rows)
+    for kind, count, at in rows:
+        lines.append(f"  {kind.ljust(kind_width)}  {count.rjust(count_width)}  {at}".rstrip())
+    lines.extend(["", "first of each kind:"])
+    wrap = max(20, width - _EXAMPLE_INDENT)
+    for kind in order:
+        item = _first(by_kind[kind])
+        context = [part for part in (item.where, _subject(item)) if part]
+        lines.append(f"  {kind}" + (f"  {'  '.join(context)}" if context else ""))
+        for piece in textwrap.wrap(item.message, wrap, break_on_hyphens=False) or [""]:
+            lines.append(" " * _EXAMPLE_INDENT + piece)
+    return lines
+
+
+def _subject(item: Located) -> str:
+    parts = []
+    if item.connector:
+        parts.append(f"connector {item.connector}")
+    if item.event_id:
+        parts.append(f"event {item.event_id}")
+    return ", ".join(parts)
+
+
+# ------------------------------------------------------------------ the table
+
+
+@dataclass(frozen=True)
+class _Column:
+    title: str
+    short: str
+    drop_rank: int
+    """0: always shown; 1, 2 ...: dropped in this order when the terminal is narrow."""
+    numeric: bool
+
+
+_COLUMNS: Final = (
+    _Column("CONNECTOR", "CONNECTOR", 0, False),
+    _Column("PROVIDER", "PROVIDER", 1, False),
+    _Column("STATE", "STATE", 0, False),
+    _Column("HEALTH", "HEALTH", 0, False),
+    _Column("LATENCY", "LAT", 2, True),
+    _Column("LIFECYCLE", "LIFECYCLE", 4, True),
+    _Column("ACCEPT", "ACC", 0, True),
+    _Column("REJECT", "REJ", 0, True),
+    _Column("RETRY", "RETRY", 0, True),
+    _Column("DEAD", "DEAD", 0, True),
+    _Column("REPLAY", "RPL", 3, True),
+    _Column("PENDING", "PEND", 0, True),
+    _Column("ANOMALIES", "ANOM", 0, True),
+)
+
+_LEGEND: Final = (
+    ("STATE", "lifecycle state after the last applied transition"),
+    (
+        "HEALTH",
+        "status of the last health check; a later revoke keeps it, so a revoked "
+        "connector can show healthy",
+    ),
+    ("LATENCY", "latency of the last health check"),
+    ("LIFECYCLE", "the connector's lifecycle events after dedup, applied or not"),
+    ("ACCEPT", "applied sync outcomes per kind: accepted, rejected, retries, dead letters"),
+    ("REPLAY", "applied replays"),
+    ("PENDING", "deliveries still retrying at the end"),
+    ("ANOMALIES", "anomalies recorded for the connector (by kind below)"),
+)
+"""(column, what it means), in the order the legend lists them."""
+
+_OUTCOME_TITLES: Final = ("ACCEPT", "REJECT", "RETRY", "DEAD")
+
+
 def _text(value: Any) -> str:
     """A state or status as shown in the table: its value, or '-' when there is none."""
     if value is None:
@@ -36,84 +264,126 @@ def _text(value: Any) -> str:
     return str(getattr(value, "value", value))
 
 
-def table(data: dict[str, Any], connector: str | None) -> str:
-    """The readable per-connector view of a replay's section 6 form (logs not needed)."""
-    rows = [
-        (
-            "CONNECTOR",
-            "PROVIDER",
-            "STATE",
-            "HEALTH",
-            "LATENCY",
-            "LIFECYCLE",
-            "ACCEPT",
-            "REJECT",
-            "RETRY",
-            "DEAD",
-            "REPLAY",
-            "PENDING",
-            "ANOMALIES",
-        )
+def _cells(cid: str, state: dict[str, Any], sync: dict[str, Any]) -> dict[str, str]:
+    counts = {_text(k): v for k, v in sync.get("outcome_counts", {}).items()}
+    latency = state.get("last_latency_ms")
+    anomalies = len(state.get("anomalies", ())) + len(sync.get("anomalies", ()))
+    return {
+        "CONNECTOR": cid,
+        "PROVIDER": state.get("provider") or "-",
+        "STATE": _text(state.get("current_state")),
+        "HEALTH": _text(state.get("last_health_status")),
+        "LATENCY": f"{latency:,.0f} ms" if latency is not None else "-",
+        "LIFECYCLE": f"{state.get('event_count', 0):,}",
+        "ACCEPT": f"{counts.get('accepted', 0):,}",
+        "REJECT": f"{counts.get('rejected', 0):,}",
+        "RETRY": f"{counts.get('retry_scheduled', 0):,}",
+        "DEAD": f"{counts.get('dead_lettered', 0):,}",
+        "REPLAY": f"{counts.get('replay_completed', 0):,}",
+        "PENDING": f"{sync.get('pending_retries', 0):,}",
+        "ANOMALIES": f"{anomalies:,}",
+    }
+
+
+def _render_rows(columns: list[_Column], short: bool, rows: list[dict[str, str]]) -> list[str]:
+    headers = [column.short if short else column.title for column in columns]
+    widths = [
+        max([len(header)] + [len(row[column.title]) for row in rows])
+        for header, column in zip(headers, columns, strict=True)
     ]
-    connectors: dict[str, dict[str, Any]] = data["connectors"]
-    syncs: dict[str, dict[str, Any]] = data["sync"]
-    ids = sorted(set(connectors) | set(syncs))
-    if connector is not None:
-        ids = [cid for cid in ids if cid == connector]
-    for cid in ids:
-        state = connectors.get(cid, {})
-        sync = syncs.get(cid, {})
-        counts = {_text(k): v for k, v in sync.get("outcome_counts", {}).items()}
-        latency = state.get("last_latency_ms")
-        rows.append(
-            (
-                cid,
-                state.get("provider") or "-",
-                _text(state.get("current_state")),
-                _text(state.get("last_health_status")),
-                f"{latency:.0f} ms" if latency is not None else "-",
-                str(state.get("event_count", 0)),
-                str(counts.get("accepted", 0)),
-                str(counts.get("rejected", 0)),
-                str(counts.get("retry_scheduled", 0)),
-                str(counts.get("dead_lettered", 0)),
-                str(counts.get("replay_completed", 0)),
-                str(sync.get("pending_retries", 0)),
-                str(len(state.get("anomalies", ())) + len(sync.get("anomalies", ()))),
+
+    def line(cells: list[str]) -> str:
+        out = []
+        for cell, width, column in zip(cells, widths, columns, strict=True):
+            out.append(cell.rjust(width) if column.numeric else cell.ljust(width))
+        return "  ".join(out).rstrip()
+
+    lines = [line(headers), "  ".join("-" * width for width in widths)]
+    lines.extend(line([row[column.title] for column in columns]) for row in rows)
+    return lines
+
+
+def _layout(rows: list[dict[str, str]], width: int) -> tuple[list[_Column], bool, list[str]]:
+    """The widest layout that fits: all columns, then short headers, then fewer columns."""
+    columns = list(_COLUMNS)
+    short = False
+    while True:
+        lines = _render_rows(columns, short, rows)
+        if max(len(text) for text in lines) <= width:
+            return columns, short, lines
+        if not short:
+            short = True
+            continue
+        optional = [column for column in columns if column.drop_rank]
+        if not optional:
+            return columns, short, lines
+        columns.remove(min(optional, key=lambda column: column.drop_rank))
+
+
+def _legend(columns: list[_Column], short: bool, width: int) -> list[str]:
+    shown = {column.title: column.short if short else column.title for column in columns}
+    terms = []
+    for title, text in _LEGEND:
+        if title not in shown:
+            continue
+        if title == "ACCEPT":
+            terms.append((" ".join(shown[name] for name in _OUTCOME_TITLES), text))
+        else:
+            terms.append((shown[title], text))
+    term_width = max(len(term) for term, _ in terms)
+    lines = ["", "legend:"]
+    indent = " " * (term_width + 4)
+    for term, text in terms:
+        lines.extend(
+            textwrap.wrap(
+                text,
+                width - 1,
+                initial_indent=f"  {term.ljust(term_width)}  ",
+                subsequent_indent=indent,
+                break_on_hyphens=False,
             )
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = [
-        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-        for row in rows
-    ]
-    lines.insert(1, "  ".join("-" * w for w in widths))
+    hidden = [column.title for column in _COLUMNS if column.title not in shown]
+    if hidden:
+        lines.append(f"  (a wider terminal also shows {', '.join(hidden)})")
+    return lines
+
+
+def table(
+    data: dict[str, Any],
+    connectors: Iterable[str] | None = None,
+    *,
+    width: int = 80,
+    where: LocationTable | None = None,
+) -> str:
+    """The readable per-connector view of a replay's section 6 form (logs not needed).
+
+    ``connectors`` narrows it to those ids; ``width`` is the terminal's; ``where``
+    places anomalies at their file and line (see ``locate``).
+    """
+    connector_states: dict[str, dict[str, Any]] = data["connectors"]
+    syncs: dict[str, dict[str, Any]] = data["sync"]
+    ids = sorted(set(connector_states) | set(syncs))
+    if connectors is not None:
+        wanted = set(connectors)
+        ids = [cid for cid in ids if cid in wanted]
+    rows = [_cells(cid, connector_states.get(cid, {}), syncs.get(cid, {})) for cid in ids]
+    columns, short, lines = _layout(rows, width)
     links = data["external_links"]
-    notes = [
-        "",
-        f"events {data['event_count']}  duplicates dropped {data['duplicates_dropped']}  "
-        f"other families {data['ignored_event_count']}  "
-        f"links {len(links['links'])}  stream anomalies {len(data['anomalies'])}",
-    ]
-    detail: list[str] = []
-    for cid in ids:
-        for source in (connectors.get(cid, {}), syncs.get(cid, {})):
-            for item in source.get("anomalies", ()):
-                detail.append(f"  {cid}: {anomaly_text(item)}")
-    for item in (*links["anomalies"], *data["anomalies"]):
-        detail.append(f"  {anomaly_text(item)}")
-    if detail:
-        notes.append("")
-        notes.append("anomalies:")
-        notes.extend(detail[:50])
-        if len(detail) > 50:
-            notes.append(f"  ... and {len(detail) - 50} more (use --format json for all)")
-    return "\n".join(lines + notes) + "\n"
-
-
-def anomaly_text(item: dict[str, Any]) -> str:
-    """``kind [event_id] message``."""
-    return f"{item['kind']} [{item['event_id']}] {item['message']}"
+    lines.append("")
+    lines.extend(
+        textwrap.wrap(
+            f"{data['event_count']:,} events, {data['duplicates_dropped']:,} duplicates dropped, "
+            f"{data['ignored_event_count']:,} of other families, {len(links['links']):,} links, "
+            f"{len(data['anomalies']):,} stream anomalies.",
+            width - 1,
+        )
+    )
+    lines.extend(_legend(columns, short, width))
+    found = collect(data, ids, where or {})
+    if found:
+        lines.extend(_report(found, width))
+    return "\n".join(lines) + "\n"
 
 
 def first_differences(expected: Any, actual: Any, limit: int = 10) -> list[str]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import sys
+from typing import Any
 
 import click
 
@@ -18,17 +20,38 @@ from .common import (
     EXIT_PROBLEMS,
     INPUT_FORMAT_OPTION,
     MAX_LINE_OPTION,
+    QUIET_OPTION,
+    examples,
+    plural,
+    printable,
     problem_text,
     reading,
     summary_text,
+    warn,
     write_out,
 )
-from .render import focus, table
+from .render import (
+    ROOT_CAUSES,
+    LocationTable,
+    anomaly_line,
+    collect,
+    focus,
+    locate,
+    table,
+    terminal_width,
+)
 
 __all__ = ["replay"]
 
 
-@click.command()
+@click.command(
+    short_help="Fold logs into per-connector states: a table, or canonical JSON.",
+    epilog=examples(
+        "connector-sync replay log.jsonl",
+        "connector-sync replay --connector jira-00001 --format json log.jsonl.gz",
+        "connector-sync replay --fail-on anomalies --quiet log.jsonl > /dev/null",
+    ),
+)
 @click.argument("files", nargs=-1, metavar="FILE...")
 @click.option(
     "--format",
@@ -36,19 +59,28 @@ __all__ = ["replay"]
     type=click.Choice(["table", "json"]),
     default="table",
     show_default=True,
-    help="table: readable per-connector view; json: the canonical projection (spec section 6).",
+    help="table: readable per-connector view with an anomaly report; json: the canonical "
+    "projection (specification section 6), byte-identical for any order of the lines.",
 )
-@click.option("--connector", metavar="ID", help="Show only this connector.")
+@click.option(
+    "--connector",
+    "connectors",
+    metavar="ID",
+    multiple=True,
+    help="Show only this connector (repeat for several); a warning names an ID no event has.",
+)
 @click.option(
     "--no-logs",
     is_flag=True,
-    help="Leave out transition_log, outcome_log and deliveries (for huge inputs).",
+    help="Leave out transition_log, outcome_log and deliveries of the JSON (for huge "
+    "inputs); the table never needs them.",
 )
 @click.option(
     "--max-reconnect-cycles",
     type=click.IntRange(min=0, max=INT64_MAX),
     default=DEFAULT_MAX_RECONNECT_CYCLES,
     show_default=True,
+    metavar="N",
     help="Reconnects without reaching healthy before a reconnect_loop anomaly.",
 )
 @click.option(
@@ -61,47 +93,107 @@ __all__ = ["replay"]
 )
 @MAX_LINE_OPTION
 @INPUT_FORMAT_OPTION
+@QUIET_OPTION
 def replay(
     files: tuple[str, ...],
     fmt: str,
-    connector: str | None,
+    connectors: tuple[str, ...],
     no_logs: bool,
     max_reconnect_cycles: int,
     fail_on: str,
     max_line_bytes: int,
     input_format: str = "envelope",
+    quiet: bool = False,
 ) -> None:
     """Replay FILE... (JSONL; '-' is stdin; .gz accepted) into per-connector projections.
 
     Invalid lines are reported on stderr as file:line: field: code: message
-    and appear in the projection as anomalies; none is dropped silently.
+    and appear in the projection as anomalies; none is dropped silently. The
+    table counts anomalies per kind, root causes first, with the first
+    example of each.
     """
+    reported: set[tuple[str, int]] = set()
 
-    def on_problem(name: str, problem: LineProblem, raw: bytes | None) -> None:
-        click.echo(problem_text(name, problem), err=True)
+    with reading(files, max_line_bytes, quiet=quiet, then="folding") as (sources, progress):
 
-    with reading(files, max_line_bytes) as (sources, progress):
+        def on_problem(name: str, problem: LineProblem, raw: bytes | None) -> None:
+            reported.add((name, problem.line))
+            with progress.printing():
+                click.echo(printable(problem_text(name, problem)), err=True)
+
         sink = adapt_input(input_format, sources, on_problem)
+        progress.follow(sources)
         result, summary = replay_sources(
             sources,
-            include_logs=not no_logs,
+            # The table shows no per-event log: building them would only cost time and memory.
+            include_logs=fmt == "json" and not no_logs,
             max_reconnect_cycles=max_reconnect_cycles,
             on_problem=sink,
             on_line=progress.advance if progress.enabled else None,
         )
         summary.problems += extra_problems(sink)
+    where = locate(result)
     with no_gc():  # many short-lived, acyclic objects: collections only cost time
+        data = result.to_dict(include_logs=fmt == "json" and not no_logs)
+        if connectors:
+            _warn_unknown(connectors, data)
+        if not quiet:
+            _report_located(data, where, reported, files)
         if fmt == "json":
-            data = result.to_dict(include_logs=not no_logs)
-            if connector is not None:
-                data = focus(data, connector)
+            if connectors:
+                data = focus(data, connectors)
             write_out(canonical_dumps(data))
         else:
-            write_out(table(result.to_dict(include_logs=False), connector))
-    click.echo(summary_text(summary), err=True)
+            shown = connectors or None
+            write_out(table(data, shown, width=terminal_width(), where=where))
+    if not quiet:
+        click.echo(summary_text(summary), err=True)
     failed = {
         "invalid": summary.rejected > 0,
         "anomalies": summary.rejected > 0 or has_anomalies(result.data),
         "never": False,
     }[fail_on]
     sys.exit(EXIT_PROBLEMS if failed else EXIT_CLEAN)
+
+
+def _warn_unknown(connectors: tuple[str, ...], data: dict[str, Any]) -> None:
+    """Warn about each ``--connector`` ID that no event names (a typo, most often)."""
+    known = {*data["connectors"], *data["sync"]}
+    for cid in dict.fromkeys(connectors):
+        if cid in known:
+            continue
+        close = difflib.get_close_matches(cid, sorted(known), n=3)
+        if close:
+            hint = f"; did you mean {' or '.join(close)}?"
+        else:
+            hint = f"; the log names {plural(len(known), 'connector')}"
+        warn(f"no event names connector {cid!r}{hint}")
+
+
+def _report_located(
+    data: dict[str, Any],
+    where: LocationTable,
+    reported: set[tuple[str, int]],
+    files: tuple[str, ...],
+) -> None:
+    """Each anomaly the engine places on a line not reported already, as file:line on stderr.
+
+    A rejected line was reported as a problem already, with its anomaly's
+    cause; what is left are the effects on valid lines (``invalid_transition``
+    ...), in file and line order, as a linter lists its findings.
+    """
+    if not where:
+        return
+    ids = sorted({*data["connectors"], *data["sync"]})
+    order = {name: index for index, name in reversed(list(enumerate(files)))}
+    placed = [
+        item
+        for item in collect(data, ids, where)
+        if item.source is not None
+        and item.line is not None
+        and item.kind not in ROOT_CAUSES
+        and (item.source, item.line) not in reported
+    ]
+    placed.sort(key=lambda item: (order.get(item.source or "", len(order)), item.line or 0))
+    for item in placed:
+        click.echo(printable(anomaly_line(item)), err=True)

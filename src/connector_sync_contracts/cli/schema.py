@@ -9,12 +9,19 @@ from typing import NoReturn
 import click
 
 from ..contract.projection import canonical_dumps
-from .common import EXIT_CLEAN, EXIT_PROBLEMS, fail, write_out
+from .common import EXIT_CLEAN, EXIT_PROBLEMS, examples, fail, plural, write_out
 
 __all__ = ["schema"]
 
 
-@click.command()
+@click.command(
+    short_help="Print, write, check or compare the committed JSON Schemas.",
+    epilog=examples(
+        "connector-sync schema --list",
+        "connector-sync schema ConnectorHealthChecked",
+        "connector-sync schema --compat 2.7.0",
+    ),
+)
 @click.argument("name", required=False)
 @click.option(
     "--write",
@@ -51,7 +58,12 @@ def schema(
     compat_dir: str | None = None,
     candidate_dir: str | None = None,
 ) -> None:
-    """Print a JSON Schema (NAME is an event type or Event), or write or check them all."""
+    """Print the JSON Schema NAME (an event type, or Event for the envelope).
+
+    Without NAME, print every schema as one JSON object keyed by name. The
+    options instead list, write, drift-check or compare the whole set; only
+    one of NAME, --list, --check, --write and --compat can be given.
+    """
     from .. import schemas
 
     actions = [
@@ -80,7 +92,8 @@ def schema(
         for problem in problems:
             click.echo(problem.rstrip("\n"))
         if problems:
-            click.echo(f"{len(problems)} schema file(s) differ from the models", err=True)
+            verb = "differs" if len(problems) == 1 else "differ"
+            click.echo(f"{plural(len(problems), 'schema file')} {verb} from the models", err=True)
             sys.exit(EXIT_PROBLEMS)
         click.echo("schemas are up to date", err=True)
         return
@@ -90,7 +103,7 @@ def schema(
             changed = schemas.write_schemas(Path(write_dir))
         except OSError as exc:
             fail(f"cannot write schemas: {exc}")
-        click.echo(f"{len(changed)} schema file(s) written to {write_dir}", err=True)
+        click.echo(f"{plural(len(changed), 'schema file')} written to {write_dir}", err=True)
         return
     if name is None:
         bundle = {known: schemas.load_schema(known) for known in schemas.schema_names()}
@@ -115,7 +128,7 @@ def _compat_gate(baseline: str, candidate_dir: Path | None) -> NoReturn:
         click.echo(str(change))
     baseline = report.baseline_version or "unknown version"
     click.echo(
-        f"{len(report.breaking)} breaking, {len(report.additive)} additive change(s) "
+        f"{len(report.breaking):,} breaking, {plural(len(report.additive), 'additive change')} "
         f"against baseline {baseline} (current {report.current_version})",
         err=True,
     )

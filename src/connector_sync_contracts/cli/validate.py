@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+from collections import Counter
 from typing import IO
 
 import click
@@ -17,6 +18,8 @@ from .common import (
     EXIT_PROBLEMS,
     INPUT_FORMAT_OPTION,
     MAX_LINE_OPTION,
+    QUIET_OPTION,
+    examples,
     printable,
     problem_text,
     reading,
@@ -27,7 +30,14 @@ from .files import writing
 __all__ = ["validate"]
 
 
-@click.command()
+@click.command(
+    short_help="Check every line of JSONL logs; report each problem with its line.",
+    epilog=examples(
+        "connector-sync validate log.jsonl",
+        "connector-sync validate --statistics --quarantine rejected.jsonl log.jsonl.gz",
+        "connector-sync generate --invalid 3 | connector-sync validate --format github -",
+    ),
+)
 @click.argument("files", nargs=-1, metavar="FILE...")
 @click.option(
     "--strict", is_flag=True, help="Also report unknown fields and project_uuid mismatches."
@@ -35,76 +45,152 @@ __all__ = ["validate"]
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json"]),
+    type=click.Choice(["text", "json", "github"]),
     default="text",
     show_default=True,
-    help="text: one problem per line; json: one document with problems and summary.",
+    help="text: one problem per line; json: one document with problems and summary; "
+    "github: GitHub Actions workflow annotations (::error file=F,line=N,title=CODE::...).",
+)
+@click.option(
+    "--statistics",
+    is_flag=True,
+    help="Count problems per code instead of listing each (with --format json: a "
+    "statistics object beside the problems).",
 )
 @click.option(
     "--quarantine",
     type=click.Path(dir_okay=False),
+    metavar="FILE",
     help="Write every rejected line, unchanged, to this file (never one of the inputs; "
-    "written to a temporary file renamed at the end).",
+    "written to a temporary file renamed at the end). A line over --max-line-bytes is "
+    "copied too, in bounded chunks.",
 )
 @MAX_LINE_OPTION
 @INPUT_FORMAT_OPTION
+@QUIET_OPTION
 def validate(
     files: tuple[str, ...],
     strict: bool,
     fmt: str,
+    statistics: bool,
     quarantine: str | None,
     max_line_bytes: int,
     input_format: str = "envelope",
+    quiet: bool = False,
 ) -> None:
     """Check every line of FILE... (JSONL; '-' is stdin; .gz accepted).
 
     Each problem is printed as file:line: field: code: message. The summary
-    always satisfies accepted + rejected = lines read.
+    on stderr always satisfies accepted + rejected = lines read. Exit 1 when
+    any line is rejected.
     """
+    if statistics and fmt == "github":
+        raise click.UsageError("--statistics and --format github cannot be combined; choose one")
     with contextlib.ExitStack() as stack:
         quarantined = (
             None
             if quarantine is None
             else stack.enter_context(writing(quarantine, inputs=files, what="quarantine file"))
         )
-        summary = _validate(files, strict, fmt, quarantined, max_line_bytes, input_format)
+        report = _Report(fmt, statistics)
+        summary = _validate(files, strict, report, quarantined, max_line_bytes, input_format, quiet)
     sys.exit(EXIT_PROBLEMS if summary.rejected else EXIT_CLEAN)
+
+
+def _escape(text: str, *, property_value: bool = False) -> str:
+    """GitHub workflow-command escaping (``%``, line breaks; ``:`` and ``,`` in properties)."""
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if property_value:
+        text = text.replace(":", "%3A").replace(",", "%2C")
+    return text
+
+
+class _Report:
+    """Writes problems to standard output in the chosen format, and counts them per code."""
+
+    def __init__(self, fmt: str, statistics: bool) -> None:
+        self.fmt = fmt
+        self.statistics = statistics
+        self.counts: Counter[str] = Counter()
+        self.out = sys.stdout
+        self._first = True
+
+    def start(self) -> None:
+        """What comes before the first problem."""
+        if self.fmt == "json":
+            self.out.write('{"problems": [\n')
+
+    def problem(self, name: str, problem: LineProblem) -> str | None:
+        """Count one problem; return its text to print, if it is printed one by one."""
+        self.counts[problem.code] += 1
+        if self.statistics and self.fmt == "text":
+            return None
+        if self.fmt == "text":
+            return printable(problem_text(name, problem)) + "\n"
+        if self.fmt == "github":
+            return (
+                f"::error file={_escape(printable(name), property_value=True)},"
+                f"line={problem.line},title={_escape(problem.code, property_value=True)}::"
+                f"{_escape(printable(f'{problem.field}: {problem.code}: {problem.message}'))}\n"
+            )
+        item = {
+            "code": problem.code,
+            "field": printable(problem.field),
+            "file": printable(name),
+            "line": problem.line,
+            "message": printable(problem.message),
+        }
+        text = ("" if self._first else ",\n") + orjson.dumps(item).decode()
+        self._first = False
+        return text
+
+    def finish(self, summary: RunSummary) -> None:
+        """What comes after the last problem: the JSON document's end, or the statistics."""
+        ranked = sorted(self.counts.items(), key=lambda item: (-item[1], item[0]))
+        if self.fmt == "json":
+            end = {"summary": summary.to_dict()}
+            if self.statistics:
+                end["statistics"] = dict(ranked)
+            tail = orjson.dumps(end, option=orjson.OPT_SORT_KEYS).decode()
+            self.out.write("\n],\n" + tail[1:] + "\n")
+        elif self.statistics:
+            width = max((len(f"{count:,}") for _, count in ranked), default=1)
+            for code, count in ranked:
+                self.out.write(f"{count:>{width},}  {code}\n")
 
 
 def _validate(
     files: tuple[str, ...],
     strict: bool,
-    fmt: str,
+    report: _Report,
     quarantined: IO[bytes] | None,
     max_line_bytes: int,
     input_format: str,
+    quiet: bool,
 ) -> RunSummary:
-    out = sys.stdout
     last: list[tuple[str, int]] = []
-    first = [True]
+    report.start()
+    with reading(files, max_line_bytes, quiet=quiet) as (sources, progress):
+        # Problems go to standard output: clear the bar first when both share a terminal.
+        shared = progress.enabled and sys.stdout.isatty()
 
-    def on_problem(name: str, problem: LineProblem, raw: bytes | None) -> None:
-        if quarantined is not None and last[-1:] != [(name, problem.line)]:
-            # A line over the limit was already spilled there while it was skipped.
-            quarantined.write(b"\n" if raw is None else raw + b"\n")
-        last[:] = [(name, problem.line)]
-        if fmt == "text":
-            out.write(printable(problem_text(name, problem)) + "\n")
-        else:
-            item = {
-                "code": problem.code,
-                "field": printable(problem.field),
-                "file": printable(name),
-                "line": problem.line,
-                "message": printable(problem.message),
-            }
-            out.write(("" if first[0] else ",\n") + orjson.dumps(item).decode())
-            first[0] = False
+        def on_problem(name: str, problem: LineProblem, raw: bytes | None) -> None:
+            if quarantined is not None and last[-1:] != [(name, problem.line)]:
+                # A line over the limit was already spilled there while it was skipped.
+                quarantined.write(b"\n" if raw is None else raw + b"\n")
+            last[:] = [(name, problem.line)]
+            text = report.problem(name, problem)
+            if text is None:
+                return
+            if shared:
+                with progress.printing():
+                    report.out.write(text)
+                    report.out.flush()
+            else:
+                report.out.write(text)
 
-    if fmt == "json":
-        out.write('{"problems": [\n')
-    with reading(files, max_line_bytes) as (sources, progress):
         sink = adapt_input(input_format, sources, on_problem)
+        progress.follow(sources)
         for source in sources:
             source.spill = None if quarantined is None else quarantined.write
         summary = validate_sources(
@@ -114,12 +200,7 @@ def _validate(
             on_line=progress.advance if progress.enabled else None,
         )
         summary.problems += extra_problems(sink)
-    if fmt == "json":
-        out.write(
-            '\n],\n"summary": '
-            + orjson.dumps(summary.to_dict(), option=orjson.OPT_SORT_KEYS).decode()
-            + "}\n"
-        )
-    else:
+    report.finish(summary)
+    if not quiet and report.fmt != "json":
         click.echo(summary_text(summary), err=True)
     return summary
