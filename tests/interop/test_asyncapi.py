@@ -12,6 +12,7 @@ from typing import Any, Final
 import pytest
 from jsonschema import Draft7Validator, Draft202012Validator
 from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
 
 from connector_sync_contracts import PAYLOAD_MODELS, SEMANTIC_RULES, Family
 from connector_sync_contracts.asyncapi import (
@@ -19,11 +20,13 @@ from connector_sync_contracts.asyncapi import (
     PAYLOAD_SCHEMA_FORMAT,
     generate_document,
     load_document,
+    render_document,
 )
 from connector_sync_contracts.conformance import load_manifest
 from connector_sync_contracts.contract.catalog import EVENT_FAMILIES
 from connector_sync_contracts.interop.cloudevents import build_type
 from connector_sync_contracts.schemas import load_schema, schema_id
+from tests.support.cli import run_cli
 
 # The official AsyncAPI 3.0.0 JSON Schema, vendored from the @asyncapi/specs package
 # (see tests/data/README.md for its source and licence).
@@ -172,4 +175,75 @@ def test_message_schemas_reject_payload_violations() -> None:
         else:
             assert any("payload" in error.absolute_path for error in errors), fixture_id
             checked += 1
+    assert checked >= 8
+
+
+# ------------------------------------------------------------------ --self-contained
+
+
+@cache
+def _self_contained() -> dict[str, Any]:
+    run = run_cli("asyncapi", "--self-contained")
+    assert run.code == 0, run.explain()
+    document: dict[str, Any] = json.loads(run.stdout)
+    assert run.stdout.decode() == render_document(self_contained=True)
+    return document
+
+
+def test_self_contained_document_is_valid_asyncapi_3() -> None:
+    assert _errors(_self_contained()) == []
+
+
+def test_self_contained_document_refers_only_to_itself() -> None:
+    document = _self_contained()
+    refs = _refs(document)
+    assert refs
+    for ref in refs:
+        assert ref.startswith("#/"), ref
+        assert _pointer(document, ref) is not None, ref
+    schemas = document["components"]["schemas"]
+    assert sorted(schemas) == sorted(("Event", *PAYLOAD_MODELS))
+    for name, entry in schemas.items():
+        assert entry["schemaFormat"] == PAYLOAD_SCHEMA_FORMAT
+        assert entry["x-schema-id"] == schema_id(name)
+        assert "$id" not in entry["schema"]
+        # Everything but the $refs and $id/$schema is the committed schema itself.
+        committed = load_schema(name)
+        assert entry["schema"]["properties"].keys() == committed["properties"].keys()
+
+
+def _inlined_validator(document: dict[str, Any], event_type: str) -> Draft202012Validator:
+    # The saved document is the only resource: nothing else can be looked up.
+    registry: Registry[Any] = Registry().with_resource(
+        DOCUMENT_URI, Resource.from_contents(document, default_specification=DRAFT202012)
+    )
+    schema = {"$ref": f"{DOCUMENT_URI}#/components/messages/{event_type}/payload/schema"}
+    return Draft202012Validator(
+        schema, registry=registry, format_checker=Draft202012Validator.FORMAT_CHECKER
+    )
+
+
+@pytest.mark.parametrize(("fixture_id", "envelope"), _fixtures("valid"))
+def test_self_contained_message_schemas_accept_valid_fixtures(
+    fixture_id: str, envelope: dict[str, Any]
+) -> None:
+    document = _self_contained()
+    event_type = envelope["event_type"]
+    assert list(_inlined_validator(document, event_type).iter_errors(envelope)) == []
+    other = next(t for t in sorted(PAYLOAD_MODELS) if t != event_type)
+    assert list(_inlined_validator(document, other).iter_errors(envelope))
+
+
+def test_self_contained_message_schemas_reject_payload_violations() -> None:
+    document = _self_contained()
+    semantic = {rule.code for rule in SEMANTIC_RULES}
+    manifest = load_manifest()
+    checked = 0
+    for fixture_id, envelope in _fixtures("invalid"):
+        if manifest.by_id(fixture_id).expected_violation in semantic:
+            continue
+        validator = _inlined_validator(document, envelope["event_type"])
+        errors = list(validator.iter_errors(envelope))
+        assert any("payload" in error.absolute_path for error in errors), fixture_id
+        checked += 1
     assert checked >= 8
