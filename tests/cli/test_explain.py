@@ -348,11 +348,12 @@ def test_the_table_needs_no_per_event_logs(valid_log: Path) -> None:
     # which the pure-Python engine's timing cannot show, so look at what it asks for.
     from click.testing import CliRunner
 
+    from connector_sync_contracts._engine.runner import replay_sources
     from connector_sync_contracts.cli import main
     from connector_sync_contracts.cli import replay as replay_module
 
     asked: list[bool] = []
-    real = replay_module.replay_sources
+    real = replay_sources
 
     def spy(*args: Any, **kwargs: Any) -> Any:
         asked.append(kwargs["include_logs"])

@@ -19,9 +19,10 @@ import pytest
 from click.testing import CliRunner
 
 from connector_sync_contracts import CONNECTOR_PROVISIONED
+from connector_sync_contracts._engine.runner import replay_sources
 from connector_sync_contracts.cli import main
 from connector_sync_contracts.cli import replay as replay_module
-from connector_sync_contracts.cli.render import locate, table
+from connector_sync_contracts.cli.render import LocationTable, locate, table
 from connector_sync_contracts.contract.projection import ReplayData
 from tests.support.cli import parse_anomaly_lines, parse_problems
 
@@ -82,7 +83,7 @@ def _places(path: Path) -> dict[str, tuple[str, int]]:
 
 def test_the_report_and_stderr_name_file_and_line(broken_log: tuple[Path, str]) -> None:
     path, cid = broken_log
-    real = replay_module.replay_sources
+    real = replay_sources
 
     def located(*args: Any, **kwargs: Any) -> Any:
         data, summary = real(*args, **kwargs)
@@ -119,7 +120,7 @@ def test_a_rejected_line_is_reported_once_not_again_as_an_anomaly(
     lines = list(valid_lines[:30])
     lines[4] = lines[4].replace(b'"lamport_clock":', b'"lamport_clock":"x","y":', 1)
     path = write_lines(tmp_path / "bad.jsonl", lines)
-    real = replay_module.replay_sources
+    real = replay_sources
 
     def located(*args: Any, **kwargs: Any) -> Any:
         data, summary = real(*args, **kwargs)
@@ -170,7 +171,7 @@ def test_the_first_example_is_the_earliest_line() -> None:
             {"kind": "conflicting_duplicate", "event_id": "B", "message": "early"},
         ],
     }
-    where = {
+    where: LocationTable = {
         ("conflicting_duplicate", "A", "late"): [("log.jsonl", 90)],
         ("conflicting_duplicate", "B", "early"): [("log.jsonl", 12)],
     }
