@@ -59,6 +59,7 @@ if TYPE_CHECKING:
         ContractError,
         ContractViolationError,
         InputError,
+        OutOfOrderWarning,
         SchemaSetError,
         UnknownEventTypeError,
     )
@@ -151,6 +152,7 @@ _DYNAMIC_IMPORTS: Final[dict[str, str]] = {
         "ContractError",
         "ContractViolationError",
         "InputError",
+        "OutOfOrderWarning",
         "SchemaSetError",
         "UnknownEventTypeError",
     ),
@@ -262,6 +264,7 @@ __all__ = [
     "InputError",
     "Layer",
     "LinkIndex",
+    "OutOfOrderWarning",
     "PAYLOAD_MODELS",
     "Projection",
     "ReconnectStrategy",

@@ -16,6 +16,7 @@ __all__ = [
     "ContractError",
     "ContractViolationError",
     "InputError",
+    "OutOfOrderWarning",
     "SchemaSetError",
     "UnknownEventTypeError",
 ]
@@ -45,6 +46,15 @@ class InputError(ContractError, OSError):
     """An input could not be read (missing, unreadable, or damaged gzip data).
 
     The message names the input and says why in plain words.
+    """
+
+
+class OutOfOrderWarning(UserWarning):
+    """``Projection.apply`` got an event that sorts before one it already applied.
+
+    The incremental result then can differ from ``replay()`` of the same
+    events; ``Projection.out_of_order`` counts such events. Sort the events
+    with ``sort_key`` first, or use ``replay()``, which sorts.
     """
 
 

@@ -9,15 +9,17 @@ canonical JSON form that deduplication by ``event_id`` compares.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, Final
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
 from pydantic_core import PydanticCustomError
 
 from ..contract.limits import INT64_MAX
 from ..contract.patterns import SEMVER_PATTERN, format_instant
+from ..errors import ContractViolationError
 from ..validation.input import load_mapping
 from .fields import EventIdStr, NonEmptyStr, UtcDatetime, UuidField
 
@@ -99,9 +101,30 @@ class Event(BaseModel):
         return (self.lamport_clock, self.timestamp, self.event_id)
 
 
-def sort_key(event: Event) -> SortKey:
-    """Return ``event.sort_key``; usable as ``sorted(events, key=sort_key)``."""
+def sort_key(event: Event | Mapping[str, Any]) -> SortKey:
+    """The replay order key of an ``Event`` or an envelope mapping, as ``replay`` orders them.
+
+    Usable as ``sorted(events, key=sort_key)`` on ``Event`` objects and on
+    mappings alike (JSON lines loaded with ``json.loads``). A mapping is read
+    as an ``Event`` first, so its timestamp compares as a UTC instant and its
+    event_id in normal form; one that is no valid envelope raises
+    ``ContractViolationError`` (a ``ValueError``) naming every problem.
+    """
+    if not isinstance(event, Event):
+        event = _envelope_of(event)
     return (event.lamport_clock, event.timestamp, event.event_id)
+
+
+def _envelope_of(data: Mapping[str, Any]) -> Event:
+    from ..validation.messages import model_violations, summarize
+
+    try:
+        return Event.model_validate(data)
+    except ValidationError as exc:
+        problems = tuple(model_violations(exc))
+        raise ContractViolationError(
+            f"not a valid envelope, so it has no replay order: {summarize(problems)}", problems
+        ) from None
 
 
 def _jsonable(event: Event) -> dict[str, Any]:

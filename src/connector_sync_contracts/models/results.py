@@ -2,7 +2,9 @@
 
 Every result has ``to_dict()`` (JSON-ready, canonical ordering) and
 ``to_json()`` (canonical bytes: sorted keys, 2-space indent, newline at the
-end), byte-identical for any permutation of the same input.
+end), byte-identical for any permutation of the same input. ``repr()`` and
+``str()`` are one short line of counts, however large the result:
+``ReplayResult(48 events, 3 connectors, 3 links, 0 anomalies)``.
 """
 
 from __future__ import annotations
@@ -32,8 +34,27 @@ __all__ = [
 _FROZEN: Final = ConfigDict(frozen=True)
 
 
+def _count(count: int, noun: str, many: str | None = None) -> str:
+    return f"{count:,} {noun if count == 1 else many or noun + 's'}"
+
+
+def _anomaly_count(anomalies: tuple[Anomaly, ...]) -> str:
+    return _count(len(anomalies), "anomaly", "anomalies")
+
+
 class _Result(BaseModel):
     model_config = _FROZEN
+
+    def _summary(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        """``ClassName(short summary)``: counts, never the whole content."""
+        return f"{type(self).__name__}({self._summary()})"
+
+    def __str__(self) -> str:
+        """The short summary alone, e.g. ``48 events, 3 connectors, 3 links, 0 anomalies``."""
+        return self._summary()
 
     def to_dict(self, *, include_logs: bool = True) -> dict[str, Any]:
         """JSON-ready form; ``include_logs=False`` drops transition/outcome logs and deliveries."""
@@ -85,6 +106,14 @@ class ReducedConnectorState(_Result):
     )
     anomalies: tuple[Anomaly, ...] = Field(description="Anomalies in fold order.")
 
+    def _summary(self) -> str:
+        state = self.current_state.value if self.current_state is not None else "no state"
+        health = self.last_health_status.value if self.last_health_status is not None else "none"
+        return (
+            f"{self.connector_id}: {state}, health {health}, "
+            f"{_count(self.event_count, 'event')}, {_anomaly_count(self.anomalies)}"
+        )
+
 
 class DeliveryState(BaseModel):
     """Lifecycle of one delivery key (delivery_id, source_event_fingerprint)."""
@@ -115,6 +144,15 @@ class ReducedSyncState(_Result):
         description="One entry per delivery key, ordered by key; null when omitted."
     )
     anomalies: tuple[Anomaly, ...] = Field(description="Anomalies in fold order.")
+
+    def _summary(self) -> str:
+        counts = ", ".join(
+            f"{self.outcome_counts.get(outcome, 0):,} {outcome.value}" for outcome in SyncOutcome
+        )
+        return (
+            f"{self.connector_id}: {counts}, {self.pending_retries:,} pending, "
+            f"{_anomaly_count(self.anomalies)}"
+        )
 
 
 class ExternalLink(BaseModel):
@@ -149,6 +187,17 @@ class ReverseIndexEntry(BaseModel):
 
 
 class _Counts(_Result):
+    def _parts(self) -> list[str]:
+        return []
+
+    def _all_anomalies(self) -> int:
+        return len(self.anomalies)
+
+    def _summary(self) -> str:
+        parts = [_count(self.event_count, "event"), *self._parts()]
+        parts.append(_count(self._all_anomalies(), "anomaly", "anomalies"))
+        return ", ".join(parts)
+
     event_count: int = Field(description="Distinct events after dedup by event_id.")
     duplicates_dropped: int = Field(description="Identical duplicate copies dropped.")
     ignored_event_count: int = Field(description="Valid events of other families, not reduced.")
@@ -171,6 +220,12 @@ class LinkIndex(_Counts):
         description="conflicting_link, link_id_reused and malformed link payloads, in fold order."
     )
 
+    def _parts(self) -> list[str]:
+        return [_count(len(self.links), "link")]
+
+    def _all_anomalies(self) -> int:
+        return len(self.anomalies) + len(self.link_anomalies)
+
 
 class ConnectorProjection(_Counts):
     """Result of ``reduce_connector_events``: every connector's state, keyed by id."""
@@ -179,6 +234,12 @@ class ConnectorProjection(_Counts):
         description="Per-connector lifecycle, ordered by connector_id."
     )
 
+    def _parts(self) -> list[str]:
+        return [_count(len(self.connectors), "connector")]
+
+    def _all_anomalies(self) -> int:
+        return len(self.anomalies) + sum(len(s.anomalies) for s in self.connectors.values())
+
 
 class SyncProjection(_Counts):
     """Result of ``reduce_sync_events``: every connector's delivery state, keyed by id."""
@@ -186,6 +247,12 @@ class SyncProjection(_Counts):
     sync: dict[str, ReducedSyncState] = Field(
         description="Per-connector sync state, ordered by connector_id."
     )
+
+    def _parts(self) -> list[str]:
+        return [_count(len(self.sync), "connector")]
+
+    def _all_anomalies(self) -> int:
+        return len(self.anomalies) + sum(len(s.anomalies) for s in self.sync.values())
 
 
 class ReplayResult(_Counts):
@@ -201,6 +268,18 @@ class ReplayResult(_Counts):
         description="Per-connector sync state, ordered by connector_id."
     )
     external_links: LinkIndex = Field(description="The external reference index.")
+
+    def _parts(self) -> list[str]:
+        connectors = len(set(self.connectors) | set(self.sync))
+        return [_count(connectors, "connector"), _count(len(self.external_links.links), "link")]
+
+    def _all_anomalies(self) -> int:
+        return (
+            len(self.anomalies)
+            + len(self.external_links.link_anomalies)
+            + sum(len(s.anomalies) for s in self.connectors.values())
+            + sum(len(s.anomalies) for s in self.sync.values())
+        )
 
     def to_dict(self, *, include_logs: bool = True) -> dict[str, Any]:
         """The section 6 JSON form; ``include_logs=False`` drops the per-event logs."""

@@ -7,6 +7,7 @@ steps, so for input already in replay order both end equal.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeAlias
 
@@ -18,8 +19,9 @@ from .._engine.runner import Folded
 from ..contract.catalog import ALL_FAMILIES, EVENT_FAMILIES, RECIPES, Family
 from ..contract.lifecycle import DEFAULT_MAX_RECONNECT_CYCLES
 from ..contract.rules import semantic_failures
+from ..errors import OutOfOrderWarning
 from ..io import LineProblem
-from ..models.envelope import LIMITS_CHECKED, Event, canonical_json
+from ..models.envelope import LIMITS_CHECKED, Event, SortKey, canonical_json
 from ..models.payloads import PAYLOAD_MODELS
 from ..models.results import (
     ConnectorProjection,
@@ -145,6 +147,10 @@ class Projection:
     recorded as ``conflicting_duplicate`` and not applied again, unless the
     applied copy's payload was malformed and the new one's is valid: then
     the new copy replaces it, as the dedup rule says.
+
+    An event that sorts before one already applied is folded where it
+    arrives, so the result can differ from ``replay()``: ``out_of_order``
+    counts such events, and the first one raises an ``OutOfOrderWarning``.
     """
 
     def __init__(
@@ -159,6 +165,10 @@ class Projection:
         )
         self._dedup: Dedup[Fact | None] = Dedup()
         self._envelope_anomalies: list[AnomalyData] = []
+        self._latest: SortKey | None = None
+        self._offered: SortKey | None = None
+        self.out_of_order = 0
+        """Events ``apply`` folded after an event that sorts later (0 for sorted input)."""
 
     def _admit(self, item: EventLike) -> Event | None:
         return admit_envelope(item, self._envelope_anomalies)
@@ -166,6 +176,7 @@ class Projection:
     def _offer(self, item: EventLike) -> tuple[str, Fact | None, MalformedFact | None]:
         """Admit and dedup one item: (status, its fact, the malformed fact it replaces)."""
         admitted = self._admit(item)
+        self._offered = None if admitted is None else admitted.sort_key
         if admitted is None:
             return "rejected", None, None
         fact = event_to_fact(admitted)
@@ -190,12 +201,41 @@ class Projection:
         event_id whose payload was malformed (that one's anomaly is undone).
         """
         status, fact, replaced = self._offer(event)
+        if status in ("new", "upgrade"):
+            self._check_order()
         if status == "new":
             self._engine.fold(fact)
         elif status == "upgrade":
             assert replaced is not None
             self._engine.retract(replaced)
             self._engine.fold(fact)
+
+    def _check_order(self) -> None:
+        key, latest = self._offered, self._latest
+        if key is None:
+            return
+        if latest is None or key >= latest:
+            self._latest = key
+            return
+        self.out_of_order += 1
+        if self.out_of_order == 1:
+            warnings.warn(
+                OutOfOrderWarning(
+                    f"event {key[2]} arrived after {latest[2]}, which sorts later: this "
+                    "Projection can differ from replay() of the same events (sort them "
+                    "with sort_key, or use replay())"
+                ),
+                stacklevel=3,
+            )
+
+    def __repr__(self) -> str:
+        """``Projection(48 events, 3 connectors, 0 out of order)``: counts, never the content."""
+        engine = self._engine
+        connectors = len({*engine.connectors, *engine.syncs, *engine.connector_data})
+        return (
+            f"Projection({len(self._dedup.winners):,} events, {connectors:,} connectors, "
+            f"{self.out_of_order:,} out of order)"
+        )
 
     def _load(self, events: Iterable[EventLike]) -> None:
         for item in events:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from ..contract.lifecycle import ValueEnum
+from ..contract.projection import canonical_dumps
 from ..contract.rules import SEMANTIC_RULES
 
 __all__ = [
@@ -176,12 +177,14 @@ def merge_layers(violations: Iterable[Violation]) -> tuple[Violation, ...]:
     return tuple(sorted(merged.values(), key=violation_order))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class ValidationResult:
     """Outcome of ``validate_event``: the verdict and every violation, deterministically sorted.
 
     ``valid`` is true only when every layer that applies is clean. Violations
-    are ordered by (layer, path, code, message).
+    are ordered by (layer, path, code, message). ``repr()`` is one short
+    line; ``str()`` is the verdict and one line per violation, as the
+    command line prints them; ``to_json()`` gives canonical bytes.
     """
 
     valid: bool
@@ -214,3 +217,30 @@ class ValidationResult:
             "layers": [layer.value for layer in self.layers],
             "violations": [violation.to_dict() for violation in self.violations],
         }
+
+    def to_json(self) -> bytes:
+        """Canonical JSON bytes of ``to_dict()``: sorted keys, 2-space indent, final newline.
+
+        What a service returns to a producer whose event it rejected.
+        """
+        return canonical_dumps(self.to_dict())
+
+    def _what(self) -> str:
+        what = self.kind or "input"
+        return f"{what} ({self.event_type})" if self.event_type else what
+
+    def __repr__(self) -> str:
+        """``ValidationResult(valid=False, kind='envelope', event_type=..., violations=3)``."""
+        return (
+            f"ValidationResult(valid={self.valid}, kind={self.kind!r}, "
+            f"event_type={self.event_type!r}, violations={len(self.violations)})"
+        )
+
+    def __str__(self) -> str:
+        """``valid envelope (X)``, or ``invalid ...: N violations`` and one line per violation."""
+        if self.valid:
+            return f"valid {self._what()}"
+        count = len(self.violations)
+        lines = [f"invalid {self._what()}: {count} violation{'s' if count != 1 else ''}"]
+        lines.extend(f"  {violation}" for violation in self.violations)
+        return "\n".join(lines)
