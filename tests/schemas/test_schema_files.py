@@ -73,3 +73,24 @@ def test_schema_validator_rejects_a_final_newline_and_integral_floats() -> None:
         }
     )
     assert not create_validator("Event").is_valid({"lamport_clock": 1.0})
+
+
+def _descriptions(node: object) -> list[str]:
+    if isinstance(node, dict):
+        found = [node["description"]] if isinstance(node.get("description"), str) else []
+        return found + [text for value in node.values() for text in _descriptions(value)]
+    if isinstance(node, list):
+        return [text for value in node for text in _descriptions(value)]
+    return []
+
+
+def test_descriptions_are_markdown_not_restructuredtext() -> None:
+    from connector_sync_contracts.asyncapi import load_document, self_contained_document
+
+    documents = [load_schema(name) for name in schema_names()]
+    documents += [load_document(), self_contained_document()]
+    texts = [text for document in documents for text in _descriptions(document)]
+    assert len(texts) > 100
+    assert [text for text in texts if "``" in text] == []
+    # The literals are still marked, the Markdown way.
+    assert any("`ConnectorDegraded`" in text for text in texts)

@@ -58,17 +58,31 @@ def _collapse_nullable(node: Any) -> Any:
     return out
 
 
+def _markdown(node: Any) -> Any:
+    # Docstrings and field descriptions use reStructuredText literals (``x``); a JSON
+    # Schema's readers (docs generators, editors, registries) render Markdown (`x`).
+    if isinstance(node, list):
+        return [_markdown(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {key: _markdown(value) for key, value in node.items()}
+    description = out.get("description")
+    if isinstance(description, str):
+        out["description"] = description.replace("``", "`")
+    return out
+
+
 def generate_schema(name: str) -> dict[str, Any]:
     """Build the schema of ``name`` (``"Event"`` or an event type) from its model.
 
     The result is what the committed file must contain: pydantic's
     ``model_json_schema()`` with ``$schema`` and ``$id`` added, nullable
-    fields collapsed to ``{"type": [T, "null"]}``, and ``additionalProperties``
-    stated open.
+    fields collapsed to ``{"type": [T, "null"]}``, ``additionalProperties``
+    stated open, and descriptions in Markdown (single backticks).
     """
     schema_file_name(name)  # raises for an unknown name
     model = Event if name == ENVELOPE_SCHEMA else PAYLOAD_MODELS[name]
-    schema = _collapse_nullable(model.model_json_schema())
+    schema = _markdown(_collapse_nullable(model.model_json_schema()))
     schema["$schema"] = SCHEMA_DIALECT
     schema["$id"] = schema_id(name)
     schema["additionalProperties"] = True
