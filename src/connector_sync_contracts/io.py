@@ -128,8 +128,8 @@ class Source:
     def size(self) -> int | None:
         """Bytes of the input as stored (compressed for gzip), or None while not known.
 
-        A regular file's size is known at once; standard input's once it was
-        copied to its spool, when the first pass starts.
+        A regular file's size is known before reading it; standard input's
+        once it was copied to its spool, when the first pass starts.
         """
         if self._spool is not None:
             return os.fstat(self._spool.fileno()).st_size
@@ -140,10 +140,6 @@ class Source:
     def streamed(self) -> bool:
         """Whether the input can be read only once (standard input, a pipe, a device)."""
         return self.name == "-" or not stat.S_ISREG(os.stat(self.name).st_mode)
-
-    def size(self) -> int | None:
-        """The input's size in bytes when known before reading it (a regular file), else None."""
-        return None if self.streamed() else os.path.getsize(self.name)
 
     def _open(self) -> tuple[IO[bytes], IO[bytes]]:
         """Return (reader, underlying file); the reader un-gzips when the data is gzip.
@@ -254,7 +250,15 @@ class Source:
         self, read: Callable[[int], bytes], underlying: IO[bytes]
     ) -> Callable[[int], bytes]:
         """``read`` that keeps ``bytes_read`` at the position in the stored (maybe gzip) file."""
-        tell = underlying.tell
+        tell = getattr(underlying, "tell", None)
+        if tell is None:  # lines given by a caller: count what was read
+
+            def added(size: int) -> bytes:
+                chunk = read(size)
+                self.bytes_read += len(chunk)
+                return chunk
+
+            return added
 
         def counted(size: int) -> bytes:
             chunk = read(size)

@@ -107,8 +107,8 @@ class ReducedConnectorState(_Result):
     anomalies: tuple[Anomaly, ...] = Field(description="Anomalies in fold order.")
 
     def _summary(self) -> str:
-        state = self.current_state.value if self.current_state is not None else "no state"
-        health = self.last_health_status.value if self.last_health_status is not None else "none"
+        state = "no state" if self.current_state is None else str(self.current_state)
+        health = "none" if self.last_health_status is None else str(self.last_health_status)
         return (
             f"{self.connector_id}: {state}, health {health}, "
             f"{_count(self.event_count, 'event')}, {_anomaly_count(self.anomalies)}"
@@ -147,7 +147,7 @@ class ReducedSyncState(_Result):
 
     def _summary(self) -> str:
         counts = ", ".join(
-            f"{self.outcome_counts.get(outcome, 0):,} {outcome.value}" for outcome in SyncOutcome
+            f"{self.outcome_counts.get(outcome, 0):,} {outcome}" for outcome in SyncOutcome
         )
         return (
             f"{self.connector_id}: {counts}, {self.pending_retries:,} pending, "
