@@ -155,7 +155,7 @@ def test_table_is_a_readable_per_connector_view(valid_log: Path, valid_json: Run
     assert [row[0] for row in rows] == sorted(full["connectors"])
     for row in rows:
         assert row[2] == full["connectors"][row[0]]["current_state"]
-    assert f"{full['event_count']:,} events, " in run.out
+    assert f"events {full['event_count']:,}, " in run.out
     summary = parse_summary(run.err)
     assert summary.accepted == summary.lines_read == full["event_count"]
 

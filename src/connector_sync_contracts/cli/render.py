@@ -195,6 +195,8 @@ def _report(found: list[Located], width: int) -> list[str]:
     for kind in order:
         item = _first(by_kind[kind])
         context = [part for part in (item.where, _subject(item)) if part]
+        if item.where is None and kind in ROOT_CAUSES:
+            context.append("(its line is reported on stderr)")
         lines.append(f"  {kind}" + (f"  {'  '.join(context)}" if context else ""))
         for piece in textwrap.wrap(item.message, wrap, break_on_hyphens=False) or [""]:
             lines.append(" " * _EXAMPLE_INDENT + piece)
@@ -228,7 +230,7 @@ _COLUMNS: Final = (
     _Column("STATE", "STATE", 0, False),
     _Column("HEALTH", "HEALTH", 0, False),
     _Column("LATENCY", "LAT", 2, True),
-    _Column("LIFECYCLE", "LIFECYCLE", 4, True),
+    _Column("LIFECYCLE", "EVENTS", 4, True),
     _Column("ACCEPT", "ACC", 0, True),
     _Column("REJECT", "REJ", 0, True),
     _Column("RETRY", "RETRY", 0, True),
@@ -250,7 +252,7 @@ _LEGEND: Final = (
     ("ACCEPT", "applied sync outcomes per kind: accepted, rejected, retries, dead letters"),
     ("REPLAY", "applied replays"),
     ("PENDING", "deliveries still retrying at the end"),
-    ("ANOMALIES", "anomalies recorded for the connector (by kind below)"),
+    ("ANOMALIES", "anomalies recorded for the connector"),
 )
 """(column, what it means), in the order the legend lists them."""
 
@@ -320,12 +322,14 @@ def _layout(rows: list[dict[str, str]], width: int) -> tuple[list[_Column], bool
         columns.remove(min(optional, key=lambda column: column.drop_rank))
 
 
-def _legend(columns: list[_Column], short: bool, width: int) -> list[str]:
+def _legend(columns: list[_Column], short: bool, width: int, report: bool) -> list[str]:
     shown = {column.title: column.short if short else column.title for column in columns}
     terms = []
     for title, text in _LEGEND:
         if title not in shown:
             continue
+        if title == "ANOMALIES" and report:
+            text += " (by kind below)"
         if title == "ACCEPT":
             terms.append((" ".join(shown[name] for name in _OUTCOME_TITLES), text))
         else:
@@ -373,14 +377,14 @@ def table(
     lines.append("")
     lines.extend(
         textwrap.wrap(
-            f"{data['event_count']:,} events, {data['duplicates_dropped']:,} duplicates dropped, "
-            f"{data['ignored_event_count']:,} of other families, {len(links['links']):,} links, "
-            f"{len(data['anomalies']):,} stream anomalies.",
+            f"events {data['event_count']:,}, duplicates dropped {data['duplicates_dropped']:,}, "
+            f"other families {data['ignored_event_count']:,}, links {len(links['links']):,}, "
+            f"stream anomalies {len(data['anomalies']):,}",
             width - 1,
         )
     )
-    lines.extend(_legend(columns, short, width))
     found = collect(data, ids, where or {})
+    lines.extend(_legend(columns, short, width, bool(found)))
     if found:
         lines.extend(_report(found, width))
     return "\n".join(lines) + "\n"
