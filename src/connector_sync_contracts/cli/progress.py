@@ -68,6 +68,8 @@ class Progress:
         self.label = verb
         self._reading = True
         self._then = then
+        self._phase_done: int | None = None
+        self._phase_total: int | None = None
         self.started = time.monotonic()
         self._phase_started = self.started
         self._delay = _delay()
@@ -108,8 +110,23 @@ class Progress:
         with self._lock:
             self.label = label
             self._reading = False
+            self._phase_done = self._phase_total = None
             self._phase_started = time.monotonic()
         if self.enabled and time.monotonic() - self.started >= self._delay:
+            self.draw()
+
+    def step(self, label: str, done: int, total: int) -> None:
+        """A phase after reading reports how far it is: ``done`` of ``total`` units.
+
+        The hook for an engine that says how its fold advances
+        (``on_phase(label, done, total)``); drawn at most five times a second.
+        """
+        if self.label != label or self._reading:
+            self.phase(label)
+        self._phase_done, self._phase_total = done, total
+        now = time.monotonic()
+        due = now - self._last_draw >= _INTERVAL and now - self.started >= self._delay
+        if self.enabled and due:
             self.draw()
 
     @contextmanager
@@ -145,9 +162,15 @@ class Progress:
         """What the line says at ``now``."""
         elapsed = max(now - self.started, 1e-9)
         if not self._reading:
-            spin = _SPINNER[self._ticks % len(_SPINNER)]
+            done, total = self._phase_done, self._phase_total
+            if done is not None and total:
+                part = min(done / total, 1.0)
+                filled = int(part * _BAR)
+                where = f"[{'#' * filled}{'.' * (_BAR - filled)}] {part:6.1%}"
+            else:
+                where = _SPINNER[self._ticks % len(_SPINNER)]
             return (
-                f"{self.label} {spin} {now - self._phase_started:,.1f} s "
+                f"{self.label} {where} {now - self._phase_started:,.1f} s "
                 f"({self.lines:,} lines read in {self._phase_started - self.started:,.1f} s)"
             )
         share = self._share()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import inspect
 import sys
 from typing import Any
 
@@ -123,6 +124,9 @@ def replay(
 
         sink = adapt_input(input_format, sources, on_problem)
         progress.follow(sources)
+        hooks: dict[str, Any] = {}
+        if progress.enabled and "on_phase" in inspect.signature(replay_sources).parameters:
+            hooks["on_phase"] = progress.step  # an engine that reports its fold's progress
         result, summary = replay_sources(
             sources,
             # The table shows no per-event log: building them would only cost time and memory.
@@ -130,6 +134,7 @@ def replay(
             max_reconnect_cycles=max_reconnect_cycles,
             on_problem=sink,
             on_line=progress.advance if progress.enabled else None,
+            **hooks,
         )
         summary.problems += extra_problems(sink)
     where = locate(result)
