@@ -23,7 +23,14 @@ import pytest
 
 from connector_sync_contracts import CONNECTOR_PROVISIONED, Event, validate_event
 from connector_sync_contracts.interop.cloudevents import to_structured_json
-from tests.support.cli import PROGRAM, parse_problems, parse_summary, run_cli, run_env
+from tests.support.cli import (
+    PROGRAM,
+    parse_anomaly_lines,
+    parse_problems,
+    parse_summary,
+    run_cli,
+    run_env,
+)
 
 from .conftest import CorruptedLog, write_lines
 
@@ -253,6 +260,9 @@ def test_the_anomaly_report_counts_kinds_root_causes_first(
     rows = [line.split() for line in report.split("\n\n", 1)[0].splitlines()[2:]]
     assert rows[0][0] == "malformed_envelope"
     assert {row[0]: int(row[1].replace(",", "")) for row in rows} == dict(counts)
+    # Each kind's first example is placed at its file and line; the cause at the cut line.
+    assert rows[0][2] == f"{path}:{number}"
+    assert all(re.fullmatch(rf"{re.escape(str(path))}:[0-9]+", row[2]) for row in rows)
     examples = report.split("first of each kind:\n", 1)[1]
     kinds = [
         line.split()[0]
@@ -263,8 +273,11 @@ def test_the_anomaly_report_counts_kinds_root_causes_first(
     assert "Unterminated string starting at line 1" in examples
     assert f"connector {cid}" in examples
     assert "None" not in run.out
-    # The cause is on stderr with its line number.
+    # The cause is on stderr with its line number, and so is each effect.
     assert [(p.line, p.code) for p in parse_problems(run.err)] == [(number, "invalid_json")]
+    effects = parse_anomaly_lines(run.err)
+    assert Counter(a.kind for a in effects) == counts - Counter({"malformed_envelope": 1})
+    assert all(a.file == str(path) and a.line > 0 for a in effects)
 
 
 # ------------------------------------------------------------------ linter conventions

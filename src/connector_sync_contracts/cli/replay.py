@@ -134,6 +134,8 @@ def replay(
             max_reconnect_cycles=max_reconnect_cycles,
             on_problem=sink,
             on_line=progress.advance if progress.enabled else None,
+            # Where each anomaly comes from: for the table's examples and stderr.
+            locate=fmt == "table" or not quiet,
             **hooks,
         )
         summary.problems += extra_problems(sink)
