@@ -198,3 +198,53 @@ def test_the_spec_derivation_knows_bool_and_never_fails_on_a_new_type() -> None:
     assert field_rule("flag", Newer.model_fields["flag"])["kind"] == "bool"
     tags = field_rule("tags", Newer.model_fields["tags"])
     assert (tags["kind"], tags["optional"], tags["nullable"]) == ("defer", True, True)
+
+
+@needs_native
+@pytest.mark.parametrize("url_length", [200, 300, 600, 1_500])
+@pytest.mark.parametrize("payload_first", [False, True])
+def test_an_escaped_string_survives_a_longer_escaped_string_after_it(
+    url_length: int, payload_first: bool
+) -> None:
+    """Strings decoded early in a line stay intact however long the later ones are.
+
+    Every decoded string of a line lives in one scratch buffer; if a long escaped
+    string made that buffer move, an earlier one (here ``acme\\/api#42``) would be
+    read from freed memory. A fresh scanner starts with the smallest buffer. A
+    payload written before its event_type is decoded twice: skipped, then read.
+    """
+    event = {
+        "event_id": "ffffffff-ffff-ffff-ffff-fffffffffffe",
+        "event_type": "ExternalReferenceLinked",
+        "aggregate_id": "conn-github-1",
+        "payload": {
+            "link_id": "link-0001",
+            "connector_id": "conn-github-1",
+            "external_provider": "github",
+            "external_ref_type": "pull_request",
+            "external_ref_id": "acme/api#42",
+            "external_ref_url": "https://hooks.example.com/" + "p/" * (url_length // 2),
+            "internal_aggregate_type": "work_package",
+            "internal_aggregate_id": "WP01",
+            "mission_id": "mission-042",
+            "linked_by": "svc-linker",
+            "recorded_at": "2026-11-25T14:46:51Z",
+        },
+        "timestamp": "2024-07-05T17:38:22.123-14:00",
+        "node_id": "node-a",
+        "lamport_clock": 315768772,
+        "project_uuid": "0b5c3f5e-6d0a-4c56-9a53-2f7e4f1c9d10",
+        "correlation_id": "00000000000000000000000000c15459",
+    }
+    if payload_first:
+        event = {"payload": event.pop("payload"), **event}
+    line = json.dumps(event).replace("/", "\\/").encode()
+    for _ in range(3):
+        scanner = _accel.scanner()
+        assert scanner is not None
+        probed = scanner.probe(line, False)
+        assert probed is not None
+        kind, link = probed[3:]
+        assert kind == "link"
+        assert link.external_ref_id == "acme/api#42"
+        assert link.external_ref_url == event["payload"]["external_ref_url"]

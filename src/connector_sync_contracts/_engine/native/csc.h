@@ -217,7 +217,7 @@ typedef struct {
     const char *line;          /* the current line (for keys stored by offset) */
 } jctx_t;
 
-void jctx_begin_line(jctx_t *j, const char *line);
+int jctx_begin_line(jctx_t *j, const char *line, size_t len);
 const char *json_ws(const char *p, const char *end);
 /* A JSON string at p (the opening quote): checked and decoded into *out.
    Returns the position after it, or NULL: not a string this contract takes
@@ -234,6 +234,26 @@ const char *json_number(const char *p, const char *end, int *isint, int64_t *iv,
 const char *json_skip(jctx_t *j, const char *p, const char *end, int depth, int *err);
 /* Remember the unknown key k of object `obj`; 1 when it was already there. */
 int json_dup_key(jctx_t *j, uint32_t obj, const jstr_t *k, int *err);
+
+/* The keys of one object, for repeated-key detection: the first few are
+   compared directly (no hashing for the small objects lines are made of);
+   past KEYSET_SMALL they all go to the keyed table (json_dup_key). */
+#define KEYSET_SMALL 8
+typedef struct {
+    uint32_t obj;
+    int n;                     /* keys in k[]; -1 once they moved to the table */
+    struct { uint32_t off, len; uint8_t in_scratch; } k[KEYSET_SMALL];
+} keyset_t;
+
+static inline void
+keyset_begin(keyset_t *ks, uint32_t obj)
+{
+    ks->obj = obj;
+    ks->n = 0;
+}
+
+/* Add key k of the object; 1 when the object already had it. */
+int keyset_add(jctx_t *j, keyset_t *ks, const jstr_t *k, int *err);
 void jctx_free(jctx_t *j);
 
 /* ------------------------------------------------------------------ interned strings */

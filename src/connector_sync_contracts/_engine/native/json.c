@@ -197,9 +197,12 @@ json_string(jctx_t *j, const char *p, const char *end, jstr_t *out, int *err)
         out->n = q - start;
         return q + 1;
     }
-    /* Decode the escapes into the scratch buffer (never longer than the text). */
+    /* Decode the escapes into the scratch buffer. jctx_begin_line reserved room
+     * for the whole line, twice, so the buffer never moves while earlier strings
+     * of the line still point into it. */
     size_t need = (size_t)(q - start);
-    if (buf_reserve(j->scratch, need) < 0) {
+    if (need > j->scratch->cap - j->scratch->len) {
+        PyErr_SetString(PyExc_SystemError, "csc: scratch buffer not reserved for the line");
         *err = 1;
         return NULL;
     }
@@ -356,11 +359,20 @@ json_number(const char *p, const char *end, int *isint, int64_t *iv, uint64_t *u
     return p;
 }
 
-void
-jctx_begin_line(jctx_t *j, const char *line)
+int
+jctx_begin_line(jctx_t *j, const char *line, size_t len)
 {
     j->line = line;
     j->scratch->len = 0;
+    /* Reserve room for every decoded string of the line now: a later realloc
+     * would leave the strings already decoded pointing at freed memory. Decoded
+     * text is never longer than its source, and a byte is decoded at most twice
+     * (a payload that comes before event_type is skipped, then read). */
+    if (len > SIZE_MAX / 4) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    if (buf_reserve(j->scratch, 2 * len) < 0) return -1;
     j->next_obj = 0;
     j->dup_used = 0;
     if (++j->dup_gen == 0) {
@@ -428,6 +440,40 @@ json_dup_key(jctx_t *j, uint32_t obj, const jstr_t *k, int *err)
     return 0;
 }
 
+static inline const char *
+held_key(const jctx_t *j, uint8_t in_scratch, uint32_t off)
+{
+    return (in_scratch ? j->scratch->data : j->line) + off;
+}
+
+int
+keyset_add(jctx_t *j, keyset_t *ks, const jstr_t *k, int *err)
+{
+    if (ks->n >= 0) {
+        for (int i = 0; i < ks->n; i++)
+            if (ks->k[i].len == (uint32_t)k->n &&
+                same(held_key(j, ks->k[i].in_scratch, ks->k[i].off), k->s, k->n))
+                return 1;
+        if (ks->n < KEYSET_SMALL) {
+            const char *scratch = j->scratch->data;
+            int in_scratch = scratch && (uintptr_t)k->s >= (uintptr_t)scratch &&
+                             (uintptr_t)k->s < (uintptr_t)scratch + j->scratch->len;
+            ks->k[ks->n].in_scratch = (uint8_t)in_scratch;
+            ks->k[ks->n].off = (uint32_t)(k->s - (in_scratch ? scratch : j->line));
+            ks->k[ks->n].len = (uint32_t)k->n;
+            ks->n++;
+            return 0;
+        }
+        /* A large object: its keys move to the keyed table. */
+        for (int i = 0; i < KEYSET_SMALL; i++) {
+            jstr_t held = {held_key(j, ks->k[i].in_scratch, ks->k[i].off), ks->k[i].len, 0, 0};
+            if (json_dup_key(j, ks->obj, &held, err) || *err) return *err ? 0 : 1;
+        }
+        ks->n = -1;
+    }
+    return json_dup_key(j, ks->obj, k, err);
+}
+
 const char *
 json_skip(jctx_t *j, const char *p, const char *end, int depth, int *err)
 {
@@ -439,7 +485,8 @@ json_skip(jctx_t *j, const char *p, const char *end, int depth, int *err)
     }
     case '{': {
         if (depth + 1 > j->max_depth) return NULL;
-        uint32_t obj = ++j->next_obj;
+        keyset_t keys;
+        keyset_begin(&keys, ++j->next_obj);
         p = json_ws(p + 1, end);
         if (p < end && *p == '}') return p + 1;
         for (;;) {
@@ -447,7 +494,7 @@ json_skip(jctx_t *j, const char *p, const char *end, int depth, int *err)
             jstr_t k;
             p = json_string(j, p, end, &k, err);
             if (!p) return NULL;
-            if (json_dup_key(j, obj, &k, err)) return NULL;
+            if (keyset_add(j, &keys, &k, err)) return NULL;
             if (*err) return NULL;
             p = json_ws(p, end);
             if (p >= end || *p != ':') return NULL;

@@ -282,7 +282,8 @@ members(Scanner *self, field_t *fields, int n, const char *p, const char *end, v
         uint64_t *seen, payload_ctx *ctx, int depth, int *err)
 {
     jctx_t *j = &self->json;
-    uint32_t obj = ++j->next_obj;
+    keyset_t unknown_keys;
+    keyset_begin(&unknown_keys, ++j->next_obj);
     p = json_ws(p, end);
     if (p < end && *p == '}') return p + 1;
     int hint = 0;
@@ -297,7 +298,7 @@ members(Scanner *self, field_t *fields, int n, const char *p, const char *end, v
         int i = find_field(fields, n, hint, k.s, k.n);
         if (i < 0) {
             /* A field from a newer producer: the same limits, and no repeated key. */
-            if (json_dup_key(j, obj, &k, err) || *err) return NULL;
+            if (keyset_add(j, &unknown_keys, &k, err) || *err) return NULL;
             *ctx->unknown = 1;
             p = json_skip(j, p, end, depth, err);
             if (!p) return NULL;
@@ -348,7 +349,7 @@ scan_line(Scanner *self, const char *p, const char *end, parsed_t *out, int stri
     out->uuid_mismatch = 0;
     out->broken = 0;
     payload_ctx ctx = {-2, 0, NULL, NULL, out->pay, &out->unknown};
-    jctx_begin_line(&self->json, p);
+    if (jctx_begin_line(&self->json, p, (size_t)(end - p)) < 0) return -1;
     clear_values(out->env, spec->n_env);
     p = json_ws(p, end);
     if (p >= end || *p != '{') return 0;
