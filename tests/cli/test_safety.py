@@ -63,14 +63,31 @@ def test_a_quarantine_is_written_whole_or_not_at_all(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rejected.jsonl"]
 
 
-def _interrupt(args: list[str], cwd: Path, after: float) -> subprocess.CompletedProcess[bytes]:
+def _interrupt(
+    args: list[str], cwd: Path, after: float, writing: Path | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    """Run the program and press Ctrl-C ``after`` seconds in.
+
+    With ``writing``, the clock starts only once the program has something
+    in that folder that it did not have before (a temporary output being
+    written), so a slow machine cannot interrupt it before it starts.
+    """
+    before = set(writing.iterdir()) if writing is not None else set()
     process = subprocess.Popen(
         [*PROGRAM, *args],
         cwd=cwd,
         env=run_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        # As at a terminal: a test runner started in the background (where the
+        # shell ignores SIGINT) must not pass that on to the program.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
+    if writing is not None:
+        deadline = time.monotonic() + 120
+        while set(writing.iterdir()) == before and process.poll() is None:
+            assert time.monotonic() < deadline, "the program never started writing"
+            time.sleep(0.02)
     time.sleep(after)
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=120)
@@ -79,7 +96,9 @@ def _interrupt(args: list[str], cwd: Path, after: float) -> subprocess.Completed
 
 def test_ctrl_c_exits_130_with_one_line_and_leaves_no_partial_output(tmp_path: Path) -> None:
     # A generator big enough to be interrupted mid-write, on a machine of any speed.
-    done = _interrupt(["generate", "--events", "3000000", "-o", "log.jsonl"], tmp_path, 1.5)
+    done = _interrupt(
+        ["generate", "--events", "3000000", "-o", "log.jsonl"], tmp_path, 0.3, writing=tmp_path
+    )
     assert done.returncode == 130, done.stderr
     assert done.stderr == b"connector-sync: interrupted\n"
     assert list(tmp_path.iterdir()) == []
@@ -93,7 +112,9 @@ def test_an_interrupted_validate_keeps_the_old_quarantine(tmp_path: Path) -> Non
     quarantine = tmp_path / "q.jsonl"
     quarantine.write_bytes(b"kept\n")
     with engine("python"):
-        done = _interrupt(["validate", "--quarantine", "q.jsonl", "big.jsonl"], tmp_path, 1.0)
+        done = _interrupt(
+            ["validate", "--quarantine", "q.jsonl", "big.jsonl"], tmp_path, 0.3, writing=tmp_path
+        )
     assert done.returncode == 130, done.stderr
     assert done.stderr.endswith(b"connector-sync: interrupted\n")
     assert quarantine.read_bytes() == b"kept\n"
