@@ -213,7 +213,8 @@ def test_an_escaped_string_survives_a_longer_escaped_string_after_it(
     read from freed memory. A fresh scanner starts with the smallest buffer. A
     payload written before its event_type is decoded twice: skipped, then read.
     """
-    event = {
+    url = "https://hooks.example.com/" + "p/" * (url_length // 2)
+    event: dict[str, Any] = {
         "event_id": "ffffffff-ffff-ffff-ffff-fffffffffffe",
         "event_type": "ExternalReferenceLinked",
         "aggregate_id": "conn-github-1",
@@ -223,7 +224,7 @@ def test_an_escaped_string_survives_a_longer_escaped_string_after_it(
             "external_provider": "github",
             "external_ref_type": "pull_request",
             "external_ref_id": "acme/api#42",
-            "external_ref_url": "https://hooks.example.com/" + "p/" * (url_length // 2),
+            "external_ref_url": url,
             "internal_aggregate_type": "work_package",
             "internal_aggregate_id": "WP01",
             "mission_id": "mission-042",
@@ -247,4 +248,4 @@ def test_an_escaped_string_survives_a_longer_escaped_string_after_it(
         kind, link = probed[3:]
         assert kind == "link"
         assert link.external_ref_id == "acme/api#42"
-        assert link.external_ref_url == event["payload"]["external_ref_url"]
+        assert link.external_ref_url == url
