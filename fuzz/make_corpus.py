@@ -72,6 +72,17 @@ def seeds() -> dict[str, bytes]:
     }
     for event_type, line in sorted(by_type.items()):
         out[f"one-{event_type}"] = header(flags=32) + line
+    # Every "/" escaped, and long escaped strings after short ones: the
+    # decoded strings of one line share a scratch buffer (FINDINGS.md F4).
+    escaped = [
+        json.dumps(json.loads(line), ensure_ascii=True).replace("/", "\\/").encode()
+        for line in by_type.values()
+    ]
+    link = json.loads(by_type["ExternalReferenceLinked"])
+    link["payload"]["external_ref_url"] += "/p" * 600
+    link = {"payload": link.pop("payload"), **link}
+    escaped.append(json.dumps(link).replace("/", "\\/").encode())
+    out["escaped-solidus"] = header(flags=32) + b"\n".join(escaped) + b"\n"
     hostile = [
         b"",
         b"\n\n\r\n",
@@ -99,7 +110,7 @@ def dictionary() -> list[str]:
         words.add(field["name"])
         words.update(field.get("values") or ())
     tokens = [json.dumps(w) for w in sorted(words)]
-    tokens += ['":"', '","', '":{', "},", '""', "null", "true", "-0", "1e308", "\\u0000", "\\r\\n"]
+    tokens += ['":"', '","', '":{', "},", '""', "null", "true", "-0", "1e308", "\\u0000", "\\r\\n", "\\/"]
     # Integer edges: 2^63 - 1 and past it, 2^64 - 1 and past it.
     tokens += ["9223372036854775807", "9223372036854775808", "18446744073709551615"]
     tokens += ["18446744073709551616", "-9223372036854775808", "-1", "\\u00e9", "\\ud83d\\ude00"]
