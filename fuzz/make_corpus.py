@@ -110,7 +110,20 @@ def dictionary() -> list[str]:
         words.add(field["name"])
         words.update(field.get("values") or ())
     tokens = [json.dumps(w) for w in sorted(words)]
-    tokens += ['":"', '","', '":{', "},", '""', "null", "true", "-0", "1e308", "\\u0000", "\\r\\n", "\\/"]
+    tokens += [
+        '":"',
+        '","',
+        '":{',
+        "},",
+        '""',
+        "null",
+        "true",
+        "-0",
+        "1e308",
+        "\\u0000",
+        "\\r\\n",
+        "\\/",
+    ]
     # Integer edges: 2^63 - 1 and past it, 2^64 - 1 and past it.
     tokens += ["9223372036854775807", "9223372036854775808", "18446744073709551615"]
     tokens += ["18446744073709551616", "-9223372036854775808", "-1", "\\u00e9", "\\ud83d\\ude00"]
