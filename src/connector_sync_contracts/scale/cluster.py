@@ -1,0 +1,289 @@
+"""Partitioned replay on a Dask cluster: a local one (``--workers N``) or an existing scheduler.
+
+The replay is a task graph built from Dask futures, Dask's own task-based
+shuffle pattern:
+
+1. one *routing* task per piece (``inputs``) routes its lines and returns the
+   partitions' lines, its routing map and its check keys;
+2. ``getitem`` tasks pick out each partition's share and each key bucket,
+   so a fold task receives only its own lines;
+3. one *check* task per key bucket finds partitions tied by a shared key;
+4. the client joins and packs partitions into groups (``plan``) and submits
+   one *fold* task per group; the fold writes its partitions to the worker's
+   local folder and runs the engine over them (``fold``);
+5. the client merges the groups' fragments as they arrive (``outcome``).
+
+A lost worker loses only results Dask can recompute: the scheduler reruns
+the tasks whose results were on it, and every task gives the same result for
+the same input, so the output does not change.
+
+Dask is imported only here, when a cluster is used: the ``[dask]`` extra.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import operator
+import shutil
+import tempfile
+from array import array
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from ..errors import ContractError
+from .budget import Budget
+from .fold import FoldSettings, GroupResult, fold_group, report_too_long
+from .inputs import BLOCK_BYTES, piece_blocks, plan_pieces
+from .outcome import Outcome
+from .plan import Piece, Tracer, joined_partitions, pack_groups
+from .routing import MAX_PARTITIONS, TOO_LONG, Router
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+__all__ = ["ClusterUnavailableError", "connect", "local_cluster", "on_cluster"]
+
+DASK_MISSING: Final = (
+    "running on a Dask cluster needs the [dask] extra: pip install 'connector-sync-contracts[dask]'"
+)
+"""What to tell a user who asked for a cluster without Dask installed."""
+
+
+class ClusterUnavailableError(ContractError, OSError):
+    """The Dask scheduler could not be reached (or the extra is missing): an I/O error."""
+
+
+def _route_piece(
+    piece: Piece, partitions: int, buckets: int, cloudevents: bool, max_line_bytes: int
+) -> dict[tuple[str, int], Any]:
+    """Route one piece; its parts are fetched by ``getitem``.
+
+    ``("shape", 0)``: (lines, bytes per partition, routing map, buckets with
+    keys); ``("blob", p)``: partition p's lines; ``("ids", b)``: bucket b's
+    check values.
+    """
+    router = Router(partitions, buckets, cloudevents=cloudevents, max_line_bytes=max_line_bytes)
+    lines = 0
+    for block in piece_blocks(piece, max_line_bytes):
+        if block is None:
+            router.too_long()
+            lines += 1
+            continue
+        chunk = bytes(block).split(b"\n")
+        if not chunk[-1]:
+            chunk.pop()
+        router.route(chunk)
+        lines += len(chunk)
+    routed = router.take()
+    parts: dict[tuple[str, int], Any] = {}
+    sizes: dict[int, int] = {}
+    for p, found in enumerate(routed.lines):
+        if found:
+            parts["blob", p] = blob = routed.blob(p)
+            sizes[p] = len(blob)
+    buckets_with_keys = []
+    for b, values in enumerate(routed.ids):
+        if values:
+            parts["ids", b] = array("Q", values).tobytes()
+            buckets_with_keys.append(b)
+    parts["shape", 0] = (lines, sizes, routed.routing.tobytes(), buckets_with_keys)
+    return parts
+
+
+def _check(*buckets: bytes) -> list[list[int]]:
+    values = array("Q")
+    for data in buckets:
+        values.frombytes(data)
+    return joined_partitions([values])
+
+
+def _fold_blobs(
+    partitions: Sequence[Sequence[bytes]], settings: FoldSettings, alone: bool
+) -> GroupResult:
+    """Write each partition's lines to the worker's local folder and fold them as one group."""
+    folder = Path(tempfile.mkdtemp(prefix="connector-sync-", dir=_local_directory()))
+    try:
+        paths = []
+        for index, blobs in enumerate(partitions):
+            path = folder / f"partition-{index:03d}.jsonl"
+            with path.open("wb") as handle:
+                for blob in blobs:
+                    handle.write(blob)
+            paths.append(str(path))
+        return fold_group(paths, settings, alone=alone)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _local_directory() -> str | None:
+    """The worker's own scratch folder, when running in a Dask worker."""
+    with contextlib.suppress(ImportError, ValueError, AttributeError):
+        from distributed import get_worker
+
+        directory: str = get_worker().local_directory
+        return directory
+    return None
+
+
+def _import_distributed() -> Any:
+    try:
+        import distributed
+    except ImportError as exc:
+        raise ClusterUnavailableError(DASK_MISSING) from exc
+    return distributed
+
+
+@contextlib.contextmanager
+def local_cluster(workers: int, memory_limit: int | None) -> Iterator[Client]:
+    """A local Dask cluster of ``workers`` processes (one thread each), and its client."""
+    distributed = _import_distributed()
+    with (
+        distributed.LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            memory_limit=memory_limit if memory_limit is not None else "auto",
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        yield client
+
+
+@contextlib.contextmanager
+def connect(address: str, timeout: float = 10.0) -> Iterator[Client]:
+    """A client of the Dask scheduler at ``address``; ``ClusterUnavailableError`` if unreachable."""
+    distributed = _import_distributed()
+    try:
+        client = distributed.Client(address, timeout=timeout, set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise ClusterUnavailableError(
+            f"cannot reach the Dask scheduler at {address}: {exc or type(exc).__name__}"
+        ) from exc
+    with client:
+        yield client
+
+
+def _sizes(client: Client, budget: Budget | None, pieces: Sequence[Piece]) -> tuple[int, int]:
+    """(partitions, key buckets) for this cluster and input."""
+    workers = client.scheduler_info().get("workers", {})
+    threads = max(1, sum(w.get("nthreads", 1) for w in workers.values()))
+    limits = [w.get("memory_limit") or 0 for w in workers.values()]
+    memory = min((m for m in limits if m), default=0)
+    per_worker = budget.limit if budget is not None else memory or 4 * 2**30
+    fold_budget = Budget(max(1, min(per_worker, memory or per_worker)), include_logs=False)
+    known = sum((p.stop - p.start) if p.stop is not None else BLOCK_BYTES for p in pieces)
+    # At least two partitions per worker thread, so the folds keep every worker busy;
+    # more when one would not fold within a worker's memory.
+    partitions = 2 * threads * max(1, math.ceil(known / fold_budget.partition_bytes / threads))
+    buckets = 1 << max(0, (2 * threads - 1).bit_length())
+    return min(MAX_PARTITIONS, partitions), buckets
+
+
+@contextlib.contextmanager
+def on_cluster(
+    client: Client,
+    names: Sequence[str],
+    settings: FoldSettings,
+    *,
+    budget: Budget | None = None,
+    block_bytes: int = BLOCK_BYTES,
+) -> Iterator[Outcome]:
+    """Replay ``names`` on ``client``'s cluster; yield the outcome (see ``spill.spilling``)."""
+    pieces = plan_pieces(names, block_bytes)
+    partitions, buckets = _sizes(client, budget, pieces)
+    folder = Path(tempfile.mkdtemp(prefix="connector-sync-"))
+    outcome: Outcome | None = None
+    futures: list[Any] = []
+    try:
+        routed = client.map(
+            _route_piece,
+            pieces,
+            partitions=partitions,
+            buckets=buckets,
+            cloudevents=settings.input_format == "cloudevents",
+            max_line_bytes=settings.max_line_bytes,
+            pure=False,
+        )
+        futures.extend(routed)
+        shapes = client.gather(
+            [client.submit(operator.getitem, fut, ("shape", 0), pure=False) for fut in routed]
+        )
+        counts = [shape[0] for shape in shapes]
+        first_lines = _first_lines(pieces, counts)
+        routing_path = folder / "routing.bin"
+        with routing_path.open("wb") as handle:
+            for shape in shapes:
+                handle.write(shape[2])
+        sizes = [0] * partitions
+        for shape in shapes:
+            for p, size in shape[1].items():
+                sizes[p] += size
+        ties = _ties(client, routed, shapes, buckets)
+        # No packing: every set of tied partitions is a fold task of its own.
+        groups = pack_groups(sizes, ties, 0)
+        folds = []
+        for group in groups:
+            shares = [
+                [
+                    client.submit(operator.getitem, fut, ("blob", p), pure=False)
+                    for fut, shape in zip(routed, shapes, strict=True)
+                    if p in shape[1]
+                ]
+                for p in group.partitions
+            ]
+            folds.append(client.submit(_fold_blobs, shares, settings, len(groups) == 1, pure=False))
+        futures.extend(folds)
+        outcome = Outcome(folder, pieces, include_logs=settings.include_logs)
+        routing = routing_path.read_bytes()
+        if sum(counts):
+            outcome.tracer = Tracer(routing, counts, first_lines)
+        distributed = _import_distributed()
+        by_future = {fut.key: group for fut, group in zip(folds, groups, strict=True)}
+        for fut in distributed.as_completed(folds):
+            outcome.add(fut.result(), by_future[fut.key].partitions)
+            fut.release()
+        too_long = routing.count(bytes([TOO_LONG]))
+        if too_long:
+            outcome.add(report_too_long(too_long, settings), [])
+        yield outcome
+    finally:
+        for fut in futures:
+            with contextlib.suppress(Exception):
+                fut.cancel()
+        if outcome is not None:
+            outcome.close()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _ties(
+    client: Client, routed: list[Any], shapes: Sequence[Any], buckets: int
+) -> list[list[int]]:
+    checks = []
+    for bucket in range(buckets):
+        parts = [
+            client.submit(operator.getitem, fut, ("ids", bucket), pure=False)
+            for fut, shape in zip(routed, shapes, strict=True)
+            if bucket in shape[3]
+        ]
+        if parts:
+            checks.append(client.submit(_check, *parts, pure=False))
+    ties: list[list[int]] = []
+    for found in client.gather(checks):
+        ties.extend(found)
+    return ties
+
+
+def _first_lines(pieces: Sequence[Piece], counts: Sequence[int]) -> list[int]:
+    """The input line number of each piece's first line."""
+    first = []
+    seen: dict[int, int] = {}
+    for piece, count in zip(pieces, counts, strict=True):
+        start = seen.get(piece.source, 0)
+        first.append(start + 1)
+        seen[piece.source] = start + count
+    return first
