@@ -33,7 +33,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from ..errors import ContractError
+from ..errors import ClusterUnavailableError
 from .budget import Budget
 from .fold import FoldSettings, GroupResult, fold_group, report_too_long
 from .inputs import BLOCK_BYTES, piece_blocks, plan_pieces
@@ -44,16 +44,12 @@ from .routing import MAX_PARTITIONS, TOO_LONG, Router
 if TYPE_CHECKING:
     from distributed import Client
 
-__all__ = ["ClusterUnavailableError", "connect", "local_cluster", "on_cluster"]
+__all__ = ["DASK_MISSING", "connect", "local_cluster", "on_cluster"]
 
 DASK_MISSING: Final = (
     "running on a Dask cluster needs the [dask] extra: pip install 'connector-sync-contracts[dask]'"
 )
 """What to tell a user who asked for a cluster without Dask installed."""
-
-
-class ClusterUnavailableError(ContractError, OSError):
-    """The Dask scheduler could not be reached (or the extra is missing): an I/O error."""
 
 
 def _route_piece(
@@ -210,9 +206,12 @@ def on_cluster(
             pure=False,
         )
         futures.extend(routed)
-        shapes = client.gather(
-            [client.submit(operator.getitem, fut, ("shape", 0), pure=False) for fut in routed]
-        )
+        shapes = [
+            fut.result()
+            for fut in [
+                client.submit(operator.getitem, f, ("shape", 0), pure=False) for f in routed
+            ]
+        ]
         counts = [shape[0] for shape in shapes]
         first_lines = _first_lines(pieces, counts)
         routing_path = folder / "routing.bin"
@@ -273,8 +272,8 @@ def _ties(
         if parts:
             checks.append(client.submit(_check, *parts, pure=False))
     ties: list[list[int]] = []
-    for found in client.gather(checks):
-        ties.extend(found)
+    for check in checks:
+        ties.extend(check.result())
     return ties
 
 

@@ -128,8 +128,8 @@ class _PieceSource(Source):
         self.piece = piece
 
     def streamed(self) -> bool:
-        """A piece is read once, by one task."""
-        return False
+        """A piece is not a local file whose size the engine may take: read it as a stream."""
+        return True
 
     def _open(self) -> tuple[IO[bytes], IO[bytes]]:
         piece = self.piece

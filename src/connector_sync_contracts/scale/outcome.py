@@ -82,7 +82,9 @@ class Outcome:
         tracer = self.tracer
         file = self._problems
         streams = [file.read_run(run, 1 << 16) for run in file.runs]
-        merged = heapq.merge(*streams) if len(streams) > 1 else iter(streams[0] if streams else ())
+        merged: Iterator[tuple[int, int, str, str, str]] = (
+            heapq.merge(*streams) if len(streams) > 1 else iter(streams[0] if streams else ())
+        )
         for position, _, field, code, message in merged:
             piece, line = tracer.where(position)
             yield self.pieces[piece].name, LineProblem(line, field, code, message)

@@ -14,29 +14,24 @@ from, from the routing maps.
 
 from __future__ import annotations
 
+import mmap
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import accumulate, repeat
 from operator import rshift
-from typing import Final, Protocol
+from typing import Final
 
-__all__ = ["Buffer", "Group", "Piece", "Tracer", "joined_partitions", "pack_groups"]
+__all__ = ["Group", "Piece", "Routing", "Tracer", "joined_partitions", "pack_groups"]
 
 _KEY_BITS: Final = 16
 _PARTITION_MASK: Final = (1 << _KEY_BITS) - 1
 _CHUNK: Final = 1 << 20
 
 
-class Buffer(Protocol):
-    """Bytes-like routing maps: ``bytes``, ``bytearray``, ``array('B')`` or ``mmap``."""
-
-    def __len__(self) -> int:
-        """Number of lines mapped."""
-
-    def __getitem__(self, where: slice, /) -> bytes | bytearray | memoryview | object:
-        """A run of entries."""
+Routing = bytes | mmap.mmap
+"""Routing maps of all pieces, one byte per line: in memory, or a mapped file."""
 
 
 def joined_partitions(values: Iterable[Sequence[int]]) -> list[list[int]]:
@@ -136,7 +131,7 @@ class Tracer:
     other). Every step is a C-level ``count`` or ``find`` over the map.
     """
 
-    def __init__(self, routing: Buffer, counts: Sequence[int], first_lines: Sequence[int]) -> None:
+    def __init__(self, routing: Routing, counts: Sequence[int], first_lines: Sequence[int]) -> None:
         if sum(counts) != len(routing):
             raise ValueError("routing maps and piece line counts disagree")
         self.routing = routing
@@ -155,7 +150,7 @@ class Tracer:
         pending = iter(wanted)
         k: int | None = next(pending)
         for start in range(0, len(routing), _CHUNK):
-            chunk = bytes(routing[start : start + _CHUNK])
+            chunk = routing[start : start + _CHUNK]
             here = chunk.count(mark)
             at = -1
             counted = seen
