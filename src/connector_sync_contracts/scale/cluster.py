@@ -29,16 +29,17 @@ import operator
 import shutil
 import tempfile
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from ..errors import ClusterUnavailableError
+from ._engine_calls import no_gc
 from .budget import Budget
 from .fold import FoldSettings, GroupResult, fold_group, report_too_long
 from .inputs import BLOCK_BYTES, piece_blocks, plan_pieces
 from .outcome import Outcome
-from .plan import Piece, Tracer, joined_partitions, pack_groups
+from .plan import Piece, Tracer, first_lines_of, joined_partitions, pack_groups
 from .routing import MAX_PARTITIONS, TOO_LONG, Router
 
 if TYPE_CHECKING:
@@ -63,16 +64,17 @@ def _route_piece(
     """
     router = Router(partitions, buckets, cloudevents=cloudevents, max_line_bytes=max_line_bytes)
     lines = 0
-    for block in piece_blocks(piece, max_line_bytes):
-        if block is None:
-            router.too_long()
-            lines += 1
-            continue
-        chunk = bytes(block).split(b"\n")
-        if not chunk[-1]:
-            chunk.pop()
-        router.route(chunk)
-        lines += len(chunk)
+    with no_gc():  # routing makes many short-lived, acyclic objects
+        for block in piece_blocks(piece, max_line_bytes):
+            if block is None:
+                router.too_long()
+                lines += 1
+                continue
+            chunk = bytes(block).split(b"\n")
+            if not chunk[-1]:
+                chunk.pop()
+            router.route(chunk)
+            lines += len(chunk)
     routed = router.take()
     parts: dict[tuple[str, int], Any] = {}
     sizes: dict[int, int] = {}
@@ -151,9 +153,17 @@ def local_cluster(workers: int, memory_limit: int | None) -> Iterator[Client]:
 
 
 @contextlib.contextmanager
-def connect(address: str, timeout: float = 10.0) -> Iterator[Client]:
-    """A client of the Dask scheduler at ``address``; ``ClusterUnavailableError`` if unreachable."""
+def connect(address: str) -> Iterator[Client]:
+    """A client of the Dask scheduler at ``address``; ``ClusterUnavailableError`` if unreachable.
+
+    It waits for the scheduler as long as Dask's ``distributed.comm.timeouts.connect``
+    says (``DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT``; 30 s unless set).
+    """
     distributed = _import_distributed()
+    import dask.config
+    from dask.utils import parse_timedelta
+
+    timeout = parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"), "s")
     try:
         client = distributed.Client(address, timeout=timeout, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:
@@ -188,9 +198,18 @@ def on_cluster(
     *,
     budget: Budget | None = None,
     block_bytes: int = BLOCK_BYTES,
+    pieces: Sequence[Piece] | None = None,
+    on_stage: Callable[[str], None] | None = None,
 ) -> Iterator[Outcome]:
-    """Replay ``names`` on ``client``'s cluster; yield the outcome (see ``spill.spilling``)."""
-    pieces = plan_pieces(names, block_bytes)
+    """Replay ``names`` on ``client``'s cluster; yield the outcome (see ``spill.spilling``).
+
+    The inputs are cut into ranges of about ``block_bytes`` (or into the
+    given ``pieces``: consecutive pieces of each input, in order).
+    ``on_stage`` hears ``"folding"`` once every input is routed and the fold
+    tasks are submitted (the routed lines then live on the workers).
+    """
+    if pieces is None:
+        pieces = plan_pieces(names, block_bytes)
     partitions, buckets = _sizes(client, budget, pieces)
     folder = Path(tempfile.mkdtemp(prefix="connector-sync-"))
     outcome: Outcome | None = None
@@ -213,7 +232,7 @@ def on_cluster(
             ]
         ]
         counts = [shape[0] for shape in shapes]
-        first_lines = _first_lines(pieces, counts)
+        first_lines = first_lines_of(pieces, counts)
         routing_path = folder / "routing.bin"
         with routing_path.open("wb") as handle:
             for shape in shapes:
@@ -237,13 +256,15 @@ def on_cluster(
             ]
             folds.append(client.submit(_fold_blobs, shares, settings, len(groups) == 1, pure=False))
         futures.extend(folds)
+        if on_stage is not None:
+            on_stage("folding")
         outcome = Outcome(folder, pieces, include_logs=settings.include_logs)
         routing = routing_path.read_bytes()
         if sum(counts):
             outcome.tracer = Tracer(routing, counts, first_lines)
         distributed = _import_distributed()
         by_future = {fut.key: group for fut, group in zip(folds, groups, strict=True)}
-        for fut in distributed.as_completed(folds):
+        for fut in distributed.as_completed(folds, loop=client.loop):
             outcome.add(fut.result(), by_future[fut.key].partitions)
             fut.release()
         too_long = routing.count(bytes([TOO_LONG]))
@@ -275,14 +296,3 @@ def _ties(
     for check in checks:
         ties.extend(check.result())
     return ties
-
-
-def _first_lines(pieces: Sequence[Piece], counts: Sequence[int]) -> list[int]:
-    """The input line number of each piece's first line."""
-    first = []
-    seen: dict[int, int] = {}
-    for piece, count in zip(pieces, counts, strict=True):
-        start = seen.get(piece.source, 0)
-        first.append(start + 1)
-        seen[piece.source] = start + count
-    return first

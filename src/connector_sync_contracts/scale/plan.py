@@ -23,7 +23,15 @@ from itertools import accumulate, repeat
 from operator import rshift
 from typing import Final
 
-__all__ = ["Group", "Piece", "Routing", "Tracer", "joined_partitions", "pack_groups"]
+__all__ = [
+    "Group",
+    "Piece",
+    "Routing",
+    "Tracer",
+    "first_lines_of",
+    "joined_partitions",
+    "pack_groups",
+]
 
 _KEY_BITS: Final = 16
 _PARTITION_MASK: Final = (1 << _KEY_BITS) - 1
@@ -169,3 +177,14 @@ class Tracer:
         """(piece, line number in its input) of an input index."""
         piece = bisect_right(self.starts, position) - 1
         return piece, self.first_lines[piece] + position - self.starts[piece]
+
+
+def first_lines_of(pieces: Sequence[Piece], counts: Sequence[int]) -> list[int]:
+    """The input line number of each piece's first line, from each piece's line count."""
+    first = []
+    seen: dict[int, int] = {}
+    for piece, count in zip(pieces, counts, strict=True):
+        start = seen.get(piece.source, 0)
+        first.append(start + 1)
+        seen[piece.source] = start + count
+    return first

@@ -37,6 +37,7 @@ without storing a position per line (``plan.Tracer``).
 
 from __future__ import annotations
 
+import hashlib
 import zlib
 from array import array
 from collections import deque
@@ -59,10 +60,30 @@ MAX_PARTITIONS: Final = TOO_LONG
 
 _KEY_BITS: Final = 16
 _HIGH: Final = ((1 << 64) - 1) ^ ((1 << _KEY_BITS) - 1)
-_LINK_SEED: Final = 0x9E3779B9
 _CACHE_LIMIT: Final = 1 << 17
 _SUB_BLOCK: Final = 4096
 _LINK: Final = -1
+
+
+# The fast path reads the usual line: every member present, a string. A line it
+# cannot read is routed alone by the slow path, from the same members read
+# leniently, so each line gets the same partition either way.
+
+
+class _FastPayload(msgspec.Struct, gc=False):
+    connector_id: str
+
+
+class _FastEnvelope(msgspec.Struct, gc=False):
+    event_id: str
+    event_type: str
+    payload: _FastPayload
+
+
+class _FastCloudEvent(msgspec.Struct, gc=False):
+    id: str
+    type: str
+    data: _FastPayload
 
 
 class _Payload(msgspec.Struct):
@@ -96,9 +117,9 @@ def id_bucket_shift(buckets: int) -> int:
 
 
 def link_key(link_id: str) -> int:
-    """The 64-bit check key of a ``link_id`` (kept apart from event_id keys by its prefix)."""
-    data = b"link\x00" + link_id.encode("utf-8", "surrogatepass")
-    return ((zlib.crc32(data) << 32) | zlib.crc32(data, _LINK_SEED)) & _HIGH
+    """The check key of a ``link_id``: 48 bits of its BLAKE2b digest (low 16 bits clear)."""
+    digest = hashlib.blake2b(link_id.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") & _HIGH
 
 
 def _bytes(value: str) -> bytes:
@@ -193,21 +214,28 @@ class Router:
         self._shift = id_bucket_shift(buckets)
         self.routed = Routed(partitions, buckets)
         self._routes = _Routes(partitions, cloudevents)
-        shape = _CloudEvent if cloudevents else _Envelope
-        self._decode = msgspec.json.Decoder(
-            shape | None | bool | int | float | str | list[Any]
+        fast = _FastCloudEvent if cloudevents else _FastEnvelope
+        self._fast = msgspec.json.Decoder(fast).decode
+        self._lenient = msgspec.json.Decoder(
+            (_CloudEvent if cloudevents else _Envelope)
+            | None
+            | bool
+            | int
+            | float
+            | str
+            | list[Any]
         ).decode
-        top = "data" if cloudevents else "payload"
-        self._route_fields = attrgetter(
-            "type" if cloudevents else "event_type", f"{top}.connector_id"
+        top, kind, identity = (
+            ("data", "type", "id") if cloudevents else ("payload", "event_type", "event_id")
         )
+        self._route_fields = attrgetter(kind, f"{top}.connector_id")
         self._link_fields = attrgetter(
             *(
                 f"{top}.{name}"
                 for name in ("external_provider", "external_ref_type", "external_ref_id", "link_id")
             )
         )
-        self._event_id: Callable[[Any], Any] = attrgetter("id" if cloudevents else "event_id")
+        self._event_id: Callable[[Any], Any] = attrgetter(identity)
 
     def take(self) -> Routed:
         """What was routed since the last ``take``; the router starts empty again."""
@@ -232,7 +260,7 @@ class Router:
         """Every step per line in C; raises (having kept nothing) when a line needs more."""
         if max(map(len, lines)) > self.max_line_bytes:
             raise ValueError("a line may be over the length limit")
-        objs = list(map(self._decode, lines))
+        objs = list(map(self._fast, lines))
         parts = list(map(self._routes.__getitem__, map(self._route_fields, objs)))
         keys = list(
             map(
@@ -245,7 +273,7 @@ class Router:
             )
         )
         if _LINK in parts:
-            self._place_links(objs, parts)
+            self._place_links(lines, parts)
         # Nothing fails from here on.
         routed = self.routed
         deque(map(list.append, map(routed.lines.__getitem__, parts), lines), maxlen=0)
@@ -261,11 +289,11 @@ class Router:
         )
         routed.line_bytes += sum(map(len, lines)) + len(lines)
 
-    def _place_links(self, objs: list[Any], parts: list[int]) -> None:
+    def _place_links(self, lines: Sequence[bytes], parts: list[int]) -> None:
         """Give each link line the partition of its external key, and keep its link_id."""
         at = parts.index(_LINK)
         while True:
-            parts[at] = self._link_partition(objs[at])
+            parts[at] = self._link_partition(self._lenient(lines[at]))
             try:
                 at = parts.index(_LINK, at + 1)
             except ValueError:
@@ -299,7 +327,7 @@ class Router:
     def _partition(self, line: bytes) -> int:
         """The partition of one line (and its check keys kept), whatever the line holds."""
         try:
-            obj = self._decode(line)
+            obj = self._lenient(line)
         except Exception:  # not JSON that msgspec reads: routed by its bytes
             return zlib.crc32(line) % self.partitions
         try:

@@ -25,10 +25,11 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from ..io import Source
+from ._engine_calls import no_gc
 from .budget import Budget
 from .fold import FoldSettings, fold_group, report_too_long
 from .outcome import Outcome
-from .plan import Group, Piece, Tracer, joined_partitions, pack_groups
+from .plan import Group, Piece, Tracer, first_lines_of, joined_partitions, pack_groups
 from .routing import MAX_PARTITIONS, TOO_LONG, Routed, Router
 
 __all__ = ["bucket_count", "estimated_bytes", "partition_count", "spilling"]
@@ -148,12 +149,15 @@ def spilling(
     settings: FoldSettings,
     budget: Budget,
     *,
+    pieces: Sequence[Piece] | None = None,
     on_line: Callable[[int, int], None] | None = None,
 ) -> Iterator[Outcome]:
     """Replay ``sources`` in partitions spilled to a temporary folder; yield the outcome.
 
-    The folder and everything in it are removed when the block ends, however
-    it ends.
+    Each source is a whole input, unless ``pieces`` says which piece of which
+    input each one reads (consecutive pieces of one input, in order). The
+    folder and everything in it are removed when the block ends, however it
+    ends.
     """
     folder = Path(tempfile.mkdtemp(prefix="connector-sync-"))
     outcome: Outcome | None = None
@@ -167,14 +171,16 @@ def spilling(
             cloudevents=settings.input_format == "cloudevents",
             max_line_bytes=settings.max_line_bytes,
         )
-        counts = route_sources(sources, store, router, budget.buffer_bytes, on_line)
+        with no_gc():  # routing makes many short-lived, acyclic objects
+            counts = route_sources(sources, store, router, budget.buffer_bytes, on_line)
         groups = pack_groups(store.sizes, store.ties(), budget.partition_bytes)
-        pieces = [Piece(index, source.name) for index, source in enumerate(sources)]
+        if pieces is None:
+            pieces = [Piece(index, source.name) for index, source in enumerate(sources)]
         outcome = Outcome(folder, pieces, include_logs=settings.include_logs)
         if sum(counts):
             with open(store.routing, "rb") as handle:
                 routing_map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-            outcome.tracer = Tracer(routing_map, counts, [1] * len(counts))
+            outcome.tracer = Tracer(routing_map, counts, first_lines_of(pieces, counts))
         _fold_groups(outcome, store, groups, settings)
         if store.too_long:
             outcome.add(report_too_long(store.too_long, settings), [])
