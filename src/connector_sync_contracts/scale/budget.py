@@ -2,10 +2,10 @@
 
 The budget is written the way Dask's ``memory_limit`` is (``8MB``,
 ``512MiB``, ``2GB``, a plain number of bytes, a fraction such as ``0.25`` of
-this machine's memory, ``auto``). With the ``[dask]`` extra installed the
-size is read by ``dask.utils.parse_bytes`` itself; without it, by
-``parse_bytes`` here, which reads every string the same way (a test holds
-the two to that).
+this machine's memory, ``auto``). Sizes are read by ``parse_bytes`` here,
+which reads every string as ``dask.utils.parse_bytes`` does (a test holds
+the two to that): importing Dask would cost every replay a second, and the
+spilling replay must not need the ``[dask]`` extra.
 
 ``auto`` (the default) is half the memory this machine, or its cgroup,
 allows: a replay that would need more folds its input in partitions
@@ -69,7 +69,7 @@ def parse_bytes(text: str) -> int:
     """A byte size written as Dask writes one (``100``, ``5.4 kB``, ``1e6``, ``MB``, ``2GiB``).
 
     Raises ``ValueError`` for anything else. The same reading as
-    ``dask.utils.parse_bytes``, for when Dask is not installed.
+    ``dask.utils.parse_bytes``, without importing Dask.
     """
     s = text.replace(" ", "")
     if not any(char.isdigit() for char in s):
@@ -87,15 +87,6 @@ def parse_bytes(text: str) -> int:
     except KeyError as exc:
         raise ValueError(f"Could not interpret '{suffix}' as a byte unit") from exc
     return int(number * multiplier)
-
-
-def _parse_size(text: str) -> int:
-    """``text`` read by Dask's own parser when Dask is installed, else by ``parse_bytes``."""
-    try:
-        from dask.utils import parse_bytes as dask_parse_bytes
-    except ImportError:
-        return parse_bytes(text)
-    return dask_parse_bytes(text)
 
 
 def system_memory() -> int:
@@ -132,7 +123,7 @@ def parse_memory_limit(text: str) -> int | None:
     if number is not None and 0 < number <= 1:
         return int(number * system_memory())
     try:
-        size = _parse_size(value)
+        size = parse_bytes(value)
     except (ValueError, OverflowError) as exc:
         raise ValueError(
             f"{text!r} is not a memory size (examples: 512MiB, 2GB, 0.25, auto)"
