@@ -24,7 +24,7 @@ from ..io import Source
 from ..scale._engine_calls import RunSummary
 from ..scale.budget import Budget, parse_memory_limit
 from ..scale.fold import FoldSettings
-from ..scale.inputs import expand_inputs, is_url, piece_source
+from ..scale.inputs import expand_inputs, is_url, piece_source, plan_pieces
 from ..scale.plan import Piece
 from ..scale.spill import estimated_bytes
 from .common import EXIT_CLEAN, EXIT_PROBLEMS, Progress, fail, problem_text, summary_text, write_out
@@ -129,10 +129,15 @@ def run(request: Request, *, sources: Sequence[Source] | None = None) -> None:
     try:
         if request.workers is not None or request.scheduler is not None:
             names = expand_inputs(request.files)
+            pieces = plan_pieces(names)  # an input no task can read fails before a cluster starts
             with (
                 _client(request) as client,
                 partitioned(
-                    names, settings, budget=budget if request.limit_given else None, client=client
+                    names,
+                    settings,
+                    budget=budget if request.limit_given else None,
+                    client=client,
+                    pieces=pieces,
                 ) as outcome,
             ):
                 _emit(request, outcome)

@@ -55,6 +55,7 @@ def partitioned(
     budget: Budget | None,
     client: Client | None = None,
     sources: Sequence[Source] | None = None,
+    pieces: Sequence[Piece] | None = None,
     on_line: Callable[[int, int], None] | None = None,
 ) -> Iterator[Outcome]:
     """Replay ``names`` in partitions: on ``client``'s cluster, or spilled on this machine.
@@ -63,12 +64,14 @@ def partitioned(
     line opens them to check them and to read standard input); without
     them they are opened here. ``budget`` bounds memory on this machine,
     or each worker's share on a cluster (None: no bound but the workers'
-    own). Yields the outcome; its files go away when the block ends.
+    own). On a cluster, ``pieces`` are the inputs already cut into byte
+    ranges (``inputs.plan_pieces``). Yields the outcome; its files go away
+    when the block ends.
     """
     if client is not None:
         from .cluster import on_cluster
 
-        with on_cluster(client, names, settings, budget=budget) as outcome:
+        with on_cluster(client, names, settings, budget=budget, pieces=pieces) as outcome:
             yield outcome
         return
     opened = list(sources) if sources is not None else _sources(names, settings.max_line_bytes)
