@@ -5,8 +5,9 @@ shuffle pattern:
 
 1. one *routing* task per piece (``inputs``) routes its lines and returns the
    partitions' lines, its routing map and its check keys;
-2. ``getitem`` tasks pick out each partition's share and each key bucket,
-   so a fold task receives only its own lines;
+2. ``split-shuffle`` tasks (``operator.getitem``) pick out each partition's
+   share and each key bucket on the worker that routed them, so a fold task
+   receives only its own lines;
 3. one *check* task per key bucket finds partitions tied by a shared key;
 4. the client joins and packs partitions into groups (``plan``) and submits
    one *fold* task per group; the fold writes its partitions to the worker's
@@ -28,6 +29,7 @@ import math
 import operator
 import shutil
 import tempfile
+import uuid
 from array import array
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -56,7 +58,7 @@ DASK_MISSING: Final = (
 def _route_piece(
     piece: Piece, partitions: int, buckets: int, cloudevents: bool, max_line_bytes: int
 ) -> dict[tuple[str, int], Any]:
-    """Route one piece; its parts are fetched by ``getitem``.
+    """Route one piece; its parts are fetched by ``_split`` tasks.
 
     ``("shape", 0)``: (lines, bytes per partition, routing map, buckets with
     keys); ``("blob", p)``: partition p's lines; ``("ids", b)``: bucket b's
@@ -89,6 +91,30 @@ def _route_piece(
             buckets_with_keys.append(b)
     parts["shape", 0] = (lines, sizes, routed.routing.tobytes(), buckets_with_keys)
     return parts
+
+
+def _split(client: Client, routed: Any, part: tuple[str, int], holders: Any = None) -> Any:
+    """A task picking ``part`` out of a routing task's result, on the worker holding it.
+
+    Without care the scheduler would not run it there: many such tasks on
+    the result of few routing tasks look "root-ish" to it, and root-ish
+    tasks go to any idle worker, which would then fetch the whole routed
+    piece (every partition's lines) to pick out one partition's share.
+    Naming the ``holders`` makes the task not root-ish; the restriction is
+    loose, so if the holder dies the task runs wherever the routing task is
+    recomputed. The key has the prefix of Dask's own task-based shuffle
+    (``split-shuffle``), which work stealing never moves.
+    """
+    key = f"split-shuffle-{uuid.uuid4().hex}"
+    return client.submit(
+        operator.getitem,
+        routed,
+        part,
+        key=key,
+        pure=False,
+        workers=list(holders) if holders else None,
+        allow_other_workers=True,
+    )
 
 
 def _check(*buckets: bytes) -> list[list[int]]:
@@ -225,11 +251,12 @@ def on_cluster(
             pure=False,
         )
         futures.extend(routed)
+        distributed = _import_distributed()
+        distributed.wait(routed)
+        holders = client.who_has(routed)  # type: ignore[no-untyped-call]
         shapes = [
             fut.result()
-            for fut in [
-                client.submit(operator.getitem, f, ("shape", 0), pure=False) for f in routed
-            ]
+            for fut in [_split(client, f, ("shape", 0), holders.get(f.key)) for f in routed]
         ]
         counts = [shape[0] for shape in shapes]
         first_lines = first_lines_of(pieces, counts)
@@ -241,14 +268,14 @@ def on_cluster(
         for shape in shapes:
             for p, size in shape[1].items():
                 sizes[p] += size
-        ties = _ties(client, routed, shapes, buckets)
+        ties = _ties(client, routed, shapes, buckets, holders)
         # No packing: every set of tied partitions is a fold task of its own.
         groups = pack_groups(sizes, ties, 0)
         folds = []
         for group in groups:
             shares = [
                 [
-                    client.submit(operator.getitem, fut, ("blob", p), pure=False)
+                    _split(client, fut, ("blob", p), holders.get(fut.key))
                     for fut, shape in zip(routed, shapes, strict=True)
                     if p in shape[1]
                 ]
@@ -262,7 +289,6 @@ def on_cluster(
         routing = routing_path.read_bytes()
         if sum(counts):
             outcome.tracer = Tracer(routing, counts, first_lines)
-        distributed = _import_distributed()
         by_future = {fut.key: group for fut, group in zip(folds, groups, strict=True)}
         for fut in distributed.as_completed(folds, loop=client.loop):
             outcome.add(fut.result(), by_future[fut.key].partitions)
@@ -281,12 +307,12 @@ def on_cluster(
 
 
 def _ties(
-    client: Client, routed: list[Any], shapes: Sequence[Any], buckets: int
+    client: Client, routed: list[Any], shapes: Sequence[Any], buckets: int, holders: Any
 ) -> list[list[int]]:
     checks = []
     for bucket in range(buckets):
         parts = [
-            client.submit(operator.getitem, fut, ("ids", bucket), pure=False)
+            _split(client, fut, ("ids", bucket), holders.get(fut.key))
             for fut, shape in zip(routed, shapes, strict=True)
             if bucket in shape[3]
         ]
