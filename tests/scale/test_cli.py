@@ -77,6 +77,19 @@ def test_a_spilled_replay_prints_what_the_in_memory_replay_prints(
     _same(run_cli(*replay_args(*CASES[case], *TINY), *files), reference[case])
 
 
+def test_a_spilled_replay_on_the_pure_python_engine_prints_the_same(
+    reference: dict[str, Run], tangled_files: list[Path]
+) -> None:
+    env = {**run_env(), "CONNECTOR_SYNC_PURE_PYTHON": "1"}
+    done = subprocess.run(
+        [*PROGRAM, *replay_args(*TINY), *map(str, tangled_files)],
+        capture_output=True,
+        env=env,
+        check=False,
+    )
+    _same(Run(done.returncode, done.stdout, done.stderr), reference["logs"])
+
+
 @pytest.mark.parametrize("shape", [("--format", "table"), ("--connector", "jira-00003")])
 def test_a_spilled_table_or_focus_is_the_in_memory_one(
     shape: tuple[str, ...], tangled_files: list[Path]
