@@ -78,7 +78,7 @@ def cluster() -> Iterator[Client]:
             n_workers=2,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",  # any free port: 8787 may be taken, and Dask warns then
             silence_logs=logging.ERROR,
         ) as local,
         Client(local) as client,  # type: ignore[no-untyped-call]

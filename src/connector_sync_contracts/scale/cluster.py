@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import mmap
 import operator
 import shutil
 import tempfile
@@ -170,7 +171,7 @@ def local_cluster(workers: int, memory_limit: int | None) -> Iterator[Client]:
             threads_per_worker=1,
             processes=True,
             memory_limit=memory_limit if memory_limit is not None else "auto",
-            dashboard_address=None,
+            dashboard_address=":0",  # any free port: 8787 may be taken, and Dask warns then
             silence_logs=logging.ERROR,
         ) as cluster,
         distributed.Client(cluster) as client,
@@ -239,6 +240,7 @@ def on_cluster(
     partitions, buckets = _sizes(client, budget, pieces)
     folder = Path(tempfile.mkdtemp(prefix="connector-sync-"))
     outcome: Outcome | None = None
+    routing_map_file: mmap.mmap | None = None
     futures: list[Any] = []
     try:
         routed = client.map(
@@ -252,18 +254,23 @@ def on_cluster(
         )
         futures.extend(routed)
         distributed = _import_distributed()
-        distributed.wait(routed)
+        for _ in distributed.as_completed(routed, loop=client.loop):
+            pass  # wait for every piece (``wait`` needs a default client; ours may not be)
         holders = client.who_has(routed)  # type: ignore[no-untyped-call]
-        shapes = [
-            fut.result()
-            for fut in [_split(client, f, ("shape", 0), holders.get(f.key)) for f in routed]
-        ]
-        counts = [shape[0] for shape in shapes]
-        first_lines = first_lines_of(pieces, counts)
+        # The routing maps go straight to a file the tracer maps: the client never
+        # holds a byte per input line in memory.
+        shapes = []
+        too_long = 0
         routing_path = folder / "routing.bin"
         with routing_path.open("wb") as handle:
-            for shape in shapes:
-                handle.write(shape[2])
+            for fut in [_split(client, f, ("shape", 0), holders.get(f.key)) for f in routed]:
+                lines, partition_sizes, routing_map, with_keys = fut.result()
+                handle.write(routing_map)
+                too_long += routing_map.count(TOO_LONG)
+                shapes.append((lines, partition_sizes, with_keys))
+                fut.release()
+        counts = [shape[0] for shape in shapes]
+        first_lines = first_lines_of(pieces, counts)
         sizes = [0] * partitions
         for shape in shapes:
             for p, size in shape[1].items():
@@ -282,18 +289,23 @@ def on_cluster(
                 for p in group.partitions
             ]
             folds.append(client.submit(_fold_blobs, shares, settings, len(groups) == 1, pure=False))
-        futures.extend(folds)
+        # Every share is submitted: a routed piece is freed once its shares are picked
+        # out (Dask computes it again if a lost share is needed).
+        futures = list(folds)
+        for fut in routed:
+            fut.release()  # type: ignore[no-untyped-call]
+        del routed
         if on_stage is not None:
             on_stage("folding")
         outcome = Outcome(folder, pieces, include_logs=settings.include_logs)
-        routing = routing_path.read_bytes()
         if sum(counts):
-            outcome.tracer = Tracer(routing, counts, first_lines)
+            with routing_path.open("rb") as handle:
+                routing_map_file = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+            outcome.tracer = Tracer(routing_map_file, counts, first_lines)
         by_future = {fut.key: group for fut, group in zip(folds, groups, strict=True)}
         for fut in distributed.as_completed(folds, loop=client.loop):
             outcome.add(fut.result(), by_future[fut.key].partitions)
             fut.release()
-        too_long = routing.count(bytes([TOO_LONG]))
         if too_long:
             outcome.add(report_too_long(too_long, settings), [])
         yield outcome
@@ -303,6 +315,8 @@ def on_cluster(
                 fut.cancel()
         if outcome is not None:
             outcome.close()
+        if routing_map_file is not None:
+            routing_map_file.close()
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -314,7 +328,7 @@ def _ties(
         parts = [
             _split(client, fut, ("ids", bucket), holders.get(fut.key))
             for fut, shape in zip(routed, shapes, strict=True)
-            if bucket in shape[3]
+            if bucket in shape[2]
         ]
         if parts:
             checks.append(client.submit(_check, *parts, pure=False))
