@@ -27,8 +27,17 @@ from ..scale.fold import FoldSettings
 from ..scale.inputs import expand_inputs, is_url, piece_source, plan_pieces
 from ..scale.plan import Piece
 from ..scale.spill import estimated_bytes
-from .common import EXIT_CLEAN, EXIT_PROBLEMS, Progress, fail, problem_text, summary_text, write_out
-from .render import focus, table
+from .common import (
+    EXIT_CLEAN,
+    EXIT_PROBLEMS,
+    fail,
+    printable,
+    problem_text,
+    summary_text,
+    write_out,
+)
+from .progress import Progress
+from .render import Located, LocationTable, focus, located_lines, table, terminal_width
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -67,9 +76,10 @@ class Request:
 
     files: tuple[str, ...]
     fmt: str
-    connector: str | None
+    connectors: tuple[str, ...]
     no_logs: bool
     fail_on: str
+    quiet: bool
     settings: FoldSettings
     limit: int | None
     limit_given: bool
@@ -146,7 +156,7 @@ def run(request: Request, *, sources: Sequence[Source] | None = None) -> None:
             if sources is None:
                 names = expand_inputs(request.files)
                 sources = stack.enter_context(_opened(names, settings.max_line_bytes))
-            progress = stack.enter_context(_progress(sources))
+            progress = stack.enter_context(_progress(sources, request.quiet))
             outcome = stack.enter_context(
                 partitioned(
                     [source.name for source in sources],
@@ -163,9 +173,8 @@ def run(request: Request, *, sources: Sequence[Source] | None = None) -> None:
 
 
 @contextlib.contextmanager
-def _progress(sources: Sequence[Source]) -> Iterator[Progress]:
-    size = estimated_bytes(sources) if all(not s.streamed() for s in sources) else None
-    progress = Progress(size)
+def _progress(sources: Sequence[Source], quiet: bool) -> Iterator[Progress]:
+    progress = Progress(sources, then="folding", enabled=False if quiet else None)
     try:
         yield progress
     finally:
@@ -187,22 +196,46 @@ def _client(request: Request) -> Iterator[Client]:
 
 
 def _emit(request: Request, outcome: Outcome) -> None:
+    """Print what the in-memory ``replay`` prints for the same input, in the same order."""
+    from .replay import _warn_unknown
+
+    reported: set[tuple[str, int]] = set()
     for name, problem in outcome.problems():
-        click.echo(problem_text(name, problem), err=True)
-    if request.fmt == "json" and request.connector is None:
+        reported.add((name, problem.line))
+        click.echo(printable(problem_text(name, problem)), err=True)
+    placed = outcome.placed() if request.settings.locate else []
+    where: LocationTable = {}
+    for source, line, kind, event_id, message, _ in placed:
+        where.setdefault((kind, event_id, message), []).append((source, line))
+    whole = request.fmt != "json" or bool(request.connectors)
+    data = outcome.to_dict() if whole else None
+    if request.connectors:
+        assert data is not None
+        _warn_unknown(request.connectors, data)
+    if not request.quiet and where:
+        for text in located_lines(
+            [Located(kind, eid, msg, cid, src, line) for src, line, kind, eid, msg, cid in placed],
+            reported,
+            request.files,
+        ):
+            click.echo(printable(text), err=True)
+    if request.fmt == "json" and data is None:
         outcome.write_json(write_out)
     elif request.fmt == "json":
-        assert request.connector is not None
-        write_out(canonical_dumps(focus(outcome.to_dict(), request.connector)))
+        assert data is not None
+        write_out(canonical_dumps(focus(data, request.connectors)))
     else:
-        write_out(table(outcome.to_dict(), request.connector))
+        assert data is not None
+        shown = request.connectors or None
+        write_out(table(data, shown, width=terminal_width(), where=where))
     summary = RunSummary(
         lines_read=outcome.lines_read,
         accepted=outcome.accepted,
         rejected=outcome.rejected,
         problems=outcome.problem_count,
     )
-    click.echo(summary_text(summary), err=True)
+    if not request.quiet:
+        click.echo(summary_text(summary), err=True)
     failed = {
         "invalid": summary.rejected > 0,
         "anomalies": summary.rejected > 0 or outcome.anomalous,

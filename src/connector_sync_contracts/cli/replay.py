@@ -34,12 +34,11 @@ from .common import (
     write_out,
 )
 from .render import (
-    ROOT_CAUSES,
     LocationTable,
-    anomaly_line,
     collect,
     focus,
     locate,
+    located_lines,
     table,
     terminal_width,
 )
@@ -250,15 +249,5 @@ def _report_located(
     if not where:
         return
     ids = sorted({*data["connectors"], *data["sync"]})
-    order = {name: index for index, name in reversed(list(enumerate(files)))}
-    placed = [
-        item
-        for item in collect(data, ids, where)
-        if item.source is not None
-        and item.line is not None
-        and item.kind not in ROOT_CAUSES
-        and (item.source, item.line) not in reported
-    ]
-    placed.sort(key=lambda item: (order.get(item.source or "", len(order)), item.line or 0))
-    for item in placed:
-        click.echo(printable(anomaly_line(item)), err=True)
+    for text in located_lines(collect(data, ids, where), reported, files):
+        click.echo(printable(text), err=True)

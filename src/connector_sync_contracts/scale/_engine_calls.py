@@ -16,13 +16,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+from .._engine.modelpath import line_event_id
 from .._engine.native import no_gc
 from .._engine.runner import RunSummary, replay_sources
 from ..contract.projection import ReplayData
 from ..interop.formats import adapt_input, extra_problems
 from ..io import LineSink, Source
 
-__all__ = ["RunSummary", "fold_sources", "no_gc", "report_too_long"]
+__all__ = ["RunSummary", "fold_sources", "line_event_id", "no_gc", "report_too_long"]
 
 
 def fold_sources(
@@ -33,8 +34,13 @@ def fold_sources(
     max_reconnect_cycles: int,
     on_problem: LineSink,
     on_line: Callable[[int, int], None] | None = None,
+    locate: bool = False,
 ) -> tuple[ReplayData, RunSummary]:
-    """Replay ``sources`` exactly as ``connector-sync replay`` does (``input_format`` too)."""
+    """Replay ``sources`` exactly as ``connector-sync replay`` does (``input_format`` too).
+
+    ``locate`` also finds the input and line of each anomaly's event
+    (``ReplayData.located_anomalies``).
+    """
     sink = adapt_input(input_format, sources, on_problem)
     data, summary = replay_sources(
         sources,
@@ -42,6 +48,7 @@ def fold_sources(
         max_reconnect_cycles=max_reconnect_cycles,
         on_problem=sink,
         on_line=on_line,
+        locate=locate,
     )
     summary.problems += extra_problems(sink)
     return data, summary
@@ -76,6 +83,7 @@ def report_too_long(
     include_logs: bool,
     max_reconnect_cycles: int,
     on_problem: LineSink,
+    locate: bool = False,
 ) -> tuple[ReplayData, RunSummary]:
     """What the engine makes of ``count`` lines over the length limit (lines 1..count).
 
@@ -88,4 +96,5 @@ def report_too_long(
         include_logs=include_logs,
         max_reconnect_cycles=max_reconnect_cycles,
         on_problem=on_problem,
+        locate=locate,
     )

@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from ..contract.projection import canonical_dumps, has_anomalies
+from ..contract.projection import ReplayData, canonical_dumps, has_anomalies
 from ..io import LineProblem, Source
 from ..reducing.anomalies import AnomalyData, anomaly_order
 from . import _engine_calls
@@ -30,6 +30,14 @@ __all__ = ["FoldSettings", "GroupResult", "Problem", "fold_group", "report_too_l
 
 Problem = tuple[int, int, int, str, str, str]
 """(partition, line in the partition, order within the line, field, code, message)."""
+
+Placed = tuple[tuple[tuple[int, int], ...], str, str | None, str, str | None]
+"""An anomaly and where its event is: (places, kind, event_id, message, connector).
+
+``places`` holds (partition file, line there): none when the engine cannot
+say, one, or every line of the event_id when the engine names its first line
+(``outcome`` keeps the first in input order, as the engine does over the
+whole input)."""
 
 OrderKey = tuple[int, int, str]
 """Replay order of an event: (lamport_clock, UTC instant in microseconds, event_id)."""
@@ -43,6 +51,8 @@ class FoldSettings:
     include_logs: bool = True
     max_reconnect_cycles: int = 3
     max_line_bytes: int = 1024 * 1024
+    locate: bool = False
+    """Find the input line of each anomaly's event (``replay``'s table and report)."""
 
 
 @dataclass
@@ -62,6 +72,9 @@ class GroupResult:
     anomalies: list[tuple[tuple[str, str, str], bytes]] = field(default_factory=list)
     anomalous: bool = False
     """Whether this group's share records any anomaly (``--fail-on anomalies``)."""
+    placed: list[Placed] = field(default_factory=list)
+    """With ``FoldSettings.locate``: every anomaly of the group, in the order the
+    command line's ``collect`` lists them, with the line of its event."""
 
 
 def _fragment(value: Any) -> bytes:
@@ -125,12 +138,15 @@ def fold_group(paths: Sequence[str], settings: FoldSettings, *, alone: bool) -> 
             include_logs=settings.include_logs,
             max_reconnect_cycles=settings.max_reconnect_cycles,
             on_problem=on_problem,
+            locate=settings.locate,
         )
     finally:
         for source in sources:
             source.close()
     with _engine_calls.no_gc():
         result = _result(data.data, summary, settings)
+        if settings.locate:
+            result.placed = _placed(data, index, paths, settings)
     result.problems = problems
     anomalies: list[AnomalyData] = data.data["external_links"]["link_anomalies"]
     if anomalies and not alone:
@@ -162,10 +178,78 @@ def report_too_long(count: int, settings: FoldSettings) -> GroupResult:
         include_logs=settings.include_logs,
         max_reconnect_cycles=settings.max_reconnect_cycles,
         on_problem=on_problem,
+        locate=settings.locate,
     )
     result = _result(data.data, summary, settings)
     result.problems = problems
+    if settings.locate:
+        result.placed = _placed(data, dict.fromkeys(data.sources, TOO_LONG), [], settings)
     return result
+
+
+def _placed(
+    data: ReplayData, index: dict[str, int], paths: Sequence[str], settings: FoldSettings
+) -> list[Placed]:
+    """The group's anomalies in the command line's order, each with its partition line(s).
+
+    The order and the pairing of anomalies with places are those of
+    ``cli.render.collect`` over a whole-log result (each connector's and
+    sync state's anomalies by connector_id, then the link index's, then the
+    stream's; the k-th anomaly with a given (kind, event_id, message) gets
+    the k-th place the engine found for it): every anomaly sharing that
+    identity is in this group, since all copies of an event_id are.
+
+    The engine places an anomaly (other than a ``malformed_envelope``, which
+    it places on its own line) on the first line of its event_id in its
+    input. The group's files are not in input order, so when the group has
+    several files every line of those event_ids is listed.
+    """
+    places: dict[tuple[str, str | None, str], list[tuple[str | None, int | None]]] = {}
+    for item, source, line in data.located_anomalies():
+        key = (str(item["kind"]), item["event_id"], str(item["message"]))
+        places.setdefault(key, []).append((source, line))
+    form = data.to_dict(include_logs=False)
+    found: list[Placed] = []
+    first_lines: list[tuple[int, str | None]] = []
+
+    def add(item: dict[str, Any], connector: str | None) -> None:
+        key = (str(item["kind"]), item["event_id"], str(item["message"]))
+        pending = places.get(key)
+        source, line = pending.pop(0) if pending else (None, None)
+        at = index.get(source) if source is not None else None
+        place = ((at, line),) if at is not None and line is not None else ()
+        if place and len(paths) > 1 and key[0] != "malformed_envelope" and key[1]:
+            first_lines.append((len(found), key[1]))
+        found.append((place, *key, connector))
+
+    for cid in sorted({*form["connectors"], *form["sync"]}):
+        for part in (form["connectors"].get(cid, {}), form["sync"].get(cid, {})):
+            for item in part.get("anomalies", ()):
+                add(item, cid)
+    for item in (*form["external_links"]["anomalies"], *form["anomalies"]):
+        add(item, None)
+    if first_lines:
+        every = _event_lines(paths, settings, {eid for _, eid in first_lines})
+        for at, eid in first_lines:
+            found[at] = (tuple(every.get(eid, ())) or found[at][0], *found[at][1:])
+    return found
+
+
+def _event_lines(
+    paths: Sequence[str], settings: FoldSettings, wanted: set[str | None]
+) -> dict[str | None, list[tuple[int, int]]]:
+    """(file, line) of each line of the group with a ``wanted`` event_id, as the engine reads it."""
+    found: dict[str | None, list[tuple[int, int]]] = {}
+    for at, path in enumerate(paths):
+        source = _reading_source(path, settings)
+        try:
+            for number, raw in enumerate(source.lines(), start=1):
+                eid = None if raw is None else _engine_calls.line_event_id(raw)
+                if eid in wanted:
+                    found.setdefault(eid, []).append((at, number))
+        finally:
+            source.close()
+    return found
 
 
 def _fold_order(

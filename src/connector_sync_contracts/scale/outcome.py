@@ -33,6 +33,7 @@ class Outcome:
         self.results = Results(folder, include_logs=include_logs)
         self._problems = _RecordFile(folder / "problems.records")
         self.tracer: Tracer | None = None
+        self._placed: list[tuple[int | None, str, str | None, str, str | None]] = []
 
     def add(self, result: GroupResult, partitions: Sequence[int]) -> None:
         """Keep one group's result; ``partitions[i]`` is the partition of its i-th file."""
@@ -49,7 +50,44 @@ class Outcome:
             )
             self._problems.append_run(traced)
             result.problems = []
+        if result.placed:
+            self._place(result, partitions)
         self.results.add(result)
+
+    def _place(self, result: GroupResult, partitions: Sequence[int]) -> None:
+        """Keep each anomaly with the input index of its event's first line (None: not known)."""
+        assert self.tracer is not None, "anomalies are placed once the routing is known"
+
+        def partition(file: int) -> int:
+            return TOO_LONG if file == TOO_LONG else partitions[file]
+
+        wanted: dict[int, list[int]] = {}
+        for places, *_ in result.placed:
+            for file, line in places:
+                wanted.setdefault(partition(file), []).append(line)
+        found = {p: self.tracer.positions(p, lines) for p, lines in wanted.items()}
+        for places, kind, event_id, message, connector in result.placed:
+            position = min((found[partition(file)][line] for file, line in places), default=None)
+            self._placed.append((position, kind, event_id, message, connector))
+        result.placed = []
+
+    def placed(self) -> list[tuple[str | None, int | None, str, str | None, str, str | None]]:
+        """Every anomaly as (input name, line, kind, event_id, message, connector).
+
+        Groups follow each other; within a group, anomalies are in the order
+        ``cli.render.collect`` lists them. Name and line are None when the
+        engine could not say where the anomaly's event was.
+        """
+        placed = []
+        for position, kind, event_id, message, connector in self._placed:
+            name: str | None = None
+            line: int | None = None
+            if position is not None:
+                assert self.tracer is not None
+                piece, line = self.tracer.where(position)
+                name = self.pieces[piece].name
+            placed.append((name, line, kind, event_id, message, connector))
+        return placed
 
     @property
     def lines_read(self) -> int:
