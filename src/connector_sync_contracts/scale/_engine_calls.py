@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from .._engine.modelpath import line_event_id
 from .._engine.native import no_gc
 from .._engine.runner import RunSummary, replay_sources
 from ..contract.projection import ReplayData
@@ -98,3 +97,14 @@ def report_too_long(
         on_problem=on_problem,
         locate=locate,
     )
+
+
+def line_event_id(raw: bytes) -> str | None:
+    """The event_id the engine reads in a line, as it finds an anomaly's first line.
+
+    Imported on use: the model path loads pydantic, which the command line
+    starts without.
+    """
+    from .._engine.modelpath import line_event_id as read
+
+    return read(raw)
