@@ -203,6 +203,9 @@ def test_ctrl_c_removes_the_spill_folder(tmp_path: Path, tangled_files: list[Pat
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=env,
+        # As at a terminal: a test runner started in the background (where the
+        # shell ignores SIGINT) must not pass that on to the program.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         # The replay blocks on the FIFO once it has started spilling the first file.
@@ -218,6 +221,9 @@ def test_ctrl_c_removes_the_spill_folder(tmp_path: Path, tangled_files: list[Pat
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
     assert proc.returncode == 130, err
     assert err.endswith(b"connector-sync: interrupted\n")
     assert _spill_folders(tmp_path) == []
