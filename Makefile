@@ -19,7 +19,7 @@ $(STAMP_RUN): pyproject.toml $(NATIVE) | $(BIN)/python
 	touch $@
 
 $(STAMP_DEV): pyproject.toml $(NATIVE) | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[dev,cloudevents]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,cloudevents,dask]"
 	touch $@ $(STAMP_RUN)
 
 EXAMPLE := src/connector_sync_contracts/examples/example_day.jsonl

@@ -11,8 +11,9 @@ home module is named in ``_DYNAMIC_IMPORTS`` and loaded on first use, so
 ``import connector_sync_contracts`` stays cheap and the command line starts
 without pydantic. The package is laid out by responsibility
 (``docs/architecture.md``): ``contract`` (rules as data), ``models``
-(pydantic), ``reducing``, ``validation``, ``io``, ``interop``, ``schemas``,
-``asyncapi``, ``compat``, ``conformance`` and ``cli``.
+(pydantic), ``reducing``, ``validation``, ``io``, ``interop``, ``scale``
+(partitioned replay), ``schemas``, ``asyncapi``, ``compat``, ``conformance``
+and ``cli``.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
         CloudEventMappingError,
         CloudEventProblem,
         CloudEventsSDKMissingError,
+        ClusterUnavailableError,
         ContractError,
         ContractViolationError,
         InputError,
@@ -103,6 +105,7 @@ if TYPE_CHECKING:
         replay,
         replay_lines,
     )
+    from .scale.api import replay_partitioned
     from .schemas import load_schema
     from .validation.layers import validate_event
     from .validation.result import VIOLATION_CODES, Layer, ValidationResult, Violation
@@ -149,6 +152,7 @@ _DYNAMIC_IMPORTS: Final[dict[str, str]] = {
         "CloudEventMappingError",
         "CloudEventProblem",
         "CloudEventsSDKMissingError",
+        "ClusterUnavailableError",
         "ContractError",
         "ContractViolationError",
         "InputError",
@@ -200,6 +204,7 @@ _DYNAMIC_IMPORTS: Final[dict[str, str]] = {
         "replay",
         "replay_lines",
     ),
+    **_homes("scale.api", "replay_partitioned"),
     **_homes("schemas", "load_schema"),
     **_homes("validation.layers", "validate_event"),
     **_homes("validation.result", "VIOLATION_CODES", "Layer", "ValidationResult", "Violation"),
@@ -242,6 +247,7 @@ __all__ = [
     "CloudEventMappingError",
     "CloudEventProblem",
     "CloudEventsSDKMissingError",
+    "ClusterUnavailableError",
     "ConnectorDegradedPayload",
     "ConnectorHealthCheckedPayload",
     "ConnectorPayloadBase",
@@ -304,6 +310,7 @@ __all__ = [
     "reduce_sync_events",
     "replay",
     "replay_lines",
+    "replay_partitioned",
     "sort_key",
     "validate_event",
 ]

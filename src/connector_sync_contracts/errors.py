@@ -13,6 +13,7 @@ __all__ = [
     "CloudEventMappingError",
     "CloudEventProblem",
     "CloudEventsSDKMissingError",
+    "ClusterUnavailableError",
     "ContractError",
     "ContractViolationError",
     "InputError",
@@ -55,6 +56,13 @@ class OutOfOrderWarning(UserWarning):
     The incremental result then can differ from ``replay()`` of the same
     events; ``Projection.out_of_order`` counts such events. Sort the events
     with ``sort_key`` first, or use ``replay()``, which sorts.
+    """
+
+
+class ClusterUnavailableError(ContractError, OSError):
+    """A Dask cluster could not be used: its scheduler is unreachable, or Dask is missing.
+
+    An I/O error, like ``InputError``: the message says which scheduler and why.
     """
 
 

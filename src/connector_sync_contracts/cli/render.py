@@ -31,6 +31,7 @@ __all__ = [
     "first_differences",
     "focus",
     "locate",
+    "located_lines",
     "table",
     "terminal_width",
 ]
@@ -166,6 +167,28 @@ def anomaly_line(item: Located) -> str:
     """``file:line: anomaly kind: message`` for standard error (a located anomaly)."""
     subject = f" [connector {item.connector}]" if item.connector else ""
     return f"{item.where}: anomaly {item.kind}{subject}: {item.message}"
+
+
+def located_lines(
+    found: Iterable[Located], reported: set[tuple[str, int]], files: Sequence[str]
+) -> list[str]:
+    """Standard error's report of the anomalies of valid lines, as a linter lists findings.
+
+    Each anomaly placed on a line not ``reported`` already (a rejected line
+    was reported as a problem, with its anomaly's cause), root causes left
+    out, in the order of ``files`` and then of lines.
+    """
+    order = {name: index for index, name in reversed(list(enumerate(files)))}
+    placed = [
+        item
+        for item in found
+        if item.source is not None
+        and item.line is not None
+        and item.kind not in ROOT_CAUSES
+        and (item.source, item.line) not in reported
+    ]
+    placed.sort(key=lambda item: (order.get(item.source or "", len(order)), item.line or 0))
+    return [anomaly_line(item) for item in placed]
 
 
 def _report(found: list[Located], width: int) -> list[str]:

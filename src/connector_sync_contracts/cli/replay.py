@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from .._engine.native import no_gc
 from .._engine.runner import replay_sources
@@ -16,6 +17,7 @@ from ..contract.limits import INT64_MAX
 from ..contract.projection import canonical_dumps, has_anomalies
 from ..interop.formats import adapt_input, extra_problems
 from ..io import LineProblem
+from . import partitioned
 from .common import (
     EXIT_CLEAN,
     EXIT_PROBLEMS,
@@ -32,12 +34,11 @@ from .common import (
     write_out,
 )
 from .render import (
-    ROOT_CAUSES,
     LocationTable,
-    anomaly_line,
     collect,
     focus,
     locate,
+    located_lines,
     table,
     terminal_width,
 )
@@ -95,6 +96,26 @@ __all__ = ["replay"]
 @MAX_LINE_OPTION
 @INPUT_FORMAT_OPTION
 @QUIET_OPTION
+@click.option(
+    "--memory-limit",
+    default="auto",
+    show_default=True,
+    metavar="SIZE",
+    callback=partitioned.memory_limit,
+    help=partitioned.MEMORY_LIMIT_HELP,
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Replay on a local Dask cluster of N worker processes (the [dask] extra).",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="Replay on the Dask cluster whose scheduler is at ADDRESS, e.g. tcp://10.0.0.5:8786 "
+    "(the [dask] extra). Inputs may then be fsspec URLs (s3://..., gs://...) and globs.",
+)
 def replay(
     files: tuple[str, ...],
     fmt: str,
@@ -105,17 +126,53 @@ def replay(
     max_line_bytes: int,
     input_format: str = "envelope",
     quiet: bool = False,
+    memory_limit: int | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
 ) -> None:
     """Replay FILE... (JSONL; '-' is stdin; .gz accepted) into per-connector projections.
 
     Invalid lines are reported on stderr as file:line: field: code: message
     and appear in the projection as anomalies; none is dropped silently. The
     table counts anomalies per kind, root causes first, with the first
-    example of each.
+    example of each. Logs larger than --memory-limit are replayed in
+    partitions spilled to a temporary folder; --workers and --scheduler
+    replay on a Dask cluster. The output is the same either way.
     """
+    if workers is not None and scheduler is not None:
+        raise click.UsageError("use --workers or --scheduler, not both")
+    limit_given = (
+        click.get_current_context().get_parameter_source("memory_limit")
+        is not ParameterSource.DEFAULT
+    )
+    request = partitioned.Request(
+        files=files,
+        fmt=fmt,
+        connectors=connectors,
+        no_logs=no_logs,
+        fail_on=fail_on,
+        quiet=quiet,
+        settings=partitioned.FoldSettings(
+            input_format=input_format,
+            # The table shows no per-event log: building them would only cost time and memory.
+            include_logs=fmt == "json" and not no_logs,
+            max_reconnect_cycles=max_reconnect_cycles,
+            max_line_bytes=max_line_bytes,
+            locate=fmt == "table" or not quiet,
+        ),
+        limit=memory_limit,
+        limit_given=limit_given,
+        workers=workers,
+        scheduler=scheduler,
+    )
+    if workers is not None or scheduler is not None or partitioned.needs_expansion(files):
+        partitioned.run(request)
     reported: set[tuple[str, int]] = set()
 
     with reading(files, max_line_bytes, quiet=quiet, then="folding") as (sources, progress):
+        if partitioned.should_spill(sources, memory_limit, limit_given):
+            progress.close()
+            partitioned.run(request, sources=sources)
 
         def on_problem(name: str, problem: LineProblem, raw: bytes | None) -> None:
             reported.add((name, problem.line))
@@ -192,15 +249,5 @@ def _report_located(
     if not where:
         return
     ids = sorted({*data["connectors"], *data["sync"]})
-    order = {name: index for index, name in reversed(list(enumerate(files)))}
-    placed = [
-        item
-        for item in collect(data, ids, where)
-        if item.source is not None
-        and item.line is not None
-        and item.kind not in ROOT_CAUSES
-        and (item.source, item.line) not in reported
-    ]
-    placed.sort(key=lambda item: (order.get(item.source or "", len(order)), item.line or 0))
-    for item in placed:
-        click.echo(printable(anomaly_line(item)), err=True)
+    for text in located_lines(collect(data, ids, where), reported, files):
+        click.echo(printable(text), err=True)

@@ -1,0 +1,110 @@
+"""The only module of ``scale`` that calls the private engine (``_engine``).
+
+A partition is folded by exactly the engine ``connector-sync replay`` uses:
+``replay_sources`` over the partition's files, with problems reported
+through a sink that puts back each line's true file and line number. Keeping
+every call here means a change of the engine's interface is met in one
+place.
+
+What a faster partitioned replay needs from the engine is described in
+``docs/scale-out.md`` ("Engine hooks"): routing a block of lines to
+partitions in C (today ``routing`` reads the few members it needs with
+msgspec), and folding compact records instead of lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from .._engine.native import no_gc
+from .._engine.runner import RunSummary, replay_sources
+from ..contract.projection import ReplayData
+from ..interop.formats import adapt_input, extra_problems
+from ..io import LineSink, Source
+
+__all__ = ["RunSummary", "fold_sources", "line_event_id", "no_gc", "report_too_long"]
+
+
+def fold_sources(
+    sources: list[Source],
+    *,
+    input_format: str,
+    include_logs: bool,
+    max_reconnect_cycles: int,
+    on_problem: LineSink,
+    on_line: Callable[[int, int], None] | None = None,
+    locate: bool = False,
+) -> tuple[ReplayData, RunSummary]:
+    """Replay ``sources`` exactly as ``connector-sync replay`` does (``input_format`` too).
+
+    ``locate`` also finds the input and line of each anomaly's event
+    (``ReplayData.located_anomalies``).
+    """
+    sink = adapt_input(input_format, sources, on_problem)
+    data, summary = replay_sources(
+        sources,
+        include_logs=include_logs,
+        max_reconnect_cycles=max_reconnect_cycles,
+        on_problem=sink,
+        on_line=on_line,
+        locate=locate,
+    )
+    summary.problems += extra_problems(sink)
+    return data, summary
+
+
+class _TooLong(Source):
+    """A source of ``count`` lines, every one over the length limit (never opened)."""
+
+    def __init__(self, count: int, max_line_bytes: int) -> None:
+        super().__init__("<too long>", max_line_bytes=max_line_bytes)
+        self.count = count
+
+    def streamed(self) -> bool:
+        """Not a file: its size is not known ahead."""
+        return True
+
+    def blocks(self) -> Iterator[bytes | memoryview | None]:
+        """Each line is over the limit: ``None`` each time."""
+        for _ in range(self.count):
+            yield None
+
+    def lines(self) -> Iterator[bytes | None]:
+        """Each line is over the limit: ``None`` each time."""
+        for _ in range(self.count):
+            yield None
+
+
+def report_too_long(
+    count: int,
+    *,
+    max_line_bytes: int,
+    include_logs: bool,
+    max_reconnect_cycles: int,
+    on_problem: LineSink,
+    locate: bool = False,
+) -> tuple[ReplayData, RunSummary]:
+    """What the engine makes of ``count`` lines over the length limit (lines 1..count).
+
+    Routing never sends such a line to a partition (it is not read whole);
+    the engine reports each one and records its anomaly, as it does in a
+    single-process replay.
+    """
+    return replay_sources(
+        [_TooLong(count, max_line_bytes)],
+        include_logs=include_logs,
+        max_reconnect_cycles=max_reconnect_cycles,
+        on_problem=on_problem,
+        locate=locate,
+    )
+
+
+def line_event_id(raw: bytes) -> str | None:
+    """The event_id the engine reads in a line, as it finds an anomaly's first line.
+
+    Imported on use: the model path loads pydantic, which the command line
+    starts without.
+    """
+    from .._engine.modelpath import line_event_id as read
+
+    return read(raw)

@@ -1,0 +1,338 @@
+"""Partitioned replay on a Dask cluster: a local one (``--workers N``) or an existing scheduler.
+
+The replay is a task graph built from Dask futures, Dask's own task-based
+shuffle pattern:
+
+1. one *routing* task per piece (``inputs``) routes its lines and returns the
+   partitions' lines, its routing map and its check keys;
+2. ``split-shuffle`` tasks (``operator.getitem``) pick out each partition's
+   share and each key bucket on the worker that routed them, so a fold task
+   receives only its own lines;
+3. one *check* task per key bucket finds partitions tied by a shared key;
+4. the client joins and packs partitions into groups (``plan``) and submits
+   one *fold* task per group; the fold writes its partitions to the worker's
+   local folder and runs the engine over them (``fold``);
+5. the client merges the groups' fragments as they arrive (``outcome``).
+
+A lost worker loses only results Dask can recompute: the scheduler reruns
+the tasks whose results were on it, and every task gives the same result for
+the same input, so the output does not change.
+
+Dask is imported only here, when a cluster is used: the ``[dask]`` extra.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import mmap
+import operator
+import shutil
+import tempfile
+import uuid
+from array import array
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from ..errors import ClusterUnavailableError
+from ._engine_calls import no_gc
+from .budget import Budget
+from .fold import FoldSettings, GroupResult, fold_group, report_too_long
+from .inputs import BLOCK_BYTES, piece_blocks, plan_pieces
+from .outcome import Outcome
+from .plan import Piece, Tracer, first_lines_of, joined_partitions, pack_groups
+from .routing import MAX_PARTITIONS, TOO_LONG, Router
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+__all__ = ["DASK_MISSING", "connect", "local_cluster", "on_cluster"]
+
+DASK_MISSING: Final = (
+    "running on a Dask cluster needs the [dask] extra: pip install 'connector-sync-contracts[dask]'"
+)
+"""What to tell a user who asked for a cluster without Dask installed."""
+
+
+def _route_piece(
+    piece: Piece, partitions: int, buckets: int, cloudevents: bool, max_line_bytes: int
+) -> dict[tuple[str, int], Any]:
+    """Route one piece; its parts are fetched by ``_split`` tasks.
+
+    ``("shape", 0)``: (lines, bytes per partition, routing map, buckets with
+    keys); ``("blob", p)``: partition p's lines; ``("ids", b)``: bucket b's
+    check values.
+    """
+    router = Router(partitions, buckets, cloudevents=cloudevents, max_line_bytes=max_line_bytes)
+    lines = 0
+    with no_gc():  # routing makes many short-lived, acyclic objects
+        for block in piece_blocks(piece, max_line_bytes):
+            if block is None:
+                router.too_long()
+                lines += 1
+                continue
+            chunk = bytes(block).split(b"\n")
+            if not chunk[-1]:
+                chunk.pop()
+            router.route(chunk)
+            lines += len(chunk)
+    routed = router.take()
+    parts: dict[tuple[str, int], Any] = {}
+    sizes: dict[int, int] = {}
+    for p, found in enumerate(routed.lines):
+        if found:
+            parts["blob", p] = blob = routed.blob(p)
+            sizes[p] = len(blob)
+    buckets_with_keys = []
+    for b, values in enumerate(routed.ids):
+        if values:
+            parts["ids", b] = array("Q", values).tobytes()
+            buckets_with_keys.append(b)
+    parts["shape", 0] = (lines, sizes, routed.routing.tobytes(), buckets_with_keys)
+    return parts
+
+
+def _split(client: Client, routed: Any, part: tuple[str, int], holders: Any = None) -> Any:
+    """A task picking ``part`` out of a routing task's result, on the worker holding it.
+
+    Without care the scheduler would not run it there: many such tasks on
+    the result of few routing tasks look "root-ish" to it, and root-ish
+    tasks go to any idle worker, which would then fetch the whole routed
+    piece (every partition's lines) to pick out one partition's share.
+    Naming the ``holders`` makes the task not root-ish; the restriction is
+    loose, so if the holder dies the task runs wherever the routing task is
+    recomputed. The key has the prefix of Dask's own task-based shuffle
+    (``split-shuffle``), which work stealing never moves.
+    """
+    key = f"split-shuffle-{uuid.uuid4().hex}"
+    return client.submit(
+        operator.getitem,
+        routed,
+        part,
+        key=key,
+        pure=False,
+        workers=list(holders) if holders else None,
+        allow_other_workers=True,
+    )
+
+
+def _check(*buckets: bytes) -> list[list[int]]:
+    values = array("Q")
+    for data in buckets:
+        values.frombytes(data)
+    return joined_partitions([values])
+
+
+def _fold_blobs(
+    partitions: Sequence[Sequence[bytes]], settings: FoldSettings, alone: bool
+) -> GroupResult:
+    """Write each partition's lines to the worker's local folder and fold them as one group."""
+    folder = Path(tempfile.mkdtemp(prefix="connector-sync-", dir=_local_directory()))
+    try:
+        paths = []
+        for index, blobs in enumerate(partitions):
+            path = folder / f"partition-{index:03d}.jsonl"
+            with path.open("wb") as handle:
+                for blob in blobs:
+                    handle.write(blob)
+            paths.append(str(path))
+        return fold_group(paths, settings, alone=alone)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _local_directory() -> str | None:
+    """The worker's own scratch folder, when running in a Dask worker."""
+    with contextlib.suppress(ImportError, ValueError, AttributeError):
+        from distributed import get_worker
+
+        directory: str = get_worker().local_directory
+        return directory
+    return None
+
+
+def _import_distributed() -> Any:
+    try:
+        import distributed
+    except ImportError as exc:
+        raise ClusterUnavailableError(DASK_MISSING) from exc
+    return distributed
+
+
+@contextlib.contextmanager
+def local_cluster(workers: int, memory_limit: int | None) -> Iterator[Client]:
+    """A local Dask cluster of ``workers`` processes (one thread each), and its client."""
+    distributed = _import_distributed()
+    with (
+        distributed.LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            memory_limit=memory_limit if memory_limit is not None else "auto",
+            dashboard_address=":0",  # any free port: 8787 may be taken, and Dask warns then
+            silence_logs=logging.ERROR,
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        yield client
+
+
+@contextlib.contextmanager
+def connect(address: str) -> Iterator[Client]:
+    """A client of the Dask scheduler at ``address``; ``ClusterUnavailableError`` if unreachable.
+
+    It waits for the scheduler as long as Dask's ``distributed.comm.timeouts.connect``
+    says (``DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT``; 30 s unless set).
+    """
+    distributed = _import_distributed()
+    import dask.config
+    from dask.utils import parse_timedelta
+
+    timeout = parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"), "s")
+    try:
+        client = distributed.Client(address, timeout=timeout, set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise ClusterUnavailableError(
+            f"cannot reach the Dask scheduler at {address}: {exc or type(exc).__name__}"
+        ) from exc
+    with client:
+        yield client
+
+
+def _sizes(client: Client, budget: Budget | None, pieces: Sequence[Piece]) -> tuple[int, int]:
+    """(partitions, key buckets) for this cluster and input."""
+    workers = client.scheduler_info().get("workers", {})
+    threads = max(1, sum(w.get("nthreads", 1) for w in workers.values()))
+    limits = [w.get("memory_limit") or 0 for w in workers.values()]
+    memory = min((m for m in limits if m), default=0)
+    per_worker = budget.limit if budget is not None else memory or 4 * 2**30
+    fold_budget = Budget(max(1, min(per_worker, memory or per_worker)), include_logs=False)
+    known = sum((p.stop - p.start) if p.stop is not None else BLOCK_BYTES for p in pieces)
+    # At least two partitions per worker thread, so the folds keep every worker busy;
+    # more when one would not fold within a worker's memory.
+    partitions = 2 * threads * max(1, math.ceil(known / fold_budget.partition_bytes / threads))
+    buckets = 1 << max(0, (2 * threads - 1).bit_length())
+    return min(MAX_PARTITIONS, partitions), buckets
+
+
+@contextlib.contextmanager
+def on_cluster(
+    client: Client,
+    names: Sequence[str],
+    settings: FoldSettings,
+    *,
+    budget: Budget | None = None,
+    block_bytes: int = BLOCK_BYTES,
+    pieces: Sequence[Piece] | None = None,
+    on_stage: Callable[[str], None] | None = None,
+) -> Iterator[Outcome]:
+    """Replay ``names`` on ``client``'s cluster; yield the outcome (see ``spill.spilling``).
+
+    The inputs are cut into ranges of about ``block_bytes`` (or into the
+    given ``pieces``: consecutive pieces of each input, in order).
+    ``on_stage`` hears ``"folding"`` once every input is routed and the fold
+    tasks are submitted (the routed lines then live on the workers).
+    """
+    if pieces is None:
+        pieces = plan_pieces(names, block_bytes)
+    partitions, buckets = _sizes(client, budget, pieces)
+    folder = Path(tempfile.mkdtemp(prefix="connector-sync-"))
+    outcome: Outcome | None = None
+    routing_map_file: mmap.mmap | None = None
+    futures: list[Any] = []
+    try:
+        routed = client.map(
+            _route_piece,
+            pieces,
+            partitions=partitions,
+            buckets=buckets,
+            cloudevents=settings.input_format == "cloudevents",
+            max_line_bytes=settings.max_line_bytes,
+            pure=False,
+        )
+        futures.extend(routed)
+        distributed = _import_distributed()
+        for _ in distributed.as_completed(routed, loop=client.loop):
+            pass  # wait for every piece (``wait`` needs a default client; ours may not be)
+        holders = client.who_has(routed)  # type: ignore[no-untyped-call]
+        # The routing maps go straight to a file the tracer maps: the client never
+        # holds a byte per input line in memory.
+        shapes = []
+        too_long = 0
+        routing_path = folder / "routing.bin"
+        with routing_path.open("wb") as handle:
+            for fut in [_split(client, f, ("shape", 0), holders.get(f.key)) for f in routed]:
+                lines, partition_sizes, routing_map, with_keys = fut.result()
+                handle.write(routing_map)
+                too_long += routing_map.count(TOO_LONG)
+                shapes.append((lines, partition_sizes, with_keys))
+                fut.release()
+        counts = [shape[0] for shape in shapes]
+        first_lines = first_lines_of(pieces, counts)
+        sizes = [0] * partitions
+        for shape in shapes:
+            for p, size in shape[1].items():
+                sizes[p] += size
+        ties = _ties(client, routed, shapes, buckets, holders)
+        # No packing: every set of tied partitions is a fold task of its own.
+        groups = pack_groups(sizes, ties, 0)
+        folds = []
+        for group in groups:
+            shares = [
+                [
+                    _split(client, fut, ("blob", p), holders.get(fut.key))
+                    for fut, shape in zip(routed, shapes, strict=True)
+                    if p in shape[1]
+                ]
+                for p in group.partitions
+            ]
+            folds.append(client.submit(_fold_blobs, shares, settings, len(groups) == 1, pure=False))
+        # Every share is submitted: a routed piece is freed once its shares are picked
+        # out (Dask computes it again if a lost share is needed).
+        futures = list(folds)
+        for fut in routed:
+            fut.release()  # type: ignore[no-untyped-call]
+        del routed
+        if on_stage is not None:
+            on_stage("folding")
+        outcome = Outcome(folder, pieces, include_logs=settings.include_logs)
+        if sum(counts):
+            with routing_path.open("rb") as handle:
+                routing_map_file = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+            outcome.tracer = Tracer(routing_map_file, counts, first_lines)
+        by_future = {fut.key: group for fut, group in zip(folds, groups, strict=True)}
+        for fut in distributed.as_completed(folds, loop=client.loop):
+            outcome.add(fut.result(), by_future[fut.key].partitions)
+            fut.release()
+        if too_long:
+            outcome.add(report_too_long(too_long, settings), [])
+        yield outcome
+    finally:
+        for fut in futures:
+            with contextlib.suppress(Exception):
+                fut.cancel()
+        if outcome is not None:
+            outcome.close()
+        if routing_map_file is not None:
+            routing_map_file.close()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _ties(
+    client: Client, routed: list[Any], shapes: Sequence[Any], buckets: int, holders: Any
+) -> list[list[int]]:
+    checks = []
+    for bucket in range(buckets):
+        parts = [
+            _split(client, fut, ("ids", bucket), holders.get(fut.key))
+            for fut, shape in zip(routed, shapes, strict=True)
+            if bucket in shape[2]
+        ]
+        if parts:
+            checks.append(client.submit(_check, *parts, pure=False))
+    ties: list[list[int]] = []
+    for check in checks:
+        ties.extend(check.result())
+    return ties

@@ -1,0 +1,164 @@
+"""Inputs of a replay on a cluster: fsspec URLs and globs, cut into pieces read by tasks.
+
+An input may be a local path or any fsspec URL (``s3://...``, ``gs://...``,
+``file://...``), with glob patterns. An uncompressed input is cut into byte
+ranges aligned to line ends (``fsspec.utils.read_block``: a range holds
+the lines that start in it); a gzip input is read whole by one task. Each
+piece is read with ``io.Source``'s own rules (the length limit, ``\\r\\n``,
+gzip detected by its first bytes, damaged gzip data an ``InputError``), so a
+line means what it means to a single-process replay.
+
+fsspec comes with the ``[dask]`` extra; plain local paths need nothing else.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import stat
+from collections.abc import Iterable, Iterator
+from typing import IO, Any, Final
+
+from ..errors import InputError
+from ..io import Source
+from .plan import Piece
+
+__all__ = ["BLOCK_BYTES", "expand_inputs", "is_url", "piece_source", "plan_pieces"]
+
+BLOCK_BYTES: Final = 64 * 2**20
+"""Default size of one byte range of an uncompressed input (one reading task)."""
+
+_GLOB: Final = frozenset("*?[")
+
+
+def is_url(name: str) -> bool:
+    """Whether ``name`` is an fsspec URL (``protocol://...``) rather than a local path."""
+    return "://" in name
+
+
+def _fsspec() -> Any:
+    try:
+        import fsspec
+    except ImportError as exc:  # pragma: no cover - depends on the installed extras
+        raise InputError(
+            "URLs and glob patterns need the [dask] extra: "
+            "pip install 'connector-sync-contracts[dask]'"
+        ) from exc
+    return fsspec
+
+
+def expand_inputs(names: Iterable[str]) -> list[str]:
+    """``names`` with each glob pattern replaced by its matches (sorted; URLs keep their protocol).
+
+    A local path that exists is kept as given, even when it holds ``*``. A
+    pattern that matches nothing is an ``InputError``.
+    """
+    expanded: list[str] = []
+    for name in names:
+        if name == "-" or not (is_url(name) or (_GLOB & set(name) and not os.path.exists(name))):
+            expanded.append(name)
+            continue
+        if not _GLOB & set(name.split("://", 1)[-1]):
+            expanded.append(name)
+            continue
+        fs, _, paths = _fsspec().core.get_fs_token_paths(name)
+        if not paths:
+            raise InputError(f"cannot read {name}: no file matches")
+        found = sorted(paths)
+        expanded.extend(fs.unstrip_protocol(p) if is_url(name) else p for p in found)
+    return expanded
+
+
+def _open_binary(name: str) -> IO[bytes]:
+    try:
+        if is_url(name):
+            handle: IO[bytes] = _fsspec().open(name, "rb").open()
+            return handle
+        return open(name, "rb")  # closed by the caller
+    except OSError as exc:
+        raise InputError(f"cannot read {name}: {_reason(exc)}") from exc
+
+
+def _reason(exc: OSError) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return "no such file"
+    return exc.strerror.lower() if exc.strerror else str(exc)
+
+
+def _size_and_kind(name: str) -> tuple[int, bool]:
+    """(size in bytes, whether it holds gzip data) of one input."""
+    if not is_url(name):
+        try:
+            info = os.stat(name)
+        except OSError as exc:
+            raise InputError(f"cannot read {name}: {_reason(exc)}") from exc
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError(
+                f"cannot read {name} on a cluster: it is not a regular file "
+                "(a pipe or standard input cannot be cut into pieces); write it to a file first"
+            )
+    with _open_binary(name) as handle:
+        compressed = handle.read(2) == b"\x1f\x8b"
+        handle.seek(0, os.SEEK_END)
+        size = handle.tell()
+    return size, compressed
+
+
+def plan_pieces(names: Iterable[str], block_bytes: int = BLOCK_BYTES) -> list[Piece]:
+    """The pieces of every input, in input order: byte ranges, or the whole gzip input."""
+    pieces: list[Piece] = []
+    for index, name in enumerate(names):
+        if name == "-":
+            raise InputError("standard input cannot be read on a cluster; write it to a file first")
+        size, compressed = _size_and_kind(name)
+        if compressed or size <= block_bytes:
+            pieces.append(Piece(index, name))
+            continue
+        for start in range(0, size, block_bytes):
+            pieces.append(Piece(index, name, start, min(size, start + block_bytes)))
+    return pieces
+
+
+class _PieceSource(Source):
+    """``io.Source`` over one piece: a whole input (maybe gzip, maybe a URL) or a range."""
+
+    def __init__(self, piece: Piece, max_line_bytes: int) -> None:
+        super().__init__(piece.name, max_line_bytes=max_line_bytes)
+        self.piece = piece
+
+    def streamed(self) -> bool:
+        """A piece is not a local file whose size the engine may take: read it as a stream."""
+        return True
+
+    def _open(self) -> tuple[IO[bytes], IO[bytes]]:
+        piece = self.piece
+        handle = _open_binary(piece.name)
+        if piece.stop is None:
+            if handle.read(2) == b"\x1f\x8b":
+                handle.seek(0)
+                return gzip.GzipFile(fileobj=handle, mode="rb"), handle  # type: ignore[return-value]
+            handle.seek(0)
+            return handle, handle
+        from fsspec.utils import read_block
+
+        try:
+            data = read_block(handle, piece.start, piece.stop - piece.start, delimiter=b"\n")
+        finally:
+            handle.close()
+        block = io.BytesIO(data)
+        return block, block
+
+
+def piece_source(piece: Piece, max_line_bytes: int) -> Source:
+    """A ``Source`` that reads exactly ``piece``'s lines, by ``io.Source``'s rules."""
+    return _PieceSource(piece, max_line_bytes)
+
+
+def piece_blocks(piece: Piece, max_line_bytes: int) -> Iterator[bytes | memoryview | None]:
+    """The blocks of whole lines of ``piece`` (``None`` for a line over the limit)."""
+    source = piece_source(piece, max_line_bytes)
+    try:
+        yield from source.blocks()
+    finally:
+        source.close()

@@ -1,0 +1,146 @@
+"""What a partitioned replay hands back: the merged projection, its problems, its counts.
+
+Both ways of running (``spill`` on one machine, ``cluster`` on Dask) fold
+groups and pass each ``GroupResult`` here. Problems come back as (partition,
+line there); they are traced to their input line with the routing maps
+(``plan.Tracer``), kept on disk sorted, and replayed in input order, so
+standard error shows them as a single-process replay shows them.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..io import LineProblem
+from .fold import GroupResult
+from .merge import Results, _RecordFile
+from .plan import Piece, Tracer
+from .routing import TOO_LONG
+
+__all__ = ["Outcome"]
+
+
+class Outcome:
+    """The merged result of a partitioned replay, kept under ``folder`` until it is closed."""
+
+    def __init__(self, folder: Path, pieces: Sequence[Piece], *, include_logs: bool) -> None:
+        self.folder = folder
+        self.pieces = list(pieces)
+        self.include_logs = include_logs
+        self.results = Results(folder, include_logs=include_logs)
+        self._problems = _RecordFile(folder / "problems.records")
+        self.tracer: Tracer | None = None
+        self._placed: list[tuple[int | None, str, str | None, str, str | None]] = []
+
+    def add(self, result: GroupResult, partitions: Sequence[int]) -> None:
+        """Keep one group's result; ``partitions[i]`` is the partition of its i-th file."""
+        if result.problems:
+            assert self.tracer is not None, "problems are traced once the routing is known"
+            wanted: dict[int, list[int]] = {}
+            for file, line, *_ in result.problems:
+                partition = TOO_LONG if file == TOO_LONG else partitions[file]
+                wanted.setdefault(partition, []).append(line)
+            found = {p: self.tracer.positions(p, lines) for p, lines in wanted.items()}
+            traced = sorted(
+                (found[TOO_LONG if file == TOO_LONG else partitions[file]][line], seq, f, c, m)
+                for file, line, seq, f, c, m in result.problems
+            )
+            self._problems.append_run(traced)
+            result.problems = []
+        if result.placed:
+            self._place(result, partitions)
+        self.results.add(result)
+
+    def _place(self, result: GroupResult, partitions: Sequence[int]) -> None:
+        """Keep each anomaly with the input index of its event's first line (None: not known)."""
+        assert self.tracer is not None, "anomalies are placed once the routing is known"
+
+        def partition(file: int) -> int:
+            return TOO_LONG if file == TOO_LONG else partitions[file]
+
+        wanted: dict[int, list[int]] = {}
+        for places, *_ in result.placed:
+            for file, line in places:
+                wanted.setdefault(partition(file), []).append(line)
+        found = {p: self.tracer.positions(p, lines) for p, lines in wanted.items()}
+        for places, kind, event_id, message, connector in result.placed:
+            position = min((found[partition(file)][line] for file, line in places), default=None)
+            self._placed.append((position, kind, event_id, message, connector))
+        result.placed = []
+
+    def placed(self) -> list[tuple[str | None, int | None, str, str | None, str, str | None]]:
+        """Every anomaly as (input name, line, kind, event_id, message, connector).
+
+        Groups follow each other; within a group, anomalies are in the order
+        ``cli.render.collect`` lists them. Name and line are None when the
+        engine could not say where the anomaly's event was.
+        """
+        placed = []
+        for position, kind, event_id, message, connector in self._placed:
+            name: str | None = None
+            line: int | None = None
+            if position is not None:
+                assert self.tracer is not None
+                piece, line = self.tracer.where(position)
+                name = self.pieces[piece].name
+            placed.append((name, line, kind, event_id, message, connector))
+        return placed
+
+    @property
+    def lines_read(self) -> int:
+        """Lines read, every input together."""
+        return self.results.lines_read
+
+    @property
+    def accepted(self) -> int:
+        """Lines accepted."""
+        return self.results.accepted
+
+    @property
+    def rejected(self) -> int:
+        """Lines rejected (each reported at least once)."""
+        return self.results.rejected
+
+    @property
+    def problem_count(self) -> int:
+        """Problems reported."""
+        return self.results.problems
+
+    @property
+    def anomalous(self) -> bool:
+        """Whether the projection records any anomaly."""
+        return self.results.anomalous
+
+    def problems(self) -> Iterator[tuple[str, LineProblem]]:
+        """Every problem as (input name, problem at its true line), in input order."""
+        assert self.tracer is not None
+        tracer = self.tracer
+        file = self._problems
+        streams = [file.read_run(run, 1 << 16) for run in file.runs]
+        merged: Iterator[tuple[int, int, str, str, str]] = (
+            heapq.merge(*streams) if len(streams) > 1 else iter(streams[0] if streams else ())
+        )
+        for position, _, field, code, message in merged:
+            piece, line = tracer.where(position)
+            yield self.pieces[piece].name, LineProblem(line, field, code, message)
+
+    def write_json(self, out: Callable[[bytes], object]) -> None:
+        """Write the canonical JSON (section 6 form) through ``out``."""
+        self.results.write(out)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The section 6 form as JSON data (datetimes as strings): for small results only."""
+        import json
+
+        chunks: list[bytes] = []
+        self.write_json(chunks.append)
+        data: dict[str, Any] = json.loads(b"".join(chunks))
+        return data
+
+    def close(self) -> None:
+        """Release the files (the caller removes the folder)."""
+        self.results.close()
+        self._problems.close()

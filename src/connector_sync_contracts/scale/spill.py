@@ -1,0 +1,205 @@
+"""Partitioned replay on one machine: partitions spilled to a temporary folder.
+
+The inputs are read once, block by block; every line is routed to its
+partition and written out whenever the routed lines reach the budget's
+buffer size. Then each group of partitions is folded by the engine, one
+after the other, and the groups' fragments merged. Memory holds one block,
+the buffer, and one group's fold: the budget, plus whatever one connector
+alone needs beyond it.
+
+The folder (``connector-sync-*`` in the system's temporary directory, or
+``TMPDIR``) is removed when the replay ends: normally, on an error, and on
+Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import mmap
+import os
+import shutil
+import tempfile
+from array import array
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+from ..io import Source
+from ._engine_calls import no_gc
+from .budget import Budget
+from .fold import FoldSettings, fold_group, report_too_long
+from .outcome import Outcome
+from .plan import Group, Piece, Tracer, first_lines_of, joined_partitions, pack_groups
+from .routing import MAX_PARTITIONS, TOO_LONG, Routed, Router
+
+__all__ = ["bucket_count", "estimated_bytes", "partition_count", "spilling"]
+
+_GZIP_RATIO = 8
+"""Assumed growth of gzip input when its size is estimated (JSON lines compress about 8x)."""
+_CHECK_BYTES_PER_KEY = 100
+_BYTES_PER_LINE_FLOOR = 200
+
+
+def estimated_bytes(sources: Sequence[Source]) -> int | None:
+    """About how many bytes of lines the inputs hold; None when one is a pipe or stdin."""
+    total = 0
+    for source in sources:
+        if source.streamed():
+            return None
+        size = os.path.getsize(source.name)
+        with open(source.name, "rb") as handle:
+            compressed = handle.read(2) == b"\x1f\x8b"
+        total += size * _GZIP_RATIO if compressed else size
+    return total
+
+
+def partition_count(input_bytes: int | None, budget: Budget) -> int:
+    """How many partitions to route into: a few per group that fits the budget."""
+    if input_bytes is None:
+        return 64
+    groups = math.ceil(input_bytes / budget.partition_bytes)
+    return max(1, min(MAX_PARTITIONS, 4 * groups))
+
+
+def bucket_count(input_bytes: int | None, budget: Budget) -> int:
+    """How many buckets the check keys are split into, so one bucket is checked in budget."""
+    if input_bytes is None:
+        return 64
+    keys = input_bytes // _BYTES_PER_LINE_FLOOR + 1
+    wanted = math.ceil(keys * _CHECK_BYTES_PER_KEY / max(1, budget.limit // 4))
+    return 1 << min(10, max(0, (wanted - 1).bit_length()))
+
+
+class _Store:
+    """The partitions, the routing map and the check keys, as files in one folder."""
+
+    def __init__(self, folder: Path, partitions: int, buckets: int) -> None:
+        self.folder = folder
+        self.paths = [str(folder / f"partition-{p:03d}.jsonl") for p in range(partitions)]
+        self.sizes = [0] * partitions
+        self.buckets = [folder / f"keys-{b:04d}.bin" for b in range(buckets)]
+        self.routing = folder / "routing.bin"
+        self.too_long = 0
+
+    def write(self, routed: Routed) -> None:
+        for p, lines in enumerate(routed.lines):
+            if lines:
+                blob = routed.blob(p)
+                with open(self.paths[p], "ab") as handle:
+                    handle.write(blob)
+                self.sizes[p] += len(blob)
+        with open(self.routing, "ab") as handle:
+            routed.routing.tofile(handle)
+        self.too_long += routed.routing.count(TOO_LONG)
+        for bucket, values in zip(self.buckets, routed.ids, strict=True):
+            if values:
+                with open(bucket, "ab") as handle:
+                    array("Q", values).tofile(handle)
+
+    def ties(self) -> list[list[int]]:
+        found: list[list[int]] = []
+        for bucket in self.buckets:
+            if bucket.exists():
+                values = array("Q")
+                values.frombytes(bucket.read_bytes())
+                found.extend(joined_partitions([values]))
+        return found
+
+
+def _lines(block: bytes | memoryview) -> list[bytes]:
+    lines = bytes(block).split(b"\n")
+    if not lines[-1]:
+        lines.pop()
+    return lines
+
+
+def route_sources(
+    sources: Sequence[Source],
+    store: _Store,
+    router: Router,
+    buffer_bytes: int,
+    on_line: Callable[[int, int], None] | None,
+) -> list[int]:
+    """Read and route every input; return each input's number of lines."""
+    counts = []
+    for source in sources:
+        read = 0
+        for block in source.blocks():
+            if block is None:
+                router.too_long()
+                read += 1
+                if on_line is not None:
+                    on_line(0, 1)
+            else:
+                lines = _lines(block)
+                router.route(lines)
+                read += len(lines)
+                if on_line is not None:
+                    on_line(len(block), len(lines))
+            if router.routed.line_bytes >= buffer_bytes:
+                store.write(router.take())
+        counts.append(read)
+    store.write(router.take())
+    return counts
+
+
+@contextlib.contextmanager
+def spilling(
+    sources: Sequence[Source],
+    settings: FoldSettings,
+    budget: Budget,
+    *,
+    pieces: Sequence[Piece] | None = None,
+    on_line: Callable[[int, int], None] | None = None,
+) -> Iterator[Outcome]:
+    """Replay ``sources`` in partitions spilled to a temporary folder; yield the outcome.
+
+    Each source is a whole input, unless ``pieces`` says which piece of which
+    input each one reads (consecutive pieces of one input, in order). The
+    folder and everything in it are removed when the block ends, however it
+    ends.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="connector-sync-"))
+    outcome: Outcome | None = None
+    routing_map: mmap.mmap | None = None
+    try:
+        size = estimated_bytes(sources)
+        store = _Store(folder, partition_count(size, budget), bucket_count(size, budget))
+        router = Router(
+            len(store.paths),
+            len(store.buckets),
+            cloudevents=settings.input_format == "cloudevents",
+            max_line_bytes=settings.max_line_bytes,
+        )
+        with no_gc():  # routing makes many short-lived, acyclic objects
+            counts = route_sources(sources, store, router, budget.buffer_bytes, on_line)
+        groups = pack_groups(store.sizes, store.ties(), budget.partition_bytes)
+        if pieces is None:
+            pieces = [Piece(index, source.name) for index, source in enumerate(sources)]
+        outcome = Outcome(folder, pieces, include_logs=settings.include_logs)
+        if sum(counts):
+            with open(store.routing, "rb") as handle:
+                routing_map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+            outcome.tracer = Tracer(routing_map, counts, first_lines_of(pieces, counts))
+        _fold_groups(outcome, store, groups, settings)
+        if store.too_long:
+            outcome.add(report_too_long(store.too_long, settings), [])
+        yield outcome
+    finally:
+        if outcome is not None:
+            outcome.close()
+        if routing_map is not None:
+            routing_map.close()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _fold_groups(
+    outcome: Outcome, store: _Store, groups: Sequence[Group], settings: FoldSettings
+) -> None:
+    for group in groups:
+        paths = [store.paths[p] for p in group.partitions]
+        result = fold_group(paths, settings, alone=len(groups) == 1)
+        outcome.add(result, group.partitions)
+        for path in paths:
+            with contextlib.suppress(OSError):
+                os.unlink(path)  # folded: give the disk space back early

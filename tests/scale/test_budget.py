@@ -1,0 +1,37 @@
+"""``--memory-limit`` reads sizes as Dask's ``memory_limit`` does, without importing Dask."""
+
+from __future__ import annotations
+
+import pytest
+
+from connector_sync_contracts.scale.budget import Budget, parse_bytes, parse_memory_limit
+
+SIZES = ["100", "8MB", "512MiB", "2GB", "5.4 kB", "1kiB", "1e6", "1e6 kB", "MB", "3 gib", "7b"]
+
+
+@pytest.mark.parametrize("text", SIZES)
+def test_a_size_is_read_as_dask_reads_it(text: str) -> None:
+    dask_utils = pytest.importorskip("dask.utils")
+    assert parse_bytes(text) == dask_utils.parse_bytes(text)
+
+
+@pytest.mark.parametrize("text", ["5 foos", "lots", "MiBMiB"])
+def test_what_dask_rejects_is_rejected(text: str) -> None:
+    dask_utils = pytest.importorskip("dask.utils")
+    with pytest.raises(ValueError, match="Could not interpret"):
+        dask_utils.parse_bytes(text)
+    with pytest.raises(ValueError, match="Could not interpret"):
+        parse_bytes(text)
+
+
+def test_zero_is_no_limit_and_a_fraction_is_a_share_of_memory() -> None:
+    assert parse_memory_limit("0") is None
+    half = parse_memory_limit("0.5")
+    assert half is not None
+    assert half == parse_memory_limit("auto") or abs(half - (parse_memory_limit("auto") or 0)) <= 1
+
+
+def test_a_budget_too_small_for_one_connector_still_has_a_partition_size() -> None:
+    budget = Budget(1, include_logs=True)
+    assert budget.partition_bytes == 1
+    assert not budget.fits(2)

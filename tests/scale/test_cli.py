@@ -1,0 +1,233 @@
+"""``connector-sync replay`` in partitions prints exactly what the in-memory replay prints.
+
+Spilled to a temporary folder (``--memory-limit``), on a local Dask cluster
+(``--workers``) or on an existing one (``--scheduler``): the same canonical
+JSON, the same problems on stderr (true file and line, input order), the
+same summary and exit code, for logs tangled with every case that ties
+partitions together. Errors are exit 2 with one plain sentence, and the
+temporary folder never outlives the command.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import orjson
+import pytest
+
+from tests.support.cli import PROGRAM, Run, parse_problems, run_cli, run_env
+from tests.support.tangles import LINE_LIMIT
+
+from .conftest import replay_args
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+CASES = {"logs": (), "no-logs": ("--no-logs",), "cloudevents": ("--input-format", "cloudevents")}
+"""Each case's extra options; its files are the tangled log, or its CloudEvents form."""
+
+TINY = ("--memory-limit", "64kB")
+"""A budget far below the log's size: many partitions, folded one group at a time."""
+
+
+def _files(case: str, tangled: list[Path], cloudevents: list[Path]) -> list[Path]:
+    return cloudevents if case == "cloudevents" else tangled
+
+
+def _same(run: Run, expected: Run) -> None:
+    assert run.code == expected.code, run.explain()
+    assert run.stderr == expected.stderr
+    assert run.stdout == expected.stdout
+
+
+def _kinds(found: list[dict[str, Any]]) -> set[str]:
+    return {item["kind"] for item in found}
+
+
+def test_the_tangled_logs_hold_every_case_partitioned_replay_must_get_right(
+    reference: dict[str, Run], tangled_files: list[Path]
+) -> None:
+    document = orjson.loads(reference["logs"].stdout)
+    assert document["duplicates_dropped"] > 80
+    assert document["ignored_event_count"] > 0
+    assert {"conflicting_duplicate", "malformed_envelope"} <= _kinds(document["anomalies"])
+    assert {"link_id_reused", "conflicting_link", "malformed_payload"} <= _kinds(
+        document["external_links"]["anomalies"]
+    )
+    problems = parse_problems(reference["logs"].err)
+    assert {problem.file for problem in problems} == {str(path) for path in tangled_files}
+    assert "line_too_long" in {problem.code for problem in problems}
+    cloudevents = orjson.loads(reference["cloudevents"].stdout)
+    assert "conflicting_duplicate" in _kinds(cloudevents["anomalies"])
+    assert cloudevents["external_links"]["anomalies"]
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_a_spilled_replay_prints_what_the_in_memory_replay_prints(
+    case: str, reference: dict[str, Run], tangled_files: list[Path], cloudevent_files: list[Path]
+) -> None:
+    files = _files(case, tangled_files, cloudevent_files)
+    _same(run_cli(*replay_args(*CASES[case], *TINY), *files), reference[case])
+
+
+def test_a_spilled_replay_on_the_pure_python_engine_prints_the_same(
+    reference: dict[str, Run], tangled_files: list[Path]
+) -> None:
+    env = {**run_env(), "CONNECTOR_SYNC_PURE_PYTHON": "1"}
+    done = subprocess.run(
+        [*PROGRAM, *replay_args(*TINY), *map(str, tangled_files)],
+        capture_output=True,
+        env=env,
+        check=False,
+    )
+    _same(Run(done.returncode, done.stdout, done.stderr), reference["logs"])
+
+
+@pytest.mark.parametrize("shape", [("--format", "table"), ("--connector", "jira-00003")])
+def test_a_spilled_table_or_focus_is_the_in_memory_one(
+    shape: tuple[str, ...], tangled_files: list[Path]
+) -> None:
+    expected = run_cli(*replay_args(*shape), *tangled_files)
+    assert expected.stdout.strip()
+    _same(run_cli(*replay_args(*shape, *TINY), *tangled_files), expected)
+
+
+def test_standard_input_is_spilled_when_a_memory_limit_is_given(
+    reference: dict[str, Run], tangled_files: list[Path]
+) -> None:
+    whole = run_cli(*replay_args(), "-", stdin=Path(tangled_files[1]).read_bytes())
+    spilled = run_cli(*replay_args(*TINY), "-", stdin=Path(tangled_files[1]).read_bytes())
+    assert whole.code == 1, whole.explain()
+    _same(spilled, whole)
+
+
+def test_a_local_cluster_of_two_workers_prints_what_one_process_prints(
+    reference: dict[str, Run], tangled_files: list[Path]
+) -> None:
+    _same(run_cli(*replay_args("--workers", "2"), *tangled_files), reference["logs"])
+
+
+def test_an_existing_cluster_prints_what_one_process_prints(
+    cluster: Client, reference: dict[str, Run], cloudevent_files: list[Path]
+) -> None:
+    address = str(cluster.scheduler_info()["address"])
+    run = run_cli(*replay_args(*CASES["cloudevents"], "--scheduler", address), *cloudevent_files)
+    _same(run, reference["cloudevents"])
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def test_an_unreachable_scheduler_is_an_io_error(
+    tangled_files: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT", "1s")
+    address = f"tcp://127.0.0.1:{_closed_port()}"
+    run = run_cli(*replay_args("--scheduler", address), *tangled_files)
+    assert run.code == 2, run.explain()
+    assert run.stdout == b""
+    expected = f"connector-sync: error: cannot reach the Dask scheduler at {address}"
+    assert run.err.startswith(expected)
+    assert run.err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--memory-limit", "lots"), "'lots' is not a memory size"),
+        (("--memory-limit", "-5MB"), "'-5MB' is negative"),
+        (("--workers", "2", "--scheduler", "tcp://127.0.0.1:1"), "use --workers or --scheduler"),
+    ],
+)
+def test_a_bad_partitioning_option_is_a_usage_error(
+    args: tuple[str, ...], message: str, tangled_files: list[Path]
+) -> None:
+    run = run_cli(*replay_args(*args), *tangled_files)
+    assert run.code == 2, run.explain()
+    assert run.err.startswith("connector-sync: error: ")
+    assert message in run.err
+
+
+def test_standard_input_cannot_go_to_a_cluster(tangled_files: list[Path]) -> None:
+    run = run_cli(*replay_args("--workers", "1"), "-", stdin=tangled_files[1].read_bytes())
+    assert run.code == 2, run.explain()
+    assert "standard input cannot be read on a cluster" in run.err
+
+
+def _spill_folders(tmp: Path) -> list[Path]:
+    return sorted(tmp.glob("connector-sync-*"))
+
+
+def test_the_spill_folder_is_removed_after_success_and_after_an_error(
+    tmp_path: Path, tangled_files: list[Path]
+) -> None:
+    env = {**run_env(), "TMPDIR": str(tmp_path)}
+    ok = subprocess.run(
+        [*PROGRAM, *replay_args(*TINY), *map(str, tangled_files)],
+        capture_output=True,
+        env=env,
+        check=False,
+    )
+    assert ok.returncode == 1
+    assert _spill_folders(tmp_path) == []
+    damaged = tmp_path / "damaged.jsonl.gz"
+    damaged.write_bytes(tangled_files[2].read_bytes()[:-40])
+    failed = subprocess.run(
+        [*PROGRAM, *replay_args(*TINY), str(tangled_files[0]), str(damaged)],
+        capture_output=True,
+        env=env,
+        check=False,
+    )
+    assert failed.returncode == 2
+    assert b"damaged or truncated gzip data" in failed.stderr
+    assert _spill_folders(tmp_path) == []
+
+
+def test_ctrl_c_removes_the_spill_folder(tmp_path: Path, tangled_files: list[Path]) -> None:
+    env = {**run_env(), "TMPDIR": str(tmp_path)}
+    fifo = tmp_path / "slow-input"
+    os.mkfifo(fifo)
+    proc = subprocess.Popen(
+        [*PROGRAM, *replay_args(*TINY), str(tangled_files[0]), str(fifo)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        # As at a terminal: a test runner started in the background (where the
+        # shell ignores SIGINT) must not pass that on to the program.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        # The replay blocks on the FIFO once it has started spilling the first file.
+        with fifo.open("wb", buffering=0) as writer:
+            writer.write(tangled_files[1].read_bytes()[:1000])
+            deadline = time.monotonic() + 60
+            while not _spill_folders(tmp_path) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert _spill_folders(tmp_path), "the replay never started spilling"
+            proc.send_signal(signal.SIGINT)
+            _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+    assert proc.returncode == 130, err
+    assert err.endswith(b"connector-sync: interrupted\n")
+    assert _spill_folders(tmp_path) == []
+
+
+def test_the_line_limit_of_the_tangled_logs_is_what_the_cases_assume() -> None:
+    assert LINE_LIMIT < 8192 < sys.maxsize

@@ -1,0 +1,43 @@
+"""On the Dask cluster, inputs cut into many byte ranges replay as one process replays them.
+
+The default range is 64 MiB, so the tangled logs would be one task per
+file; here the ranges are 64 kB, so each uncompressed file is cut into
+many ranges read by separate tasks (the gzip file stays one task), and
+lines and problems come back in their true places.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from connector_sync_contracts.scale.budget import Budget
+from connector_sync_contracts.scale.fold import FoldSettings
+from connector_sync_contracts.scale.inputs import plan_pieces
+from tests.support.cli import Run, parse_problems
+from tests.support.tangles import LINE_LIMIT
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+RANGE = 64_000
+
+
+def test_many_byte_ranges_on_the_cluster_are_the_single_process_replay(
+    cluster: Client, reference: dict[str, Run], tangled_files: list[Path]
+) -> None:
+    from connector_sync_contracts.scale.cluster import on_cluster
+
+    names = [str(path) for path in tangled_files]
+    pieces = plan_pieces(names, RANGE)
+    assert len(pieces) > 10
+    settings = FoldSettings(max_line_bytes=LINE_LIMIT)
+    chunks: list[bytes] = []
+    with on_cluster(
+        cluster, names, settings, budget=Budget(256_000, include_logs=True), pieces=pieces
+    ) as outcome:
+        problems = [(name, p.line, p.code, p.message) for name, p in outcome.problems()]
+        outcome.write_json(chunks.append)
+    expected = reference["logs"]
+    assert b"".join(chunks) == expected.stdout
+    assert problems == [(p.file, p.line, p.code, p.message) for p in parse_problems(expected.err)]
