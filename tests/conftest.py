@@ -6,9 +6,14 @@ loads the soak profile, which runs many more examples per property.
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 from tests.support.soak import SOAK
+
+# The shared rule cases live in modules that are not test modules: have pytest
+# rewrite their asserts too, so a failing rule shows the values it compared.
+pytest.register_assert_rewrite("tests.reducing.rules")
 
 # No deadline: the machines running CI are shared, and a slow example is not a
 # wrong one. The properties are about output equality, not speed.

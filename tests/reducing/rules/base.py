@@ -1,0 +1,200 @@
+"""The abstract rule case and the seven engines that run it.
+
+``RuleCase.replay_log`` takes a log as envelope mappings (the JSON objects a
+producer writes, in the order given) and returns the whole-log
+``ReplayResult``. Each engine mixin implements it one way:
+
+==============  =============================================================
+``ApiPython``   ``replay(envelopes)`` with ``CONNECTOR_SYNC_PURE_PYTHON=1``
+``ApiCompiled`` ``replay(envelopes)`` on the compiled core
+``StreamPython``  the command line's ``replay_sources`` over a JSONL file, pure Python
+``StreamCompiled`` the same on the compiled core
+``LinesPython`` ``replay_lines`` (the library's entry point for JSONL lines), pure Python
+``LinesCompiled`` the same on the compiled core
+``Incremental`` ``Projection.apply`` of each envelope as given, then ``result()``
+==============  =============================================================
+
+The compiled engines are skipped when the extension is not built.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+from connector_sync_contracts import (
+    DEFAULT_MAX_RECONNECT_CYCLES,
+    Projection,
+    ReplayResult,
+    replay,
+    replay_lines,
+)
+from connector_sync_contracts._engine.runner import replay_sources
+from connector_sync_contracts.io import Source
+from connector_sync_contracts.models.results import replay_result_from_data
+from tests.support.engines import Engine, engine, needs_native
+
+__all__ = [
+    "ApiCompiled",
+    "ApiPython",
+    "Envelopes",
+    "Incremental",
+    "LinesCompiled",
+    "LinesPython",
+    "RuleCase",
+    "StreamCompiled",
+    "StreamPython",
+]
+
+Envelopes = Sequence[Mapping[str, Any]]
+"""A log as envelope mappings, in the order a producer wrote them."""
+
+
+class RuleCase(ABC):
+    """What every rule case needs from an engine: a log in, the whole-log result out."""
+
+    engine_label: ClassVar[str]
+    """The engine's name in test ids and messages."""
+
+    @abstractmethod
+    def replay_log(
+        self,
+        envelopes: Envelopes,
+        *,
+        max_reconnect_cycles: int = DEFAULT_MAX_RECONNECT_CYCLES,
+    ) -> ReplayResult:
+        """Replay ``envelopes`` with this engine (logs kept) and return the result."""
+
+
+def _api(name: Engine, envelopes: Envelopes, max_reconnect_cycles: int) -> ReplayResult:
+    with engine(name):
+        return replay(list(envelopes), max_reconnect_cycles=max_reconnect_cycles)
+
+
+def _jsonl(envelopes: Envelopes) -> list[bytes]:
+    return [json.dumps(e).encode() + b"\n" for e in envelopes]
+
+
+def _stream(name: Engine, envelopes: Envelopes, max_reconnect_cycles: int) -> ReplayResult:
+    lines = b"".join(_jsonl(envelopes))
+    with tempfile.TemporaryDirectory(prefix="rules-") as folder:
+        path = Path(folder) / "log.jsonl"
+        path.write_bytes(lines)
+        source = Source(str(path))
+        try:
+            with engine(name):
+                data, summary = replay_sources(
+                    [source],
+                    include_logs=True,
+                    max_reconnect_cycles=max_reconnect_cycles,
+                    on_problem=lambda *_: None,
+                )
+        finally:
+            source.close()
+    # Every line is accounted for (accepted or reported), whatever the rule did.
+    assert summary.lines_read == len(envelopes) == summary.accepted + summary.rejected
+    return replay_result_from_data(data.data)
+
+
+class ApiPython(RuleCase):
+    """``replay(envelopes)`` with the pure-Python fold (``CONNECTOR_SYNC_PURE_PYTHON=1``)."""
+
+    engine_label = "api-python"
+
+    def replay_log(
+        self, envelopes: Envelopes, *, max_reconnect_cycles: int = DEFAULT_MAX_RECONNECT_CYCLES
+    ) -> ReplayResult:
+        """``replay()`` of the mappings under the pure-Python engine."""
+        return _api("python", envelopes, max_reconnect_cycles)
+
+
+class ApiCompiled(RuleCase):
+    """``replay(envelopes)`` on the compiled core (its test classes skip when not built)."""
+
+    engine_label = "api-compiled"
+    pytestmark: ClassVar[list[Any]] = [needs_native]
+
+    def replay_log(
+        self, envelopes: Envelopes, *, max_reconnect_cycles: int = DEFAULT_MAX_RECONNECT_CYCLES
+    ) -> ReplayResult:
+        """``replay()`` of the mappings under the compiled engine."""
+        return _api("compiled", envelopes, max_reconnect_cycles)
+
+
+class StreamPython(RuleCase):
+    """The command line's replay (``replay_sources``) of the log as a JSONL file, pure Python."""
+
+    engine_label = "stream-python"
+
+    def replay_log(
+        self, envelopes: Envelopes, *, max_reconnect_cycles: int = DEFAULT_MAX_RECONNECT_CYCLES
+    ) -> ReplayResult:
+        """Write the envelopes as JSONL lines and replay the file in pure Python."""
+        return _stream("python", envelopes, max_reconnect_cycles)
+
+
+class StreamCompiled(RuleCase):
+    """The command line's replay of the log as a JSONL file, on the compiled core."""
+
+    engine_label = "stream-compiled"
+    pytestmark: ClassVar[list[Any]] = [needs_native]
+
+    def replay_log(
+        self, envelopes: Envelopes, *, max_reconnect_cycles: int = DEFAULT_MAX_RECONNECT_CYCLES
+    ) -> ReplayResult:
+        """Write the envelopes as JSONL lines and replay the file on the compiled core."""
+        return _stream("compiled", envelopes, max_reconnect_cycles)
+
+
+def _lines(name: Engine, envelopes: Envelopes, max_reconnect_cycles: int) -> ReplayResult:
+    with engine(name):
+        return replay_lines(_jsonl(envelopes), max_reconnect_cycles=max_reconnect_cycles)
+
+
+class LinesPython(RuleCase):
+    """``replay_lines`` of the log as JSONL lines, pure Python."""
+
+    engine_label = "lines-python"
+
+    def replay_log(
+        self, envelopes: Envelopes, *, max_reconnect_cycles: int = DEFAULT_MAX_RECONNECT_CYCLES
+    ) -> ReplayResult:
+        """``replay_lines()`` of the envelopes' JSON lines under the pure-Python engine."""
+        return _lines("python", envelopes, max_reconnect_cycles)
+
+
+class LinesCompiled(RuleCase):
+    """``replay_lines`` of the log as JSONL lines, on the compiled core."""
+
+    engine_label = "lines-compiled"
+    pytestmark: ClassVar[list[Any]] = [needs_native]
+
+    def replay_log(
+        self, envelopes: Envelopes, *, max_reconnect_cycles: int = DEFAULT_MAX_RECONNECT_CYCLES
+    ) -> ReplayResult:
+        """``replay_lines()`` of the envelopes' JSON lines on the compiled core."""
+        return _lines("compiled", envelopes, max_reconnect_cycles)
+
+
+class Incremental(RuleCase):
+    """``Projection.apply`` of each envelope in the order given, then ``result()``.
+
+    ``Projection`` folds as events arrive, so it equals batch replay only for
+    logs given in replay order: it runs the rule cases whose logs are
+    (every case but ``DedupRules``).
+    """
+
+    engine_label = "incremental"
+
+    def replay_log(
+        self, envelopes: Envelopes, *, max_reconnect_cycles: int = DEFAULT_MAX_RECONNECT_CYCLES
+    ) -> ReplayResult:
+        """Apply the envelopes one by one to a fresh ``Projection``."""
+        projection = Projection(max_reconnect_cycles=max_reconnect_cycles)
+        for item in envelopes:
+            projection.apply(item)
+        return projection.result()
