@@ -1,9 +1,13 @@
 """Connector lifecycle rules (FR-006; specification sections 3 and 8), for every engine.
 
-The transition matrix is generated from the contract's tables: every
-(current state, target state) pair, reached through an allowed path and then
-driven by every event that targets that state. The expected outcome of each
-cell comes from ``ALLOWED_TRANSITIONS`` and ``OBSERVATION_STATES``.
+The transition matrix covers every (current state, driving event) pair:
+the state is reached through allowed transitions, then every event (and
+every health status) is applied to it. The expected outcome of each cell
+comes from the tables of specification section 3, written out here
+(``SPEC_TRANSITIONS``, ``SPEC_OBSERVATIONS``, ``SPEC_TARGETS``,
+``SPEC_HEALTH_TARGETS``), not from the package's own tables: a table
+changed in the code must fail the matrix, not move its expectations.
+``test_the_contract_tables_are_the_specifications`` holds the two equal.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import pytest
 from connector_sync_contracts import (
     ALLOWED_TRANSITIONS,
     CONNECTOR_DEGRADED,
+    CONNECTOR_EVENT_TYPES,
     CONNECTOR_HEALTH_CHECKED,
     CONNECTOR_PROVISIONED,
     CONNECTOR_RECONNECTED,
@@ -33,12 +38,52 @@ from connector_sync_contracts.contract.lifecycle import HEALTH_STATUS_TARGETS, O
 from tests.reducing.rules.base import RuleCase
 from tests.support.factories import EventLog, envelope, iso, payload_for
 
-__all__ = ["CID", "DRIVERS", "MATRIX", "ConnectorRules", "Driver", "path_to", "recorded"]
+__all__ = [
+    "CID",
+    "DRIVERS",
+    "MATRIX",
+    "SPEC_HEALTH_TARGETS",
+    "SPEC_OBSERVATIONS",
+    "SPEC_TARGETS",
+    "SPEC_TRANSITIONS",
+    "ConnectorRules",
+    "Driver",
+    "path_to",
+    "recorded",
+]
 
 CID: Final = "conn-github-1"
 """The connector every single-connector log is about (the factories' default)."""
 
 S = ConnectorState
+
+SPEC_TRANSITIONS: Final[dict[ConnectorState | None, frozenset[ConnectorState]]] = {
+    None: frozenset({S.PROVISIONED}),
+    S.PROVISIONED: frozenset({S.HEALTHY, S.DEGRADED, S.REVOKED}),
+    S.HEALTHY: frozenset({S.DEGRADED, S.REVOKED}),
+    S.DEGRADED: frozenset({S.HEALTHY, S.REVOKED, S.RECONNECTED}),
+    S.REVOKED: frozenset({S.RECONNECTED}),
+    S.RECONNECTED: frozenset({S.HEALTHY, S.DEGRADED, S.REVOKED}),
+}
+"""Section 3, "Allowed transitions (FR-006)": current state -> allowed targets."""
+
+SPEC_OBSERVATIONS: Final = frozenset({S.HEALTHY, S.DEGRADED})
+"""Section 3: healthy -> healthy and degraded -> degraded are observations."""
+
+SPEC_TARGETS: Final[dict[str, ConnectorState]] = {
+    CONNECTOR_PROVISIONED: S.PROVISIONED,
+    CONNECTOR_DEGRADED: S.DEGRADED,
+    CONNECTOR_REVOKED: S.REVOKED,
+    CONNECTOR_RECONNECTED: S.RECONNECTED,
+}
+"""Section 3, "Target state of an event" (the health check's depends on its status)."""
+
+SPEC_HEALTH_TARGETS: Final[dict[HealthStatus, ConnectorState]] = {
+    HealthStatus.HEALTHY: S.HEALTHY,
+    HealthStatus.DEGRADED: S.DEGRADED,
+    HealthStatus.UNREACHABLE: S.DEGRADED,
+}
+"""Section 3: a health check targets healthy only when its status is healthy."""
 
 
 class Driver(NamedTuple):
@@ -56,18 +101,16 @@ class Driver(NamedTuple):
 
 
 def _drivers() -> list[Driver]:
-    found = [
-        Driver(event_type, {}, target) for event_type, target in CONNECTOR_TARGET_STATES.items()
-    ]
+    found = [Driver(event_type, {}, target) for event_type, target in SPEC_TARGETS.items()]
     found += [
         Driver(CONNECTOR_HEALTH_CHECKED, {"health_status": status.value}, target)
-        for status, target in HEALTH_STATUS_TARGETS.items()
+        for status, target in SPEC_HEALTH_TARGETS.items()
     ]
     return sorted(found, key=lambda d: (d.target.value, d.label))
 
 
 DRIVERS: Final = _drivers()
-"""Every event (and health status) that targets a state, from the catalogue's tables."""
+"""Every event (and health status) that targets a state, from the specification's tables."""
 
 
 def path_to(state: ConnectorState | None) -> list[ConnectorState]:
@@ -76,7 +119,7 @@ def path_to(state: ConnectorState | None) -> list[ConnectorState]:
     queue: deque[ConnectorState | None] = deque([None])
     while queue:
         current = queue.popleft()
-        for target in sorted(ALLOWED_TRANSITIONS[current], key=lambda s: s.value):
+        for target in sorted(SPEC_TRANSITIONS[current], key=lambda s: s.value):
             if target not in paths:
                 paths[target] = [*paths[current], target]
                 queue.append(target)
@@ -140,6 +183,13 @@ class ConnectorRules(RuleCase):
 
     # ----------------------------------------------------------------------- the matrix
 
+    def test_the_contract_tables_are_the_specifications(self) -> None:
+        assert dict(ALLOWED_TRANSITIONS) == SPEC_TRANSITIONS
+        assert OBSERVATION_STATES == SPEC_OBSERVATIONS
+        assert dict(HEALTH_STATUS_TARGETS) == SPEC_HEALTH_TARGETS
+        assert dict(CONNECTOR_TARGET_STATES) == SPEC_TARGETS
+        assert set(SPEC_TARGETS) | {CONNECTOR_HEALTH_CHECKED} == CONNECTOR_EVENT_TYPES
+
     @pytest.mark.parametrize(("current", "driver"), MATRIX)
     def test_transition_matrix(self, current: ConnectorState | None, driver: Driver) -> None:
         log = EventLog()
@@ -155,14 +205,14 @@ class ConnectorRules(RuleCase):
         ]
         assert after.event_count == len(path) + 1
 
-        if current is driver.target and driver.target in OBSERVATION_STATES:
+        if current is driver.target and driver.target in SPEC_OBSERVATIONS:
             # An observation: no transition, no anomaly, health fields updated.
             assert after.current_state is current
             assert after.anomalies == ()
             assert after.transition_log == tuple(log_before)
             assert before is not None
             assert after.last_transition_at == before.last_transition_at
-        elif driver.target in ALLOWED_TRANSITIONS[current]:
+        elif driver.target in SPEC_TRANSITIONS[current]:
             assert after.current_state is driver.target
             assert after.anomalies == ()
             assert after.transition_log == (*log_before, (last["event_id"], driver.target))

@@ -27,12 +27,26 @@ from connector_sync_contracts import (
 from tests.reducing.rules.base import RuleCase
 from tests.support.factories import EventLog, envelope, iso, payload_for
 
-__all__ = ["TERMINAL_TYPES", "SyncRules", "counts"]
+__all__ = ["SPEC_OUTCOMES", "SPEC_TERMINAL", "TERMINAL_TYPES", "SyncRules", "counts"]
 
 CID: Final = "conn-github-1"
 INT64_MAX: Final = 2**63 - 1
 
-TERMINAL_TYPES: Final = sorted(t for t, o in SYNC_OUTCOMES.items() if o in TERMINAL_OUTCOMES)
+SPEC_OUTCOMES: Final = {
+    SYNC_INGEST_ACCEPTED: SyncOutcome.ACCEPTED,
+    SYNC_INGEST_REJECTED: SyncOutcome.REJECTED,
+    SYNC_RETRY_SCHEDULED: SyncOutcome.RETRY_SCHEDULED,
+    SYNC_DEAD_LETTERED: SyncOutcome.DEAD_LETTERED,
+    SYNC_REPLAY_COMPLETED: SyncOutcome.REPLAY_COMPLETED,
+}
+"""Section 4: the outcome each sync event records (written out, not read from the code)."""
+
+SPEC_TERMINAL: Final = frozenset(
+    {SyncOutcome.ACCEPTED, SyncOutcome.REJECTED, SyncOutcome.DEAD_LETTERED}
+)
+"""Section 4: "accepted / rejected / dead_lettered are terminal"."""
+
+TERMINAL_TYPES: Final = sorted(t for t, o in SPEC_OUTCOMES.items() if o in SPEC_TERMINAL)
 """The event types whose outcome is terminal (accepted, rejected, dead-lettered)."""
 
 
@@ -63,6 +77,10 @@ class SyncRules(RuleCase):
         return self.replay_log(log.events).sync[CID]
 
     # ----------------------------------------------------------------------- lifecycles
+
+    def test_the_contract_tables_are_the_specifications(self) -> None:
+        assert dict(SYNC_OUTCOMES) == SPEC_OUTCOMES
+        assert TERMINAL_OUTCOMES == SPEC_TERMINAL
 
     def test_two_retries_then_a_dead_letter(self) -> None:
         log = EventLog()
@@ -128,7 +146,7 @@ class SyncRules(RuleCase):
         log = EventLog()
         event = log.add(event_type)
         state = self.one(log)
-        outcome = SYNC_OUTCOMES[event_type]
+        outcome = SPEC_OUTCOMES[event_type]
         assert state.outcome_counts == counts(**{outcome.value: 1})
         assert state.anomalies == ()
         assert state.ingested_items == (3 if outcome is SyncOutcome.ACCEPTED else 0)
@@ -186,7 +204,7 @@ class SyncRules(RuleCase):
         first = log.add(event_type)
         again = log.add(event_type)
         state = self.one(log)
-        outcome = SYNC_OUTCOMES[event_type]
+        outcome = SPEC_OUTCOMES[event_type]
         assert kinds(state) == ["duplicate_delivery"]
         assert state.anomalies[0].event_id == again["event_id"]
         assert state.anomalies[0].message == _skipped(f"already {outcome.value}")
@@ -207,7 +225,7 @@ class SyncRules(RuleCase):
         log.add(first_type)
         conflict = log.add(then_type)
         state = self.one(log)
-        first, then = SYNC_OUTCOMES[first_type], SYNC_OUTCOMES[then_type]
+        first, then = SPEC_OUTCOMES[first_type], SPEC_OUTCOMES[then_type]
         assert kinds(state) == ["conflicting_outcome"]
         assert state.anomalies[0].event_id == conflict["event_id"]
         assert state.anomalies[0].message == _skipped(f"{then.value} after terminal {first.value}")
@@ -283,7 +301,7 @@ class SyncRules(RuleCase):
         log.add(event_type)
         late = log.add(SYNC_RETRY_SCHEDULED, retry_attempt=1)
         state = self.one(log)
-        outcome = SYNC_OUTCOMES[event_type]
+        outcome = SPEC_OUTCOMES[event_type]
         assert kinds(state) == ["retry_after_terminal"]
         assert state.anomalies[0].event_id == late["event_id"]
         assert state.anomalies[0].message == _skipped(f"already {outcome.value}")
