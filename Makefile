@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck schema-check unit soak bench clean regen sanitize sanitize-build fuzz fuzz-repro fuzz-known fuzz-corpus
+.PHONY: demo test lint typecheck schema-check unit soak bench clean regen sanitize sanitize-build fuzz fuzz-repro fuzz-known fuzz-corpus mutants
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,8 +35,11 @@ lint: $(STAMP_DEV)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# mutation/ is checked on its own: its run.py would be a second top-level "run"
+# module next to bench/run.py.
 typecheck: $(STAMP_DEV)
 	$(BIN)/mypy
+	$(BIN)/mypy mutation
 
 # Every generated, committed file (schemas, AsyncAPI, docs page, engine spec, goldens).
 REGEN := $(BIN)/python -m connector_sync_contracts._tooling.regen
@@ -142,6 +145,13 @@ fuzz-corpus: $(STAMP_DEV)
 
 bench: $(STAMP_RUN)
 	$(BIN)/python bench/run.py
+
+# Hand-made mutants of every reducer rule in every engine, each run against
+# tests/reducing on a temporary copy of the tree (mutation/README.md).
+# MUTANTS_FLAGS: mutant names to run only those, --jobs N, --list.
+MUTANTS_FLAGS ?=
+mutants: $(STAMP_DEV)
+	$(BIN)/python mutation/run.py $(MUTANTS_FLAGS)
 
 regen: $(STAMP_DEV)
 	$(REGEN) --write

@@ -4,7 +4,7 @@
  * kind included.
  *
  * This is the compiled twin of reducing/steps.py, held equal to it by the
- * shared rule suite (tests/reducing/rules.py runs every rule through every
+ * shared rule suite (tests/reducing/rules runs every rule through every
  * engine) and a differential property test. Anomalies leave here as
  * (kind, event_id, parameters); their wording is made once, in Python
  * (reducing/anomalies.py). The stream-level group (links, events of other
