@@ -757,6 +757,8 @@ _C: Final = [
         STORE_C,
         "r->u.c.latency = pl->pay[et->role_field[R_LATENCY]].f + 0.0;",
         "r->u.c.latency = pl->pay[et->role_field[R_LATENCY]].f;",
+        equivalent="native.connector_state adds + 0.0 again when it builds the result, "
+        "the only place a record's latency leaves the core",
     ),
     Mutant(
         "c-store-previous-state-off-by-one",
@@ -793,6 +795,8 @@ _C: Final = [
         SPEC_JSON,
         '"terminal_outcomes": [\n    "accepted",\n    "dead_lettered",\n    "rejected"\n  ],',
         '"terminal_outcomes": [\n    "accepted",\n    "rejected"\n  ],',
+        equivalent="spec.c only checks the list (no retry or replay in it); the C fold "
+        "takes every outcome but retry and replay as terminal and never reads it",
     ),
     Mutant(
         "c-spec-no-budget-rule",
