@@ -11,7 +11,7 @@ producer writes, in the order given) and returns the whole-log
 ``StreamCompiled`` the same on the compiled core
 ``LinesPython`` ``replay_lines`` (the library's entry point for JSONL lines), pure Python
 ``LinesCompiled`` the same on the compiled core
-``Incremental`` ``Projection.apply`` of each envelope as given, then ``result()``
+``Incremental`` ``Projection.apply`` of each envelope in replay order, then ``result()``
 ==============  =============================================================
 
 The compiled engines are skipped when the extension is not built.
@@ -30,8 +30,10 @@ from connector_sync_contracts import (
     DEFAULT_MAX_RECONNECT_CYCLES,
     Projection,
     ReplayResult,
+    SortKey,
     replay,
     replay_lines,
+    sort_key,
 )
 from connector_sync_contracts._engine.runner import replay_sources
 from connector_sync_contracts.io import Source
@@ -180,12 +182,22 @@ class LinesCompiled(RuleCase):
         return _lines("compiled", envelopes, max_reconnect_cycles)
 
 
-class Incremental(RuleCase):
-    """``Projection.apply`` of each envelope in the order given, then ``result()``.
+def _replay_order(item: Mapping[str, Any]) -> tuple[int, SortKey | tuple[()]]:
+    # Envelopes that are not valid have no sort key: they are stream-level
+    # anomalies, ordered in the result whatever the order they arrive in.
+    try:
+        return (1, sort_key(item))
+    except ValueError:
+        return (0, ())
 
-    ``Projection`` folds as events arrive, so it equals batch replay only for
-    logs given in replay order: it runs the rule cases whose logs are
-    (every case but ``DedupRules``).
+
+class Incremental(RuleCase):
+    """``Projection.apply`` of each envelope in replay order, then ``result()``.
+
+    ``Projection`` folds as events arrive, and equals batch replay for input
+    in replay order (out of order, it warns): each log is sorted with
+    ``sort_key`` first. It runs every rule case but ``DedupRules``, whose
+    subject is input that is not in replay order.
     """
 
     engine_label = "incremental"
@@ -193,8 +205,8 @@ class Incremental(RuleCase):
     def replay_log(
         self, envelopes: Envelopes, *, max_reconnect_cycles: int = DEFAULT_MAX_RECONNECT_CYCLES
     ) -> ReplayResult:
-        """Apply the envelopes one by one to a fresh ``Projection``."""
+        """Apply the envelopes, in replay order, one by one to a fresh ``Projection``."""
         projection = Projection(max_reconnect_cycles=max_reconnect_cycles)
-        for item in envelopes:
+        for item in sorted(envelopes, key=_replay_order):
             projection.apply(item)
         return projection.result()
