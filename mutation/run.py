@@ -14,7 +14,7 @@ its one replacement (which must match exactly once), a rebuild when it
 touches C, and a run of the tests with ``-x``: a failing run kills it. The
 run has two stages, to be quick: the rule suite through ``replay()`` in
 both engines, then (when that passes) all of tests/reducing. An interrupt
-leaves nothing behind but the temporary folder, which is removed.
+(Ctrl-C or TERM) removes the temporary folder; nothing else is written.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import argparse
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import sysconfig
@@ -249,6 +250,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{m.engine:9} {m.name:45} {m.path}{note}")
         return 0
     started = time.monotonic()
+    # A TERM (like Ctrl-C) unwinds, so the temporary folder is removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with tempfile.TemporaryDirectory(prefix="csc-mutants-") as folder:
         work = Path(folder)
         base = work / "base"
