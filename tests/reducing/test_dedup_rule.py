@@ -24,6 +24,7 @@ from connector_sync_contracts._engine.runner import replay_sources
 from connector_sync_contracts.io import Source
 from tests.reducing.rules.dedup import Log, logs_with_a_malformed_copy, without_conflict
 from tests.support.engines import ENGINES, Engine, engine
+from tests.support.factories import envelope, payload_for
 
 
 @given(case=logs_with_a_malformed_copy())
@@ -62,3 +63,23 @@ def test_the_command_line_keeps_the_valid_copy_in_every_engine(
     finally:
         source.close()
     assert result.to_json() == replay(mixed).to_json()
+
+
+@pytest.mark.parametrize("event_type", ["ConnectorProvisioned", "SyncIngestAccepted"])
+def test_a_replaced_malformed_copy_leaves_no_trace_of_its_connector(event_type: str) -> None:
+    """The malformed copy names another connector than the valid one that replaces it.
+
+    Fed to ``Projection`` first, the malformed copy creates its connector's
+    state; once the valid copy replaces it, that state must go, as
+    ``replay()`` never creates it.
+    """
+    valid = envelope(event_type, payload_for(event_type, connector_id="conn-github-1"))
+    malformed = envelope(
+        event_type, payload_for(event_type, connector_id="conn-a-other", recorded_at="soon")
+    )
+    projection = Projection()
+    for item in (malformed, valid):
+        projection.apply(item)
+    batch = replay([valid, malformed])
+    assert "conn-a-other" not in {*batch.connectors, *batch.sync}
+    assert projection.result().to_json() == batch.to_json()

@@ -207,19 +207,28 @@ class Engine:
         """Undo folding a malformed fact: a valid copy of its event_id replaces it.
 
         A malformed fact only ever added one ``malformed_payload`` anomaly
-        (and, on a connector, one to ``event_count``), so this is exact.
+        (and, on a connector, one to ``event_count``), and created the state
+        of its connector if no other event had: so this is exact. A state
+        that nothing else touched goes too, as if the fact had never come
+        (the valid copy may name another connector).
         """
         if fact.family not in self.families:
             self.ignored -= 1
             return
-        if fact.connector_id is None:
+        cid = fact.connector_id
+        if cid is None:
             _remove_malformed(self.stream_anomalies, fact)
         elif fact.family is Family.CONNECTOR:
-            acc = self.connectors[fact.connector_id]
+            acc = self.connectors[cid]
             acc.event_count -= 1
             _remove_malformed(acc.anomalies, fact)
+            if acc.event_count == 0 and not acc.anomalies:
+                del self.connectors[cid]
         elif fact.family is Family.SYNC:
-            _remove_malformed(self.syncs[fact.connector_id].anomalies, fact)
+            sync = self.syncs[cid]
+            _remove_malformed(sync.anomalies, fact)
+            if _untouched(sync):
+                del self.syncs[cid]
         else:
             _remove_malformed(self.links.anomalies, fact)
 
@@ -238,3 +247,15 @@ class Engine:
 
 def _remove_malformed(anomalies: list[AnomalyData], fact: MalformedFact) -> None:
     anomalies.remove(malformed(fact))
+
+
+def _untouched(acc: SyncAcc) -> bool:
+    """Whether no sync fact changed ``acc`` (an applied one counts, the rest are anomalies)."""
+    return not (
+        acc.anomalies
+        or acc.deliveries
+        or acc.outcome_log
+        or acc.ingested_items
+        or acc.replayed_items
+        or any(acc.counts.values())
+    )
