@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import orjson
+from peak import peak_rss
 
 from connector_sync_contracts import Event, ReplayResult, replay, replay_lines
 
@@ -64,22 +64,6 @@ def run(mode: str, log: Path) -> dict[str, Any]:
         "events": len(data),
         "summary": summary(result) if isinstance(result, ReplayResult) else type(result).__name__,
     }
-
-
-def peak_rss() -> int:
-    """This process's own peak resident size in bytes (VmHWM).
-
-    ``ru_maxrss`` would also count the parent's: Linux carries it over into
-    a child across fork and exec.
-    """
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def main(argv: list[str]) -> int:

@@ -43,11 +43,12 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import resource
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from peak import peak_rss
 
 MODES = ("reduce", "validate-reduce")
 UNKNOWN = "unknown"
@@ -135,22 +136,6 @@ def run(mode: str, log: Path) -> dict[str, Any]:
         "peer_version": peer.version,
         "pydantic": pydantic.VERSION,
     }
-
-
-def peak_rss() -> int:
-    """This process's own peak resident size in bytes (VmHWM).
-
-    ``ru_maxrss`` would also count the parent's: Linux carries it over into
-    a child across fork and exec.
-    """
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def main(argv: list[str]) -> int:
