@@ -31,7 +31,6 @@ import operator
 import shutil
 import tempfile
 import uuid
-from array import array
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -42,7 +41,7 @@ from .budget import Budget
 from .fold import FoldSettings, GroupResult, fold_group, report_too_long
 from .inputs import BLOCK_BYTES, piece_blocks, plan_pieces
 from .outcome import Outcome
-from .plan import Piece, Tracer, first_lines_of, joined_partitions, pack_groups
+from .plan import Piece, Tracer, first_lines_of, pack_groups, tied_partitions
 from .routing import MAX_PARTITIONS, TOO_LONG, Router
 
 if TYPE_CHECKING:
@@ -65,7 +64,14 @@ def _route_piece(
     keys); ``("blob", p)``: partition p's lines; ``("ids", b)``: bucket b's
     check values.
     """
-    router = Router(partitions, buckets, cloudevents=cloudevents, max_line_bytes=max_line_bytes)
+    blobs = [bytearray() for _ in range(partitions)]
+    router = Router(
+        partitions,
+        buckets,
+        sink=lambda p, data: blobs[p].extend(data),
+        cloudevents=cloudevents,
+        max_line_bytes=max_line_bytes,
+    )
     lines = 0
     with no_gc():  # routing makes many short-lived, acyclic objects
         for block in piece_blocks(piece, max_line_bytes):
@@ -73,24 +79,20 @@ def _route_piece(
                 router.too_long()
                 lines += 1
                 continue
-            chunk = bytes(block).split(b"\n")
-            if not chunk[-1]:
-                chunk.pop()
-            router.route(chunk)
-            lines += len(chunk)
+            lines += router.route_block(block)
     routed = router.take()
     parts: dict[tuple[str, int], Any] = {}
     sizes: dict[int, int] = {}
-    for p, found in enumerate(routed.lines):
-        if found:
-            parts["blob", p] = blob = routed.blob(p)
+    for p, blob in enumerate(blobs):
+        if blob:
+            parts["blob", p] = blob
             sizes[p] = len(blob)
     buckets_with_keys = []
     for b, values in enumerate(routed.ids):
         if values:
-            parts["ids", b] = array("Q", values).tobytes()
+            parts["ids", b] = bytes(values)
             buckets_with_keys.append(b)
-    parts["shape", 0] = (lines, sizes, routed.routing.tobytes(), buckets_with_keys)
+    parts["shape", 0] = (lines, sizes, bytes(routed.routing), buckets_with_keys)
     return parts
 
 
@@ -119,10 +121,7 @@ def _split(client: Client, routed: Any, part: tuple[str, int], holders: Any = No
 
 
 def _check(*buckets: bytes) -> list[list[int]]:
-    values = array("Q")
-    for data in buckets:
-        values.frombytes(data)
-    return joined_partitions([values])
+    return tied_partitions(b"".join(buckets))
 
 
 def _fold_blobs(

@@ -15,6 +15,7 @@ from, from the routing maps.
 from __future__ import annotations
 
 import mmap
+from array import array
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -22,6 +23,8 @@ from dataclasses import dataclass
 from itertools import accumulate, repeat
 from operator import rshift
 from typing import Final
+
+from .._engine.native import key_ties
 
 __all__ = [
     "Group",
@@ -31,6 +34,7 @@ __all__ = [
     "first_lines_of",
     "joined_partitions",
     "pack_groups",
+    "tied_partitions",
 ]
 
 _KEY_BITS: Final = 16
@@ -62,6 +66,20 @@ def joined_partitions(values: Iterable[Sequence[int]]) -> list[list[int]]:
         if high in shared:
             ties.setdefault(high, []).append(value & _PARTITION_MASK)
     return sorted(sorted(tie) for tie in ties.values())
+
+
+def tied_partitions(packed: bytes | bytearray | memoryview) -> list[list[int]]:
+    """``joined_partitions`` of one bucket's check values packed as ``array("Q")`` bytes.
+
+    In C (a sort) when the compiled core is built, else in Python: the same
+    ties either way.
+    """
+    native = key_ties()
+    if native is not None:
+        return sorted(native(packed))
+    values = array("Q")
+    values.frombytes(packed)
+    return joined_partitions([values])
 
 
 @dataclass(frozen=True)

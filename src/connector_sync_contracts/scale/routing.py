@@ -37,17 +37,16 @@ without storing a position per line (``plan.Tracer``).
 
 from __future__ import annotations
 
-import hashlib
 import zlib
 from array import array
-from collections import deque
 from collections.abc import Callable, Sequence
 from itertools import repeat
-from operator import attrgetter, or_, rshift
+from operator import attrgetter, or_
 from typing import Any, Final
 
 import msgspec
 
+from .._engine.native import block_router
 from ..contract.catalog import EVENT_FAMILIES, Family
 
 __all__ = ["MAX_PARTITIONS", "TOO_LONG", "Routed", "Router", "id_bucket_shift", "link_key"]
@@ -117,9 +116,14 @@ def id_bucket_shift(buckets: int) -> int:
 
 
 def link_key(link_id: str) -> int:
-    """The check key of a ``link_id``: 48 bits of its BLAKE2b digest (low 16 bits clear)."""
-    digest = hashlib.blake2b(link_id.encode("utf-8", "surrogatepass"), digest_size=8).digest()
-    return int.from_bytes(digest, "big") & _HIGH
+    """The check key of a ``link_id``: CRC-32s of its bytes and of their reverse, low 16 bits 0.
+
+    Not a secret hash: a key only ties partitions, and a false match (two
+    ids with one key) folds together partitions that did not need it. The
+    compiled router computes the same key (``route.c``).
+    """
+    data = link_id.encode("utf-8", "surrogatepass")
+    return (zlib.crc32(data) << 32 | zlib.crc32(data[::-1])) & _HIGH
 
 
 def _bytes(value: str) -> bytes:
@@ -131,13 +135,24 @@ def _spread(key: object, partitions: int) -> int:
     return zlib.crc32(_bytes(repr(key))) % partitions
 
 
+_BY_CONNECTOR: Final = 0
+_BY_EXTERNAL_KEY: Final = 1
+_MAX_KNOWN_TYPES: Final = 64
+
+
 class _Routes(dict[tuple[Any, Any], int]):
-    """(event type, connector_id) -> partition, filled on first sight (``_LINK`` for links)."""
+    """(event type, connector_id) -> partition, filled on first sight (``_LINK`` for links).
+
+    ``types`` collects, for the compiled router, how each event type seen
+    is routed (by connector or by external key), by its raw ``event_type``
+    (or CloudEvents ``type``) bytes.
+    """
 
     def __init__(self, partitions: int, cloudevents: bool) -> None:
         super().__init__()
         self.partitions = partitions
         self.cloudevents = cloudevents
+        self.types: dict[bytes, int] = {}
 
     def family(self, raw_type: object) -> Family | None:
         """The family of a line's event type (its CloudEvents ``type`` mapped first)."""
@@ -149,7 +164,11 @@ class _Routes(dict[tuple[Any, Any], int]):
                 event_type = parse_type(raw_type)[0]
             except ValueError:
                 return None
-        return EVENT_FAMILIES.get(event_type) if isinstance(event_type, str) else None
+        family = EVENT_FAMILIES.get(event_type) if isinstance(event_type, str) else None
+        if family is not None and isinstance(raw_type, str) and len(self.types) < _MAX_KNOWN_TYPES:
+            route = _BY_EXTERNAL_KEY if family is Family.LINK else _BY_CONNECTOR
+            self.types[_bytes(raw_type)] = route
+        return family
 
     def __missing__(self, key: tuple[Any, Any]) -> int:
         raw_type, cid = key
@@ -165,54 +184,63 @@ class _Routes(dict[tuple[Any, Any], int]):
         return partition
 
 
-class Routed:
-    """Lines routed so far: per partition its lines, the routing map, and the check keys.
+Sink = Callable[[int, memoryview], object]
+"""Where a router delivers lines: ``sink(p, data)`` gets whole lines of partition p.
 
-    ``lines[p]`` holds partition p's raw lines (no line endings) in input
-    order; ``routing`` one entry per line read (see the module docstring);
-    ``ids[b]`` the check values whose key falls in bucket b: the key's upper
-    48 bits followed by the partition in the low 16 bits.
+``data`` holds one or more lines, each ended by ``\\n`` (a line's own ``\\r``
+kept), in input order; the sink must write or copy it before it returns.
+"""
+
+
+class Routed:
+    """Lines routed since the last ``take``: the routing map and the check keys.
+
+    ``routing`` holds one byte per line read (see the module docstring);
+    ``ids[b]`` the check values whose key falls in bucket b, packed as
+    native 64-bit unsigned integers (``array("Q")``): the key's upper 48
+    bits, then the partition in the low 16 bits. The lines themselves went
+    to the router's sink.
     """
 
-    __slots__ = ("ids", "line_bytes", "lines", "routing")
+    __slots__ = ("ids", "line_bytes", "routing")
 
-    def __init__(self, partitions: int, buckets: int) -> None:
-        self.lines: list[list[bytes]] = [[] for _ in range(partitions)]
-        self.routing: array[int] = array("B")
-        self.ids: list[list[int]] = [[] for _ in range(buckets)]
+    def __init__(self, buckets: int) -> None:
+        self.routing = bytearray()
+        self.ids: list[bytearray] = [bytearray() for _ in range(buckets)]
         self.line_bytes = 0
-        """Bytes of the routed lines, line endings included: when to write them out."""
-
-    def blob(self, partition: int) -> bytes:
-        """Partition ``partition``'s lines as JSONL bytes, each ended by a newline."""
-        lines = self.lines[partition]
-        if not lines:
-            return b""
-        lines.append(b"")
-        try:
-            return b"\n".join(lines)
-        finally:
-            lines.pop()
+        """Bytes of the routed lines, line endings included."""
 
 
 class Router:
-    """Routes lines into a ``Routed``; one per reading task (or per spilling replay).
+    """Routes lines to a sink and into a ``Routed``; one per reading task (or spilling replay).
 
     Every router of one replay must have the same ``partitions`` and
     ``buckets``: a line's partition and its key's bucket depend only on the
-    line. ``buckets`` is a power of two.
+    line. ``buckets`` is a power of two. When the compiled core is built, a
+    block's usual lines are routed in C (``route.c``), staged up to
+    ``stage_bytes`` per partition, and the others by ``slow_route`` here;
+    without it, every line is routed here.
     """
 
     def __init__(
-        self, partitions: int, buckets: int, *, cloudevents: bool = False, max_line_bytes: int
+        self,
+        partitions: int,
+        buckets: int,
+        *,
+        sink: Sink,
+        cloudevents: bool = False,
+        max_line_bytes: int,
+        stage_bytes: int = 256 * 1024,
+        compiled: bool = True,
     ) -> None:
         if not 1 <= partitions <= MAX_PARTITIONS:
             raise ValueError(f"partitions must be 1..{MAX_PARTITIONS}, not {partitions}")
         self.partitions = partitions
         self.buckets = buckets
         self.max_line_bytes = max_line_bytes
+        self.sink = sink
         self._shift = id_bucket_shift(buckets)
-        self.routed = Routed(partitions, buckets)
+        self.routed = Routed(buckets)
         self._routes = _Routes(partitions, cloudevents)
         fast = _FastCloudEvent if cloudevents else _FastEnvelope
         self._fast = msgspec.json.Decoder(fast).decode
@@ -228,36 +256,103 @@ class Router:
         top, kind, identity = (
             ("data", "type", "id") if cloudevents else ("payload", "event_type", "event_id")
         )
+        link_members = ("external_provider", "external_ref_type", "external_ref_id", "link_id")
         self._route_fields = attrgetter(kind, f"{top}.connector_id")
-        self._link_fields = attrgetter(
-            *(
-                f"{top}.{name}"
-                for name in ("external_provider", "external_ref_type", "external_ref_id", "link_id")
-            )
-        )
+        self._link_fields = attrgetter(*(f"{top}.{name}" for name in link_members))
         self._event_id: Callable[[Any], Any] = attrgetter(identity)
+        self._names = tuple(map(str.encode, (identity, kind, top, "connector_id", *link_members)))
+        self._compiled = block_router() if compiled else None
+        self._cap = max(1, stage_bytes)
+        self._stage = bytearray(self._cap * partitions) if self._compiled else bytearray()
+        self._fill = array("q", bytes(8 * partitions))
+        if not cloudevents:
+            for event_type in EVENT_FAMILIES:
+                self._routes.family(event_type)
+
+    def flush(self) -> None:
+        """Deliver every staged line to the sink."""
+        view = memoryview(self._stage)
+        try:
+            for p, staged in enumerate(self._fill):
+                if staged:
+                    start = p * self._cap
+                    with view[start : start + staged] as data:
+                        self.sink(p, data)
+                    self._fill[p] = 0
+        finally:
+            view.release()
 
     def take(self) -> Routed:
-        """What was routed since the last ``take``; the router starts empty again."""
+        """What was routed since the last ``take``, all of it delivered; the router starts anew."""
+        self.flush()
         routed = self.routed
-        self.routed = Routed(self.partitions, self.buckets)
+        self.routed = Routed(self.buckets)
         return routed
 
     def too_long(self) -> None:
         """Note the next line of the input: one over the length limit."""
         self.routed.routing.append(TOO_LONG)
 
+    def route_block(self, block: bytes | memoryview) -> int:
+        """Route a block of whole lines (each ended by ``\\n``, the last maybe not); count them."""
+        routed = self.routed
+        if self._compiled is not None:
+            lines, line_bytes = self._compiled(
+                block,
+                self.partitions,
+                self._shift,
+                self.max_line_bytes,
+                self._names,
+                self._routes.types,
+                self.slow_route,
+                self._stage,
+                self._fill,
+                self.sink,
+                routed.routing,
+                routed.ids,
+            )
+            routed.line_bytes += line_bytes
+            return lines
+        found = bytes(block).split(b"\n")
+        if not found[-1]:
+            found.pop()
+        self.route(found)
+        return len(found)
+
     def route(self, lines: Sequence[bytes]) -> None:
-        """Route the next ``lines`` of the input (raw, without their ``\\n``)."""
+        """Route the next ``lines`` of the input (raw, without their ``\\n``), in Python."""
         for start in range(0, len(lines), _SUB_BLOCK):
             part = lines[start : start + _SUB_BLOCK]
             try:
-                self._route_fast(part)
+                parts, values = self._route_fast(part)
             except Exception:  # a line the fast path cannot take: this run goes line by line
-                self._route_slow(part)
+                parts, values = self._route_slow(part)
+            self._append(part, parts, values)
 
-    def _route_fast(self, lines: Sequence[bytes]) -> None:
-        """Every step per line in C; raises (having kept nothing) when a line needs more."""
+    def _append(self, lines: Sequence[bytes], parts: list[int], values: list[int]) -> None:
+        """Deliver ``lines`` to their partitions (``TOO_LONG``: none) and keep check ``values``."""
+        routed = self.routed
+        routed.routing.extend(parts)
+        by_bucket: list[list[int]] = [[] for _ in range(self.buckets)]
+        shift = self._shift
+        for value in values:
+            by_bucket[value >> shift if shift < 64 else 0].append(value)
+        for b, found_values in enumerate(by_bucket):
+            if found_values:
+                routed.ids[b] += array("Q", found_values).tobytes()
+        by_part: list[list[bytes]] = [[] for _ in range(self.partitions)]
+        for part, line in zip(parts, lines, strict=True):
+            if part != TOO_LONG:
+                by_part[part].append(line)
+                routed.line_bytes += len(line) + 1
+        for p, found in enumerate(by_part):
+            if found:
+                found.append(b"")
+                with memoryview(b"\n".join(found)) as data:
+                    self.sink(p, data)
+
+    def _route_fast(self, lines: Sequence[bytes]) -> tuple[list[int], list[int]]:
+        """Every step per line in C (msgspec); raises when a line needs more."""
         if max(map(len, lines)) > self.max_line_bytes:
             raise ValueError("a line may be over the length limit")
         objs = list(map(self._fast, lines))
@@ -272,34 +367,22 @@ class Router:
                 ),
             )
         )
+        values = list(map(or_, keys, parts))
         if _LINK in parts:
-            self._place_links(lines, parts)
-        # Nothing fails from here on.
-        routed = self.routed
-        deque(map(list.append, map(routed.lines.__getitem__, parts), lines), maxlen=0)
-        routed.routing.extend(parts)
-        ids = routed.ids
-        deque(
-            map(
-                list.append,
-                map(ids.__getitem__, map(rshift, keys, repeat(self._shift))),
-                map(or_, keys, parts),
-            ),
-            maxlen=0,
-        )
-        routed.line_bytes += sum(map(len, lines)) + len(lines)
+            at = parts.index(_LINK)
+            while True:
+                parts[at], link = self._link_partition(self._lenient(lines[at]))
+                values[at] = keys[at] | parts[at]
+                if link is not None:
+                    values.append(link | parts[at])
+                try:
+                    at = parts.index(_LINK, at + 1)
+                except ValueError:
+                    break
+        return parts, values
 
-    def _place_links(self, lines: Sequence[bytes], parts: list[int]) -> None:
-        """Give each link line the partition of its external key, and keep its link_id."""
-        at = parts.index(_LINK)
-        while True:
-            parts[at] = self._link_partition(self._lenient(lines[at]))
-            try:
-                at = parts.index(_LINK, at + 1)
-            except ValueError:
-                return
-
-    def _link_partition(self, obj: Any) -> int:
+    def _link_partition(self, obj: Any) -> tuple[int, int | None]:
+        """A link line's partition (that of its external key) and its link_id's key."""
         provider, ref_type, ref_id, link_id = self._link_fields(obj)
         if isinstance(provider, str) and isinstance(ref_type, str) and isinstance(ref_id, str):
             partition = (
@@ -307,42 +390,40 @@ class Router:
             )
         else:
             partition = _spread((provider, ref_type, ref_id), self.partitions)
-        if isinstance(link_id, str):
-            self._keep(link_key(link_id), partition)
-        return partition
+        return partition, link_key(link_id) if isinstance(link_id, str) else None
 
-    def _route_slow(self, lines: Sequence[bytes]) -> None:
+    def _route_slow(self, lines: Sequence[bytes]) -> tuple[list[int], list[int]]:
         """Line by line, for a run holding a line the fast path could not take."""
-        routed = self.routed
+        parts: list[int] = []
+        values: list[int] = []
         for line in lines:
             content = line[:-1] if line.endswith(b"\r") else line
             if len(content) > self.max_line_bytes:
-                routed.routing.append(TOO_LONG)
+                parts.append(TOO_LONG)
                 continue
-            partition = self._partition(line)
-            routed.lines[partition].append(line)
-            routed.routing.append(partition)
-            routed.line_bytes += len(line) + 1
+            partition, keys = self.slow_route(line)
+            parts.append(partition)
+            values.extend(key | partition for key in keys)
+        return parts, values
 
-    def _partition(self, line: bytes) -> int:
-        """The partition of one line (and its check keys kept), whatever the line holds."""
+    def slow_route(self, line: bytes) -> tuple[int, list[int]]:
+        """The partition of one line and its check keys, whatever the line holds."""
         try:
             obj = self._lenient(line)
         except Exception:  # not JSON that msgspec reads: routed by its bytes
-            return zlib.crc32(line) % self.partitions
+            return zlib.crc32(line) % self.partitions, []
+        keys: list[int] = []
         try:
             partition = self._routes[self._route_fields(obj)]
             if partition == _LINK:
-                partition = self._link_partition(obj)
+                partition, link = self._link_partition(obj)
+                if link is not None:
+                    keys.append(link)
         except (AttributeError, TypeError):  # not an object, or unhashable members
-            return zlib.crc32(line) % self.partitions
+            return zlib.crc32(line) % self.partitions, []
         try:
             raw = self._event_id(obj)
-            key = _HIGH & int(raw.replace("-", ""), 36)
+            keys.append(_HIGH & int(raw.replace("-", ""), 36))
         except (AttributeError, TypeError, ValueError):
-            return partition  # no usable event_id: never an event of the fold
-        self._keep(key, partition)
-        return partition
-
-    def _keep(self, key: int, partition: int) -> None:
-        self.routed.ids[key >> self._shift].append(key | partition)
+            pass  # no usable event_id: never an event of the fold
+        return partition, keys

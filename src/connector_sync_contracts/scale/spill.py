@@ -20,16 +20,16 @@ import mmap
 import os
 import shutil
 import tempfile
-from array import array
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 from ..io import Source
 from ._engine_calls import no_gc
 from .budget import Budget
 from .fold import FoldSettings, fold_group, report_too_long
 from .outcome import Outcome
-from .plan import Group, Piece, Tracer, first_lines_of, joined_partitions, pack_groups
+from .plan import Group, Piece, Tracer, first_lines_of, pack_groups, tied_partitions
 from .routing import MAX_PARTITIONS, TOO_LONG, Routed, Router
 
 __all__ = ["bucket_count", "estimated_bytes", "partition_count", "spilling"]
@@ -37,6 +37,9 @@ __all__ = ["bucket_count", "estimated_bytes", "partition_count", "spilling"]
 _GZIP_RATIO = 8
 """Assumed growth of gzip input when its size is estimated (JSON lines compress about 8x)."""
 _CHECK_BYTES_PER_KEY = 100
+_STAGE_MIN = 4096
+_STAGE_MAX = 2**20
+"""Bytes of lines staged per partition before they are written (within the buffer)."""
 _BYTES_PER_LINE_FLOOR = 200
 
 
@@ -80,37 +83,37 @@ class _Store:
         self.buckets = [folder / f"keys-{b:04d}.bin" for b in range(buckets)]
         self.routing = folder / "routing.bin"
         self.too_long = 0
+        self._open: dict[int, BinaryIO] = {}
+
+    def append(self, partition: int, data: memoryview) -> None:
+        """The router's sink: partition ``partition``'s next lines, to its file."""
+        handle = self._open.get(partition)
+        if handle is None:
+            handle = self._open[partition] = open(self.paths[partition], "ab", buffering=0)  # noqa: SIM115
+        handle.write(data)
+        self.sizes[partition] += len(data)
+
+    def close(self) -> None:
+        """Close the partition files (routing has ended, or failed)."""
+        while self._open:
+            self._open.popitem()[1].close()
 
     def write(self, routed: Routed) -> None:
-        for p, lines in enumerate(routed.lines):
-            if lines:
-                blob = routed.blob(p)
-                with open(self.paths[p], "ab") as handle:
-                    handle.write(blob)
-                self.sizes[p] += len(blob)
+        """Write out the routing map and the check keys of ``routed``."""
         with open(self.routing, "ab") as handle:
-            routed.routing.tofile(handle)
+            handle.write(routed.routing)
         self.too_long += routed.routing.count(TOO_LONG)
         for bucket, values in zip(self.buckets, routed.ids, strict=True):
             if values:
                 with open(bucket, "ab") as handle:
-                    array("Q", values).tofile(handle)
+                    handle.write(values)
 
     def ties(self) -> list[list[int]]:
         found: list[list[int]] = []
         for bucket in self.buckets:
             if bucket.exists():
-                values = array("Q")
-                values.frombytes(bucket.read_bytes())
-                found.extend(joined_partitions([values]))
+                found.extend(tied_partitions(bucket.read_bytes()))
         return found
-
-
-def _lines(block: bytes | memoryview) -> list[bytes]:
-    lines = bytes(block).split(b"\n")
-    if not lines[-1]:
-        lines.pop()
-    return lines
 
 
 def route_sources(
@@ -131,11 +134,10 @@ def route_sources(
                 if on_line is not None:
                     on_line(0, 1)
             else:
-                lines = _lines(block)
-                router.route(lines)
-                read += len(lines)
+                lines = router.route_block(block)
+                read += lines
                 if on_line is not None:
-                    on_line(len(block), len(lines))
+                    on_line(len(block), lines)
             if router.routed.line_bytes >= buffer_bytes:
                 store.write(router.take())
         counts.append(read)
@@ -165,14 +167,20 @@ def spilling(
     try:
         size = estimated_bytes(sources)
         store = _Store(folder, partition_count(size, budget), bucket_count(size, budget))
+        partitions = len(store.paths)
         router = Router(
-            len(store.paths),
+            partitions,
             len(store.buckets),
+            sink=store.append,
             cloudevents=settings.input_format == "cloudevents",
             max_line_bytes=settings.max_line_bytes,
+            stage_bytes=max(_STAGE_MIN, min(_STAGE_MAX, budget.buffer_bytes // partitions)),
         )
-        with no_gc():  # routing makes many short-lived, acyclic objects
-            counts = route_sources(sources, store, router, budget.buffer_bytes, on_line)
+        try:
+            with no_gc():  # routing makes many short-lived, acyclic objects
+                counts = route_sources(sources, store, router, budget.buffer_bytes, on_line)
+        finally:
+            store.close()
         groups = pack_groups(store.sizes, store.ties(), budget.partition_bytes)
         if pieces is None:
             pieces = [Piece(index, source.name) for index, source in enumerate(sources)]

@@ -52,7 +52,10 @@ except ImportError:  # pragma: no cover
 __all__ = [
     "PURE_PYTHON_ENV",
     "SPEC_FILE",
+    "BlockRouter",
     "Scanner",
+    "block_router",
+    "key_ties",
     "connector_state",
     "engine",
     "instant_us",
@@ -132,6 +135,46 @@ class Scanner(Protocol):
         self, keep_logs: bool, max_cycles: int, families: int, /
     ) -> tuple[Any, ...] | None:
         """The next folded group, or None at the end."""
+
+
+class BlockRouter(Protocol):
+    """The compiled router of a partitioned replay (``route.c``; see ``scale/routing.py``)."""
+
+    def __call__(
+        self,
+        block: bytes | memoryview,
+        partitions: int,
+        shift: int,
+        max_line_bytes: int,
+        names: tuple[bytes, ...],
+        types: dict[bytes, int],
+        slow: Any,
+        stage: bytearray,
+        fill: Any,
+        flush: Any,
+        routing: bytearray,
+        ids: list[bytearray],
+        /,
+    ) -> tuple[int, int]:
+        """Route a block's lines through ``stage`` to ``flush``, into ``routing`` and ``ids``.
+
+        Returns (lines, line bytes).
+        """
+
+
+def block_router() -> BlockRouter | None:
+    """The compiled block router, or None when the extension is unavailable or switched off."""
+    if _native is None or os.environ.get(PURE_PYTHON_ENV) == "1":
+        return None
+    made: BlockRouter = _native.route_block
+    return made
+
+
+def key_ties() -> Any:
+    """The compiled ``key_ties`` (packed check values -> tied partitions), or None."""
+    if _native is None or os.environ.get(PURE_PYTHON_ENV) == "1":
+        return None
+    return _native.key_ties
 
 
 @functools.cache

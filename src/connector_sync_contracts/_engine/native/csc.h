@@ -18,6 +18,7 @@
  *   store.c  interned strings, records, deduplication by event_id
  *   fold.c   the connector and delivery fold, with every anomaly kind
  *   objects.c Python mappings and Events read with scan.c's checks
+ *   route.c  the partition of each line, for a partitioned replay
  *   module.c the Scanner type and its Python methods
  */
 #ifndef CSC_H
@@ -428,6 +429,15 @@ int objects_init(void);
    (Python decides it), -1 an error. *enc receives a binary encoding of
    everything read, which identical items share (their identity). */
 int scan_object(Scanner *self, PyObject *item, PyObject *event_type, parsed_t *out, buf_t *enc);
+
+/* route.c */
+int route_init(void);
+/* route_block(block, partitions, shift, max_line, names, types, slow, stage,
+   fill, flush, routing, ids): the partitions of a block's lines
+   (scale/routing.py). */
+PyObject *route_block(PyObject *module, PyObject *args);
+/* key_ties(packed check values): the partitions tied by a shared key. */
+PyObject *key_ties(PyObject *module, PyObject *arg);
 
 /* fold.c */
 PyObject *fold_start(Scanner *self);

@@ -542,15 +542,25 @@ static PyTypeObject ScannerType = {
     .tp_methods = Scanner_methods,
 };
 
+static PyMethodDef native_functions[] = {
+    {"route_block", route_block, METH_VARARGS,
+     "route_block(block, partitions, shift, max_line, names, types, slow, stage, fill, flush,"
+     " routing, ids)"
+     " -> (lines, line bytes): the partition of each line of a block (scale/routing.py)."},
+    {"key_ties", key_ties, METH_O,
+     "key_ties(values) -> [[partition, ...], ...]: partitions sharing a check key (scale/plan.py)."},
+    {NULL, NULL, 0, NULL},
+};
+
 static struct PyModuleDef native_module = {
     PyModuleDef_HEAD_INIT, "connector_sync_contracts._engine.native._native",
-    "The compiled core of validate and replay.", -1, NULL, NULL, NULL, NULL, NULL,
+    "The compiled core of validate and replay.", -1, native_functions, NULL, NULL, NULL, NULL,
 };
 
 PyMODINIT_FUNC
 PyInit__native(void)
 {
-    if (PyType_Ready(&ScannerType) < 0 || objects_init() < 0) return NULL;
+    if (PyType_Ready(&ScannerType) < 0 || objects_init() < 0 || route_init() < 0) return NULL;
     PyObject *m = PyModule_Create(&native_module);
     if (!m) return NULL;
     if (PyModule_AddIntConstant(m, "SPEC_FORMAT", CSC_SPEC_FORMAT) < 0) {

@@ -1,0 +1,706 @@
+/*
+ * route.c: the partition of every line of a block (scale/routing.py).
+ *
+ * A partitioned replay sends each line to the partition the fold groups it
+ * with. This file does that for the usual line without making a Python
+ * object per line: it reads just the members routing needs (the event id,
+ * the event type, and a few payload members) and skips everything else.
+ *
+ * It decides a line only when reading it is unambiguous: a JSON object
+ * whose relevant members are plain strings (no escapes), named by keys
+ * without escapes, each present once. Any other line is handed to the
+ * Python router (`slow`), which reads it with msgspec. So for every line
+ * the two could both read, they read the same members, and the partition
+ * and check keys are the same (tests/scale/test_routing_agreement.py).
+ * Skipping is lenient: a line that is not JSON may be routed by the members
+ * it seems to have. That never changes a replay: such a line is no event,
+ * and it is reported from whichever partition it lands in.
+ *
+ * Names (the envelope's and the payload's members) and the event types'
+ * routing (by connector or by external key) come from Python: nothing here
+ * names a contract field.
+ */
+#include "csc.h"
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#define RT_BY_CONNECTOR 0
+#define RT_BY_EXTERNAL_KEY 1
+#define RT_TOO_LONG 0xFF
+#define RT_HIGH (~(uint64_t)0xFFFF)
+#define RT_MAX_TYPES 64
+#define RT_TOP 3   /* event id, event type, payload */
+#define RT_PAY 5   /* connector id, provider, ref type, ref id, link id */
+
+typedef struct {
+    const char *s;
+    Py_ssize_t n;
+    int str;       /* 1: a JSON string without escapes; 0: any other value */
+} rval_t;
+
+typedef struct {
+    const char *name[RT_TOP + RT_PAY];
+    Py_ssize_t len[RT_TOP + RT_PAY];
+    int n_types;
+    const char *type[RT_MAX_TYPES];
+    Py_ssize_t type_len[RT_MAX_TYPES];
+    int route[RT_MAX_TYPES];
+    int partitions, shift;
+} rctx_t;
+
+typedef struct {
+    Py_ssize_t start, len;     /* the line in the block, without its \n */
+    uint8_t part, n_keys;
+    uint64_t key[2];
+} rline_t;
+
+/* ------------------------------------------------------------------ CRC-32 (zlib's) */
+
+static uint32_t crc_table[256];
+
+static void
+crc_init(void)
+{
+    for (uint32_t n = 0; n < 256; n++) {
+        uint32_t c = n;
+        for (int k = 0; k < 8; k++) c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+        crc_table[n] = c;
+    }
+}
+
+/* zlib.crc32(data, crc): chained calls equal one call over the joined data. */
+static uint32_t
+crc32_of(uint32_t crc, const char *p, Py_ssize_t n)
+{
+    crc = ~crc;
+    for (Py_ssize_t i = 0; i < n; i++) crc = crc_table[(crc ^ (uint8_t)p[i]) & 0xFF] ^ (crc >> 8);
+    return ~crc;
+}
+
+/* zlib.crc32(data[::-1]) */
+static uint32_t
+crc32_reversed(const char *p, Py_ssize_t n)
+{
+    uint32_t crc = ~(uint32_t)0;
+    for (Py_ssize_t i = n; i-- > 0;) crc = crc_table[(crc ^ (uint8_t)p[i]) & 0xFF] ^ (crc >> 8);
+    return ~crc;
+}
+
+/* ------------------------------------------------------------------ lenient reading */
+
+static inline int
+is_ws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static inline const char *
+ws(const char *p, const char *end)
+{
+    while (p < end && is_ws(*p)) p++;
+    return p;
+}
+
+/* The string at p (its opening quote): *out holds its raw bytes, and
+   whether it had an escape. NULL when it does not end. Strings here are
+   short, so a plain loop beats two memchr calls. */
+static const char *
+rstring(const char *p, const char *end, rval_t *out)
+{
+    const char *s = ++p;
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
+    while (end - p >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)p);
+        int hit = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)));
+        if (hit) {
+            p += __builtin_ctz((unsigned)hit);
+            break;
+        }
+        p += 16;
+    }
+#endif
+    while (p < end && *p != '"' && *p != '\\') p++;
+    if (p < end && *p == '"') {
+        out->s = s;
+        out->n = p - s;
+        out->str = 1;
+        return p + 1;
+    }
+    while (p < end) {
+        if (*p == '\\') {
+            p += 2;
+        } else if (*p == '"') {
+            out->s = s;
+            out->n = p - s;
+            out->str = 0;  /* escaped: Python decodes it */
+            return p + 1;
+        } else {
+            p++;
+        }
+    }
+    return NULL;
+}
+
+/* Skip the value at p (not whitespace); NULL when it does not end. */
+static const char *
+rskip(const char *p, const char *end)
+{
+    rval_t t;
+    if (*p == '"') return rstring(p, end, &t);
+    if (*p == '{' || *p == '[') {
+        Py_ssize_t depth = 0;
+        while (p < end) {
+            char c = *p;
+            if (c == '"') {
+                p = rstring(p, end, &t);
+                if (!p) return NULL;
+                continue;
+            }
+            if (c == '{' || c == '[') {
+                depth++;
+            } else if (c == '}' || c == ']') {
+                if (--depth == 0) return p + 1;
+            }
+            p++;
+        }
+        return NULL;
+    }
+    const char *s = p;
+    while (p < end && *p != ',' && *p != '}' && *p != ']' && !is_ws(*p)) p++;
+    return p == s ? NULL : p;
+}
+
+/* Returned by rpayload when every member it was told to stop after is read. */
+static const char RSTOP[1];
+
+/* The key and value separator after a member name, then the value's start. */
+static inline const char *
+rcolon(const char *p, const char *end)
+{
+    p = ws(p, end);
+    if (p >= end || *p != ':') return NULL;
+    p = ws(p + 1, end);
+    return p < end ? p : NULL;
+}
+
+/* After a member's value: the next member's name, or the object's end (*closed). */
+static inline const char *
+rnext(const char *p, const char *end, int *closed)
+{
+    p = ws(p, end);
+    if (p >= end) return NULL;
+    if (*p == '}') {
+        *closed = 1;
+        return p + 1;
+    }
+    if (*p != ',') return NULL;
+    p = ws(p + 1, end);
+    return p < end && *p == '"' ? p : NULL;
+}
+
+/* The index of name k among names[0..n), or -1. */
+static inline int
+rfind(const char *const *names, const Py_ssize_t *lens, int n, const rval_t *k)
+{
+    for (int i = 0; i < n; i++)
+        if (lens[i] == k->n && same(names[i], k->s, k->n)) return i;
+    return -1;
+}
+
+/* A wanted member's value at p: a plain string, or any other value (str 0). */
+static inline const char *
+rvalue(const char *p, const char *end, rval_t *v)
+{
+    if (*p == '"') return rstring(p, end, v);
+    v->str = 0;
+    return rskip(p, end);
+}
+
+/* The payload object at p ('{'): the wanted members in pay[i] (bit i of
+   *seen). Returns its end; RSTOP as soon as every member in `stop` (a
+   mask; 0: none) is read; NULL when it does not read as an object, a key
+   has an escape, or a wanted key comes twice. */
+static const char *
+rpayload(const rctx_t *c, const char *p, const char *end, rval_t *pay, uint32_t *seen,
+         uint32_t stop)
+{
+    int closed = 0;
+    p = ws(p + 1, end);
+    if (p < end && *p == '}') return p + 1;
+    if (p >= end || *p != '"') return NULL;
+    while (!closed) {
+        rval_t k;
+        p = rstring(p, end, &k);
+        if (!p || !k.str || !(p = rcolon(p, end))) return NULL;
+        int which = rfind(c->name + RT_TOP, c->len + RT_TOP, RT_PAY, &k);
+        if (which >= 0) {
+            if (*seen & (1u << which)) return NULL;
+            *seen |= 1u << which;
+            p = rvalue(p, end, &pay[which]);
+            if (p && stop && (*seen & stop) == stop) return RSTOP;
+        } else {
+            p = rskip(p, end);
+        }
+        if (!p || !(p = rnext(p, end, &closed))) return NULL;
+    }
+    return p;
+}
+
+/* int(s.replace("-", ""), 36) modulo 2**64, masked to the check key's bits:
+   0 when s has another character or no digit (Python decides). */
+static int
+id_key(const char *s, Py_ssize_t n, uint64_t *key)
+{
+    uint64_t v = 0;
+    int digits = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        unsigned d;
+        if (c >= '0' && c <= '9') d = c - '0';
+        else if (c >= 'a' && c <= 'z') d = c - 'a' + 10;
+        else if (c >= 'A' && c <= 'Z') d = c - 'A' + 10;
+        else if (c == '-') continue;
+        else return 0;
+        v = v * 36u + d;   /* unsigned: wraps modulo 2**64, as the mask wants */
+        digits = 1;
+    }
+    *key = v & RT_HIGH;
+    return digits;
+}
+
+/* How an event type is routed: RT_BY_CONNECTOR, RT_BY_EXTERNAL_KEY, or -1. */
+static int
+type_route(const rctx_t *c, const rval_t *t)
+{
+    if (!t->str) return -1;
+    for (int i = 0; i < c->n_types; i++)
+        if (c->type_len[i] == t->n && same(c->type[i], t->s, t->n)) return c->route[i];
+    return -1;
+}
+
+/* The partition and check keys of one line: 1 decided, 0 for Python.
+
+   Members are read until the three envelope members are found, and the
+   payload until what its event type is routed by is found (when the type
+   comes first): what follows is not read. */
+static int
+route_line(const rctx_t *c, const char *p, const char *end, rline_t *out)
+{
+    rval_t top[RT_TOP], pay[RT_PAY];
+    uint32_t seen = 0, pseen = 0;
+    int route = -1, closed = 0;
+    p = ws(p, end);
+    if (p >= end || *p != '{') return 0;
+    p = ws(p + 1, end);
+    if (p >= end || *p != '"') return 0;
+    while (seen != 7) {
+        rval_t k;
+        p = rstring(p, end, &k);
+        if (!p || !k.str || !(p = rcolon(p, end))) return 0;
+        int which = rfind(c->name, c->len, RT_TOP, &k);
+        if (which < 0) {
+            p = rskip(p, end);
+        } else if (seen & (1u << which)) {
+            return 0;
+        } else if (which == 2) {
+            if (*p != '{') return 0;
+            uint32_t stop = route == RT_BY_CONNECTOR ? 0x1 : route == RT_BY_EXTERNAL_KEY ? 0x1E : 0;
+            p = rpayload(c, p, end, pay, &pseen, stop);
+            if (p == RSTOP) {
+                if ((seen | 4) != 7) return 0;  /* the rest is after the payload */
+                seen = 7;
+                break;
+            }
+        } else {
+            p = rvalue(p, end, &top[which]);
+            if (which == 1) route = type_route(c, &top[1]);
+        }
+        if (which >= 0) seen |= 1u << which;
+        if (seen == 7) break;
+        if (!p || !(p = rnext(p, end, &closed)) || closed) return 0;
+    }
+    if (!p || route < 0 || !top[0].str) return 0;
+    uint64_t key;
+    if (!id_key(top[0].s, top[0].n, &key)) return 0;
+    uint32_t crc;
+    out->n_keys = 0;
+    if (route == RT_BY_CONNECTOR) {
+        if (!(pseen & 1) || !pay[0].str || pay[0].n == 0) return 0;
+        crc = crc32_of(0, pay[0].s, pay[0].n);
+    } else {
+        for (int i = 1; i <= 3; i++)
+            if (!(pseen & (1u << i)) || !pay[i].str) return 0;
+        crc = crc32_of(0, pay[1].s, pay[1].n);
+        crc = crc32_of(crc, "", 1);
+        crc = crc32_of(crc, pay[2].s, pay[2].n);
+        crc = crc32_of(crc, "", 1);
+        crc = crc32_of(crc, pay[3].s, pay[3].n);
+        if (pseen & (1u << 4)) {
+            if (!pay[4].str) {
+                /* A link_id that is not a plain string: Python reads it
+                   (an escaped one has a key, any other value none). */
+                return 0;
+            }
+            uint64_t link = (uint64_t)crc32_of(0, pay[4].s, pay[4].n) << 32
+                            | crc32_reversed(pay[4].s, pay[4].n);
+            out->key[out->n_keys++] = link & RT_HIGH;
+        }
+    }
+    out->part = (uint8_t)(crc % (uint32_t)c->partitions);
+    out->key[out->n_keys++] = key;
+    return 1;
+}
+
+/* The Python router's answer for one line: (partition, keys). */
+static int
+route_slow(PyObject *slow, const char *p, Py_ssize_t n, int partitions, rline_t *out)
+{
+    PyObject *res = PyObject_CallFunction(slow, "y#", p, n);
+    if (!res) return -1;
+    long part;
+    PyObject *keys;
+    if (!PyTuple_Check(res) || PyTuple_GET_SIZE(res) != 2
+        || !PyList_Check(keys = PyTuple_GET_ITEM(res, 1)) || PyList_GET_SIZE(keys) > 2) {
+        Py_DECREF(res);
+        PyErr_SetString(PyExc_TypeError, "the slow router must return (partition, [up to 2 keys])");
+        return -1;
+    }
+    part = PyLong_AsLong(PyTuple_GET_ITEM(res, 0));
+    if (part == -1 && PyErr_Occurred()) goto fail;
+    if (part < 0 || part >= partitions) {
+        PyErr_Format(PyExc_ValueError, "the slow router gave partition %ld of %d", part, partitions);
+        goto fail;
+    }
+    out->part = (uint8_t)part;
+    out->n_keys = 0;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(keys); i++) {
+        uint64_t k = PyLong_AsUnsignedLongLong(PyList_GET_ITEM(keys, i));
+        if (k == (uint64_t)-1 && PyErr_Occurred()) goto fail;
+        out->key[out->n_keys++] = k & RT_HIGH;
+    }
+    Py_DECREF(res);
+    return 0;
+fail:
+    Py_DECREF(res);
+    return -1;
+}
+
+/* Room for `more` bytes at the end of a bytearray (*at). Its allocation at
+   least doubles when it grows (a bytearray shrunk by less than half keeps
+   its allocation), so appending n bytes in pieces copies O(n) bytes. */
+static int
+grow(PyObject *bytearray, Py_ssize_t more, char **at)
+{
+    Py_ssize_t have = PyByteArray_GET_SIZE(bytearray);
+    if (more > PY_SSIZE_T_MAX / 2 - have) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    Py_ssize_t want = have + more;
+    if (have && want > have + have / 8) {
+        if (PyByteArray_Resize(bytearray, 2 * want) < 0) return -1;
+    }
+    if (PyByteArray_Resize(bytearray, want) < 0) return -1;
+    *at = PyByteArray_AS_STRING(bytearray) + have;
+    return 0;
+}
+
+static int
+load_names(rctx_t *c, PyObject *names)
+{
+    if (!PyTuple_Check(names) || PyTuple_GET_SIZE(names) != RT_TOP + RT_PAY) {
+        PyErr_SetString(PyExc_ValueError, "names: a tuple of 3 envelope and 5 payload names");
+        return -1;
+    }
+    for (int i = 0; i < RT_TOP + RT_PAY; i++) {
+        PyObject *name = PyTuple_GET_ITEM(names, i);
+        if (!PyBytes_Check(name)) {
+            PyErr_SetString(PyExc_TypeError, "names: bytes");
+            return -1;
+        }
+        c->name[i] = PyBytes_AS_STRING(name);
+        c->len[i] = PyBytes_GET_SIZE(name);
+    }
+    return 0;
+}
+
+static int
+load_types(rctx_t *c, PyObject *types)
+{
+    PyObject *k, *v;
+    Py_ssize_t pos = 0;
+    c->n_types = 0;
+    while (PyDict_Next(types, &pos, &k, &v)) {
+        if (c->n_types == RT_MAX_TYPES) break;  /* the rest go to Python */
+        long route = PyLong_Check(v) ? PyLong_AsLong(v) : -1;
+        if (!PyBytes_Check(k) || (route != RT_BY_CONNECTOR && route != RT_BY_EXTERNAL_KEY)) {
+            PyErr_Clear();
+            PyErr_SetString(PyExc_ValueError, "types: {bytes: 0 (by connector) or 1 (by key)}");
+            return -1;
+        }
+        c->type[c->n_types] = PyBytes_AS_STRING(k);
+        c->type_len[c->n_types] = PyBytes_GET_SIZE(k);
+        c->route[c->n_types++] = (int)route;
+    }
+    return 0;
+}
+
+#define RT_CHUNK 16384
+
+/* Where routed lines go: partition p's bytes are staged in
+   stage[p * cap, p * cap + fill[p]) and handed to flush(p, view) when the
+   stage is full. flush must write or copy the view before it returns: the
+   view is released then. */
+typedef struct {
+    char *stage;
+    int64_t *fill;
+    Py_ssize_t cap;
+    PyObject *flush;
+} rsink_t;
+
+static int
+sink_call(rsink_t *k, int p, const char *data, Py_ssize_t n)
+{
+    PyObject *view = PyMemoryView_FromMemory((char *)data, n, PyBUF_READ);
+    if (!view) return -1;
+    PyObject *res = PyObject_CallFunction(k->flush, "iO", p, view);
+    PyObject *done = PyObject_CallMethod(view, "release", NULL);
+    Py_DECREF(view);
+    if (!res || !done) {
+        Py_XDECREF(res);
+        Py_XDECREF(done);
+        return -1;
+    }
+    Py_DECREF(res);
+    Py_DECREF(done);
+    return 0;
+}
+
+/* Stage one line (and its \n) for partition p, flushing as needed. */
+static int
+sink_line(rsink_t *k, int p, const char *line, Py_ssize_t n)
+{
+    char *stage = k->stage + (Py_ssize_t)p * k->cap;
+    if (k->fill[p] + n + 1 > k->cap) {
+        if (k->fill[p] && sink_call(k, p, stage, (Py_ssize_t)k->fill[p]) < 0) return -1;
+        k->fill[p] = 0;
+        if (n + 1 > k->cap)  /* longer than a stage: handed over as it is */
+            return sink_call(k, p, line, n) < 0 ? -1 : sink_call(k, p, "\n", 1);
+    }
+    memcpy(stage + k->fill[p], line, (size_t)n);
+    stage[k->fill[p] + n] = '\n';
+    k->fill[p] += n + 1;
+    return 0;
+}
+
+/* Append lines ls[0..n) of the block: their bytes to their partitions'
+   stages, their partitions to the routing map, their keys to their buckets. */
+static int
+append_lines(const rctx_t *c, const char *data, const rline_t *ls, size_t n, rsink_t *sink,
+             PyObject *routing, PyObject *ids, Py_ssize_t n_buckets, Py_ssize_t *line_bytes)
+{
+    char *rmap, **bat = NULL;
+    Py_ssize_t *bucket_n = PyMem_Calloc((size_t)n_buckets, sizeof(Py_ssize_t));
+    int ok = -1;
+    bat = PyMem_Calloc((size_t)n_buckets, sizeof(char *));
+    if (!bucket_n || !bat) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; k < ls[i].n_keys; k++)
+            bucket_n[c->shift == 64 ? 0 : ls[i].key[k] >> c->shift]++;
+    for (Py_ssize_t b = 0; b < n_buckets; b++)
+        if (bucket_n[b] && grow(PyTuple_GET_ITEM(ids, b), bucket_n[b] * 8, &bat[b]) < 0) goto done;
+    if (grow(routing, (Py_ssize_t)n, &rmap) < 0) goto done;
+    for (size_t i = 0; i < n; i++) {
+        const rline_t *r = &ls[i];
+        rmap[i] = (char)r->part;
+        if (r->part == RT_TOO_LONG) continue;
+        for (int k = 0; k < r->n_keys; k++) {
+            uint64_t v = r->key[k] | r->part;
+            Py_ssize_t b = c->shift == 64 ? 0 : (Py_ssize_t)(r->key[k] >> c->shift);
+            memcpy(bat[b], &v, 8);
+            bat[b] += 8;
+        }
+    }
+    /* The map and keys are complete; lines go out last, as flush may fail. */
+    for (size_t i = 0; i < n; i++) {
+        const rline_t *r = &ls[i];
+        if (r->part == RT_TOO_LONG) continue;
+        if (sink_line(sink, r->part, data + r->start, r->len) < 0) goto done;
+        *line_bytes += r->len + 1;
+    }
+    ok = 0;
+done:
+    PyMem_Free(bucket_n);
+    PyMem_Free(bat);
+    return ok;
+}
+
+/* route_block(block, partitions, shift, max_line, names, types, slow, stage,
+   fill, flush, routing, ids) -> (lines, line bytes): see scale/routing.py.
+   A line is a run of bytes ended by \n or by the block's end; a last empty
+   run is no line. stage: a writable buffer of partitions * cap bytes; fill:
+   a writable buffer of one int64 per partition (bytes staged). When slow or
+   flush raises, the lines before it may have been taken. */
+PyObject *
+route_block(PyObject *module, PyObject *args)
+{
+    Py_buffer block, stage = {0}, fill = {0};
+    int partitions, shift;
+    Py_ssize_t max_line, line_bytes = 0;
+    PyObject *names, *types_in, *slow, *stage_obj, *fill_obj, *flush, *routing, *ids_in;
+    PyObject *types = NULL, *ids = NULL, *result = NULL;
+    rctx_t c;
+    rsink_t sink;
+    rline_t *ls = NULL;
+    size_t n = 0, total = 0;
+    if (!PyArg_ParseTuple(args, "y*iinO!O!OOOOO!O!", &block, &partitions, &shift, &max_line,
+                          &PyTuple_Type, &names, &PyDict_Type, &types_in, &slow, &stage_obj,
+                          &fill_obj, &flush, &PyByteArray_Type, &routing, &PyList_Type, &ids_in))
+        return NULL;
+    /* At most 2**20 key buckets, so 64 - 20 <= shift <= 64. */
+    Py_ssize_t n_buckets = shift >= 44 && shift <= 64 ? (Py_ssize_t)1 << (64 - shift) : 0;
+    if (partitions < 1 || partitions > RT_TOO_LONG || !n_buckets
+        || PyList_GET_SIZE(ids_in) != n_buckets || max_line < 0) {
+        PyErr_SetString(PyExc_ValueError, "route_block: partitions, shift or ids out of range");
+        goto done;
+    }
+    if (PyObject_GetBuffer(stage_obj, &stage, PyBUF_WRITABLE) < 0) goto done;
+    if (PyObject_GetBuffer(fill_obj, &fill, PyBUF_WRITABLE) < 0) goto done;
+    if (fill.len != (Py_ssize_t)sizeof(int64_t) * partitions || stage.len % partitions
+        || stage.len / partitions < 1) {
+        PyErr_SetString(PyExc_ValueError, "route_block: stage or fill does not fit the partitions");
+        goto done;
+    }
+    sink.stage = stage.buf;
+    sink.fill = fill.buf;
+    sink.cap = stage.len / partitions;
+    sink.flush = flush;
+    for (int p = 0; p < partitions; p++)
+        if (sink.fill[p] < 0 || sink.fill[p] > sink.cap) {
+            PyErr_SetString(PyExc_ValueError, "route_block: a fill level outside its stage");
+            goto done;
+        }
+    c.partitions = partitions;
+    c.shift = shift;
+    /* Own copies: slow may learn new types, and nothing it does moves what
+       this call reads. */
+    types = PyDict_Copy(types_in);
+    ids = PyList_AsTuple(ids_in);
+    if (!types || !ids || load_names(&c, names) < 0 || load_types(&c, types) < 0) goto done;
+    for (Py_ssize_t i = 0; i < n_buckets; i++)
+        if (!PyByteArray_Check(PyTuple_GET_ITEM(ids, i))) {
+            PyErr_SetString(PyExc_TypeError, "route_block: ids is a list of bytearray");
+            goto done;
+        }
+    ls = PyMem_Malloc(RT_CHUNK * sizeof(rline_t));
+    if (!ls) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    const char *data = block.buf, *end = data + block.len;
+    for (const char *p = data; p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *stop = nl ? nl : end;
+        rline_t *r = &ls[n];
+        r->start = p - data;
+        r->len = stop - p;
+        Py_ssize_t content = r->len - (r->len && stop[-1] == '\r');
+        if (content > max_line) {
+            r->part = RT_TOO_LONG;
+            r->n_keys = 0;
+        } else if (!route_line(&c, p, stop, r)) {
+            if (route_slow(slow, p, r->len, partitions, r) < 0) goto done;
+        }
+        p = nl ? nl + 1 : end;
+        if (++n == RT_CHUNK || p == end) {
+            if (append_lines(&c, data, ls, n, &sink, routing, ids, n_buckets, &line_bytes) < 0)
+                goto done;
+            total += n;
+            n = 0;
+        }
+    }
+    result = Py_BuildValue("(nn)", (Py_ssize_t)total, line_bytes);
+done:
+    Py_XDECREF(types);
+    Py_XDECREF(ids);
+    PyMem_Free(ls);
+    if (stage.obj) PyBuffer_Release(&stage);
+    if (fill.obj) PyBuffer_Release(&fill);
+    PyBuffer_Release(&block);
+    return result;
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+    uint64_t x, y;
+    memcpy(&x, a, 8);
+    memcpy(&y, b, 8);
+    return x < y ? -1 : x > y;
+}
+
+/* key_ties(values) -> [[partition, ...], ...]: the partitions each check key
+   (upper 48 bits of a packed value) is seen with, for every key seen with
+   more than one; each list ascending, the lists in key order. */
+PyObject *
+key_ties(PyObject *module, PyObject *arg)
+{
+    Py_buffer in;
+    if (PyObject_GetBuffer(arg, &in, PyBUF_SIMPLE) < 0) return NULL;
+    PyObject *ties = NULL, *tie = NULL;
+    size_t n = (size_t)in.len / 8;
+    uint64_t *v = NULL;
+    if ((size_t)in.len % 8) {
+        PyErr_SetString(PyExc_ValueError, "key_ties: a whole number of 64-bit values");
+        goto done;
+    }
+    v = PyMem_Malloc(n ? n * 8 : 1);
+    ties = PyList_New(0);
+    if (!v || !ties) {
+        if (!v) PyErr_NoMemory();
+        Py_CLEAR(ties);
+        goto done;
+    }
+    memcpy(v, in.buf, n * 8);
+    qsort(v, n, 8, cmp_u64);
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        while (j < n && (v[j] & RT_HIGH) == (v[i] & RT_HIGH)) j++;
+        if (v[j - 1] != v[i]) {  /* more than one partition for this key */
+            tie = PyList_New(0);
+            if (!tie) goto fail;
+            for (size_t k = i; k < j; k++) {
+                if (k > i && v[k] == v[k - 1]) continue;
+                PyObject *part = PyLong_FromUnsignedLongLong(v[k] & ~RT_HIGH);
+                if (!part || PyList_Append(tie, part) < 0) {
+                    Py_XDECREF(part);
+                    goto fail;
+                }
+                Py_DECREF(part);
+            }
+            if (PyList_Append(ties, tie) < 0) goto fail;
+            Py_CLEAR(tie);
+        }
+        i = j;
+    }
+    goto done;
+fail:
+    Py_XDECREF(tie);
+    Py_CLEAR(ties);
+done:
+    PyMem_Free(v);
+    PyBuffer_Release(&in);
+    return ties;
+}
+
+int
+route_init(void)
+{
+    crc_init();
+    return 0;
+}

@@ -1,0 +1,251 @@
+"""The compiled router and the Python router route every JSON line alike.
+
+A partitioned replay routes with the compiled core when it is built
+(``route.c``) and with msgspec otherwise, and the two may meet in one
+replay (a cluster whose workers were installed differently). They must give
+every line that is JSON, with no repeated key, the same partition and the
+same check keys. Lines that are not JSON may land anywhere: they are no
+event, and are reported from whichever partition holds them; but every line
+is routed exactly once, and none is lost, by either router.
+
+The lines come from Hypothesis: envelopes and CloudEvents with the members
+routing reads present, missing, of another type, escaped (``\\u`` and
+``\\/``), non-ASCII, in any order, with unknown members (some named like
+the ones routing reads, nested deeper), and event ids of every spelling.
+"""
+
+from __future__ import annotations
+
+import json
+from array import array
+from typing import Any
+
+import msgspec
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from connector_sync_contracts._engine.native import block_router
+from connector_sync_contracts.contract.catalog import EVENT_FAMILIES
+from connector_sync_contracts.interop.cloudevents import build_type
+from connector_sync_contracts.scale.routing import TOO_LONG, Router
+from tests.support.factories import ulid
+from tests.support.soak import examples
+
+pytestmark = pytest.mark.skipif(block_router() is None, reason="the compiled core is not built")
+
+PARTITIONS = 7
+BUCKETS = 4
+LIMIT = 2000
+
+_TYPES = sorted(EVENT_FAMILIES)
+_text = st.text(
+    st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12
+) | st.sampled_from(["", "github", "jira-00042", "héllo", "a/b", 'q"uote', "back\\slash"])
+_ids = (
+    st.integers(0, 2**80).map(ulid)
+    | st.uuids().map(str)
+    | st.uuids().map(lambda u: str(u).upper())
+    | st.sampled_from(["", "-", "--", "0", "z" * 40, "01H-X", "a_b", "+12", " 12", "١٢"])
+    | _text
+)
+_scalar = st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False)
+_value = st.recursive(
+    _scalar | _text,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(["connector_id", "payload", "x", "event_type"]), inner, max_size=3
+        )
+    ),
+    max_leaves=6,
+)
+_member = _text | _value
+
+
+_names = st.sampled_from(
+    ["c-1", "c-2", "gh-7", "github", "pr", "acme/api#42", "ümlaut", 'q"x', "a\\b"]
+)
+
+
+@st.composite
+def _line_object(draw: st.DrawFn, cloudevents: bool) -> dict[str, Any]:
+    """An envelope or CloudEvent: well formed for routing half the time, anything else otherwise."""
+    identity, kind, top = (
+        ("id", "type", "data") if cloudevents else ("event_id", "event_type", "payload")
+    )
+    usual = draw(st.booleans())
+    event_type = draw(st.sampled_from(_TYPES) if usual else st.sampled_from(_TYPES) | _text)
+    payload: dict[str, Any] = {}
+    for name in (
+        "connector_id",
+        "external_provider",
+        "external_ref_type",
+        "external_ref_id",
+        "link_id",
+    ):
+        if usual or draw(st.integers(0, 4)):
+            payload[name] = draw(_names if usual else _text | _names | _value)
+    extra = st.lists(st.sampled_from(["extra", "nested", "count"]), max_size=2, unique=True)
+    for name in draw(extra):
+        payload[name] = draw(_value)
+    members: dict[str, Any] = {
+        identity: draw(
+            st.integers(0, 2**80).map(ulid) | st.uuids().map(str) if usual else _ids | _value
+        ),
+        kind: build_type(event_type) if cloudevents and draw(st.booleans()) else event_type,
+        top: payload if usual or draw(st.integers(0, 6)) else draw(_value),
+    }
+    others = st.lists(
+        st.sampled_from(["timestamp", "unknown", "aggregate_id"]), max_size=3, unique=True
+    )
+    for name in draw(others):
+        members[name] = draw(_member)
+    for name in [identity, kind, top]:
+        if not usual and not draw(st.integers(0, 12)):
+            del members[name]
+    order = draw(st.permutations(list(members)))
+    return {name: members[name] for name in order}
+
+
+def _escape_key(text: str, name: str) -> str:
+    """``text`` with the key ``name`` written with one ``\\u`` escape (read alike by JSON)."""
+    return text.replace(f'"{name}":', f'"\\u{ord(name[0]):04x}{name[1:]}":', 1)
+
+
+@st.composite
+def _lines(draw: st.DrawFn, cloudevents: bool) -> list[bytes]:
+    lines = []
+    for obj in draw(st.lists(_line_object(cloudevents), min_size=1, max_size=6)):
+        text = json.dumps(
+            obj,
+            ensure_ascii=draw(st.booleans()),
+            separators=draw(st.sampled_from([(",", ":"), (", ", ": ")])),
+        )
+        if draw(st.booleans()):
+            text = text.replace("/", "\\/")
+        if draw(st.integers(0, 5)) == 0:
+            text = _escape_key(
+                text, draw(st.sampled_from(["payload", "data", "connector_id", "event_type"]))
+            )
+        if draw(st.integers(0, 8)) == 0:
+            text = " " + text + " \r"
+        line = text.encode("utf-8", "surrogatepass")
+        if draw(st.integers(0, 10)) == 0:
+            cut = draw(st.integers(0, len(line)))
+            line = line[:cut] + draw(st.sampled_from([b"", b"}", b"\xff", b',"event_type":"x"}']))
+        lines.append(line)
+    return lines
+
+
+def _is_json_without_repeats(line: bytes) -> bool:
+    """What the Python router reads as JSON (msgspec), with no key repeated anywhere."""
+    try:
+        msgspec.json.decode(line)
+    except msgspec.DecodeError:
+        return False
+
+    def no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        keys = [key for key, _ in pairs]
+        if len(set(keys)) != len(keys):
+            raise ValueError("repeated key")
+        return dict(pairs)
+
+    try:
+        json.loads(line, object_pairs_hook=no_repeats)
+    except ValueError:
+        return False
+    return True
+
+
+def _route(
+    lines: list[bytes], *, compiled: bool, cloudevents: bool
+) -> tuple[list[int], list[list[int]], bytes]:
+    """Each line's partition and check values, and every delivered byte by partition."""
+    delivered = [bytearray() for _ in range(PARTITIONS)]
+    routing: list[int] = []
+    values: list[list[int]] = []
+    for line in lines:
+        router = Router(
+            PARTITIONS,
+            BUCKETS,
+            sink=lambda p, data: delivered[p].extend(data),
+            cloudevents=cloudevents,
+            max_line_bytes=LIMIT,
+            stage_bytes=64,
+            compiled=compiled,
+        )
+        router.route_block(line + b"\n")
+        routed = router.take()
+        assert len(routed.routing) == 1
+        routing.append(routed.routing[0])
+        found = array("Q")
+        for bucket in routed.ids:
+            found.frombytes(bytes(bucket))
+        values.append(sorted(found))
+    return routing, values, b"|".join(map(bytes, delivered))
+
+
+@settings(max_examples=examples(300, 20000), deadline=None)
+@given(data=st.data(), cloudevents=st.booleans())
+def test_the_compiled_and_python_routers_route_every_json_line_alike(
+    data: st.DataObject, cloudevents: bool
+) -> None:
+    lines = data.draw(_lines(cloudevents))
+    compiled = _route(lines, compiled=True, cloudevents=cloudevents)
+    python = _route(lines, compiled=False, cloudevents=cloudevents)
+    for at, line in enumerate(lines):
+        if _is_json_without_repeats(line):
+            assert (compiled[0][at], compiled[1][at]) == (python[0][at], python[1][at]), line
+
+
+@settings(max_examples=examples(100, 5000), deadline=None)
+@given(data=st.data(), cloudevents=st.booleans(), stage=st.integers(1, 900))
+def test_every_line_is_routed_once_and_delivered_whole(
+    data: st.DataObject, cloudevents: bool, stage: int
+) -> None:
+    at_limit = b"{}" + b" " * (LIMIT - 2) + b"\r"  # the \r is not counted
+    lines = [*data.draw(_lines(cloudevents)), b"", b"x" * (LIMIT + 1), at_limit]
+    for compiled in (True, False):
+        delivered = [bytearray() for _ in range(PARTITIONS)]
+        router = Router(
+            PARTITIONS,
+            BUCKETS,
+            sink=lambda p, data, delivered=delivered: delivered[p].extend(data),
+            cloudevents=cloudevents,
+            max_line_bytes=LIMIT,
+            stage_bytes=stage,
+            compiled=compiled,
+        )
+        block = b"\n".join(lines)  # the last line without its newline
+        assert router.route_block(block) == len(lines)
+        routed = router.take()
+        assert len(routed.routing) == len(lines)
+        kept = [line for line, p in zip(lines, routed.routing, strict=True) if p != TOO_LONG]
+        assert routed.routing.count(TOO_LONG) == 1  # the line over the limit, not the \r one
+        for p in range(PARTITIONS):
+            mine = [line for line, q in zip(lines, routed.routing, strict=True) if q == p]
+            assert bytes(delivered[p]) == b"".join(line + b"\n" for line in mine)
+        assert routed.line_bytes == sum(len(line) + 1 for line in kept)
+
+
+def test_lines_with_a_repeated_member_are_routed_without_loss() -> None:
+    lines = [
+        b'{"event_id":"01H","event_type":"ConnectorProvisioned","event_type":"SyncDeadLettered",'
+        b'"payload":{"connector_id":"a"}}',
+        b'{"event_id":"01H","event_type":"ConnectorProvisioned","payload":{"connector_id":"a",'
+        b'"connector_id":"b"}}',
+        b'{"event_id":"01H","payload":{"connector_id":"a"},"payload":{"connector_id":"b"}}',
+    ]
+    for compiled in (True, False):
+        delivered = [bytearray() for _ in range(PARTITIONS)]
+        router = Router(
+            PARTITIONS,
+            BUCKETS,
+            sink=lambda p, d, delivered=delivered: delivered[p].extend(d),
+            max_line_bytes=LIMIT,
+            compiled=compiled,
+        )
+        assert router.route_block(b"\n".join(lines)) == 3
+        router.take()
+        assert sorted(b"".join(map(bytes, delivered)).splitlines()) == sorted(lines)
