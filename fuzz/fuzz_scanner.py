@@ -17,6 +17,8 @@ like ``_stream._fold_native`` does. Checked on every input:
 - a line over the limit is deferred; a line ``scan`` takes is also taken by
   ``probe`` and is a JSON object, and a line it defers within the limit is
   deferred by ``probe`` too;
+- the compiled router (``route.c``) gives every line of a block one
+  partition and delivers each partition exactly its lines;
 - the fold hands back every kept record exactly once, its ingested and
   replayed sums are not negative, and a group folded in C converts to plain
   data with ``_accel.connector_data``/``sync_data``.
@@ -46,6 +48,7 @@ with atheris.instrument_imports():
     import orjson
 
     from connector_sync_contracts._engine import native as _accel
+    from connector_sync_contracts.scale.routing import TOO_LONG, Router
 
 HEADER = 8
 """Bytes at the start of each input that choose the options (see ``Plan``)."""
@@ -249,6 +252,39 @@ def new_scanner(plan: Plan) -> _accel.Scanner:
     return made
 
 
+def check_route(block: bytes, handed: Any, plan: Plan) -> None:
+    """Route one block with the compiled router (``route.c``) and check the answer.
+
+    Every line gets one routing byte; each partition receives exactly its
+    lines, whole and in order; the check keys carry their partition and
+    ``key_ties`` reads them.
+    """
+    partitions = 1 + plan.limit % 7
+    delivered = [bytearray() for _ in range(partitions)]
+    router = Router(
+        partitions,
+        4,
+        sink=lambda p, data: delivered[p].extend(data),
+        max_line_bytes=plan.limit,
+        stage_bytes=1 + len(block) % 97,
+        cloudevents=plan.strict,
+    )
+    lines = block.split(b"\n")
+    if not lines[-1]:
+        lines.pop()
+    assert router.route_block(handed) == len(lines)
+    routed = router.take()
+    assert len(routed.routing) == len(lines)
+    for p in range(partitions):
+        mine = [line for line, q in zip(lines, routed.routing, strict=True) if q == p]
+        assert bytes(delivered[p]) == b"".join(line + b"\n" for line in mine)
+    assert all(q < partitions or q == TOO_LONG for q in routed.routing)
+    for bucket in routed.ids:
+        assert len(bucket) % 8 == 0
+        assert all(value & 0xFFFF < partitions for value in memoryview(bucket).cast("Q"))
+        _accel.key_ties()(bucket)
+
+
 def test_one_input(data: bytes) -> None:
     """The fuzz target: one whole scan, offer, settle and fold run."""
     plan, body = Plan.read(data)
@@ -262,6 +298,7 @@ def test_one_input(data: bytes) -> None:
         block = body[start:end]
         handed: Any = (exact(block), block, memoryview(body)[start:end])[plan.wrapper]
         got, rest = check_scan(scanner, block, handed, plan, source % 3, first)
+        check_route(block, handed, plan)
         first += len(got) + len(rest)
         accepted += got
         left += rest
@@ -275,7 +312,8 @@ def main() -> None:
         sys.exit(f"no compiled scanner: build it, and unset {_accel.PURE_PYTHON_ENV}")
     if os.environ.get("PYTHONMALLOC") != "malloc":
         print("note: PYTHONMALLOC=malloc lets ASan see reads past a block", file=sys.stderr)
-    for function in (blocks, line_spans, check_scan, offer_lines, fold, test_one_input):
+    checks = (blocks, line_spans, check_scan, check_route, offer_lines, fold, test_one_input)
+    for function in checks:
         atheris.instrument_func(function)  # Python-level coverage of the checks themselves
     atheris.Setup(sys.argv, test_one_input)
     atheris.Fuzz()
