@@ -64,11 +64,13 @@ def _route_piece(
     keys); ``("blob", p)``: partition p's lines; ``("ids", b)``: bucket b's
     check values.
     """
-    blobs = [bytearray() for _ in range(partitions)]
+    # Chunks joined once at the end: a bytearray grown piecewise would be copied
+    # again at every reallocation.
+    chunks: list[list[bytes]] = [[] for _ in range(partitions)]
     router = Router(
         partitions,
         buckets,
-        sink=lambda p, data: blobs[p].extend(data),
+        sink=lambda p, data: chunks[p].append(bytes(data)),
         cloudevents=cloudevents,
         max_line_bytes=max_line_bytes,
     )
@@ -83,10 +85,11 @@ def _route_piece(
     routed = router.take()
     parts: dict[tuple[str, int], Any] = {}
     sizes: dict[int, int] = {}
-    for p, blob in enumerate(blobs):
-        if blob:
-            parts["blob", p] = blob
+    for p, found in enumerate(chunks):
+        if found:
+            parts["blob", p] = blob = b"".join(found)
             sizes[p] = len(blob)
+            found.clear()
     buckets_with_keys = []
     for b, values in enumerate(routed.ids):
         if values:
