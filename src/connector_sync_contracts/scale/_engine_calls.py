@@ -6,10 +6,9 @@ through a sink that puts back each line's true file and line number. Keeping
 every call here means a change of the engine's interface is met in one
 place.
 
-What a faster partitioned replay needs from the engine is described in
-``docs/scale-out.md`` ("Engine hooks"): routing a block of lines to
-partitions in C (today ``routing`` reads the few members it needs with
-msgspec), and folding compact records instead of lines.
+What a faster partitioned replay on a cluster would need from the engine
+is described in ``docs/scale-out.md`` ("Where the time goes"): folding
+compact records instead of parsing the lines again.
 """
 
 from __future__ import annotations

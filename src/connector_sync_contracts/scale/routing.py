@@ -5,9 +5,11 @@ A line is routed by what the fold groups it with (specification section 3:
 the partition of its ``connector_id``, an ``ExternalReferenceLinked`` event
 to the partition of its external key (provider, ref type, ref id), and
 anything else (another family, no readable connector, not JSON at all) to a
-partition chosen from its own content. Routing reads only those few members,
-with msgspec, and caches the partition of each (event type, connector)
-pair, so the work per line stays in C.
+partition chosen from its own content. Routing reads only those few members:
+in C when the compiled core is built (``route.c``, which hands every line
+it cannot read unambiguously to ``Router.slow_route`` here), else with
+msgspec, caching the partition of each (event type, connector) pair. The
+two read every JSON line without a repeated key alike.
 
 Routing does not judge a line: the engine does, when it folds the
 partition. It only has to agree with the engine on every line the engine
