@@ -130,6 +130,7 @@ rstring(const char *p, const char *end, rval_t *out)
     }
     while (p < end) {
         if (*p == '\\') {
+            if (end - p < 2) return NULL;
             p += 2;
         } else if (*p == '"') {
             out->s = s;
@@ -556,6 +557,8 @@ route_block(PyObject *module, PyObject *args)
     PyObject *types = NULL, *ids = NULL, *result = NULL;
     rctx_t c;
     rsink_t sink;
+    int64_t fills[RT_TOO_LONG];
+    int filling = 0;
     rline_t *ls = NULL;
     size_t n = 0, total = 0;
     if (!PyArg_ParseTuple(args, "y*iinO!O!OOOOO!O!", &block, &partitions, &shift, &max_line,
@@ -576,8 +579,11 @@ route_block(PyObject *module, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "route_block: stage or fill does not fit the partitions");
         goto done;
     }
+    /* The fill levels are kept here while routing (what flush does to the
+       caller's array cannot move a write) and handed back at the end. */
     sink.stage = stage.buf;
-    sink.fill = fill.buf;
+    memcpy(fills, fill.buf, (size_t)fill.len);
+    sink.fill = fills;
     sink.cap = stage.len / partitions;
     sink.flush = flush;
     for (int p = 0; p < partitions; p++)
@@ -585,6 +591,7 @@ route_block(PyObject *module, PyObject *args)
             PyErr_SetString(PyExc_ValueError, "route_block: a fill level outside its stage");
             goto done;
         }
+    filling = 1;
     c.partitions = partitions;
     c.shift = shift;
     /* Own copies: slow may learn new types, and nothing it does moves what
@@ -626,6 +633,7 @@ route_block(PyObject *module, PyObject *args)
     }
     result = Py_BuildValue("(nn)", (Py_ssize_t)total, line_bytes);
 done:
+    if (filling) memcpy(fill.buf, fills, (size_t)fill.len);
     Py_XDECREF(types);
     Py_XDECREF(ids);
     PyMem_Free(ls);
