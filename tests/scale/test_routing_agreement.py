@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 from array import array
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -40,7 +41,7 @@ LIMIT = 2000
 
 _TYPES = sorted(EVENT_FAMILIES)
 _text = st.text(
-    st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12
+    st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12
 ) | st.sampled_from(["", "github", "jira-00042", "héllo", "a/b", 'q"uote', "back\\slash"])
 _ids = (
     st.integers(0, 2**80).map(ulid)
@@ -138,6 +139,15 @@ def _lines(draw: st.DrawFn, cloudevents: bool) -> list[bytes]:
     return lines
 
 
+def _into(delivered: list[bytearray]) -> Callable[[int, memoryview], None]:
+    """A sink appending partition p's lines to ``delivered[p]``."""
+
+    def sink(p: int, data: memoryview) -> None:
+        delivered[p].extend(data)
+
+    return sink
+
+
 def _is_json_without_repeats(line: bytes) -> bool:
     """What the Python router reads as JSON (msgspec), with no key repeated anywhere."""
     try:
@@ -211,7 +221,7 @@ def test_every_line_is_routed_once_and_delivered_whole(
         router = Router(
             PARTITIONS,
             BUCKETS,
-            sink=lambda p, data, delivered=delivered: delivered[p].extend(data),
+            sink=_into(delivered),
             cloudevents=cloudevents,
             max_line_bytes=LIMIT,
             stage_bytes=stage,
@@ -242,7 +252,7 @@ def test_lines_with_a_repeated_member_are_routed_without_loss() -> None:
         router = Router(
             PARTITIONS,
             BUCKETS,
-            sink=lambda p, d, delivered=delivered: delivered[p].extend(d),
+            sink=_into(delivered),
             max_line_bytes=LIMIT,
             compiled=compiled,
         )
