@@ -39,6 +39,9 @@ sanitize = SANITIZE in ("1", "fuzzer")
 
 compile_args = [
     "-O2",
+    # Only PyInit__native is exported: calls between the core's files then go
+    # straight to the function, not through the PLT.
+    "-fvisibility=hidden",
     "-Wall",
     "-Wextra",
     "-Wno-unused-parameter",
@@ -50,6 +53,7 @@ if sanitize:
     # -fno-wrapv undoes the -fwrapv of Python's own CFLAGS, which makes signed
     # overflow defined (wrapping) and so invisible to UBSan.
     compile_args = [*flags, "-fno-sanitize-recover=undefined", "-fno-wrapv", "-O1", "-g"]
+    compile_args.append("-fvisibility=hidden")
     compile_args.append("-UNDEBUG")
     link_args = flags
 

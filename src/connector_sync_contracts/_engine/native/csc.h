@@ -79,6 +79,9 @@ typedef struct {
     Py_ssize_t enum_len[MAX_ENUM];
     PyObject *enum_obj[MAX_ENUM]; /* the values as str (owned) */
     uint32_t last_id;          /* one-entry cache: last interned id of this field */
+    int uuid_raw_n;            /* one-entry cache of a K_UUID field: the last text read */
+    char uuid_raw[36];         /*   (uuid_raw_n bytes; 0: none) and its 32 hex digits */
+    char uuid_norm[32];
 } field_t;
 
 typedef struct {

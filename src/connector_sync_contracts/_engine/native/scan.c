@@ -233,7 +233,16 @@ check_string(Scanner *self, field_t *f, value_t *v)
         v->norm_len = normalize_event_id(&self->spec, s, n, v->norm);
         return v->norm_len != 0;
     case K_UUID:
-        if (!uuid_hex(s, n, v->norm)) return 0;
+        /* Logs repeat one project's UUID on every line: the last one read
+           is remembered with its digits. */
+        if (n && n == f->uuid_raw_n && same(f->uuid_raw, s, n)) {
+            memcpy(v->norm, f->uuid_norm, 32);
+        } else {
+            if (!uuid_hex(s, n, v->norm)) return 0;
+            memcpy(f->uuid_raw, s, (size_t)n);  /* uuid_hex took 32 or 36 bytes */
+            memcpy(f->uuid_norm, v->norm, 32);
+            f->uuid_raw_n = (int)n;
+        }
         v->norm_len = 32;
         return 1;
     case K_DATETIME:

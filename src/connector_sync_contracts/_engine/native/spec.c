@@ -137,6 +137,7 @@ load_field(PyObject *d, field_t *f, int payload, int family, int *check_bits, Py
 {
     memset(f, 0, sizeof(*f));
     f->last_id = NONE_U32;
+    f->uuid_raw_n = 0;
     PyObject *name = item(d, "name"), *kind = item(d, "kind"), *role = item(d, "role");
     if (!name || !kind || !role) return -1;
     f->name = copy_str(name, &f->name_len);
