@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import select
 import shutil
 import stat
 import sys
@@ -45,6 +46,31 @@ MAX_LINE_BYTES_LIMIT: Final = 1 << 30
 """The largest line limit that can be set (1 GiB): a line is held in memory whole."""
 
 _READ_CHUNK: Final = 1024 * 1024
+_WAKE_SECONDS: Final = 0.2
+"""How long a pipe is waited on before Python looks at pending signals again."""
+
+
+def _copy_waking(fd: int, into: IO[bytes]) -> None:
+    """Copy a pipe or device to ``into`` until its end, never blocking longer than a moment.
+
+    A Ctrl-C that arrives just before a blocking read would otherwise wait
+    for the writer: Python handles signals between its own instructions,
+    and a read that has not started yet is not interrupted. Waiting in
+    ``select`` with a timeout hands control back often enough.
+    """
+    while True:
+        try:
+            ready, _, _ = select.select([fd], [], [], _WAKE_SECONDS)
+        except OSError:  # a file select cannot wait on (Windows pipes): plain reads
+            ready = [fd]
+        if not ready:
+            continue
+        chunk = os.read(fd, _READ_CHUNK)
+        if not chunk:
+            return
+        into.write(chunk)
+
+
 _BLOCK: Final = 4 * 1024 * 1024
 
 
@@ -152,8 +178,8 @@ class Source:
             if self.name == "-":
                 shutil.copyfileobj(sys.stdin.buffer, self._spool, _READ_CHUNK)
             else:
-                with Path(self.name).open("rb") as stream:
-                    shutil.copyfileobj(stream, self._spool, _READ_CHUNK)
+                with Path(self.name).open("rb", buffering=0) as stream:
+                    _copy_waking(stream.fileno(), self._spool)
         if self._spool is not None:
             self._spool.seek(0)
             return _gunzip_if_needed(self._spool), self._spool
