@@ -67,7 +67,10 @@ def _as_datetime(text: object, tz: timezone | None) -> object:
         return text
     if value.tzinfo is None:
         return value
-    return value.astimezone(tz) if tz is not None else value.replace(tzinfo=None)
+    try:
+        return value.astimezone(tz) if tz is not None else value.replace(tzinfo=None)
+    except OverflowError:  # 9999-12-31T23:59:59-01:00 has no UTC datetime: keep the text
+        return text
 
 
 def _as_uuid(text: object) -> object:

@@ -133,6 +133,17 @@ def line_event_id(raw: bytes) -> str | None:
     return normal_event_id(value) if isinstance(value, str) else None
 
 
+def line_event(raw: bytes) -> Event | None:
+    """The ``Event`` of a valid line, or None (the model path decides)."""
+    parsed = parse_line(raw)
+    if isinstance(parsed, LineProblem):
+        return None
+    try:
+        return Event.model_validate(parsed, context=LIMITS_CHECKED)
+    except ValidationError:
+        return None
+
+
 def copies_of(wanted: Container[str], sources: list[Source]) -> Iterator[tuple[int, bytes, Event]]:
     """Read the sources again: (source index, raw line, event) of every valid copy wanted."""
     for index, source in enumerate(sources):
@@ -142,12 +153,6 @@ def copies_of(wanted: Container[str], sources: list[Source]) -> Iterator[tuple[i
             eid = line_event_id(raw)
             if eid is not None and eid not in wanted:
                 continue
-            parsed = parse_line(raw)
-            if isinstance(parsed, LineProblem):
-                continue
-            try:
-                event = Event.model_validate(parsed, context=LIMITS_CHECKED)
-            except ValidationError:
-                continue
-            if event.event_id in wanted:
+            event = line_event(raw)
+            if event is not None and event.event_id in wanted:
                 yield index, raw, event

@@ -14,6 +14,7 @@ compact records instead of parsing the lines again.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 from .._engine.native import no_gc
 from .._engine.runner import RunSummary, replay_sources
@@ -21,7 +22,17 @@ from ..contract.projection import ReplayData
 from ..interop.formats import adapt_input, extra_problems
 from ..io import LineSink, Source
 
-__all__ = ["RunSummary", "fold_sources", "line_event_id", "no_gc", "report_too_long"]
+if TYPE_CHECKING:
+    from ..models.envelope import Event
+
+__all__ = [
+    "RunSummary",
+    "fold_sources",
+    "line_event",
+    "line_event_id",
+    "no_gc",
+    "report_too_long",
+]
 
 
 def fold_sources(
@@ -105,5 +116,15 @@ def line_event_id(raw: bytes) -> str | None:
     starts without.
     """
     from .._engine.modelpath import line_event_id as read
+
+    return read(raw)
+
+
+def line_event(raw: bytes) -> Event | None:
+    """The ``Event`` of a valid line as the engine's model path reads it, or None.
+
+    Imported on use, like ``line_event_id``.
+    """
+    from .._engine.modelpath import line_event as read
 
     return read(raw)

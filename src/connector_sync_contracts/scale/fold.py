@@ -19,8 +19,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
 from ..contract.projection import ReplayData, canonical_dumps, has_anomalies
 from ..io import LineProblem, Source
 from ..reducing.anomalies import AnomalyData, anomaly_order
@@ -261,11 +259,7 @@ def _fold_order(
     copies of one event_id with the rule the engine uses (``Dedup``: a valid
     payload first, then the smallest (replay order, canonical JSON)).
     """
-    from pydantic import ValidationError
-
-    from ..contract.patterns import normal_event_id
-    from ..io import parse_line
-    from ..models.envelope import LIMITS_CHECKED, Event, canonical_json
+    from ..models.envelope import canonical_json
     from ..reducing.api import event_to_fact
     from ..reducing.facts import EPOCH, MICROSECOND, MalformedFact
     from ..reducing.fold import Dedup
@@ -277,19 +271,11 @@ def _fold_order(
             for raw in source.lines():
                 if raw is None:
                     continue
-                try:
-                    quick = orjson.loads(raw)
-                except orjson.JSONDecodeError:
+                eid = _engine_calls.line_event_id(raw)
+                if eid is None or eid not in wanted:
                     continue
-                eid = quick.get("event_id") if isinstance(quick, dict) else None
-                if not isinstance(eid, str) or normal_event_id(eid) not in wanted:
-                    continue
-                parsed = parse_line(raw)
-                if isinstance(parsed, LineProblem):
-                    continue
-                try:
-                    event = Event.model_validate(parsed, context=LIMITS_CHECKED)
-                except ValidationError:
+                event = _engine_calls.line_event(raw)
+                if event is None:
                     continue
                 fact = event_to_fact(event)
                 dedup.offer(
