@@ -15,12 +15,12 @@ the group's lines (``_fold_order``; only when the group has such anomalies).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..contract.projection import ReplayData, canonical_dumps, has_anomalies
-from ..io import LineProblem, Source
+from ..io import LineProblem, LineSink, Source
 from ..reducing.anomalies import AnomalyData, anomaly_order
 from . import _engine_calls
 
@@ -113,6 +113,24 @@ def _result(
     )
 
 
+def _collecting(problems: list[Problem], partition: Callable[[str], int]) -> LineSink:
+    """A problem sink appending to ``problems``, each problem's partition told by its file name."""
+
+    def on_problem(name: str, problem: LineProblem, raw: bytes | None) -> None:
+        problems.append(
+            (
+                partition(name),
+                problem.line,
+                len(problems),
+                problem.field,
+                problem.code,
+                problem.message,
+            )
+        )
+
+    return on_problem
+
+
 def fold_group(paths: Sequence[str], settings: FoldSettings, *, alone: bool) -> GroupResult:
     """Fold the partition files ``paths`` (one group) with the engine.
 
@@ -122,12 +140,7 @@ def fold_group(paths: Sequence[str], settings: FoldSettings, *, alone: bool) -> 
     """
     index = {path: at for at, path in enumerate(paths)}
     problems: list[Problem] = []
-
-    def on_problem(name: str, problem: LineProblem, raw: bytes | None) -> None:
-        problems.append(
-            (index[name], problem.line, len(problems), problem.field, problem.code, problem.message)
-        )
-
+    on_problem = _collecting(problems, index.__getitem__)
     sources = [Source(path, max_line_bytes=settings.max_line_bytes) for path in paths]
     try:
         data, summary = _engine_calls.fold_sources(
@@ -164,12 +177,7 @@ def report_too_long(count: int, settings: FoldSettings) -> GroupResult:
     from .routing import TOO_LONG
 
     problems: list[Problem] = []
-
-    def on_problem(name: str, problem: LineProblem, raw: bytes | None) -> None:
-        problems.append(
-            (TOO_LONG, problem.line, len(problems), problem.field, problem.code, problem.message)
-        )
-
+    on_problem = _collecting(problems, lambda _: TOO_LONG)
     data, summary = _engine_calls.report_too_long(
         count,
         max_line_bytes=settings.max_line_bytes,
