@@ -5,12 +5,16 @@ the fold's data again (``results.*_from_data``). That is only sound while
 the result is exactly what ``model_validate`` of the same data gives: same
 values, same types (enum members, tuples, UTC datetimes), same fields set,
 same JSON. A pydantic upgrade that changes how models are built fails here.
+
+Every test runs with both model makers: the compiled core's ``instances``
+and the pure-Python ``_made``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from pydantic import BaseModel
 
@@ -28,6 +32,7 @@ from connector_sync_contracts.models.results import (
     sync_projection_from_data,
 )
 from connector_sync_contracts.reducing.api import Projection
+from tests.support.engines import ENGINES, Engine, engine, needs_native
 from tests.support.soak import examples
 from tests.support.strategies import logs
 
@@ -43,6 +48,7 @@ def _same_fields(built: Any, validated: Any) -> None:
     assert type(built) is type(validated)
     assert built == validated
     assert built.model_fields_set == validated.model_fields_set
+    assert list(vars(built)) == list(vars(validated))
     for name in type(validated).model_fields:
         mine, theirs = getattr(built, name), getattr(validated, name)
         assert type(mine) is type(theirs), name
@@ -68,10 +74,11 @@ def _folded(log: list[dict[str, Any]], families: frozenset[Family]) -> Projectio
     return projection
 
 
+@pytest.mark.parametrize("maker", ENGINES)
 @settings(max_examples=examples(60, 1000), deadline=None)
 @given(logs())
 def test_a_replay_result_built_from_data_equals_the_validated_one(
-    log: list[dict[str, Any]],
+    maker: Engine, log: list[dict[str, Any]]
 ) -> None:
     projection = _folded(log, ALL_FAMILIES)
     data = projection._engine.result_data(
@@ -79,25 +86,35 @@ def test_a_replay_result_built_from_data_equals_the_validated_one(
         duplicates_dropped=projection._dedup.duplicates_dropped,
         stream_anomalies=[*projection._envelope_anomalies, *projection._dedup.anomalies()],
     )
-    _same(replay_result_from_data(data), ReplayResult.model_validate(data))
+    with engine(maker):
+        built = replay_result_from_data(data)
+    _same(built, ReplayResult.model_validate(data))
 
 
+@pytest.mark.parametrize("maker", ENGINES)
 @settings(max_examples=examples(40, 600), deadline=None)
 @given(logs())
 def test_each_projection_built_from_data_equals_the_validated_one(
-    log: list[dict[str, Any]],
+    maker: Engine, log: list[dict[str, Any]]
 ) -> None:
     counts = {"event_count": 3, "duplicates_dropped": 1, "ignored_event_count": 2}
     connectors, syncs = _folded(log, ALL_FAMILIES)._engine.states()
     data: dict[str, Any] = {**counts, "anomalies": [], "connectors": connectors}
-    _same(connector_projection_from_data(data), ConnectorProjection.model_validate(data))
+    with engine(maker):
+        built_connectors = connector_projection_from_data(data)
+    _same(built_connectors, ConnectorProjection.model_validate(data))
     data = {**counts, "anomalies": [], "sync": syncs}
-    _same(sync_projection_from_data(data), SyncProjection.model_validate(data))
+    with engine(maker):
+        built_syncs = sync_projection_from_data(data)
+    _same(built_syncs, SyncProjection.model_validate(data))
     links = _folded(log, frozenset({Family.LINK}))._engine.links.data((3, 1, 2), [])
-    _same(link_index_from_data(links), LinkIndex.model_validate(links))
+    with engine(maker):
+        built_links = link_index_from_data(links)
+    _same(built_links, LinkIndex.model_validate(links))
 
 
-def test_model_construct_agrees_with_the_fast_path() -> None:
+@pytest.mark.parametrize("maker", ENGINES)
+def test_model_construct_agrees_with_the_fast_path(maker: Engine) -> None:
     """The fast path does what ``model_construct`` does for these models."""
     fields: dict[str, Any] = {
         "delivery_id": "d-1",
@@ -116,17 +133,38 @@ def test_model_construct_agrees_with_the_fast_path() -> None:
         "deliveries": (fields,),
         "anomalies": [],
     }
-    built = sync_projection_from_data(
-        {
-            "event_count": 1,
-            "duplicates_dropped": 0,
-            "ignored_event_count": 0,
-            "anomalies": [],
-            "sync": {"c": data},
-        }
-    )
-    delivery = built.sync["c"].deliveries
+    projection = {
+        "event_count": 1,
+        "duplicates_dropped": 0,
+        "ignored_event_count": 0,
+        "anomalies": [],
+        "sync": {"c": data},
+    }
+    with engine(maker):
+        built, again = sync_projection_from_data(projection), sync_projection_from_data(projection)
+    delivery, other = built.sync["c"].deliveries, again.sync["c"].deliveries
     assert delivery is not None
-    assert delivery[0] == DeliveryState.model_construct(**fields)
+    assert other is not None
+    expected = DeliveryState.model_construct(**fields)
+    assert delivery[0] == expected
+    assert vars(delivery[0]) == vars(expected)
+    assert delivery[0].model_fields_set == expected.model_fields_set
+    assert delivery[0].model_fields_set is not other[0].model_fields_set
     assert delivery[0].__pydantic_extra__ is None
     assert delivery[0].__pydantic_private__ is None
+
+
+@needs_native
+def test_the_compiled_maker_refuses_what_is_not_a_dict() -> None:
+    """``instances`` takes dicts only, and leaves nothing half made behind an error."""
+    from connector_sync_contracts._engine.native import model_maker
+
+    with engine("compiled"):
+        instances = model_maker()
+    assert instances is not None
+    fine = {"kind": "x", "event_id": None, "message": "m"}
+    with pytest.raises(TypeError, match="sequence of dicts"):
+        instances(DeliveryState, [fine, [("kind", "x")]])
+    with pytest.raises(TypeError, match="sequence of dicts"):
+        instances(DeliveryState, 3)
+    assert instances(DeliveryState, ()) == ()

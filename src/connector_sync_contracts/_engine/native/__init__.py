@@ -56,6 +56,7 @@ __all__ = [
     "Scanner",
     "block_router",
     "key_ties",
+    "model_maker",
     "connector_state",
     "engine",
     "instant_us",
@@ -168,6 +169,13 @@ def block_router() -> BlockRouter | None:
         return None
     made: BlockRouter = _native.route_block
     return made
+
+
+def model_maker() -> Any:
+    """The compiled ``instances(cls, dicts)`` (result models made without validation), or None."""
+    if _native is None or os.environ.get(PURE_PYTHON_ENV) == "1":
+        return None
+    return _native.instances
 
 
 def key_ties() -> Any:

@@ -82,6 +82,9 @@ typedef struct {
     int uuid_raw_n;            /* one-entry cache of a K_UUID field: the last text read */
     char uuid_raw[36];         /*   (uuid_raw_n bytes; 0: none) and its 32 hex digits */
     char uuid_norm[32];
+    PyObject *key_obj;         /* objects.c: the last dict key (str) found to name this
+                                  field, held (owned) so that the same object is known again
+                                  by identity, without reading its text */
 } field_t;
 
 typedef struct {
@@ -185,6 +188,12 @@ typedef struct {
 
 /* Room for n more bytes; -1 (with MemoryError set) when it cannot grow. */
 int buf_reserve(buf_t *b, size_t n);
+/* buf_reserve without a call when there is room already. */
+static inline int
+buf_room(buf_t *b, size_t n)
+{
+    return b->data && n <= b->cap - b->len ? 0 : buf_reserve(b, n);
+}
 static inline void
 buf_free(buf_t *b)
 {
@@ -427,6 +436,8 @@ PyObject *store_locate(Scanner *self, PyObject *eids);
 
 /* objects.c */
 int objects_init(void);
+/* instances(cls, dicts) -> tuple of models made from the dicts without validation. */
+PyObject *instances(PyObject *module, PyObject *args);
 /* A mapping or an Event (event_type: the Event class, or None) read and
    checked like a line, without JSON text: 1 a valid event in *out, 0 defer
    (Python decides it), -1 an error. *enc receives a binary encoding of

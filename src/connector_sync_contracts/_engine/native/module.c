@@ -547,6 +547,9 @@ static PyMethodDef native_functions[] = {
      "route_block(block, partitions, shift, max_line, names, types, slow, stage, fill, flush,"
      " routing, ids)"
      " -> (lines, line bytes): the partition of each line of a block (scale/routing.py)."},
+    {"instances", instances, METH_VARARGS,
+     "instances(cls, dicts) -> tuple: a model of class cls per dict, made without validation "
+     "(the dict is its instance dictionary; models/results.py)."},
     {"key_ties", key_ties, METH_O,
      "key_ties(values) -> [[partition, ...], ...]: partitions sharing a check key (scale/plan.py)."},
     {NULL, NULL, 0, NULL},

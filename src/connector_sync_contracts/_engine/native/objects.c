@@ -18,9 +18,16 @@
  *
  * Identical items must share an identity, as identical lines share their
  * bytes' hash: everything read is appended to a binary encoding (type tags,
- * lengths, the values' bytes) whose keyed hash is the item's identity. Items
+ * lengths, the values' bytes; a known field's key as its index) whose keyed
+ * hash is the item's identity. Items
  * equal as JSON but written differently (key order, a datetime object and
  * its text) get different identities; settle() then compares them exactly.
+ *
+ * A dict key is known again by identity: each field holds the last str
+ * object that named it (an Event's keys are the same objects in every
+ * instance), so most keys cost one pointer comparison.
+ *
+ * instances() makes the result models (models/results.py) in one call.
  */
 #include "csc.h"
 
@@ -29,6 +36,8 @@
 
 static PyObject *uuid_type;    /* uuid.UUID, looked up once */
 static PyObject *int_name;     /* "int" */
+static PyObject *empty_args;   /* () */
+static PyObject *dict_name, *fields_set_name, *extra_name, *private_name;
 
 int
 objects_init(void)
@@ -40,33 +49,127 @@ objects_init(void)
     uuid_type = PyObject_GetAttrString(uuid, "UUID");
     Py_DECREF(uuid);
     int_name = PyUnicode_InternFromString("int");
-    return uuid_type && int_name ? 0 : -1;
+    empty_args = PyTuple_New(0);
+    dict_name = PyUnicode_InternFromString("__dict__");
+    fields_set_name = PyUnicode_InternFromString("__pydantic_fields_set__");
+    extra_name = PyUnicode_InternFromString("__pydantic_extra__");
+    private_name = PyUnicode_InternFromString("__pydantic_private__");
+    return uuid_type && int_name && empty_args && dict_name && fields_set_name && extra_name &&
+                   private_name
+               ? 0
+               : -1;
+}
+
+/* ------------------------------------------------------------------ result models */
+
+/* One model of class cls whose instance dictionary is d itself, made without
+   validation, as models/results.py's _made makes it in Python: the fields set
+   are d's keys, no extra, no private attributes. Attributes are set with
+   object.__setattr__'s own function, past the model's frozen __setattr__. */
+static PyObject *
+made(PyTypeObject *cls, PyObject *d)
+{
+    PyObject *obj = cls->tp_new(cls, empty_args, NULL);
+    if (!obj) return NULL;
+    PyObject *fields = PySet_New(d);
+    if (!fields || PyObject_GenericSetAttr(obj, dict_name, d) < 0 ||
+        PyObject_GenericSetAttr(obj, fields_set_name, fields) < 0 ||
+        PyObject_GenericSetAttr(obj, extra_name, Py_None) < 0 ||
+        PyObject_GenericSetAttr(obj, private_name, Py_None) < 0) {
+        Py_XDECREF(fields);
+        Py_DECREF(obj);
+        return NULL;
+    }
+    Py_DECREF(fields);
+    return obj;
+}
+
+PyObject *
+instances(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    PyObject *cls, *dicts;
+    if (!PyArg_ParseTuple(args, "O!O", &PyType_Type, &cls, &dicts)) return NULL;
+    if (!((PyTypeObject *)cls)->tp_new) {
+        PyErr_SetString(PyExc_TypeError, "instances() takes a class that can be instantiated");
+        return NULL;
+    }
+    PyObject *seq = PySequence_Fast(dicts, "instances() takes a sequence of dicts");
+    if (!seq) return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    PyObject *out = PyTuple_New(n);
+    if (!out) goto fail;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *d = PySequence_Fast_GET_ITEM(seq, i);
+        if (!PyDict_CheckExact(d)) {
+            PyErr_SetString(PyExc_TypeError, "instances() takes a sequence of dicts");
+            goto fail;
+        }
+        PyObject *obj = made((PyTypeObject *)cls, d);
+        if (!obj) goto fail;
+        PyTuple_SET_ITEM(out, i, obj);
+    }
+    Py_DECREF(seq);
+    return out;
+fail:
+    Py_XDECREF(out);
+    Py_DECREF(seq);
+    return NULL;
 }
 
 /* ------------------------------------------------------------------ the encoding */
 
-static int
+/* Every token is a tag byte and what that tag says follows: a fixed-size
+   value, or a varint length (LEB128) and that many bytes. The encoding is
+   thus prefix-free, and two items share it only if they hold the same
+   values in the same order. A known field's key is its index in the spec. */
+
+static inline int
 enc_put(buf_t *b, const void *p, size_t n)
 {
-    if (buf_reserve(b, n) < 0) return -1;
+    if (buf_room(b, n) < 0) return -1;
     if (n) memcpy(b->data + b->len, p, n);
     b->len += n;
     return 0;
 }
 
-static int
+/* A tag and a fixed 8-byte value. */
+static inline int
 enc_tag(buf_t *b, char tag, uint64_t n)
 {
-    char head[9];
-    head[0] = tag;
-    memcpy(head + 1, &n, 8);
-    return enc_put(b, head, 9);
+    if (buf_room(b, 9) < 0) return -1;
+    b->data[b->len] = tag;
+    memcpy(b->data + b->len + 1, &n, 8);
+    b->len += 9;
+    return 0;
 }
 
-static int
+/* A tag and a varint (a length or a count). */
+static inline int
+enc_len(buf_t *b, char tag, uint64_t n)
+{
+    if (buf_room(b, 11) < 0) return -1;
+    char *p = b->data + b->len;
+    *p++ = tag;
+    while (n >= 0x80) {
+        *p++ = (char)(0x80 | (n & 0x7F));
+        n >>= 7;
+    }
+    *p++ = (char)n;
+    b->len = (size_t)(p - b->data);
+    return 0;
+}
+
+/* A tag alone (null, true, false). */
+static inline int
+enc_mark(buf_t *b, char tag)
+{
+    return enc_put(b, &tag, 1);
+}
+
+static inline int
 enc_bytes(buf_t *b, char tag, const char *s, Py_ssize_t n)
 {
-    return enc_tag(b, tag, (uint64_t)n) < 0 || enc_put(b, s, (size_t)n) < 0 ? -1 : 0;
+    return enc_len(b, tag, (uint64_t)n) < 0 || enc_put(b, s, (size_t)n) < 0 ? -1 : 0;
 }
 
 /* ------------------------------------------------------------------ values */
@@ -128,8 +231,8 @@ read_float(PyObject *v, double *out, buf_t *enc)
 static int
 walk_any(Scanner *self, PyObject *v, int depth, buf_t *enc)
 {
-    if (v == Py_None) return enc_tag(enc, 'n', 0) < 0 ? -1 : 1;
-    if (v == Py_True || v == Py_False) return enc_tag(enc, 'b', v == Py_True) < 0 ? -1 : 1;
+    if (v == Py_None) return enc_mark(enc, 'n') < 0 ? -1 : 1;
+    if (v == Py_True || v == Py_False) return enc_mark(enc, v == Py_True ? 't' : 'f') < 0 ? -1 : 1;
     if (PyUnicode_CheckExact(v)) {
         jstr_t s;
         int ok = utf8(v, &s);
@@ -149,7 +252,7 @@ walk_any(Scanner *self, PyObject *v, int depth, buf_t *enc)
     if (!is_dict && !PyList_CheckExact(v) && !PyTuple_CheckExact(v)) return 0;
     if (depth + 1 > self->spec.max_depth) return 0;
     if (is_dict) {
-        if (enc_tag(enc, '{', (uint64_t)PyDict_GET_SIZE(v)) < 0) return -1;
+        if (enc_len(enc, '{', (uint64_t)PyDict_GET_SIZE(v)) < 0) return -1;
         Py_ssize_t pos = 0;
         PyObject *k, *item;
         while (PyDict_Next(v, &pos, &k, &item)) {
@@ -165,7 +268,7 @@ walk_any(Scanner *self, PyObject *v, int depth, buf_t *enc)
     }
     Py_ssize_t n = PySequence_Fast_GET_SIZE(v);
     PyObject **items = PySequence_Fast_ITEMS(v);
-    if (enc_tag(enc, '[', (uint64_t)n) < 0) return -1;
+    if (enc_len(enc, '[', (uint64_t)n) < 0) return -1;
     for (Py_ssize_t i = 0; i < n; i++) {
         int ok = walk_any(self, items[i], depth + 1, enc);
         if (ok <= 0) return ok;
@@ -246,7 +349,7 @@ read_field(Scanner *self, field_t *f, PyObject *v, value_t *out, int depth, buf_
     if (v == Py_None) {
         if (!f->nullable) return 0;
         out->is_null = 1;
-        return enc_tag(enc, 'n', 0) < 0 ? -1 : 1;
+        return enc_mark(enc, 'n') < 0 ? -1 : 1;
     }
     switch (f->kind) {
     case K_INT: {
@@ -273,7 +376,7 @@ read_field(Scanner *self, field_t *f, PyObject *v, value_t *out, int depth, buf_
     case K_BOOL:
         if (v != Py_True && v != Py_False) return 0;
         out->i = v == Py_True;
-        return enc_tag(enc, 'b', (uint64_t)out->i) < 0 ? -1 : 1;
+        return enc_mark(enc, v == Py_True ? 't' : 'f') < 0 ? -1 : 1;
     case K_DEFER:
         return 0;
     case K_OBJECT:
@@ -312,30 +415,41 @@ read_members(Scanner *self, PyObject *d, field_t *fields, int n, value_t *vals, 
     Py_ssize_t pos = 0;
     PyObject *k, *v;
     int hint = 0;
-    if (enc_tag(enc, '{', (uint64_t)PyDict_GET_SIZE(d)) < 0) return -1;
+    if (enc_len(enc, '{', (uint64_t)PyDict_GET_SIZE(d)) < 0) return -1;
     while (PyDict_Next(d, &pos, &k, &v)) {
-        if (!PyUnicode_CheckExact(k)) return 0;
-        jstr_t ks;
-        int ok = utf8(k, &ks);
-        if (ok <= 0) return ok;
-        if (enc_bytes(enc, 'k', ks.s, ks.n) < 0) return -1;
-        int i = find_field(fields, n, hint, ks.s, ks.n);
-        if (i < 0) {
-            *unknown = 1;
-            ok = walk_any(self, v, depth, enc);
+        int i, ok;
+        if (hint < n && fields[hint].key_obj == k) {
+            i = hint; /* the very key object seen last time for this field */
         } else {
-            *seen |= (uint64_t)1 << i;
-            hint = i + 1;
-            if (payload && fields[i].role == R_PAYLOAD) {
-                /* Read once event_type is known. */
-                if (!PyDict_CheckExact(v)) return 0;
-                *payload = v;
-                vals[i].present = 1;
-                vals[i].is_null = 0;
-                ok = 1;
-            } else {
-                ok = read_field(self, &fields[i], v, &vals[i], depth, enc);
+            if (!PyUnicode_CheckExact(k)) return 0;
+            jstr_t ks;
+            ok = utf8(k, &ks);
+            if (ok <= 0) return ok;
+            i = find_field(fields, n, hint, ks.s, ks.n);
+            if (i < 0) {
+                if (enc_bytes(enc, 'k', ks.s, ks.n) < 0) return -1;
+                *unknown = 1;
+                ok = walk_any(self, v, depth, enc);
+                if (ok <= 0) return ok;
+                continue;
             }
+            PyObject *old = fields[i].key_obj;
+            Py_INCREF(k);
+            fields[i].key_obj = k;
+            Py_XDECREF(old);
+        }
+        if (enc_len(enc, 'K', (uint64_t)i) < 0) return -1;
+        *seen |= (uint64_t)1 << i;
+        hint = i + 1;
+        if (payload && fields[i].role == R_PAYLOAD) {
+            /* Read once event_type is known. */
+            if (!PyDict_CheckExact(v)) return 0;
+            *payload = v;
+            vals[i].present = 1;
+            vals[i].is_null = 0;
+            ok = 1;
+        } else {
+            ok = read_field(self, &fields[i], v, &vals[i], depth, enc);
         }
         if (ok <= 0) return ok;
     }

@@ -549,6 +549,7 @@ free_fields(field_t *fields, int n)
         field_t *f = &fields[i];
         free(f->name);
         Py_CLEAR(f->check);
+        Py_CLEAR(f->key_obj);
         for (int k = 0; k < f->n_enum; k++) {
             free(f->enum_v[k]);
             Py_CLEAR(f->enum_obj[k]);
