@@ -40,13 +40,15 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from connector_sync_contracts import PAYLOAD_MODELS, Event, replay, validate_event
+from connector_sync_contracts._engine import native
 from connector_sync_contracts._engine.native import record_values
 from connector_sync_contracts._engine.runner import replay_sources
 from connector_sync_contracts._tooling.synthetic import GeneratorOptions, generate_lines
+from connector_sync_contracts.contract.catalog import CATALOG, RECIPES, Family
 from connector_sync_contracts.contract.projection import canonical_dumps
 from connector_sync_contracts.io import LineProblem, Source, parse_line
 from connector_sync_contracts.reducing.api import event_to_fact
-from connector_sync_contracts.reducing.facts import EPOCH, MICROSECOND
+from connector_sync_contracts.reducing.facts import EPOCH, MICROSECOND, fact_from_values
 from tests.support.engines import ENGINES, Engine, engine, native_scanner, require_native
 from tests.support.factories import PROJECT_UUID, envelope, payload_for
 from tests.support.soak import SOAK
@@ -790,6 +792,34 @@ def test_native_screen_takes_plain_lines_of_every_type(event_type: str) -> None:
     for seq in range(1, 6):
         line = line_of(envelope(event_type, seq=seq))
         assert assert_native_agrees(line) is not None, line
+
+
+LINK_TYPES: Final = tuple(r.event_type for r in CATALOG if r.family is Family.LINK)
+
+
+@pytest.mark.parametrize("layout", ["derived", "fallback"])
+@pytest.mark.parametrize("event_type", LINK_TYPES)
+def test_link_facts_from_the_core_follow_the_catalogue(
+    event_type: str, layout: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The core's link values become the fact ``fact_from_values`` makes from the roles.
+
+    Every value differs, so a field taken from the wrong place shows; the
+    fallback (no layout derivable) must give the same fact.
+    """
+    names = native._type_spec(event_type)[0]
+    values = tuple(
+        1_700_000_000_123_456 + i if name == "recorded_at" else f"value-{i}-{name}"
+        for i, name in enumerate(names)
+    )
+    named: dict[str, Any] = dict(zip(names, values, strict=True))
+    named["recorded_at"] = EPOCH + named["recorded_at"] * MICROSECOND
+    expected = fact_from_values(RECIPES[event_type], "01J0000000000000000000000A", named, ())
+    if layout == "fallback":
+        monkeypatch.setattr(native, "_link_layout", lambda _: None)
+    else:
+        assert native._link_layout(event_type) is not None
+    assert native._link_fact("01J0000000000000000000000A", event_type, values) == expected
 
 
 # ------------------------------------------------------------ whole logs

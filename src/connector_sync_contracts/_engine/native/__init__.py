@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import operator
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -213,11 +214,38 @@ def _type_spec(event_type: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     )
 
 
-def _link_fact(event_id: str, event_type: str, values: tuple[Any, ...]) -> LinkFact:
+_LINK_ATTRS: Final = LinkFact.__struct_fields__[1:]
+"""``LinkFact``'s attributes after event_id, in its positional order."""
+_LINK_TIME: Final = _LINK_ATTRS.index("recorded_at")
+
+
+@functools.cache
+def _link_layout(event_type: str) -> Any:
+    """Picks ``LinkFact``'s attributes, in order, out of the core's values of an event type.
+
+    Derived from the catalogue's roles exactly as ``fact_from_values`` reads
+    them; None when they do not give every attribute (``fact_from_values``
+    then decides, and raises as it would).
+    """
     recipe = RECIPES[event_type]
+    names = _type_spec(event_type)[0]
+    where = {recipe.roles[name]: i for i, name in enumerate(names) if name in recipe.roles}
+    if set(where) != set(_LINK_ATTRS):
+        return None
+    return operator.itemgetter(*(where[attr] for attr in _LINK_ATTRS))
+
+
+def _link_fact(event_id: str, event_type: str, values: tuple[Any, ...]) -> LinkFact:
+    """The link fact of a valid event from the core's values (the time in microseconds)."""
+    layout = _link_layout(event_type)
+    if layout is not None:
+        row = layout(values)
+        at = EPOCH + row[_LINK_TIME] * MICROSECOND
+        # Positional, in _LINK_ATTRS's order (mypy cannot count starred rows).
+        return LinkFact(event_id, *row[:_LINK_TIME], at, *row[_LINK_TIME + 1 :])  # type: ignore[call-arg]
     named = dict(zip(_type_spec(event_type)[0], values, strict=True))
     named["recorded_at"] = EPOCH + named["recorded_at"] * MICROSECOND
-    fact = fact_from_values(recipe, event_id, named, ())
+    fact = fact_from_values(RECIPES[event_type], event_id, named, ())
     assert isinstance(fact, LinkFact)
     return fact
 
