@@ -88,7 +88,8 @@ UBSAN_OPTS := UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 SAN_ENV = env -u $(PURE_ENV) LD_PRELOAD=$(ASAN_RUNTIME) PYTHONMALLOC=malloc \
 	ASAN_OPTIONS=$(ASAN_BASE) $(UBSAN_OPTS)
 SANITIZE_TESTS := tests/engine tests/io tests/validation/test_agreement.py tests/reducing \
-	tests/cli/test_validate.py tests/cli/test_replay.py tests/scale/test_routing_agreement.py
+	tests/cli/test_validate.py tests/cli/test_replay.py tests/scale/test_routing_agreement.py \
+	tests/models/test_results.py
 
 $(SAN_BIN)/python:
 	$(PYTHON) -m venv $(SAN_VENV)
