@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 from array import array
-from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -139,13 +138,32 @@ def _lines(draw: st.DrawFn, cloudevents: bool) -> list[bytes]:
     return lines
 
 
-def _into(delivered: list[bytearray]) -> Callable[[int, memoryview], None]:
-    """A sink appending partition p's lines to ``delivered[p]``."""
+def _delivering(
+    *,
+    compiled: bool,
+    cloudevents: bool = False,
+    stage_bytes: int = 256 * 1024,
+    into: list[bytearray] | None = None,
+) -> tuple[Router, list[bytearray]]:
+    """A router of the test's shape whose sink appends partition p's lines to ``delivered[p]``.
+
+    ``delivered`` is ``into`` when given (several routers filling one list), else a new list.
+    """
+    delivered = into if into is not None else [bytearray() for _ in range(PARTITIONS)]
 
     def sink(p: int, data: memoryview) -> None:
         delivered[p].extend(data)
 
-    return sink
+    router = Router(
+        PARTITIONS,
+        BUCKETS,
+        sink=sink,
+        cloudevents=cloudevents,
+        max_line_bytes=LIMIT,
+        stage_bytes=stage_bytes,
+        compiled=compiled,
+    )
+    return router, delivered
 
 
 def _is_json_without_repeats(line: bytes) -> bool:
@@ -176,14 +194,8 @@ def _route(
     routing: list[int] = []
     values: list[list[int]] = []
     for line in lines:
-        router = Router(
-            PARTITIONS,
-            BUCKETS,
-            sink=lambda p, data: delivered[p].extend(data),
-            cloudevents=cloudevents,
-            max_line_bytes=LIMIT,
-            stage_bytes=64,
-            compiled=compiled,
+        router, _ = _delivering(
+            compiled=compiled, cloudevents=cloudevents, stage_bytes=64, into=delivered
         )
         router.route_block(line + b"\n")
         routed = router.take()
@@ -217,15 +229,8 @@ def test_every_line_is_routed_once_and_delivered_whole(
     at_limit = b"{}" + b" " * (LIMIT - 2) + b"\r"  # the \r is not counted
     lines = [*data.draw(_lines(cloudevents)), b"", b"x" * (LIMIT + 1), at_limit]
     for compiled in (True, False):
-        delivered = [bytearray() for _ in range(PARTITIONS)]
-        router = Router(
-            PARTITIONS,
-            BUCKETS,
-            sink=_into(delivered),
-            cloudevents=cloudevents,
-            max_line_bytes=LIMIT,
-            stage_bytes=stage,
-            compiled=compiled,
+        router, delivered = _delivering(
+            compiled=compiled, cloudevents=cloudevents, stage_bytes=stage
         )
         block = b"\n".join(lines)  # the last line without its newline
         assert router.route_block(block) == len(lines)
@@ -250,14 +255,7 @@ def test_lines_with_a_repeated_member_or_bad_utf8_are_routed_without_loss() -> N
         b'{"event_id":"01H","payload":{"connector_id":"a"},"payload":{"connector_id":"b"}}',
     ]
     for compiled in (True, False):
-        delivered = [bytearray() for _ in range(PARTITIONS)]
-        router = Router(
-            PARTITIONS,
-            BUCKETS,
-            sink=_into(delivered),
-            max_line_bytes=LIMIT,
-            compiled=compiled,
-        )
+        router, delivered = _delivering(compiled=compiled)
         assert router.route_block(b"\n".join(lines)) == len(lines)
         router.take()
         assert sorted(b"".join(map(bytes, delivered)).splitlines()) == sorted(lines)
