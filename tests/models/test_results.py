@@ -12,12 +12,16 @@ and the pure-Python ``_made``.
 
 from __future__ import annotations
 
-from typing import Any
+import gc
+import json
+from importlib import resources
+from typing import Any, Final
 
 import pytest
 from hypothesis import given, settings
 from pydantic import BaseModel
 
+from connector_sync_contracts import Event
 from connector_sync_contracts.contract.catalog import ALL_FAMILIES, Family
 from connector_sync_contracts.contract.lifecycle import SyncOutcome
 from connector_sync_contracts.models.results import (
@@ -35,6 +39,12 @@ from connector_sync_contracts.reducing.api import Projection
 from tests.support.engines import ENGINES, Engine, engine, needs_native
 from tests.support.soak import examples
 from tests.support.strategies import logs
+
+EXAMPLE: Final = resources.files("connector_sync_contracts") / "examples" / "example_day.jsonl"
+
+
+def _example_events() -> list[Event]:
+    return [Event.model_validate(json.loads(line)) for line in EXAMPLE.read_text().splitlines()]
 
 
 def _same(built: Any, validated: Any) -> None:
@@ -168,3 +178,61 @@ def test_the_compiled_maker_refuses_what_is_not_a_dict() -> None:
     with pytest.raises(TypeError, match="sequence of dicts"):
         instances(DeliveryState, 3)
     assert instances(DeliveryState, ()) == ()
+
+
+def _untracked(obj: Any) -> bool:
+    return not gc.is_tracked(obj)
+
+
+@needs_native
+def test_a_compiled_replay_leaves_its_acyclic_results_to_reference_counting() -> None:
+    """Log entries and deliveries hold only leaves: the cyclic collector does not track them.
+
+    A service that replays a large log would otherwise pay for the
+    collector visiting every one of them, at once and at every full
+    collection after.
+    """
+    from connector_sync_contracts import replay
+
+    with engine("compiled"):
+        result = replay(_example_events())
+    states = [state for state in result.sync.values() if state.deliveries]
+    assert states
+    for state in states:
+        assert state.deliveries is not None
+        assert state.outcome_log
+        assert _untracked(state.deliveries)
+        for delivery in state.deliveries:
+            assert _untracked(delivery)
+            assert _untracked(vars(delivery))
+            assert _untracked(delivery.model_fields_set)
+        assert all(_untracked(entry) for entry in state.outcome_log)
+    logs = [state.transition_log for state in result.connectors.values() if state.transition_log]
+    assert logs
+    assert all(_untracked(entry) for log in logs for entry in log)
+
+
+@needs_native
+def test_the_compiled_maker_keeps_tracking_a_model_that_could_be_in_a_cycle() -> None:
+    """Only a model whose fields are all leaves (untracked objects, enum members) is untracked."""
+    from connector_sync_contracts._engine.native import model_maker
+
+    with engine("compiled"):
+        instances = model_maker()
+    assert instances is not None
+    leaves = {"kind": "x", "event_id": None, "message": "m"}
+
+    class Holder:
+        pass
+
+    held = [{**leaves, "message": []}, {**leaves, "event_id": Holder()}, leaves]
+    mutable, instance, plain = instances(DeliveryState, held)
+    for model in (mutable, instance):
+        assert gc.is_tracked(model)
+        assert gc.is_tracked(vars(model))
+    assert _untracked(plain)
+    made = instances(DeliveryState, [leaves, {**leaves, "status": SyncOutcome.ACCEPTED}])
+    assert all(_untracked(model) for model in made)
+    assert _untracked(made)
+    tracked = instances(DeliveryState, held[:1])
+    assert gc.is_tracked(tracked)

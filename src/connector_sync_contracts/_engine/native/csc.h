@@ -438,6 +438,9 @@ PyObject *store_locate(Scanner *self, PyObject *eids);
 int objects_init(void);
 /* instances(cls, dicts) -> tuple of models made from the dicts without validation. */
 PyObject *instances(PyObject *module, PyObject *args);
+/* Stop the cyclic collector tracking tuple t if all its items are leaves
+   (untracked objects or enum members): it can be part of no cycle. */
+void untrack_leaf_tuple(PyObject *t);
 /* A mapping or an Event (event_type: the Event class, or None) read and
    checked like a line, without JSON text: 1 a valid event in *out, 0 defer
    (Python decides it), -1 an error. *enc receives a binary encoding of

@@ -313,6 +313,7 @@ fold_connector(Scanner *self, cacc_t *ca, const rec_t *r, long long max_cycles)
         }
         if (ca->log) {
             PyObject *item = Py_BuildValue("(NN)", eid_str(r), member_or_none(self, target));
+            if (item) untrack_leaf_tuple(item);
             if (!item || PyList_Append(ca->log, item) < 0) {
                 Py_XDECREF(item);
                 return -1;
@@ -520,6 +521,7 @@ fold_sync(Scanner *self, sacc_t *sa, uint32_t ri)
     if (sa->log) {
         PyObject *item = Py_BuildValue("(NON)", eid_str(r), spec->outcome_member[outcome],
                                        blob_str(self, r->u.s.off, r->u.s.dlen));
+        if (item) untrack_leaf_tuple(item);
         if (!item || PyList_Append(sa->log, item) < 0) {
             Py_XDECREF(item);
             return -1;

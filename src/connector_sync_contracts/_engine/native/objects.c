@@ -38,6 +38,7 @@ static PyObject *uuid_type;    /* uuid.UUID, looked up once */
 static PyObject *int_name;     /* "int" */
 static PyObject *empty_args;   /* () */
 static PyObject *dict_name, *fields_set_name, *extra_name, *private_name;
+static PyTypeObject *enum_type; /* enum.Enum */
 
 int
 objects_init(void)
@@ -48,13 +49,21 @@ objects_init(void)
     if (!uuid) return -1;
     uuid_type = PyObject_GetAttrString(uuid, "UUID");
     Py_DECREF(uuid);
+    PyObject *enum_module = PyImport_ImportModule("enum");
+    if (!enum_module) return -1;
+    enum_type = (PyTypeObject *)PyObject_GetAttrString(enum_module, "Enum");
+    Py_DECREF(enum_module);
+    if (enum_type && !PyType_Check(enum_type)) {
+        PyErr_SetString(PyExc_TypeError, "enum.Enum is not a class");
+        return -1;
+    }
     int_name = PyUnicode_InternFromString("int");
     empty_args = PyTuple_New(0);
     dict_name = PyUnicode_InternFromString("__dict__");
     fields_set_name = PyUnicode_InternFromString("__pydantic_fields_set__");
     extra_name = PyUnicode_InternFromString("__pydantic_extra__");
     private_name = PyUnicode_InternFromString("__pydantic_private__");
-    return uuid_type && int_name && empty_args && dict_name && fields_set_name && extra_name &&
+    return uuid_type && enum_type && int_name && empty_args && dict_name && fields_set_name && extra_name &&
                    private_name
                ? 0
                : -1;
@@ -62,10 +71,46 @@ objects_init(void)
 
 /* ------------------------------------------------------------------ result models */
 
+/* Results hold hundreds of thousands of small containers (log entries,
+   deliveries). The cyclic garbage collector only needs to track a container
+   that can be part of a reference cycle; the first collection after a
+   replay would otherwise visit every one of them. A container whose
+   contents are all leaves is untracked, the rule CPython applies to tuples
+   and dicts itself (at its next collection; here, at once). A leaf is an
+   object the collector does not track (str, int, float, None, datetime, an
+   untracked container) or an enum member, which refers only to its class
+   and its own attributes, never to a result. Untracking changes nothing but
+   the collector's work: reference counting frees everything as before. */
+static int
+leaf(PyObject *v)
+{
+    return !PyObject_GC_IsTracked(v) || PyObject_TypeCheck(v, enum_type);
+}
+
+void
+untrack_leaf_tuple(PyObject *t)
+{
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(t); i++)
+        if (!leaf(PyTuple_GET_ITEM(t, i))) return;
+    PyObject_GC_UnTrack(t);
+}
+
+static int
+leaf_dict(PyObject *d)
+{
+    Py_ssize_t pos = 0;
+    PyObject *key, *value;
+    while (PyDict_Next(d, &pos, &key, &value))
+        if (!leaf(key) || !leaf(value)) return 0;
+    return 1;
+}
+
 /* One model of class cls whose instance dictionary is d itself, made without
    validation, as models/results.py's _made makes it in Python: the fields set
    are d's keys, no extra, no private attributes. Attributes are set with
-   object.__setattr__'s own function, past the model's frozen __setattr__. */
+   object.__setattr__'s own function, past the model's frozen __setattr__.
+   A model of leaves only is untracked, with its dictionary and fields set:
+   besides them it refers to its class and None. */
 static PyObject *
 made(PyTypeObject *cls, PyObject *d)
 {
@@ -79,6 +124,11 @@ made(PyTypeObject *cls, PyObject *d)
         Py_XDECREF(fields);
         Py_DECREF(obj);
         return NULL;
+    }
+    if (leaf_dict(d)) {
+        PyObject_GC_UnTrack(d);
+        PyObject_GC_UnTrack(fields);  /* the keys of d: leaves */
+        PyObject_GC_UnTrack(obj);
     }
     Py_DECREF(fields);
     return obj;
@@ -108,6 +158,7 @@ instances(PyObject *Py_UNUSED(module), PyObject *args)
         if (!obj) goto fail;
         PyTuple_SET_ITEM(out, i, obj);
     }
+    untrack_leaf_tuple(out);
     Py_DECREF(seq);
     return out;
 fail:
