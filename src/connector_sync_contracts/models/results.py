@@ -315,6 +315,8 @@ def _made(cls: type[_M], fields: dict[str, Any]) -> _M:
 
 def _made_all(cls: type[_M], dicts: Any) -> tuple[_M, ...]:
     """``_made`` of each dict; in one call to the compiled core when it is built."""
+    if not dicts:  # most states have no anomalies: skip looking up the maker
+        return ()
     from .._engine.native import model_maker
 
     maker = model_maker()

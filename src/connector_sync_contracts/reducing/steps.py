@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Final
 
 from ..contract.lifecycle import (
     ALLOWED_TRANSITIONS,
@@ -41,6 +41,7 @@ from .anomalies import (
 from .facts import ConnectorFact, LinkFact, MalformedFact, SyncFact
 
 __all__ = [
+    "DELIVERY_FIELDS",
     "ConnectorAcc",
     "LinkAcc",
     "SyncAcc",
@@ -48,6 +49,16 @@ __all__ = [
     "link_step",
     "sync_step",
 ]
+
+DELIVERY_FIELDS: Final = (
+    "delivery_id",
+    "source_event_fingerprint",
+    "status",
+    "attempts",
+    "last_event_id",
+)
+"""The fields of a delivery's plain data (``results.DeliveryState``), in order; deliveries
+are ordered by their key, the first two."""
 
 
 def _utc_or_none(value: datetime | None) -> datetime | None:
@@ -198,13 +209,9 @@ class SyncAcc:
         deliveries = None
         if self.keep_logs:
             deliveries = tuple(
-                {
-                    "delivery_id": key[0],
-                    "source_event_fingerprint": key[1],
-                    "status": d.status,
-                    "attempts": d.attempts,
-                    "last_event_id": d.last_event_id,
-                }
+                dict(
+                    zip(DELIVERY_FIELDS, (*key, d.status, d.attempts, d.last_event_id), strict=True)
+                )
                 for key, d in sorted(self.deliveries.items())
             )
         return {

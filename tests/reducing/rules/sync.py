@@ -177,6 +177,35 @@ class SyncRules(RuleCase):
         assert state.deliveries is not None
         assert [d.delivery_id for d in state.deliveries] == ["dlv-a", "dlv-b"]
 
+    def test_deliveries_are_ordered_as_python_orders_their_keys(self) -> None:
+        """By code point, whatever the characters: UTF-8 lengths, astral planes, prefixes."""
+        keys = [
+            ("dlv-\U0001f600", "sha256:a"),
+            ("dlv-\ufffd", "sha256:a"),
+            ("dlv-\u4e2d", "sha256:a"),
+            ("dlv-\xe9", "sha256:a"),
+            ("dlv-\x7f", "sha256:a"),
+            ("dlv-z", "sha256:a"),
+            ("dlv-", "sha256:b\xe9"),
+            ("dlv-", "sha256:b"),
+            ("dlv-", "sha256:\U00010000"),
+            ("dlv", "sha256:a"),
+        ]
+        log = EventLog()
+        for delivery_id, fingerprint in keys:
+            log.add(
+                SYNC_INGEST_ACCEPTED,
+                delivery_id=delivery_id,
+                source_event_fingerprint=fingerprint,
+                ingested_count=1,
+            )
+        state = self.one(log)
+        assert state.anomalies == ()
+        assert state.deliveries is not None
+        assert [(d.delivery_id, d.source_event_fingerprint) for d in state.deliveries] == sorted(
+            keys
+        )
+
     @pytest.mark.parametrize(
         "amounts",
         [[INT64_MAX, 1], [INT64_MAX] * 3],

@@ -44,6 +44,7 @@ from ...reducing.facts import (
     SyncFact,
     fact_from_values,
 )
+from ...reducing.steps import DELIVERY_FIELDS
 
 try:  # pragma: no cover - depends on how the package was installed
     from . import _native  # type: ignore[attr-defined]
@@ -200,6 +201,8 @@ _PYTHON_PARTS: Final[dict[str, Any]] = {
     # plain names in anomaly parameters.
     "state_members": list(ConnectorState),
     "outcome_members": list(SyncOutcome),
+    # The keys of each delivery's dict, which the core makes in this order.
+    "delivery_fields": list(DELIVERY_FIELDS),
 }
 """What the spec holds beyond its JSON: Python objects the core uses as they are."""
 
@@ -371,17 +374,6 @@ def sync_state(connector_id: str, part: tuple[Any, ...]) -> dict[str, Any]:
         "replayed_items": replayed,
         "pending_retries": pending,
         "outcome_log": tuple(log) if log is not None else None,
-        "deliveries": tuple(
-            {
-                "delivery_id": dlv,
-                "source_event_fingerprint": fp,
-                "status": status,
-                "attempts": attempts,
-                "last_event_id": last,
-            }
-            for dlv, fp, status, attempts, last in sorted(deliveries)
-        )
-        if deliveries is not None
-        else None,
+        "deliveries": tuple(deliveries) if deliveries is not None else None,
         "anomalies": _anomalies(found),
     }

@@ -40,6 +40,9 @@
 #define MAX_OUTCOMES 16
 #define MAX_FAMILIES 3
 #define EID_MAX 36
+/* A delivery's plain data: key (delivery_id, fingerprint), status, attempts,
+   last event_id (reducing/steps.py's DELIVERY_FIELDS). */
+#define DELIVERY_FIELDS 5
 #define NONE_U32 0xFFFFFFFFu
 
 /* ------------------------------------------------------------------ spec */
@@ -128,6 +131,8 @@ typedef struct {
     uint8_t ulid[256];         /* ULID alphabet (upper and lower case) */
     int n_families;
     PyObject *family_obj[MAX_FAMILIES];    /* owned */
+    int n_delivery_fields;
+    PyObject *delivery_field[DELIVERY_FIELDS]; /* owned: the keys of a delivery's dict */
 } spec_t;
 
 int spec_load(spec_t *spec, PyObject *dict, int *check_bits);

@@ -531,29 +531,97 @@ fold_sync(Scanner *self, sacc_t *sa, uint32_t ri)
     return 0;
 }
 
+/* A delivery key's place in the order of keys. */
+typedef struct {
+    const char *d, *f;         /* delivery_id and fingerprint, UTF-8 */
+    uint32_t dlen, flen;
+    const dlv_t *slot;
+} dkey_t;
+
+static int
+bytes_order(const char *a, uint32_t an, const char *b, uint32_t bn)
+{
+    int c = memcmp(a, b, an < bn ? an : bn);
+    if (c) return c;
+    return an < bn ? -1 : an > bn;
+}
+
+/* Keys in Python's order of (delivery_id, fingerprint) str tuples: UTF-8 byte
+   order is code point order (surrogates passed through keep it too). */
+static int
+dkey_order(const void *pa, const void *pb)
+{
+    const dkey_t *a = pa, *b = pb;
+    int c = bytes_order(a->d, a->dlen, b->d, b->dlen);
+    return c ? c : bytes_order(a->f, a->flen, b->f, b->flen);
+}
+
+/* One delivery's plain data: a dict of the spec's delivery fields. */
+static PyObject *
+delivery_data(Scanner *self, const dlv_t *d)
+{
+    spec_t *spec = &self->spec;
+    const rec_t *o = &self->store.recs[d->rec];
+    PyObject *values[DELIVERY_FIELDS] = {
+        blob_str(self, o->u.s.off, o->u.s.dlen),
+        blob_str(self, o->u.s.off + o->u.s.dlen, o->u.s.flen),
+        Py_NewRef(spec->outcome_member[d->status]),
+        PyLong_FromSsize_t(d->attempts),
+        eid_str(o),
+    };
+    PyObject *dict = PyDict_New();
+    int ok = dict != NULL;
+    for (int k = 0; k < DELIVERY_FIELDS; k++) {
+        if (ok && (!values[k] || PyDict_SetItem(dict, spec->delivery_field[k], values[k]) < 0))
+            ok = 0;
+        Py_XDECREF(values[k]);
+    }
+    if (!ok) {
+        Py_XDECREF(dict);
+        return NULL;
+    }
+    return dict;
+}
+
+/* Every delivery key's data, ordered by key. */
+static PyObject *
+deliveries_data(Scanner *self, const sacc_t *sa, size_t used)
+{
+    dkey_t *keys = malloc(array_size(used ? used : 1, sizeof(dkey_t)));
+    if (!keys) return PyErr_NoMemory();
+    size_t n = 0;
+    for (size_t i = 0; i < sa->cap && n < used; i++) {
+        const dlv_t *d = &sa->slots[i];
+        if (!d->used) continue;
+        const rec_t *o = &self->store.recs[d->rec];
+        const char *blob = self->store.blob.data + o->u.s.off;
+        keys[n++] = (dkey_t){blob, blob + o->u.s.dlen, o->u.s.dlen, o->u.s.flen, d};
+    }
+    qsort(keys, n, sizeof(dkey_t), dkey_order);
+    PyObject *out = PyList_New((Py_ssize_t)n);
+    for (size_t k = 0; out && k < n; k++) {
+        PyObject *item = delivery_data(self, keys[k].slot);
+        if (!item) Py_CLEAR(out);
+        else PyList_SET_ITEM(out, (Py_ssize_t)k, item);
+    }
+    free(keys);
+    return out;
+}
+
 static PyObject *
 sync_part(Scanner *self, sacc_t *sa, int keep_logs)
 {
     spec_t *spec = &self->spec;
     Py_ssize_t pending = 0;
-    PyObject *deliveries = keep_logs ? PyList_New(0) : Py_NewRef(Py_None);
-    if (!deliveries) return NULL;
+    size_t used = 0;
     for (size_t i = 0; i < sa->cap; i++) {
         dlv_t *d = &sa->slots[i];
         if (!d->used) continue;
+        used++;
         if (d->terminal < 0 && d->last_retry > 0) pending++;
-        if (!keep_logs) continue;
-        const rec_t *o = &self->store.recs[d->rec];
-        PyObject *item = Py_BuildValue("(NNOnN)", blob_str(self, o->u.s.off, o->u.s.dlen),
-                                       blob_str(self, o->u.s.off + o->u.s.dlen, o->u.s.flen),
-                                       spec->outcome_member[d->status], d->attempts, eid_str(o));
-        if (!item || PyList_Append(deliveries, item) < 0) {
-            Py_XDECREF(item);
-            Py_DECREF(deliveries);
-            return NULL;
-        }
-        Py_DECREF(item);
     }
+    PyObject *deliveries = keep_logs ? deliveries_data(self, sa, used) : Py_NewRef(Py_None);
+    if (!deliveries) return NULL;
     PyObject *counts = PyTuple_New(spec->n_outcomes);
     if (!counts) {
         Py_DECREF(deliveries);

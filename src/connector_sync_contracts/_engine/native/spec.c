@@ -443,8 +443,11 @@ spec_load(spec_t *spec, PyObject *d, int *check_bits)
         load_members(item(d, "state_members"), spec->state_obj, spec->state_member,
                      spec->n_states, "state_members") < 0 ||
         load_members(item(d, "outcome_members"), spec->outcome_obj, spec->outcome_member,
-                     spec->n_outcomes, "outcome_members") < 0)
+                     spec->n_outcomes, "outcome_members") < 0 ||
+        load_names(item(d, "delivery_fields"), spec->delivery_field, DELIVERY_FIELDS,
+                   &spec->n_delivery_fields, "delivery_fields") < 0)
         return -1;
+    if (spec->n_delivery_fields != DELIVERY_FIELDS) return fail("delivery_fields");
     /* families: connector, sync, link, in this order (the fold's own). */
     if (spec->n_families != 3 || PyUnicode_CompareWithASCIIString(spec->family_obj[0], "connector") ||
         PyUnicode_CompareWithASCIIString(spec->family_obj[1], "sync") ||
@@ -577,5 +580,6 @@ spec_free(spec_t *spec)
         Py_CLEAR(spec->outcome_member[i]);
     }
     for (int i = 0; i < spec->n_families; i++) Py_CLEAR(spec->family_obj[i]);
+    for (int i = 0; i < spec->n_delivery_fields; i++) Py_CLEAR(spec->delivery_field[i]);
     memset(spec, 0, sizeof(*spec));
 }
