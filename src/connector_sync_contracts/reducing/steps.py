@@ -311,27 +311,36 @@ class LinkAcc:
     ) -> dict[str, Any]:
         """The index as plain data (the fields of ``results.LinkIndex``), with the given
         counts and stream-level anomalies."""
+        # In key order, so each aggregate's references come out sorted too.
+        ordered = sorted(self.links.items(), key=_link_key)
         reverse: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
-        for key, link in self.links.items():
-            reverse.setdefault(
-                (link.internal_aggregate_type, link.internal_aggregate_id), []
-            ).append(key)
+        for key, link in ordered:
+            aggregate = (link.internal_aggregate_type, link.internal_aggregate_id)
+            refs = reverse.get(aggregate)
+            if refs is None:
+                reverse[aggregate] = [key]
+            else:
+                refs.append(key)
         return {
             "event_count": counts[0],
             "duplicates_dropped": counts[1],
             "ignored_event_count": counts[2],
             "anomalies": list(stream_anomalies),
-            "links": [self.links[key].link_fields() for key in sorted(self.links)],
+            "links": [link.link_fields() for _, link in ordered],
             "reverse_index": [
                 {
                     "internal_aggregate_type": agg[0],
                     "internal_aggregate_id": agg[1],
-                    "external_refs": sorted(keys),
+                    "external_refs": keys,
                 }
                 for agg, keys in sorted(reverse.items())
             ],
             "link_anomalies": list(self.anomalies),
         }
+
+
+def _link_key(item: tuple[tuple[str, str, str], LinkFact]) -> tuple[str, str, str]:
+    return item[0]
 
 
 def link_step(acc: LinkAcc, fact: LinkFact | MalformedFact) -> LinkAcc:
