@@ -164,15 +164,25 @@ def test_model_construct_agrees_with_the_fast_path(maker: Engine) -> None:
     assert delivery[0].__pydantic_private__ is None
 
 
-@needs_native
-def test_the_compiled_maker_refuses_what_is_not_a_dict() -> None:
-    """``instances`` takes dicts only, and leaves nothing half made behind an error."""
+def _compiled_maker() -> Any:
+    """The compiled core's ``instances``."""
     from connector_sync_contracts._engine.native import model_maker
 
     with engine("compiled"):
         instances = model_maker()
     assert instances is not None
-    fine = {"kind": "x", "event_id": None, "message": "m"}
+    return instances
+
+
+LEAVES: Final = {"kind": "x", "event_id": None, "message": "m"}
+"""Fields of leaves only (str and None)."""
+
+
+@needs_native
+def test_the_compiled_maker_refuses_what_is_not_a_dict() -> None:
+    """``instances`` takes dicts only, and leaves nothing half made behind an error."""
+    instances = _compiled_maker()
+    fine = dict(LEAVES)
     with pytest.raises(TypeError, match="sequence of dicts"):
         instances(DeliveryState, [fine, [("kind", "x")]])
     with pytest.raises(TypeError, match="sequence of dicts"):
@@ -215,12 +225,8 @@ def test_a_compiled_replay_leaves_its_acyclic_results_to_reference_counting() ->
 @needs_native
 def test_the_compiled_maker_keeps_tracking_a_model_that_could_be_in_a_cycle() -> None:
     """Only a model whose fields are all leaves (untracked objects, enum members) is untracked."""
-    from connector_sync_contracts._engine.native import model_maker
-
-    with engine("compiled"):
-        instances = model_maker()
-    assert instances is not None
-    leaves = {"kind": "x", "event_id": None, "message": "m"}
+    instances = _compiled_maker()
+    leaves = dict(LEAVES)
 
     class Holder:
         pass
