@@ -63,8 +63,8 @@ objects_init(void)
     fields_set_name = PyUnicode_InternFromString("__pydantic_fields_set__");
     extra_name = PyUnicode_InternFromString("__pydantic_extra__");
     private_name = PyUnicode_InternFromString("__pydantic_private__");
-    return uuid_type && enum_type && int_name && empty_args && dict_name && fields_set_name && extra_name &&
-                   private_name
+    return uuid_type && enum_type && int_name && empty_args && dict_name && fields_set_name &&
+                   extra_name && private_name
                ? 0
                : -1;
 }
