@@ -14,12 +14,18 @@ $(BIN)/python:
 # The compiled accelerator is built by the editable install: rebuild when its source changes.
 NATIVE := setup.py $(wildcard src/connector_sync_contracts/_engine/native/*.[ch])
 
+# Byte-compiled as pip compiles an installed wheel: with PYTHONDONTWRITEBYTECODE
+# set, an editable install would otherwise compile every module on every run.
+COMPILE := $(BIN)/python -m compileall -q src/connector_sync_contracts > /dev/null
+
 $(STAMP_RUN): pyproject.toml $(NATIVE) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
+	$(COMPILE)
 	touch $@
 
 $(STAMP_DEV): pyproject.toml $(NATIVE) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[dev,cloudevents,dask]"
+	$(COMPILE)
 	touch $@ $(STAMP_RUN)
 
 EXAMPLE := src/connector_sync_contracts/examples/example_day.jsonl
