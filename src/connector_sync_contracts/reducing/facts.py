@@ -102,7 +102,7 @@ Fact = ConnectorFact | SyncFact | LinkFact | MalformedFact
 
 
 def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo is timezone.utc else value.astimezone(timezone.utc)
+    return value.astimezone(timezone.utc)
 
 
 def fact_from_values(
