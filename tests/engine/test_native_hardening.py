@@ -103,6 +103,32 @@ def test_empty_strings_offered_from_python_are_kept_and_compared() -> None:
     assert scanner.next_group(True, 3, 7) is None
 
 
+@pytest.mark.parametrize("weak_bits", [0, 1])
+def test_copies_of_an_item_are_compared_by_reading_the_list_again(weak_bits: int) -> None:
+    """A kept item gets its identity only when a copy of its event_id arrives.
+
+    Both are then read again from the list the scanner was given, so the
+    records one scanner keeps come from that one list.
+    """
+    seen: dict[str, dict[str, Any]] = {}
+    for line in generate_lines(GeneratorOptions(events=40, connectors=2)):
+        event = json.loads(line)
+        seen.setdefault(event["event_id"], event)
+    items = list(seen.values())[:20]
+    items.append(dict(items[3]))  # an identical copy
+    items.append({**items[5], "node_id": "elsewhere"})  # a differing copy
+    items.append(json.loads(json.dumps(items[7])))  # identical, not the same objects
+    scanner = _accel.scanner(weak_bits=weak_bits)
+    assert scanner is not None
+    assert scanner.scan_objects(items, None, True, 0, 1, 0, 10)[1] == []
+    with pytest.raises(ValueError, match="one list"):
+        scanner.scan_objects(list(items), None, True, 0, 1, 10, len(items))
+    with pytest.raises(ValueError, match="one list"):
+        scanner.scan_objects(items, None, True, 0, 2, 10, len(items))
+    assert scanner.scan_objects(items, None, True, 0, 1, 10, len(items)) == (len(items), [])
+    assert scanner.settle() == ([items[5]["event_id"]], 2)
+
+
 @pytest.mark.parametrize(
     ("values", "message"),
     [
@@ -182,7 +208,7 @@ def test_bool_and_defer_fields_from_a_newer_model(extra: dict[str, Any], taken: 
     event["payload"].update(extra)
     text = json.dumps(event).encode()
     assert (scanner.probe(text, True) is not None) is taken
-    assert (scanner.scan_objects([event], None, False, 0, 1)[1] == []) is taken
+    assert (scanner.scan_objects([event], None, False, 0, 1, 0, 1)[1] == []) is taken
 
 
 def test_the_spec_derivation_knows_bool_and_never_fails_on_a_new_type() -> None:

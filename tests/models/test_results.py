@@ -216,10 +216,37 @@ def test_a_compiled_replay_leaves_its_acyclic_results_to_reference_counting() ->
             assert _untracked(delivery)
             assert _untracked(vars(delivery))
             assert _untracked(delivery.model_fields_set)
+        assert _untracked(state.outcome_log)
         assert all(_untracked(entry) for entry in state.outcome_log)
     logs = [state.transition_log for state in result.connectors.values() if state.transition_log]
     assert logs
+    assert all(_untracked(log) for log in logs)
     assert all(_untracked(entry) for log in logs for entry in log)
+
+
+@needs_native
+def test_deliveries_made_by_the_compiled_fold_are_what_model_construct_makes() -> None:
+    """The fold makes the library's deliveries itself; each is an ordinary model of its own."""
+    from connector_sync_contracts import replay
+
+    with engine("compiled"):
+        result = replay(_example_events())
+    with engine("python"):
+        expected = replay(_example_events())
+    made = [d for state in result.sync.values() for d in state.deliveries or ()]
+    assert len(made) > 1
+    assert made == [d for state in expected.sync.values() for d in state.deliveries or ()]
+    for delivery in made:
+        assert type(delivery) is DeliveryState
+        assert delivery == DeliveryState.model_construct(**vars(delivery))
+        assert delivery.model_fields_set == set(vars(delivery))
+        assert delivery.__pydantic_extra__ is None
+        assert delivery.__pydantic_private__ is None
+    first, second = made[0], made[1]
+    assert first.model_fields_set is not second.model_fields_set
+    changed = first.model_copy(update={"attempts": first.attempts + 1})
+    assert changed.attempts == first.attempts + 1
+    assert first.model_fields_set == set(DeliveryState.model_fields)
 
 
 @needs_native

@@ -26,6 +26,7 @@ from ..contract.catalog import Family
 from ..contract.patterns import normal_event_id
 from ..io import LineProblem, LinesSource
 from ..models.envelope import Event, canonical_json
+from ..models.results import DeliveryState
 from ..reducing.anomalies import AnomalyData
 from ..reducing.facts import Fact, MalformedFact
 from ..reducing.fold import Engine
@@ -49,23 +50,25 @@ def fold_items(
     scanner = native.scanner()
     if scanner is None:
         return None
-    listed: Sequence[Event | Mapping[str, Any]] = (
-        items if isinstance(items, (list, tuple)) else list(items)
-    )
+    # A list of our own: the core reads an item again when a copy of its
+    # event_id arrives, so no caller's code may change it meanwhile.
+    listed: list[Event | Mapping[str, Any]] = list(items)
     engine = Engine(families, keep_logs=include_logs, max_reconnect_cycles=max_reconnect_cycles)
     envelope_anomalies: list[AnomalyData] = []
     with native.no_gc():
         scanner.reserve(len(listed))
         for start in range(0, len(listed), _CHUNK):
-            chunk = list(listed[start : start + _CHUNK])
-            _, deferred = scanner.scan_objects(chunk, Event, True, 0, start + 1)
+            stop = min(start + _CHUNK, len(listed))
+            _, deferred = scanner.scan_objects(listed, Event, True, 0, 1, start, stop)
             for at in deferred:
-                _offer_decided(scanner, chunk[at], start + at + 1, envelope_anomalies)
+                _offer_decided(scanner, listed[at], at + 1, envelope_anomalies)
         ids, dropped = scanner.settle()
         conflicts: dict[str, int] = {}
         if ids:
             dropped += _settle(scanner, listed, set(ids), conflicts)
-        return fold_compiled(engine, scanner, envelope_anomalies, dropped, conflicts)
+        return fold_compiled(
+            engine, scanner, envelope_anomalies, dropped, conflicts, delivery_model=DeliveryState
+        )
 
 
 def fold_lines(

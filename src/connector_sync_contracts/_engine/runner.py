@@ -553,15 +553,22 @@ def fold_compiled(
     envelope_anomalies: list[AnomalyData],
     dropped: int,
     conflicts: dict[str, int],
+    *,
+    delivery_model: type | None = None,
 ) -> Folded:
     """Fold a settled scanner's records into ``engine``.
 
     Partitions are folded in C; the stream-level group (links, events of no
-    family) by the Engine, in replay order.
+    family) by the Engine, in replay order. With ``delivery_model`` the
+    sync states' deliveries are made as its instances, for a caller that
+    makes result models (``models/results.py`` takes either).
     """
     event_count = scanner.start_fold()
     families = sum(_FAMILY_BITS[f] for f in engine.families)
-    while (group := scanner.next_group(engine.keep_logs, engine.max_cycles, families)) is not None:
+    keep_logs, max_cycles = engine.keep_logs, engine.max_cycles
+    while (
+        group := scanner.next_group(keep_logs, max_cycles, families, delivery_model)
+    ) is not None:
         if group[0] == "stream":
             for fact in group[1]:
                 engine.fold(fact)

@@ -345,17 +345,28 @@ def _connectors(states: dict[str, dict[str, Any]]) -> dict[str, ReducedConnector
     return dict(zip(states, made, strict=True))
 
 
+_OUTCOMES: Final = {outcome.value: outcome for outcome in SyncOutcome}
+"""Each outcome by its value: a dict lookup, where ``SyncOutcome(value)`` is a call."""
+
+
+def _deliveries(deliveries: Any) -> tuple[DeliveryState, ...] | None:
+    """The deliveries' models: made from their dicts, or already made by the compiled fold."""
+    if deliveries is None:
+        return None
+    if deliveries and isinstance(deliveries[0], DeliveryState):
+        return tuple(deliveries)
+    return _made_all(DeliveryState, deliveries)
+
+
 def _syncs(states: dict[str, dict[str, Any]]) -> dict[str, ReducedSyncState]:
     made = _made_all(
         ReducedSyncState,
         [
             {
                 **data,
-                "outcome_counts": {SyncOutcome(k): v for k, v in data["outcome_counts"].items()},
+                "outcome_counts": {_OUTCOMES[k]: v for k, v in data["outcome_counts"].items()},
                 "outcome_log": None if (log := data["outcome_log"]) is None else tuple(log),
-                "deliveries": _made_all(DeliveryState, deliveries)
-                if (deliveries := data["deliveries"]) is not None
-                else None,
+                "deliveries": _deliveries(data["deliveries"]),
                 "anomalies": _anomalies(data["anomalies"]),
             }
             for data in states.values()

@@ -1,5 +1,9 @@
 """Dedup and replay-order rules (dedup.py) through every engine but the incremental one.
 
+Event objects run them too: the core reads an Event from its instance
+dictionary, and compares copies of an event_id by reading both again
+(``objects.c``).
+
 See ``DedupRules``'s docstring for why ``Projection.apply`` does not run them.
 """
 
@@ -8,6 +12,7 @@ from __future__ import annotations
 from tests.reducing.rules.base import (
     ApiCompiled,
     ApiPython,
+    EventsCompiled,
     LinesCompiled,
     LinesPython,
     StreamCompiled,
@@ -22,6 +27,10 @@ class TestDedupRulesApiPython(ApiPython, DedupRules):
 
 class TestDedupRulesApiCompiled(ApiCompiled, DedupRules):
     """DedupRules on ``replay()``, compiled core."""
+
+
+class TestDedupRulesEventsCompiled(EventsCompiled, DedupRules):
+    """DedupRules on ``replay()`` of Event objects, compiled core."""
 
 
 class TestDedupRulesStreamPython(StreamPython, DedupRules):

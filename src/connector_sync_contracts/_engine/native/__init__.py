@@ -97,9 +97,22 @@ class Scanner(Protocol):
         """Check a block of whole lines; return the line count and the deferred lines."""
 
     def scan_objects(
-        self, items: list[Any], event_type: type | None, keep: bool, source: int, first: int, /
+        self,
+        items: list[Any],
+        event_type: type | None,
+        keep: bool,
+        source: int,
+        first: int,
+        start: int,
+        stop: int,
+        /,
     ) -> tuple[int, list[int]]:
-        """Check mappings and Events like lines; return the count and the deferred indexes."""
+        """Check ``items[start:stop]`` like lines; return ``stop`` and the deferred indexes.
+
+        Item ``i`` is line ``first + i``. Kept records are compared with
+        their copies by reading ``items`` again, so one scanner keeps records
+        from one list, which must not change until ``settle()``.
+        """
 
     def probe(self, line: bytes, strict: bool, /) -> tuple[str, int, int, str, Any] | None:
         """(event_id, lamport, instant_us, kind, values) of an accepted line, or None."""
@@ -135,9 +148,13 @@ class Scanner(Protocol):
         """{event_id: (source, line)} for the kept records of those ids whose place is known."""
 
     def next_group(
-        self, keep_logs: bool, max_cycles: int, families: int, /
+        self, keep_logs: bool, max_cycles: int, families: int, delivery_model: Any = None, /
     ) -> tuple[Any, ...] | None:
-        """The next folded group, or None at the end."""
+        """The next folded group, or None at the end.
+
+        A sync part's deliveries are a list of dicts, or with
+        ``delivery_model`` a tuple of that model's instances made from them.
+        """
 
 
 class BlockRouter(Protocol):

@@ -307,6 +307,7 @@ typedef struct {
     uint8_t health;            /* connector: health index + 1 (0: none) */
     uint8_t prev;              /* connector: previous_state index + 1 (0: none) */
     uint8_t broken;            /* bit r: semantic rule r of the event type broken */
+    uint8_t lazy;              /* ident not made yet: object_ident() makes it from the item */
     char eid[EID_MAX];
     union {
         struct {
@@ -348,13 +349,25 @@ typedef struct {
 
 /* ------------------------------------------------------------------ the scanner */
 
+/* What makes result models of one class: the class and the setters of its
+   three pydantic slots (NULL: set through PyObject_GenericSetAttr), found
+   once, as PyObject_GenericSetAttr would find them, for many models. */
+typedef struct {
+    PyTypeObject *cls;
+    PyObject *slot[3];         /* fields set, extra, private */
+} maker_t;
+
+
 typedef struct {
     PyObject_HEAD
     spec_t spec;
     int loaded;
     hkey_t key;
     buf_t scratch;
-    buf_t objtext;             /* the JSON text of the object being scanned */
+    buf_t objtext;             /* the encoding of the object being compared */
+    PyObject *items;           /* the list scan_objects reads (its records' idents are lazy) */
+    PyObject *items_type;      /* and the Event class it was given */
+    uint64_t items_where;      /* WHERE(source, first_line) of items[0] */
     jctx_t json;
     PyObject *link_fact;       /* callable(event_id, event_type, values) -> link fact */
     store_t store;
@@ -365,6 +378,7 @@ typedef struct {
     size_t n_groups, next_group;
     struct sortent *ents;
     size_t ents_cap;
+    maker_t deliveries;        /* the delivery model next_group makes, if asked */
 } Scanner;
 
 /* scan.c */
@@ -432,6 +446,19 @@ PyObject *intern_str(const intern_t *t, uint32_t id);
 void intern_free(intern_t *t);
 uint32_t eid_tag(const hkey_t *key, const char *eid, size_t n);
 int store_put(Scanner *self, rec_t *tmp, int dedup, uint32_t tag);
+/* A kept record waiting to be put while the next item is read, so that the
+   memory its put touches (a dedup slot, a record slot) arrives meanwhile. */
+typedef struct {
+    rec_t rec;
+    uint32_t tag;
+    int full;
+} pending_t;
+/* Put the record waiting in *p, if any, then make *r (deduplicated by tag)
+   wait in its place, its slots prefetched; r NULL: only put. 0, or -1 with
+   both records released. */
+int store_put_later(Scanner *self, pending_t *p, rec_t *r, uint32_t tag);
+/* Release a waiting record (on an error). */
+void store_drop_pending(pending_t *p);
 int record_from_line(Scanner *self, parsed_t *pl, uint64_t ident, uint64_t where, rec_t *r);
 void store_free(store_t *s);
 int store_reserve(Scanner *self, size_t events);
@@ -443,6 +470,12 @@ PyObject *store_locate(Scanner *self, PyObject *eids);
 int objects_init(void);
 /* instances(cls, dicts) -> tuple of models made from the dicts without validation. */
 PyObject *instances(PyObject *module, PyObject *args);
+int maker_init(maker_t *m, PyTypeObject *cls);
+void maker_clear(maker_t *m);
+/* A model of m's class whose instance dictionary is d itself. leaves: the
+   caller vouches that d's keys and values are leaves (see objects.c), so
+   the model is untracked without looking. */
+PyObject *maker_make(const maker_t *m, PyObject *d, int leaves);
 /* Stop the cyclic collector tracking tuple t if all its items are leaves
    (untracked objects or enum members): it can be part of no cycle. */
 void untrack_leaf_tuple(PyObject *t);
@@ -451,6 +484,11 @@ void untrack_leaf_tuple(PyObject *t);
    (Python decides it), -1 an error. *enc receives a binary encoding of
    everything read, which identical items share (their identity). */
 int scan_object(Scanner *self, PyObject *item, PyObject *event_type, parsed_t *out, buf_t *enc);
+/* The identity of record r, kept by scan_objects from self->items without
+   one: its item read again with its encoding. 1 (*ident set), 0 none (the
+   item is gone or no longer reads as that event: the copies are then settled
+   exactly, in Python), -1 an error. */
+int object_ident(Scanner *self, const rec_t *r, uint64_t *ident);
 
 /* route.c */
 int route_init(void);
@@ -463,7 +501,8 @@ PyObject *key_ties(PyObject *module, PyObject *arg);
 
 /* fold.c */
 PyObject *fold_start(Scanner *self);
-PyObject *fold_next(Scanner *self, int keep_logs, long long max_cycles, int families);
+PyObject *fold_next(Scanner *self, int keep_logs, long long max_cycles, int families,
+                    PyObject *delivery_model);
 void fold_free(Scanner *self);
 
 #endif

@@ -208,6 +208,37 @@ push_anomaly(PyObject *list, const char *kind, const rec_t *r, PyObject *params)
     return rc;
 }
 
+/* Append a log entry made of n new references (one NULL: an error, and all
+   are released) to log; the entry is untracked when of leaves only. */
+static int
+log_entry(PyObject *log, PyObject **items, int n)
+{
+    PyObject *entry = NULL;
+    for (int k = 0; k < n; k++)
+        if (!items[k]) goto fail;
+    entry = PyTuple_New(n);
+    if (!entry) goto fail;
+    for (int k = 0; k < n; k++) PyTuple_SET_ITEM(entry, k, items[k]);
+    untrack_leaf_tuple(entry);
+    int rc = PyList_Append(log, entry);
+    Py_DECREF(entry);
+    return rc;
+fail:
+    for (int k = 0; k < n; k++) Py_XDECREF(items[k]);
+    return -1;
+}
+
+/* A finished log as a tuple (None without one), untracked like its entries:
+   the collector's first pass after a replay need not visit them. */
+static PyObject *
+log_tuple(PyObject *log)
+{
+    if (!log) return Py_NewRef(Py_None);
+    PyObject *t = PyList_AsTuple(log);
+    if (t) untrack_leaf_tuple(t);
+    return t;
+}
+
 /* push_anomaly with params built by Py_BuildValue's format (a tuple format). */
 static int
 add_anomaly(PyObject *list, const char *kind, const rec_t *r, const char *format, ...)
@@ -312,13 +343,8 @@ fold_connector(Scanner *self, cacc_t *ca, const rec_t *r, long long max_cycles)
             ca->mission = r->u.c.mission;
         }
         if (ca->log) {
-            PyObject *item = Py_BuildValue("(NN)", eid_str(r), member_or_none(self, target));
-            if (item) untrack_leaf_tuple(item);
-            if (!item || PyList_Append(ca->log, item) < 0) {
-                Py_XDECREF(item);
-                return -1;
-            }
-            Py_DECREF(item);
+            PyObject *items[2] = {eid_str(r), member_or_none(self, target)};
+            if (log_entry(ca->log, items, 2) < 0) return -1;
         }
         if (target == spec->state_reconnected) {
             if (ca->reconnects < INT64_MAX) ca->reconnects++;
@@ -354,7 +380,7 @@ connector_part(Scanner *self, cacc_t *ca)
         Py_DECREF(health);
         health = PyLong_FromLong(ca->health);
     }
-    PyObject *log = ca->log ? Py_NewRef(ca->log) : Py_NewRef(Py_None);
+    PyObject *log = log_tuple(ca->log);
     return Py_BuildValue(
         "(NNNNNNNNnNO)",
         ca->has_identity ? intern_str(t, ca->ctype) : Py_NewRef(Py_None),
@@ -377,6 +403,9 @@ typedef struct {
     int64_t last_retry;
     int replayed;
     Py_ssize_t attempts;
+    /* With logs kept: the delivery_id and the last applied event_id as the
+       str objects its log entries hold, shared with its delivery data. */
+    PyObject *did, *last_eid;
 } dlv_t;
 
 typedef struct {
@@ -396,13 +425,16 @@ same_key(Scanner *self, const rec_t *a, const rec_t *b)
            same(blob + a->u.s.off, blob + b->u.s.off, (Py_ssize_t)a->u.s.dlen + b->u.s.flen);
 }
 
+/* One keyed hash of a delivery key: delivery_id and fingerprint lie together
+   in the blob, and the key is varied by delivery_id's length, so that the
+   splits of one text into the two are hashed apart. */
 static uint64_t
 key_hash(Scanner *self, const rec_t *r)
 {
     const char *blob = self->store.blob.data + r->u.s.off;
-    uint64_t d = khash(&self->key, blob, r->u.s.dlen);
-    uint64_t f = khash(&self->key, blob + r->u.s.dlen, r->u.s.flen);
-    return d ^ (f * 0x9E3779B97F4A7C15ULL + 0x632BE59BD9B4E019ULL + (d << 6) + (d >> 2));
+    hkey_t key = self->key;
+    key.k0 ^= r->u.s.dlen;
+    return khash(&key, blob, (size_t)r->u.s.dlen + r->u.s.flen);
 }
 
 /* The delivery of record `ri`'s key: found, or made (create) with status; NULL on memory error
@@ -519,14 +551,12 @@ fold_sync(Scanner *self, sacc_t *sa, uint32_t ri)
     d->rec = ri;
     sa->counts[outcome]++;
     if (sa->log) {
-        PyObject *item = Py_BuildValue("(NON)", eid_str(r), spec->outcome_member[outcome],
-                                       blob_str(self, r->u.s.off, r->u.s.dlen));
-        if (item) untrack_leaf_tuple(item);
-        if (!item || PyList_Append(sa->log, item) < 0) {
-            Py_XDECREF(item);
-            return -1;
-        }
-        Py_DECREF(item);
+        if (!d->did && !(d->did = blob_str(self, r->u.s.off, r->u.s.dlen))) return -1;
+        PyObject *eid = eid_str(r);
+        if (!eid) return -1;
+        Py_XSETREF(d->last_eid, Py_NewRef(eid));
+        PyObject *items[3] = {eid, Py_NewRef(spec->outcome_member[outcome]), Py_NewRef(d->did)};
+        if (log_entry(sa->log, items, 3) < 0) return -1;
     }
     return 0;
 }
@@ -563,11 +593,11 @@ delivery_data(Scanner *self, const dlv_t *d)
     spec_t *spec = &self->spec;
     const rec_t *o = &self->store.recs[d->rec];
     PyObject *values[DELIVERY_FIELDS] = {
-        blob_str(self, o->u.s.off, o->u.s.dlen),
+        d->did ? Py_NewRef(d->did) : blob_str(self, o->u.s.off, o->u.s.dlen),
         blob_str(self, o->u.s.off + o->u.s.dlen, o->u.s.flen),
         Py_NewRef(spec->outcome_member[d->status]),
         PyLong_FromSsize_t(d->attempts),
-        eid_str(o),
+        d->last_eid ? Py_NewRef(d->last_eid) : eid_str(o),
     };
     PyObject *dict = PyDict_New();
     int ok = dict != NULL;
@@ -583,9 +613,10 @@ delivery_data(Scanner *self, const dlv_t *d)
     return dict;
 }
 
-/* Every delivery key's data, ordered by key. */
+/* Every delivery key's data, ordered by key: a list of dicts, or with m a
+   tuple of m's models, made while each dict is fresh in the cache. */
 static PyObject *
-deliveries_data(Scanner *self, const sacc_t *sa, size_t used)
+deliveries_data(Scanner *self, const sacc_t *sa, size_t used, const maker_t *m)
 {
     dkey_t *keys = malloc(array_size(used ? used : 1, sizeof(dkey_t)));
     if (!keys) return PyErr_NoMemory();
@@ -598,18 +629,25 @@ deliveries_data(Scanner *self, const sacc_t *sa, size_t used)
         keys[n++] = (dkey_t){blob, blob + o->u.s.dlen, o->u.s.dlen, o->u.s.flen, d};
     }
     qsort(keys, n, sizeof(dkey_t), dkey_order);
-    PyObject *out = PyList_New((Py_ssize_t)n);
+    PyObject *out = m ? PyTuple_New((Py_ssize_t)n) : PyList_New((Py_ssize_t)n);
     for (size_t k = 0; out && k < n; k++) {
         PyObject *item = delivery_data(self, keys[k].slot);
+        if (item && m) {
+            /* Its keys and values are leaves: str, int and an enum member. */
+            PyObject *model = maker_make(m, item, 1);
+            Py_SETREF(item, model);
+        }
         if (!item) Py_CLEAR(out);
+        else if (m) PyTuple_SET_ITEM(out, (Py_ssize_t)k, item);
         else PyList_SET_ITEM(out, (Py_ssize_t)k, item);
     }
     free(keys);
+    if (out && m) PyObject_GC_UnTrack(out);  /* of untracked models only */
     return out;
 }
 
 static PyObject *
-sync_part(Scanner *self, sacc_t *sa, int keep_logs)
+sync_part(Scanner *self, sacc_t *sa, int keep_logs, const maker_t *m)
 {
     spec_t *spec = &self->spec;
     Py_ssize_t pending = 0;
@@ -620,7 +658,7 @@ sync_part(Scanner *self, sacc_t *sa, int keep_logs)
         used++;
         if (d->terminal < 0 && d->last_retry > 0) pending++;
     }
-    PyObject *deliveries = keep_logs ? deliveries_data(self, sa, used) : Py_NewRef(Py_None);
+    PyObject *deliveries = keep_logs ? deliveries_data(self, sa, used, m) : Py_NewRef(Py_None);
     if (!deliveries) return NULL;
     PyObject *counts = PyTuple_New(spec->n_outcomes);
     if (!counts) {
@@ -636,7 +674,7 @@ sync_part(Scanner *self, sacc_t *sa, int keep_logs)
         }
         PyTuple_SET_ITEM(counts, k, c);
     }
-    PyObject *log = sa->log ? Py_NewRef(sa->log) : Py_NewRef(Py_None);
+    PyObject *log = log_tuple(sa->log);
     return Py_BuildValue("(NNNnNNO)", counts, sum_to_pylong(&sa->ingested),
                          sum_to_pylong(&sa->replayed), pending, log, deliveries, sa->anomalies);
 }
@@ -652,9 +690,12 @@ record_fact(Scanner *self, const rec_t *r)
 }
 
 /* The next group: ("stream", facts) for the stream-level group, or
-   ("partition", id, connector_part, sync_part, ignored); None at the end. */
+   ("partition", id, connector_part, sync_part, ignored); None at the end.
+   delivery_model: a class to make the sync part's deliveries as (a tuple
+   of its models), or None for dicts. */
 PyObject *
-fold_next(Scanner *self, int keep_logs, long long max_cycles, int families)
+fold_next(Scanner *self, int keep_logs, long long max_cycles, int families,
+          PyObject *delivery_model)
 {
     if (!self->folding) {
         PyErr_SetString(PyExc_RuntimeError, "start_fold() first");
@@ -663,6 +704,17 @@ fold_next(Scanner *self, int keep_logs, long long max_cycles, int families)
     if (max_cycles < 0) {
         PyErr_SetString(PyExc_ValueError, "max_cycles must be >= 0");
         return NULL;
+    }
+    const maker_t *m = NULL;
+    if (delivery_model != Py_None) {
+        if (!PyType_Check(delivery_model)) {
+            PyErr_SetString(PyExc_TypeError, "delivery_model must be a class or None");
+            return NULL;
+        }
+        if ((PyObject *)self->deliveries.cls != delivery_model &&
+            maker_init(&self->deliveries, (PyTypeObject *)delivery_model) < 0)
+            return NULL;
+        m = &self->deliveries;
     }
     if (self->next_group >= self->n_groups) Py_RETURN_NONE;
     size_t g = self->next_group++;
@@ -714,7 +766,7 @@ fold_next(Scanner *self, int keep_logs, long long max_cycles, int families)
         if (rc < 0) goto done;
     }
     cpart = has_conn ? connector_part(self, &ca) : Py_NewRef(Py_None);
-    spart = has_sync ? sync_part(self, &sa, keep_logs) : Py_NewRef(Py_None);
+    spart = has_sync ? sync_part(self, &sa, keep_logs, m) : Py_NewRef(Py_None);
     if (!cpart || !spart) goto done;
     PyObject *cid = intern_str(&self->store.strings, conn);
     if (!cid) goto done;
@@ -726,6 +778,10 @@ done:
     Py_XDECREF(ca.log);
     Py_XDECREF(sa.anomalies);
     Py_XDECREF(sa.log);
+    for (size_t k = 0; k < sa.cap; k++) {
+        Py_XDECREF(sa.slots[k].did);
+        Py_XDECREF(sa.slots[k].last_eid);
+    }
     free(sa.slots);
     return result;
 }

@@ -4,7 +4,7 @@
  *   Scanner(spec, key, link_fact, weak_bits=0)
  *   scan(block, keep, limit, strict, source, first_line)
  *       -> (lines, [(index, start, end) of each deferred line])
- *   scan_objects(items, event_type, keep, source, first_line)
+ *   scan_objects(items, event_type, keep, source, first_line, start, stop)
  *       -> (items, [index of each deferred item])
  *   ident(line) -> the keyed hash identical copies share
  *   offer(event_id, lamport, instant_us, ident, source, line, dedup, kind, values)
@@ -66,6 +66,9 @@ Scanner_dealloc(Scanner *self)
     jctx_free(&self->json);
     buf_free(&self->scratch);
     buf_free(&self->objtext);
+    Py_CLEAR(self->items);
+    Py_CLEAR(self->items_type);
+    maker_clear(&self->deliveries);
     spec_free(&self->spec);
     Py_CLEAR(self->link_fact);
     Py_TYPE(self)->tp_free((PyObject *)self);
@@ -108,6 +111,7 @@ Scanner_scan(Scanner *self, PyObject *args)
     const char *data = buf.buf, *end = data + buf.len, *p = data;
     Py_ssize_t index = 0;
     parsed_t pl;
+    pending_t later = {.full = 0};
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *line_end = nl ? nl : end;
@@ -123,7 +127,7 @@ Scanner_scan(Scanner *self, PyObject *args)
             uint64_t ident = content_hash(&self->key, p, (size_t)n);
             if (record_from_line(self, &pl, ident, WHERE(source, first_line + (uint64_t)index), &tmp) < 0)
                 goto error;
-            if (store_put(self, &tmp, 1, eid_tag(&self->key, pl.eid, (size_t)pl.eid_len)) < 0)
+            if (store_put_later(self, &later, &tmp, eid_tag(&self->key, pl.eid, (size_t)pl.eid_len)) < 0)
                 goto error;
         }
         if (!ok) {
@@ -138,17 +142,22 @@ Scanner_scan(Scanner *self, PyObject *args)
         index++;
         p = nl ? nl + 1 : end;
     }
+    if (store_put_later(self, &later, NULL, 0) < 0) goto error;
     PyBuffer_Release(&buf);
     return Py_BuildValue("(nN)", index, deferred);
 error:
+    store_drop_pending(&later);
     PyBuffer_Release(&buf);
     Py_DECREF(deferred);
     return NULL;
 }
 
-/* scan_objects(items, event_type, keep, source, first_line): each item (a
-   mapping, or an instance of event_type) is read and checked like a line
-   (objects.c); where = (source, first_line + index). */
+/* scan_objects(items, event_type, keep, source, first_line, start, stop):
+   each of items[start:stop] (a mapping, or an instance of event_type) is
+   read and checked like a line (objects.c); where = (source, first_line +
+   its index). Kept records get their identity only if a copy of their
+   event_id arrives (object_ident), so the scanner holds items, one list,
+   until settle(). Returns (stop, the deferred indexes). */
 static PyObject *
 Scanner_scan_objects(Scanner *self, PyObject *args)
 {
@@ -156,35 +165,52 @@ Scanner_scan_objects(Scanner *self, PyObject *args)
     int keep;
     unsigned int source;
     unsigned long long first_line;
-    if (!PyArg_ParseTuple(args, "O!OpIK", &PyList_Type, &items, &event_type, &keep, &source,
-                          &first_line))
+    Py_ssize_t index, stop;
+    if (!PyArg_ParseTuple(args, "O!OpIKnn", &PyList_Type, &items, &event_type, &keep, &source,
+                          &first_line, &index, &stop))
         return NULL;
     if (!usable(self, "scan_objects")) return NULL;
-    if (source > 0xFFFF || (event_type != Py_None && !PyType_Check(event_type))) {
-        PyErr_SetString(PyExc_ValueError, "source or event_type out of range");
+    if (source > 0xFFFF || first_line > 0xFFFFFFFFFFFFULL || index < 0 ||
+        (uint64_t)stop > 0xFFFFFFFFFFFFULL - first_line ||
+        stop < index || (event_type != Py_None && !PyType_Check(event_type))) {
+        PyErr_SetString(PyExc_ValueError, "source, lines or event_type out of range");
         return NULL;
+    }
+    if (keep) {
+        uint64_t where = WHERE(source, first_line);
+        if (!self->items) {
+            self->items = Py_NewRef(items);
+            self->items_type = Py_NewRef(event_type);
+            self->items_where = where;
+        } else if (self->items != items || self->items_type != event_type ||
+                   self->items_where != where) {
+            PyErr_SetString(PyExc_ValueError,
+                            "scan_objects() keeps records from one list per scanner: their "
+                            "copies are compared with its items");
+            return NULL;
+        }
     }
     PyObject *deferred = PyList_New(0);
     if (!deferred) return NULL;
     parsed_t pl;
-    Py_ssize_t index = 0;
-    /* The list may change while Python code runs (a UUID's text): read its
-       length each time and hold each item. */
-    for (; index < PyList_GET_SIZE(items); index++) {
+    pending_t later = {.full = 0};
+    /* The list may change while Python code runs (a datetime's utcoffset):
+       read its length each time and hold each item. */
+    for (; index < stop && index < PyList_GET_SIZE(items); index++) {
         PyObject *item = Py_NewRef(PyList_GET_ITEM(items, index));
-        int ok = scan_object(self, item, event_type, &pl, &self->objtext);
+        int ok = scan_object(self, item, event_type, &pl, NULL);
         if (ok < 0) {
             Py_DECREF(item);
             goto error;
         }
-        const char *p = self->objtext.data;
-        size_t n = self->objtext.len;
         if (ok && keep) {
             rec_t tmp;
             uint64_t where = WHERE(source, first_line + (uint64_t)index);
-            int put = record_from_line(self, &pl, content_hash(&self->key, p, n), where, &tmp);
+            int put = record_from_line(self, &pl, 0, where, &tmp);
+            tmp.lazy = 1;
             if (put == 0)
-                put = store_put(self, &tmp, 1, eid_tag(&self->key, pl.eid, (size_t)pl.eid_len));
+                put = store_put_later(self, &later, &tmp,
+                                      eid_tag(&self->key, pl.eid, (size_t)pl.eid_len));
             if (put < 0) {
                 Py_DECREF(item);
                 goto error;
@@ -201,8 +227,10 @@ Scanner_scan_objects(Scanner *self, PyObject *args)
             Py_DECREF(at);
         }
     }
+    if (store_put_later(self, &later, NULL, 0) < 0) goto error;
     return Py_BuildValue("(nN)", index, deferred);
 error:
+    store_drop_pending(&later);
     Py_DECREF(deferred);
     return NULL;
 }
@@ -481,8 +509,10 @@ Scanner_next_group(Scanner *self, PyObject *args)
 {
     int keep_logs, families;
     long long max_cycles;
-    if (!PyArg_ParseTuple(args, "pLi", &keep_logs, &max_cycles, &families)) return NULL;
-    return fold_next(self, keep_logs, max_cycles, families);
+    PyObject *delivery_model = Py_None;
+    if (!PyArg_ParseTuple(args, "pLi|O", &keep_logs, &max_cycles, &families, &delivery_model))
+        return NULL;
+    return fold_next(self, keep_logs, max_cycles, families, delivery_model);
 }
 
 static PyObject *
@@ -505,7 +535,7 @@ static PyMethodDef Scanner_methods[] = {
      "check every line of a block of whole lines; keep the accepted ones as records when keep "
      "is true. deferred lists (index, start, end) of the lines Python must decide."},
     {"scan_objects", (PyCFunction)Scanner_scan_objects, METH_VARARGS,
-     "scan_objects(items, event_type, keep, source, first_line) -> (items, deferred): "
+     "scan_objects(items, event_type, keep, source, first_line, start, stop) -> (stop, deferred): "
      "check every mapping or event_type instance of a list as the JSON text it stands for; "
      "deferred lists the indexes of the items Python must decide."},
     {"probe", (PyCFunction)Scanner_probe, METH_VARARGS,
@@ -526,7 +556,8 @@ static PyMethodDef Scanner_methods[] = {
      "locate(event_ids) -> {event_id: (source, line)} for the kept records of those ids "
      "whose place is known."},
     {"next_group", (PyCFunction)Scanner_next_group, METH_VARARGS,
-     "next_group(keep_logs, max_cycles, families) -> the next folded group, or None."},
+     "next_group(keep_logs, max_cycles, families, delivery_model=None) -> the next folded "
+     "group, or None; deliveries as delivery_model instances when it is a class."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -22,6 +22,9 @@
  * hash is the item's identity. Items
  * equal as JSON but written differently (key order, a datetime object and
  * its text) get different identities; settle() then compares them exactly.
+ * An identity is needed only when a second copy of an event_id arrives, so
+ * scan_objects reads without encoding and object_ident() reads the item
+ * again, encoding it, when the store first compares it.
  *
  * A dict key is known again by identity: each field holds the last str
  * object that named it (an Event's keys are the same objects in every
@@ -105,27 +108,80 @@ leaf_dict(PyObject *d)
     return 1;
 }
 
-/* One model of class cls whose instance dictionary is d itself, made without
+/* The object a type's MRO gives for name, as PyObject_GenericSetAttr finds
+   it (borrowed; NULL with no error: none). */
+static PyObject *
+mro_lookup(PyTypeObject *cls, PyObject *name)
+{
+    PyObject *mro = cls->tp_mro;
+    if (!mro || !PyTuple_Check(mro)) return NULL;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(mro); i++) {
+        PyObject *base = PyTuple_GET_ITEM(mro, i);
+        PyObject *dict = PyType_Check(base) ? ((PyTypeObject *)base)->tp_dict : NULL;
+        if (!dict) continue;
+        PyObject *found = PyDict_GetItemWithError(dict, name);
+        if (found || PyErr_Occurred()) return found;
+    }
+    return NULL;
+}
+
+int
+maker_init(maker_t *m, PyTypeObject *cls)
+{
+    PyObject *names[3] = {fields_set_name, extra_name, private_name};
+    maker_clear(m);
+    if (!cls->tp_new) {
+        PyErr_SetString(PyExc_TypeError, "a result model class must be instantiable");
+        return -1;
+    }
+    m->cls = (PyTypeObject *)Py_NewRef(cls);
+    for (int k = 0; k < 3; k++) {
+        PyObject *found = mro_lookup(cls, names[k]);
+        if (PyErr_Occurred()) {
+            maker_clear(m);
+            return -1;
+        }
+        /* A data descriptor (pydantic's slots): what setattr would call. */
+        if (found && Py_TYPE(found)->tp_descr_set) m->slot[k] = Py_NewRef(found);
+    }
+    return 0;
+}
+
+void
+maker_clear(maker_t *m)
+{
+    Py_CLEAR(m->cls);
+    for (int k = 0; k < 3; k++) Py_CLEAR(m->slot[k]);
+}
+
+static int
+set_slot(const maker_t *m, int k, PyObject *name, PyObject *obj, PyObject *value)
+{
+    if (m->slot[k]) return Py_TYPE(m->slot[k])->tp_descr_set(m->slot[k], obj, value);
+    return PyObject_GenericSetAttr(obj, name, value);
+}
+
+/* One model of m's class whose instance dictionary is d itself, made without
    validation, as models/results.py's _made makes it in Python: the fields set
-   are d's keys, no extra, no private attributes. Attributes are set with
-   object.__setattr__'s own function, past the model's frozen __setattr__.
+   are d's keys, no extra, no private attributes. Attributes are set as
+   object.__setattr__ sets them, past the model's frozen __setattr__.
    A model of leaves only is untracked, with its dictionary and fields set:
    besides them it refers to its class and None. */
-static PyObject *
-made(PyTypeObject *cls, PyObject *d)
+PyObject *
+maker_make(const maker_t *m, PyObject *d, int leaves)
 {
-    PyObject *obj = cls->tp_new(cls, empty_args, NULL);
+    PyObject *obj = m->cls->tp_new(m->cls, empty_args, NULL);
     if (!obj) return NULL;
     PyObject *fields = PySet_New(d);
-    if (!fields || PyObject_GenericSetAttr(obj, dict_name, d) < 0 ||
-        PyObject_GenericSetAttr(obj, fields_set_name, fields) < 0 ||
-        PyObject_GenericSetAttr(obj, extra_name, Py_None) < 0 ||
-        PyObject_GenericSetAttr(obj, private_name, Py_None) < 0) {
+    if (!fields || PyObject_GenericSetDict(obj, d, NULL) < 0 ||
+        set_slot(m, 0, fields_set_name, obj, fields) < 0 ||
+        set_slot(m, 1, extra_name, obj, Py_None) < 0 ||
+        set_slot(m, 2, private_name, obj, Py_None) < 0) {
         Py_XDECREF(fields);
         Py_DECREF(obj);
         return NULL;
     }
-    if (leaf_dict(d)) {
+    if (leaves || leaf_dict(d)) {
         PyObject_GC_UnTrack(d);
         PyObject_GC_UnTrack(fields);  /* the keys of d: leaves */
         PyObject_GC_UnTrack(obj);
@@ -139,14 +195,13 @@ instances(PyObject *Py_UNUSED(module), PyObject *args)
 {
     PyObject *cls, *dicts;
     if (!PyArg_ParseTuple(args, "O!O", &PyType_Type, &cls, &dicts)) return NULL;
-    if (!((PyTypeObject *)cls)->tp_new) {
-        PyErr_SetString(PyExc_TypeError, "instances() takes a class that can be instantiated");
-        return NULL;
-    }
+    maker_t m = {0};
+    if (maker_init(&m, (PyTypeObject *)cls) < 0) return NULL;
+    PyObject *out = NULL;
     PyObject *seq = PySequence_Fast(dicts, "instances() takes a sequence of dicts");
-    if (!seq) return NULL;
+    if (!seq) goto fail;
     Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
-    PyObject *out = PyTuple_New(n);
+    out = PyTuple_New(n);
     if (!out) goto fail;
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *d = PySequence_Fast_GET_ITEM(seq, i);
@@ -154,16 +209,18 @@ instances(PyObject *Py_UNUSED(module), PyObject *args)
             PyErr_SetString(PyExc_TypeError, "instances() takes a sequence of dicts");
             goto fail;
         }
-        PyObject *obj = made((PyTypeObject *)cls, d);
+        PyObject *obj = maker_make(&m, d, 0);
         if (!obj) goto fail;
         PyTuple_SET_ITEM(out, i, obj);
     }
     untrack_leaf_tuple(out);
     Py_DECREF(seq);
+    maker_clear(&m);
     return out;
 fail:
     Py_XDECREF(out);
-    Py_DECREF(seq);
+    Py_XDECREF(seq);
+    maker_clear(&m);
     return NULL;
 }
 
@@ -172,11 +229,13 @@ fail:
 /* Every token is a tag byte and what that tag says follows: a fixed-size
    value, or a varint length (LEB128) and that many bytes. The encoding is
    thus prefix-free, and two items share it only if they hold the same
-   values in the same order. A known field's key is its index in the spec. */
+   values in the same order. A known field's key is its index in the spec.
+   A NULL buffer encodes nothing: the item is only read and checked. */
 
 static inline int
 enc_put(buf_t *b, const void *p, size_t n)
 {
+    if (!b) return 0;
     if (buf_room(b, n) < 0) return -1;
     if (n) memcpy(b->data + b->len, p, n);
     b->len += n;
@@ -187,6 +246,7 @@ enc_put(buf_t *b, const void *p, size_t n)
 static inline int
 enc_tag(buf_t *b, char tag, uint64_t n)
 {
+    if (!b) return 0;
     if (buf_room(b, 9) < 0) return -1;
     b->data[b->len] = tag;
     memcpy(b->data + b->len + 1, &n, 8);
@@ -198,6 +258,7 @@ enc_tag(buf_t *b, char tag, uint64_t n)
 static inline int
 enc_len(buf_t *b, char tag, uint64_t n)
 {
+    if (!b) return 0;
     if (buf_room(b, 11) < 0) return -1;
     char *p = b->data + b->len;
     *p++ = tag;
@@ -511,7 +572,7 @@ int
 scan_object(Scanner *self, PyObject *item, PyObject *event_type, parsed_t *out, buf_t *enc)
 {
     spec_t *spec = &self->spec;
-    enc->len = 0;
+    if (enc) enc->len = 0;
     out->unknown = 0;
     out->uuid_mismatch = 0;
     out->broken = 0;
@@ -551,4 +612,21 @@ scan_object(Scanner *self, PyObject *item, PyObject *event_type, parsed_t *out, 
 done:
     Py_DECREF(d);
     return rc;
+}
+
+int
+object_ident(Scanner *self, const rec_t *r, uint64_t *ident)
+{
+    if (!self->items || r->where < self->items_where ||
+        (r->where >> 48) != (self->items_where >> 48))
+        return 0;
+    uint64_t index = r->where - self->items_where;
+    if (index >= (uint64_t)PyList_GET_SIZE(self->items)) return 0;
+    PyObject *item = Py_NewRef(PyList_GET_ITEM(self->items, (Py_ssize_t)index));
+    parsed_t pl;
+    int ok = scan_object(self, item, self->items_type, &pl, &self->objtext);
+    if (ok == 1 && (pl.eid_len != r->eid_len || !same(pl.eid, r->eid, pl.eid_len))) ok = 0;
+    if (ok == 1) *ident = content_hash(&self->key, self->objtext.data, self->objtext.len);
+    Py_DECREF(item);
+    return ok;
 }

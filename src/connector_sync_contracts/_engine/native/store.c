@@ -217,6 +217,22 @@ release(rec_t *r)
     r->kind = RK_DEAD;
 }
 
+/* Whether two copies of an event_id are identical: 1, 0 (or not known:
+   Python settles them exactly), -1 an error. A lazy identity is made here,
+   once, so only event ids with copies pay for one. */
+static int
+identical(Scanner *self, rec_t *held, rec_t *tmp)
+{
+    rec_t *copies[2] = {held, tmp};
+    for (int k = 0; k < 2; k++) {
+        if (!copies[k]->lazy) continue;
+        int ok = object_ident(self, copies[k], &copies[k]->ident);
+        if (ok <= 0) return ok;
+        copies[k]->lazy = 0;
+    }
+    return held->ident == tmp->ident;
+}
+
 int
 store_put(Scanner *self, rec_t *tmp, int dedup, uint32_t tag)
 {
@@ -243,7 +259,11 @@ store_put(Scanner *self, rec_t *tmp, int dedup, uint32_t tag)
                     goto fail;
                 }
                 d->copies++;
-                if (!d->conflicted && held->ident != tmp->ident) d->conflicted = 1;
+                if (!d->conflicted) {
+                    int ok = identical(self, held, tmp);
+                    if (ok < 0) goto fail;
+                    if (!ok) d->conflicted = 1;
+                }
                 release(tmp);
                 return 0;
             }
@@ -265,6 +285,41 @@ store_put(Scanner *self, rec_t *tmp, int dedup, uint32_t tag)
 fail:
     release(tmp);
     return -1;
+}
+
+static void
+prefetch_slots(store_t *st, uint32_t conn, uint32_t tag)
+{
+    if (st->dedup_slots) __builtin_prefetch(&st->dedup[tag & (st->dedup_slots - 1)], 1);
+    size_t b = conn == NONE_U32 ? 0 : (size_t)conn + 1;
+    if (b < st->bk_n && st->bk_fill[b] < st->bk_cap[b])
+        __builtin_prefetch(&st->recs[st->bk_start[b] + st->bk_fill[b]], 1);
+}
+
+int
+store_put_later(Scanner *self, pending_t *p, rec_t *r, uint32_t tag)
+{
+    if (r) prefetch_slots(&self->store, r->conn, tag);
+    if (p->full) {
+        p->full = 0;
+        if (store_put(self, &p->rec, 1, p->tag) < 0) {
+            if (r) release(r);
+            return -1;
+        }
+    }
+    if (r) {
+        p->rec = *r;
+        p->tag = tag;
+        p->full = 1;
+    }
+    return 0;
+}
+
+void
+store_drop_pending(pending_t *p)
+{
+    if (p->full) release(&p->rec);
+    p->full = 0;
 }
 
 /* Intern a value through its field's one-entry cache (the check may have
@@ -417,6 +472,9 @@ store_settle(Scanner *self)
         release(r);
     }
     (void)any;
+    /* No copy is compared again: the items need not be held. */
+    Py_CLEAR(self->items);
+    Py_CLEAR(self->items_type);
     free(st->dedup);
     st->dedup = NULL;
     st->dedup_slots = st->n_dedup = 0;
