@@ -173,6 +173,35 @@ def test_a_spec_the_core_cannot_follow_is_refused(change: Any) -> None:
         native.Scanner(_spec_with(change), bytes(16), _accel._link_fact)
 
 
+def test_fields_with_one_pattern_and_limit_share_one_check() -> None:
+    """A value that passed one field's pattern check is not checked again for another.
+
+    A connector's endpoint URL, on each of its lifecycle events, is matched
+    once. The check, and its
+    bit in the table of checked strings, is shared only by fields whose
+    pattern and length limit are both the same.
+    """
+    native = pytest.importorskip("connector_sync_contracts._engine.native._native")
+    from connector_sync_contracts.contract.patterns import cached_check
+
+    made: list[tuple[str, int | None]] = []
+
+    def make_check(pattern: str, max_length: int | None) -> Any:
+        made.append((pattern, max_length))
+        return cached_check(pattern, max_length)
+
+    spec = {**_accel._spec(), "make_check": make_check}
+    native.Scanner(spec, bytes(16), _accel._link_fact)
+    fields = [
+        (field["pattern"], field.get("max_length"))
+        for fields in (spec["envelope"], *(t["fields"] for t in spec["event_types"]))
+        for field in fields
+        if "pattern" in field
+    ]
+    assert len(fields) > len(set(fields))
+    assert sorted(made, key=repr) == sorted(set(fields), key=repr)
+
+
 def _add_fields(spec: dict[str, Any]) -> None:
     fields = spec["event_types"][0]["fields"]
     for name, kind in (("x_flag", "bool"), ("x_later", "defer")):

@@ -135,7 +135,7 @@ typedef struct {
     PyObject *delivery_field[DELIVERY_FIELDS]; /* owned: the keys of a delivery's dict */
 } spec_t;
 
-int spec_load(spec_t *spec, PyObject *dict, int *check_bits);
+int spec_load(spec_t *spec, PyObject *dict);
 void spec_free(spec_t *spec);
 int spec_type_index(const spec_t *spec, const char *s, Py_ssize_t n);
 

@@ -45,8 +45,7 @@ Scanner_init(Scanner *self, PyObject *args, PyObject *kwds)
         return -1;
     }
     self->key.weak_bits = weak_bits;
-    int check_bits = 0;
-    if (spec_load(&self->spec, spec, &check_bits) < 0) {
+    if (spec_load(&self->spec, spec) < 0) {
         spec_free(&self->spec);
         return -1;
     }

@@ -290,6 +290,13 @@ enc_bytes(buf_t *b, char tag, const char *s, Py_ssize_t n)
 static int
 utf8(PyObject *v, jstr_t *out)
 {
+    if (PyUnicode_IS_COMPACT_ASCII(v)) {
+        /* Most keys and values: their characters are their UTF-8 bytes. */
+        out->s = PyUnicode_DATA(v);
+        out->n = out->chars = PyUnicode_GET_LENGTH(v);
+        out->ascii = 1;
+        return 1;
+    }
     Py_ssize_t n;
     const char *s = PyUnicode_AsUTF8AndSize(v, &n);
     if (!s) {

@@ -132,8 +132,21 @@ int_item(PyObject *dict, const char *key, int64_t *out, int *has)
     return 0;
 }
 
+/* The pattern checks made so far. Fields with the same pattern and length
+   limit share one check and its bit in the intern table, so a value that
+   passed for one field is known to pass for all of them (a connector's
+   endpoint URL, on each of its lifecycle events, is matched once). Borrowed:
+   the spec's patterns, and the checks their first fields own. */
+typedef struct {
+    int n;
+    PyObject *pattern[32];
+    int has_hi[32];
+    int64_t hi[32];
+    PyObject *check[32];
+} checks_t;
+
 static int
-load_field(PyObject *d, field_t *f, int payload, int family, int *check_bits, PyObject *make_check)
+load_field(PyObject *d, field_t *f, int payload, int family, checks_t *checks, PyObject *make_check)
 {
     memset(f, 0, sizeof(*f));
     f->last_id = NONE_U32;
@@ -192,13 +205,28 @@ load_field(PyObject *d, field_t *f, int payload, int family, int *check_bits, Py
     PyObject *pattern = PyDict_GetItemString(d, "pattern");
     if (pattern) {
         if (f->kind != K_STR) return fail("a pattern on a field that is not a string");
-        if (*check_bits >= 32) return fail("too many pattern checks");
-        PyObject *max = f->has_hi ? PyLong_FromLongLong(f->hi) : Py_NewRef(Py_None);
-        if (!max) return -1;
-        f->check = PyObject_CallFunctionObjArgs(make_check, pattern, max, NULL);
-        Py_DECREF(max);
-        if (!f->check) return -1;
-        f->check_bit = (*check_bits)++;
+        for (int k = 0; k < checks->n && !f->check; k++) {
+            if (checks->has_hi[k] != f->has_hi || (f->has_hi && checks->hi[k] != f->hi)) continue;
+            int same_pattern = PyObject_RichCompareBool(checks->pattern[k], pattern, Py_EQ);
+            if (same_pattern < 0) return -1;
+            if (!same_pattern) continue;
+            f->check = Py_NewRef(checks->check[k]);
+            f->check_bit = k;
+        }
+        if (!f->check) {
+            if (checks->n >= 32) return fail("too many pattern checks");
+            PyObject *max = f->has_hi ? PyLong_FromLongLong(f->hi) : Py_NewRef(Py_None);
+            if (!max) return -1;
+            f->check = PyObject_CallFunctionObjArgs(make_check, pattern, max, NULL);
+            Py_DECREF(max);
+            if (!f->check) return -1;
+            f->check_bit = checks->n;
+            checks->pattern[checks->n] = pattern;
+            checks->has_hi[checks->n] = f->has_hi;
+            checks->hi[checks->n] = f->hi;
+            checks->check[checks->n] = f->check;
+            checks->n++;
+        }
     }
     PyObject *values = PyDict_GetItemString(d, "values");
     if (f->kind == K_ENUM) {
@@ -218,7 +246,7 @@ load_field(PyObject *d, field_t *f, int payload, int family, int *check_bits, Py
 
 static int
 load_fields(PyObject *list, field_t *fields, int *n, uint64_t *required, int payload, int family,
-            int *check_bits, PyObject *make_check)
+            checks_t *checks, PyObject *make_check)
 {
     if (!PyList_Check(list)) return fail("fields are not a list");
     Py_ssize_t len = PyList_GET_SIZE(list);
@@ -226,7 +254,7 @@ load_fields(PyObject *list, field_t *fields, int *n, uint64_t *required, int pay
     *required = 0;
     *n = 0;
     for (Py_ssize_t i = 0; i < len; i++) {
-        if (load_field(PyList_GET_ITEM(list, i), &fields[i], payload, family, check_bits,
+        if (load_field(PyList_GET_ITEM(list, i), &fields[i], payload, family, checks,
                        make_check) < 0)
             return -1;
         *n = (int)i + 1;
@@ -283,7 +311,7 @@ load_members(PyObject *list, PyObject **names, PyObject **out, int n, const char
 }
 
 static int
-load_type(spec_t *spec, PyObject *d, etype_t *t, int *check_bits, PyObject *make_check)
+load_type(spec_t *spec, PyObject *d, etype_t *t, checks_t *checks, PyObject *make_check)
 {
     PyObject *name = item(d, "name"), *family = item(d, "family"), *target = item(d, "target");
     PyObject *outcome = item(d, "outcome"), *fields = item(d, "fields"), *rules = item(d, "rules");
@@ -293,7 +321,7 @@ load_type(spec_t *spec, PyObject *d, etype_t *t, int *check_bits, PyObject *make
     t->name_obj = Py_NewRef(name);
     t->family = name_index(spec->family_obj, spec->n_families, family);
     if (t->family < 0) return fail("an event type of an unknown family");
-    if (load_fields(fields, t->fields, &t->n_fields, &t->required_mask, 1, t->family, check_bits,
+    if (load_fields(fields, t->fields, &t->n_fields, &t->required_mask, 1, t->family, checks,
                     make_check) < 0)
         return -1;
     for (int r = 0; r < R_COUNT; r++) t->role_field[r] = -1;
@@ -388,8 +416,10 @@ spec_type_index(const spec_t *spec, const char *s, Py_ssize_t n)
 }
 
 int
-spec_load(spec_t *spec, PyObject *d, int *check_bits)
+spec_load(spec_t *spec, PyObject *d)
 {
+    checks_t shared = {.n = 0};
+    checks_t *checks = &shared;
     memset(spec, 0, sizeof(*spec));
     if (!PyDict_Check(d)) return fail("not a dict");
     PyObject *format = item(d, "format");
@@ -496,7 +526,7 @@ spec_load(spec_t *spec, PyObject *d, int *check_bits)
         return fail("a terminal retry or replay");
     PyObject *env = item(d, "envelope");
     if (!env) return -1;
-    if (load_fields(env, spec->env, &spec->n_env, &spec->env_required, 0, -1, check_bits,
+    if (load_fields(env, spec->env, &spec->n_env, &spec->env_required, 0, -1, checks,
                     make_check) < 0)
         return -1;
     for (int r = 0; r < R_COUNT; r++) spec->env_role[r] = -1;
@@ -521,7 +551,7 @@ spec_load(spec_t *spec, PyObject *d, int *check_bits)
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(types); i++) {
         etype_t *t = &spec->types[i];
         spec->n_types = (int)i + 1;
-        if (load_type(spec, PyList_GET_ITEM(types, i), t, check_bits, make_check) < 0) return -1;
+        if (load_type(spec, PyList_GET_ITEM(types, i), t, checks, make_check) < 0) return -1;
         for (int r = 0; r < t->n_rules; r++) {
             int found = PySequence_Contains(budget, t->rule_code[r]);
             if (found < 0) return -1;
