@@ -129,6 +129,25 @@ def test_copies_of_an_item_are_compared_by_reading_the_list_again(weak_bits: int
     assert scanner.settle() == ([items[5]["event_id"]], 2)
 
 
+def test_events_of_two_projects_keep_their_own_project_uuid() -> None:
+    """The last project UUID read is remembered; an Event of another project is read anew."""
+    from connector_sync_contracts import CONNECTOR_PROVISIONED, Event
+    from tests.support.factories import envelope
+
+    other = "0f0e0d0c-0b0a-4908-8706-050403020100"
+    first, second = envelope(CONNECTOR_PROVISIONED, seq=1), envelope(CONNECTOR_PROVISIONED, seq=2)
+    items = [
+        Event.model_validate(first),
+        Event.model_validate(second | {"project_uuid": other}),
+        Event.model_validate(first),  # identical to the first
+        Event.model_validate(second),  # the second event, of the first project
+    ]
+    scanner = _accel.scanner()
+    assert scanner is not None
+    assert scanner.scan_objects(items, Event, True, 0, 1, 0, len(items)) == (len(items), [])
+    assert scanner.settle() == ([items[1].event_id], 1)
+
+
 @pytest.mark.parametrize(
     ("values", "message"),
     [

@@ -76,7 +76,8 @@ SPEC_FILE: Final = Path(__file__).with_name("spec.json")
 
 _STATES: Final = tuple(ConnectorState)
 _HEALTH: Final = tuple(HealthStatus)
-_OUTCOMES: Final = tuple(SyncOutcome)
+_OUTCOME_VALUES: Final = tuple(outcome.value for outcome in SyncOutcome)
+"""The outcomes' values in the core's order (``.value`` of an enum member is a property call)."""
 _FAMILIES: Final = (Family.CONNECTOR, Family.SYNC, Family.LINK)
 _SYNC_TYPES: Final = {outcome: event_type for event_type, outcome in SYNC_OUTCOMES.items()}
 
@@ -386,7 +387,7 @@ def sync_state(connector_id: str, part: tuple[Any, ...]) -> dict[str, Any]:
     counts, ingested, replayed, pending, log, deliveries, found = part
     return {
         "connector_id": connector_id,
-        "outcome_counts": {o.value: n for o, n in zip(_OUTCOMES, counts, strict=True)},
+        "outcome_counts": dict(zip(_OUTCOME_VALUES, counts, strict=True)),
         "ingested_items": ingested,
         "replayed_items": replayed,
         "pending_retries": pending,

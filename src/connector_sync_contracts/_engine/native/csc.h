@@ -85,6 +85,8 @@ typedef struct {
     int uuid_raw_n;            /* one-entry cache of a K_UUID field: the last text read */
     char uuid_raw[36];         /*   (uuid_raw_n bytes; 0: none) and its 32 hex digits */
     char uuid_norm[32];
+    PyObject *uuid_int;        /* objects.c: the last uuid.UUID's int read (owned), and */
+    char uuid_int_hex[32];     /*   its 32 hex digits: Events repeat one project's UUID */
     PyObject *key_obj;         /* objects.c: the last dict key (str) found to name this
                                   field, held (owned) so that the same object is known again
                                   by identity, without reading its text */
@@ -345,6 +347,7 @@ typedef struct {
     size_t bk_n;
     dslot_t *dedup;
     size_t n_dedup, dedup_slots;
+    size_t n_copies, n_conflicted; /* further copies seen; event ids marked conflicted */
 } store_t;
 
 /* ------------------------------------------------------------------ the scanner */
@@ -472,10 +475,12 @@ int objects_init(void);
 PyObject *instances(PyObject *module, PyObject *args);
 int maker_init(maker_t *m, PyTypeObject *cls);
 void maker_clear(maker_t *m);
-/* A model of m's class whose instance dictionary is d itself. leaves: the
-   caller vouches that d's keys and values are leaves (see objects.c), so
-   the model is untracked without looking. */
-PyObject *maker_make(const maker_t *m, PyObject *d, int leaves);
+/* A model of m's class whose instance dictionary is d itself. keys: NULL,
+   or a set of exactly d's keys that the caller vouches for, copied as the
+   fields set (a set copies faster than a dict's keys), and then also that
+   d's values are leaves (see objects.c), so the model is untracked without
+   looking. */
+PyObject *maker_make(const maker_t *m, PyObject *d, PyObject *keys);
 /* Stop the cyclic collector tracking tuple t if all its items are leaves
    (untracked objects or enum members): it can be part of no cycle. */
 void untrack_leaf_tuple(PyObject *t);

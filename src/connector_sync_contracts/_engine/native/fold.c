@@ -630,11 +630,15 @@ deliveries_data(Scanner *self, const sacc_t *sa, size_t used, const maker_t *m)
     }
     qsort(keys, n, sizeof(dkey_t), dkey_order);
     PyObject *out = m ? PyTuple_New((Py_ssize_t)n) : PyList_New((Py_ssize_t)n);
+    /* Every delivery's keys: its values are leaves (str, int, an enum member). */
+    PyObject *fields = NULL;
+    if (m && out && !(fields = PySet_New(NULL))) Py_CLEAR(out);
+    for (int k = 0; fields && k < DELIVERY_FIELDS; k++)
+        if (PySet_Add(fields, self->spec.delivery_field[k]) < 0) Py_CLEAR(out);
     for (size_t k = 0; out && k < n; k++) {
         PyObject *item = delivery_data(self, keys[k].slot);
         if (item && m) {
-            /* Its keys and values are leaves: str, int and an enum member. */
-            PyObject *model = maker_make(m, item, 1);
+            PyObject *model = maker_make(m, item, fields);
             Py_SETREF(item, model);
         }
         if (!item) Py_CLEAR(out);
@@ -642,6 +646,7 @@ deliveries_data(Scanner *self, const sacc_t *sa, size_t used, const maker_t *m)
         else PyList_SET_ITEM(out, (Py_ssize_t)k, item);
     }
     free(keys);
+    Py_XDECREF(fields);
     if (out && m) PyObject_GC_UnTrack(out);  /* of untracked models only */
     return out;
 }

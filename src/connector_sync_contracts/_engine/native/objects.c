@@ -168,11 +168,11 @@ set_slot(const maker_t *m, int k, PyObject *name, PyObject *obj, PyObject *value
    A model of leaves only is untracked, with its dictionary and fields set:
    besides them it refers to its class and None. */
 PyObject *
-maker_make(const maker_t *m, PyObject *d, int leaves)
+maker_make(const maker_t *m, PyObject *d, PyObject *keys)
 {
     PyObject *obj = m->cls->tp_new(m->cls, empty_args, NULL);
     if (!obj) return NULL;
-    PyObject *fields = PySet_New(d);
+    PyObject *fields = PySet_New(keys ? keys : d);
     if (!fields || PyObject_GenericSetDict(obj, d, NULL) < 0 ||
         set_slot(m, 0, fields_set_name, obj, fields) < 0 ||
         set_slot(m, 1, extra_name, obj, Py_None) < 0 ||
@@ -181,7 +181,7 @@ maker_make(const maker_t *m, PyObject *d, int leaves)
         Py_DECREF(obj);
         return NULL;
     }
-    if (leaves || leaf_dict(d)) {
+    if (keys || leaf_dict(d)) {
         PyObject_GC_UnTrack(d);
         PyObject_GC_UnTrack(fields);  /* the keys of d: leaves */
         PyObject_GC_UnTrack(obj);
@@ -209,7 +209,7 @@ instances(PyObject *Py_UNUSED(module), PyObject *args)
             PyErr_SetString(PyExc_TypeError, "instances() takes a sequence of dicts");
             goto fail;
         }
-        PyObject *obj = maker_make(&m, d, 0);
+        PyObject *obj = maker_make(&m, d, NULL);
         if (!obj) goto fail;
         PyTuple_SET_ITEM(out, i, obj);
     }
@@ -427,9 +427,10 @@ datetime_object(PyObject *v, int64_t *out)
     return 1;
 }
 
-/* A uuid.UUID's 32 lower-case hex digits, from its 128-bit int: 1, 0, -1. */
+/* A uuid.UUID's 32 lower-case hex digits, from its 128-bit int: 1, 0, -1.
+   The field remembers the last int and its digits (one UUID per project). */
 static int
-uuid_object_hex(PyObject *v, char out[32])
+uuid_object_hex(field_t *f, PyObject *v, char out[32])
 {
     static const char hex[] = "0123456789abcdef";
     PyObject *value = PyObject_GetAttr(v, int_name);
@@ -438,15 +439,30 @@ uuid_object_hex(PyObject *v, char out[32])
         Py_DECREF(value);
         return 0;
     }
+    if (f->uuid_int) {
+        int same_int = PyObject_RichCompareBool(value, f->uuid_int, Py_EQ);
+        if (same_int < 0) {
+            Py_DECREF(value);
+            return -1;
+        }
+        if (same_int) {
+            Py_DECREF(value);
+            memcpy(out, f->uuid_int_hex, 32);
+            return 1;
+        }
+    }
     uint64_t low = (uint64_t)PyLong_AsUnsignedLongLongMask(value);
     PyObject *shift = PyLong_FromLong(64);
     PyObject *upper = shift ? PyNumber_Rshift(value, shift) : NULL;
     Py_XDECREF(shift);
-    Py_DECREF(value);
-    if (!upper) return -1;
+    if (!upper) {
+        Py_DECREF(value);
+        return -1;
+    }
     unsigned long long high = PyLong_AsUnsignedLongLong(upper);
     Py_DECREF(upper);
     if (high == (unsigned long long)-1 && PyErr_Occurred()) {
+        Py_DECREF(value);
         if (!PyErr_ExceptionMatches(PyExc_OverflowError)) return -1;
         PyErr_Clear();
         return 0; /* not a 128-bit value */
@@ -455,6 +471,8 @@ uuid_object_hex(PyObject *v, char out[32])
         out[15 - i] = hex[(high >> (4 * i)) & 15];
         out[31 - i] = hex[(low >> (4 * i)) & 15];
     }
+    Py_XSETREF(f->uuid_int, value);
+    memcpy(f->uuid_int_hex, out, 32);
     return 1;
 }
 
@@ -510,7 +528,7 @@ read_field(Scanner *self, field_t *f, PyObject *v, value_t *out, int depth, buf_
         break;
     case K_UUID:
         if (uuid_type && Py_IS_TYPE(v, (PyTypeObject *)uuid_type)) {
-            int ok = uuid_object_hex(v, out->norm);
+            int ok = uuid_object_hex(f, v, out->norm);
             if (ok <= 0) return ok;
             out->norm_len = 32;
             return enc_bytes(enc, 'U', out->norm, 32) < 0 ? -1 : 1;

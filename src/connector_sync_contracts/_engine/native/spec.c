@@ -583,6 +583,7 @@ free_fields(field_t *fields, int n)
         free(f->name);
         Py_CLEAR(f->check);
         Py_CLEAR(f->key_obj);
+        Py_CLEAR(f->uuid_int);
         for (int k = 0; k < f->n_enum; k++) {
             free(f->enum_v[k]);
             Py_CLEAR(f->enum_obj[k]);

@@ -259,10 +259,14 @@ store_put(Scanner *self, rec_t *tmp, int dedup, uint32_t tag)
                     goto fail;
                 }
                 d->copies++;
+                st->n_copies++;
                 if (!d->conflicted) {
                     int ok = identical(self, held, tmp);
                     if (ok < 0) goto fail;
-                    if (!ok) d->conflicted = 1;
+                    if (!ok) {
+                        d->conflicted = 1;
+                        st->n_conflicted++;
+                    }
                 }
                 release(tmp);
                 return 0;
@@ -457,6 +461,11 @@ store_settle(Scanner *self)
     if (!ids) return NULL;
     size_t dropped = 0;
     int any = 0;
+    if (!st->n_conflicted) {
+        /* Every copy was identical to the first: no slot need be visited. */
+        dropped = st->n_copies;
+        goto done;
+    }
     for (size_t i = 0; i < st->dedup_slots; i++) {
         dslot_t *d = &st->dedup[i];
         if (!d->copies) continue;
@@ -476,12 +485,14 @@ store_settle(Scanner *self)
         release(r);
     }
     (void)any;
+done:
     /* No copy is compared again: the items need not be held. */
     Py_CLEAR(self->items);
     Py_CLEAR(self->items_type);
     free(st->dedup);
     st->dedup = NULL;
     st->dedup_slots = st->n_dedup = 0;
+    st->n_copies = st->n_conflicted = 0;
     return Py_BuildValue("(Nn)", ids, (Py_ssize_t)dropped);
 }
 
