@@ -148,6 +148,42 @@ def test_events_of_two_projects_keep_their_own_project_uuid() -> None:
     assert scanner.settle() == ([items[1].event_id], 1)
 
 
+def test_an_events_envelope_is_not_validated_again() -> None:
+    """An Event's envelope was validated when it was made: Python takes it as it is.
+
+    The core reads only what a record is made of (event_id, event_type,
+    timestamp, lamport_clock, payload); the mapping with the same values is
+    still checked field by field, and deferred to the models. Its payload is
+    read and checked either way, and copies are still compared in full.
+    """
+    from connector_sync_contracts import CONNECTOR_PROVISIONED, Event, replay
+    from tests.support.engines import engine
+    from tests.support.factories import envelope
+
+    raw = envelope(CONNECTOR_PROVISIONED, seq=1)
+    made = Event.model_validate(raw)
+    # model_construct skips validation: a schema_version no producer may write.
+    odd = Event.model_construct(**{**dict(made), "schema_version": "2.x"})
+    bad_payload = Event.model_construct(
+        **{**dict(made), "payload": {**raw["payload"], "connector_id": 5}}
+    )
+    bad_id = Event.model_construct(**{**dict(made), "event_id": "not-an-id"})
+    items: list[Any] = [odd, {**raw, "schema_version": "2.x"}, bad_payload, bad_id]
+    scanner = _accel.scanner()
+    assert scanner is not None
+    assert scanner.scan_objects(items, Event, False, 0, 1, 0, len(items))[1] == [1, 2, 3]
+    with engine("compiled"):
+        compiled = replay([odd]).to_json()
+    with engine("python"):
+        assert replay([odd]).to_json() == compiled
+    # A copy that differs in a field the record does not need still conflicts.
+    copies = [made, Event.model_validate({**raw, "node_id": "elsewhere"})]
+    scanner = _accel.scanner()
+    assert scanner is not None
+    assert scanner.scan_objects(copies, Event, True, 0, 1, 0, 2) == (2, [])
+    assert scanner.settle() == ([made.event_id], 0)
+
+
 @pytest.mark.parametrize(
     ("values", "message"),
     [

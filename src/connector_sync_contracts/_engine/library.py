@@ -5,7 +5,9 @@ through exactly the command line's runner (``runner.replay_sources`` over a
 ``LinesSource``). Events and mappings are written by the core as the JSON
 text they stand for (``objects.c``: only values JSON carries exactly; an
 Event's own timestamp and project_uuid too) and checked like lines, so a
-valid item never reaches pydantic. An item the core refuses or defers is
+valid item never reaches pydantic. An Event's envelope is not checked
+again: it was validated when the Event was made, and the Python path takes
+it as it is; its payload is. An item the core refuses or defers is
 decided in Python with the models, exactly as the pure-Python path decides
 it, and joins the compiled fold as an ordinary record.
 

@@ -115,6 +115,7 @@ typedef struct {
     field_t env[MAX_FIELDS];
     uint64_t env_required;
     int env_role[R_COUNT];     /* envelope field index of each envelope role, -1 */
+    uint64_t env_record_mask;  /* the envelope fields a record is made of */
     int n_types;
     etype_t types[MAX_TYPES];
     int n_states;

@@ -14,7 +14,9 @@
  *     (an Event's timestamp and project_uuid, a payload's recorded_at): a
  *     datetime where a string is expected is an error for the models, while
  *     its text would pass, so only where the models take both alike.
- * An Event (the exact class given) is read from its instance dictionary.
+ * An Event (the exact class given) is read from its instance dictionary,
+ * and of its envelope only the fields a record is made of: it was validated
+ * when it was made, and Python takes it as it is (its payload is checked).
  *
  * Identical items must share an identity, as identical lines share their
  * bytes' hash: everything read is appended to a binary encoding (type tags,
@@ -544,10 +546,11 @@ read_field(Scanner *self, field_t *f, PyObject *v, value_t *out, int depth, buf_
     return check_string(self, f, out);
 }
 
-/* The members of an object (the envelope, or a payload of a known type). */
+/* The members of an object (the envelope, or a payload of a known type).
+   The values of the known fields in `unread` are not read, only seen. */
 static int
 read_members(Scanner *self, PyObject *d, field_t *fields, int n, value_t *vals, uint64_t *seen,
-             int depth, int *unknown, PyObject **payload, buf_t *enc)
+             uint64_t unread, int depth, int *unknown, PyObject **payload, buf_t *enc)
 {
     Py_ssize_t pos = 0;
     PyObject *k, *v;
@@ -578,6 +581,7 @@ read_members(Scanner *self, PyObject *d, field_t *fields, int n, value_t *vals, 
         if (enc_len(enc, 'K', (uint64_t)i) < 0) return -1;
         *seen |= (uint64_t)1 << i;
         hint = i + 1;
+        if (unread & ((uint64_t)1 << i)) continue;
         if (payload && fields[i].role == R_PAYLOAD) {
             /* Read once event_type is known. */
             if (!PyDict_CheckExact(v)) return 0;
@@ -602,10 +606,15 @@ scan_object(Scanner *self, PyObject *item, PyObject *event_type, parsed_t *out, 
     out->uuid_mismatch = 0;
     out->broken = 0;
     PyObject *d;
+    uint64_t unread = 0;
     if (event_type != Py_None && Py_IS_TYPE(item, (PyTypeObject *)event_type)) {
-        /* An Event: its fields are its instance dictionary. */
+        /* An Event: its fields are its instance dictionary. Its envelope was
+           validated when it was made, and Python takes it as it is
+           (reducing/api.py: admit_envelope), so only the fields its record
+           needs are read; an identity (enc) reads them all. */
         d = PyObject_GenericGetDict(item, NULL);
         if (!d) return -1;
+        if (!enc) unread = ~spec->env_record_mask;
     } else {
         d = Py_NewRef(item);
     }
@@ -616,7 +625,7 @@ scan_object(Scanner *self, PyObject *item, PyObject *event_type, parsed_t *out, 
        Python code, which could drop the last reference to a value. */
     clear_values(out->env, spec->n_env);
     uint64_t seen = 0;
-    rc = read_members(self, d, spec->env, spec->n_env, out->env, &seen, 1, &out->unknown,
+    rc = read_members(self, d, spec->env, spec->n_env, out->env, &seen, unread, 1, &out->unknown,
                       &payload, enc);
     if (rc <= 0) goto done;
     rc = 0;
@@ -629,7 +638,7 @@ scan_object(Scanner *self, PyObject *item, PyObject *event_type, parsed_t *out, 
     clear_values(out->pay, et->n_fields);
     uint64_t pseen = 0;
     Py_INCREF(payload);
-    rc = read_members(self, payload, et->fields, et->n_fields, out->pay, &pseen, 2,
+    rc = read_members(self, payload, et->fields, et->n_fields, out->pay, &pseen, 0, 2,
                       &out->unknown, NULL, enc);
     Py_DECREF(payload);
     if (rc <= 0) goto done;

@@ -536,11 +536,13 @@ spec_load(spec_t *spec, PyObject *d)
         int role, kind;
     } ENV_KIND[] = {{R_EVENT_ID, K_EVENT_ID}, {R_EVENT_TYPE, K_STR}, {R_TIMESTAMP, K_DATETIME},
                     {R_LAMPORT, K_INT}, {R_PAYLOAD, K_OBJECT}};
+    spec->env_record_mask = 0;
     for (size_t i = 0; i < sizeof(ENV_KIND) / sizeof(ENV_KIND[0]); i++) {
         int f = spec->env_role[ENV_KIND[i].role];
         if (f < 0 || spec->env[f].kind != ENV_KIND[i].kind || spec->env[f].optional ||
             spec->env[f].nullable)
             return fail("the envelope lacks event_id, event_type, timestamp, lamport_clock or payload");
+        spec->env_record_mask |= (uint64_t)1 << f;
     }
     if (spec->env[spec->env_role[R_LAMPORT]].lo < 0) return fail("a negative lamport_clock");
     PyObject *types = item(d, "event_types");
