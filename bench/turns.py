@@ -1,0 +1,109 @@
+"""The two ratios with targets, measured in turns: ours and the reference alternately.
+
+``python bench/turns.py [--turns N] [--size N] [--library-events N] [--kinds ...]``
+
+``bench/run.py`` measures each run on its own, three times, and divides the
+fastest of ours by the fastest of the reference (the ``orjson.loads`` floor,
+or the peer's reducers). On a shared machine a run can be slowed by a fifth
+for a few seconds, so a kind's verdict moves with whichever runs were hit.
+Here the two runs of each ratio take turns, N times, each in a fresh
+process, so that a slow stretch of the machine falls on both about equally,
+and the ratio of the medians is printed beside the ratio of the fastest
+runs and every pair's own ratio:
+
+- CLI ``replay --no-logs --format json`` / the floor, on the ``--size`` log;
+- the peer's reducers / ``replay(list[Event])``, on the ``--library-events`` log.
+
+It reuses ``run.py``'s children, its logs (written and checked by a
+``run.py`` run first: this script never writes a log) and its peer venv.
+Timing is never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from pathlib import Path
+
+from kinds import KINDS
+from run import _BENCH, _CHILD, PEER_TARGET, REPLAY_TARGET, Logs, _child_report
+
+
+def _pairs(first: list[str], second: list[str], turns: int) -> tuple[list[float], list[float]]:
+    """Seconds of ``first`` and of ``second``, run in turns."""
+    a: list[float] = []
+    b: list[float] = []
+    for _ in range(turns):
+        a.append(float(_child_report(first)["seconds"]))
+        b.append(float(_child_report(second)["seconds"]))
+    return a, b
+
+
+def _line(kind: str, what: str, ratios: list[float], best: float, middle: float) -> str:
+    pairs = ", ".join(f"{r:.2f}" for r in sorted(ratios))
+    return f"{kind:<18} {what}: fastest {best:.2f}x, medians {middle:.2f}x (each pair: {pairs})"
+
+
+def main() -> int:
+    """Measure the chosen kinds in turns and print one line per ratio."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--turns", type=int, default=6)
+    parser.add_argument("--size", type=int, default=1_000_000, help="CLI log size (events)")
+    parser.add_argument("--library-events", type=int, default=100_000)
+    parser.add_argument("--kinds", default=",".join(KINDS))
+    parser.add_argument("--out", type=Path, default=_BENCH / "out")
+    parser.add_argument("--no-cli", action="store_true")
+    parser.add_argument("--no-library", action="store_true")
+    args = parser.parse_args()
+    logs = Logs(args.out)
+    peer = args.out / "peer-venv" / "bin" / "python"
+    kinds = [k for k in args.kinds.split(",") if k]
+    unknown = [k for k in kinds if k not in KINDS]
+    if unknown or args.turns < 1:
+        parser.error(f"unknown kinds {unknown}" if unknown else "--turns must be >= 1")
+    needed = [
+        path
+        for kind in kinds
+        for path in (
+            *(() if args.no_cli else (logs.path(args.size, kind),)),
+            *(() if args.no_library else (logs.path(args.library_events, kind),)),
+        )
+    ]
+    if not args.no_library:
+        needed.append(peer)
+    missing = [str(path) for path in needed if not path.exists()]
+    if missing:
+        print("run bench/run.py first; missing: " + ", ".join(missing), file=sys.stderr)
+        return 2
+    print(f"{args.turns} turns; ours and the reference alternately, each in a fresh process")
+    for kind in kinds:
+        if not args.no_cli:
+            log = str(logs.path(args.size, kind))
+            floor, replay = _pairs(
+                [sys.executable, "-c", _CHILD, "floor", log],
+                [sys.executable, "-c", _CHILD, "replay", log],
+                args.turns,
+            )
+            ratios = [r / f for f, r in zip(floor, replay, strict=True)]
+            best = min(replay) / min(floor)
+            middle = statistics.median(replay) / statistics.median(floor)
+            what = f"CLI replay --no-logs / floor (target <= {REPLAY_TARGET}x)"
+            print(_line(kind, what, ratios, best, middle), flush=True)
+        if not args.no_library:
+            log = str(logs.path(args.library_events, kind))
+            ours, theirs = _pairs(
+                [sys.executable, str(_BENCH / "library.py"), "events", log],
+                [str(peer), str(_BENCH / "peer.py"), "reduce", log],
+                args.turns,
+            )
+            ratios = [t / o for o, t in zip(ours, theirs, strict=True)]
+            best = min(theirs) / min(ours)
+            middle = statistics.median(theirs) / statistics.median(ours)
+            what = f"peer reduce / replay(list[Event]) (target >= {PEER_TARGET}x)"
+            print(_line(kind, what, ratios, best, middle), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
