@@ -30,18 +30,17 @@ from kinds import KINDS
 from run import _BENCH, _CHILD, PEER_TARGET, REPLAY_TARGET, Logs, _child_report
 
 
-def _pairs(first: list[str], second: list[str], turns: int) -> tuple[list[float], list[float]]:
-    """Seconds of ``first`` and of ``second``, run in turns."""
-    a: list[float] = []
-    b: list[float] = []
+def _in_turns(kind: str, what: str, above: list[str], below: list[str], turns: int) -> str:
+    """Run ``below`` and ``above`` in turns; the line giving their ratio (above / below)."""
+    lower: list[float] = []
+    upper: list[float] = []
     for _ in range(turns):
-        a.append(float(_child_report(first)["seconds"]))
-        b.append(float(_child_report(second)["seconds"]))
-    return a, b
-
-
-def _line(kind: str, what: str, ratios: list[float], best: float, middle: float) -> str:
-    pairs = ", ".join(f"{r:.2f}" for r in sorted(ratios))
+        lower.append(float(_child_report(below)["seconds"]))
+        upper.append(float(_child_report(above)["seconds"]))
+    ratios = sorted(u / b for u, b in zip(upper, lower, strict=True))
+    pairs = ", ".join(f"{r:.2f}" for r in ratios)
+    best = min(upper) / min(lower)
+    middle = statistics.median(upper) / statistics.median(lower)
     return f"{kind:<18} {what}: fastest {best:.2f}x, medians {middle:.2f}x (each pair: {pairs})"
 
 
@@ -80,28 +79,16 @@ def main() -> int:
     for kind in kinds:
         if not args.no_cli:
             log = str(logs.path(args.size, kind))
-            floor, replay = _pairs(
-                [sys.executable, "-c", _CHILD, "floor", log],
-                [sys.executable, "-c", _CHILD, "replay", log],
-                args.turns,
-            )
-            ratios = [r / f for f, r in zip(floor, replay, strict=True)]
-            best = min(replay) / min(floor)
-            middle = statistics.median(replay) / statistics.median(floor)
             what = f"CLI replay --no-logs / floor (target <= {REPLAY_TARGET}x)"
-            print(_line(kind, what, ratios, best, middle), flush=True)
+            above = [sys.executable, "-c", _CHILD, "replay", log]
+            below = [sys.executable, "-c", _CHILD, "floor", log]
+            print(_in_turns(kind, what, above, below, args.turns), flush=True)
         if not args.no_library:
             log = str(logs.path(args.library_events, kind))
-            ours, theirs = _pairs(
-                [sys.executable, str(_BENCH / "library.py"), "events", log],
-                [str(peer), str(_BENCH / "peer.py"), "reduce", log],
-                args.turns,
-            )
-            ratios = [t / o for o, t in zip(ours, theirs, strict=True)]
-            best = min(theirs) / min(ours)
-            middle = statistics.median(theirs) / statistics.median(ours)
             what = f"peer reduce / replay(list[Event]) (target >= {PEER_TARGET}x)"
-            print(_line(kind, what, ratios, best, middle), flush=True)
+            above = [str(peer), str(_BENCH / "peer.py"), "reduce", log]
+            below = [sys.executable, str(_BENCH / "library.py"), "events", log]
+            print(_in_turns(kind, what, above, below, args.turns), flush=True)
     return 0
 
 
