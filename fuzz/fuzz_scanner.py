@@ -21,7 +21,13 @@ like ``_stream._fold_native`` does. Checked on every input:
   partition and delivers each partition exactly its lines;
 - the fold hands back every kept record exactly once, its ingested and
   replayed sums are not negative, and a group folded in C converts to plain
-  data with ``_accel.connector_data``/``sync_data``.
+  data with ``_accel.connector_data``/``sync_data``;
+- the first accepted lines, as the mappings ``orjson.loads`` gives and as
+  the ``Event``s the model makes of them, go through ``scan_objects``
+  (``objects.c``, the path of ``replay()`` of Python objects) with an
+  identical copy and a differing copy of each, so the store reads items
+  again for their identity, and are settled and folded like the lines: a
+  mapping of a line the core took is taken too.
 
 Blocks are handed over as buffers that end exactly where their allocation
 ends (``ctypes`` arrays; run with ``PYTHONMALLOC=malloc`` so ASan puts a red
@@ -49,6 +55,12 @@ with atheris.instrument_imports():
 
     from connector_sync_contracts._engine import native as _accel
     from connector_sync_contracts.scale.routing import TOO_LONG, Router
+
+# After the instrumented imports, so that pydantic and the models are not
+# instrumented (they are the slow part of check_objects, not what is fuzzed).
+from pydantic import ValidationError
+
+from connector_sync_contracts import Event
 
 HEADER = 8
 """Bytes at the start of each input that choose the options (see ``Plan``)."""
@@ -245,6 +257,37 @@ def fold(scanner: _accel.Scanner, plan: Plan) -> None:
     assert scanner.next_group(plan.keep_logs, plan.max_cycles, 7) is None
 
 
+_MAX_OBJECTS = 4
+"""Accepted lines of an input also read as Python objects (``check_objects``)."""
+
+
+def check_objects(lines: list[bytes], plan: Plan) -> None:
+    """Read accepted lines again as mappings and Events with ``scan_objects``, and fold them."""
+    items: list[Any] = []
+    mappings: list[int] = []
+    for line in lines[:_MAX_OBJECTS]:
+        obj = orjson.loads(line)
+        mappings.append(len(items))
+        items += [obj, orjson.loads(line)]  # an identical copy, not the same objects
+        try:
+            event = Event.model_validate(obj)
+            other = Event.model_validate({**obj, "node_id": "fuzz-copy"})
+        except ValidationError:
+            continue
+        items += [event, event, other]  # the same Event twice, then a differing copy
+    if not items:
+        return
+    scanner = new_scanner(plan)
+    stop, deferred = scanner.scan_objects(items, Event, True, 3, 1, 0, len(items))
+    assert stop == len(items), (stop, len(items))
+    assert deferred == sorted(set(deferred)), deferred
+    assert all(0 <= at < len(items) for at in deferred), deferred
+    # The mapping of a line the core took is taken too (the same rules, read
+    # from objects); strict lines are a subset of the non-strict ones.
+    assert not set(mappings) & set(deferred), (mappings, deferred, lines[:_MAX_OBJECTS])
+    fold(scanner, plan)
+
+
 def new_scanner(plan: Plan) -> _accel.Scanner:
     """A fresh scanner, as ``_accel.scanner()`` makes it (weak hashes when the plan says so)."""
     made = _accel.scanner(key=bytes(16), weak_bits=plan.weak_bits)
@@ -304,6 +347,7 @@ def test_one_input(data: bytes) -> None:
         left += rest
     offer_lines(scanner, accepted, left, plan)
     fold(scanner, plan)
+    check_objects(accepted, plan)
 
 
 def main() -> None:
@@ -312,7 +356,16 @@ def main() -> None:
         sys.exit(f"no compiled scanner: build it, and unset {_accel.PURE_PYTHON_ENV}")
     if os.environ.get("PYTHONMALLOC") != "malloc":
         print("note: PYTHONMALLOC=malloc lets ASan see reads past a block", file=sys.stderr)
-    checks = (blocks, line_spans, check_scan, check_route, offer_lines, fold, test_one_input)
+    checks = (
+        blocks,
+        line_spans,
+        check_scan,
+        check_route,
+        offer_lines,
+        fold,
+        check_objects,
+        test_one_input,
+    )
     for function in checks:
         atheris.instrument_func(function)  # Python-level coverage of the checks themselves
     atheris.Setup(sys.argv, test_one_input)
