@@ -460,7 +460,6 @@ store_settle(Scanner *self)
     PyObject *ids = PyList_New(0);
     if (!ids) return NULL;
     size_t dropped = 0;
-    int any = 0;
     if (!st->n_conflicted) {
         /* Every copy was identical to the first: no slot need be visited. */
         dropped = st->n_copies;
@@ -473,7 +472,6 @@ store_settle(Scanner *self)
             dropped += d->copies - 1;
             continue;
         }
-        any = 1;
         rec_t *r = &st->recs[d->rec];
         PyObject *s = PyUnicode_DecodeASCII(r->eid, r->eid_len, NULL);
         if (!s || PyList_Append(ids, s) < 0) {
@@ -484,7 +482,6 @@ store_settle(Scanner *self)
         Py_DECREF(s);
         release(r);
     }
-    (void)any;
 done:
     /* No copy is compared again: the items need not be held. */
     Py_CLEAR(self->items);
