@@ -27,7 +27,11 @@ like ``_stream._fold_native`` does. Checked on every input:
   (``objects.c``, the path of ``replay()`` of Python objects) with an
   identical copy and a differing copy of each, so the store reads items
   again for their identity, and are settled and folded like the lines: a
-  mapping of a line the core took is taken too.
+  mapping of a line the core took is taken too;
+- the blocks scanned again by a scanner that reads kept lines again from a
+  file (``reread_from``: identities made only for a copy of an event_id)
+  find the same identical and differing copies as one that hashes every
+  line at once.
 
 Blocks are handed over as buffers that end exactly where their allocation
 ends (``ctypes`` arrays; run with ``PYTHONMALLOC=malloc`` so ASan puts a red
@@ -288,6 +292,31 @@ def check_objects(lines: list[bytes], plan: Plan) -> None:
     fold(scanner, plan)
 
 
+def check_rereads(body: bytes, plan: Plan) -> None:
+    """Scan the blocks again, reading kept lines again from a file holding body: the
+    copies settle as they do when every line is hashed at once."""
+    if not plan.keep:
+        return
+    fd = os.memfd_create("fuzz-body")
+    try:
+        view = memoryview(body)
+        while view:
+            view = view[os.write(fd, view) :]
+        at_once, read_again = new_scanner(plan), new_scanner(plan)
+        assert read_again.reread_from(0, fd)
+        first = 1
+        for start, end in blocks(body, plan):
+            block = exact(body[start:end])
+            count, _ = at_once.scan(block, True, plan.limit, plan.strict, 0, first)
+            again = read_again.scan(block, True, plan.limit, plan.strict, 0, first, start)
+            assert again[0] == count, (again, count)
+            first += count
+        settled, other = at_once.settle(), read_again.settle()
+        assert (sorted(other[0]), other[1]) == (sorted(settled[0]), settled[1]), (settled, other)
+    finally:
+        os.close(fd)
+
+
 def new_scanner(plan: Plan) -> _accel.Scanner:
     """A fresh scanner, as ``_accel.scanner()`` makes it (weak hashes when the plan says so)."""
     made = _accel.scanner(key=bytes(16), weak_bits=plan.weak_bits)
@@ -347,6 +376,7 @@ def test_one_input(data: bytes) -> None:
         left += rest
     offer_lines(scanner, accepted, left, plan)
     fold(scanner, plan)
+    check_rereads(body, plan)
     check_objects(accepted, plan)
 
 
@@ -363,6 +393,7 @@ def main() -> None:
         check_route,
         offer_lines,
         fold,
+        check_rereads,
         check_objects,
         test_one_input,
     )

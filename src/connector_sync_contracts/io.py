@@ -149,7 +149,14 @@ class Source:
         """Complete passes over the input so far (replay reads some lines again)."""
         self.on_pass_end: Callable[[Source], object] | None = None
         """Called with this source when a pass over it ends (e.g. to update a progress bar)."""
+        self.hold_for_rereads = False
+        """Set before the first pass to have ``blocks()`` keep the file it reads open
+        (``reread_fd``), so that a line can be read again by its offset."""
+        self.block_offset: int | None = None
+        """Where the block ``blocks()`` yielded last starts in the input as stored
+        (None for gzip data): the offset ``reread_fd`` reads it at."""
         self._spool: IO[bytes] | None = None
+        self._held: tuple[int, tuple[int, int]] | None = None
 
     def size(self) -> int | None:
         """Bytes of the input as stored (compressed for gzip), or None while not known.
@@ -185,6 +192,42 @@ class Source:
             return _gunzip_if_needed(self._spool), self._spool
         handle = Path(self.name).open("rb")  # noqa: SIM115 - closed by blocks()
         return _gunzip_if_needed(handle), handle
+
+    def reread_fd(self) -> int | None:
+        """A descriptor of the uncompressed file ``blocks()`` reads, kept open since its
+        first pass (with ``hold_for_rereads``), or None (gzip data, lines given in
+        memory, or not held). Read it with ``os.pread`` at ``block_offset``s; closed by
+        ``release_rereads()`` and ``close()``.
+        """
+        return None if self._held is None else self._held[0]
+
+    def changed_while_held(self) -> bool:
+        """Whether the held file's size or modification time changed since it was opened."""
+        if self._held is None:
+            return False
+        fd, (size, mtime) = self._held
+        now = os.fstat(fd)
+        return (now.st_size, now.st_mtime_ns) != (size, mtime)
+
+    def release_rereads(self) -> None:
+        """Close the descriptor ``reread_fd`` gave, and hold none from now on."""
+        self.hold_for_rereads = False
+        if self._held is not None:
+            os.close(self._held[0])
+            self._held = None
+
+    def _hold(self, underlying: IO[bytes]) -> None:
+        """Keep a descriptor of ``underlying`` (the stored input, read as it is)."""
+        try:
+            fd = os.dup(underlying.fileno())
+        except (AttributeError, OSError, ValueError):
+            return  # not a file (lines given in memory): nothing can be read again
+        try:
+            now = os.fstat(fd)
+        except OSError:
+            os.close(fd)
+            return
+        self._held = (fd, (now.st_size, now.st_mtime_ns))
 
     def lines(self) -> Iterator[bytes | None]:
         """Yield each line's bytes, or ``None`` for a line over the length limit.
@@ -230,8 +273,26 @@ class Source:
             raise
         except OSError as exc:
             raise InputError(f"cannot read {self.name}: {_reason(exc)}") from exc
+        plain = handle is underlying  # offsets in what is read are offsets in the file
+        # Only the blocks yielded here are the file's bytes: a subclass that yields
+        # others (CloudEvents mapped to envelopes) holds nothing.
+        own = type(self).blocks is Source.blocks
+        if plain and own and self.hold_for_rereads and self._held is None and not self.passes:
+            self._hold(underlying)
+        got = 0  # bytes read so far: the last chunk read ends there
+
+        def offset(at: int) -> int | None:
+            return at if plain else None
+
         try:
-            read = handle.read if self.passes else self._counting(handle.read, underlying)
+            counted = handle.read if self.passes else self._counting(handle.read, underlying)
+
+            def read(size: int) -> bytes:
+                nonlocal got
+                chunk = counted(size)
+                got += len(chunk)
+                return chunk
+
             partial = b""  # the start of a line whose end is not read yet
             chunk = read(_BLOCK)
             while chunk:
@@ -241,10 +302,12 @@ class Source:
                 else:
                     start = 0
                     if partial:
+                        self.block_offset = offset(got - len(chunk) - len(partial))
                         yield partial + chunk[: first + 1]
                         start = first + 1
                     last = chunk.rfind(b"\n") + 1
                     if last > start:
+                        self.block_offset = offset(got - len(chunk) + start)
                         yield memoryview(chunk)[start:last]
                     partial = chunk[last:]
                 if len(partial) > limit + 1:  # limit + 1: room for a "\\r" before the "\\n"
@@ -255,6 +318,7 @@ class Source:
                         continue
                 chunk = read(_BLOCK)
             if partial:
+                self.block_offset = offset(got - len(partial))
                 yield partial
             self.passes += 1
             if self.on_pass_end is not None:
@@ -294,7 +358,8 @@ class Source:
         return counted
 
     def close(self) -> None:
-        """Release the standard-input spool file, if any."""
+        """Release the standard-input spool file and the held descriptor, if any."""
+        self.release_rereads()
         if self._spool is not None:
             self._spool.close()
             self._spool = None

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -111,6 +112,11 @@ def read_blocks(source: Source) -> Read:
         assert got is None, "spill got content outside an over-limit line"
         data = bytes(block)
         assert data, "an empty block"
+        held = source.reread_fd()
+        if held is not None:
+            # The offset a kept line is read again at (for a copy of its event_id).
+            assert source.block_offset is not None
+            assert os.pread(held, len(data), source.block_offset) == data, "block_offset"
         if SCANNER is not None:
             _check_scan(block, data, limit)
         pieces = data.split(b"\n")
@@ -251,9 +257,16 @@ def test_blocks_split_into_the_lines_of_lines(
     path = where / ("log.jsonl.gz" if compressed else "log.jsonl")
     path.write_bytes(gzip.compress(data) if compressed else data)
     source = Source(str(path), max_line_bytes=limit)
-    with read_sizes(block, chunk):
-        by_lines = read_lines(source)
-        by_blocks = read_blocks(source)
+    source.hold_for_rereads = True
+    try:
+        with read_sizes(block, chunk):
+            by_lines = read_lines(source)
+            by_blocks = read_blocks(source)
+        # Lines are read again from the file only when it stores them as they are.
+        assert (source.reread_fd() is None) == compressed
+    finally:
+        source.close()
+    assert source.reread_fd() is None, "close() releases the held file"
     expected = _expected(data, limit)
     assert [raw for raw, _ in by_lines] == [raw for raw, _ in expected], "lines() misread"
     assert [raw for raw, _ in by_blocks] == [raw for raw, _ in by_lines], "blocks() != lines()"
@@ -270,10 +283,13 @@ def test_standard_input_reads_alike_on_every_pass(
     piped = gzip.compress(data) if compressed else data
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(piped)))
     source = Source("-", max_line_bytes=12)
+    source.hold_for_rereads = True
     expected = _expected(data, 12)
     try:
         for _ in range(2):  # standard input is spooled, so a source can be read again
             assert read_blocks(source) == expected
             assert read_lines(source) == expected
+        # Its lines are read again from the spool, where it is not gzip data.
+        assert (source.reread_fd() is None) == compressed
     finally:
         source.close()

@@ -16,6 +16,10 @@ Records are deduplicated, sorted and folded per connector: by the compiled
 fold, or by the same ``Engine`` the Python API uses. Copies of an event_id
 whose raw bytes differ are resolved exactly, by the dedup rule of the
 specification's section 2, in a second read of only the affected lines.
+The compiled core compares the bytes of two copies by a keyed hash, made
+only when a copy arrives: the first copy of a file stored as it is read is
+read again at its offset (``Source.block_offset``), and a file whose lines
+were read again must not have changed meanwhile (``_unchanged``).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import msgspec
 from ..contract.catalog import ALL_FAMILIES, Family
 from ..contract.lifecycle import DEFAULT_MAX_RECONNECT_CYCLES
 from ..contract.projection import ReplayData, all_anomalies
+from ..errors import InputError
 from ..io import LineProblem, LineSink, Source
 from ..reducing.anomalies import AnomalyData, anomaly, conflicting_duplicate
 from ..reducing.facts import ConnectorFact, Fact, MalformedFact, SyncFact
@@ -470,9 +475,19 @@ def replay_sources(
         replayer = _Replayer(
             include_logs=include_logs, max_reconnect_cycles=max_reconnect_cycles, scanner=scanner
         )
-        scan = None if scanner is None else _reserving_scan(scanner, sources)
-        for index, source, number, raw in _lines(sources, summary, scan, on_line):
-            replayer.line(index, source, number, raw, summary, on_problem)
+        scan = None
+        if scanner is not None:
+            scan = _reserving_scan(scanner, sources)
+            for source in sources:
+                source.hold_for_rereads = True
+        try:
+            for index, source, number, raw in _lines(sources, summary, scan, on_line):
+                replayer.line(index, source, number, raw, summary, on_problem)
+            if scanner is not None:
+                _unchanged(scanner, sources)
+        finally:
+            for source in sources:
+                source.release_rereads()
         records = replayer.records
         if isinstance(records, _NativeRecords):
             dropped, conflicts = records.settle(sources)
@@ -522,12 +537,22 @@ def _reserving_scan(scanner: native.Scanner, sources: list[Source]) -> Scan:
     """
     input_bytes = _file_bytes(sources)
     reserved = False
+    readable: dict[int, bool] = {}
 
     def scan(
         block: bytes | memoryview, limit: int, index: int, first: int
     ) -> tuple[int, list[tuple[int, int, int]]]:
         nonlocal reserved
-        count, deferred = scanner.scan(block, True, limit, False, index, first)
+        # A kept line of a file held open gets its identity (the hash of its bytes)
+        # only if a copy of its event_id arrives: then it is read again by offset.
+        source = sources[index]
+        if index not in readable:
+            fd = source.reread_fd()
+            readable[index] = fd is not None and scanner.reread_from(index, fd)
+        offset = source.block_offset if readable[index] else None
+        count, deferred = scanner.scan(
+            block, True, limit, False, index, first, -1 if offset is None else offset
+        )
         accepted = count - len(deferred)
         if not reserved and accepted >= _SAMPLE_LINES:
             reserved = True
@@ -535,6 +560,21 @@ def _reserving_scan(scanner: native.Scanner, sources: list[Source]) -> Scan:
         return count, deferred
 
     return scan
+
+
+def _unchanged(scanner: native.Scanner, sources: list[Source]) -> None:
+    """Fail closed when a file whose lines were read again changed while it was replayed.
+
+    A line read again for a copy of its event_id must be the bytes read the
+    first time; a file written to meanwhile may hold others there.
+    """
+    for index, count in enumerate(scanner.rereads()):
+        if count and sources[index].changed_while_held():
+            raise InputError(
+                f"{sources[index].name} changed while it was replayed (its size or "
+                "modification time is not what it was when it was opened): replay it "
+                "again once nothing writes to it"
+            )
 
 
 def _fold_native(

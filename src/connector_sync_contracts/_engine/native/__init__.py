@@ -93,9 +93,22 @@ class Scanner(Protocol):
         strict: bool,
         source: int,
         first_line: int,
+        offset: int = -1,
         /,
     ) -> tuple[int, list[tuple[int, int, int]]]:
-        """Check a block of whole lines; return the line count and the deferred lines."""
+        """Check a block of whole lines; return the line count and the deferred lines.
+
+        ``offset``: where the block starts in the file registered with
+        ``reread_from`` for ``source`` (or -1): kept lines then get their
+        identity only when a copy of their event_id arrives.
+        """
+
+    def reread_from(self, source: int, fd: int, /) -> bool:
+        """Read kept lines of ``source`` again from ``fd`` (open until ``settle()``);
+        False where lines cannot be read again."""
+
+    def rereads(self) -> tuple[int, ...]:
+        """How many lines of each source were read again."""
 
     def scan_objects(
         self,

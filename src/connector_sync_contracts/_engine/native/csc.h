@@ -310,7 +310,7 @@ typedef struct {
     uint8_t health;            /* connector: health index + 1 (0: none) */
     uint8_t prev;              /* connector: previous_state index + 1 (0: none) */
     uint8_t broken;            /* bit r: semantic rule r of the event type broken */
-    uint8_t lazy;              /* ident not made yet: object_ident() makes it from the item */
+    uint8_t lazy;              /* ident not made yet: LAZY_ITEM or LAZY_LINE */
     char eid[EID_MAX];
     union {
         struct {
@@ -328,6 +328,15 @@ typedef struct {
 } rec_t;
 
 #define WHERE(src, line) ((uint64_t)(src) << 48 | ((uint64_t)(line) & 0xFFFFFFFFFFFFULL))
+
+/* A record's identity is made only when a copy of its event_id arrives:
+   LAZY_ITEM, by object_ident() from the item scan_objects read; LAZY_LINE,
+   from its line read again from its source's file (see reread_from), ident
+   holding the line's place until then: offset << LINE_LEN_BITS | length. */
+enum { LAZY_NONE = 0, LAZY_ITEM = 1, LAZY_LINE = 2 };
+#define LINE_LEN_BITS 24
+#define LINE_OFF_LIMIT ((uint64_t)1 << (64 - LINE_LEN_BITS))
+#define LINE_LEN_LIMIT ((uint64_t)1 << LINE_LEN_BITS)
 
 typedef struct {
     uint32_t rec;              /* index of the first copy kept */
@@ -383,6 +392,12 @@ typedef struct {
     struct sortent *ents;
     size_t ents_cap;
     maker_t deliveries;        /* the delivery model next_group makes, if asked */
+    /* Files the lines of each source can be read again from (reread_from):
+       fd -1 none; count: lines read again. The fds are Python's. */
+    struct reread { int fd; uint64_t count; } *rereads;
+    size_t n_rereads;
+    buf_t reread_buf;          /* a line read again */
+    const char *put_line;      /* the text of the LAZY_LINE record being put, in its block */
 } Scanner;
 
 /* scan.c */
@@ -456,11 +471,13 @@ typedef struct {
     rec_t rec;
     uint32_t tag;
     int full;
+    const char *line;          /* a LAZY_LINE record's text, alive until it is put */
 } pending_t;
 /* Put the record waiting in *p, if any, then make *r (deduplicated by tag)
-   wait in its place, its slots prefetched; r NULL: only put. 0, or -1 with
-   both records released. */
-int store_put_later(Scanner *self, pending_t *p, rec_t *r, uint32_t tag);
+   wait in its place, its slots prefetched; r NULL: only put. line: the
+   text of r when it is LAZY_LINE (its block outlives the wait), else NULL.
+   0, or -1 with both records released. */
+int store_put_later(Scanner *self, pending_t *p, rec_t *r, uint32_t tag, const char *line);
 /* Release a waiting record (on an error). */
 void store_drop_pending(pending_t *p);
 int record_from_line(Scanner *self, parsed_t *pl, uint64_t ident, uint64_t where, rec_t *r);

@@ -2,8 +2,9 @@
  * The Scanner type: what Python calls (see _engine/native/__init__.py).
  *
  *   Scanner(spec, key, link_fact, weak_bits=0)
- *   scan(block, keep, limit, strict, source, first_line)
+ *   scan(block, keep, limit, strict, source, first_line, offset=-1)
  *       -> (lines, [(index, start, end) of each deferred line])
+ *   reread_from(source, fd) -> whether lines can be read again; rereads()
  *   scan_objects(items, event_type, keep, source, first_line, start, stop)
  *       -> (items, [index of each deferred item])
  *   ident(line) -> the keyed hash identical copies share
@@ -68,6 +69,8 @@ Scanner_dealloc(Scanner *self)
     Py_CLEAR(self->items);
     Py_CLEAR(self->items_type);
     maker_clear(&self->deliveries);
+    free(self->rereads);
+    buf_free(&self->reread_buf);
     spec_free(&self->spec);
     Py_CLEAR(self->link_fact);
     Py_TYPE(self)->tp_free((PyObject *)self);
@@ -95,13 +98,19 @@ Scanner_scan(Scanner *self, PyObject *args)
     Py_ssize_t limit;
     unsigned int source;
     unsigned long long first_line;
-    if (!PyArg_ParseTuple(args, "y*pnpIK", &buf, &keep, &limit, &strict, &source, &first_line))
+    long long offset = -1;
+    if (!PyArg_ParseTuple(args, "y*pnpIK|L", &buf, &keep, &limit, &strict, &source, &first_line,
+                          &offset))
         return NULL;
-    if (!usable(self, "scan") || limit < 0 || source > 0xFFFF) {
-        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "limit or source out of range");
+    if (!usable(self, "scan") || limit < 0 || source > 0xFFFF || offset < -1) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, "limit, source or offset out of range");
         PyBuffer_Release(&buf);
         return NULL;
     }
+    /* Kept lines whose source can be read again get their identity only if
+       a copy of their event_id arrives (store.c's line_ident). */
+    int lazy = keep && offset >= 0 && source < self->n_rereads && self->rereads[source].fd >= 0;
     PyObject *deferred = PyList_New(0);
     if (!deferred) {
         PyBuffer_Release(&buf);
@@ -123,10 +132,16 @@ Scanner_scan(Scanner *self, PyObject *args)
         }
         if (ok && keep) {
             rec_t tmp;
-            uint64_t ident = content_hash(&self->key, p, (size_t)n);
+            uint64_t at = (uint64_t)(p - data);
+            int place = lazy && (uint64_t)offset < LINE_OFF_LIMIT &&
+                        at < LINE_OFF_LIMIT - (uint64_t)offset && (uint64_t)n < LINE_LEN_LIMIT;
+            uint64_t ident = place ? ((uint64_t)offset + at) << LINE_LEN_BITS | (uint64_t)n
+                                   : content_hash(&self->key, p, (size_t)n);
             if (record_from_line(self, &pl, ident, WHERE(source, first_line + (uint64_t)index), &tmp) < 0)
                 goto error;
-            if (store_put_later(self, &later, &tmp, eid_tag(&self->key, pl.eid, (size_t)pl.eid_len)) < 0)
+            if (place) tmp.lazy = LAZY_LINE;
+            if (store_put_later(self, &later, &tmp, eid_tag(&self->key, pl.eid, (size_t)pl.eid_len),
+                                place ? p : NULL) < 0)
                 goto error;
         }
         if (!ok) {
@@ -141,7 +156,7 @@ Scanner_scan(Scanner *self, PyObject *args)
         index++;
         p = nl ? nl + 1 : end;
     }
-    if (store_put_later(self, &later, NULL, 0) < 0) goto error;
+    if (store_put_later(self, &later, NULL, 0, NULL) < 0) goto error;
     PyBuffer_Release(&buf);
     return Py_BuildValue("(nN)", index, deferred);
 error:
@@ -206,10 +221,10 @@ Scanner_scan_objects(Scanner *self, PyObject *args)
             rec_t tmp;
             uint64_t where = WHERE(source, first_line + (uint64_t)index);
             int put = record_from_line(self, &pl, 0, where, &tmp);
-            tmp.lazy = 1;
+            tmp.lazy = LAZY_ITEM;
             if (put == 0)
                 put = store_put_later(self, &later, &tmp,
-                                      eid_tag(&self->key, pl.eid, (size_t)pl.eid_len));
+                                      eid_tag(&self->key, pl.eid, (size_t)pl.eid_len), NULL);
             if (put < 0) {
                 Py_DECREF(item);
                 goto error;
@@ -226,7 +241,7 @@ Scanner_scan_objects(Scanner *self, PyObject *args)
             Py_DECREF(at);
         }
     }
-    if (store_put_later(self, &later, NULL, 0) < 0) goto error;
+    if (store_put_later(self, &later, NULL, 0, NULL) < 0) goto error;
     return Py_BuildValue("(nN)", index, deferred);
 error:
     store_drop_pending(&later);
@@ -493,6 +508,51 @@ Scanner_settle(Scanner *self, PyObject *Py_UNUSED(ignored))
     return store_settle(self);
 }
 
+/* reread_from(source, fd): the lines scan() is given for this source with
+   an offset can be read again from this file descriptor, held open by the
+   caller until settle(); fd -1: they cannot. Returns whether lines are read
+   again at all (False where there is no pread: identities are then made
+   as each line is read). */
+static PyObject *
+Scanner_reread_from(Scanner *self, PyObject *args)
+{
+    unsigned int source;
+    int fd;
+    if (!PyArg_ParseTuple(args, "Ii", &source, &fd)) return NULL;
+    if (!usable(self, "reread_from")) return NULL;
+    if (source > 0xFFFF || fd < -1) {
+        PyErr_SetString(PyExc_ValueError, "source or fd out of range");
+        return NULL;
+    }
+#ifdef _WIN32
+    Py_RETURN_FALSE;
+#else
+    if (source >= self->n_rereads) {
+        size_t n = (size_t)source + 1;
+        struct reread *grown = realloc(self->rereads, array_size(n, sizeof(struct reread)));
+        if (!grown) return PyErr_NoMemory();
+        for (size_t k = self->n_rereads; k < n; k++) grown[k] = (struct reread){-1, 0};
+        self->rereads = grown;
+        self->n_rereads = n;
+    }
+    self->rereads[source].fd = fd;
+    Py_RETURN_TRUE;
+#endif
+}
+
+/* rereads() -> (lines read again, per source index). */
+static PyObject *
+Scanner_rereads(Scanner *self, PyObject *Py_UNUSED(ignored))
+{
+    PyObject *out = PyTuple_New((Py_ssize_t)self->n_rereads);
+    for (size_t k = 0; out && k < self->n_rereads; k++) {
+        PyObject *n = PyLong_FromUnsignedLongLong(self->rereads[k].count);
+        if (!n) Py_CLEAR(out);
+        else PyTuple_SET_ITEM(out, (Py_ssize_t)k, n);
+    }
+    return out;
+}
+
 static PyObject *
 Scanner_start_fold(Scanner *self, PyObject *Py_UNUSED(ignored))
 {
@@ -530,9 +590,15 @@ Scanner_locate(Scanner *self, PyObject *eids)
 
 static PyMethodDef Scanner_methods[] = {
     {"scan", (PyCFunction)Scanner_scan, METH_VARARGS,
-     "scan(block, keep, limit, strict, source, first_line) -> (lines, deferred): "
+     "scan(block, keep, limit, strict, source, first_line, offset=-1) -> (lines, deferred): "
      "check every line of a block of whole lines; keep the accepted ones as records when keep "
-     "is true. deferred lists (index, start, end) of the lines Python must decide."},
+     "is true. deferred lists (index, start, end) of the lines Python must decide. offset: "
+     "where the block starts in the file given to reread_from for source, or -1."},
+    {"reread_from", (PyCFunction)Scanner_reread_from, METH_VARARGS,
+     "reread_from(source, fd) -> bool: read a kept line of source again from fd (open until "
+     "settle()) only when a copy of its event_id arrives; False where that is not supported."},
+    {"rereads", (PyCFunction)Scanner_rereads, METH_NOARGS,
+     "rereads() -> tuple: how many lines of each source were read again."},
     {"scan_objects", (PyCFunction)Scanner_scan_objects, METH_VARARGS,
      "scan_objects(items, event_type, keep, source, first_line, start, stop) -> (stop, deferred): "
      "check every mapping or event_type instance of a list as the JSON text it stands for; "

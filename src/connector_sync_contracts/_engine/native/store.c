@@ -10,6 +10,11 @@
  */
 #include "csc.h"
 
+#include <errno.h>
+#ifndef _WIN32
+#include <unistd.h>
+#endif
+
 /* ------------------------------------------------------------------ interned strings */
 
 static int
@@ -217,6 +222,42 @@ release(rec_t *r)
     r->kind = RK_DEAD;
 }
 
+/* The identity of a LAZY_LINE record: the keyed hash of its line, taken
+   from text (the line in its block, when the caller has it) or read again
+   from its source's file. 1 (*ident set), 0 not known (no file, or it no
+   longer holds that many bytes there: the copies are then settled exactly,
+   in Python). A line read again is counted, so that Python can check
+   afterwards that the file did not change meanwhile (runner.py). */
+static int
+line_ident(Scanner *self, const rec_t *r, const char *text, uint64_t *ident)
+{
+    size_t len = (size_t)(r->ident & (LINE_LEN_LIMIT - 1));
+    if (text) {
+        *ident = content_hash(&self->key, text, len);
+        return 1;
+    }
+#ifdef _WIN32
+    return 0;
+#else
+    size_t source = (size_t)(r->where >> 48);
+    if (source >= self->n_rereads || self->rereads[source].fd < 0) return 0;
+    buf_t *b = &self->reread_buf;
+    b->len = 0;
+    if (buf_room(b, len ? len : 1) < 0) return -1;
+    off_t at = (off_t)(r->ident >> LINE_LEN_BITS);
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = pread(self->rereads[source].fd, b->data + got, len - got, at + (off_t)got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return 0;
+        got += (size_t)n;
+    }
+    self->rereads[source].count++;
+    *ident = content_hash(&self->key, b->data, len);
+    return 1;
+#endif
+}
+
 /* Whether two copies of an event_id are identical: 1, 0 (or not known:
    Python settles them exactly), -1 an error. A lazy identity is made here,
    once, so only event ids with copies pay for one. */
@@ -226,9 +267,11 @@ identical(Scanner *self, rec_t *held, rec_t *tmp)
     rec_t *copies[2] = {held, tmp};
     for (int k = 0; k < 2; k++) {
         if (!copies[k]->lazy) continue;
-        int ok = object_ident(self, copies[k], &copies[k]->ident);
+        int ok = copies[k]->lazy == LAZY_LINE
+                     ? line_ident(self, copies[k], k ? self->put_line : NULL, &copies[k]->ident)
+                     : object_ident(self, copies[k], &copies[k]->ident);
         if (ok <= 0) return ok;
-        copies[k]->lazy = 0;
+        copies[k]->lazy = LAZY_NONE;
     }
     return held->ident == tmp->ident;
 }
@@ -305,12 +348,15 @@ prefetch_slots(store_t *st, uint32_t conn, uint32_t tag)
 }
 
 int
-store_put_later(Scanner *self, pending_t *p, rec_t *r, uint32_t tag)
+store_put_later(Scanner *self, pending_t *p, rec_t *r, uint32_t tag, const char *line)
 {
     if (r) prefetch_slots(&self->store, r->conn, tag);
     if (p->full) {
         p->full = 0;
-        if (store_put(self, &p->rec, 1, p->tag) < 0) {
+        self->put_line = p->line;
+        int rc = store_put(self, &p->rec, 1, p->tag);
+        self->put_line = NULL;
+        if (rc < 0) {
             if (r) release(r);
             return -1;
         }
@@ -318,6 +364,7 @@ store_put_later(Scanner *self, pending_t *p, rec_t *r, uint32_t tag)
     if (r) {
         p->rec = *r;
         p->tag = tag;
+        p->line = r->lazy == LAZY_LINE ? line : NULL;
         p->full = 1;
     }
     return 0;

@@ -1,0 +1,215 @@
+"""A kept line's identity is made only when a copy of its event_id arrives.
+
+Two copies of an event_id are identical duplicates when their lines are the
+same bytes (specification section 2). The compiled core compares keyed
+hashes of the lines; for a file it can read again, it hashes a kept line only
+when a copy of its event_id arrives, reading the first copy again at its
+offset (``Scanner.reread_from``), and never for the lines that have no copy.
+These tests hold that path to the one that hashes every line at once:
+
+* the same lines read again, the same identical and differing copies found,
+  with lines crossing blocks of every size;
+* a file that changed while it was replayed fails the replay (exit 2 in the
+  CLI) when a line of it was read again, rather than comparing a copy with
+  bytes that were never read the first time.
+
+They also run under ``make sanitize``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from connector_sync_contracts import io as jsonl
+from connector_sync_contracts._engine import modelpath
+from connector_sync_contracts._engine.runner import replay_sources
+from connector_sync_contracts._tooling.synthetic import GeneratorOptions, generate_lines
+from connector_sync_contracts.errors import InputError
+from connector_sync_contracts.io import Source
+from tests.support.engines import native_scanner, needs_native
+from tests.support.variants import VALID_VARIANTS, vary
+
+pytestmark = needs_native
+
+LIMIT = 1 << 20
+
+
+def _events(count: int) -> list[bytes]:
+    return list(generate_lines(GeneratorOptions(events=count, connectors=3, seed=3)))
+
+
+def _other_node(line: bytes) -> bytes:
+    """The same event_id with other content: a conflicting copy."""
+    event = json.loads(line)
+    event["node_id"] = event["node_id"] + "-other"
+    return json.dumps(event, separators=(",", ":")).encode()
+
+
+def _eid(line: bytes) -> str:
+    return str(json.loads(line)["event_id"])
+
+
+@pytest.fixture
+def held(tmp_path: Path) -> Iterator[tuple[Path, list[int]]]:
+    """A path to write, and the descriptors opened on it (closed after the test)."""
+    fds: list[int] = []
+    yield tmp_path / "log.jsonl", fds
+    for fd in fds:
+        os.close(fd)
+
+
+def test_a_kept_line_is_read_again_only_when_a_copy_arrives(
+    held: tuple[Path, list[int]],
+) -> None:
+    path, fds = held
+    a, b, c = _events(3)
+    first = a + b"\n" + b + b"\r\n" + c + b"\n"
+    second = a + b"\n" + _other_node(b) + b"\n" + a + b"\n"
+    path.write_bytes(first + second)
+    fds.append(os.open(path, os.O_RDONLY))
+    scanner = native_scanner()
+    assert scanner is not None
+    assert scanner.reread_from(0, fds[0]) is True
+    assert scanner.scan(first, True, LIMIT, False, 0, 1, 0) == (3, [])
+    assert scanner.rereads() == (0,), "no copy yet: no line is read again"
+    assert scanner.scan(second, True, LIMIT, False, 0, 4, len(first)) == (3, [])
+    # a's first copy once (its identity is then kept for the third), b's once.
+    assert scanner.rereads() == (2,)
+    assert scanner.settle() == ([_eid(b)], 2)
+
+
+def test_a_line_that_changed_in_the_file_is_not_taken_for_its_copy(
+    held: tuple[Path, list[int]],
+) -> None:
+    """What is read again decides only "identical or not": bytes that differ from the
+    copy send the event_id to the exact settle, never the other way round."""
+    path, fds = held
+    a, b = _events(2)
+    first = a + b"\n" + b + b"\n"
+    path.write_bytes(first)
+    fds.append(os.open(path, os.O_RDONLY))
+    scanner = native_scanner()
+    assert scanner is not None
+    scanner.reread_from(0, fds[0])
+    assert scanner.scan(first, True, LIMIT, False, 0, 1, 0) == (2, [])
+    path.write_bytes(first.replace(b'"lamport_clock":', b'"lamport_clock" :', 1))
+    # The copy of a is the bytes read the first time, but not those in the file now.
+    assert scanner.scan(a + b"\n", True, LIMIT, False, 0, 3, len(first)) == (1, [])
+    assert scanner.settle() == ([_eid(a)], 0)
+
+
+def test_without_a_file_every_line_is_hashed_as_it_is_read() -> None:
+    a, b = _events(2)
+    scanner = native_scanner()
+    assert scanner is not None
+    # An offset with no file registered for the source: identities made at once.
+    block = a + b"\n" + b + b"\n" + a + b"\n"
+    assert scanner.scan(block, True, LIMIT, False, 0, 1, 0) == (3, [])
+    assert scanner.rereads() == ()
+    assert scanner.settle() == ([], 1)
+    assert scanner.reread_from(1, -1) is True
+    with pytest.raises(ValueError, match="offset"):
+        scanner.scan(block, True, LIMIT, False, 1, 1, -2)
+    with pytest.raises(ValueError, match="fd"):
+        scanner.reread_from(0, -2)
+
+
+@pytest.fixture(scope="module")
+def copies_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Exact duplicates, conflicting copies, invalid lines and unusual lines, shuffled."""
+    options = GeneratorOptions(
+        events=2000, connectors=30, seed=11, shuffle=True, duplicates=400, invalid=40
+    )
+    lines = vary(list(generate_lines(options)), VALID_VARIANTS, seed=11, share=0.2)
+    for line in lines[:300:9]:
+        try:
+            lines.append(_other_node(line))
+        except (ValueError, KeyError, TypeError):
+            continue  # an invalid line: no event to conflict with
+    # Copies a block apart, and CRLF endings, so that offsets cross blocks.
+    text = b"".join(line + (b"\r\n" if i % 5 == 0 else b"\n") for i, line in enumerate(lines))
+    path = tmp_path_factory.mktemp("identity") / "copies.jsonl"
+    path.write_bytes(text + lines[0])  # the last line without a newline, a copy
+    return path
+
+
+def _replay(
+    path: Path, *, read_again: bool, monkeypatch: pytest.MonkeyPatch
+) -> tuple[bytes, list[Any]]:
+    """The JSON of the replay, and the event ids the exact (Python) settle was asked for."""
+    asked: list[str] = []
+    real = modelpath.copies_of
+
+    def copies_of(wanted: Any, sources: list[Source]) -> Any:
+        asked.extend(wanted)
+        return real(wanted, sources)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(modelpath, "copies_of", copies_of)
+        if not read_again:
+            patch.setattr(Source, "reread_fd", lambda self: None)
+        source = Source(str(path))
+        try:
+            result, _ = replay_sources([source], on_problem=lambda *_: None)
+        finally:
+            source.close()
+    return result.to_json(), sorted(asked)
+
+
+@pytest.mark.parametrize("block", [997, 4096, 1 << 16, jsonl._BLOCK])
+def test_lines_read_again_decide_as_lines_hashed_at_once(
+    copies_log: Path, block: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(jsonl, "_BLOCK", block)
+    at_once = _replay(copies_log, read_again=False, monkeypatch=monkeypatch)
+    read_again = _replay(copies_log, read_again=True, monkeypatch=monkeypatch)
+    assert read_again == at_once
+    assert at_once[1], "the log has conflicting copies for the exact settle"
+
+
+def _two_files(tmp_path: Path, *, copy: bool) -> tuple[Path, Path]:
+    a, b, c = _events(3)
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    first.write_bytes(a + b"\n" + b + b"\n")
+    second.write_bytes((a if copy else c) + b"\n")
+    return first, second
+
+
+def _replay_while_writing(first: Path, second: Path) -> None:
+    """Replay both files; once the first is read, a line is appended to it."""
+    written = False
+
+    def on_line(_bytes: int, _lines: int) -> None:
+        nonlocal written
+        if not written:
+            written = True
+            with first.open("ab") as out:
+                out.write(b'{"late": true}\n')
+            stamp = os.stat(first).st_mtime_ns + 1_000_000_000
+            os.utime(first, ns=(stamp, stamp))  # a coarse clock still sees the change
+
+    sources = [Source(str(first)), Source(str(second))]
+    try:
+        replay_sources(sources, on_problem=lambda *_: None, on_line=on_line)
+    finally:
+        for source in sources:
+            source.close()
+
+
+def test_a_file_changed_while_its_lines_were_read_again_fails_the_replay(
+    tmp_path: Path,
+) -> None:
+    first, second = _two_files(tmp_path, copy=True)
+    with pytest.raises(InputError, match=r"a\.jsonl changed while it was replayed"):
+        _replay_while_writing(first, second)
+
+
+def test_a_file_that_changed_with_no_line_read_again_replays_as_read(tmp_path: Path) -> None:
+    first, second = _two_files(tmp_path, copy=False)
+    _replay_while_writing(first, second)  # what was read is all that counts
