@@ -33,7 +33,7 @@ from connector_sync_contracts._tooling.synthetic import GeneratorOptions, genera
 from connector_sync_contracts.errors import InputError
 from connector_sync_contracts.io import Source
 from tests.support.engines import native_scanner, needs_native
-from tests.support.variants import VALID_VARIANTS, vary
+from tests.support.variants import busy_lines
 
 pytestmark = needs_native
 
@@ -126,12 +126,7 @@ def copies_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
     options = GeneratorOptions(
         events=2000, connectors=30, seed=11, shuffle=True, duplicates=400, invalid=40
     )
-    lines = vary(list(generate_lines(options)), VALID_VARIANTS, seed=11, share=0.2)
-    for line in lines[:300:9]:
-        try:
-            lines.append(_other_node(line))
-        except (ValueError, KeyError, TypeError):
-            continue  # an invalid line: no event to conflict with
+    lines = busy_lines(options, seed=11, conflicts=slice(0, 300, 9))
     # Copies a block apart, and CRLF endings, so that offsets cross blocks.
     text = b"".join(line + (b"\r\n" if i % 5 == 0 else b"\n") for i, line in enumerate(lines))
     path = tmp_path_factory.mktemp("identity") / "copies.jsonl"

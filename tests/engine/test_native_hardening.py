@@ -21,7 +21,7 @@ from connector_sync_contracts._engine.runner import replay_sources
 from connector_sync_contracts._tooling.synthetic import GeneratorOptions, generate_lines
 from connector_sync_contracts.io import Source
 from tests.support.engines import needs_native
-from tests.support.variants import VALID_VARIANTS, vary
+from tests.support.variants import busy_lines
 
 pytestmark = needs_native
 
@@ -47,12 +47,7 @@ def busy_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
     options = GeneratorOptions(
         events=3000, connectors=40, seed=7, shuffle=True, duplicates=300, invalid=60
     )
-    lines = vary(list(generate_lines(options)), VALID_VARIANTS, seed=7, share=0.2)
-    # Conflicting copies: the same event_id with another lamport clock.
-    for line in lines[:200:7]:
-        event = json.loads(line)
-        event["lamport_clock"] = event.get("lamport_clock", 0) + 1
-        lines.append(json.dumps(event).encode())
+    lines = busy_lines(options, seed=7, conflicts=slice(0, 200, 7))
     path = tmp_path_factory.mktemp("hardening") / "busy.jsonl"
     path.write_bytes(b"".join(line + b"\n" for line in lines))
     return path

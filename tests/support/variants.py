@@ -17,10 +17,13 @@ import random
 from collections.abc import Callable
 from typing import Any, Final
 
+from connector_sync_contracts._tooling.synthetic import GeneratorOptions, generate_lines
+
 __all__ = [
     "BEYOND_LIMITS",
     "VALID_VARIANTS",
     "Variant",
+    "busy_lines",
     "vary",
 ]
 
@@ -152,3 +155,19 @@ def vary(lines: list[bytes], variants: dict[str, Variant], seed: int, share: flo
         else:
             out.append(line)
     return out
+
+
+def busy_lines(options: GeneratorOptions, *, seed: int, conflicts: slice) -> list[bytes]:
+    """Generated lines, a fifth of them rewritten by the valid variants, then a
+    conflicting copy (the same event_id, another lamport_clock) of each event
+    among ``lines[conflicts]``."""
+    lines = vary(list(generate_lines(options)), VALID_VARIANTS, seed=seed, share=0.2)
+    for line in lines[conflicts]:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(event, dict) and isinstance(event.get("lamport_clock", 0), int):
+            event["lamport_clock"] = event.get("lamport_clock", 0) + 1
+            lines.append(json.dumps(event).encode())
+    return lines
