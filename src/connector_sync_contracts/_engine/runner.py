@@ -486,8 +486,7 @@ def replay_sources(
             if scanner is not None:
                 _unchanged(scanner, sources)
         finally:
-            for source in sources:
-                source.release_rereads()
+            _release(scanner, sources)
         records = replayer.records
         if isinstance(records, _NativeRecords):
             dropped, conflicts = records.settle(sources)
@@ -575,6 +574,14 @@ def _unchanged(scanner: native.Scanner, sources: list[Source]) -> None:
                 "modification time is not what it was when it was opened): replay it "
                 "again once nothing writes to it"
             )
+
+
+def _release(scanner: native.Scanner | None, sources: list[Source]) -> None:
+    """Close the files held for lines read again, once the scanner no longer has them."""
+    for index, source in enumerate(sources):
+        if scanner is not None and source.reread_fd() is not None:
+            scanner.reread_from(index, -1)
+        source.release_rereads()
 
 
 def _fold_native(
