@@ -394,7 +394,10 @@ class LinesSource(Source):
         """The lines' bytes (newlines included) when they are a list or tuple, else None."""
         if not isinstance(self._items, (list, tuple)):
             return None
-        return sum(len(_line_bytes(item)) + 1 for item in self._items)
+        try:
+            return sum(map(len, self._items)) + len(self._items)
+        except TypeError:
+            return None  # an item that is not bytes: reading it says so
 
     def _open(self) -> tuple[IO[bytes], IO[bytes]]:
         if isinstance(self._items, (list, tuple)):
