@@ -300,7 +300,8 @@ enum rec_kind { RK_DEAD = 0, RK_EVENT, RK_LINK, RK_OTHER, RK_MALFORMED };
 typedef struct {
     uint64_t lamport;
     int64_t instant;
-    uint64_t ident;            /* what identical copies share (keyed hash of the line) */
+    uint64_t ident;            /* what identical copies share (keyed hash of the line),
+                                  or while lazy == LAZY_LINE the line's place */
     uint64_t where;            /* source << 48 | line number (or item index) */
     uint32_t conn;             /* interned partition key; NONE_U32: the stream-level group */
     uint8_t kind;              /* rec_kind */
