@@ -68,9 +68,15 @@ def reference(tangled_files: list[Path], cloudevent_files: list[Path]) -> dict[s
     return runs
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def cluster() -> Iterator[Client]:
-    """A local Dask cluster of two worker processes, and a client of it."""
+    """A local Dask cluster of two worker processes, and a client of it.
+
+    One per test module, closed at its end: the scheduler runs on a thread
+    of this process, and Hypothesis fails a test of a later module when
+    that thread moves the global ``random`` state while it draws an example
+    (a late cancel of a released future did, once).
+    """
     from distributed import Client, LocalCluster
 
     with (
