@@ -350,7 +350,7 @@ def test_an_escaped_string_survives_a_longer_escaped_string_after_it(
         assert scanner is not None
         probed = scanner.probe(line, False)
         assert probed is not None
-        kind, link = probed[3:]
+        kind, (link, _) = probed[3:]
         assert kind == "link"
         assert link.external_ref_id == "acme/api#42"
         assert link.external_ref_url == url

@@ -36,7 +36,7 @@ from ..contract.lifecycle import DEFAULT_MAX_RECONNECT_CYCLES
 from ..contract.projection import ReplayData, all_anomalies
 from ..errors import InputError
 from ..io import LineProblem, LineSink, Source
-from ..reducing.anomalies import AnomalyData, anomaly, conflicting_duplicate
+from ..reducing.anomalies import AnomalyData, anomaly, conflicting_duplicate, from_native
 from ..reducing.facts import ConnectorFact, Fact, MalformedFact, SyncFact
 from ..reducing.fold import Engine
 from . import native
@@ -605,10 +605,12 @@ def fold_compiled(
 ) -> Folded:
     """Fold a settled scanner's records into ``engine``.
 
-    Partitions are folded in C; the stream-level group (links, events of no
-    family) by the Engine, in replay order. With ``delivery_model`` the
-    sync states' deliveries are made as its instances, for a caller that
-    makes result models (``models/results.py`` takes either).
+    Everything is folded in C: each partition, then the stream-level group
+    (links, events of no family, malformed payloads without a connector),
+    routed as ``Engine.fold`` routes it; the link index arrives finished.
+    With ``delivery_model`` the sync states' deliveries are made as its
+    instances, for a caller that makes result models (``models/results.py``
+    takes either).
     """
     event_count = scanner.start_fold()
     families = sum(_FAMILY_BITS[f] for f in engine.families)
@@ -617,9 +619,13 @@ def fold_compiled(
         group := scanner.next_group(keep_logs, max_cycles, families, delivery_model)
     ) is not None:
         if group[0] == "stream":
-            for fact in group[1]:
-                engine.fold(fact)
-            engine.drain()
+            _, ignored, found, links = group
+            engine.ignored += ignored
+            engine.stream_anomalies.extend(map(from_native, found))
+            if links is not None:
+                index, reverse, link_anomalies = links
+                engine.links.folded = (index, reverse)
+                engine.links.anomalies = [from_native(item) for item in link_anomalies]
             continue
         _, cid, connector_part, sync_part, ignored = group
         engine.ignored += ignored

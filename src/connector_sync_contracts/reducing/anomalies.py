@@ -21,12 +21,14 @@ __all__ = [
     "anomaly",
     "anomaly_order",
     "conflicting_duplicate",
+    "conflicting_link",
     "conflicting_outcome",
     "describe_rule",
     "duplicate_delivery",
     "from_native",
     "identity_changed",
     "invalid_transition",
+    "link_id_reused",
     "malformed",
     "malformed_payload",
     "previous_state_mismatch",
@@ -181,6 +183,36 @@ def retry_budget_exceeded(event_id: str, code: str) -> AnomalyData:
     )
 
 
+def link_id_reused(
+    event_id: str, link_id: str, provider: str, ref_type: str, ref_id: str
+) -> AnomalyData:
+    """A link whose link_id already names another key (section 5: skipped)."""
+    return anomaly(
+        kind="link_id_reused",
+        event_id=event_id,
+        message=f"link_id {link_id} already names {provider}/{ref_type}/{ref_id}; skipped",
+    )
+
+
+def conflicting_link(
+    event_id: str,
+    provider: str,
+    ref_type: str,
+    ref_id: str,
+    held_type: str,
+    held_id: str,
+    aggregate_type: str,
+    aggregate_id: str,
+) -> AnomalyData:
+    """A link of a key already linked to another internal aggregate (section 5: skipped)."""
+    return anomaly(
+        kind="conflicting_link",
+        event_id=event_id,
+        message=f"{provider}/{ref_type}/{ref_id} is linked to {held_type} {held_id}, "
+        f"not {aggregate_type} {aggregate_id}; skipped",
+    )
+
+
 NATIVE_ANOMALIES: Final[dict[str, Callable[..., AnomalyData]]] = {
     "malformed_payload": malformed_payload,
     "identity_changed": identity_changed,
@@ -193,6 +225,8 @@ NATIVE_ANOMALIES: Final[dict[str, Callable[..., AnomalyData]]] = {
     "retry_attempt_regressed": retry_attempt_regressed,
     "conflicting_outcome": conflicting_outcome,
     "retry_budget_exceeded": retry_budget_exceeded,
+    "link_id_reused": link_id_reused,
+    "conflicting_link": conflicting_link,
 }
 """Anomaly kind -> its builder, for what the compiled fold reports."""
 

@@ -25,11 +25,12 @@ from ..contract.lifecycle import (
 from .anomalies import (
     SEMANTIC_ANOMALY,
     AnomalyData,
-    anomaly,
+    conflicting_link,
     conflicting_outcome,
     duplicate_delivery,
     identity_changed,
     invalid_transition,
+    link_id_reused,
     malformed,
     previous_state_mismatch,
     reconnect_loop,
@@ -298,22 +299,54 @@ def sync_step(acc: SyncAcc, fact: SyncFact | MalformedFact) -> SyncAcc:
 # --------------------------------------------------------------------------- links
 
 
+LinkKey = tuple[str, str, str]
+"""A link's key: (external_provider, external_ref_type, external_ref_id)."""
+
+ReverseEntry = tuple[str, str, list[LinkKey]]
+"""(internal_aggregate_type, internal_aggregate_id, its keys in key order)."""
+
+
 @dataclass(slots=True)
 class LinkAcc:
-    """Mutable fold state of the external reference index."""
+    """Mutable fold state of the external reference index.
 
-    links: dict[tuple[str, str, str], LinkFact] = field(default_factory=dict)
-    link_ids: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+    The compiled fold hands over its finished index instead (``folded``):
+    the links' data in key order and the reverse index, as ``data`` would
+    make them from ``links``.
+    """
+
+    links: dict[LinkKey, LinkFact] = field(default_factory=dict)
+    link_ids: dict[str, LinkKey] = field(default_factory=dict)
     anomalies: list[AnomalyData] = field(default_factory=list)
+    folded: tuple[list[dict[str, Any]], list[ReverseEntry]] | None = None
 
     def data(
         self, counts: tuple[int, int, int], stream_anomalies: Sequence[AnomalyData]
     ) -> dict[str, Any]:
         """The index as plain data (the fields of ``results.LinkIndex``), with the given
         counts and stream-level anomalies."""
+        links, reverse = self.folded if self.folded is not None else self._index()
+        return {
+            "event_count": counts[0],
+            "duplicates_dropped": counts[1],
+            "ignored_event_count": counts[2],
+            "anomalies": list(stream_anomalies),
+            "links": links,
+            "reverse_index": [
+                {
+                    "internal_aggregate_type": aggregate_type,
+                    "internal_aggregate_id": aggregate_id,
+                    "external_refs": keys,
+                }
+                for aggregate_type, aggregate_id, keys in reverse
+            ],
+            "link_anomalies": list(self.anomalies),
+        }
+
+    def _index(self) -> tuple[list[dict[str, Any]], list[ReverseEntry]]:
         # In key order, so each aggregate's references come out sorted too.
         ordered = sorted(self.links.items(), key=_link_key)
-        reverse: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
+        reverse: dict[tuple[str, str], list[LinkKey]] = {}
         for key, link in ordered:
             aggregate = (link.internal_aggregate_type, link.internal_aggregate_id)
             refs = reverse.get(aggregate)
@@ -321,25 +354,13 @@ class LinkAcc:
                 reverse[aggregate] = [key]
             else:
                 refs.append(key)
-        return {
-            "event_count": counts[0],
-            "duplicates_dropped": counts[1],
-            "ignored_event_count": counts[2],
-            "anomalies": list(stream_anomalies),
-            "links": [link.link_fields() for _, link in ordered],
-            "reverse_index": [
-                {
-                    "internal_aggregate_type": agg[0],
-                    "internal_aggregate_id": agg[1],
-                    "external_refs": keys,
-                }
-                for agg, keys in sorted(reverse.items())
-            ],
-            "link_anomalies": list(self.anomalies),
-        }
+        return (
+            [link.link_fields() for _, link in ordered],
+            [(agg[0], agg[1], keys) for agg, keys in sorted(reverse.items())],
+        )
 
 
-def _link_key(item: tuple[tuple[str, str, str], LinkFact]) -> tuple[str, str, str]:
+def _link_key(item: tuple[LinkKey, LinkFact]) -> LinkKey:
     return item[0]
 
 
@@ -352,13 +373,7 @@ def link_step(acc: LinkAcc, fact: LinkFact | MalformedFact) -> LinkAcc:
     key = (link.external_provider, link.external_ref_type, link.external_ref_id)
     owner = acc.link_ids.get(link.link_id)
     if owner is not None and owner != key:
-        acc.anomalies.append(
-            anomaly(
-                kind="link_id_reused",
-                event_id=fact.event_id,
-                message=f"link_id {link.link_id} already names {'/'.join(owner)}; skipped",
-            )
-        )
+        acc.anomalies.append(link_id_reused(fact.event_id, link.link_id, *owner))
         return acc
     existing = acc.links.get(key)
     if existing is None:
@@ -369,12 +384,13 @@ def link_step(acc: LinkAcc, fact: LinkFact | MalformedFact) -> LinkAcc:
         link.internal_aggregate_id,
     ):
         acc.anomalies.append(
-            anomaly(
-                kind="conflicting_link",
-                event_id=fact.event_id,
-                message=f"{'/'.join(key)} is linked to {existing.internal_aggregate_type} "
-                f"{existing.internal_aggregate_id}, not {link.internal_aggregate_type} "
-                f"{link.internal_aggregate_id}; skipped",
+            conflicting_link(
+                fact.event_id,
+                *key,
+                existing.internal_aggregate_type,
+                existing.internal_aggregate_id,
+                link.internal_aggregate_type,
+                link.internal_aggregate_id,
             )
         )
     return acc

@@ -22,7 +22,7 @@ import functools
 import gc
 import operator
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -32,7 +32,7 @@ import orjson
 
 from ...contract.catalog import RECIPES, SYNC_OUTCOMES, Family
 from ...contract.lifecycle import ConnectorState, HealthStatus, SyncOutcome
-from ...contract.patterns import cached_check
+from ...contract.patterns import URL_PATTERN, cached_check
 from ...reducing.anomalies import AnomalyData, from_native
 from ...reducing.facts import (
     EPOCH,
@@ -66,6 +66,7 @@ __all__ = [
     "record_values",
     "scanner",
     "sync_state",
+    "url_check",
 ]
 
 PURE_PYTHON_ENV: Final = "CONNECTOR_SYNC_PURE_PYTHON"
@@ -166,8 +167,13 @@ class Scanner(Protocol):
     ) -> tuple[Any, ...] | None:
         """The next folded group, or None at the end.
 
-        A sync part's deliveries are a list of dicts, or with
-        ``delivery_model`` a tuple of that model's instances made from them.
+        ``("partition", connector_id, connector part, sync part, ignored)``,
+        or last ``("stream", ignored, stream anomalies, links)``: links is
+        None when ``families`` leaves the link family out, else (each link's
+        data in key order, the reverse index as (aggregate type, aggregate
+        id, keys), the link anomalies). A sync part's deliveries are a list
+        of dicts, or with ``delivery_model`` a tuple of that model's
+        instances made from them.
         """
 
 
@@ -226,8 +232,32 @@ def _spec() -> dict[str, Any]:
     return spec
 
 
+def url_check() -> Callable[[str], str | None] | None:
+    """The compiled check of ``URL_PATTERN`` (the pattern only), or None when not built.
+
+    It returns its argument when the whole string matches, else None.
+    """
+    if _native is None:
+        return None
+    check: Callable[[str], str | None] = _native.url_check
+    return check
+
+
+def _make_check(pattern: str, max_length: int | None) -> Callable[[str], str | None]:
+    """The check the core runs on a field's strings with this pattern.
+
+    URL_PATTERN gets the compiled ``url_check``, which the core runs without
+    a call (its length limit the core checks before any pattern); every
+    other pattern a ``cached_check``.
+    """
+    compiled = url_check()
+    if pattern == URL_PATTERN and compiled is not None:
+        return compiled
+    return cached_check(pattern, max_length)
+
+
 _PYTHON_PARTS: Final[dict[str, Any]] = {
-    "make_check": cached_check,
+    "make_check": _make_check,
     # The core hands these members out in results (logs, states), and the
     # plain names in anomaly parameters.
     "state_members": list(ConnectorState),
@@ -333,7 +363,7 @@ def record_values(fact: Fact | None) -> tuple[str, Any]:
     if isinstance(fact, MalformedFact):
         return "malformed", (fact, _FAMILIES.index(fact.family), fact.connector_id)
     if isinstance(fact, LinkFact):
-        return "link", fact
+        return "link", (fact, instant_us(fact.recorded_at))
     event_type = fact.event_type if isinstance(fact, ConnectorFact) else _SYNC_TYPES[fact.outcome]
     rules = _type_spec(event_type)[1]
     broken = sum(1 << rules.index(code) for code in fact.broken_rules)

@@ -77,6 +77,7 @@ typedef struct {
     int has_flo;
     PyObject *check;           /* callable(str) -> str | None (owned), or NULL */
     int check_bit;             /* bit in the intern table's "checked" mask */
+    int check_url;             /* check is url_check: run url_ok in place of the call */
     int n_enum;
     char *enum_v[MAX_ENUM];    /* owned */
     Py_ssize_t enum_len[MAX_ENUM];
@@ -90,7 +91,14 @@ typedef struct {
     PyObject *key_obj;         /* objects.c: the last dict key (str) found to name this
                                   field, held (owned) so that the same object is known again
                                   by identity, without reading its text */
+    PyObject *role_obj;        /* R_KEPT: the role's name (owned), the link fact attribute
+                                  and the key of the link's result dict */
 } field_t;
+
+/* What the link fold reads of a link event, by the roles of its fields (the
+   link fact attributes of reducing/facts.py's LinkFact). */
+enum link_role { L_LINK_ID, L_PROVIDER, L_REF_TYPE, L_REF_ID, L_AGG_TYPE, L_AGG_ID,
+                 L_RECORDED_AT, L_COUNT };
 
 typedef struct {
     char *name;                /* owned */
@@ -107,6 +115,7 @@ typedef struct {
     int rule_budget[MAX_RULES];                /* raises retry_budget_exceeded, not semantic_violation */
     PyObject *rule_code[MAX_RULES];            /* owned */
     int role_field[R_COUNT];   /* field index of each role, -1 */
+    int link_field[L_COUNT];   /* a link type: field index of each link role */
     int uuid_idx;              /* the payload's project_uuid field, -1 */
 } etype_t;
 
@@ -134,6 +143,7 @@ typedef struct {
     uint8_t ulid[256];         /* ULID alphabet (upper and lower case) */
     int n_families;
     PyObject *family_obj[MAX_FAMILIES];    /* owned */
+    int link_type;             /* the first link event type (for offered link facts), -1 */
     int n_delivery_fields;
     PyObject *delivery_field[DELIVERY_FIELDS]; /* owned: the keys of a delivery's dict */
 } spec_t;
@@ -308,7 +318,8 @@ typedef struct {
     uint8_t etype;             /* index into spec.types (RK_EVENT) */
     uint8_t family;            /* RK_MALFORMED: the family whose payload failed */
     uint8_t eid_len;
-    uint8_t health;            /* connector: health index + 1 (0: none) */
+    uint8_t health;            /* connector: health index + 1 (0: none); RK_MALFORMED:
+                                  1 when its fact names a connector */
     uint8_t prev;              /* connector: previous_state index + 1 (0: none) */
     uint8_t broken;            /* bit r: semantic rule r of the event type broken */
     uint8_t lazy;              /* ident not made yet: LAZY_ITEM or LAZY_LINE */
@@ -324,7 +335,12 @@ typedef struct {
             uint32_t dlen, flen;
             int64_t retry, max_retries, count;  /* count: ingested or replayed */
         } s;
-        PyObject *py;          /* RK_LINK: the link fact; RK_MALFORMED: the malformed fact */
+        struct {
+            uint64_t vals;     /* its fields' interned ids (NONE_U32: no string), in the
+                                  type's field order, at store.link_vals + vals */
+            int64_t recorded_at;
+        } l;                   /* RK_LINK */
+        PyObject *py;          /* RK_MALFORMED: the malformed fact */
     } u;
 } rec_t;
 
@@ -349,6 +365,8 @@ typedef struct {
 typedef struct {
     intern_t strings;
     buf_t blob;                /* delivery ids and fingerprints */
+    uint32_t *link_vals;       /* the links' field ids (rec_t.u.l) */
+    size_t n_link_vals, cap_link_vals;
     rec_t *recs;
     size_t n_recs, cap_recs;
     /* Each partition's records sit in chunks of adjacent slots (1, 2, 4 ...
@@ -383,7 +401,9 @@ typedef struct {
     PyObject *items_type;      /* and the Event class it was given */
     uint64_t items_where;      /* WHERE(source, first_line) of items[0] */
     jctx_t json;
-    PyObject *link_fact;       /* callable(event_id, event_type, values) -> link fact */
+    PyObject *link_fact;       /* callable(event_id, event_type, values) -> link fact:
+                                  what probe() gives for a link */
+    PyObject *link_event_id;   /* "event_id": the key of a link's event id in its data */
     store_t store;
     int folding;
     uint32_t *order;           /* record indexes grouped by partition */
@@ -448,6 +468,10 @@ clear_values(value_t *v, int n)
     }
 }
 
+/* Whether UTF-8 text fully matches contract/patterns.py's URL_PATTERN. */
+int url_ok(const char *s, Py_ssize_t n);
+/* url_check(value) -> value when it fully matches URL_PATTERN, else None. */
+PyObject *url_check(PyObject *module, PyObject *value);
 /* The checks of a string value v->str for field f (kind, bounds, pattern),
    filling v's normalized forms: 1 taken, 0 defer, -1 a Python error. */
 int check_string(Scanner *self, field_t *f, value_t *v);
@@ -456,6 +480,8 @@ int check_string(Scanner *self, field_t *f, value_t *v);
 int finish_event(Scanner *self, parsed_t *out, int t, uint64_t pseen, int strict);
 /* Days from 1970-01-01 to the proleptic Gregorian date y-m-d. */
 int64_t days_from_civil(int64_t y, int m, int d);
+/* The proleptic Gregorian date days after 1970-01-01 (days_from_civil's inverse). */
+void civil_from_days(int64_t days, int *y, int *m, int *d);
 /* The UTC instant of an RFC 3339 date-time in microseconds; 0 when not one. */
 int datetime_us(const char *s, Py_ssize_t n, int64_t *out);
 int normalize_event_id(const spec_t *spec, const char *s, Py_ssize_t n, char out[EID_MAX]);
@@ -482,6 +508,8 @@ int store_put_later(Scanner *self, pending_t *p, rec_t *r, uint32_t tag, const c
 /* Release a waiting record (on an error). */
 void store_drop_pending(pending_t *p);
 int record_from_line(Scanner *self, parsed_t *pl, uint64_t ident, uint64_t where, rec_t *r);
+/* Room for n more link field ids at store.link_vals + *at: 0, or -1 (MemoryError). */
+int link_vals_add(store_t *s, int n, uint64_t *at);
 void store_free(store_t *s);
 int store_reserve(Scanner *self, size_t events);
 PyObject *store_settle(Scanner *self);
@@ -500,6 +528,8 @@ void maker_clear(maker_t *m);
    d's values are leaves (see objects.c), so the model is untracked without
    looking. */
 PyObject *maker_make(const maker_t *m, PyObject *d, PyObject *keys);
+/* The aware UTC datetime of an instant in microseconds since the epoch. */
+PyObject *utc_datetime(int64_t us);
 /* Stop the cyclic collector tracking tuple t if all its items are leaves
    (untracked objects or enum members): it can be part of no cycle. */
 void untrack_leaf_tuple(PyObject *t);

@@ -8,8 +8,9 @@
  * engine) and a differential property test. Anomalies leave here as
  * (kind, event_id, parameters); their wording is made once, in Python
  * (reducing/anomalies.py). The stream-level group (links, events of other
- * families, malformed payloads without a connector) is handed to Python
- * as facts.
+ * families, malformed payloads without a connector) is folded here too:
+ * the link index of specification section 5, as reducing/steps.py's
+ * link_step and LinkAcc.data make it.
  */
 #include "csc.h"
 
@@ -684,17 +685,362 @@ sync_part(Scanner *self, sacc_t *sa, int keep_logs, const maker_t *m)
                          sum_to_pylong(&sa->replayed), pending, log, deliveries, sa->anomalies);
 }
 
-/* ------------------------------------------------------------------ groups */
+/* ------------------------------------------------------------------ link index */
 
-static PyObject *
-record_fact(Scanner *self, const rec_t *r)
+/* A key's first link: the winner (section 5: the first link of a key wins). */
+typedef struct {
+    uint32_t key[3];           /* external_provider, external_ref_type, external_ref_id */
+    uint32_t agg[2];           /* internal_aggregate_type, internal_aggregate_id */
+    uint32_t rec;
+} lwin_t;
+
+typedef struct {
+    lwin_t *wins;
+    size_t n, cap;
+    uint32_t *slots;           /* winner index + 1; 0 empty; keyed by the key's hash */
+    size_t n_slots;            /* power of two */
+    uint32_t *owner;           /* per interned string as a link_id: its winner + 1, 0 none */
+    PyObject **strs;           /* per interned string: its str, made once (owned) */
+    uint32_t n_strs;
+} links_t;
+
+static const uint32_t *
+link_ids(Scanner *self, const rec_t *r)
 {
-    (void)self;
-    if (r->kind == RK_OTHER) Py_RETURN_NONE;
-    return Py_NewRef(r->u.py); /* RK_LINK and RK_MALFORMED keep their fact */
+    return self->store.link_vals + r->u.l.vals;
 }
 
-/* The next group: ("stream", facts) for the stream-level group, or
+static uint32_t
+link_id_of(Scanner *self, const rec_t *r, int role)
+{
+    return link_ids(self, r)[self->spec.types[r->etype].link_field[role]];
+}
+
+static uint64_t
+lkey_hash(Scanner *self, const uint32_t key[3])
+{
+    return khash(&self->key, key, 3 * sizeof(uint32_t));
+}
+
+static int
+links_grow(links_t *L)
+{
+    size_t n = L->n_slots ? L->n_slots * 2 : 64;
+    uint32_t *slots = calloc(n, sizeof(uint32_t));
+    if (!slots) return -1;
+    free(L->slots);
+    L->slots = slots;
+    L->n_slots = n;
+    return 0;
+}
+
+/* The winner of key (index + 1), or 0 and *free_slot: where a new one goes. */
+static size_t
+links_find(Scanner *self, links_t *L, const uint32_t key[3], size_t *free_slot)
+{
+    size_t mask = L->n_slots - 1;
+    size_t j = (size_t)lkey_hash(self, key) & mask;
+    while (L->slots[j]) {
+        const lwin_t *w = &L->wins[L->slots[j] - 1];
+        if (w->key[0] == key[0] && w->key[1] == key[1] && w->key[2] == key[2]) return L->slots[j];
+        j = (j + 1) & mask;
+    }
+    *free_slot = j;
+    return 0;
+}
+
+static int
+links_add(Scanner *self, links_t *L, const lwin_t *w)
+{
+    if ((L->n + 1) * 2 > L->n_slots) {
+        if (links_grow(L) < 0) return -1;
+        for (size_t k = 0; k < L->n; k++) {
+            size_t j, found = links_find(self, L, L->wins[k].key, &j);
+            (void)found;
+            L->slots[j] = (uint32_t)k + 1;
+        }
+    }
+    if (L->n == L->cap) {
+        size_t cap = L->cap ? L->cap * 2 : 64;
+        lwin_t *wins = realloc(L->wins, array_size(cap, sizeof(lwin_t)));
+        if (!wins) return -1;
+        L->wins = wins;
+        L->cap = cap;
+    }
+    size_t j;
+    (void)links_find(self, L, w->key, &j); /* absent: the caller looked first */
+    L->wins[L->n] = *w;
+    L->slots[j] = (uint32_t)++L->n;
+    return 0;
+}
+
+/* An interned string as a str, made once per fold (a borrowed reference). */
+static PyObject *
+lstr(Scanner *self, links_t *L, uint32_t id)
+{
+    if (id == NONE_U32) return Py_None;
+    if (id >= L->n_strs) {
+        PyErr_SetString(PyExc_SystemError, "a link string outside the intern table");
+        return NULL;
+    }
+    if (!L->strs[id]) L->strs[id] = intern_str(&self->store.strings, id);
+    return L->strs[id];
+}
+
+static void
+links_free(links_t *L)
+{
+    for (uint32_t k = 0; L->strs && k < L->n_strs; k++) Py_XDECREF(L->strs[k]);
+    free(L->strs);
+    free(L->owner);
+    free(L->slots);
+    free(L->wins);
+    memset(L, 0, sizeof(*L));
+}
+
+/* Fold one link (reducing/steps.py's link_step). */
+static int
+link_step(Scanner *self, links_t *L, PyObject *found, const rec_t *r, uint32_t ri)
+{
+    lwin_t w = {.key = {link_id_of(self, r, L_PROVIDER), link_id_of(self, r, L_REF_TYPE),
+                        link_id_of(self, r, L_REF_ID)},
+                .agg = {link_id_of(self, r, L_AGG_TYPE), link_id_of(self, r, L_AGG_ID)},
+                .rec = ri};
+    uint32_t lid = link_id_of(self, r, L_LINK_ID);
+    if (lid >= L->n_strs || w.key[0] >= L->n_strs || w.key[1] >= L->n_strs ||
+        w.key[2] >= L->n_strs || w.agg[0] >= L->n_strs || w.agg[1] >= L->n_strs) {
+        PyErr_SetString(PyExc_SystemError, "a link string outside the intern table");
+        return -1;
+    }
+    uint32_t owner = L->owner[lid];
+    if (owner) {
+        const lwin_t *o = &L->wins[owner - 1];
+        if (o->key[0] != w.key[0] || o->key[1] != w.key[1] || o->key[2] != w.key[2]) {
+            PyObject *p = lstr(self, L, lid), *a = lstr(self, L, o->key[0]);
+            PyObject *b = lstr(self, L, o->key[1]), *c = lstr(self, L, o->key[2]);
+            if (!p || !a || !b || !c) return -1;
+            return add_anomaly(found, "link_id_reused", r, "(OOOO)", p, a, b, c);
+        }
+    }
+    size_t j, at = L->n_slots ? links_find(self, L, w.key, &j) : 0;
+    if (!at) {
+        if (links_add(self, L, &w) < 0) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        L->owner[lid] = (uint32_t)L->n;
+        return 0;
+    }
+    const lwin_t *held = &L->wins[at - 1];
+    if (held->agg[0] == w.agg[0] && held->agg[1] == w.agg[1]) return 0; /* absorbed */
+    PyObject *v[7] = {lstr(self, L, w.key[0]),      lstr(self, L, w.key[1]),
+                      lstr(self, L, w.key[2]),      lstr(self, L, held->agg[0]),
+                      lstr(self, L, held->agg[1]),  lstr(self, L, w.agg[0]),
+                      lstr(self, L, w.agg[1])};
+    for (int k = 0; k < 7; k++)
+        if (!v[k]) return -1;
+    return add_anomaly(found, "conflicting_link", r, "(OOOOOOO)", v[0], v[1], v[2], v[3], v[4],
+                       v[5], v[6]);
+}
+
+/* A string's UTF-8 in the intern table. */
+typedef struct {
+    const char *s;
+    uint32_t n;
+} ltext_t;
+
+static ltext_t
+ltext(Scanner *self, uint32_t id)
+{
+    const istr_t *it = &self->store.strings.items[id];
+    return (ltext_t){self->store.strings.arena.data + it->off, it->len};
+}
+
+typedef struct {
+    ltext_t k[3];              /* the winner's key, or an aggregate (2) and its place */
+    size_t at;
+} lsort_t;
+
+/* Keys in Python's order of str tuples (UTF-8 byte order is code point order). */
+static int
+lkey_order(const void *pa, const void *pb)
+{
+    const lsort_t *a = pa, *b = pb;
+    for (int k = 0; k < 3; k++) {
+        int c = bytes_order(a->k[k].s, a->k[k].n, b->k[k].s, b->k[k].n);
+        if (c) return c;
+    }
+    return 0;
+}
+
+/* Aggregates in order, then each one's keys in key order. */
+static int
+lagg_order(const void *pa, const void *pb)
+{
+    const lsort_t *a = pa, *b = pb;
+    for (int k = 0; k < 2; k++) {
+        int c = bytes_order(a->k[k].s, a->k[k].n, b->k[k].s, b->k[k].n);
+        if (c) return c;
+    }
+    return (a->at > b->at) - (a->at < b->at);
+}
+
+/* One winner's plain data: the fields of results.ExternalLink (LinkFact's
+   link_fields): its event_id and every attribute its type keeps. */
+static PyObject *
+link_data(Scanner *self, links_t *L, const lwin_t *w)
+{
+    const rec_t *r = &self->store.recs[w->rec];
+    const etype_t *et = &self->spec.types[r->etype];
+    const uint32_t *ids = link_ids(self, r);
+    PyObject *d = PyDict_New();
+    if (!d) return NULL;
+    PyObject *eid = eid_str(r);
+    if (!eid || PyDict_SetItem(d, self->link_event_id, eid) < 0) goto fail;
+    Py_CLEAR(eid);
+    for (int i = 0; i < et->n_fields; i++) {
+        const field_t *f = &et->fields[i];
+        if (!f->role_obj) continue;
+        if (i == et->link_field[L_RECORDED_AT]) {
+            PyObject *at = utc_datetime(r->u.l.recorded_at);
+            int rc = at ? PyDict_SetItem(d, f->role_obj, at) : -1;
+            Py_XDECREF(at);
+            if (rc < 0) goto fail;
+            continue;
+        }
+        PyObject *v = lstr(self, L, ids[i]);
+        if (!v || PyDict_SetItem(d, f->role_obj, v) < 0) goto fail;
+    }
+    PyObject_GC_UnTrack(d); /* str, None and a datetime: leaves */
+    return d;
+fail:
+    Py_XDECREF(eid);
+    Py_DECREF(d);
+    return NULL;
+}
+
+/* (links, reverse index) of the winners: each link's data in key order, and
+   (aggregate type, aggregate id, [keys in key order]) per aggregate, in order. */
+static PyObject *
+links_part(Scanner *self, links_t *L)
+{
+    size_t n = L->n;
+    lsort_t *keys = malloc(array_size(n ? n : 1, sizeof(lsort_t)));
+    lsort_t *aggs = malloc(array_size(n ? n : 1, sizeof(lsort_t)));
+    PyObject *links = PyList_New((Py_ssize_t)n), *reverse = PyList_New(0);
+    PyObject **key_objs = calloc(n ? n : 1, sizeof(PyObject *));
+    PyObject *result = NULL;
+    if (!keys || !aggs || !key_objs) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (!links || !reverse) goto done;
+    for (size_t k = 0; k < n; k++) {
+        const lwin_t *w = &L->wins[k];
+        keys[k] = (lsort_t){{ltext(self, w->key[0]), ltext(self, w->key[1]),
+                             ltext(self, w->key[2])}, k};
+    }
+    qsort(keys, n, sizeof(lsort_t), lkey_order);
+    for (size_t k = 0; k < n; k++) {
+        const lwin_t *w = &L->wins[keys[k].at];
+        PyObject *item = link_data(self, L, w);
+        if (!item) goto done;
+        PyList_SET_ITEM(links, (Py_ssize_t)k, item);
+        PyObject *a = lstr(self, L, w->key[0]), *b = lstr(self, L, w->key[1]);
+        PyObject *c = lstr(self, L, w->key[2]);
+        if (!a || !b || !c || !(key_objs[k] = PyTuple_Pack(3, a, b, c))) goto done;
+        aggs[k] = (lsort_t){{ltext(self, w->agg[0]), ltext(self, w->agg[1])}, k};
+    }
+    qsort(aggs, n, sizeof(lsort_t), lagg_order);
+    for (size_t k = 0; k < n;) {
+        const lwin_t *first = &L->wins[keys[aggs[k].at].at];
+        size_t end = k + 1;
+        while (end < n) {
+            const lwin_t *w = &L->wins[keys[aggs[end].at].at];
+            if (w->agg[0] != first->agg[0] || w->agg[1] != first->agg[1]) break;
+            end++;
+        }
+        PyObject *refs = PyList_New((Py_ssize_t)(end - k));
+        if (!refs) goto done;
+        for (size_t q = k; q < end; q++)
+            PyList_SET_ITEM(refs, (Py_ssize_t)(q - k), Py_NewRef(key_objs[aggs[q].at]));
+        PyObject *t = lstr(self, L, first->agg[0]), *i = lstr(self, L, first->agg[1]);
+        PyObject *entry = t && i ? PyTuple_Pack(3, t, i, refs) : NULL;
+        Py_DECREF(refs);
+        if (!entry) goto done;
+        int rc = PyList_Append(reverse, entry);
+        Py_DECREF(entry);
+        if (rc < 0) goto done;
+        k = end;
+    }
+    result = PyTuple_Pack(2, links, reverse);
+done:
+    for (size_t k = 0; key_objs && k < n; k++) Py_XDECREF(key_objs[k]);
+    free(key_objs);
+    free(keys);
+    free(aggs);
+    Py_XDECREF(links);
+    Py_XDECREF(reverse);
+    return result;
+}
+
+/* The stream-level group in replay order, as reducing/fold.py's Engine.fold
+   routes it: ("stream", ignored, stream anomalies, links) where links is
+   (link data in key order, reverse index, link anomalies), or None when
+   the link family is not folded. */
+static PyObject *
+fold_stream(Scanner *self, const uint32_t *idx, size_t n, int families)
+{
+    int on = (families >> F_LINK) & 1;
+    Py_ssize_t ignored = 0;
+    links_t L;
+    memset(&L, 0, sizeof(L));
+    PyObject *stream = PyList_New(0), *found = PyList_New(0), *part = NULL, *result = NULL;
+    if (!stream || !found) goto done;
+    if (on) {
+        L.n_strs = self->store.strings.n_items;
+        L.owner = calloc(L.n_strs ? L.n_strs : 1, sizeof(uint32_t));
+        L.strs = calloc(L.n_strs ? L.n_strs : 1, sizeof(PyObject *));
+        if (!L.owner || !L.strs) {
+            PyErr_NoMemory();
+            goto done;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        const rec_t *r = &self->store.recs[idx[i]];
+        int rc = 0;
+        if (r->kind == RK_MALFORMED) {
+            if (!((families >> r->family) & 1)) ignored++;
+            else rc = malformed_anomaly(r->health ? found : stream, r);
+        } else if (r->kind == RK_LINK && on) {
+            rc = link_step(self, &L, found, r, idx[i]);
+        } else {
+            ignored++; /* an event of no family, or a link not folded */
+        }
+        if (rc < 0) goto done;
+    }
+    if (on) {
+        PyObject *index = links_part(self, &L);
+        if (!index) goto done;
+        part = Py_BuildValue("(OOO)", PyTuple_GET_ITEM(index, 0), PyTuple_GET_ITEM(index, 1),
+                             found);
+        Py_DECREF(index);
+        if (!part) goto done;
+    } else {
+        part = Py_NewRef(Py_None);
+    }
+    result = Py_BuildValue("(snOO)", "stream", ignored, stream, part);
+done:
+    links_free(&L);
+    Py_XDECREF(stream);
+    Py_XDECREF(found);
+    Py_XDECREF(part);
+    return result;
+}
+
+/* ------------------------------------------------------------------ groups */
+
+/* The next group: the stream-level group (see fold_stream), or
    ("partition", id, connector_part, sync_part, ignored); None at the end.
    delivery_model: a class to make the sync part's deliveries as (a tuple
    of its models), or None for dicts. */
@@ -727,19 +1073,7 @@ fold_next(Scanner *self, int keep_logs, long long max_cycles, int families,
     uint32_t *idx = self->order + self->group_start[g];
     size_t n = self->group_start[g + 1] - self->group_start[g];
     if (sort_group(self, idx, n) < 0) return NULL;
-    if (conn == NONE_U32) {
-        PyObject *facts = PyList_New((Py_ssize_t)n);
-        if (!facts) return NULL;
-        for (size_t i = 0; i < n; i++) {
-            PyObject *f = record_fact(self, &self->store.recs[idx[i]]);
-            if (!f) {
-                Py_DECREF(facts);
-                return NULL;
-            }
-            PyList_SET_ITEM(facts, (Py_ssize_t)i, f);
-        }
-        return Py_BuildValue("(sN)", "stream", facts);
-    }
+    if (conn == NONE_U32) return fold_stream(self, idx, n, families);
     cacc_t ca;
     memset(&ca, 0, sizeof(ca));
     ca.state = -1;

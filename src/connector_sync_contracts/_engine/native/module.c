@@ -54,6 +54,8 @@ Scanner_init(Scanner *self, PyObject *args, PyObject *kwds)
     self->json.scratch = &self->scratch;
     self->json.max_depth = self->spec.max_depth;
     self->link_fact = Py_NewRef(link_fact);
+    self->link_event_id = PyUnicode_InternFromString("event_id");
+    if (!self->link_event_id) return -1;
     self->loaded = 1;
     return 0;
 }
@@ -73,6 +75,7 @@ Scanner_dealloc(Scanner *self)
     buf_free(&self->reread_buf);
     spec_free(&self->spec);
     Py_CLEAR(self->link_fact);
+    Py_CLEAR(self->link_event_id);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -249,12 +252,37 @@ error:
     return NULL;
 }
 
+/* The link fact of a link record, from Python's factory: its values in
+   field order (strings, None, the time in microseconds). */
+static PyObject *
+link_fact(Scanner *self, const rec_t *r)
+{
+    etype_t *et = &self->spec.types[r->etype];
+    const uint32_t *ids = self->store.link_vals + r->u.l.vals;
+    PyObject *values = PyTuple_New(et->n_fields);
+    if (!values) return NULL;
+    for (int i = 0; i < et->n_fields; i++) {
+        PyObject *item;
+        if (i == et->link_field[L_RECORDED_AT]) item = PyLong_FromLongLong(r->u.l.recorded_at);
+        else if (ids[i] == NONE_U32) item = Py_NewRef(Py_None);
+        else item = intern_str(&self->store.strings, ids[i]);
+        if (!item) {
+            Py_DECREF(values);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(values, i, item);
+    }
+    return PyObject_CallFunction(self->link_fact, "s#ON", r->eid, (Py_ssize_t)r->eid_len,
+                                 et->name_obj, values);
+}
+
 /* What offer() takes to rebuild this record: (kind, values), as record_values gives it. */
 static PyObject *
 record_values(Scanner *self, const rec_t *r)
 {
     intern_t *t = &self->store.strings;
-    if (r->kind == RK_LINK) return Py_BuildValue("(sO)", "link", r->u.py);
+    if (r->kind == RK_LINK)
+        return Py_BuildValue("(s(NL))", "link", link_fact(self, r), (long long)r->u.l.recorded_at);
     if (r->kind != RK_EVENT) return Py_BuildValue("(sO)", "other", Py_None);
     etype_t *et = &self->spec.types[r->etype];
     if (et->family == F_CONNECTOR) {
@@ -294,9 +322,10 @@ Scanner_probe(Scanner *self, PyObject *args)
         goto done;
     }
     rec_t r;
+    size_t link_vals = self->store.n_link_vals;
     if (record_from_line(self, &pl, 0, 0, &r) < 0) goto done;
     PyObject *values = record_values(self, &r);
-    if (r.kind == RK_LINK) Py_CLEAR(r.u.py);
+    self->store.n_link_vals = link_vals; /* the probed record is not kept */
     if (!values) goto done;
     res = Py_BuildValue("(s#KLOO)", pl.eid, (Py_ssize_t)pl.eid_len, (unsigned long long)pl.lamport,
                         (long long)pl.instant, PyTuple_GET_ITEM(values, 0),
@@ -374,6 +403,45 @@ type_of(Scanner *self, PyObject *name, int family)
     return t;
 }
 
+/* A link fact Python decided, (fact, recorded_at in microseconds), as a
+   record of the first link type: its attributes read by the roles' names. */
+static int
+offer_link(Scanner *self, PyObject *values, rec_t *r)
+{
+    PyObject *fact;
+    long long recorded;
+    if (!PyArg_ParseTuple(values, "OL", &fact, &recorded)) return -1;
+    if (self->spec.link_type < 0) {
+        PyErr_SetString(PyExc_ValueError, "the spec has no link event type");
+        return -1;
+    }
+    etype_t *et = &self->spec.types[self->spec.link_type];
+    uint64_t at;
+    if (link_vals_add(&self->store, et->n_fields, &at) < 0) return -1;
+    for (int i = 0; i < et->n_fields; i++) {
+        field_t *f = &et->fields[i];
+        uint32_t id = NONE_U32;
+        if (f->role_obj && f->kind == K_STR) {
+            PyObject *v = PyObject_GetAttr(fact, f->role_obj);
+            if (!v) return -1;
+            int none = v == Py_None;
+            if (!none) id = intern_arg(self, v);
+            Py_DECREF(v);
+            if (!none && id == NONE_U32) return -1;
+            if (none && !f->nullable && !f->optional) {
+                PyErr_SetString(PyExc_ValueError, "a link fact without a required attribute");
+                return -1;
+            }
+        }
+        self->store.link_vals[at + (uint64_t)i] = id;
+    }
+    r->kind = RK_LINK;
+    r->etype = (uint8_t)self->spec.link_type;
+    r->u.l.vals = at;
+    r->u.l.recorded_at = recorded;
+    return 0;
+}
+
 /* A record built by Python (a line it decided): kind is "connector" or
    "sync" (values: see _engine/native/__init__.py's record_values), "link"
    or "malformed" (values: the fact, kept), or "other" (values: None). */
@@ -406,25 +474,26 @@ Scanner_offer(Scanner *self, PyObject *args)
     r.conn = NONE_U32;
     if (strcmp(kind, "other") == 0) {
         r.kind = RK_OTHER;
-    } else if (strcmp(kind, "link") == 0 || strcmp(kind, "malformed") == 0) {
-        r.kind = kind[0] == 'l' ? RK_LINK : RK_MALFORMED;
-        if (r.kind == RK_MALFORMED) {
-            /* (fact, family index, connector_id or None): partitioned when it names one. */
-            PyObject *fact, *cid;
-            int family;
-            if (!PyArg_ParseTuple(values, "OiO", &fact, &family, &cid)) return NULL;
-            if (family < 0 || family > F_LINK) {
-                PyErr_SetString(PyExc_ValueError, "family out of range");
-                return NULL;
-            }
-            r.family = (uint8_t)family;
-            if (cid != Py_None && family != F_LINK) {
-                r.conn = intern_arg(self, cid);
-                if (r.conn == NONE_U32) return NULL;
-            }
-            values = fact;
+    } else if (strcmp(kind, "malformed") == 0) {
+        /* (fact, family index, connector_id or None): partitioned when it names one
+           (a link's: folded with the links). */
+        PyObject *fact, *cid;
+        int family;
+        if (!PyArg_ParseTuple(values, "OiO", &fact, &family, &cid)) return NULL;
+        if (family < 0 || family > F_LINK) {
+            PyErr_SetString(PyExc_ValueError, "family out of range");
+            return NULL;
         }
-        r.u.py = Py_NewRef(values);
+        r.kind = RK_MALFORMED;
+        r.family = (uint8_t)family;
+        r.health = cid != Py_None;
+        if (cid != Py_None && family != F_LINK) {
+            r.conn = intern_arg(self, cid);
+            if (r.conn == NONE_U32) return NULL;
+        }
+        r.u.py = Py_NewRef(fact);
+    } else if (strcmp(kind, "link") == 0) {
+        if (offer_link(self, values, &r) < 0) return NULL;
     } else if (strcmp(kind, "connector") == 0) {
         PyObject *type, *cid, *ctype, *provider, *mission, *latency;
         long long recorded;
@@ -638,6 +707,20 @@ static PyTypeObject ScannerType = {
     .tp_methods = Scanner_methods,
 };
 
+PyObject *
+url_check(PyObject *Py_UNUSED(module), PyObject *value)
+{
+    if (!PyUnicode_Check(value)) {
+        PyErr_SetString(PyExc_TypeError, "url_check() takes a str");
+        return NULL;
+    }
+    PyObject *utf8 = PyUnicode_AsEncodedString(value, "utf-8", "surrogatepass");
+    if (!utf8) return NULL;
+    int ok = url_ok(PyBytes_AS_STRING(utf8), PyBytes_GET_SIZE(utf8));
+    Py_DECREF(utf8);
+    return Py_NewRef(ok ? value : Py_None);
+}
+
 static PyMethodDef native_functions[] = {
     {"route_block", route_block, METH_VARARGS,
      "route_block(block, partitions, shift, max_line, names, types, slow, stage, fill, flush,"
@@ -646,6 +729,9 @@ static PyMethodDef native_functions[] = {
     {"instances", instances, METH_VARARGS,
      "instances(cls, dicts) -> tuple: a model of class cls per dict, made without validation "
      "(the dict is its instance dictionary; models/results.py)."},
+    {"url_check", url_check, METH_O,
+     "url_check(value) -> value when it fully matches contract/patterns.py's URL_PATTERN, "
+     "else None (the pattern only: the length is checked apart)."},
     {"key_ties", key_ties, METH_O,
      "key_ties(values) -> [[partition, ...], ...]: partitions sharing a check key (scale/plan.py)."},
     {NULL, NULL, 0, NULL},

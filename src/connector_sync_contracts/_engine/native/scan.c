@@ -37,6 +37,20 @@ days_from_civil(int64_t y, int m, int d)
     return era * 146097 + doe - 719468;
 }
 
+void
+civil_from_days(int64_t days, int *y, int *m, int *d)
+{
+    days += 719468;
+    int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+    int64_t doe = days - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
 int
 datetime_us(const char *s, Py_ssize_t n, int64_t *out)
 {
@@ -132,6 +146,58 @@ normalize_event_id(const spec_t *spec, const char *s, Py_ssize_t n, char out[EID
     return 36;
 }
 
+/* Whether UTF-8 text (surrogates passed through) fully matches
+   contract/patterns.py's URL_PATTERN, as full_match does: an http(s) scheme
+   in any case, a bracketed IP literal or a host of any characters but
+   controls, space, / ? # @ : [ ] and backslash, an optional port of 1-4
+   digits or 10000-65535, then nothing, or / ? # and any characters but
+   controls and space. Every byte of a non-ASCII character is >= 0x80, and
+   every such character is allowed wherever the pattern's classes are
+   negated, so the bytes can be checked one at a time. */
+int
+url_ok(const char *text, Py_ssize_t n)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    Py_ssize_t i = 0;
+    static const char scheme[] = "http";
+    for (int k = 0; k < 4; k++, i++)
+        if (i >= n || (s[i] | 0x20) != scheme[k]) return 0;
+    if (i < n && (s[i] | 0x20) == 's') i++;
+    if (n - i < 3 || memcmp(s + i, "://", 3) != 0) return 0;
+    i += 3;
+    Py_ssize_t start = i;
+    if (i < n && s[i] == '[') {
+        for (i++; i < n; i++) {
+            unsigned char c = s[i];
+            if (!((c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f') || c == ':' ||
+                  c == '.'))
+                break;
+        }
+        if (i == start + 1 || i >= n || s[i] != ']') return 0;
+        i++;
+    } else {
+        for (; i < n; i++) {
+            unsigned char c = s[i];
+            if (c <= 0x20 || c == 0x7f || c == '/' || c == '?' || c == '#' || c == '@' ||
+                c == ':' || c == '[' || c == ']' || c == '\\')
+                break;
+        }
+        if (i == start) return 0;
+    }
+    if (i < n && s[i] == ':') {
+        Py_ssize_t d = ++i;
+        long port = 0;
+        for (; i < n && i - d < 6 && s[i] >= '0' && s[i] <= '9'; i++) port = port * 10 + (s[i] - '0');
+        Py_ssize_t digits = i - d;
+        if (digits < 1 || digits > 5 || (digits == 5 && (port < 10000 || port > 65535))) return 0;
+    }
+    if (i == n) return 1;
+    if (s[i] != '/' && s[i] != '?' && s[i] != '#') return 0;
+    for (i++; i < n; i++)
+        if (s[i] <= 0x20 || s[i] == 0x7f) return 0;
+    return 1;
+}
+
 /* Run a field's pattern check on a string once, remembering acceptance in
    the intern table. 1 accepted, 0 declined, -1 error. */
 #define CHECK_CACHE_ITEMS (1u << 20)
@@ -139,6 +205,7 @@ normalize_event_id(const spec_t *spec, const char *s, Py_ssize_t n, char out[EID
 static int
 run_check(Scanner *self, field_t *f, value_t *v)
 {
+    if (f->check_url) return url_ok(v->str.s, v->str.n);
     intern_t *t = &self->store.strings;
     /* Remembered while the table is small; past that (a log of mostly unique
        URLs, say) a new string is checked each time, so memory stays bounded. */

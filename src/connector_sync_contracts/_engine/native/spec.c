@@ -167,7 +167,10 @@ load_field(PyObject *d, field_t *f, int payload, int family, checks_t *checks, P
         for (size_t i = 0; i < sizeof(ROLES) / sizeof(ROLES[0]); i++)
             if (strcmp(r, ROLES[i].name) == 0) f->role = ROLES[i].role;
         /* A link fact takes every field it names; the roles are its own attributes. */
-        if (family == F_LINK && *r) f->role = R_KEPT;
+        if (family == F_LINK && *r) {
+            f->role = R_KEPT;
+            f->role_obj = Py_NewRef(role);
+        }
     } else {
         for (size_t i = 0; i < sizeof(ENV_ROLES) / sizeof(ENV_ROLES[0]); i++)
             if (strcmp(r, ENV_ROLES[i].name) == 0) f->role = ENV_ROLES[i].role;
@@ -227,6 +230,9 @@ load_field(PyObject *d, field_t *f, int payload, int family, checks_t *checks, P
             checks->check[checks->n] = f->check;
             checks->n++;
         }
+        /* make_check gave the compiled URL check: run it without a call. */
+        f->check_url = PyCFunction_Check(f->check) &&
+                       PyCFunction_GET_FUNCTION(f->check) == (PyCFunction)url_check;
     }
     PyObject *values = PyDict_GetItemString(d, "values");
     if (f->kind == K_ENUM) {
@@ -310,6 +316,39 @@ load_members(PyObject *list, PyObject **names, PyObject **out, int n, const char
     return 0;
 }
 
+/* A link type's fields by link role (the link fact attributes the fold
+   reads). Its key, link_id and aggregate are strings every link has, and
+   recorded_at its time; any other attribute it keeps is a string or null. */
+static int
+load_link_roles(etype_t *t)
+{
+    static const char *const NAMES[L_COUNT] = {
+        "link_id",          "external_provider",     "external_ref_type",  "external_ref_id",
+        "internal_aggregate_type", "internal_aggregate_id", "recorded_at",
+    };
+    for (int k = 0; k < L_COUNT; k++) {
+        t->link_field[k] = -1;
+        for (int i = 0; i < t->n_fields; i++) {
+            field_t *f = &t->fields[i];
+            if (f->role_obj && PyUnicode_CompareWithASCIIString(f->role_obj, NAMES[k]) == 0) {
+                if (t->link_field[k] >= 0) return fail("a link role filled by two fields");
+                t->link_field[k] = i;
+            }
+        }
+        int i = t->link_field[k];
+        if (i < 0) return fail("a link event without its key, link_id, aggregate or time");
+        field_t *f = &t->fields[i];
+        if (f->kind != (k == L_RECORDED_AT ? K_DATETIME : K_STR) || f->optional || f->nullable)
+            return fail("a link's key, link_id, aggregate or time that may be absent");
+    }
+    for (int i = 0; i < t->n_fields; i++) {
+        field_t *f = &t->fields[i];
+        if (f->role_obj && f->kind != K_STR && i != t->link_field[L_RECORDED_AT])
+            return fail("a link attribute that is not a string");
+    }
+    return 0;
+}
+
 static int
 load_type(spec_t *spec, PyObject *d, etype_t *t, checks_t *checks, PyObject *make_check)
 {
@@ -355,6 +394,8 @@ load_type(spec_t *spec, PyObject *d, etype_t *t, checks_t *checks, PyObject *mak
             return fail("a retry without its budget");
     } else if (t->target >= 0 || t->outcome >= 0) {
         return fail("a link with a target or outcome");
+    } else if (t->family == F_LINK && load_link_roles(t) < 0) {
+        return -1;
     }
     /* The kinds each role is read as. */
     static const struct {
@@ -550,10 +591,12 @@ spec_load(spec_t *spec, PyObject *d)
     if (PyList_GET_SIZE(types) > MAX_TYPES) return fail("too many event types");
     PyObject *budget = item(d, "budget_rules");
     if (!budget || !PyList_Check(budget)) return fail("budget_rules");
+    spec->link_type = -1;
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(types); i++) {
         etype_t *t = &spec->types[i];
         spec->n_types = (int)i + 1;
         if (load_type(spec, PyList_GET_ITEM(types, i), t, checks, make_check) < 0) return -1;
+        if (t->family == F_LINK && spec->link_type < 0) spec->link_type = (int)i;
         for (int r = 0; r < t->n_rules; r++) {
             int found = PySequence_Contains(budget, t->rule_code[r]);
             if (found < 0) return -1;
@@ -586,6 +629,7 @@ free_fields(field_t *fields, int n)
         Py_CLEAR(f->check);
         Py_CLEAR(f->key_obj);
         Py_CLEAR(f->uuid_int);
+        Py_CLEAR(f->role_obj);
         for (int k = 0; k < f->n_enum; k++) {
             free(f->enum_v[k]);
             Py_CLEAR(f->enum_obj[k]);

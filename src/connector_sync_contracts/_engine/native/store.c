@@ -218,7 +218,7 @@ store_reserve(Scanner *self, size_t events)
 static void
 release(rec_t *r)
 {
-    if (r->kind == RK_LINK || r->kind == RK_MALFORMED) Py_CLEAR(r->u.py);
+    if (r->kind == RK_MALFORMED) Py_CLEAR(r->u.py);
     r->kind = RK_DEAD;
 }
 
@@ -394,31 +394,51 @@ intern_value(Scanner *self, field_t *f, value_t *v)
     return id;
 }
 
-/* The values a link fact takes, in field order, for Python's factory. */
-static PyObject *
-link_values(Scanner *self, etype_t *et, parsed_t *pl)
+int
+link_vals_add(store_t *s, int n, uint64_t *at)
 {
-    PyObject *values = PyTuple_New(et->n_fields);
-    if (!values) return NULL;
+    if (s->cap_link_vals - s->n_link_vals < (size_t)n) {
+        size_t cap = s->cap_link_vals ? s->cap_link_vals : 1024;
+        while (cap - s->n_link_vals < (size_t)n) {
+            if (cap > SIZE_MAX / 2 / sizeof(uint32_t)) {
+                PyErr_NoMemory();
+                return -1;
+            }
+            cap *= 2;
+        }
+        uint32_t *vals = realloc(s->link_vals, cap * sizeof(uint32_t));
+        if (!vals) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        s->link_vals = vals;
+        s->cap_link_vals = cap;
+    }
+    *at = s->n_link_vals;
+    s->n_link_vals += (size_t)n;
+    return 0;
+}
+
+/* A link's fields, interned in the store (its strings; NONE_U32 for a
+   field it does not keep or leaves null), and its time. */
+static int
+link_record(Scanner *self, etype_t *et, parsed_t *pl, rec_t *r)
+{
+    uint64_t at;
+    if (link_vals_add(&self->store, et->n_fields, &at) < 0) return -1;
     for (int i = 0; i < et->n_fields; i++) {
         field_t *f = &et->fields[i];
         value_t *v = &pl->pay[i];
-        PyObject *item;
-        if (!v->present || v->is_null) item = Py_NewRef(Py_None);
-        else if (f->kind == K_DATETIME) item = PyLong_FromLongLong(v->i);
-        else if (f->kind == K_INT) item = PyLong_FromLongLong(v->i);
-        else if (f->kind == K_BOOL) item = PyBool_FromLong((long)v->i);
-        else if (f->kind == K_FLOAT) item = PyFloat_FromDouble(v->f);
-        else if (f->kind == K_ENUM) item = Py_NewRef(f->enum_obj[v->idx]);
-        else item = PyUnicode_DecodeUTF8(v->str.s, v->str.n, NULL);
-        if (!item) {
-            Py_DECREF(values);
-            return NULL;
-        }
-        PyTuple_SET_ITEM(values, i, item);
+        uint32_t id = NONE_U32;
+        if (f->role == R_KEPT && f->kind == K_STR && v->present && !v->is_null &&
+            (id = intern_value(self, f, v)) == NONE_U32)
+            return -1;
+        self->store.link_vals[at + (uint64_t)i] = id;
     }
-    (void)self;
-    return values;
+    r->kind = RK_LINK;
+    r->u.l.vals = at;
+    r->u.l.recorded_at = pl->pay[et->link_field[L_RECORDED_AT]].i;
+    return 0;
 }
 
 int
@@ -439,14 +459,7 @@ record_from_line(Scanner *self, parsed_t *pl, uint64_t ident, uint64_t where, re
     etype_t *et = &self->spec.types[pl->etype];
     r->etype = (uint8_t)pl->etype;
     r->broken = (uint8_t)pl->broken;
-    if (et->family == F_LINK) {
-        PyObject *values = link_values(self, et, pl);
-        if (!values) return -1;
-        r->kind = RK_LINK;
-        r->u.py = PyObject_CallFunction(self->link_fact, "s#ON", pl->eid, (Py_ssize_t)pl->eid_len,
-                                        et->name_obj, values);
-        return r->u.py ? 0 : -1;
-    }
+    if (et->family == F_LINK) return link_record(self, et, pl, r);
     r->kind = RK_EVENT;
     int f = et->role_field[R_CONNECTOR_ID];
     r->conn = intern_value(self, &et->fields[f], &pl->pay[f]);
@@ -549,6 +562,7 @@ store_free(store_t *st)
     free(st->bk_cap);
     free(st->bk_fill);
     buf_free(&st->blob);
+    free(st->link_vals);
     free(st->dedup);
     intern_free(&st->strings);
     memset(st, 0, sizeof(*st));
