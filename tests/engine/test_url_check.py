@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from connector_sync_contracts._engine import native
@@ -50,13 +50,19 @@ def test_every_url_the_pattern_draws_is_accepted(value: str) -> None:
 
 
 @example("http://[::1]:65535/x")
+@example("http://[]/")
 @example("https://host:65536")
 @example("https://host:00080")
+@example("https://host:123456")
+@example("https://host:12345")
+@example("httpss://host")
 @example("http://user:token@host/")
+@example("http://user@host/")
 @example("http://host/a b")
 @example("http://host\n")
 @example("http://ho\\st")
 @example("HTTPS://é.com/ü?\ud800")
+@settings(max_examples=500)
 @given(st.lists(st.sampled_from(_PIECES), max_size=8).map("".join))
 def test_pieces_of_urls_are_judged_as_the_pattern_judges_them(value: str) -> None:
     _agrees(value)
