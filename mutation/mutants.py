@@ -421,11 +421,18 @@ _PY: Final = [
         "        pass",
     ),
     Mutant(
-        "py-reverse-refs-unordered",
+        "py-links-unordered",
         "python",
         STEPS,
-        '"external_refs": sorted(keys),',
-        '"external_refs": keys,',
+        "ordered = sorted(self.links.items(), key=_link_key)",
+        "ordered = list(self.links.items())",
+    ),
+    Mutant(
+        "py-reverse-index-unordered",
+        "python",
+        STEPS,
+        "for agg, keys in sorted(reverse.items())",
+        "for agg, keys in reverse.items()",
     ),
     # ------------------------------------------------------------ dedup and counts
     Mutant(
@@ -693,11 +700,9 @@ _C: Final = [
         "c-outcome-log-fingerprint",
         "compiled",
         FOLD_C,
-        "spec->outcome_member[outcome],\n"
-        "                                       blob_str(self, r->u.s.off, r->u.s.dlen));",
-        "spec->outcome_member[outcome],\n"
-        "                                       blob_str(self, r->u.s.off + r->u.s.dlen, "
-        "r->u.s.flen));",
+        "if (!d->did && !(d->did = blob_str(self, r->u.s.off, r->u.s.dlen))) return -1;",
+        "if (!d->did && !(d->did = blob_str(self, r->u.s.off + r->u.s.dlen, r->u.s.flen)))\n"
+        "            return -1;",
     ),
     # ------------------------------------------------------------ replay order
     Mutant(
@@ -718,8 +723,8 @@ _C: Final = [
         "c-order-event-id-reversed",
         "compiled",
         FOLD_C,
-        "    if (c) return c;",
-        "    if (c) return -c;",
+        "(size_t)n);\n    if (c) return c;",
+        "(size_t)n);\n    if (c) return -c;",
     ),
     # ------------------------------------------------------------ scanner rules the fold sees
     Mutant(
@@ -805,6 +810,78 @@ _C: Final = [
         '"budget_rules": [\n    "retry_attempt_exceeds_max_retries"\n  ],',
         '"budget_rules": [],',
     ),
+    # ------------------------------------------------------------ link fold
+    Mutant(
+        "c-link-id-reuse-ignores-ref-id",
+        "compiled",
+        FOLD_C,
+        "if (o->key[0] != w.key[0] || o->key[1] != w.key[1] || o->key[2] != w.key[2]) {",
+        "if (o->key[0] != w.key[0] || o->key[1] != w.key[1]) {",
+    ),
+    Mutant(
+        "c-link-conflict-ignores-type",
+        "compiled",
+        FOLD_C,
+        "if (held->agg[0] == w.agg[0] && held->agg[1] == w.agg[1]) return 0; /* absorbed */",
+        "if (held->agg[1] == w.agg[1]) return 0; /* absorbed */",
+    ),
+    Mutant(
+        "c-absorbed-link-replaces-the-first",
+        "compiled",
+        FOLD_C,
+        "if (held->agg[0] == w.agg[0] && held->agg[1] == w.agg[1]) return 0; /* absorbed */",
+        "if (held->agg[0] == w.agg[0] && held->agg[1] == w.agg[1])\n"
+        "        return (int)(L->wins[at - 1].rec = ri) * 0; /* absorbed */",
+    ),
+    Mutant(
+        "c-link-id-not-remembered",
+        "compiled",
+        FOLD_C,
+        "L->owner[lid] = (uint32_t)L->n;",
+        "(void)lid;",
+    ),
+    Mutant(
+        "c-links-unordered",
+        "compiled",
+        FOLD_C,
+        "qsort(keys, n, sizeof(lsort_t), lkey_order);",
+        "(void)lkey_order;",
+    ),
+    Mutant(
+        "c-link-order-two-parts",
+        "compiled",
+        FOLD_C,
+        "    for (int k = 0; k < 3; k++) {\n        int c = bytes_order(",
+        "    for (int k = 0; k < 2; k++) {\n        int c = bytes_order(",
+    ),
+    Mutant(
+        "c-reverse-index-unordered",
+        "compiled",
+        FOLD_C,
+        "qsort(aggs, n, sizeof(lsort_t), lagg_order);",
+        "(void)lagg_order;",
+    ),
+    Mutant(
+        "c-malformed-link-stream-level",
+        "compiled",
+        FOLD_C,
+        "rc = malformed_anomaly(r->health ? found : stream, r);",
+        "rc = malformed_anomaly(stream, r);",
+    ),
+    Mutant(
+        "c-other-event-not-ignored",
+        "compiled",
+        FOLD_C,
+        "            ignored++; /* an event of no family, or a link not folded */",
+        "            /* an event of no family, or a link not folded */",
+    ),
+    Mutant(
+        "c-links-folded-for-every-family",
+        "compiled",
+        FOLD_C,
+        "int on = (families >> F_LINK) & 1;",
+        "int on = 1;",
+    ),
     # ------------------------------------------------------------ dedup glue, compiled engines
     Mutant(
         "c-stream-dedup-ignores-validity",
@@ -843,6 +920,20 @@ _BOTH: Final = [
         ANOMALIES,
         'f"retry {attempt} after retry {last}",',
         'f"retry {last} after retry {attempt}",',
+    ),
+    Mutant(
+        "both-link-conflict-message-swapped",
+        "both",
+        ANOMALIES,
+        'f"{provider}/{ref_type}/{ref_id} is linked to {held_type} {held_id}, "',
+        'f"{provider}/{ref_type}/{ref_id} is linked to {aggregate_type} {aggregate_id}, "',
+    ),
+    Mutant(
+        "both-link-id-reused-message-names-the-link",
+        "both",
+        ANOMALIES,
+        'message=f"link_id {link_id} already names {provider}/{ref_type}/{ref_id}; skipped",',
+        'message=f"link_id {link_id} already names {link_id}; skipped",',
     ),
 ]
 
