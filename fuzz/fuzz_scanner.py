@@ -19,9 +19,12 @@ like ``_stream._fold_native`` does. Checked on every input:
   deferred by ``probe`` too;
 - the compiled router (``route.c``) gives every line of a block one
   partition and delivers each partition exactly its lines;
-- the fold hands back every kept record exactly once, its ingested and
-  replayed sums are not negative, and a group folded in C converts to plain
-  data with ``_accel.connector_data``/``sync_data``;
+- the fold hands back every kept record exactly once (a link absorbed by
+  its key's first link is the one record that leaves no trace), its
+  ingested and replayed sums are not negative, a group folded in C converts
+  to plain data with ``_accel.connector_state``/``sync_state``, the link
+  index is in key order with a reverse index of exactly its keys, and every
+  anomaly reported has its message made (``from_native``);
 - the first accepted lines, as the mappings ``orjson.loads`` gives and as
   the ``Event``s the model makes of them, go through ``scan_objects``
   (``objects.c``, the path of ``replay()`` of Python objects) with an
