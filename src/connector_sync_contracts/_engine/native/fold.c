@@ -861,16 +861,23 @@ typedef struct {
     size_t at;
 } lsort_t;
 
-/* Keys in Python's order of str tuples (UTF-8 byte order is code point order). */
+/* The first parts texts of a and b in Python's order of str tuples (UTF-8
+   byte order is code point order). */
 static int
-lkey_order(const void *pa, const void *pb)
+texts_order(const lsort_t *a, const lsort_t *b, int parts)
 {
-    const lsort_t *a = pa, *b = pb;
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < parts; k++) {
         int c = bytes_order(a->k[k].s, a->k[k].n, b->k[k].s, b->k[k].n);
         if (c) return c;
     }
     return 0;
+}
+
+/* Keys in order. */
+static int
+lkey_order(const void *a, const void *b)
+{
+    return texts_order(a, b, 3);
 }
 
 /* Aggregates in order, then each one's keys in key order. */
@@ -878,11 +885,8 @@ static int
 lagg_order(const void *pa, const void *pb)
 {
     const lsort_t *a = pa, *b = pb;
-    for (int k = 0; k < 2; k++) {
-        int c = bytes_order(a->k[k].s, a->k[k].n, b->k[k].s, b->k[k].n);
-        if (c) return c;
-    }
-    return (a->at > b->at) - (a->at < b->at);
+    int c = texts_order(a, b, 2);
+    return c ? c : (a->at > b->at) - (a->at < b->at);
 }
 
 /* One winner's plain data: the fields of results.ExternalLink (LinkFact's
