@@ -667,6 +667,15 @@ _C: Final = [
         FOLD_C,
         "    d->status = outcome;\n    d->rec = ri;",
         "    d->status = outcome;",
+        equivalent="deliveries are written only with logs kept, and then their last event_id "
+        "is d->last_eid and their key the same in every record: d->rec is only a fallback",
+    ),
+    Mutant(
+        "c-last-event-id-kept-first",
+        "compiled",
+        FOLD_C,
+        "Py_XSETREF(d->last_eid, Py_NewRef(eid));",
+        "if (!d->last_eid) d->last_eid = Py_NewRef(eid);",
     ),
     Mutant(
         "c-status-kept-first",
