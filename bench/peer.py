@@ -84,6 +84,19 @@ class Peer:
         self.connector_types: frozenset[str] = connector.CONNECTOR_EVENT_TYPES
         self.sync_types: frozenset[str] = sync.SYNC_EVENT_TYPES
 
+    def accepted(self, mapped: list[dict[str, Any]]) -> tuple[list[Any], int]:
+        """Each mapped event as the peer's ``Event`` (None where its model refuses it)."""
+        error = importlib.import_module("pydantic").ValidationError
+        events: list[Any] = []
+        refused = 0
+        for obj in mapped:
+            try:
+                events.append(self.event_model.model_validate(obj))
+            except error:
+                events.append(None)
+                refused += 1
+        return events, refused
+
     def reduce_all(self, events: list[Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         """Partition by connector and family; fold each with the peer's reducers."""
         connectors: dict[str, list[Any]] = {}
@@ -114,14 +127,20 @@ def run(mode: str, log: Path) -> dict[str, Any]:
     setup = time.perf_counter()
     mapped = [to_peer(json.loads(line)) for line in log.read_bytes().splitlines()]
     validate = peer.event_model.model_validate
+    # Lines the peer's model refuses (a log this script did not write may have
+    # them) are left out of both modes, before the clock, and counted.
+    events, refused = peer.accepted(mapped)
     if mode == "reduce":
-        events = [validate(obj) for obj in mapped]
         del mapped
+        events = [event for event in events if event is not None]
         setup = time.perf_counter() - setup
         start = time.perf_counter()
         result = peer.reduce_all(events)
         count = len(events)
     else:
+        if refused:
+            mapped = [obj for obj, event in zip(mapped, events, strict=True) if event is not None]
+        del events
         setup = time.perf_counter() - setup
         start = time.perf_counter()
         result = peer.reduce_all([validate(obj) for obj in mapped])
@@ -132,7 +151,7 @@ def run(mode: str, log: Path) -> dict[str, Any]:
         "seconds": seconds,
         "setup_seconds": setup,
         "events": count,
-        "summary": summary(result),
+        "summary": summary(result) + (f", {refused} lines its model refused" if refused else ""),
         "peer_version": peer.version,
         "pydantic": pydantic.VERSION,
     }

@@ -3,7 +3,7 @@
 Usage: python bench/run.py [--sizes 1000000] [--kinds ascii,non-ascii,...]
        [--repeat 3] [--max-repeat-seconds 0] [--library-events 100000]
        [--library-kinds ...] [--no-peer] [--peer-venv DIR] [--peer-spec SPEC]
-       [--markdown] [--out bench/out]
+       [--log [NAME=]PATH ...] [--markdown] [--out bench/out]
 
 Logs. For each size the script generates a shuffled log (1,000 connectors,
 seed 1) and derives from it one log per kind with the transforms in
@@ -30,6 +30,17 @@ exists) with this package (bench/library.py), and the peer package
 validation + reducers over dicts (bench/peer.py), installed on demand into a
 separate venv (``--peer-venv``).
 
+Logs written by anyone else. ``--log [NAME=]PATH`` (repeatable) adds an
+envelope JSONL log (uncompressed) that this script did not write, measured
+side by side with the kinds above in the same runs: the CLI runs on the
+whole log, and the library runs (ours and the peer's) on its first
+``--library-events`` lines that ``connector-sync validate`` accepts, written
+once to OUT as ``log-NAME-DIGEST-EVENTS.jsonl``. Such a log is never
+changed and may have invalid lines: they are counted and printed, not fatal
+(``validate`` then exits 1, which the table shows). ``--kinds ''`` measures
+only the given logs. The peer's model may reject lines that ours accepts;
+its runs then leave those out (before the clock) and say how many.
+
 Each log is read once before its runs, so none of them waits on the disk.
 Logs up to 1M events are measured ``--repeat`` times (default 3) and the
 fastest run is kept, the same rule for every run; larger logs once, and
@@ -47,6 +58,7 @@ import argparse
 import compileall
 import hashlib
 import importlib.util
+import itertools
 import json
 import os
 import subprocess
@@ -84,7 +96,10 @@ if run == "floor":
     loads = orjson.loads
     with open(path, "rb") as handle:
         for line in handle:
-            loads(line)
+            try:  # a line that is not JSON (a --log may have them) costs its attempt
+                loads(line)
+            except ValueError:
+                pass
     code = 0
 else:
     from connector_sync_contracts.cli import main
@@ -244,6 +259,84 @@ class Logs:
         checked = _check(log)
         _verify(kind, log, int(done.stdout), checked, ascii)
         return self._store(log, recipe, checked)
+
+    def user_slice(self, name: str, source: Path, events: int) -> tuple[Path, Report]:
+        """The first ``events`` lines of ``source`` that validate accepts (reused when current)."""
+        digest = _file_digest(source)
+        log = self.out / f"log-{name}-{digest}-{events}.jsonl"
+        recipe = f"the first {events} accepted lines of {source} (sha256 {digest}...)"
+        stored = self._stored(log, recipe)
+        if stored is not None:
+            return log, stored
+        print(f"writing {log} ...", file=sys.stderr, flush=True)
+        head = log.with_suffix(".head")
+        with source.open("rb") as reader, head.open("wb") as writer:
+            for line in itertools.islice(reader, events):
+                writer.write(line if line.endswith(b"\n") else line + b"\n")
+        rejected = _rejected_lines(head)
+        tmp = log.with_suffix(".tmp")
+        with head.open("rb") as reader, tmp.open("wb") as writer:
+            for number, line in enumerate(reader, 1):
+                if number not in rejected and line.strip():
+                    writer.write(line)
+        head.unlink()
+        tmp.replace(log)
+        checked = _check(log)
+        if checked["rejected"]:
+            raise BenchError(f"{log}: validate still rejects {checked['rejected']} lines")
+        checked["left_out"] = len(rejected)
+        return log, self._store(log, recipe, checked)
+
+
+# ---------------------------------------------------------------- logs written by anyone else
+
+
+def _file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()[:16]
+
+
+def _rejected_lines(log: Path) -> set[int]:
+    """The numbers of the lines of ``log`` that ``connector-sync validate`` rejects."""
+    done = subprocess.run(
+        [sys.executable, "-m", "connector_sync_contracts", "validate", "--format=json", str(log)],
+        capture_output=True,
+        check=False,
+    )
+    if done.returncode not in (0, 1):
+        raise BenchError(f"validate {log} failed (exit {done.returncode}):\n{done.stderr!r}")
+    return {int(problem["line"]) for problem in json.loads(done.stdout)["problems"]}
+
+
+@dataclass
+class UserLog:
+    """A log given with ``--log``: measured as it is, never changed."""
+
+    name: str
+    path: Path
+    check: Report
+    library: Path | None = None
+    """Its first accepted lines, for the library runs (None: no library runs)."""
+    library_check: Report | None = None
+
+
+def user_log(spec: str, logs: Logs, library_events: int) -> UserLog:
+    """Check a ``--log [NAME=]PATH`` and write its library slice."""
+    name, _, where = spec.rpartition("=")
+    path = Path(where)
+    if not path.is_file():
+        raise BenchError(f"--log {spec}: {path} is not a file")
+    if path.suffix == ".gz":
+        raise BenchError(f"--log {spec}: give the log uncompressed (the floor reads raw lines)")
+    name = "".join(c if c.isalnum() or c in "-_." else "-" for c in (name or path.stem))
+    print(f"checking {path} ...", file=sys.stderr, flush=True)
+    log = UserLog(name, path, _check(path))
+    if library_events > 0:
+        log.library, log.library_check = logs.user_slice(log.name, path, library_events)
+    return log
 
 
 # ---------------------------------------------------------------- measuring
@@ -490,6 +583,13 @@ def _parser() -> argparse.ArgumentParser:
         default=f"spec-kitty-events=={PEER_VERSION}",
         help="what pip installs into the peer venv (a requirement or a wheel path)",
     )
+    parser.add_argument(
+        "--log",
+        action="append",
+        default=[],
+        metavar="[NAME=]PATH",
+        help="also measure this envelope JSONL log, written by anyone (repeatable)",
+    )
     parser.add_argument("--markdown", action="store_true", help="also print Markdown tables")
     return parser
 
@@ -538,40 +638,70 @@ def main() -> int:
         if args.library_events > 0:
             for kind in library_kinds:
                 logs.derived(args.library_events, kind)
+        users = [user_log(spec, logs, args.library_events) for spec in args.log]
     except BenchError as exc:
         print(f"\nABORTED: {exc}", file=sys.stderr)
         return 1
+    for user in users:
+        print(
+            f"--log {user.name}: {user.path}, {user.check['lines_read']:,} lines, "
+            f"{user.check['accepted']:,} accepted, {user.check['rejected']:,} rejected; "
+            f"anomalies {user.check['anomalies'] or 'none'}"
+            + (
+                ""
+                if user.library_check is None
+                else f"; library runs on its first {user.library_check['lines_read']:,} "
+                f"accepted lines ({user.library_check['left_out']:,} rejected lines left out)"
+            )
+        )
+
+    # (label, size for the repeat rule, path, events)
+    cli_logs = [
+        (kind, size, logs.path(size, kind), int(checks[(size, kind)]["lines_read"]))
+        for size in sizes
+        for kind in kinds
+    ]
+    for user in users:
+        lines = int(user.check["lines_read"])
+        cli_logs.append((user.name, lines, user.path, lines))
+    library_logs = [
+        (kind, logs.path(args.library_events, kind), logs.derived(args.library_events, kind))
+        for kind in (library_kinds if args.library_events > 0 else [])
+    ]
+    library_logs += [
+        (user.name, user.library, user.library_check)
+        for user in users
+        if user.library is not None and user.library_check is not None
+    ]
 
     targets: list[str] = []
     cli_rows: list[Row] = []
     print("\nCLI (each in a fresh process; x floor = seconds / the same kind's floor)")
     print(_cli_table([], markdown=False)[0], flush=True)
-    for size in sizes:
+    for kind, size, path, events in cli_logs:
         repeat = args.repeat if size <= 1_000_000 else 1
-        for kind in kinds:
-            path = logs.path(size, kind)
-            events = int(checks[(size, kind)]["lines_read"])
-            _warm(path)
-            floor = 0.0
-            for run in ("floor", "validate", "replay"):
-                command = [sys.executable, "-c", _CHILD, run, str(path)]
-                report = _fastest(partial(_child_report, command), repeat, args.max_repeat_seconds)
-                row = Row(kind, events, run, report, repeat)
-                floor = row.seconds if run == "floor" else floor
-                row.ratio = row.seconds / floor
-                cli_rows.append(row)
-                print(_cli_table([row], markdown=False)[1], flush=True)
-                if run != "floor":
-                    limit = REPLAY_TARGET if run == "replay" else VALIDATE_TARGET
-                    what = "replay --no-logs" if run == "replay" else "validate"
-                    targets.append(
-                        f"{kind:<18} {size:>10,}  CLI {what} <= {limit}x floor: "
-                        f"{row.ratio:.2f}x  {_verdict(row.ratio <= limit)}"
-                    )
+        _warm(path)
+        floor = 0.0
+        for run in ("floor", "validate", "replay"):
+            command = [sys.executable, "-c", _CHILD, run, str(path)]
+            report = _fastest(partial(_child_report, command), repeat, args.max_repeat_seconds)
+            row = Row(kind, events, run, report, repeat)
+            floor = row.seconds if run == "floor" else floor
+            row.ratio = row.seconds / floor
+            cli_rows.append(row)
+            print(_cli_table([row], markdown=False)[1], flush=True)
+            if run != "floor":
+                limit = REPLAY_TARGET if run == "replay" else VALIDATE_TARGET
+                what = "replay --no-logs" if run == "replay" else "validate"
+                targets.append(
+                    f"{kind:<18} {events:>10,}  CLI {what} <= {limit}x floor: "
+                    f"{row.ratio:.2f}x  {_verdict(row.ratio <= limit)}"
+                )
 
     library_rows: list[Row] = []
-    if args.library_events > 0:
-        library_rows = _library(args, logs, library_kinds, targets)
+    if library_logs:
+        user_names = {user.name for user in users}
+        library_rows = _library(args, library_logs, user_names, targets)
 
     print(f"\nat end: {_load()}")
     print("\ntargets (printed, never asserted; this machine, this run):")
@@ -585,9 +715,17 @@ def main() -> int:
 
 
 def _library(
-    args: argparse.Namespace, logs: Logs, kinds: list[str], targets: list[str]
+    args: argparse.Namespace,
+    library_logs: list[tuple[str, Path, Report]],
+    tolerant: set[str],
+    targets: list[str],
 ) -> list[Row]:
-    """The library runs (ours and the peer's) on each kind's library log."""
+    """The library runs (ours and the peer's) on each library log.
+
+    A peer run that fails on a log named in ``tolerant`` (one given with
+    ``--log``) is shown as not measured, with the peer's error; on a log this
+    script wrote, it stops the benchmark.
+    """
     peer: Path | None = None
     if args.no_peer:
         print("\npeer: left out (--no-peer)")
@@ -605,19 +743,25 @@ def _library(
             ("peer validate + reduce", [str(peer), str(_BENCH / "peer.py"), "validate-reduce"]),
         ]
     print(
-        f"library (events: the whole {args.library_events:,}-event log of each kind; "
-        "input prepared before the clock; each in a fresh process)"
+        f"library (events: the whole {args.library_events:,}-event log of each kind, or the "
+        "first accepted lines of a --log; input prepared before the clock; "
+        "each in a fresh process)"
     )
     print(_library_table([], markdown=False)[0], flush=True)
     rows: list[Row] = []
-    for kind in kinds:
-        path = logs.path(args.library_events, kind)
+    for kind, path, check in library_logs:
         _warm(path)
-        events = int(logs.derived(args.library_events, kind)["lines_read"])
+        events = int(check["lines_read"])
         by_run: dict[str, Row] = {}
         for name, command in runs:
             full = [*command, str(path)]
-            report = _fastest(partial(_child_report, full), args.repeat, args.max_repeat_seconds)
+            measure = partial(_child_report, full)
+            try:
+                report = _fastest(measure, args.repeat, args.max_repeat_seconds)
+            except BenchError as exc:
+                if kind not in tolerant or not name.startswith("peer"):
+                    raise
+                report = {"skipped": "failed: " + str(exc).strip().splitlines()[-1][:120]}
             row = Row(kind, events, name, report, args.repeat)
             by_run[name] = row
             rows.append(row)
@@ -626,7 +770,7 @@ def _library(
             ("replay(list[Event])", "peer reduce"),
             ("replay(list[dict])", "peer validate + reduce"),
         ):
-            if theirs not in by_run:
+            if theirs not in by_run or "skipped" in by_run[theirs].report:
                 targets.append(f"{kind:<18} library {ours} vs {theirs}: not measured (no peer)")
                 continue
             speedup = by_run[theirs].seconds / by_run[ours].seconds
