@@ -18,6 +18,7 @@ import pytest
 
 from connector_sync_contracts import CONNECTOR_PROVISIONED
 from connector_sync_contracts._engine.native import PURE_PYTHON_ENV
+from connector_sync_contracts.cli.common import ECHO_CHUNK
 from connector_sync_contracts.cli.render import LocationTable, locate, table
 from tests.support.cli import parse_anomaly_lines, parse_problems, run_cli
 
@@ -136,3 +137,49 @@ def test_without_places_the_report_says_where_to_look_and_never_none() -> None:
     assert "FIRST AT" not in text
     assert "  malformed_envelope  (its line is reported on stderr)" in text
     assert "None" not in text
+
+
+@pytest.fixture(scope="module")
+def unprovisioned(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[int]]:
+    """A generated log without its ConnectorProvisioned lines, and its connector events' lines.
+
+    Every connector event is then an ``invalid_transition``: more anomaly
+    lines than standard error is written in at once (``ECHO_CHUNK``).
+    """
+    folder = tmp_path_factory.mktemp("unprovisioned")
+    whole = folder / "whole.jsonl"
+    made = run_cli(
+        "generate", "--events", "30000", "--connectors", "40", "--seed", "5", "-o", whole
+    )
+    assert made.code == 0, made.explain()
+    kept = [
+        line
+        for line in whole.read_bytes().splitlines()
+        if CONNECTOR_PROVISIONED.encode() not in line
+    ]
+    path = write_lines(folder / "unprovisioned.jsonl", kept)
+    connector_lines = [
+        number
+        for number, line in enumerate(kept, start=1)
+        if orjson.loads(line)["event_type"].startswith("Connector")
+    ]
+    assert len(connector_lines) > 2 * ECHO_CHUNK
+    return path, connector_lines
+
+
+@pytest.mark.parametrize(
+    ("engine", "options"),
+    [("compiled", ()), ("pure", ()), ("compiled", ("--memory-limit", "64kB"))],
+    ids=["compiled", "pure", "spilled"],
+)
+def test_stderr_lists_every_anomaly_once_in_line_order(
+    engine: str, options: tuple[str, ...], unprovisioned: tuple[Path, list[int]]
+) -> None:
+    path, connector_lines = unprovisioned
+    run = run_cli("replay", "--format", "json", "--no-logs", *options, path, env=ENGINE_ENV[engine])
+    assert run.code == 0, run.explain()
+    listed = parse_anomaly_lines(run.err)
+    assert [item.line for item in listed] == connector_lines
+    assert {(item.file, item.kind) for item in listed} == {(str(path), "invalid_transition")}
+    # Nothing else on stderr but the summary: no line lost or merged at a chunk's edge.
+    assert len(run.err.splitlines()) == len(listed) + 1

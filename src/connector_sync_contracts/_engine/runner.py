@@ -511,7 +511,7 @@ def _anomaly_places(
     if not wanted:
         return places
     if scanner is not None:
-        places.update(scanner.locate(sorted(wanted)))
+        places.update(scanner.locate(list(wanted)))  # a lookup table: no order needed
     missing = wanted - places.keys()
     if missing:
         from .modelpath import line_event_id

@@ -30,8 +30,8 @@ from ..scale.spill import estimated_bytes
 from .common import (
     EXIT_CLEAN,
     EXIT_PROBLEMS,
+    echo_lines,
     fail,
-    printable,
     problem_text,
     summary_text,
     write_out,
@@ -200,9 +200,13 @@ def _emit(request: Request, outcome: Outcome) -> None:
     from .replay import _warn_unknown
 
     reported: set[tuple[str, int]] = set()
-    for name, problem in outcome.problems():
-        reported.add((name, problem.line))
-        click.echo(printable(problem_text(name, problem)), err=True)
+
+    def problems() -> Iterator[str]:
+        for name, problem in outcome.problems():
+            reported.add((name, problem.line))
+            yield problem_text(name, problem)
+
+    echo_lines(problems(), err=True)
     placed = outcome.placed() if request.settings.locate else []
     where: LocationTable = {}
     for source, line, kind, event_id, message, _ in placed:
@@ -213,12 +217,8 @@ def _emit(request: Request, outcome: Outcome) -> None:
         assert data is not None
         _warn_unknown(request.connectors, data)
     if not request.quiet and where:
-        for text in located_lines(
-            [Located(kind, eid, msg, cid, src, line) for src, line, kind, eid, msg, cid in placed],
-            reported,
-            request.files,
-        ):
-            click.echo(printable(text), err=True)
+        found = [Located(k, e, m, c, s, n) for s, n, k, e, m, c in placed]
+        echo_lines(located_lines(found, reported, request.files), err=True)
     if request.fmt == "json" and data is None:
         outcome.write_json(write_out)
     elif request.fmt == "json":

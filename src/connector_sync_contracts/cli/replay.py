@@ -14,7 +14,7 @@ from .._engine.native import no_gc
 from .._engine.runner import replay_sources
 from ..contract.lifecycle import DEFAULT_MAX_RECONNECT_CYCLES
 from ..contract.limits import INT64_MAX
-from ..contract.projection import canonical_dumps, has_anomalies
+from ..contract.projection import ReplayData, canonical_dumps, has_anomalies
 from ..interop.formats import adapt_input, extra_problems
 from ..io import LineProblem
 from . import partitioned
@@ -24,6 +24,7 @@ from .common import (
     INPUT_FORMAT_OPTION,
     MAX_LINE_OPTION,
     QUIET_OPTION,
+    echo_lines,
     examples,
     plural,
     printable,
@@ -34,8 +35,6 @@ from .common import (
     write_out,
 )
 from .render import (
-    LocationTable,
-    collect,
     focus,
     locate,
     located_lines,
@@ -196,20 +195,19 @@ def replay(
             **hooks,
         )
         summary.problems += extra_problems(sink)
-    where = locate(result)
     with no_gc():  # many short-lived, acyclic objects: collections only cost time
         data = result.to_dict(include_logs=fmt == "json" and not no_logs)
         if connectors:
             _warn_unknown(connectors, data)
         if not quiet:
-            _report_located(data, where, reported, files)
+            _report_located(result, reported, files)
         if fmt == "json":
             if connectors:
                 data = focus(data, connectors)
             write_out(canonical_dumps(data))
         else:
             shown = connectors or None
-            write_out(table(data, shown, width=terminal_width(), where=where))
+            write_out(table(data, shown, width=terminal_width(), where=locate(result)))
     if not quiet:
         click.echo(summary_text(summary), err=True)
     failed = {
@@ -235,10 +233,7 @@ def _warn_unknown(connectors: tuple[str, ...], data: dict[str, Any]) -> None:
 
 
 def _report_located(
-    data: dict[str, Any],
-    where: LocationTable,
-    reported: set[tuple[str, int]],
-    files: tuple[str, ...],
+    result: ReplayData, reported: set[tuple[str, int]], files: tuple[str, ...]
 ) -> None:
     """Each anomaly the engine places on a line not reported already, as file:line on stderr.
 
@@ -246,8 +241,4 @@ def _report_located(
     cause; what is left are the effects on valid lines (``invalid_transition``
     ...), in file and line order, as a linter lists its findings.
     """
-    if not where:
-        return
-    ids = sorted({*data["connectors"], *data["sync"]})
-    for text in located_lines(collect(data, ids, where), reported, files):
-        click.echo(printable(text), err=True)
+    echo_lines(located_lines(result.placed_anomalies(), reported, files), err=True)

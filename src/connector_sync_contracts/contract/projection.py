@@ -158,6 +158,41 @@ class ReplayData:
                 located.append((item, self.sources[place[0]], place[1]))
         return located
 
+    def placed_anomalies(
+        self,
+    ) -> list[tuple[str, str | None, str, str | None, str | None, int | None]]:
+        """Every anomaly as (kind, event_id, message, connector_id, input, line).
+
+        In report order: each connector's (by connector_id) lifecycle, then
+        delivery anomalies, then the link index's, then stream-level ones;
+        ``connector_id`` is None for the last two, and the input and line
+        are None where ``located_anomalies`` does not know them. What the
+        command line lists on standard error, without matching the
+        anomalies of ``located_anomalies`` back to the result's.
+        """
+        data = self.data
+        places = self.places
+        sources = self.sources
+        placed: list[tuple[str, str | None, str, str | None, str | None, int | None]] = []
+
+        def add(items: Sequence[dict[str, Any]], connector: str | None) -> None:
+            for item in items:
+                event_id = item["event_id"]
+                place = places.get(event_id) if event_id else None
+                if place is None:
+                    place = places.get(id(item))
+                source, line = (None, None) if place is None else (sources[place[0]], place[1])
+                placed.append((item["kind"], event_id, item["message"], connector, source, line))
+
+        connectors, sync = data["connectors"], data["sync"]
+        for cid in sorted({*connectors, *sync}):
+            for part in (connectors, sync):
+                if cid in part:
+                    add(part[cid]["anomalies"], cid)
+        add(data["external_links"]["link_anomalies"], None)
+        add(data["anomalies"], None)
+        return placed
+
     def to_dict(self, *, include_logs: bool = True) -> dict[str, Any]:
         """The section 6 form; ``include_logs=False`` drops the per-event logs.
 
