@@ -20,7 +20,9 @@ import stat
 import sys
 import tempfile
 import zlib
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Final
@@ -245,6 +247,49 @@ class Source:
                 yield self.within_limit(raw[:-1] if raw[-1:] == b"\r" else raw)
             if last:
                 yield self.within_limit(last)
+
+    def lines_again(self) -> Iterator[bytes | None]:
+        """``lines()`` for a pass that reads the input again, to find lines already reported.
+
+        ``spill`` is not given the over-limit lines a second time.
+        """
+        spill, self.spill = self.spill, None
+        try:
+            yield from self.lines()
+        finally:
+            self.spill = spill
+
+    def lines_at(self, numbers: AbstractSet[int]) -> Iterator[tuple[int, bytes | None]]:
+        """(number, line) of each 1-based line number in ``numbers``, as ``lines()`` gives it.
+
+        A pass that reads the input again (``spill`` is given nothing), over
+        the blocks ``lines()`` reads, splitting only those that hold a wanted
+        line: a few lines of a large input cost about a count of its
+        newlines. In increasing order of number.
+        """
+        wanted = sorted(numbers)
+        if not wanted:
+            return
+        spill, self.spill = self.spill, None
+        try:
+            number = 0  # lines before the block
+            for block in Source.blocks(self):
+                if block is None:
+                    number += 1
+                    if number in numbers:
+                        yield number, None
+                    continue
+                data = bytes(block)
+                count = data.count(b"\n") + (0 if not data or data.endswith(b"\n") else 1)
+                at = bisect_right(wanted, number)
+                if at < len(wanted) and wanted[at] <= number + count:
+                    for offset, raw in enumerate(data.split(b"\n")[:count], start=number + 1):
+                        if offset in numbers:
+                            line = raw[:-1] if raw[-1:] == b"\r" else raw
+                            yield offset, self.within_limit(line)
+                number += count
+        finally:
+            self.spill = spill
 
     def within_limit(self, raw: bytes) -> bytes | None:
         """``raw``, or ``None`` (after passing it to ``spill``) when it is over the limit."""

@@ -22,7 +22,7 @@ from connector_sync_contracts.cli.common import ECHO_CHUNK
 from connector_sync_contracts.cli.render import LocationTable, locate, table
 from tests.support.cli import parse_anomaly_lines, parse_problems, run_cli
 
-from .conftest import write_lines
+from .conftest import gzip_file, write_lines
 
 ENGINE_ENV = {"compiled": {}, "pure": {PURE_PYTHON_ENV: "1"}}
 
@@ -183,3 +183,34 @@ def test_stderr_lists_every_anomaly_once_in_line_order(
     assert {(item.file, item.kind) for item in listed} == {(str(path), "invalid_transition")}
     # Nothing else on stderr but the summary: no line lost or merged at a chunk's edge.
     assert len(run.err.splitlines()) == len(listed) + 1
+
+
+@pytest.mark.parametrize("rejected_first", [False, True], ids=["copies", "rejected-line-first"])
+def test_differing_copies_are_placed_at_the_first_line_naming_them_in_both_engines(
+    rejected_first: bool, tmp_path: Path, valid_lines: list[bytes]
+) -> None:
+    """Copies of one event_id in a plain file (read again at their offsets) and in a
+    gzip file (found by line number): the conflict is shown at the first line that
+    names the event_id, as the pure-Python engine, which reads every line, shows it."""
+    lines = list(valid_lines[:60])
+    event = orjson.loads(lines[10])
+    reordered = orjson.dumps(dict(reversed(list(event.items()))))  # same content, other bytes
+    conflicting = orjson.dumps({**event, "node_id": "node-elsewhere"})
+    broken = lines[10].replace(b'"lamport_clock":', b'"lamport_clock":"x","y":', 1)
+    head = [broken] if rejected_first else []
+    plain = write_lines(tmp_path / "a.jsonl", [*head, *lines[:30], reordered])
+    packed = gzip_file(write_lines(tmp_path / "b.jsonl", [*lines[30:], conflicting]))
+    runs = {
+        engine: run_cli("replay", "--format", "json", plain, packed, env=env)
+        for engine, env in ENGINE_ENV.items()
+    }
+    assert runs["compiled"].stdout == runs["pure"].stdout
+    assert runs["compiled"].stderr == runs["pure"].stderr
+    conflicts = [
+        a for a in parse_anomaly_lines(runs["compiled"].err) if a.kind == "conflicting_duplicate"
+    ]
+    if rejected_first:  # its place is the rejected line, reported already as a problem
+        assert conflicts == []
+        assert [p.line for p in parse_problems(runs["compiled"].err)] == [1]
+    else:
+        assert [(a.file, a.line) for a in conflicts] == [(str(plain), 11)]

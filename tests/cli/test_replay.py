@@ -18,6 +18,7 @@ import orjson
 import pytest
 
 from connector_sync_contracts import replay
+from connector_sync_contracts._engine.native import PURE_PYTHON_ENV
 from connector_sync_contracts.contract.projection import LOG_FIELDS
 from tests.support.cli import Run, parse_problems, parse_summary, run_cli
 
@@ -268,3 +269,30 @@ def test_lone_surrogate_in_a_key_is_a_readable_malformed_envelope(
     document = orjson.loads(run.stdout)
     [anomaly] = [a for a in document["anomalies"] if a["kind"] == "malformed_envelope"]
     assert anomaly["message"].startswith('$["\\ud800event_id"]: invalid_unicode')
+
+
+@pytest.mark.parametrize("engine_env", [{}, {PURE_PYTHON_ENV: "1"}], ids=["compiled", "pure"])
+def test_a_line_breaking_only_a_semantic_rule_is_reported_and_still_applied(
+    engine_env: dict[str, str], tmp_path: Path, valid_lines: list[bytes]
+) -> None:
+    lines = list(valid_lines)
+    number, event = next(
+        (n, orjson.loads(raw))
+        for n, raw in enumerate(lines, start=1)
+        if orjson.loads(raw)["event_type"] == "ConnectorDegraded"
+    )
+    event["payload"]["last_healthy_at"] = "2099-01-01T00:00:00Z"  # after recorded_at
+    lines[number - 1] = orjson.dumps(event)
+    path = write_lines(tmp_path / "semantic.jsonl", lines)
+    run = run_cli("replay", "--format", "json", path, env=engine_env)
+    # Reported and counted as validate does ...
+    assert run.code == 1, run.explain()
+    [problem] = parse_problems(run.err)
+    assert (problem.line, problem.code) == (number, "last_healthy_after_recorded")
+    assert parse_summary(run.err).rejected == 1
+    # ... yet applied (specification section 3), with the anomaly naming the rule.
+    state = orjson.loads(run.stdout)["connectors"][event["payload"]["connector_id"]]
+    assert [event["event_id"], "degraded"] in state["transition_log"]
+    [violation] = [a for a in state["anomalies"] if a["event_id"] == event["event_id"]]
+    assert violation["kind"] == "semantic_violation"
+    assert "last_healthy_after_recorded" in violation["message"]

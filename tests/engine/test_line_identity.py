@@ -82,6 +82,17 @@ def test_a_kept_line_is_read_again_only_when_a_copy_arrives(
     # a's first copy once (its identity is then kept for the third), b's once.
     assert scanner.rereads() == (2,)
     assert scanner.settle() == ([_eid(b)], 2)
+    # Where b's copies are, so that only those lines are read again to settle them:
+    # (source, line, offset, length without the line end).
+    changed = _other_node(b)
+    assert scanner.copy_places() == {
+        _eid(b): (
+            (0, 2, len(a) + 1, len(b)),
+            (0, 5, len(first) + len(a) + 1, len(changed)),
+        )
+    }
+    assert path.read_bytes()[len(first) + len(a) + 1 :].startswith(changed + b"\n")
+    assert scanner.copy_places() is None, "given once"
 
 
 def test_a_line_that_changed_in_the_file_is_not_taken_for_its_copy(
@@ -102,6 +113,17 @@ def test_a_line_that_changed_in_the_file_is_not_taken_for_its_copy(
     # The copy of a is the bytes read the first time, but not those in the file now.
     assert scanner.scan(a + b"\n", True, LIMIT, False, 0, 3, len(first)) == (1, [])
     assert scanner.settle() == ([_eid(a)], 0)
+
+
+def test_copies_without_a_file_are_placed_by_line_only() -> None:
+    a, b = _events(2)
+    scanner = native_scanner()
+    assert scanner is not None
+    assert scanner.copy_places() is None, "nothing settled yet"
+    block = a + b"\n" + b + b"\n" + _other_node(a) + b"\n" + b + b"\n"
+    assert scanner.scan(block, True, LIMIT, False, 3, 10, -1) == (4, [])
+    assert scanner.settle() == ([_eid(a)], 1)
+    assert scanner.copy_places() == {_eid(a): ((3, 10, -1, -1), (3, 12, -1, -1))}
 
 
 def test_without_a_file_every_line_is_hashed_as_it_is_read() -> None:
@@ -139,14 +161,21 @@ def _replay(
 ) -> tuple[bytes, list[Any]]:
     """The JSON of the replay, and the event ids the exact (Python) settle was asked for."""
     asked: list[str] = []
-    real = modelpath.copies_of
+    real, real_at = modelpath.copies_of, modelpath.copies_at
 
     def copies_of(wanted: Any, sources: list[Source]) -> Any:
         asked.extend(wanted)
         return real(wanted, sources)
 
+    def copies_at(places: Any, sources: list[Source]) -> Any:
+        found = real_at(places, sources)
+        if found is not None:  # else copies_of reads every line
+            asked.extend(places)
+        return found
+
     with monkeypatch.context() as patch:
         patch.setattr(modelpath, "copies_of", copies_of)
+        patch.setattr(modelpath, "copies_at", copies_at)
         if not read_again:
             patch.setattr(Source, "reread_fd", lambda self: None)
         source = Source(str(path))
@@ -208,3 +237,24 @@ def test_a_file_changed_while_its_lines_were_read_again_fails_the_replay(
 def test_a_file_that_changed_with_no_line_read_again_replays_as_read(tmp_path: Path) -> None:
     first, second = _two_files(tmp_path, copy=False)
     _replay_while_writing(first, second)  # what was read is all that counts
+
+
+@pytest.mark.parametrize("read_again", [True, False], ids=["by-offset", "by-line-number"])
+def test_differing_copies_are_settled_from_their_own_lines_only(
+    copies_log: Path, read_again: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The core says where each copy of a conflicted event_id is, so settling reads
+    those lines (at their offsets in the held file, else by number), never every line
+    of the log again, and decides exactly as reading every line does."""
+
+    def every_line(wanted: Any, sources: list[Source]) -> Any:
+        raise AssertionError("the whole log was read again")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(modelpath, "copies_of", every_line)
+        placed = _replay(copies_log, read_again=read_again, monkeypatch=monkeypatch)
+    with monkeypatch.context() as patch:
+        patch.setattr(modelpath, "copies_at", lambda places, sources: None)
+        read_all = _replay(copies_log, read_again=read_again, monkeypatch=monkeypatch)
+    assert placed == read_all
+    assert placed[1], "the log has conflicting copies"

@@ -156,7 +156,13 @@ def _settle(
     copies: dict[str, list[tuple[bool, tuple[int, int], bytes, Fact | None]]] = {
         eid: [] for eid in wanted
     }
-    for item in items:
+    # The core says which items hold the copies (item i is line i + 1 of source 0):
+    # only those are decided again, in the order of the list, as reading it all would.
+    places = scanner.copy_places() or {}
+    spots = [(source, line) for at in places.values() for source, line, _, _ in at]
+    placed = places.keys() == wanted and all(s == 0 and 1 <= n <= len(items) for s, n in spots)
+    candidates = [items[n - 1] for n in sorted({n for _, n in spots})] if placed else items
+    for item in candidates:
         if _raw_event_id(item) not in wanted:
             continue
         decided = _decide(item, [])

@@ -10,7 +10,8 @@ lines differ, so deduplication can settle them by canonical JSON.
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterator
+import os
+from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -144,15 +145,72 @@ def line_event(raw: bytes) -> Event | None:
         return None
 
 
+def wanted_copy(raw: bytes, wanted: Container[str]) -> Event | None:
+    """The event of ``raw`` when it is a valid copy of an event_id in ``wanted``, else None."""
+    eid = line_event_id(raw)
+    if eid is not None and eid not in wanted:
+        return None
+    event = line_event(raw)
+    return event if event is not None and event.event_id in wanted else None
+
+
 def copies_of(wanted: Container[str], sources: list[Source]) -> Iterator[tuple[int, bytes, Event]]:
     """Read the sources again: (source index, raw line, event) of every valid copy wanted."""
     for index, source in enumerate(sources):
-        for raw in source.lines():
+        for raw in source.lines_again():
             if raw is None:
                 continue
-            eid = line_event_id(raw)
-            if eid is not None and eid not in wanted:
-                continue
-            event = line_event(raw)
-            if event is not None and event.event_id in wanted:
+            event = wanted_copy(raw, wanted)
+            if event is not None:
                 yield index, raw, event
+
+
+def copies_at(
+    places: Mapping[str, Sequence[tuple[int, int, int, int]]], sources: list[Source]
+) -> list[tuple[int, bytes, Event]] | None:
+    """``copies_of(places, sources)``, reading only the lines ``places`` names.
+
+    ``places`` maps each wanted event_id to the (source index, line, offset,
+    length) of each of its copies (the compiled core's ``copy_places()``;
+    offset -1 when not known). A line is read at its offset from the file
+    the source holds open for that (``reread_fd``) when every copy in that
+    source has one, else found by its number. None when a place is not a
+    line of ``sources`` or a line read is not a valid copy: the caller then
+    reads every line (``copies_of``).
+    """
+    lines: dict[int, list[tuple[int, int, int]]] = {}
+    for at in places.values():
+        for index, number, offset, length in at:
+            if number < 1 or index >= len(sources):
+                return None
+            lines.setdefault(index, []).append((number, offset, length))
+    found: list[tuple[int, bytes, Event]] = []
+    for index in sorted(lines):
+        wanted = sorted(set(lines[index]))
+        fd = sources[index].reread_fd()
+        read: Iterable[bytes | None]
+        if fd is not None and all(offset >= 0 for _, offset, _ in wanted):
+            read = [_pread(fd, length, offset) for _, offset, length in wanted]
+        else:
+            numbers = {number for number, _, _ in wanted}
+            read = [raw for _, raw in sources[index].lines_at(numbers)]
+        for raw in read:
+            event = None if raw is None else wanted_copy(raw, places)
+            if event is None:
+                return None
+            assert raw is not None
+            found.append((index, raw, event))
+    if len(found) != sum(len(set(at)) for at in places.values()):
+        return None
+    return found
+
+
+def _pread(fd: int, length: int, offset: int) -> bytes | None:
+    """``length`` bytes of ``fd`` at ``offset``, or None when the file holds fewer."""
+    data = b""
+    while len(data) < length:
+        chunk = os.pread(fd, length - len(data), offset + len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return data

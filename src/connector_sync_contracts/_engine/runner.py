@@ -25,7 +25,7 @@ were read again must not have changed meanwhile (``_unchanged``).
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
@@ -331,6 +331,9 @@ class _NativeRecords:
 
     def __init__(self, scanner: native.Scanner) -> None:
         self.scanner = scanner
+        self.first_places: dict[str, tuple[int, int]] = {}
+        """After ``settle``: event_id -> (source index, line) of the first copy kept,
+        for each event_id whose copies differ, when the core knew where they are."""
 
     def offer(
         self,
@@ -362,12 +365,23 @@ class _NativeRecords:
         conflicts: dict[str, int] = {}
         if not ids:
             return dropped, conflicts
-        from .modelpath import canonical_json, copies_of, event_to_fact, instant_us
+        from .modelpath import canonical_json, copies_at, copies_of, event_to_fact, instant_us
 
         copies: dict[str, list[tuple[bool, tuple[int, int], bytes, bytes, Fact | None]]] = {
             e: [] for e in ids
         }
-        for _, raw, event in copies_of(copies, sources):
+        # Only the lines that hold copies, where the core saw them; every line
+        # when it cannot say (copies_at then declines).
+        places = self.scanner.copy_places() or {}
+        read = copies_at(places, sources) if places.keys() == copies.keys() else None
+        if read is not None:
+            for source in {sources[index] for index, _, _ in read}:
+                if source.changed_while_held():
+                    raise InputError(_changed_while_replayed(source))
+            self.first_places = {
+                eid: min((index, line) for index, line, _, _ in at) for eid, at in places.items()
+            }
+        for _, raw, event in copies_of(copies, sources) if read is None else read:
             order = (event.lamport_clock, instant_us(event))
             fact = event_to_fact(event)
             copies[event.event_id].append(
@@ -405,6 +419,8 @@ class _Replayer:
         self.envelope_anomalies: list[AnomalyData] = []
         self.envelope_places: dict[object, tuple[int, int]] = {}
         """``id()`` of each malformed_envelope anomaly -> (source index, line)."""
+        self.rejected_places: dict[str, tuple[int, int]] = {}
+        """The event_id a rejected line names -> (source index, line) of the first such line."""
 
     def checker(self) -> LineChecker:
         """The model path's line checker (replay is never strict)."""
@@ -450,6 +466,11 @@ class _Replayer:
         if decision.valid:
             summary.accepted += 1
             return
+        from .modelpath import line_event_id
+
+        eid = decision.event.event_id if decision.event is not None else line_event_id(raw)
+        if eid is not None:
+            self.rejected_places.setdefault(eid, (index, number))
         _account(summary, source, checker.problems(raw, number, decision.parsed), raw, on_problem)
 
 
@@ -480,16 +501,18 @@ def replay_sources(
             scan = _reserving_scan(scanner, sources)
             for source in sources:
                 source.hold_for_rereads = True
+        records = replayer.records
         try:
             for index, source, number, raw in _lines(sources, summary, scan, on_line):
                 replayer.line(index, source, number, raw, summary, on_problem)
             if scanner is not None:
                 _unchanged(scanner, sources)
+            if isinstance(records, _NativeRecords):
+                # While the files are held: differing copies are read at their offsets.
+                dropped, conflicts = records.settle(sources)
         finally:
             _release(scanner, sources)
-        records = replayer.records
         if isinstance(records, _NativeRecords):
-            dropped, conflicts = records.settle(sources)
             data = _fold_native(replayer, records.scanner, dropped, conflicts)
         else:
             records.settle(sources)
@@ -497,27 +520,45 @@ def replay_sources(
         names = [source.name for source in sources]
         if not locate:
             return ReplayData(data.data, sources=names), summary
-        places = _anomaly_places(data.data, scanner, sources)
+        known: dict[str, tuple[int, int]] = {}
+        if isinstance(records, _NativeRecords):
+            # The first line of each event_id with differing copies: the winner
+            # offered back has no place, and every other line names another id.
+            rejected = replayer.rejected_places
+            for eid, place in records.first_places.items():
+                known[eid] = min(place, rejected.get(eid, place))
+        places = _anomaly_places(data.data, scanner, sources, known)
         places.update(replayer.envelope_places)
         return ReplayData(data.data, sources=names, places=places), summary
 
 
 def _anomaly_places(
-    data: dict[str, Any], scanner: native.Scanner | None, sources: list[Source]
+    data: dict[str, Any],
+    scanner: native.Scanner | None,
+    sources: list[Source],
+    known: Mapping[str, tuple[int, int]] | None = None,
 ) -> dict[object, tuple[int, int]]:
-    """event_id -> (source index, line) for every event an anomaly of ``data`` names."""
+    """event_id -> (source index, line) for every event an anomaly of ``data`` names.
+
+    The first line that names the event_id: ``known`` places, else the
+    core's records, else the lines read again.
+    """
     wanted = {item["event_id"] for item in all_anomalies(data) if item["event_id"]}
     places: dict[object, tuple[int, int]] = {}
     if not wanted:
         return places
+    if known:
+        places.update((eid, known[eid]) for eid in wanted & known.keys())
     if scanner is not None:
-        places.update(scanner.locate(list(wanted)))  # a lookup table: no order needed
+        unplaced = list(wanted - places.keys())
+        if unplaced:
+            places.update(scanner.locate(unplaced))  # a lookup table: no order needed
     missing = wanted - places.keys()
     if missing:
         from .modelpath import line_event_id
 
         for index, source in enumerate(sources):
-            for number, raw in enumerate(source.lines(), start=1):
+            for number, raw in enumerate(source.lines_again(), start=1):
                 eid = None if raw is None else line_event_id(raw)
                 if eid in missing:
                     places[eid] = (index, number)
@@ -569,11 +610,14 @@ def _unchanged(scanner: native.Scanner, sources: list[Source]) -> None:
     """
     for index, count in enumerate(scanner.rereads()):
         if count and sources[index].changed_while_held():
-            raise InputError(
-                f"{sources[index].name} changed while it was replayed (its size or "
-                "modification time is not what it was when it was opened): replay it "
-                "again once nothing writes to it"
-            )
+            raise InputError(_changed_while_replayed(sources[index]))
+
+
+def _changed_while_replayed(source: Source) -> str:
+    return (
+        f"{source.name} changed while it was replayed (its size or modification time "
+        "is not what it was when it was opened): replay it again once nothing writes to it"
+    )
 
 
 def _release(scanner: native.Scanner | None, sources: list[Source]) -> None:

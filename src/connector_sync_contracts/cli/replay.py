@@ -132,7 +132,10 @@ def replay(
     """Replay FILE... (JSONL; '-' is stdin; .gz accepted) into per-connector projections.
 
     Invalid lines are reported on stderr as file:line: field: code: message
-    and appear in the projection as anomalies; none is dropped silently. The
+    (what validate reports, counted as rejected) and appear in the projection
+    as anomalies; none is dropped silently. A line that breaks only a
+    semantic rule is reported so too, yet still applied, with its anomaly
+    (semantic_violation; retry_budget_exceeded for a retry over budget). The
     table counts anomalies per kind, root causes first, with the first
     example of each. Logs larger than --memory-limit are replayed in
     partitions spilled to a temporary folder; --workers and --scheduler

@@ -156,6 +156,11 @@ class Scanner(Protocol):
     def settle(self) -> tuple[list[str], int]:
         """Event ids with differing copies (removed) and identical copies dropped."""
 
+    def copy_places(self) -> dict[str, tuple[tuple[int, int, int, int], ...]] | None:
+        """Where the copies of each event id ``settle`` returned were read, as
+        ((source, line, offset, length), ...) (offset and length -1 when not
+        known); once, None before ``settle``."""
+
     def start_fold(self) -> int:
         """Group records by partition; return the number of records kept."""
 

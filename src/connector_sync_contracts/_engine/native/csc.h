@@ -377,6 +377,13 @@ typedef struct {
     dslot_t *dedup;
     size_t n_dedup, dedup_slots;
     size_t n_copies, n_conflicted; /* further copies seen; event ids marked conflicted */
+    /* Every copy of an event id that has several, as (index of the first
+       copy's record, its where, its line's place in its file: offset <<
+       LINE_LEN_BITS | length, or UINT64_MAX): settle() tells Python where
+       the copies of a conflicted id are, so it reads only those lines. */
+    struct copy_at { uint64_t rec; uint64_t where; uint64_t at; } *copy_at;
+    size_t n_copy_at, cap_copy_at;
+    PyObject *settled_places;  /* settle(): {event_id: ((source, line), ...)}, or NULL */
 } store_t;
 
 /* ------------------------------------------------------------------ the scanner */
@@ -513,6 +520,10 @@ int link_vals_add(store_t *s, int n, uint64_t *at);
 void store_free(store_t *s);
 int store_reserve(Scanner *self, size_t events);
 PyObject *store_settle(Scanner *self);
+/* What settle() found of the copies of each event id it returned:
+   {event_id: ((source, line, offset, length), ...)} (offset and length -1
+   when not known), once; None before settle(). */
+PyObject *store_copy_places(Scanner *self);
 /* {event_id: (source, line)} of the wanted ids (a list of str) among the kept records. */
 PyObject *store_locate(Scanner *self, PyObject *eids);
 

@@ -11,6 +11,7 @@
  *   offer(event_id, lamport, instant_us, ident, source, line, dedup, kind, values)
  *   reserve(events), settle() -> (event ids with differing copies, copies dropped)
  *   start_fold() -> records kept; next_group(keep_logs, max_cycles, families)
+ *   copy_places() -> {event_id: ((source, line, offset, length), ...)} after settle()
  *   locate(event_ids) -> {event_id: (source, line)}
  */
 #include "csc.h"
@@ -577,6 +578,13 @@ Scanner_settle(Scanner *self, PyObject *Py_UNUSED(ignored))
     return store_settle(self);
 }
 
+static PyObject *
+Scanner_copy_places(Scanner *self, PyObject *Py_UNUSED(ignored))
+{
+    if (!usable(self, "copy_places")) return NULL;
+    return store_copy_places(self);
+}
+
 /* reread_from(source, fd): the lines scan() is given for this source with
    an offset can be read again from this file descriptor, held open by the
    caller until settle(); fd -1: they cannot. Returns whether lines are read
@@ -684,6 +692,10 @@ static PyMethodDef Scanner_methods[] = {
      "reserve(events): size the dedup table for about this many records at once (bounded)."},
     {"settle", (PyCFunction)Scanner_settle, METH_NOARGS,
      "settle() -> (event ids with differing copies, identical copies dropped)."},
+    {"copy_places", (PyCFunction)Scanner_copy_places, METH_NOARGS,
+     "copy_places() -> {event_id: ((source, line, offset, length), ...)}: where the copies of "
+     "each event id settle() returned were read (offset and length -1 when not known; once; "
+     "None before settle())."},
     {"start_fold", (PyCFunction)Scanner_start_fold, METH_NOARGS,
      "start_fold() -> records kept: group them by partition."},
     {"locate", (PyCFunction)Scanner_locate, METH_O,

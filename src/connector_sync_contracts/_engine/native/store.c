@@ -276,6 +276,78 @@ identical(Scanner *self, rec_t *held, rec_t *tmp)
     return held->ident == tmp->ident;
 }
 
+/* Remember where copy r of the event id of record rec is. */
+static int
+copy_at_add(store_t *st, uint32_t rec, const rec_t *r)
+{
+    if (st->n_copy_at == st->cap_copy_at) {
+        size_t cap = st->cap_copy_at ? st->cap_copy_at * 2 : 256;
+        if (cap > SIZE_MAX / 2 / sizeof(struct copy_at)) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        struct copy_at *grown = realloc(st->copy_at, cap * sizeof(struct copy_at));
+        if (!grown) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        st->copy_at = grown;
+        st->cap_copy_at = cap;
+    }
+    st->copy_at[st->n_copy_at].rec = rec;
+    st->copy_at[st->n_copy_at].where = r->where;
+    st->copy_at[st->n_copy_at].at = r->lazy == LAZY_LINE ? r->ident : UINT64_MAX;
+    st->n_copy_at++;
+    return 0;
+}
+
+static int
+copy_at_order(const void *a, const void *b)
+{
+    const struct copy_at *x = a, *y = b;
+    if (x->rec != y->rec) return x->rec < y->rec ? -1 : 1;
+    return x->where < y->where ? -1 : x->where > y->where;
+}
+
+/* (source, line, offset, length) of a copy; offset and length -1 when not known. */
+static PyObject *
+place_tuple(const struct copy_at *c)
+{
+    int known = c->at != UINT64_MAX;
+    return Py_BuildValue("(KKLL)", (unsigned long long)(c->where >> 48),
+                         (unsigned long long)(c->where & 0xFFFFFFFFFFFFULL),
+                         known ? (long long)(c->at >> LINE_LEN_BITS) : -1LL,
+                         known ? (long long)(c->at & (LINE_LEN_LIMIT - 1)) : -1LL);
+}
+
+/* The places of the copies of the event id whose first record is rec (the
+   copies sorted by record, then where). */
+static PyObject *
+copy_places(store_t *st, uint32_t rec)
+{
+    size_t lo = 0, hi = st->n_copy_at;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (st->copy_at[mid].rec < rec)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    size_t end = lo;
+    while (end < st->n_copy_at && st->copy_at[end].rec == rec) end++;
+    PyObject *places = PyTuple_New((Py_ssize_t)(end - lo));
+    if (!places) return NULL;
+    for (size_t k = lo; k < end; k++) {
+        PyObject *place = place_tuple(&st->copy_at[k]);
+        if (!place) {
+            Py_DECREF(places);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(places, (Py_ssize_t)(k - lo), place);
+    }
+    return places;
+}
+
 int
 store_put(Scanner *self, rec_t *tmp, int dedup, uint32_t tag)
 {
@@ -303,6 +375,9 @@ store_put(Scanner *self, rec_t *tmp, int dedup, uint32_t tag)
                 }
                 d->copies++;
                 st->n_copies++;
+                /* Before identical() replaces a lazy identity (the line's place) by its hash. */
+                if (d->copies == 2 && copy_at_add(st, d->rec, held) < 0) goto fail;
+                if (copy_at_add(st, d->rec, tmp) < 0) goto fail;
                 if (!d->conflicted) {
                     int ok = identical(self, held, tmp);
                     if (ok < 0) goto fail;
@@ -519,12 +594,19 @@ store_settle(Scanner *self)
     store_t *st = &self->store;
     PyObject *ids = PyList_New(0);
     if (!ids) return NULL;
+    Py_CLEAR(st->settled_places);
+    PyObject *places = PyDict_New();
+    if (!places) {
+        Py_DECREF(ids);
+        return NULL;
+    }
     size_t dropped = 0;
     if (!st->n_conflicted) {
         /* Every copy was identical to the first: no slot need be visited. */
         dropped = st->n_copies;
         goto done;
     }
+    if (st->n_copy_at > 1) qsort(st->copy_at, st->n_copy_at, sizeof(struct copy_at), copy_at_order);
     for (size_t i = 0; i < st->dedup_slots; i++) {
         dslot_t *d = &st->dedup[i];
         if (!d->copies) continue;
@@ -534,15 +616,23 @@ store_settle(Scanner *self)
         }
         rec_t *r = &st->recs[d->rec];
         PyObject *s = PyUnicode_DecodeASCII(r->eid, r->eid_len, NULL);
-        if (!s || PyList_Append(ids, s) < 0) {
+        PyObject *at = s ? copy_places(st, d->rec) : NULL;
+        if (!at || PyList_Append(ids, s) < 0 || PyDict_SetItem(places, s, at) < 0) {
             Py_XDECREF(s);
+            Py_XDECREF(at);
             Py_DECREF(ids);
+            Py_DECREF(places);
             return NULL;
         }
         Py_DECREF(s);
+        Py_DECREF(at);
         release(r);
     }
 done:
+    st->settled_places = places;
+    free(st->copy_at);
+    st->copy_at = NULL;
+    st->n_copy_at = st->cap_copy_at = 0;
     /* No copy is compared again: the items need not be held. */
     Py_CLEAR(self->items);
     Py_CLEAR(self->items_type);
@@ -553,9 +643,20 @@ done:
     return Py_BuildValue("(Nn)", ids, (Py_ssize_t)dropped);
 }
 
+PyObject *
+store_copy_places(Scanner *self)
+{
+    PyObject *places = self->store.settled_places;
+    if (!places) Py_RETURN_NONE;
+    self->store.settled_places = NULL;
+    return places;
+}
+
 void
 store_free(store_t *st)
 {
+    free(st->copy_at);
+    Py_CLEAR(st->settled_places);
     for (size_t k = 0; k < st->n_recs; k++) release(&st->recs[k]);
     free(st->recs);
     free(st->bk_start);
