@@ -236,6 +236,15 @@ def fold(scanner: _accel.Scanner, plan: Plan) -> None:
     conflicted, dropped = scanner.settle()
     assert dropped >= 0, dropped
     assert all(isinstance(e, str) for e in conflicted), conflicted
+    # Where every copy of each conflicted id was read: two copies at least, in order.
+    places = scanner.copy_places()
+    assert places is not None, "settle() made them"
+    assert set(places) == set(conflicted), (places, conflicted)
+    for at in places.values():
+        assert len(at) >= 2, at
+        assert list(at) == sorted(at), at
+        assert all((offset < 0) == (length < 0) for _, _, offset, length in at), at
+    assert scanner.copy_places() is None, "given once"
     for event_id in conflicted:  # _NativeRecords.settle offers the winner back
         scanner.offer(event_id, 0, 0, 0, 0, 0, False, "other", None)
     live = scanner.start_fold()
@@ -330,6 +339,16 @@ def check_rereads(body: bytes, plan: Plan) -> None:
             first += count
         settled, other = at_once.settle(), read_again.settle()
         assert (sorted(other[0]), other[1]) == (sorted(settled[0]), settled[1]), (settled, other)
+        # The same copies, and where a line was read from the file, its bytes end a line there.
+        hashed, placed = at_once.copy_places() or {}, read_again.copy_places() or {}
+        assert {e: [p[:2] for p in at] for e, at in hashed.items()} == {
+            e: [p[:2] for p in at] for e, at in placed.items()
+        }, (hashed, placed)
+        for at in placed.values():
+            for _, _, offset, length in at:
+                if offset >= 0:
+                    assert offset + length <= len(body), (offset, length)
+                    assert body[offset + length : offset + length + 1] in (b"", b"\n", b"\r")
     finally:
         os.close(fd)
 
