@@ -332,8 +332,8 @@ class _NativeRecords:
     def __init__(self, scanner: native.Scanner) -> None:
         self.scanner = scanner
         self.first_places: dict[str, tuple[int, int]] = {}
-        """After ``settle``: event_id -> (source index, line) of the first copy kept,
-        for each event_id whose copies differ, when the core knew where they are."""
+        """After ``settle``: event_id -> (source index, line) of its first copy, for
+        each event_id whose copies differ, when the core knew where they all are."""
 
     def offer(
         self,
