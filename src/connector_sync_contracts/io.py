@@ -244,7 +244,7 @@ class Source:
             pieces = bytes(block).split(b"\n")
             last = pieces.pop()  # empty unless the input ends without a newline
             for raw in pieces:
-                yield self.within_limit(raw[:-1] if raw[-1:] == b"\r" else raw)
+                yield self._line(raw)
             if last:
                 yield self.within_limit(last)
 
@@ -285,11 +285,14 @@ class Source:
                 if at < len(wanted) and wanted[at] <= number + count:
                     for offset, raw in enumerate(data.split(b"\n")[:count], start=number + 1):
                         if offset in numbers:
-                            line = raw[:-1] if raw[-1:] == b"\r" else raw
-                            yield offset, self.within_limit(line)
+                            yield offset, self._line(raw)
                 number += count
         finally:
             self.spill = spill
+
+    def _line(self, piece: bytes) -> bytes | None:
+        """A line of a block split at ``\\n``: without a ``\\r`` ending, within the limit."""
+        return self.within_limit(piece[:-1] if piece[-1:] == b"\r" else piece)
 
     def within_limit(self, raw: bytes) -> bytes | None:
         """``raw``, or ``None`` (after passing it to ``spill``) when it is over the limit."""
