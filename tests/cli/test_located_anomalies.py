@@ -18,8 +18,10 @@ import pytest
 
 from connector_sync_contracts import CONNECTOR_PROVISIONED
 from connector_sync_contracts._engine.native import PURE_PYTHON_ENV
+from connector_sync_contracts._engine.runner import replay_sources
 from connector_sync_contracts.cli.common import ECHO_CHUNK
 from connector_sync_contracts.cli.render import LocationTable, locate, table
+from connector_sync_contracts.io import Source
 from tests.support.cli import parse_anomaly_lines, parse_problems, run_cli
 
 from .conftest import gzip_file, write_lines
@@ -214,3 +216,49 @@ def test_differing_copies_are_placed_at_the_first_line_naming_them_in_both_engin
         assert [p.line for p in parse_problems(runs["compiled"].err)] == [1]
     else:
         assert [(a.file, a.line) for a in conflicts] == [(str(plain), 11)]
+
+
+@pytest.mark.parametrize("engine", sorted(ENGINE_ENV))
+def test_an_anomaly_is_placed_at_an_earlier_rejected_line_naming_its_event(
+    engine: str, tmp_path: Path, twice: tuple[Path, str, int]
+) -> None:
+    """The first line naming the event_id, valid or not, in both engines: a broken
+    copy of the re-provisioning line on line 1 is where its anomaly is shown."""
+    path, _, number = twice
+    lines = path.read_bytes().splitlines()
+    broken = lines[number - 1].replace(b'"lamport_clock":', b'"lamport_clock":"x","y":', 1)
+    path = write_lines(tmp_path / "broken-first.jsonl", [broken, *lines])
+    run = run_cli("replay", path, env={"COLUMNS": "120", **ENGINE_ENV[engine]})
+    assert run.code == 1, run.explain()  # a rejected line
+    assert [p.line for p in parse_problems(run.err)] == [1]
+    assert parse_anomaly_lines(run.err) == []  # shown once: as the problem of line 1
+    assert f"invalid_transition  {path}:1" in run.out
+
+
+def test_anomalies_of_rejected_lines_are_placed_without_reading_the_log_again(
+    tmp_path: Path, valid_lines: list[bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rejected lines place the anomalies that name them as they are read, and an
+    event_id no line can name (not a ULID or UUID) is never looked for: locating
+    costs no second pass over a log with invalid lines."""
+    lines = list(valid_lines[:40])
+    lines[3] = lines[3].replace(b'"lamport_clock":', b'"lamport_clock":"x","y":', 1)
+    event = orjson.loads(lines[7])
+    lines[7] = orjson.dumps({**event, "event_id": "01HQ-not-an-id"})
+    path = write_lines(tmp_path / "invalid.jsonl", lines)
+
+    def every_line(self: Source) -> Any:
+        raise AssertionError("the whole log was read again")
+
+    monkeypatch.setattr(Source, "lines_again", every_line)
+    source = Source(str(path))
+    try:
+        result, summary = replay_sources([source], on_problem=lambda *_: None, locate=True)
+    finally:
+        source.close()
+    assert summary.rejected == 2
+    placed = {(kind, event_id): line for kind, event_id, _, _, _, line in result.placed_anomalies()}
+    broken_id = orjson.loads(lines[3].replace(b'"x","y":', b"", 1))["event_id"]
+    assert placed[("malformed_envelope", broken_id)] == 4
+    assert placed[("malformed_envelope", "01HQ-not-an-id")] == 8
+    assert None not in placed.values()  # and the valid lines' anomalies from the core

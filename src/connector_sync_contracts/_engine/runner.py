@@ -33,6 +33,7 @@ import msgspec
 
 from ..contract.catalog import ALL_FAMILIES, Family
 from ..contract.lifecycle import DEFAULT_MAX_RECONNECT_CYCLES
+from ..contract.patterns import normal_event_id
 from ..contract.projection import ReplayData, all_anomalies
 from ..errors import InputError
 from ..io import LineProblem, LineSink, Source
@@ -334,6 +335,8 @@ class _NativeRecords:
         self.first_places: dict[str, tuple[int, int]] = {}
         """After ``settle``: event_id -> (source index, line) of its first copy, for
         each event_id whose copies differ, when the core knew where they all are."""
+        self.unplaced: frozenset[str] = frozenset()
+        """After ``settle``: the event_ids whose copies differ, when it did not."""
 
     def offer(
         self,
@@ -381,6 +384,8 @@ class _NativeRecords:
             self.first_places = {
                 eid: min((index, line) for index, line, _, _ in at) for eid, at in places.items()
             }
+        else:
+            self.unplaced = frozenset(copies)
         for _, raw, event in copies_of(copies, sources) if read is None else read:
             order = (event.lamport_clock, instant_us(event))
             fact = event_to_fact(event)
@@ -521,13 +526,16 @@ def replay_sources(
         if not locate:
             return ReplayData(data.data, sources=names), summary
         known: dict[str, tuple[int, int]] = {}
+        rejected: Mapping[str, tuple[int, int]] = {}
         if isinstance(records, _NativeRecords):
             # The first line of each event_id with differing copies: the winner
             # offered back has no place, and every other line names another id.
             rejected = replayer.rejected_places
             for eid, place in records.first_places.items():
                 known[eid] = min(place, rejected.get(eid, place))
-        places = _anomaly_places(data.data, scanner, sources, known)
+            # Settled without their places: only reading every line can tell.
+            rejected = {e: p for e, p in rejected.items() if e not in records.unplaced}
+        places = _anomaly_places(data.data, scanner, sources, known, rejected)
         places.update(replayer.envelope_places)
         return ReplayData(data.data, sources=names, places=places), summary
 
@@ -537,11 +545,14 @@ def _anomaly_places(
     scanner: native.Scanner | None,
     sources: list[Source],
     known: Mapping[str, tuple[int, int]] | None = None,
+    rejected: Mapping[str, tuple[int, int]] | None = None,
 ) -> dict[object, tuple[int, int]]:
     """event_id -> (source index, line) for every event an anomaly of ``data`` names.
 
     The first line that names the event_id: ``known`` places, else the
-    core's records, else the lines read again.
+    earlier of the core's kept record and the first rejected line naming it
+    (``rejected``: every such line, and no record without its place), else
+    the lines read again.
     """
     wanted = {item["event_id"] for item in all_anomalies(data) if item["event_id"]}
     places: dict[object, tuple[int, int]] = {}
@@ -552,8 +563,16 @@ def _anomaly_places(
     if scanner is not None:
         unplaced = list(wanted - places.keys())
         if unplaced:
-            places.update(scanner.locate(unplaced))  # a lookup table: no order needed
-    missing = wanted - places.keys()
+            # The kept record of an event_id is its first valid line.
+            located = scanner.locate(unplaced)  # a lookup table: no order needed
+            rejected = rejected or {}
+            for eid in unplaced:
+                found = [p for p in (located.get(eid), rejected.get(eid)) if p is not None]
+                if found:
+                    places[eid] = min(found)
+    # A line names an event_id in its normal spelling only: an anomaly's
+    # malformed event_id is on no line (its anomaly carries its own place).
+    missing = {eid for eid in wanted - places.keys() if normal_event_id(eid) == eid}
     if missing:
         from .modelpath import line_event_id
 
