@@ -17,11 +17,12 @@ import json
 from typing import Any, Final
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 from connector_sync_contracts import Layer, ValidationResult, validate_event
 from connector_sync_contracts.schemas import ENVELOPE_SCHEMA, schema_names
+from connector_sync_contracts.validation.layers import explain_line
 from tests.support.schema_strategies import (
     bad_values_for,
     field_schemas,
@@ -115,3 +116,34 @@ def test_every_listed_mutation_agrees(target: str) -> None:
             rejected += not result.valid
     # Most listed values must really be rejected, or the sweep proves little.
     assert rejected > tried // 2
+
+
+def _envelope_of(doc: dict[str, Any], target: str) -> dict[str, Any]:
+    if target == ENVELOPE_SCHEMA:
+        return doc
+    return {**sample_document(ENVELOPE_SCHEMA), "event_type": target, "payload": doc}
+
+
+def _said(result: ValidationResult) -> list[tuple[str, str, str]]:
+    return [(v.path, v.code, v.message) for v in result.violations]
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@settings(
+    max_examples=max(100, AGREEMENT_EXAMPLES // 2),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(data=st.data(), strict=st.booleans())
+def test_a_rejected_line_is_explained_as_validate_event_explains_it(
+    target: str, data: st.DataObject, strict: bool
+) -> None:
+    """The command line explains a line that passed the input layer without the
+    schema layer (``explain_line``): since the layers agree, it says what
+    ``validate_event`` says, problem for problem and word for word."""
+    envelope = _envelope_of(data.draw(mutated_documents(target), label="document"), target)
+    expected = validate_event(envelope, strict=strict)
+    assume(
+        Layer.INPUT not in {v.layer for v in expected.violations if v.code != "unknown_event_type"}
+    )
+    assert _said(explain_line(envelope, strict=strict)) == _said(expected)

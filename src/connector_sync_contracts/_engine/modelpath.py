@@ -3,8 +3,9 @@
 ``runner`` loads this module only when a line needs it (with the compiled
 core: a line that is invalid, or that the core cannot decide). It decides a
 line with the strict JSON input layer and the pydantic models, exactly as
-``validate_event`` would, and explains a rejected line with
-``validate_event`` itself. It also re-reads the copies of an event_id whose
+``validate_event`` would, and explains a rejected line with the same
+layers (``validation.layers.explain_line``: its schema layer, which only
+repeats the model's findings, left out). It also re-reads the copies of an event_id whose
 lines differ, so deduplication can settle them by canonical JSON.
 """
 
@@ -26,7 +27,7 @@ from ..models.payloads import PAYLOAD_MODELS
 from ..reducing.anomalies import AnomalyData, anomaly
 from ..reducing.api import admit_envelope, event_to_fact
 from ..reducing.facts import EPOCH, MICROSECOND, ConnectorFact, Fact, MalformedFact, SyncFact
-from ..validation.layers import validate_event
+from ..validation.layers import explain_line, validate_event
 
 __all__ = [
     "Decision",
@@ -107,7 +108,10 @@ class LineChecker:
             problem = line_problem(raw, line)
             if problem is not None:
                 return [problem]
-        result = validate_event(raw if parsed is None else parsed, strict=self.strict)
+        if parsed is None:  # not a JSON object: the input layer says why
+            result = validate_event(raw, strict=self.strict)
+        else:
+            result = explain_line(parsed, strict=self.strict)
         # The model and schema layers often name the same rule at the same path;
         # a person reading the report needs it once (the model's wording).
         seen: set[tuple[str, str]] = set()
