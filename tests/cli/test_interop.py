@@ -107,6 +107,7 @@ def test_validate_cloudevents_reports_attributes_and_quarantines_originals(
     unmappable = dict(structured, source="https://example.com/producer")
     del unmappable["subject"]
     broken_envelope = dict(structured, lamportclock=-1)
+    beyond_64_bits = dict(structured, lamportclock="1" + "0" * 20)  # a decimal string
     broken_payload = dict(structured, data=dict(structured["data"], latency_ms="fast"))
     broken_payload["type"] = structured["type"].replace("Provisioned", "HealthChecked")
     lines = [
@@ -115,6 +116,7 @@ def test_validate_cloudevents_reports_attributes_and_quarantines_originals(
         json.dumps(broken_envelope).encode(),
         json.dumps(broken_payload).encode(),
         b"[1]",
+        json.dumps(beyond_64_bits).encode(),
     ]
     log = tmp_path / "events.ce.jsonl"
     log.write_bytes(b"\n".join(lines) + b"\n")
@@ -128,8 +130,9 @@ def test_validate_cloudevents_reports_attributes_and_quarantines_originals(
     assert (4, "$.data.health_status", "required") in found
     assert (4, "$.data.latency_ms", "type") in found
     assert (5, "$", "not_an_object") in found
-    assert {line for line, _, _ in found} == {2, 3, 4, 5}
+    assert (6, "$.lamportclock", "integer_out_of_range") in found
+    assert {line for line, _, _ in found} == {2, 3, 4, 5, 6}
     summary = parse_summary(run.err)
-    assert (summary.lines_read, summary.accepted, summary.rejected) == (5, 1, 4)
+    assert (summary.lines_read, summary.accepted, summary.rejected) == (6, 1, 5)
     assert summary.problems == len(found)
     assert quarantine.read_bytes() == b"\n".join(lines[1:]) + b"\n"

@@ -13,9 +13,10 @@ imported only once CloudEvents are read, so importing this module is cheap.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
-from typing import Final
+from typing import Any, Final
 
 import orjson
 
@@ -35,6 +36,15 @@ def _rejected_stand_in(parsed: object) -> bytes:
     # envelope (so the line is counted as rejected), keeping the id when there is one.
     event_id = parsed.get("id") if isinstance(parsed, dict) else None
     return orjson.dumps({"event_id": event_id} if isinstance(event_id, str) else {})
+
+
+def _envelope_json(envelope: dict[str, Any]) -> bytes:
+    try:
+        return orjson.dumps(envelope)
+    except TypeError:
+        # An integer attribute written as a decimal string beyond 64 bits: the
+        # engine reports it at its attribute, as it would the JSON integer.
+        return json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 class CloudEventsSource(Source):
@@ -72,7 +82,7 @@ class CloudEventsSource(Source):
                 ]
                 yield _rejected_stand_in(parsed)
                 continue
-            yield orjson.dumps(envelope)
+            yield _envelope_json(envelope)
 
     def blocks(self) -> Iterator[bytes | memoryview | None]:
         """One mapped line per block: problems are reported before the next line is read,
