@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Final
+
+import orjson
 
 from ..contract.limits import INT_RANGE, MAX_DEPTH
 from .paths import json_path
@@ -256,7 +258,70 @@ def first_problem(problems: tuple[Violation, ...]) -> str:
     return f"{first.path}: {first.code}: {first.message}"
 
 
+_PLAIN_DEPTH: Final = MAX_DEPTH // 2
+_BIG: Final = float(2**63)
+
+
+def _colons(value: Any, depth: int) -> int:
+    """The ``:`` that writing ``value`` as JSON takes: one per object member, and
+    those in its strings. -1 when nested deeper than _PLAIN_DEPTH, or for a
+    float of magnitude 2**63 or more (orjson's reading of a longer integer)."""
+    if depth > _PLAIN_DEPTH:
+        return -1
+    items: Iterable[Any]
+    if type(value) is dict:
+        count, items = len(value) + "".join(value).count(":"), value.values()
+    elif type(value) is list:
+        count, items = 0, value
+    else:
+        return 0
+    for item in items:
+        kind = type(item)
+        if kind is str:
+            count += item.count(":")
+        elif kind is float:
+            if not -_BIG < item < _BIG:
+                return -1
+        elif kind is dict or kind is list:
+            inner = _colons(item, depth + 1)
+            if inner < 0:
+                return -1
+            count += inner
+    return count
+
+
+def _plain_object(raw: bytes) -> dict[str, Any] | None:
+    """The object of ``raw`` when orjson reads it exactly as ``_load_exactly`` does, else None.
+
+    orjson refuses invalid UTF-8 and JSON, lone surrogates, ``NaN`` and
+    numbers beyond the double range, as the exact reading does, but keeps
+    the last of repeated keys, reads an integer beyond 64 bits as a float,
+    and allows deeper nesting. A repeated key drops a member, so the object
+    read then accounts for fewer ``:`` than the line holds (unless one is
+    written as an escape, ``\\u003a``: such lines are read exactly). So a
+    line is taken only if its ``:`` are all accounted for, it has no float
+    of 64-bit magnitude, and it is not nested near the limit. Anything else
+    is read exactly, which names the problem.
+    """
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(obj, dict) or b"\\u003" in raw:
+        return None
+    colons = _colons(obj, 0)
+    return obj if colons >= 0 and colons == raw.count(b":") else None
+
+
 def _load(data: object) -> tuple[dict[str, Any] | None, list[Violation]]:
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        obj = _plain_object(bytes(data))
+        if obj is not None:
+            return obj, []
+    return _load_exactly(data)
+
+
+def _load_exactly(data: object) -> tuple[dict[str, Any] | None, list[Violation]]:
     if isinstance(data, (bytes, bytearray, memoryview)):
         raw = bytes(data)
         try:
