@@ -1,0 +1,144 @@
+"""What unusual lines cost the CLI: invalid lines, and CloudEvents input.
+
+``bench/run.py`` measures valid envelope logs. Two other inputs are common
+in practice and take the Python side of the engine:
+
+- ``invalid``: the generated log with ``--invalid K`` lines added by
+  ``connector-sync generate`` (malformed JSON, missing fields, credentials
+  in a URL ...): each is decided and explained in Python;
+- ``cloudevents``: the valid log, each line mapped to a structured-mode
+  CloudEvent with ``to_structured_json`` and read with
+  ``--input-format cloudevents``: each line is mapped to an envelope in
+  Python, then decided by the compiled core.
+
+For each log, and for the valid log beside them, it runs the floor (read
+the file and ``orjson.loads`` every line), ``validate`` and
+``replay --no-logs --format json``, each in a fresh process, fastest of
+``--repeat``; it prints the seconds, the ratio to the floor of the same
+log, and what each unusual line cost beyond a valid line (for invalid
+lines this includes loading the model path once, about 0.3 s: use enough
+of them).
+
+    .venv/bin/python bench/unusual.py [--events 200000] [--invalid-percent 2] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+from typing import Final
+
+import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run import Report, _byte_compile, _child_report, _fastest, _warm
+
+from connector_sync_contracts import Event
+from connector_sync_contracts.interop.cloudevents import to_structured_json
+
+_CHILD: Final = r"""
+import json, os, sys, time
+run, fmt, path, report_fd = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+start = time.perf_counter()
+if run == "floor":
+    import orjson
+    with open(path, "rb") as handle:
+        for line in handle:
+            try:
+                orjson.loads(line)
+            except ValueError:
+                pass
+    code = 0
+else:
+    from connector_sync_contracts.cli import main
+    sys.stdout = open(os.devnull, "w")
+    sys.stderr = open(os.devnull, "w")
+    args = ["validate"] if run == "validate" else ["replay", "--no-logs", "--format", "json"]
+    try:
+        main([*args, "--input-format", fmt, path], standalone_mode=False)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+elapsed = time.perf_counter() - start
+os.write(report_fd, json.dumps({"seconds": elapsed, "exit": code}).encode())
+"""
+
+
+def _generate(out: Path, events: int, invalid: int) -> Path:
+    if not out.exists():
+        command = [sys.executable, "-m", "connector_sync_contracts", "generate"]
+        options = ["--events", str(events), "--connectors", "1000", "--shuffle", "--seed", "7"]
+        if invalid:
+            options += ["--invalid", str(invalid)]
+        subprocess.run([*command, *options, "-o", str(out)], check=True, capture_output=True)
+    return out
+
+
+def _cloudevents(valid: Path, out: Path) -> Path:
+    if not out.exists():
+        partial = out.with_name(out.name + ".partial")
+        with valid.open("rb") as source, partial.open("wb") as target:
+            for line in source:
+                target.write(to_structured_json(Event.model_validate(orjson.loads(line))) + b"\n")
+        partial.replace(out)
+    return out
+
+
+def _measure(run: str, fmt: str, log: Path, repeat: int) -> Report:
+    command = [sys.executable, "-c", _CHILD, run, fmt, str(log)]
+    return _fastest(lambda: _child_report(command), repeat, 0)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--invalid-percent", type=float, default=2.0)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "out")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    print(_byte_compile())
+    invalid = round(args.events * args.invalid_percent / 100)
+    valid = _generate(args.out / f"unusual-{args.events}.jsonl", args.events, 0)
+    logs = [
+        ("valid", "envelope", valid, 0),
+        (
+            f"invalid ({args.invalid_percent:g}%)",
+            "envelope",
+            _generate(args.out / f"unusual-{args.events}-{invalid}.jsonl", args.events, invalid),
+            invalid,
+        ),
+        ("cloudevents", "cloudevents", _cloudevents(valid, args.out / "unusual.ce.jsonl"), 0),
+    ]
+    print(f"\n{args.events:,} valid events, 1,000 connectors, shuffled; fastest of {args.repeat}")
+    print("| log | lines | floor s | validate s (x floor) | replay s (x floor) | extra per line |")
+    print("|---|---|---|---|---|---|")
+    base: dict[str, float] = {}
+    for name, fmt, log, unusual in logs:
+        _warm(log)
+        floor = _measure("floor", fmt, log, args.repeat)["seconds"]
+        seconds = {
+            run: _measure(run, fmt, log, args.repeat)["seconds"] for run in ("validate", "replay")
+        }
+        if name == "valid":
+            base = seconds
+        # What an unusual line cost beyond a valid one: every line, for CloudEvents.
+        count = unusual or args.events
+        extra = (
+            ", ".join(f"{run} {(seconds[run] - base[run]) / count * 1e6:.0f} us" for run in seconds)
+            if name != "valid"
+            else ""
+        )
+        lines = args.events + unusual
+        print(
+            f"| {name} | {lines:,} | {floor:.2f} | {seconds['validate']:.2f} "
+            f"({seconds['validate'] / floor:.2f}) | {seconds['replay']:.2f} "
+            f"({seconds['replay'] / floor:.2f}) | {extra} |"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
