@@ -89,7 +89,8 @@ PEER_TARGET: Final = 5.0
 
 _CHILD = r"""
 import json, os, resource, sys, time
-run, path, report_fd = sys.argv[1], sys.argv[2], int(sys.argv[3])
+run, path, report_fd = sys.argv[1], sys.argv[2], int(sys.argv[-1])
+options = ["--input-format", sys.argv[3]] if len(sys.argv) > 4 else []  # FORMAT before the fd
 start = time.perf_counter()
 if run == "floor":
     import orjson
@@ -104,8 +105,8 @@ if run == "floor":
 else:
     from connector_sync_contracts.cli import main
     sys.stdout = open(os.devnull, "w")
-    args = ["validate", path] if run == "validate" else [
-        "replay", "--no-logs", "--format", "json", path]
+    args = ["validate", *options, path] if run == "validate" else [
+        "replay", "--no-logs", "--format", "json", *options, path]
     try:
         main(args, standalone_mode=False)
         code = 0

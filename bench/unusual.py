@@ -28,42 +28,14 @@ import argparse
 import subprocess
 import sys
 from pathlib import Path
-from typing import Final
 
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import Report, _byte_compile, _child_report, _fastest, _warm
+from run import _CHILD, Report, _byte_compile, _child_report, _fastest, _warm
 
 from connector_sync_contracts import Event
 from connector_sync_contracts.interop.cloudevents import to_structured_json
-
-_CHILD: Final = r"""
-import json, os, sys, time
-run, fmt, path, report_fd = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-start = time.perf_counter()
-if run == "floor":
-    import orjson
-    with open(path, "rb") as handle:
-        for line in handle:
-            try:
-                orjson.loads(line)
-            except ValueError:
-                pass
-    code = 0
-else:
-    from connector_sync_contracts.cli import main
-    sys.stdout = open(os.devnull, "w")
-    sys.stderr = open(os.devnull, "w")
-    args = ["validate"] if run == "validate" else ["replay", "--no-logs", "--format", "json"]
-    try:
-        main([*args, "--input-format", fmt, path], standalone_mode=False)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-elapsed = time.perf_counter() - start
-os.write(report_fd, json.dumps({"seconds": elapsed, "exit": code}).encode())
-"""
 
 
 def _generate(out: Path, events: int, invalid: int) -> Path:
@@ -87,7 +59,7 @@ def _cloudevents(valid: Path, out: Path) -> Path:
 
 
 def _measure(run: str, fmt: str, log: Path, repeat: int) -> Report:
-    command = [sys.executable, "-c", _CHILD, run, fmt, str(log)]
+    command = [sys.executable, "-c", _CHILD, run, str(log), fmt]
     return _fastest(lambda: _child_report(command), repeat, 0)
 
 
