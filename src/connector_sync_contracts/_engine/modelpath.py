@@ -4,9 +4,10 @@
 core: a line that is invalid, or that the core cannot decide). It decides a
 line with the strict JSON input layer and the pydantic models, exactly as
 ``validate_event`` would, and explains a rejected line with the same
-layers (``validation.layers.explain_line``: its schema layer, which only
-repeats the model's findings, left out). It also re-reads the copies of an event_id whose
-lines differ, so deduplication can settle them by canonical JSON.
+layers (``validation.layers.explain_line``: without the schema layer, which
+only repeats the model's findings). It also re-reads the copies of an
+event_id whose lines differ, so deduplication can settle them by canonical
+JSON.
 """
 
 from __future__ import annotations
