@@ -561,15 +561,13 @@ def _anomaly_places(
     if known:
         places.update((eid, known[eid]) for eid in wanted & known.keys())
     if scanner is not None:
-        unplaced = list(wanted - places.keys())
+        unplaced = wanted - places.keys()
         if unplaced:
             # The kept record of an event_id is its first valid line.
-            located = scanner.locate(unplaced)  # a lookup table: no order needed
-            rejected = rejected or {}
-            for eid in unplaced:
-                found = [p for p in (located.get(eid), rejected.get(eid)) if p is not None]
-                if found:
-                    places[eid] = min(found)
+            places.update(scanner.locate(list(unplaced)))  # a lookup table: no order needed
+            for named, place in (rejected or {}).items():
+                if named in unplaced and (named not in places or place < places[named]):
+                    places[named] = place
     # A line names an event_id in its normal spelling only: an anomaly's
     # malformed event_id is on no line (its anomaly carries its own place).
     missing = {eid for eid in wanted - places.keys() if normal_event_id(eid) == eid}
