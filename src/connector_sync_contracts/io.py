@@ -23,6 +23,7 @@ import zlib
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from collections.abc import Set as AbstractSet
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Final
@@ -253,11 +254,8 @@ class Source:
 
         ``spill`` is not given the over-limit lines a second time.
         """
-        spill, self.spill = self.spill, None
-        try:
+        with self._not_spilling():
             yield from self.lines()
-        finally:
-            self.spill = spill
 
     def lines_at(self, numbers: AbstractSet[int]) -> Iterator[tuple[int, bytes | None]]:
         """(number, line) of each 1-based line number in ``numbers``, as ``lines()`` gives it.
@@ -270,8 +268,7 @@ class Source:
         wanted = sorted(numbers)
         if not wanted:
             return
-        spill, self.spill = self.spill, None
-        try:
+        with self._not_spilling():
             number = 0  # lines before the block
             for block in Source.blocks(self):
                 if block is None:
@@ -287,6 +284,13 @@ class Source:
                         if offset in numbers:
                             yield offset, self._line(raw)
                 number += count
+
+    @contextmanager
+    def _not_spilling(self) -> Iterator[None]:
+        """``spill`` is given nothing meanwhile: a pass that reads the input again."""
+        spill, self.spill = self.spill, None
+        try:
+            yield
         finally:
             self.spill = spill
 

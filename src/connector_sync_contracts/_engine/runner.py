@@ -525,16 +525,15 @@ def replay_sources(
         names = [source.name for source in sources]
         if not locate:
             return ReplayData(data.data, sources=names), summary
-        known: dict[str, tuple[int, int]] = {}
+        known: Mapping[str, tuple[int, int]] = {}
         rejected: Mapping[str, tuple[int, int]] = {}
         if isinstance(records, _NativeRecords):
-            # The first line of each event_id with differing copies: the winner
+            # The first copy of each event_id with differing copies: the winner
             # offered back has no place, and every other line names another id.
-            rejected = replayer.rejected_places
-            for eid, place in records.first_places.items():
-                known[eid] = min(place, rejected.get(eid, place))
+            known = records.first_places
             # Settled without their places: only reading every line can tell.
-            rejected = {e: p for e, p in rejected.items() if e not in records.unplaced}
+            unplaced = records.unplaced
+            rejected = {e: p for e, p in replayer.rejected_places.items() if e not in unplaced}
         places = _anomaly_places(data.data, scanner, sources, known, rejected)
         places.update(replayer.envelope_places)
         return ReplayData(data.data, sources=names, places=places), summary
@@ -549,10 +548,10 @@ def _anomaly_places(
 ) -> dict[object, tuple[int, int]]:
     """event_id -> (source index, line) for every event an anomaly of ``data`` names.
 
-    The first line that names the event_id: ``known`` places, else the
-    earlier of the core's kept record and the first rejected line naming it
-    (``rejected``: every such line, and no record without its place), else
-    the lines read again.
+    The first line that names the event_id: the earlier of its valid
+    line's (``known`` places, else the core's kept record) and the first
+    rejected line naming it (``rejected``: every such line, and no record
+    without its place); else the lines read again.
     """
     wanted = {item["event_id"] for item in all_anomalies(data) if item["event_id"]}
     places: dict[object, tuple[int, int]] = {}
@@ -565,9 +564,9 @@ def _anomaly_places(
         if unplaced:
             # The kept record of an event_id is its first valid line.
             places.update(scanner.locate(list(unplaced)))  # a lookup table: no order needed
-            for named, place in (rejected or {}).items():
-                if named in unplaced and (named not in places or place < places[named]):
-                    places[named] = place
+    for named, place in (rejected or {}).items():
+        if named in wanted and (named not in places or place < places[named]):
+            places[named] = place
     # A line names an event_id in its normal spelling only: an anomaly's
     # malformed event_id is on no line (its anomaly carries its own place).
     missing = {eid for eid in wanted - places.keys() if normal_event_id(eid) == eid}
