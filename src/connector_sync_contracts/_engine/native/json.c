@@ -380,6 +380,7 @@ jctx_begin_line(jctx_t *j, const char *line, size_t len)
         if (j->dup) memset(j->dup, 0, (size_t)j->dup_cap * sizeof(*j->dup));
         j->dup_gen = 1;
     }
+    return 0;
 }
 
 static int
