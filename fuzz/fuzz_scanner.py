@@ -19,6 +19,9 @@ like ``_stream._fold_native`` does. Checked on every input:
   deferred by ``probe`` too;
 - the compiled router (``route.c``) gives every line of a block one
   partition and delivers each partition exactly its lines;
+- every block mapped as structured CloudEvents (``cloudevents.c``,
+  ``map_cloudevents``) maps or declines each line, in order, and a line it
+  maps is the envelope Python's mapping gives for it;
 - the fold hands back every kept record exactly once (a link absorbed by
   its key's first link is the one record that leaves no trace), its
   ingested and replayed sums are not negative, a group folded in C converts
@@ -49,6 +52,7 @@ to replay it).
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 import sys
 from collections.abc import Iterator
@@ -68,6 +72,11 @@ with atheris.instrument_imports():
 from pydantic import ValidationError
 
 from connector_sync_contracts import Event
+from connector_sync_contracts.interop.cloudevents import (
+    compiled_plan,
+    envelope_from_cloudevent_dict,
+)
+from connector_sync_contracts.io import LineProblem, parse_line
 from connector_sync_contracts.reducing.anomalies import from_native
 
 HEADER = 8
@@ -393,6 +402,40 @@ def check_route(block: bytes, handed: Any, plan: Plan) -> None:
         _accel.key_ties()(bucket)
 
 
+def check_cloudevents(scanner: _accel.Scanner, block: bytes, handed: Any, plan: Plan) -> None:
+    """Map one block as structured CloudEvents (``cloudevents.c``) and check the answer.
+
+    Every line is mapped or declined, in order; a mapped line is the
+    envelope Python's mapping gives for it (same members, order and types).
+    """
+    count, mapped, declined = scanner.map_cloudevents(handed, plan.limit, compiled_plan())
+    spans = line_spans(block)
+    assert count == len(spans), (count, len(spans))
+    out = mapped.split(b"\n")
+    assert out.pop() == b"", mapped[-80:]
+    assert len(out) == count - len(declined), (len(out), count, declined)
+    declined_at = {}
+    previous, place = -1, 0
+    for index, start, end, at in declined:
+        assert previous < index < count, (previous, index, count)
+        assert (start, end) == spans[index], (index, start, end)
+        assert place <= at <= len(mapped), (place, at)
+        assert at == 0 or mapped[at - 1] == 10, at
+        previous, place = index, at
+        declined_at[index] = at
+    lines = iter(out)
+    for index, (start, end) in enumerate(spans):
+        if index in declined_at:
+            continue
+        line = block[start:end]
+        assert len(line) <= plan.limit, (len(line), plan.limit)
+        got = orjson.loads(next(lines))
+        parsed = parse_line(line)
+        assert not isinstance(parsed, LineProblem), (parsed, line)
+        expected = envelope_from_cloudevent_dict(parsed)
+        assert json.dumps(got) == json.dumps(expected), (got, expected)
+
+
 def test_one_input(data: bytes) -> None:
     """The fuzz target: one whole scan, offer, settle and fold run."""
     plan, body = Plan.read(data)
@@ -407,6 +450,7 @@ def test_one_input(data: bytes) -> None:
         handed: Any = (exact(block), block, memoryview(body)[start:end])[plan.wrapper]
         got, rest = check_scan(scanner, block, handed, plan, source % 3, first)
         check_route(block, handed, plan)
+        check_cloudevents(scanner, block, handed, plan)
         first += len(got) + len(rest)
         accepted += got
         left += rest
@@ -427,6 +471,7 @@ def main() -> None:
         line_spans,
         check_scan,
         check_route,
+        check_cloudevents,
         offer_lines,
         fold,
         check_rereads,

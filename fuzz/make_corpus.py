@@ -3,8 +3,9 @@
 Seeds are the bundled example day and generated logs (the same bytes as
 ``connector-sync generate --events 50 --seed 1``), each behind a header that
 picks the harness's options (see ``fuzz_scanner.Plan``), plus a few single
-lines and hostile lines. The dictionary holds every key, event type and enum
-value of the committed spec, so mutations can swap one for another.
+lines, hostile lines and the example day as structured CloudEvents. The
+dictionary holds every key, event type and enum value of the committed spec,
+and the CloudEvents attributes, so mutations can swap one for another.
 
 The output is deterministic; ``python fuzz/make_corpus.py`` rewrites it.
 Known crashers (see ``FINDINGS.md``) are not seeds: libFuzzer would stop on
@@ -17,8 +18,14 @@ import hashlib
 import json
 from pathlib import Path
 
+from connector_sync_contracts import Event
 from connector_sync_contracts._engine import native as _accel
 from connector_sync_contracts._tooling.synthetic import GeneratorOptions, generate_lines
+from connector_sync_contracts.interop.cloudevents import (
+    build_source,
+    compiled_plan,
+    to_structured_json,
+)
 
 HERE = Path(__file__).resolve().parent
 EXAMPLE = HERE.parent / "src/connector_sync_contracts/examples/example_day.jsonl"
@@ -95,6 +102,14 @@ def seeds() -> dict[str, bytes]:
         b'"\xff\xfe"\x00',
     ]
     out["hostile"] = header(flags=64, cuts=(10, 40)) + b"\n".join(hostile) + b"\n" + lines[0]
+    # Structured CloudEvents (the harness maps every block with map_cloudevents),
+    # with a source that percent-encodes and a clock written as a JSON integer.
+    events = [to_structured_json(Event.model_validate_json(line)) for line in day.splitlines()]
+    odd = json.loads(events[0])
+    odd["source"] = build_source("n:1/é", "b%2")
+    odd["lamportclock"] = int(odd["lamportclock"])
+    events.append(json.dumps(odd).encode())
+    out["day-cloudevents"] = header(cuts=(100, 180)) + b"\n".join(events) + b"\n"
     return out
 
 
@@ -109,6 +124,10 @@ def dictionary() -> list[str]:
     for field in fields:
         words.add(field["name"])
         words.update(field.get("values") or ())
+    # CloudEvents attributes, and what the mapping checks their values against.
+    for name, _, _, _, args in compiled_plan():
+        words.add(name.decode())
+        words.update(arg.decode().strip('"') for arg in args)
     tokens = [json.dumps(w) for w in sorted(words)]
     tokens += [
         '":"',
@@ -123,6 +142,9 @@ def dictionary() -> list[str]:
         "\\u0000",
         "\\r\\n",
         "\\/",
+        "%3A",
+        "%C3%A9",
+        ".v2.7.0",
     ]
     # Integer edges: 2^63 - 1 and past it, 2^64 - 1 and past it.
     tokens += ["9223372036854775807", "9223372036854775808", "18446744073709551615"]

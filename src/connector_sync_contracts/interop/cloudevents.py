@@ -42,6 +42,7 @@ raise ``CloudEventsSDKMissingError``.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -64,6 +65,8 @@ from ..validation.paths import json_path
 
 if TYPE_CHECKING:
     from cloudevents.core.v1.event import CloudEvent
+
+    from .._engine.native import CloudEventsPlan
 
 __all__ = [
     "ATTRIBUTE_MAP",
@@ -146,6 +149,14 @@ _REQUIRED_EXTENSIONS: Final = (
 _INTEGER_EXTENSIONS: Final = (
     ("lamport_clock", "lamportclock", True),
     ("data_tier", "datatier", False),
+)
+# Attributes whose value is the envelope field's, as written: (field, attribute,
+# required). Their presence is checked by the mapping, their content by the envelope.
+_AS_WRITTEN: Final = (
+    ("aggregate_id", "subject", True),
+    ("timestamp", "time", True),
+    *((field, name, True) for field, name in _REQUIRED_EXTENSIONS),
+    *((field, name, False) for field, name in _OPTIONAL_EXTENSIONS),
 )
 assert all(
     _EXTENSION_NAME.match(name)
@@ -392,12 +403,7 @@ def envelope_from_cloudevent_dict(data: object) -> dict[str, Any]:
     else:
         problems.append(_problem(("data",), "missing_attribute", "attribute 'data' is required"))
     # Attributes that map one to one: presence is checked here, content by the envelope.
-    for field, name, required in (
-        ("aggregate_id", "subject", True),
-        ("timestamp", "time", True),
-        *((field, name, True) for field, name in _REQUIRED_EXTENSIONS),
-        *((field, name, False) for field, name in _OPTIONAL_EXTENSIONS),
-    ):
+    for field, name, required in _AS_WRITTEN:
         if name in data:
             envelope[field] = data[name]
         elif required:
@@ -425,6 +431,42 @@ def envelope_from_cloudevent_dict(data: object) -> dict[str, Any]:
     if problems:
         raise CloudEventMappingError(tuple(problems))
     return envelope
+
+
+@functools.cache
+def compiled_plan() -> CloudEventsPlan:
+    """``envelope_from_cloudevent_dict`` as rows for the compiled core's mapping.
+
+    One row per attribute: (name, kind, required, envelope fields, constants),
+    in the order that function fills the envelope. The compiled core
+    (``Scanner.map_cloudevents``, ``cloudevents.c``) maps a line by it only
+    when that gives what the function gives, and leaves every other line to it.
+    """
+
+    def raw(name: str) -> bytes:
+        return name.encode()
+
+    major = CONTRACT_VERSION.split(".")[0]
+    rows: list[tuple[bytes, str, bool, tuple[bytes, ...], tuple[bytes, ...]]] = [
+        (b"specversion", "equal", True, (), (json.dumps(SPEC_VERSION).encode(),)),
+        (b"id", "string", True, (b"event_id",), ()),
+        (b"type", "type", True, (b"event_type",), (raw(TYPE_PREFIX), raw(major))),
+        (
+            b"source",
+            "source",
+            True,
+            (b"node_id", b"build_id"),
+            (raw(SOURCE_PREFIX), raw(_BUILD_MARK)),
+        ),
+        (b"datacontenttype", "equal", False, (), (json.dumps(CONTENT_TYPE).encode(),)),
+        (b"data", "raw", True, (b"payload",), ()),
+        *((raw(name), "raw", required, (raw(field),), ()) for field, name, required in _AS_WRITTEN),
+        *(
+            (raw(name), "integer", required, (raw(field),), ())
+            for field, name, required in _INTEGER_EXTENSIONS
+        ),
+    ]
+    return tuple(rows)
 
 
 def _event(envelope: dict[str, Any]) -> Event:

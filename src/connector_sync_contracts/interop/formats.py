@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
 from typing import Any, Final
 
 import orjson
@@ -48,7 +49,14 @@ def _envelope_json(envelope: dict[str, Any]) -> bytes:
 
 
 class CloudEventsSource(Source):
-    """A ``Source`` whose lines are structured CloudEvents, yielded as envelope JSON."""
+    """A ``Source`` whose lines are structured CloudEvents, yielded as envelope JSON.
+
+    With the compiled core, each block of lines is mapped there
+    (``Scanner.map_cloudevents``) and only the lines it declines are mapped
+    here, one by one; without it, every line is mapped here. Either way a
+    line gives the same envelope, and problems are found before the next
+    block is read.
+    """
 
     def __init__(self, name: str, *, max_line_bytes: int) -> None:
         super().__init__(name, max_line_bytes=max_line_bytes)
@@ -56,43 +64,103 @@ class CloudEventsSource(Source):
         """Line number -> the mapping problems of a line that did not map (until reported)."""
         self.silenced = 0
         """Line whose engine-side problems are replaced by its mapping problems."""
-        self._last: tuple[int, bytes | None] = (0, None)
+        self._read: tuple[int, bytes | memoryview | None] = (0, None)
+        self._read_lines: list[bytes] | None = []
+
+    def blocks(self) -> Iterator[bytes | memoryview | None]:
+        """Runs of envelope lines, one per line of the input (``None`` for one over the limit)."""
+        from .._engine import native
+        from .cloudevents import compiled_plan
+
+        scanner = native.scanner()
+        if scanner is None:
+            for number, raw in enumerate(Source.lines(self), start=1):
+                self._keep_line(number, raw)
+                yield None if raw is None else self._mapped(number, raw)
+            return
+        plan = compiled_plan()
+        number = 0  # lines before the block
+        for block in Source.blocks(self):
+            if block is None:
+                number += 1
+                yield None
+                continue
+            count, mapped, declined = scanner.map_cloudevents(block, self.max_line_bytes, plan)
+            self._keep_read(number + 1, block)
+            view = memoryview(mapped)
+            done = 0
+            for at, start, end, place in declined:
+                if place > done:
+                    yield view[done:place]
+                    done = place
+                raw = self.within_limit(bytes(block[start:end]))
+                yield None if raw is None else self._mapped(number + at + 1, raw)
+            if done < len(mapped):
+                yield view[done:]
+            number += count
 
     def lines(self) -> Iterator[bytes | None]:
-        """Yield each line as envelope JSON (a stand-in when it does not map), or None."""
+        """Each line as envelope JSON (a stand-in when it does not map), or None."""
+        for block in self.blocks():
+            if block is None:
+                yield None
+                continue
+            pieces = bytes(block).split(b"\n")
+            last = pieces.pop()  # a block ends with its last line's "\n", or without one
+            yield from pieces
+            if last:
+                yield last
+
+    def lines_at(self, numbers: AbstractSet[int]) -> Iterator[tuple[int, bytes | None]]:
+        """(number, line) of each 1-based line number in ``numbers``, as envelope JSON."""
+        if not numbers:
+            return
+        with self._not_spilling():
+            for number, raw in enumerate(self.lines(), start=1):
+                if number in numbers:
+                    yield number, raw
+
+    def _mapped(self, number: int, raw: bytes) -> bytes:
+        """Line ``number`` as envelope JSON, or a stand-in noting why it does not map."""
         # Imported once CloudEvents are read: envelope input never loads the models.
         from .cloudevents import envelope_from_cloudevent_dict
 
-        for number, raw in enumerate(super().lines(), start=1):
-            self._last = (number, raw)
-            if raw is None:
-                yield None
-                continue
-            parsed = parse_line(raw, number)
-            if isinstance(parsed, LineProblem):
-                self.failures[number] = [parsed]
-                yield _rejected_stand_in(None)
-                continue
-            try:
-                envelope = envelope_from_cloudevent_dict(parsed)
-            except CloudEventMappingError as exc:
-                self.failures[number] = [
-                    LineProblem(number, problem.path, problem.code, problem.message)
-                    for problem in exc.violations
-                ]
-                yield _rejected_stand_in(parsed)
-                continue
-            yield _envelope_json(envelope)
+        parsed = parse_line(raw, number)
+        if isinstance(parsed, LineProblem):
+            self.failures[number] = [parsed]
+            return _rejected_stand_in(None)
+        try:
+            envelope = envelope_from_cloudevent_dict(parsed)
+        except CloudEventMappingError as exc:
+            self.failures[number] = [
+                LineProblem(number, problem.path, problem.code, problem.message)
+                for problem in exc.violations
+            ]
+            return _rejected_stand_in(parsed)
+        return _envelope_json(envelope)
 
-    def blocks(self) -> Iterator[bytes | memoryview | None]:
-        """One mapped line per block: problems are reported before the next line is read,
-        which ``original`` relies on."""
-        yield from self.lines()
+    def _keep_read(self, first: int, block: bytes | memoryview) -> None:
+        """Keep the block just read, from line ``first`` on, for ``original``."""
+        self._read = (first, block)
+        self._read_lines = None
+
+    def _keep_line(self, number: int, raw: bytes | None) -> None:
+        """Keep the line just read (line ``number``), for ``original``."""
+        self._read = (number, None)
+        self._read_lines = [] if raw is None else [raw]
 
     def original(self, line: int, fallback: bytes | None) -> bytes | None:
-        """The CloudEvent line as read, when ``line`` is the line just read."""
-        number, raw = self._last
-        return raw if number == line else fallback
+        """The CloudEvent line as read, when ``line`` is in the block read last."""
+        first, block = self._read
+        if self._read_lines is None:
+            # As Source.lines splits a block: a "\r" before a "\n" is not the line's.
+            pieces = bytes(block or b"").split(b"\n")
+            last = pieces.pop()
+            self._read_lines = [raw[:-1] if raw.endswith(b"\r") else raw for raw in pieces]
+            if last:
+                self._read_lines.append(last)
+        at = line - first
+        return self._read_lines[at] if 0 <= at < len(self._read_lines) else fallback
 
 
 def _remap(problem: LineProblem) -> LineProblem:

@@ -55,6 +55,7 @@ __all__ = [
     "PURE_PYTHON_ENV",
     "SPEC_FILE",
     "BlockRouter",
+    "CloudEventsPlan",
     "Scanner",
     "block_router",
     "key_ties",
@@ -83,6 +84,11 @@ _FAMILIES: Final = (Family.CONNECTOR, Family.SYNC, Family.LINK)
 _SYNC_TYPES: Final = {outcome: event_type for event_type, outcome in SYNC_OUTCOMES.items()}
 
 
+CloudEventsPlan = tuple[tuple[bytes, str, bool, tuple[bytes, ...], tuple[bytes, ...]], ...]
+"""What ``Scanner.map_cloudevents`` maps by: one row (attribute, kind, required,
+envelope fields, constants) per attribute (``interop/cloudevents.py``)."""
+
+
 class Scanner(Protocol):
     """The compiled scanner's interface (see ``module.c``)."""
 
@@ -102,6 +108,18 @@ class Scanner(Protocol):
         ``offset``: where the block starts in the file registered with
         ``reread_from`` for ``source`` (or -1): kept lines then get their
         identity only when a copy of their event_id arrives.
+        """
+
+    def map_cloudevents(
+        self, block: bytes | memoryview, limit: int, plan: CloudEventsPlan, /
+    ) -> tuple[int, bytes, list[tuple[int, int, int, int]]]:
+        """Map the structured CloudEvents of a block of whole lines to envelope lines.
+
+        Returns the line count, the envelope lines (each ended by ``\\n``)
+        and the declined lines as ``(index, start, end, at)``: the line's
+        place in the block, and where its envelope line belongs in the
+        mapped bytes. A declined line is mapped by Python, which explains
+        what is wrong with it; ``plan`` is ``cloudevents.compiled_plan()``.
         """
 
     def reread_from(self, source: int, fd: int, /) -> bool:

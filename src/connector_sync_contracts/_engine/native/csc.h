@@ -19,6 +19,7 @@
  *   fold.c   the connector and delivery fold, with every anomaly kind
  *   objects.c Python mappings and Events read with scan.c's checks
  *   route.c  the partition of each line, for a partitioned replay
+ *   cloudevents.c structured CloudEvents lines mapped to envelope lines
  *   module.c the Scanner type and its Python methods
  */
 #ifndef CSC_H
@@ -195,6 +196,34 @@ same(const char *a, const char *b, Py_ssize_t n)
     while (n--)
         if (*a++ != *b++) return 0;
     return 1;
+}
+
+/* One UTF-8 sequence at q (first byte >= 0x80), strictly as Python decodes
+   UTF-8: no overlong forms, no encoded surrogates, nothing above U+10FFFF.
+   Returns its length, or 0 when invalid. */
+static inline int
+utf8_sequence(const unsigned char *q, const unsigned char *end)
+{
+    unsigned c = q[0];
+    if (c >= 0xC2 && c <= 0xDF) {
+        if (end - q < 2 || (q[1] & 0xC0) != 0x80) return 0;
+        return 2;
+    }
+    if (c >= 0xE0 && c <= 0xEF) {
+        if (end - q < 3 || (q[1] & 0xC0) != 0x80 || (q[2] & 0xC0) != 0x80) return 0;
+        if (c == 0xE0 && q[1] < 0xA0) return 0;  /* overlong */
+        if (c == 0xED && q[1] > 0x9F) return 0;  /* U+D800..U+DFFF */
+        return 3;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
+        if (end - q < 4 || (q[1] & 0xC0) != 0x80 || (q[2] & 0xC0) != 0x80 ||
+            (q[3] & 0xC0) != 0x80)
+            return 0;
+        if (c == 0xF0 && q[1] < 0x90) return 0;  /* overlong */
+        if (c == 0xF4 && q[1] > 0x8F) return 0;  /* above U+10FFFF */
+        return 4;
+    }
+    return 0;
 }
 
 /* ------------------------------------------------------------------ growable buffers */
@@ -426,6 +455,7 @@ typedef struct {
     size_t n_rereads;
     buf_t reread_buf;          /* a line read again */
     const char *put_line;      /* the text of the LAZY_LINE record being put, in its block */
+    buf_t mapped;              /* the envelope lines map_cloudevents makes of a block */
 } Scanner;
 
 /* scan.c */
@@ -563,6 +593,30 @@ int route_init(void);
 PyObject *route_block(PyObject *module, PyObject *args);
 /* key_ties(packed check values): the partitions tied by a shared key. */
 PyObject *key_ties(PyObject *module, PyObject *arg);
+
+/* cloudevents.c */
+enum { CE_EQUAL, CE_STRING, CE_RAW, CE_INTEGER, CE_TYPE, CE_SOURCE };
+#define CE_MAX_ROWS 32
+typedef struct {
+    const char *s;
+    Py_ssize_t n;
+} ce_span_t;
+typedef struct {
+    ce_span_t name;            /* the attribute */
+    int kind, required;
+    ce_span_t field[2];        /* the envelope fields it fills */
+    ce_span_t arg[2];          /* what its kind checks against */
+} ce_row_t;
+typedef struct {
+    ce_row_t rows[CE_MAX_ROWS];
+    int n;
+    size_t extra;              /* bytes a mapped line may add to its line */
+} ce_plan_t;
+/* The rows of a plan tuple (interop/cloudevents.py compiled_plan); -1 on error. */
+int ce_plan_read(PyObject *plan, ce_plan_t *out);
+/* Append the envelope line (with its \n) of the CloudEvent p..end to out:
+   1 mapped, 0 declined (Python maps it), -1 a Python error. */
+int ce_map_line(Scanner *self, const ce_plan_t *plan, const char *p, const char *end, buf_t *out);
 
 /* fold.c */
 PyObject *fold_start(Scanner *self);

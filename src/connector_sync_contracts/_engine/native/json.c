@@ -78,34 +78,6 @@ plain_run(const char *q, const char *end)
     return q;
 }
 
-/* One UTF-8 sequence at q (first byte >= 0x80), strictly as Python decodes
-   UTF-8: no overlong forms, no encoded surrogates, nothing above U+10FFFF.
-   Returns its length, or 0 when invalid. */
-static inline int
-utf8_sequence(const unsigned char *q, const unsigned char *end)
-{
-    unsigned c = q[0];
-    if (c >= 0xC2 && c <= 0xDF) {
-        if (end - q < 2 || (q[1] & 0xC0) != 0x80) return 0;
-        return 2;
-    }
-    if (c >= 0xE0 && c <= 0xEF) {
-        if (end - q < 3 || (q[1] & 0xC0) != 0x80 || (q[2] & 0xC0) != 0x80) return 0;
-        if (c == 0xE0 && q[1] < 0xA0) return 0;  /* overlong */
-        if (c == 0xED && q[1] > 0x9F) return 0;  /* U+D800..U+DFFF */
-        return 3;
-    }
-    if (c >= 0xF0 && c <= 0xF4) {
-        if (end - q < 4 || (q[1] & 0xC0) != 0x80 || (q[2] & 0xC0) != 0x80 ||
-            (q[3] & 0xC0) != 0x80)
-            return 0;
-        if (c == 0xF0 && q[1] < 0x90) return 0;  /* overlong */
-        if (c == 0xF4 && q[1] > 0x8F) return 0;  /* above U+10FFFF */
-        return 4;
-    }
-    return 0;
-}
-
 static inline int
 hex4(const char *p, unsigned *out)
 {

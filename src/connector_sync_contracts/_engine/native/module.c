@@ -74,6 +74,7 @@ Scanner_dealloc(Scanner *self)
     maker_clear(&self->deliveries);
     free(self->rereads);
     buf_free(&self->reread_buf);
+    buf_free(&self->mapped);
     spec_free(&self->spec);
     Py_CLEAR(self->link_fact);
     Py_CLEAR(self->link_event_id);
@@ -167,6 +168,69 @@ error:
     store_drop_pending(&later);
     PyBuffer_Release(&buf);
     Py_DECREF(deferred);
+    return NULL;
+}
+
+/* map_cloudevents(block, limit, plan) -> (lines, mapped, declined): each line
+   of a block of whole lines (as scan() splits them) that is a structured
+   CloudEvent the plan maps, as its envelope line; declined lists (index,
+   start, end, at) of the others: the line's place in the block, and where
+   its envelope line would go in mapped. */
+static PyObject *
+Scanner_map_cloudevents(Scanner *self, PyObject *args)
+{
+    Py_buffer buf;
+    Py_ssize_t limit;
+    PyObject *plan_tuple;
+    if (!PyArg_ParseTuple(args, "y*nO!", &buf, &limit, &PyTuple_Type, &plan_tuple)) return NULL;
+    ce_plan_t plan;
+    PyObject *declined = NULL;
+    if (!usable(self, "map_cloudevents")) goto error;
+    if (limit < 0) {
+        PyErr_SetString(PyExc_ValueError, "limit out of range");
+        goto error;
+    }
+    if (ce_plan_read(plan_tuple, &plan) < 0) goto error;
+    declined = PyList_New(0);
+    if (!declined) goto error;
+    self->mapped.len = 0;
+    const char *data = buf.buf, *end = data + buf.len, *p = data;
+    Py_ssize_t index = 0;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *line_end = nl ? nl : end;
+        if (nl && line_end > p && line_end[-1] == '\r') line_end--;
+        int ok = 0;
+        if (line_end - p <= limit) {
+            ok = ce_map_line(self, &plan, p, line_end, &self->mapped);
+            if (ok < 0) goto error;
+        }
+        if (!ok) {
+            PyObject *t = Py_BuildValue("(nnnn)", index, (Py_ssize_t)(p - data),
+                                        (Py_ssize_t)(line_end - data),
+                                        (Py_ssize_t)self->mapped.len);
+            if (!t || PyList_Append(declined, t) < 0) {
+                Py_XDECREF(t);
+                goto error;
+            }
+            Py_DECREF(t);
+        }
+        index++;
+        p = nl ? nl + 1 : end;
+    }
+    PyBuffer_Release(&buf);
+    PyObject *mapped = PyBytes_FromStringAndSize(self->mapped.data ? self->mapped.data : "",
+                                                 (Py_ssize_t)self->mapped.len);
+    self->mapped.len = 0;
+    if (!mapped) {
+        Py_DECREF(declined);
+        return NULL;
+    }
+    return Py_BuildValue("(nNN)", index, mapped, declined);
+error:
+    self->mapped.len = 0;
+    PyBuffer_Release(&buf);
+    Py_XDECREF(declined);
     return NULL;
 }
 
@@ -676,6 +740,10 @@ static PyMethodDef Scanner_methods[] = {
      "settle()) only when a copy of its event_id arrives; False where that is not supported."},
     {"rereads", (PyCFunction)Scanner_rereads, METH_NOARGS,
      "rereads() -> tuple: how many lines of each source were read again."},
+    {"map_cloudevents", (PyCFunction)Scanner_map_cloudevents, METH_VARARGS,
+     "map_cloudevents(block, limit, plan) -> (lines, mapped, declined): the envelope line of "
+     "each line of a block that is a structured CloudEvent the plan maps; declined lists "
+     "(index, start, end, at) of the lines Python must map, at: their place in mapped."},
     {"scan_objects", (PyCFunction)Scanner_scan_objects, METH_VARARGS,
      "scan_objects(items, event_type, keep, source, first_line, start, stop) -> (stop, deferred): "
      "check every mapping or event_type instance of a list as the JSON text it stands for; "
