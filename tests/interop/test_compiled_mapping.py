@@ -139,6 +139,9 @@ def _types(event_type: str) -> list[Any]:
         f"{TYPE_PREFIX}{event_type}.v02.7.0",
         f"{TYPE_PREFIX}{event_type}.v2.07.0",
         f"{TYPE_PREFIX}{event_type}.v2.7",
+        f"{TYPE_PREFIX}{event_type}.v2.7-0",
+        f"{TYPE_PREFIX}{event_type}.v2-7.0",
+        f"{TYPE_PREFIX}{event_type}-v2.7.0",
         f"{TYPE_PREFIX}{event_type}v2.7.0",
         f"{TYPE_PREFIX}.v2.7.0",
         f"{TYPE_PREFIX}v.v2.7.0",
@@ -149,6 +152,7 @@ def _types(event_type: str) -> list[Any]:
         "",
         7,
         Raw(json.dumps(f"{TYPE_PREFIX}{event_type}.v2.7.0").replace("d", "\\u0064", 1)),
+        Raw(json.dumps(f"{TYPE_PREFIX}{event_type}.v2.7.0").replace(".v2", "\\u002ev2")),
     ]
 
 
@@ -170,6 +174,9 @@ def _sources() -> list[Any]:
         "urn:other:node-a",
         5,
         Raw(json.dumps(f"{SOURCE_PREFIX}node-a").replace("n", "\\u006e", 1)),
+        # JSON escapes after the prefix: ':' and '%' that only decoding reveals.
+        Raw(json.dumps(f"{SOURCE_PREFIX}a:b").replace("a:b", "a\\u003ab")),
+        Raw(json.dumps(f"{SOURCE_PREFIX}a%41").replace("a%41", "a\\u002541")),
     ]
 
 
@@ -281,7 +288,7 @@ def _map(lines: list[bytes]) -> tuple[int, bytes, list[tuple[int, int, int, int]
 
 
 @_examples(LINE_EXAMPLES)
-@given(drawn=cloudevents(), padding=st.sampled_from([b"", b" ", b"\t", b"\r"]))
+@given(drawn=cloudevents(), padding=st.sampled_from([b"", b" ", b"\t", b"\r", b"}", b" x", b",{}"]))
 def test_a_line_the_core_maps_is_mapped_so_by_python(
     drawn: tuple[Members, bool, bool], padding: bytes
 ) -> None:
@@ -313,6 +320,8 @@ def test_each_attribute_value_is_mapped_as_python_maps_it(name: str, value: Any)
     members = _base_line_members()
     _set(members, name, value)
     line = _object(members, ascii_only=False, spaced=False).encode()
+    for junk in (b"}", b" x", b",{}"):
+        assert _map([line + junk])[2], junk  # not one JSON object: Python explains it
     _, mapped, declined = _map([line])
     expected = _python_mapping(line)
     if declined:
