@@ -24,7 +24,18 @@ import os
 from setuptools import Extension, setup
 
 NATIVE = "src/connector_sync_contracts/_engine/native"
-SOURCES = ("module", "spec", "hash", "json", "scan", "store", "fold", "objects", "route", "cloudevents")
+SOURCES = (
+    "module",
+    "spec",
+    "hash",
+    "json",
+    "scan",
+    "store",
+    "fold",
+    "objects",
+    "route",
+    "cloudevents",
+)
 
 SANITIZE = os.environ.get("CSC_SANITIZE", "")
 WEAK_HASH = os.environ.get("CSC_WEAK_HASH") == "1"
