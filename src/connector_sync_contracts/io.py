@@ -13,6 +13,7 @@ values and objects with a repeated key.
 from __future__ import annotations
 
 import gzip
+import itertools
 import os
 import select
 import shutil
@@ -473,10 +474,19 @@ def _line_bytes(item: object) -> bytes:
 
 
 class _JoinedLines:
-    """A minimal binary reader over lines, each ended by ``\n`` unless it already is."""
+    """A minimal binary reader over lines, each ended by ``\n`` unless it already is.
+
+    The items of a list or tuple are joined a batch at a time: a batch of
+    ``bytes`` none of which ends with ``\n`` (what ``bytes.splitlines``
+    gives) in one ``join``, any other one item by item.
+    """
+
+    _BATCH: Final = 1024
 
     def __init__(self, items: Iterable[bytes | bytearray | memoryview]) -> None:
-        self._items = iter(items)
+        self._listed = items if isinstance(items, (list, tuple)) else None
+        self._next = 0  # the first item of _listed not read yet
+        self._items = iter(() if self._listed is not None else items)
         self._held = b""
 
     def read(self, size: int = -1) -> bytes:
@@ -484,10 +494,18 @@ class _JoinedLines:
         parts = [self._held] if self._held else []
         have = len(self._held)
         self._held = b""
+        listed = self._listed
+        while listed is not None and self._next < len(listed) and not 0 <= size <= have:
+            batch = listed[self._next : self._next + self._BATCH]
+            self._next += len(batch)
+            if set(map(type, batch)) == {bytes} and not any(map(bytes.endswith, batch, _NEWLINE)):
+                part = b"\n".join(batch) + b"\n"
+            else:
+                part = b"".join(map(_ended_line, batch))
+            parts.append(part)
+            have += len(part)
         for item in self._items:
-            line = _line_bytes(item)
-            if not line.endswith(b"\n"):
-                line += b"\n"
+            line = _ended_line(item)
             parts.append(line)
             have += len(line)
             if 0 <= size <= have:
@@ -499,6 +517,15 @@ class _JoinedLines:
 
     def close(self) -> None:
         """Nothing to release."""
+
+
+_NEWLINE: Final = itertools.repeat(b"\n")
+
+
+def _ended_line(item: object) -> bytes:
+    """A caller's line as bytes ending with ``\n`` (a TypeError when it is not bytes)."""
+    line = _line_bytes(item)
+    return line if line.endswith(b"\n") else line + b"\n"
 
 
 def _reason(exc: OSError) -> str:

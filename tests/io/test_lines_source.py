@@ -1,0 +1,71 @@
+"""``LinesSource`` reads a caller's items as a file holding each one on a line.
+
+``replay_lines`` hands its items to ``LinesSource``, whose reader
+(``io._JoinedLines``) joins a list's items a batch at a time: one ``join``
+for a batch of ``bytes`` none of which ends with ``\\n``, item by item
+otherwise. Whatever the items' types and endings, and however the reads are
+sized, the bytes read are each item followed by ``\\n`` unless it ends with
+one, in order; an item that is not bytes is a ``TypeError`` naming its type.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from connector_sync_contracts.io import LinesSource
+
+_CONTENT = st.binary(max_size=12).map(lambda b: b.replace(b"\n", b"")) | st.sampled_from(
+    [b"", b"\n", b"a\n", b"a\r\n", b"a\nb", b"\r"]
+)
+_ITEM = st.one_of(
+    _CONTENT,
+    _CONTENT.map(bytearray),
+    _CONTENT.map(lambda b: memoryview(b)),
+)
+
+
+def _expected(items: list[Any]) -> bytes:
+    out = b""
+    for item in items:
+        line = bytes(item)
+        out += line if line.endswith(b"\n") else line + b"\n"
+    return out
+
+
+def _read_all(source: LinesSource, size: int) -> bytes:
+    try:
+        reader, _ = source._open()
+        data = b""
+        while chunk := reader.read(size):
+            assert len(chunk) <= size
+            data += chunk
+        return data
+    finally:
+        source.close()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    items=st.lists(_ITEM, max_size=40) | st.lists(_CONTENT, min_size=1000, max_size=2600).map(list),
+    size=st.integers(1, 5000),
+    as_tuple=st.booleans(),
+)
+def test_the_bytes_read_are_the_items_each_ended_by_a_newline(
+    items: list[Any], size: int, as_tuple: bool
+) -> None:
+    given_items = tuple(items) if as_tuple else items
+    assert _read_all(LinesSource(given_items), size) == _expected(items)
+    # Any other iterable is read once, into a spool file: the same bytes.
+    assert _read_all(LinesSource(iter(items)), size) == _expected(items)
+
+
+@pytest.mark.parametrize("at", [0, 5, 1500])
+def test_an_item_that_is_not_bytes_is_a_type_error_naming_its_type(at: int) -> None:
+    items: list[Any] = [b"x"] * 2000
+    items[at] = "text"
+    with pytest.raises(TypeError, match="a line must be bytes, not str"):
+        _read_all(LinesSource(items), 1 << 20)
