@@ -446,20 +446,22 @@ def compiled_plan() -> CloudEventsPlan:
     def raw(name: str) -> bytes:
         return name.encode()
 
+    def named(*fields: str) -> tuple[bytes, tuple[bytes, ...]]:
+        # The attribute that carries these envelope fields, and the fields.
+        return raw(ATTRIBUTE_MAP[fields[0]]), tuple(map(raw, fields))
+
     major = CONTRACT_VERSION.split(".")[0]
+    id_name, id_fields = named("event_id")
+    type_name, type_fields = named("event_type")
+    source_name, source_fields = named("node_id", "build_id")
+    data_name, data_fields = named("payload")
     rows: list[tuple[bytes, str, bool, tuple[bytes, ...], tuple[bytes, ...]]] = [
         (b"specversion", "equal", True, (), (json.dumps(SPEC_VERSION).encode(),)),
-        (b"id", "string", True, (b"event_id",), ()),
-        (b"type", "type", True, (b"event_type",), (raw(TYPE_PREFIX), raw(major))),
-        (
-            b"source",
-            "source",
-            True,
-            (b"node_id", b"build_id"),
-            (raw(SOURCE_PREFIX), raw(_BUILD_MARK)),
-        ),
+        (id_name, "string", True, id_fields, ()),
+        (type_name, "type", True, type_fields, (raw(TYPE_PREFIX), raw(major))),
+        (source_name, "source", True, source_fields, (raw(SOURCE_PREFIX), raw(_BUILD_MARK))),
         (b"datacontenttype", "equal", False, (), (json.dumps(CONTENT_TYPE).encode(),)),
-        (b"data", "raw", True, (b"payload",), ()),
+        (data_name, "raw", True, data_fields, ()),
         *((raw(name), "raw", required, (raw(field),), ()) for field, name, required in _AS_WRITTEN),
         *(
             (raw(name), "integer", required, (raw(field),), ())
