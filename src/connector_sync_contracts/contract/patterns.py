@@ -145,6 +145,15 @@ def utc_instant_in_range(value: str) -> bool:
     RFC 3339 date-times, or name a day that does not exist, return ``True``:
     the pattern and the date-time format report those.
     """
+    # An offset moves an instant by less than 100 hours: only years 0001 and
+    # 9999 can leave the range (a string of another shape is True anyway).
+    if "0001" < value[:4] < "9999":
+        return True
+    return _shifted_in_range(value)
+
+
+def _shifted_in_range(value: str) -> bool:
+    """``utc_instant_in_range`` computed in full, for any year."""
     parts = _DATETIME_PARTS.match(value)
     if parts is None:
         return True
