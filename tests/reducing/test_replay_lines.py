@@ -75,10 +75,24 @@ def test_each_problem_is_reported_with_its_line_number() -> None:
     assert result.event_count == 2
 
 
-def test_logs_can_be_left_out() -> None:
-    result = replay_lines(LINES, include_logs=False)
+@pytest.mark.parametrize("engine_name", ENGINES)
+def test_logs_can_be_left_out_and_the_json_is_the_no_logs_json(
+    tmp_path: Path, engine_name: Engine
+) -> None:
+    log = tmp_path / "log.jsonl"
+    log.write_bytes(b"\n".join(LINES) + b"\n")
+    cli = run_cli("replay", "--format", "json", "--no-logs", str(log))
+    with engine(engine_name):
+        result = replay_lines(LINES, include_logs=False)
     assert all(c.transition_log is None for c in result.connectors.values())
-    assert result.to_json(include_logs=False) == replay_lines(LINES).to_json(include_logs=False)
+    assert all(s.outcome_log is None and s.deliveries is None for s in result.sync.values())
+    # Logs that were not kept are left out, never written as null, so the
+    # lean result serializes exactly as the command line's --no-logs.
+    assert result.to_json() == cli.stdout
+    assert result.to_json(include_logs=False) == cli.stdout
+    assert result.to_json() == replay_lines(LINES).to_json(include_logs=False)
+    connector = next(iter(result.connectors.values()))
+    assert "transition_log" not in connector.to_dict()
 
 
 @pytest.mark.parametrize("item", ["a text line", 42, None])

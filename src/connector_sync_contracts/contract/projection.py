@@ -61,17 +61,23 @@ def _exact_integers(data: Any) -> Any:
     return data
 
 
-def drop_logs(data: Any) -> None:
-    """Remove the ``LOG_FIELDS`` keys from every per-connector state in ``data``, in place."""
+def drop_logs(data: Any, *, unkept_only: bool = False) -> None:
+    """Remove the ``LOG_FIELDS`` keys from every per-connector state in ``data``, in place.
+
+    ``unkept_only=True`` removes only the logs that are None: those a replay
+    with ``include_logs=False`` did not keep. They are left out, as the
+    CLI's ``--no-logs`` leaves them out, never written as null.
+    """
     # Logs live in per-connector states, which sit in objects keyed by
     # connector_id; lists (links, anomalies, indexes) never hold one, and
     # skipping them keeps this cheap for results with many links.
     if isinstance(data, dict):
         for key in LOG_FIELDS & data.keys():
-            del data[key]
+            if not unkept_only or data[key] is None:
+                del data[key]
         for value in data.values():
             if isinstance(value, dict):
-                drop_logs(value)
+                drop_logs(value, unkept_only=unkept_only)
 
 
 def section6_form(data: dict[str, Any], *, include_logs: bool) -> dict[str, Any]:
@@ -79,10 +85,9 @@ def section6_form(data: dict[str, Any], *, include_logs: bool) -> dict[str, Any]
 
     The external link index keeps only ``links``, ``reverse_index`` and its
     anomalies (``link_anomalies`` in the model), and ``include_logs=False``
-    drops the per-event logs.
+    drops the per-event logs (logs that were not kept are dropped anyway).
     """
-    if not include_logs:
-        drop_logs(data)
+    drop_logs(data, unkept_only=include_logs)
     links = data["external_links"]
     data["external_links"] = {
         "links": links["links"],

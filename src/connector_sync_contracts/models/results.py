@@ -57,10 +57,14 @@ class _Result(BaseModel):
         return self._summary()
 
     def to_dict(self, *, include_logs: bool = True) -> dict[str, Any]:
-        """JSON-ready form; ``include_logs=False`` drops transition/outcome logs and deliveries."""
+        """JSON-ready form; ``include_logs=False`` drops transition/outcome logs and deliveries.
+
+        Logs that were not kept (None: replayed with ``include_logs=False``)
+        are left out either way, as ``connector-sync replay --no-logs``
+        leaves them out.
+        """
         data = self.model_dump(mode="json")
-        if not include_logs:
-            drop_logs(data)
+        drop_logs(data, unkept_only=include_logs)
         return data
 
     def to_json(self, *, include_logs: bool = True) -> bytes:
@@ -282,7 +286,10 @@ class ReplayResult(_Counts):
         )
 
     def to_dict(self, *, include_logs: bool = True) -> dict[str, Any]:
-        """The section 6 JSON form; ``include_logs=False`` drops the per-event logs."""
+        """The section 6 JSON form; ``include_logs=False`` drops the per-event logs.
+
+        Logs that were not kept (None) are left out either way.
+        """
         return section6_form(self.model_dump(mode="json"), include_logs=include_logs)
 
 

@@ -350,7 +350,8 @@ def replay_lines(
     binary file works: ``replay_lines(open(path, "rb"))``). A rejected line
     becomes a ``malformed_envelope`` anomaly, and each of its problems is
     passed to ``on_problem`` with its 1-based line number.
-    ``include_logs=False`` leaves the per-event logs out (they are ``None``).
+    ``include_logs=False`` leaves the per-event logs out: they are ``None``,
+    and ``to_json()`` leaves them out as ``connector-sync replay --no-logs`` does.
     """
     with no_gc():
         data = fold_lines(

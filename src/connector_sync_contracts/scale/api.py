@@ -105,8 +105,9 @@ def replay_partitioned(
     ``memory_limit`` (bytes, or a string as Dask's ``memory_limit`` takes:
     ``"512MiB"``, ``"2GB"``, ``"auto"``; on a cluster, each fold's share).
     The result equals ``replay()`` of the same events (its ``to_json()``
-    bytes too); ``include_logs=False`` leaves the per-event logs out (null),
-    as ``connector-sync replay --no-logs`` does.
+    bytes too); ``include_logs=False`` leaves the per-event logs out (None
+    in the result, absent from its ``to_json()``), as ``connector-sync
+    replay --no-logs`` does.
 
     Invalid lines are passed to ``on_problem(name, problem)`` in input
     order, with their true file and line number. Raises ``InputError`` when
