@@ -245,17 +245,28 @@ def explain_line(obj: dict[str, Any], *, strict: bool = False) -> ValidationResu
     model's: tests/validation/test_agreement.py holds the two layers to
     that, and to this function's problems being ``validate_event``'s. It is
     left out because it costs three quarters of an explanation.
+
+    A line of a log is always read as an envelope: an object with neither
+    ``payload`` nor ``event_type`` is told which envelope fields it lacks,
+    where ``validate_event`` would take it for a bare payload and ask for
+    an ``event_type`` argument that a line cannot pass.
     """
-    return _validate_object(_Run([], [Layer.INPUT], schema=False), obj, None, strict)
+    run = _Run([], [Layer.INPUT], schema=False)
+    return _validate_object(run, obj, None, strict, envelope=True)
 
 
 def _validate_object(
-    run: _Run, obj: dict[str, Any], event_type: str | None, strict: bool
+    run: _Run,
+    obj: dict[str, Any],
+    event_type: str | None,
+    strict: bool,
+    *,
+    envelope: bool = False,
 ) -> ValidationResult:
     hint = cloudevent_hint(obj) if event_type is None else None
     if hint is not None:
         return _result(_Run([hint], [Layer.INPUT]), None, None)
-    if _is_envelope(obj, event_type):
+    if envelope or _is_envelope(obj, event_type):
         requested = event_type if isinstance(event_type, str) else None
         if event_type is not None and requested is None:
             _known_type(event_type, (), run)
