@@ -16,11 +16,14 @@ from typing import Any
 
 import orjson
 import pytest
+from wcwidth import wcswidth
 
-from connector_sync_contracts import replay
+from connector_sync_contracts import CONNECTOR_PROVISIONED, replay
 from connector_sync_contracts._engine.native import PURE_PYTHON_ENV
 from connector_sync_contracts.contract.projection import LOG_FIELDS
 from tests.support.cli import Run, parse_problems, parse_summary, run_cli
+from tests.support.engines import ENGINES, Engine, engine
+from tests.support.factories import connector_payload, envelope
 
 from .conftest import CorruptedLog, write_lines
 
@@ -296,3 +299,56 @@ def test_a_line_breaking_only_a_semantic_rule_is_reported_and_still_applied(
     [violation] = [a for a in state["anomalies"] if a["event_id"] == event["event_id"]]
     assert violation["kind"] == "semantic_violation"
     assert "last_healthy_after_recorded" in violation["message"]
+
+
+_RAW_CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+
+
+@pytest.mark.parametrize("name", ENGINES)
+def test_text_from_a_log_reaches_the_terminal_escaped(tmp_path: Path, name: Engine) -> None:
+    """A connector id or provider holding an escape sequence, a bell, a newline
+    or a right-to-left override (all valid JSON text) is shown as escapes in
+    the table, its anomaly report and the anomaly lines on stderr: a log can
+    neither drive the reader's terminal nor fake a report line."""
+    cid = "evil\x1b[31m\u202e"
+    provisioned = connector_payload(connector_id=cid)
+    other = connector_payload(connector_id=cid, provider="gh\x07\n/x.jsonl:9: anomaly")
+    lines = [
+        orjson.dumps(envelope(CONNECTOR_PROVISIONED, provisioned, seq=1, aggregate_id=cid)),
+        orjson.dumps(envelope(CONNECTOR_PROVISIONED, other, seq=2, aggregate_id=cid)),
+    ]
+    path = write_lines(tmp_path / "hostile.jsonl", lines)
+    with engine(name):
+        run = run_cli("replay", path, env={"COLUMNS": "200"})
+    assert run.code == 0, run.explain()
+    assert not _RAW_CONTROL.search(run.out)
+    assert not _RAW_CONTROL.search(run.err)
+    assert "evil\\x1b[31m\\u202e" in run.out
+    assert "gh\\x07\\n/x.jsonl:9: anomaly" in run.out
+    anomaly_lines = [line for line in run.err.splitlines() if ": anomaly " in line]
+    assert len(anomaly_lines) == 2
+    assert all(line.startswith(f"{path}:2: anomaly ") for line in anomaly_lines)
+    assert "[connector evil\\x1b[31m\\u202e]" in anomaly_lines[0]
+
+
+def test_wide_connector_ids_line_up_in_the_table(tmp_path: Path) -> None:
+    """Columns are padded by their width on screen: CJK and emoji take two."""
+    ids = ["c1", "東京🚀", "github 🚀 1", "\uff46\uff55\uff4c\uff4c"]  # the last: fullwidth "full"
+    lines = [
+        orjson.dumps(
+            envelope(
+                CONNECTOR_PROVISIONED,
+                connector_payload(connector_id=cid),
+                seq=seq,
+                aggregate_id=cid,
+            )
+        )
+        for seq, cid in enumerate(ids, start=1)
+    ]
+    run = run_cli("replay", write_lines(tmp_path / "wide.jsonl", lines), env={"COLUMNS": "120"})
+    assert run.code == 0, run.explain()
+    rows = [line for line in run.out.splitlines() if "provisioned" in line]
+    assert len(rows) == len(ids)
+    starts = {wcswidth(row[: row.index("provisioned")]) for row in rows}
+    header = run.out.splitlines()[0]
+    assert starts == {wcswidth(header[: header.index("STATE")])}

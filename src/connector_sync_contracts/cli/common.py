@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -29,6 +30,7 @@ __all__ = [
     "examples",
     "fail",
     "plural",
+    "encodable",
     "printable",
     "problem_text",
     "reading",
@@ -134,17 +136,47 @@ def echo_lines(lines: Iterable[str], *, err: bool = False) -> None:
     for text in lines:
         batch.append(text)
         if len(batch) == ECHO_CHUNK:
-            click.echo(printable("\n".join(batch)), err=err)
+            click.echo(printable("\n".join(batch), lines=True), err=err)
             batch.clear()
     if batch:
-        click.echo(printable("\n".join(batch)), err=err)
+        click.echo(printable("\n".join(batch), lines=True), err=err)
 
 
-def printable(text: str) -> str:
-    """``text`` with lone surrogates escaped, so it can always be printed."""
-    # A key may hold a lone surrogate ("\ud800" is valid JSON text), and so may
-    # a problem's field path: print it escaped instead of failing to encode it.
+_CONTROLS: Final = "\x00-\x09\x0b-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069"
+"""C0 and C1 controls but the newline, DEL, line separators, bidirectional marks,
+overrides and isolates: what text from a log must not bring to a terminal."""
+_UNPRINTABLE: Final = re.compile(f"[{_CONTROLS}\n]")
+_UNPRINTABLE_LINES: Final = re.compile(f"[{_CONTROLS}]")
+
+
+def _escape(found: re.Match[str]) -> str:
+    return found.group().encode("unicode_escape").decode("ascii")
+
+
+def encodable(text: str) -> str:
+    """``text`` with lone surrogates escaped (``\\ud800``), so it can always be encoded.
+
+    A key may hold a lone surrogate (``"\\ud800"`` is valid JSON text), and so
+    may a problem's field path; JSON output keeps every other character.
+    """
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def printable(text: str, *, lines: bool = False) -> str:
+    """``text`` as escapes where it cannot be printed as it is, so it can always be printed.
+
+    Text from a log is untrusted: each control or direction-changing
+    character (``\\x1b``, ``\\u202e``, and the newline unless ``lines``:
+    text that is lines joined by newlines) is written as its escape, so a
+    line can neither drive the terminal nor pass for another line; lone
+    surrogates are escaped as ``encodable`` escapes them.
+    """
+    if not lines and text.isprintable():
+        return text  # no control, format, separator or surrogate character: the usual case
+    pattern = _UNPRINTABLE_LINES if lines else _UNPRINTABLE
+    if pattern.search(text) is not None:
+        text = pattern.sub(_escape, text)
+    return encodable(text)
 
 
 def problem_text(name: str, problem: LineProblem) -> str:

@@ -6,6 +6,11 @@ in that order) down to 80. A legend says what the columns mean. The
 anomaly report counts anomalies per kind, root causes (``malformed_*``)
 before what they cause downstream, and shows the first example of each
 kind, at its file and line when the engine can say where it came from.
+
+Text from a log (connector ids, providers, anomaly messages) is untrusted:
+``common.printable`` writes its control and direction-changing characters
+as escapes, so a line can never drive the terminal, and the table pads cells
+by their width on screen (``wcwidth``), so wide CJK and emoji ids line up.
 """
 
 from __future__ import annotations
@@ -19,8 +24,10 @@ from operator import itemgetter
 from typing import Any, Final, NamedTuple
 
 import orjson
+from wcwidth import wcswidth
 
 from ..validation.paths import json_path
+from .common import printable
 
 __all__ = [
     "ROOT_CAUSES",
@@ -43,6 +50,17 @@ ROOT_CAUSES: Final = ("malformed_envelope", "malformed_payload")
 
 _MIN_WIDTH: Final = 40
 _EXAMPLE_INDENT: Final = 6
+
+
+def _width(text: str) -> int:
+    """Columns ``text`` (already printable) takes on a terminal."""
+    columns = wcswidth(text)
+    return columns if columns >= 0 else len(text)
+
+
+def _pad(text: str, width: int, *, right: bool = False) -> str:
+    fill = " " * max(0, width - _width(text))
+    return fill + text if right else text + fill
 
 
 def terminal_width() -> int:
@@ -165,7 +183,7 @@ def _plural(count: int, noun: str, many: str | None = None) -> str:
 def anomaly_text(item: dict[str, Any]) -> str:
     """``kind: message (event ID)``; an anomaly without an event says so without ``None``."""
     event = f" (event {item['event_id']})" if item.get("event_id") else ""
-    return f"{item['kind']}: {item['message']}{event}"
+    return f"{item['kind']}: {printable(item['message'])}{event}"
 
 
 def anomaly_line(item: Located) -> str:
@@ -176,8 +194,8 @@ def anomaly_line(item: Located) -> str:
 def _anomaly_line(
     source: str | None, line: int | None, kind: str, connector: str | None, message: str
 ) -> str:
-    subject = f" [connector {connector}]" if connector else ""
-    return f"{source}:{line}: anomaly {kind}{subject}: {message}"
+    subject = f" [connector {printable(connector)}]" if connector else ""
+    return f"{printable(str(source))}:{line}: anomaly {kind}{subject}: {printable(message)}"
 
 
 PlacedAnomaly = tuple[str, str | None, str, str | None, str | None, int | None]
@@ -239,7 +257,7 @@ def _report(found: list[Located], width: int) -> list[str]:
         if item.where is None and kind in ROOT_CAUSES:
             context.append("(its line is reported on stderr)")
         lines.append(f"  {kind}" + (f"  {'  '.join(context)}" if context else ""))
-        for piece in textwrap.wrap(item.message, wrap, break_on_hyphens=False) or [""]:
+        for piece in textwrap.wrap(printable(item.message), wrap, break_on_hyphens=False) or [""]:
             lines.append(" " * _EXAMPLE_INDENT + piece)
     return lines
 
@@ -247,7 +265,7 @@ def _report(found: list[Located], width: int) -> list[str]:
 def _subject(item: Located) -> str:
     parts = []
     if item.connector:
-        parts.append(f"connector {item.connector}")
+        parts.append(f"connector {printable(item.connector)}")
     if item.event_id:
         parts.append(f"event {item.event_id}")
     return ", ".join(parts)
@@ -312,8 +330,8 @@ def _cells(cid: str, state: dict[str, Any], sync: dict[str, Any]) -> dict[str, s
     latency = state.get("last_latency_ms")
     anomalies = len(state.get("anomalies", ())) + len(sync.get("anomalies", ()))
     return {
-        "CONNECTOR": cid,
-        "PROVIDER": state.get("provider") or "-",
+        "CONNECTOR": printable(cid),
+        "PROVIDER": printable(state.get("provider") or "-"),
         "STATE": _text(state.get("current_state")),
         "HEALTH": _text(state.get("last_health_status")),
         "LATENCY": f"{latency:,.0f} ms" if latency is not None else "-",
@@ -331,14 +349,14 @@ def _cells(cid: str, state: dict[str, Any], sync: dict[str, Any]) -> dict[str, s
 def _render_rows(columns: list[_Column], short: bool, rows: list[dict[str, str]]) -> list[str]:
     headers = [column.short if short else column.title for column in columns]
     widths = [
-        max([len(header)] + [len(row[column.title]) for row in rows])
+        max([len(header)] + [_width(row[column.title]) for row in rows])
         for header, column in zip(headers, columns, strict=True)
     ]
 
     def line(cells: list[str]) -> str:
         out = []
         for cell, width, column in zip(cells, widths, columns, strict=True):
-            out.append(cell.rjust(width) if column.numeric else cell.ljust(width))
+            out.append(_pad(cell, width, right=column.numeric))
         return "  ".join(out).rstrip()
 
     lines = [line(headers), "  ".join("-" * width for width in widths)]
@@ -352,7 +370,7 @@ def _layout(rows: list[dict[str, str]], width: int) -> tuple[list[_Column], bool
     short = False
     while True:
         lines = _render_rows(columns, short, rows)
-        if max(len(text) for text in lines) <= width:
+        if max(_width(text) for text in lines) <= width:
             return columns, short, lines
         if not short:
             short = True

@@ -19,6 +19,7 @@ from .common import (
     INPUT_FORMAT_OPTION,
     MAX_LINE_OPTION,
     QUIET_OPTION,
+    encodable,
     examples,
     printable,
     problem_text,
@@ -129,16 +130,16 @@ class _Report:
             return printable(problem_text(name, problem)) + "\n"
         if self.fmt == "github":
             return (
-                f"::error file={_escape(printable(name), property_value=True)},"
+                f"::error file={printable(_escape(name, property_value=True))},"
                 f"line={problem.line},title={_escape(problem.code, property_value=True)}::"
-                f"{_escape(printable(f'{problem.field}: {problem.code}: {problem.message}'))}\n"
+                f"{printable(_escape(f'{problem.field}: {problem.code}: {problem.message}'))}\n"
             )
         item = {
             "code": problem.code,
-            "field": printable(problem.field),
-            "file": printable(name),
+            "field": encodable(problem.field),
+            "file": encodable(name),
             "line": problem.line,
-            "message": printable(problem.message),
+            "message": encodable(problem.message),
         }
         text = ("" if self._first else ",\n") + orjson.dumps(item).decode()
         self._first = False
