@@ -133,7 +133,10 @@ def replay(
 
     Invalid lines are reported on stderr as file:line: field: code: message
     (what validate reports, counted as rejected) and appear in the projection
-    as anomalies; none is dropped silently. A line that breaks only a
+    as anomalies; none is dropped silently. An event type with no payload
+    model here (another family, or a newer 2.x type) is reported so too
+    (unknown_event_type) and counted as an ignored event of another family:
+    with --fail-on invalid it fails the gate. A line that breaks only a
     semantic rule is reported so too, yet still applied, with its anomaly
     (semantic_violation; retry_budget_exceeded for a retry over budget). The
     table counts anomalies per kind, root causes first, with the first
