@@ -15,8 +15,10 @@ from pathlib import Path
 import orjson
 import pytest
 
+from connector_sync_contracts import Event
 from tests.support.cli import Problem, Run, parse_problems, parse_summary, run_cli
 from tests.support.engines import ENGINES, Engine, engine
+from tests.support.factories import required_fields
 
 from .conftest import CORRUPTIONS, CorruptedLog, Corruption, gzip_file, write_lines
 
@@ -191,17 +193,7 @@ def test_a_line_that_is_no_envelope_is_told_the_fields_it_lacks(
     with engine(name):
         run = run_cli("validate", path)
     assert run.code == 1, run.explain()
-    required = {
-        "event_id",
-        "event_type",
-        "aggregate_id",
-        "payload",
-        "timestamp",
-        "node_id",
-        "lamport_clock",
-        "project_uuid",
-        "correlation_id",
-    }
+    required = set(required_fields(Event))  # tests/models/test_envelope.py: the contract's
     for line in (1, 2):
         problems = [p for p in parse_problems(run.out) if p.line == line]
         assert {p.code for p in problems} == {"required"}
