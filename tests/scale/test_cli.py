@@ -194,7 +194,20 @@ def test_the_spill_folder_is_removed_after_success_and_after_an_error(
     assert _spill_folders(tmp_path) == []
 
 
-def test_ctrl_c_removes_the_spill_folder(tmp_path: Path, tangled_files: list[Path]) -> None:
+@pytest.mark.parametrize(
+    ("signum", "code", "said"),
+    [
+        (signal.SIGINT, 130, b"connector-sync: interrupted\n"),
+        (signal.SIGTERM, 143, b"connector-sync: terminated by SIGTERM\n"),
+        (signal.SIGHUP, 129, b"connector-sync: terminated by SIGHUP\n"),
+    ],
+    ids=["ctrl-c", "sigterm", "sighup"],
+)
+def test_ctrl_c_and_termination_remove_the_spill_folder(
+    tmp_path: Path, tangled_files: list[Path], signum: int, code: int, said: bytes
+) -> None:
+    """Ctrl-C, and SIGTERM or SIGHUP (``kill``, ``timeout``, an orchestrator, a
+    closed terminal), all unwind the replay: the spill folder goes with it."""
     env = {**run_env(), "TMPDIR": str(tmp_path)}
     fifo = tmp_path / "slow-input"
     os.mkfifo(fifo)
@@ -215,7 +228,7 @@ def test_ctrl_c_removes_the_spill_folder(tmp_path: Path, tangled_files: list[Pat
             while not _spill_folders(tmp_path) and time.monotonic() < deadline:
                 time.sleep(0.05)
             assert _spill_folders(tmp_path), "the replay never started spilling"
-            proc.send_signal(signal.SIGINT)
+            proc.send_signal(signum)
             _, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
@@ -224,10 +237,32 @@ def test_ctrl_c_removes_the_spill_folder(tmp_path: Path, tangled_files: list[Pat
         for stream in (proc.stdout, proc.stderr):
             if stream is not None:
                 stream.close()
-    assert proc.returncode == 130, err
-    assert err.endswith(b"connector-sync: interrupted\n")
+    assert proc.returncode == code, err
+    assert err.endswith(said)
     assert _spill_folders(tmp_path) == []
 
 
 def test_the_line_limit_of_the_tangled_logs_is_what_the_cases_assume() -> None:
     assert LINE_LIMIT < 8192 < sys.maxsize
+
+
+@pytest.mark.parametrize("limit", ["1MB", "2"])
+def test_an_empty_input_replays_to_the_empty_projection_when_spilled(
+    tmp_path: Path, limit: str
+) -> None:
+    """No line at all: nothing to trace, nothing to report, the empty projection."""
+    empty = tmp_path / "empty.jsonl"
+    empty.write_bytes(b"")
+    whole = run_cli("replay", "--format", "json", "--memory-limit", "0", empty)
+    assert whole.code == 0, whole.explain()
+    for source, stdin in ((empty, None), ("-", b"")):
+        run = run_cli("replay", "--format", "json", "--memory-limit", limit, source, stdin=stdin)
+        assert run.code == 0, run.explain()
+        assert run.stdout == whole.stdout
+
+
+def test_an_empty_input_replays_to_the_empty_projection_on_a_cluster(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.jsonl"
+    empty.write_bytes(b"")
+    whole = run_cli("replay", "--format", "json", "--memory-limit", "0", empty)
+    _same(run_cli("replay", "--format", "json", "--workers", "2", empty), whole)

@@ -15,8 +15,12 @@ so ``validate`` and ``replay`` start without pydantic.
 from __future__ import annotations
 
 import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from types import FrameType
 from typing import Any
 
 import click
@@ -33,18 +37,24 @@ class Program(click.Group):
     """The ``connector-sync`` group, with the exit codes and error style the README promises.
 
     A usage error is one ``connector-sync: error: ...`` line and exit 2;
-    Ctrl-C is one ``connector-sync: interrupted`` line and exit 130; a
-    closed standard output (``... | head``) ends the command quietly with
+    Ctrl-C is one ``connector-sync: interrupted`` line and exit 130; SIGTERM
+    and SIGHUP (``kill``, ``timeout``, a closed terminal, an orchestrator)
+    end it the same way, cleaning up as after Ctrl-C, with exit 143 and 129;
+    a closed standard output (``... | head``) ends the command quietly with
     exit 141. ``main(args, standalone_mode=False)`` is click's, unchanged.
     """
 
     def invoke(self, ctx: click.Context) -> Any:
-        """Run the command; turn Ctrl-C and a closed stdout into their exit codes."""
+        """Run the command; turn Ctrl-C, SIGTERM, SIGHUP and a closed stdout into exit codes."""
         try:
-            return super().invoke(ctx)
-        except KeyboardInterrupt:
+            with _terminating_as_interrupted():
+                return super().invoke(ctx)
+        except KeyboardInterrupt as exc:
             if sys.stderr.isatty():
                 sys.stderr.write("\r\x1b[K")
+            if isinstance(exc, _Terminated):
+                sys.stderr.write(f"connector-sync: terminated by {exc.name}\n")
+                raise click.exceptions.Exit(128 + exc.signum) from None
             sys.stderr.write("connector-sync: interrupted\n")
             raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
         except BrokenPipeError:
@@ -94,6 +104,47 @@ _NO_ARGS: tuple[type[click.exceptions.UsageError], ...] = tuple(
     for name in ("NoArgsIsHelpError",)  # click >= 8.2; older versions print the help and exit
     if hasattr(click.exceptions, name)
 )
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised where the command is so that it unwinds as after Ctrl-C:
+    every ``finally`` and context manager runs (spill folders, output files, a cluster)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+        self.name = signal.Signals(signum).name
+
+
+def _raise_terminated(signum: int, _: FrameType | None) -> None:
+    raise _Terminated(signum)
+
+
+_TERMINATING: tuple[signal.Signals, ...] = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+
+@contextmanager
+def _terminating_as_interrupted() -> Iterator[None]:
+    """Handle SIGTERM and SIGHUP like Ctrl-C while a command runs, where that is ours to do.
+
+    Only in the main thread, and only for a signal left to its default
+    action: a program that runs the command in-process and set its own
+    handler keeps it. The previous handlers are put back afterwards.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    saved = {}
+    for signum in _TERMINATING:
+        if signal.getsignal(signum) is signal.SIG_DFL:
+            saved[signum] = signal.signal(signum, _raise_terminated)
+    try:
+        yield
+    finally:
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)
 
 
 def _quiet_stdout() -> None:

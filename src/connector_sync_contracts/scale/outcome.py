@@ -116,9 +116,11 @@ class Outcome:
 
     def problems(self) -> Iterator[tuple[str, LineProblem]]:
         """Every problem as (input name, problem at its true line), in input order."""
-        assert self.tracer is not None
-        tracer = self.tracer
         file = self._problems
+        if not file.runs:
+            return  # none, maybe no line at all (then nothing is traced)
+        assert self.tracer is not None, "problems are traced once the routing is known"
+        tracer = self.tracer
         streams = [file.read_run(run, 1 << 16) for run in file.runs]
         merged: Iterator[tuple[int, int, str, str, str]] = (
             heapq.merge(*streams) if len(streams) > 1 else iter(streams[0] if streams else ())
