@@ -299,9 +299,28 @@ def test_base64_data_and_non_objects_are_refused() -> None:
     del data["data"]
     data["data_base64"] = "e30="
     assert _codes(data) == {"$.data_base64": "unsupported_data_encoding"}
+    # Both at once is no CloudEvent (the JSON format allows one of them).
+    both = _structured() | {"data_base64": "e30="}
+    assert _codes(both) == {"$.data_base64": "unsupported_data_encoding"}
     assert _codes([data]) == {"$": "not_an_object"}
     with pytest.raises(CloudEventMappingError, match="invalid_json"):
         from_structured_json(b"{not json")
+
+
+@pytest.mark.parametrize(
+    "media_type",
+    [
+        "application/json",
+        "Application/JSON",
+        "APPLICATION/JSON; charset=utf-8",
+        "text/json",
+        "application/cloudevents+JSON",
+    ],
+)
+def test_a_json_media_type_is_accepted_in_any_letter_case(media_type: str) -> None:
+    """Media types are case-insensitive (RFC 6838), as producers write them."""
+    data = _structured() | {"datacontenttype": media_type}
+    assert from_structured_json(json.dumps(data)) == from_structured_json(json.dumps(_structured()))
 
 
 def test_optional_attributes_and_other_producers_integers() -> None:
