@@ -63,8 +63,8 @@ __all__ = ["validate"]
     type=click.Path(dir_okay=False),
     metavar="FILE",
     help="Write every rejected line, unchanged, to this file (never one of the inputs; "
-    "written to a temporary file renamed at the end). A line over --max-line-bytes is "
-    "copied too, in bounded chunks.",
+    "written to a temporary file renamed at the end). Each line ends with LF, whatever "
+    "ending it had. A line over --max-line-bytes is copied too, in bounded chunks.",
 )
 @MAX_LINE_OPTION
 @INPUT_FORMAT_OPTION
