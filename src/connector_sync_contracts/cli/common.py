@@ -126,7 +126,7 @@ ECHO_CHUNK: Final = 4096
 
 
 def echo_lines(lines: Iterable[str], *, err: bool = False) -> None:
-    """Print each of ``lines`` (made ``printable``), a chunk of lines per write.
+    """Print each of ``lines`` (made ``printable``, each one line), a chunk of lines per write.
 
     One ``click.echo`` a line costs a flush and click's terminal checks every
     time: the anomaly lines of a log where a quarter of the lines have one
@@ -134,7 +134,8 @@ def echo_lines(lines: Iterable[str], *, err: bool = False) -> None:
     """
     batch: list[str] = []
     for text in lines:
-        batch.append(text)
+        # One item, one line: a newline inside an item (from a log) is escaped.
+        batch.append(printable(text) if "\n" in text else text)
         if len(batch) == ECHO_CHUNK:
             click.echo(printable("\n".join(batch), lines=True), err=err)
             batch.clear()
@@ -147,6 +148,13 @@ _CONTROLS: Final = "\x00-\x09\x0b-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\
 overrides and isolates: what text from a log must not bring to a terminal."""
 _UNPRINTABLE: Final = re.compile(f"[{_CONTROLS}\n]")
 _UNPRINTABLE_LINES: Final = re.compile(f"[{_CONTROLS}]")
+_ASCII: Final = bytes([*range(0x20), 0x7F])
+"""The ASCII characters among them (with the newline)."""
+_ASCII_LINES: Final = _ASCII.replace(b"\n", b"")
+_SUSPECT: Final = _ASCII + b"\xc2\xe2\xed"
+"""Those and the UTF-8 lead bytes of U+0080-U+00BF (C1 controls), U+2000-U+2FFF
+(marks, separators, overrides, isolates) and U+D000-U+DFFF (surrogates)."""
+_SUSPECT_LINES: Final = _SUSPECT.replace(b"\n", b"")
 
 
 def _escape(found: re.Match[str]) -> str:
@@ -171,8 +179,13 @@ def printable(text: str, *, lines: bool = False) -> str:
     line can neither drive the terminal nor pass for another line; lone
     surrogates are escaped as ``encodable`` escapes them.
     """
-    if not lines and text.isprintable():
-        return text  # no control, format, separator or surrogate character: the usual case
+    # The usual case, told at the speed of bytes: no byte that can begin one.
+    if text.isascii():
+        raw, suspect = text.encode("ascii"), _ASCII_LINES if lines else _ASCII
+    else:
+        raw, suspect = text.encode("utf-8", "surrogatepass"), _SUSPECT_LINES if lines else _SUSPECT
+    if len(raw.translate(None, suspect)) == len(raw):
+        return text
     pattern = _UNPRINTABLE_LINES if lines else _UNPRINTABLE
     if pattern.search(text) is not None:
         text = pattern.sub(_escape, text)

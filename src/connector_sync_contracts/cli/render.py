@@ -194,8 +194,8 @@ def anomaly_line(item: Located) -> str:
 def _anomaly_line(
     source: str | None, line: int | None, kind: str, connector: str | None, message: str
 ) -> str:
-    subject = f" [connector {printable(connector)}]" if connector else ""
-    return f"{printable(str(source))}:{line}: anomaly {kind}{subject}: {printable(message)}"
+    subject = f" [connector {connector}]" if connector else ""
+    return f"{source}:{line}: anomaly {kind}{subject}: {message}"  # echo_lines makes it printable
 
 
 PlacedAnomaly = tuple[str, str | None, str, str | None, str | None, int | None]
