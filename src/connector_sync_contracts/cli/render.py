@@ -34,7 +34,6 @@ __all__ = [
     "Located",
     "PlacedAnomaly",
     "LocationTable",
-    "anomaly_line",
     "anomaly_text",
     "collect",
     "first_differences",
@@ -184,11 +183,6 @@ def anomaly_text(item: dict[str, Any]) -> str:
     """``kind: message (event ID)``; an anomaly without an event says so without ``None``."""
     event = f" (event {item['event_id']})" if item.get("event_id") else ""
     return f"{item['kind']}: {printable(item['message'])}{event}"
-
-
-def anomaly_line(item: Located) -> str:
-    """``file:line: anomaly kind: message`` for standard error (a located anomaly)."""
-    return _anomaly_line(item.source, item.line, item.kind, item.connector, item.message)
 
 
 def _anomaly_line(
