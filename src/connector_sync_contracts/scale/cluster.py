@@ -64,13 +64,14 @@ def _route_piece(
     keys); ``("blob", p)``: partition p's lines; ``("ids", b)``: bucket b's
     check values.
     """
-    # Chunks joined once at the end: a bytearray grown piecewise would be copied
-    # again at every reallocation.
-    chunks: list[list[bytes]] = [[] for _ in range(partitions)]
+    # Each partition's share grows in place: a large bytearray is reallocated
+    # without copying (the allocator remaps its pages), and Dask sends a
+    # bytearray as it is, so the lines are copied once, from the router's stage.
+    blobs = [bytearray() for _ in range(partitions)]
     router = Router(
         partitions,
         buckets,
-        sink=lambda p, data: chunks[p].append(bytes(data)),
+        sink=lambda p, data: blobs[p].extend(data),
         cloudevents=cloudevents,
         max_line_bytes=max_line_bytes,
     )
@@ -85,11 +86,10 @@ def _route_piece(
     routed = router.take()
     parts: dict[tuple[str, int], Any] = {}
     sizes: dict[int, int] = {}
-    for p, found in enumerate(chunks):
-        if found:
-            parts["blob", p] = blob = b"".join(found)
+    for p, blob in enumerate(blobs):
+        if blob:
+            parts["blob", p] = blob
             sizes[p] = len(blob)
-            found.clear()
     buckets_with_keys = []
     for b, values in enumerate(routed.ids):
         if values:

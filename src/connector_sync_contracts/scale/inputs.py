@@ -29,6 +29,9 @@ __all__ = ["BLOCK_BYTES", "expand_inputs", "is_url", "piece_source", "plan_piece
 BLOCK_BYTES: Final = 64 * 2**20
 """Default size of one byte range of an uncompressed input (one reading task)."""
 
+_VIEW_BYTES: Final = 4 * 2**20
+"""About the size of each block a byte range is handed over in (as ``io.Source``'s)."""
+
 _GLOB: Final = frozenset("*?[")
 
 
@@ -132,22 +135,56 @@ class _PieceSource(Source):
         return True
 
     def _open(self) -> tuple[IO[bytes], IO[bytes]]:
-        piece = self.piece
-        handle = _open_binary(piece.name)
-        if piece.stop is None:
-            if handle.read(2) == b"\x1f\x8b":
-                handle.seek(0)
-                return gzip.GzipFile(fileobj=handle, mode="rb"), handle  # type: ignore[return-value]
+        if self.piece.stop is not None:
+            block = io.BytesIO(self._range(self.piece.start, self.piece.stop))
+            return block, block
+        handle = _open_binary(self.piece.name)
+        if handle.read(2) == b"\x1f\x8b":
             handle.seek(0)
-            return handle, handle
+            return gzip.GzipFile(fileobj=handle, mode="rb"), handle  # type: ignore[return-value]
+        handle.seek(0)
+        return handle, handle
+
+    def _range(self, start: int, stop: int) -> bytes:
+        """The lines that start in bytes start..stop of the input, read once (``read_block``)."""
         from fsspec.utils import read_block
 
+        handle = _open_binary(self.piece.name)
         try:
-            data = read_block(handle, piece.start, piece.stop - piece.start, delimiter=b"\n")
+            data: bytes = read_block(handle, start, stop - start, delimiter=b"\n")
+        except OSError as exc:
+            raise InputError(f"cannot read {self.piece.name}: {_reason(exc)}") from exc
         finally:
             handle.close()
-        block = io.BytesIO(data)
-        return block, block
+        return data
+
+    def blocks(self) -> Iterator[bytes | memoryview | None]:
+        """``Source.blocks()``; a byte range is read once and yielded as views of what was read.
+
+        The range is in memory whole anyway (``read_block``), so its blocks
+        are cut from it at line ends without copying it again. A line over
+        the length limit stays inside its block, where the router and the
+        engine report it as they report one in ``Source.blocks()``'s blocks
+        (no ``spill`` is set on a piece).
+        """
+        piece = self.piece
+        if piece.stop is None or self.spill is not None:
+            yield from super().blocks()
+            return
+        data = self._range(piece.start, piece.stop)
+        self.bytes_read = len(data)
+        self.block_offset = None  # a range's offsets in the input are not kept
+        view = memoryview(data)
+        start = 0
+        while start < len(data):
+            stop = data.rfind(b"\n", start, start + _VIEW_BYTES) + 1
+            if stop <= start:  # no line ends within a block: one long line
+                stop = data.find(b"\n", start) + 1 or len(data)
+            yield view[start:stop]
+            start = stop
+        self.passes += 1
+        if self.on_pass_end is not None:
+            self.on_pass_end(self)
 
 
 def piece_source(piece: Piece, max_line_bytes: int) -> Source:
@@ -156,7 +193,7 @@ def piece_source(piece: Piece, max_line_bytes: int) -> Source:
 
 
 def piece_blocks(piece: Piece, max_line_bytes: int) -> Iterator[bytes | memoryview | None]:
-    """The blocks of whole lines of ``piece`` (``None`` for a line over the limit)."""
+    """The blocks of whole lines of ``piece`` (see ``_PieceSource.blocks``)."""
     source = piece_source(piece, max_line_bytes)
     try:
         yield from source.blocks()
