@@ -153,6 +153,22 @@ def test_a_cloudevents_file_read_as_envelopes_points_at_the_option(
     assert run_cli("validate", "--input-format", "cloudevents", path).code == 0
 
 
+def test_an_envelope_file_read_as_cloudevents_points_away_from_the_option(
+    tmp_path: Path, valid_lines: list[bytes]
+) -> None:
+    path = write_lines(tmp_path / "envelopes.jsonl", valid_lines[:4])
+    for command in ("validate", "replay"):
+        run = run_cli(command, "--input-format", "cloudevents", path)
+        assert run.code == 1, run.explain()
+        problems = parse_problems(run.out if command == "validate" else run.err)
+        # One problem a line, not the ten attributes an envelope lacks.
+        assert [(p.line, p.field, p.code) for p in problems] == [
+            (n, "$", "looks_like_envelope") for n in range(1, 5)
+        ]
+        assert all("drop --input-format cloudevents" in p.message for p in problems)
+    assert run_cli("validate", path).code == 0
+
+
 # ------------------------------------------------------------------ replay --connector
 
 

@@ -275,6 +275,18 @@ def test_every_problem_is_reported_at_once() -> None:
     }
 
 
+def test_an_envelope_is_told_apart_from_a_cloudevent_lacking_attributes() -> None:
+    envelope = {"event_type": "ConnectorProvisioned", "payload": {}, "event_id": "x"}
+    assert _codes(envelope) == {"$": "looks_like_envelope"}
+    # With a specversion it is a CloudEvent: its own problems are listed.
+    codes = _codes(envelope | {"specversion": "1.0"})
+    assert "looks_like_envelope" not in codes.values()
+    assert codes["$.data"] == "missing_attribute"
+    # Half an envelope is no envelope either: the attributes it lacks are listed.
+    assert "looks_like_envelope" not in _codes({"event_type": "ConnectorProvisioned"}).values()
+    assert "looks_like_envelope" not in _codes({"payload": {}}).values()
+
+
 @pytest.mark.parametrize(
     ("change", "expected"),
     [

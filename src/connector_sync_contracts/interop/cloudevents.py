@@ -301,6 +301,13 @@ class CloudEventLike(Protocol):
         """The event data."""
 
 
+_ENVELOPE_HINT: Final = (
+    "this looks like an envelope, not a CloudEvent: drop --input-format cloudevents "
+    "(in Python: validate or replay it as it is)"
+)
+"""What is said of an envelope read as a CloudEvent, instead of the attributes it lacks."""
+
+
 def _problem(path: tuple[str | int, ...], code: str, message: str) -> CloudEventProblem:
     return CloudEventProblem(json_path(path), code, message)
 
@@ -327,6 +334,9 @@ def envelope_from_cloudevent_dict(data: object) -> dict[str, Any]:
         raise CloudEventMappingError(
             (_problem((), "not_an_object", "a structured CloudEvent must be a JSON object"),)
         )
+    if "specversion" not in data and "event_type" in data and "payload" in data:
+        # An envelope given as a CloudEvent: every attribute it lacks would be listed.
+        raise CloudEventMappingError((_problem((), "looks_like_envelope", _ENVELOPE_HINT),))
     problems: list[CloudEventProblem] = []
     envelope: dict[str, Any] = {}
 

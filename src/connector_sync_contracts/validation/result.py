@@ -92,6 +92,7 @@ CLOUDEVENT_CODES: Final = (
     "invalid_source",
     "unsupported_datacontenttype",
     "unsupported_data_encoding",
+    "looks_like_envelope",
 )
 """Codes of a CloudEvent that does not map to an envelope (``--input-format cloudevents``,
 ``CloudEventMappingError``); the envelope rules it breaks keep their own codes."""
