@@ -194,6 +194,11 @@ def test_the_spill_folder_is_removed_after_success_and_after_an_error(
     assert _spill_folders(tmp_path) == []
 
 
+def _default_signals() -> None:
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize(
     ("signum", "code", "said"),
     [
@@ -217,8 +222,9 @@ def test_ctrl_c_and_termination_remove_the_spill_folder(
         stderr=subprocess.PIPE,
         env=env,
         # As at a terminal: a test runner started in the background (where the
-        # shell ignores SIGINT) must not pass that on to the program.
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        # shell ignores SIGINT) or under nohup (SIGHUP ignored) must not pass
+        # that on to the program, which leaves an ignored signal ignored.
+        preexec_fn=_default_signals,
     )
     try:
         # The replay blocks on the FIFO once it has started spilling the first file.
