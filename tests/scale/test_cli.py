@@ -194,6 +194,22 @@ def test_the_spill_folder_is_removed_after_success_and_after_an_error(
     assert _spill_folders(tmp_path) == []
 
 
+def test_a_local_cluster_leaves_nothing_in_the_temporary_directory(
+    tmp_path: Path, tangled_files: list[Path]
+) -> None:
+    """Dask's scratch space (lock files, spilled data) goes with the cluster."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    run = subprocess.run(
+        [*PROGRAM, *replay_args("--workers", "2"), *map(str, tangled_files)],
+        capture_output=True,
+        env={**run_env(), "TMPDIR": str(scratch)},
+        check=False,
+    )
+    assert run.returncode == 1, run.stderr  # the tangled logs hold invalid lines
+    assert sorted(scratch.iterdir()) == []
+
+
 def _default_signals() -> None:
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, signal.SIG_DFL)

@@ -165,9 +165,21 @@ def _import_distributed() -> Any:
 
 @contextlib.contextmanager
 def local_cluster(workers: int, memory_limit: int | None) -> Iterator[Client]:
-    """A local Dask cluster of ``workers`` processes (one thread each), and its client."""
+    """A local Dask cluster of ``workers`` processes (one thread each), and its client.
+
+    The scheduler and the workers keep their scratch space (Dask's
+    ``dask-scratch-space``: lock files, spilled data) in a folder of our own
+    under the temporary directory, removed with the cluster: Dask's default
+    place is shared and keeps its lock files.
+    """
     distributed = _import_distributed()
+    import dask.config
+
     with (
+        tempfile.TemporaryDirectory(
+            prefix="connector-sync-dask-", ignore_cleanup_errors=True
+        ) as scratch,
+        dask.config.set({"temporary-directory": scratch}),
         distributed.LocalCluster(
             n_workers=workers,
             threads_per_worker=1,
