@@ -107,7 +107,9 @@ __all__ = ["replay"]
     "--workers",
     type=click.IntRange(min=1),
     metavar="N",
-    help="Replay on a local Dask cluster of N worker processes (the [dask] extra).",
+    help="Replay on a local Dask cluster of N worker processes (the [dask] extra). "
+    "It pays off only with many cores: it adds a routing pass and a shuffle, so on "
+    "a few cores the plain replay (or --memory-limit) is faster.",
 )
 @click.option(
     "--scheduler",
