@@ -4,8 +4,10 @@
 blocks of about ``_VIEW_BYTES``: every block but the last ends with a
 newline, none is empty, and together they are exactly the range's lines as
 ``Source.blocks`` reads them from the same range (a line longer than a
-block, or over the length limit, stays whole inside one block). Here the
-block size is shrunk so that small inputs are cut into many blocks.
+block stays whole inside one block). Here the block size is shrunk so that
+small inputs are cut into many blocks. Lines over the length limit, which
+also stay inside their block for the router to report, are drawn by the
+tangled logs of ``test_split`` and ``test_cluster``.
 """
 
 from __future__ import annotations
