@@ -13,10 +13,13 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from connector_sync_contracts._engine.runner import replay_sources
 from connector_sync_contracts.io import Source
-from tests.support.engines import ENGINES, Engine, engine
+from tests.engine.test_native_agreement import logs_as_lines
+from tests.support.engines import ENGINES, Engine, engine, needs_native
 from tests.support.factories import envelope
 
 
@@ -61,3 +64,34 @@ def test_each_anomaly_names_the_file_and_line_of_its_event(
     }
     assert data.to_json() == plain.to_json()
     assert {(name, line) for _, name, line in plain.located_anomalies()} == {(None, None)}
+
+
+@needs_native
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lines=logs_as_lines(), cut=st.integers(0, 100))
+def test_both_engines_place_every_anomaly_on_the_same_line(
+    tmp_path_factory: pytest.TempPathFactory, lines: list[bytes], cut: int
+) -> None:
+    """The compiled fold notes each anomaly's line as it folds (``fold_places``);
+    the pure-Python engine finds the first line naming each event_id by reading
+    the inputs again. Over logs with copies, conflicts and bad lines, split in
+    two files, both give every anomaly the same input and line."""
+    folder = tmp_path_factory.mktemp("places")
+    at = cut * len(lines) // 100
+    paths = [folder / "a.jsonl", folder / "b.jsonl"]
+    paths[0].write_bytes(b"".join(line + b"\n" for line in lines[:at]))
+    paths[1].write_bytes(b"".join(line + b"\n" for line in lines[at:]))
+    placed: dict[str, list[tuple[str, str, str, str, int]]] = {}
+    for name in ("compiled", "python"):
+        sources = [Source(str(path)) for path in paths]
+        try:
+            with engine(name):
+                data, _ = replay_sources(sources, on_problem=lambda *_: None, locate=True)
+        finally:
+            for source in sources:
+                source.close()
+        placed[name] = sorted(
+            (item["kind"], item["event_id"] or "", item["message"], where or "", line or 0)
+            for item, where, line in data.located_anomalies()
+        )
+    assert placed["compiled"] == placed["python"]

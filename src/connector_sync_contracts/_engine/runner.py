@@ -517,8 +517,10 @@ def replay_sources(
                 dropped, conflicts = records.settle(sources)
         finally:
             _release(scanner, sources)
+        folded_places: dict[str, tuple[int, int]] = {}
         if isinstance(records, _NativeRecords):
-            data = _fold_native(replayer, records.scanner, dropped, conflicts)
+            data = _fold_native(replayer, records.scanner, dropped, conflicts, place=locate)
+            folded_places = records.scanner.fold_places()
         else:
             records.settle(sources)
             data = _fold(replayer, records)
@@ -534,7 +536,7 @@ def replay_sources(
             # Settled without their places: only reading every line can tell.
             unplaced = records.unplaced
             rejected = {e: p for e, p in replayer.rejected_places.items() if e not in unplaced}
-        places = _anomaly_places(data.data, scanner, sources, known, rejected)
+        places = _anomaly_places(data.data, scanner, sources, known, rejected, folded_places)
         places.update(replayer.envelope_places)
         return ReplayData(data.data, sources=names, places=places), summary
 
@@ -545,16 +547,21 @@ def _anomaly_places(
     sources: list[Source],
     known: Mapping[str, tuple[int, int]] | None = None,
     rejected: Mapping[str, tuple[int, int]] | None = None,
+    folded: dict[str, tuple[int, int]] | None = None,
 ) -> dict[object, tuple[int, int]]:
     """event_id -> (source index, line) for every event an anomaly of ``data`` names.
 
     The first line that names the event_id: the earlier of its valid
-    line's (``known`` places, else the core's kept record) and the first
+    line's (``known`` places, else the core's kept record: as the fold
+    placed it, ``folded``, or as ``locate`` finds it) and the first
     rejected line naming it (``rejected``: every such line, and no record
     without its place); else the lines read again.
     """
     wanted = {item["event_id"] for item in all_anomalies(data) if item["event_id"]}
+    # The fold's places are its kept records' (a log can have an anomaly on
+    # every other line: no second pass over every record to find them).
     places: dict[object, tuple[int, int]] = {}
+    places.update(folded or {})
     if not wanted:
         return places
     if known:
@@ -645,11 +652,16 @@ def _release(scanner: native.Scanner | None, sources: list[Source]) -> None:
 
 
 def _fold_native(
-    replayer: _Replayer, scanner: native.Scanner, dropped: int, conflicts: dict[str, int]
+    replayer: _Replayer,
+    scanner: native.Scanner,
+    dropped: int,
+    conflicts: dict[str, int],
+    *,
+    place: bool = False,
 ) -> ReplayData:
     """Fold the scanner's records: partitions in C, the stream-level group by the Engine."""
     folded = fold_compiled(
-        replayer.engine, scanner, replayer.envelope_anomalies, dropped, conflicts
+        replayer.engine, scanner, replayer.envelope_anomalies, dropped, conflicts, place=place
     )
     return ReplayData(folded.result_data())
 
@@ -662,6 +674,7 @@ def fold_compiled(
     conflicts: dict[str, int],
     *,
     delivery_model: type | None = None,
+    place: bool = False,
 ) -> Folded:
     """Fold a settled scanner's records into ``engine``.
 
@@ -670,9 +683,10 @@ def fold_compiled(
     routed as ``Engine.fold`` routes it; the link index arrives finished.
     With ``delivery_model`` the sync states' deliveries are made as its
     instances, for a caller that makes result models (``models/results.py``
-    takes either).
+    takes either). ``place``: the scanner notes where each anomaly's event
+    is (``fold_places``).
     """
-    event_count = scanner.start_fold()
+    event_count = scanner.start_fold(place)
     families = sum(_FAMILY_BITS[f] for f in engine.families)
     keep_logs, max_cycles = engine.keep_logs, engine.max_cycles
     while (

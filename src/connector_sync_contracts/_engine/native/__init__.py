@@ -179,8 +179,16 @@ class Scanner(Protocol):
         ((source, line, offset, length), ...) (offset and length -1 when not
         known); once, None before ``settle``."""
 
-    def start_fold(self) -> int:
-        """Group records by partition; return the number of records kept."""
+    def start_fold(self, place: bool = False, /) -> int:
+        """Group records by partition; return the number of records kept.
+
+        ``place``: note where the event of each anomaly folded is (``fold_places``).
+        """
+
+    def fold_places(self) -> dict[str, tuple[int, int]]:
+        """{event_id: (source, line)} of the events of the anomalies folded since
+        ``start_fold(True)``, where known: the first line of the event_id, as
+        ``locate`` finds it. Handed over once."""
 
     def locate(self, event_ids: list[str], /) -> dict[str, tuple[int, int]]:
         """{event_id: (source, line)} for the kept records of those ids whose place is known."""

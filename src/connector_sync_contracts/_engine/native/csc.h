@@ -449,6 +449,8 @@ typedef struct {
     struct sortent *ents;
     size_t ents_cap;
     maker_t deliveries;        /* the delivery model next_group makes, if asked */
+    PyObject *placed;          /* start_fold(place=True): {event_id: (source, line)} of the
+                                  events of the anomalies folded so far, else NULL */
     /* Files the lines of each source can be read again from (reread_from):
        fd -1 none; count: lines read again. The fds are Python's. */
     struct reread { int fd; uint64_t count; } *rereads;

@@ -193,12 +193,40 @@ member_or_none(Scanner *self, int state)
     return state >= 0 ? Py_NewRef(self->spec.state_member[state]) : Py_NewRef(Py_None);
 }
 
+/* Note where an anomaly's event is, when the fold places them (start_fold):
+   its record's line, the first valid line of its event_id (the kept copy),
+   as locate() finds it, without a pass over every record. */
+static int
+place_anomaly(Scanner *self, PyObject *eid, const rec_t *r)
+{
+    uint64_t line = r->where & 0xFFFFFFFFFFFFULL;
+    if (!self->placed || !line) return 0;
+    PyObject *place = PyTuple_New(2);
+    if (!place) return -1;
+    PyObject *source = PyLong_FromUnsignedLongLong(r->where >> 48);
+    PyObject *number = source ? PyLong_FromUnsignedLongLong(line) : NULL;
+    if (!number) {
+        Py_XDECREF(source);
+        Py_DECREF(place);
+        return -1;
+    }
+    PyTuple_SET_ITEM(place, 0, source);
+    PyTuple_SET_ITEM(place, 1, number);
+    untrack_leaf_tuple(place);
+    /* Settled, the store holds one record per event_id: another anomaly of the
+       same event comes from the same record, and finds its place noted. */
+    int rc = PyDict_SetDefault(self->placed, eid, place) ? 0 : -1;
+    Py_DECREF(place);
+    return rc;
+}
+
 /* Append (kind, event_id, *params) to an anomaly list; params is stolen. */
 static int
-push_anomaly(PyObject *list, const char *kind, const rec_t *r, PyObject *params)
+push_anomaly(Scanner *self, PyObject *list, const char *kind, const rec_t *r, PyObject *params)
 {
     if (!params) return -1;
     PyObject *eid = eid_str(r);
+    if (eid && place_anomaly(self, eid, r) < 0) Py_CLEAR(eid);
     PyObject *head = eid ? Py_BuildValue("(sN)", kind, eid) : NULL;
     PyObject *item = head ? PySequence_Concat(head, params) : NULL;
     Py_XDECREF(head);
@@ -242,13 +270,14 @@ log_tuple(PyObject *log)
 
 /* push_anomaly with params built by Py_BuildValue's format (a tuple format). */
 static int
-add_anomaly(PyObject *list, const char *kind, const rec_t *r, const char *format, ...)
+add_anomaly(Scanner *self, PyObject *list, const char *kind, const rec_t *r, const char *format,
+            ...)
 {
     va_list va;
     va_start(va, format);
     PyObject *params = Py_VaBuildValue(format, va);
     va_end(va);
-    return push_anomaly(list, kind, r, params);
+    return push_anomaly(self, list, kind, r, params);
 }
 
 /* ------------------------------------------------------------------ exact sums */
@@ -300,11 +329,11 @@ typedef struct {
 } cacc_t;
 
 static int
-malformed_anomaly(PyObject *list, const rec_t *r)
+malformed_anomaly(Scanner *self, PyObject *list, const rec_t *r)
 {
     PyObject *message = PyObject_GetAttrString(r->u.py, "message");
     if (!message) return -1;
-    return add_anomaly(list, "malformed_payload", r, "(N)", message);
+    return add_anomaly(self, list, "malformed_payload", r, "(N)", message);
 }
 
 static int
@@ -313,25 +342,25 @@ fold_connector(Scanner *self, cacc_t *ca, const rec_t *r, long long max_cycles)
     spec_t *spec = &self->spec;
     intern_t *t = &self->store.strings;
     ca->events++;
-    if (r->kind == RK_MALFORMED) return malformed_anomaly(ca->anomalies, r);
+    if (r->kind == RK_MALFORMED) return malformed_anomaly(self, ca->anomalies, r);
     etype_t *et = &spec->types[r->etype];
     if (ca->has_identity && (r->u.c.provider != ca->provider || r->u.c.ctype != ca->ctype)) {
-        if (add_anomaly(ca->anomalies, "identity_changed", r, "(NNNN)",
+        if (add_anomaly(self, ca->anomalies, "identity_changed", r, "(NNNN)",
                         intern_str(t, r->u.c.provider), intern_str(t, r->u.c.ctype),
                         intern_str(t, ca->provider), intern_str(t, ca->ctype)) < 0)
             return -1;
     }
     for (int k = 0; k < et->n_rules; k++)
         if (r->broken & (1u << k) &&
-            add_anomaly(ca->anomalies, "semantic_violation", r, "(O)", et->rule_code[k]) < 0)
+            add_anomaly(self, ca->anomalies, "semantic_violation", r, "(O)", et->rule_code[k]) < 0)
             return -1;
     int target = et->target >= 0 ? et->target : spec->health_target[r->health - 1];
     if (!(ca->state == target && spec->observation[target])) {
         if (!spec->allowed[ca->state + 1][target])
-            return add_anomaly(ca->anomalies, "invalid_transition", r, "(ONN)", et->name_obj,
+            return add_anomaly(self, ca->anomalies, "invalid_transition", r, "(ONN)", et->name_obj,
                                state_or_none(self, ca->state), state_or_none(self, target));
         if (r->prev && (int)r->prev - 1 != ca->state &&
-            add_anomaly(ca->anomalies, "previous_state_mismatch", r, "(NN)",
+            add_anomaly(self, ca->anomalies, "previous_state_mismatch", r, "(NN)",
                         state_or_none(self, (int)r->prev - 1), state_or_none(self, ca->state)) < 0)
             return -1;
         ca->state = target;
@@ -350,7 +379,7 @@ fold_connector(Scanner *self, cacc_t *ca, const rec_t *r, long long max_cycles)
         if (target == spec->state_reconnected) {
             if (ca->reconnects < INT64_MAX) ca->reconnects++;
             if (ca->reconnects > max_cycles &&
-                add_anomaly(ca->anomalies, "reconnect_loop", r, "(LL)",
+                add_anomaly(self, ca->anomalies, "reconnect_loop", r, "(LL)",
                             (long long)ca->reconnects, max_cycles) < 0)
                 return -1;
         } else if (target == spec->state_healthy) {
@@ -494,7 +523,7 @@ skip(Scanner *self, sacc_t *sa, const rec_t *r, const char *kind, const char *fo
     PyObject *params = key ? PySequence_Concat(key, extra) : NULL;
     Py_XDECREF(key);
     Py_DECREF(extra);
-    return push_anomaly(sa->anomalies, kind, r, params);
+    return push_anomaly(self, sa->anomalies, kind, r, params);
 }
 
 static int
@@ -502,11 +531,11 @@ fold_sync(Scanner *self, sacc_t *sa, uint32_t ri)
 {
     spec_t *spec = &self->spec;
     const rec_t *r = &self->store.recs[ri];
-    if (r->kind == RK_MALFORMED) return malformed_anomaly(sa->anomalies, r);
+    if (r->kind == RK_MALFORMED) return malformed_anomaly(self, sa->anomalies, r);
     etype_t *et = &spec->types[r->etype];
     for (int k = 0; k < et->n_rules; k++)
         if (r->broken & (1u << k) && !et->rule_budget[k] &&
-            add_anomaly(sa->anomalies, "semantic_violation", r, "(O)", et->rule_code[k]) < 0)
+            add_anomaly(self, sa->anomalies, "semantic_violation", r, "(O)", et->rule_code[k]) < 0)
             return -1;
     int outcome = et->outcome;
     uint64_t h = key_hash(self, r);
@@ -531,7 +560,7 @@ fold_sync(Scanner *self, sacc_t *sa, uint32_t ri)
         /* Reported only once the retry is known to be applied (section 8). */
         for (int k = 0; k < et->n_rules; k++)
             if (r->broken & (1u << k) && et->rule_budget[k] &&
-                add_anomaly(sa->anomalies, "retry_budget_exceeded", r, "(O)", et->rule_code[k]) < 0)
+                add_anomaly(self, sa->anomalies, "retry_budget_exceeded", r, "(O)", et->rule_code[k]) < 0)
                 return -1;
         d->last_retry = r->u.s.retry;
         d->attempts++;
@@ -819,7 +848,7 @@ link_step(Scanner *self, links_t *L, PyObject *found, const rec_t *r, uint32_t r
             PyObject *p = lstr(self, L, lid), *a = lstr(self, L, o->key[0]);
             PyObject *b = lstr(self, L, o->key[1]), *c = lstr(self, L, o->key[2]);
             if (!p || !a || !b || !c) return -1;
-            return add_anomaly(found, "link_id_reused", r, "(OOOO)", p, a, b, c);
+            return add_anomaly(self, found, "link_id_reused", r, "(OOOO)", p, a, b, c);
         }
     }
     size_t j, at = L->n_slots ? links_find(self, L, w.key, &j) : 0;
@@ -839,7 +868,7 @@ link_step(Scanner *self, links_t *L, PyObject *found, const rec_t *r, uint32_t r
                       lstr(self, L, w.agg[1])};
     for (int k = 0; k < 7; k++)
         if (!v[k]) return -1;
-    return add_anomaly(found, "conflicting_link", r, "(OOOOOOO)", v[0], v[1], v[2], v[3], v[4],
+    return add_anomaly(self, found, "conflicting_link", r, "(OOOOOOO)", v[0], v[1], v[2], v[3], v[4],
                        v[5], v[6]);
 }
 
@@ -1015,7 +1044,7 @@ fold_stream(Scanner *self, const uint32_t *idx, size_t n, int families)
         int rc = 0;
         if (r->kind == RK_MALFORMED) {
             if (!((families >> r->family) & 1)) ignored++;
-            else rc = malformed_anomaly(r->health ? found : stream, r);
+            else rc = malformed_anomaly(self, r->health ? found : stream, r);
         } else if (r->kind == RK_LINK && on) {
             rc = link_step(self, &L, found, r, idx[i]);
         } else {

@@ -10,7 +10,8 @@
  *   ident(line) -> the keyed hash identical copies share
  *   offer(event_id, lamport, instant_us, ident, source, line, dedup, kind, values)
  *   reserve(events), settle() -> (event ids with differing copies, copies dropped)
- *   start_fold() -> records kept; next_group(keep_logs, max_cycles, families)
+ *   start_fold(place=False) -> records kept; next_group(keep_logs, max_cycles, families)
+ *   fold_places() -> {event_id: (source, line)} of the anomalies folded (start_fold(True))
  *   copy_places() -> {event_id: ((source, line, offset, length), ...)} after settle()
  *   locate(event_ids) -> {event_id: (source, line)}
  */
@@ -72,6 +73,7 @@ Scanner_dealloc(Scanner *self)
     Py_CLEAR(self->items);
     Py_CLEAR(self->items_type);
     maker_clear(&self->deliveries);
+    Py_CLEAR(self->placed);
     free(self->rereads);
     buf_free(&self->reread_buf);
     buf_free(&self->mapped);
@@ -695,13 +697,33 @@ Scanner_rereads(Scanner *self, PyObject *Py_UNUSED(ignored))
 }
 
 static PyObject *
-Scanner_start_fold(Scanner *self, PyObject *Py_UNUSED(ignored))
+Scanner_start_fold(Scanner *self, PyObject *args)
 {
+    int place = 0;
+    if (!PyArg_ParseTuple(args, "|p", &place)) return NULL;
     if (!self->loaded) {
         PyErr_SetString(PyExc_RuntimeError, "Scanner was not initialised");
         return NULL;
     }
-    return fold_start(self);
+    PyObject *placed = place ? PyDict_New() : NULL;
+    if (place && !placed) return NULL;
+    PyObject *kept = fold_start(self);
+    if (!kept) {
+        Py_XDECREF(placed);
+        return NULL;
+    }
+    Py_XSETREF(self->placed, placed);
+    return kept;
+}
+
+/* fold_places() -> {event_id: (source, line)}: where the events of the
+   anomalies folded so far are (start_fold(True)); handed over once. */
+static PyObject *
+Scanner_fold_places(Scanner *self, PyObject *Py_UNUSED(ignored))
+{
+    PyObject *placed = self->placed;
+    self->placed = NULL;
+    return placed ? placed : PyDict_New();
 }
 
 static PyObject *
@@ -764,8 +786,12 @@ static PyMethodDef Scanner_methods[] = {
      "copy_places() -> {event_id: ((source, line, offset, length), ...)}: where the copies of "
      "each event id settle() returned were read (offset and length -1 when not known; once; "
      "None before settle())."},
-    {"start_fold", (PyCFunction)Scanner_start_fold, METH_NOARGS,
-     "start_fold() -> records kept: group them by partition."},
+    {"start_fold", (PyCFunction)Scanner_start_fold, METH_VARARGS,
+     "start_fold(place=False) -> records kept: group them by partition; place: note where "
+     "the event of each anomaly folded is (fold_places())."},
+    {"fold_places", (PyCFunction)Scanner_fold_places, METH_NOARGS,
+     "fold_places() -> {event_id: (source, line)} of the events of the anomalies folded "
+     "since start_fold(True), where known (the first line of the event_id); once."},
     {"locate", (PyCFunction)Scanner_locate, METH_O,
      "locate(event_ids) -> {event_id: (source, line)} for the kept records of those ids "
      "whose place is known."},
