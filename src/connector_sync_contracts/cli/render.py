@@ -185,13 +185,6 @@ def anomaly_text(item: dict[str, Any]) -> str:
     return f"{item['kind']}: {printable(item['message'])}{event}"
 
 
-def _anomaly_line(
-    source: str | None, line: int | None, kind: str, connector: str | None, message: str
-) -> str:
-    subject = f" [connector {connector}]" if connector else ""
-    return f"{source}:{line}: anomaly {kind}{subject}: {message}"  # echo_lines makes it printable
-
-
 PlacedAnomaly = tuple[str, str | None, str, str | None, str | None, int | None]
 """(kind, event_id, message, connector, source, line): the fields of ``Located``."""
 
@@ -211,12 +204,21 @@ def located_lines(
     order = {name: index for index, name in reversed(list(enumerate(files)))}
     unknown = len(order)
     keyed: list[tuple[int, str]] = []
+    append = keyed.append
     for kind, _, message, connector, source, line in found:
-        if source is None or line is None or kind in ROOT_CAUSES or (source, line) in reported:
+        if source is None or line is None or kind in ROOT_CAUSES:
             continue
+        if reported and (source, line) in reported:
+            continue
+        subject = f" [connector {connector}]" if connector else ""
         # One int per place, (file order, line < 2**64), sorts faster than a tuple key.
-        place = order.get(source, unknown) << 64 | line
-        keyed.append((place, _anomaly_line(source, line, kind, connector, message)))
+        # The text is made printable by echo_lines.
+        append(
+            (
+                order.get(source, unknown) << 64 | line,
+                f"{source}:{line}: anomaly {kind}{subject}: {message}",
+            )
+        )
     keyed.sort(key=itemgetter(0))
     return [text for _, text in keyed]
 

@@ -231,8 +231,35 @@ NATIVE_ANOMALIES: Final[dict[str, Callable[..., AnomalyData]]] = {
 """Anomaly kind -> its builder, for what the compiled fold reports."""
 
 
+_SHARED_MESSAGES: Final = frozenset(
+    {
+        "identity_changed",
+        "invalid_transition",
+        "previous_state_mismatch",
+        "retry_budget_exceeded",
+        "semantic_violation",
+    }
+)
+"""Kinds whose message names only states, types and rule codes, never an ID: a
+log can repeat one message on every other line, so it is made once."""
+
+_MESSAGES_KEPT: Final = 4096
+_messages: dict[tuple[Any, ...], str] = {}
+"""(kind, *parameters) -> the message its builder made, for ``_SHARED_MESSAGES``."""
+
+
 def from_native(item: tuple[Any, ...]) -> AnomalyData:
     """The anomaly the compiled fold reports as ``(kind, event_id, *parameters)``."""
+    kind = item[0]
+    if kind in _SHARED_MESSAGES:
+        key = item[:1] + item[2:]
+        message = _messages.get(key)
+        if message is not None:
+            return anomaly(kind=kind, event_id=item[1], message=message)
+        made = NATIVE_ANOMALIES[kind](*item[1:])
+        if len(_messages) < _MESSAGES_KEPT:
+            _messages[key] = made["message"]
+        return made
     kind, event_id, *params = item
     return NATIVE_ANOMALIES[kind](event_id, *params)
 
