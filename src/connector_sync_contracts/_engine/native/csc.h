@@ -141,7 +141,8 @@ typedef struct {
     int terminal[MAX_OUTCOMES];
     int outcome_retry, outcome_replay;
     int max_depth;
-    uint8_t ulid[256];         /* ULID alphabet (upper and lower case) */
+    uint8_t ulid[256];         /* ULID alphabet (upper and lower case): each character's
+                                  upper case, 0 for a character not in it */
     int n_families;
     PyObject *family_obj[MAX_FAMILIES];    /* owned */
     int link_type;             /* the first link event type (for offered link facts), -1 */

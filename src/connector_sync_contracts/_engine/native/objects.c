@@ -561,6 +561,16 @@ read_field(Scanner *self, field_t *f, PyObject *v, value_t *out, int depth, buf_
     return check_string(self, f, out);
 }
 
+/* The field whose key object seen last is k, or -1: a pointer compare per
+   field, cheaper than reading the key's text when keys come in any order. */
+static inline int
+find_key_object(const field_t *fields, int n, PyObject *k)
+{
+    for (int i = 0; i < n; i++)
+        if (fields[i].key_obj == k) return i;
+    return -1;
+}
+
 /* The members of an object (the envelope, or a payload of a known type).
    The values of the known fields in `unread` are not read, only seen. */
 static int
@@ -575,6 +585,8 @@ read_members(Scanner *self, PyObject *d, field_t *fields, int n, value_t *vals, 
         int i, ok;
         if (hint < n && fields[hint].key_obj == k) {
             i = hint; /* the very key object seen last time for this field */
+        } else if ((i = find_key_object(fields, n, k)) >= 0) {
+            /* the same, in another order (producers need not keep one) */
         } else {
             if (!PyUnicode_CheckExact(k)) return 0;
             jstr_t ks;

@@ -97,44 +97,41 @@ datetime_us(const char *s, Py_ssize_t n, int64_t *out)
     return 1;
 }
 
-static inline int
-hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
+/* Each hex digit in lower case; 0 for a character that is not one. */
+static const char LOWER_HEX[256] = {
+    ['0'] = '0', ['1'] = '1', ['2'] = '2', ['3'] = '3', ['4'] = '4', ['5'] = '5', ['6'] = '6',
+    ['7'] = '7', ['8'] = '8', ['9'] = '9', ['a'] = 'a', ['b'] = 'b', ['c'] = 'c', ['d'] = 'd',
+    ['e'] = 'e', ['f'] = 'f', ['A'] = 'a', ['B'] = 'b', ['C'] = 'c', ['D'] = 'd', ['E'] = 'e',
+    ['F'] = 'f'};
 
 /* UUID (36 hyphenated or 32 hex) to 32 lower-case hex digits; 0 when not one. */
 static int
 uuid_hex(const char *s, Py_ssize_t n, char out[32])
 {
-    int k = 0;
+    /* Where the digits of a hyphenated UUID are (8-4-4-4-12). */
+    static const unsigned char AT36[32] = {0,  1,  2,  3,  4,  5,  6,  7,  9,  10, 11,
+                                           12, 14, 15, 16, 17, 19, 20, 21, 22, 24, 25,
+                                           26, 27, 28, 29, 30, 31, 32, 33, 34, 35};
+    const unsigned char *u = (const unsigned char *)s;
+    int bad = 0;
     if (n == 36) {
         if (s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-') return 0;
-    } else if (n != 32) {
+        for (int k = 0; k < 32; k++) bad |= !(out[k] = LOWER_HEX[u[AT36[k]]]);
+    } else if (n == 32) {
+        for (int k = 0; k < 32; k++) bad |= !(out[k] = LOWER_HEX[u[k]]);
+    } else {
         return 0;
     }
-    for (Py_ssize_t i = 0; i < n; i++) {
-        if (n == 36 && (i == 8 || i == 13 || i == 18 || i == 23)) continue;
-        int v = hexval((unsigned char)s[i]);
-        if (v < 0) return 0;
-        out[k++] = "0123456789abcdef"[v];
-    }
-    return 1;
+    return !bad;
 }
 
 int
 normalize_event_id(const spec_t *spec, const char *s, Py_ssize_t n, char out[EID_MAX])
 {
     if (n == 26) {
-        for (int i = 0; i < 26; i++) {
-            unsigned char c = (unsigned char)s[i];
-            if (!spec->ulid[c]) return 0;
-            out[i] = (c >= 'a' && c <= 'z') ? (char)(c - 32) : (char)c;
-        }
-        return 26;
+        int bad = 0;
+        for (int i = 0; i < 26; i++) bad |= !(out[i] = (char)spec->ulid[(unsigned char)s[i]]);
+        return bad ? 0 : 26;
     }
     char hex[32];
     if (!uuid_hex(s, n, hex)) return 0;

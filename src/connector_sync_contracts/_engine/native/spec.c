@@ -502,9 +502,9 @@ spec_load(spec_t *spec, PyObject *d)
     if (an != 32) return fail("the ULID alphabet is not 32 characters");
     for (Py_ssize_t i = 0; i < an; i++) {
         unsigned char c = (unsigned char)a[i];
-        if (c >= 0x80) return fail("the ULID alphabet is not ASCII");
-        spec->ulid[c] = 1;
-        if (c >= 'A' && c <= 'Z') spec->ulid[c + 32] = 1;
+        if (c >= 0x80 || c == 0) return fail("the ULID alphabet is not printable ASCII");
+        spec->ulid[c] = (c >= 'a' && c <= 'z') ? (uint8_t)(c - 32) : c;
+        if (c >= 'A' && c <= 'Z') spec->ulid[c + 32] = c;
     }
     if (load_names(item(d, "families"), spec->family_obj, MAX_FAMILIES, &spec->n_families,
                    "families") < 0 ||
