@@ -27,7 +27,10 @@ like ``_stream._fold_native`` does. Checked on every input:
   ingested and replayed sums are not negative, a group folded in C converts
   to plain data with ``_accel.connector_state``/``sync_state``, the link
   index is in key order with a reverse index of exactly its keys, and every
-  anomaly reported has its message made (``from_native``);
+  anomaly reported has its message made (``from_native``); with the
+  header's ``place`` bit the fold notes the line of each anomaly's event
+  (``start_fold(True)``, ``fold_places``): only events of anomalies it
+  reported, on lines that were read, handed over once;
 - the first accepted lines, as the mappings ``orjson.loads`` gives and as
   the ``Event``s the model makes of them, go through ``scan_objects``
   (``objects.c``, the path of ``replay()`` of Python objects) with an
@@ -83,7 +86,7 @@ HEADER = 8
 """Bytes at the start of each input that choose the options (see ``Plan``)."""
 
 DEFAULT_LIMIT = 1 << 20
-_MAX_CUTS = 5  # header bytes 3..7: four cut positions, then strict and weak_bits
+_MAX_CUTS = 5  # header bytes 3..7: four cut positions, then strict, weak_bits and place
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,7 @@ class Plan:
     offer_none: bool  # offer deferred lines as records of no family
     strict: bool  # scan(..., strict, ...): unknown fields are problems (validate --strict)
     weak_bits: int  # keep only this many hash bits, so that collisions are the rule
+    place: bool  # start_fold(place): note each anomaly's line as replay --format json does
     reserve: bool  # size the dedup table first, as _stream._reserving_scan does
     limit: int
     max_cycles: int
@@ -123,6 +127,7 @@ class Plan:
                 reserve=bool(flags & 128),
                 strict=bool(extra & 1),
                 weak_bits=(0, 1, 2, 8)[(extra >> 1) & 3],
+                place=bool(extra & 8),
                 limit=DEFAULT_LIMIT if limit_byte == 0 else limit_byte * 8,
                 max_cycles=cycles % 8,
                 cuts=tuple(cuts),
@@ -256,8 +261,9 @@ def fold(scanner: _accel.Scanner, plan: Plan) -> None:
     assert scanner.copy_places() is None, "given once"
     for event_id in conflicted:  # _NativeRecords.settle offers the winner back
         scanner.offer(event_id, 0, 0, 0, 0, 0, False, "other", None)
-    live = scanner.start_fold()
+    live = scanner.start_fold(plan.place)
     seen = winners = 0
+    named: set[str] = set()  # the event ids of the anomalies folded
     while (group := scanner.next_group(plan.keep_logs, plan.max_cycles, 7)) is not None:
         if group[0] == "stream":
             # Each record is ignored, a stream anomaly, a link that wins its
@@ -267,6 +273,7 @@ def fold(scanner: _accel.Scanner, plan: Plan) -> None:
             winners = len(index)
             for item in found + link_anomalies:  # every kind has its message
                 from_native(item)
+                named.add(item[1])
             keys = [
                 (item["external_provider"], item["external_ref_type"], item["external_ref_id"])
                 for item in index
@@ -281,12 +288,14 @@ def fold(scanner: _accel.Scanner, plan: Plan) -> None:
         seen += ignored
         if connector_part is not None:
             seen += connector_part[8]
-            _accel.connector_state(cid, connector_part)
+            state = _accel.connector_state(cid, connector_part)
+            named.update(a["event_id"] for a in state["anomalies"])
         if sync_part is not None:
             # Every count is >= 0 and sums are exact, so the sums are too.
             assert sync_part[1] >= 0, sync_part[1]
             assert sync_part[2] >= 0, sync_part[2]
             state = _accel.sync_state(cid, sync_part)
+            named.update(a["event_id"] for a in state["anomalies"])
             # An applied record counts once; one that is not applied (the
             # compiled fold records anomalies itself) leaves one skip anomaly.
             seen += sum(sync_part[0])
@@ -294,6 +303,12 @@ def fold(scanner: _accel.Scanner, plan: Plan) -> None:
     # Only a link can leave no trace (absorbed), and only after a winner of its key.
     assert seen == live or (seen < live and winners), (seen, live)
     assert scanner.next_group(plan.keep_logs, plan.max_cycles, 7) is None
+    # Each place the fold noted names an anomaly's event, on a line that was read.
+    placed = scanner.fold_places()
+    assert placed.keys() <= named, (placed, named)
+    assert all(0 <= source <= 3 and line >= 1 for source, line in placed.values()), placed
+    assert plan.place or not placed, placed
+    assert scanner.fold_places() == {}, "given once"
 
 
 _MAX_OBJECTS = 4
