@@ -53,8 +53,13 @@ REGEN := $(BIN)/python -m connector_sync_contracts._tooling.regen
 schema-check: $(STAMP_DEV)
 	$(REGEN) --check
 
+# The suite runs on every core (pytest-xdist), at most 4 workers: the scale tests
+# start 2-worker Dask clusters of their own. PYTEST_WORKERS=0 runs it in one process.
+PYTEST_WORKERS ?= auto
+PARALLEL := -n $(PYTEST_WORKERS) --maxprocesses 4
+
 unit: $(STAMP_DEV)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PARALLEL)
 
 test: lint typecheck schema-check unit
 
@@ -62,7 +67,7 @@ test: lint typecheck schema-check unit
 # then the atheris fuzzer on the sanitizer build for SOAK_FUZZ_SECONDS.
 SOAK_FUZZ_SECONDS ?= 900
 soak: $(STAMP_DEV)
-	CSC_SOAK=1 $(BIN)/python -m pytest -p no:cacheprovider tests/engine tests/io tests/reducing \
+	CSC_SOAK=1 $(BIN)/python -m pytest $(PARALLEL) -p no:cacheprovider tests/engine tests/io tests/reducing \
 		tests/validation tests/models tests/interop
 	$(MAKE) fuzz FUZZ_SECONDS=$(SOAK_FUZZ_SECONDS)
 
@@ -114,7 +119,8 @@ sanitize-build: $(SAN_STAMP)
 # the compiled engines' cases are worth their time (the pure-Python ones run no C).
 SANITIZE_SELECT := -k "not ApiPython and not StreamPython and not LinesPython and not Incremental"
 sanitize: sanitize-build
-	$(SAN_ENV) $(SAN_BIN)/python -m pytest -p no:cacheprovider $(SANITIZE_SELECT) $(SANITIZE_TESTS)
+	$(SAN_ENV) $(SAN_BIN)/python -m pytest $(PARALLEL) -p no:cacheprovider $(SANITIZE_SELECT) \
+		$(SANITIZE_TESTS)
 
 # Time-boxed atheris run on the sanitizer build, in libFuzzer's fork mode so a
 # crash is saved (fuzz/work/gcc-crash-*) and fuzzing goes on. New inputs go to
