@@ -35,6 +35,7 @@ SOURCES = (
     "objects",
     "route",
     "cloudevents",
+    "listing",
 )
 
 SANITIZE = os.environ.get("CSC_SANITIZE", "")

@@ -37,7 +37,12 @@ from ..contract.patterns import normal_event_id
 from ..contract.projection import ReplayData, all_anomalies
 from ..errors import InputError
 from ..io import LineProblem, LineSink, Source
-from ..reducing.anomalies import AnomalyData, anomaly, conflicting_duplicate, from_native
+from ..reducing.anomalies import (
+    AnomalyData,
+    anomaly,
+    conflicting_duplicate,
+    from_native_all,
+)
 from ..reducing.facts import ConnectorFact, Fact, MalformedFact, SyncFact
 from ..reducing.fold import Engine
 from . import native
@@ -517,7 +522,7 @@ def replay_sources(
                 dropped, conflicts = records.settle(sources)
         finally:
             _release(scanner, sources)
-        folded_places: dict[str, tuple[int, int]] = {}
+        folded_places: dict[object, tuple[int, int]] = {}
         if isinstance(records, _NativeRecords):
             data = _fold_native(replayer, records.scanner, dropped, conflicts, place=locate)
             folded_places = records.scanner.fold_places()
@@ -547,7 +552,7 @@ def _anomaly_places(
     sources: list[Source],
     known: Mapping[str, tuple[int, int]] | None = None,
     rejected: Mapping[str, tuple[int, int]] | None = None,
-    folded: dict[str, tuple[int, int]] | None = None,
+    folded: dict[object, tuple[int, int]] | None = None,
 ) -> dict[object, tuple[int, int]]:
     """event_id -> (source index, line) for every event an anomaly of ``data`` names.
 
@@ -557,26 +562,36 @@ def _anomaly_places(
     rejected line naming it (``rejected``: every such line, and no record
     without its place); else the lines read again.
     """
-    wanted = {item["event_id"] for item in all_anomalies(data) if item["event_id"]}
     # The fold's places are its kept records' (a log can have an anomaly on
-    # every other line: no second pass over every record to find them).
-    places: dict[object, tuple[int, int]] = {}
-    places.update(folded or {})
-    if not wanted:
-        return places
+    # every other line: no second pass over every record to find them). Its
+    # dict is handed over once, so it becomes the table: only the event_ids
+    # it did not place are collected, not one set of all of them.
+    places: dict[object, tuple[int, int]] = folded if folded is not None else {}
+    unplaced = {
+        eid for item in all_anomalies(data) if (eid := item["event_id"]) and eid not in places
+    }
+
+    def wanted(eid: str) -> bool:
+        # Named by an anomaly: placed so far, or not yet. (A place for an
+        # event_id no anomaly names would never be looked up.)
+        return eid in unplaced or eid in places
+
     if known:
-        places.update((eid, known[eid]) for eid in wanted & known.keys())
-    if scanner is not None:
-        unplaced = wanted - places.keys()
-        if unplaced:
-            # The kept record of an event_id is its first valid line.
-            places.update(scanner.locate(list(unplaced)))  # a lookup table: no order needed
+        for eid in [eid for eid in known if wanted(eid)]:
+            places[eid] = known[eid]
+            unplaced.discard(eid)
+    if scanner is not None and unplaced:
+        # The kept record of an event_id is its first valid line.
+        found = scanner.locate(list(unplaced))  # a lookup table: no order needed
+        places.update(found)
+        unplaced.difference_update(found)
     for named, place in (rejected or {}).items():
-        if named in wanted and (named not in places or place < places[named]):
+        if wanted(named) and (named not in places or place < places[named]):
             places[named] = place
+            unplaced.discard(named)
     # A line names an event_id in its normal spelling only: an anomaly's
     # malformed event_id is on no line (its anomaly carries its own place).
-    missing = {eid for eid in wanted - places.keys() if normal_event_id(eid) == eid}
+    missing = {eid for eid in unplaced if normal_event_id(eid) == eid}
     if missing:
         from .modelpath import line_event_id
 
@@ -695,11 +710,11 @@ def fold_compiled(
         if group[0] == "stream":
             _, ignored, found, links = group
             engine.ignored += ignored
-            engine.stream_anomalies.extend(map(from_native, found))
+            engine.stream_anomalies.extend(from_native_all(found))
             if links is not None:
                 index, reverse, link_anomalies = links
                 engine.links.folded = (index, reverse)
-                engine.links.anomalies = [from_native(item) for item in link_anomalies]
+                engine.links.anomalies = from_native_all(link_anomalies)
             continue
         _, cid, connector_part, sync_part, ignored = group
         engine.ignored += ignored

@@ -6,6 +6,7 @@ import re
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from itertools import islice
 from typing import Final, NoReturn
 
 import click
@@ -132,15 +133,13 @@ def echo_lines(lines: Iterable[str], *, err: bool = False) -> None:
     time: the anomaly lines of a log where a quarter of the lines have one
     took longer to print than the replay took to compute them.
     """
-    batch: list[str] = []
-    for text in lines:
-        # One item, one line: a newline inside an item (from a log) is escaped.
-        batch.append(printable(text) if "\n" in text else text)
-        if len(batch) == ECHO_CHUNK:
-            click.echo(printable("\n".join(batch), lines=True), err=err)
-            batch.clear()
-    if batch:
-        click.echo(printable("\n".join(batch), lines=True), err=err)
+    items = iter(lines)
+    while batch := list(islice(items, ECHO_CHUNK)):
+        joined = "\n".join(batch)
+        if joined.count("\n") != len(batch) - 1:
+            # One item, one line: a newline inside an item (from a log) is escaped.
+            joined = "\n".join(printable(text) if "\n" in text else text for text in batch)
+        click.echo(printable(joined, lines=True), err=err)
 
 
 _CONTROLS: Final = "\x00-\x09\x0b-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069"

@@ -37,7 +37,7 @@ from .common import (
 from .render import (
     focus,
     locate,
-    located_lines,
+    replay_located_lines,
     table,
     terminal_width,
 )
@@ -249,4 +249,4 @@ def _report_located(
     cause; what is left are the effects on valid lines (``invalid_transition``
     ...), in file and line order, as a linter lists its findings.
     """
-    echo_lines(located_lines(result.placed_anomalies(), reported, files), err=True)
+    echo_lines(replay_located_lines(result, reported, files), err=True)

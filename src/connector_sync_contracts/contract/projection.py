@@ -154,48 +154,62 @@ class ReplayData:
         """
         located: list[tuple[dict[str, Any], str | None, int | None]] = []
         for item in all_anomalies(self.data):
-            place = self.places.get(item["event_id"]) if item["event_id"] else None
-            if place is None:
-                place = self.places.get(id(item))
+            place = self.place(item)
             if place is None:
                 located.append((item, None, None))
             else:
                 located.append((item, self.sources[place[0]], place[1]))
         return located
 
+    def place(self, item: Mapping[str, Any]) -> tuple[int, int] | None:
+        """(index in ``sources``, line) of one anomaly of ``data``, or None when not known.
+
+        The place of the event it names; else its own (an anomaly of a line
+        without a usable event_id is placed by identity).
+        """
+        event_id = item["event_id"]
+        place = self.places.get(event_id) if event_id else None
+        return self.places.get(id(item)) if place is None else place
+
+    def anomaly_groups(self) -> list[tuple[str | None, Sequence[dict[str, Any]]]]:
+        """The anomalies in report order, as (connector_id, anomalies) lists.
+
+        Each connector's (by connector_id) lifecycle, then delivery
+        anomalies, then the link index's, then stream-level ones; the
+        connector_id is None for the last two.
+        """
+        data = self.data
+        connectors, sync = data["connectors"], data["sync"]
+        groups: list[tuple[str | None, Sequence[dict[str, Any]]]] = []
+        for cid in sorted({*connectors, *sync}):
+            for part in (connectors, sync):
+                if cid in part:
+                    groups.append((cid, part[cid]["anomalies"]))
+        groups.append((None, data["external_links"]["link_anomalies"]))
+        groups.append((None, data["anomalies"]))
+        return groups
+
     def placed_anomalies(
         self,
     ) -> list[tuple[str, str | None, str, str | None, str | None, int | None]]:
         """Every anomaly as (kind, event_id, message, connector_id, input, line).
 
-        In report order: each connector's (by connector_id) lifecycle, then
-        delivery anomalies, then the link index's, then stream-level ones;
-        ``connector_id`` is None for the last two, and the input and line
-        are None where ``located_anomalies`` does not know them. What the
-        command line lists on standard error, without matching the
-        anomalies of ``located_anomalies`` back to the result's.
+        In report order (``anomaly_groups``); ``connector_id`` is None for
+        the link index's and stream-level anomalies, and the input and line
+        are None where ``place`` does not know them. What the command line
+        lists on standard error, without matching the anomalies of
+        ``located_anomalies`` back to the result's.
         """
-        data = self.data
-        places = self.places
         sources = self.sources
+        place = self.place
         placed: list[tuple[str, str | None, str, str | None, str | None, int | None]] = []
-
-        def add(items: Sequence[dict[str, Any]], connector: str | None) -> None:
+        for connector, items in self.anomaly_groups():
             for item in items:
-                event_id = item["event_id"]
-                place = places.get(event_id) if event_id else None
-                if place is None:
-                    place = places.get(id(item))
-                source, line = (None, None) if place is None else (sources[place[0]], place[1])
-                placed.append((item["kind"], event_id, item["message"], connector, source, line))
-
-        connectors, sync = data["connectors"], data["sync"]
-        for cid in sorted({*connectors, *sync}):
-            for part in (connectors, sync):
-                if cid in part:
-                    add(part[cid]["anomalies"], cid)
-        add(data["external_links"]["link_anomalies"], None)
-        add(data["anomalies"], None)
+                where = place(item)
+                source, line = (None, None) if where is None else (sources[where[0]], where[1])
+                placed.append(
+                    (item["kind"], item["event_id"], item["message"], connector, source, line)
+                )
         return placed
 
     def to_dict(self, *, include_logs: bool = True) -> dict[str, Any]:

@@ -33,7 +33,7 @@ import orjson
 from ...contract.catalog import RECIPES, SYNC_OUTCOMES, Family
 from ...contract.lifecycle import ConnectorState, HealthStatus, SyncOutcome
 from ...contract.patterns import URL_PATTERN, cached_check
-from ...reducing.anomalies import AnomalyData, from_native
+from ...reducing.anomalies import from_native_all
 from ...reducing.facts import (
     EPOCH,
     MICROSECOND,
@@ -57,6 +57,7 @@ __all__ = [
     "BlockRouter",
     "CloudEventsPlan",
     "Scanner",
+    "anomaly_listing",
     "block_router",
     "key_ties",
     "model_maker",
@@ -185,7 +186,7 @@ class Scanner(Protocol):
         ``place``: note where the event of each anomaly folded is (``fold_places``).
         """
 
-    def fold_places(self) -> dict[str, tuple[int, int]]:
+    def fold_places(self) -> dict[object, tuple[int, int]]:
         """{event_id: (source, line)} of the events of the anomalies folded since
         ``start_fold(True)``, where known: the first line of the event_id, as
         ``locate`` finds it. Handed over once."""
@@ -246,6 +247,13 @@ def model_maker() -> Any:
     if _native is None or os.environ.get(PURE_PYTHON_ENV) == "1":
         return None
     return _native.instances
+
+
+def anomaly_listing() -> Any:
+    """The compiled ``located_lines`` (cli/render.py's ``replay_located_lines``), or None."""
+    if _native is None or os.environ.get(PURE_PYTHON_ENV) == "1":
+        return None
+    return _native.located_lines
 
 
 def key_ties() -> Any:
@@ -433,10 +441,6 @@ def _at(us: int | None) -> datetime | None:
     return None if us is None else EPOCH + us * MICROSECOND
 
 
-def _anomalies(items: list[tuple[Any, ...]]) -> list[AnomalyData]:
-    return [from_native(item) for item in items]
-
-
 def connector_state(connector_id: str, part: tuple[Any, ...]) -> dict[str, Any]:
     """The plain data of ``ReducedConnectorState`` from what the compiled fold reports."""
     ctype, provider, mission, state, transition, checked, health, latency, events, log, found = part
@@ -452,7 +456,7 @@ def connector_state(connector_id: str, part: tuple[Any, ...]) -> dict[str, Any]:
         "last_latency_ms": latency + 0.0 if latency is not None else None,
         "event_count": events,
         "transition_log": tuple(log) if log is not None else None,
-        "anomalies": _anomalies(found),
+        "anomalies": from_native_all(found),
     }
 
 
@@ -467,5 +471,5 @@ def sync_state(connector_id: str, part: tuple[Any, ...]) -> dict[str, Any]:
         "pending_retries": pending,
         "outcome_log": tuple(log) if log is not None else None,
         "deliveries": tuple(deliveries) if deliveries is not None else None,
-        "anomalies": _anomalies(found),
+        "anomalies": from_native_all(found),
     }

@@ -20,6 +20,7 @@
  *   objects.c Python mappings and Events read with scan.c's checks
  *   route.c  the partition of each line, for a partitioned replay
  *   cloudevents.c structured CloudEvents lines mapped to envelope lines
+ *   listing.c the command line's list of located anomalies, in one call
  *   module.c the Scanner type and its Python methods
  */
 #ifndef CSC_H
@@ -620,6 +621,12 @@ int ce_plan_read(PyObject *plan, ce_plan_t *out);
 /* Append the envelope line (with its \n) of the CloudEvent p..end to out:
    1 mapped, 0 declined (Python maps it), -1 a Python error. */
 int ce_map_line(Scanner *self, const ce_plan_t *plan, const char *p, const char *end, buf_t *out);
+
+/* listing.c */
+int listing_init(void);
+/* located_lines(groups, places, sources, ranks, reported, root_causes) -> [str]:
+   cli/render.py's listing of located anomalies (render.replay_located_lines). */
+PyObject *located_lines(PyObject *module, PyObject *args);
 
 /* fold.c */
 PyObject *fold_start(Scanner *self);

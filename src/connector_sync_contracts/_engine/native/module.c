@@ -838,6 +838,10 @@ static PyMethodDef native_functions[] = {
     {"url_check", url_check, METH_O,
      "url_check(value) -> value when it fully matches contract/patterns.py's URL_PATTERN, "
      "else None (the pattern only: the length is checked apart)."},
+    {"located_lines", located_lines, METH_VARARGS,
+     "located_lines(groups, places, sources, ranks, reported, root_causes) -> [str]: the "
+     "command line's list of anomalies placed on lines, in file and line order "
+     "(cli/render.py's replay_located_lines)."},
     {"key_ties", key_ties, METH_O,
      "key_ties(values) -> [[partition, ...], ...]: partitions sharing a check key (scale/plan.py)."},
     {NULL, NULL, 0, NULL},
@@ -851,7 +855,9 @@ static struct PyModuleDef native_module = {
 PyMODINIT_FUNC
 PyInit__native(void)
 {
-    if (PyType_Ready(&ScannerType) < 0 || objects_init() < 0 || route_init() < 0) return NULL;
+    if (PyType_Ready(&ScannerType) < 0 || objects_init() < 0 || route_init() < 0 ||
+        listing_init() < 0)
+        return NULL;
     PyObject *m = PyModule_Create(&native_module);
     if (!m) return NULL;
     if (PyModule_AddIntConstant(m, "SPEC_FORMAT", CSC_SPEC_FORMAT) < 0) {

@@ -1,0 +1,404 @@
+/*
+ * The command line's list of located anomalies, made in one call.
+ *
+ * located_lines(groups, places, sources, ranks, reported, root_causes)
+ * returns what cli/render.py's located_lines returns for
+ * ReplayData.placed_anomalies(): one "FILE:LINE: anomaly KIND [connector
+ * ID]: MESSAGE" str per anomaly placed on a line, in file then line order.
+ * A log can have an anomaly on every other line; the Python listing makes a
+ * tuple, a place and a sort key object per anomaly, and costs more than
+ * the fold that found them. render.replay_located_lines calls this, and
+ * tests/cli/test_anomaly_listing.py holds it equal to the Python listing.
+ *
+ * groups      [(connector_id or None, [anomaly dict, ...]), ...] in report
+ *             order (ReplayData.anomaly_groups)
+ * places      {event_id or id(anomaly): (source index, line)} (ReplayData.place)
+ * sources     [str]: the inputs' names, by source index
+ * ranks       [int]: each source's rank in the files' order (sort key)
+ * reported    {(source, line)}: lines already reported as problems, left out
+ * root_causes (kind, ...): kinds left out
+ *
+ * Anomalies of one line keep their report order: the sort's last key is
+ * the anomaly's position. Nothing here reads the log; every value comes
+ * from the replay's own data, and is type-checked all the same.
+ */
+#include "csc.h"
+
+
+static PyObject *key_kind, *key_event_id, *key_message;
+
+int
+listing_init(void)
+{
+    key_kind = PyUnicode_InternFromString("kind");
+    key_event_id = PyUnicode_InternFromString("event_id");
+    key_message = PyUnicode_InternFromString("message");
+    return key_kind && key_event_id && key_message ? 0 : -1;
+}
+
+typedef struct {
+    uint64_t rank, line;
+    PyObject *text;
+} lentry_t;
+
+static inline int
+lentry_before(const lentry_t *a, const lentry_t *b)
+{
+    return a->rank != b->rank ? a->rank < b->rank : a->line < b->line;
+}
+
+#define LIST_RUN 16
+
+/* A stable merge sort of e[0..n) by (rank, line), using tmp[0..n); anomalies
+   of one line keep their report order. Returns the array holding the result. */
+static lentry_t *
+sort_lentries(lentry_t *e, lentry_t *tmp, size_t n)
+{
+    for (size_t lo = 0; lo < n; lo += LIST_RUN) {
+        size_t hi = lo + LIST_RUN < n ? lo + LIST_RUN : n;
+        for (size_t i = lo + 1; i < hi; i++) {
+            lentry_t cur = e[i];
+            size_t j = i;
+            for (; j > lo && lentry_before(&cur, &e[j - 1]); j--) e[j] = e[j - 1];
+            e[j] = cur;
+        }
+    }
+    lentry_t *from = e, *to = tmp;
+    for (size_t width = LIST_RUN; width < n; width *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * width) {
+            size_t mid = lo + width < n ? lo + width : n;
+            size_t hi = lo + 2 * width < n ? lo + 2 * width : n;
+            size_t i = lo, j = mid, k = lo;
+            while (i < mid && j < hi)
+                to[k++] = lentry_before(&from[j], &from[i]) ? from[j++] : from[i++];
+            while (i < mid) to[k++] = from[i++];
+            while (j < hi) to[k++] = from[j++];
+        }
+        lentry_t *swap = from;
+        from = to;
+        to = swap;
+    }
+    return from;
+}
+
+/* 0 when s is a str whose length and characters can be read, else -1 with
+   an error set (before 3.12 a str can still need PyUnicode_READY). */
+static int
+ready_str(PyObject *s, const char *what)
+{
+    if (!PyUnicode_Check(s)) {
+        PyErr_Format(PyExc_TypeError, "%s must be a str", what);
+        return -1;
+    }
+#if PY_VERSION_HEX < 0x030C0000
+    if (PyUnicode_READY(s) < 0) return -1;
+#endif
+    return 0;
+}
+
+/* A str value of an anomaly dict, or NULL with an error set. */
+static PyObject *
+str_field(PyObject *item, PyObject *key)
+{
+    PyObject *v = PyDict_GetItemWithError(item, key);
+    if (!v) {
+        if (!PyErr_Occurred()) PyErr_SetObject(PyExc_KeyError, key);
+        return NULL;
+    }
+    return ready_str(v, "an anomaly's kind and message") < 0 ? NULL : v;
+}
+
+/* n += add, or -1 when it would pass PY_SSIZE_T_MAX. */
+static int
+grow_len(Py_ssize_t *n, Py_ssize_t add)
+{
+    if (add < 0 || *n > PY_SSIZE_T_MAX - add) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    *n += add;
+    return 0;
+}
+
+typedef struct {
+    PyObject *out;
+    int kind;
+    void *data;
+    Py_ssize_t at;
+} writer_t;
+
+static int
+put_str(writer_t *w, PyObject *s)
+{
+    Py_ssize_t n = PyUnicode_GET_LENGTH(s);
+    int kind = PyUnicode_KIND(s);
+    if (kind == w->kind) {
+        /* Same width: the code units as they are (the output has room: its
+           length was summed from these). */
+        memcpy((char *)w->data + w->at * kind, PyUnicode_DATA(s), (size_t)n * (size_t)kind);
+    } else if (n && PyUnicode_CopyCharacters(w->out, w->at, s, 0, n) < 0) {
+        return -1;
+    }
+    w->at += n;
+    return 0;
+}
+
+static void
+put_ascii(writer_t *w, const char *s, size_t n)
+{
+    if (w->kind == PyUnicode_1BYTE_KIND) {
+        memcpy((char *)w->data + w->at, s, n);
+        w->at += (Py_ssize_t)n;
+        return;
+    }
+    for (size_t k = 0; k < n; k++)
+        PyUnicode_WRITE(w->kind, w->data, w->at++, (Py_UCS4)(unsigned char)s[k]);
+}
+
+static Py_UCS4
+max_char(Py_UCS4 a, PyObject *s)
+{
+    Py_UCS4 b = PyUnicode_MAX_CHAR_VALUE(s);
+    return a > b ? a : b;
+}
+
+/* "SOURCE:LINE: anomaly KIND [connector CONNECTOR]: MESSAGE" (no subject when
+   connector is NULL), as render.located_lines writes it. */
+static PyObject *
+line_text(PyObject *source, uint64_t line, PyObject *kind, PyObject *connector, PyObject *message)
+{
+    char buf[24];
+    char *end = buf + sizeof(buf), *digits = end;
+    do {
+        *--digits = (char)('0' + line % 10);
+        line /= 10;
+    } while (line);
+    Py_ssize_t nd = end - digits;
+    static const char sep_line[] = ":", sep_kind[] = ": anomaly ", sep_open[] = " [connector ",
+                      sep_close[] = "]", sep_message[] = ": ";
+    Py_ssize_t n = 0;
+    Py_UCS4 top = 127;
+    if (grow_len(&n, PyUnicode_GET_LENGTH(source)) < 0 ||
+        grow_len(&n, (Py_ssize_t)(sizeof(sep_line) - 1) + nd + (Py_ssize_t)(sizeof(sep_kind) - 1)) <
+            0 ||
+        grow_len(&n, PyUnicode_GET_LENGTH(kind)) < 0 ||
+        grow_len(&n, (Py_ssize_t)(sizeof(sep_message) - 1)) < 0 ||
+        grow_len(&n, PyUnicode_GET_LENGTH(message)) < 0)
+        return NULL;
+    if (connector &&
+        (grow_len(&n, (Py_ssize_t)(sizeof(sep_open) - 1 + sizeof(sep_close) - 1)) < 0 ||
+         grow_len(&n, PyUnicode_GET_LENGTH(connector)) < 0))
+        return NULL;
+    top = max_char(max_char(max_char(top, source), kind), message);
+    if (connector) top = max_char(top, connector);
+    writer_t w = {.out = PyUnicode_New(n, top)};
+    if (!w.out) return NULL;
+    w.kind = PyUnicode_KIND(w.out);
+    w.data = PyUnicode_DATA(w.out);
+    if (put_str(&w, source) < 0) goto fail;
+    put_ascii(&w, sep_line, sizeof(sep_line) - 1);
+    put_ascii(&w, digits, (size_t)nd);
+    put_ascii(&w, sep_kind, sizeof(sep_kind) - 1);
+    if (put_str(&w, kind) < 0) goto fail;
+    if (connector) {
+        put_ascii(&w, sep_open, sizeof(sep_open) - 1);
+        if (put_str(&w, connector) < 0) goto fail;
+        put_ascii(&w, sep_close, sizeof(sep_close) - 1);
+    }
+    put_ascii(&w, sep_message, sizeof(sep_message) - 1);
+    if (put_str(&w, message) < 0) goto fail;
+    if (w.at != n) {
+        PyErr_SetString(PyExc_SystemError, "an anomaly line of the wrong length");
+        goto fail;
+    }
+    return w.out;
+fail:
+    Py_DECREF(w.out);
+    return NULL;
+}
+
+typedef struct {
+    lentry_t *items;
+    size_t n, cap;
+} lentries_t;
+
+static void
+lentries_free(lentries_t *e)
+{
+    for (size_t k = 0; k < e->n; k++) Py_DECREF(e->items[k].text);
+    free(e->items);
+    memset(e, 0, sizeof(*e));
+}
+
+/* Takes text's reference. */
+static int
+lentries_add(lentries_t *e, uint64_t rank, uint64_t line, PyObject *text)
+{
+    if (e->n == e->cap) {
+        size_t cap = e->cap ? e->cap * 2 : 1024;
+        size_t bytes = e->cap <= SIZE_MAX / 2 ? array_size(cap, sizeof(lentry_t)) : 0;
+        lentry_t *items = bytes ? realloc(e->items, bytes) : NULL;
+        if (!items) {
+            Py_DECREF(text);
+            PyErr_NoMemory();
+            return -1;
+        }
+        e->items = items;
+        e->cap = cap;
+    }
+    e->items[e->n] = (lentry_t){rank, line, text};
+    e->n++;
+    return 0;
+}
+
+/* The place of an anomaly (ReplayData.place): a borrowed (index, line) tuple,
+   NULL when it has none, or NULL with an error set. */
+static PyObject *
+place_of(PyObject *places, PyObject *item)
+{
+    PyObject *event_id = PyDict_GetItemWithError(item, key_event_id);
+    if (!event_id) {
+        if (!PyErr_Occurred()) PyErr_SetObject(PyExc_KeyError, key_event_id);
+        return NULL;
+    }
+    int named = PyObject_IsTrue(event_id);
+    if (named < 0) return NULL;
+    if (named) {
+        PyObject *place = PyDict_GetItemWithError(places, event_id);
+        if (place || PyErr_Occurred()) return place;
+    }
+    PyObject *identity = PyLong_FromVoidPtr(item);
+    if (!identity) return NULL;
+    PyObject *place = PyDict_GetItemWithError(places, identity);
+    Py_DECREF(identity);
+    return place;
+}
+
+/* One anomaly: added to e, or left out (0), or -1 with an error set. */
+typedef struct {
+    PyObject *places, *sources, *reported, *roots;
+    const uint64_t *ranks;
+    PyObject *plain; /* the last kind found not to be a root cause (held; compared by identity) */
+} lctx_t;
+
+static int
+list_one(lentries_t *e, lctx_t *c, PyObject *item, PyObject *connector)
+{
+    PyObject *places = c->places, *sources = c->sources, *reported = c->reported;
+    if (!PyDict_Check(item)) {
+        PyErr_SetString(PyExc_TypeError, "an anomaly must be a dict");
+        return -1;
+    }
+    PyObject *kind = str_field(item, key_kind);
+    if (!kind) return -1;
+    if (kind != c->plain) {
+        for (Py_ssize_t r = 0; r < PyTuple_GET_SIZE(c->roots); r++) {
+            int root = PyObject_RichCompareBool(kind, PyTuple_GET_ITEM(c->roots, r), Py_EQ);
+            if (root) return root < 0 ? -1 : 0;
+        }
+        Py_XSETREF(c->plain, Py_NewRef(kind));
+    }
+    PyObject *place = place_of(places, item);
+    if (!place) return PyErr_Occurred() ? -1 : 0;
+    if (!PyTuple_Check(place) || PyTuple_GET_SIZE(place) != 2) {
+        PyErr_SetString(PyExc_TypeError, "a place must be a (source index, line) tuple");
+        return -1;
+    }
+    Py_ssize_t index = PyLong_AsSsize_t(PyTuple_GET_ITEM(place, 0));
+    if (index == -1 && PyErr_Occurred()) return -1;
+    if (index < 0 || index >= PyList_GET_SIZE(sources)) {
+        PyErr_SetString(PyExc_ValueError, "a place names a source that is not in sources");
+        return -1;
+    }
+    PyObject *line_obj = PyTuple_GET_ITEM(place, 1);
+    unsigned long long line = PyLong_AsUnsignedLongLong(line_obj);
+    if (line == (unsigned long long)-1 && PyErr_Occurred()) return -1;
+    PyObject *source = PyList_GET_ITEM(sources, index);
+    if (ready_str(source, "a source name") < 0) return -1;
+    if (PySet_GET_SIZE(reported)) {
+        PyObject *at = PyTuple_Pack(2, source, line_obj);
+        if (!at) return -1;
+        int seen = PySet_Contains(reported, at);
+        Py_DECREF(at);
+        if (seen) return seen < 0 ? -1 : 0;
+    }
+    PyObject *message = str_field(item, key_message);
+    if (!message) return -1;
+    PyObject *text = line_text(source, line, kind, connector, message);
+    if (!text) return -1;
+    return lentries_add(e, c->ranks[index], line, text);
+}
+
+PyObject *
+located_lines(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    PyObject *groups, *places, *sources, *ranks_list, *reported, *roots;
+    if (!PyArg_ParseTuple(args, "O!O!O!O!O!O!", &PyList_Type, &groups, &PyDict_Type, &places,
+                          &PyList_Type, &sources, &PyList_Type, &ranks_list, &PySet_Type,
+                          &reported, &PyTuple_Type, &roots))
+        return NULL;
+    Py_ssize_t n_sources = PyList_GET_SIZE(sources);
+    if (PyList_GET_SIZE(ranks_list) != n_sources) {
+        PyErr_SetString(PyExc_ValueError, "ranks must have one rank per source");
+        return NULL;
+    }
+    lentries_t e = {0};
+    PyObject *out = NULL;
+    uint64_t *ranks = malloc(array_size(n_sources ? (size_t)n_sources : 1, sizeof(uint64_t)));
+    if (!ranks) return PyErr_NoMemory();
+    lctx_t ctx = {places, sources, reported, roots, ranks, NULL};
+    for (Py_ssize_t k = 0; k < n_sources; k++) {
+        unsigned long long rank = PyLong_AsUnsignedLongLong(PyList_GET_ITEM(ranks_list, k));
+        if (rank == (unsigned long long)-1 && PyErr_Occurred()) goto done;
+        ranks[k] = rank;
+    }
+    /* The groups list is ours for the call; an anomaly list is held while read. */
+    for (Py_ssize_t g = 0; g < PyList_GET_SIZE(groups); g++) {
+        PyObject *group = PyList_GET_ITEM(groups, g);
+        if (!PyTuple_Check(group) || PyTuple_GET_SIZE(group) != 2) {
+            PyErr_SetString(PyExc_TypeError, "a group must be a (connector, anomalies) tuple");
+            goto done;
+        }
+        PyObject *connector = PyTuple_GET_ITEM(group, 0);
+        if (connector == Py_None) {
+            connector = NULL;
+        } else if (ready_str(connector, "a group's connector (or None)") < 0) {
+            goto done;
+        } else if (PyUnicode_GET_LENGTH(connector) == 0) {
+            connector = NULL; /* as the Python listing: no subject for "" */
+        }
+        PyObject *items = PySequence_Fast(PyTuple_GET_ITEM(group, 1), "anomalies must be a sequence");
+        if (!items) goto done;
+        int rc = 0;
+        for (Py_ssize_t i = 0; rc == 0 && i < PySequence_Fast_GET_SIZE(items); i++)
+            rc = list_one(&e, &ctx, PySequence_Fast_GET_ITEM(items, i), connector);
+        Py_DECREF(items);
+        if (rc < 0) goto done;
+    }
+    if (e.n > 1) {
+        lentry_t *tmp = malloc(array_size(e.n, sizeof(lentry_t)));
+        if (!tmp) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        const lentry_t *sorted = sort_lentries(e.items, tmp, e.n);
+        if (sorted != e.items) memcpy(e.items, sorted, array_size(e.n, sizeof(lentry_t)));
+        free(tmp);
+    }
+    if ((size_t)PY_SSIZE_T_MAX < e.n) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    out = PyList_New((Py_ssize_t)e.n);
+    if (!out) goto done;
+    for (size_t k = 0; k < e.n; k++) {
+        PyList_SET_ITEM(out, (Py_ssize_t)k, e.items[k].text); /* the list takes the reference */
+        e.items[k].text = NULL;
+    }
+    e.n = 0;
+done:
+    Py_XDECREF(ctx.plain);
+    lentries_free(&e);
+    free(ranks);
+    return out;
+}
