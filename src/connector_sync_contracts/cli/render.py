@@ -228,16 +228,15 @@ def located_lines(
 def replay_located_lines(
     result: ReplayData, reported: set[tuple[str, int]], files: Sequence[str]
 ) -> list[str]:
-    """``located_lines(result.placed_anomalies(), reported, files)``, in one compiled call.
-
-    The compiled call when the core is built, else ``located_lines``.
+    """``located_lines(result.placed_anomalies(), reported, files)``, made by the compiled core.
 
     A log can have an anomaly on every other line, and the Python listing
     makes a tuple, a place and a sort key object for each of them: on a
     log with 314k anomalies it took longer than the fold that found them.
     The compiled core's ``located_lines`` reads the result's anomaly lists
     and places directly and returns the same strs (tests hold the two
-    equal).
+    equal). Without the core, or with the pure-Python engine chosen, this
+    is ``located_lines`` itself.
     """
     from .._engine.native import anomaly_listing
 
