@@ -96,15 +96,21 @@ ready_str(PyObject *s, const char *what)
     return 0;
 }
 
+/* A value an anomaly dict must have (borrowed), or NULL with an error set. */
+static PyObject *
+field(PyObject *item, PyObject *key)
+{
+    PyObject *v = PyDict_GetItemWithError(item, key);
+    if (!v && !PyErr_Occurred()) PyErr_SetObject(PyExc_KeyError, key);
+    return v;
+}
+
 /* A str value of an anomaly dict, or NULL with an error set. */
 static PyObject *
 str_field(PyObject *item, PyObject *key)
 {
-    PyObject *v = PyDict_GetItemWithError(item, key);
-    if (!v) {
-        if (!PyErr_Occurred()) PyErr_SetObject(PyExc_KeyError, key);
-        return NULL;
-    }
+    PyObject *v = field(item, key);
+    if (!v) return NULL;
     return ready_str(v, "an anomaly's kind and message") < 0 ? NULL : v;
 }
 
@@ -256,11 +262,8 @@ lentries_add(lentries_t *e, uint64_t rank, uint64_t line, PyObject *text)
 static PyObject *
 place_of(PyObject *places, PyObject *item)
 {
-    PyObject *event_id = PyDict_GetItemWithError(item, key_event_id);
-    if (!event_id) {
-        if (!PyErr_Occurred()) PyErr_SetObject(PyExc_KeyError, key_event_id);
-        return NULL;
-    }
+    PyObject *event_id = field(item, key_event_id);
+    if (!event_id) return NULL;
     int named = PyObject_IsTrue(event_id);
     if (named < 0) return NULL;
     if (named) {
