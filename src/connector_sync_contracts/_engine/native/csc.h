@@ -251,6 +251,41 @@ buf_free(buf_t *b)
     b->len = b->cap = 0;
 }
 
+/* Defines `static TYPE *NAME(TYPE *e, TYPE *tmp, size_t n)`: a stable merge
+   sort of e[0..n) by BEFORE(a, b) (a strictly before b), using tmp[0..n):
+   insertion sort of runs of 16, then merges that alternate between the two
+   arrays. The comparison is inlined (qsort's indirect calls cost a tenth of
+   a replay). Returns the array holding the result. */
+#define CSC_STABLE_SORT(NAME, TYPE, BEFORE)                                                     \
+    static TYPE *NAME(TYPE *e, TYPE *tmp, size_t n)                                             \
+    {                                                                                           \
+        for (size_t lo = 0; lo < n; lo += 16) {                                                 \
+            size_t hi = lo + 16 < n ? lo + 16 : n;                                              \
+            for (size_t i = lo + 1; i < hi; i++) {                                              \
+                TYPE cur = e[i];                                                                \
+                size_t j = i;                                                                   \
+                for (; j > lo && BEFORE(&cur, &e[j - 1]); j--) e[j] = e[j - 1];                 \
+                e[j] = cur;                                                                     \
+            }                                                                                   \
+        }                                                                                       \
+        TYPE *from = e, *to = tmp;                                                              \
+        for (size_t width = 16; width < n; width *= 2) {                                        \
+            for (size_t lo = 0; lo < n; lo += 2 * width) {                                      \
+                size_t mid = lo + width < n ? lo + width : n;                                   \
+                size_t hi = lo + 2 * width < n ? lo + 2 * width : n;                            \
+                size_t i = lo, j = mid, k = lo;                                                 \
+                while (i < mid && j < hi)                                                       \
+                    to[k++] = BEFORE(&from[j], &from[i]) ? from[j++] : from[i++];               \
+                while (i < mid) to[k++] = from[i++];                                            \
+                while (j < hi) to[k++] = from[j++];                                             \
+            }                                                                                   \
+            TYPE *swap = from;                                                                  \
+            from = to;                                                                          \
+            to = swap;                                                                          \
+        }                                                                                       \
+        return from;                                                                            \
+    }
+
 /* Size of n items of size `size`, or SIZE_MAX when it overflows. */
 static inline size_t
 array_size(size_t n, size_t size)

@@ -35,43 +35,14 @@ ent_cmp(const struct sortent *x, const struct sortent *y)
     return (int)p->eid_len - (int)q->eid_len;
 }
 
-#define SORT_RUN 16
-
-/* A stable merge sort of e[0..n) by ent_cmp, using tmp[0..n): insertion
-   sort of short runs, then merges that alternate between the two arrays.
-   The comparison is inlined (qsort's indirect calls cost a tenth of a
-   replay). Returns the array holding the result. */
-static struct sortent *
-sort_entries(struct sortent *e, struct sortent *tmp, size_t n)
+static inline int
+ent_before(const struct sortent *x, const struct sortent *y)
 {
-    for (size_t lo = 0; lo < n; lo += SORT_RUN) {
-        size_t hi = lo + SORT_RUN < n ? lo + SORT_RUN : n;
-        for (size_t i = lo + 1; i < hi; i++) {
-            struct sortent cur = e[i];
-            size_t j = i;
-            while (j > lo && ent_cmp(&e[j - 1], &cur) > 0) {
-                e[j] = e[j - 1];
-                j--;
-            }
-            e[j] = cur;
-        }
-    }
-    struct sortent *from = e, *to = tmp;
-    for (size_t width = SORT_RUN; width < n; width *= 2) {
-        for (size_t lo = 0; lo < n; lo += 2 * width) {
-            size_t mid = lo + width < n ? lo + width : n;
-            size_t hi = lo + 2 * width < n ? lo + 2 * width : n;
-            size_t i = lo, j = mid, k = lo;
-            while (i < mid && j < hi) to[k++] = ent_cmp(&from[j], &from[i]) < 0 ? from[j++] : from[i++];
-            while (i < mid) to[k++] = from[i++];
-            while (j < hi) to[k++] = from[j++];
-        }
-        struct sortent *swap = from;
-        from = to;
-        to = swap;
-    }
-    return from;
+    return ent_cmp(x, y) < 0;
 }
+
+/* Records in replay order: a stable merge sort by ent_cmp. */
+CSC_STABLE_SORT(sort_entries, struct sortent, ent_before)
 
 /* Put one group's record indexes in replay order. */
 static int

@@ -47,39 +47,8 @@ lentry_before(const lentry_t *a, const lentry_t *b)
     return a->rank != b->rank ? a->rank < b->rank : a->line < b->line;
 }
 
-#define LIST_RUN 16
-
-/* A stable merge sort of e[0..n) by (rank, line), using tmp[0..n); anomalies
-   of one line keep their report order. Returns the array holding the result. */
-static lentry_t *
-sort_lentries(lentry_t *e, lentry_t *tmp, size_t n)
-{
-    for (size_t lo = 0; lo < n; lo += LIST_RUN) {
-        size_t hi = lo + LIST_RUN < n ? lo + LIST_RUN : n;
-        for (size_t i = lo + 1; i < hi; i++) {
-            lentry_t cur = e[i];
-            size_t j = i;
-            for (; j > lo && lentry_before(&cur, &e[j - 1]); j--) e[j] = e[j - 1];
-            e[j] = cur;
-        }
-    }
-    lentry_t *from = e, *to = tmp;
-    for (size_t width = LIST_RUN; width < n; width *= 2) {
-        for (size_t lo = 0; lo < n; lo += 2 * width) {
-            size_t mid = lo + width < n ? lo + width : n;
-            size_t hi = lo + 2 * width < n ? lo + 2 * width : n;
-            size_t i = lo, j = mid, k = lo;
-            while (i < mid && j < hi)
-                to[k++] = lentry_before(&from[j], &from[i]) ? from[j++] : from[i++];
-            while (i < mid) to[k++] = from[i++];
-            while (j < hi) to[k++] = from[j++];
-        }
-        lentry_t *swap = from;
-        from = to;
-        to = swap;
-    }
-    return from;
-}
+/* Anomalies of one line keep their report order. */
+CSC_STABLE_SORT(sort_lentries, lentry_t, lentry_before)
 
 /* 0 when s is a str whose length and characters can be read, else -1 with
    an error set (before 3.12 a str can still need PyUnicode_READY). */
