@@ -251,18 +251,7 @@ _messages: dict[tuple[Any, ...], str] = {}
 
 def from_native(item: tuple[Any, ...]) -> AnomalyData:
     """The anomaly the compiled fold reports as ``(kind, event_id, *parameters)``."""
-    kind = item[0]
-    if kind in _SHARED_MESSAGES:
-        key = item[:1] + item[2:]
-        message = _messages.get(key)
-        if message is not None:
-            return anomaly(kind=kind, event_id=item[1], message=message)
-        made = NATIVE_ANOMALIES[kind](*item[1:])
-        if len(_messages) < _MESSAGES_KEPT:
-            _messages[key] = made["message"]
-        return made
-    kind, event_id, *params = item
-    return NATIVE_ANOMALIES[kind](event_id, *params)
+    return from_native_all((item,))[0]
 
 
 def from_native_all(items: Iterable[tuple[Any, ...]]) -> list[AnomalyData]:
@@ -276,12 +265,18 @@ def from_native_all(items: Iterable[tuple[Any, ...]]) -> list[AnomalyData]:
     shared, messages = _SHARED_MESSAGES, _messages
     for item in items:
         kind = item[0]
-        if kind in shared:
-            message = messages.get(item[:1] + item[2:])
-            if message is not None:
-                append({"kind": kind, "event_id": item[1], "message": message})
-                continue
-        append(from_native(item))
+        if kind not in shared:
+            append(NATIVE_ANOMALIES[kind](*item[1:]))
+            continue
+        key = item[:1] + item[2:]
+        message = messages.get(key)
+        if message is None:
+            built = NATIVE_ANOMALIES[kind](*item[1:])
+            if len(messages) < _MESSAGES_KEPT:
+                messages[key] = built["message"]
+            append(built)
+        else:
+            append({"kind": kind, "event_id": item[1], "message": message})
     return made
 
 
