@@ -1,6 +1,7 @@
 """The two ratios with targets, measured in turns: ours and the reference alternately.
 
-``python bench/turns.py [--turns N] [--size N] [--library-events N] [--kinds ...]``
+``python bench/turns.py [--turns N] [--size N] [--library-events N] [--kinds ...]
+[--log [NAME=]PATH ...]``
 
 ``bench/run.py`` measures each run on its own, three times, and divides the
 fastest of ours by the fastest of the reference (the ``orjson.loads`` floor,
@@ -15,7 +16,10 @@ runs and every pair's own ratio:
 - the peer's reducers / ``replay(list[Event])``, on the ``--library-events`` log.
 
 It reuses ``run.py``'s children, its logs (written and checked by a
-``run.py`` run first: this script never writes a log) and its peer venv.
+``run.py`` run first: this script never writes a generated log) and its peer
+venv. A log written by anyone else is given with ``--log [NAME=]PATH``, as to
+``run.py``: the CLI ratio is taken on the whole file, the library ratio on its
+first ``--library-events`` accepted lines (the slice ``run.py`` writes).
 Timing is never asserted.
 """
 
@@ -27,7 +31,16 @@ import sys
 from pathlib import Path
 
 from kinds import KINDS
-from run import _BENCH, _CHILD, PEER_TARGET, REPLAY_TARGET, Logs, _child_report
+from run import (
+    _BENCH,
+    _CHILD,
+    PEER_TARGET,
+    REPLAY_TARGET,
+    BenchError,
+    Logs,
+    _child_report,
+    user_log,
+)
 
 
 def _in_turns(kind: str, what: str, above: list[str], below: list[str], turns: int) -> str:
@@ -54,10 +67,19 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=_BENCH / "out")
     parser.add_argument("--no-cli", action="store_true")
     parser.add_argument("--no-library", action="store_true")
+    parser.add_argument(
+        "--log",
+        action="append",
+        default=[],
+        metavar="[NAME=]PATH",
+        help="a log written by anyone else, measured as bench/run.py --log measures it",
+    )
     args = parser.parse_args()
     logs = Logs(args.out)
     peer = args.out / "peer-venv" / "bin" / "python"
     kinds = [k for k in args.kinds.split(",") if k]
+    if args.log and args.kinds == parser.get_default("kinds"):
+        kinds = []  # only the given logs, unless --kinds names some too
     unknown = [k for k in kinds if k not in KINDS]
     if unknown or args.turns < 1:
         parser.error(f"unknown kinds {unknown}" if unknown else "--turns must be >= 1")
@@ -75,20 +97,29 @@ def main() -> int:
     if missing:
         print("run bench/run.py first; missing: " + ", ".join(missing), file=sys.stderr)
         return 2
+    # (name, CLI log, library log) for each kind and each --log
+    measured: list[tuple[str, Path, Path | None]] = [
+        (kind, logs.path(args.size, kind), logs.path(args.library_events, kind)) for kind in kinds
+    ]
+    try:
+        for spec in args.log:
+            user = user_log(spec, logs, 0 if args.no_library else args.library_events)
+            measured.append((user.name, user.path, user.library))
+    except BenchError as error:
+        print(f"bench: {error}", file=sys.stderr)
+        return 2
     print(f"{args.turns} turns; ours and the reference alternately, each in a fresh process")
-    for kind in kinds:
+    for name, cli_log, library_log in measured:
         if not args.no_cli:
-            log = str(logs.path(args.size, kind))
             what = f"CLI replay --no-logs / floor (target <= {REPLAY_TARGET}x)"
-            above = [sys.executable, "-c", _CHILD, "replay", log]
-            below = [sys.executable, "-c", _CHILD, "floor", log]
-            print(_in_turns(kind, what, above, below, args.turns), flush=True)
-        if not args.no_library:
-            log = str(logs.path(args.library_events, kind))
+            above = [sys.executable, "-c", _CHILD, "replay", str(cli_log)]
+            below = [sys.executable, "-c", _CHILD, "floor", str(cli_log)]
+            print(_in_turns(name, what, above, below, args.turns), flush=True)
+        if not args.no_library and library_log is not None:
             what = f"peer reduce / replay(list[Event]) (target >= {PEER_TARGET}x)"
-            above = [str(peer), str(_BENCH / "peer.py"), "reduce", log]
-            below = [sys.executable, str(_BENCH / "library.py"), "events", log]
-            print(_in_turns(kind, what, above, below, args.turns), flush=True)
+            above = [str(peer), str(_BENCH / "peer.py"), "reduce", str(library_log)]
+            below = [sys.executable, str(_BENCH / "library.py"), "events", str(library_log)]
+            print(_in_turns(name, what, above, below, args.turns), flush=True)
     return 0
 
 

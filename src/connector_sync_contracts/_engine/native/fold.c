@@ -191,18 +191,48 @@ place_anomaly(Scanner *self, PyObject *eid, const rec_t *r)
     return rc;
 }
 
-/* Append (kind, event_id, *params) to an anomaly list; params is stolen. */
+/* An anomaly kind's name as a str (a new reference). The kinds are the
+   fold's own string literals, so each one's str is made once and then
+   found by the literal's address. */
+static PyObject *
+kind_str(const char *kind)
+{
+    static struct {
+        const char *text;
+        PyObject *str;
+    } made[32];
+    int k = 0;
+    for (; k < 32 && made[k].text; k++)
+        if (made[k].text == kind) return Py_NewRef(made[k].str);
+    PyObject *str = PyUnicode_InternFromString(kind);
+    if (str && k < 32) {
+        made[k].text = kind;
+        made[k].str = Py_NewRef(str); /* kept for the process's life, as interned strs are */
+    }
+    return str;
+}
+
+/* Append (kind, event_id, *params) to an anomaly list; params (a tuple) is stolen. */
 static int
 push_anomaly(Scanner *self, PyObject *list, const char *kind, const rec_t *r, PyObject *params)
 {
     if (!params) return -1;
-    PyObject *eid = eid_str(r);
+    PyObject *item = NULL, *eid = eid_str(r);
     if (eid && place_anomaly(self, eid, r) < 0) Py_CLEAR(eid);
-    PyObject *head = eid ? Py_BuildValue("(sN)", kind, eid) : NULL;
-    PyObject *item = head ? PySequence_Concat(head, params) : NULL;
-    Py_XDECREF(head);
+    if (eid && !PyTuple_Check(params)) PyErr_SetString(PyExc_SystemError, "anomaly params");
+    else if (eid) item = PyTuple_New(2 + PyTuple_GET_SIZE(params));
+    PyObject *name = item ? kind_str(kind) : NULL;
+    if (!name) {
+        Py_XDECREF(item);
+        Py_XDECREF(eid);
+        Py_DECREF(params);
+        return -1;
+    }
+    PyTuple_SET_ITEM(item, 0, name);
+    PyTuple_SET_ITEM(item, 1, eid);
+    for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(params); k++)
+        PyTuple_SET_ITEM(item, k + 2, Py_NewRef(PyTuple_GET_ITEM(params, k)));
     Py_DECREF(params);
-    if (!item) return -1;
     int rc = PyList_Append(list, item);
     Py_DECREF(item);
     return rc;
@@ -569,7 +599,7 @@ typedef struct {
     const dlv_t *slot;
 } dkey_t;
 
-static int
+static inline int
 bytes_order(const char *a, uint32_t an, const char *b, uint32_t bn)
 {
     int c = memcmp(a, b, an < bn ? an : bn);
@@ -578,14 +608,16 @@ bytes_order(const char *a, uint32_t an, const char *b, uint32_t bn)
 }
 
 /* Keys in Python's order of (delivery_id, fingerprint) str tuples: UTF-8 byte
-   order is code point order (surrogates passed through keep it too). */
-static int
-dkey_order(const void *pa, const void *pb)
+   order is code point order (surrogates passed through keep it too). A
+   delivery key is unique in its table: no ties. */
+static inline int
+dkey_before(const dkey_t *a, const dkey_t *b)
 {
-    const dkey_t *a = pa, *b = pb;
     int c = bytes_order(a->d, a->dlen, b->d, b->dlen);
-    return c ? c : bytes_order(a->f, a->flen, b->f, b->flen);
+    return (c ? c : bytes_order(a->f, a->flen, b->f, b->flen)) < 0;
 }
+
+CSC_STABLE_SORT(sort_dkeys, dkey_t, dkey_before)
 
 /* One delivery's plain data: a dict of the spec's delivery fields. */
 static PyObject *
@@ -619,8 +651,11 @@ delivery_data(Scanner *self, const dlv_t *d)
 static PyObject *
 deliveries_data(Scanner *self, const sacc_t *sa, size_t used, const maker_t *m)
 {
-    dkey_t *keys = malloc(array_size(used ? used : 1, sizeof(dkey_t)));
-    if (!keys) return PyErr_NoMemory();
+    /* Room for the keys and the merge sort's second half. */
+    dkey_t *room = malloc(array_size(used > SIZE_MAX / 2 ? SIZE_MAX : 2 * (used ? used : 1),
+                                     sizeof(dkey_t)));
+    if (!room) return PyErr_NoMemory();
+    dkey_t *keys = room;
     size_t n = 0;
     for (size_t i = 0; i < sa->cap && n < used; i++) {
         const dlv_t *d = &sa->slots[i];
@@ -629,7 +664,7 @@ deliveries_data(Scanner *self, const sacc_t *sa, size_t used, const maker_t *m)
         const char *blob = self->store.blob.data + o->u.s.off;
         keys[n++] = (dkey_t){blob, blob + o->u.s.dlen, o->u.s.dlen, o->u.s.flen, d};
     }
-    qsort(keys, n, sizeof(dkey_t), dkey_order);
+    keys = sort_dkeys(keys, keys + n, n);
     PyObject *out = m ? PyTuple_New((Py_ssize_t)n) : PyList_New((Py_ssize_t)n);
     /* Every delivery's keys: its values are leaves (str, int, an enum member). */
     PyObject *fields = NULL;
@@ -646,7 +681,7 @@ deliveries_data(Scanner *self, const sacc_t *sa, size_t used, const maker_t *m)
         else if (m) PyTuple_SET_ITEM(out, (Py_ssize_t)k, item);
         else PyList_SET_ITEM(out, (Py_ssize_t)k, item);
     }
-    free(keys);
+    free(room);
     Py_XDECREF(fields);
     if (out && m) PyObject_GC_UnTrack(out);  /* of untracked models only */
     return out;
@@ -702,6 +737,8 @@ typedef struct {
     uint32_t *owner;           /* per interned string as a link_id: its winner + 1, 0 none */
     PyObject **strs;           /* per interned string: its str, made once (owned) */
     uint32_t n_strs;
+    PyObject **shapes;         /* per event type: its link data's keys, valued None (owned) */
+    int n_shapes;
 } links_t;
 
 static const uint32_t *
@@ -792,6 +829,8 @@ links_free(links_t *L)
 {
     for (uint32_t k = 0; L->strs && k < L->n_strs; k++) Py_XDECREF(L->strs[k]);
     free(L->strs);
+    for (int k = 0; L->shapes && k < L->n_shapes; k++) Py_XDECREF(L->shapes[k]);
+    free(L->shapes);
     free(L->owner);
     free(L->slots);
     free(L->wins);
@@ -858,35 +897,62 @@ ltext(Scanner *self, uint32_t id)
 
 typedef struct {
     ltext_t k[3];              /* the winner's key, or an aggregate (2) and its place */
+    uint32_t id[3];            /* the same strings' intern ids */
     size_t at;
 } lsort_t;
 
 /* The first parts texts of a and b in Python's order of str tuples (UTF-8
-   byte order is code point order). */
-static int
+   byte order is code point order). Interned strings are equal exactly when
+   their ids are, so equal parts (most providers and types) cost no memcmp. */
+static inline int
 texts_order(const lsort_t *a, const lsort_t *b, int parts)
 {
     for (int k = 0; k < parts; k++) {
-        int c = bytes_order(a->k[k].s, a->k[k].n, b->k[k].s, b->k[k].n);
-        if (c) return c;
+        if (a->id[k] == b->id[k]) continue;
+        return bytes_order(a->k[k].s, a->k[k].n, b->k[k].s, b->k[k].n);
     }
     return 0;
 }
 
-/* Keys in order. */
-static int
-lkey_order(const void *a, const void *b)
+/* Keys in order (a winner's key is unique: no ties). */
+static inline int
+lkey_before(const lsort_t *a, const lsort_t *b)
 {
-    return texts_order(a, b, 3);
+    return texts_order(a, b, 3) < 0;
 }
 
 /* Aggregates in order, then each one's keys in key order. */
-static int
-lagg_order(const void *pa, const void *pb)
+static inline int
+lagg_before(const lsort_t *a, const lsort_t *b)
 {
-    const lsort_t *a = pa, *b = pb;
     int c = texts_order(a, b, 2);
-    return c ? c : (a->at > b->at) - (a->at < b->at);
+    return c ? c < 0 : a->at < b->at;
+}
+
+CSC_STABLE_SORT(sort_lkeys, lsort_t, lkey_before)
+CSC_STABLE_SORT(sort_laggs, lsort_t, lagg_before)
+
+/* The keys of a link's data for event type t, in order, each valued None (a
+   borrowed reference, made once per fold): link_data copies it and sets each
+   value, which costs less than inserting every key into a new dict. */
+static PyObject *
+link_shape(Scanner *self, links_t *L, int t)
+{
+    if (t < 0 || t >= L->n_shapes) {
+        PyErr_SetString(PyExc_SystemError, "a link of an event type outside the spec");
+        return NULL;
+    }
+    if (L->shapes[t]) return L->shapes[t];
+    const etype_t *et = &self->spec.types[t];
+    PyObject *d = PyDict_New();
+    if (!d || PyDict_SetItem(d, self->link_event_id, Py_None) < 0) goto fail;
+    for (int i = 0; i < et->n_fields; i++)
+        if (et->fields[i].role_obj && PyDict_SetItem(d, et->fields[i].role_obj, Py_None) < 0)
+            goto fail;
+    return L->shapes[t] = d;
+fail:
+    Py_XDECREF(d);
+    return NULL;
 }
 
 /* One winner's plain data: the fields of results.ExternalLink (LinkFact's
@@ -897,7 +963,8 @@ link_data(Scanner *self, links_t *L, const lwin_t *w)
     const rec_t *r = &self->store.recs[w->rec];
     const etype_t *et = &self->spec.types[r->etype];
     const uint32_t *ids = link_ids(self, r);
-    PyObject *d = PyDict_New();
+    PyObject *shape = link_shape(self, L, r->etype);
+    PyObject *d = shape ? PyDict_Copy(shape) : NULL;
     if (!d) return NULL;
     PyObject *eid = eid_str(r);
     if (!eid || PyDict_SetItem(d, self->link_event_id, eid) < 0) goto fail;
@@ -929,8 +996,11 @@ static PyObject *
 links_part(Scanner *self, links_t *L)
 {
     size_t n = L->n;
-    lsort_t *keys = malloc(array_size(n ? n : 1, sizeof(lsort_t)));
-    lsort_t *aggs = malloc(array_size(n ? n : 1, sizeof(lsort_t)));
+    /* Each array has room for its merge sort's second half. */
+    size_t room = n > SIZE_MAX / 2 ? SIZE_MAX : 2 * (n ? n : 1);
+    lsort_t *key_room = malloc(array_size(room, sizeof(lsort_t)));
+    lsort_t *agg_room = malloc(array_size(room, sizeof(lsort_t)));
+    lsort_t *keys = key_room, *aggs = agg_room;
     PyObject *links = PyList_New((Py_ssize_t)n), *reverse = PyList_New(0);
     PyObject **key_objs = calloc(n ? n : 1, sizeof(PyObject *));
     PyObject *result = NULL;
@@ -942,9 +1012,11 @@ links_part(Scanner *self, links_t *L)
     for (size_t k = 0; k < n; k++) {
         const lwin_t *w = &L->wins[k];
         keys[k] = (lsort_t){{ltext(self, w->key[0]), ltext(self, w->key[1]),
-                             ltext(self, w->key[2])}, k};
+                             ltext(self, w->key[2])},
+                            {w->key[0], w->key[1], w->key[2]},
+                            k};
     }
-    qsort(keys, n, sizeof(lsort_t), lkey_order);
+    keys = sort_lkeys(keys, keys + n, n);
     for (size_t k = 0; k < n; k++) {
         const lwin_t *w = &L->wins[keys[k].at];
         PyObject *item = link_data(self, L, w);
@@ -953,9 +1025,11 @@ links_part(Scanner *self, links_t *L)
         PyObject *a = lstr(self, L, w->key[0]), *b = lstr(self, L, w->key[1]);
         PyObject *c = lstr(self, L, w->key[2]);
         if (!a || !b || !c || !(key_objs[k] = PyTuple_Pack(3, a, b, c))) goto done;
-        aggs[k] = (lsort_t){{ltext(self, w->agg[0]), ltext(self, w->agg[1])}, k};
+        aggs[k] = (lsort_t){{ltext(self, w->agg[0]), ltext(self, w->agg[1])},
+                            {w->agg[0], w->agg[1], 0},
+                            k};
     }
-    qsort(aggs, n, sizeof(lsort_t), lagg_order);
+    aggs = sort_laggs(aggs, aggs + n, n);
     for (size_t k = 0; k < n;) {
         const lwin_t *first = &L->wins[keys[aggs[k].at].at];
         size_t end = k + 1;
@@ -981,8 +1055,8 @@ links_part(Scanner *self, links_t *L)
 done:
     for (size_t k = 0; key_objs && k < n; k++) Py_XDECREF(key_objs[k]);
     free(key_objs);
-    free(keys);
-    free(aggs);
+    free(key_room);
+    free(agg_room);
     Py_XDECREF(links);
     Py_XDECREF(reverse);
     return result;
@@ -1005,7 +1079,9 @@ fold_stream(Scanner *self, const uint32_t *idx, size_t n, int families)
         L.n_strs = self->store.strings.n_items;
         L.owner = calloc(L.n_strs ? L.n_strs : 1, sizeof(uint32_t));
         L.strs = calloc(L.n_strs ? L.n_strs : 1, sizeof(PyObject *));
-        if (!L.owner || !L.strs) {
+        L.n_shapes = self->spec.n_types;
+        L.shapes = calloc(L.n_shapes > 0 ? (size_t)L.n_shapes : 1, sizeof(PyObject *));
+        if (!L.owner || !L.strs || !L.shapes) {
             PyErr_NoMemory();
             goto done;
         }
