@@ -651,9 +651,7 @@ delivery_data(Scanner *self, const dlv_t *d)
 static PyObject *
 deliveries_data(Scanner *self, const sacc_t *sa, size_t used, const maker_t *m)
 {
-    /* Room for the keys and the merge sort's second half. */
-    dkey_t *room = malloc(array_size(used > SIZE_MAX / 2 ? SIZE_MAX : 2 * (used ? used : 1),
-                                     sizeof(dkey_t)));
+    dkey_t *room = sort_room(used, sizeof(dkey_t));
     if (!room) return PyErr_NoMemory();
     dkey_t *keys = room;
     size_t n = 0;
@@ -996,10 +994,8 @@ static PyObject *
 links_part(Scanner *self, links_t *L)
 {
     size_t n = L->n;
-    /* Each array has room for its merge sort's second half. */
-    size_t room = n > SIZE_MAX / 2 ? SIZE_MAX : 2 * (n ? n : 1);
-    lsort_t *key_room = malloc(array_size(room, sizeof(lsort_t)));
-    lsort_t *agg_room = malloc(array_size(room, sizeof(lsort_t)));
+    lsort_t *key_room = sort_room(n, sizeof(lsort_t));
+    lsort_t *agg_room = sort_room(n, sizeof(lsort_t));
     lsort_t *keys = key_room, *aggs = agg_room;
     PyObject *links = PyList_New((Py_ssize_t)n), *reverse = PyList_New(0);
     PyObject **key_objs = calloc(n ? n : 1, sizeof(PyObject *));
