@@ -294,14 +294,15 @@ array_size(size_t n, size_t size)
     return n * size;
 }
 
-/* Room for n items of size `size` followed by as many for a CSC_STABLE_SORT
-   of them (its tmp), at least one each: malloc'd, or NULL (no memory, or a
-   size that overflows). */
+/* Room for n items of size `size` (> 0) followed by as many for a
+   CSC_STABLE_SORT of them (its tmp), at least one each: malloc'd, or NULL
+   (no memory, or more than the largest object). */
 static inline void *
 sort_room(size_t n, size_t size)
 {
     if (!n) n = 1;
-    return n > SIZE_MAX / 2 ? NULL : malloc(array_size(2 * n, size));
+    if (n > (size_t)PTRDIFF_MAX / 2 / size) return NULL;
+    return malloc(2 * n * size);
 }
 
 /* ------------------------------------------------------------------ JSON reading */
