@@ -22,6 +22,8 @@ Build switches (environment variables read at build time, for development only):
 import os
 
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+from setuptools.errors import CompileError, LinkError
 
 NATIVE = "src/connector_sync_contracts/_engine/native"
 SOURCES = (
@@ -51,13 +53,19 @@ sanitize = SANITIZE in ("1", "fuzzer")
 
 warnings = ["-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers"]
 compile_args = [
-    "-O2",
+    "-O3",
     # Only PyInit__native is exported: calls between the core's files then go
     # straight to the function, not through the PLT.
     "-fvisibility=hidden",
     *warnings,
 ]
 link_args: list[str] = []
+# Link-time optimization lets the compiler inline across the core's files
+# (the line scanner calls the JSON reader's helpers once per token): about 8%
+# fewer instructions per line (bench/README.md). A compiler or linker without
+# it gets the same build without these flags (BuildExt below).
+LTO_COMPILE = ["-flto"]
+LTO_LINK = ["-flto", "-O3"]
 if sanitize:
     flags = [f"-fsanitize={','.join(sanitizers)}", "-fno-omit-frame-pointer"]
     # -fno-wrapv undoes the -fwrapv of Python's own CFLAGS, which makes signed
@@ -87,9 +95,39 @@ if SANITIZE == "fuzzer":
 if WEAK_HASH:
     parts.append("weak-hash")
 variant = "-".join(parts)
+
+
+class BuildExt(build_ext):
+    """Builds ``_native`` with link-time optimization, else without it.
+
+    Only the normal build tries LTO; a sanitizer build keeps its own flags.
+    Should the build without LTO fail too, ``optional=True`` leaves the
+    package on its pure-Python paths, as without a compiler.
+    """
+
+    def build_extension(self, ext: Extension) -> None:
+        if sanitize:
+            super().build_extension(ext)
+            return
+        plain_compile, plain_link = list(ext.extra_compile_args), list(ext.extra_link_args)
+        ext.extra_compile_args = plain_compile + LTO_COMPILE
+        ext.extra_link_args = plain_link + LTO_LINK
+        try:
+            super().build_extension(ext)
+        except (CompileError, LinkError) as error:
+            print(
+                f"building {ext.name} with link-time optimization failed ({error}); "
+                "building it without"
+            )
+            ext.extra_compile_args, ext.extra_link_args = plain_compile, plain_link
+            self.force = True
+            super().build_extension(ext)
+
+
 options = {"build": {"build_base": f"build/{variant}"}, "build_ext": {"force": True}}
 
 setup(
+    cmdclass={"build_ext": BuildExt},
     options=options if variant else {},
     ext_modules=[
         Extension(
