@@ -30,11 +30,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
+import orjson
 
 from ..contract.catalog import ALL_FAMILIES, Family
 from ..contract.lifecycle import DEFAULT_MAX_RECONNECT_CYCLES
 from ..contract.patterns import normal_event_id
-from ..contract.projection import ReplayData, all_anomalies
+from ..contract.projection import LINK_INDEX_INDENT, ReplayData, all_anomalies
 from ..errors import InputError
 from ..io import LineProblem, LineSink, Source
 from ..reducing.anomalies import (
@@ -492,13 +493,16 @@ def replay_sources(
     on_problem: LineSink,
     on_line: Callable[[int, int], None] | None = None,
     locate: bool = False,
+    render_links: bool = False,
 ) -> tuple[ReplayData, RunSummary]:
     """Replay every line of ``sources`` into the section 6 projection, reporting problems.
 
     ``locate`` also finds the input and line of each anomaly's event
     (``ReplayData.located_anomalies``): with the compiled core from its
     records, otherwise (and for conflicting copies) by reading the lines of
-    those events again.
+    those events again. ``render_links``: for a caller that only writes the
+    section 6 JSON of the result; the compiled core then hands over the
+    link index as that JSON (``orjson.Fragment`` values), not as objects.
     """
     with native.no_gc():
         summary = RunSummary()
@@ -524,7 +528,14 @@ def replay_sources(
             _release(scanner, sources)
         folded_places: dict[object, tuple[int, int]] = {}
         if isinstance(records, _NativeRecords):
-            data = _fold_native(replayer, records.scanner, dropped, conflicts, place=locate)
+            data = _fold_native(
+                replayer,
+                records.scanner,
+                dropped,
+                conflicts,
+                place=locate,
+                link_indent=LINK_INDEX_INDENT if render_links else -1,
+            )
             folded_places = records.scanner.fold_places()
         else:
             records.settle(sources)
@@ -673,10 +684,17 @@ def _fold_native(
     conflicts: dict[str, int],
     *,
     place: bool = False,
+    link_indent: int = -1,
 ) -> ReplayData:
     """Fold the scanner's records: partitions in C, the stream-level group by the Engine."""
     folded = fold_compiled(
-        replayer.engine, scanner, replayer.envelope_anomalies, dropped, conflicts, place=place
+        replayer.engine,
+        scanner,
+        replayer.envelope_anomalies,
+        dropped,
+        conflicts,
+        place=place,
+        link_indent=link_indent,
     )
     return ReplayData(folded.result_data())
 
@@ -690,6 +708,7 @@ def fold_compiled(
     *,
     delivery_model: type | None = None,
     place: bool = False,
+    link_indent: int = -1,
 ) -> Folded:
     """Fold a settled scanner's records into ``engine``.
 
@@ -699,13 +718,15 @@ def fold_compiled(
     With ``delivery_model`` the sync states' deliveries are made as its
     instances, for a caller that makes result models (``models/results.py``
     takes either). ``place``: the scanner notes where each anomaly's event
-    is (``fold_places``).
+    is (``fold_places``). ``link_indent >= 0``: the link index arrives as
+    its canonical JSON (``LinkAcc.rendered``), for a caller that only
+    writes the JSON.
     """
     event_count = scanner.start_fold(place)
     families = sum(_FAMILY_BITS[f] for f in engine.families)
     keep_logs, max_cycles = engine.keep_logs, engine.max_cycles
     while (
-        group := scanner.next_group(keep_logs, max_cycles, families, delivery_model)
+        group := scanner.next_group(keep_logs, max_cycles, families, delivery_model, link_indent)
     ) is not None:
         if group[0] == "stream":
             _, ignored, found, links = group
@@ -713,7 +734,10 @@ def fold_compiled(
             engine.stream_anomalies.extend(from_native_all(found))
             if links is not None:
                 index, reverse, link_anomalies = links
-                engine.links.folded = (index, reverse)
+                if link_indent >= 0:
+                    engine.links.rendered = (orjson.Fragment(index), orjson.Fragment(reverse))
+                else:
+                    engine.links.folded = (index, reverse)
                 engine.links.anomalies = from_native_all(link_anomalies)
             continue
         _, cid, connector_part, sync_part, ignored = group

@@ -200,6 +200,8 @@ def replay(
             on_line=progress.advance if progress.enabled else None,
             # Where each anomaly comes from: for the table's examples and stderr.
             locate=fmt == "table" or not quiet,
+            # Only written as JSON, whole: the link index need not be objects.
+            render_links=fmt == "json" and not connectors,
             **hooks,
         )
         summary.problems += extra_problems(sink)

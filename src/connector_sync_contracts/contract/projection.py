@@ -24,9 +24,16 @@ __all__ = [
 ]
 
 LOG_FIELDS: Final = frozenset({"transition_log", "outcome_log", "deliveries"})
+LINK_INDEX_INDENT: Final = 4
+"""How far ``canonical_dumps`` indents the lines of the section 6 form's
+``external_links`` keys (``links``, ``reverse_index``): two levels deep."""
 """Per-event logs that ``include_logs=False`` (the CLI's ``--no-logs``) leaves out."""
 
-_CANONICAL: Final = orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2 | orjson.OPT_UTC_Z
+# The final newline is written by orjson itself: appending it to the result
+# would copy the whole text once more (a large projection is 100 MB).
+_CANONICAL: Final = (
+    orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2 | orjson.OPT_UTC_Z | orjson.OPT_APPEND_NEWLINE
+)
 
 
 def canonical_dumps(data: Any) -> bytes:
@@ -39,11 +46,11 @@ def canonical_dumps(data: Any) -> bytes:
     exceed 64 bits; specification section 8).
     """
     try:
-        return orjson.dumps(data, option=_CANONICAL) + b"\n"
+        return orjson.dumps(data, option=_CANONICAL)
     except TypeError:
         # orjson stops at 64-bit integers: write the larger ones as JSON integers
         # it copies verbatim, then try again.
-        return orjson.dumps(_exact_integers(data), option=_CANONICAL) + b"\n"
+        return orjson.dumps(_exact_integers(data), option=_CANONICAL)
 
 
 _INT64_RANGE: Final = range(-(2**63), 2**64)

@@ -312,34 +312,43 @@ class LinkAcc:
 
     The compiled fold hands over its finished index instead (``folded``):
     the links' data in key order and the reverse index, as ``data`` would
-    make them from ``links``.
+    make them from ``links``. For a caller that only writes the canonical
+    JSON it hands over that JSON instead (``rendered``: the ``links`` and
+    ``reverse_index`` values as ``orjson.Fragment``).
     """
 
     links: dict[LinkKey, LinkFact] = field(default_factory=dict)
     link_ids: dict[str, LinkKey] = field(default_factory=dict)
     anomalies: list[AnomalyData] = field(default_factory=list)
     folded: tuple[list[dict[str, Any]], list[ReverseEntry]] | None = None
+    rendered: tuple[Any, Any] | None = None
 
     def data(
         self, counts: tuple[int, int, int], stream_anomalies: Sequence[AnomalyData]
     ) -> dict[str, Any]:
         """The index as plain data (the fields of ``results.LinkIndex``), with the given
         counts and stream-level anomalies."""
-        links, reverse = self.folded if self.folded is not None else self._index()
-        return {
-            "event_count": counts[0],
-            "duplicates_dropped": counts[1],
-            "ignored_event_count": counts[2],
-            "anomalies": list(stream_anomalies),
-            "links": links,
-            "reverse_index": [
+        links: Any
+        reverse_index: Any
+        if self.rendered is not None:
+            links, reverse_index = self.rendered
+        else:
+            links, reverse = self.folded if self.folded is not None else self._index()
+            reverse_index = [
                 {
                     "internal_aggregate_type": aggregate_type,
                     "internal_aggregate_id": aggregate_id,
                     "external_refs": keys,
                 }
                 for aggregate_type, aggregate_id, keys in reverse
-            ],
+            ]
+        return {
+            "event_count": counts[0],
+            "duplicates_dropped": counts[1],
+            "ignored_event_count": counts[2],
+            "anomalies": list(stream_anomalies),
+            "links": links,
+            "reverse_index": reverse_index,
             "link_anomalies": list(self.anomalies),
         }
 

@@ -195,7 +195,13 @@ class Scanner(Protocol):
         """{event_id: (source, line)} for the kept records of those ids whose place is known."""
 
     def next_group(
-        self, keep_logs: bool, max_cycles: int, families: int, delivery_model: Any = None, /
+        self,
+        keep_logs: bool,
+        max_cycles: int,
+        families: int,
+        delivery_model: Any = None,
+        link_indent: int = -1,
+        /,
     ) -> tuple[Any, ...] | None:
         """The next folded group, or None at the end.
 
@@ -205,7 +211,10 @@ class Scanner(Protocol):
         data in key order, the reverse index as (aggregate type, aggregate
         id, keys), the link anomalies). A sync part's deliveries are a list
         of dicts, or with ``delivery_model`` a tuple of that model's
-        instances made from them.
+        instances made from them. With ``link_indent >= 0`` the links' data
+        and the reverse index are instead each the bytes ``canonical_dumps``
+        writes for it as a value on a line indented by ``link_indent``
+        spaces (``LINK_INDEX_INDENT``): no object is made per link.
         """
 
 

@@ -676,8 +676,9 @@ PyObject *located_lines(PyObject *module, PyObject *args);
 
 /* fold.c */
 PyObject *fold_start(Scanner *self);
+/* link_indent >= 0: the link index as JSON (fold.c: fold_stream). */
 PyObject *fold_next(Scanner *self, int keep_logs, long long max_cycles, int families,
-                    PyObject *delivery_model);
+                    PyObject *delivery_model, int link_indent);
 void fold_free(Scanner *self);
 
 #endif

@@ -16,6 +16,10 @@
 
 #include <stdarg.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 struct sortent {
     uint64_t lamport;
     int64_t instant;
@@ -1058,12 +1062,346 @@ done:
     return result;
 }
 
+/* ------------------------------------------------------------------ the link index as JSON */
+
+/* For a caller that only writes the projection (the CLI's --format json):
+   the link index as the bytes contract/projection.py's canonical_dumps
+   would write for the objects links_part makes (orjson with sorted keys, a
+   2-space indent and UTC datetimes as "...Z"), so no object is made per
+   link. `indent` is the indentation of the line the value starts on. */
+
+static int
+jw_put(buf_t *b, const char *s, size_t n)
+{
+    if (buf_room(b, n) < 0) return -1;
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+    return 0;
+}
+
+/* A new line indented by `indent` spaces. */
+static int
+jw_line(buf_t *b, int indent)
+{
+    if (buf_room(b, (size_t)indent + 1) < 0) return -1;
+    b->data[b->len++] = '\n';
+    memset(b->data + b->len, ' ', (size_t)indent);
+    b->len += (size_t)indent;
+    return 0;
+}
+
+/* The bytes orjson escapes: control characters, the quote, the backslash. */
+static const uint8_t JW_ESCAPED[256] = {
+#define R16(v) v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v
+    R16(1), R16(1),                                 /* 0x00-0x1f */
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x20-0x2f: '"' */
+    R16(0), R16(0),                                 /* 0x30-0x4f */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, /* 0x50-0x5f: '\\' */
+#undef R16
+    /* 0x60-0xff: 0, written as they are (UTF-8 is not escaped) */
+};
+
+/* The length of the first run of s's bytes that orjson writes as they are:
+   all but the quote, the backslash and control characters (below 0x20). */
+static inline size_t
+jw_plain(const char *s, size_t n)
+{
+    size_t i = 0;
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"'), slash = _mm_set1_epi8('\\');
+    const __m128i control = _mm_set1_epi8(0x1F);
+    for (; i + 16 <= n; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(s + i));
+        /* Unsigned: max(c, 0x1f) == 0x1f exactly when c <= 0x1f. */
+        __m128i stop = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, slash)),
+                                    _mm_cmpeq_epi8(_mm_max_epu8(v, control), control));
+        int mask = _mm_movemask_epi8(stop);
+        if (mask) return i + (size_t)__builtin_ctz((unsigned)mask);
+    }
+#endif
+    /* 8 bytes at a time (most strings are shorter than 16): a byte is zero
+       in x exactly when the "has a zero byte" test below finds one, and
+       c < 0x20 exactly when c - 0x20 borrows from its top bit while c's top
+       bit is clear. A false alarm only sends the bytes to the loop below. */
+    const uint64_t ones = 0x0101010101010101ULL, tops = 0x8080808080808080ULL;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x;
+        memcpy(&x, s + i, 8);
+        uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+        uint64_t hit = ((q - ones) & ~q) | ((b - ones) & ~b) | ((x - ones * 0x20) & ~x);
+        if (hit & tops) break;
+    }
+    while (i < n && !JW_ESCAPED[(unsigned char)s[i]]) i++;
+    return i;
+}
+
+/* A string as orjson writes it: UTF-8 as it is, escaping only the quote,
+   the backslash and control characters (\b \t \n \f \r, else \u00XX). */
+static int
+jw_str(buf_t *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (n > (SIZE_MAX - 2) / 6 || buf_room(b, 6 * n + 2) < 0) return -1;
+    char *o = b->data + b->len;
+    *o++ = '"';
+    for (size_t i = 0;;) {
+        size_t run = jw_plain(s + i, n - i);
+        memcpy(o, s + i, run);
+        o += run;
+        i += run;
+        if (i == n) break;
+        unsigned char c = (unsigned char)s[i++];
+        *o++ = '\\';
+        switch (c) {
+        case '"': *o++ = '"'; break;
+        case '\\': *o++ = '\\'; break;
+        case '\b': *o++ = 'b'; break;
+        case '\t': *o++ = 't'; break;
+        case '\n': *o++ = 'n'; break;
+        case '\f': *o++ = 'f'; break;
+        case '\r': *o++ = 'r'; break;
+        default:
+            memcpy(o, "u00", 3);
+            o[3] = hex[c >> 4];
+            o[4] = hex[c & 15];
+            o += 5;
+        }
+    }
+    *o++ = '"';
+    b->len = (size_t)(o - b->data);
+    return 0;
+}
+
+/* An interned string, or null for NONE_U32 (as lstr gives None). */
+static int
+jw_id(Scanner *self, buf_t *b, uint32_t id)
+{
+    if (id == NONE_U32) return jw_put(b, "null", 4);
+    if (id >= self->store.strings.n_items) {
+        PyErr_SetString(PyExc_SystemError, "a link string outside the intern table");
+        return -1;
+    }
+    ltext_t t = ltext(self, id);
+    return jw_str(b, t.s, t.n);
+}
+
+/* v's last `width` decimal digits at o; the position after them. */
+static char *
+jw_digits(char *o, unsigned v, int width)
+{
+    for (int k = width - 1; k >= 0; k--) {
+        o[k] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    return o + width;
+}
+
+/* An instant as utc_datetime's datetime is written: "YYYY-MM-DDTHH:MM:SSZ",
+   with ".ffffff" before the Z when the microseconds are not 0. */
+static int
+jw_instant(buf_t *b, int64_t us)
+{
+    int64_t secs = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
+    int micro = (int)(us - secs * 1000000);
+    int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
+    int sod = (int)(secs - days * 86400);
+    int y, m, d;
+    civil_from_days(days, &y, &m, &d);
+    if (y < 1 || y > 9999) { /* the scan keeps times within 0001-9999 (UTC) */
+        PyErr_SetString(PyExc_SystemError, "a link time outside the datetime range");
+        return -1;
+    }
+    if (buf_room(b, 30) < 0) return -1;
+    char *o = b->data + b->len;
+    *o++ = '"';
+    o = jw_digits(o, (unsigned)y, 4);
+    *o++ = '-';
+    o = jw_digits(o, (unsigned)m, 2);
+    *o++ = '-';
+    o = jw_digits(o, (unsigned)d, 2);
+    *o++ = 'T';
+    o = jw_digits(o, (unsigned)(sod / 3600), 2);
+    *o++ = ':';
+    o = jw_digits(o, (unsigned)(sod / 60 % 60), 2);
+    *o++ = ':';
+    o = jw_digits(o, (unsigned)(sod % 60), 2);
+    if (micro) {
+        *o++ = '.';
+        o = jw_digits(o, (unsigned)micro, 6);
+    }
+    *o++ = 'Z';
+    *o++ = '"';
+    b->len = (size_t)(o - b->data);
+    return 0;
+}
+
+/* One key of a link's data: its text, and the field it comes from (-1:
+   the event_id). */
+typedef struct {
+    const char *s;
+    Py_ssize_t n;
+    int field;
+} jkey_t;
+
+/* The keys of event type t's link data in sorted order (as OPT_SORT_KEYS
+   sorts str keys: UTF-8 byte order is code point order). */
+static int
+jw_keys(Scanner *self, int t, jkey_t *keys, int *n_keys)
+{
+    const etype_t *et = &self->spec.types[t];
+    int n = 0;
+    keys[n].s = PyUnicode_AsUTF8AndSize(self->link_event_id, &keys[n].n);
+    if (!keys[n].s) return -1;
+    keys[n++].field = -1;
+    for (int i = 0; i < et->n_fields; i++) {
+        if (!et->fields[i].role_obj) continue;
+        keys[n].s = PyUnicode_AsUTF8AndSize(et->fields[i].role_obj, &keys[n].n);
+        if (!keys[n].s) return -1;
+        keys[n++].field = i;
+    }
+    for (int i = 1; i < n; i++) { /* a dozen keys, once per event type */
+        jkey_t k = keys[i];
+        int j = i;
+        while (j > 0 && bytes_order(k.s, (uint32_t)k.n, keys[j - 1].s, (uint32_t)keys[j - 1].n) < 0) {
+            keys[j] = keys[j - 1];
+            j--;
+        }
+        keys[j] = k;
+    }
+    *n_keys = n;
+    return 0;
+}
+
+/* One winner's data as a JSON object (link_data's dict). */
+static int
+jw_link(Scanner *self, buf_t *b, const lwin_t *w, const jkey_t *keys, int n_keys, int indent)
+{
+    const rec_t *r = &self->store.recs[w->rec];
+    const etype_t *et = &self->spec.types[r->etype];
+    const uint32_t *ids = link_ids(self, r);
+    if (jw_put(b, "{", 1) < 0) return -1;
+    for (int k = 0; k < n_keys; k++) {
+        if ((k && jw_put(b, ",", 1) < 0) || jw_line(b, indent + 2) < 0 ||
+            jw_str(b, keys[k].s, (size_t)keys[k].n) < 0 || jw_put(b, ": ", 2) < 0)
+            return -1;
+        int i = keys[k].field, rc;
+        if (i < 0) rc = jw_str(b, r->eid, r->eid_len);
+        else if (i == et->link_field[L_RECORDED_AT]) rc = jw_instant(b, r->u.l.recorded_at);
+        else rc = jw_id(self, b, ids[i]);
+        if (rc < 0) return -1;
+    }
+    return jw_line(b, indent) < 0 || jw_put(b, "}", 1) < 0 ? -1 : 0;
+}
+
+/* A key as a JSON array of its 3 strings. */
+static int
+jw_key(Scanner *self, buf_t *b, const uint32_t key[3], int indent)
+{
+    if (jw_put(b, "[", 1) < 0) return -1;
+    for (int k = 0; k < 3; k++)
+        if ((k && jw_put(b, ",", 1) < 0) || jw_line(b, indent + 2) < 0 || jw_id(self, b, key[k]) < 0)
+            return -1;
+    return jw_line(b, indent) < 0 || jw_put(b, "]", 1) < 0 ? -1 : 0;
+}
+
+/* The bytes of a buffer, then the buffer emptied. */
+static PyObject *
+jw_bytes(buf_t *b)
+{
+    PyObject *bytes = PyBytes_FromStringAndSize(b->data ? b->data : "", (Py_ssize_t)b->len);
+    b->len = 0;
+    return bytes;
+}
+
+/* (links, reverse index) as links_part makes them, each as the bytes of
+   its JSON value. */
+static PyObject *
+links_json(Scanner *self, links_t *L, int indent)
+{
+    size_t n = L->n;
+    lsort_t *key_room = sort_room(n, sizeof(lsort_t));
+    lsort_t *agg_room = sort_room(n, sizeof(lsort_t));
+    lsort_t *keys = key_room, *aggs = agg_room;
+    int n_types = self->spec.n_types;
+    jkey_t *type_keys = calloc((size_t)(n_types > 0 ? n_types : 1) * (MAX_FIELDS + 1),
+                               sizeof(jkey_t));
+    int *n_type_keys = calloc((size_t)(n_types > 0 ? n_types : 1), sizeof(int));
+    buf_t b = {0};
+    PyObject *links = NULL, *reverse = NULL, *result = NULL;
+    if (!keys || !aggs || !type_keys || !n_type_keys) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (size_t k = 0; k < n; k++) {
+        const lwin_t *w = &L->wins[k];
+        keys[k] = (lsort_t){{ltext(self, w->key[0]), ltext(self, w->key[1]),
+                             ltext(self, w->key[2])},
+                            {w->key[0], w->key[1], w->key[2]},
+                            k};
+    }
+    keys = sort_lkeys(keys, keys + n, n);
+    if (jw_put(&b, "[", 1) < 0) goto done;
+    for (size_t k = 0; k < n; k++) {
+        const lwin_t *w = &L->wins[keys[k].at];
+        int t = self->store.recs[w->rec].etype;
+        jkey_t *tk = type_keys + (size_t)t * (MAX_FIELDS + 1);
+        if (!n_type_keys[t] && jw_keys(self, t, tk, &n_type_keys[t]) < 0) goto done;
+        if ((k && jw_put(&b, ",", 1) < 0) || jw_line(&b, indent + 2) < 0 ||
+            jw_link(self, &b, w, tk, n_type_keys[t], indent + 2) < 0)
+            goto done;
+        aggs[k] = (lsort_t){{ltext(self, w->agg[0]), ltext(self, w->agg[1])},
+                            {w->agg[0], w->agg[1], 0},
+                            k};
+    }
+    if ((n ? jw_line(&b, indent) : 0) < 0 || jw_put(&b, "]", 1) < 0 || !(links = jw_bytes(&b)))
+        goto done;
+    aggs = sort_laggs(aggs, aggs + n, n);
+    if (jw_put(&b, "[", 1) < 0) goto done;
+    for (size_t k = 0; k < n;) {
+        const lwin_t *first = &L->wins[keys[aggs[k].at].at];
+        int in = indent + 4; /* the entry's keys */
+        if ((k && jw_put(&b, ",", 1) < 0) || jw_line(&b, indent + 2) < 0 ||
+            jw_put(&b, "{", 1) < 0 || jw_line(&b, in) < 0 ||
+            jw_put(&b, "\"external_refs\": [", 18) < 0)
+            goto done;
+        size_t q = k;
+        for (; q < n; q++) {
+            const lwin_t *w = &L->wins[keys[aggs[q].at].at];
+            if (w->agg[0] != first->agg[0] || w->agg[1] != first->agg[1]) break;
+            if ((q > k && jw_put(&b, ",", 1) < 0) || jw_line(&b, in + 2) < 0 ||
+                jw_key(self, &b, w->key, in + 2) < 0)
+                goto done;
+        }
+        if (jw_line(&b, in) < 0 || jw_put(&b, "],", 2) < 0 || jw_line(&b, in) < 0 ||
+            jw_put(&b, "\"internal_aggregate_id\": ", 25) < 0 || jw_id(self, &b, first->agg[1]) < 0 ||
+            jw_put(&b, ",", 1) < 0 || jw_line(&b, in) < 0 ||
+            jw_put(&b, "\"internal_aggregate_type\": ", 27) < 0 ||
+            jw_id(self, &b, first->agg[0]) < 0 || jw_line(&b, indent + 2) < 0 ||
+            jw_put(&b, "}", 1) < 0)
+            goto done;
+        k = q;
+    }
+    if ((n ? jw_line(&b, indent) : 0) < 0 || jw_put(&b, "]", 1) < 0 || !(reverse = jw_bytes(&b)))
+        goto done;
+    result = PyTuple_Pack(2, links, reverse);
+done:
+    free(b.data);
+    free(type_keys);
+    free(n_type_keys);
+    free(key_room);
+    free(agg_room);
+    Py_XDECREF(links);
+    Py_XDECREF(reverse);
+    return result;
+}
+
 /* The stream-level group in replay order, as reducing/fold.py's Engine.fold
    routes it: ("stream", ignored, stream anomalies, links) where links is
    (link data in key order, reverse index, link anomalies), or None when
-   the link family is not folded. */
+   the link family is not folded. With link_indent >= 0, the link data and
+   the reverse index are each the bytes of its JSON (links_json). */
 static PyObject *
-fold_stream(Scanner *self, const uint32_t *idx, size_t n, int families)
+fold_stream(Scanner *self, const uint32_t *idx, size_t n, int families, int link_indent)
 {
     int on = (families >> F_LINK) & 1;
     Py_ssize_t ignored = 0;
@@ -1096,7 +1434,8 @@ fold_stream(Scanner *self, const uint32_t *idx, size_t n, int families)
         if (rc < 0) goto done;
     }
     if (on) {
-        PyObject *index = links_part(self, &L);
+        PyObject *index = link_indent >= 0 ? links_json(self, &L, link_indent)
+                                           : links_part(self, &L);
         if (!index) goto done;
         part = Py_BuildValue("(OOO)", PyTuple_GET_ITEM(index, 0), PyTuple_GET_ITEM(index, 1),
                              found);
@@ -1122,7 +1461,7 @@ done:
    of its models), or None for dicts. */
 PyObject *
 fold_next(Scanner *self, int keep_logs, long long max_cycles, int families,
-          PyObject *delivery_model)
+          PyObject *delivery_model, int link_indent)
 {
     if (!self->folding) {
         PyErr_SetString(PyExc_RuntimeError, "start_fold() first");
@@ -1149,7 +1488,7 @@ fold_next(Scanner *self, int keep_logs, long long max_cycles, int families,
     uint32_t *idx = self->order + self->group_start[g];
     size_t n = self->group_start[g + 1] - self->group_start[g];
     if (sort_group(self, idx, n) < 0) return NULL;
-    if (conn == NONE_U32) return fold_stream(self, idx, n, families);
+    if (conn == NONE_U32) return fold_stream(self, idx, n, families, link_indent);
     cacc_t ca;
     memset(&ca, 0, sizeof(ca));
     ca.state = -1;

@@ -732,9 +732,15 @@ Scanner_next_group(Scanner *self, PyObject *args)
     int keep_logs, families;
     long long max_cycles;
     PyObject *delivery_model = Py_None;
-    if (!PyArg_ParseTuple(args, "pLi|O", &keep_logs, &max_cycles, &families, &delivery_model))
+    int link_indent = -1;
+    if (!PyArg_ParseTuple(args, "pLi|Oi", &keep_logs, &max_cycles, &families, &delivery_model,
+                          &link_indent))
         return NULL;
-    return fold_next(self, keep_logs, max_cycles, families, delivery_model);
+    if (link_indent > 1024) {
+        PyErr_SetString(PyExc_ValueError, "link_indent must be at most 1024");
+        return NULL;
+    }
+    return fold_next(self, keep_logs, max_cycles, families, delivery_model, link_indent);
 }
 
 static PyObject *
@@ -796,8 +802,10 @@ static PyMethodDef Scanner_methods[] = {
      "locate(event_ids) -> {event_id: (source, line)} for the kept records of those ids "
      "whose place is known."},
     {"next_group", (PyCFunction)Scanner_next_group, METH_VARARGS,
-     "next_group(keep_logs, max_cycles, families, delivery_model=None) -> the next folded "
-     "group, or None; deliveries as delivery_model instances when it is a class."},
+     "next_group(keep_logs, max_cycles, families, delivery_model=None, link_indent=-1) -> the "
+     "next folded group, or None; deliveries as delivery_model instances when it is a class; "
+     "with link_indent >= 0 the link index and its reverse index as canonical JSON bytes, "
+     "indented for a value on a line indented so."},
     {NULL, NULL, 0, NULL},
 };
 
