@@ -619,6 +619,8 @@ void maker_clear(maker_t *m);
    d's values are leaves (see objects.c), so the model is untracked without
    looking. */
 PyObject *maker_make(const maker_t *m, PyObject *d, PyObject *keys);
+/* An instant in microseconds as its UTC date, second of the day and microsecond. */
+void split_instant(int64_t us, int *y, int *m, int *d, int *sod, int *micro);
 /* The aware UTC datetime of an instant in microseconds since the epoch. */
 PyObject *utc_datetime(int64_t us);
 /* Stop the cyclic collector tracking tuple t if all its items are leaves

@@ -992,6 +992,51 @@ fail:
     return NULL;
 }
 
+/* The winners in key order: keys (sort_room of L->n) filled, then sorted;
+   the sorted array (in keys or its second half). */
+static lsort_t *
+lkeys_sorted(Scanner *self, const links_t *L, lsort_t *keys)
+{
+    size_t n = L->n;
+    for (size_t k = 0; k < n; k++) {
+        const lwin_t *w = &L->wins[k];
+        keys[k] = (lsort_t){{ltext(self, w->key[0]), ltext(self, w->key[1]),
+                             ltext(self, w->key[2])},
+                            {w->key[0], w->key[1], w->key[2]},
+                            k};
+    }
+    return sort_lkeys(keys, keys + n, n);
+}
+
+/* The aggregate of w, the k-th winner in key order, for sort_laggs. */
+static lsort_t
+lagg_of(Scanner *self, const lwin_t *w, size_t k)
+{
+    return (lsort_t){
+        {ltext(self, w->agg[0]), ltext(self, w->agg[1])}, {w->agg[0], w->agg[1], 0}, k};
+}
+
+/* The winner at aggs[k] (aggregates in order, over keys in key order). */
+static const lwin_t *
+lagg_win(const links_t *L, const lsort_t *keys, const lsort_t *aggs, size_t k)
+{
+    return &L->wins[keys[aggs[k].at].at];
+}
+
+/* The end of the run of aggs from k whose winners share one aggregate. */
+static size_t
+lagg_run_end(const links_t *L, const lsort_t *keys, const lsort_t *aggs, size_t k, size_t n)
+{
+    const lwin_t *first = lagg_win(L, keys, aggs, k);
+    size_t end = k + 1;
+    while (end < n) {
+        const lwin_t *w = lagg_win(L, keys, aggs, end);
+        if (w->agg[0] != first->agg[0] || w->agg[1] != first->agg[1]) break;
+        end++;
+    }
+    return end;
+}
+
 /* (links, reverse index) of the winners: each link's data in key order, and
    (aggregate type, aggregate id, [keys in key order]) per aggregate, in order. */
 static PyObject *
@@ -1009,14 +1054,7 @@ links_part(Scanner *self, links_t *L)
         goto done;
     }
     if (!links || !reverse) goto done;
-    for (size_t k = 0; k < n; k++) {
-        const lwin_t *w = &L->wins[k];
-        keys[k] = (lsort_t){{ltext(self, w->key[0]), ltext(self, w->key[1]),
-                             ltext(self, w->key[2])},
-                            {w->key[0], w->key[1], w->key[2]},
-                            k};
-    }
-    keys = sort_lkeys(keys, keys + n, n);
+    keys = lkeys_sorted(self, L, keys);
     for (size_t k = 0; k < n; k++) {
         const lwin_t *w = &L->wins[keys[k].at];
         PyObject *item = link_data(self, L, w);
@@ -1025,19 +1063,12 @@ links_part(Scanner *self, links_t *L)
         PyObject *a = lstr(self, L, w->key[0]), *b = lstr(self, L, w->key[1]);
         PyObject *c = lstr(self, L, w->key[2]);
         if (!a || !b || !c || !(key_objs[k] = PyTuple_Pack(3, a, b, c))) goto done;
-        aggs[k] = (lsort_t){{ltext(self, w->agg[0]), ltext(self, w->agg[1])},
-                            {w->agg[0], w->agg[1], 0},
-                            k};
+        aggs[k] = lagg_of(self, w, k);
     }
     aggs = sort_laggs(aggs, aggs + n, n);
     for (size_t k = 0; k < n;) {
-        const lwin_t *first = &L->wins[keys[aggs[k].at].at];
-        size_t end = k + 1;
-        while (end < n) {
-            const lwin_t *w = &L->wins[keys[aggs[end].at].at];
-            if (w->agg[0] != first->agg[0] || w->agg[1] != first->agg[1]) break;
-            end++;
-        }
+        const lwin_t *first = lagg_win(L, keys, aggs, k);
+        size_t end = lagg_run_end(L, keys, aggs, k, n);
         PyObject *refs = PyList_New((Py_ssize_t)(end - k));
         if (!refs) goto done;
         for (size_t q = k; q < end; q++)
@@ -1201,12 +1232,8 @@ jw_digits(char *o, unsigned v, int width)
 static int
 jw_instant(buf_t *b, int64_t us)
 {
-    int64_t secs = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
-    int micro = (int)(us - secs * 1000000);
-    int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
-    int sod = (int)(secs - days * 86400);
-    int y, m, d;
-    civil_from_days(days, &y, &m, &d);
+    int y, m, d, sod, micro;
+    split_instant(us, &y, &m, &d, &sod, &micro);
     if (y < 1 || y > 9999) { /* the scan keeps times within 0001-9999 (UTC) */
         PyErr_SetString(PyExc_SystemError, "a link time outside the datetime range");
         return -1;
@@ -1332,14 +1359,7 @@ links_json(Scanner *self, links_t *L, int indent)
         PyErr_NoMemory();
         goto done;
     }
-    for (size_t k = 0; k < n; k++) {
-        const lwin_t *w = &L->wins[k];
-        keys[k] = (lsort_t){{ltext(self, w->key[0]), ltext(self, w->key[1]),
-                             ltext(self, w->key[2])},
-                            {w->key[0], w->key[1], w->key[2]},
-                            k};
-    }
-    keys = sort_lkeys(keys, keys + n, n);
+    keys = lkeys_sorted(self, L, keys);
     if (jw_put(&b, "[", 1) < 0) goto done;
     for (size_t k = 0; k < n; k++) {
         const lwin_t *w = &L->wins[keys[k].at];
@@ -1349,29 +1369,24 @@ links_json(Scanner *self, links_t *L, int indent)
         if ((k && jw_put(&b, ",", 1) < 0) || jw_line(&b, indent + 2) < 0 ||
             jw_link(self, &b, w, tk, n_type_keys[t], indent + 2) < 0)
             goto done;
-        aggs[k] = (lsort_t){{ltext(self, w->agg[0]), ltext(self, w->agg[1])},
-                            {w->agg[0], w->agg[1], 0},
-                            k};
+        aggs[k] = lagg_of(self, w, k);
     }
     if ((n ? jw_line(&b, indent) : 0) < 0 || jw_put(&b, "]", 1) < 0 || !(links = jw_bytes(&b)))
         goto done;
     aggs = sort_laggs(aggs, aggs + n, n);
     if (jw_put(&b, "[", 1) < 0) goto done;
     for (size_t k = 0; k < n;) {
-        const lwin_t *first = &L->wins[keys[aggs[k].at].at];
+        const lwin_t *first = lagg_win(L, keys, aggs, k);
+        size_t end = lagg_run_end(L, keys, aggs, k, n);
         int in = indent + 4; /* the entry's keys */
         if ((k && jw_put(&b, ",", 1) < 0) || jw_line(&b, indent + 2) < 0 ||
             jw_put(&b, "{", 1) < 0 || jw_line(&b, in) < 0 ||
             jw_put(&b, "\"external_refs\": [", 18) < 0)
             goto done;
-        size_t q = k;
-        for (; q < n; q++) {
-            const lwin_t *w = &L->wins[keys[aggs[q].at].at];
-            if (w->agg[0] != first->agg[0] || w->agg[1] != first->agg[1]) break;
+        for (size_t q = k; q < end; q++)
             if ((q > k && jw_put(&b, ",", 1) < 0) || jw_line(&b, in + 2) < 0 ||
-                jw_key(self, &b, w->key, in + 2) < 0)
+                jw_key(self, &b, lagg_win(L, keys, aggs, q)->key, in + 2) < 0)
                 goto done;
-        }
         if (jw_line(&b, in) < 0 || jw_put(&b, "],", 2) < 0 || jw_line(&b, in) < 0 ||
             jw_put(&b, "\"internal_aggregate_id\": ", 25) < 0 || jw_id(self, &b, first->agg[1]) < 0 ||
             jw_put(&b, ",", 1) < 0 || jw_line(&b, in) < 0 ||
@@ -1379,7 +1394,7 @@ links_json(Scanner *self, links_t *L, int indent)
             jw_id(self, &b, first->agg[0]) < 0 || jw_line(&b, indent + 2) < 0 ||
             jw_put(&b, "}", 1) < 0)
             goto done;
-        k = q;
+        k = end;
     }
     if ((n ? jw_line(&b, indent) : 0) < 0 || jw_put(&b, "]", 1) < 0 || !(reverse = jw_bytes(&b)))
         goto done;

@@ -74,16 +74,22 @@ objects_init(void)
                : -1;
 }
 
+void
+split_instant(int64_t us, int *y, int *m, int *d, int *sod, int *micro)
+{
+    int64_t secs = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
+    int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
+    *micro = (int)(us - secs * 1000000);
+    *sod = (int)(secs - days * 86400);
+    civil_from_days(days, y, m, d);
+}
+
 /* The aware UTC datetime of an instant in microseconds. */
 PyObject *
 utc_datetime(int64_t us)
 {
-    int64_t secs = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
-    int micro = (int)(us - secs * 1000000);
-    int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
-    int sod = (int)(secs - days * 86400);
-    int y, m, d;
-    civil_from_days(days, &y, &m, &d);
+    int y, m, d, sod, micro;
+    split_instant(us, &y, &m, &d, &sod, &micro);
     return PyDateTimeAPI->DateTime_FromDateAndTime(y, m, d, sod / 3600, sod / 60 % 60, sod % 60,
                                                    micro, PyDateTime_TimeZone_UTC,
                                                    PyDateTimeAPI->DateTimeType);
