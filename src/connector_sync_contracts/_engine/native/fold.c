@@ -1331,12 +1331,15 @@ jw_key(Scanner *self, buf_t *b, const uint32_t key[3], int indent)
     return jw_line(b, indent) < 0 || jw_put(b, "]", 1) < 0 ? -1 : 0;
 }
 
-/* The bytes of a buffer, then the buffer emptied. */
+/* The bytes of a buffer, then the buffer freed: the text of 100k links is
+   tens of MB, and the next one starts small rather than holding this one's
+   room beside its copy. */
 static PyObject *
 jw_bytes(buf_t *b)
 {
     PyObject *bytes = PyBytes_FromStringAndSize(b->data ? b->data : "", (Py_ssize_t)b->len);
-    b->len = 0;
+    free(b->data);
+    memset(b, 0, sizeof(*b));
     return bytes;
 }
 
