@@ -20,8 +20,12 @@ from connector_sync_contracts._engine import native as _accel
 from connector_sync_contracts._engine.runner import replay_sources
 from connector_sync_contracts._tooling.synthetic import GeneratorOptions, generate_lines
 from connector_sync_contracts.io import Source
+from connector_sync_contracts.reducing.anomalies import SHARED_MESSAGE_KINDS, from_native
 from tests.support.engines import needs_native
 from tests.support.variants import busy_lines
+
+_HOOKS = (_accel._link_fact, from_native, SHARED_MESSAGE_KINDS)
+"""What ``_accel.scanner`` hands a new Scanner after its spec and key."""
 
 pytestmark = needs_native
 
@@ -220,7 +224,7 @@ def _spec_with(change: Any) -> dict[str, Any]:
 def test_a_spec_the_core_cannot_follow_is_refused(change: Any) -> None:
     native = pytest.importorskip("connector_sync_contracts._engine.native._native")
     with pytest.raises(ValueError, match="compiled-core spec"):
-        native.Scanner(_spec_with(change), bytes(16), _accel._link_fact)
+        native.Scanner(_spec_with(change), bytes(16), *_HOOKS)
 
 
 def test_fields_with_one_pattern_and_limit_share_one_check() -> None:
@@ -241,7 +245,7 @@ def test_fields_with_one_pattern_and_limit_share_one_check() -> None:
         return cached_check(pattern, max_length)
 
     spec = {**_accel._spec(), "make_check": make_check}
-    native.Scanner(spec, bytes(16), _accel._link_fact)
+    native.Scanner(spec, bytes(16), *_HOOKS)
     fields = [
         (field["pattern"], field.get("max_length"))
         for fields in (spec["envelope"], *(t["fields"] for t in spec["event_types"]))
@@ -276,7 +280,7 @@ def test_bool_and_defer_fields_from_a_newer_model(extra: dict[str, Any], taken: 
     """A bool field is checked in C; a field of a type the core cannot check defers its line."""
     native = pytest.importorskip("connector_sync_contracts._engine.native._native")
     spec = _spec_with(_add_fields)
-    scanner = native.Scanner(spec, bytes(16), _accel._link_fact)
+    scanner = native.Scanner(spec, bytes(16), *_HOOKS)
     event_type = spec["event_types"][0]["name"]
     line = next(
         line

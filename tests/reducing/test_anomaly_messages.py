@@ -2,9 +2,9 @@
 
 ``from_native`` turns each ``(kind, event_id, *parameters)`` the compiled
 fold reports into the anomaly its builder in ``reducing/anomalies.py``
-makes. The message of a kind that names only states, types and rule codes
-is made once per parameters and reused: the reused one must be exactly the
-builder's, with the event's own event_id.
+makes, every time it is asked (the compiled fold asks once per parameters
+for a kind that names only states, types and rule codes, and keeps the
+message: ``test_anomaly_messages_fold.py``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from connector_sync_contracts.contract.rules import SEMANTIC_RULES
 from connector_sync_contracts.reducing.anomalies import (
     NATIVE_ANOMALIES,
     from_native,
-    from_native_all,
 )
 
 _WORDS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=12)
@@ -69,18 +68,3 @@ def test_from_native_gives_what_each_builder_makes_every_time(
         expected = NATIVE_ANOMALIES[kind](event_id, *params)
         assert from_native((kind, event_id, *params)) == expected
         assert list(from_native((kind, event_id, *params))) == ["kind", "event_id", "message"]
-
-
-@given(
-    found=st.lists(reports(), min_size=1, max_size=8),
-    repeats=st.lists(st.integers(0, 7), max_size=12),
-)
-def test_from_native_all_gives_what_each_builder_makes(
-    found: list[tuple[Any, ...]], repeats: list[int]
-) -> None:
-    # A state's list, in one call: messages made before and messages new to it.
-    order = [*range(len(found)), *(n % len(found) for n in repeats)]
-    items = [(found[at][0], f"01J{number:023d}", *found[at][1:]) for number, at in enumerate(order)]
-    made = from_native_all(items)
-    assert made == [NATIVE_ANOMALIES[kind](event_id, *params) for kind, event_id, *params in items]
-    assert all(list(item) == ["kind", "event_id", "message"] for item in made)

@@ -42,7 +42,6 @@ from ..reducing.anomalies import (
     AnomalyData,
     anomaly,
     conflicting_duplicate,
-    from_native_all,
 )
 from ..reducing.facts import ConnectorFact, Fact, MalformedFact, SyncFact
 from ..reducing.fold import Engine
@@ -526,7 +525,8 @@ def replay_sources(
                 dropped, conflicts = records.settle(sources)
         finally:
             _release(scanner, sources)
-        folded_places: dict[object, tuple[int, int]] = {}
+        folded_places: dict[object, tuple[int, int]] | None = None
+        all_placed = False
         if isinstance(records, _NativeRecords):
             data = _fold_native(
                 replayer,
@@ -536,7 +536,7 @@ def replay_sources(
                 place=locate,
                 link_indent=LINK_INDEX_INDENT if render_links else -1,
             )
-            folded_places = records.scanner.fold_places()
+            folded_places, all_placed = records.scanner.fold_places()
         else:
             records.settle(sources)
             data = _fold(replayer, records)
@@ -552,7 +552,9 @@ def replay_sources(
             # Settled without their places: only reading every line can tell.
             unplaced = records.unplaced
             rejected = {e: p for e, p in replayer.rejected_places.items() if e not in unplaced}
-        places = _anomaly_places(data.data, scanner, sources, known, rejected, folded_places)
+        places = _anomaly_places(
+            data.data, scanner, sources, known, rejected, folded_places, all_placed
+        )
         places.update(replayer.envelope_places)
         return ReplayData(data.data, sources=names, places=places), summary
 
@@ -564,6 +566,7 @@ def _anomaly_places(
     known: Mapping[str, tuple[int, int]] | None = None,
     rejected: Mapping[str, tuple[int, int]] | None = None,
     folded: dict[object, tuple[int, int]] | None = None,
+    all_placed: bool = False,
 ) -> dict[object, tuple[int, int]]:
     """event_id -> (source index, line) for every event an anomaly of ``data`` names.
 
@@ -571,16 +574,19 @@ def _anomaly_places(
     line's (``known`` places, else the core's kept record: as the fold
     placed it, ``folded``, or as ``locate`` finds it) and the first
     rejected line naming it (``rejected``: every such line, and no record
-    without its place); else the lines read again.
+    without its place); else the lines read again. ``all_placed``: the
+    compiled fold made every anomaly below the stream level and placed
+    each one's event in ``folded``.
     """
     # The fold's places are its kept records' (a log can have an anomaly on
     # every other line: no second pass over every record to find them). Its
     # dict is handed over once, so it becomes the table: only the event_ids
-    # it did not place are collected, not one set of all of them.
+    # it did not place are collected, not one set of all of them; and when
+    # it placed every one, only the stream level's (where the envelope and
+    # duplicate anomalies are) can name another.
     places: dict[object, tuple[int, int]] = folded if folded is not None else {}
-    unplaced = {
-        eid for item in all_anomalies(data) if (eid := item["event_id"]) and eid not in places
-    }
+    named = data["anomalies"] if folded is not None and all_placed else all_anomalies(data)
+    unplaced = {eid for item in named if (eid := item["event_id"]) and eid not in places}
 
     def wanted(eid: str) -> bool:
         # Named by an anomaly: placed so far, or not yet. (A place for an
@@ -731,14 +737,14 @@ def fold_compiled(
         if group[0] == "stream":
             _, ignored, found, links = group
             engine.ignored += ignored
-            engine.stream_anomalies.extend(from_native_all(found))
+            engine.stream_anomalies.extend(found)
             if links is not None:
                 index, reverse, link_anomalies = links
                 if link_indent >= 0:
                     engine.links.rendered = (orjson.Fragment(index), orjson.Fragment(reverse))
                 else:
                     engine.links.folded = (index, reverse)
-                engine.links.anomalies = from_native_all(link_anomalies)
+                engine.links.anomalies = link_anomalies
             continue
         _, cid, connector_part, sync_part, ignored = group
         engine.ignored += ignored

@@ -8,7 +8,7 @@ event the same way.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any, Final, TypedDict
 
 from ..contract.rules import SEMANTIC_RULES
@@ -17,6 +17,7 @@ from .facts import MalformedFact
 __all__ = [
     "NATIVE_ANOMALIES",
     "SEMANTIC_ANOMALY",
+    "SHARED_MESSAGE_KINDS",
     "AnomalyData",
     "anomaly",
     "anomaly_order",
@@ -26,7 +27,6 @@ __all__ = [
     "describe_rule",
     "duplicate_delivery",
     "from_native",
-    "from_native_all",
     "identity_changed",
     "invalid_transition",
     "link_id_reused",
@@ -232,7 +232,7 @@ NATIVE_ANOMALIES: Final[dict[str, Callable[..., AnomalyData]]] = {
 """Anomaly kind -> its builder, for what the compiled fold reports."""
 
 
-_SHARED_MESSAGES: Final = frozenset(
+SHARED_MESSAGE_KINDS: Final = frozenset(
     {
         "identity_changed",
         "invalid_transition",
@@ -241,43 +241,14 @@ _SHARED_MESSAGES: Final = frozenset(
         "semantic_violation",
     }
 )
-"""Kinds whose message names only states, types and rule codes, never an ID: a
-log can repeat one message on every other line, so it is made once."""
-
-_MESSAGES_KEPT: Final = 4096
-_messages: dict[tuple[Any, ...], str] = {}
-"""(kind, *parameters) -> the message its builder made, for ``_SHARED_MESSAGES``."""
+"""Kinds whose message names only states, types and rule codes, never an ID:
+one message per ``(kind, *parameters)``. A log can repeat one on every other
+line, so the compiled fold asks ``from_native`` for it once and keeps it."""
 
 
 def from_native(item: tuple[Any, ...]) -> AnomalyData:
     """The anomaly the compiled fold reports as ``(kind, event_id, *parameters)``."""
-    return from_native_all((item,))[0]
-
-
-def from_native_all(items: Iterable[tuple[Any, ...]]) -> list[AnomalyData]:
-    """``from_native`` of each of a state's anomalies, in one call.
-
-    A log can have an anomaly on every other line: an anomaly whose message
-    was made already costs a dict, not two calls.
-    """
-    made: list[AnomalyData] = []
-    append = made.append
-    shared, messages = _SHARED_MESSAGES, _messages
-    for item in items:
-        kind = item[0]
-        if kind not in shared:
-            append(NATIVE_ANOMALIES[kind](*item[1:]))
-            continue
-        key = item[:1] + item[2:]
-        message = messages.get(key)
-        if message is None:
-            built = NATIVE_ANOMALIES[kind](*item[1:])
-            if len(messages) < _MESSAGES_KEPT:
-                messages[key] = built["message"]
-            append(built)
-        else:
-            append({"kind": kind, "event_id": item[1], "message": message})
-    return made
+    return NATIVE_ANOMALIES[item[0]](*item[1:])
 
 
 def describe_rule(code: str) -> str:

@@ -33,7 +33,7 @@ import orjson
 from ...contract.catalog import RECIPES, SYNC_OUTCOMES, Family
 from ...contract.lifecycle import ConnectorState, HealthStatus, SyncOutcome
 from ...contract.patterns import URL_PATTERN, cached_check
-from ...reducing.anomalies import from_native_all
+from ...reducing.anomalies import SHARED_MESSAGE_KINDS, from_native
 from ...reducing.facts import (
     EPOCH,
     MICROSECOND,
@@ -186,10 +186,11 @@ class Scanner(Protocol):
         ``place``: note where the event of each anomaly folded is (``fold_places``).
         """
 
-    def fold_places(self) -> dict[object, tuple[int, int]]:
+    def fold_places(self) -> tuple[dict[object, tuple[int, int]], bool]:
         """{event_id: (source, line)} of the events of the anomalies folded since
         ``start_fold(True)``, where known: the first line of the event_id, as
-        ``locate`` finds it. Handed over once."""
+        ``locate`` finds it; and whether every one's was known. Handed over
+        once (then ``({}, False)``)."""
 
     def locate(self, event_ids: list[str], /) -> dict[str, tuple[int, int]]:
         """{event_id: (source, line)} for the kept records of those ids whose place is known."""
@@ -209,7 +210,8 @@ class Scanner(Protocol):
         or last ``("stream", ignored, stream anomalies, links)``: links is
         None when ``families`` leaves the link family out, else (each link's
         data in key order, the reverse index as (aggregate type, aggregate
-        id, keys), the link anomalies). A sync part's deliveries are a list
+        id, keys), the link anomalies). Each anomaly is the dict ``from_native``
+        makes of ``(kind, event_id, *parameters)``. A sync part's deliveries are a list
         of dicts, or with ``delivery_model`` a tuple of that model's
         instances made from them. With ``link_indent >= 0`` the links' data
         and the reverse index are instead each the bytes ``canonical_dumps``
@@ -399,7 +401,12 @@ def scanner(*, key: bytes | None = None, weak_bits: int = 0) -> Scanner | None:
     if _native is None or os.environ.get(PURE_PYTHON_ENV) == "1":
         return None
     made: Scanner = _native.Scanner(
-        _spec(), key if key is not None else os.urandom(16), _link_fact, weak_bits
+        _spec(),
+        key if key is not None else os.urandom(16),
+        _link_fact,
+        from_native,
+        SHARED_MESSAGE_KINDS,
+        weak_bits,
     )
     return made
 
@@ -465,7 +472,7 @@ def connector_state(connector_id: str, part: tuple[Any, ...]) -> dict[str, Any]:
         "last_latency_ms": latency + 0.0 if latency is not None else None,
         "event_count": events,
         "transition_log": tuple(log) if log is not None else None,
-        "anomalies": from_native_all(found),
+        "anomalies": found,
     }
 
 
@@ -480,5 +487,5 @@ def sync_state(connector_id: str, part: tuple[Any, ...]) -> dict[str, Any]:
         "pending_retries": pending,
         "outcome_log": tuple(log) if log is not None else None,
         "deliveries": tuple(deliveries) if deliveries is not None else None,
-        "anomalies": from_native_all(found),
+        "anomalies": found,
     }

@@ -38,6 +38,7 @@
 #define MAX_TYPES 64
 #define MAX_ENUM 16
 #define MAX_RULES 8
+#define MESSAGES_KEPT 4096 /* shared anomaly messages a scanner keeps */
 #define MAX_STATES 16
 #define MAX_OUTCOMES 16
 #define MAX_FAMILIES 3
@@ -488,6 +489,10 @@ typedef struct {
     PyObject *link_fact;       /* callable(event_id, event_type, values) -> link fact:
                                   what probe() gives for a link */
     PyObject *link_event_id;   /* "event_id": the key of a link's event id in its data */
+    PyObject *make_anomaly;    /* callable((kind, event_id, *params)) -> the anomaly's dict */
+    PyObject *shared_kinds;    /* frozenset: kinds whose message is one per (kind, *params) */
+    PyObject *messages;        /* {(kind, *params): message} of those kinds, MESSAGES_KEPT at most */
+    PyObject *anomaly_key[3];  /* "kind", "event_id", "message": an anomaly dict's keys */
     store_t store;
     int folding;
     uint32_t *order;           /* record indexes grouped by partition */
@@ -499,6 +504,7 @@ typedef struct {
     maker_t deliveries;        /* the delivery model next_group makes, if asked */
     PyObject *placed;          /* start_fold(place=True): {event_id: (source, line)} of the
                                   events of the anomalies folded so far, else NULL */
+    uint64_t unplaced;         /* and how many of those anomalies it could not place */
     /* Files the lines of each source can be read again from (reread_from):
        fd -1 none; count: lines read again. The fds are Python's. */
     struct reread { int fd; uint64_t count; } *rereads;

@@ -5,9 +5,10 @@
  *
  * This is the compiled twin of reducing/steps.py, held equal to it by the
  * shared rule suite (tests/reducing/rules runs every rule through every
- * engine) and a differential property test. Anomalies leave here as
- * (kind, event_id, parameters); their wording is made once, in Python
- * (reducing/anomalies.py). The stream-level group (links, events of other
+ * engine) and a differential property test. Anomalies are worded in one
+ * place, in Python (reducing/anomalies.py): each leaves here as the dict
+ * that from_native makes of (kind, event_id, parameters), a shared kind's
+ * message asked for once per parameters. The stream-level group (links, events of other
  * families, malformed payloads without a connector) is folded here too:
  * the link index of specification section 5, as reducing/steps.py's
  * link_step and LinkAcc.data make it.
@@ -175,7 +176,11 @@ static int
 place_anomaly(Scanner *self, PyObject *eid, const rec_t *r)
 {
     uint64_t line = r->where & 0xFFFFFFFFFFFFULL;
-    if (!self->placed || !line) return 0;
+    if (!self->placed) return 0;
+    if (!line) {
+        self->unplaced++; /* offered without its line: Python finds it */
+        return 0;
+    }
     PyObject *place = PyTuple_New(2);
     if (!place) return -1;
     PyObject *source = PyLong_FromUnsignedLongLong(r->where >> 48);
@@ -216,29 +221,87 @@ kind_str(const char *kind)
     return str;
 }
 
-/* Append (kind, event_id, *params) to an anomaly list; params (a tuple) is stolen. */
+/* The anomaly's dict as make_anomaly makes it: {"kind", "event_id",
+   "message"}, for kinds whose message depends on (kind, *params) only
+   (shared_kinds), from the message made for an earlier one. */
+static PyObject *
+known_anomaly(Scanner *self, PyObject *name, PyObject *eid, PyObject *message)
+{
+    PyObject *made = PyDict_New();
+    if (made && (PyDict_SetItem(made, self->anomaly_key[0], name) < 0 ||
+                 PyDict_SetItem(made, self->anomaly_key[1], eid) < 0 ||
+                 PyDict_SetItem(made, self->anomaly_key[2], message) < 0))
+        Py_CLEAR(made);
+    return made;
+}
+
+/* The anomaly (kind, event_id, *params) as make_anomaly makes it (one
+   place words every message: reducing/anomalies.py). A kind in
+   shared_kinds has one message per (kind, *params): it is asked for once,
+   then kept, for at most MESSAGES_KEPT keys; a log can have an anomaly on
+   every other line. */
+static PyObject *
+make_anomaly(Scanner *self, PyObject *name, PyObject *eid, PyObject *params)
+{
+    Py_ssize_t n = PyTuple_GET_SIZE(params);
+    PyObject *key = NULL, *item = NULL, *made = NULL;
+    int shared = PySet_Contains(self->shared_kinds, name);
+    if (shared < 0) return NULL;
+    if (shared) {
+        key = PyTuple_New(1 + n);
+        if (!key) return NULL;
+        PyTuple_SET_ITEM(key, 0, Py_NewRef(name));
+        for (Py_ssize_t k = 0; k < n; k++)
+            PyTuple_SET_ITEM(key, k + 1, Py_NewRef(PyTuple_GET_ITEM(params, k)));
+        PyObject *message = PyDict_GetItemWithError(self->messages, key); /* borrowed */
+        if (message || PyErr_Occurred()) {
+            made = message ? known_anomaly(self, name, eid, message) : NULL;
+            goto done;
+        }
+    }
+    item = PyTuple_New(2 + n);
+    if (!item) goto done;
+    PyTuple_SET_ITEM(item, 0, Py_NewRef(name));
+    PyTuple_SET_ITEM(item, 1, Py_NewRef(eid));
+    for (Py_ssize_t k = 0; k < n; k++)
+        PyTuple_SET_ITEM(item, k + 2, Py_NewRef(PyTuple_GET_ITEM(params, k)));
+    made = PyObject_CallOneArg(self->make_anomaly, item);
+    if (made && !PyDict_CheckExact(made)) {
+        PyErr_SetString(PyExc_TypeError, "make_anomaly must return a dict");
+        Py_CLEAR(made);
+    }
+    if (made && key && PyDict_GET_SIZE(self->messages) < MESSAGES_KEPT) {
+        PyObject *message = PyDict_GetItemWithError(made, self->anomaly_key[2]); /* borrowed */
+        if (!message) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_KeyError, "message");
+            Py_CLEAR(made);
+        } else if (PyDict_SetItem(self->messages, key, message) < 0) {
+            Py_CLEAR(made);
+        }
+    }
+done:
+    Py_XDECREF(key);
+    Py_XDECREF(item);
+    return made;
+}
+
+/* Append the anomaly (kind, event_id, *params) to an anomaly list, as
+   make_anomaly makes it; params (a tuple) is stolen. */
 static int
 push_anomaly(Scanner *self, PyObject *list, const char *kind, const rec_t *r, PyObject *params)
 {
     if (!params) return -1;
-    PyObject *item = NULL, *eid = eid_str(r);
+    PyObject *made = NULL, *name = NULL, *eid = eid_str(r);
     if (eid && place_anomaly(self, eid, r) < 0) Py_CLEAR(eid);
     if (eid && !PyTuple_Check(params)) PyErr_SetString(PyExc_SystemError, "anomaly params");
-    else if (eid) item = PyTuple_New(2 + PyTuple_GET_SIZE(params));
-    PyObject *name = item ? kind_str(kind) : NULL;
-    if (!name) {
-        Py_XDECREF(item);
-        Py_XDECREF(eid);
-        Py_DECREF(params);
-        return -1;
-    }
-    PyTuple_SET_ITEM(item, 0, name);
-    PyTuple_SET_ITEM(item, 1, eid);
-    for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(params); k++)
-        PyTuple_SET_ITEM(item, k + 2, Py_NewRef(PyTuple_GET_ITEM(params, k)));
+    else if (eid) name = kind_str(kind);
+    if (name) made = make_anomaly(self, name, eid, params);
+    Py_XDECREF(name);
+    Py_XDECREF(eid);
     Py_DECREF(params);
-    int rc = PyList_Append(list, item);
-    Py_DECREF(item);
+    if (!made) return -1;
+    int rc = PyList_Append(list, made);
+    Py_DECREF(made);
     return rc;
 }
 

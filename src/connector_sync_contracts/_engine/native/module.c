@@ -1,7 +1,7 @@
 /*
  * The Scanner type: what Python calls (see _engine/native/__init__.py).
  *
- *   Scanner(spec, key, link_fact, weak_bits=0)
+ *   Scanner(spec, key, link_fact, make_anomaly, shared_kinds, weak_bits=0)
  *   scan(block, keep, limit, strict, source, first_line, offset=-1)
  *       -> (lines, [(index, start, end) of each deferred line])
  *   reread_from(source, fd) -> whether lines can be read again; rereads()
@@ -11,7 +11,7 @@
  *   offer(event_id, lamport, instant_us, ident, source, line, dedup, kind, values)
  *   reserve(events), settle() -> (event ids with differing copies, copies dropped)
  *   start_fold(place=False) -> records kept; next_group(keep_logs, max_cycles, families)
- *   fold_places() -> {event_id: (source, line)} of the anomalies folded (start_fold(True))
+ *   fold_places() -> ({event_id: (source, line)} of the anomalies folded, all placed)
  *   copy_places() -> {event_id: ((source, line, offset, length), ...)} after settle()
  *   locate(event_ids) -> {event_id: (source, line)}
  */
@@ -20,12 +20,14 @@
 static int
 Scanner_init(Scanner *self, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"spec", "key", "link_fact", "weak_bits", NULL};
-    PyObject *spec, *link_fact;
+    static char *kwlist[] = {"spec",         "key",          "link_fact", "make_anomaly",
+                             "shared_kinds", "weak_bits", NULL};
+    PyObject *spec, *link_fact, *make_anomaly, *shared_kinds;
     Py_buffer key;
     int weak_bits = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!y*O|i", kwlist, &PyDict_Type, &spec, &key,
-                                     &link_fact, &weak_bits))
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!y*OOO!|i", kwlist, &PyDict_Type, &spec, &key,
+                                     &link_fact, &make_anomaly, &PyFrozenSet_Type, &shared_kinds,
+                                     &weak_bits))
         return -1;
     if (self->loaded) {
         PyBuffer_Release(&key);
@@ -58,6 +60,13 @@ Scanner_init(Scanner *self, PyObject *args, PyObject *kwds)
     self->link_fact = Py_NewRef(link_fact);
     self->link_event_id = PyUnicode_InternFromString("event_id");
     if (!self->link_event_id) return -1;
+    self->make_anomaly = Py_NewRef(make_anomaly);
+    self->shared_kinds = Py_NewRef(shared_kinds);
+    self->messages = PyDict_New();
+    if (!self->messages) return -1;
+    static const char *const anomaly_keys[3] = {"kind", "event_id", "message"};
+    for (int k = 0; k < 3; k++)
+        if (!(self->anomaly_key[k] = PyUnicode_InternFromString(anomaly_keys[k]))) return -1;
     self->loaded = 1;
     return 0;
 }
@@ -79,6 +88,10 @@ Scanner_dealloc(Scanner *self)
     buf_free(&self->mapped);
     spec_free(&self->spec);
     Py_CLEAR(self->link_fact);
+    Py_CLEAR(self->make_anomaly);
+    Py_CLEAR(self->shared_kinds);
+    Py_CLEAR(self->messages);
+    for (int k = 0; k < 3; k++) Py_CLEAR(self->anomaly_key[k]);
     Py_CLEAR(self->link_event_id);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
@@ -713,17 +726,22 @@ Scanner_start_fold(Scanner *self, PyObject *args)
         return NULL;
     }
     Py_XSETREF(self->placed, placed);
+    self->unplaced = 0;
     return kept;
 }
 
-/* fold_places() -> {event_id: (source, line)}: where the events of the
-   anomalies folded so far are (start_fold(True)); handed over once. */
+/* fold_places() -> ({event_id: (source, line)}, every one placed): where
+   the events of the anomalies folded so far are (start_fold(True)), and
+   whether the fold placed each one's event; handed over once (then
+   ({}, False): nothing is known). */
 static PyObject *
 Scanner_fold_places(Scanner *self, PyObject *Py_UNUSED(ignored))
 {
     PyObject *placed = self->placed;
+    int complete = placed && !self->unplaced;
     self->placed = NULL;
-    return placed ? placed : PyDict_New();
+    if (!placed && !(placed = PyDict_New())) return NULL;
+    return Py_BuildValue("(NO)", placed, complete ? Py_True : Py_False);
 }
 
 static PyObject *
@@ -796,8 +814,9 @@ static PyMethodDef Scanner_methods[] = {
      "start_fold(place=False) -> records kept: group them by partition; place: note where "
      "the event of each anomaly folded is (fold_places())."},
     {"fold_places", (PyCFunction)Scanner_fold_places, METH_NOARGS,
-     "fold_places() -> {event_id: (source, line)} of the events of the anomalies folded "
-     "since start_fold(True), where known (the first line of the event_id); once."},
+     "fold_places() -> ({event_id: (source, line)}, all placed): the events of the anomalies "
+     "folded since start_fold(True), where known (the first line of the event_id), and "
+     "whether each one's was; once."},
     {"locate", (PyCFunction)Scanner_locate, METH_O,
      "locate(event_ids) -> {event_id: (source, line)} for the kept records of those ids "
      "whose place is known."},
