@@ -336,14 +336,69 @@ log_tuple(PyObject *log)
     return t;
 }
 
-/* push_anomaly with params built by Py_BuildValue's format (a tuple format). */
+/* An anomaly's parameters as a tuple: `lead` new references (NULL: an
+   error), then one item per character of format, "(...)": O borrowed,
+   N stolen (NULL: an error), L a long long, s a string literal (its str
+   made once: kind_str). What Py_VaBuildValue makes of these formats,
+   without reading a general format once per anomaly (a log can have one
+   on every other line). Every stolen reference is released on error. */
+static PyObject *
+params_tuple(PyObject *const *lead, Py_ssize_t n_lead, const char *format, va_list va)
+{
+    size_t len = strlen(format);
+    if (len < 2 || format[0] != '(' || format[len - 1] != ')') {
+        PyErr_SetString(PyExc_SystemError, "anomaly parameters: bad format");
+        for (Py_ssize_t k = 0; k < n_lead; k++) Py_XDECREF(lead[k]);
+        return NULL;
+    }
+    Py_ssize_t n = (Py_ssize_t)len - 2;
+    PyObject *t = PyTuple_New(n_lead + n);
+    int failed = !t;
+    for (Py_ssize_t k = 0; k < n_lead + n; k++) {
+        PyObject *o = NULL;
+        if (k < n_lead) {
+            o = lead[k];
+        } else {
+            switch (format[k - n_lead + 1]) {
+            case 'O':
+                o = Py_XNewRef(va_arg(va, PyObject *));
+                break;
+            case 'N':
+                o = va_arg(va, PyObject *);
+                break;
+            case 'L':
+                o = PyLong_FromLongLong(va_arg(va, long long));
+                break;
+            case 's':
+                o = kind_str(va_arg(va, const char *));
+                break;
+            default: /* a format of this file's own: never */
+                PyErr_SetString(PyExc_SystemError, "anomaly parameters: bad format");
+                failed = 1;
+                k = n_lead + n; /* no argument of an unknown kind can be read */
+                continue;
+            }
+        }
+        if (!o) failed = 1;
+        if (t) PyTuple_SET_ITEM(t, k, o); /* a NULL item: released with t */
+        else Py_XDECREF(o);
+    }
+    if (failed) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_SystemError, "anomaly parameters: NULL");
+        Py_XDECREF(t);
+        return NULL;
+    }
+    return t;
+}
+
+/* push_anomaly with params given as params_tuple's format. */
 static int
 add_anomaly(Scanner *self, PyObject *list, const char *kind, const rec_t *r, const char *format,
             ...)
 {
     va_list va;
     va_start(va, format);
-    PyObject *params = Py_VaBuildValue(format, va);
+    PyObject *params = params_tuple(NULL, 0, format, va);
     va_end(va);
     return push_anomaly(self, list, kind, r, params);
 }
@@ -581,16 +636,12 @@ delivery(Scanner *self, sacc_t *sa, uint32_t ri, uint64_t h, int create)
 static int
 skip(Scanner *self, sacc_t *sa, const rec_t *r, const char *kind, const char *format, ...)
 {
+    PyObject *key[2] = {blob_str(self, r->u.s.off, r->u.s.dlen),
+                        blob_str(self, r->u.s.off + r->u.s.dlen, r->u.s.flen)};
     va_list va;
     va_start(va, format);
-    PyObject *extra = Py_VaBuildValue(format, va);
+    PyObject *params = params_tuple(key, 2, format, va);
     va_end(va);
-    if (!extra) return -1;
-    PyObject *key = Py_BuildValue("(NN)", blob_str(self, r->u.s.off, r->u.s.dlen),
-                                  blob_str(self, r->u.s.off + r->u.s.dlen, r->u.s.flen));
-    PyObject *params = key ? PySequence_Concat(key, extra) : NULL;
-    Py_XDECREF(key);
-    Py_DECREF(extra);
     return push_anomaly(self, sa->anomalies, kind, r, params);
 }
 
