@@ -1376,18 +1376,23 @@ jw_instant(buf_t *b, int64_t us)
     return 0;
 }
 
-/* One key of a link's data: its text, and the field it comes from (-1:
-   the event_id). */
+/* One key of a link's data: its text, the field it comes from (-1: the
+   event_id), and what goes before its value (its head: the comma after
+   the value before, its line's indent, the key, ": "), at head_off in the
+   links' heads buffer. */
 typedef struct {
     const char *s;
     Py_ssize_t n;
     int field;
+    size_t head_off, head_n;
 } jkey_t;
 
 /* The keys of event type t's link data in sorted order (as OPT_SORT_KEYS
-   sorts str keys: UTF-8 byte order is code point order). */
+   sorts str keys: UTF-8 byte order is code point order), each with its
+   head for keys indented by `indent` written to heads: the same bytes for
+   every link of the type, made once. */
 static int
-jw_keys(Scanner *self, int t, jkey_t *keys, int *n_keys)
+jw_keys(Scanner *self, int t, jkey_t *keys, int *n_keys, buf_t *heads, int indent)
 {
     const etype_t *et = &self->spec.types[t];
     int n = 0;
@@ -1409,22 +1414,28 @@ jw_keys(Scanner *self, int t, jkey_t *keys, int *n_keys)
         }
         keys[j] = k;
     }
+    for (int k = 0; k < n; k++) {
+        keys[k].head_off = heads->len;
+        if ((k && jw_put(heads, ",", 1) < 0) || jw_line(heads, indent) < 0 ||
+            jw_str(heads, keys[k].s, (size_t)keys[k].n) < 0 || jw_put(heads, ": ", 2) < 0)
+            return -1;
+        keys[k].head_n = heads->len - keys[k].head_off;
+    }
     *n_keys = n;
     return 0;
 }
 
 /* One winner's data as a JSON object (link_data's dict). */
 static int
-jw_link(Scanner *self, buf_t *b, const lwin_t *w, const jkey_t *keys, int n_keys, int indent)
+jw_link(Scanner *self, buf_t *b, const lwin_t *w, const jkey_t *keys, int n_keys,
+        const buf_t *heads, int indent)
 {
     const rec_t *r = &self->store.recs[w->rec];
     const etype_t *et = &self->spec.types[r->etype];
     const uint32_t *ids = link_ids(self, r);
     if (jw_put(b, "{", 1) < 0) return -1;
-    for (int k = 0; k < n_keys; k++) {
-        if ((k && jw_put(b, ",", 1) < 0) || jw_line(b, indent + 2) < 0 ||
-            jw_str(b, keys[k].s, (size_t)keys[k].n) < 0 || jw_put(b, ": ", 2) < 0)
-            return -1;
+    for (int k = 0; k < n_keys; k++) { /* keys indented by indent + 2 (jw_keys) */
+        if (jw_put(b, heads->data + keys[k].head_off, keys[k].head_n) < 0) return -1;
         int i = keys[k].field, rc;
         if (i < 0) rc = jw_str(b, r->eid, r->eid_len);
         else if (i == et->link_field[L_RECORDED_AT]) rc = jw_instant(b, r->u.l.recorded_at);
@@ -1470,7 +1481,7 @@ links_json(Scanner *self, links_t *L, int indent)
     jkey_t *type_keys = calloc((size_t)(n_types > 0 ? n_types : 1) * (MAX_FIELDS + 1),
                                sizeof(jkey_t));
     int *n_type_keys = calloc((size_t)(n_types > 0 ? n_types : 1), sizeof(int));
-    buf_t b = {0};
+    buf_t b = {0}, heads = {0};
     PyObject *links = NULL, *reverse = NULL, *result = NULL;
     if (!keys || !aggs || !type_keys || !n_type_keys) {
         PyErr_NoMemory();
@@ -1482,9 +1493,10 @@ links_json(Scanner *self, links_t *L, int indent)
         const lwin_t *w = &L->wins[keys[k].at];
         int t = self->store.recs[w->rec].etype;
         jkey_t *tk = type_keys + (size_t)t * (MAX_FIELDS + 1);
-        if (!n_type_keys[t] && jw_keys(self, t, tk, &n_type_keys[t]) < 0) goto done;
+        if (!n_type_keys[t] && jw_keys(self, t, tk, &n_type_keys[t], &heads, indent + 4) < 0)
+            goto done;
         if ((k && jw_put(&b, ",", 1) < 0) || jw_line(&b, indent + 2) < 0 ||
-            jw_link(self, &b, w, tk, n_type_keys[t], indent + 2) < 0)
+            jw_link(self, &b, w, tk, n_type_keys[t], &heads, indent + 2) < 0)
             goto done;
         aggs[k] = lagg_of(self, w, k);
     }
@@ -1518,6 +1530,7 @@ links_json(Scanner *self, links_t *L, int indent)
     result = PyTuple_Pack(2, links, reverse);
 done:
     free(b.data);
+    free(heads.data);
     free(type_keys);
     free(n_type_keys);
     free(key_room);
