@@ -334,7 +334,11 @@ def _made_all(cls: type[_M], dicts: Any) -> tuple[_M, ...]:
 
 
 def _anomalies(items: Any) -> tuple[Anomaly, ...]:
-    return _made_all(Anomaly, [dict(item) for item in items])
+    # Each anomaly's dict becomes its model's own: the reducers make a new
+    # dict for every anomaly (the compiled fold too), nothing else holds it
+    # once the result is made, and the model is frozen. A log can have an
+    # anomaly on every other line, so they are not copied.
+    return _made_all(Anomaly, items if isinstance(items, list) else list(items))
 
 
 def _connectors(states: dict[str, dict[str, Any]]) -> dict[str, ReducedConnectorState]:
