@@ -8,10 +8,10 @@
  * engine) and a differential property test. Anomalies are worded in one
  * place, in Python (reducing/anomalies.py): each leaves here as the dict
  * that from_native makes of (kind, event_id, parameters), a shared kind's
- * message asked for once per parameters. The stream-level group (links, events of other
- * families, malformed payloads without a connector) is folded here too:
- * the link index of specification section 5, as reducing/steps.py's
- * link_step and LinkAcc.data make it.
+ * message asked for once per parameters. The stream-level group (links,
+ * events of other families, malformed payloads without a connector) is
+ * folded here too: the link index of specification section 5, as
+ * reducing/steps.py's link_step and LinkAcc.data make it.
  */
 #include "csc.h"
 
