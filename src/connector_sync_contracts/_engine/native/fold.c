@@ -1235,6 +1235,14 @@ jw_line(buf_t *b, int indent)
     return 0;
 }
 
+/* An array's or object's next item on a new line indented by `indent`
+   spaces, after a comma unless it is the first. */
+static int
+jw_item(buf_t *b, int first, int indent)
+{
+    return (!first && jw_put(b, ",", 1) < 0) || jw_line(b, indent) < 0 ? -1 : 0;
+}
+
 /* The bytes orjson escapes: control characters, the quote, the backslash. */
 static const uint8_t JW_ESCAPED[256] = {
 #define R16(v) v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v
@@ -1416,7 +1424,7 @@ jw_keys(Scanner *self, int t, jkey_t *keys, int *n_keys, buf_t *heads, int inden
     }
     for (int k = 0; k < n; k++) {
         keys[k].head_off = heads->len;
-        if ((k && jw_put(heads, ",", 1) < 0) || jw_line(heads, indent) < 0 ||
+        if (jw_item(heads, !k, indent) < 0 ||
             jw_str(heads, keys[k].s, (size_t)keys[k].n) < 0 || jw_put(heads, ": ", 2) < 0)
             return -1;
         keys[k].head_n = heads->len - keys[k].head_off;
@@ -1451,7 +1459,7 @@ jw_key(Scanner *self, buf_t *b, const uint32_t key[3], int indent)
 {
     if (jw_put(b, "[", 1) < 0) return -1;
     for (int k = 0; k < 3; k++)
-        if ((k && jw_put(b, ",", 1) < 0) || jw_line(b, indent + 2) < 0 || jw_id(self, b, key[k]) < 0)
+        if (jw_item(b, !k, indent + 2) < 0 || jw_id(self, b, key[k]) < 0)
             return -1;
     return jw_line(b, indent) < 0 || jw_put(b, "]", 1) < 0 ? -1 : 0;
 }
@@ -1495,7 +1503,7 @@ links_json(Scanner *self, links_t *L, int indent)
         jkey_t *tk = type_keys + (size_t)t * (MAX_FIELDS + 1);
         if (!n_type_keys[t] && jw_keys(self, t, tk, &n_type_keys[t], &heads, indent + 4) < 0)
             goto done;
-        if ((k && jw_put(&b, ",", 1) < 0) || jw_line(&b, indent + 2) < 0 ||
+        if (jw_item(&b, !k, indent + 2) < 0 ||
             jw_link(self, &b, w, tk, n_type_keys[t], &heads, indent + 2) < 0)
             goto done;
         aggs[k] = lagg_of(self, w, k);
@@ -1508,18 +1516,16 @@ links_json(Scanner *self, links_t *L, int indent)
         const lwin_t *first = lagg_win(L, keys, aggs, k);
         size_t end = lagg_run_end(L, keys, aggs, k, n);
         int in = indent + 4; /* the entry's keys */
-        if ((k && jw_put(&b, ",", 1) < 0) || jw_line(&b, indent + 2) < 0 ||
-            jw_put(&b, "{", 1) < 0 || jw_line(&b, in) < 0 ||
+        if (jw_item(&b, !k, indent + 2) < 0 || jw_put(&b, "{", 1) < 0 || jw_line(&b, in) < 0 ||
             jw_put(&b, "\"external_refs\": [", 18) < 0)
             goto done;
         for (size_t q = k; q < end; q++)
-            if ((q > k && jw_put(&b, ",", 1) < 0) || jw_line(&b, in + 2) < 0 ||
+            if (jw_item(&b, q == k, in + 2) < 0 ||
                 jw_key(self, &b, lagg_win(L, keys, aggs, q)->key, in + 2) < 0)
                 goto done;
         if (jw_line(&b, in) < 0 || jw_put(&b, "],", 2) < 0 || jw_line(&b, in) < 0 ||
             jw_put(&b, "\"internal_aggregate_id\": ", 25) < 0 || jw_id(self, &b, first->agg[1]) < 0 ||
-            jw_put(&b, ",", 1) < 0 || jw_line(&b, in) < 0 ||
-            jw_put(&b, "\"internal_aggregate_type\": ", 27) < 0 ||
+            jw_item(&b, 0, in) < 0 || jw_put(&b, "\"internal_aggregate_type\": ", 27) < 0 ||
             jw_id(self, &b, first->agg[0]) < 0 || jw_line(&b, indent + 2) < 0 ||
             jw_put(&b, "}", 1) < 0)
             goto done;
