@@ -49,6 +49,17 @@ ent_before(const struct sortent *x, const struct sortent *y)
 /* Records in replay order: a stable merge sort by ent_cmp. */
 CSC_STABLE_SORT(sort_entries, struct sortent, ent_before)
 
+/* Ask for every cache line of a record: the fold reads a record's fields
+   at both ends, and the records of a group lie where the scan put them, in
+   read order, far apart. */
+static inline void
+prefetch_rec(const rec_t *r)
+{
+    __builtin_prefetch(r, 0);
+    __builtin_prefetch((const char *)r + 64, 0);
+    __builtin_prefetch((const char *)(r + 1) - 1, 0);
+}
+
 /* Put one group's record indexes in replay order. */
 static int
 sort_group(Scanner *self, uint32_t *idx, size_t n)
@@ -67,9 +78,7 @@ sort_group(Scanner *self, uint32_t *idx, size_t n)
     struct sortent *e = self->ents;
     for (size_t i = 0; i < n; i++) {
         const rec_t *r = &self->store.recs[idx[i]];
-        /* The fold reads the whole record next, the sort only its start. */
-        __builtin_prefetch((const char *)r + 64, 0);
-        __builtin_prefetch((const char *)(r + 1) - 1, 0);
+        prefetch_rec(r); /* the sort reads its start, the fold all of it next */
         e[i].lamport = r->lamport;
         e[i].instant = r->instant;
         e[i].rec = r;
@@ -969,6 +978,25 @@ links_free(links_t *L)
 }
 
 /* Fold one link (reducing/steps.py's link_step). */
+/* How far ahead the link fold asks for memory: a link's record, then its
+   strings' ids, then what those ids lead to, each stage half as far ahead
+   as the one before, so that each finds the last one's lines arrived. */
+#define LINK_AHEAD 8
+
+/* Ask ahead for what link_step reads of the records at idx[i + ...]. */
+static inline void
+prefetch_link_steps(Scanner *self, const links_t *L, const uint32_t *idx, size_t i, size_t n)
+{
+    const rec_t *recs = self->store.recs;
+    if (i + 2 * LINK_AHEAD < n) prefetch_rec(&recs[idx[i + 2 * LINK_AHEAD]]);
+    if (i + LINK_AHEAD < n && recs[idx[i + LINK_AHEAD]].kind == RK_LINK)
+        __builtin_prefetch(link_ids(self, &recs[idx[i + LINK_AHEAD]]), 0);
+    if (i + LINK_AHEAD / 2 < n && recs[idx[i + LINK_AHEAD / 2]].kind == RK_LINK) {
+        uint32_t lid = link_id_of(self, &recs[idx[i + LINK_AHEAD / 2]], L_LINK_ID);
+        if (lid < L->n_strs) __builtin_prefetch(&L->owner[lid], 0);
+    }
+}
+
 static int
 link_step(Scanner *self, links_t *L, PyObject *found, const rec_t *r, uint32_t ri)
 {
@@ -1137,6 +1165,29 @@ lkeys_sorted(Scanner *self, const links_t *L, lsort_t *keys)
     return sort_lkeys(keys, keys + n, n);
 }
 
+/* Ask ahead for what writing the winners after keys[k] reads: the winner,
+   its record, its strings' ids, their entries and their text. */
+static inline void
+prefetch_winners(Scanner *self, const links_t *L, const lsort_t *keys, size_t k, size_t n)
+{
+    const rec_t *recs = self->store.recs;
+    const intern_t *t = &self->store.strings;
+    if (k + 2 * LINK_AHEAD < n) __builtin_prefetch(&L->wins[keys[k + 2 * LINK_AHEAD].at], 0);
+    if (k + LINK_AHEAD < n) prefetch_rec(&recs[L->wins[keys[k + LINK_AHEAD].at].rec]);
+    if (k + LINK_AHEAD / 2 < n)
+        __builtin_prefetch(link_ids(self, &recs[L->wins[keys[k + LINK_AHEAD / 2].at].rec]), 0);
+    for (size_t ahead = 2; ahead >= 1; ahead--) {
+        if (k + ahead >= n) continue;
+        const rec_t *r = &recs[L->wins[keys[k + ahead].at].rec];
+        const uint32_t *ids = link_ids(self, r);
+        for (int f = 0; f < self->spec.types[r->etype].n_fields; f++) {
+            if (ids[f] >= t->n_items) continue;
+            if (ahead == 2) __builtin_prefetch(&t->items[ids[f]], 0);
+            else __builtin_prefetch(t->arena.data + t->items[ids[f]].off, 0);
+        }
+    }
+}
+
 /* The aggregate of w, the k-th winner in key order, for sort_laggs. */
 static lsort_t
 lagg_of(Scanner *self, const lwin_t *w, size_t k)
@@ -1185,6 +1236,7 @@ links_part(Scanner *self, links_t *L)
     if (!links || !reverse) goto done;
     keys = lkeys_sorted(self, L, keys);
     for (size_t k = 0; k < n; k++) {
+        prefetch_winners(self, L, keys, k, n);
         const lwin_t *w = &L->wins[keys[k].at];
         PyObject *item = link_data(self, L, w);
         if (!item) goto done;
@@ -1513,6 +1565,7 @@ links_json(Scanner *self, links_t *L, int indent)
     keys = lkeys_sorted(self, L, keys);
     if (jw_put(&b, "[", 1) < 0) goto done;
     for (size_t k = 0; k < n; k++) {
+        prefetch_winners(self, L, keys, k, n);
         const lwin_t *w = &L->wins[keys[k].at];
         int t = self->store.recs[w->rec].etype;
         jkey_t *tk = type_keys + (size_t)t * (MAX_FIELDS + 1);
@@ -1589,6 +1642,7 @@ fold_stream(Scanner *self, const uint32_t *idx, size_t n, int families, int link
     for (size_t i = 0; i < n; i++) {
         const rec_t *r = &self->store.recs[idx[i]];
         int rc = 0;
+        if (on) prefetch_link_steps(self, &L, idx, i, n);
         if (r->kind == RK_MALFORMED) {
             if (!((families >> r->family) & 1)) ignored++;
             else rc = malformed_anomaly(self, r->health ? found : stream, r);
