@@ -41,8 +41,20 @@ intern_grow_slots(intern_t *t)
     return 0;
 }
 
-uint32_t
-intern_add(intern_t *t, const hkey_t *key, const char *p, size_t n, int add)
+/* Slots for `more` strings beyond those interned, so that adding them moves
+   no slot. */
+static int
+intern_room(intern_t *t, uint32_t more)
+{
+    while ((uint64_t)t->n_items + more + 1 > (uint64_t)t->n_slots * 7 / 10)
+        if (intern_grow_slots(t) < 0) return -1;
+    return 0;
+}
+
+/* The id of p (hashed h = khash(key, p, n)), added when absent and `add`;
+   NONE_U32 when absent, or on error (set). */
+static uint32_t
+intern_hashed(intern_t *t, uint64_t h, const char *p, size_t n, int add)
 {
     if (n > UINT32_MAX) {
         PyErr_SetString(PyExc_MemoryError, "a string longer than 4 GB");
@@ -50,7 +62,6 @@ intern_add(intern_t *t, const hkey_t *key, const char *p, size_t n, int add)
     }
     if ((uint64_t)(t->n_items + 1) * 10 >= (uint64_t)t->n_slots * 7 && intern_grow_slots(t) < 0)
         return NONE_U32;
-    uint64_t h = khash(key, p, n);
     uint32_t j = (uint32_t)h & (t->n_slots - 1);
     while (t->slots[j]) {
         uint64_t slot = t->slots[j];
@@ -90,6 +101,49 @@ intern_add(intern_t *t, const hkey_t *key, const char *p, size_t n, int add)
     t->arena.len += n;
     t->slots[j] = (uint64_t)(t->n_items + 1) << 32 | (uint32_t)h;
     return t->n_items++;
+}
+
+uint32_t
+intern_add(intern_t *t, const hkey_t *key, const char *p, size_t n, int add)
+{
+    return intern_hashed(t, khash(key, p, n), p, n, add);
+}
+
+/* A string of `n` that intern_many looks up: its hash and where it goes. */
+typedef struct {
+    const char *p;
+    size_t n;
+    uint64_t h;
+    uint32_t *id;
+} iwant_t;
+
+/* Intern every one of want[0..n) (added), each id written to *want[k].id.
+   A found string costs three reads that wait for memory one after another
+   (its slot, its entry, its text): asked for together, stage by stage, the
+   strings of one line wait about as long as one of them would. */
+static int
+intern_many(intern_t *t, const hkey_t *key, iwant_t *want, int n)
+{
+    if (intern_room(t, (uint32_t)n) < 0) return -1;
+    uint32_t mask = t->n_slots - 1;
+    for (int k = 0; k < n; k++) {
+        want[k].h = khash(key, want[k].p, want[k].n);
+        __builtin_prefetch(&t->slots[(uint32_t)want[k].h & mask], 0);
+    }
+    for (int k = 0; k < n; k++) {
+        uint64_t slot = t->slots[(uint32_t)want[k].h & mask];
+        if (slot && (uint32_t)slot == (uint32_t)want[k].h)
+            __builtin_prefetch(&t->items[(slot >> 32) - 1], 0);
+    }
+    for (int k = 0; k < n; k++) {
+        uint64_t slot = t->slots[(uint32_t)want[k].h & mask];
+        if (slot && (uint32_t)slot == (uint32_t)want[k].h)
+            __builtin_prefetch(t->arena.data + t->items[(slot >> 32) - 1].off, 0);
+    }
+    for (int k = 0; k < n; k++)
+        if ((*want[k].id = intern_hashed(t, want[k].h, want[k].p, want[k].n, 1)) == NONE_U32)
+            return -1;
+    return 0;
 }
 
 PyObject *
@@ -454,8 +508,10 @@ store_drop_pending(pending_t *p)
 
 /* Intern a value through its field's one-entry cache (the check may have
    interned it already). */
+/* A value's id when it is known without a look in the table: interned by
+   its check, or its field's last string again; else NONE_U32. */
 static uint32_t
-intern_value(Scanner *self, field_t *f, value_t *v)
+known_value(Scanner *self, const field_t *f, const value_t *v)
 {
     if (v->id != NONE_U32) return v->id;
     intern_t *t = &self->store.strings;
@@ -464,7 +520,15 @@ intern_value(Scanner *self, field_t *f, value_t *v)
         if (it->len == (uint32_t)v->str.n && same(t->arena.data + it->off, v->str.s, v->str.n))
             return f->last_id;
     }
-    uint32_t id = intern_add(t, &self->key, v->str.s, (size_t)v->str.n, 1);
+    return NONE_U32;
+}
+
+static uint32_t
+intern_value(Scanner *self, field_t *f, value_t *v)
+{
+    uint32_t id = known_value(self, f, v);
+    if (id != NONE_U32) return id;
+    id = intern_add(&self->store.strings, &self->key, v->str.s, (size_t)v->str.n, 1);
     if (id != NONE_U32) f->last_id = id;
     return id;
 }
@@ -501,15 +565,22 @@ link_record(Scanner *self, etype_t *et, parsed_t *pl, rec_t *r)
 {
     uint64_t at;
     if (link_vals_add(&self->store, et->n_fields, &at) < 0) return -1;
+    uint32_t *ids = self->store.link_vals + at;
+    /* A link has several strings of its own (link_id, external_ref_id, its
+       URL): looked up together (intern_many). */
+    iwant_t want[MAX_FIELDS];
+    int n_want = 0;
     for (int i = 0; i < et->n_fields; i++) {
         field_t *f = &et->fields[i];
         value_t *v = &pl->pay[i];
-        uint32_t id = NONE_U32;
-        if (f->role == R_KEPT && f->kind == K_STR && v->present && !v->is_null &&
-            (id = intern_value(self, f, v)) == NONE_U32)
-            return -1;
-        self->store.link_vals[at + (uint64_t)i] = id;
+        ids[i] = NONE_U32;
+        if (f->role != R_KEPT || f->kind != K_STR || !v->present || v->is_null) continue;
+        if ((ids[i] = known_value(self, f, v)) == NONE_U32)
+            want[n_want++] = (iwant_t){v->str.s, (size_t)v->str.n, 0, &ids[i]};
     }
+    if (n_want && intern_many(&self->store.strings, &self->key, want, n_want) < 0) return -1;
+    for (int i = 0; i < et->n_fields; i++)
+        if (ids[i] != NONE_U32) et->fields[i].last_id = ids[i];
     r->kind = RK_LINK;
     r->u.l.vals = at;
     r->u.l.recorded_at = pl->pay[et->link_field[L_RECORDED_AT]].i;
