@@ -30,6 +30,7 @@ intern_grow_slots(intern_t *t)
         PyErr_NoMemory();
         return -1;
     }
+    advise_huge(slots, n * sizeof(uint64_t));
     for (uint32_t i = 0; i < t->n_items; i++) {
         uint32_t j = (uint32_t)t->items[i].hash & (n - 1);
         while (slots[j]) j = (j + 1) & (n - 1);
@@ -232,6 +233,7 @@ dedup_resize(store_t *st, size_t n)
         PyErr_NoMemory();
         return -1;
     }
+    advise_huge(slots, n * sizeof(dslot_t));
     for (size_t i = 0; i < st->dedup_slots; i++) {
         dslot_t *d = &st->dedup[i];
         if (!d->copies) continue;
