@@ -22,7 +22,12 @@ from hypothesis import strategies as st
 
 from connector_sync_contracts._engine import native
 from connector_sync_contracts._engine.native import PURE_PYTHON_ENV
-from connector_sync_contracts.cli.render import ROOT_CAUSES, located_lines, replay_located_lines
+from connector_sync_contracts.cli.render import (
+    ROOT_CAUSES,
+    located_lines,
+    replay_located_lines,
+    replay_located_text,
+)
 from connector_sync_contracts.contract.projection import ReplayData
 from tests.support.engines import needs_native
 from tests.support.soak import examples
@@ -86,6 +91,38 @@ def test_the_compiled_listing_is_the_python_listing(
     expected = located_lines(result.placed_anomalies(), reported, files)
     assert native.anomaly_listing() is not None
     assert replay_located_lines(result, reported, files) == expected
+
+
+@needs_native
+@settings(max_examples=examples(300, 5000), deadline=None)
+@given(_results(), st.integers(1, 4))
+def test_the_joined_listing_is_the_listing_joined(
+    drawn: tuple[ReplayData, set[tuple[str, int]], list[str]], chunk: int
+) -> None:
+    """The command line prints the compiled listing joined, ``chunk`` lines a str,
+    unless a line holds a newline of its own: then it must get the lines."""
+    result, reported, files = drawn
+    lines = located_lines(result.placed_anomalies(), reported, files)
+    text = replay_located_text(result, reported, files, chunk)
+    if any("\n" in line for line in lines):
+        assert text is None
+    else:
+        assert text == ["\n".join(lines[k : k + chunk]) for k in range(0, len(lines), chunk)]
+
+
+def test_the_joined_listing_needs_the_core_and_a_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
+    result = ReplayData(
+        {
+            "connectors": {},
+            "sync": {},
+            "external_links": {"link_anomalies": []},
+            "anomalies": [],
+        }
+    )
+    with pytest.raises(ValueError, match="chunk"):
+        replay_located_text(result, set(), [], 0)
+    monkeypatch.setenv(PURE_PYTHON_ENV, "1")
+    assert replay_located_text(result, set(), [], 4096) is None
 
 
 def test_without_the_core_the_python_listing_is_used(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -28,6 +28,7 @@ __all__ = [
     "QUIET_OPTION",
     "Progress",
     "echo_lines",
+    "echo_text",
     "encodable",
     "examples",
     "fail",
@@ -139,7 +140,16 @@ def echo_lines(lines: Iterable[str], *, err: bool = False) -> None:
         if joined.count("\n") != len(batch) - 1:
             # One item, one line: a newline inside an item (from a log) is escaped.
             joined = "\n".join(printable(text) if "\n" in text else text for text in batch)
-        click.echo(printable(joined, lines=True), err=err)
+        echo_text(joined, err=err)
+
+
+def echo_text(text: str, *, err: bool = False) -> None:
+    """Print ``text``: lines joined by newlines, none of which holds a newline of its own.
+
+    Made ``printable`` with its newlines kept, so each of its lines is
+    printed as one line; ``echo_lines`` prints through it.
+    """
+    click.echo(printable(text, lines=True), err=err)
 
 
 _CONTROLS: Final = "\x00-\x09\x0b-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069"

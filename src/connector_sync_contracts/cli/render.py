@@ -42,6 +42,7 @@ __all__ = [
     "locate",
     "located_lines",
     "replay_located_lines",
+    "replay_located_text",
     "table",
     "terminal_width",
 ]
@@ -238,18 +239,47 @@ def replay_located_lines(
     equal). Without the core, or with the pure-Python engine chosen, this
     is ``located_lines`` itself.
     """
+    lines = _compiled_listing(result, reported, files, 0)
+    return located_lines(result.placed_anomalies(), reported, files) if lines is None else lines
+
+
+def replay_located_text(
+    result: ReplayData, reported: set[tuple[str, int]], files: Sequence[str], chunk: int
+) -> list[str] | None:
+    """``replay_located_lines``' lines joined by newlines, ``chunk`` lines a str.
+
+    Made by the compiled core without a str per line (a log can have an
+    anomaly on every other line). None without the core, or when a line
+    holds a newline of its own (a file or connector name can): only the
+    list of lines tells those lines apart, and they are escaped one by one.
+    """
+    if chunk < 1:
+        raise ValueError("chunk must be >= 1")
+    return _compiled_listing(result, reported, files, chunk)
+
+
+def _compiled_listing(
+    result: ReplayData, reported: set[tuple[str, int]], files: Sequence[str], chunk: int
+) -> list[str] | None:
+    """The compiled core's listing (``chunk`` > 0: joined), or None without the core."""
     from .._engine.native import anomaly_listing
 
     listing = anomaly_listing()
     if listing is None:
-        return located_lines(result.placed_anomalies(), reported, files)
+        return None
     order = {name: index for index, name in reversed(list(enumerate(files)))}
     ranks = [order.get(name, len(order)) for name in result.sources]
     places = result.places if type(result.places) is dict else dict(result.places)
-    lines: list[str] = listing(
-        result.anomaly_groups(), places, list(result.sources), ranks, set(reported), ROOT_CAUSES
+    made: list[str] | None = listing(
+        result.anomaly_groups(),
+        places,
+        list(result.sources),
+        ranks,
+        set(reported),
+        ROOT_CAUSES,
+        chunk,
     )
-    return lines
+    return made
 
 
 def _report(found: list[Located], width: int) -> list[str]:

@@ -19,12 +19,14 @@ from ..interop.formats import adapt_input, extra_problems
 from ..io import LineProblem
 from . import partitioned
 from .common import (
+    ECHO_CHUNK,
     EXIT_CLEAN,
     EXIT_PROBLEMS,
     INPUT_FORMAT_OPTION,
     MAX_LINE_OPTION,
     QUIET_OPTION,
     echo_lines,
+    echo_text,
     examples,
     plural,
     printable,
@@ -38,6 +40,7 @@ from .render import (
     focus,
     locate,
     replay_located_lines,
+    replay_located_text,
     table,
     terminal_width,
 )
@@ -251,4 +254,9 @@ def _report_located(
     cause; what is left are the effects on valid lines (``invalid_transition``
     ...), in file and line order, as a linter lists its findings.
     """
-    echo_lines(replay_located_lines(result, reported, files), err=True)
+    chunks = replay_located_text(result, reported, files, ECHO_CHUNK)
+    if chunks is None:  # without the core, or a line with a newline of its own
+        echo_lines(replay_located_lines(result, reported, files), err=True)
+        return
+    for text in chunks:
+        echo_text(text, err=True)

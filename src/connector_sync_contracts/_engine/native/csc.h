@@ -699,8 +699,9 @@ int ce_map_line(Scanner *self, const ce_plan_t *plan, const char *p, const char 
 
 /* listing.c */
 int listing_init(void);
-/* located_lines(groups, places, sources, ranks, reported, root_causes) -> [str]:
-   cli/render.py's listing of located anomalies (render.replay_located_lines). */
+/* located_lines(groups, places, sources, ranks, reported, root_causes[, chunk]) -> [str]:
+   cli/render.py's listing of located anomalies (render.replay_located_lines),
+   or with chunk > 0 its lines joined, chunk lines a str (None: a line holds a newline). */
 PyObject *located_lines(PyObject *module, PyObject *args);
 
 /* fold.c */

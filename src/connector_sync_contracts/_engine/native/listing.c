@@ -1,10 +1,13 @@
 /*
  * The command line's list of located anomalies, made in one call.
  *
- * located_lines(groups, places, sources, ranks, reported, root_causes)
+ * located_lines(groups, places, sources, ranks, reported, root_causes[, chunk])
  * returns what cli/render.py's located_lines returns for
  * ReplayData.placed_anomalies(): one "FILE:LINE: anomaly KIND [connector
  * ID]: MESSAGE" str per anomaly placed on a line, in file then line order.
+ * With chunk > 0 it returns the same lines joined by "\n", chunk lines a
+ * str (no str is made per line), or None when a line holds a newline of
+ * its own (then only the list of lines tells the lines apart).
  * A log can have an anomaly on every other line; the Python listing makes a
  * tuple, a place and a sort key object per anomaly, and costs more than
  * the fold that found them. render.replay_located_lines calls this, and
@@ -36,9 +39,10 @@ listing_init(void)
     return key_kind && key_event_id && key_message ? 0 : -1;
 }
 
+/* One listed anomaly: its sort key and the parts of its text (held). */
 typedef struct {
     uint64_t rank, line;
-    PyObject *text;
+    PyObject *source, *kind, *connector, *message; /* connector NULL: no subject */
 } lentry_t;
 
 static inline int
@@ -137,53 +141,84 @@ max_char(Py_UCS4 a, PyObject *s)
     return a > b ? a : b;
 }
 
-/* "SOURCE:LINE: anomaly KIND [connector CONNECTOR]: MESSAGE" (no subject when
-   connector is NULL), as render.located_lines writes it. */
-static PyObject *
-line_text(PyObject *source, uint64_t line, PyObject *kind, PyObject *connector, PyObject *message)
+static const char sep_line[] = ":", sep_kind[] = ": anomaly ", sep_open[] = " [connector ",
+                  sep_close[] = "]", sep_message[] = ": ";
+
+/* line's decimal digits, at the end of buf[24]; their count. */
+static Py_ssize_t
+line_digits(uint64_t line, char buf[24], char **start)
 {
-    char buf[24];
-    char *end = buf + sizeof(buf), *digits = end;
+    char *end = buf + 24, *digits = end;
     do {
         *--digits = (char)('0' + line % 10);
         line /= 10;
     } while (line);
-    Py_ssize_t nd = end - digits;
-    static const char sep_line[] = ":", sep_kind[] = ": anomaly ", sep_open[] = " [connector ",
-                      sep_close[] = "]", sep_message[] = ": ";
-    Py_ssize_t n = 0;
-    Py_UCS4 top = 127;
-    if (grow_len(&n, PyUnicode_GET_LENGTH(source)) < 0 ||
-        grow_len(&n, (Py_ssize_t)(sizeof(sep_line) - 1) + nd + (Py_ssize_t)(sizeof(sep_kind) - 1)) <
+    *start = digits;
+    return end - digits;
+}
+
+/* The length of e's text, added to *n, and its largest character, raised
+   in *top; -1 (an error set) past PY_SSIZE_T_MAX. */
+static int
+entry_size(const lentry_t *e, Py_ssize_t *n, Py_UCS4 *top)
+{
+    char buf[24], *digits;
+    Py_ssize_t nd = line_digits(e->line, buf, &digits);
+    if (grow_len(n, PyUnicode_GET_LENGTH(e->source)) < 0 ||
+        grow_len(n, (Py_ssize_t)(sizeof(sep_line) - 1) + nd + (Py_ssize_t)(sizeof(sep_kind) - 1)) <
             0 ||
-        grow_len(&n, PyUnicode_GET_LENGTH(kind)) < 0 ||
-        grow_len(&n, (Py_ssize_t)(sizeof(sep_message) - 1)) < 0 ||
-        grow_len(&n, PyUnicode_GET_LENGTH(message)) < 0)
-        return NULL;
-    if (connector &&
-        (grow_len(&n, (Py_ssize_t)(sizeof(sep_open) - 1 + sizeof(sep_close) - 1)) < 0 ||
-         grow_len(&n, PyUnicode_GET_LENGTH(connector)) < 0))
-        return NULL;
-    top = max_char(max_char(max_char(top, source), kind), message);
-    if (connector) top = max_char(top, connector);
-    writer_t w = {.out = PyUnicode_New(n, top)};
+        grow_len(n, PyUnicode_GET_LENGTH(e->kind)) < 0 ||
+        grow_len(n, (Py_ssize_t)(sizeof(sep_message) - 1)) < 0 ||
+        grow_len(n, PyUnicode_GET_LENGTH(e->message)) < 0)
+        return -1;
+    if (e->connector &&
+        (grow_len(n, (Py_ssize_t)(sizeof(sep_open) - 1 + sizeof(sep_close) - 1)) < 0 ||
+         grow_len(n, PyUnicode_GET_LENGTH(e->connector)) < 0))
+        return -1;
+    *top = max_char(max_char(max_char(*top, e->source), e->kind), e->message);
+    if (e->connector) *top = max_char(*top, e->connector);
+    return 0;
+}
+
+/* "SOURCE:LINE: anomaly KIND [connector CONNECTOR]: MESSAGE" (no subject when
+   connector is NULL), as render.located_lines writes it. */
+static int
+entry_write(writer_t *w, const lentry_t *e)
+{
+    char buf[24], *digits;
+    Py_ssize_t nd = line_digits(e->line, buf, &digits);
+    if (put_str(w, e->source) < 0) return -1;
+    put_ascii(w, sep_line, sizeof(sep_line) - 1);
+    put_ascii(w, digits, (size_t)nd);
+    put_ascii(w, sep_kind, sizeof(sep_kind) - 1);
+    if (put_str(w, e->kind) < 0) return -1;
+    if (e->connector) {
+        put_ascii(w, sep_open, sizeof(sep_open) - 1);
+        if (put_str(w, e->connector) < 0) return -1;
+        put_ascii(w, sep_close, sizeof(sep_close) - 1);
+    }
+    put_ascii(w, sep_message, sizeof(sep_message) - 1);
+    return put_str(w, e->message);
+}
+
+/* The text of entries [0, n), joined by "\n": one str. */
+static PyObject *
+entries_text(const lentry_t *e, size_t n)
+{
+    Py_ssize_t len = 0;
+    Py_UCS4 top = 127;
+    for (size_t k = 0; k < n; k++)
+        if ((k && grow_len(&len, 1) < 0) || entry_size(&e[k], &len, &top) < 0) return NULL;
+    writer_t w = {.out = PyUnicode_New(len, top)};
     if (!w.out) return NULL;
     w.kind = PyUnicode_KIND(w.out);
     w.data = PyUnicode_DATA(w.out);
-    if (put_str(&w, source) < 0) goto fail;
-    put_ascii(&w, sep_line, sizeof(sep_line) - 1);
-    put_ascii(&w, digits, (size_t)nd);
-    put_ascii(&w, sep_kind, sizeof(sep_kind) - 1);
-    if (put_str(&w, kind) < 0) goto fail;
-    if (connector) {
-        put_ascii(&w, sep_open, sizeof(sep_open) - 1);
-        if (put_str(&w, connector) < 0) goto fail;
-        put_ascii(&w, sep_close, sizeof(sep_close) - 1);
+    for (size_t k = 0; k < n; k++) {
+        if (k) put_ascii(&w, "\n", 1);
+        if (entry_write(&w, &e[k]) < 0) goto fail;
     }
-    put_ascii(&w, sep_message, sizeof(sep_message) - 1);
-    if (put_str(&w, message) < 0) goto fail;
-    if (w.at != n) {
-        PyErr_SetString(PyExc_SystemError, "an anomaly line of the wrong length");
+    if (w.at != len) {
+        PyErr_SetString(PyExc_SystemError, "an anomaly listing of the wrong length");
         goto fail;
     }
     return w.out;
@@ -200,29 +235,37 @@ typedef struct {
 static void
 lentries_free(lentries_t *e)
 {
-    for (size_t k = 0; k < e->n; k++) Py_DECREF(e->items[k].text);
+    for (size_t k = 0; k < e->n; k++) {
+        lentry_t *item = &e->items[k];
+        Py_DECREF(item->source);
+        Py_DECREF(item->kind);
+        Py_XDECREF(item->connector);
+        Py_DECREF(item->message);
+    }
     free(e->items);
     memset(e, 0, sizeof(*e));
 }
 
-/* Takes text's reference. */
+/* Holds the entry's parts. */
 static int
-lentries_add(lentries_t *e, uint64_t rank, uint64_t line, PyObject *text)
+lentries_add(lentries_t *e, lentry_t item)
 {
     if (e->n == e->cap) {
         size_t cap = e->cap ? e->cap * 2 : 1024;
         size_t bytes = e->cap <= SIZE_MAX / 2 ? array_size(cap, sizeof(lentry_t)) : 0;
         lentry_t *items = bytes ? realloc(e->items, bytes) : NULL;
         if (!items) {
-            Py_DECREF(text);
             PyErr_NoMemory();
             return -1;
         }
         e->items = items;
         e->cap = cap;
     }
-    e->items[e->n] = (lentry_t){rank, line, text};
-    e->n++;
+    Py_INCREF(item.source);
+    Py_INCREF(item.kind);
+    Py_XINCREF(item.connector);
+    Py_INCREF(item.message);
+    e->items[e->n++] = item;
     return 0;
 }
 
@@ -296,19 +339,65 @@ list_one(lentries_t *e, lctx_t *c, PyObject *item, PyObject *connector)
     }
     PyObject *message = str_field(item, key_message);
     if (!message) return -1;
-    PyObject *text = line_text(source, line, kind, connector, message);
-    if (!text) return -1;
-    return lentries_add(e, c->ranks[index], line, text);
+    return lentries_add(e, (lentry_t){c->ranks[index], line, source, kind, connector, message});
+}
+
+/* 1 when s holds a newline, else 0; the last str found without one is
+   remembered (*plain, held), as messages are often one shared str. */
+static int
+has_newline(PyObject *s, PyObject **plain)
+{
+    if (s == *plain) return 0;
+    Py_ssize_t at = PyUnicode_FindChar(s, '\n', 0, PyUnicode_GET_LENGTH(s), 1);
+    if (at == -2) return -1;
+    if (at >= 0) return 1;
+    Py_XSETREF(*plain, Py_NewRef(s));
+    return 0;
+}
+
+/* The lines of e joined by "\n", `chunk` a str; None when a line holds a
+   newline. */
+static PyObject *
+chunked(const lentries_t *e, size_t chunk)
+{
+    PyObject *plain[4] = {NULL, NULL, NULL, NULL}, *out = NULL;
+    int found = 0;
+    for (size_t k = 0; !found && k < e->n; k++) {
+        const lentry_t *item = &e->items[k];
+        PyObject *parts[4] = {item->source, item->kind, item->message, item->connector};
+        for (int p = 0; !found && p < 4; p++)
+            if (parts[p]) found = has_newline(parts[p], &plain[p]);
+    }
+    for (int p = 0; p < 4; p++) Py_XDECREF(plain[p]);
+    if (found) return found < 0 ? NULL : Py_NewRef(Py_None);
+    size_t n_chunks = e->n / chunk + (e->n % chunk != 0);
+    if ((size_t)PY_SSIZE_T_MAX < n_chunks || !(out = PyList_New((Py_ssize_t)n_chunks)))
+        return out ? NULL : PyErr_NoMemory();
+    for (size_t c = 0; c < n_chunks; c++) {
+        size_t start = c * chunk, n = e->n - start < chunk ? e->n - start : chunk;
+        PyObject *text = entries_text(e->items + start, n);
+        if (!text) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        PyList_SET_ITEM(out, (Py_ssize_t)c, text);
+    }
+    return out;
 }
 
 PyObject *
 located_lines(PyObject *Py_UNUSED(module), PyObject *args)
 {
     PyObject *groups, *places, *sources, *ranks_list, *reported, *roots;
-    if (!PyArg_ParseTuple(args, "O!O!O!O!O!O!", &PyList_Type, &groups, &PyDict_Type, &places,
+    Py_ssize_t chunk = 0;
+    if (!PyArg_ParseTuple(args, "O!O!O!O!O!O!|n", &PyList_Type, &groups, &PyDict_Type, &places,
                           &PyList_Type, &sources, &PyList_Type, &ranks_list, &PySet_Type,
-                          &reported, &PyTuple_Type, &roots))
+                          &reported, &PyTuple_Type, &roots, &chunk))
         return NULL;
+    if (chunk < 0) {
+        PyErr_SetString(PyExc_ValueError, "chunk must be >= 0");
+        return NULL;
+    }
     Py_ssize_t n_sources = PyList_GET_SIZE(sources);
     if (PyList_GET_SIZE(ranks_list) != n_sources) {
         PyErr_SetString(PyExc_ValueError, "ranks must have one rank per source");
@@ -357,17 +446,20 @@ located_lines(PyObject *Py_UNUSED(module), PyObject *args)
         if (sorted != e.items) memcpy(e.items, sorted, array_size(e.n, sizeof(lentry_t)));
         free(tmp);
     }
+    if (chunk) {
+        out = chunked(&e, (size_t)chunk);
+        goto done;
+    }
     if ((size_t)PY_SSIZE_T_MAX < e.n) {
         PyErr_NoMemory();
         goto done;
     }
     out = PyList_New((Py_ssize_t)e.n);
-    if (!out) goto done;
-    for (size_t k = 0; k < e.n; k++) {
-        PyList_SET_ITEM(out, (Py_ssize_t)k, e.items[k].text); /* the list takes the reference */
-        e.items[k].text = NULL;
+    for (size_t k = 0; out && k < e.n; k++) {
+        PyObject *text = entries_text(&e.items[k], 1);
+        if (!text) Py_CLEAR(out);
+        else PyList_SET_ITEM(out, (Py_ssize_t)k, text);
     }
-    e.n = 0;
 done:
     Py_XDECREF(ctx.plain);
     lentries_free(&e);

@@ -866,9 +866,10 @@ static PyMethodDef native_functions[] = {
      "url_check(value) -> value when it fully matches contract/patterns.py's URL_PATTERN, "
      "else None (the pattern only: the length is checked apart)."},
     {"located_lines", located_lines, METH_VARARGS,
-     "located_lines(groups, places, sources, ranks, reported, root_causes) -> [str]: the "
-     "command line's list of anomalies placed on lines, in file and line order "
-     "(cli/render.py's replay_located_lines)."},
+     "located_lines(groups, places, sources, ranks, reported, root_causes[, chunk]) -> [str]: "
+     "the command line's list of anomalies placed on lines, in file and line order "
+     "(cli/render.py's replay_located_lines); with chunk > 0, the lines joined by newlines, "
+     "chunk lines a str, or None when a line holds a newline."},
     {"key_ties", key_ties, METH_O,
      "key_ties(values) -> [[partition, ...], ...]: partitions sharing a check key (scale/plan.py)."},
     {NULL, NULL, 0, NULL},
