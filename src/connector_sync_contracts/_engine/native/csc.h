@@ -35,6 +35,12 @@
 #include <sys/mman.h>
 #endif
 
+/* The head of a function that only prefetches (read prefetches: x86-64
+   without PREFETCHW has no write prefetch, and the compiler drops one it
+   cannot emit). Inlined always: GCC finds a function that only prefetches
+   "pure" and drops the call, since nothing uses its result. */
+#define PREFETCHER static inline __attribute__((always_inline)) void
+
 /* Ask the kernel to back the whole 2 MB pages inside [p, p + n) with huge
    pages (Linux, where transparent huge pages are left to madvise): the
    tables read at random (deduplication slots, records) otherwise miss the

@@ -52,7 +52,7 @@ CSC_STABLE_SORT(sort_entries, struct sortent, ent_before)
 /* Ask for every cache line of a record: the fold reads a record's fields
    at both ends, and the records of a group lie where the scan put them, in
    read order, far apart. */
-static inline void
+PREFETCHER
 prefetch_rec(const rec_t *r)
 {
     __builtin_prefetch(r, 0);
@@ -607,7 +607,7 @@ key_hash(Scanner *self, const rec_t *r)
    memory unless it was asked for this many records before. */
 #define FOLD_AHEAD 6
 
-static inline void
+PREFETCHER
 prefetch_key(Scanner *self, const rec_t *r)
 {
     if (r->kind == RK_EVENT && self->spec.types[r->etype].family == F_SYNC)
@@ -984,7 +984,7 @@ links_free(links_t *L)
 #define LINK_AHEAD 8
 
 /* Ask ahead for what link_step reads of the records at idx[i + ...]. */
-static inline void
+PREFETCHER
 prefetch_link_steps(Scanner *self, const links_t *L, const uint32_t *idx, size_t i, size_t n)
 {
     const rec_t *recs = self->store.recs;
@@ -1167,7 +1167,7 @@ lkeys_sorted(Scanner *self, const links_t *L, lsort_t *keys)
 
 /* Ask ahead for what writing the winners after keys[k] reads: the winner,
    its record, its strings' ids, their entries and their text. */
-static inline void
+PREFETCHER
 prefetch_winners(Scanner *self, const links_t *L, const lsort_t *keys, size_t k, size_t n)
 {
     const rec_t *recs = self->store.recs;

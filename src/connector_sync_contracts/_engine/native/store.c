@@ -465,11 +465,8 @@ fail:
     return -1;
 }
 
-/* Read prefetches: x86-64 without PREFETCHW has no write prefetch, and the
-   compiler drops one it cannot emit. Inlined always: GCC finds a function
-   that only prefetches "pure" and drops the call, since nothing uses its
-   result. */
-static inline __attribute__((always_inline)) void
+/* The slots a record's put will touch (PREFETCHER). */
+PREFETCHER
 prefetch_slots(store_t *st, uint32_t conn, uint32_t tag)
 {
     if (st->dedup_slots) __builtin_prefetch(&st->dedup[tag & (st->dedup_slots - 1)], 0);
