@@ -2,8 +2,9 @@
 
 ``connector-sync replay --format json`` asks the compiled fold for the link
 index as its canonical JSON (``replay_sources(render_links=True)``): no
-object is made per link, and the text is spliced into the projection as
-``orjson.Fragment`` values. These tests hold that text to the bytes
+object is made per link, and the text arrives as ``JSONText`` values,
+written apart from the rest of the document (``canonical_pieces``). These
+tests hold that text, and the pieces together, to the bytes
 ``canonical_dumps`` writes for the same index made as objects, by
 ``replay()`` of the same events, over strings that need every kind of
 escape, times with and without microseconds, and empty indexes.
@@ -26,7 +27,12 @@ from hypothesis import strategies as st
 from connector_sync_contracts import replay
 from connector_sync_contracts._engine.runner import replay_sources
 from connector_sync_contracts.contract.catalog import EXTERNAL_REFERENCE_LINKED
-from connector_sync_contracts.contract.projection import LINK_INDEX_INDENT, canonical_dumps
+from connector_sync_contracts.contract.projection import (
+    LINK_INDEX_INDENT,
+    JSONText,
+    canonical_dumps,
+    canonical_pieces,
+)
 from connector_sync_contracts.io import LineProblem, Source, parse_line
 from tests.support.engines import ENGINES, Engine, engine, require_native
 from tests.support.factories import envelope, payload_for
@@ -116,7 +122,10 @@ def _rendered_json(path: Path, engine_name: Engine, include_logs: bool) -> tuple
             [source], include_logs=include_logs, on_problem=_no_problem, render_links=True
         )
     data = result.to_dict(include_logs=include_logs)
-    return canonical_dumps(data), data["external_links"]["links"]
+    whole = canonical_dumps(data)
+    # The command line writes it in pieces: the link index's text apart.
+    assert b"".join(canonical_pieces(data)) == whole
+    return whole, data["external_links"]["links"]
 
 
 def _api_json(lines: list[bytes], include_logs: bool) -> bytes:
@@ -165,7 +174,7 @@ def test_compiled_core_hands_over_the_link_index_as_json(log_path: Path) -> None
     random.Random(5).shuffle(lines)
     log_path.write_bytes(b"".join(line + b"\n" for line in lines))
     rendered, links = _rendered_json(log_path, "compiled", include_logs=False)
-    assert type(links).__name__ == "Fragment"
+    assert isinstance(links, JSONText)
     assert rendered == _api_json(lines, include_logs=False)
     # The value starts on the line of its key, LINK_INDEX_INDENT spaces in.
     key = b"\n" + b" " * LINK_INDEX_INDENT + b'"links": [\n'

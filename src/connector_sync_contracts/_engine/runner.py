@@ -30,12 +30,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
-import orjson
 
 from ..contract.catalog import ALL_FAMILIES, Family
 from ..contract.lifecycle import DEFAULT_MAX_RECONNECT_CYCLES
 from ..contract.patterns import normal_event_id
-from ..contract.projection import LINK_INDEX_INDENT, ReplayData, all_anomalies
+from ..contract.projection import LINK_INDEX_INDENT, JSONText, ReplayData, all_anomalies
 from ..errors import InputError
 from ..io import LineProblem, LineSink, Source
 from ..reducing.anomalies import (
@@ -501,7 +500,7 @@ def replay_sources(
     records, otherwise (and for conflicting copies) by reading the lines of
     those events again. ``render_links``: for a caller that only writes the
     section 6 JSON of the result; the compiled core then hands over the
-    link index as that JSON (``orjson.Fragment`` values), not as objects.
+    link index as that JSON (``JSONText`` values), not as objects.
     """
     with native.no_gc():
         summary = RunSummary()
@@ -741,7 +740,10 @@ def fold_compiled(
             if links is not None:
                 index, reverse, link_anomalies = links
                 if link_indent >= 0:
-                    engine.links.rendered = (orjson.Fragment(index), orjson.Fragment(reverse))
+                    engine.links.rendered = (
+                        JSONText(memoryview(index)),
+                        JSONText(memoryview(reverse)),
+                    )
                 else:
                     engine.links.folded = (index, reverse)
                 engine.links.anomalies = link_anomalies

@@ -108,7 +108,7 @@ def reading(
             source.close()
 
 
-def write_out(data: bytes | str) -> None:
+def write_out(data: bytes | memoryview | str) -> None:
     """Write all of ``data`` to standard output (text as UTF-8).
 
     Under ``python -u`` standard output is a raw file whose ``write`` may

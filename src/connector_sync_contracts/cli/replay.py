@@ -14,7 +14,7 @@ from .._engine.native import no_gc
 from .._engine.runner import replay_sources
 from ..contract.lifecycle import DEFAULT_MAX_RECONNECT_CYCLES
 from ..contract.limits import INT64_MAX
-from ..contract.projection import ReplayData, canonical_dumps, has_anomalies
+from ..contract.projection import ReplayData, canonical_pieces, has_anomalies
 from ..interop.formats import adapt_input, extra_problems
 from ..io import LineProblem
 from . import partitioned
@@ -217,7 +217,8 @@ def replay(
         if fmt == "json":
             if connectors:
                 data = focus(data, connectors)
-            write_out(canonical_dumps(data))
+            for piece in canonical_pieces(data):
+                write_out(piece)
         else:
             shown = connectors or None
             write_out(table(data, shown, width=terminal_width(), where=locate(result)))

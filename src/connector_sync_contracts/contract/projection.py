@@ -16,18 +16,20 @@ import orjson
 
 __all__ = [
     "LOG_FIELDS",
+    "JSONText",
     "ReplayData",
     "canonical_dumps",
+    "canonical_pieces",
     "drop_logs",
     "has_anomalies",
     "section6_form",
 ]
 
 LOG_FIELDS: Final = frozenset({"transition_log", "outcome_log", "deliveries"})
+"""Per-event logs that ``include_logs=False`` (the CLI's ``--no-logs``) leaves out."""
 LINK_INDEX_INDENT: Final = 4
 """How far ``canonical_dumps`` indents the lines of the section 6 form's
 ``external_links`` keys (``links``, ``reverse_index``): two levels deep."""
-"""Per-event logs that ``include_logs=False`` (the CLI's ``--no-logs``) leaves out."""
 
 # The final newline is written by orjson itself: appending it to the result
 # would copy the whole text once more (a large projection is 100 MB).
@@ -46,11 +48,67 @@ def canonical_dumps(data: Any) -> bytes:
     exceed 64 bits; specification section 8).
     """
     try:
-        return orjson.dumps(data, option=_CANONICAL)
+        return orjson.dumps(data, option=_CANONICAL, default=_json_text)
     except TypeError:
         # orjson stops at 64-bit integers: write the larger ones as JSON integers
         # it copies verbatim, then try again.
-        return orjson.dumps(_exact_integers(data), option=_CANONICAL)
+        return orjson.dumps(_exact_integers(data), option=_CANONICAL, default=_json_text)
+
+
+class JSONText:
+    """A value that arrives as its canonical JSON text, written as it is.
+
+    The compiled fold writes the link index of a whole log (``links`` and
+    ``reverse_index`` of ``external_links``) as the JSON canonical_dumps
+    would write for their objects, indented for their place
+    (``LINK_INDEX_INDENT``), so that no object is made per link.
+    """
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: bytes | memoryview) -> None:
+        self.text = text
+        """The JSON, UTF-8 (the compiled fold's text as a read-only view, not a copy)."""
+
+
+def _json_text(value: Any) -> Any:
+    """orjson's ``default``: a ``JSONText`` as its text; nothing else."""
+    if isinstance(value, JSONText):
+        text = value.text
+        return orjson.Fragment(text if isinstance(text, bytes) else bytes(text))
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+_RENDERED: Final = ("links", "reverse_index")
+"""The ``external_links`` keys whose value may arrive as ``JSONText``, in the
+order canonical_dumps writes them (sorted)."""
+_HOLE: Final = orjson.Fragment(b"\x00")
+"""Where canonical_pieces leaves a ``JSONText`` out. orjson writes a control
+character in a string or key as its escape, so no other raw NUL is in its output."""
+
+
+def canonical_pieces(data: Any) -> list[bytes | memoryview]:
+    """``canonical_dumps(data)`` in pieces, whose concatenation is its bytes.
+
+    The link index of a whole log can arrive as its JSON (``JSONText`` values
+    of ``external_links``' ``links`` and ``reverse_index``: a hundred MB for
+    a million links). Each is a piece of its own, not copied into the
+    document to be written out again.
+    """
+    links = data.get("external_links") if isinstance(data, dict) else None
+    if not isinstance(links, dict):
+        return [canonical_dumps(data)]
+    texts = {key: value for key in _RENDERED if isinstance(value := links.get(key), JSONText)}
+    if not texts:
+        return [canonical_dumps(data)]
+    holes = {**links, **dict.fromkeys(texts, _HOLE)}
+    around = canonical_dumps({**data, "external_links": holes}).split(b"\x00")
+    if len(around) != len(texts) + 1:
+        raise ValueError("canonical_pieces: a raw NUL byte outside the link index's text")
+    pieces: list[bytes | memoryview] = [around[0]]
+    for text, after in zip(texts.values(), around[1:], strict=True):
+        pieces += [text.text, after]
+    return pieces
 
 
 _INT64_RANGE: Final = range(-(2**63), 2**64)

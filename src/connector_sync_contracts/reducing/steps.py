@@ -314,7 +314,7 @@ class LinkAcc:
     the links' data in key order and the reverse index, as ``data`` would
     make them from ``links``. For a caller that only writes the canonical
     JSON it hands over that JSON instead (``rendered``: the ``links`` and
-    ``reverse_index`` values as ``orjson.Fragment``).
+    ``reverse_index`` values as ``contract.projection.JSONText``).
     """
 
     links: dict[LinkKey, LinkFact] = field(default_factory=dict)

@@ -214,9 +214,10 @@ class Scanner(Protocol):
         makes of ``(kind, event_id, *parameters)``. A sync part's deliveries are a list
         of dicts, or with ``delivery_model`` a tuple of that model's
         instances made from them. With ``link_indent >= 0`` the links' data
-        and the reverse index are instead each the bytes ``canonical_dumps``
+        and the reverse index are instead each the text ``canonical_dumps``
         writes for it as a value on a line indented by ``link_indent``
-        spaces (``LINK_INDEX_INDENT``): no object is made per link.
+        spaces (``LINK_INDEX_INDENT``): no object is made per link. The
+        text is a read-only buffer (``memoryview`` reads it), not a copy.
         """
 
 

@@ -705,6 +705,10 @@ int ce_map_line(Scanner *self, const ce_plan_t *plan, const char *p, const char 
 
 /* listing.c */
 int listing_init(void);
+/* fold.c: what next_group hands over a link index's JSON as (read-only
+   bytes through the buffer protocol, not copied). */
+extern PyTypeObject TextType;
+
 /* located_lines(groups, places, sources, ranks, reported, root_causes[, chunk]) -> [str]:
    cli/render.py's listing of located anomalies (render.replay_located_lines),
    or with chunk > 0 its lines joined, chunk lines a str (None: a line holds a newline). */

@@ -1531,20 +1531,61 @@ jw_key(Scanner *self, buf_t *b, const uint32_t key[3], int indent)
     return jw_line(b, indent) < 0 || jw_put(b, "]", 1) < 0 ? -1 : 0;
 }
 
-/* The bytes of a buffer, then the buffer freed: the text of 100k links is
-   tens of MB, and the next one starts small rather than holding this one's
-   room beside its copy. */
-static PyObject *
-jw_bytes(buf_t *b)
+/* Text: written bytes handed to Python as they lie, read-only through the
+   buffer protocol (memoryview, file.write, bytes()): the text of a million
+   links is a hundred MB, and a bytes object of it would be a copy. */
+typedef struct {
+    PyObject_HEAD
+    char *data;
+    Py_ssize_t len;
+} Text;
+
+static int
+Text_getbuffer(Text *self, Py_buffer *view, int flags)
 {
-    PyObject *bytes = PyBytes_FromStringAndSize(b->data ? b->data : "", (Py_ssize_t)b->len);
-    free(b->data);
-    memset(b, 0, sizeof(*b));
-    return bytes;
+    /* The view holds the Text, so the bytes live as long as any view. */
+    return PyBuffer_FillInfo(view, (PyObject *)self, self->data, self->len, 1, flags);
 }
 
-/* (links, reverse index) as links_part makes them, each as the bytes of
-   its JSON value. */
+static void
+Text_dealloc(Text *self)
+{
+    free(self->data);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyBufferProcs Text_as_buffer = {(getbufferproc)Text_getbuffer, NULL};
+
+PyTypeObject TextType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "connector_sync_contracts._engine.native._native.Text",
+    .tp_basicsize = sizeof(Text),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Bytes the core wrote (a link index's JSON), read through the buffer protocol.",
+    .tp_dealloc = (destructor)Text_dealloc,
+    .tp_as_buffer = &Text_as_buffer,
+};
+
+/* A buffer's bytes as a Text, which takes them over (b is left empty, and
+   the next text starts small). */
+static PyObject *
+jw_text(buf_t *b)
+{
+    if (b->len > (size_t)PY_SSIZE_T_MAX) return PyErr_NoMemory();
+    Text *text = PyObject_New(Text, &TextType);
+    if (!text) return NULL;
+    text->data = b->data;
+    text->len = (Py_ssize_t)b->len;
+    if (!text->data && !(text->data = malloc(1))) {
+        Py_DECREF(text);
+        return PyErr_NoMemory();
+    }
+    memset(b, 0, sizeof(*b));
+    return (PyObject *)text;
+}
+
+/* (links, reverse index) as links_part makes them, each as the text of
+   its JSON value (a Text). */
 static PyObject *
 links_json(Scanner *self, links_t *L, int indent)
 {
@@ -1576,7 +1617,7 @@ links_json(Scanner *self, links_t *L, int indent)
             goto done;
         aggs[k] = lagg_of(self, w, k);
     }
-    if ((n ? jw_line(&b, indent) : 0) < 0 || jw_put(&b, "]", 1) < 0 || !(links = jw_bytes(&b)))
+    if ((n ? jw_line(&b, indent) : 0) < 0 || jw_put(&b, "]", 1) < 0 || !(links = jw_text(&b)))
         goto done;
     aggs = sort_laggs(aggs, aggs + n, n);
     if (jw_put(&b, "[", 1) < 0) goto done;
@@ -1599,7 +1640,7 @@ links_json(Scanner *self, links_t *L, int indent)
             goto done;
         k = end;
     }
-    if ((n ? jw_line(&b, indent) : 0) < 0 || jw_put(&b, "]", 1) < 0 || !(reverse = jw_bytes(&b)))
+    if ((n ? jw_line(&b, indent) : 0) < 0 || jw_put(&b, "]", 1) < 0 || !(reverse = jw_text(&b)))
         goto done;
     result = PyTuple_Pack(2, links, reverse);
 done:
@@ -1618,7 +1659,7 @@ done:
    routes it: ("stream", ignored, stream anomalies, links) where links is
    (link data in key order, reverse index, link anomalies), or None when
    the link family is not folded. With link_indent >= 0, the link data and
-   the reverse index are each the bytes of its JSON (links_json). */
+   the reverse index are each the text of its JSON (links_json: a Text). */
 static PyObject *
 fold_stream(Scanner *self, const uint32_t *idx, size_t n, int families, int link_indent)
 {

@@ -883,8 +883,8 @@ static struct PyModuleDef native_module = {
 PyMODINIT_FUNC
 PyInit__native(void)
 {
-    if (PyType_Ready(&ScannerType) < 0 || objects_init() < 0 || route_init() < 0 ||
-        listing_init() < 0)
+    if (PyType_Ready(&ScannerType) < 0 || PyType_Ready(&TextType) < 0 || objects_init() < 0 ||
+        route_init() < 0 || listing_init() < 0)
         return NULL;
     PyObject *m = PyModule_Create(&native_module);
     if (!m) return NULL;
