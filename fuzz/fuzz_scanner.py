@@ -103,6 +103,7 @@ class Plan:
     strict: bool  # scan(..., strict, ...): unknown fields are problems (validate --strict)
     weak_bits: int  # keep only this many hash bits, so that collisions are the rule
     place: bool  # start_fold(place): note each anomaly's line as replay --format json does
+    render: bool  # next_group(..., link_indent=4): the link index as its JSON text
     reserve: bool  # size the dedup table first, as _stream._reserving_scan does
     limit: int
     max_cycles: int
@@ -129,6 +130,7 @@ class Plan:
                 strict=bool(extra & 1),
                 weak_bits=(0, 1, 2, 8)[(extra >> 1) & 3],
                 place=bool(extra & 8),
+                render=bool(extra & 16),
                 limit=DEFAULT_LIMIT if limit_byte == 0 else limit_byte * 8,
                 max_cycles=cycles % 8,
                 cuts=tuple(cuts),
@@ -265,11 +267,20 @@ def fold(scanner: _accel.Scanner, plan: Plan) -> None:
     live = scanner.start_fold(plan.place)
     seen = winners = 0
     named: set[str] = set()  # the event ids of the anomalies folded
-    while (group := scanner.next_group(plan.keep_logs, plan.max_cycles, 7)) is not None:
+    indent = 4 if plan.render else -1
+    while (group := scanner.next_group(plan.keep_logs, plan.max_cycles, 7, None, indent)) is not None:
         if group[0] == "stream":
             # Each record is ignored, a stream anomaly, a link that wins its
             # key, a link anomaly, or a link absorbed by its key's winner.
             _, ignored, found, (index, reverse, link_anomalies) = group
+            if plan.render:  # each is its JSON text, read-only, that parses
+                views = memoryview(index), memoryview(reverse)
+                assert all(view.readonly for view in views), views
+                index, reverse = (json.loads(bytes(view)) for view in views)
+                reverse = [
+                    (e["internal_aggregate_type"], e["internal_aggregate_id"], e["external_refs"])
+                    for e in reverse
+                ]
             seen += ignored + len(found) + len(index) + len(link_anomalies)
             winners = len(index)
             for item in found + link_anomalies:  # every kind has its message
@@ -282,7 +293,7 @@ def fold(scanner: _accel.Scanner, plan: Plan) -> None:
                 for item in index
             ]
             assert keys == sorted(set(keys)), keys
-            assert sorted(k for _, _, refs in reverse for k in refs) == keys, reverse
+            assert sorted(tuple(k) for _, _, refs in reverse for k in refs) == keys, reverse
             continue
         tag, cid, connector_part, sync_part, ignored = group
         assert tag == "partition", group
@@ -305,7 +316,7 @@ def fold(scanner: _accel.Scanner, plan: Plan) -> None:
             seen += sum(1 for a in state["anomalies"] if a["kind"] in _SYNC_SKIPS)
     # Only a link can leave no trace (absorbed), and only after a winner of its key.
     assert seen == live or (seen < live and winners), (seen, live)
-    assert scanner.next_group(plan.keep_logs, plan.max_cycles, 7) is None
+    assert scanner.next_group(plan.keep_logs, plan.max_cycles, 7, None, indent) is None
     # Each place the fold noted names an anomaly's event, on a line that was read.
     placed, all_placed = scanner.fold_places()
     assert placed.keys() <= named, (placed, named)

@@ -39,10 +39,13 @@ def header(
     *,
     strict: bool = False,
     weak: int = 0,
+    place: bool = False,
+    render: bool = False,
 ) -> bytes:
     """The 8 option bytes the harness reads (``fuzz_scanner.Plan``): at most four cuts."""
     assert len(cuts) <= 4, cuts
-    return bytes([flags, limit, cycles, *cuts]).ljust(7, b"\x00") + bytes([strict | weak << 1])
+    extra = strict | weak << 1 | place << 3 | render << 4
+    return bytes([flags, limit, cycles, *cuts]).ljust(7, b"\x00") + bytes([extra])
 
 
 def generated(
@@ -76,6 +79,8 @@ def seeds() -> dict[str, bytes]:
         "gen40-dups-invalid": header(flags=64, cuts=(90,))
         + generated(events=40, seed=2, duplicates=6, invalid=6),
         "gen40-shuffled": header(flags=32) + generated(events=40, seed=3, shuffle=True),
+        # The link index as its JSON text, anomalies placed: replay --format json.
+        "gen50-seed1-rendered": header(flags=16, cuts=(100,), place=True, render=True) + gen,
     }
     for event_type, line in sorted(by_type.items()):
         out[f"one-{event_type}"] = header(flags=32) + line
