@@ -977,7 +977,6 @@ links_free(links_t *L)
     memset(L, 0, sizeof(*L));
 }
 
-/* Fold one link (reducing/steps.py's link_step). */
 /* How far ahead the link fold asks for memory: a link's record, then its
    strings' ids, then what those ids lead to, each stage half as far ahead
    as the one before, so that each finds the last one's lines arrived. */
@@ -997,6 +996,7 @@ prefetch_link_steps(Scanner *self, const links_t *L, const uint32_t *idx, size_t
     }
 }
 
+/* Fold one link (reducing/steps.py's link_step). */
 static int
 link_step(Scanner *self, links_t *L, PyObject *found, const rec_t *r, uint32_t ri)
 {
