@@ -23,6 +23,7 @@ __all__ = [
     "URL_PATTERN",
     "UUID_PATTERN",
     "cached_check",
+    "event_id_key",
     "format_instant",
     "full_match",
     "normal_event_id",
@@ -129,6 +130,16 @@ def normal_event_id(value: str) -> str | None:
         return value.upper()
     h = value.replace("-", "").lower()
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def event_id_key(value: str) -> str:
+    """What every spelling of one event id shares: lower case, hyphens left out.
+
+    ``normal_event_id`` changes only the case and the hyphens of an id, so
+    two values it maps to one id have one key (two values with one key
+    need not be one id: the key only rules ids out).
+    """
+    return value.replace("-", "").lower()
 
 
 _DATETIME_PARTS: Final = re.compile(

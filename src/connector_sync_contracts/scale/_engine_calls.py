@@ -13,8 +13,9 @@ compact records instead of parsing the lines again.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+import re
+from collections.abc import Callable, Container, Iterator
+from typing import TYPE_CHECKING, Final
 
 from .._engine.native import no_gc
 from .._engine.runner import RunSummary, replay_sources
@@ -30,6 +31,7 @@ __all__ = [
     "fold_sources",
     "line_event",
     "line_event_id",
+    "may_name",
     "no_gc",
     "report_too_long",
 ]
@@ -118,6 +120,26 @@ def line_event_id(raw: bytes) -> str | None:
     from .._engine.modelpath import line_event_id as read
 
     return read(raw)
+
+
+_EVENT_ID_MEMBER: Final = re.compile(rb'"event_id"[ \t\r\n]*:[ \t\r\n]*"([^"\\]*)"')
+"""An ``event_id`` key and its value, a string without escapes."""
+
+
+def may_name(raw: bytes, keys: Container[bytes]) -> bool:
+    """False only when the event_id ``line_event_id`` reads in ``raw`` has no key in ``keys``.
+
+    ``keys`` are ``contract.patterns.event_id_key`` of the wanted ids, as
+    UTF-8. Reading the lines of a partition again for a few event ids
+    parsed every line as JSON. A line with no backslash and one
+    ``"event_id"`` key, whose value is a plain string, can name that value
+    or nothing (the key nested, or the line not JSON): that value's key
+    decides. Every other line may name anything, and is parsed.
+    """
+    if b"\\" in raw or raw.count(b'"event_id"') != 1:
+        return True
+    found = _EVENT_ID_MEMBER.search(raw)
+    return found is None or found.group(1).replace(b"-", b"").lower() in keys
 
 
 def line_event(raw: bytes) -> Event | None:

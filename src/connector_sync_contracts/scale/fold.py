@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..contract.patterns import event_id_key
 from ..contract.projection import ReplayData, canonical_dumps, has_anomalies
 from ..io import LineProblem, LineSink, Source
 from ..reducing.anomalies import AnomalyData, anomaly_order
@@ -241,15 +242,26 @@ def _placed(
     return found
 
 
+def _id_keys(wanted: set[str | None]) -> set[bytes] | None:
+    """The keys ``may_name`` rules lines out by; None when ``wanted`` holds None (a
+    line naming no event id is wanted, and only parsing it can tell)."""
+    if None in wanted:
+        return None
+    return {event_id_key(eid).encode() for eid in wanted if eid is not None}
+
+
 def _event_lines(
     paths: Sequence[str], settings: FoldSettings, wanted: set[str | None]
 ) -> dict[str | None, list[tuple[int, int]]]:
     """(file, line) of each line of the group with a ``wanted`` event_id, as the engine reads it."""
     found: dict[str | None, list[tuple[int, int]]] = {}
+    keys = _id_keys(wanted)
     for at, path in enumerate(paths):
         source = _reading_source(path, settings)
         try:
             for number, raw in enumerate(source.lines(), start=1):
+                if raw is not None and keys is not None and not _engine_calls.may_name(raw, keys):
+                    continue
                 eid = None if raw is None else _engine_calls.line_event_id(raw)
                 if eid in wanted:
                     found.setdefault(eid, []).append((at, number))
@@ -273,11 +285,12 @@ def _fold_order(
     from ..reducing.fold import Dedup
 
     dedup: Dedup[None] = Dedup()
+    keys = _id_keys(wanted)
     for path in paths:
         source = _reading_source(path, settings)
         try:
             for raw in source.lines():
-                if raw is None:
+                if raw is None or (keys is not None and not _engine_calls.may_name(raw, keys)):
                     continue
                 eid = _engine_calls.line_event_id(raw)
                 if eid is None or eid not in wanted:
