@@ -158,7 +158,10 @@ def fold_group(paths: Sequence[str], settings: FoldSettings, *, alone: bool) -> 
     with _engine_calls.no_gc():
         result = _result(data.data, summary, settings)
         if settings.locate:
-            result.placed = _placed(data, index, paths, settings)
+            # Every line accepted, and each one a different event: no event_id
+            # is named by two lines, so the engine placed each on its only line.
+            once = summary.rejected == 0 and data.data["event_count"] == summary.accepted
+            result.placed = _placed(data, index, paths, settings, each_line_once=once)
     result.problems = problems
     anomalies: list[AnomalyData] = data.data["external_links"]["link_anomalies"]
     if anomalies and not alone:
@@ -195,7 +198,12 @@ def report_too_long(count: int, settings: FoldSettings) -> GroupResult:
 
 
 def _placed(
-    data: ReplayData, index: dict[str, int], paths: Sequence[str], settings: FoldSettings
+    data: ReplayData,
+    index: dict[str, int],
+    paths: Sequence[str],
+    settings: FoldSettings,
+    *,
+    each_line_once: bool = False,
 ) -> list[Placed]:
     """The group's anomalies in the command line's order, each with its partition line(s).
 
@@ -209,7 +217,9 @@ def _placed(
     The engine places an anomaly (other than a ``malformed_envelope``, which
     it places on its own line) on the first line of its event_id in its
     input. The group's files are not in input order, so when the group has
-    several files every line of those event_ids is listed.
+    several files every line of those event_ids is listed, unless
+    ``each_line_once`` (no event_id is named by two lines of the group: the
+    engine's place is the only one).
     """
     places: dict[tuple[str, str | None, str], list[tuple[str | None, int | None]]] = {}
     for item, source, line in data.located_anomalies():
@@ -225,7 +235,13 @@ def _placed(
         source, line = pending.pop(0) if pending else (None, None)
         at = index.get(source) if source is not None else None
         place = ((at, line),) if at is not None and line is not None else ()
-        if place and len(paths) > 1 and key[0] != "malformed_envelope" and key[1]:
+        if (
+            place
+            and len(paths) > 1
+            and not each_line_once
+            and key[0] != "malformed_envelope"
+            and key[1]
+        ):
             first_lines.append((len(found), key[1]))
         found.append((place, *key, connector))
 
