@@ -37,7 +37,7 @@ from .common import (
     write_out,
 )
 from .progress import Progress
-from .render import Located, LocationTable, focus, located_lines, table, terminal_width
+from .render import LocationTable, focus, located_lines, table, terminal_width
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -209,15 +209,17 @@ def _emit(request: Request, outcome: Outcome) -> None:
     echo_lines(problems(), err=True)
     placed = outcome.placed() if request.settings.locate else []
     where: LocationTable = {}
-    for source, line, kind, event_id, message, _ in placed:
-        where.setdefault((kind, event_id, message), []).append((source, line))
+    if request.fmt != "json":  # the table's examples
+        for source, line, kind, event_id, message, _ in placed:
+            where.setdefault((kind, event_id, message), []).append((source, line))
     whole = request.fmt != "json" or bool(request.connectors)
     data = outcome.to_dict() if whole else None
     if request.connectors:
         assert data is not None
         _warn_unknown(request.connectors, data)
-    if not request.quiet and where:
-        found = [Located(k, e, m, c, s, n) for s, n, k, e, m, c in placed]
+    if not request.quiet and placed:
+        # Plain tuples of Located's fields: a log can have an anomaly on every other line.
+        found = [(k, e, m, c, s, n) for s, n, k, e, m, c in placed]
         echo_lines(located_lines(found, reported, request.files), err=True)
     if request.fmt == "json" and data is None:
         outcome.write_json(write_out)

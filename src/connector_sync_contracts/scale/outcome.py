@@ -67,7 +67,11 @@ class Outcome:
                 wanted.setdefault(partition(file), []).append(line)
         found = {p: self.tracer.positions(p, lines) for p, lines in wanted.items()}
         for places, kind, event_id, message, connector in result.placed:
-            position = min((found[partition(file)][line] for file, line in places), default=None)
+            if len(places) == 1:  # the usual case: one line
+                file, line = places[0]
+                position: int | None = found[partition(file)][line]
+            else:
+                position = min((found[partition(file)][n] for file, n in places), default=None)
             self._placed.append((position, kind, event_id, message, connector))
         result.placed = []
 
