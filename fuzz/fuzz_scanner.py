@@ -268,7 +268,9 @@ def fold(scanner: _accel.Scanner, plan: Plan) -> None:
     seen = winners = 0
     named: set[str] = set()  # the event ids of the anomalies folded
     indent = 4 if plan.render else -1
-    while (group := scanner.next_group(plan.keep_logs, plan.max_cycles, 7, None, indent)) is not None:
+    while (
+        group := scanner.next_group(plan.keep_logs, plan.max_cycles, 7, None, indent)
+    ) is not None:
         if group[0] == "stream":
             # Each record is ignored, a stream anomaly, a link that wins its
             # key, a link anomaly, or a link absorbed by its key's winner.
