@@ -118,6 +118,15 @@ typedef struct {
     uint32_t *id;
 } iwant_t;
 
+/* The entry of h's first slot when that slot holds h's low bits (a hint
+   of where h's string is), else NULL. */
+static inline const istr_t *
+slot_entry(const intern_t *t, uint64_t h, uint32_t mask)
+{
+    uint64_t slot = t->slots[(uint32_t)h & mask];
+    return slot && (uint32_t)slot == (uint32_t)h ? &t->items[(slot >> 32) - 1] : NULL;
+}
+
 /* Intern every one of want[0..n) (added), each id written to *want[k].id.
    A found string costs three reads that wait for memory one after another
    (its slot, its entry, its text): asked for together, stage by stage, the
@@ -132,14 +141,12 @@ intern_many(intern_t *t, const hkey_t *key, iwant_t *want, int n)
         __builtin_prefetch(&t->slots[(uint32_t)want[k].h & mask], 0);
     }
     for (int k = 0; k < n; k++) {
-        uint64_t slot = t->slots[(uint32_t)want[k].h & mask];
-        if (slot && (uint32_t)slot == (uint32_t)want[k].h)
-            __builtin_prefetch(&t->items[(slot >> 32) - 1], 0);
+        const istr_t *it = slot_entry(t, want[k].h, mask);
+        if (it) __builtin_prefetch(it, 0);
     }
     for (int k = 0; k < n; k++) {
-        uint64_t slot = t->slots[(uint32_t)want[k].h & mask];
-        if (slot && (uint32_t)slot == (uint32_t)want[k].h)
-            __builtin_prefetch(t->arena.data + t->items[(slot >> 32) - 1].off, 0);
+        const istr_t *it = slot_entry(t, want[k].h, mask);
+        if (it) __builtin_prefetch(t->arena.data + it->off, 0);
     }
     for (int k = 0; k < n; k++)
         if ((*want[k].id = intern_hashed(t, want[k].h, want[k].p, want[k].n, 1)) == NONE_U32)
@@ -505,8 +512,6 @@ store_drop_pending(pending_t *p)
     p->full = 0;
 }
 
-/* Intern a value through its field's one-entry cache (the check may have
-   interned it already). */
 /* A value's id when it is known without a look in the table: interned by
    its check, or its field's last string again; else NONE_U32. */
 static uint32_t
@@ -522,6 +527,8 @@ known_value(Scanner *self, const field_t *f, const value_t *v)
     return NONE_U32;
 }
 
+/* Intern a value through its field's one-entry cache (the check may have
+   interned it already). */
 static uint32_t
 intern_value(Scanner *self, field_t *f, value_t *v)
 {
