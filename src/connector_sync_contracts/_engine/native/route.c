@@ -643,13 +643,33 @@ done:
     return result;
 }
 
-static int
-cmp_u64(const void *a, const void *b)
+/* Sort v[0..n) ascending, least significant byte first, with tmp[0..n) as
+   room. A byte that every value shares (the bucket's top bits, most of the
+   partition bits) costs no pass. No Python object is touched: callable
+   without the GIL. */
+static void
+radix_sort_u64(uint64_t *v, uint64_t *tmp, size_t n)
 {
-    uint64_t x, y;
-    memcpy(&x, a, 8);
-    memcpy(&y, b, 8);
-    return x < y ? -1 : x > y;
+    static const int digits = 8;
+    size_t count[8][256];
+    memset(count, 0, sizeof count);
+    for (size_t i = 0; i < n; i++)
+        for (int d = 0; d < digits; d++) count[d][(v[i] >> (8 * d)) & 0xFF]++;
+    uint64_t *src = v, *dst = tmp;
+    for (int d = 0; d < digits; d++) {
+        if (count[d][(src[0] >> (8 * d)) & 0xFF] == n) continue;  /* one digit for all */
+        size_t at = 0;
+        for (int b = 0; b < 256; b++) {
+            size_t c = count[d][b];
+            count[d][b] = at;
+            at += c;
+        }
+        for (size_t i = 0; i < n; i++) dst[count[d][(src[i] >> (8 * d)) & 0xFF]++] = src[i];
+        uint64_t *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != v) memcpy(v, src, n * 8);
 }
 
 /* key_ties(values) -> [[partition, ...], ...]: the partitions each check key
@@ -667,15 +687,21 @@ key_ties(PyObject *module, PyObject *arg)
         PyErr_SetString(PyExc_ValueError, "key_ties: a whole number of 64-bit values");
         goto done;
     }
-    v = PyMem_Malloc(n ? n * 8 : 1);
+    if (n > PY_SSIZE_T_MAX / 16) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    v = PyMem_RawMalloc(n ? 2 * n * 8 : 1);
     ties = PyList_New(0);
     if (!v || !ties) {
         if (!v) PyErr_NoMemory();
         Py_CLEAR(ties);
         goto done;
     }
+    Py_BEGIN_ALLOW_THREADS
     memcpy(v, in.buf, n * 8);
-    qsort(v, n, 8, cmp_u64);
+    if (n) radix_sort_u64(v, v + n, n);
+    Py_END_ALLOW_THREADS
     for (size_t i = 0; i < n;) {
         size_t j = i + 1;
         while (j < n && (v[j] & RT_HIGH) == (v[i] & RT_HIGH)) j++;
@@ -701,7 +727,7 @@ fail:
     Py_XDECREF(tie);
     Py_CLEAR(ties);
 done:
-    PyMem_Free(v);
+    PyMem_RawFree(v);
     PyBuffer_Release(&in);
     return ties;
 }
