@@ -63,6 +63,7 @@ if TYPE_CHECKING:
         InputError,
         OutOfOrderWarning,
         SchemaSetError,
+        SpillError,
         UnknownEventTypeError,
     )
     from .models.connector import (
@@ -158,6 +159,7 @@ _DYNAMIC_IMPORTS: Final[dict[str, str]] = {
         "InputError",
         "OutOfOrderWarning",
         "SchemaSetError",
+        "SpillError",
         "UnknownEventTypeError",
     ),
     **_homes(
@@ -289,6 +291,7 @@ __all__ = [
     "SYNC_SCHEMA_VERSION",
     "SchemaSetError",
     "SortKey",
+    "SpillError",
     "SyncDeadLetteredPayload",
     "SyncIngestAcceptedPayload",
     "SyncIngestRejectedPayload",

@@ -19,6 +19,7 @@ __all__ = [
     "InputError",
     "OutOfOrderWarning",
     "SchemaSetError",
+    "SpillError",
     "UnknownEventTypeError",
 ]
 
@@ -63,6 +64,15 @@ class ClusterUnavailableError(ContractError, OSError):
     """A Dask cluster could not be used: its scheduler is unreachable, or Dask is missing.
 
     An I/O error, like ``InputError``: the message says which scheduler and why.
+    """
+
+
+class SpillError(ContractError, OSError):
+    """A replay spilling to disk could not write its temporary folder (a full disk, a
+    file size limit, a failing device).
+
+    An I/O error, like ``InputError``: the message names the folder and says
+    why. ``TMPDIR`` chooses where the folder goes.
     """
 
 

@@ -210,6 +210,44 @@ def test_a_local_cluster_leaves_nothing_in_the_temporary_directory(
     assert sorted(scratch.iterdir()) == []
 
 
+_SPILL_HINT = " (TMPDIR chooses where it goes; a larger memory limit spills less)\n"
+
+
+def _file_size_limit(limit: int) -> None:
+    """As under ``ulimit -f``: a write past ``limit`` bytes fails (EFBIG), as on a full disk."""
+    import resource
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # else the process is killed instead
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+
+@pytest.mark.parametrize("limit", [0, 4096, 65536], ids=["nothing", "4kB", "64kB"])
+def test_a_spill_folder_that_cannot_be_written_is_an_io_error_naming_it(
+    tmp_path: Path, tangled_files: list[Path], limit: int
+) -> None:
+    """A write to the spill folder that fails, on the writer's thread or while folding,
+    is exit 2 with one sentence naming the folder and why; nothing is left behind."""
+    run = subprocess.run(
+        [*PROGRAM, *replay_args(*TINY), *map(str, tangled_files)],
+        capture_output=True,
+        env={**run_env(), "TMPDIR": str(tmp_path)},
+        preexec_fn=lambda: _file_size_limit(limit),
+        check=False,
+        timeout=120,
+    )
+    err = run.stderr.decode()
+    assert run.returncode == 2, err
+    assert run.stdout == b""
+    if limit:
+        assert err.startswith(f"connector-sync: error: cannot write the spill folder {tmp_path}/")
+        assert err.endswith(": file too large" + _SPILL_HINT)
+    else:  # not even a file of 0 bytes: Python finds no usable temporary folder
+        assert err.startswith("connector-sync: error: cannot create a spill folder: no usable")
+        assert err.endswith(_SPILL_HINT)
+    assert "Traceback" not in err
+    assert _spill_folders(tmp_path) == []
+
+
 def _default_signals() -> None:
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, signal.SIG_DFL)

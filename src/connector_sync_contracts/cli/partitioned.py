@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ..contract.projection import canonical_dumps
-from ..errors import ClusterUnavailableError, InputError
+from ..errors import ClusterUnavailableError, InputError, SpillError
 from ..io import Source
 from ..scale._engine_calls import RunSummary
 from ..scale.budget import Budget, parse_memory_limit
@@ -168,7 +168,7 @@ def run(request: Request, *, sources: Sequence[Source] | None = None) -> None:
             )
             progress.close()
             _emit(request, outcome)
-    except (InputError, ClusterUnavailableError) as exc:
+    except (InputError, ClusterUnavailableError, SpillError) as exc:
         fail(str(exc))
 
 

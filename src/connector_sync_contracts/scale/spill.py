@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
+from ..errors import SpillError
 from ..io import Source
 from ._engine_calls import no_gc
 from .budget import Budget
@@ -87,10 +88,13 @@ class _Store:
 
     def append(self, partition: int, data: memoryview) -> None:
         """The router's sink: partition ``partition``'s next lines, to its file."""
-        handle = self._open.get(partition)
-        if handle is None:
-            handle = self._open[partition] = open(self.paths[partition], "ab", buffering=0)  # noqa: SIM115
-        handle.write(data)
+        try:
+            handle = self._open.get(partition)
+            if handle is None:
+                handle = self._open[partition] = open(self.paths[partition], "ab", buffering=0)  # noqa: SIM115
+            handle.write(data)
+        except OSError as exc:
+            raise spill_error(self.folder, exc) from exc
         self.sizes[partition] += len(data)
 
     def close(self) -> None:
@@ -100,13 +104,16 @@ class _Store:
 
     def write(self, routed: Routed) -> None:
         """Write out the routing map and the check keys of ``routed``."""
-        with open(self.routing, "ab") as handle:
-            handle.write(routed.routing)
+        try:
+            with open(self.routing, "ab") as handle:
+                handle.write(routed.routing)
+            for bucket, values in zip(self.buckets, routed.ids, strict=True):
+                if values:
+                    with open(bucket, "ab") as handle:
+                        handle.write(values)
+        except OSError as exc:
+            raise spill_error(self.folder, exc) from exc
         self.too_long += routed.routing.count(TOO_LONG)
-        for bucket, values in zip(self.buckets, routed.ids, strict=True):
-            if values:
-                with open(bucket, "ab") as handle:
-                    handle.write(values)
 
     def ties(self) -> list[list[int]]:
         found: list[list[int]] = []
@@ -114,6 +121,16 @@ class _Store:
             if bucket.exists():
                 found.extend(tied_partitions(bucket.read_bytes()))
         return found
+
+
+def spill_error(folder: Path | None, exc: OSError) -> SpillError:
+    """The error of a spilled replay that could not write ``folder`` (None: could not
+    make one): which folder, and why."""
+    reason = exc.strerror[0].lower() + exc.strerror[1:] if exc.strerror else str(exc)
+    what = "create a spill folder" if folder is None else f"write the spill folder {folder}"
+    return SpillError(
+        f"cannot {what}: {reason} (TMPDIR chooses where it goes; a larger memory limit spills less)"
+    )
 
 
 def route_sources(
@@ -161,7 +178,10 @@ def spilling(
     folder and everything in it are removed when the block ends, however it
     ends.
     """
-    folder = Path(tempfile.mkdtemp(prefix="connector-sync-"))
+    try:
+        folder = Path(tempfile.mkdtemp(prefix="connector-sync-"))
+    except OSError as exc:
+        raise spill_error(None, exc) from exc
     outcome: Outcome | None = None
     routing_map: mmap.mmap | None = None
     try:
@@ -207,7 +227,10 @@ def _fold_groups(
     for group in groups:
         paths = [store.paths[p] for p in group.partitions]
         result = fold_group(paths, settings, alone=len(groups) == 1)
-        outcome.add(result, group.partitions)
+        try:
+            outcome.add(result, group.partitions)  # its fragments go to the folder
+        except OSError as exc:
+            raise spill_error(store.folder, exc) from exc
         for path in paths:
             with contextlib.suppress(OSError):
                 os.unlink(path)  # folded: give the disk space back early

@@ -467,7 +467,24 @@ sink_call(rsink_t *k, int p, const char *data, Py_ssize_t n)
     PyObject *view = PyMemoryView_FromMemory((char *)data, n, PyBUF_READ);
     if (!view) return -1;
     PyObject *res = PyObject_CallFunction(k->flush, "iO", p, view);
+    /* The view is released whatever flush did; an error flush raised stays the
+       error (a call with an exception set would be a SystemError). */
+#if PY_VERSION_HEX >= 0x030C0000
+    PyObject *raised = PyErr_GetRaisedException();
+#else
+    PyObject *type, *raised, *trace;
+    PyErr_Fetch(&type, &raised, &trace);
+#endif
     PyObject *done = PyObject_CallMethod(view, "release", NULL);
+    if (!res) {  /* flush raised: its error is the one to report */
+        Py_CLEAR(done);
+        PyErr_Clear();
+#if PY_VERSION_HEX >= 0x030C0000
+        PyErr_SetRaisedException(raised);
+#else
+        PyErr_Restore(type, raised, trace);
+#endif
+    }
     Py_DECREF(view);
     if (!res || !done) {
         Py_XDECREF(res);
