@@ -109,8 +109,8 @@ class Behind(Generic[T]):
     ``close`` waits until every item is done and raises the first error
     ``work`` raised (a full disk, say); after such an error ``work`` is
     called no more and ``put`` raises it. ``abort`` (the caller failed or
-    was interrupted) drops what still waits and stops the thread. Items
-    must not change once put: pass copies.
+    was interrupted) stops the thread after the item in hand: what still
+    waits is not done. Items must not change once put: pass copies.
     """
 
     def __init__(
@@ -138,10 +138,9 @@ class Behind(Generic[T]):
             self._raise()
 
     def abort(self) -> None:
-        """Drop what waits and stop the thread (it finishes the item in hand)."""
+        """Stop the thread: it finishes the item in hand and takes no other."""
         self._stop.set()
-        _drain(self._queue)
-        with contextlib.suppress(queue.Full):
+        with contextlib.suppress(queue.Full):  # full: the thread is not waiting for one
             self._queue.put_nowait(_End(None))  # wakes the thread if it waits for an item
         self._thread.join()
 
