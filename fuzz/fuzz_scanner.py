@@ -69,6 +69,7 @@ with atheris.instrument_imports():
     import orjson
 
     from connector_sync_contracts._engine import native as _accel
+    from connector_sync_contracts.scale.plan import joined_partitions
     from connector_sync_contracts.scale.routing import TOO_LONG, Router
 
 # After the instrumented imports, so that pydantic and the models are not
@@ -405,8 +406,8 @@ def check_route(block: bytes, handed: Any, plan: Plan) -> None:
     """Route one block with the compiled router (``route.c``) and check the answer.
 
     Every line gets one routing byte; each partition receives exactly its
-    lines, whole and in order; the check keys carry their partition and
-    ``key_ties`` reads them.
+    lines, whole and in order; the check keys carry their partition, and
+    ``key_ties`` finds the ties the Python check finds.
     """
     partitions = 1 + plan.limit % 7
     delivered = [bytearray() for _ in range(partitions)]
@@ -430,8 +431,9 @@ def check_route(block: bytes, handed: Any, plan: Plan) -> None:
     assert all(q < partitions or q == TOO_LONG for q in routed.routing)
     for bucket in routed.ids:
         assert len(bucket) % 8 == 0
-        assert all(value & 0xFFFF < partitions for value in memoryview(bucket).cast("Q"))
-        _accel.key_ties()(bucket)
+        values = memoryview(bucket).cast("Q")
+        assert all(value & 0xFFFF < partitions for value in values)
+        assert sorted(_accel.key_ties()(bucket)) == joined_partitions([values])
 
 
 def check_cloudevents(scanner: _accel.Scanner, block: bytes, handed: Any, plan: Plan) -> None:
