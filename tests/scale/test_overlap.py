@@ -9,14 +9,22 @@ of vanishing with the thread.
 from __future__ import annotations
 
 import errno
+import tempfile
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from connector_sync_contracts._tooling.synthetic import GeneratorOptions, generate_lines
+from connector_sync_contracts.errors import InputError
+from connector_sync_contracts.io import Source
+from connector_sync_contracts.scale.budget import Budget
+from connector_sync_contracts.scale.fold import FoldSettings
 from connector_sync_contracts.scale.overlap import Behind, ahead
+from connector_sync_contracts.scale.spill import spilling
 
 
 def _threads_named(name: str) -> list[threading.Thread]:
@@ -153,3 +161,30 @@ def test_abort_of_an_idle_writer_returns() -> None:
     writer: Behind[int] = Behind(lambda item: None, name="test-behind-idle")
     writer.abort()
     assert _threads_named("test-behind-idle") == []
+
+
+def test_an_input_gone_before_its_turn_is_reported_by_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Routing looks at a file when it reaches it: one removed meanwhile is an
+    ``InputError`` naming it, as when it cannot be read, and the spill folder goes too."""
+    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+    options = GeneratorOptions(events=300, connectors=5, seed=3)
+    lines = b"\n".join(generate_lines(options)) + b"\n"
+    first.write_bytes(lines)
+    second.write_bytes(lines)
+    sources = [Source(str(first)), Source(str(second))]
+
+    def remove_the_second(_bytes: int, _lines: int) -> None:
+        second.unlink(missing_ok=True)
+
+    folder = tmp_path / "spill"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    budget = Budget(64_000, include_logs=True)
+    with (
+        pytest.raises(InputError, match=f"cannot read {second}: no such file"),
+        spilling(sources, FoldSettings(), budget, on_line=remove_the_second),
+    ):
+        pass
+    assert list(folder.iterdir()) == []

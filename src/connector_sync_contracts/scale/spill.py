@@ -103,7 +103,7 @@ class _Store:
                 handle = self._open[partition] = open(self.paths[partition], "ab", buffering=0)  # noqa: SIM115
             handle.write(data)
         except OSError as exc:
-            raise spill_error(self.folder, exc) from exc
+            raise _spill_error(self.folder, exc) from exc
         self.sizes[partition] += len(data)
 
     def close(self) -> None:
@@ -121,7 +121,7 @@ class _Store:
                     with open(bucket, "ab") as handle:
                         handle.write(values)
         except OSError as exc:
-            raise spill_error(self.folder, exc) from exc
+            raise _spill_error(self.folder, exc) from exc
         self.too_long += routed.routing.count(TOO_LONG)
 
     def ties(self) -> list[list[int]]:
@@ -132,7 +132,7 @@ class _Store:
         return found
 
 
-def spill_error(folder: Path | None, exc: OSError) -> SpillError:
+def _spill_error(folder: Path | None, exc: OSError) -> SpillError:
     """The error of a spilled replay that could not write ``folder`` (None: could not
     make one): which folder, and why."""
     reason = exc.strerror[0].lower() + exc.strerror[1:] if exc.strerror else str(exc)
@@ -152,7 +152,7 @@ def route_sources(
     """Read and route every input; return each input's number of lines."""
     counts = []
     for source in sources:
-        if source.streamed():
+        if not _a_file(source):
             # Read here: a read that waits for a pipe's writer must not keep Ctrl-C waiting.
             counts.append(_route_blocks(source.blocks(), store, router, buffer_bytes, on_line))
             continue
@@ -163,6 +163,14 @@ def route_sources(
             blocks.close()  # stops the reading thread
     store.write(router.take())
     return counts
+
+
+def _a_file(source: Source) -> bool:
+    """Whether ``source`` is a file, not standard input or a pipe."""
+    try:
+        return not source.streamed()
+    except OSError:  # gone or unreadable: its blocks() says so, naming it
+        return False
 
 
 def _route_blocks(
@@ -209,7 +217,7 @@ def spilling(
     try:
         folder = Path(tempfile.mkdtemp(prefix="connector-sync-"))
     except OSError as exc:
-        raise spill_error(None, exc) from exc
+        raise _spill_error(None, exc) from exc
     outcome: Outcome | None = None
     routing_map: mmap.mmap | None = None
     try:
@@ -267,7 +275,7 @@ def _fold_groups(
             try:
                 outcome.add(result, group.partitions)  # its fragments go to the folder
             except OSError as exc:
-                raise spill_error(store.folder, exc) from exc
+                raise _spill_error(store.folder, exc) from exc
             chores.put(partial(_remove, paths))
     except BaseException:
         chores.abort()
