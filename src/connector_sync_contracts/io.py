@@ -529,7 +529,10 @@ def _ended_line(item: object) -> bytes:
 
 
 def _reason(exc: OSError) -> str:
-    return exc.strerror.lower() if exc.strerror else str(exc)
+    """Why an I/O call failed, in lower case: "no such file or directory" (the first letter
+    only, so that a path inside the reason keeps its case)."""
+    text = exc.strerror or str(exc)
+    return text[:1].lower() + text[1:]
 
 
 def _skip_line(

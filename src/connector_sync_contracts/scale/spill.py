@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ..errors import SpillError
-from ..io import Source
+from ..io import Source, _reason
 from ._engine_calls import no_gc
 from .budget import Budget
 from .fold import FoldSettings, fold_group, report_too_long
@@ -135,10 +135,10 @@ class _Store:
 def _spill_error(folder: Path | None, exc: OSError) -> SpillError:
     """The error of a spilled replay that could not write ``folder`` (None: could not
     make one): which folder, and why."""
-    reason = exc.strerror[0].lower() + exc.strerror[1:] if exc.strerror else str(exc)
     what = "create a spill folder" if folder is None else f"write the spill folder {folder}"
     return SpillError(
-        f"cannot {what}: {reason} (TMPDIR chooses where it goes; a larger memory limit spills less)"
+        f"cannot {what}: {_reason(exc)}"
+        " (TMPDIR chooses where it goes; a larger memory limit spills less)"
     )
 
 
