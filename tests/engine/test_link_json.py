@@ -179,3 +179,39 @@ def test_compiled_core_hands_over_the_link_index_as_json(log_path: Path) -> None
     # The value starts on the line of its key, LINK_INDEX_INDENT spaces in.
     key = b"\n" + b" " * LINK_INDEX_INDENT + b'"links": [\n'
     assert key + b" " * (LINK_INDEX_INDENT + 2) + b"{\n" in rendered
+
+
+@pytest.mark.parametrize("engine_name", ENGINES)
+def test_link_strings_looked_up_in_batches_keep_their_values(
+    log_path: Path, engine_name: Engine
+) -> None:
+    """Many links, long strings and repeats: every engine gives the same index.
+
+    The compiled core interns a link's strings in batches (of 64 strings, or
+    64 kB of their text) after reading them; each string's text must survive
+    until its batch is looked up, whether it was escaped in its line (decoded
+    into a buffer the next line reuses) or read from an object, and a string
+    repeated inside one batch must get one id (so link_id_reused and
+    conflicting_link are found as the Python fold finds them).
+    """
+    lines = []
+    for seq in range(1, 301):
+        long = seq % 7 == 0  # 70 kB strings: a batch flushed by its text's size
+        payload = payload_for(
+            EXTERNAL_REFERENCE_LINKED,
+            at=seq,
+            link_id=("L" * 70_000 if long else f'link-\u00e9\\"{seq % 50}') + str(seq % 60),
+            external_ref_id=f"R-\n{seq % 40}" + ("x" * 70_000 if long else ""),
+            internal_aggregate_id=f"WP{seq % 3}\u00e9",
+            mission_id=f"mission\t{seq}",
+        )
+        event = envelope(EXTERNAL_REFERENCE_LINKED, payload, seq=seq)
+        lines.append(json.dumps(event, ensure_ascii=seq % 2 == 0).encode())
+    log_path.write_bytes(b"".join(line + b"\n" for line in lines))
+    python, _ = _rendered_json(log_path, "python", include_logs=True)
+    assert b"link_id_reused" in python
+    assert b"conflicting_link" in python
+    assert _rendered_json(log_path, engine_name, include_logs=True)[0] == python
+    with engine(engine_name):
+        assert _api_json(lines, include_logs=True) == python
+        assert replay([json.loads(line) for line in lines]).to_json(include_logs=True) == python

@@ -489,6 +489,16 @@ typedef struct {
     struct copy_at { uint64_t rec; uint64_t where; uint64_t at; } *copy_at;
     size_t n_copy_at, cap_copy_at;
     PyObject *settled_places;  /* settle(): {event_id: ((source, line), ...)}, or NULL */
+    /* Link strings waiting to be interned (link_record). They are looked
+       up together (store_flush_links) when LINK_QUEUE_MAX wait or their
+       text passes LINK_QUEUE_TEXT bytes, and before a call that made
+       records returns: a found string waits on three reads from memory one
+       after another, which overlap across a batch of several lines. Each
+       one's text is copied (a line's or an item's memory does not outlive
+       it); its id goes to link_vals[at], NONE_U32 until then. */
+    struct lqueued { uint64_t h; uint64_t at; size_t off; size_t n; field_t *field; } *lq;
+    int n_lq;
+    buf_t lq_text;
 } store_t;
 
 /* ------------------------------------------------------------------ the scanner */
@@ -630,6 +640,14 @@ void store_drop_pending(pending_t *p);
 int record_from_line(Scanner *self, parsed_t *pl, uint64_t ident, uint64_t where, rec_t *r);
 /* Room for n more link field ids at store.link_vals + *at: 0, or -1 (MemoryError). */
 int link_vals_add(store_t *s, int n, uint64_t *at);
+#define LINK_QUEUE_MAX 64
+#define LINK_QUEUE_TEXT 65536 /* bytes of queued text past which it is flushed */
+/* Intern the link strings link_record queued and write their ids: 0, or -1
+   (MemoryError; the ids not written stay NONE_U32, which the fold refuses).
+   Every entry point that makes records calls it before it returns, so no
+   record waits when Python holds the scanner again (after an error, the
+   records put may stay unresolved: the caller drops the scanner). */
+int store_flush_links(Scanner *self);
 void store_free(store_t *s);
 int store_reserve(Scanner *self, size_t events);
 PyObject *store_settle(Scanner *self);

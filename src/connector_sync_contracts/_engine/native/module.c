@@ -176,7 +176,8 @@ Scanner_scan(Scanner *self, PyObject *args)
         index++;
         p = nl ? nl + 1 : end;
     }
-    if (store_put_later(self, &later, NULL, 0, NULL) < 0) goto error;
+    if (store_put_later(self, &later, NULL, 0, NULL) < 0 || store_flush_links(self) < 0)
+        goto error;
     PyBuffer_Release(&buf);
     return Py_BuildValue("(nN)", index, deferred);
 error:
@@ -324,7 +325,8 @@ Scanner_scan_objects(Scanner *self, PyObject *args)
             Py_DECREF(at);
         }
     }
-    if (store_put_later(self, &later, NULL, 0, NULL) < 0) goto error;
+    if (store_put_later(self, &later, NULL, 0, NULL) < 0 || store_flush_links(self) < 0)
+        goto error;
     return Py_BuildValue("(nN)", index, deferred);
 error:
     store_drop_pending(&later);
@@ -403,7 +405,7 @@ Scanner_probe(Scanner *self, PyObject *args)
     }
     rec_t r;
     size_t link_vals = self->store.n_link_vals;
-    if (record_from_line(self, &pl, 0, 0, &r) < 0) goto done;
+    if (record_from_line(self, &pl, 0, 0, &r) < 0 || store_flush_links(self) < 0) goto done;
     PyObject *values = record_values(self, &r);
     self->store.n_link_vals = link_vals; /* the probed record is not kept */
     if (!values) goto done;

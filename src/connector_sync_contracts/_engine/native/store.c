@@ -110,7 +110,8 @@ intern_add(intern_t *t, const hkey_t *key, const char *p, size_t n, int add)
     return intern_hashed(t, khash(key, p, n), p, n, add);
 }
 
-/* A string of `n` that intern_many looks up: its hash and where it goes. */
+/* A string that intern_many looks up: its text, its hash (khash) and where
+   its id goes. */
 typedef struct {
     const char *p;
     size_t n;
@@ -130,16 +131,13 @@ slot_entry(const intern_t *t, uint64_t h, uint32_t mask)
 /* Intern every one of want[0..n) (added), each id written to *want[k].id.
    A found string costs three reads that wait for memory one after another
    (its slot, its entry, its text): asked for together, stage by stage, the
-   strings of one line wait about as long as one of them would. */
+   strings wait about as long as one of them would. The slots were asked
+   for when the hashes were taken (link_queue). */
 static int
-intern_many(intern_t *t, const hkey_t *key, iwant_t *want, int n)
+intern_many(intern_t *t, iwant_t *want, int n)
 {
     if (intern_room(t, (uint32_t)n) < 0) return -1;
     uint32_t mask = t->n_slots - 1;
-    for (int k = 0; k < n; k++) {
-        want[k].h = khash(key, want[k].p, want[k].n);
-        __builtin_prefetch(&t->slots[(uint32_t)want[k].h & mask], 0);
-    }
     for (int k = 0; k < n; k++) {
         const istr_t *it = slot_entry(t, want[k].h, mask);
         if (it) __builtin_prefetch(it, 0);
@@ -564,29 +562,64 @@ link_vals_add(store_t *s, int n, uint64_t *at)
     return 0;
 }
 
-/* A link's fields, interned in the store (its strings; NONE_U32 for a
-   field it does not keep or leaves null), and its time. */
+int
+store_flush_links(Scanner *self)
+{
+    store_t *st = &self->store;
+    int n = st->n_lq;
+    if (!n) return 0;
+    st->n_lq = 0;
+    st->lq_text.len = 0;
+    iwant_t want[LINK_QUEUE_MAX];
+    for (int k = 0; k < n; k++) {
+        const struct lqueued *q = &st->lq[k];
+        want[k] = (iwant_t){st->lq_text.data + q->off, q->n, q->h, &st->link_vals[q->at]};
+    }
+    if (intern_many(&st->strings, want, n) < 0) return -1;
+    for (int k = 0; k < n; k++) st->lq[k].field->last_id = *want[k].id;
+    return 0;
+}
+
+/* Queue one of a link's strings (see store_t.lq), its slot asked for now. */
+static int
+link_queue(Scanner *self, field_t *f, const value_t *v, uint64_t at)
+{
+    store_t *st = &self->store;
+    if ((st->n_lq == LINK_QUEUE_MAX || st->lq_text.len > LINK_QUEUE_TEXT) &&
+        store_flush_links(self) < 0)
+        return -1;
+    if (!st->lq && !(st->lq = malloc(LINK_QUEUE_MAX * sizeof(*st->lq)))) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    size_t n = (size_t)v->str.n;
+    if (buf_room(&st->lq_text, n) < 0) return -1;
+    uint64_t h = khash(&self->key, v->str.s, n);
+    const intern_t *t = &st->strings;
+    if (t->n_slots) __builtin_prefetch(&t->slots[(uint32_t)h & (t->n_slots - 1)], 0);
+    if (n) memcpy(st->lq_text.data + st->lq_text.len, v->str.s, n);
+    st->lq[st->n_lq++] = (struct lqueued){h, at, st->lq_text.len, n, f};
+    st->lq_text.len += n;
+    return 0;
+}
+
+/* A link's fields (their interned strings: NONE_U32 for a field it does
+   not keep or leaves null, or one queued until store_flush_links) and its
+   time. */
 static int
 link_record(Scanner *self, etype_t *et, parsed_t *pl, rec_t *r)
 {
     uint64_t at;
     if (link_vals_add(&self->store, et->n_fields, &at) < 0) return -1;
-    uint32_t *ids = self->store.link_vals + at;
-    /* A link has several strings of its own (link_id, external_ref_id, its
-       URL): looked up together (intern_many). */
-    iwant_t want[MAX_FIELDS];
-    int n_want = 0;
     for (int i = 0; i < et->n_fields; i++) {
         field_t *f = &et->fields[i];
         value_t *v = &pl->pay[i];
-        ids[i] = NONE_U32;
-        if (f->role != R_KEPT || f->kind != K_STR || !v->present || v->is_null) continue;
-        if ((ids[i] = known_value(self, f, v)) == NONE_U32)
-            want[n_want++] = (iwant_t){v->str.s, (size_t)v->str.n, 0, &ids[i]};
+        uint32_t id = NONE_U32;
+        if (f->role == R_KEPT && f->kind == K_STR && v->present && !v->is_null &&
+            (id = known_value(self, f, v)) == NONE_U32 && link_queue(self, f, v, at + (uint64_t)i) < 0)
+            return -1;
+        self->store.link_vals[at + (uint64_t)i] = id;
     }
-    if (n_want && intern_many(&self->store.strings, &self->key, want, n_want) < 0) return -1;
-    for (int i = 0; i < et->n_fields; i++)
-        if (ids[i] != NONE_U32) et->fields[i].last_id = ids[i];
     r->kind = RK_LINK;
     r->u.l.vals = at;
     r->u.l.recorded_at = pl->pay[et->link_field[L_RECORDED_AT]].i;
@@ -741,6 +774,8 @@ store_free(store_t *st)
     free(st->bk_fill);
     buf_free(&st->blob);
     free(st->link_vals);
+    free(st->lq);
+    buf_free(&st->lq_text);
     free(st->dedup);
     intern_free(&st->strings);
     memset(st, 0, sizeof(*st));
