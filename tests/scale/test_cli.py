@@ -194,6 +194,24 @@ def test_the_spill_folder_is_removed_after_success_and_after_an_error(
     assert _spill_folders(tmp_path) == []
 
 
+@pytest.mark.parametrize("mode", [TINY, ("--workers", "2")], ids=["spilled", "cluster"])
+def test_a_damaged_gzip_input_is_one_line_naming_it(
+    tmp_path: Path, tangled_files: list[Path], mode: tuple[str, ...]
+) -> None:
+    """As in memory: exit 2 and the reason, with no traceback and no worker's log."""
+    damaged = tmp_path / "damaged.jsonl.gz"
+    damaged.write_bytes(tangled_files[2].read_bytes()[:-40])
+    expected = run_cli(*replay_args(), str(damaged))
+    run = run_cli(*replay_args(*mode), str(damaged))
+    assert expected.code == 2, expected.explain()
+    assert run.code == 2, run.explain()
+    assert (
+        run.err
+        == expected.err
+        == (f"connector-sync: error: cannot read {damaged}: damaged or truncated gzip data\n")
+    )
+
+
 def test_a_local_cluster_leaves_nothing_in_the_temporary_directory(
     tmp_path: Path, tangled_files: list[Path]
 ) -> None:

@@ -186,7 +186,7 @@ def local_cluster(workers: int, memory_limit: int | None) -> Iterator[Client]:
             processes=True,
             memory_limit=memory_limit if memory_limit is not None else "auto",
             dashboard_address=":0",  # any free port: 8787 may be taken, and Dask warns then
-            silence_logs=logging.ERROR,
+            silence_logs=logging.CRITICAL,  # a task's error reaches the client, which reports it
         ) as cluster,
         distributed.Client(cluster) as client,
     ):
@@ -268,8 +268,13 @@ def on_cluster(
         )
         futures.extend(routed)
         distributed = _import_distributed()
-        for _ in distributed.as_completed(routed, loop=client.loop):
-            pass  # wait for every piece (``wait`` needs a default client; ours may not be)
+        # Wait for every piece (``wait`` needs a default client; ours may not be). A
+        # piece that could not be read (a damaged gzip member, a file gone) raises its
+        # InputError here, as the single-process replay does, before anything asks
+        # where its result is.
+        for fut in distributed.as_completed(routed, loop=client.loop):
+            if fut.status == "error":
+                fut.result()
         holders = client.who_has(routed)  # type: ignore[no-untyped-call]
         # The routing maps go straight to a file the tracer maps: the client never
         # holds a byte per input line in memory.

@@ -204,7 +204,10 @@ maker_make(const maker_t *m, PyObject *d, PyObject *keys)
         Py_DECREF(obj);
         return NULL;
     }
-    if (keys || leaf_dict(d)) {
+    /* A dict the collector does not track holds only objects it does not
+       track (CPython tracks a dict once it holds one; this module untracks
+       one only after leaf_dict): leaves, without a look at each. */
+    if (keys || !PyObject_GC_IsTracked(d) || leaf_dict(d)) {
         PyObject_GC_UnTrack(d);
         PyObject_GC_UnTrack(fields);  /* the keys of d: leaves */
         PyObject_GC_UnTrack(obj);
