@@ -8,12 +8,15 @@ order).
 
 from __future__ import annotations
 
+import io
+import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from connector_sync_contracts import replay_partitioned
+from connector_sync_contracts.errors import InputError
 from connector_sync_contracts.io import LineProblem
 from tests.support.cli import Problem, Run, parse_problems
 from tests.support.tangles import LINE_LIMIT
@@ -62,3 +65,67 @@ def test_cloudevents_on_the_cluster(
         max_line_bytes=LINE_LIMIT,
     )
     assert result.to_json() == reference["cloudevents"].stdout
+
+
+class _NoCredentialsError(Exception):
+    """What a filesystem package raises that is not an OSError (botocore's, say)."""
+
+
+@pytest.fixture
+def url_troubles() -> None:
+    """Two fsspec protocols that fail: one whose package is missing, one refusing to open.
+
+    Registered for the session (their names are this test's own).
+    """
+    import fsspec
+    from fsspec.implementations.memory import MemoryFileSystem
+
+    class Refusing(MemoryFileSystem):  # type: ignore[misc]
+        protocol = "cscrefusing"
+
+        def _open(self, path: str, mode: str = "rb", **kwargs: object) -> None:
+            raise _NoCredentialsError("Unable to locate credentials")
+
+    fsspec.register_implementation(
+        "cscmissing",
+        "csc_no_such_package.FileSystem",
+        clobber=True,
+        errtxt="Install csc-fs to access it",
+    )
+
+    class Flaky(MemoryFileSystem):  # type: ignore[misc]
+        """Opens, then fails on the first read (a connection reset mid-read, say)."""
+
+        protocol = "cscflaky"
+
+        def _open(self, path: str, mode: str = "rb", **kwargs: object) -> Any:
+            class Reader(io.BytesIO):
+                def read(self, size: int | None = -1) -> bytes:
+                    raise _NoCredentialsError("Token expired")
+
+            return Reader(b'{"x": 1}\n' * 10)
+
+    fsspec.register_implementation("cscrefusing", Refusing, clobber=True)
+    fsspec.register_implementation("cscflaky", Flaky, clobber=True)
+
+
+@pytest.mark.usefixtures("url_troubles")
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("cscmissing://logs/a.jsonl", "install csc-fs to access it"),
+        ("cscrefusing://logs/a.jsonl", "unable to locate credentials"),
+        ("nosuchprotocol://logs/a.jsonl", "protocol not known: nosuchprotocol"),
+        ("cscmissing://logs/*.jsonl", "install csc-fs to access it"),
+        ("cscflaky://logs/a.jsonl", "token expired"),
+    ],
+)
+def test_a_url_that_cannot_be_read_is_an_input_error_naming_it(
+    tmp_path: Path, url: str, reason: str
+) -> None:
+    """Whatever fsspec or the package behind a protocol raises, not only OSError."""
+    missing = (tmp_path / "gone.jsonl").as_uri()
+    with pytest.raises(InputError, match=f"^cannot read {re.escape(missing)}: no such file$"):
+        replay_partitioned([missing], memory_limit="64kB")
+    with pytest.raises(InputError, match=f"^cannot read {re.escape(url)}: {re.escape(reason)}$"):
+        replay_partitioned([url], memory_limit="64kB")

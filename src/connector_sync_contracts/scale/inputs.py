@@ -13,6 +13,7 @@ fsspec comes with the ``[dask]`` extra; plain local paths need nothing else.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import os
@@ -65,7 +66,8 @@ def expand_inputs(names: Iterable[str]) -> list[str]:
         if not _GLOB & set(name.split("://", 1)[-1]):
             expanded.append(name)
             continue
-        fs, _, paths = _fsspec().core.get_fs_token_paths(name)
+        with _reading(name):
+            fs, _, paths = _fsspec().core.get_fs_token_paths(name)
         if not paths:
             raise InputError(f"cannot read {name}: no file matches")
         found = sorted(paths)
@@ -73,14 +75,75 @@ def expand_inputs(names: Iterable[str]) -> list[str]:
     return expanded
 
 
-def _open_binary(name: str) -> IO[bytes]:
+@contextlib.contextmanager
+def _reading(name: str) -> Iterator[None]:
+    """Raise what goes wrong reading ``name`` as an ``InputError`` naming it.
+
+    For a URL that is any exception of fsspec or of the package behind its
+    protocol, whose types are theirs: a package not installed (``s3://``
+    without s3fs is an ``ImportError``), a protocol fsspec does not know (a
+    ``ValueError``), credentials, the network.
+    """
     try:
-        if is_url(name):
-            handle: IO[bytes] = _fsspec().open(name, "rb").open()
-            return handle
-        return open(name, "rb")  # closed by the caller
+        yield
+    except InputError:
+        raise
     except OSError as exc:
         raise InputError(f"cannot read {name}: {_reason(exc)}") from exc
+    except Exception as exc:
+        if not is_url(name):
+            raise
+        text = str(exc) or type(exc).__name__
+        raise InputError(f"cannot read {name}: {text[:1].lower()}{text[1:]}") from exc
+
+
+class _Guarded(io.RawIOBase):
+    """A URL's open file whose every error is an ``InputError`` naming the URL (``_reading``)."""
+
+    def __init__(self, name: str, raw: IO[bytes]) -> None:
+        super().__init__()
+        self._name = name
+        self._raw = raw
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        with _reading(self._name):
+            return self._raw.seekable()
+
+    def read(self, size: int | None = -1) -> bytes:
+        with _reading(self._name):
+            return self._raw.read(-1 if size is None else size)
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self.read(len(view))
+        view[: len(data)] = data
+        return len(data)
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        with _reading(self._name):
+            return self._raw.seek(offset, whence)
+
+    def tell(self) -> int:
+        with _reading(self._name):
+            return self._raw.tell()
+
+    def close(self) -> None:
+        if not self.closed:
+            try:
+                with _reading(self._name):
+                    self._raw.close()
+            finally:
+                super().close()
+
+
+def _open_binary(name: str) -> IO[bytes]:
+    with _reading(name):
+        if is_url(name):
+            return _Guarded(name, _fsspec().open(name, "rb").open())  # type: ignore[return-value]
+        return open(name, "rb")  # closed by the caller
 
 
 def _reason(exc: OSError) -> str:
@@ -101,7 +164,7 @@ def _size_and_kind(name: str) -> tuple[int, bool]:
                 f"cannot read {name} on a cluster: it is not a regular file "
                 "(a pipe or standard input cannot be cut into pieces); write it to a file first"
             )
-    with _open_binary(name) as handle:
+    with _reading(name), _open_binary(name) as handle:
         compressed = handle.read(2) == b"\x1f\x8b"
         handle.seek(0, os.SEEK_END)
         size = handle.tell()
@@ -151,9 +214,8 @@ class _PieceSource(Source):
 
         handle = _open_binary(self.piece.name)
         try:
-            data: bytes = read_block(handle, start, stop - start, delimiter=b"\n")
-        except OSError as exc:
-            raise InputError(f"cannot read {self.piece.name}: {_reason(exc)}") from exc
+            with _reading(self.piece.name):
+                data: bytes = read_block(handle, start, stop - start, delimiter=b"\n")
         finally:
             handle.close()
         return data
