@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from pathlib import Path
 
@@ -35,6 +36,45 @@ def test_same_seed_gives_the_same_bytes() -> None:
     first, second = _generate(*options), _generate(*options)
     assert first.stdout == second.stdout
     assert _generate("--seed", "10", *options[2:]).stdout != first.stdout
+
+
+def test_a_log_without_conflicts_keeps_the_bytes_it_had() -> None:
+    """``--conflicts`` came later: logs written without it (benchmarks') did not change."""
+    run = _generate("--seed", "9", "--shuffle", "--duplicates", "7", "--invalid", "4")
+    assert hashlib.sha256(run.stdout).hexdigest() == (
+        "e1c9bfc91095f37c34243ae5895b6758b981e2eab61d25d90a895af7ed12f7df"
+    )
+
+
+def test_conflicts_reuse_earlier_event_ids_on_other_content(tmp_path: Path) -> None:
+    conflicts = 10
+    run = _generate("--seed", str(SEED), "--conflicts", str(conflicts), "--shuffle")
+    lines = [orjson.loads(line) for line in run.stdout.splitlines()]
+    assert len(lines) == EVENTS + conflicts
+    copies: dict[str, list[dict[str, object]]] = {}
+    for line in lines:
+        copies.setdefault(str(line["event_id"]), []).append(line)
+    conflicted = {eid: found for eid, found in copies.items() if len(found) > 1}
+    assert sum(len(found) - 1 for found in conflicted.values()) == conflicts
+    assert all(found[0] != other for found in conflicted.values() for other in found[1:])
+    # Some copies are another connector's event; the others differ in node_id only.
+    assert any(len({line["aggregate_id"] for line in found}) > 1 for found in conflicted.values())
+    assert any(
+        {line["node_id"] for line in found} >= {"node-replica"}
+        and len({line["aggregate_id"] for line in found}) == 1
+        for found in conflicted.values()
+    )
+    path = tmp_path / "conflicts.jsonl"
+    path.write_bytes(run.stdout)
+    checked = run_cli("validate", path)
+    assert checked.code == 0, checked.explain()  # every copy is a valid line
+    replayed = run_cli("replay", "--format", "json", path)
+    document = orjson.loads(replayed.stdout)
+    assert document["event_count"] == EVENTS
+    assert document["duplicates_dropped"] == 0
+    assert sorted(
+        a["event_id"] for a in document["anomalies"] if a["kind"] == "conflicting_duplicate"
+    ) == sorted(conflicted)
 
 
 def test_events_and_connectors(valid_lines: list[bytes]) -> None:

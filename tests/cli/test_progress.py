@@ -144,7 +144,8 @@ def test_generate_shows_progress_and_a_summary_on_a_terminal(tmp_path: Path) -> 
     assert b"\rwriting [" in terminal, terminal
     tail = _after_last_clear(terminal).strip()
     assert re.fullmatch(
-        r"wrote 6,000 lines \(6,000 events, 0 duplicates, 0 invalid\) for 10 connectors "
+        r"wrote 6,000 lines \(6,000 events, 0 duplicates, 0 conflicting copies, 0 invalid\) "
+        r"for 10 connectors "
         rf"to {re.escape(str(target))} in [0-9.,]+ s",
         tail,
     ), tail

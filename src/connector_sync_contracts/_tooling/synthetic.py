@@ -5,7 +5,8 @@ health checks, degradations and reconnects, the odd revocation, webhook
 deliveries that are accepted, rejected, retried, dead-lettered and replayed,
 and external reference links. Output is JSONL, one envelope per line, and is
 byte-for-byte deterministic for a seed. Options shuffle the lines, add exact
-duplicate lines and add invalid lines (each breaking one rule).
+duplicate lines, add conflicting copies (an earlier event_id on different
+content) and add invalid lines (each breaking one rule).
 """
 
 from __future__ import annotations
@@ -67,6 +68,15 @@ class GeneratorOptions:
     """Exact copies of earlier lines to add."""
     invalid: int = 0
     """Invalid lines to add (malformed JSON, missing field, credentials in a URL ...)."""
+    conflicts: int = 0
+    """Conflicting copies to add: valid lines reusing an earlier line's event_id with other
+    content. Every other one is another connector's event (so the copies of one event_id
+    name different connectors); the rest differ from the original in ``node_id`` only."""
+
+    @property
+    def total(self) -> int:
+        """Lines written: the events and every kind of noise."""
+        return self.events + self.duplicates + self.invalid + self.conflicts
 
 
 @dataclass
@@ -313,12 +323,29 @@ def _corrupt(line: bytes, kind: str) -> bytes:
     return orjson.dumps(data)
 
 
+def _conflicting(original: bytes, recent: list[bytes], other_connector: bool) -> bytes:
+    """A valid line with ``original``'s event_id and other content (see ``conflicts``)."""
+    data = orjson.loads(original)
+    if other_connector:
+        others = [
+            line for line in recent if orjson.loads(line)["aggregate_id"] != data["aggregate_id"]
+        ]
+        if others:
+            copy = orjson.loads(others[len(others) // 2])
+            copy["event_id"] = data["event_id"]
+            return orjson.dumps(copy)
+    data["node_id"] = "node-replica"
+    return orjson.dumps(data)
+
+
 def _ordered(options: GeneratorOptions) -> Iterator[bytes]:
     sim = _Simulation(options)
     noise = random.Random(options.seed + 1)
-    total = options.events + options.duplicates + options.invalid
-    extras = sorted(noise.sample(range(1, total + 1), options.duplicates + options.invalid))
+    total = options.total
+    extras = sorted(noise.sample(range(1, total + 1), total - options.events))
     kinds = ["dup"] * options.duplicates + ["bad"] * options.invalid
+    # Appended after the others: a log without conflicts keeps its bytes.
+    kinds += ["conflict"] * options.conflicts
     noise.shuffle(kinds)
     planned = dict(zip(extras, kinds, strict=True))
     recent: list[bytes] = []
@@ -340,6 +367,8 @@ def _ordered(options: GeneratorOptions) -> Iterator[bytes]:
             yield line
         elif kind == "dup":
             yield noise.choice(recent)
+        elif kind == "conflict":
+            yield _conflicting(noise.choice(recent), recent, position % 2 == 0)
         else:
             yield _corrupt(noise.choice(recent), _INVALID_KINDS[position % len(_INVALID_KINDS)])
 
@@ -374,6 +403,5 @@ def generate_lines(options: GeneratorOptions) -> Iterator[bytes]:
     """Yield the lines (without newline) of a synthetic log described by ``options``."""
     lines = _ordered(options)
     if options.shuffle:
-        total = options.events + options.duplicates + options.invalid
-        return _shuffled(lines, options.seed, total)
+        return _shuffled(lines, options.seed, options.total)
     return lines

@@ -19,6 +19,7 @@ __all__ = ["generate"]
     epilog=examples(
         "connector-sync generate --events 5000 --connectors 20 -o log.jsonl",
         "connector-sync generate --shuffle --duplicates 5 --invalid 5 | connector-sync validate -",
+        "connector-sync generate --shuffle --duplicates 50 --conflicts 20 -o log.jsonl",
         "connector-sync generate --seed 7 | gzip > log.jsonl.gz",
     ),
 )
@@ -28,7 +29,7 @@ __all__ = ["generate"]
     default=1000,
     show_default=True,
     metavar="N",
-    help="Valid events to write (duplicates and invalid lines come on top).",
+    help="Valid events to write (duplicates, conflicting copies and invalid lines come on top).",
 )
 @click.option(
     "--connectors",
@@ -62,6 +63,14 @@ __all__ = ["generate"]
     help="Invalid lines to add (malformed JSON, missing fields, credentials in a URL ...).",
 )
 @click.option(
+    "--conflicts",
+    type=click.IntRange(min=0),
+    default=0,
+    metavar="N",
+    help="Conflicting copies to add: an earlier event_id on other content "
+    "(every other one another connector's event).",
+)
+@click.option(
     "-o",
     "--output",
     type=click.Path(dir_okay=False),
@@ -75,6 +84,7 @@ def generate(
     shuffle: bool,
     duplicates: int,
     invalid: int,
+    conflicts: int,
     output: str | None,
 ) -> None:
     """Write a synthetic, realistic JSONL log; the same options give the same bytes.
@@ -90,8 +100,9 @@ def generate(
         shuffle=shuffle,
         duplicates=duplicates,
         invalid=invalid,
+        conflicts=conflicts,
     )
-    total = events + duplicates + invalid
+    total = options.total
     progress = Progress(total_lines=total, verb="writing")
     started = time.monotonic()
     try:
@@ -105,7 +116,8 @@ def generate(
     if progress.enabled:
         seconds = time.monotonic() - started
         where = output if output is not None else "standard output"
-        noise = f"{plural(duplicates, 'duplicate')}, {invalid:,} invalid"
+        copies = plural(conflicts, "conflicting copy", "conflicting copies")
+        noise = f"{plural(duplicates, 'duplicate')}, {copies}, {invalid:,} invalid"
         click.echo(
             f"wrote {plural(total, 'line')} ({plural(events, 'event')}, {noise}) "
             f"for {plural(connectors, 'connector')} to {where} in {seconds:,.1f} s",
