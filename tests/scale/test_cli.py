@@ -143,6 +143,28 @@ def test_an_unreachable_scheduler_is_an_io_error(
 
 
 @pytest.mark.parametrize(
+    ("address", "reason"),
+    [
+        ("scheduler", "missing port number in address 'scheduler'"),
+        ("http://127.0.0.1:8786", "unknown address scheme 'http'"),
+        ("", "missing port number in address ''"),
+    ],
+)
+def test_a_malformed_scheduler_address_is_one_line_at_once(
+    tangled_files: list[Path], address: str, reason: str
+) -> None:
+    """Refused before a client is made: a half-made client hangs at exit, closing itself."""
+    run = run_cli(*replay_args("--scheduler", address), *tangled_files)
+    assert run.code == 2, run.explain()
+    assert run.stdout == b""
+    assert run.err.startswith(
+        f"connector-sync: error: {address!r} is not a Dask scheduler address ({reason}"
+    )
+    assert run.err.endswith("; write it as tcp://HOST:PORT\n")
+    assert run.err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
     ("args", "message"),
     [
         (("--memory-limit", "lots"), "'lots' is not a memory size"),

@@ -206,6 +206,15 @@ def connect(address: str) -> Iterator[Client]:
 
     timeout = parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"), "s")
     try:
+        # An address Dask cannot parse (no port, an unknown scheme) is refused here: a
+        # Client made with one fails inside its event loop, and the half-made client
+        # then hangs for seconds at exit, closing itself.
+        distributed.comm.get_address_host(distributed.comm.normalize_address(address))
+    except ValueError as exc:
+        raise ClusterUnavailableError(
+            f"{address!r} is not a Dask scheduler address ({exc}); write it as tcp://HOST:PORT"
+        ) from exc
+    try:
         client = distributed.Client(address, timeout=timeout, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:
         raise ClusterUnavailableError(
