@@ -181,6 +181,17 @@ def test_a_bad_partitioning_option_is_a_usage_error(
     assert message in run.err
 
 
+def test_a_directory_given_to_a_cluster_is_named_as_in_memory(tmp_path: Path) -> None:
+    expected = run_cli(*replay_args(), tmp_path)
+    run = run_cli(*replay_args("--workers", "1"), tmp_path)
+    assert expected.code == run.code == 2, run.explain()
+    assert (
+        run.err
+        == expected.err
+        == f"connector-sync: error: cannot read {tmp_path}: is a directory\n"
+    )
+
+
 def test_standard_input_cannot_go_to_a_cluster(tangled_files: list[Path]) -> None:
     run = run_cli(*replay_args("--workers", "1"), "-", stdin=tangled_files[1].read_bytes())
     assert run.code == 2, run.explain()

@@ -159,6 +159,8 @@ def _size_and_kind(name: str) -> tuple[int, bool]:
             info = os.stat(name)
         except OSError as exc:
             raise InputError(f"cannot read {name}: {_reason(exc)}") from exc
+        if stat.S_ISDIR(info.st_mode):  # as a single-process replay says it
+            raise InputError(f"cannot read {name}: is a directory")
         if not stat.S_ISREG(info.st_mode):
             raise InputError(
                 f"cannot read {name} on a cluster: it is not a regular file "
