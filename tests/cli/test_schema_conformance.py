@@ -62,6 +62,16 @@ def test_schema_write_produces_the_committed_files(tmp_path: Path) -> None:
         )
 
 
+def test_schema_write_that_fails_names_the_file_in_plain_words(tmp_path: Path) -> None:
+    blocked = tmp_path / schemas.schema_file_name("Event")
+    blocked.mkdir()  # a folder where the file goes: fails for root too
+    run = run_cli("schema", "--write", tmp_path)
+    assert run.code == 2, run.explain()
+    assert run.err.startswith("connector-sync: error: cannot write schemas to ")
+    assert run.err.endswith(": is a directory\n")
+    assert "Errno" not in run.err
+
+
 def test_conformance_prints_a_passing_table() -> None:
     run = run_cli("conformance")
     assert run.code == 0, run.explain()

@@ -10,6 +10,7 @@ import click
 
 from ..contract.projection import canonical_dumps
 from .common import EXIT_CLEAN, EXIT_PROBLEMS, examples, fail, plural, write_out
+from .files import os_error_text
 
 __all__ = ["schema"]
 
@@ -102,7 +103,8 @@ def schema(
             Path(write_dir).mkdir(parents=True, exist_ok=True)
             changed = schemas.write_schemas(Path(write_dir))
         except OSError as exc:
-            fail(f"cannot write schemas: {exc}")
+            where = exc.filename if exc.filename is not None else write_dir
+            fail(f"cannot write schemas to {where}: {os_error_text(exc)}")
         click.echo(f"{plural(len(changed), 'schema file')} written to {write_dir}", err=True)
         return
     if name is None:
