@@ -179,6 +179,112 @@ def test_a_closed_stdout_ends_the_command_quietly_with_141(
     assert b"error" not in err
 
 
+# ------------------------------------------------------------------ a full disk under the output
+
+_FULL = Path("/dev/full")  # every write fails with ENOSPC
+_NO_SPACE = "no space left on the device\n"
+
+
+@pytest.mark.skipif(not _FULL.exists(), reason="needs /dev/full (Linux)")
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["generate", "--events", "200000"],
+        ["replay", "--format", "json", "{log}"],
+        ["replay", "--format", "json", "--memory-limit", "64kB", "{log}"],
+        ["replay", "{log}"],
+        ["validate", "{corrupted}"],
+        ["validate", "--format", "json", "{corrupted}"],
+        ["conformance"],
+        ["schema"],
+        ["schema", "Event"],  # small: still buffered when the command returns
+        ["asyncapi"],
+    ],
+    ids=lambda args: " ".join(args[:5]),
+)
+@pytest.mark.parametrize("buffered", [True, False], ids=["buffered", "unbuffered"])
+def test_a_full_disk_under_stdout_is_exit_2_with_one_line(
+    args: list[str], buffered: bool, big_logs: tuple[Path, Path]
+) -> None:
+    """Buffered as for a user, and unbuffered (``PYTHONUNBUFFERED``, as the other tests run)."""
+    big, corrupted = big_logs
+    command = [arg.format(log=big, corrupted=corrupted) for arg in args]
+    env = run_env()
+    if buffered:
+        del env["PYTHONUNBUFFERED"]
+    with _FULL.open("wb") as full:
+        process = subprocess.run(
+            [*PROGRAM, *command], env=env, stdout=full, stderr=subprocess.PIPE, check=False
+        )
+    err = process.stderr.decode()
+    assert process.returncode == 2, err
+    assert "Traceback" not in err
+    errors = [line for line in err.splitlines() if "error" in line]
+    assert errors == [f"connector-sync: error: cannot write standard output: {_NO_SPACE}".strip()]
+
+
+def _file_size_limit(limit: int) -> None:
+    """As under ``ulimit -f``: a write past ``limit`` bytes fails (EFBIG), as on a full disk."""
+    import resource
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # else the process is killed instead
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+
+def test_an_output_file_that_cannot_grow_is_exit_2_and_leaves_nothing(tmp_path: Path) -> None:
+    target = tmp_path / "log.jsonl"
+    run = subprocess.run(
+        [*PROGRAM, "generate", "--events", "20000", "-o", str(target)],
+        env=run_env(),
+        capture_output=True,
+        preexec_fn=lambda: _file_size_limit(65536),
+        check=False,
+    )
+    assert run.returncode == 2, run.stderr
+    assert (
+        run.stderr.decode()
+        == f"connector-sync: error: cannot write output {target}: file too large\n"
+    )
+    assert list(tmp_path.iterdir()) == []  # no partial file, no temporary file
+    one_line = tmp_path.parent / f"{tmp_path.name}-one.jsonl"
+    one_line.write_bytes(b"{\n")  # a quarantine that waits in the buffer until the end
+    quarantine = tmp_path / "rejected.jsonl"
+    checked = subprocess.run(
+        [*PROGRAM, "validate", "--quarantine", str(quarantine), str(one_line)],
+        env=run_env(),
+        capture_output=True,
+        preexec_fn=lambda: _file_size_limit(1),
+        check=False,
+    )
+    assert checked.returncode == 2, checked.stderr
+    assert checked.stderr.decode().endswith(
+        f"connector-sync: error: cannot write quarantine file {quarantine}: file too large\n"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(not _FULL.exists(), reason="needs /dev/full (Linux)")
+def test_a_full_disk_under_an_output_file_names_it(
+    big_logs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    _, corrupted = big_logs
+    one_line = tmp_path / "one.jsonl"
+    one_line.write_bytes(b"{\n")  # a quarantine small enough to wait in the buffer
+    small = run_cli("validate", "--quarantine", _FULL, one_line)
+    assert small.code == 2, small.explain()
+    assert small.err.endswith(
+        f"connector-sync: error: cannot write quarantine file {_FULL}: {_NO_SPACE}"
+    )
+    generated = run_cli("generate", "--events", "20000", "-o", _FULL)
+    assert generated.code == 2, generated.explain()
+    assert generated.err == f"connector-sync: error: cannot write output {_FULL}: {_NO_SPACE}"
+    checked = run_cli("validate", "--quarantine", _FULL, corrupted)
+    assert checked.code == 2, checked.explain()
+    assert checked.err.endswith(
+        f"connector-sync: error: cannot write quarantine file {_FULL}: {_NO_SPACE}"
+    )
+
+
 # ------------------------------------------------------------------ replay --fail-on
 
 

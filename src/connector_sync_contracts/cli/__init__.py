@@ -14,7 +14,6 @@ so ``validate`` and ``replay`` start without pydantic.
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
 import threading
@@ -28,7 +27,7 @@ import click
 from .._engine.native import engine
 from ..contract.version import CONTRACT_VERSION
 from . import asyncapi, conformance, generate, replay, schema, validate
-from .common import EXIT_INTERRUPTED, EXIT_OUTPUT_CLOSED, EXIT_USAGE, examples
+from .common import EXIT_INTERRUPTED, EXIT_OUTPUT_CLOSED, EXIT_USAGE, examples, quiet_stdout
 
 __all__ = ["Program", "main"]
 
@@ -58,7 +57,7 @@ class Program(click.Group):
             sys.stderr.write("connector-sync: interrupted\n")
             raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
         except BrokenPipeError:
-            _quiet_stdout()
+            quiet_stdout()
             raise click.exceptions.Exit(EXIT_OUTPUT_CLOSED) from None
 
     def main(
@@ -94,8 +93,16 @@ class Program(click.Group):
         try:
             sys.stdout.flush()
         except BrokenPipeError:
-            _quiet_stdout()
+            quiet_stdout()
             code = EXIT_OUTPUT_CLOSED
+        except OSError as exc:  # a full disk under a redirected output, say
+            from .files import os_error_text
+
+            quiet_stdout()
+            sys.stderr.write(
+                f"connector-sync: error: cannot write standard output: {os_error_text(exc)}\n"
+            )
+            code = EXIT_USAGE
         sys.exit(code if isinstance(code, int) else 0 if code is None else EXIT_USAGE)
 
 
@@ -145,13 +152,6 @@ def _terminating_as_interrupted() -> Iterator[None]:
     finally:
         for signum, handler in saved.items():
             signal.signal(signum, handler)
-
-
-def _quiet_stdout() -> None:
-    """Point standard output at /dev/null so the interpreter's last flush stays silent."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    os.close(devnull)
 
 
 @click.group(

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from .common import EXIT_PROBLEMS, examples, write_out
+from .common import EXIT_PROBLEMS, examples, say, write_out
 
 __all__ = ["asyncapi"]
 
@@ -48,7 +48,7 @@ def asyncapi(self_contained: bool, check: bool) -> None:
             document.DOCUMENT_FILE, document.committed_text(), document.render_document()
         )
         if diff is not None:
-            click.echo(diff.rstrip("\n"))
+            say(diff.rstrip("\n"))
             click.echo(f"{document.DOCUMENT_FILE} differs from the registry", err=True)
             sys.exit(EXIT_PROBLEMS)
         click.echo(f"{document.DOCUMENT_FILE} is up to date", err=True)

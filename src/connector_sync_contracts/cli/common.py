@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from collections.abc import Iterable, Iterator
@@ -26,6 +27,7 @@ __all__ = [
     "MAX_LINE_OPTION",
     "PREFIX",
     "QUIET_OPTION",
+    "STDOUT",
     "Progress",
     "echo_lines",
     "echo_text",
@@ -35,10 +37,13 @@ __all__ = [
     "plural",
     "printable",
     "problem_text",
+    "quiet_stdout",
     "reading",
+    "say",
     "summary_text",
     "warn",
     "write_out",
+    "writes_to",
 ]
 
 EXIT_CLEAN: Final = 0
@@ -108,19 +113,60 @@ def reading(
             source.close()
 
 
+def quiet_stdout() -> None:
+    """Point standard output at /dev/null so the interpreter's last flush stays silent."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
+STDOUT: Final = "standard output"
+"""What ``writes_to`` calls standard output."""
+
+
+@contextmanager
+def writes_to(what: str) -> Iterator[None]:
+    """Exit 2 with ``cannot write WHAT: reason`` when a write in the block fails.
+
+    A full disk or a failing device under a redirected output is the
+    command's I/O error, not a traceback. A closed pipe is not such a
+    failure: ``BrokenPipeError`` goes on to end the command quietly (exit
+    141). For ``STDOUT``, what is still buffered for it is dropped, so that
+    the last flush does not report the error again.
+    """
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        from .files import os_error_text
+
+        if what == STDOUT:
+            quiet_stdout()
+        fail(f"cannot write {what}: {os_error_text(exc)}")
+
+
+def say(text: str = "") -> None:
+    """``click.echo(text)`` to standard output, a failed write being exit 2 (``writes_to``)."""
+    with writes_to(STDOUT):
+        click.echo(text)
+
+
 def write_out(data: bytes | memoryview | str) -> None:
     """Write all of ``data`` to standard output (text as UTF-8).
 
     Under ``python -u`` standard output is a raw file whose ``write`` may
     take only part of a big block when the reader goes away; this keeps
     writing, so a closed pipe always ends in ``BrokenPipeError`` (exit
-    141), never in an output cut short with exit 0.
+    141), never in an output cut short with exit 0. A write that fails
+    otherwise is exit 2 (``writes_to``).
     """
     out = sys.stdout.buffer
     view = memoryview(data.encode("utf-8") if isinstance(data, str) else data)
-    while view:
-        written = out.write(view)
-        view = view[len(view) if written is None else written :]
+    with writes_to(STDOUT):
+        while view:
+            written = out.write(view)
+            view = view[len(view) if written is None else written :]
 
 
 ECHO_CHUNK: Final = 4096
@@ -149,7 +195,11 @@ def echo_text(text: str, *, err: bool = False) -> None:
     Made ``printable`` with its newlines kept, so each of its lines is
     printed as one line; ``echo_lines`` prints through it.
     """
-    click.echo(printable(text, lines=True), err=err)
+    if err:  # where a failure would be reported: nowhere left to say it
+        click.echo(printable(text, lines=True), err=True)
+        return
+    with writes_to(STDOUT):
+        click.echo(printable(text, lines=True))
 
 
 _CONTROLS: Final = "\x00-\x09\x0b-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069"

@@ -9,7 +9,7 @@ from typing import Any
 import click
 import orjson
 
-from .common import EXIT_CLEAN, EXIT_PROBLEMS, examples, fail
+from .common import EXIT_CLEAN, EXIT_PROBLEMS, examples, fail, say
 from .files import os_error_text
 from .render import first_differences
 
@@ -103,13 +103,13 @@ def conformance(against: str | None, stream_id: str | None) -> None:
         assert best is not None
         count, chosen, differences = best
         if count == 0:
-            click.echo(f"PASS  {against} matches the golden output of {chosen}")
+            say(f"PASS  {against} matches the golden output of {chosen}")
             return
-        click.echo(f"FAIL  {against} differs from the golden output of {chosen}:")
+        say(f"FAIL  {against} differs from the golden output of {chosen}:")
         for line in differences[:20]:
-            click.echo(f"  {line}")
+            say(f"  {line}")
         if count > 20:
-            click.echo(f"  ... and {count - 20} more differences")
+            say(f"  ... and {count - 20} more differences")
         sys.exit(EXIT_PROBLEMS)
     failures = 0
     rows: list[tuple[str, str, str]] = []
@@ -135,10 +135,10 @@ def conformance(against: str | None, stream_id: str | None) -> None:
     header = ("RESULT", "FIXTURE", "EXPECTED")
     widths = [max(len(row[i]) for row in (header, *rows)) for i in range(3)]
     for row in (header, tuple("-" * w for w in widths)):
-        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+        say("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
     for index, row in enumerate(rows):
-        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+        say("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
         if index in details:
-            click.echo(f"{'':{widths[0] + 4}}got: {details[index]}")
-    click.echo(f"\n{len(rows) - failures:,} passed, {failures:,} failed")
+            say(f"{'':{widths[0] + 4}}got: {details[index]}")
+    say(f"\n{len(rows) - failures:,} passed, {failures:,} failed")
     sys.exit(EXIT_PROBLEMS if failures else EXIT_CLEAN)

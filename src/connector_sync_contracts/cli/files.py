@@ -25,9 +25,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
-from .common import fail
+from .common import fail, writes_to
 
-__all__ = ["check_inputs", "os_error_text", "writing"]
+__all__ = ["Output", "check_inputs", "os_error_text", "writing"]
 
 _REASONS = {
     errno.ENOENT: "no such file",
@@ -83,8 +83,21 @@ def _refuse_inputs(target: Path, inputs: Iterable[str], what: str) -> None:
             fail(f"{what} {target} is the input {name}; refusing to overwrite an input")
 
 
+class Output:
+    """An output file whose failed write (a full disk, a failing device) is exit 2 naming it."""
+
+    def __init__(self, handle: IO[bytes], what: str) -> None:
+        self._handle = handle
+        self._what = what
+
+    def write(self, data: bytes) -> int:
+        """Write ``data``; see ``common.writes_to``."""
+        with writes_to(self._what):
+            return self._handle.write(data)
+
+
 @contextlib.contextmanager
-def writing(path: str, *, inputs: Iterable[str] = (), what: str = "output") -> Iterator[IO[bytes]]:
+def writing(path: str, *, inputs: Iterable[str] = (), what: str = "output") -> Iterator[Output]:
     """Open ``path`` for writing without ever losing an input or leaving a partial file.
 
     Refuses (exit 2) an output that is one of ``inputs``. A regular file is
@@ -107,8 +120,13 @@ def writing(path: str, *, inputs: Iterable[str] = (), what: str = "output") -> I
             handle = target.open("wb")
         except OSError as exc:
             fail(f"cannot write {what} {path}: {os_error_text(exc)}")
-        with handle:
-            yield handle
+        try:
+            yield Output(handle, f"{what} {path}")
+            with writes_to(f"{what} {path}"):
+                handle.flush()
+        finally:
+            with contextlib.suppress(OSError):
+                handle.close()
         return
     try:
         fd, temporary = tempfile.mkstemp(
@@ -116,19 +134,26 @@ def writing(path: str, *, inputs: Iterable[str] = (), what: str = "output") -> I
         )
     except OSError as exc:
         fail(f"cannot write {what} {path}: {os_error_text(exc)}")
+    handle = os.fdopen(fd, "wb")
+    label = f"{what} {path}"
     try:
-        with os.fdopen(fd, "wb") as handle:
-            yield handle
+        yield Output(handle, label)
+        with writes_to(label):
             handle.flush()
             os.fsync(handle.fileno())
-        if info is not None:
-            os.chmod(temporary, stat.S_IMODE(info.st_mode))
-        else:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(temporary, 0o666 & ~umask)
-        os.replace(temporary, target)
+            handle.close()
+            if info is not None:
+                os.chmod(temporary, stat.S_IMODE(info.st_mode))
+            else:
+                umask = os.umask(0)
+                os.umask(umask)
+                os.chmod(temporary, 0o666 & ~umask)
+            os.replace(temporary, target)
     except BaseException:
+        # Closed without a word: what it holds is thrown away with the file, and
+        # a flush failing again must not replace the error on its way out.
+        with contextlib.suppress(OSError):
+            handle.close()
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise

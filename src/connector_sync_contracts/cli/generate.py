@@ -18,8 +18,7 @@ __all__ = ["generate"]
     short_help="Write a synthetic, realistic JSONL log (same options, same bytes).",
     epilog=examples(
         "connector-sync generate --events 5000 --connectors 20 -o log.jsonl",
-        "connector-sync generate --shuffle --duplicates 5 --invalid 5 | connector-sync validate -",
-        "connector-sync generate --shuffle --duplicates 50 --conflicts 20 -o log.jsonl",
+        "connector-sync generate --conflicts 5 --invalid 5 | connector-sync validate -",
         "connector-sync generate --seed 7 | gzip > log.jsonl.gz",
     ),
 )

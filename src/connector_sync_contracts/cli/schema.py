@@ -9,7 +9,7 @@ from typing import NoReturn
 import click
 
 from ..contract.projection import canonical_dumps
-from .common import EXIT_CLEAN, EXIT_PROBLEMS, examples, fail, plural, write_out
+from .common import EXIT_CLEAN, EXIT_PROBLEMS, examples, fail, plural, say, write_out
 from .files import os_error_text
 
 __all__ = ["schema"]
@@ -86,12 +86,12 @@ def schema(
         _compat_gate(compat_dir, Path(candidate_dir) if candidate_dir else None)
     if list_names:
         for known in schemas.schema_names():
-            click.echo(known)
+            say(known)
         return
     if check:
         problems = schemas.check_schemas()
         for problem in problems:
-            click.echo(problem.rstrip("\n"))
+            say(problem.rstrip("\n"))
         if problems:
             verb = "differs" if len(problems) == 1 else "differ"
             click.echo(f"{plural(len(problems), 'schema file')} {verb} from the models", err=True)
@@ -127,7 +127,7 @@ def _compat_gate(baseline: str, candidate_dir: Path | None) -> NoReturn:
     except OSError as exc:
         fail(f"cannot read schemas: {exc}")
     for change in report.changes:
-        click.echo(str(change))
+        say(str(change))
     baseline = report.baseline_version or "unknown version"
     click.echo(
         f"{len(report.breaking):,} breaking, {plural(len(report.additive), 'additive change')} "

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections import Counter
-from typing import IO
 
 import click
 import orjson
@@ -19,14 +18,16 @@ from .common import (
     INPUT_FORMAT_OPTION,
     MAX_LINE_OPTION,
     QUIET_OPTION,
+    STDOUT,
     encodable,
     examples,
     printable,
     problem_text,
     reading,
     summary_text,
+    writes_to,
 )
-from .files import writing
+from .files import Output, writing
 
 __all__ = ["validate"]
 
@@ -106,6 +107,20 @@ def _escape(text: str, *, property_value: bool = False) -> str:
     return text
 
 
+class _Out:
+    """Standard output, a failed write (not a closed pipe) being exit 2 (``writes_to``)."""
+
+    def write(self, text: str) -> None:
+        """Write ``text``."""
+        with writes_to(STDOUT):
+            sys.stdout.write(text)
+
+    def flush(self) -> None:
+        """Flush what was written."""
+        with writes_to(STDOUT):
+            sys.stdout.flush()
+
+
 class _Report:
     """Writes problems to standard output in the chosen format, and counts them per code."""
 
@@ -113,7 +128,7 @@ class _Report:
         self.fmt = fmt
         self.statistics = statistics
         self.counts: Counter[str] = Counter()
-        self.out = sys.stdout
+        self.out = _Out()
         self._first = True
 
     def start(self) -> None:
@@ -164,7 +179,7 @@ def _validate(
     files: tuple[str, ...],
     strict: bool,
     report: _Report,
-    quarantined: IO[bytes] | None,
+    quarantined: Output | None,
     max_line_bytes: int,
     input_format: str,
     quiet: bool,
