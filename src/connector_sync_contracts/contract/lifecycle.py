@@ -13,6 +13,8 @@ from enum import Enum
 from types import MappingProxyType
 from typing import Final
 
+from .limits import INT64_MAX
+
 __all__ = [
     "ALLOWED_TRANSITIONS",
     "DEFAULT_MAX_RECONNECT_CYCLES",
@@ -25,6 +27,7 @@ __all__ = [
     "ReconnectStrategy",
     "SyncOutcome",
     "ValueEnum",
+    "checked_reconnect_cycles",
     "is_transition_allowed",
 ]
 
@@ -128,6 +131,20 @@ and raises no anomaly (periodic health checks)."""
 
 DEFAULT_MAX_RECONNECT_CYCLES: Final = 3
 """Entries into ``reconnected`` allowed without reaching ``healthy`` before ``reconnect_loop``."""
+
+
+def checked_reconnect_cycles(value: object) -> int:
+    """``value`` when it is a ``max_reconnect_cycles`` every engine takes: an int in 0..2**63-1.
+
+    Otherwise ``TypeError`` or ``ValueError`` naming the parameter, as the
+    command line's ``--max-reconnect-cycles`` range does (a bool is not a count).
+    """
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"max_reconnect_cycles must be an int, not {type(value).__name__}")
+    if not 0 <= value <= INT64_MAX:
+        raise ValueError(f"max_reconnect_cycles must be 0..{INT64_MAX}, not {value}")
+    return value
+
 
 TERMINAL_OUTCOMES: Final[frozenset[SyncOutcome]] = frozenset(
     {SyncOutcome.ACCEPTED, SyncOutcome.REJECTED, SyncOutcome.DEAD_LETTERED}

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from ..contract.catalog import Family
+from ..contract.lifecycle import checked_reconnect_cycles
 from ..contract.version import CONTRACT_VERSION
 from .anomalies import AnomalyData, anomaly_order, conflicting_duplicate, malformed
 from .facts import ConnectorFact, Fact, LinkFact, MalformedFact, SyncFact
@@ -112,7 +113,7 @@ class Engine:
     ) -> None:
         self.families = families
         self.keep_logs = keep_logs
-        self.max_cycles = max_reconnect_cycles
+        self.max_cycles = checked_reconnect_cycles(max_reconnect_cycles)
         self.connectors: dict[str, ConnectorAcc] = {}
         self.syncs: dict[str, SyncAcc] = {}
         self.links = LinkAcc()

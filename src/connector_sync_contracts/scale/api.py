@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -86,7 +87,7 @@ def partitioned(
 
 
 def replay_partitioned(
-    paths: str | Sequence[str],
+    paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     client: Client | None = None,
     *,
     memory_limit: int | str | None = None,
@@ -98,8 +99,9 @@ def replay_partitioned(
 ) -> ReplayResult:
     """Replay JSONL logs of any size into the whole-log projection (specification section 6).
 
-    ``paths`` are files, ``.gz`` files, or, with the ``[dask]`` extra, fsspec
-    URLs and glob patterns (``s3://bucket/2026-*/*.jsonl.gz``). With a Dask
+    ``paths`` (one, or a sequence; each a ``str`` or a ``pathlib.Path``)
+    are files, ``.gz`` files, or, with the ``[dask]`` extra, fsspec URLs
+    and glob patterns (``s3://bucket/2026-*/*.jsonl.gz``). With a Dask
     ``client`` the replay runs on its cluster; without one it runs here,
     spilling partitions to a temporary folder so that memory stays within
     ``memory_limit`` (bytes, or a string as Dask's ``memory_limit`` takes:
@@ -113,7 +115,8 @@ def replay_partitioned(
     order, with their true file and line number. Raises ``InputError`` when
     an input cannot be read.
     """
-    names = expand_inputs([paths] if isinstance(paths, str) else list(paths))
+    given = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+    names = expand_inputs([os.fspath(path) for path in given])
     settings = FoldSettings(
         input_format=input_format,
         include_logs=include_logs,

@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..contract.lifecycle import checked_reconnect_cycles
 from ..contract.patterns import event_id_key
 from ..contract.projection import ReplayData, canonical_dumps, has_anomalies
 from ..io import LineProblem, LineSink, Source
@@ -52,6 +53,10 @@ class FoldSettings:
     max_line_bytes: int = 1024 * 1024
     locate: bool = False
     """Find the input line of each anomaly's event (``replay``'s table and report)."""
+
+    def __post_init__(self) -> None:
+        """Refuse a reconnect limit no engine takes before any task starts."""
+        checked_reconnect_cycles(self.max_reconnect_cycles)
 
 
 @dataclass

@@ -1,0 +1,94 @@
+"""Arguments every entry point checks alike: a bad reconnect limit, paths as ``Path``.
+
+``max_reconnect_cycles`` is refused with the same error by ``replay()`` of
+mappings and of lines, ``reduce_connector_events``, ``Projection`` and
+``replay_partitioned`` (spilled, before anything is read), in every engine,
+over the range the command line's ``--max-reconnect-cycles`` takes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from connector_sync_contracts import (
+    Projection,
+    reduce_connector_events,
+    replay,
+    replay_lines,
+    replay_partitioned,
+)
+from connector_sync_contracts._tooling.synthetic import GeneratorOptions, generate_lines
+from connector_sync_contracts.contract.limits import INT64_MAX
+from tests.support.engines import ENGINES, Engine, engine
+
+LINES = list(generate_lines(GeneratorOptions(events=60, connectors=3, seed=4)))
+
+
+@pytest.fixture(scope="module")
+def log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("arguments") / "log.jsonl"
+    path.write_bytes(b"".join(line + b"\n" for line in LINES))
+    return path
+
+
+def _entry_points(log: Path) -> dict[str, Callable[[Any], object]]:
+    dicts = [orjson.loads(line) for line in LINES]
+    return {
+        "replay": lambda cycles: replay(dicts, max_reconnect_cycles=cycles),
+        "replay_lines": lambda cycles: replay_lines(LINES, max_reconnect_cycles=cycles),
+        "reduce_connector_events": lambda cycles: reduce_connector_events(
+            dicts, max_reconnect_cycles=cycles
+        ),
+        "Projection": lambda cycles: Projection(max_reconnect_cycles=cycles),
+        "replay_partitioned": lambda cycles: replay_partitioned(
+            [log], memory_limit="64kB", max_reconnect_cycles=cycles
+        ),
+    }
+
+
+@pytest.mark.parametrize("name", ENGINES)
+@pytest.mark.parametrize(
+    ("cycles", "error", "message"),
+    [
+        (-1, ValueError, f"max_reconnect_cycles must be 0..{INT64_MAX}, not -1"),
+        (INT64_MAX + 1, ValueError, f"max_reconnect_cycles must be 0..{INT64_MAX}, not "),
+        (True, TypeError, "max_reconnect_cycles must be an int, not bool"),
+        (3.0, TypeError, "max_reconnect_cycles must be an int, not float"),
+        ("3", TypeError, "max_reconnect_cycles must be an int, not str"),
+    ],
+)
+def test_a_reconnect_limit_no_engine_takes_is_refused_by_every_entry_point(
+    name: Engine, log: Path, cycles: object, error: type[Exception], message: str
+) -> None:
+    with engine(name):
+        for entry, call in _entry_points(log).items():
+            with pytest.raises(error, match="^" + re.escape(message)) as raised:
+                call(cycles)
+            assert raised.type is error, entry
+
+
+@pytest.mark.parametrize("name", ENGINES)
+def test_the_largest_reconnect_limit_is_taken_by_every_entry_point(name: Engine, log: Path) -> None:
+    with engine(name):
+        for call in _entry_points(log).values():
+            call(INT64_MAX)
+
+
+def test_replay_partitioned_takes_paths_as_path_objects(log: Path) -> None:
+    expected = replay_partitioned(str(log), memory_limit="64kB").to_json()
+    assert replay_partitioned(log, memory_limit="64kB").to_json() == expected
+    assert replay_partitioned([log], memory_limit="64kB").to_json() == expected
+
+
+def test_replay_partitioned_checks_the_reconnect_limit_before_reading(tmp_path: Path) -> None:
+    """An argument error comes before any input is opened (a 20 GB log is not routed first)."""
+    with pytest.raises(ValueError, match=r"^max_reconnect_cycles must be"):
+        replay_partitioned(
+            [tmp_path / "missing.jsonl"], memory_limit="64kB", max_reconnect_cycles=-1
+        )
