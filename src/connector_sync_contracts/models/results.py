@@ -399,7 +399,9 @@ def link_index_from_data(data: dict[str, Any]) -> LinkIndex:
     """A ``LinkIndex`` from the fold's plain data (see the note above)."""
     return LinkIndex.model_construct(
         **_counts(data),
-        links=_made_all(ExternalLink, [dict(link) for link in data["links"]]),
+        # As with the anomalies: each link's dict is made for this result (the
+        # compiled fold's, or LinkFact.link_fields), so it becomes its model's own.
+        links=_made_all(ExternalLink, list(data["links"])),
         reverse_index=_made_all(
             ReverseIndexEntry,
             [
