@@ -408,7 +408,7 @@ def link_index_from_data(data: dict[str, Any]) -> LinkIndex:
                 {
                     "internal_aggregate_type": entry["internal_aggregate_type"],
                     "internal_aggregate_id": entry["internal_aggregate_id"],
-                    "external_refs": tuple(tuple(ref) for ref in entry["external_refs"]),
+                    "external_refs": tuple(map(tuple, entry["external_refs"])),
                 }
                 for entry in data["reverse_index"]
             ],
