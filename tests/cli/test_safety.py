@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from connector_sync_contracts.compat import baseline_dir
-from tests.support.cli import PROGRAM, parse_summary, run_cli, run_env
+from tests.support.cli import PROGRAM, file_size_limit, parse_summary, run_cli, run_env
 from tests.support.engines import ENGINES, Engine, engine
 
 from .conftest import CorruptedLog
@@ -223,21 +223,13 @@ def test_a_full_disk_under_stdout_is_exit_2_with_one_line(
     assert errors == [f"connector-sync: error: cannot write standard output: {_NO_SPACE}".strip()]
 
 
-def _file_size_limit(limit: int) -> None:
-    """As under ``ulimit -f``: a write past ``limit`` bytes fails (EFBIG), as on a full disk."""
-    import resource
-
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # else the process is killed instead
-    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-
-
 def test_an_output_file_that_cannot_grow_is_exit_2_and_leaves_nothing(tmp_path: Path) -> None:
     target = tmp_path / "log.jsonl"
     run = subprocess.run(
         [*PROGRAM, "generate", "--events", "20000", "-o", str(target)],
         env=run_env(),
         capture_output=True,
-        preexec_fn=lambda: _file_size_limit(65536),
+        preexec_fn=lambda: file_size_limit(65536),
         check=False,
     )
     assert run.returncode == 2, run.stderr
@@ -253,7 +245,7 @@ def test_an_output_file_that_cannot_grow_is_exit_2_and_leaves_nothing(tmp_path: 
         [*PROGRAM, "validate", "--quarantine", str(quarantine), str(one_line)],
         env=run_env(),
         capture_output=True,
-        preexec_fn=lambda: _file_size_limit(1),
+        preexec_fn=lambda: file_size_limit(1),
         check=False,
     )
     assert checked.returncode == 2, checked.stderr

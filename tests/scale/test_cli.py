@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import pytest
 
-from tests.support.cli import PROGRAM, Run, parse_problems, run_cli, run_env
+from tests.support.cli import PROGRAM, Run, file_size_limit, parse_problems, run_cli, run_env
 from tests.support.tangles import LINE_LIMIT
 
 from .conftest import replay_args
@@ -264,14 +264,6 @@ def test_a_local_cluster_leaves_nothing_in_the_temporary_directory(
 _SPILL_HINT = " (TMPDIR chooses where it goes; a larger memory limit spills less)\n"
 
 
-def _file_size_limit(limit: int) -> None:
-    """As under ``ulimit -f``: a write past ``limit`` bytes fails (EFBIG), as on a full disk."""
-    import resource
-
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # else the process is killed instead
-    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-
-
 @pytest.mark.parametrize("limit", [0, 4096, 65536], ids=["nothing", "4kB", "64kB"])
 def test_a_spill_folder_that_cannot_be_written_is_an_io_error_naming_it(
     tmp_path: Path, tangled_files: list[Path], limit: int
@@ -282,7 +274,7 @@ def test_a_spill_folder_that_cannot_be_written_is_an_io_error_naming_it(
         [*PROGRAM, *replay_args(*TINY), *map(str, tangled_files)],
         capture_output=True,
         env={**run_env(), "TMPDIR": str(tmp_path)},
-        preexec_fn=lambda: _file_size_limit(limit),
+        preexec_fn=lambda: file_size_limit(limit),
         check=False,
         timeout=120,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -22,6 +23,7 @@ __all__ = [
     "Problem",
     "Run",
     "Summary",
+    "file_size_limit",
     "parse_anomaly_lines",
     "parse_problems",
     "parse_summary",
@@ -189,3 +191,12 @@ def parse_anomaly_lines(text: str) -> list[AnomalyLine]:
                 )
             )
     return found
+
+
+def file_size_limit(limit: int) -> None:
+    """As under ``ulimit -f`` (a ``preexec_fn``): a write past ``limit`` bytes fails with
+    EFBIG, as on a full disk, instead of killing the process (SIGXFSZ ignored)."""
+    import resource
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
