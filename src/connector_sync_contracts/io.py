@@ -12,6 +12,7 @@ values and objects with a repeated key.
 
 from __future__ import annotations
 
+import errno
 import gzip
 import itertools
 import os
@@ -40,6 +41,7 @@ __all__ = [
     "LinesSource",
     "Source",
     "line_problem",
+    "os_error_reason",
     "parse_line",
 ]
 
@@ -325,7 +327,7 @@ class Source:
         except InputError:
             raise
         except OSError as exc:
-            raise InputError(f"cannot read {self.name}: {_reason(exc)}") from exc
+            raise InputError(f"cannot read {self.name}: {os_error_reason(exc)}") from exc
         plain = handle is underlying  # offsets in what is read are offsets in the file
         # Only the blocks yielded here are the file's bytes: a subclass that yields
         # others (CloudEvents mapped to envelopes) holds nothing.
@@ -382,7 +384,7 @@ class Source:
         except InputError:
             raise
         except OSError as exc:
-            raise InputError(f"cannot read {self.name}: {_reason(exc)}") from exc
+            raise InputError(f"cannot read {self.name}: {os_error_reason(exc)}") from exc
         finally:
             if handle is not underlying:
                 handle.close()
@@ -528,10 +530,32 @@ def _ended_line(item: object) -> bytes:
     return line if line.endswith(b"\n") else line + b"\n"
 
 
-def _reason(exc: OSError) -> str:
-    """Why an I/O call failed, in lower case: "no such file or directory" (the first letter
-    only, so that a path inside the reason keeps its case)."""
+_REASONS: Final = {
+    errno.ENOENT: "no such file",
+    errno.ENOTDIR: "no such file",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.EISDIR: "is a directory",
+    errno.ENOSPC: "no space left on the device",
+    errno.EROFS: "the file system is read-only",
+    errno.ELOOP: "too many levels of symbolic links",
+    errno.ENAMETOOLONG: "the name is too long",
+}
+
+
+def os_error_reason(exc: OSError) -> str:
+    """Why an I/O call failed, as a plain phrase: ``permission denied``, not ``[Errno 13] ...``.
+
+    The one wording of every "cannot read/write NAME: REASON" message (the
+    command line, the spilled and the cluster replay): the common errors
+    have their own phrase; any other, or a text of the raiser's own, is
+    that text with its first letter in lower case (only the first, so that
+    a path inside keeps its case).
+    """
+    reason = _REASONS.get(exc.errno or 0)
     text = exc.strerror or str(exc)
+    if reason is not None and exc.errno is not None and text == os.strerror(exc.errno):
+        return reason  # the system's own text: a caller's ("No usable temporary ...") is kept
     return text[:1].lower() + text[1:]
 
 

@@ -293,3 +293,36 @@ def test_standard_input_reads_alike_on_every_pass(
         assert (source.reread_fd() is None) == compressed
     finally:
         source.close()
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (lambda tmp: tmp / "missing.jsonl", "no such file"),
+        (lambda tmp: tmp, "is a directory"),
+    ],
+    ids=["missing", "directory"],
+)
+def test_every_reader_words_an_unreadable_input_the_same(
+    tmp_path: Path, make: object, reason: str
+) -> None:
+    """The in-memory reader and the partitioned replay give one sentence per cause.
+
+    A user who moves from ``replay`` to ``replay --memory-limit`` (or to the
+    library's ``replay_partitioned``) meets the same "cannot read NAME:
+    REASON", not "no such file or directory" on one path and "no such
+    file" on the other.
+    """
+    from connector_sync_contracts import InputError, replay_partitioned
+
+    assert callable(make)
+    path = make(tmp_path)
+    expected = f"cannot read {path}: {reason}"
+    source = Source(str(path))
+    with pytest.raises(InputError) as in_memory:
+        list(source.blocks())
+    source.close()
+    with pytest.raises(InputError) as partitioned:
+        replay_partitioned([path], memory_limit="1MB")
+    assert str(in_memory.value) == expected
+    assert str(partitioned.value) == expected

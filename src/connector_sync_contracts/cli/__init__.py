@@ -96,11 +96,11 @@ class Program(click.Group):
             quiet_stdout()
             code = EXIT_OUTPUT_CLOSED
         except OSError as exc:  # a full disk under a redirected output, say
-            from .files import os_error_text
+            from ..io import os_error_reason
 
             quiet_stdout()
             sys.stderr.write(
-                f"connector-sync: error: cannot write standard output: {os_error_text(exc)}\n"
+                f"connector-sync: error: cannot write standard output: {os_error_reason(exc)}\n"
             )
             code = EXIT_USAGE
         sys.exit(code if isinstance(code, int) else 0 if code is None else EXIT_USAGE)

@@ -139,11 +139,11 @@ def writes_to(what: str) -> Iterator[None]:
     except BrokenPipeError:
         raise
     except OSError as exc:
-        from .files import os_error_text
+        from ..io import os_error_reason
 
         if what == STDOUT:
             quiet_stdout()
-        fail(f"cannot write {what}: {os_error_text(exc)}")
+        fail(f"cannot write {what}: {os_error_reason(exc)}")
 
 
 def say(text: str = "") -> None:

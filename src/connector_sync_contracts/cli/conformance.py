@@ -9,8 +9,8 @@ from typing import Any
 import click
 import orjson
 
+from ..io import os_error_reason
 from .common import EXIT_CLEAN, EXIT_PROBLEMS, examples, fail, say
-from .files import os_error_text
 from .render import first_differences
 
 __all__ = ["conformance"]
@@ -69,7 +69,7 @@ def conformance(against: str | None, stream_id: str | None) -> None:
         try:
             actual = orjson.loads(Path(against).read_bytes())
         except OSError as exc:
-            fail(f"cannot read {against}: {os_error_text(exc)}")
+            fail(f"cannot read {against}: {os_error_reason(exc)}")
         except orjson.JSONDecodeError as exc:
             fail(f"cannot read {against}: not JSON ({exc})")
         if not isinstance(actual, dict) or not _PROJECTION_KEYS & actual.keys():

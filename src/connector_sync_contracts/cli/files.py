@@ -17,7 +17,6 @@ place.
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import stat
 import tempfile
@@ -25,29 +24,10 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
+from ..io import os_error_reason
 from .common import fail, writes_to
 
-__all__ = ["Output", "check_inputs", "os_error_text", "writing"]
-
-_REASONS = {
-    errno.ENOENT: "no such file",
-    errno.ENOTDIR: "no such file",
-    errno.EACCES: "permission denied",
-    errno.EPERM: "permission denied",
-    errno.EISDIR: "is a directory",
-    errno.ENOSPC: "no space left on the device",
-    errno.EROFS: "the file system is read-only",
-    errno.ELOOP: "too many levels of symbolic links",
-    errno.ENAMETOOLONG: "the name is too long",
-}
-
-
-def os_error_text(exc: OSError) -> str:
-    """A plain sentence for an I/O error: ``permission denied``, not ``[Errno 13]``."""
-    reason = _REASONS.get(exc.errno or 0)
-    if reason is not None:
-        return reason
-    return exc.strerror.lower() if exc.strerror else str(exc)
+__all__ = ["Output", "check_inputs", "writing"]
 
 
 def check_inputs(files: Iterable[str]) -> None:
@@ -58,7 +38,7 @@ def check_inputs(files: Iterable[str]) -> None:
         try:
             mode = os.stat(name).st_mode
         except OSError as exc:
-            fail(f"cannot read {name}: {os_error_text(exc)}")
+            fail(f"cannot read {name}: {os_error_reason(exc)}")
         if stat.S_ISDIR(mode):
             fail(f"cannot read {name}: is a directory")
         if not os.access(name, os.R_OK):
@@ -112,14 +92,14 @@ def writing(path: str, *, inputs: Iterable[str] = (), what: str = "output") -> I
         target = given.resolve()
         info = os.stat(target) if target.exists() else None
     except OSError as exc:
-        fail(f"cannot write {what} {path}: {os_error_text(exc)}")
+        fail(f"cannot write {what} {path}: {os_error_reason(exc)}")
     if info is not None and stat.S_ISDIR(info.st_mode):
         fail(f"cannot write {what} {path}: is a directory")
     if info is not None and not stat.S_ISREG(info.st_mode):
         try:
             handle = target.open("wb")
         except OSError as exc:
-            fail(f"cannot write {what} {path}: {os_error_text(exc)}")
+            fail(f"cannot write {what} {path}: {os_error_reason(exc)}")
         try:
             yield Output(handle, f"{what} {path}")
             with writes_to(f"{what} {path}"):
@@ -133,7 +113,7 @@ def writing(path: str, *, inputs: Iterable[str] = (), what: str = "output") -> I
             prefix=f".{target.name}.", suffix=".partial", dir=target.parent
         )
     except OSError as exc:
-        fail(f"cannot write {what} {path}: {os_error_text(exc)}")
+        fail(f"cannot write {what} {path}: {os_error_reason(exc)}")
     handle = os.fdopen(fd, "wb")
     label = f"{what} {path}"
     try:

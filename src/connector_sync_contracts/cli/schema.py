@@ -9,8 +9,8 @@ from typing import NoReturn
 import click
 
 from ..contract.projection import canonical_dumps
+from ..io import os_error_reason
 from .common import EXIT_CLEAN, EXIT_PROBLEMS, examples, fail, plural, say, write_out
-from .files import os_error_text
 
 __all__ = ["schema"]
 
@@ -104,7 +104,7 @@ def schema(
             changed = schemas.write_schemas(Path(write_dir))
         except OSError as exc:
             where = exc.filename if exc.filename is not None else write_dir
-            fail(f"cannot write schemas to {where}: {os_error_text(exc)}")
+            fail(f"cannot write schemas to {where}: {os_error_reason(exc)}")
         click.echo(f"{plural(len(changed), 'schema file')} written to {write_dir}", err=True)
         return
     if name is None:

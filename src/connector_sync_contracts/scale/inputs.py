@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator
 from typing import IO, Any, Final
 
 from ..errors import InputError
-from ..io import Source
+from ..io import Source, os_error_reason
 from .plan import Piece
 
 __all__ = ["BLOCK_BYTES", "expand_inputs", "is_url", "piece_source", "plan_pieces"]
@@ -89,7 +89,7 @@ def _reading(name: str) -> Iterator[None]:
     except InputError:
         raise
     except OSError as exc:
-        raise InputError(f"cannot read {name}: {_reason(exc)}") from exc
+        raise InputError(f"cannot read {name}: {os_error_reason(exc)}") from exc
     except Exception as exc:
         if not is_url(name):
             raise
@@ -146,19 +146,13 @@ def _open_binary(name: str) -> IO[bytes]:
         return open(name, "rb")  # closed by the caller
 
 
-def _reason(exc: OSError) -> str:
-    if isinstance(exc, FileNotFoundError):
-        return "no such file"
-    return exc.strerror.lower() if exc.strerror else str(exc)
-
-
 def _size_and_kind(name: str) -> tuple[int, bool]:
     """(size in bytes, whether it holds gzip data) of one input."""
     if not is_url(name):
         try:
             info = os.stat(name)
         except OSError as exc:
-            raise InputError(f"cannot read {name}: {_reason(exc)}") from exc
+            raise InputError(f"cannot read {name}: {os_error_reason(exc)}") from exc
         if stat.S_ISDIR(info.st_mode):  # as a single-process replay says it
             raise InputError(f"cannot read {name}: is a directory")
         if not stat.S_ISREG(info.st_mode):

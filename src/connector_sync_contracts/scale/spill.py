@@ -32,8 +32,8 @@ from functools import partial
 from pathlib import Path
 from typing import BinaryIO
 
-from ..errors import SpillError
-from ..io import Source, _reason
+from ..errors import InputError, SpillError
+from ..io import Source, os_error_reason
 from ._engine_calls import no_gc
 from .budget import Budget
 from .fold import FoldSettings, fold_group, report_too_long
@@ -54,14 +54,21 @@ _BYTES_PER_LINE_FLOOR = 200
 
 
 def estimated_bytes(sources: Sequence[Source]) -> int | None:
-    """About how many bytes of lines the inputs hold; None when one is a pipe or stdin."""
+    """About how many bytes of lines the inputs hold; None when one is a pipe or stdin.
+
+    Raises ``InputError`` ("cannot read NAME: no such file", ...) when an
+    input cannot be read: this is the first look at them.
+    """
     total = 0
     for source in sources:
-        if source.streamed():
-            return None
-        size = os.path.getsize(source.name)
-        with open(source.name, "rb") as handle:
-            compressed = handle.read(2) == b"\x1f\x8b"
+        try:
+            if source.streamed():
+                return None
+            size = os.path.getsize(source.name)
+            with open(source.name, "rb") as handle:
+                compressed = handle.read(2) == b"\x1f\x8b"
+        except OSError as exc:
+            raise InputError(f"cannot read {source.name}: {os_error_reason(exc)}") from exc
         total += size * _GZIP_RATIO if compressed else size
     return total
 
@@ -137,7 +144,7 @@ def _spill_error(folder: Path | None, exc: OSError) -> SpillError:
     make one): which folder, and why."""
     what = "create a spill folder" if folder is None else f"write the spill folder {folder}"
     return SpillError(
-        f"cannot {what}: {_reason(exc)}"
+        f"cannot {what}: {os_error_reason(exc)}"
         " (TMPDIR chooses where it goes; a larger memory limit spills less)"
     )
 
