@@ -3,10 +3,11 @@
 ``tangle`` takes a generated log and plants what a partitioned replay must
 get exactly right: identical copies spelled differently, conflicting copies
 of one event_id that name *different connectors* (or another family, or a
-malformed payload), a link_id reused for another external key, conflicting
-links, malformed links, events of another family, escapes in the members
-routing reads, blank, non-JSON and non-object lines, CRLF line endings, a
-line over the length limit. ``split`` writes the lines to several files,
+malformed payload, there or in another connector), a link_id reused for
+another external key, conflicting links, malformed links, events of
+another family, escapes in the members routing reads, blank, non-JSON and
+non-object lines, CRLF line endings, a line over the length limit.
+``split`` writes the lines to several files,
 one of them gzip-compressed and one without a final newline;
 ``as_cloudevents`` maps every valid envelope to a structured CloudEvent.
 """
@@ -77,6 +78,15 @@ def tangle(lines: list[bytes], seed: int) -> list[bytes]:
         broken = copy(event)
         broken["payload"].pop("mission_id", None)
         planted.append(_dump(broken))
+    for event in rng.sample(family, 4):
+        # A malformed copy naming another connector: a rejected line in another
+        # partition; the valid copy's anomalies stay on the valid copy's line.
+        astray = copy(event)
+        astray["payload"]["connector_id"] = rng.choice(
+            [c for c in connectors if c != event["payload"]["connector_id"]]
+        )
+        astray["payload"].pop("mission_id", None)
+        planted.append(_dump(astray))
     for event in rng.sample(links, 4):
         # The link_id reused for another external key, by another event.
         reused = copy(event, event_id=ulid(next(fresh)))

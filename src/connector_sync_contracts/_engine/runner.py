@@ -25,7 +25,8 @@ were read again must not have changed meanwhile (``_unchanged``).
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
@@ -331,6 +332,15 @@ class _Records:
         return [conflicting_duplicate(eid, count) for eid, count in self.conflicts.items()]
 
 
+def _first_valid(
+    copies: Iterable[tuple[int, int, int, int]], rejected: AbstractSet[tuple[int, int]]
+) -> tuple[int, int]:
+    """The first (source index, line) of an event's copies that was not rejected; the
+    first of all when every one was (``copies``: ``Scanner.copy_places()`` entries)."""
+    lines = sorted((index, line) for index, line, _, _ in copies)
+    return next((place for place in lines if place not in rejected), lines[0])
+
+
 class _NativeRecords:
     """``_Records``' interface over the compiled scanner's record store."""
 
@@ -360,13 +370,16 @@ class _NativeRecords:
             event_id, lamport, instant_us, self.scanner.ident(raw), source, line, True, kind, values
         )
 
-    def settle(self, sources: list[Source]) -> tuple[int, dict[str, int]]:
+    def settle(
+        self, sources: list[Source], rejected: AbstractSet[tuple[int, int]] = frozenset()
+    ) -> tuple[int, dict[str, int]]:
         """Identical copies dropped, and event_id -> distinct contents of differing copies.
 
         The scanner drops copies with identical raw bytes and removes every
         copy of an event_id whose copies differ; those lines are read again
         and settled exactly (specification section 2), and the winner is
-        offered back.
+        offered back. ``rejected``: the (source index, line) of the rejected
+        lines; ``first_places`` is an event's first line not among them, if any.
         """
         ids, dropped = self.scanner.settle()
         conflicts: dict[str, int] = {}
@@ -385,9 +398,7 @@ class _NativeRecords:
             for source in {sources[index] for index, _, _ in read}:
                 if source.changed_while_held():
                     raise InputError(_changed_while_replayed(source))
-            self.first_places = {
-                eid: min((index, line) for index, line, _, _ in at) for eid, at in places.items()
-            }
+            self.first_places = {eid: _first_valid(at, rejected) for eid, at in places.items()}
         else:
             self.unplaced = frozenset(copies)
         for _, raw, event in copies_of(copies, sources) if read is None else read:
@@ -430,6 +441,9 @@ class _Replayer:
         """``id()`` of each malformed_envelope anomaly -> (source index, line)."""
         self.rejected_places: dict[str, tuple[int, int]] = {}
         """The event_id a rejected line names -> (source index, line) of the first such line."""
+        self.rejected_lines: set[tuple[int, int]] = set()
+        """(source index, line) of every rejected line: no anomaly of an event is placed
+        on one while a valid line holds that event."""
 
     def checker(self) -> LineChecker:
         """The model path's line checker (replay is never strict)."""
@@ -452,6 +466,7 @@ class _Replayer:
             found = anomaly(kind="malformed_envelope", event_id=None, message=problem.message)
             self.envelope_anomalies.append(found)
             self.envelope_places[id(found)] = (index, number)
+            self.rejected_lines.add((index, number))
             _account(summary, source, [problem], raw, on_problem)
             return
         checker = self.checker()
@@ -477,6 +492,7 @@ class _Replayer:
             return
         from .modelpath import line_event_id
 
+        self.rejected_lines.add((index, number))
         eid = decision.event.event_id if decision.event is not None else line_event_id(raw)
         if eid is not None:
             self.rejected_places.setdefault(eid, (index, number))
@@ -521,7 +537,7 @@ def replay_sources(
                 _unchanged(scanner, sources)
             if isinstance(records, _NativeRecords):
                 # While the files are held: differing copies are read at their offsets.
-                dropped, conflicts = records.settle(sources)
+                dropped, conflicts = records.settle(sources, replayer.rejected_lines)
         finally:
             _release(scanner, sources)
         folded_places: dict[object, tuple[int, int]] | None = None
@@ -552,7 +568,15 @@ def replay_sources(
             unplaced = records.unplaced
             rejected = {e: p for e, p in replayer.rejected_places.items() if e not in unplaced}
         places = _anomaly_places(
-            data.data, scanner, sources, known, rejected, folded_places, all_placed
+            data.data,
+            scanner,
+            sources,
+            known,
+            rejected,
+            folded_places,
+            all_placed,
+            rejected_lines=replayer.rejected_lines,
+            rejected_first=replayer.rejected_places,
         )
         places.update(replayer.envelope_places)
         return ReplayData(data.data, sources=names, places=places), summary
@@ -566,16 +590,24 @@ def _anomaly_places(
     rejected: Mapping[str, tuple[int, int]] | None = None,
     folded: dict[object, tuple[int, int]] | None = None,
     all_placed: bool = False,
+    *,
+    rejected_lines: AbstractSet[tuple[int, int]] = frozenset(),
+    rejected_first: Mapping[str, tuple[int, int]] | None = None,
 ) -> dict[object, tuple[int, int]]:
     """event_id -> (source index, line) for every event an anomaly of ``data`` names.
 
-    The first line that names the event_id: the earlier of its valid
-    line's (``known`` places, else the core's kept record: as the fold
-    placed it, ``folded``, or as ``locate`` finds it) and the first
-    rejected line naming it (``rejected``: every such line, and no record
-    without its place); else the lines read again. ``all_placed``: the
-    compiled fold made every anomaly below the stream level and placed
-    each one's event in ``folded``.
+    The first valid line that names the event_id: ``known`` places, else
+    the core's kept record (as the fold placed it, ``folded``, or as
+    ``locate`` finds it), else the lines read again, leaving out the
+    ``rejected_lines``. An event_id that only rejected lines name (its
+    kept record, if any, is on one) is placed on the first of them:
+    ``rejected`` (for event_ids the core kept no record of, so that their
+    lines need no second read) or, after the lines were read again,
+    ``rejected_first``. A valid line's anomaly (an ``invalid_transition``,
+    a ``conflicting_duplicate``) is thus never placed on a rejected copy
+    of its event, which the command line's listing leaves out as reported
+    already. ``all_placed``: the compiled fold made every anomaly below
+    the stream level and placed each one's event in ``folded``.
     """
     # The fold's places are its kept records' (a log can have an anomaly on
     # every other line: no second pass over every record to find them). Its
@@ -602,7 +634,11 @@ def _anomaly_places(
         places.update(found)
         unplaced.difference_update(found)
     for named, place in (rejected or {}).items():
-        if wanted(named) and (named not in places or place < places[named]):
+        # A kept record on a rejected line (a malformed payload) means no valid line
+        # names the event_id: then the first line naming it, rejected as well.
+        if wanted(named) and (
+            named not in places or (places[named] in rejected_lines and place < places[named])
+        ):
             places[named] = place
             unplaced.discard(named)
     # A line names an event_id in its normal spelling only: an anomaly's
@@ -614,11 +650,14 @@ def _anomaly_places(
         for index, source in enumerate(sources):
             for number, raw in enumerate(source.lines_again(), start=1):
                 eid = None if raw is None else line_event_id(raw)
-                if eid in missing:
+                if eid in missing and (index, number) not in rejected_lines:
                     places[eid] = (index, number)
                     missing.discard(eid)
             if not missing:
                 break
+        for eid in missing:  # named by rejected lines only
+            if rejected_first and eid in rejected_first:
+                places[eid] = rejected_first[eid]
     return places
 
 

@@ -229,9 +229,15 @@ class ReplayData:
     def place(self, item: Mapping[str, Any]) -> tuple[int, int] | None:
         """(index in ``sources``, line) of one anomaly of ``data``, or None when not known.
 
-        The place of the event it names; else its own (an anomaly of a line
-        without a usable event_id is placed by identity).
+        A ``malformed_envelope`` anomaly is placed by identity, on the line
+        that could not be read (another, valid, line may hold its event).
+        Any other anomaly has the place of the event it names; else its own
+        (an anomaly of a line without a usable event_id).
         """
+        if item["kind"] == "malformed_envelope":
+            own = self.places.get(id(item))
+            if own is not None:
+                return own
         event_id = item["event_id"]
         place = self.places.get(event_id) if event_id else None
         return self.places.get(id(item)) if place is None else place

@@ -16,6 +16,7 @@ the group's lines (``_fold_order``; only when the group has such anomalies).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -166,7 +167,10 @@ def fold_group(paths: Sequence[str], settings: FoldSettings, *, alone: bool) -> 
             # Every line accepted, and each one a different event: no event_id
             # is named by two lines, so the engine placed each on its only line.
             once = summary.rejected == 0 and data.data["event_count"] == summary.accepted
-            result.placed = _placed(data, index, paths, settings, each_line_once=once)
+            rejected = {(file, line) for file, line, *_ in problems}
+            result.placed = _placed(
+                data, index, paths, settings, each_line_once=once, rejected=rejected
+            )
     result.problems = problems
     anomalies: list[AnomalyData] = data.data["external_links"]["link_anomalies"]
     if anomalies and not alone:
@@ -209,6 +213,7 @@ def _placed(
     settings: FoldSettings,
     *,
     each_line_once: bool = False,
+    rejected: AbstractSet[tuple[int, int]] = frozenset(),
 ) -> list[Placed]:
     """The group's anomalies in the command line's order, each with its partition line(s).
 
@@ -220,9 +225,10 @@ def _placed(
     identity is in this group, since all copies of an event_id are.
 
     The engine places an anomaly (other than a ``malformed_envelope``, which
-    it places on its own line) on the first line of its event_id in its
-    input. The group's files are not in input order, so when the group has
-    several files every line of those event_ids is listed, unless
+    it places on its own line) on the first valid line of its event_id in
+    its input, or the first line when only ``rejected`` lines (file, line)
+    name it. The group's files are not in input order, so when the group
+    has several files every such line of those event_ids is listed, unless
     ``each_line_once`` (no event_id is named by two lines of the group: the
     engine's place is the only one).
     """
@@ -259,7 +265,9 @@ def _placed(
     if first_lines:
         every = _event_lines(paths, settings, {eid for _, eid in first_lines})
         for at, eid in first_lines:
-            found[at] = (tuple(every.get(eid, ())) or found[at][0], *found[at][1:])
+            lines = every.get(eid, [])
+            valid = [line for line in lines if line not in rejected]
+            found[at] = (tuple(valid or lines) or found[at][0], *found[at][1:])
     return found
 
 
