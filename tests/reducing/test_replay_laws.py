@@ -3,7 +3,8 @@
 - permutation invariance: any order of the same events gives the same bytes;
 - duplicate invariance: adding exact copies changes only ``duplicates_dropped``;
 - partition independence: other connectors' events leave a connector's state alone;
-- batch == incremental: ``Projection.apply`` over sorted input equals ``replay``.
+- batch == incremental: ``Projection.apply`` over sorted input equals ``replay``,
+  also when differing copies of one event_id share its sort key.
 
 Example counts come from the Hypothesis profile loaded in ``tests/conftest.py``
 (``CSC_SOAK=1`` for many more).
@@ -12,13 +13,24 @@ Example counts come from the Hypothesis profile loaded in ``tests/conftest.py``
 from __future__ import annotations
 
 import json
+import warnings
 from typing import Any, Final
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connector_sync_contracts import Event, Projection, canonical_json, replay
+from connector_sync_contracts import (
+    CONNECTOR_PROVISIONED,
+    Event,
+    OutOfOrderWarning,
+    Projection,
+    canonical_json,
+    replay,
+    sort_key,
+)
 from connector_sync_contracts.contract.catalog import EVENT_FAMILIES, Family
+from tests.support.factories import envelope, payload_for, ulid
 from tests.support.strategies import CONNECTOR_IDS, broken_envelopes, logs
 
 Log = list[dict[str, Any]]
@@ -91,6 +103,85 @@ def test_incremental_apply_over_sorted_input_equals_batch(log: Log, broken: Log)
     for event in [*broken, *_replay_order(log)]:
         projection.apply(event)
     assert projection.result().to_json() == replay([*log, *broken]).to_json()
+
+
+@st.composite
+def logs_with_tied_copies(draw: st.DrawFn) -> Log:
+    """A log in which some events have differing copies with their very sort key.
+
+    Each twin keeps the event_id, lamport_clock and timestamp and changes
+    the node_id, or names another connector: only the canonical JSON tells
+    which copy ``replay`` keeps. Shuffled, so twins come in any order.
+    """
+    log = draw(logs())
+    twins = []
+    for event in log:
+        if draw(st.integers(0, 3)) == 0:
+            twin = {**event, "payload": dict(event["payload"])}
+            if "connector_id" in twin["payload"] and draw(st.booleans()):
+                others = [c for c in CONNECTOR_IDS if c != twin["payload"]["connector_id"]]
+                twin["payload"]["connector_id"] = draw(st.sampled_from(others))
+            else:
+                twin["node_id"] = draw(st.sampled_from(["node-x", "node-0"]))
+            twins.append(twin)
+    return draw(st.permutations([*log, *twins]))
+
+
+@given(log=logs_with_tied_copies())
+def test_incremental_apply_sorted_by_sort_key_alone_equals_batch(log: Log) -> None:
+    """Copies of one event_id with one sort key arrive together, in any order among
+    themselves: the projection folds the copy ``replay`` keeps, and says nothing."""
+    projection = Projection()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for event in sorted(log, key=sort_key):  # stable: twins keep their drawn order
+            projection.apply(event)
+    assert projection.out_of_order == 0
+    assert projection.result().to_json() == replay(log).to_json()
+
+
+def _ties(cid: str, node: str) -> dict[str, Any]:
+    return envelope(
+        CONNECTOR_PROVISIONED,
+        event_id=ulid(7),
+        aggregate_id=cid,
+        lamport_clock=1,
+        node_id=node,
+        payload=payload_for(CONNECTOR_PROVISIONED, connector_id=cid),
+    )
+
+
+@pytest.mark.parametrize("first", ["c-b", "c-a"])
+def test_tied_copies_in_either_order_fold_the_copy_replay_keeps(first: str) -> None:
+    """Two copies of one event naming different connectors, one sort key (the outside
+    sweep's case): whichever arrives first, the projection is replay()'s."""
+    copies = [_ties("c-b", "n"), _ties("c-a", "n")]
+    if first == "c-a":
+        copies.reverse()
+    projection = Projection()
+    for event in copies:
+        projection.apply(event)
+    assert repr(projection) == "Projection(1 events, 1 connectors, 0 out of order)"
+    assert projection.result() == replay(copies)
+    assert list(projection.result().connectors) == list(replay(copies).connectors)
+
+
+def test_a_copy_replay_keeps_after_the_result_was_asked_for_is_out_of_order() -> None:
+    """``result()`` folds the event applied last; a copy that replay() would keep
+    instead, coming after that, is counted and warned about, not folded silently."""
+    projection = Projection()
+    projection.apply(_ties("c-b", "n"))
+    assert list(projection.result().connectors) == ["c-b"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        projection.apply(_ties("c-a", "n"))
+    assert [w.category for w in caught] == [OutOfOrderWarning]
+    assert "replay() keeps" in str(caught[0].message)
+    assert caught[0].filename == __file__
+    assert projection.out_of_order == 1
+    # A copy it would not keep changes nothing and is not out of order.
+    projection.apply(_ties("c-c", "n"))
+    assert projection.out_of_order == 1
 
 
 def _family_count(log: Log, family: Family) -> int:

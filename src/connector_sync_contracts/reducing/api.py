@@ -141,16 +141,23 @@ class Projection:
     """Whole-log projection that accepts events one at a time.
 
     ``apply`` validates the envelope, drops duplicates by event_id and folds
-    the event with the same steps batch ``replay`` uses. For input already in
-    replay order the final ``result()`` equals ``replay(events)``; a
-    differing duplicate that arrives after its event_id was applied is
-    recorded as ``conflicting_duplicate`` and not applied again, unless the
-    applied copy's payload was malformed and the new one's is valid: then
-    the new copy replaces it, as the dedup rule says.
+    the event with the same steps batch ``replay`` uses. For input in
+    replay order (``sorted(events, key=sort_key)``) the final ``result()``
+    equals ``replay(events)``. Differing copies of one event_id share its
+    sort key only when their lamport_clock and timestamp agree too: they
+    arrive together, and the last event applied is folded only when an
+    event with another event_id comes (or ``result()`` is asked for), so
+    that ``replay``'s dedup rule picks which copy is folded. A differing
+    copy that comes later is recorded as ``conflicting_duplicate`` and not
+    folded, unless the folded copy's payload was malformed and the new
+    one's is valid: then the new copy replaces it, as the dedup rule says.
 
-    An event that sorts before one already applied is folded where it
+    An event that sorts before one already folded is folded where it
     arrives, so the result can differ from ``replay()``: ``out_of_order``
     counts such events, and the first one raises an ``OutOfOrderWarning``.
+    So does a later differing copy that the dedup rule would have kept
+    instead of the one folded; ``result()`` and ``repr()`` fold the event
+    applied last, so a copy of it that comes after them is such a copy.
     """
 
     def __init__(
@@ -167,6 +174,8 @@ class Projection:
         self._envelope_anomalies: list[AnomalyData] = []
         self._latest: SortKey | None = None
         self._offered: SortKey | None = None
+        self._pending: str | None = None
+        """The event_id applied last and not folded yet: its copies may still come."""
         self.out_of_order = 0
         """Events ``apply`` folded after an event that sorts later (0 for sorted input)."""
 
@@ -174,7 +183,12 @@ class Projection:
         return admit_envelope(item, self._envelope_anomalies)
 
     def _offer(self, item: EventLike) -> tuple[str, Fact | None, MalformedFact | None]:
-        """Admit and dedup one item: (status, its fact, the malformed fact it replaces)."""
+        """Admit and dedup one item: (status, its fact, the malformed fact it replaces).
+
+        The status is ``Dedup.offer``'s, ``rejected`` for an envelope that
+        is not valid, or ``overtook`` for a differing copy that the dedup
+        rule keeps instead of the copy held before it.
+        """
         admitted = self._admit(item)
         self._offered = None if admitted is None else admitted.sort_key
         if admitted is None:
@@ -185,30 +199,52 @@ class Projection:
             if admitted.event_id in self._dedup.winners
             else None
         )
-        status = self._dedup.offer(
+        identity = canonical_json(admitted)
+        status: str = self._dedup.offer(
             admitted.event_id,
             admitted.sort_key,
-            canonical_json(admitted),
+            identity,
             fact,
             malformed=isinstance(fact, MalformedFact),
         )
+        if status == "conflict" and self._dedup.winners[admitted.event_id][2] == identity:
+            status = "overtook"
         return status, fact, replaced if isinstance(replaced, MalformedFact) else None
 
     def apply(self, event: EventLike) -> None:
-        """Fold one event (or envelope mapping) into the projection.
+        """Apply one event (or envelope mapping) to the projection.
 
         A copy whose payload is valid replaces an earlier copy of its
         event_id whose payload was malformed (that one's anomaly is undone).
         """
-        status, fact, replaced = self._offer(event)
-        if status in ("new", "upgrade"):
-            self._check_order()
+        status, _, replaced = self._offer(event)
+        key = self._offered
+        if key is None or status == "identical":
+            return
+        if key[2] == self._pending:
+            return  # a copy of the event not folded yet: the dedup holds the winner
         if status == "new":
-            self._engine.fold(fact)
+            self._check_order()
+            self._fold_pending()
+            self._pending = key[2]
         elif status == "upgrade":
             assert replaced is not None
+            self._check_order()
+            self._fold_pending()
             self._engine.retract(replaced)
-            self._engine.fold(fact)
+            self._engine.fold(self._dedup.held(key[2]))
+        elif status == "overtook":
+            self._count_out_of_order(
+                f"a copy of event {key[2]} that replay() keeps (its sort key or canonical "
+                "JSON is smaller) arrived after the copy already folded",
+                stacklevel=3,
+            )
+
+    def _fold_pending(self) -> None:
+        """Fold the winning copy of the event applied last, if it is not folded yet."""
+        if self._pending is not None:
+            self._engine.fold(self._dedup.held(self._pending))
+            self._pending = None
 
     def _check_order(self) -> None:
         key, latest = self._offered, self._latest
@@ -217,19 +253,25 @@ class Projection:
         if latest is None or key >= latest:
             self._latest = key
             return
+        self._count_out_of_order(
+            f"event {key[2]} arrived after {latest[2]}, which sorts later", stacklevel=4
+        )
+
+    def _count_out_of_order(self, what: str, *, stacklevel: int) -> None:
+        """Count one event folded out of replay order; warn the first time, at the caller."""
         self.out_of_order += 1
         if self.out_of_order == 1:
             warnings.warn(
                 OutOfOrderWarning(
-                    f"event {key[2]} arrived after {latest[2]}, which sorts later: this "
-                    "Projection can differ from replay() of the same events (sort them "
-                    "with sort_key, or use replay())"
+                    f"{what}: this Projection can differ from replay() of the same "
+                    "events (sort them with sort_key, or use replay())"
                 ),
-                stacklevel=3,
+                stacklevel=stacklevel,
             )
 
     def __repr__(self) -> str:
         """``Projection(48 events, 3 connectors, 0 out of order)``: counts, never the content."""
+        self._fold_pending()  # as result() does
         engine = self._engine
         connectors = len({*engine.connectors, *engine.syncs, *engine.connector_data})
         return (
@@ -243,20 +285,9 @@ class Projection:
         for fact in self._dedup.in_order():
             self._engine.fold(fact)
 
-    def _stream_anomalies(self) -> tuple[AnomalyData, ...]:
-        found = [*self._envelope_anomalies, *self._dedup.anomalies()]
-        found.extend(self._engine.stream_anomalies)
-        return tuple(sorted(found, key=anomaly_order))
-
-    def _counts(self) -> dict[str, int]:
-        return {
-            "event_count": len(self._dedup.winners),
-            "duplicates_dropped": self._dedup.duplicates_dropped,
-            "ignored_event_count": self._engine.ignored,
-        }
-
     def result(self) -> ReplayResult:
         """Frozen whole-log result of everything applied so far."""
+        self._fold_pending()
         return build_result(
             self._engine,
             event_count=len(self._dedup.winners),
