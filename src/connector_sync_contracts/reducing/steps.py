@@ -231,15 +231,24 @@ class SyncAcc:
         }
 
 
+def _semantic_violations(acc: SyncAcc, fact: SyncFact) -> None:
+    """A ``semantic_violation`` per broken rule of a sync event being applied.
+
+    Section 8: a skipped sync event (a duplicate, a regressed retry, one
+    after its delivery's terminal outcome) records only the skip's own
+    anomaly, and the retry budget has its own kind (``retry_budget_exceeded``).
+    """
+    for code in fact.broken_rules:
+        if code not in SEMANTIC_ANOMALY:
+            acc.anomalies.append(semantic_violation(fact.event_id, code))
+
+
 def sync_step(acc: SyncAcc, fact: SyncFact | MalformedFact) -> SyncAcc:
     """Fold one sync fact into ``acc`` (FR-007, per-delivery lifecycle) and return it."""
     if isinstance(fact, MalformedFact):
         acc.anomalies.append(malformed(fact))
         return acc
     eid = fact.event_id
-    for code in fact.broken_rules:
-        if code not in SEMANTIC_ANOMALY:
-            acc.anomalies.append(semantic_violation(eid, code))
     key = (fact.delivery_id, fact.fingerprint)
     delivery = acc.deliveries.get(key)
     outcome = fact.outcome
@@ -247,6 +256,7 @@ def sync_step(acc: SyncAcc, fact: SyncFact | MalformedFact) -> SyncAcc:
         if delivery is not None and delivery.replayed:
             acc.anomalies.append(duplicate_delivery(eid, *key, "replay"))
             return acc
+        _semantic_violations(acc, fact)
         if delivery is None:
             delivery = acc.deliveries[key] = _Delivery(status=outcome)
         delivery.replayed = True
@@ -268,6 +278,7 @@ def sync_step(acc: SyncAcc, fact: SyncFact | MalformedFact) -> SyncAcc:
             delivery = acc.deliveries[key] = _Delivery(status=outcome)
         # Reported only here, once the retry is known to be applied: a skipped copy
         # of an over-budget retry is a skip, not another overrun (section 8).
+        _semantic_violations(acc, fact)
         for code in fact.broken_rules:
             if code in SEMANTIC_ANOMALY:
                 acc.anomalies.append(retry_budget_exceeded(eid, code))
@@ -283,6 +294,7 @@ def sync_step(acc: SyncAcc, fact: SyncFact | MalformedFact) -> SyncAcc:
                     conflicting_outcome(eid, *key, outcome.value, delivery.terminal.value)
                 )
             return acc
+        _semantic_violations(acc, fact)
         if delivery is None:
             delivery = acc.deliveries[key] = _Delivery(status=outcome)
         delivery.terminal = outcome

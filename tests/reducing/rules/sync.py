@@ -391,6 +391,34 @@ class SyncRules(RuleCase):
         ]
         assert [state.anomalies[k].event_id for k in (1, 3, 4)] == ids(again, lower, late)
 
+    def test_a_skipped_retry_breaking_a_semantic_rule_records_only_its_skip(self) -> None:
+        # Section 8: on a skipped retry only the skip's own anomaly is recorded; a
+        # semantic_violation goes with an applied event (section 3), as the budget does.
+        early = iso(-10)
+        log = EventLog()
+        log.add(SYNC_RETRY_SCHEDULED, retry_attempt=2, max_retries=3)
+        again = log.add(SYNC_RETRY_SCHEDULED, retry_attempt=2, max_retries=3, next_retry_at=early)
+        lower = log.add(SYNC_RETRY_SCHEDULED, retry_attempt=1, max_retries=3, next_retry_at=early)
+        log.add(SYNC_DEAD_LETTERED)
+        late = log.add(SYNC_RETRY_SCHEDULED, retry_attempt=3, max_retries=3, next_retry_at=early)
+        state = self.one(log)
+        assert [(a.kind, a.event_id) for a in state.anomalies] == [
+            ("duplicate_delivery", again["event_id"]),
+            ("retry_attempt_regressed", lower["event_id"]),
+            ("retry_after_terminal", late["event_id"]),
+        ]
+
+    def test_an_applied_retry_breaking_a_semantic_rule_after_a_skip_records_it(self) -> None:
+        log = EventLog()
+        log.add(SYNC_RETRY_SCHEDULED, retry_attempt=1)
+        again = log.add(SYNC_RETRY_SCHEDULED, retry_attempt=1, next_retry_at=iso(-10))
+        applied = log.add(SYNC_RETRY_SCHEDULED, retry_attempt=2, next_retry_at=iso(-10))
+        state = self.one(log)
+        assert [(a.kind, a.event_id) for a in state.anomalies] == [
+            ("duplicate_delivery", again["event_id"]),
+            ("semantic_violation", applied["event_id"]),
+        ]
+
     # ----------------------------------------------------------------------- boundaries
 
     def test_retry_attempts_at_the_largest_count_compare_exactly(self) -> None:

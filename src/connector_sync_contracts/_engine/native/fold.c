@@ -669,6 +669,18 @@ skip(Scanner *self, sacc_t *sa, const rec_t *r, const char *kind, const char *fo
     return push_anomaly(self, sa->anomalies, kind, r, params);
 }
 
+/* A semantic_violation per broken rule (the budget aside) of a sync record
+   being applied: a skipped one records only its skip's anomaly (section 8). */
+static int
+sync_semantic(Scanner *self, sacc_t *sa, const rec_t *r, const etype_t *et)
+{
+    for (int k = 0; k < et->n_rules; k++)
+        if (r->broken & (1u << k) && !et->rule_budget[k] &&
+            add_anomaly(self, sa->anomalies, "semantic_violation", r, "(O)", et->rule_code[k]) < 0)
+            return -1;
+    return 0;
+}
+
 static int
 fold_sync(Scanner *self, sacc_t *sa, uint32_t ri)
 {
@@ -676,15 +688,12 @@ fold_sync(Scanner *self, sacc_t *sa, uint32_t ri)
     const rec_t *r = &self->store.recs[ri];
     if (r->kind == RK_MALFORMED) return malformed_anomaly(self, sa->anomalies, r);
     etype_t *et = &spec->types[r->etype];
-    for (int k = 0; k < et->n_rules; k++)
-        if (r->broken & (1u << k) && !et->rule_budget[k] &&
-            add_anomaly(self, sa->anomalies, "semantic_violation", r, "(O)", et->rule_code[k]) < 0)
-            return -1;
     int outcome = et->outcome;
     uint64_t h = key_hash(self, r);
     dlv_t *d = delivery(self, sa, ri, h, 0);
     if (outcome == spec->outcome_replay) {
         if (d && d->replayed) return skip(self, sa, r, "duplicate_delivery", "(s)", "replay");
+        if (sync_semantic(self, sa, r, et) < 0) return -1;
         if (!d && !(d = delivery(self, sa, ri, h, 1))) return -1;
         d->replayed = 1;
         sum_add(&sa->replayed, r->u.s.count);
@@ -701,6 +710,7 @@ fold_sync(Scanner *self, sacc_t *sa, uint32_t ri)
             return -1;
         }
         /* Reported only once the retry is known to be applied (section 8). */
+        if (sync_semantic(self, sa, r, et) < 0) return -1;
         for (int k = 0; k < et->n_rules; k++)
             if (r->broken & (1u << k) && et->rule_budget[k] &&
                 add_anomaly(self, sa->anomalies, "retry_budget_exceeded", r, "(O)", et->rule_code[k]) < 0)
@@ -715,6 +725,7 @@ fold_sync(Scanner *self, sacc_t *sa, uint32_t ri)
             return skip(self, sa, r, "conflicting_outcome", "(OO)", spec->outcome_obj[outcome],
                         spec->outcome_obj[d->terminal]);
         }
+        if (sync_semantic(self, sa, r, et) < 0) return -1;
         if (!d && !(d = delivery(self, sa, ri, h, 1))) return -1;
         d->terminal = outcome;
         d->attempts++;
