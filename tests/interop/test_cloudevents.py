@@ -306,6 +306,21 @@ def test_single_problems(change: dict[str, Any], expected: str) -> None:
     assert set(_codes(data).values()) == {expected}
 
 
+@pytest.mark.parametrize("written", ["07", "00", "+7", " 7", "7 "])
+def test_a_counter_written_as_no_plain_decimal_is_named_with_the_rule(written: str) -> None:
+    """``"07"`` is a decimal string, yet refused: the message says which form is taken
+    (digits without a sign, spaces or a leading zero) and what was found."""
+    with pytest.raises(CloudEventMappingError) as info:
+        envelope_from_cloudevent_dict(_structured() | {"lamportclock": written})
+    [problem] = info.value.violations
+    assert (problem.path, problem.code) == ("$.lamportclock", "attribute_type")
+    assert "without a sign, spaces or a leading zero" in problem.message
+    assert problem.message.endswith(f"got {json.dumps(written)}")
+    assert (
+        envelope_from_cloudevent_dict(_structured() | {"lamportclock": "7"})["lamport_clock"] == 7
+    )
+
+
 def test_base64_data_and_non_objects_are_refused() -> None:
     data = _structured()
     del data["data"]

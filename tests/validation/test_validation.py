@@ -231,6 +231,17 @@ def test_a_final_newline_never_passes_a_pattern(field: str, value: str) -> None:
     }
 
 
+@pytest.mark.parametrize("value", ["2016-12-31T23:59:60Z", "2016-12-31t23:59:60.25+01:00"])
+def test_a_leap_second_is_refused_saying_why(value: str) -> None:
+    """A leap second is an RFC 3339 date-time: the refusal says what is not taken."""
+    [problem] = validate_event(envelope(timestamp=value)).violations
+    assert (problem.path, problem.code) == ("$.timestamp", "pattern")
+    assert "a leap second (second 60) is not taken" in problem.message
+    assert problem.message.endswith(f'got "{value}"')
+    other = validate_event(envelope(timestamp="2016-12-31T23:59:61Z")).violations
+    assert "leap second" not in other[0].message  # not a leap second: the plain rule
+
+
 # ------------------------------------------------------ semantic and strict
 
 

@@ -60,7 +60,7 @@ from ..errors import CloudEventMappingError, CloudEventProblem, CloudEventsSDKMi
 from ..models.envelope import Event
 from ..models.payloads import PAYLOAD_MODELS
 from ..schemas import schema_id
-from ..validation.messages import describe_error
+from ..validation.messages import describe_error, shown_value
 from ..validation.paths import json_path
 
 if TYPE_CHECKING:
@@ -442,7 +442,8 @@ def envelope_from_cloudevent_dict(data: object) -> dict[str, Any]:
                 _problem(
                     (name,),
                     "attribute_type",
-                    f"{name!r} must be an integer or a decimal string",
+                    f"{name!r} must be an integer, or a decimal string of digits without "
+                    f"a sign, spaces or a leading zero, got {shown_value(data[name])}",
                 )
             )
         else:

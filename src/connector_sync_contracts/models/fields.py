@@ -42,6 +42,7 @@ __all__ = [
 _UUID_RE: Final = re.compile(UUID_PATTERN)
 _DATETIME_RE: Final = re.compile(DATETIME_PATTERN)
 _URL_RE: Final = re.compile(URL_PATTERN)
+_LEAP_SECOND: Final = re.compile(r"([Tt][0-9]{2}:[0-9]{2}:)60")
 
 
 def _rule_error(error_type: str, message: str) -> PydanticCustomError:
@@ -83,10 +84,10 @@ def _check_datetime(value: object) -> object:
         return value
     if isinstance(value, str):
         if not full_match(_DATETIME_RE, value):
-            raise _rule_error(
-                "string_pattern_mismatch",
-                "must be an RFC 3339 date-time with an offset, e.g. 2026-11-25T10:15:30Z",
-            )
+            message = "must be an RFC 3339 date-time with an offset, e.g. 2026-11-25T10:15:30Z"
+            if full_match(_DATETIME_RE, _LEAP_SECOND.sub(r"\g<1>59", value, count=1)):
+                message += "; a leap second (second 60) is not taken: it has no UTC instant"
+            raise _rule_error("string_pattern_mismatch", message)
         if not utc_instant_in_range(value):
             raise _rule_error("datetime_out_of_range", _OUT_OF_RANGE)
         return value
