@@ -140,7 +140,12 @@ class ReducedSyncState(_Result):
     )
     ingested_items: int = Field(description="Sum of ingested_count over applied acceptances.")
     replayed_items: int = Field(description="Sum of replayed_count over applied replays.")
-    pending_retries: int = Field(description="Delivery keys still retrying at the end.")
+    pending_retries: int = Field(
+        description=(
+            "Delivery keys still retrying at the end: a retry applied and no terminal "
+            "outcome (a replay_completed is not terminal)."
+        )
+    )
     outcome_log: tuple[tuple[str, SyncOutcome, str], ...] | None = Field(
         description="(event_id, outcome, delivery_id) of each applied event; null when omitted."
     )
