@@ -3,9 +3,10 @@
 The engine places each anomaly on the line of the event that caused it
 (``replay_sources(locate=True)``, ``ReplayData.located_anomalies()``). The
 table's report names ``file:line`` for the first example of each kind, and
-standard error lists every anomaly of a valid line as ``file:line: anomaly
-KIND [connector ID]: message`` (a rejected line is already reported as a
-problem, once). Both engines place anomalies alike.
+standard error lists every anomaly as ``file:line: anomaly KIND [connector
+ID]: message``, but those that restate a line's reported problem (a root
+cause, a broken semantic rule: the line was reported once). Both engines
+place anomalies alike.
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ from typing import Any
 import orjson
 import pytest
 
-from connector_sync_contracts import CONNECTOR_PROVISIONED
+from connector_sync_contracts import CONNECTOR_DEGRADED, CONNECTOR_PROVISIONED
 from connector_sync_contracts._engine.native import PURE_PYTHON_ENV
 from connector_sync_contracts._engine.runner import replay_sources
 from connector_sync_contracts.cli.common import ECHO_CHUNK
 from connector_sync_contracts.cli.render import LocationTable, locate, table
 from connector_sync_contracts.io import Source
 from tests.support.cli import parse_anomaly_lines, parse_problems, run_cli
+from tests.support.factories import envelope, payload_for
 
 from .conftest import gzip_file, write_lines
 
@@ -276,3 +278,33 @@ def test_anomalies_of_rejected_lines_are_placed_without_reading_the_log_again(
     assert placed[("malformed_envelope", broken_id)] == 4
     assert placed[("malformed_envelope", "01HQ-not-an-id")] == 8
     assert None not in placed.values()  # and the valid lines' anomalies from the core
+
+
+@pytest.mark.parametrize(
+    ("engine", "options"),
+    [("compiled", ()), ("pure", ()), ("compiled", ("--memory-limit", "1B"))],
+    ids=["compiled", "pure", "spilled"],
+)
+def test_an_applied_line_reported_for_a_semantic_rule_still_lists_its_other_anomalies(
+    engine: str, options: tuple[str, ...], tmp_path: Path
+) -> None:
+    """A ``ConnectorDegraded`` with ``last_healthy_at`` after ``recorded_at``, for a
+    connector never provisioned: the line is reported for the semantic rule (and
+    counted as rejected), yet applied, so its ``invalid_transition`` is a finding of
+    its own and is listed at that line; the ``semantic_violation`` is not listed
+    again."""
+    payload = payload_for(CONNECTOR_DEGRADED, connector_id="gh-lonely")
+    payload["last_healthy_at"] = "2030-01-01T00:00:00Z"
+    path = write_lines(
+        tmp_path / "semantic.jsonl", [orjson.dumps(envelope(CONNECTOR_DEGRADED, payload))]
+    )
+    run = run_cli("replay", "--format", "json", *options, path, env=ENGINE_ENV[engine])
+    assert run.code == 1, run.explain()
+    assert [(p.line, p.code) for p in parse_problems(run.err)] == [
+        (1, "last_healthy_after_recorded")
+    ]
+    assert [(a.line, a.kind, a.connector) for a in parse_anomaly_lines(run.err)] == [
+        (1, "invalid_transition", "gh-lonely")
+    ]
+    kinds = [a["kind"] for a in orjson.loads(run.stdout)["connectors"]["gh-lonely"]["anomalies"]]
+    assert kinds == ["semantic_violation", "invalid_transition"]

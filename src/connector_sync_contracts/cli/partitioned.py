@@ -199,11 +199,8 @@ def _emit(request: Request, outcome: Outcome) -> None:
     """Print what the in-memory ``replay`` prints for the same input, in the same order."""
     from .replay import _warn_unknown
 
-    reported: set[tuple[str, int]] = set()
-
     def problems() -> Iterator[str]:
         for name, problem in outcome.problems():
-            reported.add((name, problem.line))
             yield problem_text(name, problem)
 
     echo_lines(problems(), err=True)
@@ -220,7 +217,7 @@ def _emit(request: Request, outcome: Outcome) -> None:
     if not request.quiet and placed:
         # Plain tuples of Located's fields: a log can have an anomaly on every other line.
         found = [(k, e, m, c, s, n) for s, n, k, e, m, c in placed]
-        echo_lines(located_lines(found, reported, request.files), err=True)
+        echo_lines(located_lines(found, set(), request.files), err=True)
     if request.fmt == "json" and data is None:
         outcome.write_json(write_out)
     elif request.fmt == "json":

@@ -31,6 +31,7 @@ from ..validation.paths import json_path
 from .common import printable
 
 __all__ = [
+    "RESTATED",
     "ROOT_CAUSES",
     "Located",
     "PlacedAnomaly",
@@ -49,6 +50,10 @@ __all__ = [
 
 ROOT_CAUSES: Final = ("malformed_envelope", "malformed_payload")
 """Anomaly kinds that are causes (a line that could not be read), listed before their effects."""
+
+RESTATED: Final = (*ROOT_CAUSES, "semantic_violation", "retry_budget_exceeded")
+"""Anomaly kinds that restate a problem already reported for their line: the root
+causes, and a broken semantic rule (the line is reported, yet applied)."""
 
 _MIN_WIDTH: Final = 40
 _EXAMPLE_INDENT: Final = 6
@@ -195,12 +200,15 @@ PlacedAnomaly = tuple[str, str | None, str, str | None, str | None, int | None]
 def located_lines(
     found: Iterable[PlacedAnomaly], reported: set[tuple[str, int]], files: Sequence[str]
 ) -> list[str]:
-    """Standard error's report of the anomalies of valid lines, as a linter lists findings.
+    """Standard error's report of the anomalies, as a linter lists findings.
 
-    Each anomaly placed on a line not ``reported`` already (a rejected line
-    was reported as a problem, with its anomaly's cause), root causes left
-    out, in the order of ``files`` and then of lines (anomalies of one line
-    in the order given). ``found`` holds ``Located`` items or plain tuples
+    Each anomaly placed on a line, but those that restate the line's
+    reported problem (``RESTATED``: a root cause, a broken semantic rule)
+    and those on a line in ``reported`` (the command line passes none: an
+    anomaly of an applied event, such as the ``invalid_transition`` of a
+    line reported for a semantic rule, is a finding of its own), in the
+    order of ``files`` and then of lines (anomalies of one line in the
+    order given). ``found`` holds ``Located`` items or plain tuples
     of the same fields (``ReplayData.placed_anomalies``): a log can have an
     anomaly on every other line, so nothing is made per anomaly but its text.
     """
@@ -209,7 +217,7 @@ def located_lines(
     keyed: list[tuple[int, str]] = []
     append = keyed.append
     for kind, _, message, connector, source, line in found:
-        if source is None or line is None or kind in ROOT_CAUSES:
+        if source is None or line is None or kind in RESTATED:
             continue
         if reported and (source, line) in reported:
             continue
@@ -276,7 +284,7 @@ def _compiled_listing(
         list(result.sources),
         ranks,
         set(reported),
-        ROOT_CAUSES,
+        RESTATED,
         chunk,
     )
     return made

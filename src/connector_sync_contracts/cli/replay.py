@@ -177,15 +177,12 @@ def replay(
     )
     if workers is not None or scheduler is not None or partitioned.needs_expansion(files):
         partitioned.run(request)
-    reported: set[tuple[str, int]] = set()
-
     with reading(files, max_line_bytes, quiet=quiet, then="folding") as (sources, progress):
         if partitioned.should_spill(sources, memory_limit, limit_given):
             progress.close()
             partitioned.run(request, sources=sources)
 
         def on_problem(name: str, problem: LineProblem, raw: bytes | None) -> None:
-            reported.add((name, problem.line))
             with progress.printing():
                 click.echo(printable(problem_text(name, problem)), err=True)
 
@@ -213,7 +210,7 @@ def replay(
         if connectors:
             _warn_unknown(connectors, data)
         if not quiet:
-            _report_located(result, reported, files)
+            _report_located(result, files)
         if fmt == "json":
             if connectors:
                 data = focus(data, connectors)
@@ -246,18 +243,19 @@ def _warn_unknown(connectors: tuple[str, ...], data: dict[str, Any]) -> None:
         warn(f"no event names connector {cid!r}{hint}")
 
 
-def _report_located(
-    result: ReplayData, reported: set[tuple[str, int]], files: tuple[str, ...]
-) -> None:
-    """Each anomaly the engine places on a line not reported already, as file:line on stderr.
+def _report_located(result: ReplayData, files: tuple[str, ...]) -> None:
+    """Each anomaly the engine places on a line, as file:line on stderr.
 
     A rejected line was reported as a problem already, with its anomaly's
-    cause; what is left are the effects on valid lines (``invalid_transition``
-    ...), in file and line order, as a linter lists its findings.
+    cause, and so was a line that breaks a semantic rule: those anomalies
+    (``render.RESTATED``) are left out. What is left are the findings of
+    their own (``invalid_transition`` ...), also when their line was
+    reported for something else, in file and line order, as a linter
+    lists its findings.
     """
-    chunks = replay_located_text(result, reported, files, ECHO_CHUNK)
+    chunks = replay_located_text(result, set(), files, ECHO_CHUNK)
     if chunks is None:  # without the core, or a line with a newline of its own
-        echo_lines(replay_located_lines(result, reported, files), err=True)
+        echo_lines(replay_located_lines(result, set(), files), err=True)
         return
     for text in chunks:
         echo_text(text, err=True)
