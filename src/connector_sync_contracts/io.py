@@ -28,7 +28,7 @@ from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import IO, Any, ClassVar, Final
 
 from .errors import InputError
 from .validation.input import load_json_object
@@ -139,6 +139,10 @@ class Source:
     ``/dev/stdin``), is copied to a temporary file while read, so a source
     can be read again.
     """
+
+    core_reports: ClassVar[bool] = True
+    """Whether the compiled core may word the problems of the lines it takes and
+    reports (``_engine.reports``): a line's problems are those of its own bytes."""
 
     def __init__(self, name: str, *, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
         if not 0 <= max_line_bytes <= MAX_LINE_BYTES_LIMIT:

@@ -46,6 +46,7 @@ from ..reducing.anomalies import (
 from ..reducing.facts import ConnectorFact, Fact, MalformedFact, SyncFact
 from ..reducing.fold import Engine
 from . import native
+from .reports import reported_problems
 
 if TYPE_CHECKING:
     from .modelpath import LineChecker
@@ -60,7 +61,11 @@ _BUCKETS: Final = 16
 _SAMPLE_LINES: Final = 1000
 _FAMILY_BITS: Final = {Family.CONNECTOR: 1, Family.SYNC: 2, Family.LINK: 4}
 
-Scan = Callable[[bytes | memoryview, int, int, int], tuple[int, list[tuple[int, int, int]]]]
+Scan = Callable[
+    [bytes | memoryview, int, int, int],
+    tuple[int, list[tuple[int, int, int]], list[tuple[int, int, int, int]]],
+]
+"""(block, limit, source index, first line) -> (lines, deferred, reported): ``Scanner.scan``."""
 """(block, limit, source index, first line number) -> (lines, deferred lines)."""
 
 
@@ -137,13 +142,14 @@ def _lines(
     summary: RunSummary,
     scan: Scan | None,
     on_line: Callable[[int, int], None] | None,
-) -> Iterator[tuple[int, Source, int, bytes | None]]:
-    """The lines Python must decide: (source index, source, line number, raw or None).
+) -> Iterator[tuple[int, Source, int, bytes | None, int]]:
+    """The lines Python must see: (source index, source, line number, raw or None, report).
 
     With the compiled core (``scan``), every block is checked there and only
-    the lines it defers are yielded; lines it accepted are counted as read
-    and accepted here. Without it, every line is yielded. None stands for a
-    line over the length limit.
+    the lines it defers (report 0: Python decides) or took and reports
+    (``reports.reported_problems``' code) are yielded; lines it accepted
+    are counted as read and accepted here. Without it, every line is
+    yielded, with report 0. None stands for a line over the length limit.
     """
     for index, source in enumerate(sources):
         summary.sources.append(source.name)
@@ -153,7 +159,7 @@ def _lines(
                 summary.lines_read += 1
                 if on_line is not None:
                     on_line(0 if raw is None else len(raw) + 1, 1)
-                yield index, source, number, raw
+                yield index, source, number, raw, 0
             continue
         number = 0
         for block in source.blocks():
@@ -162,15 +168,22 @@ def _lines(
                 summary.lines_read += 1
                 if on_line is not None:
                     on_line(0, 1)
-                yield index, source, number, None
+                yield index, source, number, None, 0
                 continue
-            count, deferred = scan(block, limit, index, number + 1)
+            count, deferred, reported = scan(block, limit, index, number + 1)
             if on_line is not None:
                 on_line(len(block), count)
             summary.lines_read += count
-            summary.accepted += count - len(deferred)
-            for at, start, end in deferred:
-                yield index, source, number + at + 1, source.within_limit(bytes(block[start:end]))
+            summary.accepted += count - len(deferred) - len(reported)
+            if reported:  # few, as a rule: merged into line order only when there are some
+                found = [(at, start, end, 0) for at, start, end in deferred]
+                found.extend(reported)
+                found.sort()
+            else:
+                found = [(at, start, end, 0) for at, start, end in deferred]
+            for at, start, end, report in found:
+                raw = source.within_limit(bytes(block[start:end]))
+                yield index, source, number + at + 1, raw, report
             number += count
 
 
@@ -189,15 +202,20 @@ def validate_sources(
 
         def scan(
             block: bytes | memoryview, limit: int, index: int, first: int
-        ) -> tuple[int, list[tuple[int, int, int]]]:
-            return scanner.scan(block, False, limit, strict, index, first)
+        ) -> tuple[int, list[tuple[int, int, int]], list[tuple[int, int, int, int]]]:
+            return _scanned(
+                scanner, block, False, limit, strict, index, first, -1, sources[index].core_reports
+            )
 
     checker: LineChecker | None = None  # loaded by the first line that needs it
     with native.no_gc():
-        for _, source, number, raw in _lines(sources, summary, scan, on_line):
+        for _, source, number, raw, report in _lines(sources, summary, scan, on_line):
             if raw is None:
                 problems = [_too_long(number, source.max_line_bytes)]
                 _account(summary, source, problems, raw, on_problem)
+                continue
+            if report:
+                _account(summary, source, reported_problems(raw, number, report), raw, on_problem)
                 continue
             if checker is None:
                 checker = _checker(strict=strict)
@@ -451,6 +469,26 @@ class _Replayer:
             self._checker = _checker(strict=False)
         return self._checker
 
+    def reported(
+        self,
+        index: int,
+        source: Source,
+        number: int,
+        raw: bytes | None,
+        report: int,
+        summary: RunSummary,
+        on_problem: LineSink,
+    ) -> None:
+        """Report a line the compiled core took (its record is kept) with a problem.
+
+        A valid envelope of an event type with no payload model (kept as an
+        ignored event), or a valid event that breaks semantic rules (kept,
+        and applied): the problem is worded from the core's report alone.
+        """
+        assert raw is not None, "a line over the length limit is never taken"
+        self.rejected_lines.add((index, number))
+        _account(summary, source, reported_problems(raw, number, report), raw, on_problem)
+
     def line(
         self,
         index: int,
@@ -531,8 +569,11 @@ def replay_sources(
                 source.hold_for_rereads = True
         records = replayer.records
         try:
-            for index, source, number, raw in _lines(sources, summary, scan, on_line):
-                replayer.line(index, source, number, raw, summary, on_problem)
+            for index, source, number, raw, report in _lines(sources, summary, scan, on_line):
+                if report:
+                    replayer.reported(index, source, number, raw, report, summary, on_problem)
+                else:
+                    replayer.line(index, source, number, raw, summary, on_problem)
             if scanner is not None:
                 _unchanged(scanner, sources)
             if isinstance(records, _NativeRecords):
@@ -674,7 +715,7 @@ def _reserving_scan(scanner: native.Scanner, sources: list[Source]) -> Scan:
 
     def scan(
         block: bytes | memoryview, limit: int, index: int, first: int
-    ) -> tuple[int, list[tuple[int, int, int]]]:
+    ) -> tuple[int, list[tuple[int, int, int]], list[tuple[int, int, int, int]]]:
         nonlocal reserved
         # A kept line of a file held open gets its identity (the hash of its bytes)
         # only if a copy of its event_id arrives: then it is read again by offset.
@@ -683,16 +724,42 @@ def _reserving_scan(scanner: native.Scanner, sources: list[Source]) -> Scan:
             fd = source.reread_fd()
             readable[index] = fd is not None and scanner.reread_from(index, fd)
         offset = source.block_offset if readable[index] else None
-        count, deferred = scanner.scan(
-            block, True, limit, False, index, first, -1 if offset is None else offset
+        count, deferred, reported = _scanned(
+            scanner,
+            block,
+            True,
+            limit,
+            False,
+            index,
+            first,
+            -1 if offset is None else offset,
+            source.core_reports,
         )
-        accepted = count - len(deferred)
+        accepted = count - len(deferred) - len(reported)
         if not reserved and accepted >= _SAMPLE_LINES:
             reserved = True
             scanner.reserve(input_bytes * accepted // len(block))
-        return count, deferred
+        return count, deferred, reported
 
     return scan
+
+
+def _scanned(
+    scanner: native.Scanner,
+    block: bytes | memoryview,
+    keep: bool,
+    limit: int,
+    strict: bool,
+    index: int,
+    first: int,
+    offset: int,
+    reports: bool,
+) -> tuple[int, list[tuple[int, int, int]], list[tuple[int, int, int, int]]]:
+    """``Scanner.scan`` of one block, with the lines it took and reports when ``reports``."""
+    if reports:
+        return scanner.scan(block, keep, limit, strict, index, first, offset, True)
+    count, deferred = scanner.scan(block, keep, limit, strict, index, first, offset)
+    return count, deferred, []
 
 
 def _unchanged(scanner: native.Scanner, sources: list[Source]) -> None:

@@ -9,7 +9,7 @@ from typing import Final, NamedTuple
 
 from .catalog import CONNECTOR_DEGRADED, SYNC_RETRY_SCHEDULED
 
-__all__ = ["SEMANTIC_RULES", "SemanticRule", "semantic_failures"]
+__all__ = ["SEMANTIC_RULES", "SemanticRule", "semantic_failures", "semantic_rule_field"]
 
 
 class SemanticRule(NamedTuple):
@@ -55,6 +55,12 @@ SEMANTIC_RULES: Final[tuple[SemanticRule, ...]] = (
 _RULES_BY_TYPE: Final[dict[str, tuple[SemanticRule, ...]]] = {}
 for _rule in SEMANTIC_RULES:
     _RULES_BY_TYPE[_rule.event_type] = (*_RULES_BY_TYPE.get(_rule.event_type, ()), _rule)
+
+
+def semantic_rule_field(rule: SemanticRule) -> str:
+    """The payload field a broken ``rule`` is reported at: the one its message is about."""
+    subject = rule.message.partition(" ")[0]
+    return subject if subject in (rule.earlier, rule.later) else rule.earlier
 
 
 def semantic_failures(event_type: str, payload: object) -> tuple[SemanticRule, ...]:

@@ -17,7 +17,7 @@ import json
 import re
 from collections.abc import Iterator
 from collections.abc import Set as AbstractSet
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 import orjson
 
@@ -57,6 +57,9 @@ class CloudEventsSource(Source):
     line gives the same envelope, and problems are found before the next
     block is read.
     """
+
+    core_reports: ClassVar[bool] = False
+    """Its lines are mapped envelopes: a problem is explained on the CloudEvent."""
 
     def __init__(self, name: str, *, max_line_bytes: int) -> None:
         super().__init__(name, max_line_bytes=max_line_bytes)

@@ -35,12 +35,12 @@ from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ValidationError
 
-from ..contract.rules import semantic_failures
+from ..contract.rules import semantic_failures, semantic_rule_field
 from ..models.envelope import LIMITS_CHECKED, Event
 from ..models.payloads import PAYLOAD_MODELS
 from ..schemas import ENVELOPE_SCHEMA, create_validator
 from .input import PathParts, cloudevent_hint, load_json_object, violation
-from .messages import model_violations, one_per_path
+from .messages import model_violations, one_per_path, unknown_event_type_message
 from .result import LAYER_ORDER, Layer, ValidationResult, Violation, merge_layers
 
 __all__ = ["validate_event"]
@@ -84,12 +84,10 @@ def _schema_layer(name: str, data: dict[str, Any], prefix: PathParts) -> list[Vi
 
 
 def _semantic_layer(event_type: str, payload: BaseModel, prefix: PathParts) -> list[Violation]:
-    found = []
-    for rule in semantic_failures(event_type, payload):
-        subject = rule.message.partition(" ")[0]
-        field = subject if subject in (rule.earlier, rule.later) else rule.earlier
-        found.append(violation(Layer.SEMANTIC, (*prefix, field), rule.code, rule.message))
-    return found
+    return [
+        violation(Layer.SEMANTIC, (*prefix, semantic_rule_field(rule)), rule.code, rule.message)
+        for rule in semantic_failures(event_type, payload)
+    ]
 
 
 def _unknown_fields(
@@ -147,11 +145,8 @@ def _is_envelope(data: Mapping[str, Any], event_type: object) -> bool:
 def _known_type(event_type: object, path: PathParts, run: _Run) -> str | None:
     if isinstance(event_type, str) and event_type in PAYLOAD_MODELS:
         return event_type
-    shown = event_type if isinstance(event_type, str) else type(event_type).__name__
     run.violations.append(
-        violation(
-            Layer.INPUT, path, "unknown_event_type", f"no payload model for event type {shown!r}"
-        )
+        violation(Layer.INPUT, path, "unknown_event_type", unknown_event_type_message(event_type))
     )
     return None
 

@@ -29,6 +29,7 @@ __all__ = [
     "one_per_path",
     "shown_value",
     "summarize",
+    "unknown_event_type_message",
 ]
 
 PYDANTIC_CODES: Final[Mapping[str, str]] = {
@@ -79,6 +80,12 @@ class ErrorList(Protocol):
 
     def errors(self, *, include_url: bool = ...) -> Sequence[Any]:
         """The error details (``type``, ``loc``, ``msg``, ``input``)."""
+
+
+def unknown_event_type_message(event_type: object) -> str:
+    """What ``unknown_event_type`` says of a declared event type (any JSON value)."""
+    shown = event_type if isinstance(event_type, str) else type(event_type).__name__
+    return f"no payload model for event type {shown!r}"
 
 
 def shown_value(value: object) -> str:

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Final, Protocol
+from typing import Any, Final, Literal, Protocol, overload
 
 import orjson
 
@@ -66,8 +66,10 @@ __all__ = [
     "instant_us",
     "no_gc",
     "record_values",
+    "rule_codes",
     "scanner",
     "sync_state",
+    "type_at",
     "url_check",
 ]
 
@@ -93,6 +95,7 @@ envelope fields, constants) per attribute (``interop/cloudevents.py``)."""
 class Scanner(Protocol):
     """The compiled scanner's interface (see ``module.c``)."""
 
+    @overload
     def scan(
         self,
         block: bytes | memoryview,
@@ -102,13 +105,32 @@ class Scanner(Protocol):
         source: int,
         first_line: int,
         offset: int = -1,
+        reports: Literal[False] = False,
         /,
-    ) -> tuple[int, list[tuple[int, int, int]]]:
+    ) -> tuple[int, list[tuple[int, int, int]]]: ...
+
+    @overload
+    def scan(
+        self,
+        block: bytes | memoryview,
+        keep: bool,
+        limit: int,
+        strict: bool,
+        source: int,
+        first_line: int,
+        offset: int,
+        reports: Literal[True],
+        /,
+    ) -> tuple[int, list[tuple[int, int, int]], list[tuple[int, int, int, int]]]:
         """Check a block of whole lines; return the line count and the deferred lines.
 
         ``offset``: where the block starts in the file registered with
         ``reread_from`` for ``source`` (or -1): kept lines then get their
-        identity only when a copy of their event_id arrives.
+        identity only when a copy of their event_id arrives. ``reports``:
+        a valid envelope of an unknown event type and a valid event that
+        breaks semantic rules are taken (kept, when ``keep``) rather than
+        deferred, and listed apart as ``(index, start, end, code)`` for
+        ``modelpath.reported_problems``.
         """
 
     def map_cloudevents(
@@ -327,6 +349,17 @@ def _type_spec(event_type: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         tuple(f["name"] for f in found["fields"]),
         tuple(r["code"] for r in found["rules"]),
     )
+
+
+def rule_codes(event_type: str) -> tuple[str, ...]:
+    """The semantic rule codes of an event type in the core's order (bit k: the k-th)."""
+    return _type_spec(event_type)[1]
+
+
+@functools.cache
+def type_at(index: int) -> str:
+    """The name of the spec's event type at ``index`` (the core's own numbering)."""
+    return str(_spec()["event_types"][index]["name"])
 
 
 _LINK_ATTRS: Final = LinkFact.__struct_fields__[1:]

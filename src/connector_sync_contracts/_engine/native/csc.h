@@ -572,12 +572,24 @@ typedef struct {
     uint32_t broken;
     int unknown;               /* an unknown envelope or payload field */
     int uuid_mismatch;
+    int report;                /* REPORT_*: why a line returned as an event is reported */
     value_t env[MAX_FIELDS];
     value_t pay[MAX_FIELDS];
 } parsed_t;
 
-/* 1: a valid event in *out; 0: defer to Python; -1: a Python error. */
-int scan_line(Scanner *self, const char *p, const char *end, parsed_t *out, int strict);
+/* Why a line the core took (it keeps its record) is still reported as a
+   problem, when the caller asks for that (reports): Python words the
+   problem from this alone, without reading the line with the models. */
+enum {
+    REPORT_NONE = 0,
+    REPORT_UNKNOWN_TYPE = 1, /* a valid envelope of an event type the catalogue does not know */
+    REPORT_RULES = 2         /* a valid event that breaks the semantic rules in `broken` */
+};
+
+/* 1: a valid event in *out (with reports, also one to report: out->report);
+   0: defer to Python; -1: a Python error. */
+int scan_line(Scanner *self, const char *p, const char *end, parsed_t *out, int strict,
+              int reports);
 /* The index of the field named k (hint: where to look first), or -1. */
 static inline int
 find_field(const field_t *fields, int n, int hint, const char *k, Py_ssize_t kn)
@@ -607,7 +619,7 @@ PyObject *url_check(PyObject *module, PyObject *value);
 int check_string(Scanner *self, field_t *f, value_t *v);
 /* The checks that need every field of an event of type t (required fields,
    semantic rules), then the event's identity and order in *out: 1 or 0. */
-int finish_event(Scanner *self, parsed_t *out, int t, uint64_t pseen, int strict);
+int finish_event(Scanner *self, parsed_t *out, int t, uint64_t pseen, int strict, int reports);
 /* Days from 1970-01-01 to the proleptic Gregorian date y-m-d. */
 int64_t days_from_civil(int64_t y, int m, int d);
 /* The proleptic Gregorian date days after 1970-01-01 (days_from_civil's inverse). */

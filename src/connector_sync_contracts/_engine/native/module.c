@@ -2,8 +2,9 @@
  * The Scanner type: what Python calls (see _engine/native/__init__.py).
  *
  *   Scanner(spec, key, link_fact, make_anomaly, shared_kinds, weak_bits=0)
- *   scan(block, keep, limit, strict, source, first_line, offset=-1)
- *       -> (lines, [(index, start, end) of each deferred line])
+ *   scan(block, keep, limit, strict, source, first_line, offset=-1, reports=False)
+ *       -> (lines, [(index, start, end) of each deferred line]
+ *           [, with reports: [(index, start, end, code) of each line kept and reported]])
  *   reread_from(source, fd) -> whether lines can be read again; rereads()
  *   scan_objects(items, event_type, keep, source, first_line, start, stop)
  *       -> (items, [index of each deferred item])
@@ -119,8 +120,9 @@ Scanner_scan(Scanner *self, PyObject *args)
     unsigned int source;
     unsigned long long first_line;
     long long offset = -1;
-    if (!PyArg_ParseTuple(args, "y*pnpIK|L", &buf, &keep, &limit, &strict, &source, &first_line,
-                          &offset))
+    int reports = 0;
+    if (!PyArg_ParseTuple(args, "y*pnpIK|Lp", &buf, &keep, &limit, &strict, &source, &first_line,
+                          &offset, &reports))
         return NULL;
     if (!usable(self, "scan") || limit < 0 || source > 0xFFFF || offset < -1) {
         if (!PyErr_Occurred())
@@ -131,8 +133,10 @@ Scanner_scan(Scanner *self, PyObject *args)
     /* Kept lines whose source can be read again get their identity only if
        a copy of their event_id arrives (store.c's line_ident). */
     int lazy = keep && offset >= 0 && source < self->n_rereads && self->rereads[source].fd >= 0;
-    PyObject *deferred = PyList_New(0);
-    if (!deferred) {
+    PyObject *deferred = PyList_New(0), *reported = reports ? PyList_New(0) : NULL;
+    if (!deferred || (reports && !reported)) {
+        Py_XDECREF(deferred);
+        Py_XDECREF(reported);
         PyBuffer_Release(&buf);
         return NULL;
     }
@@ -147,8 +151,21 @@ Scanner_scan(Scanner *self, PyObject *args)
         Py_ssize_t n = line_end - p;
         int ok = 0;
         if (n <= limit) {
-            ok = scan_line(self, p, line_end, &pl, strict);
+            ok = scan_line(self, p, line_end, &pl, strict, reports);
             if (ok < 0) goto error;
+        }
+        if (ok && pl.report != REPORT_NONE) {
+            /* Kept (below) and reported: (index, start, end, code), code = the
+               REPORT_* kind | event type index << 8 | broken rules << 16. */
+            long long code = (long long)pl.report | (long long)(pl.etype < 0 ? 0xFF : pl.etype) << 8 |
+                             (long long)(pl.broken & 0xFFFF) << 16;
+            PyObject *t = Py_BuildValue("(nnnL)", index, (Py_ssize_t)(p - data),
+                                        (Py_ssize_t)(line_end - data), code);
+            if (!t || PyList_Append(reported, t) < 0) {
+                Py_XDECREF(t);
+                goto error;
+            }
+            Py_DECREF(t);
         }
         if (ok && keep) {
             rec_t tmp;
@@ -179,11 +196,13 @@ Scanner_scan(Scanner *self, PyObject *args)
     if (store_put_later(self, &later, NULL, 0, NULL) < 0 || store_flush_links(self) < 0)
         goto error;
     PyBuffer_Release(&buf);
+    if (reports) return Py_BuildValue("(nNN)", index, deferred, reported);
     return Py_BuildValue("(nN)", index, deferred);
 error:
     store_drop_pending(&later);
     PyBuffer_Release(&buf);
     Py_DECREF(deferred);
+    Py_XDECREF(reported);
     return NULL;
 }
 
@@ -396,7 +415,7 @@ Scanner_probe(Scanner *self, PyObject *args)
     }
     parsed_t pl;
     const char *p = buf.buf;
-    int ok = scan_line(self, p, p + buf.len, &pl, strict);
+    int ok = scan_line(self, p, p + buf.len, &pl, strict, 0);
     PyObject *res = NULL;
     if (ok < 0) goto done;
     if (!ok) {
@@ -779,10 +798,14 @@ Scanner_locate(Scanner *self, PyObject *eids)
 
 static PyMethodDef Scanner_methods[] = {
     {"scan", (PyCFunction)Scanner_scan, METH_VARARGS,
-     "scan(block, keep, limit, strict, source, first_line, offset=-1) -> (lines, deferred): "
+     "scan(block, keep, limit, strict, source, first_line, offset=-1, reports=False) -> "
+     "(lines, deferred[, reported]): "
      "check every line of a block of whole lines; keep the accepted ones as records when keep "
      "is true. deferred lists (index, start, end) of the lines Python must decide. offset: "
-     "where the block starts in the file given to reread_from for source, or -1."},
+     "where the block starts in the file given to reread_from for source, or -1. reports: "
+     "a valid envelope of an unknown event type, and a valid event that breaks semantic "
+     "rules, are taken (kept) and listed in reported as (index, start, end, code), code = "
+     "kind (1: unknown type, 2: rules) | event type index << 8 | broken rules << 16."},
     {"reread_from", (PyCFunction)Scanner_reread_from, METH_VARARGS,
      "reread_from(source, fd) -> bool: read a kept line of source again from fd (open until "
      "settle()) only when a copy of its event_id arrives; False where that is not supported."},

@@ -678,7 +678,7 @@ scan_object(Scanner *self, PyObject *item, PyObject *event_type, parsed_t *out, 
                       &out->unknown, NULL, enc);
     Py_DECREF(payload);
     if (rc <= 0) goto done;
-    rc = finish_event(self, out, t, pseen, 0);
+    rc = finish_event(self, out, t, pseen, 0, 0);
 done:
     Py_DECREF(d);
     return rc;

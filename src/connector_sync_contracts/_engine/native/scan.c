@@ -413,7 +413,7 @@ members(Scanner *self, field_t *fields, int n, const char *p, const char *end, v
 }
 
 int
-scan_line(Scanner *self, const char *p, const char *end, parsed_t *out, int strict)
+scan_line(Scanner *self, const char *p, const char *end, parsed_t *out, int strict, int reports)
 {
     spec_t *spec = &self->spec;
     int err = 0;
@@ -438,31 +438,41 @@ scan_line(Scanner *self, const char *p, const char *end, parsed_t *out, int stri
         if (err) return -1;
         if (q != ctx.end) return 0;
     }
-    return finish_event(self, out, ctx.etype, ctx.pseen, strict);
+    return finish_event(self, out, ctx.etype, ctx.pseen, strict, reports);
 }
 
 int
-finish_event(Scanner *self, parsed_t *out, int t, uint64_t pseen, int strict)
+finish_event(Scanner *self, parsed_t *out, int t, uint64_t pseen, int strict, int reports)
 {
     spec_t *spec = &self->spec;
-    /* An event type the catalogue does not know: validate_event reports it, and
-       replay both reports and ignores it, so Python decides. */
-    if (t < 0) return 0;
-    etype_t *et = &spec->types[t];
-    if ((pseen & et->required_mask) != et->required_mask) return 0;
-    for (int r = 0; r < et->n_rules; r++) {
-        value_t *a = &out->pay[et->rule_a[r]], *b = &out->pay[et->rule_b[r]];
-        /* A rule holds when either side is absent or null (as in contract/rules.py). */
-        if (a->present && !a->is_null && b->present && !b->is_null && a->i > b->i)
-            out->broken |= 1u << r;
+    out->report = REPORT_NONE;
+    if (t < 0) {
+        /* An event type the catalogue does not know, in an envelope read whole:
+           validate_event reports it and replay reports and ignores it. Without
+           reports (or with strict's unknown fields to explain), Python decides. */
+        if (!reports || (strict && out->unknown)) return 0;
+        out->report = REPORT_UNKNOWN_TYPE;
+    } else {
+        etype_t *et = &spec->types[t];
+        if ((pseen & et->required_mask) != et->required_mask) return 0;
+        for (int r = 0; r < et->n_rules; r++) {
+            value_t *a = &out->pay[et->rule_a[r]], *b = &out->pay[et->rule_b[r]];
+            /* A rule holds when either side is absent or null (as in contract/rules.py). */
+            if (a->present && !a->is_null && b->present && !b->is_null && a->i > b->i)
+                out->broken |= 1u << r;
+        }
+        /* A broken rule makes the line invalid for validate: it is reported (from
+           the rules broken), or Python explains it. */
+        if (out->broken) {
+            if (!reports) return 0;
+            out->report = REPORT_RULES;
+        }
+        int iu = et->uuid_idx, eu = spec->env_role[R_ENV_PROJECT_UUID];
+        if (iu >= 0 && eu >= 0 && out->env[eu].present && !out->env[eu].is_null &&
+            memcmp(out->pay[iu].norm, out->env[eu].norm, 32) != 0)
+            out->uuid_mismatch = 1;
+        if (strict && (out->unknown || out->uuid_mismatch)) return 0; /* Python reports them */
     }
-    /* A broken rule makes the line invalid for validate: Python explains it. */
-    if (out->broken) return 0;
-    int iu = et->uuid_idx, eu = spec->env_role[R_ENV_PROJECT_UUID];
-    if (iu >= 0 && eu >= 0 && out->env[eu].present && !out->env[eu].is_null &&
-        memcmp(out->pay[iu].norm, out->env[eu].norm, 32) != 0)
-        out->uuid_mismatch = 1;
-    if (strict && (out->unknown || out->uuid_mismatch)) return 0; /* Python reports them */
     value_t *id = &out->env[spec->env_role[R_EVENT_ID]];
     out->eid_len = id->norm_len;
     memcpy(out->eid, id->norm, (size_t)id->norm_len);
