@@ -172,3 +172,33 @@ def test_a_shared_stream_is_read_without_loading_the_models(tmp_path: Path, comm
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["1", "False"]
+
+
+@needs_native
+def test_copies_decided_by_python_are_read_again_at_their_offsets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A copy the model path decided (a malformed payload) and a valid copy of the
+    same event_id: settling reads both lines again where they are, without a pass
+    over the whole file (``Source.lines_at``), and keeps the valid one."""
+    from connector_sync_contracts import replay
+    from connector_sync_contracts._engine.runner import replay_sources
+    from connector_sync_contracts.io import Source
+
+    events = [envelope("ConnectorProvisioned", seq=n) for n in range(1, 40)]
+    broken = {**events[20], "payload": {**events[20]["payload"], "mission_id": ""}}
+    lines = [json.dumps(e).encode() for e in [*events[:5], broken, *events[5:]]]
+    path = tmp_path / "copies.jsonl"
+    path.write_bytes(b"".join(line + b"\n" for line in lines))
+
+    def every_line(self: Source, numbers: object) -> Any:
+        raise AssertionError("the whole file was read again")
+
+    monkeypatch.setattr(Source, "lines_at", every_line)
+    source = Source(str(path))
+    try:
+        result, summary = replay_sources([source], on_problem=lambda *_: None)
+    finally:
+        source.close()
+    assert summary.rejected == 1
+    assert result.to_json() == replay([*events, broken]).to_json()

@@ -25,7 +25,7 @@ were read again must not have changed meanwhile (``_unchanged``).
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
@@ -142,8 +142,9 @@ def _lines(
     summary: RunSummary,
     scan: Scan | None,
     on_line: Callable[[int, int], None] | None,
-) -> Iterator[tuple[int, Source, int, bytes | None, int]]:
-    """The lines Python must see: (source index, source, line number, raw or None, report).
+) -> Iterator[tuple[int, Source, int, bytes | None, int, int]]:
+    """The lines Python must see: (source index, source, line number, raw or None, report,
+    offset of the line in the file as stored, or -1 when not known).
 
     With the compiled core (``scan``), every block is checked there and only
     the lines it defers (report 0: Python decides) or took and reports
@@ -159,7 +160,7 @@ def _lines(
                 summary.lines_read += 1
                 if on_line is not None:
                     on_line(0 if raw is None else len(raw) + 1, 1)
-                yield index, source, number, raw, 0
+                yield index, source, number, raw, 0, -1
             continue
         number = 0
         for block in source.blocks():
@@ -168,7 +169,7 @@ def _lines(
                 summary.lines_read += 1
                 if on_line is not None:
                     on_line(0, 1)
-                yield index, source, number, None, 0
+                yield index, source, number, None, 0, -1
                 continue
             count, deferred, reported = scan(block, limit, index, number + 1)
             if on_line is not None:
@@ -181,9 +182,11 @@ def _lines(
                 found.sort()
             else:
                 found = [(at, start, end, 0) for at, start, end in deferred]
+            base = source.block_offset
             for at, start, end, report in found:
                 raw = source.within_limit(bytes(block[start:end]))
-                yield index, source, number + at + 1, raw, report
+                where = -1 if base is None else base + start
+                yield index, source, number + at + 1, raw, report, where
             number += count
 
 
@@ -209,7 +212,7 @@ def validate_sources(
 
     checker: LineChecker | None = None  # loaded by the first line that needs it
     with native.no_gc():
-        for _, source, number, raw, report in _lines(sources, summary, scan, on_line):
+        for _, source, number, raw, report, _ in _lines(sources, summary, scan, on_line):
             if raw is None:
                 problems = [_too_long(number, source.max_line_bytes)]
                 _account(summary, source, problems, raw, on_problem)
@@ -274,6 +277,7 @@ class _Records:
         fact: Fact | None,
         source: int = 0,
         line: int = 0,
+        offset: int = -1,
     ) -> None:
         """Keep one copy's record and remember whether its event_id may repeat."""
         self.buckets[_bucket(fact)].append(self.make(event_id, lamport, instant_us, raw, fact))
@@ -369,6 +373,9 @@ class _NativeRecords:
         each event_id whose copies differ, when the core knew where they all are."""
         self.unplaced: frozenset[str] = frozenset()
         """After ``settle``: the event_ids whose copies differ, when it did not."""
+        self.offsets: dict[tuple[int, int], tuple[int, int]] = {}
+        """(source index, line) -> (offset, length) of each line offered with its offset:
+        the core knows where its own records' lines are, not where these are."""
 
     def offer(
         self,
@@ -379,13 +386,32 @@ class _NativeRecords:
         fact: Fact | None,
         source: int = 0,
         line: int = 0,
+        offset: int = -1,
     ) -> None:
-        """Keep one copy decided by the Python path, as an ordinary record."""
+        """Keep one copy decided by the Python path, as an ordinary record.
+
+        ``offset``: where the line starts in its file as stored (-1: not
+        known), so that settling copies can read it there again.
+        """
+        if offset >= 0:
+            self.offsets[source, line] = (offset, len(raw))
         if fact is not None and fact.event_id != event_id:
             fact = msgspec.structs.replace(fact, event_id=event_id)
         kind, values = native.record_values(fact)
         self.scanner.offer(
             event_id, lamport, instant_us, self.scanner.ident(raw), source, line, True, kind, values
+        )
+
+    def _with_offsets(
+        self, copies: Sequence[tuple[int, int, int, int]]
+    ) -> tuple[tuple[int, int, int, int], ...]:
+        """``copy_places`` entries, each offered line's offset and length filled in."""
+        offsets = self.offsets
+        return tuple(
+            (index, line, *offsets[index, line])
+            if offset < 0 and (index, line) in offsets
+            else (index, line, offset, length)
+            for index, line, offset, length in copies
         )
 
     def settle(
@@ -411,6 +437,8 @@ class _NativeRecords:
         # Only the lines that hold copies, where the core saw them; every line
         # when it cannot say (copies_at then declines).
         places = self.scanner.copy_places() or {}
+        if self.offsets:
+            places = {eid: self._with_offsets(at) for eid, at in places.items()}
         read = copies_at(places, sources) if places.keys() == copies.keys() else None
         if read is not None:
             for source in {sources[index] for index, _, _ in read}:
@@ -497,8 +525,11 @@ class _Replayer:
         raw: bytes | None,
         summary: RunSummary,
         on_problem: LineSink,
+        offset: int = -1,
     ) -> None:
-        """Decide, report and keep one line the compiled core left to Python (or any line)."""
+        """Decide, report and keep one line the compiled core left to Python (or any line).
+
+        ``offset``: where the line starts in its file as stored (-1: not known)."""
         if raw is None:
             problem = _too_long(number, source.max_line_bytes)
             found = anomaly(kind="malformed_envelope", event_id=None, message=problem.message)
@@ -521,6 +552,7 @@ class _Replayer:
                 decision.fact,
                 index,
                 number,
+                offset,
             )
         elif decision.anomaly is not None:
             self.envelope_anomalies.append(decision.anomaly)
@@ -569,11 +601,11 @@ def replay_sources(
                 source.hold_for_rereads = True
         records = replayer.records
         try:
-            for index, source, number, raw, report in _lines(sources, summary, scan, on_line):
+            for index, source, number, raw, report, at in _lines(sources, summary, scan, on_line):
                 if report:
                     replayer.reported(index, source, number, raw, report, summary, on_problem)
                 else:
-                    replayer.line(index, source, number, raw, summary, on_problem)
+                    replayer.line(index, source, number, raw, summary, on_problem, at)
             if scanner is not None:
                 _unchanged(scanner, sources)
             if isinstance(records, _NativeRecords):
