@@ -77,6 +77,7 @@ with atheris.instrument_imports():
 from pydantic import ValidationError
 
 from connector_sync_contracts import Event
+from connector_sync_contracts._engine.reports import reported_problems
 from connector_sync_contracts.interop.cloudevents import (
     compiled_plan,
     envelope_from_cloudevent_dict,
@@ -176,8 +177,19 @@ def line_spans(block: bytes) -> list[tuple[int, int]]:
 def check_scan(
     scanner: _accel.Scanner, block: bytes, handed: Any, plan: Plan, source: int, first: int
 ) -> tuple[list[bytes], list[bytes]]:
-    """Scan one block and check the answer; return (accepted lines, deferred lines)."""
-    count, deferred = scanner.scan(handed, plan.keep, plan.limit, plan.strict, source, first)
+    """Scan one block and check the answer; return (accepted lines, deferred lines).
+
+    Without keep (validate), the scan also takes and reports the lines it can
+    word (``reports``): each must be a line ``probe`` defers, and its report
+    must word at least one problem.
+    """
+    reported: list[tuple[int, int, int, int]] = []
+    if plan.keep:
+        count, deferred = scanner.scan(handed, plan.keep, plan.limit, plan.strict, source, first)
+    else:
+        count, deferred, reported = scanner.scan(
+            handed, plan.keep, plan.limit, plan.strict, source, first, -1, True
+        )
     spans = line_spans(block)
     assert count == len(spans), (count, len(spans), block)
     previous = -1
@@ -187,9 +199,18 @@ def check_scan(
         assert (start, end) == spans[index], (index, start, end, spans[index])
         previous = index
         deferred_indexes.add(index)
+    for index, start, end, code in reported:
+        assert index not in deferred_indexes and 0 <= index < count, (index, count)
+        assert (start, end) == spans[index], (index, start, end, spans[index])
+        line = block[start:end]
+        assert scanner.probe(exact(line), plan.strict) is None, line
+        assert reported_problems(line, index + 1, code), (line, code)
+    reported_indexes = {index for index, _, _, _ in reported}
     accepted, left = [], []
     for index, (start, end) in enumerate(spans):
         line = block[start:end]
+        if index in reported_indexes:
+            continue
         if index in deferred_indexes:
             left.append(line)
             if len(line) <= plan.limit:
