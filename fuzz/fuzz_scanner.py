@@ -200,7 +200,8 @@ def check_scan(
         previous = index
         deferred_indexes.add(index)
     for index, start, end, code in reported:
-        assert index not in deferred_indexes and 0 <= index < count, (index, count)
+        assert index not in deferred_indexes, index
+        assert 0 <= index < count, (index, count)
         assert (start, end) == spans[index], (index, start, end, spans[index])
         line = block[start:end]
         assert scanner.probe(exact(line), plan.strict) is None, line
