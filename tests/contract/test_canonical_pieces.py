@@ -85,3 +85,18 @@ def test_a_document_without_texts_is_one_piece() -> None:
     data = _document([], [], {"a": 1})
     assert canonical_pieces(data) == [canonical_dumps(data)]
     assert canonical_pieces([1, 2]) == [canonical_dumps([1, 2])]
+
+
+@settings(max_examples=examples(200, 3000), deadline=None)
+@given(data=st.dictionaries(_TEXT, _VALUES, max_size=4))
+def test_integers_past_64_bits_are_written_exactly_wherever_they_are(data: Any) -> None:
+    """Sums over many events may pass 64 bits (specification section 8): orjson
+    refuses them, and only the parts holding one are rewritten. The bytes read
+    back as the same values, as Python's own JSON writer writes them."""
+    import json
+
+    written = canonical_dumps(data)
+    assert json.loads(written) == data
+    assert written == (
+        json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    ).encode("utf-8", "surrogatepass")

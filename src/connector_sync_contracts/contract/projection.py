@@ -115,15 +115,33 @@ _INT64_RANGE: Final = range(-(2**63), 2**64)
 
 
 def _exact_integers(data: Any) -> Any:
+    """``data`` with each integer orjson cannot write (past 64 bits) as a ``Fragment``.
+
+    Only the containers that hold one are rebuilt: each child container is
+    first tried with orjson (in C), so a projection of a million deliveries
+    with a few sums past 64 bits costs a few dumps of its parts, not a
+    Python walk over every value.
+    """
     if isinstance(data, bool):
         return data
     if isinstance(data, int) and data not in _INT64_RANGE:
         return orjson.Fragment(str(data).encode())
     if isinstance(data, dict):
-        return {key: _exact_integers(value) for key, value in data.items()}
+        return {key: _exact_part(value) for key, value in data.items()}
     if isinstance(data, (list, tuple)):
-        return [_exact_integers(value) for value in data]
+        return [_exact_part(value) for value in data]
     return data
+
+
+def _exact_part(value: Any) -> Any:
+    """``_exact_integers(value)``, a container orjson writes as it is left as it is."""
+    if isinstance(value, (dict, list, tuple)):
+        try:
+            orjson.dumps(value, default=_json_text)
+        except TypeError:
+            return _exact_integers(value)
+        return value
+    return _exact_integers(value)
 
 
 def drop_logs(data: Any, *, unkept_only: bool = False) -> None:
