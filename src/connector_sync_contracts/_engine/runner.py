@@ -66,7 +66,6 @@ Scan = Callable[
     tuple[int, list[tuple[int, int, int]], list[tuple[int, int, int, int]]],
 ]
 """(block, limit, source index, first line) -> (lines, deferred, reported): ``Scanner.scan``."""
-"""(block, limit, source index, first line number) -> (lines, deferred lines)."""
 
 
 @dataclass
@@ -279,7 +278,10 @@ class _Records:
         line: int = 0,
         offset: int = -1,
     ) -> None:
-        """Keep one copy's record and remember whether its event_id may repeat."""
+        """Keep one copy's record and remember whether its event_id may repeat.
+
+        (``source``, ``line`` and ``offset`` are ``_NativeRecords.offer``'s: the
+        pure-Python records find copies by reading the lines again.)"""
         self.buckets[_bucket(fact)].append(self.make(event_id, lamport, instant_us, raw, fact))
         slot = hash(event_id) & (_BITMAP_BITS - 1)
         mask = 1 << (slot & 7)
