@@ -130,7 +130,7 @@ class Scanner(Protocol):
         a valid envelope of an unknown event type and a valid event that
         breaks semantic rules are taken (kept, when ``keep``) rather than
         deferred, and listed apart as ``(index, start, end, code)`` for
-        ``modelpath.reported_problems``.
+        ``reports.reported_problems``.
         """
 
     def map_cloudevents(
