@@ -352,3 +352,26 @@ def test_wide_connector_ids_line_up_in_the_table(tmp_path: Path) -> None:
     starts = {wcswidth(row[: row.index("provisioned")]) for row in rows}
     header = run.out.splitlines()[0]
     assert starts == {wcswidth(header[: header.index("STATE")])}
+
+
+def test_problems_found_before_an_unreadable_input_are_printed_before_its_error(
+    tmp_path: Path, valid_lines: list[bytes]
+) -> None:
+    """Problems are printed a chunk of lines at a time when no progress bar is shown;
+    an input that cannot be read after them does not swallow them: they come first,
+    in order, then the one line of the error (exit 2)."""
+    broken = [b"{not json", *valid_lines[:20], b"[1, 2]", b'{"event_id": 7}']
+    first = write_lines(tmp_path / "first.jsonl", broken)
+    packed = gzip.compress(b"".join(line + b"\n" for line in valid_lines[:50]), mtime=0)
+    damaged = tmp_path / "second.jsonl.gz"
+    damaged.write_bytes(packed[: len(packed) // 2])
+    run = run_cli("replay", "--format", "json", first, damaged)
+    assert run.code == 2, run.explain()
+    assert list(dict.fromkeys((p.file, p.line) for p in parse_problems(run.err))) == [
+        (str(first), 1),
+        (str(first), 22),
+        (str(first), 23),
+    ]
+    last = run.err.splitlines()[-1]
+    assert last == f"connector-sync: error: cannot read {damaged}: damaged or truncated gzip data"
+    assert run.err.index(f"{first}:23:") < run.err.index("connector-sync: error:")

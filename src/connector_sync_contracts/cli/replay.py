@@ -182,29 +182,43 @@ def replay(
             progress.close()
             partitioned.run(request, sources=sources)
 
+        # Without a progress bar to clear, problems are printed a chunk of lines per
+        # write: a log can have a problem on every tenth line, and a write (with
+        # its flush) per line cost more than deciding the lines.
+        pending: list[str] = []
+
         def on_problem(name: str, problem: LineProblem, raw: bytes | None) -> None:
-            with progress.printing():
-                click.echo(printable(problem_text(name, problem)), err=True)
+            text = problem_text(name, problem)
+            if progress.enabled:
+                with progress.printing():
+                    click.echo(printable(text), err=True)
+                return
+            pending.append(text)
+            if len(pending) >= ECHO_CHUNK:
+                _print_pending(pending)
 
         sink = adapt_input(input_format, sources, on_problem)
         progress.follow(sources)
         hooks: dict[str, Any] = {}
         if progress.enabled and "on_phase" in inspect.signature(replay_sources).parameters:
             hooks["on_phase"] = progress.step  # an engine that reports its fold's progress
-        result, summary = replay_sources(
-            sources,
-            # The table shows no per-event log: building them would only cost time and memory.
-            include_logs=fmt == "json" and not no_logs,
-            max_reconnect_cycles=max_reconnect_cycles,
-            on_problem=sink,
-            on_line=progress.advance if progress.enabled else None,
-            # Where each anomaly comes from: for the table's examples and stderr.
-            locate=fmt == "table" or not quiet,
-            # Only written as JSON, whole: the link index need not be objects.
-            render_links=fmt == "json" and not connectors,
-            **hooks,
-        )
-        summary.problems += extra_problems(sink)
+        try:
+            result, summary = replay_sources(
+                sources,
+                # The table shows no per-event log: building them would only cost time and memory.
+                include_logs=fmt == "json" and not no_logs,
+                max_reconnect_cycles=max_reconnect_cycles,
+                on_problem=sink,
+                on_line=progress.advance if progress.enabled else None,
+                # Where each anomaly comes from: for the table's examples and stderr.
+                locate=fmt == "table" or not quiet,
+                # Only written as JSON, whole: the link index need not be objects.
+                render_links=fmt == "json" and not connectors,
+                **hooks,
+            )
+            summary.problems += extra_problems(sink)
+        finally:  # before an error's message too: every problem found so far is shown
+            _print_pending(pending)
     with no_gc():  # many short-lived, acyclic objects: collections only cost time
         data = result.to_dict(include_logs=fmt == "json" and not no_logs)
         if connectors:
@@ -227,6 +241,14 @@ def replay(
         "never": False,
     }[fail_on]
     sys.exit(EXIT_PROBLEMS if failed else EXIT_CLEAN)
+
+
+def _print_pending(pending: list[str]) -> None:
+    """Print the problem lines held back (``echo_lines``: printable, one line each), and
+    forget them."""
+    if pending:
+        echo_lines(pending, err=True)
+        pending.clear()
 
 
 def _warn_unknown(connectors: tuple[str, ...], data: dict[str, Any]) -> None:
