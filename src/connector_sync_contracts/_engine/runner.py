@@ -175,12 +175,10 @@ def _lines(
                 on_line(len(block), count)
             summary.lines_read += count
             summary.accepted += count - len(deferred) - len(reported)
-            if reported:  # few, as a rule: merged into line order only when there are some
-                found = [(at, start, end, 0) for at, start, end in deferred]
+            found = [(at, start, end, 0) for at, start, end in deferred]
+            if reported:  # merged into line order only when there are some
                 found.extend(reported)
                 found.sort()
-            else:
-                found = [(at, start, end, 0) for at, start, end in deferred]
             base = source.block_offset
             for at, start, end, report in found:
                 raw = source.within_limit(bytes(block[start:end]))
