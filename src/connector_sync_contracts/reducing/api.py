@@ -232,7 +232,7 @@ class Projection:
             self._check_order()
             self._fold_pending()
             self._engine.retract(replaced)
-            self._engine.fold(self._dedup.held(key[2]))
+            self._pending = key[2]  # folded as a new event is: its copies may still come
         elif status == "overtook":
             self._count_out_of_order(
                 f"a copy of event {key[2]} that replay() keeps (its sort key or canonical "
