@@ -72,7 +72,7 @@ def event_ids(draw: st.DrawFn) -> str:
 def timestamps(draw: st.DrawFn) -> datetime:
     """An aware datetime in any offset, with or without microseconds."""
     moment = draw(
-        st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(9999, 12, 30))
+        st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30))
     ).replace(tzinfo=timezone.utc)
     offset = timezone(timedelta(minutes=draw(st.integers(-23 * 60, 23 * 60))))
     return moment.astimezone(offset)

@@ -183,9 +183,8 @@ def _shifted_in_range(value: str) -> bool:
 
 
 def format_instant(value: datetime) -> str:
-    """Render an aware datetime as canonical RFC 3339 UTC (``...Z``, microseconds if any)."""
-    utc = value.astimezone(timezone.utc)
-    text = utc.strftime("%Y-%m-%dT%H:%M:%S")
-    if utc.microsecond:
-        text += f".{utc.microsecond:06d}"
-    return text + "Z"
+    """Render an aware datetime as canonical RFC 3339 UTC (``...Z``, microseconds if any).
+
+    The year has four digits, as RFC 3339 asks (``0999-01-02T03:04:05Z``).
+    """
+    return value.astimezone(timezone.utc).replace(tzinfo=None).isoformat() + "Z"
