@@ -8,15 +8,14 @@ canonical JSON form that deduplication by ``event_id`` compares.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, Final
 
-import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
 from pydantic_core import PydanticCustomError
 
+from ..contract.canonical import canonical_bytes
 from ..contract.limits import INT64_MAX
 from ..contract.patterns import SEMVER_PATTERN, format_instant
 from ..errors import ContractViolationError
@@ -140,15 +139,7 @@ def canonical_json(event: Event) -> bytes:
     Two events are identical duplicates exactly when these bytes are equal.
     The payload is compared as the JSON object it is (keys sorted).
     """
-    data = _jsonable(event)
-    try:
-        return orjson.dumps(data, option=orjson.OPT_SORT_KEYS, default=str)
-    except orjson.JSONEncodeError:
-        # orjson stops at 64-bit integers, but a payload may be valid JSON holding a
-        # larger one (its model rejects it later): dedup must not crash on it.
-        # The same for a lone surrogate ("\\ud800" is valid JSON text): keep it
-        # as is, so canonical bytes never fail and stay distinct per content.
-        text = json.dumps(
-            data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
-        )
-        return text.encode("utf-8", "surrogatepass")
+    # One writer for both forms (contract.canonical): an integer past 64 bits
+    # or a lone surrogate in a payload (valid JSON text; its model rejects it
+    # later) must not crash dedup, and keeps its content distinct.
+    return canonical_bytes(_jsonable(event))

@@ -1,0 +1,105 @@
+"""The canonical JSON of an envelope: what deduplication by event_id compares (section 2).
+
+Two copies of one event_id are identical duplicates exactly when these bytes
+are equal; among copies that differ, the smallest (sort key, canonical JSON)
+wins once valid payloads come first. The bytes are the envelope's known
+fields (unknown ones are left out, absent optional ones take their
+defaults), its identifiers in their normal spelling, its timestamp as a UTC
+instant, and the payload as the JSON object it is, every key sorted.
+
+``models.envelope.canonical_json`` writes them for an ``Event``;
+``line_canonical_json`` writes the same bytes for the object of a line the
+compiled core has checked whole, without building the model (settling
+copies whose bytes differ then needs no pydantic). ``tests/contract``
+holds the two equal.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+from types import MappingProxyType
+from typing import Any, Final
+from uuid import UUID
+
+import orjson
+
+from .patterns import format_instant, normal_event_id
+
+__all__ = [
+    "ENVELOPE_DEFAULTS",
+    "ENVELOPE_REQUIRED",
+    "canonical_bytes",
+    "line_canonical_json",
+]
+
+ENVELOPE_REQUIRED: Final = (
+    "event_id",
+    "event_type",
+    "aggregate_id",
+    "payload",
+    "timestamp",
+    "node_id",
+    "lamport_clock",
+    "project_uuid",
+    "correlation_id",
+)
+"""The envelope fields every event has (``Event``'s required fields)."""
+
+ENVELOPE_DEFAULTS: Final[Mapping[str, Any]] = MappingProxyType(
+    {
+        "causation_id": None,
+        "build_id": None,
+        "project_slug": None,
+        "schema_version": None,
+        "data_tier": 0,
+    }
+)
+"""The optional envelope fields with the value an absent one takes (``Event``'s defaults)."""
+
+_IDENTIFIERS: Final = ("event_id", "correlation_id", "causation_id")
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+@lru_cache(maxsize=256)
+def _uuid_text(value: str) -> str:
+    # A log repeats a few projects' UUIDs, in one spelling each.
+    return str(UUID(value))
+
+
+def canonical_bytes(data: dict[str, Any]) -> bytes:
+    """Compact JSON of ``data`` with every key sorted: the canonical form's writer.
+
+    orjson writes it; a value orjson refuses (an integer past 64 bits, a
+    lone surrogate, both valid JSON text) is written by ``json`` instead, so
+    the bytes never fail and stay distinct per content.
+    """
+    try:
+        return orjson.dumps(data, option=orjson.OPT_SORT_KEYS, default=str)
+    except orjson.JSONEncodeError:
+        text = json.dumps(
+            data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+        )
+        return text.encode("utf-8", "surrogatepass")
+
+
+def line_canonical_json(obj: Mapping[str, Any], instant_us: int) -> bytes:
+    """The canonical JSON of a checked envelope object, as ``canonical_json`` writes its ``Event``.
+
+    ``obj``: a line's JSON object that the compiled core took as a valid
+    envelope (so every required field is present and every value keeps its
+    rule); ``instant_us``: its timestamp as the core read it, microseconds
+    since the epoch in UTC.
+    """
+    data = {name: obj[name] for name in ENVELOPE_REQUIRED}
+    for name, default in ENVELOPE_DEFAULTS.items():
+        data[name] = obj.get(name, default)
+    for name in _IDENTIFIERS:
+        value = data[name]
+        if isinstance(value, str):
+            data[name] = normal_event_id(value)
+    data["project_uuid"] = _uuid_text(data["project_uuid"])
+    data["timestamp"] = format_instant(_EPOCH + timedelta(microseconds=instant_us))
+    return canonical_bytes(data)
