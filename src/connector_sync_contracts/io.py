@@ -211,6 +211,19 @@ class Source:
         """
         return None if self._held is None else self._held[0]
 
+    def read_held(self, offset: int, length: int) -> bytes | None:
+        """``length`` bytes of the held file (``reread_fd``) at ``offset``: a line read
+        again where its first pass saw it. None when no file is held, or it holds fewer."""
+        if self._held is None:
+            return None
+        fd, data = self._held[0], b""
+        while len(data) < length:
+            chunk = os.pread(fd, length - len(data), offset + len(data))
+            if not chunk:
+                return None
+            data += chunk
+        return data
+
     def changed_while_held(self) -> bool:
         """Whether the held file's size or modification time changed since it was opened."""
         if self._held is None:

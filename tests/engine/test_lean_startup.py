@@ -80,3 +80,20 @@ def test_a_deferred_line_loads_the_models_and_is_judged_by_them(tmp_path: Path) 
     log.write_bytes(b"".join(line + b"\n" for line in lines))
     out = _run(_RUN_CLI.format(args=f"'validate', {str(log)!r}"))
     assert out.split() == ["1", "True"]
+
+
+@pytest.mark.skipif(_accel.scanner() is None, reason="the compiled accelerator is not in use")
+def test_copies_that_differ_in_bytes_are_settled_without_the_models(tmp_path: Path) -> None:
+    """A re-serialized copy (unknown fields, keys in another order) and a conflicting one
+    are settled from the lines the core read whole (``test_line_identity`` holds the
+    result equal to the models')."""
+    lines = list(generate_lines(GeneratorOptions(events=60, connectors=2)))
+    same = json.loads(lines[10])
+    same["x_trace"] = {"span": "s-1"}
+    conflicting = json.loads(lines[20])
+    conflicting["node_id"] += "-b"
+    copies = [json.dumps(dict(reversed(same.items()))), json.dumps(conflicting)]
+    log = tmp_path / "copies.jsonl"
+    log.write_bytes(b"".join(line + b"\n" for line in [*lines, *(c.encode() for c in copies)]))
+    out = _run(_RUN_CLI.format(args=f"'replay', '--format', 'json', {str(log)!r}"))
+    assert out.split() == ["0", "False"]

@@ -27,8 +27,7 @@ from typing import Any
 import pytest
 
 from connector_sync_contracts import io as jsonl
-from connector_sync_contracts._engine import modelpath
-from connector_sync_contracts._engine.runner import replay_sources
+from connector_sync_contracts._engine import modelpath, runner
 from connector_sync_contracts._tooling.synthetic import GeneratorOptions, generate_lines
 from connector_sync_contracts.errors import InputError
 from connector_sync_contracts.io import Source
@@ -158,32 +157,25 @@ def copies_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _replay(
     path: Path, *, read_again: bool, monkeypatch: pytest.MonkeyPatch
-) -> tuple[bytes, list[Any]]:
-    """The JSON of the replay, and the event ids the exact (Python) settle was asked for."""
-    asked: list[str] = []
-    real, real_at = modelpath.copies_of, modelpath.copies_at
+) -> tuple[bytes, list[str]]:
+    """The JSON of the replay, and the event ids whose differing copies were settled."""
+    settled: list[str] = []
+    real = runner._NativeRecords._decide
 
-    def copies_of(wanted: Any, sources: list[Source]) -> Any:
-        asked.extend(wanted)
-        return real(wanted, sources)
-
-    def copies_at(places: Any, sources: list[Source]) -> Any:
-        found = real_at(places, sources)
-        if found is not None:  # else copies_of reads every line
-            asked.extend(places)
-        return found
+    def decide(self: Any, eid: str, found: Any, conflicts: dict[str, int]) -> int:
+        settled.append(eid)
+        return real(self, eid, found, conflicts)
 
     with monkeypatch.context() as patch:
-        patch.setattr(modelpath, "copies_of", copies_of)
-        patch.setattr(modelpath, "copies_at", copies_at)
+        patch.setattr(runner._NativeRecords, "_decide", decide)
         if not read_again:
             patch.setattr(Source, "reread_fd", lambda self: None)
         source = Source(str(path))
         try:
-            result, _ = replay_sources([source], on_problem=lambda *_: None)
+            result, _ = runner.replay_sources([source], on_problem=lambda *_: None)
         finally:
             source.close()
-    return result.to_json(), sorted(asked)
+    return result.to_json(), sorted(settled)
 
 
 @pytest.mark.parametrize("block", [997, 4096, 1 << 16, jsonl._BLOCK])
@@ -194,7 +186,7 @@ def test_lines_read_again_decide_as_lines_hashed_at_once(
     at_once = _replay(copies_log, read_again=False, monkeypatch=monkeypatch)
     read_again = _replay(copies_log, read_again=True, monkeypatch=monkeypatch)
     assert read_again == at_once
-    assert at_once[1], "the log has conflicting copies for the exact settle"
+    assert at_once[1], "the log has conflicting copies to settle"
 
 
 def _two_files(tmp_path: Path, *, copy: bool) -> tuple[Path, Path]:
@@ -220,7 +212,7 @@ def _replay_while_writing(first: Path, second: Path) -> None:
 
     sources = [Source(str(first)), Source(str(second))]
     try:
-        replay_sources(sources, on_problem=lambda *_: None, on_line=on_line)
+        runner.replay_sources(sources, on_problem=lambda *_: None, on_line=on_line)
     finally:
         for source in sources:
             source.close()
@@ -254,6 +246,8 @@ def test_differing_copies_are_settled_from_their_own_lines_only(
         patch.setattr(modelpath, "copies_of", every_line)
         placed = _replay(copies_log, read_again=read_again, monkeypatch=monkeypatch)
     with monkeypatch.context() as patch:
+        # Through the models alone, every line read again.
+        patch.setattr(runner._NativeRecords, "_settle_checked", lambda *_: (set(), 0, {}))
         patch.setattr(modelpath, "copies_at", lambda places, sources: None)
         read_all = _replay(copies_log, read_again=read_again, monkeypatch=monkeypatch)
     assert placed == read_all

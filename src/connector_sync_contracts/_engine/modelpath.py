@@ -12,7 +12,6 @@ JSON.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -192,10 +191,10 @@ def copies_at(
     found: list[tuple[int, bytes, Event]] = []
     for index in sorted(lines):
         wanted = sorted(set(lines[index]))
-        fd = sources[index].reread_fd()
+        source = sources[index]
         read: Iterable[bytes | None]
-        if fd is not None and all(offset >= 0 for _, offset, _ in wanted):
-            read = [_pread(fd, length, offset) for _, offset, length in wanted]
+        if source.reread_fd() is not None and all(offset >= 0 for _, offset, _ in wanted):
+            read = [source.read_held(offset, length) for _, offset, length in wanted]
         else:
             numbers = {number for number, _, _ in wanted}
             read = [raw for _, raw in sources[index].lines_at(numbers)]
@@ -208,14 +207,3 @@ def copies_at(
     if len(found) != sum(len(set(at)) for at in places.values()):
         return None
     return found
-
-
-def _pread(fd: int, length: int, offset: int) -> bytes | None:
-    """``length`` bytes of ``fd`` at ``offset``, or None when the file holds fewer."""
-    data = b""
-    while len(data) < length:
-        chunk = os.pread(fd, length - len(data), offset + len(data))
-        if not chunk:
-            return None
-        data += chunk
-    return data

@@ -31,7 +31,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
+import orjson
 
+from ..contract.canonical import line_canonical_json
 from ..contract.catalog import ALL_FAMILIES, Family
 from ..contract.lifecycle import DEFAULT_MAX_RECONNECT_CYCLES
 from ..contract.patterns import normal_event_id
@@ -49,6 +51,7 @@ from . import native
 from .reports import reported_problems
 
 if TYPE_CHECKING:
+    from ..models.envelope import Event
     from .modelpath import LineChecker
 
 __all__ = ["Folded", "RunSummary", "fold_compiled", "replay_sources", "validate_sources"]
@@ -60,6 +63,10 @@ _BITMAP_BITS: Final = 1 << 26
 _BUCKETS: Final = 16
 _SAMPLE_LINES: Final = 1000
 _FAMILY_BITS: Final = {Family.CONNECTOR: 1, Family.SYNC: 2, Family.LINK: 4}
+
+_Copy = tuple[bool, tuple[int, int], bytes, bytes, tuple[str, Any]]
+"""One copy of an event_id being settled: (malformed payload, (lamport, instant_us),
+canonical JSON, raw line, its record values as ``Scanner.offer`` takes them)."""
 
 Scan = Callable[
     [bytes | memoryview, int, int, int],
@@ -414,6 +421,54 @@ class _NativeRecords:
             for index, line, offset, length in copies
         )
 
+    def _settle_checked(
+        self, places: Mapping[str, Sequence[tuple[int, int, int, int]]], sources: list[Source]
+    ) -> tuple[set[str], int, dict[str, int]]:
+        """Settle each event_id whose every copy the core takes whole, read at its offset.
+
+        Such a copy's payload is valid, its sort key and record are the core's,
+        and its canonical JSON is written from its object without the models
+        (``line_canonical_json``). An event_id with a copy the core would not
+        take (the model path decides it), or whose place is not known, is
+        left for the models. Returns the event_ids settled, and ``_decide``'s
+        copies dropped and conflicts of them.
+        """
+        probe, settled, dropped = self.scanner.probe, set(), 0
+        conflicts: dict[str, int] = {}
+        for eid, at in places.items():
+            checked: list[_Copy] = []
+            for index, _, offset, length in dict.fromkeys(at):
+                known = offset >= 0 and index < len(sources)
+                raw = sources[index].read_held(offset, length) if known else None
+                took = None if raw is None else probe(raw, False)
+                if took is None or took[0] != eid:
+                    break
+                assert raw is not None
+                _, lamport, instant, kind, values = took
+                canonical = line_canonical_json(orjson.loads(raw), instant)
+                checked.append((False, (lamport, instant), canonical, raw, (kind, values)))
+            else:
+                # Decided at once: the copies of one event_id are held at a time.
+                dropped += self._decide(eid, checked, conflicts)
+                settled.add(eid)
+        return settled, dropped, conflicts
+
+    def _decide(self, eid: str, found: list[_Copy], conflicts: dict[str, int]) -> int:
+        """Offer the winner of one event_id's copies back (section 2); copies dropped.
+
+        A valid payload first, then the smallest (sort key, canonical JSON).
+        Copies with one canonical JSON are identical; more than one content
+        is a conflict, counted in ``conflicts``.
+        """
+        distinct = len({canonical for _, _, canonical, _, _ in found})
+        if distinct > 1:
+            conflicts[eid] = distinct
+        _, (lamport, instant), _, raw, (kind, values) = min(found, key=lambda v: v[:3])
+        self.scanner.offer(
+            eid, lamport, instant, self.scanner.ident(raw), 0, 0, False, kind, values
+        )
+        return len(found) - distinct
+
     def settle(
         self, sources: list[Source], rejected: AbstractSet[tuple[int, int]] = frozenset()
     ) -> tuple[int, dict[str, int]]:
@@ -429,41 +484,57 @@ class _NativeRecords:
         conflicts: dict[str, int] = {}
         if not ids:
             return dropped, conflicts
-        from .modelpath import canonical_json, copies_at, copies_of, event_to_fact, instant_us
-
-        copies: dict[str, list[tuple[bool, tuple[int, int], bytes, bytes, Fact | None]]] = {
-            e: [] for e in ids
-        }
         # Only the lines that hold copies, where the core saw them; every line
         # when it cannot say (copies_at then declines).
         places = self.scanner.copy_places() or {}
         if self.offsets:
             places = {eid: self._with_offsets(at) for eid, at in places.items()}
-        read = copies_at(places, sources) if places.keys() == copies.keys() else None
-        if read is not None:
-            for source in {sources[index] for index, _, _ in read}:
+        rest = set(ids)
+        placed = places.keys() == rest
+        read: list[tuple[int, bytes, Event]] | None = None
+        if placed:
+            # Copies the core takes whole are compared without the models.
+            settled, dropped_checked, conflicts = self._settle_checked(places, sources)
+            dropped += dropped_checked
+            rest -= settled
+            read = []
+            if rest:
+                from .modelpath import copies_at
+
+                read = copies_at({eid: places[eid] for eid in rest}, sources)
+            for source in {sources[index] for at in places.values() for index, *_ in at}:
                 if source.changed_while_held():
                     raise InputError(_changed_while_replayed(source))
-            self.first_places = {eid: _first_valid(at, rejected) for eid, at in places.items()}
-        else:
-            self.unplaced = frozenset(copies)
-        for _, raw, event in copies_of(copies, sources) if read is None else read:
-            order = (event.lamport_clock, instant_us(event))
+        if read is None:
+            # Not where the core saw them: every line is read again to find them.
+            from .modelpath import copies_of
+
+            self.unplaced = frozenset(rest)
+            read = list(copies_of(rest, sources))
+        if placed:
+            self.first_places = {
+                eid: _first_valid(at, rejected)
+                for eid, at in places.items()
+                if eid not in self.unplaced
+            }
+        if not read:
+            return dropped, conflicts
+        from .modelpath import canonical_json, event_to_fact, instant_us
+
+        copies: dict[str, list[_Copy]] = {eid: [] for eid in rest}
+        for _, raw, event in read:
             fact = event_to_fact(event)
             copies[event.event_id].append(
-                (isinstance(fact, MalformedFact), order, canonical_json(event), raw, fact)
+                (
+                    isinstance(fact, MalformedFact),
+                    (event.lamport_clock, instant_us(event)),
+                    canonical_json(event),
+                    raw,
+                    native.record_values(fact),
+                )
             )
         for eid, found in copies.items():
-            distinct = {canonical for _, _, canonical, _, _ in found}
-            dropped += len(found) - len(distinct)
-            if len(distinct) > 1:
-                conflicts[eid] = len(distinct)
-            # Section 2: a valid payload first, then the smallest (sort key, canonical JSON).
-            _, (lamport, instant), _, raw, fact = min(found, key=lambda v: v[:3])
-            kind, values = native.record_values(fact)
-            self.scanner.offer(
-                eid, lamport, instant, self.scanner.ident(raw), 0, 0, False, kind, values
-            )
+            dropped += self._decide(eid, found, conflicts)
         return dropped, conflicts
 
 
