@@ -77,7 +77,9 @@ def canonical_bytes(data: dict[str, Any]) -> bytes:
     the bytes never fail and stay distinct per content.
     """
     try:
-        return orjson.dumps(data, option=orjson.OPT_SORT_KEYS, default=str)
+        # A copy of orjson's bytes: its own hold a buffer of 4 KB or more, and
+        # settling copies keeps one per copy of an event_id until it is decided.
+        return bytes(memoryview(orjson.dumps(data, option=orjson.OPT_SORT_KEYS, default=str)))
     except orjson.JSONEncodeError:
         text = json.dumps(
             data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
