@@ -97,7 +97,7 @@ def test_a_lines_canonical_json_is_its_events(raw: bytes) -> None:
     assert isinstance(parsed, dict), parsed
     event = Event.model_validate(parsed)
     at = instant_us(event)
-    assert line_canonical_json(orjson.loads(raw), at) == canonical_json(event)
+    assert line_canonical_json(orjson.loads(raw), event.event_id, at) == canonical_json(event)
     scanner = native_scanner()
     if scanner is not None:
         took = scanner.probe(raw, False)

@@ -445,7 +445,7 @@ class _NativeRecords:
                     break
                 assert raw is not None
                 _, lamport, instant, kind, values = took
-                canonical = line_canonical_json(orjson.loads(raw), instant)
+                canonical = line_canonical_json(orjson.loads(raw), eid, instant)
                 checked.append((False, (lamport, instant), canonical, raw, (kind, values)))
             else:
                 # Decided at once: the copies of one event_id are held at a time.

@@ -59,7 +59,7 @@ ENVELOPE_DEFAULTS: Final[Mapping[str, Any]] = MappingProxyType(
 )
 """The optional envelope fields with the value an absent one takes (``Event``'s defaults)."""
 
-_IDENTIFIERS: Final = ("event_id", "correlation_id", "causation_id")
+_OTHER_IDENTIFIERS: Final = ("correlation_id", "causation_id")
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
@@ -87,21 +87,28 @@ def canonical_bytes(data: dict[str, Any]) -> bytes:
         return text.encode("utf-8", "surrogatepass")
 
 
-def line_canonical_json(obj: Mapping[str, Any], instant_us: int) -> bytes:
+def line_canonical_json(obj: Mapping[str, Any], event_id: str, instant_us: int) -> bytes:
     """The canonical JSON of a checked envelope object, as ``canonical_json`` writes its ``Event``.
 
     ``obj``: a line's JSON object that the compiled core took as a valid
     envelope (so every required field is present and every value keeps its
-    rule); ``instant_us``: its timestamp as the core read it, microseconds
-    since the epoch in UTC.
+    rule); ``event_id`` and ``instant_us``: its event_id in normal form and
+    its timestamp in microseconds since the epoch (UTC), as the core read them.
     """
     data = {name: obj[name] for name in ENVELOPE_REQUIRED}
     for name, default in ENVELOPE_DEFAULTS.items():
         data[name] = obj.get(name, default)
-    for name in _IDENTIFIERS:
+    data["event_id"] = event_id
+    for name in _OTHER_IDENTIFIERS:
         value = data[name]
         if isinstance(value, str):
             data[name] = normal_event_id(value)
     data["project_uuid"] = _uuid_text(data["project_uuid"])
-    data["timestamp"] = format_instant(_EPOCH + timedelta(microseconds=instant_us))
+    data["timestamp"] = _instant_text(instant_us)
     return canonical_bytes(data)
+
+
+@lru_cache(maxsize=4096)
+def _instant_text(instant_us: int) -> str:
+    # The copies of one event mostly share their instant.
+    return format_instant(_EPOCH + timedelta(microseconds=instant_us))
