@@ -129,6 +129,27 @@ class DedupRules(RuleCase):
         assert (result.event_count, result.duplicates_dropped) == (1, 1)
         assert result.anomalies == ()
 
+    def test_unknown_envelope_fields_and_defaults_are_not_content(self) -> None:
+        """The normalized content is the envelope's known fields (absent optional ones at
+        their defaults) and the payload as sent: a newer producer's envelope field
+        does not make a copy differ, an unknown payload field does."""
+        event = envelope(CONNECTOR_PROVISIONED, seq=1) | {
+            "causation_id": None,
+            "build_id": None,
+            "data_tier": 0,
+        }
+        respelled = {k: v for k, v in event.items() if k not in ("build_id", "data_tier")}
+        respelled |= {"x_trace": {"span": "s-1"}}
+        result = self.replay_log([event, respelled])
+        assert (result.event_count, result.duplicates_dropped) == (1, 1)
+        assert result.anomalies == ()
+        newer = event | {"payload": event["payload"] | {"x_labels": {"team": "a"}}}
+        result = self.replay_log([event, newer])
+        assert (result.event_count, result.duplicates_dropped) == (1, 0)
+        assert [(a.kind, a.event_id) for a in result.anomalies] == [
+            ("conflicting_duplicate", event["event_id"])
+        ]
+
     # ----------------------------------------------------------------------- differing copies
 
     def test_differing_duplicates_keep_the_smallest_canonical_json(self) -> None:
