@@ -148,12 +148,10 @@ def test_a_report_that_is_not_one_is_refused() -> None:
 @needs_native
 @pytest.mark.parametrize("command", ["validate", "replay"])
 def test_a_shared_stream_is_read_without_loading_the_models(tmp_path: Path, command: str) -> None:
-    """Other families' events and broken rules cost the core's reading, not the model path's.
-
-    (The last line, a differing copy of an event_id, is left out: copies that
-    differ are settled by their canonical JSON, which the models give.)"""
+    """Other families' events and broken rules cost the core's reading, not the model path's,
+    and so does settling the differing copy of an ignored event (the last line)."""
     log = tmp_path / "shared-stream.jsonl"
-    log.write_bytes(b"".join(line + b"\n" for line in _lines()[:-1]))
+    log.write_bytes(b"".join(line + b"\n" for line in _lines()))
     code = (
         "import os, sys\n"
         "from connector_sync_contracts.cli import main\n"
@@ -202,3 +200,39 @@ def test_copies_decided_by_python_are_read_again_at_their_offsets(
         source.close()
     assert summary.rejected == 1
     assert result.to_json() == replay([*events, broken]).to_json()
+
+
+def _items(kind: str) -> list[Any]:
+    """``_lines()`` as the library takes them: envelope mappings or ``Event`` objects."""
+    from connector_sync_contracts import Event
+
+    mappings = [json.loads(line) for line in _lines()]
+    return mappings if kind == "dicts" else [Event.model_validate(m) for m in mappings]
+
+
+@needs_native
+@pytest.mark.parametrize("kind", ["dicts", "events"])
+def test_the_core_takes_such_items_in_the_library_too(kind: str) -> None:
+    """``replay()`` of mappings or Events: an item of another family and one breaking a
+    semantic rule are kept by the core, as their lines are, not decided one by one by
+    the models; the projection is the pure-Python engine's, byte for byte."""
+    from connector_sync_contracts import Event, replay
+    from tests.support.engines import engine
+
+    items = _items(kind)
+    scanner = native.scanner()
+    assert scanner is not None
+    _, deferred = scanner.scan_objects(items, Event, False, 0, 1, 0, len(items))
+    assert deferred == []
+    with engine("compiled"):
+        compiled = replay(items).to_json()
+    with engine("python"):
+        pure = replay(items).to_json()
+    assert compiled == pure
+    data = json.loads(compiled)
+    assert data["ignored_event_count"] == 3  # seq 6 (with its copies), 7, 8
+    assert [a["kind"] for a in data["anomalies"]] == ["conflicting_duplicate"]
+    kinds = [a["kind"] for state in data["connectors"].values() for a in state["anomalies"]]
+    assert kinds == ["semantic_violation"]
+    kinds = sorted(a["kind"] for state in data["sync"].values() for a in state["anomalies"])
+    assert kinds == ["retry_budget_exceeded"] * 2 + ["semantic_violation"] * 2

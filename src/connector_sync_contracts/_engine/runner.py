@@ -426,7 +426,9 @@ class _NativeRecords:
     ) -> tuple[set[str], int, dict[str, int]]:
         """Settle each event_id whose every copy the core takes whole, read at its offset.
 
-        Such a copy's payload is valid, its sort key and record are the core's,
+        Such a copy's payload is valid (or of an event type with no model, or
+        breaking a semantic rule, as the core's reports keep them), its sort
+        key and record are the core's,
         and its canonical JSON is written from its object without the models
         (``line_canonical_json``). An event_id with a copy the core would not
         take (the model path decides it), or whose place is not known, is
@@ -440,7 +442,7 @@ class _NativeRecords:
             for index, _, offset, length in dict.fromkeys(at):
                 known = offset >= 0 and index < len(sources)
                 raw = sources[index].read_held(offset, length) if known else None
-                took = None if raw is None else probe(raw, False)
+                took = None if raw is None else probe(raw, False, True)
                 if took is None or took[0] != eid:
                     break
                 assert raw is not None

@@ -170,8 +170,13 @@ class Scanner(Protocol):
         from one list, which must not change until ``settle()``.
         """
 
-    def probe(self, line: bytes, strict: bool, /) -> tuple[str, int, int, str, Any] | None:
-        """(event_id, lamport, instant_us, kind, values) of an accepted line, or None."""
+    def probe(
+        self, line: bytes, strict: bool, reports: bool = False, /
+    ) -> tuple[str, int, int, str, Any] | None:
+        """(event_id, lamport, instant_us, kind, values) of an accepted line, or None.
+
+        ``reports``: a line ``scan(..., reports=True)`` keeps and reports (an
+        event type with no model, a broken semantic rule) is taken too."""
 
     def ident(self, line: bytes, /) -> int:
         """The keyed hash identical copies of a line share."""

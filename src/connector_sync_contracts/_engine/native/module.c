@@ -8,6 +8,7 @@
  *   reread_from(source, fd) -> whether lines can be read again; rereads()
  *   scan_objects(items, event_type, keep, source, first_line, start, stop)
  *       -> (items, [index of each deferred item])
+ *   probe(line, strict, reports=False) -> what offer() takes for a line, or None
  *   ident(line) -> the keyed hash identical copies share
  *   offer(event_id, lamport, instant_us, ident, source, line, dedup, kind, values)
  *   reserve(events), settle() -> (event ids with differing copies, copies dropped)
@@ -402,20 +403,22 @@ record_values(Scanner *self, const rec_t *r)
                          (long long)r->u.s.count, (int)r->broken);
 }
 
-/* probe(line, strict) -> None when deferred, else (event_id, lamport, instant_us, kind, values). */
+/* probe(line, strict, reports=False) -> None when deferred, else (event_id, lamport,
+   instant_us, kind, values). With reports, a line of an unknown event type or
+   one that breaks a semantic rule is taken, as scan(..., reports=True) takes it. */
 static PyObject *
 Scanner_probe(Scanner *self, PyObject *args)
 {
     Py_buffer buf;
-    int strict;
-    if (!PyArg_ParseTuple(args, "y*p", &buf, &strict)) return NULL;
+    int strict, reports = 0;
+    if (!PyArg_ParseTuple(args, "y*p|p", &buf, &strict, &reports)) return NULL;
     if (!usable(self, "probe")) {
         PyBuffer_Release(&buf);
         return NULL;
     }
     parsed_t pl;
     const char *p = buf.buf;
-    int ok = scan_line(self, p, p + buf.len, &pl, strict, 0);
+    int ok = scan_line(self, p, p + buf.len, &pl, strict, reports);
     PyObject *res = NULL;
     if (ok < 0) goto done;
     if (!ok) {
@@ -820,8 +823,9 @@ static PyMethodDef Scanner_methods[] = {
      "check every mapping or event_type instance of a list as the JSON text it stands for; "
      "deferred lists the indexes of the items Python must decide."},
     {"probe", (PyCFunction)Scanner_probe, METH_VARARGS,
-     "probe(line, strict) -> None when the line is deferred, else (event_id, lamport, "
-     "instant_us, kind, values): what offer() would take for it."},
+     "probe(line, strict, reports=False) -> None when the line is deferred, else (event_id, "
+     "lamport, instant_us, kind, values): what offer() would take for it. With reports, a "
+     "line scan(..., reports=True) keeps and reports is taken too."},
     {"ident", (PyCFunction)Scanner_ident, METH_O,
      "ident(line) -> the keyed hash that identical copies of a line share."},
     {"offer", (PyCFunction)Scanner_offer, METH_VARARGS,

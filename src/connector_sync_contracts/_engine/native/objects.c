@@ -17,6 +17,9 @@
  * An Event (the exact class given) is read from its instance dictionary,
  * and of its envelope only the fields a record is made of: it was validated
  * when it was made, and Python takes it as it is (its payload is checked).
+ * As a line with reports is, an item of an event type the catalogue does not
+ * know is kept as an ignored event, and one whose payload breaks a semantic
+ * rule is kept with the rules it breaks (replay() reports no problems).
  *
  * Identical items must share an identity, as identical lines share their
  * bytes' hash: everything read is appended to a binary encoding (type tags,
@@ -669,7 +672,17 @@ scan_object(Scanner *self, PyObject *item, PyObject *event_type, parsed_t *out, 
     value_t *tv = &out->env[spec->env_role[R_EVENT_TYPE]];
     if (tv->str.chars < 1) goto done;
     int t = spec_type_index(spec, tv->str.s, tv->str.n);
-    if (t < 0) goto done; /* an event type the catalogue does not know: Python decides */
+    if (t < 0) {
+        /* An event type the catalogue does not know (another family, a newer
+           type): an ignored event, its payload any object under the input
+           limits, as the line scan takes it (finish_event with reports). */
+        Py_INCREF(payload);
+        rc = walk_any(self, payload, 1, enc);
+        Py_DECREF(payload);
+        if (rc <= 0) goto done;
+        rc = finish_event(self, out, t, 0, 0, 1);
+        goto done;
+    }
     etype_t *et = &spec->types[t];
     clear_values(out->pay, et->n_fields);
     uint64_t pseen = 0;
@@ -678,7 +691,9 @@ scan_object(Scanner *self, PyObject *item, PyObject *event_type, parsed_t *out, 
                       &out->unknown, NULL, enc);
     Py_DECREF(payload);
     if (rc <= 0) goto done;
-    rc = finish_event(self, out, t, pseen, 0, 0);
+    /* With reports: a payload that breaks a semantic rule is kept with its
+       rules broken; the fold records its anomaly, as for a line. */
+    rc = finish_event(self, out, t, pseen, 0, 1);
 done:
     Py_DECREF(d);
     return rc;
