@@ -427,13 +427,12 @@ class _NativeRecords:
         """Settle each event_id whose every copy the core takes whole, read at its offset.
 
         Such a copy's payload is valid (or of an event type with no model, or
-        breaking a semantic rule, as the core's reports keep them), its sort
-        key and record are the core's,
-        and its canonical JSON is written from its object without the models
-        (``line_canonical_json``). An event_id with a copy the core would not
-        take (the model path decides it), or whose place is not known, is
-        left for the models. Returns the event_ids settled, and ``_decide``'s
-        copies dropped and conflicts of them.
+        breaking a semantic rule, as the core's reports keep them); its sort
+        key and record are the core's, and its canonical JSON is written from
+        its object without the models (``line_canonical_json``). An event_id
+        with a copy the core would not take (the model path decides it), or
+        whose place is not known, is left for the models. Returns the
+        event_ids settled, and the copies dropped and conflicts among them.
         """
         probe, settled, dropped = self.scanner.probe, set(), 0
         conflicts: dict[str, int] = {}

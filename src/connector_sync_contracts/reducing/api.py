@@ -18,6 +18,7 @@ from .._engine.native import no_gc
 from .._engine.runner import Folded
 from ..contract.catalog import ALL_FAMILIES, EVENT_FAMILIES, RECIPES, Family
 from ..contract.lifecycle import DEFAULT_MAX_RECONNECT_CYCLES
+from ..contract.patterns import normal_event_id
 from ..contract.rules import semantic_failures
 from ..errors import OutOfOrderWarning
 from ..io import LineProblem
@@ -74,9 +75,16 @@ def _readable_connector_id(payload: Mapping[str, Any]) -> str | None:
 
 
 def raw_event_id(item: object) -> str | None:
-    """The ``event_id`` string of an envelope that failed validation, for its anomaly."""
+    """The ``event_id`` of an envelope that failed validation, for its anomaly.
+
+    In its normal spelling when it is a ULID or UUID (as every other event_id
+    of a projection is), so that the anomaly names the event its valid copies
+    name; else the string as written.
+    """
     raw = item.get("event_id") if isinstance(item, Mapping) else None
-    return _encodable(raw) if isinstance(raw, str) else None
+    if not isinstance(raw, str):
+        return None
+    return normal_event_id(raw) or _encodable(raw)
 
 
 def admit_envelope(

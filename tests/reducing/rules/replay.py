@@ -134,6 +134,21 @@ class ReplayRules(RuleCase):
         assert result.event_count == 15
         assert result.connectors == self.replay_log(a_day()).connectors
 
+    def test_a_malformed_envelope_names_its_event_id_in_normal_spelling(self) -> None:
+        """Its anomaly names the event as every other event_id of a projection does (a
+        lower-case ULID, a 32-hex upper-case UUID): the same broken event sent in two
+        spellings gives one projection. An id that is neither is kept as written."""
+        uuid = "6F1C2B9E4A7D4E219D3B8C5A7E2F1B05"
+        broken = [
+            envelope(CONNECTOR_HEALTH_CHECKED, seq=50, event_id=ulid(50).lower())
+            | {"lamport_clock": "7"},
+            envelope(CONNECTOR_HEALTH_CHECKED, seq=51, event_id=uuid) | {"lamport_clock": -1},
+        ]
+        result = self.replay_log([*a_day(), *broken])
+        assert sorted(a.event_id or "" for a in result.anomalies) == sorted(
+            [ulid(50), "6f1c2b9e-4a7d-4e21-9d3b-8c5a7e2f1b05"]
+        )
+
     def test_stream_anomalies_are_ordered_by_kind_event_id_message(self) -> None:
         events = [
             envelope(CONNECTOR_PROVISIONED, {"no": "connector"}, seq=3),
