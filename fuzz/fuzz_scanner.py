@@ -69,7 +69,7 @@ with atheris.instrument_imports():
     import orjson
 
     from connector_sync_contracts._engine import native as _accel
-    from connector_sync_contracts.scale.plan import joined_partitions
+    from connector_sync_contracts.scale.plan import Tie, joined_partitions
     from connector_sync_contracts.scale.routing import TOO_LONG, Router
 
 # After the instrumented imports, so that pydantic and the models are not
@@ -456,7 +456,8 @@ def check_route(block: bytes, handed: Any, plan: Plan) -> None:
         assert len(bucket) % 8 == 0
         values = memoryview(bucket).cast("Q")
         assert all(value & 0xFFFF < partitions for value in values)
-        assert sorted(_accel.key_ties()(bucket)) == joined_partitions([values])
+        ties = [Tie(key, tuple(found)) for key, *found in _accel.key_ties()(bucket)]
+        assert ties == joined_partitions([values])
 
 
 def check_cloudevents(scanner: _accel.Scanner, block: bytes, handed: Any, plan: Plan) -> None:

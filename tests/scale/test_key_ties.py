@@ -15,14 +15,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from connector_sync_contracts._engine.native import key_ties
-from connector_sync_contracts.scale.plan import joined_partitions, tied_partitions
+from connector_sync_contracts.scale.plan import Tie, joined_partitions, tied_partitions
 
 pytestmark = pytest.mark.skipif(key_ties() is None, reason="the compiled core is not built")
 
 _HIGH = ((1 << 64) - 1) ^ 0xFFFF
 
 
-def _both(values: list[int]) -> tuple[list[list[int]], list[list[int]]]:
+def _both(values: list[int]) -> tuple[list[Tie], list[Tie]]:
     packed = array("Q", values)
     return tied_partitions(packed.tobytes()), joined_partitions([packed])
 
@@ -51,7 +51,7 @@ def test_a_key_in_two_partitions_ties_them_whatever_byte_tells_keys_apart() -> N
         a, b = 0x5A << (8 * byte), 0x5B << (8 * byte)
         values = [a | 3, b | 3, a | 9, b | 3, a | 3]
         compiled, python = _both(values)
-        assert compiled == python == [[3, 9]]
+        assert compiled == python == [Tie(a >> 16, (3, 9))]
 
 
 def test_no_tie_when_every_key_is_in_one_partition() -> None:
@@ -62,7 +62,7 @@ def test_no_tie_when_every_key_is_in_one_partition() -> None:
 def test_the_extreme_values() -> None:
     values = [0, 2**64 - 1, 2**64 - 2, 0xFFFF, 0x10000, 1]
     compiled, python = _both(values)
-    assert compiled == python == [[0, 1, 0xFFFF], [0xFFFE, 0xFFFF]]
+    assert compiled == python == [Tie(0, (0, 1, 0xFFFF)), Tie(2**48 - 1, (0xFFFE, 0xFFFF))]
 
 
 def test_a_torn_value_is_refused() -> None:

@@ -259,3 +259,21 @@ def test_lines_with_a_repeated_member_or_bad_utf8_are_routed_without_loss() -> N
         assert router.route_block(b"\n".join(lines)) == len(lines)
         router.take()
         assert sorted(b"".join(map(bytes, delivered)).splitlines()) == sorted(lines)
+
+
+@settings(max_examples=examples(200, 10000), deadline=None)
+@given(data=st.data(), cloudevents=st.booleans())
+def test_check_keys_reads_again_the_keys_routing_kept(
+    data: st.DataObject, cloudevents: bool
+) -> None:
+    # The spilling replay reads a partition's check keys again to find the copies of a
+    # tied event_id (``untangle``): a key read otherwise would leave the copies unfound.
+    lines = data.draw(_lines(cloudevents))
+    routing, values, _ = _route(lines, compiled=False, cloudevents=cloudevents)
+    router, _ = _delivering(compiled=False, cloudevents=cloudevents)
+    read = router.check_keys([line + b"\n" for line in lines])
+    assert read == [router.line_keys(line) for line in lines]
+    for line, partition, kept, keys in zip(lines, routing, values, read, strict=True):
+        if partition != TOO_LONG:
+            expected = sorted(key << 16 | partition for key in keys if key is not None)
+            assert kept == expected, line

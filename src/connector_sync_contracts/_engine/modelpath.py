@@ -22,11 +22,12 @@ from pydantic import ValidationError
 from ..contract.catalog import EVENT_FAMILIES
 from ..contract.patterns import normal_event_id
 from ..io import LineProblem, Source, line_problem, parse_line
-from ..models.envelope import LIMITS_CHECKED, Event, canonical_json
+from ..models.envelope import LIMITS_CHECKED, Event, SortKey, canonical_json
 from ..models.payloads import PAYLOAD_MODELS
 from ..reducing.anomalies import AnomalyData, anomaly
 from ..reducing.api import admit_envelope, event_to_fact
 from ..reducing.facts import EPOCH, MICROSECOND, ConnectorFact, Fact, MalformedFact, SyncFact
+from ..reducing.fold import Dedup
 from ..validation.layers import explain_line, validate_event
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "LineChecker",
     "canonical_json",
     "copies_of",
+    "copy_winners",
     "event_to_fact",
     "instant_us",
     "line_event_id",
@@ -156,6 +158,35 @@ def wanted_copy(raw: bytes, wanted: Container[str]) -> Event | None:
         return None
     event = line_event(raw)
     return event if event is not None and event.event_id in wanted else None
+
+
+def copy_winners(
+    lines: Iterable[bytes | None],
+) -> tuple[list[str | None], dict[str, tuple[int, SortKey]]]:
+    """Which copy of each event_id the dedup keeps, among ``lines`` (specification section 2).
+
+    Returns the event_id of each line that is a valid envelope (None for
+    any other line, which no dedup sees), and for each event_id the index
+    and sort key of its winning copy: the fold's own rule (``Dedup``), over
+    the copies' validity, sort key and canonical JSON.
+    """
+    dedup: Dedup[int] = Dedup()
+    ids: list[str | None] = []
+    for index, raw in enumerate(lines):
+        event = None if raw is None else line_event(raw)
+        if event is None:
+            ids.append(None)
+            continue
+        ids.append(event.event_id)
+        fact = event_to_fact(event)
+        dedup.offer(
+            event.event_id,
+            event.sort_key,
+            canonical_json(event),
+            index,
+            malformed=isinstance(fact, MalformedFact),
+        )
+    return ids, {eid: (index, key) for eid, (_, key, _, index) in dedup.winners.items()}
 
 
 def copies_of(wanted: Container[str], sources: list[Source]) -> Iterator[tuple[int, bytes, Event]]:

@@ -14,7 +14,7 @@ compact records instead of parsing the lines again.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Container, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 from typing import TYPE_CHECKING, Final
 
 from .._engine.native import no_gc
@@ -24,10 +24,11 @@ from ..interop.formats import adapt_input, extra_problems
 from ..io import LineSink, Source
 
 if TYPE_CHECKING:
-    from ..models.envelope import Event
+    from ..models.envelope import Event, SortKey
 
 __all__ = [
     "RunSummary",
+    "copy_winners",
     "fold_sources",
     "line_event",
     "line_event_id",
@@ -109,6 +110,19 @@ def report_too_long(
         on_problem=on_problem,
         locate=locate,
     )
+
+
+def copy_winners(
+    lines: Iterable[bytes | None],
+) -> tuple[list[str | None], dict[str, tuple[int, SortKey]]]:
+    """The event_id of each envelope line and each event_id's winning copy (index, sort key),
+    as the engine's dedup decides them (``_engine.modelpath.copy_winners``).
+
+    Imported on use, like ``line_event_id``.
+    """
+    from .._engine.modelpath import copy_winners as decide
+
+    return decide(lines)
 
 
 def line_event_id(raw: bytes) -> str | None:

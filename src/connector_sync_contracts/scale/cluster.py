@@ -41,7 +41,7 @@ from .budget import Budget
 from .fold import FoldSettings, GroupResult, fold_group, report_too_long
 from .inputs import BLOCK_BYTES, piece_blocks, plan_pieces
 from .outcome import Outcome
-from .plan import Piece, Tracer, first_lines_of, pack_groups, tied_partitions
+from .plan import Piece, Tie, Tracer, first_lines_of, pack_groups, tied_partitions
 from .routing import MAX_PARTITIONS, TOO_LONG, Router
 
 if TYPE_CHECKING:
@@ -123,7 +123,7 @@ def _split(client: Client, routed: Any, part: tuple[str, int], holders: Any = No
     )
 
 
-def _check(*buckets: bytes) -> list[list[int]]:
+def _check(*buckets: bytes) -> list[Tie]:
     return tied_partitions(b"".join(buckets))
 
 
@@ -305,7 +305,7 @@ def on_cluster(
                 sizes[p] += size
         ties = _ties(client, routed, shapes, buckets, holders)
         # No packing: every set of tied partitions is a fold task of its own.
-        groups = pack_groups(sizes, ties, 0)
+        groups = pack_groups(sizes, [tie.partitions for tie in ties], 0)
         folds = []
         for group in groups:
             shares = [
@@ -350,7 +350,7 @@ def on_cluster(
 
 def _ties(
     client: Client, routed: list[Any], shapes: Sequence[Any], buckets: int, holders: Any
-) -> list[list[int]]:
+) -> list[Tie]:
     checks = []
     for bucket in range(buckets):
         parts = [
@@ -360,7 +360,7 @@ def _ties(
         ]
         if parts:
             checks.append(client.submit(_check, *parts, pure=False))
-    ties: list[list[int]] = []
+    ties: list[Tie] = []
     for check in checks:
         ties.extend(check.result())
     return ties

@@ -27,7 +27,14 @@ from ..io import LineProblem, LineSink, Source
 from ..reducing.anomalies import AnomalyData, anomaly_order
 from . import _engine_calls
 
-__all__ = ["FoldSettings", "GroupResult", "Problem", "fold_group", "report_too_long"]
+__all__ = [
+    "FoldSettings",
+    "GroupResult",
+    "Problem",
+    "fold_group",
+    "reading_source",
+    "report_too_long",
+]
 
 Problem = tuple[int, int, int, str, str, str]
 """(partition, line in the partition, order within the line, field, code, message)."""
@@ -286,7 +293,7 @@ def _event_lines(
     found: dict[str | None, list[tuple[int, int]]] = {}
     keys = _id_keys(wanted)
     for at, path in enumerate(paths):
-        source = _reading_source(path, settings)
+        source = reading_source(path, settings)
         try:
             for number, raw in enumerate(source.lines(), start=1):
                 if raw is not None and keys is not None and not _engine_calls.may_name(raw, keys):
@@ -305,45 +312,31 @@ def _fold_order(
     """The replay order of the folded copy of each event_id in ``wanted``.
 
     Reads the group's lines again, as the engine reads them, and settles
-    copies of one event_id with the rule the engine uses (``Dedup``: a valid
-    payload first, then the smallest (replay order, canonical JSON)).
+    copies of one event_id with the rule the engine uses
+    (``_engine_calls.copy_winners``).
     """
-    from ..models.envelope import canonical_json
-    from ..reducing.api import event_to_fact
-    from ..reducing.facts import EPOCH, MICROSECOND, MalformedFact
-    from ..reducing.fold import Dedup
+    from ..reducing.facts import EPOCH, MICROSECOND
 
-    dedup: Dedup[None] = Dedup()
     keys = _id_keys(wanted)
+    copies: list[bytes] = []
     for path in paths:
-        source = _reading_source(path, settings)
+        source = reading_source(path, settings)
         try:
             for raw in source.lines():
                 if raw is None or (keys is not None and not _engine_calls.may_name(raw, keys)):
                     continue
                 eid = _engine_calls.line_event_id(raw)
-                if eid is None or eid not in wanted:
-                    continue
-                event = _engine_calls.line_event(raw)
-                if event is None:
-                    continue
-                fact = event_to_fact(event)
-                dedup.offer(
-                    event.event_id,
-                    event.sort_key,
-                    canonical_json(event),
-                    None,
-                    malformed=isinstance(fact, MalformedFact),
-                )
+                if eid is not None and eid in wanted:
+                    copies.append(raw)
         finally:
             source.close()
+    _, winners = _engine_calls.copy_winners(copies)
     return {
-        eid: (key[0], (key[1] - EPOCH) // MICROSECOND, key[2])
-        for eid, (_, key, _, _) in dedup.winners.items()
+        eid: (key[0], (key[1] - EPOCH) // MICROSECOND, key[2]) for eid, (_, key) in winners.items()
     }
 
 
-def _reading_source(path: str, settings: FoldSettings) -> Source:
+def reading_source(path: str, settings: FoldSettings) -> Source:
     """A partition file read as the engine reads it: CloudEvents are mapped to envelopes."""
     if settings.input_format == "cloudevents":
         from ..interop.formats import CloudEventsSource

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import accumulate, repeat
 from operator import rshift
-from typing import Final
+from typing import Final, NamedTuple
 
 from .._engine.native import key_ties
 
@@ -30,8 +30,10 @@ __all__ = [
     "Group",
     "Piece",
     "Routing",
+    "Tie",
     "Tracer",
     "first_lines_of",
+    "lines_before",
     "joined_partitions",
     "pack_groups",
     "tied_partitions",
@@ -46,12 +48,20 @@ Routing = bytes | mmap.mmap
 """Routing maps of all pieces, one byte per line: in memory, or a mapped file."""
 
 
-def joined_partitions(values: Iterable[Sequence[int]]) -> list[list[int]]:
-    """Sets of partitions that share a check key, from one bucket's check values.
+class Tie(NamedTuple):
+    """A check key seen with more than one partition."""
+
+    key: int
+    """The key: the upper 48 bits of its check values."""
+    partitions: tuple[int, ...]
+    """The partitions it was seen with, ascending (two or more)."""
+
+
+def joined_partitions(values: Iterable[Sequence[int]]) -> list[Tie]:
+    """The ties among one bucket's check values, in key order.
 
     Each value is a key's upper 48 bits and a 16-bit partition. A key seen
-    with more than one partition ties those partitions; the result lists
-    each tie (two or more partitions, sorted).
+    with more than one partition ties those partitions.
     """
     distinct: set[int] = set()
     for chunk in values:
@@ -65,10 +75,10 @@ def joined_partitions(values: Iterable[Sequence[int]]) -> list[list[int]]:
         high = value >> _KEY_BITS
         if high in shared:
             ties.setdefault(high, []).append(value & _PARTITION_MASK)
-    return sorted(sorted(tie) for tie in ties.values())
+    return [Tie(key, tuple(sorted(ties[key]))) for key in sorted(ties)]
 
 
-def tied_partitions(packed: bytes | bytearray | memoryview) -> list[list[int]]:
+def tied_partitions(packed: bytes | bytearray | memoryview) -> list[Tie]:
     """``joined_partitions`` of one bucket's check values packed as ``array("Q")`` bytes.
 
     In C (a sort) when the compiled core is built, else in Python: the same
@@ -76,7 +86,7 @@ def tied_partitions(packed: bytes | bytearray | memoryview) -> list[list[int]]:
     """
     native = key_ties()
     if native is not None:
-        return sorted(native(packed))
+        return [Tie(key, tuple(partitions)) for key, *partitions in native(packed)]
     values = array("Q")
     values.frombytes(packed)
     return joined_partitions([values])
@@ -195,6 +205,26 @@ class Tracer:
         """(piece, line number in its input) of an input index."""
         piece = bisect_right(self.starts, position) - 1
         return piece, self.first_lines[piece] + position - self.starts[piece]
+
+
+def lines_before(routing: Routing, partition: int, positions: Sequence[int]) -> list[int]:
+    """How many lines of ``partition`` the routing map holds before each input index.
+
+    ``positions`` ascending; each count is a C-level ``count`` over the map,
+    read a chunk at a time.
+    """
+    mark = bytes([partition])
+    found: list[int] = []
+    counted = done = 0
+    for position in positions:
+        if position < done:
+            raise ValueError("positions must be ascending")
+        while done < position:
+            step = min(position, done + _CHUNK)
+            counted += routing[done:step].count(mark)
+            done = step
+        found.append(counted)
+    return found
 
 
 def first_lines_of(pieces: Sequence[Piece], counts: Sequence[int]) -> list[int]:

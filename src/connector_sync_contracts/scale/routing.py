@@ -43,7 +43,7 @@ import zlib
 from array import array
 from collections.abc import Callable, Sequence
 from itertools import repeat
-from operator import attrgetter, or_
+from operator import attrgetter, or_, rshift
 from typing import Any, Final
 
 import msgspec
@@ -429,3 +429,52 @@ class Router:
         except (AttributeError, TypeError, ValueError):
             pass  # no usable event_id: never an event of the fold
         return partition, keys
+
+    def check_keys(self, lines: Sequence[bytes]) -> list[tuple[int | None, int | None]]:
+        """``line_keys`` of each of ``lines``: the usual line read in bulk, as ``_route_fast``
+        reads it, and a run holding any other line by ``line_keys`` line by line."""
+        found: list[tuple[int | None, int | None]] = []
+        for start in range(0, len(lines), _SUB_BLOCK):
+            part = lines[start : start + _SUB_BLOCK]
+            try:
+                objs = list(map(self._fast, part))
+                routes = list(map(self._routes.__getitem__, map(self._route_fields, objs)))
+                ids = map(str.replace, map(self._event_id, objs), repeat("-"), repeat(""))
+                keys = list(
+                    map(rshift, map(_HIGH.__and__, map(int, ids, repeat(36))), repeat(_KEY_BITS))
+                )
+            except Exception:  # a line the bulk read cannot take: this run goes line by line
+                found.extend(map(self.line_keys, part))
+                continue
+            if _LINK in routes:  # a link's link_id key is read on its own
+                found.extend(
+                    self.line_keys(line) if route == _LINK else (key, None)
+                    for line, route, key in zip(part, routes, keys, strict=True)
+                )
+            else:
+                found.extend(zip(keys, repeat(None)))
+        return found
+
+    def line_keys(self, line: bytes) -> tuple[int | None, int | None]:
+        """The check keys routing gives one line: (its event_id's, its link_id's).
+
+        Each is the key's upper 48 bits shifted down (``plan.Tie.key``), or
+        None where the line has none. Read as ``slow_route`` reads the line,
+        which routes every JSON line without a repeated key as the compiled
+        router does.
+        """
+        try:
+            obj = self._lenient(line)
+        except Exception:  # not JSON that msgspec reads: no keys
+            return None, None
+        link = None
+        try:
+            if self._routes[self._route_fields(obj)] == _LINK:
+                link = self._link_partition(obj)[1]
+        except (AttributeError, TypeError):  # not an object, or unhashable members
+            return None, None
+        try:
+            found = _HIGH & int(self._event_id(obj).replace("-", ""), 36)
+        except (AttributeError, TypeError, ValueError):
+            return None, None if link is None else link >> _KEY_BITS
+        return found >> _KEY_BITS, None if link is None else link >> _KEY_BITS

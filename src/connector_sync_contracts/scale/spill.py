@@ -39,8 +39,9 @@ from .budget import Budget
 from .fold import FoldSettings, fold_group, report_too_long
 from .outcome import Outcome
 from .overlap import Behind, ahead
-from .plan import Group, Piece, Tracer, first_lines_of, pack_groups, tied_partitions
+from .plan import Group, Piece, Tie, Tracer, first_lines_of, pack_groups, tied_partitions
 from .routing import MAX_PARTITIONS, TOO_LONG, Routed, Router
+from .untangle import untangle
 
 __all__ = ["bucket_count", "estimated_bytes", "partition_count", "spilling"]
 
@@ -131,8 +132,8 @@ class _Store:
             raise _spill_error(self.folder, exc) from exc
         self.too_long += routed.routing.count(TOO_LONG)
 
-    def ties(self) -> list[list[int]]:
-        found: list[list[int]] = []
+    def ties(self) -> list[Tie]:
+        found: list[Tie] = []
         for bucket in self.buckets:
             if bucket.exists():
                 found.extend(tied_partitions(bucket.read_bytes()))
@@ -244,7 +245,10 @@ def spilling(
                 counts = route_sources(sources, store, router, budget.buffer_bytes, on_line)
         finally:
             store.close()
-        groups = pack_groups(store.sizes, store.ties(), budget.partition_bytes)
+        # Copies of one event_id in several partitions go to their winner's partition,
+        # so that only link_id ties join partitions (``untangle``).
+        ties = untangle(store.ties(), store.paths, store.sizes, store.routing, router, settings)
+        groups = pack_groups(store.sizes, [tie.partitions for tie in ties], budget.partition_bytes)
         if pieces is None:
             pieces = [Piece(index, source.name) for index, source in enumerate(sources)]
         outcome = Outcome(folder, pieces, include_logs=settings.include_logs)

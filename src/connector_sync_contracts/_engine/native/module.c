@@ -900,7 +900,7 @@ static PyMethodDef native_functions[] = {
      "(cli/render.py's replay_located_lines); with chunk > 0, the lines joined by newlines, "
      "chunk lines a str, or None when a line holds a newline."},
     {"key_ties", key_ties, METH_O,
-     "key_ties(values) -> [[partition, ...], ...]: partitions sharing a check key (scale/plan.py)."},
+     "key_ties(values) -> [[key, partition, ...], ...]: partitions sharing a check key (scale/plan.py)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -689,9 +689,9 @@ radix_sort_u64(uint64_t *v, uint64_t *tmp, size_t n)
     if (src != v) memcpy(v, src, n * 8);
 }
 
-/* key_ties(values) -> [[partition, ...], ...]: the partitions each check key
-   (upper 48 bits of a packed value) is seen with, for every key seen with
-   more than one; each list ascending, the lists in key order. */
+/* key_ties(values) -> [[key, partition, ...], ...]: for every check key (the
+   upper 48 bits of a packed value, shifted down) seen with more than one
+   partition, the key and those partitions ascending; the lists in key order. */
 PyObject *
 key_ties(PyObject *module, PyObject *arg)
 {
@@ -725,6 +725,12 @@ key_ties(PyObject *module, PyObject *arg)
         if (v[j - 1] != v[i]) {  /* more than one partition for this key */
             tie = PyList_New(0);
             if (!tie) goto fail;
+            PyObject *key = PyLong_FromUnsignedLongLong(v[i] >> 16);
+            if (!key || PyList_Append(tie, key) < 0) {
+                Py_XDECREF(key);
+                goto fail;
+            }
+            Py_DECREF(key);
             for (size_t k = i; k < j; k++) {
                 if (k > i && v[k] == v[k - 1]) continue;
                 PyObject *part = PyLong_FromUnsignedLongLong(v[k] & ~RT_HIGH);

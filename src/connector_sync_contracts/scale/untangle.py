@@ -1,0 +1,224 @@
+"""Copies of one event_id in different partitions, settled so they need not be folded together.
+
+Conflicting copies of one event_id that name different connectors are
+routed to different partitions, and their check key ties those partitions.
+Tied partitions used to be folded as one group, and ties chain: a few
+hundred such event_ids spread over a log joined every partition into one
+group, which held the whole log in memory.
+
+Only the copy the dedup keeps is folded, and which copy that is depends on
+the copies alone (specification section 2: a valid payload first, then the
+smallest sort key and canonical JSON). So the spilling replay settles such
+event_ids before the fold instead: it reads the copies of each tied
+event_id, has the engine's dedup rule name the winner
+(``_engine_calls.copy_winners``) and moves every other copy into the
+winner's partition, in input order, updating the routing map. The winner's
+group then holds every copy and folds them exactly as the whole log does:
+the same copy kept, the same ``duplicates_dropped`` and
+``conflicting_duplicate``, each line reported at its true place. A losing
+copy changes no other partition's fold, so the partitions it left need no
+join.
+
+Ties of another kind stay joined: a ``link_id`` used with external keys in
+different partitions (the link index depends on its first use), a key
+that names lines the engine does not read as copies of one event, and a
+key whose lines could not all be found again.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from . import _engine_calls
+from .fold import FoldSettings, reading_source
+from .plan import Tie, Tracer, lines_before
+from .routing import Router
+
+__all__ = ["untangle"]
+
+_READ_BYTES = 1 << 20
+"""Bytes of lines a partition file is read by when its check keys are read again."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Copy:
+    partition: int
+    line: int
+    """1-based line number in its partition file."""
+    offset: int
+    """Where the line starts in its partition file."""
+    raw: bytes
+    """The line as stored, ``\\n`` included."""
+
+
+def untangle(
+    ties: Sequence[Tie],
+    paths: Sequence[str],
+    sizes: list[int],
+    routing_path: Path,
+    router: Router,
+    settings: FoldSettings,
+) -> list[Tie]:
+    """Settle the event_ids behind ``ties``; return the ties that must still be joined.
+
+    ``paths[p]`` is partition p's file and ``sizes[p]`` its size, kept up to
+    date; ``routing_path`` the routing map of the whole input, rewritten for
+    each line moved; ``router`` the router that routed the input (it reads
+    a line's check keys again).
+    """
+    if not ties:
+        return []
+    wanted = {tie.key for tie in ties}
+    found: dict[int, list[_Copy]] = {}
+    link_keys: set[int] = set()
+    for p in sorted({p for tie in ties for p in tie.partitions}):
+        number = offset = 0
+        with open(paths[p], "rb") as handle:
+            while lines := handle.readlines(_READ_BYTES):
+                for raw, (eid_key, link_key) in zip(lines, router.check_keys(lines), strict=True):
+                    number += 1
+                    if link_key is not None and link_key in wanted:
+                        link_keys.add(link_key)
+                    if eid_key is not None and eid_key in wanted:
+                        found.setdefault(eid_key, []).append(_Copy(p, number, offset, raw))
+                    offset += len(raw)
+    joined: list[Tie] = []
+    copies: list[_Copy] = []
+    for tie in ties:
+        named = found.get(tie.key, [])
+        if tie.key in link_keys or {c.partition for c in named} != set(tie.partitions):
+            joined.append(tie)
+        else:
+            copies.extend(named)
+    moves = _moves(copies, routing_path.parent / "copies.jsonl", settings)
+    # A key some of whose lines are no copies the engine reads stays settled: such a
+    # line (not a valid envelope) is reported and recorded by itself, wherever it is.
+    if moves:
+        _move(moves, paths, sizes, routing_path)
+    return joined
+
+
+def _moves(copies: list[_Copy], scratch: Path, settings: FoldSettings) -> list[tuple[_Copy, int]]:
+    """(copy, partition) for each copy that must join its event_id's winner."""
+    if not copies:
+        return []
+    with open(scratch, "wb") as handle:
+        handle.writelines(c.raw for c in copies)
+    try:
+        source = reading_source(str(scratch), settings)
+        try:
+            ids, winners = _engine_calls.copy_winners(source.lines())
+        finally:
+            source.close()
+    finally:
+        scratch.unlink()
+    if len(ids) != len(copies):
+        raise ValueError("copies were read back as another number of lines")
+    moves = []
+    for copy, eid in zip(copies, ids, strict=True):
+        if eid is not None:
+            home = copies[winners[eid][0]].partition
+            if copy.partition != home:
+                moves.append((copy, home))
+    return moves
+
+
+def _move(
+    moves: Sequence[tuple[_Copy, int]], paths: Sequence[str], sizes: list[int], routing_path: Path
+) -> None:
+    """Move each copy to its partition: the files rewritten, the routing map updated."""
+    with open(routing_path, "r+b") as handle, mmap.mmap(handle.fileno(), 0) as routing:
+        tracer = Tracer(routing, [len(routing)], [1])
+        leaving: dict[int, list[_Copy]] = {}
+        for copy, _ in moves:
+            leaving.setdefault(copy.partition, []).append(copy)
+        where = {
+            p: tracer.positions(p, [copy.line for copy in copies]) for p, copies in leaving.items()
+        }
+        arriving: dict[int, list[tuple[int, bytes]]] = {}
+        for copy, home in moves:
+            arriving.setdefault(home, []).append((where[copy.partition][copy.line], copy.raw))
+        inserts: dict[int, list[tuple[int, bytes]]] = {}
+        for home, items in arriving.items():  # counted in the map as it was routed
+            items.sort()
+            before = lines_before(routing, home, [position for position, _ in items])
+            inserts[home] = [(count, raw) for count, (_, raw) in zip(before, items, strict=True)]
+        for home, items in arriving.items():
+            for position, _ in items:
+                routing[position] = home
+        routing.flush()
+    for p in sorted({*leaving, *inserts}):
+        sizes[p] = _rewrite(paths[p], leaving.get(p, []), inserts.get(p, []))
+
+
+def _rewrite(path: str, leaving: Sequence[_Copy], arriving: Sequence[tuple[int, bytes]]) -> int:
+    """Rewrite one partition file without the ``leaving`` lines and with the ``arriving``
+    ones, each after the given number of the file's own lines; return its new size.
+
+    The file is copied by byte ranges between those places, not line by line.
+    """
+    starts = _line_starts(path, sorted({count + 1 for count, _ in arriving}))
+    cuts = sorted(
+        [(copy.offset, 1, len(copy.raw), b"") for copy in leaving]
+        + [(starts[count + 1], 0, 0, raw) for count, raw in arriving]
+    )
+    staged = f"{path}.new"
+    with open(path, "rb") as old, open(staged, "wb") as new:
+        done = 0
+        for offset, _, skipped, raw in cuts:
+            _copy(old, new, done, offset)
+            new.write(raw)
+            done = max(done, offset + skipped)
+        _copy(old, new, done, None)
+    os.replace(staged, path)
+    return os.path.getsize(path)
+
+
+def _line_starts(path: str, numbers: Sequence[int]) -> dict[int, int]:
+    """Where each 1-based line of ``numbers`` (ascending) starts in ``path``; a number
+    one past the last line starts at the end."""
+    found: dict[int, int] = {}
+    pending = iter(numbers)
+    wanted = next(pending, None)
+    line, read = 1, 0  # the line starting at ``read``
+    with open(path, "rb") as handle:
+        while wanted is not None and (chunk := handle.read(_READ_BYTES)):
+            ends = chunk.count(b"\n")
+            if line + ends < wanted:  # not in this chunk
+                line += ends
+                read += len(chunk)
+                continue
+            at = 0
+            while wanted is not None:
+                while line < wanted:
+                    end = chunk.find(b"\n", at)
+                    if end < 0:
+                        break
+                    at, line = end + 1, line + 1
+                if line < wanted:
+                    break
+                found[wanted] = read + at
+                wanted = next(pending, None)
+            read += len(chunk)
+    while wanted is not None:  # past the last line
+        found[wanted] = read
+        wanted = next(pending, None)
+    return found
+
+
+def _copy(source: BinaryIO, target: BinaryIO, start: int, stop: int | None) -> None:
+    """Copy ``source``'s bytes from ``start`` to ``stop`` (None: its end) to ``target``."""
+    source.seek(start)
+    left = None if stop is None else stop - start
+    while left is None or left > 0:
+        chunk = source.read(_READ_BYTES if left is None else min(left, _READ_BYTES))
+        if not chunk:
+            return
+        target.write(chunk)
+        if left is not None:
+            left -= len(chunk)

@@ -1,0 +1,135 @@
+"""Copies of one event_id in several partitions are settled before the fold, not joined.
+
+Conflicting copies that name different connectors used to tie their
+partitions into one group, and a few hundred of them joined every
+partition into one, holding the whole log in memory. ``untangle`` moves
+each such copy into the partition of the copy the dedup keeps. What must
+hold afterwards: every copy the engine reads of an event_id is in one
+group, the routing map still traces every partition line to its input
+line, nothing is lost or duplicated, and only the ties that must stay
+(reused link_ids) still join partitions. That the output is unchanged is
+``test_cli``'s comparison with the in-memory replay.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from connector_sync_contracts.io import Source
+from connector_sync_contracts.scale import _engine_calls
+from connector_sync_contracts.scale.fold import FoldSettings, reading_source
+from connector_sync_contracts.scale.plan import Tie, pack_groups
+from connector_sync_contracts.scale.routing import TOO_LONG, Router
+from connector_sync_contracts.scale.spill import _Store, route_sources
+from connector_sync_contracts.scale.untangle import untangle
+from tests.support.tangles import LINE_LIMIT, as_cloudevents
+
+PARTITIONS = 16
+BUCKETS = 4
+
+
+def _routed(
+    tmp_path: Path, lines: list[bytes], *, cloudevents: bool = False
+) -> tuple[_Store, Router]:
+    log = tmp_path / "log.jsonl"
+    log.write_bytes(b"\n".join(lines) + b"\n")
+    folder = tmp_path / "spill"
+    folder.mkdir()
+    store = _Store(folder, PARTITIONS, BUCKETS)
+    router = Router(
+        PARTITIONS, BUCKETS, sink=store.append, cloudevents=cloudevents, max_line_bytes=LINE_LIMIT
+    )
+    try:
+        route_sources([Source(str(log), max_line_bytes=LINE_LIMIT)], store, router, 1 << 16, None)
+    finally:
+        store.close()
+    return store, router
+
+
+def _partition_lines(store: _Store) -> list[list[bytes]]:
+    found = []
+    for path in store.paths:
+        data = Path(path).read_bytes() if Path(path).exists() else b""
+        found.append([line + b"\n" for line in data.split(b"\n")[:-1]])
+    return found
+
+
+def _groups(store: _Store, ties: list[Tie]) -> dict[int, int]:
+    """Each partition's group when ``ties`` are joined (every tied set a group of its own)."""
+    groups = pack_groups(store.sizes, [tie.partitions for tie in ties], 0)
+    return {p: at for at, group in enumerate(groups) for p in group.partitions}
+
+
+@pytest.mark.parametrize("cloudevents", [False, True], ids=["envelopes", "cloudevents"])
+def test_copies_end_in_one_group_and_every_line_is_traced_to_its_input_line(
+    tmp_path: Path, tangled_lines: list[bytes], cloudevents: bool
+) -> None:
+    lines = as_cloudevents(tangled_lines) if cloudevents else tangled_lines
+    store, router = _routed(tmp_path, lines, cloudevents=cloudevents)
+    ties = store.ties()
+    before = _groups(store, ties)
+    settings = FoldSettings(
+        input_format="cloudevents" if cloudevents else "envelope", max_line_bytes=LINE_LIMIT
+    )
+    left = untangle(ties, store.paths, store.sizes, store.routing, router, settings)
+
+    # Conflicting copies naming different connectors no longer join their partitions.
+    assert len(left) < len(ties)
+    after = _groups(store, left)
+    assert len(set(after.values())) > len(set(before.values()))
+
+    # The k-th line of partition p is the k-th input line whose routing byte is p.
+    held = _partition_lines(store)
+    routing = store.routing.read_bytes()
+    assert len(routing) == len(lines)
+    taken = [0] * PARTITIONS
+    for line, p in zip(lines, routing, strict=True):
+        if p == TOO_LONG:
+            continue
+        assert held[p][taken[p]].rstrip(b"\n") == line
+        taken[p] += 1
+    assert taken == [len(found) for found in held]
+    assert store.sizes == [sum(map(len, found)) for found in held]
+
+    # Every copy the engine reads of one event_id is in one group.
+    groups_of: dict[str, set[int]] = {}
+    for p, path in enumerate(store.paths):
+        if not store.sizes[p]:
+            continue
+        source = reading_source(path, settings)
+        try:
+            ids, _ = _engine_calls.copy_winners(source.lines())
+        finally:
+            source.close()
+        for eid in ids:
+            if eid is not None:
+                groups_of.setdefault(eid, set()).add(after[p])
+    assert groups_of
+    assert all(len(groups) == 1 for groups in groups_of.values())
+
+
+def test_without_ties_nothing_is_read_or_moved(tmp_path: Path) -> None:
+    store, router = _routed(tmp_path, [b'{"event_id":"01H"}'])
+    sizes = list(store.sizes)
+    assert untangle([], store.paths, store.sizes, store.routing, router, FoldSettings()) == []
+    assert store.sizes == sizes
+
+
+def test_a_tie_whose_lines_are_not_all_found_again_stays_joined(
+    tmp_path: Path, tangled_lines: list[bytes]
+) -> None:
+    # A key routing kept that the lines do not give again (it cannot happen for a JSON
+    # line without repeated keys): the partitions are joined, as before ``untangle``.
+    store, router = _routed(tmp_path, tangled_lines)
+    ghost = Tie(2**48 - 1, (0, 1))
+    left = untangle(
+        [*store.ties(), ghost],
+        store.paths,
+        store.sizes,
+        store.routing,
+        router,
+        FoldSettings(max_line_bytes=LINE_LIMIT),
+    )
+    assert ghost in left
