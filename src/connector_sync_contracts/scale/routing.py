@@ -430,30 +430,39 @@ class Router:
             pass  # no usable event_id: never an event of the fold
         return partition, keys
 
-    def check_keys(self, lines: Sequence[bytes]) -> list[tuple[int | None, int | None]]:
-        """``line_keys`` of each of ``lines``: the usual line read in bulk, as ``_route_fast``
-        reads it, and a run holding any other line by ``line_keys`` line by line."""
-        found: list[tuple[int | None, int | None]] = []
+    def check_keys(self, lines: Sequence[bytes]) -> tuple[list[int | None], list[int | None]]:
+        """``line_keys`` of each of ``lines``, as two lists: the event_id keys, the link_id keys.
+
+        The usual line is read in bulk, as ``_route_fast`` reads it; a run
+        holding any other line is read by ``line_keys``, line by line, and
+        so is a link's link_id.
+        """
+        ids: list[int | None] = []
+        links: list[int | None] = []
         for start in range(0, len(lines), _SUB_BLOCK):
             part = lines[start : start + _SUB_BLOCK]
             try:
                 objs = list(map(self._fast, part))
                 routes = list(map(self._routes.__getitem__, map(self._route_fields, objs)))
-                ids = map(str.replace, map(self._event_id, objs), repeat("-"), repeat(""))
-                keys = list(
-                    map(rshift, map(_HIGH.__and__, map(int, ids, repeat(36))), repeat(_KEY_BITS))
+                plain = map(str.replace, map(self._event_id, objs), repeat("-"), repeat(""))
+                keys = map(
+                    rshift, map(_HIGH.__and__, map(int, plain, repeat(36))), repeat(_KEY_BITS)
                 )
+                ids.extend(keys)
             except Exception:  # a line the bulk read cannot take: this run goes line by line
-                found.extend(map(self.line_keys, part))
+                read = list(map(self.line_keys, part))
+                del ids[len(links) :]
+                ids.extend(key for key, _ in read)
+                links.extend(link for _, link in read)
                 continue
-            if _LINK in routes:  # a link's link_id key is read on its own
-                found.extend(
-                    self.line_keys(line) if route == _LINK else (key, None)
-                    for line, route, key in zip(part, routes, keys, strict=True)
+            if _LINK in routes:
+                links.extend(
+                    self.line_keys(line)[1] if route == _LINK else None
+                    for line, route in zip(part, routes, strict=True)
                 )
             else:
-                found.extend(zip(keys, repeat(None)))
-        return found
+                links.extend(repeat(None, len(part)))
+        return ids, links
 
     def line_keys(self, line: bytes) -> tuple[int | None, int | None]:
         """The check keys routing gives one line: (its event_id's, its link_id's).

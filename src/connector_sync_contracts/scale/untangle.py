@@ -31,6 +31,7 @@ import mmap
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 from pathlib import Path
 from typing import BinaryIO
 
@@ -77,16 +78,19 @@ def untangle(
     found: dict[int, list[_Copy]] = {}
     link_keys: set[int] = set()
     for p in sorted({p for tie in ties for p in tie.partitions}):
-        number = offset = 0
+        number = offset = 0  # lines and bytes before this read
         with open(paths[p], "rb") as handle:
             while lines := handle.readlines(_READ_BYTES):
-                for raw, (eid_key, link_key) in zip(lines, router.check_keys(lines), strict=True):
-                    number += 1
-                    if link_key is not None and link_key in wanted:
-                        link_keys.add(link_key)
-                    if eid_key is not None and eid_key in wanted:
-                        found.setdefault(eid_key, []).append(_Copy(p, number, offset, raw))
-                    offset += len(raw)
+                ids, links = router.check_keys(lines)
+                link_keys.update(wanted.intersection(links))
+                if not wanted.isdisjoint(ids):
+                    starts = list(accumulate(map(len, lines), initial=offset))
+                    for at, key in enumerate(ids):
+                        if key in wanted:
+                            copy = _Copy(p, number + at + 1, starts[at], lines[at])
+                            found.setdefault(key, []).append(copy)
+                number += len(lines)
+                offset += sum(map(len, lines))
     joined: list[Tie] = []
     copies: list[_Copy] = []
     for tie in ties:
