@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import orjson
 import pytest
 
 from connector_sync_contracts.io import Source
@@ -24,6 +25,7 @@ from connector_sync_contracts.scale.plan import Tie, pack_groups
 from connector_sync_contracts.scale.routing import TOO_LONG, Router
 from connector_sync_contracts.scale.spill import _Store, route_sources
 from connector_sync_contracts.scale.untangle import untangle
+from tests.support.cli import run_cli
 from tests.support.tangles import LINE_LIMIT, as_cloudevents
 
 PARTITIONS = 16
@@ -133,3 +135,60 @@ def test_a_tie_whose_lines_are_not_all_found_again_stays_joined(
         FoldSettings(max_line_bytes=LINE_LIMIT),
     )
     assert ghost in left
+
+
+def _ingest(event_id: str, connector: str, *, recorded_at: str, rejected: bool) -> bytes:
+    payload: dict[str, object] = {
+        "delivery_id": "d2" if rejected else "d1",
+        "source_event_fingerprint": "f2" if rejected else "f1",
+        "connector_id": connector,
+        "mission_id": "m",
+        "recorded_at": recorded_at,
+    }
+    if rejected:
+        payload |= {"rejection_reason": "r", "rejected_payload_ref": "ref"}
+    else:
+        payload |= {"ingest_batch_id": "b", "ingested_count": 1}
+    return orjson.dumps(
+        {
+            "event_id": event_id,
+            "event_type": "SyncIngestRejected" if rejected else "SyncIngestAccepted",
+            "aggregate_id": connector,
+            "payload": payload,
+            "timestamp": "2024-11-22T01:00:00Z",
+            "node_id": "n1",
+            "lamport_clock": 2 if rejected else 1,
+            "project_uuid": "7ff12229-4b4d-4474-a3ea-284d3bd03346",
+            "correlation_id": event_id,
+        }
+    )
+
+
+def test_copies_arriving_at_one_place_keep_their_input_order(tmp_path: Path) -> None:
+    # Found by an outside sweep: two event_ids one check key apart (ULIDs that differ
+    # in their last character share the key's 48 bits), each with a copy naming another
+    # connector, both moved into one partition after its last line. They were written
+    # in the order of their bytes, so the malformed copy was reported at the other's line.
+    when = "2024-11-22T01:00:00Z"
+    first, second = "01JD8QWDY6DA9C3TWZMK18474E", "01JD8QWDY6DA9C3TWZMK18474F"
+    log = tmp_path / "log.jsonl"
+    log.write_bytes(
+        b"\n".join(
+            [
+                _ingest(first, "c1", recorded_at=when, rejected=False),
+                _ingest(second, "c1", recorded_at=when, rejected=True),
+                _ingest(second, "c2", recorded_at="2024-11-02 10:00:00", rejected=True),
+                _ingest(first, "c3", recorded_at=when, rejected=False),
+            ]
+        )
+        + b"\n"
+    )
+    expected = run_cli("replay", "--format", "json", log)
+    assert expected.stderr.count(b"log.jsonl:") == 3  # the malformed copy, two conflicts
+    assert b"log.jsonl:3: $.payload.recorded_at" in expected.stderr
+    spilled = run_cli("replay", "--format", "json", "--memory-limit", "1kB", log)
+    assert (spilled.code, spilled.stdout, spilled.stderr) == (
+        expected.code,
+        expected.stdout,
+        expected.stderr,
+    )

@@ -167,14 +167,15 @@ def _rewrite(path: str, leaving: Sequence[_Copy], arriving: Sequence[tuple[int, 
     The file is copied by byte ranges between those places, not line by line.
     """
     starts = _line_starts(path, sorted({count + 1 for count, _ in arriving}))
+    # At one offset, arriving lines go first, in input order (never ordered by content).
     cuts = sorted(
-        [(copy.offset, 1, len(copy.raw), b"") for copy in leaving]
-        + [(starts[count + 1], 0, 0, raw) for count, raw in arriving]
+        [(copy.offset, 1, 0, len(copy.raw), b"") for copy in leaving]
+        + [(starts[count + 1], 0, at, 0, raw) for at, (count, raw) in enumerate(arriving)]
     )
     staged = f"{path}.new"
     with open(path, "rb") as old, open(staged, "wb") as new:
         done = 0
-        for offset, _, skipped, raw in cuts:
+        for offset, _, _, skipped, raw in cuts:
             _copy(old, new, done, offset)
             new.write(raw)
             done = max(done, offset + skipped)
