@@ -410,25 +410,31 @@ class Router:
 
     def slow_route(self, line: bytes) -> tuple[int, list[int]]:
         """The partition of one line and its check keys, whatever the line holds."""
+        read = self._read(line)
+        if read is None:  # not a JSON object msgspec reads: routed by its bytes
+            return zlib.crc32(line) % self.partitions, []
+        partition, event_key, link = read
+        return partition, [key for key in (link, event_key) if key is not None]
+
+    def _read(self, line: bytes) -> tuple[int, int | None, int | None] | None:
+        """(partition, event_id key, link_id key) of one line, read leniently; None when
+        it is no JSON object with hashable routing members (routed by its bytes)."""
         try:
             obj = self._lenient(line)
-        except Exception:  # not JSON that msgspec reads: routed by its bytes
-            return zlib.crc32(line) % self.partitions, []
-        keys: list[int] = []
+        except Exception:  # not JSON that msgspec reads
+            return None
+        link = None
         try:
             partition = self._routes[self._route_fields(obj)]
             if partition == _LINK:
                 partition, link = self._link_partition(obj)
-                if link is not None:
-                    keys.append(link)
         except (AttributeError, TypeError):  # not an object, or unhashable members
-            return zlib.crc32(line) % self.partitions, []
+            return None
         try:
-            raw = self._event_id(obj)
-            keys.append(_HIGH & int(raw.replace("-", ""), 36))
+            event_key = _HIGH & int(self._event_id(obj).replace("-", ""), 36)
         except (AttributeError, TypeError, ValueError):
-            pass  # no usable event_id: never an event of the fold
-        return partition, keys
+            event_key = None  # no usable event_id: never an event of the fold
+        return partition, event_key, link
 
     def check_keys(self, lines: Sequence[bytes]) -> tuple[list[int | None], list[int | None]]:
         """``line_keys`` of each of ``lines``, as two lists: the event_id keys, the link_id keys.
@@ -472,18 +478,11 @@ class Router:
         which routes every JSON line without a repeated key as the compiled
         router does.
         """
-        try:
-            obj = self._lenient(line)
-        except Exception:  # not JSON that msgspec reads: no keys
+        read = self._read(line)
+        if read is None:
             return None, None
-        link = None
-        try:
-            if self._routes[self._route_fields(obj)] == _LINK:
-                link = self._link_partition(obj)[1]
-        except (AttributeError, TypeError):  # not an object, or unhashable members
-            return None, None
-        try:
-            found = _HIGH & int(self._event_id(obj).replace("-", ""), 36)
-        except (AttributeError, TypeError, ValueError):
-            return None, None if link is None else link >> _KEY_BITS
-        return found >> _KEY_BITS, None if link is None else link >> _KEY_BITS
+        _, event_key, link = read
+        return (
+            None if event_key is None else event_key >> _KEY_BITS,
+            None if link is None else link >> _KEY_BITS,
+        )
