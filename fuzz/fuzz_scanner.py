@@ -38,6 +38,9 @@ like ``_stream._fold_native`` does. Checked on every input:
   identical copy and a differing copy of each, so the store reads items
   again for their identity, and are settled and folded like the lines: a
   mapping of a line the core took is taken too;
+- every line's identity (``Scanner.ident``: ``store.c``'s ``line_identity``)
+  is made from any bytes, and a line that is a JSON object keeps it with
+  white space around it and after its first brace;
 - the blocks scanned again by a scanner that reads kept lines again from a
   file (``reread_from``: identities made only for a copy of an event_id)
   find the same identical and differing copies as one that hashes every
@@ -494,6 +497,20 @@ def check_cloudevents(scanner: _accel.Scanner, block: bytes, handed: Any, plan: 
         assert json.dumps(got) == json.dumps(expected), (got, expected)
 
 
+def check_identity(scanner: _accel.Scanner, block: bytes) -> None:
+    """Identities of arbitrary lines; white space outside an object's members is not part of one."""
+    for start, end in line_spans(block):
+        line = block[start:end]
+        ident = scanner.ident(exact(line))
+        try:
+            is_object = isinstance(orjson.loads(line), dict)
+        except orjson.JSONDecodeError:
+            continue
+        if is_object:
+            spaced = b" \t" + line.replace(b"{", b"{\r\n ", 1) + b" "
+            assert scanner.ident(exact(spaced)) == ident, (line, spaced)
+
+
 def test_one_input(data: bytes) -> None:
     """The fuzz target: one whole scan, offer, settle and fold run."""
     plan, body = Plan.read(data)
@@ -514,6 +531,7 @@ def test_one_input(data: bytes) -> None:
         accepted += got
         left += rest
         reported += worded
+    check_identity(scanner, body)
     offer_lines(scanner, accepted, left, plan)
     fold(scanner, plan)
     check_rereads(body, plan)

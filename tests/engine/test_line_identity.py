@@ -1,11 +1,17 @@
 """A kept line's identity is made only when a copy of its event_id arrives.
 
-Two copies of an event_id are identical duplicates when their lines are the
-same bytes (specification section 2). The compiled core compares keyed
-hashes of the lines; for a file it can read again, it hashes a kept line only
-when a copy of its event_id arrives, reading the first copy again at its
-offset (``Scanner.reread_from``), and never for the lines that have no copy.
-These tests hold that path to the one that hashes every line at once:
+Two copies of an event_id are identical duplicates when they have one
+canonical JSON (specification section 2). The compiled core compares keyed
+hashes of the lines (``store.c``'s ``line_identity``: the top-level members
+in any order, white space and the event_id's spelling left out), and sends
+the copies whose hashes differ to the exact settle in Python. For a file it
+can read again, it hashes a kept line only when a copy of its event_id
+arrives, reading the first copy again at its offset (``Scanner.reread_from``),
+and never for the lines that have no copy. These tests hold
+
+* equal identities to equal canonical JSON, and a copy written again by
+  another writer to the first copy's identity;
+* the path that reads lines again to the one that hashes every line at once:
 
 * the same lines read again, the same identical and differing copies found,
   with lines crossing blocks of every size;
@@ -22,16 +28,19 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from connector_sync_contracts import io as jsonl
+from connector_sync_contracts import replay_lines
 from connector_sync_contracts._engine import modelpath, runner
 from connector_sync_contracts._tooling.synthetic import GeneratorOptions, generate_lines
 from connector_sync_contracts.errors import InputError
 from connector_sync_contracts.io import Source
-from tests.support.engines import native_scanner, needs_native
+from tests.support.engines import engine, native_scanner, needs_native
 from tests.support.variants import busy_lines
 
 pytestmark = needs_native
@@ -52,6 +61,22 @@ def _other_node(line: bytes) -> bytes:
 
 def _eid(line: bytes) -> str:
     return str(json.loads(line)["event_id"])
+
+
+def _other_digit(text: bytes, key: bytes) -> bytes:
+    """``text`` with the first digit of the value after ``key`` changed (same length)."""
+    at = text.index(key) + len(key)
+    digit = b"1" if text[at : at + 1] != b"1" else b"2"
+    return text[:at] + digit + text[at + 1 :]
+
+
+def _written_again(line: bytes) -> bytes:
+    """The event of ``line`` as another writer writes it: the same canonical JSON,
+    other bytes (members in reverse order, a space after every separator, the
+    event_id in lower case)."""
+    event = json.loads(line)
+    event["event_id"] = event["event_id"].lower()
+    return json.dumps(dict(reversed(event.items())), ensure_ascii=False).encode()
 
 
 @pytest.fixture
@@ -108,7 +133,7 @@ def test_a_line_that_changed_in_the_file_is_not_taken_for_its_copy(
     assert scanner is not None
     scanner.reread_from(0, fds[0])
     assert scanner.scan(first, True, LIMIT, False, 0, 1, 0) == (2, [])
-    path.write_bytes(first.replace(b'"lamport_clock":', b'"lamport_clock" :', 1))
+    path.write_bytes(_other_digit(first, b'"lamport_clock":'))
     # The copy of a is the bytes read the first time, but not those in the file now.
     assert scanner.scan(a + b"\n", True, LIMIT, False, 0, 3, len(first)) == (1, [])
     assert scanner.settle() == ([_eid(a)], 0)
@@ -252,3 +277,119 @@ def test_differing_copies_are_settled_from_their_own_lines_only(
         read_all = _replay(copies_log, read_again=read_again, monkeypatch=monkeypatch)
     assert placed == read_all
     assert placed[1], "the log has conflicting copies"
+
+
+@pytest.mark.parametrize("read_again", [True, False], ids=["by-offset", "at-once"])
+def test_a_copy_written_again_by_another_writer_is_an_identical_copy(
+    held: tuple[Path, list[int]], read_again: bool
+) -> None:
+    """Members in another order, other white space, the event_id spelled otherwise:
+    dropped as identical by the core itself, with no exact settle in Python."""
+    path, fds = held
+    a, b = _events(2)
+    again = _written_again(a)
+    assert again != a
+    block = a + b"\n" + b + b"\n" + again + b"\n"
+    path.write_bytes(block)
+    scanner = native_scanner()
+    assert scanner is not None
+    if read_again:
+        fds.append(os.open(path, os.O_RDONLY))
+        scanner.reread_from(0, fds[0])
+    assert scanner.scan(block, True, LIMIT, False, 0, 1, 0) == (3, [])
+    assert scanner.settle() == ([], 1)
+    assert scanner.ident(again) == scanner.ident(a) != scanner.ident(b)
+
+
+def test_what_the_identity_still_tells_apart() -> None:
+    """Nested members in another order, and text other than white space (an
+    escape), still differ: those copies are settled exactly in Python."""
+    scanner = native_scanner()
+    assert scanner is not None
+    (a,) = _events(1)
+    event = json.loads(a)
+    nested = dict(event, payload=dict(reversed(event["payload"].items())))
+    # The node_id's first character written as a \u escape: the same string.
+    written = json.dumps(event["node_id"]).encode()
+    escaped = a.replace(written, b'"\\u%04x' % written[1] + written[2:], 1)
+    assert json.loads(escaped) == event
+    assert escaped != a
+    for other in (json.dumps(nested).encode(), escaped, _other_digit(a, b'"lamport_clock":')):
+        assert scanner.ident(other) != scanner.ident(a)
+
+
+_REWRITES: Final = (
+    *("members", "spaces", "event_id"),
+    *("payload_members", "escape", "unknown", "value", "space_in_value"),
+)
+"""How a property example writes a line again; the first three keep its identity."""
+
+
+def _rewrite(line: bytes, how: frozenset[str]) -> bytes:
+    event: dict[str, Any] = json.loads(line)
+    if "event_id" in how:
+        event["event_id"] = event["event_id"].lower()
+    if "payload_members" in how:
+        event["payload"] = dict(reversed(event["payload"].items()))
+    if "unknown" in how:
+        event["x_note"] = "added"
+    if "value" in how:
+        event["node_id"] += "-2"
+    if "space_in_value" in how:
+        event["node_id"] += " "
+    if "members" in how:
+        event = dict(reversed(event.items()))
+    text = json.dumps(
+        event, ensure_ascii=False, separators=(", ", ": ") if "spaces" in how else (",", ":")
+    )
+    if "escape" in how:
+        text = text.replace('"node_id"', '"node\\u005fid"', 1)
+    return text.encode()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(min_value=0, max_value=19),
+    st.frozensets(st.sampled_from(_REWRITES)),
+    st.frozensets(st.sampled_from(_REWRITES)),
+)
+def test_equal_identities_are_equal_canonical_json(
+    index: int, first: frozenset[str], second: frozenset[str]
+) -> None:
+    """Sound: copies the core takes for identical have one canonical JSON (what
+    section 2 compares); and complete for what it claims: two writings that
+    differ only in member order, white space and the event_id's spelling."""
+    scanner = native_scanner()
+    assert scanner is not None
+    line = _EXAMPLES[index]
+    x, y = _rewrite(line, first), _rewrite(line, second)
+    same_identity = scanner.ident(x) == scanner.ident(y)
+    if same_identity:
+        assert _canonical(x) == _canonical(y)
+    kept = {"members", "spaces", "event_id"}
+    if first - kept == second - kept:
+        assert same_identity
+
+
+_EXAMPLES: Final = _events(20)
+
+
+def _canonical(line: bytes) -> bytes:
+    event = modelpath.line_event(line)
+    assert event is not None
+    return modelpath.canonical_json(event)
+
+
+def test_copies_written_again_replay_as_the_python_engine_replays_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = _events(300)
+    again = [_written_again(line) for line in lines[::7]]
+    path = tmp_path / "again.jsonl"
+    path.write_bytes(b"".join(line + b"\n" for line in [*lines, *again]))
+    compiled, settled = _replay(path, read_again=True, monkeypatch=monkeypatch)
+    assert settled == [], "no copy needed the exact settle"
+    assert json.loads(compiled)["duplicates_dropped"] == len(again)
+    with engine("python"):
+        python = replay_lines(path.read_bytes().splitlines())
+    assert python.to_json() == compiled

@@ -547,6 +547,7 @@ typedef struct {
     struct reread { int fd; uint64_t count; } *rereads;
     size_t n_rereads;
     buf_t reread_buf;          /* a line read again */
+    buf_t ident_buf;           /* a line with its event_id in normal form (line_identity) */
     const char *put_line;      /* the text of the LAZY_LINE record being put, in its block */
     buf_t mapped;              /* the envelope lines map_cloudevents makes of a block */
 } Scanner;
@@ -634,6 +635,10 @@ PyObject *intern_str(const intern_t *t, uint32_t id);
 void intern_free(intern_t *t);
 uint32_t eid_tag(const hkey_t *key, const char *eid, size_t n);
 int store_put(Scanner *self, rec_t *tmp, int dedup, uint32_t tag);
+/* What identical copies of a line share (*ident): the keyed hash of its
+   bytes with its top-level event_id written in normal form. 0, or -1 with
+   MemoryError set. */
+int line_identity(Scanner *self, const char *text, size_t len, uint64_t *ident);
 /* A kept record waiting to be put while the next item is read, so that the
    memory its put touches (a dedup slot, a record slot) arrives meanwhile. */
 typedef struct {

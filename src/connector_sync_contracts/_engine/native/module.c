@@ -87,6 +87,7 @@ Scanner_dealloc(Scanner *self)
     Py_CLEAR(self->placed);
     free(self->rereads);
     buf_free(&self->reread_buf);
+    buf_free(&self->ident_buf);
     buf_free(&self->mapped);
     spec_free(&self->spec);
     Py_CLEAR(self->link_fact);
@@ -173,8 +174,11 @@ Scanner_scan(Scanner *self, PyObject *args)
             uint64_t at = (uint64_t)(p - data);
             int place = lazy && (uint64_t)offset < LINE_OFF_LIMIT &&
                         at < LINE_OFF_LIMIT - (uint64_t)offset && (uint64_t)n < LINE_LEN_LIMIT;
-            uint64_t ident = place ? ((uint64_t)offset + at) << LINE_LEN_BITS | (uint64_t)n
-                                   : content_hash(&self->key, p, (size_t)n);
+            uint64_t ident;
+            if (place)
+                ident = ((uint64_t)offset + at) << LINE_LEN_BITS | (uint64_t)n;
+            else if (line_identity(self, p, (size_t)n, &ident) < 0)
+                goto error;
             if (record_from_line(self, &pl, ident, WHERE(source, first_line + (uint64_t)index), &tmp) < 0)
                 goto error;
             if (place) tmp.lazy = LAZY_LINE;
@@ -445,9 +449,10 @@ Scanner_ident(Scanner *self, PyObject *arg)
 {
     Py_buffer buf;
     if (PyObject_GetBuffer(arg, &buf, PyBUF_SIMPLE) < 0) return NULL;
-    uint64_t h = content_hash(&self->key, buf.buf, (size_t)buf.len);
+    uint64_t h;
+    int rc = line_identity(self, buf.buf, (size_t)buf.len, &h);
     PyBuffer_Release(&buf);
-    return PyLong_FromUnsignedLongLong(h);
+    return rc < 0 ? NULL : PyLong_FromUnsignedLongLong(h);
 }
 
 /* A string argument as UTF-8 (surrogates passed through), interned. */

@@ -283,6 +283,171 @@ release(rec_t *r)
     r->kind = RK_DEAD;
 }
 
+static size_t
+json_space(const char *s, size_t n, size_t i)
+{
+    while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) i++;
+    return i;
+}
+
+/* The end of the JSON string whose opening quote is at i (after its closing
+   quote), or SIZE_MAX when it does not end. */
+static size_t
+string_end(const char *s, size_t n, size_t i)
+{
+    for (i++; i < n;) {
+        const char *q = memchr(s + i, '"', n - i);
+        if (!q) break;
+        size_t at = (size_t)(q - s), run = at;
+        while (run > i && s[run - 1] == '\\') run--;
+        if ((at - run) % 2 == 0) return at + 1; /* not escaped */
+        i = at + 1;
+    }
+    return SIZE_MAX;
+}
+
+/* The end of the JSON value at i, or SIZE_MAX; *spaced: white space outside
+   its strings. Only its structure is read: the lines given an identity were
+   read whole as JSON (other text gets some identity, safely, and in bounds). */
+static size_t
+value_end(const char *s, size_t n, size_t i, int *spaced)
+{
+    *spaced = 0;
+    if (i >= n) return SIZE_MAX;
+    if (s[i] == '"') return string_end(s, n, i);
+    if (s[i] != '{' && s[i] != '[') {
+        size_t start = i;
+        while (i < n && s[i] != ',' && s[i] != '}' && s[i] != ']' && s[i] != ' ' &&
+               s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
+            i++;
+        return i > start ? i : SIZE_MAX;
+    }
+    size_t depth = 0;
+    for (; i < n; i++) {
+        char c = s[i];
+        if (c == '"') {
+            i = string_end(s, n, i);
+            if (i == SIZE_MAX) return SIZE_MAX;
+            i--;
+        } else if (c == '{' || c == '[') {
+            depth++;
+        } else if (c == '}' || c == ']') {
+            if (--depth == 0) return i + 1;
+        } else if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+            *spaced = 1;
+        }
+    }
+    return SIZE_MAX;
+}
+
+/* One member's part of a line's identity: the keyed hash of its text with
+   no white space outside strings (key":value), its value an event_id's
+   normal form when it is one. The text is hashed where it lies when it is
+   written so already. key: the first byte of the key's text; colon: just
+   after its closing quote (a compact member's colon); [v, v_end): the value. */
+static int
+member_hash(Scanner *self, const char *s, size_t key, size_t colon, size_t v, size_t v_end,
+            int spaced, uint64_t *h)
+{
+    char norm[EID_MAX];
+    int k = 0;
+    if (colon - key == 9 && memcmp(s + key, "event_id", 8) == 0 && v_end - v >= 2 && s[v] == '"') {
+        k = normalize_event_id(&self->spec, s + v + 1, (Py_ssize_t)(v_end - v - 2), norm);
+        if ((size_t)k == v_end - v - 2 && memcmp(norm, s + v + 1, (size_t)k) == 0) k = 0;
+    }
+    if (!k && !spaced && v == colon + 1) {
+        *h = content_hash(&self->key, s + key, v_end - key);
+        return 0;
+    }
+    buf_t *out = &self->ident_buf;
+    out->len = 0;
+    if (buf_room(out, (colon - key) + 2 + (v_end - v) + EID_MAX + 2) < 0) return -1;
+    char *d = out->data;
+    size_t n = colon - key;
+    memcpy(d, s + key, n); /* the key and its closing quote */
+    d[n++] = ':';
+    if (k) {
+        d[n++] = '"';
+        memcpy(d + n, norm, (size_t)k);
+        n += (size_t)k;
+        d[n++] = '"';
+    } else if (!spaced) {
+        memcpy(d + n, s + v, v_end - v);
+        n += v_end - v;
+    } else {
+        int in_string = 0;
+        for (size_t i = v; i < v_end; i++) {
+            char c = s[i];
+            if (in_string) {
+                d[n++] = c;
+                if (c == '\\' && i + 1 < v_end)
+                    d[n++] = s[++i];
+                else if (c == '"')
+                    in_string = 0;
+            } else if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+                d[n++] = c;
+                in_string = c == '"';
+            }
+        }
+    }
+    *h = content_hash(&self->key, d, n);
+    return 0;
+}
+
+/* Copies of an event that another writer wrote again (its envelope's
+   members in another order, other white space, the event_id spelled
+   otherwise: a ULID's case, a UUID's hyphens and case) have one canonical
+   JSON (specification section 2), so they share an identity: the keyed
+   hashes of the top-level members (member_hash) summed, whatever their
+   order. Equal identities mean equal sets of members, each equal as JSON
+   text but for white space and the event_id's spelling, hence one
+   canonical JSON: a member set is the object because a kept line has no
+   repeated key (the input layer rejects one). Anything nested is compared
+   as written (a payload's members in another order: settled exactly, in
+   Python), and so is text that is not an object (hashed whole). */
+int
+line_identity(Scanner *self, const char *text, size_t len, uint64_t *ident)
+{
+    uint64_t sum[2] = {0, 0}; /* the members' hashes, and how many */
+    size_t i = json_space(text, len, 0);
+    if (i >= len || text[i] != '{') goto whole;
+    i = json_space(text, len, i + 1);
+    if (i < len && text[i] == '}') {
+        i++;
+    } else {
+        for (;;) {
+            if (i >= len || text[i] != '"') goto whole;
+            size_t key = i + 1, after = string_end(text, len, i);
+            if (after == SIZE_MAX) goto whole;
+            i = json_space(text, len, after);
+            if (i >= len || text[i] != ':') goto whole;
+            int spaced;
+            size_t v = json_space(text, len, i + 1), v_end = value_end(text, len, v, &spaced);
+            if (v_end == SIZE_MAX) goto whole;
+            uint64_t h;
+            if (member_hash(self, text, key, after, v, v_end, spaced, &h) < 0) return -1;
+            sum[0] += h;
+            sum[1]++;
+            i = json_space(text, len, v_end);
+            if (i < len && text[i] == ',') {
+                i = json_space(text, len, i + 1);
+                continue;
+            }
+            if (i < len && text[i] == '}') {
+                i++;
+                break;
+            }
+            goto whole;
+        }
+    }
+    if (json_space(text, len, i) != len) goto whole;
+    *ident = content_hash(&self->key, sum, sizeof sum);
+    return 0;
+whole:
+    *ident = content_hash(&self->key, text, len);
+    return 0;
+}
+
 /* The identity of a LAZY_LINE record: the keyed hash of its line, taken
    from text (the line in its block, when the caller has it) or read again
    from its source's file. 1 (*ident set), 0 not known (no file, or it no
@@ -293,10 +458,7 @@ static int
 line_ident(Scanner *self, const rec_t *r, const char *text, uint64_t *ident)
 {
     size_t len = (size_t)(r->ident & (LINE_LEN_LIMIT - 1));
-    if (text) {
-        *ident = content_hash(&self->key, text, len);
-        return 1;
-    }
+    if (text) return line_identity(self, text, len, ident) < 0 ? -1 : 1;
 #ifdef _WIN32
     return 0;
 #else
@@ -314,8 +476,7 @@ line_ident(Scanner *self, const rec_t *r, const char *text, uint64_t *ident)
         got += (size_t)n;
     }
     self->rereads[source].count++;
-    *ident = content_hash(&self->key, b->data, len);
-    return 1;
+    return line_identity(self, b->data, len, ident) < 0 ? -1 : 1;
 #endif
 }
 
