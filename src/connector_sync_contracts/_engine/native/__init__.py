@@ -179,7 +179,12 @@ class Scanner(Protocol):
         event type with no model, a broken semantic rule) is taken too."""
 
     def ident(self, line: bytes, /) -> int:
-        """The keyed hash identical copies of a line share."""
+        """The keyed hash identical copies of a line share.
+
+        Copies written with their top-level members in another order, other
+        white space or the event_id spelled otherwise share it too (they have
+        one canonical JSON); anything nested counts as written.
+        """
 
     def offer(
         self,

@@ -200,10 +200,11 @@ khash(const hkey_t *key, const void *data, size_t len)
     return h;
 }
 
-/* What identical copies of a line share: the full keyed hash, never weakened
-   (it is compared, not used to find a slot). Two differing copies of one
-   event_id are taken for identical only if their 64-bit SipHash values under
-   this scanner's secret random key collide. */
+/* What identities are made of (a line's members, an item's encoding): the
+   full keyed hash, never weakened (it is compared, not used to find a slot).
+   Two differing copies of one event_id are taken for identical only if
+   their 64-bit SipHash values (for a line, their sums) under this scanner's
+   secret random key collide. */
 static inline uint64_t
 content_hash(const hkey_t *key, const void *data, size_t len)
 {
@@ -415,7 +416,7 @@ enum rec_kind { RK_DEAD = 0, RK_EVENT, RK_LINK, RK_OTHER, RK_MALFORMED };
 typedef struct {
     uint64_t lamport;
     int64_t instant;
-    uint64_t ident;            /* what identical copies share (keyed hash of the line),
+    uint64_t ident;            /* what identical copies share (store.c's line_identity),
                                   or while lazy == LAZY_LINE the line's place */
     uint64_t where;            /* source << 48 | line number (or item index) */
     uint32_t conn;             /* interned partition key; NONE_U32: the stream-level group */
@@ -547,7 +548,7 @@ typedef struct {
     struct reread { int fd; uint64_t count; } *rereads;
     size_t n_rereads;
     buf_t reread_buf;          /* a line read again */
-    buf_t ident_buf;           /* a line with its event_id in normal form (line_identity) */
+    buf_t ident_buf;           /* a member of a line, written compactly (line_identity) */
     const char *put_line;      /* the text of the LAZY_LINE record being put, in its block */
     buf_t mapped;              /* the envelope lines map_cloudevents makes of a block */
 } Scanner;
@@ -635,9 +636,9 @@ PyObject *intern_str(const intern_t *t, uint32_t id);
 void intern_free(intern_t *t);
 uint32_t eid_tag(const hkey_t *key, const char *eid, size_t n);
 int store_put(Scanner *self, rec_t *tmp, int dedup, uint32_t tag);
-/* What identical copies of a line share (*ident): the keyed hash of its
-   bytes with its top-level event_id written in normal form. 0, or -1 with
-   MemoryError set. */
+/* What identical copies of a line share (*ident): its top-level members'
+   keyed hashes summed, white space and the event_id's spelling left out
+   (store.c). 0, or -1 with MemoryError set. */
 int line_identity(Scanner *self, const char *text, size_t len, uint64_t *ident);
 /* A kept record waiting to be put while the next item is read, so that the
    memory its put touches (a dedup slot, a record slot) arrives meanwhile. */

@@ -832,7 +832,8 @@ static PyMethodDef Scanner_methods[] = {
      "lamport, instant_us, kind, values): what offer() would take for it. With reports, a "
      "line scan(..., reports=True) keeps and reports is taken too."},
     {"ident", (PyCFunction)Scanner_ident, METH_O,
-     "ident(line) -> the keyed hash that identical copies of a line share."},
+     "ident(line) -> the keyed hash that identical copies of a line share (the members "
+     "in any order, white space and the event_id's spelling left out)."},
     {"offer", (PyCFunction)Scanner_offer, METH_VARARGS,
      "offer(event_id, lamport, instant_us, ident, source, line, dedup, kind, values): keep a "
      "record Python built."},
