@@ -283,11 +283,11 @@ release(rec_t *r)
     r->kind = RK_DEAD;
 }
 
+/* Past the JSON white space at s[i] (json.c's json_ws, by index). */
 static size_t
 json_space(const char *s, size_t n, size_t i)
 {
-    while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) i++;
-    return i;
+    return (size_t)(json_ws(s + i, s + n) - s);
 }
 
 /* The end of the JSON string whose opening quote is at i (after its closing
