@@ -355,6 +355,12 @@ typedef struct {
 } jctx_t;
 
 int jctx_begin_line(jctx_t *j, const char *line, size_t len);
+/* JSON's white space: space, tab, line feed, carriage return. */
+static inline int
+json_is_ws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
 const char *json_ws(const char *p, const char *end);
 /* A JSON string at p (the opening quote): checked and decoded into *out.
    Returns the position after it, or NULL: not a string this contract takes

@@ -40,7 +40,7 @@ buf_reserve(buf_t *b, size_t n)
 const char *
 json_ws(const char *p, const char *end)
 {
-    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')) p++;
+    while (p < end && json_is_ws(*p)) p++;
     return p;
 }
 

@@ -89,16 +89,10 @@ crc32_reversed(const char *p, Py_ssize_t n)
 
 /* ------------------------------------------------------------------ lenient reading */
 
-static inline int
-is_ws(char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
 static inline const char *
 ws(const char *p, const char *end)
 {
-    while (p < end && is_ws(*p)) p++;
+    while (p < end && json_is_ws(*p)) p++;
     return p;
 }
 
@@ -169,7 +163,7 @@ rskip(const char *p, const char *end)
         return NULL;
     }
     const char *s = p;
-    while (p < end && *p != ',' && *p != '}' && *p != ']' && !is_ws(*p)) p++;
+    while (p < end && *p != ',' && *p != '}' && *p != ']' && !json_is_ws(*p)) p++;
     return p == s ? NULL : p;
 }
 

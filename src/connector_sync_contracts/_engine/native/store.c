@@ -317,9 +317,7 @@ value_end(const char *s, size_t n, size_t i, int *spaced)
     if (s[i] == '"') return string_end(s, n, i);
     if (s[i] != '{' && s[i] != '[') {
         size_t start = i;
-        while (i < n && s[i] != ',' && s[i] != '}' && s[i] != ']' && s[i] != ' ' &&
-               s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
-            i++;
+        while (i < n && s[i] != ',' && s[i] != '}' && s[i] != ']' && !json_is_ws(s[i])) i++;
         return i > start ? i : SIZE_MAX;
     }
     size_t depth = 0;
@@ -333,7 +331,7 @@ value_end(const char *s, size_t n, size_t i, int *spaced)
             depth++;
         } else if (c == '}' || c == ']') {
             if (--depth == 0) return i + 1;
-        } else if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+        } else if (json_is_ws(c)) {
             *spaced = 1;
         }
     }
@@ -384,7 +382,7 @@ member_hash(Scanner *self, const char *s, size_t key, size_t colon, size_t v, si
                     d[n++] = s[++i];
                 else if (c == '"')
                     in_string = 0;
-            } else if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+            } else if (!json_is_ws(c)) {
                 d[n++] = c;
                 in_string = c == '"';
             }
