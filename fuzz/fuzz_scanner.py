@@ -18,7 +18,8 @@ like ``_stream._fold_native`` does. Checked on every input:
   ``probe`` and is a JSON object, and a line it defers within the limit is
   deferred by ``probe`` too;
 - the compiled router (``route.c``) gives every line of a block one
-  partition and delivers each partition exactly its lines;
+  partition and delivers each partition exactly its lines, and its
+  ``lines_naming`` picks exactly the lines ``may_name`` picks;
 - every block mapped as structured CloudEvents (``cloudevents.c``,
   ``map_cloudevents``) maps or declines each line, in order, and a line it
   maps is the envelope Python's mapping gives for it;
@@ -61,6 +62,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -72,6 +74,7 @@ with atheris.instrument_imports():
     import orjson
 
     from connector_sync_contracts._engine import native as _accel
+    from connector_sync_contracts.scale._engine_calls import may_name
     from connector_sync_contracts.scale.plan import Tie, joined_partitions
     from connector_sync_contracts.scale.routing import TOO_LONG, Router
 
@@ -511,6 +514,24 @@ def check_identity(scanner: _accel.Scanner, block: bytes) -> None:
             assert scanner.ident(exact(spaced)) == ident, (line, spaced)
 
 
+def check_lines_naming(block: bytes, handed: Any) -> None:
+    """``lines_naming`` (route.c) picks exactly the lines ``may_name`` picks, for keys the
+    block's own ``"event_id"`` values give (some wanted, some not)."""
+    values = re.findall(rb'"event_id"[ \t\r\n]*:[ \t\r\n]*"([^"\\\n]*)"', block)
+    keys = frozenset(v.replace(b"-", b"").lower() for v in values[::2])
+    count, found = _accel.lines_naming()(handed, keys)
+    pieces = block.split(b"\n")
+    if not pieces[-1]:
+        pieces.pop()
+    assert count == len(pieces), (count, len(pieces))
+    expected = [
+        (at, piece)
+        for at, piece in enumerate(pieces)
+        if may_name(piece[:-1] if piece.endswith(b"\r") else piece, keys)
+    ]
+    assert list(found) == expected, (found, expected)
+
+
 def test_one_input(data: bytes) -> None:
     """The fuzz target: one whole scan, offer, settle and fold run."""
     plan, body = Plan.read(data)
@@ -526,6 +547,7 @@ def test_one_input(data: bytes) -> None:
         handed: Any = (exact(block), block, memoryview(body)[start:end])[plan.wrapper]
         got, rest, worded = check_scan(scanner, block, handed, plan, source % 3, first)
         check_route(block, handed, plan)
+        check_lines_naming(block, handed)
         check_cloudevents(scanner, block, handed, plan)
         first += len(got) + len(rest) + len(worded)
         accepted += got
@@ -551,6 +573,7 @@ def main() -> None:
         line_spans,
         check_scan,
         check_route,
+        check_lines_naming,
         check_cloudevents,
         offer_lines,
         fold,

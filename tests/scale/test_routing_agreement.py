@@ -278,3 +278,45 @@ def test_check_keys_reads_again_the_keys_routing_kept(
         if partition != TOO_LONG:
             expected = sorted(key << 16 | partition for key in keys if key is not None)
             assert kept == expected, line
+
+
+@settings(max_examples=examples(200, 10000), deadline=None)
+@given(data=st.data(), cloudevents=st.booleans(), final_newline=st.booleans())
+def test_keyed_lines_finds_in_c_the_lines_python_finds(
+    data: st.DataObject, cloudevents: bool, final_newline: bool
+) -> None:
+    # ``untangle`` reads tied partitions again for the lines of a few check keys:
+    # the compiled core passes over a line it reads without a wanted key. Every
+    # line with a wanted key must still be found, with its place and its keys.
+    lines = data.draw(_lines(cloudevents))
+    # The last line without its newline, unless that would leave it out (empty).
+    block = b"\n".join(lines) + (b"\n" if final_newline or not lines[-1] else b"")
+    compiled, _ = _delivering(compiled=True, cloudevents=cloudevents)
+    python, _ = _delivering(compiled=False, cloudevents=cloudevents)
+    keys = [key for line in lines for key in python.line_keys(line) if key is not None]
+    wanted = set(data.draw(st.lists(st.sampled_from(keys), max_size=3))) if keys else set()
+    wanted |= data.draw(st.sets(st.integers(0, 2**48 - 1), max_size=2))
+    found = compiled.keyed_lines(block, wanted)
+    assert found == python.keyed_lines(block, wanted)
+    count, keyed = found
+    assert count == len(lines)
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line) + 1)
+    expected = []
+    for at, line in enumerate(lines):
+        key, link = python.line_keys(line)
+        if key in wanted or link in wanted:
+            raw = block[starts[at] : starts[at + 1]]
+            expected.append((at, starts[at], raw, key, link))
+    assert keyed == expected
+
+
+def test_keyed_lines_refuses_a_torn_key_list() -> None:
+    from connector_sync_contracts._engine.native import lines_keyed
+
+    native = lines_keyed()
+    assert native is not None
+    router, _ = _delivering(compiled=True, cloudevents=False)
+    with pytest.raises(ValueError, match="64-bit"):
+        native(b"{}\n", router._names, router._routes.types, b"\x00" * 12)

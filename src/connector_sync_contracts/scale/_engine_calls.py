@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Container, Iterable, Iterator
 from typing import TYPE_CHECKING, Final
 
-from .._engine.native import no_gc
+from .._engine.native import lines_naming, no_gc
 from .._engine.runner import RunSummary, replay_sources
 from ..contract.projection import ReplayData
 from ..interop.formats import adapt_input, extra_problems
@@ -32,6 +32,7 @@ __all__ = [
     "fold_sources",
     "line_event",
     "line_event_id",
+    "lines_may_naming",
     "may_name",
     "no_gc",
     "report_too_long",
@@ -154,6 +155,34 @@ def may_name(raw: bytes, keys: Container[bytes]) -> bool:
         return True
     found = _EVENT_ID_MEMBER.search(raw)
     return found is None or found.group(1).replace(b"-", b"").lower() in keys
+
+
+def lines_may_naming(source: Source, keys: frozenset[bytes]) -> Iterator[tuple[int, bytes]]:
+    """(number, line) of each line of ``source`` that ``may_name`` one of ``keys``.
+
+    Each line as ``source.lines()`` gives it, numbered from 1; a line over
+    the length limit names no event id, and is left out. With the compiled
+    core, each block of a plain file is tested in C (``lines_naming``, the
+    same rule), so a line that cannot name a wanted id costs no Python; a
+    source that maps its lines (CloudEvents) is read line by line.
+    """
+    compiled = lines_naming()
+    if compiled is None or type(source).blocks is not Source.blocks:
+        for number, raw in enumerate(source.lines(), start=1):
+            if raw is not None and may_name(raw, keys):
+                yield number, raw
+        return
+    number = 0  # lines before the block
+    for block in source.blocks():
+        if block is None:  # over the length limit
+            number += 1
+            continue
+        count, found = compiled(block, keys)
+        for index, piece in found:
+            raw = source.within_limit(piece[:-1] if piece[-1:] == b"\r" else piece)
+            if raw is not None:
+                yield number + 1 + index, raw
+        number += count
 
 
 def line_event(raw: bytes) -> Event | None:

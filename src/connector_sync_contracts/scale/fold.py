@@ -15,7 +15,7 @@ the group's lines (``_fold_order``; only when the group has such anomalies).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
@@ -278,12 +278,27 @@ def _placed(
     return found
 
 
-def _id_keys(wanted: set[str | None]) -> set[bytes] | None:
+def _id_keys(wanted: set[str | None]) -> frozenset[bytes] | None:
     """The keys ``may_name`` rules lines out by; None when ``wanted`` holds None (a
     line naming no event id is wanted, and only parsing it can tell)."""
     if None in wanted:
         return None
-    return {event_id_key(eid).encode() for eid in wanted if eid is not None}
+    return frozenset(event_id_key(eid).encode() for eid in wanted if eid is not None)
+
+
+def _wanted_lines(
+    path: str, settings: FoldSettings, keys: frozenset[bytes] | None
+) -> Iterator[tuple[int, bytes | None]]:
+    """(number, line) of each line of a partition file that may name a ``keys`` id
+    (every line when ``keys`` is None; None for a line over the length limit)."""
+    source = reading_source(path, settings)
+    try:
+        if keys is None:
+            yield from enumerate(source.lines(), start=1)
+        else:
+            yield from _engine_calls.lines_may_naming(source, keys)
+    finally:
+        source.close()
 
 
 def _event_lines(
@@ -293,16 +308,10 @@ def _event_lines(
     found: dict[str | None, list[tuple[int, int]]] = {}
     keys = _id_keys(wanted)
     for at, path in enumerate(paths):
-        source = reading_source(path, settings)
-        try:
-            for number, raw in enumerate(source.lines(), start=1):
-                if raw is not None and keys is not None and not _engine_calls.may_name(raw, keys):
-                    continue
-                eid = None if raw is None else _engine_calls.line_event_id(raw)
-                if eid in wanted:
-                    found.setdefault(eid, []).append((at, number))
-        finally:
-            source.close()
+        for number, raw in _wanted_lines(path, settings, keys):
+            eid = None if raw is None else _engine_calls.line_event_id(raw)
+            if eid in wanted:
+                found.setdefault(eid, []).append((at, number))
     return found
 
 
@@ -320,16 +329,12 @@ def _fold_order(
     keys = _id_keys(wanted)
     copies: list[bytes] = []
     for path in paths:
-        source = reading_source(path, settings)
-        try:
-            for raw in source.lines():
-                if raw is None or (keys is not None and not _engine_calls.may_name(raw, keys)):
-                    continue
-                eid = _engine_calls.line_event_id(raw)
-                if eid is not None and eid in wanted:
-                    copies.append(raw)
-        finally:
-            source.close()
+        for _, raw in _wanted_lines(path, settings, keys):
+            if raw is None:
+                continue
+            eid = _engine_calls.line_event_id(raw)
+            if eid is not None and eid in wanted:
+                copies.append(raw)
     _, winners = _engine_calls.copy_winners(copies)
     return {
         eid: (key[0], (key[1] - EPOCH) // MICROSECOND, key[2]) for eid, (_, key) in winners.items()

@@ -42,16 +42,29 @@ from __future__ import annotations
 import zlib
 from array import array
 from collections.abc import Callable, Sequence
-from itertools import repeat
+from collections.abc import Set as AbstractSet
+from itertools import accumulate, repeat
 from operator import attrgetter, or_, rshift
 from typing import Any, Final
 
 import msgspec
 
-from .._engine.native import block_router
+from .._engine.native import block_router, lines_keyed
 from ..contract.catalog import EVENT_FAMILIES, Family
 
-__all__ = ["MAX_PARTITIONS", "TOO_LONG", "Routed", "Router", "id_bucket_shift", "link_key"]
+__all__ = [
+    "MAX_PARTITIONS",
+    "TOO_LONG",
+    "KeyedLine",
+    "Routed",
+    "Router",
+    "id_bucket_shift",
+    "link_key",
+]
+
+KeyedLine = tuple[int, int, bytes, int | None, int | None]
+"""A line found by ``Router.keyed_lines``: (index in its block, where it starts there,
+its bytes with their ``\\n``, its event_id key, its link_id key)."""
 
 TOO_LONG: Final = 0xFF
 """Routing-map byte of a line over the length limit: reported, never routed."""
@@ -469,6 +482,37 @@ class Router:
             else:
                 links.extend(repeat(None, len(part)))
         return ids, links
+
+    def keyed_lines(self, block: bytes, wanted: AbstractSet[int]) -> tuple[int, list[KeyedLine]]:
+        """The lines of ``block`` with a check key in ``wanted``, and how many lines it holds.
+
+        ``block``: whole lines, each ended by ``\\n`` (the last maybe not).
+        Each line found is (its 0-based index, where it starts in the block,
+        its bytes with their ``\\n``, its event_id key, its link_id key), the
+        keys as ``check_keys`` gives them. With the compiled core, a line
+        ``route_block`` reads without a wanted key is passed over in C
+        (``lines_keyed``), as the two routers give every line they both read
+        the same keys; the Python router tells the others.
+        """
+        compiled = lines_keyed() if self._compiled is not None else None
+        if compiled is None:
+            pieces = block.split(b"\n")
+            last = pieces.pop()
+            lines = [piece + b"\n" for piece in pieces] + ([last] if last else [])
+            starts = list(accumulate(map(len, lines), initial=0))
+            ids, links = self.check_keys(lines)
+            candidates = (
+                (at, starts[at], line, ids[at], links[at]) for at, line in enumerate(lines)
+            )
+            count = len(lines)
+        else:
+            count, found = compiled(
+                block, self._names, self._routes.types, array("Q", wanted).tobytes()
+            )
+            candidates = (
+                (index, start, line, *self.line_keys(line)) for index, start, line in found
+            )
+        return count, [item for item in candidates if item[3] in wanted or item[4] in wanted]
 
     def line_keys(self, line: bytes) -> tuple[int | None, int | None]:
         """The check keys routing gives one line: (its event_id's, its link_id's).

@@ -29,9 +29,8 @@ from __future__ import annotations
 
 import mmap
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from itertools import accumulate
 from pathlib import Path
 from typing import BinaryIO
 
@@ -78,19 +77,18 @@ def untangle(
     found: dict[int, list[_Copy]] = {}
     link_keys: set[int] = set()
     for p in sorted({p for tie in ties for p in tie.partitions}):
-        number = offset = 0  # lines and bytes before this read
+        number = offset = 0  # lines and bytes before this block
         with open(paths[p], "rb") as handle:
-            while lines := handle.readlines(_READ_BYTES):
-                ids, links = router.check_keys(lines)
-                link_keys.update(wanted.intersection(links))
-                if not wanted.isdisjoint(ids):
-                    starts = list(accumulate(map(len, lines), initial=offset))
-                    for at, key in enumerate(ids):
-                        if key in wanted:
-                            copy = _Copy(p, number + at + 1, starts[at], lines[at])
-                            found.setdefault(key, []).append(copy)
-                number += len(lines)
-                offset += sum(map(len, lines))
+            for block in _whole_lines(handle):
+                count, keyed = router.keyed_lines(block, wanted)
+                for at, start, line, key, link in keyed:
+                    if link in wanted:
+                        link_keys.add(link)
+                    if key in wanted:
+                        copy = _Copy(p, number + at + 1, offset + start, line)
+                        found.setdefault(key, []).append(copy)
+                number += count
+                offset += len(block)
     joined: list[Tie] = []
     copies: list[_Copy] = []
     for tie in ties:
@@ -105,6 +103,20 @@ def untangle(
     if moves:
         _move(moves, paths, sizes, routing_path)
     return joined
+
+
+def _whole_lines(handle: BinaryIO) -> Iterator[bytes]:
+    """A file's bytes as blocks of whole lines (the last one maybe without its ``\\n``)."""
+    rest = b""
+    while chunk := handle.read(_READ_BYTES):
+        if rest:
+            chunk = rest + chunk
+        cut = chunk.rfind(b"\n") + 1
+        rest = chunk[cut:]
+        if cut:
+            yield chunk[:cut]
+    if rest:
+        yield rest
 
 
 def _moves(copies: list[_Copy], scratch: Path, settings: FoldSettings) -> list[tuple[_Copy, int]]:

@@ -60,6 +60,8 @@ __all__ = [
     "anomaly_listing",
     "block_router",
     "key_ties",
+    "lines_keyed",
+    "lines_naming",
     "model_maker",
     "connector_state",
     "engine",
@@ -307,6 +309,21 @@ def key_ties() -> Any:
     return _native.key_ties
 
 
+def lines_keyed() -> Any:
+    """The compiled ``lines_keyed`` (lines that may hold a wanted check key), or None."""
+    if _native is None or os.environ.get(PURE_PYTHON_ENV) == "1":
+        return None
+    return _native.lines_keyed
+
+
+def lines_naming() -> Any:
+    """The compiled ``lines_naming`` (``may_name`` of scale/_engine_calls.py per line), or None."""
+    if _native is None or os.environ.get(PURE_PYTHON_ENV) == "1":
+        return None
+    return _native.lines_naming
+
+
+@functools.cache
 @functools.cache
 def _spec() -> dict[str, Any]:
     """The committed spec as JSON data, read once per process."""

@@ -720,6 +720,13 @@ int route_init(void);
 PyObject *route_block(PyObject *module, PyObject *args);
 /* key_ties(packed check values): the partitions tied by a shared key. */
 PyObject *key_ties(PyObject *module, PyObject *arg);
+/* lines_naming(block, keys) -> (lines, [(index, line), ...]): the lines of a
+   block that may name an event id whose key is in keys (a frozenset of
+   bytes), as scale/_engine_calls.py's may_name tells. */
+PyObject *lines_naming(PyObject *module, PyObject *args);
+/* lines_keyed(block, names, types, wanted) -> (lines, [(index, start, line), ...]): the
+   lines of a block that may hold a wanted check key (scale/untangle.py). */
+PyObject *lines_keyed(PyObject *module, PyObject *args);
 
 /* cloudevents.c */
 enum { CE_EQUAL, CE_STRING, CE_RAW, CE_INTEGER, CE_TYPE, CE_SOURCE };

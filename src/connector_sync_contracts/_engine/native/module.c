@@ -907,6 +907,15 @@ static PyMethodDef native_functions[] = {
      "chunk lines a str, or None when a line holds a newline."},
     {"key_ties", key_ties, METH_O,
      "key_ties(values) -> [[key, partition, ...], ...]: partitions sharing a check key (scale/plan.py)."},
+    {"lines_keyed", lines_keyed, METH_VARARGS,
+     "lines_keyed(block, names, types, wanted) -> (lines, [(index, start, line), ...]): each "
+     "line of a block whose check key may be among wanted (packed 64-bit plan.Tie keys): one "
+     "route_block reads with such a key, or leaves to Python (scale/routing.py)."},
+    {"lines_naming", lines_naming, METH_VARARGS,
+     "lines_naming(block, keys) -> (lines, [(index, line), ...]): each line of a block (split at "
+     "\\n, a last one maybe without it) that may name an event id whose key is in the frozenset "
+     "keys, as scale/_engine_calls.py's may_name tells; its 0-based index and bytes as in the "
+     "block."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -749,6 +749,210 @@ done:
     return ties;
 }
 
+/* ------------------------------------------------------------------ lines that may name an id
+
+   scale/_engine_calls.py's may_name for every line of a block: a partition
+   file is read again for the lines of a few event ids (the first line of an
+   anomaly's event), and asking Python about each line cost more than the
+   fold. The rule is may_name's, byte for byte; tests/scale/test_lines_naming.py
+   holds the two equal. */
+
+#define EVENT_ID_KEY "\"event_id\""
+#define EVENT_ID_KEY_LEN 10
+
+/* The first "event_id" (quotes included) in [p, end), or NULL. Found by its
+   'v' (its only one, 2 bytes in), which a line holds far fewer of than quotes. */
+static const char *
+find_event_id_key(const char *p, const char *end)
+{
+    Py_ssize_t n = end - p;
+    for (Py_ssize_t from = 2; n - from >= EVENT_ID_KEY_LEN - 2;) {
+        /* A 'v' at most n - 8: the name must end within the line. */
+        const char *v = memchr(p + from, 'v', (size_t)(n - from - (EVENT_ID_KEY_LEN - 2) + 1));
+        if (!v) return NULL;
+        if (memcmp(v - 2, EVENT_ID_KEY, EVENT_ID_KEY_LEN) == 0) return v - 2;
+        from = v - p + 1;
+    }
+    return NULL;
+}
+
+/* may_name of the line [p, end) (without its \n and a \r before it): 0 only
+   when it has no backslash, one "event_id", and that member's value is a
+   plain string whose key (hyphens left out, ASCII lower case) is not in
+   keys; 1 otherwise; -1 an error. room: longest bytes, the longest key. */
+static int
+may_name_line(const char *p, const char *end, PyObject *keys, char *room, Py_ssize_t longest)
+{
+    if (memchr(p, '\\', (size_t)(end - p))) return 1;
+    const char *first = find_event_id_key(p, end);
+    /* Counted as bytes.count counts: the next one after the end of this one. */
+    if (!first || find_event_id_key(first + EVENT_ID_KEY_LEN, end)) return 1;
+    /* The regular expression's search: the leftmost start where the member
+       reads, trying every "event_id", also one sharing a quote with the
+       first ("event_id"event_id":...). */
+    const char *value = NULL, *close = NULL;
+    for (const char *at = first; at && !close; at = find_event_id_key(at + 1, end)) {
+        const char *q = at + EVENT_ID_KEY_LEN;
+        while (q < end && json_is_ws(*q)) q++;
+        if (q == end || *q != ':') continue;
+        q++;
+        while (q < end && json_is_ws(*q)) q++;
+        if (q == end || *q != '"') continue;
+        value = q + 1;
+        close = memchr(value, '"', (size_t)(end - value));
+    }
+    if (!close) return 1;
+    Py_ssize_t n = 0;
+    for (const char *c = value; c < close; c++) {
+        if (*c == '-') continue;
+        if (n == longest) return 0;  /* longer than every key */
+        room[n++] = *c >= 'A' && *c <= 'Z' ? (char)(*c - 'A' + 'a') : *c;
+    }
+    PyObject *key = PyBytes_FromStringAndSize(room, n);
+    if (!key) return -1;
+    int found = PySet_Contains(keys, key);
+    Py_DECREF(key);
+    return found;
+}
+
+PyObject *
+lines_naming(PyObject *module, PyObject *args)
+{
+    Py_buffer block;
+    PyObject *keys, *found = NULL, *result = NULL;
+    char *room = NULL;
+    if (!PyArg_ParseTuple(args, "y*O!", &block, &PyFrozenSet_Type, &keys)) return NULL;
+    Py_ssize_t longest = 0;
+    PyObject *each = PyObject_GetIter(keys), *key;
+    if (!each) goto done;
+    while ((key = PyIter_Next(each))) {
+        int is_bytes = PyBytes_Check(key);
+        if (is_bytes && PyBytes_GET_SIZE(key) > longest) longest = PyBytes_GET_SIZE(key);
+        Py_DECREF(key);
+        if (!is_bytes) {
+            PyErr_SetString(PyExc_TypeError, "lines_naming: keys is a frozenset of bytes");
+            break;
+        }
+    }
+    Py_DECREF(each);
+    if (PyErr_Occurred()) goto done;
+    room = PyMem_Malloc((size_t)longest + 1);
+    found = PyList_New(0);
+    if (!room || !found) {
+        if (!room) PyErr_NoMemory();
+        goto done;
+    }
+    const char *data = block.buf, *end = data + block.len;
+    Py_ssize_t index = 0;
+    for (const char *p = data; p < end; index++) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *stop = nl ? nl : end;
+        const char *content = stop > p && stop[-1] == '\r' ? stop - 1 : stop;
+        int may = may_name_line(p, content, keys, room, longest);
+        if (may < 0) goto done;
+        if (may) {
+            PyObject *item = Py_BuildValue("(ny#)", index, p, (Py_ssize_t)(stop - p));
+            if (!item || PyList_Append(found, item) < 0) {
+                Py_XDECREF(item);
+                goto done;
+            }
+            Py_DECREF(item);
+        }
+        p = nl ? nl + 1 : end;
+    }
+    result = Py_BuildValue("(nO)", index, found);
+done:
+    Py_XDECREF(found);
+    PyMem_Free(room);
+    PyBuffer_Release(&block);
+    return result;
+}
+
+/* ------------------------------------------------------------------ lines with a wanted check key */
+
+/* Whether the sorted keys w[0..n) hold k. */
+static int
+holds_key(const uint64_t *w, size_t n, uint64_t k)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (w[mid] < k) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < n && w[lo] == k;
+}
+
+/* lines_keyed(block, names, types, wanted) -> (lines, [(index, start, line), ...]).
+   The lines of a block whose check keys (the event_id's, a link's link_id's;
+   plan.Tie.key, 48 bits) may be among wanted (packed 64-bit values): a line
+   route_line reads with a wanted key, and every line it leaves to Python.
+   Each with its 0-based index, where it starts in the block, and its bytes
+   with their \n. scale/untangle.py reads a tied partition again for the
+   copies of a few event ids; the Python router tells each line found
+   exactly (its keys are route_line's wherever route_line reads a line:
+   tests/scale/test_routing_agreement.py). */
+PyObject *
+lines_keyed(PyObject *module, PyObject *args)
+{
+    Py_buffer block, packed;
+    PyObject *names, *types_in, *types = NULL, *found = NULL, *result = NULL;
+    uint64_t *w = NULL;
+    rctx_t c;
+    if (!PyArg_ParseTuple(args, "y*O!O!y*", &block, &PyTuple_Type, &names, &PyDict_Type,
+                          &types_in, &packed))
+        return NULL;
+    size_t n = (size_t)packed.len / 8;
+    if ((size_t)packed.len % 8) {
+        PyErr_SetString(PyExc_ValueError, "lines_keyed: wanted holds whole 64-bit values");
+        goto done;
+    }
+    if (n > PY_SSIZE_T_MAX / 16) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    c.partitions = 1;
+    c.shift = 64;
+    types = PyDict_Copy(types_in);
+    if (!types || load_names(&c, names) < 0 || load_types(&c, types) < 0) goto done;
+    w = PyMem_Malloc(n ? 2 * n * 8 : 1);
+    found = PyList_New(0);
+    if (!w || !found) {
+        if (!w) PyErr_NoMemory();
+        goto done;
+    }
+    memcpy(w, packed.buf, n * 8);
+    if (n) radix_sort_u64(w, w + n, n);
+    const char *data = block.buf, *end = data + block.len;
+    Py_ssize_t index = 0;
+    for (const char *p = data; p < end; index++) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *stop = nl ? nl : end;
+        rline_t r;
+        int keep = !route_line(&c, p, stop, &r);
+        for (int k = 0; !keep && k < r.n_keys; k++) keep = holds_key(w, n, r.key[k] >> 16);
+        const char *next = nl ? nl + 1 : end;
+        if (keep) {
+            PyObject *item = Py_BuildValue("(nny#)", index, (Py_ssize_t)(p - data), p,
+                                           (Py_ssize_t)(next - p));
+            if (!item || PyList_Append(found, item) < 0) {
+                Py_XDECREF(item);
+                goto done;
+            }
+            Py_DECREF(item);
+        }
+        p = next;
+    }
+    result = Py_BuildValue("(nO)", index, found);
+done:
+    Py_XDECREF(types);
+    Py_XDECREF(found);
+    PyMem_Free(w);
+    PyBuffer_Release(&packed);
+    PyBuffer_Release(&block);
+    return result;
+}
+
 int
 route_init(void)
 {
