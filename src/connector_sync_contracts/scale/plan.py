@@ -24,6 +24,7 @@ from itertools import accumulate, repeat
 from operator import rshift
 from typing import Final, NamedTuple
 
+from .._engine.native import byte_positions as compiled_byte_positions
 from .._engine.native import key_ties
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "Routing",
     "Tie",
     "Tracer",
+    "byte_positions",
     "first_lines_of",
     "lines_before",
     "joined_partitions",
@@ -183,28 +185,53 @@ class Tracer:
         mark = bytes([partition])
         routing = self.routing
         seen = 0  # lines of the partition before the current chunk
-        pending = iter(wanted)
-        k: int | None = next(pending)
+        at = 0  # the first of ``wanted`` not found yet
         for start in range(0, len(routing), _CHUNK):
             chunk = routing[start : start + _CHUNK]
             here = chunk.count(mark)
-            at = -1
-            counted = seen
-            while k is not None and k <= seen + here:
-                while counted < k:
-                    at = chunk.index(mark, at + 1)
-                    counted += 1
-                found[k] = start + at
-                k = next(pending, None)
-            if k is None:
+            stop = bisect_right(wanted, seen + here, lo=at)
+            if stop > at:
+                counts = [k - seen for k in wanted[at:stop]]
+                for k, index in zip(
+                    wanted[at:stop], byte_positions(chunk, partition, counts), strict=True
+                ):
+                    found[k] = start + index
+                at = stop
+            if at == len(wanted):
                 return found
             seen += here
-        raise ValueError(f"partition {partition} has fewer than {k} lines")
+        raise ValueError(f"partition {partition} has fewer than {wanted[at]} lines")
 
     def where(self, position: int) -> tuple[int, int]:
         """(piece, line number in its input) of an input index."""
         piece = bisect_right(self.starts, position) - 1
         return piece, self.first_lines[piece] + position - self.starts[piece]
+
+
+def byte_positions(data: bytes | memoryview, byte: int, counts: Sequence[int]) -> list[int]:
+    """For each count k of ``counts`` (1-based, ascending), the index in ``data`` of the
+    k-th occurrence of ``byte``; the list stops where ``data`` has fewer.
+
+    In C with the compiled core (``route.c``), else a ``find`` per occurrence.
+    """
+    native = compiled_byte_positions()
+    if native is not None:
+        found: list[int] = native(data, byte, list(counts))
+        return found
+    text, mark = bytes(data), bytes([byte])
+    found = []
+    seen, at, previous = 0, -1, 0
+    for k in counts:
+        if k <= previous:
+            raise ValueError("byte_positions: counts must be ascending, from 1")
+        previous = k
+        while seen < k:
+            at = text.find(mark, at + 1)
+            if at < 0:
+                return found
+            seen += 1
+        found.append(at)
+    return found
 
 
 def lines_before(routing: Routing, partition: int, positions: Sequence[int]) -> list[int]:

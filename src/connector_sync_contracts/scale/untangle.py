@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import mmap
 import os
+from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +37,7 @@ from typing import BinaryIO
 
 from . import _engine_calls
 from .fold import FoldSettings, reading_source
-from .plan import Tie, Tracer, lines_before
+from .plan import Tie, Tracer, byte_positions, lines_before
 from .routing import Router
 
 __all__ = ["untangle"]
@@ -200,31 +201,27 @@ def _line_starts(path: str, numbers: Sequence[int]) -> dict[int, int]:
     """Where each 1-based line of ``numbers`` (ascending) starts in ``path``; a number
     one past the last line starts at the end."""
     found: dict[int, int] = {}
-    pending = iter(numbers)
-    wanted = next(pending, None)
-    line, read = 1, 0  # the line starting at ``read``
+    wanted = list(numbers)
+    at = 0  # the first of ``wanted`` not found yet
+    while at < len(wanted) and wanted[at] <= 1:
+        found[wanted[at]] = 0
+        at += 1
+    newlines = read = 0  # before the chunk
     with open(path, "rb") as handle:
-        while wanted is not None and (chunk := handle.read(_READ_BYTES)):
-            ends = chunk.count(b"\n")
-            if line + ends < wanted:  # not in this chunk
-                line += ends
-                read += len(chunk)
-                continue
-            at = 0
-            while wanted is not None:
-                while line < wanted:
-                    end = chunk.find(b"\n", at)
-                    if end < 0:
-                        break
-                    at, line = end + 1, line + 1
-                if line < wanted:
-                    break
-                found[wanted] = read + at
-                wanted = next(pending, None)
+        while at < len(wanted) and (chunk := handle.read(_READ_BYTES)):
+            here = chunk.count(b"\n")
+            # Line k starts after the file's (k - 1)-th newline.
+            stop = bisect_right(wanted, newlines + here + 1, lo=at)
+            if stop > at:
+                counts = [k - 1 - newlines for k in wanted[at:stop]]
+                ends = byte_positions(chunk, ord("\n"), counts)
+                for k, end in zip(wanted[at:stop], ends, strict=True):
+                    found[k] = read + end + 1
+                at = stop
+            newlines += here
             read += len(chunk)
-    while wanted is not None:  # past the last line
-        found[wanted] = read
-        wanted = next(pending, None)
+    for k in wanted[at:]:  # past the last line
+        found[k] = read
     return found
 
 

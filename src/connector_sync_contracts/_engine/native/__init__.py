@@ -59,6 +59,7 @@ __all__ = [
     "Scanner",
     "anomaly_listing",
     "block_router",
+    "byte_positions",
     "key_ties",
     "lines_keyed",
     "lines_naming",
@@ -307,6 +308,13 @@ def key_ties() -> Any:
     if _native is None or os.environ.get(PURE_PYTHON_ENV) == "1":
         return None
     return _native.key_ties
+
+
+def byte_positions() -> Any:
+    """The compiled ``byte_positions`` (where the k-th occurrences of a byte are), or None."""
+    if _native is None or os.environ.get(PURE_PYTHON_ENV) == "1":
+        return None
+    return _native.byte_positions
 
 
 def lines_keyed() -> Any:

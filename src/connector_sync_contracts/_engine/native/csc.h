@@ -727,6 +727,9 @@ PyObject *lines_naming(PyObject *module, PyObject *args);
 /* lines_keyed(block, names, types, wanted) -> (lines, [(index, start, line), ...]): the
    lines of a block that may hold a wanted check key (scale/untangle.py). */
 PyObject *lines_keyed(PyObject *module, PyObject *args);
+/* byte_positions(data, byte, counts) -> [index, ...]: where the k-th occurrences
+   of a byte are (scale/plan.py). */
+PyObject *byte_positions(PyObject *module, PyObject *args);
 
 /* cloudevents.c */
 enum { CE_EQUAL, CE_STRING, CE_RAW, CE_INTEGER, CE_TYPE, CE_SOURCE };

@@ -907,6 +907,10 @@ static PyMethodDef native_functions[] = {
      "chunk lines a str, or None when a line holds a newline."},
     {"key_ties", key_ties, METH_O,
      "key_ties(values) -> [[key, partition, ...], ...]: partitions sharing a check key (scale/plan.py)."},
+    {"byte_positions", byte_positions, METH_VARARGS,
+     "byte_positions(data, byte, counts) -> [index, ...]: for each count k (1-based, "
+     "ascending), where the k-th occurrence of byte is in data; shorter when data has fewer "
+     "(scale/plan.py)."},
     {"lines_keyed", lines_keyed, METH_VARARGS,
      "lines_keyed(block, names, types, wanted) -> (lines, [(index, start, line), ...]): each "
      "line of a block whose check key may be among wanted (packed 64-bit plan.Tie keys): one "

@@ -953,6 +953,59 @@ done:
     return result;
 }
 
+/* ------------------------------------------------------------------ the k-th occurrence of a byte */
+
+/* byte_positions(data, byte, counts) -> [index, ...]: for each count k
+   (1-based, ascending), the index in data of the k-th occurrence of byte;
+   the list stops where data has fewer. scale/plan.py's Tracer finds the
+   k-th line of a partition in the routing map with it, and untangle where
+   a partition file's k-th line starts (the byte after its (k-1)-th \n). */
+PyObject *
+byte_positions(PyObject *module, PyObject *args)
+{
+    Py_buffer data;
+    int byte;
+    PyObject *counts, *found = NULL;
+    if (!PyArg_ParseTuple(args, "y*iO!", &data, &byte, &PyList_Type, &counts)) return NULL;
+    if (byte < 0 || byte > 255) {
+        PyErr_SetString(PyExc_ValueError, "byte_positions: byte must be 0..255");
+        goto fail;
+    }
+    found = PyList_New(0);
+    if (!found) goto fail;
+    const char *base = data.buf, *p = base, *end = base + data.len;
+    Py_ssize_t seen = 0, previous = 0;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(counts); i++) {
+        Py_ssize_t k = PyLong_AsSsize_t(PyList_GET_ITEM(counts, i));
+        if (k == -1 && PyErr_Occurred()) goto fail;
+        if (k <= previous) {
+            PyErr_SetString(PyExc_ValueError, "byte_positions: counts must be ascending, from 1");
+            goto fail;
+        }
+        previous = k;
+        const char *at = NULL;
+        while (seen < k) {
+            at = memchr(p, byte, (size_t)(end - p));
+            if (!at) goto done;
+            seen++;
+            p = at + 1;
+        }
+        PyObject *index = PyLong_FromSsize_t(at - base);
+        if (!index || PyList_Append(found, index) < 0) {
+            Py_XDECREF(index);
+            goto fail;
+        }
+        Py_DECREF(index);
+    }
+done:
+    PyBuffer_Release(&data);
+    return found;
+fail:
+    Py_XDECREF(found);
+    PyBuffer_Release(&data);
+    return NULL;
+}
+
 int
 route_init(void)
 {
