@@ -100,7 +100,8 @@ SAN_ENV = env -u $(PURE_ENV) LD_PRELOAD=$(ASAN_RUNTIME) PYTHONMALLOC=malloc \
 	ASAN_OPTIONS=$(ASAN_BASE) $(UBSAN_OPTS)
 SANITIZE_TESTS := tests/engine tests/io tests/validation/test_agreement.py tests/reducing \
 	tests/cli/test_validate.py tests/cli/test_replay.py tests/scale/test_routing_agreement.py \
-	tests/scale/test_key_ties.py tests/models/test_results.py tests/interop/test_compiled_mapping.py \
+	tests/scale/test_key_ties.py tests/scale/test_lines_naming.py tests/scale/test_positions.py \
+	tests/models/test_results.py tests/interop/test_compiled_mapping.py \
 	tests/cli/test_interop.py tests/cli/test_anomaly_listing.py tests/cli/test_located_anomalies.py
 
 $(SAN_BIN)/python:
