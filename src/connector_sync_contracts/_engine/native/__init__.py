@@ -289,49 +289,43 @@ def block_router() -> BlockRouter | None:
     return made
 
 
-def model_maker() -> Any:
-    """The compiled ``instances(cls, dicts)`` (result models made without validation), or None."""
+def _compiled(name: str) -> Any:
+    """The extension's function ``name``, or None when it is unavailable or switched off."""
     if _native is None or os.environ.get(PURE_PYTHON_ENV) == "1":
         return None
-    return _native.instances
+    return getattr(_native, name)
+
+
+def model_maker() -> Any:
+    """The compiled ``instances(cls, dicts)`` (result models made without validation), or None."""
+    return _compiled("instances")
 
 
 def anomaly_listing() -> Any:
     """The compiled ``located_lines`` (cli/render.py's ``replay_located_lines``), or None."""
-    if _native is None or os.environ.get(PURE_PYTHON_ENV) == "1":
-        return None
-    return _native.located_lines
+    return _compiled("located_lines")
 
 
 def key_ties() -> Any:
     """The compiled ``key_ties`` (packed check values -> tied partitions), or None."""
-    if _native is None or os.environ.get(PURE_PYTHON_ENV) == "1":
-        return None
-    return _native.key_ties
+    return _compiled("key_ties")
 
 
 def byte_positions() -> Any:
     """The compiled ``byte_positions`` (where the k-th occurrences of a byte are), or None."""
-    if _native is None or os.environ.get(PURE_PYTHON_ENV) == "1":
-        return None
-    return _native.byte_positions
+    return _compiled("byte_positions")
 
 
 def lines_keyed() -> Any:
     """The compiled ``lines_keyed`` (lines that may hold a wanted check key), or None."""
-    if _native is None or os.environ.get(PURE_PYTHON_ENV) == "1":
-        return None
-    return _native.lines_keyed
+    return _compiled("lines_keyed")
 
 
 def lines_naming() -> Any:
     """The compiled ``lines_naming`` (``may_name`` of scale/_engine_calls.py per line), or None."""
-    if _native is None or os.environ.get(PURE_PYTHON_ENV) == "1":
-        return None
-    return _native.lines_naming
+    return _compiled("lines_naming")
 
 
-@functools.cache
 @functools.cache
 def _spec() -> dict[str, Any]:
     """The committed spec as JSON data, read once per process."""

@@ -683,6 +683,34 @@ radix_sort_u64(uint64_t *v, uint64_t *tmp, size_t n)
     if (src != v) memcpy(v, src, n * 8);
 }
 
+/* The packed 64-bit values of in, sorted ascending, in a new array with room
+   for as many again (PyMem_RawFree it); *n: how many. NULL with an error set:
+   in is not a whole number of values (who names the function), or no memory. */
+static uint64_t *
+sorted_values(const Py_buffer *in, const char *who, size_t *n)
+{
+    *n = (size_t)in->len / 8;
+    if ((size_t)in->len % 8) {
+        PyErr_Format(PyExc_ValueError, "%s: a whole number of 64-bit values", who);
+        return NULL;
+    }
+    if (*n > PY_SSIZE_T_MAX / 16) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    uint64_t *v = PyMem_RawMalloc(*n ? 2 * *n * 8 : 1);
+    if (!v) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    size_t count = *n;
+    Py_BEGIN_ALLOW_THREADS
+    memcpy(v, in->buf, count * 8);
+    if (count) radix_sort_u64(v, v + count, count);
+    Py_END_ALLOW_THREADS
+    return v;
+}
+
 /* key_ties(values) -> [[key, partition, ...], ...]: for every check key (the
    upper 48 bits of a packed value, shifted down) seen with more than one
    partition, the key and those partitions ascending; the lists in key order. */
@@ -692,27 +720,11 @@ key_ties(PyObject *module, PyObject *arg)
     Py_buffer in;
     if (PyObject_GetBuffer(arg, &in, PyBUF_SIMPLE) < 0) return NULL;
     PyObject *ties = NULL, *tie = NULL;
-    size_t n = (size_t)in.len / 8;
-    uint64_t *v = NULL;
-    if ((size_t)in.len % 8) {
-        PyErr_SetString(PyExc_ValueError, "key_ties: a whole number of 64-bit values");
-        goto done;
-    }
-    if (n > PY_SSIZE_T_MAX / 16) {
-        PyErr_NoMemory();
-        goto done;
-    }
-    v = PyMem_RawMalloc(n ? 2 * n * 8 : 1);
+    size_t n;
+    uint64_t *v = sorted_values(&in, "key_ties", &n);
+    if (!v) goto done;
     ties = PyList_New(0);
-    if (!v || !ties) {
-        if (!v) PyErr_NoMemory();
-        Py_CLEAR(ties);
-        goto done;
-    }
-    Py_BEGIN_ALLOW_THREADS
-    memcpy(v, in.buf, n * 8);
-    if (n) radix_sort_u64(v, v + n, n);
-    Py_END_ALLOW_THREADS
+    if (!ties) goto done;
     for (size_t i = 0; i < n;) {
         size_t j = i + 1;
         while (j < n && (v[j] & RT_HIGH) == (v[i] & RT_HIGH)) j++;
@@ -902,27 +914,13 @@ lines_keyed(PyObject *module, PyObject *args)
     if (!PyArg_ParseTuple(args, "y*O!O!y*", &block, &PyTuple_Type, &names, &PyDict_Type,
                           &types_in, &packed))
         return NULL;
-    size_t n = (size_t)packed.len / 8;
-    if ((size_t)packed.len % 8) {
-        PyErr_SetString(PyExc_ValueError, "lines_keyed: wanted holds whole 64-bit values");
-        goto done;
-    }
-    if (n > PY_SSIZE_T_MAX / 16) {
-        PyErr_NoMemory();
-        goto done;
-    }
+    size_t n;
     c.partitions = 1;
     c.shift = 64;
     types = PyDict_Copy(types_in);
     if (!types || load_names(&c, names) < 0 || load_types(&c, types) < 0) goto done;
-    w = PyMem_Malloc(n ? 2 * n * 8 : 1);
-    found = PyList_New(0);
-    if (!w || !found) {
-        if (!w) PyErr_NoMemory();
-        goto done;
-    }
-    memcpy(w, packed.buf, n * 8);
-    if (n) radix_sort_u64(w, w + n, n);
+    w = sorted_values(&packed, "lines_keyed", &n);
+    if (!w || !(found = PyList_New(0))) goto done;
     const char *data = block.buf, *end = data + block.len;
     Py_ssize_t index = 0;
     for (const char *p = data; p < end; index++) {
@@ -947,7 +945,7 @@ lines_keyed(PyObject *module, PyObject *args)
 done:
     Py_XDECREF(types);
     Py_XDECREF(found);
-    PyMem_Free(w);
+    PyMem_RawFree(w);
     PyBuffer_Release(&packed);
     PyBuffer_Release(&block);
     return result;
