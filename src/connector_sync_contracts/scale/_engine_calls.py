@@ -179,7 +179,7 @@ def lines_may_naming(source: Source, keys: frozenset[bytes]) -> Iterator[tuple[i
             continue
         count, found = compiled(block, keys)
         for index, piece in found:
-            raw = source.within_limit(piece[:-1] if piece[-1:] == b"\r" else piece)
+            raw = source._line(piece)  # as lines() makes it: no \r ending, within the limit
             if raw is not None:
                 yield number + 1 + index, raw
         number += count
