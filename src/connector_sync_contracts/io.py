@@ -32,6 +32,7 @@ from typing import IO, Any, ClassVar, Final
 
 from .errors import InputError
 from .validation.input import load_json_object
+from .validation.result import merge_layers
 
 __all__ = [
     "DEFAULT_MAX_LINE_BYTES",
@@ -43,6 +44,7 @@ __all__ = [
     "line_problem",
     "os_error_reason",
     "parse_line",
+    "read_line",
 ]
 
 DEFAULT_MAX_LINE_BYTES: Final = 1024 * 1024
@@ -119,14 +121,27 @@ def parse_line(raw: bytes, line: int = 0) -> dict[str, Any] | LineProblem:
     invalid UTF-8 or JSON, repeated keys, ``NaN``/``Infinity``, integers
     beyond 64 bits, nesting deeper than 64 levels, values that are not objects.
     """
+    obj, problems = read_line(raw, line)
+    return problems[0] if obj is None else obj
+
+
+def read_line(raw: bytes, line: int = 0) -> tuple[dict[str, Any] | None, tuple[LineProblem, ...]]:
+    """The JSON object of one JSONL line and no problems, or None and every problem of it.
+
+    ``parse_line``'s rules; the problems are those ``validate_event`` names
+    for the line's bytes (one per field and rule, in its order), or its
+    line-level problem (``line_problem``).
+    """
     problem = line_problem(raw, line)
     if problem is not None:
-        return problem
+        return None, (problem,)
     obj, violations = load_json_object(raw)
-    if obj is None:
-        first = violations[0]
-        return LineProblem(line, first.path, first.code, first.message)
-    return obj
+    if obj is not None:
+        return obj, ()
+    return None, tuple(
+        LineProblem(line, found.path, found.code, found.message)
+        for found in merge_layers(violations)
+    )
 
 
 class Source:

@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 from connector_sync_contracts import Layer, ValidationResult, validate_event
+from connector_sync_contracts._engine.modelpath import LineChecker
 from connector_sync_contracts.schemas import ENVELOPE_SCHEMA, schema_names
 from connector_sync_contracts.validation.layers import explain_line
 from tests.support.schema_strategies import (
@@ -147,3 +148,32 @@ def test_a_rejected_line_is_explained_as_validate_event_explains_it(
         Layer.INPUT not in {v.layer for v in expected.violations if v.code != "unknown_event_type"}
     )
     assert _said(explain_line(envelope, strict=strict)) == _said(expected)
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@settings(
+    max_examples=max(100, AGREEMENT_EXAMPLES // 2),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(data=st.data(), strict=st.booleans())
+def test_a_line_the_model_path_decided_is_explained_as_validate_event_explains_it(
+    target: str, data: st.DataObject, strict: bool
+) -> None:
+    """The model path explains a rejected line with what deciding it found
+    (the envelope and payload models' verdicts, the input layer's problems)
+    instead of validating it again: the problems must still be those
+    ``validate_event`` names for the line's bytes, word for word, and the
+    verdict the same."""
+    envelope = _envelope_of(data.draw(mutated_documents(target), label="document"), target)
+    try:
+        raw = json.dumps(envelope, ensure_ascii=data.draw(st.booleans())).encode()
+    except (TypeError, ValueError):
+        assume(False)
+    expected = validate_event(raw, strict=strict)
+    checker = LineChecker(strict=strict)
+    decision = checker.decide(raw, 7)
+    assert decision.valid == expected.valid
+    found = checker.problems(7, decision)
+    assert [(p.field, p.code, p.message) for p in found] == _said(expected)
+    assert {p.line for p in found} <= {7}

@@ -13,7 +13,7 @@ JSON.
 from __future__ import annotations
 
 from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -21,14 +21,15 @@ from pydantic import ValidationError
 
 from ..contract.catalog import EVENT_FAMILIES
 from ..contract.patterns import normal_event_id
-from ..io import LineProblem, Source, line_problem, parse_line
+from ..io import LineProblem, Source, parse_line, read_line
 from ..models.envelope import LIMITS_CHECKED, Event, SortKey, canonical_json
 from ..models.payloads import PAYLOAD_MODELS
 from ..reducing.anomalies import AnomalyData, anomaly
 from ..reducing.api import admit_envelope, event_to_fact
 from ..reducing.facts import EPOCH, MICROSECOND, ConnectorFact, Fact, MalformedFact, SyncFact
 from ..reducing.fold import Dedup
-from ..validation.layers import explain_line, validate_event
+from ..validation.layers import explain_line
+from ..validation.outcomes import Outcomes
 
 __all__ = [
     "Decision",
@@ -58,6 +59,10 @@ class Decision:
     """Whether ``validate_event`` (with the checker's strictness) accepts the line."""
     anomaly: AnomalyData | None
     """A line that is no valid envelope: its ``malformed_envelope`` anomaly."""
+    input_problems: tuple[LineProblem, ...] = ()
+    """A line that is no JSON object: every problem of it (``io.read_line``)."""
+    outcomes: Outcomes = field(default_factory=dict)
+    """What validating the envelope and payload models gave, for ``LineChecker.problems``."""
 
 
 class LineChecker:
@@ -68,16 +73,18 @@ class LineChecker:
 
     def decide(self, raw: bytes, number: int) -> Decision:
         """Parse, validate and reduce one line to what the fold and the report need."""
-        parsed = parse_line(raw, number)
-        if isinstance(parsed, LineProblem):
-            message = f"{parsed.field}: {parsed.code}: {parsed.message}"
+        parsed, input_problems = read_line(raw, number)
+        if parsed is None:
+            first = input_problems[0]
+            message = f"{first.field}: {first.code}: {first.message}"
             found = anomaly(kind="malformed_envelope", event_id=None, message=message)
-            return Decision(None, None, None, False, found)
+            return Decision(None, None, None, False, found, input_problems)
         anomalies: list[AnomalyData] = []
-        event = admit_envelope(parsed, anomalies, limits_checked=True)
+        outcomes: Outcomes = {}
+        event = admit_envelope(parsed, anomalies, limits_checked=True, outcomes=outcomes)
         if event is None:
-            return Decision(parsed, None, None, False, anomalies[0])
-        fact = event_to_fact(event)
+            return Decision(parsed, None, None, False, anomalies[0], (), outcomes)
+        fact = event_to_fact(event, outcomes)
         broken = isinstance(fact, (ConnectorFact, SyncFact)) and bool(fact.broken_rules)
         valid = (
             event.event_type in EVENT_FAMILIES
@@ -85,7 +92,7 @@ class LineChecker:
             and not broken
             and not (self.strict and self._strict_problem(parsed, event))
         )
-        return Decision(parsed, event, fact, valid, None)
+        return Decision(parsed, event, fact, valid, None, (), outcomes)
 
     @staticmethod
     def _strict_problem(parsed: dict[str, Any], event: Event) -> bool:
@@ -104,16 +111,11 @@ class LineChecker:
                 return False
         return False
 
-    def problems(self, raw: bytes, line: int, parsed: dict[str, Any] | None) -> list[LineProblem]:
-        """Every problem of a line (empty when it is valid)."""
-        if parsed is None:
-            problem = line_problem(raw, line)
-            if problem is not None:
-                return [problem]
-        if parsed is None:  # not a JSON object: the input layer says why
-            result = validate_event(raw, strict=self.strict)
-        else:
-            result = explain_line(parsed, strict=self.strict)
+    def problems(self, line: int, decision: Decision) -> list[LineProblem]:
+        """Every problem of the line ``decision`` was made of (empty when it is valid)."""
+        if decision.parsed is None:
+            return list(decision.input_problems)
+        result = explain_line(decision.parsed, strict=self.strict, outcomes=decision.outcomes)
         # The model and schema layers often name the same rule at the same path;
         # a person reading the report needs it once (the model's wording).
         seen: set[tuple[str, str]] = set()

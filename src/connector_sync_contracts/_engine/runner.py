@@ -230,9 +230,7 @@ def validate_sources(
             if decision.valid:
                 summary.accepted += 1
                 continue
-            _account(
-                summary, source, checker.problems(raw, number, decision.parsed), raw, on_problem
-            )
+            _account(summary, source, checker.problems(number, decision), raw, on_problem)
     return summary
 
 
@@ -638,7 +636,7 @@ class _Replayer:
         eid = decision.event.event_id if decision.event is not None else line_event_id(raw)
         if eid is not None:
             self.rejected_places.setdefault(eid, (index, number))
-        _account(summary, source, checker.problems(raw, number, decision.parsed), raw, on_problem)
+        _account(summary, source, checker.problems(number, decision), raw, on_problem)
 
 
 def replay_sources(

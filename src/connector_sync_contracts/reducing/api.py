@@ -11,8 +11,6 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeAlias
 
-from pydantic import ValidationError
-
 from .._engine.library import fold_items, fold_lines
 from .._engine.native import no_gc
 from .._engine.runner import Folded
@@ -35,7 +33,8 @@ from ..models.results import (
     sync_projection_from_data,
 )
 from ..validation.input import cloudevent_hint, first_problem, load_mapping
-from ..validation.messages import model_violations, summarize
+from ..validation.messages import summarize
+from ..validation.outcomes import Outcomes, validate_once
 from .anomalies import AnomalyData, anomaly, anomaly_order
 from .facts import Fact, MalformedFact, fact_from_values
 from .fold import Dedup, Engine
@@ -52,15 +51,6 @@ __all__ = [
 
 EventLike: TypeAlias = Event | Mapping[str, Any]
 """An ``Event`` or an envelope mapping (validated with ``Event.model_validate``)."""
-
-
-def summarize_errors(exc: ValidationError, prefix: str = "") -> str:
-    """Every failed field of a pydantic error as ``validate`` prints it, joined by ``; ``.
-
-    ``$.payload.latency_ms: type: Input should be a valid number, got "fast"``:
-    the same path, code and value as ``validate_event`` and the command line.
-    """
-    return summarize(model_violations(exc, (prefix,) if prefix else ()))
 
 
 def _encodable(text: str) -> str:
@@ -88,7 +78,11 @@ def raw_event_id(item: object) -> str | None:
 
 
 def admit_envelope(
-    item: object, anomalies: list[AnomalyData], *, limits_checked: bool = False
+    item: object,
+    anomalies: list[AnomalyData],
+    *,
+    limits_checked: bool = False,
+    outcomes: Outcomes | None = None,
 ) -> Event | None:
     """``item`` as a validated ``Event``, or None after recording ``malformed_envelope``.
 
@@ -96,6 +90,7 @@ def admit_envelope(
     contract's limits (nesting, integer range, NaN, lone surrogates) rejects
     it exactly as it rejects the JSON line it came from (section 8).
     ``limits_checked`` says ``item`` came from that layer already.
+    ``outcomes`` keeps the model's verdict for explaining the line later.
     """
     if isinstance(item, Event):
         return item
@@ -109,37 +104,30 @@ def admit_envelope(
             anomaly(kind="malformed_envelope", event_id=None, message=first_problem(found))
         )
         return None
-    try:
-        return Event.model_validate(obj, context=LIMITS_CHECKED)
-    except ValidationError as exc:
-        anomalies.append(
-            anomaly(
-                kind="malformed_envelope",
-                event_id=raw_event_id(item),
-                message=summarize_errors(exc),
-            )
-        )
-        return None
+    event = validate_once(Event, obj, outcomes, (), LIMITS_CHECKED)
+    if isinstance(event, Event):
+        return event
+    anomalies.append(
+        anomaly(kind="malformed_envelope", event_id=raw_event_id(item), message=summarize(event))
+    )
+    return None
 
 
-def event_to_fact(event: Event) -> Fact | None:
+def event_to_fact(event: Event, outcomes: Outcomes | None = None) -> Fact | None:
     """Validate ``event.payload`` with its family model and extract what reducers need.
 
     Returns ``None`` for event types outside the three families, and a
-    ``MalformedFact`` when the payload fails validation.
+    ``MalformedFact`` when the payload fails validation. ``outcomes`` keeps
+    the payload model's verdict for explaining the line later.
     """
     event_type = event.event_type
     family = EVENT_FAMILIES.get(event_type)
     if family is None:
         return None
-    try:
-        payload = PAYLOAD_MODELS[event_type].model_validate(event.payload)
-    except ValidationError as exc:
+    payload = validate_once(PAYLOAD_MODELS[event_type], event.payload, outcomes, ("payload",))
+    if isinstance(payload, list):
         return MalformedFact(
-            event.event_id,
-            family,
-            _readable_connector_id(event.payload),
-            summarize_errors(exc, "payload"),
+            event.event_id, family, _readable_connector_id(event.payload), summarize(payload)
         )
     broken = tuple(rule.code for rule in semantic_failures(event_type, payload))
     return fact_from_values(RECIPES[event_type], event.event_id, payload.__dict__, broken)

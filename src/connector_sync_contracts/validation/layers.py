@@ -33,14 +33,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from ..contract.rules import semantic_failures, semantic_rule_field
 from ..models.envelope import LIMITS_CHECKED, Event
 from ..models.payloads import PAYLOAD_MODELS
 from ..schemas import ENVELOPE_SCHEMA, create_validator
 from .input import PathParts, cloudevent_hint, load_json_object, violation
-from .messages import model_violations, one_per_path, unknown_event_type_message
+from .messages import one_per_path, unknown_event_type_message
+from .outcomes import Outcomes, validate_once
 from .result import LAYER_ORDER, Layer, ValidationResult, Violation, merge_layers
 
 __all__ = ["validate_event"]
@@ -62,12 +63,10 @@ _SCHEMA_CODES: Final[Mapping[str, str]] = {
 
 
 def _model_layer(
-    model: type[BaseModel], data: dict[str, Any], prefix: PathParts
+    run: _Run, model: type[BaseModel], data: dict[str, Any], prefix: PathParts
 ) -> tuple[BaseModel | None, list[Violation]]:
-    try:
-        return model.model_validate(data, context=LIMITS_CHECKED), []
-    except ValidationError as exc:
-        return None, model_violations(exc, prefix)
+    found = validate_once(model, data, run.outcomes, prefix, LIMITS_CHECKED)
+    return (None, found) if isinstance(found, list) else (found, [])
 
 
 def _schema_layer(name: str, data: dict[str, Any], prefix: PathParts) -> list[Violation]:
@@ -112,6 +111,8 @@ class _Run:
     layers: list[Layer]
     schema: bool = True
     """Run the schema layer (``explain_line`` leaves it out)."""
+    outcomes: Outcomes | None = None
+    """The model layer's verdicts on this data that are known already."""
 
     def ran(self, *layers: Layer) -> None:
         for layer in layers:
@@ -124,7 +125,7 @@ def _payload_layers(
 ) -> BaseModel | None:
     model = PAYLOAD_MODELS[event_type]
     run.ran(Layer.MODEL)
-    parsed, problems = _model_layer(model, payload, prefix)
+    parsed, problems = _model_layer(run, model, payload, prefix)
     run.violations.extend(problems)
     if run.schema:
         run.ran(Layer.SCHEMA)
@@ -155,7 +156,7 @@ def _validate_envelope(
     run: _Run, data: dict[str, Any], requested: str | None, strict: bool
 ) -> str | None:
     run.ran(Layer.MODEL)
-    envelope, problems = _model_layer(Event, data, ())
+    envelope, problems = _model_layer(run, Event, data, ())
     run.violations.extend(problems)
     if run.schema:
         run.ran(Layer.SCHEMA)
@@ -230,7 +231,9 @@ def validate_event(
     return _validate_object(_Run([], [Layer.INPUT]), obj, event_type, strict)
 
 
-def explain_line(obj: dict[str, Any], *, strict: bool = False) -> ValidationResult:
+def explain_line(
+    obj: dict[str, Any], *, strict: bool = False, outcomes: Outcomes | None = None
+) -> ValidationResult:
     """``validate_event(obj, strict=strict)`` without the schema layer, for a parsed line.
 
     What the command line reports for a line it rejected: ``obj`` is the
@@ -245,8 +248,11 @@ def explain_line(obj: dict[str, Any], *, strict: bool = False) -> ValidationResu
     ``payload`` nor ``event_type`` is told which envelope fields it lacks,
     where ``validate_event`` would take it for a bare payload and ask for
     an ``event_type`` argument that a line cannot pass.
+
+    ``outcomes``: what deciding the line found validating its envelope and
+    payload (``admit_envelope``, ``event_to_fact``), so it is not done again.
     """
-    run = _Run([], [Layer.INPUT], schema=False)
+    run = _Run([], [Layer.INPUT], schema=False, outcomes=outcomes)
     return _validate_object(run, obj, None, strict, envelope=True)
 
 
