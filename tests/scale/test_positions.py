@@ -91,6 +91,7 @@ def test_the_tracer_finds_the_kth_line_of_a_partition(
     final_newline=st.booleans(),
     picks=st.lists(st.integers(1, 40), max_size=8),
     chunk=st.integers(1, 50),
+    marked=st.lists(st.integers(0, 40), max_size=6),
 )
 def test_line_starts_are_where_each_line_begins(
     engine: str,
@@ -99,16 +100,20 @@ def test_line_starts_are_where_each_line_begins(
     final_newline: bool,
     picks: list[int],
     chunk: int,
+    marked: list[int],
 ) -> None:
+    """Also from marks: some known line starts (where untangle's blocks began)
+    from which the lines after them are looked for."""
     text = b"\n".join(lines) + (b"\n" if final_newline and lines else b"")
     path = tmp_path_factory.mktemp("starts") / "part.jsonl"
     path.write_bytes(text)
     # Line 1 starts at 0, line k after the (k-1)-th newline; any later one at the end.
     starts = [0] + [at + 1 for at in _every(text, ord("\n"))]
     numbers = sorted(set(picks))
+    marks = [(before, starts[before]) for before in sorted(set(marked)) if before < len(starts)]
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(untangle, "_READ_BYTES", chunk)
-        found = untangle._line_starts(str(path), numbers)
+        patch.setattr(untangle, "_SEEK_BYTES", chunk)
+        found = untangle._line_starts(str(path), numbers, marks)
     assert found == {k: starts[k - 1] if k <= len(starts) else len(text) for k in numbers}
 
 
@@ -116,3 +121,25 @@ def test_a_file_without_the_wanted_lines_puts_them_at_its_end(engine: str, tmp_p
     path = tmp_path / "part.jsonl"
     path.write_bytes(b"a\nbb\n")
     assert untangle._line_starts(str(path), [1, 2, 3, 4, 9]) == {1: 0, 2: 2, 3: 5, 4: 5, 9: 5}
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=_ONE_ENGINE)
+@given(
+    lines=st.lists(st.binary(max_size=9).map(lambda raw: raw.replace(b"\n", b"")), max_size=30),
+    number=st.integers(0, 100),
+    offset=st.integers(0, 1000),
+    step=st.integers(1, 7),
+)
+def test_the_marks_noted_while_reading_a_block_are_line_starts(
+    engine: str, lines: list[bytes], number: int, offset: int, step: int
+) -> None:
+    """``untangle`` notes (lines before, offset) of every step-th line of each
+    block it reads; ``_line_starts`` later seeks to them, so each must be the
+    start of the line it names."""
+    block = b"".join(line + b"\n" for line in lines)
+    starts = [0] + [at + 1 for at in _every(block, ord("\n"))]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(untangle, "_MARK_LINES", step)
+        marks = untangle._marks(block, number, offset, len(lines))
+    expected = [(number + k, offset + starts[k]) for k in range(0, len(lines), step)]
+    assert marks == (expected or [(number, offset)])

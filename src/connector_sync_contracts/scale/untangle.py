@@ -30,7 +30,7 @@ from __future__ import annotations
 import mmap
 import os
 from bisect import bisect_right
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -44,6 +44,12 @@ __all__ = ["untangle"]
 
 _READ_BYTES = 1 << 20
 """Bytes of lines a partition file is read by when its check keys are read again."""
+
+_MARK_LINES = 64
+"""Lines between two line starts of a partition file noted while it is read."""
+
+_SEEK_BYTES = 1 << 16
+"""Bytes read at a time from a noted line start, to find a line a few lines on."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,11 +83,14 @@ def untangle(
     wanted = {tie.key for tie in ties}
     found: dict[int, list[_Copy]] = {}
     link_keys: set[int] = set()
+    marks: dict[int, list[tuple[int, int]]] = {}
     for p in sorted({p for tie in ties for p in tie.partitions}):
         number = offset = 0  # lines and bytes before this block
+        marks[p] = []
         with open(paths[p], "rb") as handle:
             for block in _whole_lines(handle):
                 count, keyed = router.keyed_lines(block, wanted)
+                marks[p] += _marks(block, number, offset, count)
                 for at, start, line, key, link in keyed:
                     if link in wanted:
                         link_keys.add(link)
@@ -102,7 +111,7 @@ def untangle(
     # A key some of whose lines are no copies the engine reads stays settled: such a
     # line (not a valid envelope) is reported and recorded by itself, wherever it is.
     if moves:
-        _move(moves, paths, sizes, routing_path)
+        _move(moves, paths, sizes, routing_path, marks)
     return joined
 
 
@@ -118,6 +127,17 @@ def _whole_lines(handle: BinaryIO) -> Iterator[bytes]:
             yield chunk[:cut]
     if rest:
         yield rest
+
+
+def _marks(block: bytes, number: int, offset: int, count: int) -> list[tuple[int, int]]:
+    """(lines before, byte offset) of the block's first line, and of every
+    ``_MARK_LINES``-th line after it; ``number`` lines and ``offset`` bytes
+    come before the block, which has ``count`` lines."""
+    ends = byte_positions(block, ord("\n"), range(_MARK_LINES, count, _MARK_LINES))
+    return [(number, offset)] + [
+        (number + k, offset + end + 1)
+        for k, end in zip(range(_MARK_LINES, count, _MARK_LINES), ends, strict=True)
+    ]
 
 
 def _moves(copies: list[_Copy], scratch: Path, settings: FoldSettings) -> list[tuple[_Copy, int]]:
@@ -146,9 +166,17 @@ def _moves(copies: list[_Copy], scratch: Path, settings: FoldSettings) -> list[t
 
 
 def _move(
-    moves: Sequence[tuple[_Copy, int]], paths: Sequence[str], sizes: list[int], routing_path: Path
+    moves: Sequence[tuple[_Copy, int]],
+    paths: Sequence[str],
+    sizes: list[int],
+    routing_path: Path,
+    marks: Mapping[int, Sequence[tuple[int, int]]],
 ) -> None:
-    """Move each copy to its partition: the files rewritten, the routing map updated."""
+    """Move each copy to its partition: the files rewritten, the routing map updated.
+
+    ``marks[p]``: (lines before, byte offset) of the line starts in
+    partition p's file where its blocks began when it was read.
+    """
     with open(routing_path, "r+b") as handle, mmap.mmap(handle.fileno(), 0) as routing:
         tracer = Tracer(routing, [len(routing)], [1])
         leaving: dict[int, list[_Copy]] = {}
@@ -170,16 +198,22 @@ def _move(
                 routing[position] = home
         routing.flush()
     for p in sorted({*leaving, *inserts}):
-        sizes[p] = _rewrite(paths[p], leaving.get(p, []), inserts.get(p, []))
+        sizes[p] = _rewrite(paths[p], leaving.get(p, []), inserts.get(p, []), marks.get(p, ()))
 
 
-def _rewrite(path: str, leaving: Sequence[_Copy], arriving: Sequence[tuple[int, bytes]]) -> int:
+def _rewrite(
+    path: str,
+    leaving: Sequence[_Copy],
+    arriving: Sequence[tuple[int, bytes]],
+    marks: Sequence[tuple[int, int]] = (),
+) -> int:
     """Rewrite one partition file without the ``leaving`` lines and with the ``arriving``
     ones, each after the given number of the file's own lines; return its new size.
 
     The file is copied by byte ranges between those places, not line by line.
+    ``marks`` are known line starts (see ``_line_starts``).
     """
-    starts = _line_starts(path, sorted({count + 1 for count, _ in arriving}))
+    starts = _line_starts(path, sorted({count + 1 for count, _ in arriving}), marks)
     # At one offset, arriving lines go first, in input order (never ordered by content).
     cuts = sorted(
         [(copy.offset, 1, 0, len(copy.raw), b"") for copy in leaving]
@@ -197,32 +231,54 @@ def _rewrite(path: str, leaving: Sequence[_Copy], arriving: Sequence[tuple[int, 
     return os.path.getsize(path)
 
 
-def _line_starts(path: str, numbers: Sequence[int]) -> dict[int, int]:
+def _line_starts(
+    path: str, numbers: Sequence[int], marks: Sequence[tuple[int, int]] = ()
+) -> dict[int, int]:
     """Where each 1-based line of ``numbers`` (ascending) starts in ``path``; a number
-    one past the last line starts at the end."""
+    one past the last line starts at the end.
+
+    ``marks``: (lines before, byte offset) of known line starts, ascending.
+    Each line is looked for from the last mark before it, so only the bytes
+    between a mark and the lines wanted after it are read; without marks,
+    the file from its start.
+    """
     found: dict[int, int] = {}
-    wanted = list(numbers)
-    at = 0  # the first of ``wanted`` not found yet
-    while at < len(wanted) and wanted[at] <= 1:
-        found[wanted[at]] = 0
-        at += 1
-    newlines = read = 0  # before the chunk
+    known = [(0, 0), *(mark for mark in marks if mark[0] > 0)]
+    befores = [before for before, _ in known]
+    groups: dict[int, list[int]] = {}
+    for k in numbers:
+        # Line k starts after the file's (k - 1)-th newline.
+        groups.setdefault(bisect_right(befores, max(k - 1, 0)) - 1, []).append(k)
     with open(path, "rb") as handle:
-        while at < len(wanted) and (chunk := handle.read(_READ_BYTES)):
-            here = chunk.count(b"\n")
-            # Line k starts after the file's (k - 1)-th newline.
-            stop = bisect_right(wanted, newlines + here + 1, lo=at)
-            if stop > at:
-                counts = [k - 1 - newlines for k in wanted[at:stop]]
-                ends = byte_positions(chunk, ord("\n"), counts)
-                for k, end in zip(wanted[at:stop], ends, strict=True):
-                    found[k] = read + end + 1
-                at = stop
-            newlines += here
-            read += len(chunk)
+        for mark, wanted in groups.items():
+            newlines, read = known[mark]
+            handle.seek(read)
+            _starts_after(handle, newlines, read, wanted, found)
+    return found
+
+
+def _starts_after(
+    handle: BinaryIO, newlines: int, read: int, wanted: list[int], found: dict[int, int]
+) -> None:
+    """Record in ``found`` where each line of ``wanted`` (ascending) starts, reading
+    ``handle`` from ``read``, where a line starts after ``newlines`` newlines."""
+    at = 0  # the first of ``wanted`` not found yet
+    while at < len(wanted) and wanted[at] <= newlines + 1:
+        found[wanted[at]] = read
+        at += 1
+    while at < len(wanted) and (chunk := handle.read(_SEEK_BYTES)):
+        here = chunk.count(b"\n")
+        stop = bisect_right(wanted, newlines + here + 1, lo=at)
+        if stop > at:
+            counts = [k - 1 - newlines for k in wanted[at:stop]]
+            ends = byte_positions(chunk, ord("\n"), counts)
+            for k, end in zip(wanted[at:stop], ends, strict=True):
+                found[k] = read + end + 1
+            at = stop
+        newlines += here
+        read += len(chunk)
     for k in wanted[at:]:  # past the last line
         found[k] = read
-    return found
 
 
 def _copy(source: BinaryIO, target: BinaryIO, start: int, stop: int | None) -> None:
