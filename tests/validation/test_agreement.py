@@ -129,12 +129,16 @@ def _said(result: ValidationResult) -> list[tuple[str, str, str]]:
     return [(v.path, v.code, v.message) for v in result.violations]
 
 
-@pytest.mark.parametrize("target", TARGETS)
-@settings(
+_explaining = settings(
     max_examples=max(100, AGREEMENT_EXAMPLES // 2),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
+"""Half the agreement examples for each test of how a line is explained."""
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@_explaining
 @given(data=st.data(), strict=st.booleans())
 def test_a_rejected_line_is_explained_as_validate_event_explains_it(
     target: str, data: st.DataObject, strict: bool
@@ -151,11 +155,7 @@ def test_a_rejected_line_is_explained_as_validate_event_explains_it(
 
 
 @pytest.mark.parametrize("target", TARGETS)
-@settings(
-    max_examples=max(100, AGREEMENT_EXAMPLES // 2),
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+@_explaining
 @given(data=st.data(), strict=st.booleans())
 def test_a_line_the_model_path_decided_is_explained_as_validate_event_explains_it(
     target: str, data: st.DataObject, strict: bool
