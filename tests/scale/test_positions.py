@@ -123,23 +123,35 @@ def test_a_file_without_the_wanted_lines_puts_them_at_its_end(engine: str, tmp_p
     assert untangle._line_starts(str(path), [1, 2, 3, 4, 9]) == {1: 0, 2: 2, 3: 5, 4: 5, 9: 5}
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=_ONE_ENGINE)
+@settings(max_examples=300, deadline=None)
 @given(
-    lines=st.lists(st.binary(max_size=9).map(lambda raw: raw.replace(b"\n", b"")), max_size=30),
-    number=st.integers(0, 100),
-    offset=st.integers(0, 1000),
-    step=st.integers(1, 7),
+    blocks=st.lists(
+        st.lists(st.binary(max_size=9).map(lambda raw: raw.replace(b"\n", b"")), max_size=8),
+        max_size=6,
+    ),
+    every=st.integers(1, 40),
 )
-def test_the_marks_noted_while_reading_a_block_are_line_starts(
-    engine: str, lines: list[bytes], number: int, offset: int, step: int
+def test_the_marks_noted_while_reading_are_line_starts_spaced_apart(
+    blocks: list[list[bytes]], every: int
 ) -> None:
-    """``untangle`` notes (lines before, offset) of every step-th line of each
-    block it reads; ``_line_starts`` later seeks to them, so each must be the
-    start of the line it names."""
-    block = b"".join(line + b"\n" for line in lines)
-    starts = [0] + [at + 1 for at in _every(block, ord("\n"))]
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(untangle, "_MARK_LINES", step)
-        marks = untangle._marks(block, number, offset, len(lines))
-    expected = [(number + k, offset + starts[k]) for k in range(0, len(lines), step)]
-    assert marks == (expected or [(number, offset)])
+    """``untangle`` notes (lines before, offset) of a line start at least
+    ``every`` bytes after the last one, block by block; ``_line_starts`` later
+    seeks to them, so each must be the start of the line it names. A line
+    that starts where a block ends is left to the next block."""
+    texts = [b"".join(line + b"\n" for line in lines) for lines in blocks]
+    marks: list[tuple[int, int]] = []
+    number = offset = 0
+    due = every
+    ends: set[int] = set()
+    for text in texts:
+        due = untangle._marks(text, number, offset, every, due, marks)
+        number += text.count(b"\n")
+        offset += len(text)
+        ends.add(offset)
+    whole = b"".join(texts)
+    expected, due = [], every
+    for before, at in enumerate(_every(whole, ord("\n")), start=1):
+        if at + 1 >= due and at + 1 not in ends:
+            expected.append((before, at + 1))
+            due = at + 1 + every
+    assert marks == expected

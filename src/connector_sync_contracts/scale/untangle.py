@@ -45,8 +45,8 @@ __all__ = ["untangle"]
 _READ_BYTES = 1 << 20
 """Bytes of lines a partition file is read by when its check keys are read again."""
 
-_MARK_LINES = 64
-"""Lines between two line starts of a partition file noted while it is read."""
+_MAX_MARKS = 1 << 16
+"""Line starts noted at most while the tied partitions are read (bounded memory)."""
 
 _SEEK_BYTES = 1 << 16
 """Bytes read at a time from a noted line start, to find a line a few lines on."""
@@ -84,13 +84,15 @@ def untangle(
     found: dict[int, list[_Copy]] = {}
     link_keys: set[int] = set()
     marks: dict[int, list[tuple[int, int]]] = {}
-    for p in sorted({p for tie in ties for p in tie.partitions}):
+    tied = sorted({p for tie in ties for p in tie.partitions})
+    every = _mark_bytes(sum(sizes[p] for p in tied))
+    for p in tied:
         number = offset = 0  # lines and bytes before this block
-        marks[p] = []
+        marks[p], due = [], every
         with open(paths[p], "rb") as handle:
             for block in _whole_lines(handle):
                 count, keyed = router.keyed_lines(block, wanted)
-                marks[p] += _marks(block, number, offset, count)
+                due = _marks(block, number, offset, every, due, marks[p])
                 for at, start, line, key, link in keyed:
                     if link in wanted:
                         link_keys.add(link)
@@ -129,15 +131,28 @@ def _whole_lines(handle: BinaryIO) -> Iterator[bytes]:
         yield rest
 
 
-def _marks(block: bytes, number: int, offset: int, count: int) -> list[tuple[int, int]]:
-    """(lines before, byte offset) of the block's first line, and of every
-    ``_MARK_LINES``-th line after it; ``number`` lines and ``offset`` bytes
-    come before the block, which has ``count`` lines."""
-    ends = byte_positions(block, ord("\n"), range(_MARK_LINES, count, _MARK_LINES))
-    return [(number, offset)] + [
-        (number + k, offset + end + 1)
-        for k, end in zip(range(_MARK_LINES, count, _MARK_LINES), ends, strict=True)
-    ]
+def _mark_bytes(total: int) -> int:
+    """Bytes between two noted line starts, for tied partitions of ``total`` bytes:
+    ``_SEEK_BYTES``, or more so that at most ``_MAX_MARKS`` are noted."""
+    return max(_SEEK_BYTES, -(-total // _MAX_MARKS))
+
+
+def _marks(
+    block: bytes, number: int, offset: int, every: int, due: int, into: list[tuple[int, int]]
+) -> int:
+    """Note in ``into`` (lines before, byte offset) of the first line start at or
+    after ``due``, and then ``every`` bytes on, within ``block``; return the
+    next ``due``. ``number`` lines and ``offset`` bytes come before the block."""
+    lines, counted = number, 0  # newlines before block[counted]
+    while due < offset + len(block):
+        cut = block.find(b"\n", max(due - offset - 1, 0))
+        if cut < 0 or cut + 1 == len(block):
+            break  # the next line starts in the next block
+        lines += block.count(b"\n", counted, cut + 1)
+        counted = cut + 1
+        into.append((lines, offset + counted))
+        due = offset + counted + every
+    return due
 
 
 def _moves(copies: list[_Copy], scratch: Path, settings: FoldSettings) -> list[tuple[_Copy, int]]:
