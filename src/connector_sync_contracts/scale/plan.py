@@ -18,7 +18,7 @@ import mmap
 from array import array
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import accumulate, repeat
 from operator import rshift
@@ -34,6 +34,7 @@ __all__ = [
     "Tie",
     "Tracer",
     "byte_positions",
+    "occurrences",
     "first_lines_of",
     "lines_before",
     "joined_partitions",
@@ -182,30 +183,42 @@ class Tracer:
         found: dict[int, int] = {}
         if not wanted:
             return found
-        mark = bytes([partition])
         routing = self.routing
-        seen = 0  # lines of the partition before the current chunk
-        at = 0  # the first of ``wanted`` not found yet
-        for start in range(0, len(routing), _CHUNK):
-            chunk = routing[start : start + _CHUNK]
-            here = chunk.count(mark)
-            stop = bisect_right(wanted, seen + here, lo=at)
-            if stop > at:
-                counts = [k - seen for k in wanted[at:stop]]
-                for k, index in zip(
-                    wanted[at:stop], byte_positions(chunk, partition, counts), strict=True
-                ):
-                    found[k] = start + index
-                at = stop
-            if at == len(wanted):
-                return found
-            seen += here
-        raise ValueError(f"partition {partition} has fewer than {wanted[at]} lines")
+        chunks = (routing[start : start + _CHUNK] for start in range(0, len(routing), _CHUNK))
+        found = dict(occurrences(chunks, partition, wanted))
+        if len(found) < len(wanted):
+            raise ValueError(f"partition {partition} has fewer than {wanted[len(found)]} lines")
+        return found
 
     def where(self, position: int) -> tuple[int, int]:
         """(piece, line number in its input) of an input index."""
         piece = bisect_right(self.starts, position) - 1
         return piece, self.first_lines[piece] + position - self.starts[piece]
+
+
+def occurrences(
+    chunks: Iterable[bytes], byte: int, wanted: Sequence[int], seen: int = 0
+) -> Iterator[tuple[int, int]]:
+    """(k, index over all the chunks' bytes) of the k-th occurrence of ``byte``, for
+    each k of ``wanted`` (ascending, above ``seen``, the occurrences before the
+    first chunk); it stops at the chunks' end, or when all are found, without
+    taking another chunk."""
+    at = read = 0  # the first of ``wanted`` not found yet; bytes before the chunk
+    if not wanted:
+        return
+    mark = bytes([byte])
+    for chunk in chunks:
+        here = chunk.count(mark)
+        stop = bisect_right(wanted, seen + here, lo=at)
+        if stop > at:
+            counts = [k - seen for k in wanted[at:stop]]
+            for k, index in zip(wanted[at:stop], byte_positions(chunk, byte, counts), strict=True):
+                yield k, read + index
+            at = stop
+        if at == len(wanted):
+            return
+        seen += here
+        read += len(chunk)
 
 
 def byte_positions(data: bytes | memoryview, byte: int, counts: Sequence[int]) -> list[int]:

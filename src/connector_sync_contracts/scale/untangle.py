@@ -27,6 +27,7 @@ key whose lines could not all be found again.
 
 from __future__ import annotations
 
+import functools
 import mmap
 import os
 from bisect import bisect_right
@@ -37,7 +38,7 @@ from typing import BinaryIO
 
 from . import _engine_calls
 from .fold import FoldSettings, reading_source
-from .plan import Tie, Tracer, byte_positions, lines_before
+from .plan import Tie, Tracer, lines_before, occurrences
 from .routing import Router
 
 __all__ = ["untangle"]
@@ -189,8 +190,8 @@ def _move(
 ) -> None:
     """Move each copy to its partition: the files rewritten, the routing map updated.
 
-    ``marks[p]``: (lines before, byte offset) of the line starts in
-    partition p's file where its blocks began when it was read.
+    ``marks[p]``: (lines before, byte offset) of the line starts noted in
+    partition p's file while its check keys were read (``_marks``).
     """
     with open(routing_path, "r+b") as handle, mmap.mmap(handle.fileno(), 0) as routing:
         tracer = Tracer(routing, [len(routing)], [1])
@@ -258,42 +259,25 @@ def _line_starts(
     the file from its start.
     """
     found: dict[int, int] = {}
-    known = [(0, 0), *(mark for mark in marks if mark[0] > 0)]
+    known = [(0, 0), *marks]
     befores = [before for before, _ in known]
     groups: dict[int, list[int]] = {}
     for k in numbers:
         # Line k starts after the file's (k - 1)-th newline.
         groups.setdefault(bisect_right(befores, max(k - 1, 0)) - 1, []).append(k)
     with open(path, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
         for mark, wanted in groups.items():
             newlines, read = known[mark]
             handle.seek(read)
-            _starts_after(handle, newlines, read, wanted, found)
+            chunks = iter(functools.partial(handle.read, _SEEK_BYTES), b"")
+            counts = [k - 1 for k in wanted if k - 1 > newlines]
+            ends = dict(occurrences(chunks, ord("\n"), counts, newlines))
+            for k in wanted:
+                # Line k follows newline k - 1, or is the mark's own line; else past the end.
+                end = ends.get(k - 1)
+                found[k] = read if k - 1 <= newlines else size if end is None else read + end + 1
     return found
-
-
-def _starts_after(
-    handle: BinaryIO, newlines: int, read: int, wanted: list[int], found: dict[int, int]
-) -> None:
-    """Record in ``found`` where each line of ``wanted`` (ascending) starts, reading
-    ``handle`` from ``read``, where a line starts after ``newlines`` newlines."""
-    at = 0  # the first of ``wanted`` not found yet
-    while at < len(wanted) and wanted[at] <= newlines + 1:
-        found[wanted[at]] = read
-        at += 1
-    while at < len(wanted) and (chunk := handle.read(_SEEK_BYTES)):
-        here = chunk.count(b"\n")
-        stop = bisect_right(wanted, newlines + here + 1, lo=at)
-        if stop > at:
-            counts = [k - 1 - newlines for k in wanted[at:stop]]
-            ends = byte_positions(chunk, ord("\n"), counts)
-            for k, end in zip(wanted[at:stop], ends, strict=True):
-                found[k] = read + end + 1
-            at = stop
-        newlines += here
-        read += len(chunk)
-    for k in wanted[at:]:  # past the last line
-        found[k] = read
 
 
 def _copy(source: BinaryIO, target: BinaryIO, start: int, stop: int | None) -> None:
