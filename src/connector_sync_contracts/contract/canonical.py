@@ -26,7 +26,7 @@ from uuid import UUID
 
 import orjson
 
-from .patterns import format_instant, normal_event_id
+from .patterns import checked_event_id, format_instant
 
 __all__ = [
     "ENVELOPE_DEFAULTS",
@@ -101,8 +101,8 @@ def line_canonical_json(obj: Mapping[str, Any], event_id: str, instant_us: int) 
     data["event_id"] = event_id
     for name in _OTHER_IDENTIFIERS:
         value = data[name]
-        if isinstance(value, str):
-            data[name] = normal_event_id(value)
+        if isinstance(value, str):  # the core matched it: only its spelling is made normal
+            data[name] = checked_event_id(value)
     data["project_uuid"] = _uuid_text(data["project_uuid"])
     data["timestamp"] = _instant_text(instant_us)
     return canonical_bytes(data)

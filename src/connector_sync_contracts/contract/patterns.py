@@ -23,6 +23,7 @@ __all__ = [
     "URL_PATTERN",
     "UUID_PATTERN",
     "cached_check",
+    "checked_event_id",
     "event_id_key",
     "format_instant",
     "full_match",
@@ -126,6 +127,15 @@ def normal_event_id(value: str) -> str | None:
     """
     if not full_match(_EVENT_ID_RE, value):
         return None
+    return checked_event_id(value)
+
+
+def checked_event_id(value: str) -> str:
+    """``normal_event_id`` of a value already known to be a ULID or UUID: the spelling only.
+
+    For identifiers a checker has matched already (the compiled core's
+    envelopes), where matching the pattern again would only cost time.
+    """
     if len(value) == 26:
         return value.upper()
     h = value.replace("-", "").lower()
