@@ -12,6 +12,7 @@ from connector_sync_contracts import Event
 from connector_sync_contracts.asyncapi import render_document
 from connector_sync_contracts.compat import baseline_dir, current_schemas
 from connector_sync_contracts.conformance import Fixture, load_manifest
+from connector_sync_contracts.contract.patterns import normal_event_id
 from connector_sync_contracts.interop.cloudevents import to_structured_json
 from tests.support.cli import parse_problems, parse_summary, run_cli
 
@@ -136,3 +137,26 @@ def test_validate_cloudevents_reports_attributes_and_quarantines_originals(
     assert (summary.lines_read, summary.accepted, summary.rejected) == (6, 1, 5)
     assert summary.problems == len(found)
     assert quarantine.read_bytes() == b"\n".join(lines[1:]) + b"\n"
+
+
+def test_a_cloudevent_refused_for_a_limit_still_names_its_event(tmp_path: Path) -> None:
+    good = _as_cloudevents([load_manifest().select("connector", "valid")[0].read_bytes()])
+    structured = json.loads(good)
+    event_id = normal_event_id(structured["id"])
+    body = json.dumps(structured).encode()[1:]
+    lines = [
+        b'{"xlimit": NaN, ' + body,  # an extension beyond the limits: the id is still read
+        b'{"id": "01ARZ3NDEKTSV4RRFFQ69G5FAV", ' + body,  # "id" repeated: no one id
+        # A lone surrogate in the id itself: named as written, escaped.
+        json.dumps(dict(structured, id="\ud800")).encode(),
+    ]
+    log = tmp_path / "events.ce.jsonl"
+    log.write_bytes(b"\n".join(lines) + b"\n")
+    run = run_cli("replay", "--format", "json", "--input-format", "cloudevents", log)
+    assert run.code == 1
+    anomalies = json.loads(run.stdout)["anomalies"]
+    assert sorted((a["kind"], a["event_id"] or "") for a in anomalies) == [
+        ("malformed_envelope", ""),
+        ("malformed_envelope", event_id),
+        ("malformed_envelope", "\\ud800"),
+    ]

@@ -252,10 +252,12 @@ def test_lone_surrogates_in_ids_of_invalid_events_do_not_crash(
     if fmt == "json":
         document = orjson.loads(run.stdout)
         malformed = [a for a in _anomalies(document) if a["kind"] == "malformed_envelope"]
-        assert [a["message"].split(":")[0] for a in malformed] == [
-            "$.event_id",
-            "$.payload.connector_id",
-        ]
+        # Each names its event: the lone surrogate escaped, as written; the other
+        # line's event_id as it is (section 6).
+        assert {a["message"].split(":")[0]: a["event_id"] for a in malformed} == {
+            "$.event_id": "\\ud800",
+            "$.payload.connector_id": orjson.loads(valid_lines[1])["event_id"],
+        }
 
 
 def test_lone_surrogate_in_a_key_is_a_readable_malformed_envelope(

@@ -47,7 +47,7 @@ from connector_sync_contracts._tooling.synthetic import GeneratorOptions, genera
 from connector_sync_contracts.contract.catalog import CATALOG, RECIPES, Family
 from connector_sync_contracts.contract.projection import canonical_dumps
 from connector_sync_contracts.io import LineProblem, Source, parse_line
-from connector_sync_contracts.reducing.api import event_to_fact
+from connector_sync_contracts.reducing.api import event_to_fact, refused_event_id
 from connector_sync_contracts.reducing.facts import EPOCH, MICROSECOND, fact_from_values
 from tests.support.engines import ENGINES, Engine, engine, native_scanner, require_native
 from tests.support.factories import PROJECT_UUID, envelope, payload_for
@@ -862,7 +862,9 @@ def _api_replay(lines: list[bytes], include_logs: bool) -> tuple[bytes, list[dic
         outcome = parse_line(line)
         if isinstance(outcome, LineProblem):
             message = f"{outcome.field}: {outcome.code}: {outcome.message}"
-            unreadable.append({"event_id": None, "kind": "malformed_envelope", "message": message})
+            # A JSON object refused for a limit still names its event (section 6).
+            eid = refused_event_id(line)
+            unreadable.append({"event_id": eid, "kind": "malformed_envelope", "message": message})
         else:
             parsed.append(outcome)
     return replay(parsed).to_json(include_logs=include_logs), unreadable

@@ -110,3 +110,39 @@ def test_gzip_bytes_are_not_taken_for_a_compressed_file() -> None:
     result = replay_lines([compressed], on_problem=seen.append)
     assert result.event_count == 0
     assert len(seen) == 1
+
+
+def _refused(line: bytes) -> list[tuple[str | None, bytes]]:
+    """Lines the input layer refuses, each with the event_id its anomaly should name."""
+    eid = json.loads(line)["event_id"]
+    body = line[1:]
+    other = b'"event_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV", '
+    return [
+        (eid, b'{"x": {"a": 1, "a": 2}, ' + body),  # a repeated key in an unknown field
+        (eid, b'{"x": 18446744073709551616, ' + body),  # beyond 64 bits
+        (eid, b'{"x": NaN, ' + body),
+        (eid, b'{"x": "\\ud800", ' + body),  # a lone surrogate
+        (eid, b'{"x": ' + b"[" * 70 + b"]" * 70 + b", " + body),  # deeper than 64
+        (None, b"{" + other + body),  # event_id itself repeated: no one id is the line's
+        (None, b'{"x": ' + b"[" * 100_000 + b"]" * 100_000 + b", " + body),  # too deep to read
+        (None, line[:-5]),  # not JSON
+    ]
+
+
+@pytest.mark.parametrize("engine_name", ENGINES)
+def test_a_line_refused_for_a_limit_still_names_its_event(
+    tmp_path: Path, engine_name: Engine
+) -> None:
+    # Section 6: a malformed_envelope anomaly names the envelope's event_id when
+    # there is one, also when the line breaks an input limit outside it.
+    refused = _refused(LINES[0])
+    lines = [line for _, line in refused]
+    log = tmp_path / "log.jsonl"
+    log.write_bytes(b"\n".join(lines) + b"\n")
+    cli = run_cli("replay", "--format", "json", str(log))
+    with engine(engine_name):
+        result = replay_lines(lines)
+    assert result.to_json() == cli.stdout
+    named = sorted(((a.kind, a.event_id or "") for a in result.anomalies), key=str)
+    expected = sorted((("malformed_envelope", eid or "") for eid, _ in refused), key=str)
+    assert named == expected

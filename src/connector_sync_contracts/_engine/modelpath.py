@@ -25,7 +25,7 @@ from ..io import LineProblem, Source, parse_line, read_line
 from ..models.envelope import LIMITS_CHECKED, Event, SortKey, canonical_json
 from ..models.payloads import PAYLOAD_MODELS
 from ..reducing.anomalies import AnomalyData, anomaly
-from ..reducing.api import admit_envelope, event_to_fact
+from ..reducing.api import admit_envelope, event_to_fact, refused_event_id
 from ..reducing.facts import EPOCH, MICROSECOND, ConnectorFact, Fact, MalformedFact, SyncFact
 from ..reducing.fold import Dedup
 from ..validation.layers import explain_line
@@ -77,7 +77,8 @@ class LineChecker:
         if parsed is None:
             first = input_problems[0]
             message = f"{first.field}: {first.code}: {first.message}"
-            found = anomaly(kind="malformed_envelope", event_id=None, message=message)
+            eid = refused_event_id(raw)
+            found = anomaly(kind="malformed_envelope", event_id=eid, message=message)
             return Decision(None, None, None, False, found, input_problems)
         anomalies: list[AnomalyData] = []
         outcomes: Outcomes = {}

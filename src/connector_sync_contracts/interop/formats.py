@@ -23,6 +23,7 @@ import orjson
 
 from ..errors import CloudEventMappingError
 from ..io import LineProblem, LineSink, Source, parse_line
+from ..validation.input import lenient_member
 
 __all__ = ["INPUT_FORMATS", "CloudEventsSource", "adapt_input", "extra_problems"]
 
@@ -35,8 +36,10 @@ _FIELD: Final = re.compile(r"\$\.([A-Za-z_][A-Za-z0-9_]*)(.*)\Z", re.DOTALL)
 def _rejected_stand_in(parsed: object) -> bytes:
     # What the engine reads in place of a line that does not map: never a valid
     # envelope (so the line is counted as rejected), keeping the id when there is one.
+    # json, not orjson: an id read from a line refused for a limit may hold a lone
+    # surrogate, which only an escape can carry (the engine then spells it so).
     event_id = parsed.get("id") if isinstance(parsed, dict) else None
-    return orjson.dumps({"event_id": event_id} if isinstance(event_id, str) else {})
+    return json.dumps({"event_id": event_id} if isinstance(event_id, str) else {}).encode()
 
 
 def _envelope_json(envelope: dict[str, Any]) -> bytes:
@@ -131,7 +134,8 @@ class CloudEventsSource(Source):
         parsed = parse_line(raw, number)
         if isinstance(parsed, LineProblem):
             self.failures[number] = [parsed]
-            return _rejected_stand_in(None)
+            # A line refused for a limit may still name its event (as an envelope's does).
+            return _rejected_stand_in({"id": lenient_member(raw, "id")})
         try:
             envelope = envelope_from_cloudevent_dict(parsed)
         except CloudEventMappingError as exc:

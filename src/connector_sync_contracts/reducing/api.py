@@ -32,7 +32,7 @@ from ..models.results import (
     replay_result_from_data,
     sync_projection_from_data,
 )
-from ..validation.input import cloudevent_hint, first_problem, load_mapping
+from ..validation.input import cloudevent_hint, first_problem, lenient_member, load_mapping
 from ..validation.messages import summarize
 from ..validation.outcomes import Outcomes, validate_once
 from .anomalies import AnomalyData, anomaly, anomaly_order
@@ -71,7 +71,22 @@ def raw_event_id(item: object) -> str | None:
     of a projection is), so that the anomaly names the event its valid copies
     name; else the string as written.
     """
-    raw = item.get("event_id") if isinstance(item, Mapping) else None
+    return _spelled_event_id(item.get("event_id") if isinstance(item, Mapping) else None)
+
+
+def refused_event_id(raw: bytes) -> str | None:
+    """The ``event_id`` of a line the input layer refused, when it can still be told.
+
+    Such a line breaks a limit (section 8: a value beyond 64 bits or the
+    double range, a lone surrogate, a repeated key, nesting deeper than 64)
+    but may name its event; its anomaly then names it as ``raw_event_id``
+    names a mapping's. The line is read again without the limits; it tells
+    nothing when it is no JSON object or repeats ``event_id``.
+    """
+    return _spelled_event_id(lenient_member(raw, "event_id"))
+
+
+def _spelled_event_id(raw: object) -> str | None:
     if not isinstance(raw, str):
         return None
     return normal_event_id(raw) or _encodable(raw)
@@ -100,8 +115,10 @@ def admit_envelope(
     hint = cloudevent_hint(obj) if isinstance(obj, Mapping) else None
     if obj is None or hint is not None:
         found = (hint,) if hint is not None else problems
+        # A mapping refused for a value beyond a limit still names its event.
+        eid = None if hint is not None else raw_event_id(item)
         anomalies.append(
-            anomaly(kind="malformed_envelope", event_id=None, message=first_problem(found))
+            anomaly(kind="malformed_envelope", event_id=eid, message=first_problem(found))
         )
         return None
     event = validate_once(Event, obj, outcomes, (), LIMITS_CHECKED)

@@ -26,6 +26,7 @@ __all__ = [
     "PathParts",
     "cloudevent_hint",
     "first_problem",
+    "lenient_member",
     "load_json_object",
     "load_mapping",
     "violation",
@@ -107,6 +108,25 @@ def _parse_text(text: str) -> tuple[Any, list[Violation]]:
             violation(Layer.INPUT, (), "too_deep", f"nested deeper than {MAX_DEPTH} levels")
         ]
     return None, [violation(Layer.INPUT, (), "invalid_json", message)]
+
+
+def lenient_member(raw: bytes | str, key: str) -> object:
+    """The top-level member ``key`` of JSON text read without the contract's limits.
+
+    For a line the input layer refused although it is a JSON object (a value
+    beyond a limit, a repeated key, nesting deeper than 64): what it still
+    says. None when the text is no JSON object (invalid JSON or UTF-8,
+    nested too deep to read at all), has no such member, or repeats ``key``
+    (then no one value is the line's).
+    """
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    except UnicodeDecodeError:
+        return None
+    obj, _ = _parse_text(text)
+    if not isinstance(obj, _JsonObject) or key in obj.duplicates:
+        return None
+    return obj.get(key)
 
 
 def _json_type(value: object) -> str:

@@ -203,15 +203,19 @@ class ReplayRules(RuleCase):
                 if where == "payload"
                 else "$.x_newer_field.list[1]"
             )
+            # The envelope still names its event: the anomaly says which one was dropped.
             assert [(a.kind, a.event_id) for a in result.anomalies] == [
-                ("malformed_envelope", None)
+                ("malformed_envelope", event["event_id"])
             ]
             assert result.anomalies[0].message.startswith(f"{path}: {code}: ")
 
     @pytest.mark.parametrize("levels", [65, 66])
     def test_nesting_deeper_than_64_levels_makes_the_envelope_malformed(self, levels: int) -> None:
-        result = self.replay_log([_nested(levels)])
-        assert [a.kind for a in result.anomalies] == ["malformed_envelope"]
+        nested = _nested(levels)
+        result = self.replay_log([nested])
+        assert [(a.kind, a.event_id) for a in result.anomalies] == [
+            ("malformed_envelope", nested["event_id"])
+        ]
         assert result.anomalies[0].message.startswith("$: too_deep: ")
         assert result.sync == {}
 
