@@ -129,3 +129,44 @@ def test_a_cloudevent_read_as_an_envelope_says_so_once() -> None:
     # A payload that happens to hold a specversion field is still just a payload.
     payload = {**connector_payload(), "specversion": "1.0"}
     assert validate_event(payload, "ConnectorProvisioned").valid
+
+
+def _only(result: Any) -> tuple[str, str, str]:
+    [violation] = result.violations
+    return violation.path, violation.code, violation.message
+
+
+def test_json_errors_are_located_by_column_in_a_line_and_by_line_in_a_document() -> None:
+    # A JSONL line is one line of JSON: "line 1" after the file's line number
+    # would read as a contradiction. A document of several lines keeps both.
+    assert _only(validate_event(b'{"a" 1}')) == (
+        "$",
+        "invalid_json",
+        "not valid JSON: Expecting ':' delimiter at column 6",
+    )
+    assert _only(validate_event('{\n"a" 1}'))[2].endswith("at line 2 column 5")
+
+
+def test_a_byte_order_mark_is_named_in_words_any_producer_understands() -> None:
+    line = b"\xef\xbb\xbf" + b'{"event_id": "x"}'
+    path, code, message = _only(validate_event(line))
+    assert (path, code) == ("$", "invalid_json")
+    assert message == (
+        "not valid JSON: starts with a UTF-8 byte order mark (write UTF-8 without one)"
+    )
+    assert "utf-8-sig" not in message
+
+
+def test_a_version_and_an_overlong_url_are_described_by_what_is_wanted() -> None:
+    result = validate_event(envelope(CONNECTOR_HEALTH_CHECKED) | {"schema_version": "2.7"})
+    assert _only(result) == (
+        "$.schema_version",
+        "pattern",
+        'must be a version MAJOR.MINOR.PATCH (semantic versioning), e.g. 2.7.0, got "2.7"',
+    )
+    url = "https://example.com/" + "a" * 2090
+    result = validate_event(connector_payload(endpoint_url=url), "ConnectorProvisioned")
+    path, code, message = _only(result)
+    assert (path, code) == ("$.endpoint_url", "max_length")
+    # The value is shown cut short, so the message says how long it was.
+    assert message.startswith("String should have at most 2048 characters, not 2,110, got ")

@@ -100,9 +100,18 @@ def _parse_text(text: str) -> tuple[Any, list[Violation]]:
             text, object_pairs_hook=_object_pairs, parse_constant=_constant, parse_int=_integer
         ), []
     except json.JSONDecodeError as exc:
+        if text.startswith("\ufeff"):
+            # json's own words ("decode using utf-8-sig") are advice for Python code.
+            bom = "not valid JSON: starts with a UTF-8 byte order mark (write UTF-8 without one)"
+            return None, [violation(Layer.INPUT, (), "invalid_json", bom)]
         # "Unterminated string starting at" already ends with "at": say it once.
         what = exc.msg.removesuffix(" at")
-        message = f"not valid JSON: {what} at line {exc.lineno} column {exc.colno}"
+        # A JSONL line is one line of JSON: its column is what locates the problem
+        # (the file's line number comes first, and "line 1" would contradict it).
+        where = f"column {exc.colno}"
+        if exc.lineno > 1:
+            where = f"line {exc.lineno} {where}"
+        message = f"not valid JSON: {what} at {where}"
     except RecursionError:
         return None, [
             violation(Layer.INPUT, (), "too_deep", f"nested deeper than {MAX_DEPTH} levels")
