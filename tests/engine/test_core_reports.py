@@ -72,6 +72,8 @@ def _lines() -> list[bytes]:
             envelope(CONNECTOR_DEGRADED, seq=9)["event_id"],
             envelope(CONNECTOR_DEGRADED, seq=6)["event_id"],
         ),
+        # A name too long to repeat whole: its message is clipped alike (found by the soak).
+        json.dumps(_other_family(10, "[" * 1000 + "ConnectorProvisioned" + "]" * 1000)),
     ]
     return [text.encode() for text in texts]
 
@@ -106,7 +108,7 @@ def test_the_core_reports_what_the_model_path_reports(tmp_path: Path, args: list
             for line in pure.stdout.decode().splitlines()
             if line.startswith(f"{log}:")
         ]
-        assert codes.count("unknown_event_type") == 5
+        assert codes.count("unknown_event_type") == 6
         assert "last_healthy_after_recorded" in codes
         assert codes.count("next_retry_before_recorded") == 2
         assert codes.count("retry_attempt_exceeds_max_retries") == 2
@@ -131,6 +133,7 @@ def test_the_core_takes_these_lines_and_says_why() -> None:
         7: REPORT_RULES,
         8: REPORT_UNKNOWN_TYPE,
         9: REPORT_UNKNOWN_TYPE,
+        10: REPORT_UNKNOWN_TYPE,
     }
     for index, start, end, code in reported:
         assert block[start:end] == lines[index]
@@ -230,7 +233,7 @@ def test_the_core_takes_such_items_in_the_library_too(kind: str) -> None:
         pure = replay(items).to_json()
     assert compiled == pure
     data = json.loads(compiled)
-    assert data["ignored_event_count"] == 3  # seq 6 (with its copies), 7, 8
+    assert data["ignored_event_count"] == 4  # seq 6 (with its copies), 7, 8, 10
     assert [a["kind"] for a in data["anomalies"]] == ["conflicting_duplicate"]
     kinds = [a["kind"] for state in data["connectors"].values() for a in state["anomalies"]]
     assert kinds == ["semantic_violation"]

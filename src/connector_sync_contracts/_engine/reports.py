@@ -20,8 +20,9 @@ import orjson
 
 from ..contract.rules import SEMANTIC_RULES, semantic_rule_field
 from ..io import LineProblem
+from ..validation.input import PathParts, violation
 from ..validation.messages import unknown_event_type_message
-from ..validation.paths import json_path
+from ..validation.result import Layer
 from . import native
 
 __all__ = ["REPORT_RULES", "REPORT_UNKNOWN_TYPE", "reported_problems"]
@@ -41,16 +42,23 @@ def reported_problems(raw: bytes, line: int, code: int) -> list[LineProblem]:
     kind = code & 0xFF
     if kind == REPORT_UNKNOWN_TYPE:
         message = unknown_event_type_message(orjson.loads(raw)["event_type"])
-        return [LineProblem(line, "$.event_type", "unknown_event_type", message)]
+        return [_problem(line, Layer.INPUT, ("event_type",), "unknown_event_type", message)]
     if kind != REPORT_RULES:
         raise ValueError(f"not a report of the compiled core: {code}")
     event_type = native.type_at(code >> 8 & 0xFF)
     codes = native.rule_codes(event_type)
     broken = {codes[k] for k in range(len(codes)) if code >> (16 + k) & 1}
     return [
-        LineProblem(
-            line, json_path(("payload", semantic_rule_field(rule))), rule.code, rule.message
+        _problem(
+            line, Layer.SEMANTIC, ("payload", semantic_rule_field(rule)), rule.code, rule.message
         )
         for rule in SEMANTIC_RULES
         if rule.event_type == event_type and rule.code in broken
     ]
+
+
+def _problem(line: int, layer: Layer, path: PathParts, code: str, message: str) -> LineProblem:
+    # Made as the validation layers make theirs (``violation``: the path
+    # written and the message clipped alike), so both paths word a line alike.
+    found = violation(layer, path, code, message)
+    return LineProblem(line, found.path, found.code, found.message)
