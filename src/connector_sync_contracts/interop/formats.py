@@ -33,12 +33,11 @@ INPUT_FORMATS: Final = ("envelope", "cloudevents")
 _FIELD: Final = re.compile(r"\$\.([A-Za-z_][A-Za-z0-9_]*)(.*)\Z", re.DOTALL)
 
 
-def _rejected_stand_in(parsed: object) -> bytes:
+def _rejected_stand_in(event_id: object) -> bytes:
     # What the engine reads in place of a line that does not map: never a valid
     # envelope (so the line is counted as rejected), keeping the id when there is one.
     # json, not orjson: an id read from a line refused for a limit may hold a lone
     # surrogate, which only an escape can carry (the engine then spells it so).
-    event_id = parsed.get("id") if isinstance(parsed, dict) else None
     return json.dumps({"event_id": event_id} if isinstance(event_id, str) else {}).encode()
 
 
@@ -135,7 +134,7 @@ class CloudEventsSource(Source):
         if isinstance(parsed, LineProblem):
             self.failures[number] = [parsed]
             # A line refused for a limit may still name its event (as an envelope's does).
-            return _rejected_stand_in({"id": lenient_member(raw, "id")})
+            return _rejected_stand_in(lenient_member(raw, "id"))
         try:
             envelope = envelope_from_cloudevent_dict(parsed)
         except CloudEventMappingError as exc:
@@ -143,7 +142,7 @@ class CloudEventsSource(Source):
                 LineProblem(number, problem.path, problem.code, problem.message)
                 for problem in exc.violations
             ]
-            return _rejected_stand_in(parsed)
+            return _rejected_stand_in(parsed.get("id"))
         return _envelope_json(envelope)
 
     def _keep_read(self, first: int, block: bytes | memoryview) -> None:

@@ -17,10 +17,10 @@ from pydantic_core import PydanticCustomError
 
 from ..contract.canonical import canonical_bytes
 from ..contract.limits import INT64_MAX
-from ..contract.patterns import SEMVER_PATTERN, format_instant
+from ..contract.patterns import format_instant
 from ..errors import ContractViolationError
 from ..validation.input import load_mapping
-from .fields import EventIdStr, NonEmptyStr, UtcDatetime, UuidField
+from .fields import EventIdStr, NonEmptyStr, UtcDatetime, UuidField, VersionStr
 
 __all__ = ["LIMITS_CHECKED", "Event", "SortKey", "canonical_json", "sort_key"]
 
@@ -75,7 +75,7 @@ class Event(BaseModel):
     project_slug: Annotated[str, Field(strict=True)] | None = Field(
         default=None, description="Human-readable project slug, if any."
     )
-    schema_version: Annotated[str, Field(strict=True, pattern=SEMVER_PATTERN)] | None = Field(
+    schema_version: VersionStr | None = Field(
         default=None, description="Contract version the producer used, as MAJOR.MINOR.PATCH."
     )
     data_tier: Annotated[int, Field(strict=True, ge=0, le=4)] = Field(

@@ -20,6 +20,7 @@ from ..contract.limits import INT64_MAX
 from ..contract.patterns import (
     DATETIME_PATTERN,
     EVENT_ID_PATTERN,
+    SEMVER_PATTERN,
     URL_MAX_LENGTH,
     URL_PATTERN,
     UUID_PATTERN,
@@ -37,11 +38,13 @@ __all__ = [
     "RecordedAt",
     "UtcDatetime",
     "UuidField",
+    "VersionStr",
 ]
 
 _UUID_RE: Final = re.compile(UUID_PATTERN)
 _DATETIME_RE: Final = re.compile(DATETIME_PATTERN)
 _URL_RE: Final = re.compile(URL_PATTERN)
+_SEMVER_RE: Final = re.compile(SEMVER_PATTERN)
 _LEAP_SECOND: Final = re.compile(r"([Tt][0-9]{2}:[0-9]{2}:)60")
 
 
@@ -113,6 +116,15 @@ def _check_url(value: str) -> str:
     return value
 
 
+def _check_version(value: str) -> str:
+    if not full_match(_SEMVER_RE, value):
+        raise _rule_error(
+            "string_pattern_mismatch",
+            "must be a version MAJOR.MINOR.PATCH (semantic versioning), e.g. 2.7.0",
+        )
+    return value
+
+
 def _schema(**extra: Any) -> dict[str, Any]:
     return extra
 
@@ -159,6 +171,14 @@ HttpUrlStr = Annotated[
     WithJsonSchema(_schema(type="string", maxLength=URL_MAX_LENGTH, pattern=URL_PATTERN)),
 ]
 """Absolute http(s) URL with a host, no user-info, at most 2048 characters."""
+
+VersionStr = Annotated[
+    str,
+    Field(strict=True),
+    AfterValidator(_check_version),
+    WithJsonSchema(_schema(type="string", pattern=SEMVER_PATTERN)),
+]
+"""A version MAJOR.MINOR.PATCH (numbers without leading zeros)."""
 
 Count = Annotated[int, Field(strict=True, ge=1, le=INT64_MAX)]
 """Integer >= 1 that fits in 64 bits (booleans are not numbers)."""

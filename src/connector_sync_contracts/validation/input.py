@@ -119,7 +119,7 @@ def _parse_text(text: str) -> tuple[Any, list[Violation]]:
     return None, [violation(Layer.INPUT, (), "invalid_json", message)]
 
 
-def lenient_member(raw: bytes | str, key: str) -> object:
+def lenient_member(raw: bytes, key: str) -> object:
     """The top-level member ``key`` of JSON text read without the contract's limits.
 
     For a line the input layer refused although it is a JSON object (a value
@@ -129,10 +129,9 @@ def lenient_member(raw: bytes | str, key: str) -> object:
     (then no one value is the line's).
     """
     try:
-        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        obj, _ = _parse_text(raw.decode("utf-8"))
     except UnicodeDecodeError:
         return None
-    obj, _ = _parse_text(text)
     if not isinstance(obj, _JsonObject) or key in obj.duplicates:
         return None
     return obj.get(key)

@@ -17,7 +17,6 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final, Protocol
 
-from ..contract.patterns import SEMVER_PATTERN
 from .input import PathParts, violation
 from .result import FIELD_RANK, INPUT_CODES, Layer, Violation
 
@@ -119,13 +118,6 @@ def model_code(error_type: str, value: object) -> str:
     return code
 
 
-_PATTERN_WORDS: Final = {
-    SEMVER_PATTERN: "must be a version MAJOR.MINOR.PATCH (semantic versioning), e.g. 2.7.0",
-}
-"""What a pattern asks for, in words, where pydantic would print the regex itself
-(the other patterned fields word their own errors: ``models.fields``)."""
-
-
 def describe_error(error: Mapping[str, Any]) -> tuple[str, str]:
     """(code, message) of one pydantic error detail; the message names the value."""
     code = model_code(error["type"], error.get("input"))
@@ -133,9 +125,7 @@ def describe_error(error: Mapping[str, Any]) -> tuple[str, str]:
     if code == "required" or code in INPUT_CODES or "input" not in error:
         return code, message
     value = error["input"]
-    if error["type"] == "string_pattern_mismatch":
-        message = _PATTERN_WORDS.get(error.get("ctx", {}).get("pattern"), message)
-    elif error["type"] == "string_too_long" and isinstance(value, str):
+    if error["type"] == "string_too_long" and isinstance(value, str):
         # The value is shown cut short: its length is the number that was wrong.
         message = f"{message}, not {len(value):,}"
     return code, f"{message}, got {shown_value(value)}"
