@@ -10,7 +10,9 @@ from __future__ import annotations
 import dataclasses
 import json
 from datetime import datetime, timezone
+from decimal import Decimal
 from typing import Any, Final
+from uuid import UUID
 
 import pytest
 from hypothesis import given, settings
@@ -143,17 +145,34 @@ def test_invalid_json_message_says_where() -> None:
 def test_python_values_that_are_not_json() -> None:
     cyclic: dict[str, Any] = {}
     cyclic["self"] = cyclic
-    data = envelope(timestamp=datetime(2026, 1, 1, tzinfo=timezone.utc))
+    data = envelope(node_id=b"node-a")
     data["payload"][1] = "int key"
     data["payload"]["blob"] = b"raw"
+    data["payload"]["amount"] = Decimal("1.5")
+    data["payload"]["tags"] = {"a"}
     assert pairs(validate_event(data)) == {
-        ("input", "$.timestamp", "not_json"),
+        ("input", "$.node_id", "not_json"),
         ("input", "$.payload", "not_json"),
         ("input", "$.payload.blob", "not_json"),
+        ("input", "$.payload.amount", "not_json"),
+        ("input", "$.payload.tags", "not_json"),
     }
     assert validate_event(cyclic).codes == {"not_json"}
     assert validate_event({"x": float("nan")}).codes == {"non_finite_number"}
     assert validate_event({"x": 2**64}).codes == {"integer_out_of_range"}
+
+
+def test_datetime_and_uuid_objects_are_judged_by_the_field_they_stand_in() -> None:
+    # What model_dump() gives back validates as the JSON it came from.
+    event = Event.model_validate(envelope())
+    assert validate_event(event.model_dump()).valid
+    assert validate_event(envelope(timestamp=datetime(2026, 1, 1, tzinfo=timezone.utc))).valid
+    assert validate_event(envelope(project_uuid=UUID(PROJECT))).valid
+    wrong_place = validate_event(envelope(node_id=datetime(2026, 1, 1, tzinfo=timezone.utc)))
+    assert pairs(wrong_place) == {("model", "$.node_id", "type")}
+    naive = validate_event(envelope(timestamp=datetime(2026, 1, 1)))
+    assert {(v.path, v.code) for v in naive.violations} >= {("$.timestamp", "format")}
+    assert not naive.valid
 
 
 def test_model_instances_are_validated_as_their_json() -> None:

@@ -88,7 +88,7 @@ class Event(BaseModel):
         # The contract's input limits hold for every value, unknown fields included
         # (specification section 8): an envelope beyond them is not an Event.
         if isinstance(data, dict) and not (info.context or {}).get("input_limits_checked"):
-            obj, problems = load_mapping(data, python_values=True)
+            obj, problems = load_mapping(data)
             if obj is None:
                 first = problems[0]
                 raise PydanticCustomError(first.code, f"{first.path}: {first.message}")

@@ -109,9 +109,9 @@ def admit_envelope(
     """
     if isinstance(item, Event):
         return item
-    # Python objects (a datetime, a UUID) stay allowed in a mapping: only the
-    # limits apply, and the model takes those objects as it always did.
-    obj, problems = (item, ()) if limits_checked else load_mapping(item, python_values=True)
+    # A datetime or UUID object stays for the model to judge; any other Python
+    # object that is not JSON is refused, as validate_event refuses it.
+    obj, problems = (item, ()) if limits_checked else load_mapping(item)
     hint = cloudevent_hint(obj) if isinstance(obj, Mapping) else None
     if obj is None or hint is not None:
         found = (hint,) if hint is not None else problems

@@ -13,7 +13,9 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
 from typing import Any, Final
+from uuid import UUID
 
 import orjson
 
@@ -29,6 +31,7 @@ __all__ = [
     "lenient_member",
     "load_json_object",
     "load_mapping",
+    "spelled_as_json",
     "violation",
 ]
 
@@ -153,18 +156,23 @@ def _json_type(value: object) -> str:
     return type(value).__name__
 
 
+_MODEL_OBJECTS: Final = (datetime, UUID)
+"""The Python objects a mapping may hold besides JSON values: what the models
+turn RFC 3339 and UUID strings into, so what ``model_dump()`` gives back.
+The model of the field they stand in judges them."""
+
+
 class _Scan:
     """Copies Python data into plain JSON values and records what is not JSON.
 
-    With ``python_values`` other Python objects (a ``datetime``, a ``UUID``
-    in an ``Event`` built in Python) are kept as they are: only the
-    contract's limits are checked then.
+    ``datetime`` and ``UUID`` objects are kept as they are (``_MODEL_OBJECTS``);
+    any other object that is not a JSON value (a ``Decimal``, ``bytes``, a
+    ``set``) is ``not_json``, in every entry point alike.
     """
 
-    def __init__(self, *, python_values: bool = False) -> None:
+    def __init__(self) -> None:
         self.violations: list[Violation] = []
         self._open: set[int] = set()
-        self._python_values = python_values
 
     def _bad(self, path: PathParts, code: str, message: str) -> None:
         self.violations.append(violation(Layer.INPUT, path, code, message))
@@ -189,9 +197,14 @@ class _Scan:
             return None
         if isinstance(value, (Mapping, list, tuple)):
             return self._container(value, path)
-        if self._python_values:
+        if isinstance(value, _MODEL_OBJECTS):
             return value
-        self._bad(path, "not_json", f"a {type(value).__name__} is not a JSON value")
+        self._bad(
+            path,
+            "not_json",
+            f"a {type(value).__name__} is not a JSON value"
+            " (besides JSON values, a mapping may hold datetime and UUID objects)",
+        )
         return None
 
     def _string(self, value: str, path: PathParts) -> str:
@@ -245,22 +258,48 @@ def load_json_object(data: object) -> tuple[dict[str, Any] | None, tuple[Violati
     return obj, tuple(sorted(problems, key=violation_order))
 
 
-def load_mapping(
-    data: object, *, python_values: bool = False
-) -> tuple[dict[str, Any] | None, tuple[Violation, ...]]:
+def load_mapping(data: object) -> tuple[dict[str, Any] | None, tuple[Violation, ...]]:
     """``load_json_object`` for data that is already parsed: text is not read as JSON.
 
-    What ``replay()`` applies to an envelope mapping, so that a mapping and
-    the JSON text it came from get the same verdict (specification section 8).
-    ``python_values`` keeps Python objects that are not JSON values (an
-    ``Event`` built in Python may hold a ``datetime``) and checks only the
-    limits.
+    What ``replay()`` and ``Event(...)`` apply to an envelope mapping, so that
+    a mapping and the JSON text it came from get the same verdict
+    (specification section 8). ``datetime`` and ``UUID`` objects are kept
+    for the models to judge, as ``validate_event`` keeps them.
     """
     if isinstance(data, (str, bytes, bytearray, memoryview)) or not isinstance(data, Mapping):
         message = f"expected a JSON object, got {_json_type(data)}"
         return None, (violation(Layer.INPUT, (), "not_an_object", message),)
-    obj, problems = _scan(data, python_values=python_values)
+    obj, problems = _scan(data)
     return obj, tuple(sorted(problems, key=violation_order))
+
+
+def spelled_as_json(value: Any) -> Any:
+    """``value`` with its ``datetime`` and ``UUID`` objects written as JSON strings.
+
+    For the JSON Schema layer, which reads JSON values only: a UUID as its
+    hyphenated form, a datetime as RFC 3339 (its UTC instant, so an offset
+    with seconds, which RFC 3339 cannot write, still names the same instant;
+    a naive one without an offset, which the schema refuses as the model
+    does). ``value`` is what the input layer read: dicts, lists and scalars.
+    """
+    if isinstance(value, dict):
+        return {key: spelled_as_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [spelled_as_json(item) for item in value]
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return _rfc3339(value)
+    return value
+
+
+def _rfc3339(value: datetime) -> str:
+    if value.utcoffset() is None:
+        return value.isoformat()
+    try:
+        return value.astimezone(timezone.utc).isoformat()
+    except OverflowError:  # no UTC instant within years 1-9999: the schema says so
+        return value.isoformat()
 
 
 CLOUDEVENT_HINT: Final = (
@@ -367,10 +406,8 @@ def _load_exactly(data: object) -> tuple[dict[str, Any] | None, list[Violation]]
     return _scan(data)
 
 
-def _scan(
-    data: Mapping[Any, Any], *, python_values: bool = False
-) -> tuple[dict[str, Any] | None, list[Violation]]:
-    scan = _Scan(python_values=python_values)
+def _scan(data: Mapping[Any, Any]) -> tuple[dict[str, Any] | None, list[Violation]]:
+    scan = _Scan()
     try:
         obj = scan._container(data, ())
     except RecursionError:

@@ -39,7 +39,7 @@ from ..contract.rules import semantic_failures, semantic_rule_field
 from ..models.envelope import LIMITS_CHECKED, Event
 from ..models.payloads import PAYLOAD_MODELS
 from ..schemas import ENVELOPE_SCHEMA, create_validator
-from .input import PathParts, cloudevent_hint, load_json_object, violation
+from .input import PathParts, cloudevent_hint, load_json_object, spelled_as_json, violation
 from .messages import one_per_path, unknown_event_type_message
 from .outcomes import Outcomes, validate_once
 from .result import LAYER_ORDER, Layer, ValidationResult, Violation, merge_layers
@@ -77,7 +77,7 @@ def _schema_layer(name: str, data: dict[str, Any], prefix: PathParts) -> list[Vi
             _SCHEMA_CODES.get(str(error.validator), "invalid"),
             error.message,
         )
-        for error in create_validator(name).iter_errors(data)
+        for error in create_validator(name).iter_errors(spelled_as_json(data))
     ]
     return one_per_path(found)
 
