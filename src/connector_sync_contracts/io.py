@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import IO, Any, ClassVar, Final
 
 from .errors import InputError
-from .validation.input import load_json_object
+from .validation.input import load_json_object, nul_byte
 from .validation.result import merge_layers
 
 __all__ = [
@@ -105,9 +105,9 @@ def line_problem(raw: bytes, line: int = 0) -> LineProblem | None:
 
     Everything inside the JSON text is judged by ``validation.input``.
     """
-    if b"\x00" in raw:
-        offset = raw.index(b"\x00")
-        return LineProblem(line, "$", "nul_byte", f"NUL byte at offset {offset}")
+    found = nul_byte(raw)
+    if found is not None:
+        return LineProblem(line, found.path, found.code, found.message)
     if not raw.strip():
         return LineProblem(line, "$", "blank_line", "blank line; every line must hold one event")
     return None

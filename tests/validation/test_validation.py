@@ -27,6 +27,7 @@ from connector_sync_contracts import (
     Violation,
     validate_event,
 )
+from connector_sync_contracts.io import read_line
 from connector_sync_contracts.validation import json_path
 from tests.support.schema_strategies import sample_document
 
@@ -75,6 +76,26 @@ def test_duplicate_keys_are_violations_and_stop_before_the_model() -> None:
     }
     assert result.layers == (Layer.INPUT,)
     assert result.kind is None
+
+
+def test_a_nul_byte_is_named_with_its_byte_offset_as_the_command_line_names_it() -> None:
+    text = json.dumps(envelope(node_id="nodé-a"), ensure_ascii=False).replace("é-", "é\x00-")
+    offset = text.encode().index(b"\x00")
+    for form in (text, text.encode()):
+        [found] = validate_event(form).violations
+        assert (found.path, found.code, found.message) == (
+            "$",
+            "nul_byte",
+            f"NUL byte at offset {offset}",
+        )
+    line = text.encode()
+    [problem] = read_line(line, 3)[1]
+    assert (problem.line, problem.field, problem.code, problem.message) == (
+        3,
+        found.path,
+        found.code,
+        found.message,
+    )
 
 
 @pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])

@@ -31,6 +31,7 @@ __all__ = [
     "lenient_member",
     "load_json_object",
     "load_mapping",
+    "nul_byte",
     "spelled_as_json",
     "violation",
 ]
@@ -388,9 +389,27 @@ def _load(data: object) -> tuple[dict[str, Any] | None, list[Violation]]:
     return _load_exactly(data)
 
 
+def nul_byte(raw: bytes) -> Violation | None:
+    """The ``nul_byte`` violation of JSON text holding a NUL byte, if any.
+
+    JSON text never holds one raw (a string writes it ``\u0000``), and in a
+    log it most often marks a file zero-filled after a crash: said as such,
+    with the offset in bytes, ahead of any other problem of the text.
+    """
+    offset = raw.find(b"\x00")
+    if offset < 0:
+        return None
+    return violation(Layer.INPUT, (), "nul_byte", f"NUL byte at offset {offset}")
+
+
 def _load_exactly(data: object) -> tuple[dict[str, Any] | None, list[Violation]]:
+    if isinstance(data, str) and "\x00" in data:
+        data = data.encode("utf-8", "surrogatepass")
     if isinstance(data, (bytes, bytearray, memoryview)):
         raw = bytes(data)
+        found = nul_byte(raw)
+        if found is not None:
+            return None, [found]
         try:
             data = raw.decode("utf-8")
         except UnicodeDecodeError as exc:

@@ -63,6 +63,7 @@ FIELD_RANK: Final = {code: rank for rank, code in enumerate(FIELD_CODES)}
 """Field code -> its rank in ``FIELD_CODES``."""
 
 INPUT_CODES: Final = (
+    "nul_byte",
     "invalid_json",
     "invalid_utf8",
     "invalid_unicode",
@@ -81,7 +82,7 @@ INPUT_CODES: Final = (
 STRICT_CODES: Final = ("unknown_field", "project_uuid_mismatch")
 """Codes of the strict layer."""
 
-LINE_CODES: Final = ("nul_byte", "blank_line", "line_too_long")
+LINE_CODES: Final = ("blank_line", "line_too_long")
 """Codes of a JSONL line as a whole, reported by the command line (``io``, the engine)."""
 CLOUDEVENT_CODES: Final = (
     "missing_attribute",
