@@ -43,8 +43,6 @@ __all__ = [
 
 _UUID_RE: Final = re.compile(UUID_PATTERN)
 _DATETIME_RE: Final = re.compile(DATETIME_PATTERN)
-_URL_RE: Final = re.compile(URL_PATTERN)
-_SEMVER_RE: Final = re.compile(SEMVER_PATTERN)
 _LEAP_SECOND: Final = re.compile(r"([Tt][0-9]{2}:[0-9]{2}:)60")
 
 
@@ -107,22 +105,32 @@ def _to_utc(value: datetime) -> datetime:
         raise _rule_error("datetime_out_of_range", _OUT_OF_RANGE) from None
 
 
-def _check_url(value: str) -> str:
-    if not full_match(_URL_RE, value):
-        raise _rule_error(
-            "string_pattern_mismatch",
-            "must be an absolute http(s) URL with a host and without user-info",
-        )
-    return value
+class _PatternCheck:
+    """A validator: the whole string matches ``pattern``, or the field says ``message``.
+
+    The compiled core's spec reads ``pattern`` from it (``_engine.native.spec``),
+    so the two engines check one pattern.
+    """
+
+    __slots__ = ("_regex", "message", "pattern")
+
+    def __init__(self, pattern: str, message: str) -> None:
+        self.pattern = pattern
+        self.message = message
+        self._regex = re.compile(pattern)
+
+    def __call__(self, value: str) -> str:
+        if not full_match(self._regex, value):
+            raise _rule_error("string_pattern_mismatch", self.message)
+        return value
 
 
-def _check_version(value: str) -> str:
-    if not full_match(_SEMVER_RE, value):
-        raise _rule_error(
-            "string_pattern_mismatch",
-            "must be a version MAJOR.MINOR.PATCH (semantic versioning), e.g. 2.7.0",
-        )
-    return value
+_check_url: Final = _PatternCheck(
+    URL_PATTERN, "must be an absolute http(s) URL with a host and without user-info"
+)
+_check_version: Final = _PatternCheck(
+    SEMVER_PATTERN, "must be a version MAJOR.MINOR.PATCH (semantic versioning), e.g. 2.7.0"
+)
 
 
 def _schema(**extra: Any) -> dict[str, Any]:

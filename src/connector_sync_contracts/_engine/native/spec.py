@@ -33,7 +33,7 @@ from ...contract.lifecycle import (
     SyncOutcome,
 )
 from ...contract.limits import INT_RANGE, MAX_DEPTH
-from ...contract.patterns import SEMVER_PATTERN, ULID_ALPHABET, URL_PATTERN
+from ...contract.patterns import ULID_ALPHABET
 from ...contract.rules import SEMANTIC_RULES
 from ...contract.version import CONTRACT_VERSION
 from ...models import fields as model_fields
@@ -55,12 +55,6 @@ _ENVELOPE_ROLES: Final = {
     "payload": "payload",
 }
 """Envelope fields the compiled core reads (the rest it only checks)."""
-
-_PATTERN_CHECKS: Final[dict[object, str]] = {
-    model_fields._check_url: URL_PATTERN,
-    model_fields._check_version: SEMVER_PATTERN,
-}
-"""Validators of ``models.fields`` that check a string against a pattern themselves."""
 
 
 def field_rule(name: str, info: FieldInfo, role: str = "") -> dict[str, Any]:
@@ -102,10 +96,10 @@ def field_rule(name: str, info: FieldInfo, role: str = "") -> dict[str, Any]:
         rule["kind"] = "uuid"
     elif model_fields._check_datetime in validators:
         rule["kind"] = "datetime"
-    elif checked := validators & _PATTERN_CHECKS.keys():
+    elif checked := [v for v in validators if isinstance(v, model_fields._PatternCheck)]:
         # A string whose pattern a validator of its own checks (and words).
         rule["kind"] = "str"
-        rule["pattern"] = _PATTERN_CHECKS[checked.pop()]
+        rule["pattern"] = checked[0].pattern
     elif isinstance(annotation, type) and issubclass(annotation, Enum):
         rule["kind"] = "enum"
         rule["values"] = [member.value for member in annotation]
