@@ -392,7 +392,7 @@ def _load(data: object) -> tuple[dict[str, Any] | None, list[Violation]]:
 def nul_byte(raw: bytes) -> Violation | None:
     """The ``nul_byte`` violation of JSON text holding a NUL byte, if any.
 
-    JSON text never holds one raw (a string writes it ``\u0000``), and in a
+    JSON text never holds one raw (a string writes it ``\\u0000``), and in a
     log it most often marks a file zero-filled after a crash: said as such,
     with the offset in bytes, ahead of any other problem of the text.
     """
