@@ -61,9 +61,10 @@ class OutOfOrderWarning(UserWarning):
 
 
 class ClusterUnavailableError(ContractError, OSError):
-    """A Dask cluster could not be used: its scheduler is unreachable, or Dask is missing.
+    """A Dask cluster could not be used: its scheduler is unreachable, Dask is missing,
+    or its workers kept dying while running one task (killed, or out of memory).
 
-    An I/O error, like ``InputError``: the message says which scheduler and why.
+    An I/O error, like ``InputError``: the message says which scheduler or task and why.
     """
 
 

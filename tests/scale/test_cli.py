@@ -108,10 +108,39 @@ def test_standard_input_is_spilled_when_a_memory_limit_is_given(
     _same(spilled, whole)
 
 
+@pytest.mark.parametrize(
+    "budget", [(), ("--memory-limit", "64MB")], ids=["dask-default", "small-fold-budget"]
+)
 def test_a_local_cluster_of_two_workers_prints_what_one_process_prints(
-    reference: dict[str, Run], tangled_files: list[Path]
+    reference: dict[str, Run], tangled_files: list[Path], budget: tuple[str, ...]
 ) -> None:
-    _same(run_cli(*replay_args("--workers", "2"), *tangled_files), reference["logs"])
+    # A fold budget below what a worker process needs of its own must not become the
+    # workers' Dask memory limit: they would pause or be killed before their first task.
+    run = run_cli(*replay_args("--workers", "2", *budget), *tangled_files)
+    _same(run, reference["logs"])
+
+
+@pytest.mark.parametrize(
+    ("pattern", "mode"),
+    [
+        ("part-*", ()),
+        ("part-?.jsonl*", ()),
+        ("part-[0-2].jsonl*", ()),
+        ("part-[0-2].jsonl*", ("--workers", "2")),
+    ],
+    ids=["star", "question-mark", "brackets", "brackets-cluster"],
+)
+def test_a_glob_prints_what_naming_its_files_one_by_one_prints(
+    tangled_files: list[Path], pattern: str, mode: tuple[str, ...]
+) -> None:
+    # Same names (relative stays relative), and the anomalies in file order, not by
+    # line number across files.
+    folder = tangled_files[0].parent
+    names = [path.name for path in tangled_files]
+    one_by_one = run_cli(*replay_args(), *names, cwd=folder)
+    assert "part-1.jsonl:" in one_by_one.err
+    assert "part-2.jsonl.gz:" in one_by_one.err
+    _same(run_cli(*replay_args(*mode), pattern, cwd=folder), one_by_one)
 
 
 def test_an_existing_cluster_prints_what_one_process_prints(

@@ -1,4 +1,5 @@
-"""Faults on a cluster: a worker killed mid-replay changes nothing.
+"""Faults on a cluster: a worker killed mid-replay changes nothing; workers that keep
+dying are an I/O error that says so.
 
 A worker plugin kills its own worker process (SIGKILL, as the kernel's
 out-of-memory killer would) when the first fold task starts executing on
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from connector_sync_contracts import replay_partitioned
+from connector_sync_contracts import ClusterUnavailableError, replay_partitioned
 from tests.support.cli import Run, parse_problems
 from tests.support.tangles import LINE_LIMIT
 
@@ -73,3 +74,33 @@ def test_a_worker_killed_mid_replay_does_not_change_the_output(
     expected = reference["logs"]
     assert result.to_json() == expected.stdout
     assert found == [(p.file, p.line, p.code) for p in parse_problems(expected.err)]
+
+
+class KillOnEveryFold(WorkerPlugin):
+    """Kills the worker it runs in whenever a fold task starts there."""
+
+    def transition(self, key: Any, start: str, finish: str, **kwargs: Any) -> None:
+        """On every fold task that starts executing, kill this worker process."""
+        if finish == "executing" and str(key).startswith("_fold_blobs"):
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_workers_that_keep_dying_are_an_io_error_that_says_why(
+    cluster: Client, tangled_files: list[Path]
+) -> None:
+    # As when every worker runs out of memory on one fold: Dask gives up on the task
+    # after its allowed failures; the replay says so instead of a KilledWorker trace.
+    cluster.register_plugin(KillOnEveryFold(), name=_PLUGIN)
+    try:
+        with pytest.raises(ClusterUnavailableError) as raised:
+            replay_partitioned(
+                [str(path) for path in tangled_files], cluster, max_line_bytes=LINE_LIMIT
+            )
+    finally:
+        cluster.unregister_worker_plugin(_PLUGIN)  # type: ignore[no-untyped-call]
+        cluster.wait_for_workers(2, timeout=120)
+    message = str(raised.value)
+    assert message.startswith("Dask workers died 4 times running one task (_fold_blobs-")
+    assert message.endswith(
+        "killed, or ran out of memory (give each worker more, or run more of them)"
+    )

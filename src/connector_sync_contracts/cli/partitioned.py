@@ -150,7 +150,7 @@ def run(request: Request, *, sources: Sequence[Source] | None = None) -> None:
                     pieces=pieces,
                 ) as outcome,
             ):
-                _emit(request, outcome)
+                _emit(request, outcome, names)
             return
         with contextlib.ExitStack() as stack:
             if sources is None:
@@ -167,7 +167,7 @@ def run(request: Request, *, sources: Sequence[Source] | None = None) -> None:
                 )
             )
             progress.close()
-            _emit(request, outcome)
+            _emit(request, outcome, [source.name for source in sources])
     except (InputError, ClusterUnavailableError, SpillError) as exc:
         fail(str(exc))
 
@@ -195,8 +195,12 @@ def _client(request: Request) -> Iterator[Client]:
             yield client
 
 
-def _emit(request: Request, outcome: Outcome) -> None:
-    """Print what the in-memory ``replay`` prints for the same input, in the same order."""
+def _emit(request: Request, outcome: Outcome, names: Sequence[str]) -> None:
+    """Print what the in-memory ``replay`` prints for the same input, in the same order.
+
+    ``names`` are the inputs as read (a glob's matches in its place), whose order
+    the anomalies on standard error follow.
+    """
     from .replay import _warn_unknown
 
     def problems() -> Iterator[str]:
@@ -217,7 +221,7 @@ def _emit(request: Request, outcome: Outcome) -> None:
     if not request.quiet and placed:
         # Plain tuples of Located's fields: a log can have an anomaly on every other line.
         found = [(k, e, m, c, s, n) for s, n, k, e, m, c in placed]
-        echo_lines(located_lines(found, set(), request.files), err=True)
+        echo_lines(located_lines(found, set(), names), err=True)
     if request.fmt == "json" and data is None:
         outcome.write_json(write_out)
     elif request.fmt == "json":

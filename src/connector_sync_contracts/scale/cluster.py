@@ -163,9 +163,20 @@ def _import_distributed() -> Any:
     return distributed
 
 
+_LEAST_WORKER_MEMORY: Final = 2**30
+"""The least memory limit a local worker gets, whatever the fold budget: a worker
+process needs about 150 MB of its own, and Dask pauses a worker at 80 % of its
+limit and kills it at 95 %, so a budget of 64 MB given as the limit itself left
+workers paused or dying before their first task."""
+
+
 @contextlib.contextmanager
 def local_cluster(workers: int, memory_limit: int | None) -> Iterator[Client]:
     """A local Dask cluster of ``workers`` processes (one thread each), and its client.
+
+    ``memory_limit`` (bytes, None for Dask's ``auto``) is each worker's Dask
+    memory limit, at least ``_LEAST_WORKER_MEMORY``; the folds keep to the
+    fold budget (``--memory-limit``) within it.
 
     The scheduler and the workers keep their scratch space (Dask's
     ``dask-scratch-space``: lock files, spilled data) in a folder of our own
@@ -184,7 +195,9 @@ def local_cluster(workers: int, memory_limit: int | None) -> Iterator[Client]:
             n_workers=workers,
             threads_per_worker=1,
             processes=True,
-            memory_limit=memory_limit if memory_limit is not None else "auto",
+            memory_limit=max(memory_limit, _LEAST_WORKER_MEMORY)
+            if memory_limit is not None
+            else "auto",
             dashboard_address=":0",  # any free port: 8787 may be taken, and Dask warns then
             silence_logs=logging.CRITICAL,  # a task's error reaches the client, which reports it
         ) as cluster,
@@ -265,6 +278,7 @@ def on_cluster(
     outcome: Outcome | None = None
     routing_map_file: mmap.mmap | None = None
     futures: list[Any] = []
+    distributed = _import_distributed()
     try:
         routed = client.map(
             _route_piece,
@@ -276,7 +290,6 @@ def on_cluster(
             pure=False,
         )
         futures.extend(routed)
-        distributed = _import_distributed()
         # Wait for every piece (``wait`` needs a default client; ours may not be). A
         # piece that could not be read (a damaged gzip member, a file gone) raises its
         # InputError here, as the single-process replay does, before anything asks
@@ -337,6 +350,12 @@ def on_cluster(
         if too_long:
             outcome.add(report_too_long(too_long, settings), [])
         yield outcome
+    except distributed.KilledWorker as exc:
+        raise ClusterUnavailableError(
+            f"Dask workers died {exc.allowed_failures + 1} times running one task"
+            f" ({exc.task}), the last on {exc.last_worker.address}: they were killed, or ran"
+            " out of memory (give each worker more, or run more of them)"
+        ) from exc
     finally:
         for fut in futures:
             with contextlib.suppress(Exception):

@@ -14,6 +14,7 @@ fsspec comes with the ``[dask]`` extra; plain local paths need nothing else.
 from __future__ import annotations
 
 import contextlib
+import glob
 import gzip
 import io
 import os
@@ -55,8 +56,11 @@ def _fsspec() -> Any:
 def expand_inputs(names: Iterable[str]) -> list[str]:
     """``names`` with each glob pattern replaced by its matches (sorted; URLs keep their protocol).
 
-    A local path that exists is kept as given, even when it holds ``*``. A
-    pattern that matches nothing is an ``InputError``.
+    Patterns take ``*``, ``?`` and ``[...]``. A local pattern's matches are
+    spelled as the pattern is (relative stays relative), so naming the files
+    one by one prints the same. A local path that exists is kept as given,
+    even when it holds ``*``. A pattern that matches nothing is an
+    ``InputError``.
     """
     expanded: list[str] = []
     for name in names:
@@ -66,12 +70,15 @@ def expand_inputs(names: Iterable[str]) -> list[str]:
         if not _GLOB & set(name.split("://", 1)[-1]):
             expanded.append(name)
             continue
-        with _reading(name):
-            fs, _, paths = _fsspec().core.get_fs_token_paths(name)
-        if not paths:
+        if is_url(name):
+            with _reading(name):
+                fs, path = _fsspec().core.url_to_fs(name)
+                found = [fs.unstrip_protocol(match) for match in sorted(fs.glob(path))]
+        else:
+            found = sorted(glob.glob(name))
+        if not found:
             raise InputError(f"cannot read {name}: no file matches")
-        found = sorted(paths)
-        expanded.extend(fs.unstrip_protocol(p) if is_url(name) else p for p in found)
+        expanded.extend(found)
     return expanded
 
 
