@@ -28,7 +28,7 @@ from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, ClassVar, Final
+from typing import IO, Any, ClassVar, Final, Protocol
 
 from .errors import InputError
 from .validation.input import load_json_object, nul_byte
@@ -95,6 +95,27 @@ class LineProblem:
     message: str
     """Human-readable explanation."""
 
+    @classmethod
+    def of(cls, line: int, found: _Described) -> LineProblem:
+        """``found`` (a ``Violation``, a ``CloudEventProblem``) as a problem of line ``line``."""
+        return cls(line, found.path, found.code, found.message)
+
+
+class _Described(Protocol):
+    """What ``LineProblem.of`` reads: a problem's path, code and message."""
+
+    @property
+    def path(self) -> str:
+        """JSON path of the offending value."""
+
+    @property
+    def code(self) -> str:
+        """Stable code of the broken rule."""
+
+    @property
+    def message(self) -> str:
+        """Human-readable explanation."""
+
 
 LineSink = Callable[[str, LineProblem, bytes | None], None]
 """Receives (source name, problem, raw line or None when too long) for each problem."""
@@ -107,7 +128,7 @@ def line_problem(raw: bytes, line: int = 0) -> LineProblem | None:
     """
     found = nul_byte(raw)
     if found is not None:
-        return LineProblem(line, found.path, found.code, found.message)
+        return LineProblem.of(line, found)
     if not raw.strip():
         return LineProblem(line, "$", "blank_line", "blank line; every line must hold one event")
     return None
@@ -138,10 +159,7 @@ def read_line(raw: bytes, line: int = 0) -> tuple[dict[str, Any] | None, tuple[L
     obj, violations = load_json_object(raw)
     if obj is not None:
         return obj, ()
-    return None, tuple(
-        LineProblem(line, found.path, found.code, found.message)
-        for found in merge_layers(violations)
-    )
+    return None, tuple(LineProblem.of(line, found) for found in merge_layers(violations))
 
 
 class Source:

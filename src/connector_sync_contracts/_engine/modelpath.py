@@ -124,7 +124,7 @@ class LineChecker:
         for v in result.violations:
             if (v.path, v.code) not in seen:
                 seen.add((v.path, v.code))
-                problems.append(LineProblem(line, v.path, v.code, v.message))
+                problems.append(LineProblem.of(line, v))
         return problems
 
 

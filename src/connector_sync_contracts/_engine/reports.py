@@ -60,5 +60,4 @@ def reported_problems(raw: bytes, line: int, code: int) -> list[LineProblem]:
 def _problem(line: int, layer: Layer, path: PathParts, code: str, message: str) -> LineProblem:
     # Made as the validation layers make theirs (``violation``: the path
     # written and the message clipped alike), so both paths word a line alike.
-    found = violation(layer, path, code, message)
-    return LineProblem(line, found.path, found.code, found.message)
+    return LineProblem.of(line, violation(layer, path, code, message))

@@ -138,10 +138,7 @@ class CloudEventsSource(Source):
         try:
             envelope = envelope_from_cloudevent_dict(parsed)
         except CloudEventMappingError as exc:
-            self.failures[number] = [
-                LineProblem(number, problem.path, problem.code, problem.message)
-                for problem in exc.violations
-            ]
+            self.failures[number] = [LineProblem.of(number, problem) for problem in exc.violations]
             return _rejected_stand_in(parsed.get("id"))
         return _envelope_json(envelope)
 
