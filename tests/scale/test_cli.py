@@ -77,6 +77,17 @@ def test_a_spilled_replay_prints_what_the_in_memory_replay_prints(
     _same(run_cli(*replay_args(*CASES[case], *TINY), *files), reference[case])
 
 
+def test_an_input_named_twice_lists_its_anomalies_as_the_in_memory_replay_does(
+    tangled_files: list[Path],
+) -> None:
+    # The spilled replay keeps its anomalies on disk and lists them in input order:
+    # an input named twice is one input there, its lines interleaved by number.
+    files = [*tangled_files, tangled_files[0]]
+    expected = run_cli(*replay_args("--no-logs"), *files)
+    assert expected.stderr.count(b": anomaly ") > 10
+    _same(run_cli(*replay_args("--no-logs", *TINY), *files), expected)
+
+
 def test_a_spilled_replay_on_the_pure_python_engine_prints_the_same(
     reference: dict[str, Run], tangled_files: list[Path]
 ) -> None:

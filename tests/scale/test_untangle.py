@@ -14,12 +14,14 @@ line, nothing is lost or duplicated, and only the ties that must stay
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
 
 from connector_sync_contracts.io import Source
 from connector_sync_contracts.scale import _engine_calls
+from connector_sync_contracts.scale import untangle as untangle_module
 from connector_sync_contracts.scale.fold import FoldSettings, reading_source
 from connector_sync_contracts.scale.plan import Tie, pack_groups
 from connector_sync_contracts.scale.routing import TOO_LONG, Router
@@ -35,6 +37,7 @@ BUCKETS = 4
 def _routed(
     tmp_path: Path, lines: list[bytes], *, cloudevents: bool = False
 ) -> tuple[_Store, Router]:
+    tmp_path.mkdir(exist_ok=True)
     log = tmp_path / "log.jsonl"
     log.write_bytes(b"\n".join(lines) + b"\n")
     folder = tmp_path / "spill"
@@ -192,3 +195,36 @@ def test_copies_arriving_at_one_place_keep_their_input_order(tmp_path: Path) -> 
         expected.stdout,
         expected.stderr,
     )
+
+
+def test_copies_are_decided_a_bin_at_a_time_and_moved_as_if_at_once(
+    tmp_path: Path, tangled_lines: list[bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A log where most lines are conflicting copies naming other connectors held every
+    # copy, and the model path's reading of every one, in memory at once (found by an
+    # outside acceptance run: peak memory grew with the copies, past the budget).
+    settings = FoldSettings(max_line_bytes=LINE_LIMIT)
+    whole, router = _routed(tmp_path / "whole", tangled_lines)
+    ties = whole.ties()
+    left_whole = untangle(ties, whole.paths, whole.sizes, whole.routing, router, settings)
+
+    decided: list[int] = []
+    winners = untangle_module._winners
+
+    def counted(lines: list[bytes], *args: Any) -> Any:
+        decided.append(len(lines))
+        return winners(lines, *args)
+
+    monkeypatch.setattr(untangle_module, "_winners", counted)
+    binned, router = _routed(tmp_path / "binned", tangled_lines)
+    assert binned.ties() == ties
+    left = untangle(ties, binned.paths, binned.sizes, binned.routing, router, settings, bin_bytes=1)
+    assert len(decided) > 8
+    assert max(decided) < sum(decided) / 4
+    assert left == left_whole
+    assert _partition_lines(binned) == _partition_lines(whole)
+    assert binned.routing.read_bytes() == whole.routing.read_bytes()
+    assert binned.sizes == whole.sizes
+    assert sorted(path.name for path in (tmp_path / "binned" / "spill").iterdir()) == sorted(
+        path.name for path in (tmp_path / "whole" / "spill").iterdir()
+    )  # the copies and their bins are gone

@@ -37,7 +37,7 @@ from .common import (
     write_out,
 )
 from .progress import Progress
-from .render import LocationTable, focus, located_lines, table, terminal_width
+from .render import LocationTable, focus, listed, table, terminal_width
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -150,7 +150,7 @@ def run(request: Request, *, sources: Sequence[Source] | None = None) -> None:
                     pieces=pieces,
                 ) as outcome,
             ):
-                _emit(request, outcome, names)
+                _emit(request, outcome)
             return
         with contextlib.ExitStack() as stack:
             if sources is None:
@@ -167,7 +167,7 @@ def run(request: Request, *, sources: Sequence[Source] | None = None) -> None:
                 )
             )
             progress.close()
-            _emit(request, outcome, [source.name for source in sources])
+            _emit(request, outcome)
     except (InputError, ClusterUnavailableError, SpillError) as exc:
         fail(str(exc))
 
@@ -195,11 +195,11 @@ def _client(request: Request) -> Iterator[Client]:
             yield client
 
 
-def _emit(request: Request, outcome: Outcome, names: Sequence[str]) -> None:
+def _emit(request: Request, outcome: Outcome) -> None:
     """Print what the in-memory ``replay`` prints for the same input, in the same order.
 
-    ``names`` are the inputs as read (a glob's matches in its place), whose order
-    the anomalies on standard error follow.
+    The anomalies on standard error follow the order of the inputs as read (a
+    glob's matches in its place).
     """
     from .replay import _warn_unknown
 
@@ -208,20 +208,18 @@ def _emit(request: Request, outcome: Outcome, names: Sequence[str]) -> None:
             yield problem_text(name, problem)
 
     echo_lines(problems(), err=True)
-    placed = outcome.placed() if request.settings.locate else []
     where: LocationTable = {}
-    if request.fmt != "json":  # the table's examples
-        for source, line, kind, event_id, message, _ in placed:
+    if request.fmt != "json" and request.settings.locate:  # the table's examples
+        for kind, event_id, message, _, source, line in outcome.placed():
             where.setdefault((kind, event_id, message), []).append((source, line))
     whole = request.fmt != "json" or bool(request.connectors)
     data = outcome.to_dict() if whole else None
     if request.connectors:
         assert data is not None
         _warn_unknown(request.connectors, data)
-    if not request.quiet and placed:
-        # Plain tuples of Located's fields: a log can have an anomaly on every other line.
-        found = [(k, e, m, c, s, n) for s, n, k, e, m, c in placed]
-        echo_lines(located_lines(found, set(), names), err=True)
+    if not request.quiet and request.settings.locate:
+        # Streamed from disk in input order: a log can have an anomaly on every other line.
+        echo_lines(listed(outcome.in_input_order()), err=True)
     if request.fmt == "json" and data is None:
         outcome.write_json(write_out)
     elif request.fmt == "json":

@@ -18,7 +18,7 @@ from __future__ import annotations
 import shutil
 import textwrap
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any, Final, NamedTuple
@@ -41,6 +41,7 @@ __all__ = [
     "first_differences",
     "focus",
     "locate",
+    "listed",
     "located_lines",
     "replay_located_lines",
     "replay_located_text",
@@ -214,24 +215,29 @@ def located_lines(
     """
     order = {name: index for index, name in reversed(list(enumerate(files)))}
     unknown = len(order)
-    keyed: list[tuple[int, str]] = []
+    keyed: list[tuple[int, PlacedAnomaly]] = []
     append = keyed.append
+    for item in found:
+        source, line = item[4], item[5]
+        if source is None or line is None or (reported and (source, line) in reported):
+            continue
+        # One int per place, (file order, line < 2**64), sorts faster than a tuple key.
+        append((order.get(source, unknown) << 64 | line, item))
+    keyed.sort(key=itemgetter(0))
+    return list(listed(item for _, item in keyed))
+
+
+def listed(found: Iterable[PlacedAnomaly]) -> Iterator[str]:
+    """``located_lines``' line of each anomaly of ``found`` placed on a line, in the order
+    given, but those that restate the line's reported problem (``RESTATED``).
+
+    The text is made printable by ``echo_lines``.
+    """
     for kind, _, message, connector, source, line in found:
         if source is None or line is None or kind in RESTATED:
             continue
-        if reported and (source, line) in reported:
-            continue
         subject = f" [connector {connector}]" if connector else ""
-        # One int per place, (file order, line < 2**64), sorts faster than a tuple key.
-        # The text is made printable by echo_lines.
-        append(
-            (
-                order.get(source, unknown) << 64 | line,
-                f"{source}:{line}: anomaly {kind}{subject}: {message}",
-            )
-        )
-    keyed.sort(key=itemgetter(0))
-    return [text for _, text in keyed]
+        yield f"{source}:{line}: anomaly {kind}{subject}: {message}"
 
 
 def replay_located_lines(

@@ -169,6 +169,12 @@ class Budget:
         return max(1, int(self.limit * 0.6 / self.per_byte))
 
     @property
+    def copies_bytes(self) -> int:
+        """Bytes of tied copies decided at a time (``untangle``): the model path keeps
+        about twice their size while it reads them."""
+        return max(4096, self.limit // 4)
+
+    @property
     def buffer_bytes(self) -> int:
         """Routed lines held in memory before they are written out."""
         return max(256 * 1024, min(self.limit // 4, 256 * 2**20))

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Iterator, Sequence
+from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from ..io import LineProblem
 from .fold import GroupResult
@@ -20,7 +21,18 @@ from .merge import Results, _RecordFile
 from .plan import Piece, Tracer
 from .routing import TOO_LONG
 
-__all__ = ["Outcome"]
+__all__ = ["Outcome", "Placed"]
+
+Placed = tuple[str, str | None, str, str | None, str | None, int | None]
+"""A placed anomaly: (kind, event_id, message, connector, input name, line), the
+fields in the order ``ReplayData.placed_anomalies`` gives them."""
+
+_Placed = tuple[int, int, int, int, str, str | None, str, str | None]
+"""An anomaly as kept on disk: (rank of its input, line, count, piece, kind, event_id,
+message, connector); piece -1 when not placed."""
+
+_NOWHERE: Final = 1 << 62
+"""The rank of an anomaly whose line is not known: after every input's."""
 
 
 class Outcome:
@@ -33,7 +45,10 @@ class Outcome:
         self.results = Results(folder, include_logs=include_logs)
         self._problems = _RecordFile(folder / "problems.records")
         self.tracer: Tracer | None = None
-        self._placed: list[tuple[int | None, str, str | None, str, str | None]] = []
+        self._placed = _RecordFile(folder / "placed.records")
+        self._count = 0  # anomalies placed so far: each one's place in the groups' order
+        first: dict[str, int] = {}
+        self._ranks = [first.setdefault(piece.name, len(first)) for piece in self.pieces]
 
     def add(self, result: GroupResult, partitions: Sequence[int]) -> None:
         """Keep one group's result; ``partitions[i]`` is the partition of its i-th file."""
@@ -55,8 +70,10 @@ class Outcome:
         self.results.add(result)
 
     def _place(self, result: GroupResult, partitions: Sequence[int]) -> None:
-        """Keep each anomaly with the input index of its event's first line (None: not known)."""
+        """Keep each anomaly at the input line of its event's first line, on disk: one run
+        per group, in ``in_input_order``'s order."""
         assert self.tracer is not None, "anomalies are placed once the routing is known"
+        tracer = self.tracer
 
         def partition(file: int) -> int:
             return TOO_LONG if file == TOO_LONG else partitions[file]
@@ -65,33 +82,56 @@ class Outcome:
         for places, *_ in result.placed:
             for file, line in places:
                 wanted.setdefault(partition(file), []).append(line)
-        found = {p: self.tracer.positions(p, lines) for p, lines in wanted.items()}
+        found = {p: tracer.positions(p, lines) for p, lines in wanted.items()}
+        run: list[_Placed] = []
         for places, kind, event_id, message, connector in result.placed:
             if len(places) == 1:  # the usual case: one line
                 file, line = places[0]
                 position: int | None = found[partition(file)][line]
             else:
                 position = min((found[partition(file)][n] for file, n in places), default=None)
-            self._placed.append((position, kind, event_id, message, connector))
+            if position is None:
+                rank, piece, line = _NOWHERE, -1, 0
+            else:
+                piece, line = tracer.where(position)
+                rank = self._ranks[piece]
+            run.append((rank, line, self._count, piece, kind, event_id, message, connector))
+            self._count += 1
+        run.sort()
+        self._placed.append_run(run)
         result.placed = []
 
-    def placed(self) -> list[tuple[str | None, int | None, str, str | None, str, str | None]]:
-        """Every anomaly as (input name, line, kind, event_id, message, connector).
+    def in_input_order(self) -> Iterator[Placed]:
+        """Every anomaly (``Placed``), in the order of the inputs (each input at its
+        first place among them), then of lines, then of ``placed``; those whose line
+        is not known (name and line None) last.
+
+        Read from disk, the groups' runs merged: a log can have an anomaly on
+        every other line.
+        """
+        file = self._placed
+        return map(
+            self._as_placed, heapq.merge(*(file.read_run(run, 1 << 16) for run in file.runs))
+        )
+
+    def placed(self) -> list[Placed]:
+        """Every anomaly (``Placed``).
 
         Groups follow each other; within a group, anomalies are in the order
         ``cli.render.collect`` lists them. Name and line are None when the
-        engine could not say where the anomaly's event was.
+        engine could not say where the anomaly's event was. Held in memory:
+        for outputs that hold the whole projection anyway.
         """
-        placed = []
-        for position, kind, event_id, message, connector in self._placed:
-            name: str | None = None
-            line: int | None = None
-            if position is not None:
-                assert self.tracer is not None
-                piece, line = self.tracer.where(position)
-                name = self.pieces[piece].name
-            placed.append((name, line, kind, event_id, message, connector))
-        return placed
+        file = self._placed
+        held = [record for run in file.runs for record in file.read_run(run, 1 << 16)]
+        held.sort(key=itemgetter(2))
+        return [self._as_placed(record) for record in held]
+
+    def _as_placed(self, record: _Placed) -> Placed:
+        _, line, _, piece, kind, event_id, message, connector = record
+        if piece < 0:
+            return kind, event_id, message, connector, None, None
+        return kind, event_id, message, connector, self.pieces[piece].name, line
 
     @property
     def lines_read(self) -> int:
@@ -150,3 +190,4 @@ class Outcome:
         """Release the files (the caller removes the folder)."""
         self.results.close()
         self._problems.close()
+        self._placed.close()

@@ -58,6 +58,7 @@ __all__ = [
     "KeyedLine",
     "Routed",
     "Router",
+    "event_check_key",
     "id_bucket_shift",
     "link_key",
 ]
@@ -128,6 +129,15 @@ def id_bucket_shift(buckets: int) -> int:
     if buckets < 1 or buckets & (buckets - 1):
         raise ValueError(f"buckets must be a power of two, not {buckets}")
     return 64 - (buckets.bit_length() - 1)
+
+
+def event_check_key(event_id: str) -> int:
+    """The check key of an event_id: its value read in base 36 (which every spelling of
+    one ULID or UUID shares), upper 48 bits shifted down, as ``plan.Tie.key`` holds it.
+
+    Raises ``ValueError`` for an id that is no base-36 number.
+    """
+    return (_HIGH & int(event_id.replace("-", ""), 36)) >> _KEY_BITS
 
 
 def link_key(link_id: str) -> int:
@@ -444,7 +454,7 @@ class Router:
         except (AttributeError, TypeError):  # not an object, or unhashable members
             return None
         try:
-            event_key = _HIGH & int(self._event_id(obj).replace("-", ""), 36)
+            event_key = event_check_key(self._event_id(obj)) << _KEY_BITS
         except (AttributeError, TypeError, ValueError):
             event_key = None  # no usable event_id: never an event of the fold
         return partition, event_key, link

@@ -247,7 +247,15 @@ def spilling(
             store.close()
         # Copies of one event_id in several partitions go to their winner's partition,
         # so that only link_id ties join partitions (``untangle``).
-        ties = untangle(store.ties(), store.paths, store.sizes, store.routing, router, settings)
+        ties = untangle(
+            store.ties(),
+            store.paths,
+            store.sizes,
+            store.routing,
+            router,
+            settings,
+            bin_bytes=budget.copies_bytes,
+        )
         groups = pack_groups(store.sizes, [tie.partitions for tie in ties], budget.partition_bytes)
         if pieces is None:
             pieces = [Piece(index, source.name) for index, source in enumerate(sources)]

@@ -27,19 +27,24 @@ key whose lines could not all be found again.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import mmap
 import os
+import struct
+from array import array
 from bisect import bisect_right
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, Final
 
 from . import _engine_calls
 from .fold import FoldSettings, reading_source
 from .plan import Tie, Tracer, lines_before, occurrences
-from .routing import Router
+from .routing import Router, event_check_key
+
+if TYPE_CHECKING:
+    from ..models.envelope import SortKey
 
 __all__ = ["untangle"]
 
@@ -49,19 +54,17 @@ _READ_BYTES = 1 << 20
 _MAX_MARKS = 1 << 16
 """Line starts noted at most while the tied partitions are read (bounded memory)."""
 
+_MAX_BINS = 128
+"""Bins the copies are split into at most (each an open file while they are split)."""
+
 _SEEK_BYTES = 1 << 16
 """Bytes read at a time from a noted line start, to find a line a few lines on."""
 
 
-@dataclass(frozen=True, slots=True)
-class _Copy:
-    partition: int
-    line: int
-    """1-based line number in its partition file."""
-    offset: int
-    """Where the line starts in its partition file."""
-    raw: bytes
-    """The line as stored, ``\\n`` included."""
+_Row: Final = struct.Struct("<QQQQQ")
+"""A copy's place, before its bytes in a bin: check key, partition, line, offset, length."""
+
+_ROW_BYTES: Final = _Row.size
 
 
 def untangle(
@@ -71,51 +74,229 @@ def untangle(
     routing_path: Path,
     router: Router,
     settings: FoldSettings,
+    *,
+    bin_bytes: int = 16 << 20,
 ) -> list[Tie]:
     """Settle the event_ids behind ``ties``; return the ties that must still be joined.
 
     ``paths[p]`` is partition p's file and ``sizes[p]`` its size, kept up to
     date; ``routing_path`` the routing map of the whole input, rewritten for
     each line moved; ``router`` the router that routed the input (it reads
-    a line's check keys again).
+    a line's check keys again). The copies found are kept on disk, beside
+    the routing map, and decided in bins of about ``bin_bytes`` bytes of
+    lines (all copies of one key in one bin), so memory holds one bin, not
+    every copy.
     """
     if not ties:
         return []
     wanted = {tie.key for tie in ties}
-    found: dict[int, list[_Copy]] = {}
     link_keys: set[int] = set()
     marks: dict[int, list[tuple[int, int]]] = {}
     tied = sorted({p for tie in ties for p in tie.partitions})
     every = _mark_bytes(sum(sizes[p] for p in tied))
-    for p in tied:
-        number = offset = 0  # lines and bytes before this block
-        marks[p], due = [], every
-        with open(paths[p], "rb") as handle:
-            for block in _whole_lines(handle):
-                count, keyed = router.keyed_lines(block, wanted)
-                due = _marks(block, number, offset, every, due, marks[p])
-                for at, start, line, key, link in keyed:
-                    if link in wanted:
-                        link_keys.add(link)
-                    if key in wanted:
-                        copy = _Copy(p, number + at + 1, offset + start, line)
-                        found.setdefault(key, []).append(copy)
-                number += count
-                offset += len(block)
-    joined: list[Tie] = []
-    copies: list[_Copy] = []
-    for tie in ties:
-        named = found.get(tie.key, [])
-        if tie.key in link_keys or {c.partition for c in named} != set(tie.partitions):
-            joined.append(tie)
-        else:
-            copies.extend(named)
-    moves = _moves(copies, routing_path.parent / "copies.jsonl", settings)
-    # A key some of whose lines are no copies the engine reads stays settled: such a
-    # line (not a valid envelope) is reported and recorded by itself, wherever it is.
-    if moves:
-        _move(moves, paths, sizes, routing_path, marks)
-    return joined
+    with _Copies(routing_path.parent) as copies:
+        for p in tied:
+            number = offset = 0  # lines and bytes before this block
+            marks[p], due = [], every
+            with open(paths[p], "rb") as handle:
+                for block in _whole_lines(handle):
+                    count, keyed = router.keyed_lines(block, wanted)
+                    due = _marks(block, number, offset, every, due, marks[p])
+                    for at, start, line, key, link in keyed:
+                        if link in wanted:
+                            link_keys.add(link)
+                        if key in wanted:
+                            copies.add(key, p, number + at + 1, offset + start, line)
+                    number += count
+                    offset += len(block)
+        bins = copies.binned(bin_bytes)
+        tied_with = {tie.key: tie.partitions for tie in ties if tie.key not in link_keys}
+        settled: set[int] = set()
+        moves = _Moves()
+        try:
+            for b in range(len(bins)):
+                settled |= _decide(bins, b, tied_with, settings, moves)
+        except _KeysDisagreeError:
+            return list(ties)  # nothing is moved before every bin is decided
+        # A key some of whose lines are no copies the engine reads is settled: such a
+        # line (not a valid envelope) is reported and recorded by itself, wherever it is.
+        if moves:
+            _move(moves, bins, paths, sizes, routing_path, marks)
+    return [tie for tie in ties if tie.key not in settled]
+
+
+class _KeysDisagreeError(Exception):
+    """The engine read a copy's event_id as another id than routing did: every tie
+    stays joined (never seen: the two read event ids alike)."""
+
+
+class _Copies:
+    """The copies found of the tied event_ids, on disk: appended while the tied
+    partitions are read, then split into bins by check key (``binned``)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.path = folder / "copies.bin"
+        self.handle = self.path.open("wb")
+        self.bins: list[BinaryIO] = []
+
+    def __enter__(self) -> _Copies:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.handle.close()
+        for handle in self.bins:
+            handle.close()
+        for path in (self.path, *self._bin_paths(len(self.bins))):
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+    def add(self, key: int, partition: int, line: int, offset: int, raw: bytes) -> None:
+        """Keep one copy: its key, its place in partition ``partition``, its bytes."""
+        self.handle.write(_Row.pack(key, partition, line, offset, len(raw)))
+        self.handle.write(raw)
+
+    def binned(self, bin_bytes: int) -> list[BinaryIO]:
+        """The copies split into bins of about ``bin_bytes`` bytes each, every copy of one
+        key in the same bin, in the order they were found; one open file per bin."""
+        self.handle.close()
+        count = min(_MAX_BINS, max(1, -(-self.path.stat().st_size // max(1, bin_bytes))))
+        if count == 1:
+            self.bins = [self.path.open("rb")]
+            return self.bins
+        outs = [path.open("wb") for path in self._bin_paths(count)]
+        try:
+            for row, raw in _rows(self.path):
+                outs[_bin_of(row[0], count)].write(_Row.pack(*row) + raw)
+        finally:
+            for out in outs:
+                out.close()
+        self.path.unlink()
+        self.bins = [path.open("rb") for path in self._bin_paths(count)]
+        return self.bins
+
+    def _bin_paths(self, count: int) -> list[Path]:
+        return [self.folder / f"copies-{b:04d}.bin" for b in range(count)]
+
+
+def _bin_of(key: int, count: int) -> int:
+    """The bin of a check key (keys are uniform bits of the event id: any bits will do)."""
+    return key % count
+
+
+def _rows(source: Path | BinaryIO) -> Iterator[tuple[tuple[int, int, int, int, int], bytes]]:
+    """Each copy kept in a copies file: (key, partition, line, offset, length), bytes."""
+    with contextlib.ExitStack() as stack:
+        handle = stack.enter_context(source.open("rb")) if isinstance(source, Path) else source
+        handle.seek(0)
+        read = functools.partial(handle.read, _READ_BYTES)
+        pending = b""
+        for chunk in iter(read, b""):
+            pending = pending + chunk if pending else chunk
+            at = 0
+            while len(pending) - at >= _ROW_BYTES:
+                row = _Row.unpack_from(pending, at)
+                end = at + _ROW_BYTES + row[4]
+                if end > len(pending):
+                    break
+                yield row, pending[at + _ROW_BYTES : end]
+                at = end
+            pending = pending[at:]
+        if pending:
+            raise ValueError(f"damaged copies file {handle.name}")
+
+
+class _Moves:
+    """The copies to move: (partition, line, offset, length, bin, where in the bin,
+    home partition) each, packed, so a move costs 56 bytes of memory."""
+
+    FIELDS: Final = 7
+
+    def __init__(self) -> None:
+        self.values = array("q")
+
+    def add(self, moves: Iterable[tuple[int, ...]]) -> None:
+        for move in moves:
+            self.values.extend(move)
+
+    def __len__(self) -> int:
+        return len(self.values) // self.FIELDS
+
+    def __iter__(self) -> Iterator[tuple[int, ...]]:
+        values, step = self.values, self.FIELDS
+        for at in range(0, len(values), step):
+            yield tuple(values[at : at + step])
+
+
+_Found = tuple[int, int, int, int, int, int]
+"""A copy read back from its bin: (key, partition, line, offset, length, where in the bin)."""
+
+
+def _decide(
+    bins: Sequence[BinaryIO],
+    b: int,
+    tied_with: Mapping[int, tuple[int, ...]],
+    settings: FoldSettings,
+    moves: _Moves,
+) -> set[int]:
+    """Decide the winners of bin ``b``'s keys, add the moves they call for to ``moves``,
+    and return those keys (settled: their ties need no join).
+
+    A key is settled when every partition it tied holds a copy found again,
+    and it is not a link_id's key too (``tied_with`` leaves those out).
+    Raises ``_KeysDisagreeError`` when the engine reads a copy's event_id as
+    another key's.
+    """
+    rows: list[_Found] = []
+    raws: list[bytes] = []
+    found: dict[int, set[int]] = {}
+    at = 0  # where the next row starts in the bin
+    for row, raw in _rows(bins[b]):
+        rows.append((*row, at + _ROW_BYTES))
+        raws.append(raw)
+        found.setdefault(row[0], set()).add(row[1])
+        at += _ROW_BYTES + len(raw)
+    settled = {
+        key for key, partitions in found.items() if set(tied_with.get(key, ())) == partitions
+    }
+    decided = [index for index, row in enumerate(rows) if row[0] in settled]
+    scratch = Path(bins[b].name).with_suffix(".jsonl")
+    ids, winners = _winners([raws[index] for index in decided], scratch, settings)
+    del raws
+    wanted = []
+    for index, eid in zip(decided, ids, strict=True):
+        if eid is None:
+            continue
+        key, partition, line, offset, length, raw_at = rows[index]
+        if event_check_key(eid) != key:
+            raise _KeysDisagreeError(eid)
+        home = rows[decided[winners[eid][0]]][1]
+        if partition != home:
+            wanted.append((partition, line, offset, length, b, raw_at, home))
+    moves.add(wanted)
+    return settled
+
+
+def _winners(
+    lines: Sequence[bytes], scratch: Path, settings: FoldSettings
+) -> tuple[list[str | None], dict[str, tuple[int, SortKey]]]:
+    """``copy_winners`` of ``lines`` (input lines, each with its ``\\n``), read as the
+    fold reads its partitions (a CloudEvents line mapped first) from ``scratch``."""
+    if not lines:
+        return [], {}
+    with open(scratch, "wb") as handle:
+        handle.writelines(lines)
+    try:
+        source = reading_source(str(scratch), settings)
+        try:
+            ids, winners = _engine_calls.copy_winners(source.lines())
+        finally:
+            source.close()
+    finally:
+        scratch.unlink()
+    if len(ids) != len(lines):
+        raise ValueError("copies were read back as another number of lines")
+    return ids, winners
 
 
 def _whole_lines(handle: BinaryIO) -> Iterator[bytes]:
@@ -156,91 +337,84 @@ def _marks(
     return due
 
 
-def _moves(copies: list[_Copy], scratch: Path, settings: FoldSettings) -> list[tuple[_Copy, int]]:
-    """(copy, partition) for each copy that must join its event_id's winner."""
-    if not copies:
-        return []
-    with open(scratch, "wb") as handle:
-        handle.writelines(c.raw for c in copies)
-    try:
-        source = reading_source(str(scratch), settings)
-        try:
-            ids, winners = _engine_calls.copy_winners(source.lines())
-        finally:
-            source.close()
-    finally:
-        scratch.unlink()
-    if len(ids) != len(copies):
-        raise ValueError("copies were read back as another number of lines")
-    moves = []
-    for copy, eid in zip(copies, ids, strict=True):
-        if eid is not None:
-            home = copies[winners[eid][0]].partition
-            if copy.partition != home:
-                moves.append((copy, home))
-    return moves
-
-
 def _move(
-    moves: Sequence[tuple[_Copy, int]],
+    moves: _Moves,
+    bins: Sequence[BinaryIO],
     paths: Sequence[str],
     sizes: list[int],
     routing_path: Path,
     marks: Mapping[int, Sequence[tuple[int, int]]],
 ) -> None:
-    """Move each copy to its partition: the files rewritten, the routing map updated.
+    """Make each move: the partition files rewritten, the routing map updated.
 
-    ``marks[p]``: (lines before, byte offset) of the line starts noted in
-    partition p's file while its check keys were read (``_marks``).
+    A moved line's bytes are read from its bin when its new partition is
+    written. ``marks[p]``: (lines before, byte offset) of the line starts
+    noted in partition p's file while its check keys were read (``_marks``).
     """
+    leaving: dict[int, list[tuple[int, int]]] = {}  # partition -> (offset, length)
+    arriving: dict[int, list[tuple[int, int, int, int]]] = {}  # (position, bin, at, length)
     with open(routing_path, "r+b") as handle, mmap.mmap(handle.fileno(), 0) as routing:
         tracer = Tracer(routing, [len(routing)], [1])
-        leaving: dict[int, list[_Copy]] = {}
-        for copy, _ in moves:
-            leaving.setdefault(copy.partition, []).append(copy)
-        where = {
-            p: tracer.positions(p, [copy.line for copy in copies]) for p, copies in leaving.items()
-        }
-        arriving: dict[int, list[tuple[int, bytes]]] = {}
-        for copy, home in moves:
-            arriving.setdefault(home, []).append((where[copy.partition][copy.line], copy.raw))
-        inserts: dict[int, list[tuple[int, bytes]]] = {}
+        lines: dict[int, list[int]] = {}
+        for partition, line, *_ in moves:
+            lines.setdefault(partition, []).append(line)
+        where = {p: tracer.positions(p, numbers) for p, numbers in lines.items()}
+        del lines
+        for partition, line, offset, length, b, raw_at, home in moves:
+            leaving.setdefault(partition, []).append((offset, length))
+            arriving.setdefault(home, []).append((where[partition][line], b, raw_at, length))
+        del where
+        inserts: dict[int, list[tuple[int, int, int, int]]] = {}
         for home, items in arriving.items():  # counted in the map as it was routed
             items.sort()
-            before = lines_before(routing, home, [position for position, _ in items])
-            inserts[home] = [(count, raw) for count, (_, raw) in zip(before, items, strict=True)]
+            before = lines_before(routing, home, [position for position, *_ in items])
+            inserts[home] = [
+                (count, b, raw_at, length)
+                for count, (_, b, raw_at, length) in zip(before, items, strict=True)
+            ]
         for home, items in arriving.items():
-            for position, _ in items:
+            for position, *_ in items:
                 routing[position] = home
         routing.flush()
+    del arriving
+
+    def read(b: int, at: int, length: int) -> bytes:
+        return os.pread(bins[b].fileno(), length, at)
+
     for p in sorted({*leaving, *inserts}):
-        sizes[p] = _rewrite(paths[p], leaving.get(p, []), inserts.get(p, []), marks.get(p, ()))
+        sizes[p] = _rewrite(
+            paths[p], leaving.pop(p, []), inserts.pop(p, []), read, marks.get(p, ())
+        )
 
 
 def _rewrite(
     path: str,
-    leaving: Sequence[_Copy],
-    arriving: Sequence[tuple[int, bytes]],
+    leaving: Sequence[tuple[int, int]],
+    arriving: Sequence[tuple[int, int, int, int]],
+    read: Callable[[int, int, int], bytes],
     marks: Sequence[tuple[int, int]] = (),
 ) -> int:
-    """Rewrite one partition file without the ``leaving`` lines and with the ``arriving``
-    ones, each after the given number of the file's own lines; return its new size.
+    """Rewrite one partition file without the ``leaving`` lines (offset, length) and
+    with the ``arriving`` ones (lines before, bin, where, length: their bytes are
+    ``read(bin, where, length)``), each after the given number of the file's own
+    lines; return its new size.
 
     The file is copied by byte ranges between those places, not line by line.
     ``marks`` are known line starts (see ``_line_starts``).
     """
-    starts = _line_starts(path, sorted({count + 1 for count, _ in arriving}), marks)
+    starts = _line_starts(path, sorted({item[0] + 1 for item in arriving}), marks)
     # At one offset, arriving lines go first, in input order (never ordered by content).
     cuts = sorted(
-        [(copy.offset, 1, 0, len(copy.raw), b"") for copy in leaving]
-        + [(starts[count + 1], 0, at, 0, raw) for at, (count, raw) in enumerate(arriving)]
+        [(offset, 1, 0, length, None) for offset, length in leaving]
+        + [(starts[item[0] + 1], 0, at, 0, item) for at, item in enumerate(arriving)]
     )
     staged = f"{path}.new"
     with open(path, "rb") as old, open(staged, "wb") as new:
         done = 0
-        for offset, _, _, skipped, raw in cuts:
+        for offset, _, _, skipped, item in cuts:
             _copy(old, new, done, offset)
-            new.write(raw)
+            if item is not None:
+                new.write(read(*item[1:]))
             done = max(done, offset + skipped)
         _copy(old, new, done, None)
     os.replace(staged, path)
