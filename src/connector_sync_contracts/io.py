@@ -23,7 +23,7 @@ import sys
 import tempfile
 import zlib
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -99,6 +99,11 @@ class LineProblem:
     def of(cls, line: int, found: _Described) -> LineProblem:
         """``found`` (a ``Violation``, a ``CloudEventProblem``) as a problem of line ``line``."""
         return cls(line, found.path, found.code, found.message)
+
+    @property
+    def stated(self) -> str:
+        """``field: code: message``: the problem as a ``malformed_envelope`` message states it."""
+        return f"{self.field}: {self.code}: {self.message}"
 
 
 class _Described(Protocol):
@@ -350,6 +355,15 @@ class Source:
     def _line(self, piece: bytes) -> bytes | None:
         """A line of a block split at ``\\n``: without a ``\\r`` ending, within the limit."""
         return self.within_limit(piece[:-1] if piece[-1:] == b"\r" else piece)
+
+    def refused(self, number: int) -> Sequence[LineProblem]:
+        """Why this input refused line ``number`` before the engine read it, or nothing.
+
+        A CloudEvent that does not map is read by the engine as a stand-in
+        (``interop.formats``): its ``malformed_envelope`` anomaly then says
+        what these problems say, not what the stand-in lacks.
+        """
+        return ()
 
     def within_limit(self, raw: bytes) -> bytes | None:
         """``raw``, or ``None`` (after passing it to ``spill``) when it is over the limit."""

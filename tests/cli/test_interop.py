@@ -160,3 +160,46 @@ def test_a_cloudevent_refused_for_a_limit_still_names_its_event(tmp_path: Path) 
         ("malformed_envelope", event_id),
         ("malformed_envelope", "\\ud800"),
     ]
+
+
+@pytest.mark.parametrize("engine", ["compiled", "pure"])
+@pytest.mark.parametrize("mode", [(), ("--memory-limit", "1kB")], ids=["in-memory", "spilled"])
+def test_a_cloudevent_line_refused_before_mapping_is_described_by_its_own_problems(
+    tmp_path: Path, engine: str, mode: tuple[str, ...]
+) -> None:
+    # Found by an outside acceptance run: the anomaly of a line that is not JSON
+    # explained the engine's stand-in ("$.event_id: required ...; $.event_type: ..."),
+    # though standard error rightly said "invalid_json".
+    fixture = load_manifest().select("connector", "valid")[0].read_bytes()
+    envelope = json.dumps(json.loads(fixture)).encode()  # one line
+    good = _as_cloudevents([envelope]).rstrip(b"\n")
+    structured = json.loads(good)
+    unmappable = dict(structured, id="01JD8QWDY6DA9C3TWZMK18474E")
+    del unmappable["type"], unmappable["source"]
+    unreadable = [b"not json at all", b"[1, 2]"]
+    log = tmp_path / "events.ce.jsonl"
+    log.write_bytes(b"\n".join([good, *unreadable, json.dumps(unmappable).encode()]) + b"\n")
+    env = {"CONNECTOR_SYNC_PURE_PYTHON": "1"} if engine == "pure" else None
+    run = run_cli(
+        "replay", "--format", "json", "--input-format", "cloudevents", *mode, log, env=env
+    )
+    assert run.code == 1, run.explain()
+    stated: dict[int, list[str]] = {}
+    for problem in parse_problems(run.err):
+        stated.setdefault(problem.line, []).append(
+            f"{problem.field}: {problem.code}: {problem.message}"
+        )
+    messages = sorted(a["message"] for a in json.loads(run.stdout)["anomalies"])
+    assert messages == sorted("; ".join(found) for found in stated.values())
+    assert "missing_attribute" in messages[0] + messages[1] + messages[2]
+
+    # A line no format can read replays as in the envelope form of the log.
+    envelope_log = tmp_path / "events.jsonl"
+    envelope_log.write_bytes(b"\n".join([envelope, *unreadable]) + b"\n")
+    ce_log = tmp_path / "readable.ce.jsonl"
+    ce_log.write_bytes(b"\n".join([good, *unreadable]) + b"\n")
+    as_envelopes = run_cli("replay", "--format", "json", *mode, envelope_log, env=env)
+    as_cloudevents = run_cli(
+        "replay", "--format", "json", "--input-format", "cloudevents", *mode, ce_log, env=env
+    )
+    assert as_cloudevents.stdout == as_envelopes.stdout

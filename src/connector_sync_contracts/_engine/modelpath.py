@@ -75,9 +75,8 @@ class LineChecker:
         """Parse, validate and reduce one line to what the fold and the report need."""
         parsed, input_problems = read_line(raw, number)
         if parsed is None:
-            first = input_problems[0]
-            message = f"{first.field}: {first.code}: {first.message}"
             eid = refused_event_id(raw)
+            message = input_problems[0].stated
             found = anomaly(kind="malformed_envelope", event_id=eid, message=message)
             return Decision(None, None, None, False, found, input_problems)
         anomalies: list[AnomalyData] = []

@@ -625,8 +625,13 @@ class _Replayer:
                 offset,
             )
         elif decision.anomaly is not None:
-            self.envelope_anomalies.append(decision.anomaly)
-            self.envelope_places[id(decision.anomaly)] = (index, number)
+            found = decision.anomaly
+            refused = source.refused(number)
+            if refused:  # a stand-in: the anomaly says why the line itself was refused
+                stated = "; ".join(problem.stated for problem in refused)
+                found = anomaly(kind=found["kind"], event_id=found["event_id"], message=stated)
+            self.envelope_anomalies.append(found)
+            self.envelope_places[id(found)] = (index, number)
         if decision.valid:
             summary.accepted += 1
             return

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from typing import Any, ClassVar, Final
 
@@ -115,6 +115,10 @@ class CloudEventsSource(Source):
             yield from pieces
             if last:
                 yield last
+
+    def refused(self, number: int) -> Sequence[LineProblem]:
+        """The mapping problems of line ``number`` when it did not map (until reported)."""
+        return self.failures.get(number, ())
 
     def lines_at(self, numbers: AbstractSet[int]) -> Iterator[tuple[int, bytes | None]]:
         """(number, line) of each 1-based line number in ``numbers``, as envelope JSON."""
