@@ -29,7 +29,9 @@ import math
 import mmap
 import operator
 import shutil
+import signal
 import tempfile
+import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -186,24 +188,76 @@ def local_cluster(workers: int, memory_limit: int | None) -> Iterator[Client]:
     distributed = _import_distributed()
     import dask.config
 
-    with (
-        tempfile.TemporaryDirectory(
-            prefix="connector-sync-dask-", ignore_cleanup_errors=True
-        ) as scratch,
-        dask.config.set({"temporary-directory": scratch}),
-        distributed.LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            memory_limit=max(memory_limit, _LEAST_WORKER_MEMORY)
-            if memory_limit is not None
-            else "auto",
-            dashboard_address=":0",  # any free port: 8787 may be taken, and Dask warns then
-            silence_logs=logging.CRITICAL,  # a task's error reaches the client, which reports it
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
-        yield client
+    # Dask's event loop logs through asyncio (its own logs are silenced: silence_logs);
+    # closing a busy scheduler on Ctrl-C, it logs assertions of its own, which the
+    # user need not read: after Ctrl-C, the log stays quiet until the process ends.
+    asyncio_log = logging.getLogger("asyncio")
+    level = asyncio_log.level
+    asyncio_log.setLevel(logging.CRITICAL + 1)
+    interrupted = False
+    try:
+        with contextlib.ExitStack() as stack:
+            scratch = stack.enter_context(
+                tempfile.TemporaryDirectory(
+                    prefix="connector-sync-dask-", ignore_cleanup_errors=True
+                )
+            )
+            stack.enter_context(dask.config.set({"temporary-directory": scratch}))
+            with _signals_held():
+                cluster = stack.enter_context(
+                    distributed.LocalCluster(
+                        n_workers=workers,
+                        threads_per_worker=1,
+                        processes=True,
+                        memory_limit=max(memory_limit, _LEAST_WORKER_MEMORY)
+                        if memory_limit is not None
+                        else "auto",
+                        dashboard_address=":0",  # any free port: 8787 may be taken
+                        silence_logs=logging.CRITICAL,  # a task's error reaches the client
+                    )
+                )
+                client = stack.enter_context(distributed.Client(cluster))
+            yield client
+    except KeyboardInterrupt:
+        interrupted = True
+        raise
+    finally:
+        if not interrupted:
+            asyncio_log.setLevel(level)
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold Ctrl-C, SIGTERM and SIGHUP while Dask starts a local cluster; deliver them after.
+
+    Interrupted while it started its processes, Dask printed the traceback of
+    an ``atexit`` callback (``close_clusters``), or left a worker process
+    half-started (its own traceback, "EOFError: Ran out of input") or running
+    on after the command ended, all after "connector-sync: interrupted". Held
+    until the cluster is up (a second or so), the signal is delivered once the
+    cluster can be closed whole. Only the main thread can hold signals;
+    elsewhere nothing is held.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+
+    def hold(signum: int, _: object) -> None:
+        held.append(signum)
+
+    previous: dict[int, Any] = {}
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        signum = getattr(signal, name, None)
+        if signum is not None and signal.getsignal(signum) is not None:
+            previous[signum] = signal.signal(signum, hold)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if held:
+        signal.raise_signal(held[0])
 
 
 @contextlib.contextmanager
