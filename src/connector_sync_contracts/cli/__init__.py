@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import signal
 import sys
-import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from types import FrameType
@@ -25,6 +24,7 @@ from typing import Any
 import click
 
 from .._engine.native import engine
+from .._signals import handling
 from ..contract.version import CONTRACT_VERSION
 from . import asyncapi, conformance, generate, replay, schema, validate
 from .common import EXIT_INTERRUPTED, EXIT_OUTPUT_CLOSED, EXIT_USAGE, examples, quiet_stdout
@@ -140,18 +140,8 @@ def _terminating_as_interrupted() -> Iterator[None]:
     action: a program that runs the command in-process and set its own
     handler keeps it. The previous handlers are put back afterwards.
     """
-    if threading.current_thread() is not threading.main_thread():
+    with handling(_raise_terminated, _TERMINATING, replaces=lambda now: now is signal.SIG_DFL):
         yield
-        return
-    saved = {}
-    for signum in _TERMINATING:
-        if signal.getsignal(signum) is signal.SIG_DFL:
-            saved[signum] = signal.signal(signum, _raise_terminated)
-    try:
-        yield
-    finally:
-        for signum, handler in saved.items():
-            signal.signal(signum, handler)
 
 
 @click.group(

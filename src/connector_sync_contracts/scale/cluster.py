@@ -31,12 +31,12 @@ import operator
 import shutil
 import signal
 import tempfile
-import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from .._signals import handling
 from ..errors import ClusterUnavailableError
 from ._engine_calls import no_gc
 from .budget import Budget
@@ -235,27 +235,19 @@ def _signals_held() -> Iterator[None]:
     half-started (its own traceback, "EOFError: Ran out of input") or running
     on after the command ended, all after "connector-sync: interrupted". Held
     until the cluster is up (a second or so), the signal is delivered once the
-    cluster can be closed whole. Only the main thread can hold signals;
-    elsewhere nothing is held.
+    cluster can be closed whole. Only the main thread can hold signals
+    (``handling``); elsewhere nothing is held.
     """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
     held: list[int] = []
 
     def hold(signum: int, _: object) -> None:
         held.append(signum)
 
-    previous: dict[int, Any] = {}
-    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
-        signum = getattr(signal, name, None)
-        if signum is not None and signal.getsignal(signum) is not None:
-            previous[signum] = signal.signal(signum, hold)
-    try:
+    names = ("SIGINT", "SIGTERM", "SIGHUP")
+    signums = [getattr(signal, name) for name in names if hasattr(signal, name)]
+    # A handler Python did not set (None) could not be put back: it is left alone.
+    with handling(hold, signums, replaces=lambda now: now is not None):
         yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
     if held:
         signal.raise_signal(held[0])
 
