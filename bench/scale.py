@@ -207,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     results: dict[str, Report] = {}
     load_before = os.getloadavg()
+    if options.out is not None:
+        Path(options.out).mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=options.out) as folder:
         reference: str | None = None
         for name in options.runs.split(","):
