@@ -28,6 +28,7 @@ from connector_sync_contracts.scale.routing import TOO_LONG, Router
 from connector_sync_contracts.scale.spill import _Store, route_sources
 from connector_sync_contracts.scale.untangle import untangle
 from tests.support.cli import run_cli
+from tests.support.engines import engine, needs_native
 from tests.support.tangles import LINE_LIMIT, as_cloudevents
 
 PARTITIONS = 16
@@ -228,3 +229,22 @@ def test_copies_are_decided_a_bin_at_a_time_and_moved_as_if_at_once(
     assert sorted(path.name for path in (tmp_path / "binned" / "spill").iterdir()) == sorted(
         path.name for path in (tmp_path / "whole" / "spill").iterdir()
     )  # the copies and their bins are gone
+
+
+@needs_native
+@pytest.mark.parametrize("order", ["as-written", "reversed"])
+def test_copies_are_settled_alike_by_the_compiled_core_and_the_models(
+    tangled_lines: list[bytes], order: str
+) -> None:
+    # ``copy_winners`` reads a line the core takes whole without the models (as the
+    # in-memory engine settles copies); the models read every other line, and all of
+    # them without the core. The two must name the same winners, with the same keys.
+    lines = tangled_lines if order == "as-written" else tangled_lines[::-1]
+    with engine("compiled"):
+        compiled = _engine_calls.copy_winners(lines)
+    with engine("python"):
+        models = _engine_calls.copy_winners(lines)
+    assert compiled == models
+    ids, winners = compiled
+    assert len(winners) > 100
+    assert len([eid for eid in ids if eid is not None]) > len(winners)  # copies among them
