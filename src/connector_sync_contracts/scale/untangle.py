@@ -206,6 +206,10 @@ def _rows(source: Path | BinaryIO) -> Iterator[tuple[tuple[int, int, int, int, i
             raise ValueError(f"damaged copies file {handle.name}")
 
 
+_PARTITION, _LINE, _OFFSET, _LENGTH, _BIN, _AT, _HOME = range(7)
+"""The fields of a move, in ``_Moves``."""
+
+
 class _Moves:
     """The copies to move: (partition, line, offset, length, bin, where in the bin,
     home partition) each, packed, so a move costs 56 bytes of memory."""
@@ -222,10 +226,20 @@ class _Moves:
     def __len__(self) -> int:
         return len(self.values) // self.FIELDS
 
-    def __iter__(self) -> Iterator[tuple[int, ...]]:
-        values, step = self.values, self.FIELDS
-        for at in range(0, len(values), step):
-            yield tuple(values[at : at + step])
+    def field(self, move: int, which: int) -> int:
+        """Field ``which`` of move number ``move``."""
+        return self.values[move * self.FIELDS + which]
+
+    def by(self, which: int) -> dict[int, array[int]]:
+        """The numbers of the moves of each value of field ``which``, in move order."""
+        found: dict[int, array[int]] = {}
+        values = self.values
+        for move, value in enumerate(values[which :: self.FIELDS]):
+            held = found.get(value)
+            if held is None:
+                held = found[value] = array("q")
+            held.append(move)
+        return found
 
 
 _Found = tuple[int, int, int, int, int, int]
@@ -351,39 +365,40 @@ def _move(
     written. ``marks[p]``: (lines before, byte offset) of the line starts
     noted in partition p's file while its check keys were read (``_marks``).
     """
-    leaving: dict[int, list[tuple[int, int]]] = {}  # partition -> (offset, length)
-    arriving: dict[int, list[tuple[int, int, int, int]]] = {}  # (position, bin, at, length)
+    field = moves.field
+    leaving = moves.by(_PARTITION)
+    arriving = moves.by(_HOME)
+    position = array("q", bytes(8 * len(moves)))  # each moved line's input index
+    before = array("q", bytes(8 * len(moves)))  # its new partition's lines before it
     with open(routing_path, "r+b") as handle, mmap.mmap(handle.fileno(), 0) as routing:
         tracer = Tracer(routing, [len(routing)], [1])
-        lines: dict[int, list[int]] = {}
-        for partition, line, *_ in moves:
-            lines.setdefault(partition, []).append(line)
-        where = {p: tracer.positions(p, numbers) for p, numbers in lines.items()}
-        del lines
-        for partition, line, offset, length, b, raw_at, home in moves:
-            leaving.setdefault(partition, []).append((offset, length))
-            arriving.setdefault(home, []).append((where[partition][line], b, raw_at, length))
-        del where
-        inserts: dict[int, list[tuple[int, int, int, int]]] = {}
-        for home, items in arriving.items():  # counted in the map as it was routed
-            items.sort()
-            before = lines_before(routing, home, [position for position, *_ in items])
-            inserts[home] = [
-                (count, b, raw_at, length)
-                for count, (_, b, raw_at, length) in zip(before, items, strict=True)
-            ]
-        for home, items in arriving.items():
-            for position, *_ in items:
-                routing[position] = home
+        for p, found in leaving.items():
+            where = tracer.positions(p, [field(m, _LINE) for m in found])
+            for m in found:
+                position[m] = where[field(m, _LINE)]
+        for home, found in arriving.items():  # counted in the map as it was routed
+            arriving[home] = found = array("q", sorted(found, key=position.__getitem__))
+            counts = lines_before(routing, home, [position[m] for m in found])
+            for m, count in zip(found, counts, strict=True):
+                before[m] = count
+        for home, found in arriving.items():
+            for m in found:
+                routing[position[m]] = home
         routing.flush()
-    del arriving
 
     def read(b: int, at: int, length: int) -> bytes:
         return os.pread(bins[b].fileno(), length, at)
 
-    for p in sorted({*leaving, *inserts}):
+    for p in sorted({*leaving, *arriving}):
         sizes[p] = _rewrite(
-            paths[p], leaving.pop(p, []), inserts.pop(p, []), read, marks.get(p, ())
+            paths[p],
+            [(field(m, _OFFSET), field(m, _LENGTH)) for m in leaving.pop(p, ())],
+            [
+                (before[m], field(m, _BIN), field(m, _AT), field(m, _LENGTH))
+                for m in arriving.pop(p, ())
+            ],
+            read,
+            marks.get(p, ()),
         )
 
 
