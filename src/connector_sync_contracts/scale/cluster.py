@@ -31,6 +31,7 @@ import operator
 import shutil
 import signal
 import tempfile
+import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -237,6 +238,13 @@ def _signals_held() -> Iterator[None]:
     until the cluster is up (a second or so), the signal is delivered once the
     cluster can be closed whole. Only the main thread can hold signals
     (``handling``); elsewhere nothing is held.
+
+    Ctrl-C at a terminal reaches the whole process group, Dask's worker
+    processes too, which printed their own ``KeyboardInterrupt`` tracebacks
+    (and, while starting, failed the command with exit 1). So SIGINT is also
+    blocked in this thread while the cluster starts: the threads Dask starts
+    meanwhile, and the worker processes they start (now or on a restart),
+    inherit it blocked, and leave Ctrl-C to this process, which closes them.
     """
     held: list[int] = []
 
@@ -245,9 +253,22 @@ def _signals_held() -> Iterator[None]:
 
     names = ("SIGINT", "SIGTERM", "SIGHUP")
     signums = [getattr(signal, name) for name in names if hasattr(signal, name)]
+    block = getattr(signal, "pthread_sigmask", None)
+    main = threading.current_thread() is threading.main_thread()
     # A handler Python did not set (None) could not be put back: it is left alone.
+    if block is not None and main:
+        # multiprocessing starts its resource tracker with SIGINT blocked and then
+        # unblocks it in the calling thread: started first, it cannot undo the block.
+        from multiprocessing import resource_tracker
+
+        resource_tracker.ensure_running()
     with handling(hold, signums, replaces=lambda now: now is not None):
-        yield
+        blocked = block(signal.SIG_BLOCK, {signal.SIGINT}) if block and main else None
+        try:
+            yield
+        finally:
+            if blocked is not None and block is not None:
+                block(signal.SIG_SETMASK, blocked)  # a Ctrl-C meanwhile reaches hold()
     if held:
         signal.raise_signal(held[0])
 
