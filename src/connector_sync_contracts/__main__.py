@@ -1,5 +1,5 @@
-"""Entry point for ``python -m connector_sync_contracts``."""
+"""Entry point for ``python -m connector_sync_contracts``: the ``connector-sync`` command."""
 
-from .cli import main
+from ._entry import main
 
 main()

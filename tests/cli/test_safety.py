@@ -104,6 +104,20 @@ def test_ctrl_c_exits_130_with_one_line_and_leaves_no_partial_output(tmp_path: P
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("after", [0.03, 0.05, 0.07, 0.09, 0.11])
+def test_ctrl_c_while_the_command_loads_is_one_line_too(tmp_path: Path, after: float) -> None:
+    # Found by an outside acceptance run: Ctrl-C in the tenth of a second the command
+    # takes to import printed Python's KeyboardInterrupt traceback, and the process
+    # died by the signal. Before Python itself has started, dying by it is all there is.
+    done = _interrupt(["--version"], tmp_path, after)
+    assert b"Traceback" not in done.stderr
+    assert (done.returncode, done.stderr) in {
+        (130, b"connector-sync: interrupted\n"),
+        (0, b""),
+        (-signal.SIGINT, b""),
+    }, done.stderr
+
+
 def test_an_interrupted_validate_keeps_the_old_quarantine(tmp_path: Path) -> None:
     log = tmp_path / "big.jsonl"
     with log.open("wb") as handle:

@@ -1,0 +1,34 @@
+"""The ``connector-sync`` command's entry point: a Ctrl-C while it loads ends it as later.
+
+The command takes a tenth of a second to import; a Ctrl-C meanwhile printed
+Python's ``KeyboardInterrupt`` traceback and killed the process by the
+signal. Here it prints the one line the command prints for Ctrl-C and exits
+130, as ``cli.Program`` does once the command runs.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from types import FrameType
+
+__all__ = ["main"]
+
+
+def main() -> None:
+    """Load and run ``connector-sync``; Ctrl-C while it loads exits 130 with one line."""
+    loading = signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    if loading:
+        signal.signal(signal.SIGINT, _interrupted_while_loading)
+    from .cli import main as command
+
+    if loading:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    command()
+
+
+def _interrupted_while_loading(signum: int, frame: FrameType | None) -> None:
+    sys.stderr.write("connector-sync: interrupted\n")
+    sys.stderr.flush()
+    os._exit(130)  # nothing is open or written yet: no cleanup to wait for
