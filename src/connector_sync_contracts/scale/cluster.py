@@ -255,13 +255,13 @@ def _signals_held() -> Iterator[None]:
     signums = [getattr(signal, name) for name in names if hasattr(signal, name)]
     block = getattr(signal, "pthread_sigmask", None)
     main = threading.current_thread() is threading.main_thread()
-    # A handler Python did not set (None) could not be put back: it is left alone.
     if block is not None and main:
         # multiprocessing starts its resource tracker with SIGINT blocked and then
         # unblocks it in the calling thread: started first, it cannot undo the block.
         from multiprocessing import resource_tracker
 
         resource_tracker.ensure_running()
+    # A handler Python did not set (None) could not be put back: it is left alone.
     with handling(hold, signums, replaces=lambda now: now is not None):
         blocked = block(signal.SIG_BLOCK, {signal.SIGINT}) if block and main else None
         try:

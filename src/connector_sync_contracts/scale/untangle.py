@@ -212,7 +212,8 @@ _PARTITION, _LINE, _OFFSET, _LENGTH, _BIN, _AT, _HOME = range(7)
 
 class _Moves:
     """The copies to move: (partition, line, offset, length, bin, where in the bin,
-    home partition) each, packed, so a move costs 56 bytes of memory."""
+    home partition) each, packed: 56 bytes of memory a move (``_move`` adds 32
+    while it makes them)."""
 
     FIELDS: Final = 7
 
