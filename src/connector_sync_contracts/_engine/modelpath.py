@@ -19,7 +19,6 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from ..contract.canonical import line_canonical_json
 from ..contract.catalog import EVENT_FAMILIES
 from ..contract.patterns import normal_event_id
 from ..io import LineProblem, Source, parse_line, read_line
@@ -173,23 +172,20 @@ def copy_winners(
     and sort key of its winning copy: the fold's own rule (``Dedup``), over
     the copies' validity, sort key and canonical JSON.
 
-    A line the compiled core takes whole is read as the core reads it when
-    it settles copies in memory (``_NativeRecords._settle_checked``): its
-    payload valid, its sort key and canonical JSON from its object, without
-    the models; every other line by the models.
+    A line the compiled core takes whole is read without the models, as the
+    in-memory replay settles copies (``native.copy_taken_whole``); every
+    other line by the models.
     """
     from . import native
 
-    probe = getattr(native.scanner(), "probe", None)
+    scanner = native.scanner()
     dedup: Dedup[int] = Dedup()
     ids: list[str | None] = []
     for index, raw in enumerate(lines):
-        took = None if raw is None or probe is None else probe(raw, False, True)
+        took = None if raw is None or scanner is None else native.copy_taken_whole(scanner, raw)
         if took is not None:
-            assert raw is not None
-            eid, lamport, instant = took[0], took[1], took[2]
+            eid, lamport, instant, canonical, _ = took
             ids.append(eid)
-            canonical = line_canonical_json(orjson.loads(raw), eid, instant)
             dedup.offer(eid, (lamport, EPOCH + instant * MICROSECOND, eid), canonical, index)
             continue
         event = None if raw is None else line_event(raw)

@@ -31,9 +31,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
-import orjson
 
-from ..contract.canonical import line_canonical_json
 from ..contract.catalog import ALL_FAMILIES, Family
 from ..contract.lifecycle import DEFAULT_MAX_RECONNECT_CYCLES
 from ..contract.patterns import normal_event_id
@@ -424,28 +422,26 @@ class _NativeRecords:
     ) -> tuple[set[str], int, dict[str, int]]:
         """Settle each event_id whose every copy the core takes whole, read at its offset.
 
-        Such a copy's payload is valid (or of an event type with no model, or
-        breaking a semantic rule, as the core's reports keep them); its sort
-        key and record are the core's, and its canonical JSON is written from
-        its object without the models (``line_canonical_json``). An event_id
-        with a copy the core would not take (the model path decides it), or
-        whose place is not known, is left for the models. Returns the
-        event_ids settled, and the copies dropped and conflicts among them.
+        Each copy is read as ``native.copy_taken_whole`` reads it: its sort
+        key and record are the core's, its canonical JSON is written from its
+        object without the models. An event_id with a copy the core would not
+        take (the model path decides it), or whose place is not known, is
+        left for the models. Returns the event_ids settled, and the copies
+        dropped and conflicts among them.
         """
-        probe, settled, dropped = self.scanner.probe, set(), 0
+        scanner, settled, dropped = self.scanner, set(), 0
         conflicts: dict[str, int] = {}
         for eid, at in places.items():
             checked: list[_Copy] = []
             for index, _, offset, length in dict.fromkeys(at):
                 known = offset >= 0 and index < len(sources)
                 raw = sources[index].read_held(offset, length) if known else None
-                took = None if raw is None else probe(raw, False, True)
+                took = None if raw is None else native.copy_taken_whole(scanner, raw)
                 if took is None or took[0] != eid:
                     break
                 assert raw is not None
-                _, lamport, instant, kind, values = took
-                canonical = line_canonical_json(orjson.loads(raw), eid, instant)
-                checked.append((False, (lamport, instant), canonical, raw, (kind, values)))
+                _, lamport, instant, canonical, record = took
+                checked.append((False, (lamport, instant), canonical, raw, record))
             else:
                 # Decided at once: the copies of one event_id are held at a time.
                 dropped += self._decide(eid, checked, conflicts)

@@ -30,6 +30,7 @@ from typing import Any, Final, Literal, Protocol, overload
 
 import orjson
 
+from ...contract.canonical import line_canonical_json
 from ...contract.catalog import RECIPES, SYNC_OUTCOMES, Family
 from ...contract.lifecycle import ConnectorState, HealthStatus, SyncOutcome
 from ...contract.patterns import URL_PATTERN, cached_check
@@ -60,6 +61,7 @@ __all__ = [
     "anomaly_listing",
     "block_router",
     "byte_positions",
+    "copy_taken_whole",
     "key_ties",
     "lines_keyed",
     "lines_naming",
@@ -472,6 +474,23 @@ def scanner(*, key: bytes | None = None, weak_bits: int = 0) -> Scanner | None:
         weak_bits,
     )
     return made
+
+
+def copy_taken_whole(scanner: Scanner, raw: bytes) -> tuple[str, int, int, bytes, Any] | None:
+    """One copy of an event as the core takes it whole, to settle copies without the
+    models: (event_id, lamport, instant_us, canonical JSON, (kind, values)); None
+    when the core does not take it (the models decide it).
+
+    Such a copy's payload is valid (or of an event type with no model, or
+    breaking a semantic rule, as the core's reports keep them), and its
+    canonical JSON is written from its object (``line_canonical_json``).
+    """
+    took = scanner.probe(raw, False, True)
+    if took is None:
+        return None
+    eid, lamport, instant, kind, values = took
+    canonical = line_canonical_json(orjson.loads(raw), eid, instant)
+    return eid, lamport, instant, canonical, (kind, values)
 
 
 def record_values(fact: Fact | None) -> tuple[str, Any]:
