@@ -460,8 +460,22 @@ _PY: Final = [
         "py-stream-dedup-ignores-validity",
         "python",
         RUNNER,
-        "key=lambda v: (v[3], v[1][:16], v[0])",
-        "key=lambda v: (v[1][:16], v[0])",
+        "(malformed, (record[:16],), canonical, (record, bucket))",
+        "(False, (record[:16],), canonical, (record, bucket))",
+    ),
+    Mutant(
+        "py-stream-dedup-orders-by-line-digest",
+        "python",
+        RUNNER,
+        "(malformed, (record[:16],), canonical, (record, bucket))",
+        "(malformed, (record[16:],), canonical, (record, bucket))",
+    ),
+    Mutant(
+        "py-stream-conflict-not-counted",
+        "python",
+        RUNNER,
+        "                self.conflicts[eid] = distinct",
+        "                pass",
     ),
 ]
 
@@ -492,9 +506,10 @@ _C: Final = [
         "c-connector-semantic-dropped",
         "compiled",
         FOLD_C,
-        '        if (r->broken & (1u << k) &&\n            add_anomaly(ca->anomalies, "semantic',
+        "        if (r->broken & (1u << k) &&\n"
+        '            add_anomaly(self, ca->anomalies, "semantic',
         "        if (0 && r->broken & (1u << k) &&\n"
-        '            add_anomaly(ca->anomalies, "semantic',
+        '            add_anomaly(self, ca->anomalies, "semantic',
     ),
     Mutant(
         "c-every-self-loop-observed",
@@ -557,8 +572,8 @@ _C: Final = [
         "compiled",
         FOLD_C,
         "    ca->events++;\n"
-        "    if (r->kind == RK_MALFORMED) return malformed_anomaly(ca->anomalies, r);",
-        "    if (r->kind == RK_MALFORMED) return malformed_anomaly(ca->anomalies, r);\n"
+        "    if (r->kind == RK_MALFORMED) return malformed_anomaly(self, ca->anomalies, r);",
+        "    if (r->kind == RK_MALFORMED) return malformed_anomaly(self, ca->anomalies, r);\n"
         "    ca->events++;",
     ),
     # ------------------------------------------------------------ delivery fold
@@ -853,29 +868,29 @@ _C: Final = [
         "c-links-unordered",
         "compiled",
         FOLD_C,
-        "qsort(keys, n, sizeof(lsort_t), lkey_order);",
-        "(void)lkey_order;",
+        "return sort_lkeys(keys, keys + n, n);",
+        "return keys;",
     ),
     Mutant(
         "c-link-order-two-parts",
         "compiled",
         FOLD_C,
-        "return texts_order(a, b, 3);",
-        "return texts_order(a, b, 2);",
+        "return texts_order(a, b, 3) < 0;",
+        "return texts_order(a, b, 2) < 0;",
     ),
     Mutant(
         "c-reverse-index-unordered",
         "compiled",
         FOLD_C,
-        "qsort(aggs, n, sizeof(lsort_t), lagg_order);",
-        "(void)lagg_order;",
+        "return c ? c < 0 : a->at < b->at;",
+        "return a->at < b->at;",
     ),
     Mutant(
         "c-malformed-link-stream-level",
         "compiled",
         FOLD_C,
-        "rc = malformed_anomaly(r->health ? found : stream, r);",
-        "rc = malformed_anomaly(stream, r);",
+        "rc = malformed_anomaly(self, r->health ? found : stream, r);",
+        "rc = malformed_anomaly(self, stream, r);",
     ),
     Mutant(
         "c-other-event-not-ignored",
@@ -896,15 +911,29 @@ _C: Final = [
         "c-stream-dedup-ignores-validity",
         "compiled",
         RUNNER,
-        "_, (lamport, instant), _, raw, fact = min(found, key=lambda v: v[:3])",
-        "_, (lamport, instant), _, raw, fact = min(found, key=lambda v: v[1:3])",
+        "(malformed, order, canonical, (order, raw, values))",
+        "(False, order, canonical, (order, raw, values))",
     ),
     Mutant(
         "c-library-dedup-ignores-validity",
         "compiled",
         LIBRARY,
-        "_, (lamport, instant), canonical, fact = min(found, key=lambda v: v[:3])",
-        "_, (lamport, instant), canonical, fact = min(found, key=lambda v: v[1:3])",
+        "(malformed, order, canonical, (order, canonical, fact))",
+        "(False, order, canonical, (order, canonical, fact))",
+    ),
+    Mutant(
+        "c-stream-conflict-not-counted",
+        "compiled",
+        RUNNER,
+        "        if distinct > 1:\n            conflicts[eid] = distinct\n        self.scanner",
+        "        if distinct > 2:\n            conflicts[eid] = distinct\n        self.scanner",
+    ),
+    Mutant(
+        "c-library-identical-copies-not-counted",
+        "compiled",
+        LIBRARY,
+        "        dropped += identical",
+        "        dropped += 0",
     ),
 ]
 

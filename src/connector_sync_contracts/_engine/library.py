@@ -31,7 +31,7 @@ from ..models.envelope import Event, canonical_json
 from ..models.results import DeliveryState
 from ..reducing.anomalies import AnomalyData
 from ..reducing.facts import Fact, MalformedFact
-from ..reducing.fold import Engine
+from ..reducing.fold import Engine, settle_copies
 from . import native
 from .runner import Folded, fold_compiled, replay_sources
 
@@ -175,11 +175,16 @@ def _settle(
         )
     dropped = 0
     for eid, found in copies.items():
-        distinct = {canonical for _, _, canonical, _ in found}
-        dropped += len(found) - len(distinct)
-        if len(distinct) > 1:
-            conflicts[eid] = len(distinct)
-        _, (lamport, instant), canonical, fact = min(found, key=lambda v: v[:3])
+        ((lamport, instant), canonical, fact), identical, distinct = settle_copies(
+            eid,
+            (
+                (malformed, order, canonical, (order, canonical, fact))
+                for malformed, order, canonical, fact in found
+            ),
+        )
+        dropped += identical
+        if distinct > 1:
+            conflicts[eid] = distinct
         kind, values = native.record_values(fact)
         scanner.offer(eid, lamport, instant, scanner.ident(canonical), 0, 0, False, kind, values)
     return dropped

@@ -179,7 +179,7 @@ def copy_winners(
     from . import native
 
     scanner = native.scanner()
-    dedup: Dedup[int] = Dedup()
+    dedup: Dedup[SortKey, int] = Dedup()
     ids: list[str | None] = []
     for index, raw in enumerate(lines):
         took = None if raw is None or scanner is None else native.copy_taken_whole(scanner, raw)

@@ -44,7 +44,7 @@ from ..reducing.anomalies import (
     conflicting_duplicate,
 )
 from ..reducing.facts import ConnectorFact, Fact, MalformedFact, SyncFact
-from ..reducing.fold import Engine
+from ..reducing.fold import Engine, settle_copies
 from . import native
 from .reports import reported_problems
 
@@ -341,13 +341,17 @@ class _Records:
                 isinstance(fact, MalformedFact),
             )
         for eid, places in differing.items():
-            found = list(versions[eid].values())
-            distinct = {canonical for canonical, _, _, _ in found}
-            self.duplicates_dropped += len(found) - len(distinct)
-            if len(distinct) > 1:
-                self.conflicts[eid] = len(distinct)
-            # Section 2: a valid payload first, then the smallest (sort key, canonical JSON).
-            _, best, bucket, _ = min(found, key=lambda v: (v[3], v[1][:16], v[0]))
+            # A record's first 16 bytes order it as its sort key does.
+            (best, bucket), dropped, distinct = settle_copies(
+                eid,
+                (
+                    (malformed, (record[:16],), canonical, (record, bucket))
+                    for canonical, record, bucket, malformed in versions[eid].values()
+                ),
+            )
+            self.duplicates_dropped += dropped
+            if distinct > 1:
+                self.conflicts[eid] = distinct
             for b, index in places:
                 self.buckets[b][index] = b""
             self.buckets[bucket].append(best)
@@ -449,20 +453,23 @@ class _NativeRecords:
         return settled, dropped, conflicts
 
     def _decide(self, eid: str, found: list[_Copy], conflicts: dict[str, int]) -> int:
-        """Offer the winner of one event_id's copies back (section 2); copies dropped.
+        """Offer the winner of one event_id's copies back (``settle_copies``); copies dropped.
 
-        A valid payload first, then the smallest (sort key, canonical JSON).
-        Copies with one canonical JSON are identical; more than one content
-        is a conflict, counted in ``conflicts``.
+        More than one content is a conflict, counted in ``conflicts``.
         """
-        distinct = len({canonical for _, _, canonical, _, _ in found})
+        ((lamport, instant), raw, (kind, values)), dropped, distinct = settle_copies(
+            eid,
+            (
+                (malformed, order, canonical, (order, raw, values))
+                for malformed, order, canonical, raw, values in found
+            ),
+        )
         if distinct > 1:
             conflicts[eid] = distinct
-        _, (lamport, instant), _, raw, (kind, values) = min(found, key=lambda v: v[:3])
         self.scanner.offer(
             eid, lamport, instant, self.scanner.ident(raw), 0, 0, False, kind, values
         )
-        return len(found) - distinct
+        return dropped
 
     def settle(
         self, sources: list[Source], rejected: AbstractSet[tuple[int, int]] = frozenset()

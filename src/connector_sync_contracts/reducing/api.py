@@ -183,7 +183,7 @@ class Projection:
         self._engine = Engine(
             families, keep_logs=include_logs, max_reconnect_cycles=max_reconnect_cycles
         )
-        self._dedup: Dedup[Fact | None] = Dedup()
+        self._dedup: Dedup[SortKey, Fact | None] = Dedup()
         self._envelope_anomalies: list[AnomalyData] = []
         self._latest: SortKey | None = None
         self._offered: SortKey | None = None

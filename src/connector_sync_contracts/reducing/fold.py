@@ -9,7 +9,8 @@ specification section 2.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+from collections.abc import Iterable
+from typing import Any, Generic, Literal, TypeVar
 
 from ..contract.catalog import Family
 from ..contract.lifecycle import checked_reconnect_cycles
@@ -18,32 +19,34 @@ from .anomalies import AnomalyData, anomaly_order, conflicting_duplicate, malfor
 from .facts import ConnectorFact, Fact, LinkFact, MalformedFact, SyncFact
 from .steps import ConnectorAcc, LinkAcc, SyncAcc, connector_step, link_step, sync_step
 
-if TYPE_CHECKING:
-    from ..models.envelope import SortKey
-
-__all__ = ["Dedup", "Engine"]
+__all__ = ["Dedup", "Engine", "settle_copies"]
 
 T = TypeVar("T")
+K = TypeVar("K", bound="tuple[Any, ...]")
 
 
-class Dedup(Generic[T]):
+class Dedup(Generic[K, T]):
     """Deduplication by event_id that does not depend on input order (specification section 2).
 
     ``identity`` is equal exactly for identical content (the canonical JSON
     bytes). Among differing copies the winner is a copy whose payload is
     valid, if any; among copies of equal validity, the one with the smallest
     (sort key, identity). ``item`` is whatever the caller folds for a winner.
+
+    ``key`` is the sort key (``SortKey``), or any key that orders the copies
+    of one event_id as their sort keys do, such as (lamport, instant in
+    microseconds); ``in_order`` sorts the winners by it.
     """
 
     __slots__ = ("conflicts", "offered", "winners")
 
     def __init__(self) -> None:
-        self.winners: dict[str, tuple[bool, SortKey, bytes, T]] = {}
+        self.winners: dict[str, tuple[bool, K, bytes, T]] = {}
         self.conflicts: dict[str, set[bytes]] = {}
         self.offered = 0
 
     def offer(
-        self, event_id: str, key: SortKey, identity: bytes, item: T, *, malformed: bool = False
+        self, event_id: str, key: K, identity: bytes, item: T, *, malformed: bool = False
     ) -> Literal["new", "identical", "conflict", "upgrade"]:
         """Record one copy; say whether it is new, identical, or differs.
 
@@ -74,7 +77,7 @@ class Dedup(Generic[T]):
         return self.winners[event_id][3]
 
     def in_order(self) -> list[T]:
-        """The winning items in replay order."""
+        """The winning items in the order of their keys (replay order for sort keys)."""
         return [entry[3] for entry in sorted(self.winners.values(), key=_entry_order)]
 
     @property
@@ -88,8 +91,23 @@ class Dedup(Generic[T]):
         return [conflicting_duplicate(eid, len(seen)) for eid, seen in self.conflicts.items()]
 
 
-def _entry_order(entry: tuple[bool, SortKey, bytes, object]) -> SortKey:
+def _entry_order(entry: tuple[bool, K, bytes, object]) -> K:
     return entry[1]
+
+
+def settle_copies(event_id: str, copies: Iterable[tuple[bool, K, bytes, T]]) -> tuple[T, int, int]:
+    """Settle the copies of one event_id read together, by ``Dedup``'s rule.
+
+    ``copies``: (malformed payload, key, identity, item) of each copy, at
+    least one, as ``Dedup.offer`` takes them. Returns the winning copy's item,
+    the identical copies dropped, and the distinct contents (more than one:
+    a conflict).
+    """
+    dedup: Dedup[K, T] = Dedup()
+    for invalid, key, identity, item in copies:
+        dedup.offer(event_id, key, identity, item, malformed=invalid)
+    seen = dedup.conflicts.get(event_id)
+    return dedup.held(event_id), dedup.duplicates_dropped, len(seen) if seen else 1
 
 
 class Engine:
