@@ -757,7 +757,6 @@ _C: Final = [
         SCAN_C,
         "b->present && !b->is_null && a->i > b->i)",
         "b->present && !b->is_null && a->i >= b->i)",
-        equivalent="a line the scan marks broken is handed to Python, which decides it again",
     ),
     Mutant(
         "c-scan-semantic-rule-inverted",
