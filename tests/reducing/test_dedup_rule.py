@@ -22,7 +22,12 @@ from hypothesis import strategies as st
 from connector_sync_contracts import Event, Projection, canonical_json, replay
 from connector_sync_contracts._engine.runner import replay_sources
 from connector_sync_contracts.io import Source
-from tests.reducing.rules.dedup import Log, logs_with_a_malformed_copy, without_conflict
+from tests.reducing.rules.dedup import (
+    UNKNOWN_TYPE,
+    Log,
+    logs_with_a_malformed_copy,
+    without_conflict,
+)
 from tests.support.engines import ENGINES, Engine, engine
 from tests.support.factories import envelope, payload_for
 
@@ -63,6 +68,19 @@ def test_the_command_line_keeps_the_valid_copy_in_every_engine(
     finally:
         source.close()
     assert result.to_json() == replay(mixed).to_json()
+
+
+def test_a_replaced_copy_of_no_family_is_no_longer_ignored() -> None:
+    """Fed to ``Projection`` first, a copy of an event type with no payload model is
+    counted as ignored; the valid copy that replaces it takes that count back."""
+    valid = envelope("ConnectorProvisioned")
+    other = valid | {"event_type": UNKNOWN_TYPE}
+    projection = Projection()
+    for item in (other, valid):
+        projection.apply(item)
+    batch = replay([valid, other])
+    assert batch.ignored_event_count == 0
+    assert projection.result().to_json() == batch.to_json()
 
 
 @pytest.mark.parametrize("event_type", ["ConnectorProvisioned", "SyncIngestAccepted"])

@@ -232,6 +232,35 @@ def test_copies_are_decided_a_bin_at_a_time_and_moved_as_if_at_once(
 
 
 @needs_native
+def test_a_copy_of_no_family_never_beats_a_valid_copy_when_spilled(tmp_path: Path) -> None:
+    # A copy of an event type with no payload model, in another partition (connector
+    # c2) and earlier in replay order, is not known valid: the valid copy on c1 stays.
+    when = "2024-11-22T01:00:00Z"
+    eid = "01JD8QWDY6DA9C3TWZMK18474E"
+    valid = _ingest(eid, "c1", recorded_at=when, rejected=False)
+    other = valid.replace(b'"SyncIngestAccepted"', b'"SyncIngestPaused"', 1)
+    other = other.replace(b'"c1"', b'"c2"').replace(b'"lamport_clock":1', b'"lamport_clock":0')
+    neighbour = _ingest("01JD8QWDY6DA9C3TWZMK18474F", "c2", recorded_at=when, rejected=True)
+    log = tmp_path / "log.jsonl"
+    log.write_bytes(b"\n".join([other, neighbour, valid]) + b"\n")
+    expected = run_cli("replay", "--format", "json", log)
+    kept = orjson.loads(expected.stdout)
+    assert kept["ignored_event_count"] == 0
+    assert kept["sync"]["c1"]["ingested_items"] == 1
+    spilled = run_cli("replay", "--format", "json", "--memory-limit", "1kB", log)
+    assert (spilled.code, spilled.stdout, spilled.stderr) == (
+        expected.code,
+        expected.stdout,
+        expected.stderr,
+    )
+    for name in ("compiled", "python"):
+        with engine(name):
+            ids, winners = _engine_calls.copy_winners([other + b"\n", valid + b"\n"])
+        assert ids == [eid, eid]
+        assert winners[eid][0] == 1
+
+
+@needs_native
 @pytest.mark.parametrize("order", ["as-written", "reversed"])
 def test_copies_are_settled_alike_by_the_compiled_core_and_the_models(
     tangled_lines: list[bytes], order: str

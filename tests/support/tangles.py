@@ -71,7 +71,8 @@ def tangle(lines: list[bytes], seed: int) -> list[bytes]:
         )
         planted.append(_dump(other))
     for event in rng.sample(family, 4):
-        # A conflicting copy of another family (an event type no reducer knows).
+        # A conflicting copy of another family (an event type no reducer knows): not
+        # known valid, it never wins over the valid copy, wherever it is.
         planted.append(_dump(copy(event, event_type="LegacyConnectorPinged")))
     for event in rng.sample(family, 6):
         # A copy whose payload is malformed: the valid copy must win, wherever it is.
@@ -109,7 +110,9 @@ def tangle(lines: list[bytes], seed: int) -> list[bytes]:
         cid = event["payload"]["connector_id"]
         text = _dump(event).replace(_dump(cid), _escaped(cid).encode(), 1)
         planted.append(text)
-    planted.append(_dump(copy(rng.choice(family), event_type="LegacyConnectorPinged")))
+    # An event of another family on its own: the reducers ignore it.
+    alone = copy(rng.choice(family), event_type="LegacyConnectorPinged", event_id=ulid(next(fresh)))
+    planted.append(_dump(alone))
     too_long = copy(rng.choice(family), event_id=ulid(next(fresh)))
     too_long["note"] = "x" * LINE_LIMIT
     planted.extend([_dump(too_long), b"", b"not json", b"[1, 2, 3]", b'{"event_id": 7}'])

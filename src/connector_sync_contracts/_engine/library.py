@@ -30,8 +30,8 @@ from ..io import LineProblem, LinesSource
 from ..models.envelope import Event, canonical_json
 from ..models.results import DeliveryState
 from ..reducing.anomalies import AnomalyData
-from ..reducing.facts import Fact, MalformedFact
-from ..reducing.fold import Engine, settle_copies
+from ..reducing.facts import Fact
+from ..reducing.fold import Engine, settle_copies, unchecked
 from . import native
 from .runner import Folded, fold_compiled, replay_sources
 
@@ -170,9 +170,7 @@ def _settle(
             continue
         event, fact = decided
         order = (event.lamport_clock, native.instant_us(event.timestamp))
-        copies[event.event_id].append(
-            (isinstance(fact, MalformedFact), order, canonical_json(event), fact)
-        )
+        copies[event.event_id].append((unchecked(fact), order, canonical_json(event), fact))
     dropped = 0
     for eid, found in copies.items():
         ((lamport, instant), canonical, fact), identical, distinct = settle_copies(

@@ -27,7 +27,7 @@ from ..models.payloads import PAYLOAD_MODELS
 from ..reducing.anomalies import AnomalyData, anomaly
 from ..reducing.api import admit_envelope, event_to_fact, refused_event_id
 from ..reducing.facts import EPOCH, MICROSECOND, ConnectorFact, Fact, MalformedFact, SyncFact
-from ..reducing.fold import Dedup
+from ..reducing.fold import Dedup, unchecked
 from ..validation.layers import explain_line
 from ..validation.outcomes import Outcomes
 
@@ -184,9 +184,10 @@ def copy_winners(
     for index, raw in enumerate(lines):
         took = None if raw is None or scanner is None else native.copy_taken_whole(scanner, raw)
         if took is not None:
-            eid, lamport, instant, canonical, _ = took
+            eid, lamport, instant, canonical, (kind, _) = took
             ids.append(eid)
-            dedup.offer(eid, (lamport, EPOCH + instant * MICROSECOND, eid), canonical, index)
+            key = (lamport, EPOCH + instant * MICROSECOND, eid)
+            dedup.offer(eid, key, canonical, index, malformed=native.unchecked_record(kind))
             continue
         event = None if raw is None else line_event(raw)
         if event is None:
@@ -199,7 +200,7 @@ def copy_winners(
             event.sort_key,
             canonical_json(event),
             index,
-            malformed=isinstance(fact, MalformedFact),
+            malformed=unchecked(fact),
         )
     return ids, {eid: (index, key) for eid, (_, key, _, index) in dedup.winners.items()}
 

@@ -44,7 +44,7 @@ from ..reducing.anomalies import (
     conflicting_duplicate,
 )
 from ..reducing.facts import ConnectorFact, Fact, MalformedFact, SyncFact
-from ..reducing.fold import Engine, settle_copies
+from ..reducing.fold import Engine, settle_copies, unchecked
 from . import native
 from .reports import reported_problems
 
@@ -338,7 +338,7 @@ class _Records:
                 canonical_json(event),
                 record,
                 _bucket(fact),
-                isinstance(fact, MalformedFact),
+                unchecked(fact),
             )
         for eid, places in differing.items():
             # A record's first 16 bytes order it as its sort key does.
@@ -445,7 +445,8 @@ class _NativeRecords:
                     break
                 assert raw is not None
                 _, lamport, instant, canonical, record = took
-                checked.append((False, (lamport, instant), canonical, raw, record))
+                unchecked_copy = native.unchecked_record(record[0])
+                checked.append((unchecked_copy, (lamport, instant), canonical, raw, record))
             else:
                 # Decided at once: the copies of one event_id are held at a time.
                 dropped += self._decide(eid, checked, conflicts)
@@ -528,7 +529,7 @@ class _NativeRecords:
             fact = event_to_fact(event)
             copies[event.event_id].append(
                 (
-                    isinstance(fact, MalformedFact),
+                    unchecked(fact),
                     (event.lamport_clock, instant_us(event)),
                     canonical_json(event),
                     raw,

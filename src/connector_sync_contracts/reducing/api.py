@@ -37,7 +37,7 @@ from ..validation.messages import summarize
 from ..validation.outcomes import Outcomes, validate_once
 from .anomalies import AnomalyData, anomaly, anomaly_order
 from .facts import Fact, MalformedFact, fact_from_values
-from .fold import Dedup, Engine
+from .fold import Dedup, Engine, unchecked
 
 __all__ = [
     "EventLike",
@@ -195,8 +195,8 @@ class Projection:
     def _admit(self, item: EventLike) -> Event | None:
         return admit_envelope(item, self._envelope_anomalies)
 
-    def _offer(self, item: EventLike) -> tuple[str, Fact | None, MalformedFact | None]:
-        """Admit and dedup one item: (status, its fact, the malformed fact it replaces).
+    def _offer(self, item: EventLike) -> tuple[str, Fact | None, Fact | None]:
+        """Admit and dedup one item: (status, its fact, the fact of the copy held before).
 
         The status is ``Dedup.offer``'s, ``rejected`` for an envelope that
         is not valid, or ``overtook`` for a differing copy that the dedup
@@ -218,17 +218,18 @@ class Projection:
             admitted.sort_key,
             identity,
             fact,
-            malformed=isinstance(fact, MalformedFact),
+            malformed=unchecked(fact),
         )
         if status == "conflict" and self._dedup.winners[admitted.event_id][2] == identity:
             status = "overtook"
-        return status, fact, replaced if isinstance(replaced, MalformedFact) else None
+        return status, fact, replaced
 
     def apply(self, event: EventLike) -> None:
         """Apply one event (or envelope mapping) to the projection.
 
         A copy whose payload is valid replaces an earlier copy of its
-        event_id whose payload was malformed (that one's anomaly is undone).
+        event_id whose payload was malformed or of no family (what that one
+        added is undone).
         """
         status, _, replaced = self._offer(event)
         key = self._offered
@@ -241,7 +242,7 @@ class Projection:
             self._fold_pending()
             self._pending = key[2]
         elif status == "upgrade":
-            assert replaced is not None
+            assert replaced is None or isinstance(replaced, MalformedFact)
             self._check_order()
             self._fold_pending()
             self._engine.retract(replaced)

@@ -19,7 +19,7 @@ from .anomalies import AnomalyData, anomaly_order, conflicting_duplicate, malfor
 from .facts import ConnectorFact, Fact, LinkFact, MalformedFact, SyncFact
 from .steps import ConnectorAcc, LinkAcc, SyncAcc, connector_step, link_step, sync_step
 
-__all__ = ["Dedup", "Engine", "settle_copies"]
+__all__ = ["Dedup", "Engine", "settle_copies", "unchecked"]
 
 T = TypeVar("T")
 K = TypeVar("K", bound="tuple[Any, ...]")
@@ -32,6 +32,9 @@ class Dedup(Generic[K, T]):
     bytes). Among differing copies the winner is a copy whose payload is
     valid, if any; among copies of equal validity, the one with the smallest
     (sort key, identity). ``item`` is whatever the caller folds for a winner.
+
+    ``malformed`` is ``unchecked``'s verdict on the copy: a payload that
+    failed validation, or one of an event type with no payload model.
 
     ``key`` is the sort key (``SortKey``), or any key that orders the copies
     of one event_id as their sort keys do, such as (lamport, instant in
@@ -93,6 +96,14 @@ class Dedup(Generic[K, T]):
 
 def _entry_order(entry: tuple[bool, K, bytes, object]) -> K:
     return entry[1]
+
+
+def unchecked(fact: Fact | None) -> bool:
+    """Whether a copy's payload is not known to be valid, so that any copy whose payload
+    is valid beats it (section 2): a payload that failed validation (``MalformedFact``),
+    or one of an event type with no payload model in this version (``None``), which
+    ``validate`` and the command line's gate reject as ``unknown_event_type``."""
+    return fact is None or isinstance(fact, MalformedFact)
 
 
 def settle_copies(event_id: str, copies: Iterable[tuple[bool, K, bytes, T]]) -> tuple[T, int, int]:
@@ -222,16 +233,17 @@ class Engine:
         else:
             self.ignored += 1
 
-    def retract(self, fact: MalformedFact) -> None:
-        """Undo folding a malformed fact: a valid copy of its event_id replaces it.
+    def retract(self, fact: MalformedFact | None) -> None:
+        """Undo folding an ``unchecked`` fact: a valid copy of its event_id replaces it.
 
-        A malformed fact only ever added one ``malformed_payload`` anomaly
+        An event of no family (``None``) only added one to ``ignored``. A
+        malformed fact only ever added one ``malformed_payload`` anomaly
         (and, on a connector, one to ``event_count``), and created the state
         of its connector if no other event had: so this is exact. A state
         that nothing else touched goes too, as if the fact had never come
         (the valid copy may name another connector).
         """
-        if fact.family not in self.families:
+        if fact is None or fact.family not in self.families:
             self.ignored -= 1
             return
         cid = fact.connector_id

@@ -38,12 +38,22 @@ from tests.support.factories import envelope, payload_for, ulid
 from tests.support.soak import examples
 from tests.support.strategies import logs
 
-__all__ = ["DedupRules", "Log", "break_payload", "logs_with_a_malformed_copy", "without_conflict"]
+__all__ = [
+    "UNKNOWN_TYPE",
+    "DedupRules",
+    "Log",
+    "break_payload",
+    "logs_with_a_malformed_copy",
+    "without_conflict",
+]
 
 Log = list[dict[str, Any]]
 """A log as envelope mappings."""
 
 CID = "conn-github-1"
+
+UNKNOWN_TYPE = "ConnectorPaused"
+"""An event type with no payload model in this version (a newer 2.x may add it)."""
 
 
 def break_payload(payload: dict[str, Any], how: int) -> dict[str, Any]:
@@ -79,7 +89,8 @@ def _clean(event: dict[str, Any]) -> bool:
 
 @st.composite
 def logs_with_a_malformed_copy(draw: st.DrawFn) -> tuple[Log, dict[str, Any]]:
-    """A log with at least one valid family event, and a malformed copy of one of them."""
+    """A log with at least one valid family event, and a copy of one of them that is not
+    known valid: its payload malformed, or its event type one with no payload model."""
     log = draw(logs(min_size=1, conflicting_ids=False))
     valid = [e for e in log if _clean(e)]
     # The law is about a malformed copy of a *valid* event: two malformed copies are
@@ -87,7 +98,11 @@ def logs_with_a_malformed_copy(draw: st.DrawFn) -> tuple[Log, dict[str, Any]]:
     assume(valid)
     target = draw(st.sampled_from(valid))
     copy = json.loads(json.dumps(target))
-    copy["payload"] = break_payload(copy["payload"], draw(st.integers(0, 2)))
+    how = draw(st.integers(0, 3))
+    if how == 3:
+        copy["event_type"] = UNKNOWN_TYPE
+    else:
+        copy["payload"] = break_payload(copy["payload"], how)
     # Any ordering key: often one that sorts before the valid copy.
     copy["lamport_clock"] = draw(st.integers(0, target["lamport_clock"] + 2))
     return log, copy
@@ -240,6 +255,36 @@ class DedupRules(RuleCase):
                 ("conflicting_duplicate", ulid(2))
             ]
             assert (result.event_count, result.duplicates_dropped) == (2, 0)
+
+    def test_a_valid_copy_beats_a_copy_of_an_event_type_with_no_model(self) -> None:
+        """Such a copy is a valid envelope the reducers ignore, and the gate rejects
+        (``unknown_event_type``): its payload is not known valid, so it never
+        removes a valid event, whatever its sort key."""
+        provisioned = envelope(CONNECTOR_PROVISIONED, seq=2)
+        other = provisioned | {"event_type": UNKNOWN_TYPE, "lamport_clock": 0}
+        check = envelope(CONNECTOR_HEALTH_CHECKED, seq=3)
+        for order in ([other, provisioned, check], [check, provisioned, other]):
+            result = self.replay_log(order)
+            state = result.connectors[CID]
+            assert state.current_state is ConnectorState.HEALTHY
+            assert state.event_count == 2
+            assert result.ignored_event_count == 0
+            assert [(a.kind, a.event_id) for a in result.anomalies] == [
+                ("conflicting_duplicate", ulid(2))
+            ]
+            assert (result.event_count, result.duplicates_dropped) == (2, 0)
+
+    def test_a_malformed_copy_and_one_with_no_model_are_settled_by_sort_key(self) -> None:
+        provisioned = envelope(CONNECTOR_PROVISIONED, seq=2)
+        broken = provisioned | {"payload": break_payload(provisioned["payload"], 1)}
+        other = provisioned | {"event_type": UNKNOWN_TYPE}
+        for clocks, ignored in (((1, 2), 0), ((2, 1), 1)):
+            pair = [broken | {"lamport_clock": clocks[0]}, other | {"lamport_clock": clocks[1]}]
+            for order in (pair, pair[::-1]):
+                result = self.replay_log(order)
+                assert result.ignored_event_count == ignored
+                assert (CID in result.connectors) is (ignored == 0)
+                assert [a.kind for a in result.anomalies] == ["conflicting_duplicate"]
 
     def test_among_malformed_copies_the_smallest_sort_key_wins(self) -> None:
         provisioned = envelope(CONNECTOR_PROVISIONED, seq=2)

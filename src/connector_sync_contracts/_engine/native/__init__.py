@@ -75,6 +75,7 @@ __all__ = [
     "scanner",
     "sync_state",
     "type_at",
+    "unchecked_record",
     "url_check",
 ]
 
@@ -491,6 +492,12 @@ def copy_taken_whole(scanner: Scanner, raw: bytes) -> tuple[str, int, int, bytes
     eid, lamport, instant, kind, values = took
     canonical = line_canonical_json(orjson.loads(raw), eid, instant)
     return eid, lamport, instant, canonical, (kind, values)
+
+
+def unchecked_record(kind: str) -> bool:
+    """``reducing.fold.unchecked`` of the fact a record of this kind stands for
+    (``record_values``): of an event type with no payload model, or malformed."""
+    return kind in ("other", "malformed")
 
 
 def record_values(fact: Fact | None) -> tuple[str, Any]:
