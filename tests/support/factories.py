@@ -23,8 +23,11 @@ Typical use::
 from __future__ import annotations
 
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from datetime import datetime, timedelta, timezone
+from enum import Enum
 from typing import Any, Final
+from uuid import UUID
 
 from pydantic import BaseModel
 
@@ -36,6 +39,7 @@ from connector_sync_contracts import (
     CONNECTOR_RECONNECTED,
     CONNECTOR_REVOKED,
     EXTERNAL_REFERENCE_LINKED,
+    PAYLOAD_MODELS,
     SYNC_DEAD_LETTERED,
     SYNC_EVENT_TYPES,
     SYNC_INGEST_ACCEPTED,
@@ -51,6 +55,7 @@ __all__ = [
     "EventLog",
     "connector_payload",
     "envelope",
+    "filled_from_model",
     "iso",
     "link_payload",
     "payload_for",
@@ -133,7 +138,7 @@ def connector_payload(
     elif event_type == CONNECTOR_RECONNECTED:
         data.update(previous_state="degraded", reconnect_strategy="automatic")
     elif event_type != CONNECTOR_PROVISIONED:
-        raise ValueError(f"not a connector event type: {event_type!r}")
+        _fill_from_model(event_type, CONNECTOR_EVENT_TYPES, data, at)
     data.update(overrides)
     return data
 
@@ -166,9 +171,51 @@ def sync_payload(
     elif event_type == SYNC_REPLAY_COMPLETED:
         data.update(replay_id="replay-0001", replay_source="dlq", replayed_count=4)
     else:
-        raise ValueError(f"not a sync event type: {event_type!r}")
+        _fill_from_model(event_type, SYNC_EVENT_TYPES, data, at)
     data.update(overrides)
     return data
+
+
+def filled_from_model(event_type: str, *, at: float = 0) -> dict[str, Any]:
+    """A payload of ``event_type`` with every required field filled from its model alone
+    (what a connector or sync event type added without a case above gets)."""
+    family = CONNECTOR_EVENT_TYPES if event_type in CONNECTOR_EVENT_TYPES else SYNC_EVENT_TYPES
+    data: dict[str, Any] = {}
+    _fill_from_model(event_type, family, data, at)
+    return data
+
+
+def _fill_from_model(
+    event_type: str, family: AbstractSet[str], data: dict[str, Any], at: float
+) -> None:
+    """Fill the required fields of an event type with no case above from its model.
+
+    An event type added to the catalogue gets valid payloads at once: a
+    string field its name (a ``*_url`` one a URL), a number 1, a date-time
+    minute ``at``, a UUID ``PROJECT_UUID``, an enum its first value. A type
+    with a semantic rule between its fields needs a case above (as
+    ``ConnectorDegraded`` has).
+    """
+    if event_type not in family:
+        raise ValueError(f"not an event type of this family: {event_type!r}")
+    for name, info in PAYLOAD_MODELS[event_type].model_fields.items():
+        if not info.is_required() or name in data:
+            continue
+        kind = info.annotation
+        if isinstance(kind, type) and issubclass(kind, Enum):
+            data[name] = next(iter(kind)).value
+        elif kind in (int, float):
+            data[name] = 1
+        elif kind is datetime:
+            data[name] = iso(at)
+        elif kind is UUID:
+            data[name] = PROJECT_UUID
+        elif kind is str and name.endswith("_url"):
+            data[name] = f"https://example.com/{name}"
+        elif kind is str:
+            data[name] = name.replace("_", "-")
+        else:
+            raise ValueError(f"no sample value for {event_type}.{name}: {kind!r}")
 
 
 def link_payload(*, at: float = 0, **overrides: Any) -> dict[str, Any]:

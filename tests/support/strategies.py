@@ -114,7 +114,7 @@ def _connector_payload(draw: st.DrawFn, world: _World, cid: str, minute: int) ->
     }
     if draw(st.integers(0, 30)) == 0:  # identity_changed
         fields["provider"] = "gitlab"
-    if _chaos(draw):
+    if _chaos(draw) or not ALLOWED_TRANSITIONS[current]:  # ignoring it, or a dead end
         event_type = draw(st.sampled_from(_CONNECTOR_TYPES))
         status = draw(st.sampled_from([s.value for s in HealthStatus]))
         previous = draw(st.sampled_from([s.value for s in ConnectorState]))
