@@ -443,6 +443,13 @@ _PY: Final = [
         "if (key, identity) < held[1:3]:",
     ),
     Mutant(
+        "py-dedup-unknown-type-is-valid",
+        "python",
+        FOLD_PY,
+        "return fact is None or isinstance(fact, MalformedFact)",
+        "return isinstance(fact, MalformedFact)",
+    ),
+    Mutant(
         "py-dedup-largest-wins",
         "python",
         FOLD_PY,
@@ -919,6 +926,13 @@ _C: Final = [
         LIBRARY,
         "(malformed, order, canonical, (order, canonical, fact))",
         "(False, order, canonical, (order, canonical, fact))",
+    ),
+    Mutant(
+        "c-dedup-unknown-type-record-is-valid",
+        "compiled",
+        NATIVE + "__init__.py",
+        'return kind in ("other", "malformed")',
+        'return kind == "malformed"',
     ),
     Mutant(
         "c-stream-conflict-not-counted",
