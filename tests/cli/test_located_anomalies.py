@@ -256,11 +256,15 @@ def test_anomalies_of_rejected_lines_are_placed_without_reading_the_log_again(
 ) -> None:
     """Rejected lines place the anomalies that name them as they are read, and an
     event_id no line can name (not a ULID or UUID) is never looked for: locating
-    costs no second pass over a log with invalid lines."""
+    costs no second pass over a log with invalid lines. That holds too for a line
+    that is not strict JSON (a NaN in a newer producer's field), whose event_id
+    only a lenient reading finds."""
     lines = list(valid_lines[:40])
     lines[3] = lines[3].replace(b'"lamport_clock":', b'"lamport_clock":"x","y":', 1)
     event = orjson.loads(lines[7])
     lines[7] = orjson.dumps({**event, "event_id": "01HQ-not-an-id"})
+    not_json_id = orjson.loads(lines[11])["event_id"]
+    lines[11] = lines[11].replace(b'"lamport_clock":', b'"x_big":NaN,"lamport_clock":', 1)
     path = write_lines(tmp_path / "invalid.jsonl", lines)
 
     def every_line(self: Source) -> Any:
@@ -272,11 +276,12 @@ def test_anomalies_of_rejected_lines_are_placed_without_reading_the_log_again(
         result, summary = replay_sources([source], on_problem=lambda *_: None, locate=True)
     finally:
         source.close()
-    assert summary.rejected == 2
+    assert summary.rejected == 3
     placed = {(kind, event_id): line for kind, event_id, _, _, _, line in result.placed_anomalies()}
     broken_id = orjson.loads(lines[3].replace(b'"x","y":', b"", 1))["event_id"]
     assert placed[("malformed_envelope", broken_id)] == 4
     assert placed[("malformed_envelope", "01HQ-not-an-id")] == 8
+    assert placed[("malformed_envelope", not_json_id)] == 12
     assert None not in placed.values()  # and the valid lines' anomalies from the core
 
 

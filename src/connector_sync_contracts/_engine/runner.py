@@ -643,6 +643,11 @@ class _Replayer:
 
         self.rejected_lines.add((index, number))
         eid = decision.event.event_id if decision.event is not None else line_event_id(raw)
+        if eid is None and decision.anomaly is not None:
+            # Not JSON the strict reading takes (a NaN, a duplicate key): the envelope
+            # anomaly read its event_id leniently. Placed here, no line is read again
+            # to find it.
+            eid = decision.anomaly["event_id"]
         if eid is not None:
             self.rejected_places.setdefault(eid, (index, number))
         _account(summary, source, checker.problems(number, decision), raw, on_problem)
