@@ -1,22 +1,29 @@
-"""The compiled ``lines_naming`` picks exactly the lines ``may_name`` picks.
+"""The compiled ``lines_naming`` passes over only lines that name no wanted event id.
 
 A partitioned replay reads a group's files again for the lines of the event
 ids its anomalies name (their first line in input order). ``may_name`` is the
 rule that lets a line be passed over without parsing it; ``lines_naming``
 (C) applies it to a whole block. A line it passed over wrongly would place
-an anomaly on another line than the single-process replay does, so the two
-must agree on every line, whatever its bytes.
+an anomaly on another line than the single-process replay does. On a line
+without a backslash the two agree, whatever its bytes. A line with one (an
+escape anywhere, ordinary in real producers' text) ``may_name`` keeps; the C
+walks its top-level members and passes over it when its event_id, read as
+``line_event_id`` reads it, is not wanted: it keeps every line ``may_name``
+keeps that names a wanted id, and none that ``may_name`` passes over.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from connector_sync_contracts._engine.modelpath import line_event_id
 from connector_sync_contracts._engine.native import PURE_PYTHON_ENV, lines_naming
+from connector_sync_contracts.contract.patterns import event_id_key
 from connector_sync_contracts.io import Source
 from connector_sync_contracts.scale._engine_calls import lines_may_naming, may_name
 
@@ -90,8 +97,81 @@ def test_the_compiled_line_test_is_may_name(
     block: bytes, ends_with_newline: bool, keys: set[bytes]
 ) -> None:
     block += b"\n" if ends_with_newline else b""
+    _agree(block, frozenset(keys))
+
+
+def _names_a_wanted_id(line: bytes, keys: frozenset[bytes]) -> bool:
+    """What reading the line tells (``line_event_id``): it names a wanted id."""
+    eid = line_event_id(line[:-1] if line.endswith(b"\r") else line)
+    return eid is not None and event_id_key(eid).encode() in keys
+
+
+def _agree(block: bytes, keys: frozenset[bytes]) -> None:
+    """The compiled test keeps what ``may_name`` keeps, but lines with a backslash
+    that name no wanted id; it never passes over one that names a wanted id."""
+    count, found = _compiled(block, keys)
+    python_count, python_found = _python(block, keys)
+    assert count == python_count
+    assert set(found) <= set(python_found)
+    for at, line in python_found:
+        if (at, line) not in found:
+            assert b"\\" in line
+            assert not _names_a_wanted_id(line, keys)
+    kept = {at for at, _ in found}
+    for at, line in enumerate(block.split(b"\n")[:count]):
+        if at not in kept:
+            assert not _names_a_wanted_id(line, keys)
+
+
+_text = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=6)
+_member_value = st.one_of(
+    _text, st.integers(), st.none(), st.sampled_from(["a/b", 'q"q', "\\", "\u00e9", "é/"])
+)
+_id_value = st.sampled_from(
+    [_ID, _ID.lower(), "0D750B36-130E-4CD1-85FE-490D6A6713C9", "nope", "a", "A-", "x/y", 'x"y']
+)
+
+
+@st.composite
+def _envelope_lines(draw: st.DrawFn) -> bytes:
+    """A JSON object as producers write one: members in any order, an event_id at the
+    top (or none, or nested only), strings with escapes (``\\/``, ``\\u00e9``, ``\\"``)
+    or raw UTF-8."""
+    members: dict[str, object] = draw(
+        st.dictionaries(st.sampled_from(["x", "note", "url", "data_tier"]), _member_value)
+    )
+    if draw(st.booleans()):
+        members["event_id"] = draw(_id_value)
+    if draw(st.booleans()):
+        members["payload"] = {"event_id": draw(_id_value), "reason": draw(_member_value)}
+    order = draw(st.permutations(list(members)))
+    text = json.dumps({k: members[k] for k in order}, ensure_ascii=draw(st.booleans()))
+    if draw(st.booleans()):
+        text = text.replace("/", "\\/")
+    return text.encode()
+
+
+@given(
+    st.lists(_envelope_lines(), min_size=1, max_size=8),
+    st.sets(st.sampled_from([*sorted(_KEYS), b"nope", b"x/y"]), max_size=3),
+)
+def test_lines_with_escapes_are_passed_over_only_when_they_name_no_wanted_id(
+    lines: list[bytes], keys: set[bytes]
+) -> None:
     wanted = frozenset(keys)
-    assert _compiled(block, wanted) == _python(block, wanted)
+    block = b"\n".join(lines)
+    _agree(block, wanted)
+    # A line with an escape but a plain top-level event_id is decided by that value.
+    _, found = _compiled(block, wanted)
+    kept = {at for at, _ in found}
+    for at, line in enumerate(lines):
+        top = json.loads(line).get("event_id")
+        written = json.dumps(top)
+        plain = isinstance(top, str) and "\\" not in written
+        plain = plain and f'"event_id": {written}'.encode() in line and b"\\" in line
+        if plain and b'\\"event_id' not in line:
+            # As may_name decides a line without a backslash: by the value's key.
+            assert (at in kept) is (top.replace("-", "").lower().encode() in wanted)
 
 
 @pytest.mark.parametrize(
@@ -117,8 +197,31 @@ def test_the_compiled_line_test_is_may_name(
 )
 def test_each_kind_of_line(line: bytes) -> None:
     for block in (line, line + b"\n", b"\n" + line + b"\n\n"):
-        assert _compiled(block, _KEYS) == _python(block, _KEYS)
-        assert _compiled(block, frozenset()) == _python(block, frozenset())
+        _agree(block, _KEYS)
+        _agree(block, frozenset())
+
+
+@pytest.mark.parametrize(
+    ("line", "kept"),
+    [
+        (b'{"url":"https:\\/\\/h.example\\/","event_id":"nope"}', False),
+        (b'{"url":"https:\\/\\/h","event_id":"01jbkbt1wenzestnccbmxr6bqv"}', True),
+        (b'{"reason":"caf\\u00e9","payload":{"event_id":"01JBKBT1WENZESTNCCBMXR6BQV"}}', False),
+        (b'{"x":"\\"event_id\\": \\"01JBKBT1WENZESTNCCBMXR6BQV\\""}', False),
+        (b'{"event\\u005fid":"01JBKBT1WENZESTNCCBMXR6BQV"}', True),
+        (b'{"event_id":"01JBKBT1WENZESTNCCBMXR6BQ\\u0056"}', True),
+        (b'{"event_id":"nope","x":"\\n","event_id":"a"}', True),
+        (b'{"x":"\\n","event_id":17}', True),
+        (b'{"x":"\\n"', True),
+        (b'{"x":"\\n"}', False),
+    ],
+)
+def test_a_line_with_an_escape_is_walked(line: bytes, kept: bool) -> None:
+    # Kept: the line names a wanted id, or only parsing it can tell (an escaped
+    # key or value, an event_id twice or not a string, bytes that do not walk).
+    count, found = _compiled(line, _KEYS)
+    assert (count, bool(found)) == (1, kept)
+    _agree(line, _KEYS)
 
 
 def test_a_line_that_names_no_wanted_id_is_passed_over() -> None:

@@ -163,8 +163,11 @@ def lines_may_naming(source: Source, keys: frozenset[bytes]) -> Iterator[tuple[i
     Each line as ``source.lines()`` gives it, numbered from 1; a line over
     the length limit names no event id, and is left out. With the compiled
     core, each block of a plain file is tested in C (``lines_naming``, the
-    same rule), so a line that cannot name a wanted id costs no Python; a
-    source that maps its lines (CloudEvents) is read line by line.
+    same rule, and more: a line with a backslash, which ``may_name`` keeps,
+    is walked member by member and passed over when its top-level event_id
+    is a plain string whose key is not wanted), so a line that cannot name a
+    wanted id costs no Python; a source that maps its lines (CloudEvents) is
+    read line by line.
     """
     compiled = lines_naming()
     if compiled is None or type(source).blocks is not Source.blocks:

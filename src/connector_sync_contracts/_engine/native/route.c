@@ -788,14 +788,67 @@ find_event_id_key(const char *p, const char *end)
     return NULL;
 }
 
+/* Whether the key of the event_id value [value, close) (hyphens left out,
+   ASCII lower case) is in keys: 1, 0, or -1 an error. */
+static int
+value_key_in(const char *value, const char *close, PyObject *keys, char *room, Py_ssize_t longest)
+{
+    Py_ssize_t n = 0;
+    for (const char *c = value; c < close; c++) {
+        if (*c == '-') continue;
+        if (n == longest) return 0;  /* longer than every key */
+        room[n++] = *c >= 'A' && *c <= 'Z' ? (char)(*c - 'A' + 'a') : *c;
+    }
+    PyObject *key = PyBytes_FromStringAndSize(room, n);
+    if (!key) return -1;
+    int found = PySet_Contains(keys, key);
+    Py_DECREF(key);
+    return found;
+}
+
+/* A line with a backslash (an escape anywhere: `\/` in a URL, `\u00e9` in a
+   reason): its top-level members are walked as JSON reads them, strings
+   skipped escape by escape. 0 when no top-level member is named event_id
+   (line_event_id reads None, which is never wanted), or when the one that
+   is holds a plain string whose key is not in keys; 1 when it may name one:
+   a key with an escape (it may spell event_id), an event_id twice, a value
+   with an escape or not a string, or bytes that do not walk as an object. */
+static int
+may_name_escaped(const char *p, const char *end, PyObject *keys, char *room, Py_ssize_t longest)
+{
+    p = ws(p, end);
+    if (p >= end || *p != '{') return 1;
+    p = ws(p + 1, end);
+    if (p < end && *p == '}') return 0;
+    rval_t id;
+    int named = 0, closed = 0;
+    while (!closed) {
+        rval_t k;
+        if (p >= end || *p != '"' || !(p = rstring(p, end, &k)) || !k.str) return 1;
+        if (!(p = rcolon(p, end))) return 1;
+        if (k.n == EVENT_ID_KEY_LEN - 2 && memcmp(k.s, EVENT_ID_KEY + 1, (size_t)k.n) == 0) {
+            if (named++) return 1;
+            p = rvalue(p, end, &id);
+        } else {
+            p = rskip(p, end);
+        }
+        if (!p || !(p = rnext(p, end, &closed))) return 1;
+    }
+    if (!named) return 0;
+    if (!id.str) return 1;
+    return value_key_in(id.s, id.s + id.n, keys, room, longest);
+}
+
 /* may_name of the line [p, end) (without its \n and a \r before it): 0 only
    when it has no backslash, one "event_id", and that member's value is a
    plain string whose key (hyphens left out, ASCII lower case) is not in
-   keys; 1 otherwise; -1 an error. room: longest bytes, the longest key. */
+   keys; 1 otherwise; -1 an error. room: longest bytes, the longest key.
+   A line with a backslash is decided by may_name_escaped, which passes over
+   no line that may_name would keep and line_event_id would read as wanted. */
 static int
 may_name_line(const char *p, const char *end, PyObject *keys, char *room, Py_ssize_t longest)
 {
-    if (memchr(p, '\\', (size_t)(end - p))) return 1;
+    if (memchr(p, '\\', (size_t)(end - p))) return may_name_escaped(p, end, keys, room, longest);
     const char *first = find_event_id_key(p, end);
     /* Counted as bytes.count counts: the next one after the end of this one. */
     if (!first || find_event_id_key(first + EVENT_ID_KEY_LEN, end)) return 1;
@@ -814,17 +867,7 @@ may_name_line(const char *p, const char *end, PyObject *keys, char *room, Py_ssi
         close = memchr(value, '"', (size_t)(end - value));
     }
     if (!close) return 1;
-    Py_ssize_t n = 0;
-    for (const char *c = value; c < close; c++) {
-        if (*c == '-') continue;
-        if (n == longest) return 0;  /* longer than every key */
-        room[n++] = *c >= 'A' && *c <= 'Z' ? (char)(*c - 'A' + 'a') : *c;
-    }
-    PyObject *key = PyBytes_FromStringAndSize(room, n);
-    if (!key) return -1;
-    int found = PySet_Contains(keys, key);
-    Py_DECREF(key);
-    return found;
+    return value_key_in(value, close, keys, room, longest);
 }
 
 PyObject *
