@@ -33,7 +33,7 @@ from ..reducing.anomalies import AnomalyData
 from ..reducing.facts import Fact
 from ..reducing.fold import Engine, settle_copies, unchecked
 from . import native
-from .runner import Folded, fold_compiled, replay_sources
+from .runner import Folded, _Order, fold_compiled, replay_sources
 
 __all__ = ["fold_items", "fold_lines"]
 
@@ -153,7 +153,9 @@ def _settle(
     offered back (specification section 2: a valid payload first, then the
     smallest (sort key, canonical JSON)).
     """
-    copies: dict[str, list[tuple[bool, tuple[int, int], bytes, Fact | None]]] = {
+    # Each copy as settle_copies takes it: (not known valid, order, canonical JSON,
+    # (order, canonical JSON, fact)).
+    copies: dict[str, list[tuple[bool, _Order, bytes, tuple[_Order, bytes, Fact | None]]]] = {
         eid: [] for eid in wanted
     }
     # The core says which items hold the copies (item i is line i + 1 of source 0):
@@ -170,16 +172,11 @@ def _settle(
             continue
         event, fact = decided
         order = (event.lamport_clock, native.instant_us(event.timestamp))
-        copies[event.event_id].append((unchecked(fact), order, canonical_json(event), fact))
+        canonical = canonical_json(event)
+        copies[event.event_id].append((unchecked(fact), order, canonical, (order, canonical, fact)))
     dropped = 0
     for eid, found in copies.items():
-        ((lamport, instant), canonical, fact), identical, distinct = settle_copies(
-            eid,
-            (
-                (malformed, order, canonical, (order, canonical, fact))
-                for malformed, order, canonical, fact in found
-            ),
-        )
+        ((lamport, instant), canonical, fact), identical, distinct = settle_copies(eid, found)
         dropped += identical
         if distinct > 1:
             conflicts[eid] = distinct

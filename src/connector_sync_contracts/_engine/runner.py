@@ -62,9 +62,12 @@ _BUCKETS: Final = 16
 _SAMPLE_LINES: Final = 1000
 _FAMILY_BITS: Final = {Family.CONNECTOR: 1, Family.SYNC: 2, Family.LINK: 4}
 
-_Copy = tuple[bool, tuple[int, int], bytes, bytes, tuple[str, Any]]
-"""One copy of an event_id being settled: (malformed payload, (lamport, instant_us),
-canonical JSON, raw line, its record values as ``Scanner.offer`` takes them)."""
+_Order = tuple[int, int]
+"""(lamport, instant_us): orders the copies of one event_id as their sort keys do."""
+_Copy = tuple[bool, _Order, bytes, tuple[_Order, bytes, tuple[str, Any]]]
+"""One copy of an event_id being settled, as ``settle_copies`` takes it: (not known
+valid, order, canonical JSON, (order, raw line, its record values as
+``Scanner.offer`` takes them))."""
 
 Scan = Callable[
     [bytes | memoryview, int, int, int],
@@ -327,7 +330,9 @@ class _Records:
         from .modelpath import canonical_json, copies_of, event_to_fact, instant_us
 
         # Raw bytes differ, so compare canonical JSON: re-read only these ids' lines.
-        versions: dict[str, dict[bytes, tuple[bytes, bytes, int, bool]]] = {
+        # Each copy as settle_copies takes it; a record's first 16 bytes order it
+        # as its sort key does.
+        versions: dict[str, dict[bytes, tuple[bool, tuple[bytes], bytes, tuple[bytes, int]]]] = {
             e: {} for e in differing
         }
         for _, raw, event in copies_of(differing, sources):
@@ -335,20 +340,13 @@ class _Records:
             record = self.make(event.event_id, event.lamport_clock, instant_us(event), raw, fact)
             start = 17 + len(event.event_id.encode())
             versions[event.event_id][record[start : start + 8]] = (
-                canonical_json(event),
-                record,
-                _bucket(fact),
                 unchecked(fact),
+                (record[:16],),
+                canonical_json(event),
+                (record, _bucket(fact)),
             )
         for eid, places in differing.items():
-            # A record's first 16 bytes order it as its sort key does.
-            (best, bucket), dropped, distinct = settle_copies(
-                eid,
-                (
-                    (malformed, (record[:16],), canonical, (record, bucket))
-                    for canonical, record, bucket, malformed in versions[eid].values()
-                ),
-            )
+            (best, bucket), dropped, distinct = settle_copies(eid, versions[eid].values())
             self.duplicates_dropped += dropped
             if distinct > 1:
                 self.conflicts[eid] = distinct
@@ -445,8 +443,9 @@ class _NativeRecords:
                     break
                 assert raw is not None
                 _, lamport, instant, canonical, record = took
+                order = (lamport, instant)
                 unchecked_copy = native.unchecked_record(record[0])
-                checked.append((unchecked_copy, (lamport, instant), canonical, raw, record))
+                checked.append((unchecked_copy, order, canonical, (order, raw, record)))
             else:
                 # Decided at once: the copies of one event_id are held at a time.
                 dropped += self._decide(eid, checked, conflicts)
@@ -458,13 +457,7 @@ class _NativeRecords:
 
         More than one content is a conflict, counted in ``conflicts``.
         """
-        ((lamport, instant), raw, (kind, values)), dropped, distinct = settle_copies(
-            eid,
-            (
-                (malformed, order, canonical, (order, raw, values))
-                for malformed, order, canonical, raw, values in found
-            ),
-        )
+        ((lamport, instant), raw, (kind, values)), dropped, distinct = settle_copies(eid, found)
         if distinct > 1:
             conflicts[eid] = distinct
         self.scanner.offer(
@@ -527,13 +520,13 @@ class _NativeRecords:
         copies: dict[str, list[_Copy]] = {eid: [] for eid in rest}
         for _, raw, event in read:
             fact = event_to_fact(event)
+            order = (event.lamport_clock, instant_us(event))
             copies[event.event_id].append(
                 (
                     unchecked(fact),
-                    (event.lamport_clock, instant_us(event)),
+                    order,
                     canonical_json(event),
-                    raw,
-                    native.record_values(fact),
+                    (order, raw, native.record_values(fact)),
                 )
             )
         for eid, found in copies.items():
