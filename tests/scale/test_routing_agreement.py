@@ -244,6 +244,47 @@ def test_every_line_is_routed_once_and_delivered_whole(
         assert routed.line_bytes == sum(len(line) + 1 for line in kept)
 
 
+@pytest.mark.parametrize(
+    "line",
+    [
+        # the event id after the payload (producers that sort or shuffle members)
+        b'{"event_type":"ConnectorDegraded","payload":{"connector_id":"gh-7","x":1},'
+        b'"event_id":"01KJKBJ3YXSKQJYHJJ10F2ATR3"}',
+        b'{"payload":{"connector_id":"gh-7"},"event_id":"01KJKBJ3YXSKQJYHJJ10F2ATR3",'
+        b'"event_type":"ConnectorDegraded"}',
+        # routing members with escapes: \u (a surrogate pair too), \/ and \"
+        b'{"event_id":"01KJKBJ3YXSKQJYHJJ10F2ATR3","event_type":"ConnectorDegraded",'
+        b'"payload":{"connector_id":"slack-0251-\\ud83d\\ude80\\u00e9\\/\\"q"}}',
+        b'{"event_id":"01KJKBJ3YXSKQJYHJJ10F2ATR3","event_type":"ExternalReferenceLinked",'
+        b'"payload":{"external_provider":"git\\u0068ub","external_ref_type":"pull\\/request",'
+        b'"external_ref_id":"acme\\/api#\\u00e9","link_id":"lnk-1"}}',
+        b'{"payload":{"external_ref_id":"\\ud83d\\ude80","external_provider":"p",'
+        b'"external_ref_type":"t"},"event_type":"ExternalReferenceLinked","event_id":"01H"}',
+    ],
+)
+def test_the_compiled_router_decides_usual_producer_lines_itself(
+    line: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A line the compiled router leaves to Python costs a Python call: lines
+    # that real producers write (members in any order, escapes in the routing
+    # members) are decided in C, as the Python router decides them.
+    router, _ = _delivering(compiled=True)
+    left: list[bytes] = []
+    python_route = router.slow_route
+
+    def counted(found: bytes) -> tuple[int, list[int]]:
+        left.append(found)
+        return python_route(found)
+
+    monkeypatch.setattr(router, "slow_route", counted)
+    router.route_block(line + b"\n")
+    assert left == []
+    assert (
+        _route([line], compiled=True, cloudevents=False)[:2]
+        == _route([line], compiled=False, cloudevents=False)[:2]
+    )
+
+
 def test_lines_with_a_repeated_member_or_bad_utf8_are_routed_without_loss() -> None:
     lines = [
         # invalid UTF-8 after escapes: msgspec raises UnicodeDecodeError, not DecodeError

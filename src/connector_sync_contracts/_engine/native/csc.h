@@ -355,6 +355,78 @@ typedef struct {
 } jctx_t;
 
 int jctx_begin_line(jctx_t *j, const char *line, size_t len);
+/* Four hex digits at p (the caller checked they are there): 1 and their
+   value in *out, or 0. */
+static inline int
+hex4(const char *p, unsigned *out)
+{
+    unsigned v = 0;
+    for (int i = 0; i < 4; i++) {
+        unsigned char c = (unsigned char)p[i];
+        unsigned d;
+        if (c >= '0' && c <= '9') d = c - '0';
+        else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
+        else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
+        else return 0;
+        v = v << 4 | d;
+    }
+    *out = v;
+    return 1;
+}
+
+/* The code point cp as UTF-8 at o + *len (up to 4 bytes); *len moves past it. */
+static inline void
+put_utf8(char *o, size_t *len, unsigned cp)
+{
+    if (cp < 0x80) {
+        o[(*len)++] = (char)cp;
+    } else if (cp < 0x800) {
+        o[(*len)++] = (char)(0xC0 | cp >> 6);
+        o[(*len)++] = (char)(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+        o[(*len)++] = (char)(0xE0 | cp >> 12);
+        o[(*len)++] = (char)(0x80 | (cp >> 6 & 0x3F));
+        o[(*len)++] = (char)(0x80 | (cp & 0x3F));
+    } else {
+        o[(*len)++] = (char)(0xF0 | cp >> 18);
+        o[(*len)++] = (char)(0x80 | (cp >> 12 & 0x3F));
+        o[(*len)++] = (char)(0x80 | (cp >> 6 & 0x3F));
+        o[(*len)++] = (char)(0x80 | (cp & 0x3F));
+    }
+}
+
+/* The JSON escape at p (its backslash; end: where the text ends): the code
+   point it stands for in *cp (a surrogate pair as one), and its length (2,
+   6 or 12); 0 when JSON takes no such escape or it decodes to no valid
+   Unicode (a lone surrogate). The one reading of escapes: the JSON reader
+   and the router both decode with it. */
+static inline int
+json_escape(const char *p, const char *end, unsigned *cp)
+{
+    if (end - p < 2) return 0;
+    switch (p[1]) {
+    case '"': case '\\': case '/': *cp = (unsigned char)p[1]; return 2;
+    case 'b': *cp = '\b'; return 2;
+    case 'f': *cp = '\f'; return 2;
+    case 'n': *cp = '\n'; return 2;
+    case 'r': *cp = '\r'; return 2;
+    case 't': *cp = '\t'; return 2;
+    case 'u': break;
+    default: return 0;
+    }
+    unsigned u, low;
+    if (end - p < 6 || !hex4(p + 2, &u) || (u >= 0xDC00 && u <= 0xDFFF)) return 0;
+    if (u < 0xD800 || u > 0xDBFF) {
+        *cp = u;
+        return 6;
+    }
+    if (end - p < 12 || p[6] != '\\' || p[7] != 'u' || !hex4(p + 8, &low) || low < 0xDC00
+        || low > 0xDFFF)
+        return 0; /* a high surrogate without its pair */
+    *cp = 0x10000 + ((u - 0xD800) << 10) + (low - 0xDC00);
+    return 12;
+}
+
 /* JSON's white space: space, tab, line feed, carriage return. */
 static inline int
 json_is_ws(char c)

@@ -78,43 +78,6 @@ plain_run(const char *q, const char *end)
     return q;
 }
 
-static inline int
-hex4(const char *p, unsigned *out)
-{
-    unsigned v = 0;
-    for (int i = 0; i < 4; i++) {
-        unsigned char c = (unsigned char)p[i];
-        unsigned d;
-        if (c >= '0' && c <= '9') d = c - '0';
-        else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-        else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
-        else return 0;
-        v = v << 4 | d;
-    }
-    *out = v;
-    return 1;
-}
-
-static inline void
-put_utf8(char *o, size_t *len, unsigned cp)
-{
-    if (cp < 0x80) {
-        o[(*len)++] = (char)cp;
-    } else if (cp < 0x800) {
-        o[(*len)++] = (char)(0xC0 | cp >> 6);
-        o[(*len)++] = (char)(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        o[(*len)++] = (char)(0xE0 | cp >> 12);
-        o[(*len)++] = (char)(0x80 | (cp >> 6 & 0x3F));
-        o[(*len)++] = (char)(0x80 | (cp & 0x3F));
-    } else {
-        o[(*len)++] = (char)(0xF0 | cp >> 18);
-        o[(*len)++] = (char)(0x80 | (cp >> 12 & 0x3F));
-        o[(*len)++] = (char)(0x80 | (cp >> 6 & 0x3F));
-        o[(*len)++] = (char)(0x80 | (cp & 0x3F));
-    }
-}
-
 const char *
 json_string(jctx_t *j, const char *p, const char *end, jstr_t *out, int *err)
 {
@@ -129,29 +92,12 @@ json_string(jctx_t *j, const char *p, const char *end, jstr_t *out, int *err)
         unsigned char c = (unsigned char)*q;
         if (c == '"') break;
         if (c == '\\') {
+            unsigned cp;
+            int n = json_escape(q, end, &cp);
+            if (!n) return NULL;
             escaped = 1;
-            if (q + 1 >= end) return NULL;
-            char e = q[1];
-            if (e == 'u') {
-                unsigned u;
-                if (end - q < 6 || !hex4(q + 2, &u)) return NULL;
-                q += 6;
-                if (u >= 0xDC00 && u <= 0xDFFF) return NULL; /* a lone low surrogate */
-                if (u >= 0xD800 && u <= 0xDBFF) {
-                    unsigned low;
-                    if (end - q < 6 || q[0] != '\\' || q[1] != 'u' || !hex4(q + 2, &low) ||
-                        low < 0xDC00 || low > 0xDFFF)
-                        return NULL; /* a high surrogate without its pair */
-                    q += 6;
-                }
-                if (u >= 0x80) ascii = 0;
-                chars++;
-                continue;
-            }
-            if (e != '"' && e != '\\' && e != '/' && e != 'b' && e != 'f' && e != 'n' &&
-                e != 'r' && e != 't')
-                return NULL;
-            q += 2;
+            if (cp >= 0x80) ascii = 0;
+            q += n;
             chars++;
             continue;
         }
@@ -185,22 +131,9 @@ json_string(jctx_t *j, const char *p, const char *end, jstr_t *out, int *err)
             o[len++] = *r++;
             continue;
         }
-        char e = r[1];
-        if (e == 'u') {
-            unsigned u = 0, low = 0; /* both checked by the first pass */
-            hex4(r + 2, &u);
-            r += 6;
-            if (u >= 0xD800 && u <= 0xDBFF) {
-                hex4(r + 2, &low);
-                r += 6;
-                u = 0x10000 + ((u - 0xD800) << 10) + (low - 0xDC00);
-            }
-            put_utf8(o, &len, u);
-            continue;
-        }
-        o[len++] = e == 'b' ? '\b' : e == 'f' ? '\f' : e == 'n' ? '\n' : e == 'r' ? '\r'
-                 : e == 't' ? '\t' : e;
-        r += 2;
+        unsigned cp = 0;
+        r += json_escape(r, q, &cp); /* checked by the first pass */
+        put_utf8(o, &len, cp);
     }
     out->s = o;
     out->n = (Py_ssize_t)len;

@@ -37,6 +37,7 @@ typedef struct {
     const char *s;
     Py_ssize_t n;
     int str;       /* 1: a JSON string without escapes; 0: any other value */
+    int esc;       /* 1: a JSON string with an escape (s, n: its raw bytes) */
 } rval_t;
 
 typedef struct {
@@ -120,6 +121,7 @@ rstring(const char *p, const char *end, rval_t *out)
         out->s = s;
         out->n = p - s;
         out->str = 1;
+        out->esc = 0;
         return p + 1;
     }
     while (p < end) {
@@ -129,7 +131,8 @@ rstring(const char *p, const char *end, rval_t *out)
         } else if (*p == '"') {
             out->s = s;
             out->n = p - s;
-            out->str = 0;  /* escaped: Python decodes it */
+            out->str = 0;
+            out->esc = 1;
             return p + 1;
         } else {
             p++;
@@ -209,7 +212,7 @@ static inline const char *
 rvalue(const char *p, const char *end, rval_t *v)
 {
     if (*p == '"') return rstring(p, end, v);
-    v->str = 0;
+    v->str = v->esc = 0;
     return rskip(p, end);
 }
 
@@ -241,6 +244,37 @@ rpayload(const rctx_t *c, const char *p, const char *end, rval_t *pay, uint32_t 
         if (!p || !(p = rnext(p, end, &closed))) return NULL;
     }
     return p;
+}
+
+/* *crc moved on over the string v as JSON decodes it (its UTF-8 bytes, as
+   Python's crc32 of the str encoded sees them): 1, or 0 when v is no
+   string or has an escape json_escape refuses (Python decides). */
+static int
+crc32_string(uint32_t *crc, const rval_t *v)
+{
+    if (v->str) {
+        *crc = crc32_of(*crc, v->s, v->n);
+        return 1;
+    }
+    if (!v->esc) return 0;
+    const char *r = v->s, *end = v->s + v->n;
+    uint32_t c = *crc;
+    while (r < end) {
+        const char *run = memchr(r, '\\', (size_t)(end - r));
+        if (!run) run = end;
+        c = crc32_of(c, r, run - r);
+        if (run == end) break;
+        unsigned cp;
+        int n = json_escape(run, end, &cp);
+        if (!n) return 0;
+        char utf8[4];
+        size_t len = 0;
+        put_utf8(utf8, &len, cp);
+        c = crc32_of(c, utf8, (Py_ssize_t)len);
+        r = run + n;
+    }
+    *crc = c;
+    return 1;
 }
 
 /* int(s.replace("-", ""), 36) modulo 2**64, masked to the check key's bits:
@@ -278,8 +312,10 @@ type_route(const rctx_t *c, const rval_t *t)
 /* The partition and check keys of one line: 1 decided, 0 for Python.
 
    Members are read until the three envelope members are found, and the
-   payload until what its event type is routed by is found (when the type
-   comes first): what follows is not read. */
+   payload until what its event type is routed by is found (when the event
+   id and type come before it): what follows is not read. A routing member
+   with escapes is decoded here; an event id or link_id with one is left to
+   Python. */
 static int
 route_line(const rctx_t *c, const char *p, const char *end, rline_t *out)
 {
@@ -301,10 +337,12 @@ route_line(const rctx_t *c, const char *p, const char *end, rline_t *out)
             return 0;
         } else if (which == 2) {
             if (*p != '{') return 0;
-            uint32_t stop = route == RT_BY_CONNECTOR ? 0x1 : route == RT_BY_EXTERNAL_KEY ? 0x1E : 0;
+            /* The payload's routing members end the reading only when the
+               event id was read before: else it is read to its end. */
+            uint32_t stop = 0;
+            if (seen & 1) stop = route == RT_BY_CONNECTOR ? 0x1 : route == RT_BY_EXTERNAL_KEY ? 0x1E : 0;
             p = rpayload(c, p, end, pay, &pseen, stop);
             if (p == RSTOP) {
-                if ((seen | 4) != 7) return 0;  /* the rest is after the payload */
                 seen = 7;
                 break;
             }
@@ -319,19 +357,19 @@ route_line(const rctx_t *c, const char *p, const char *end, rline_t *out)
     if (!p || route < 0 || !top[0].str) return 0;
     uint64_t key;
     if (!id_key(top[0].s, top[0].n, &key)) return 0;
-    uint32_t crc;
+    uint32_t crc = 0;
     out->n_keys = 0;
     if (route == RT_BY_CONNECTOR) {
-        if (!(pseen & 1) || !pay[0].str || pay[0].n == 0) return 0;
-        crc = crc32_of(0, pay[0].s, pay[0].n);
+        /* An empty connector_id (a plain string of no bytes) is Python's. */
+        if (!(pseen & 1) || (pay[0].str && pay[0].n == 0) || !crc32_string(&crc, &pay[0]))
+            return 0;
     } else {
-        for (int i = 1; i <= 3; i++)
-            if (!(pseen & (1u << i)) || !pay[i].str) return 0;
-        crc = crc32_of(0, pay[1].s, pay[1].n);
-        crc = crc32_of(crc, "", 1);
-        crc = crc32_of(crc, pay[2].s, pay[2].n);
-        crc = crc32_of(crc, "", 1);
-        crc = crc32_of(crc, pay[3].s, pay[3].n);
+        /* crc32 of "provider\0ref_type\0ref_id" */
+        for (int i = 1; i <= 3; i++) {
+            if (!(pseen & (1u << i))) return 0;
+            if (i > 1) crc = crc32_of(crc, "", 1);
+            if (!crc32_string(&crc, &pay[i])) return 0;
+        }
         if (pseen & (1u << 4)) {
             if (!pay[4].str) {
                 /* A link_id that is not a plain string: Python reads it
