@@ -19,12 +19,13 @@ from typing import Any
 import orjson
 import pytest
 
+from connector_sync_contracts.contract.catalog import EVENT_FAMILIES
 from connector_sync_contracts.io import Source
 from connector_sync_contracts.scale import _engine_calls
 from connector_sync_contracts.scale import untangle as untangle_module
 from connector_sync_contracts.scale.fold import FoldSettings, reading_source
 from connector_sync_contracts.scale.plan import Tie, pack_groups
-from connector_sync_contracts.scale.routing import TOO_LONG, Router
+from connector_sync_contracts.scale.routing import TOO_LONG, Router, partition_spaces
 from connector_sync_contracts.scale.spill import _Store, route_sources
 from connector_sync_contracts.scale.untangle import untangle
 from tests.support.cli import run_cli
@@ -114,6 +115,41 @@ def test_copies_end_in_one_group_and_every_line_is_traced_to_its_input_line(
                 groups_of.setdefault(eid, set()).add(after[p])
     assert groups_of
     assert all(len(groups) == 1 for groups in groups_of.values())
+
+
+def test_a_reused_link_id_ties_only_partitions_of_link_lines(
+    tmp_path: Path, tangled_lines: list[bytes]
+) -> None:
+    # The link index depends on a link_id's first use, so partitions whose links share
+    # a link_id are folded together. Link lines have partitions of their own: joining
+    # them never joins the connectors' partitions (a few hundred reused link_ids would
+    # otherwise join every partition, and hold the whole log in memory).
+    store, router = _routed(tmp_path, tangled_lines)
+    connectors, first, links = partition_spaces(PARTITIONS)
+    assert (connectors, first, links) == (8, 8, 8)
+    for p, held in enumerate(_partition_lines(store)):
+        for line in held:
+            try:
+                event = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                continue  # not JSON: routed by its bytes, anywhere
+            payload = event.get("payload") if isinstance(event, dict) else None
+            if not isinstance(payload, dict) or event.get("event_type") not in EVENT_FAMILIES:
+                continue
+            if event["event_type"] == "ExternalReferenceLinked":
+                assert first <= p < first + links, line
+            elif isinstance(payload.get("connector_id"), str) and payload["connector_id"]:
+                assert p < connectors, line
+    left = untangle(
+        store.ties(),
+        store.paths,
+        store.sizes,
+        store.routing,
+        router,
+        FoldSettings(max_line_bytes=LINE_LIMIT),
+    )
+    assert left  # the tangled lines reuse link_ids across partitions
+    assert all(p >= first for tie in left for p in tie.partitions)
 
 
 def test_without_ties_nothing_is_read_or_moved(tmp_path: Path) -> None:

@@ -313,9 +313,10 @@ def _sizes(client: Client, budget: Budget | None, pieces: Sequence[Piece]) -> tu
     per_worker = budget.limit if budget is not None else memory or 4 * 2**30
     fold_budget = Budget(max(1, min(per_worker, memory or per_worker)), include_logs=False)
     known = sum((p.stop - p.start) if p.stop is not None else BLOCK_BYTES for p in pieces)
-    # At least two partitions per worker thread, so the folds keep every worker busy;
-    # more when one would not fold within a worker's memory.
-    partitions = 2 * threads * max(1, math.ceil(known / fold_budget.partition_bytes / threads))
+    # At least two partitions of connector lines per worker thread, so the folds keep
+    # every worker busy, more when one would not fold within a worker's memory; and
+    # as many for link lines (``routing.partition_spaces``).
+    partitions = 2 * 2 * threads * max(1, math.ceil(known / fold_budget.partition_bytes / threads))
     buckets = 1 << max(0, (2 * threads - 1).bit_length())
     return min(MAX_PARTITIONS, partitions), buckets
 

@@ -3,9 +3,10 @@
 A line is routed by what the fold groups it with (specification section 3:
 "partition by ``payload.connector_id``"): a connector or sync event goes to
 the partition of its ``connector_id``, an ``ExternalReferenceLinked`` event
-to the partition of its external key (provider, ref type, ref id), and
-anything else (another family, no readable connector, not JSON at all) to a
-partition chosen from its own content. Routing reads only those few members:
+to the partition of its external key (provider, ref type, ref id), in a
+range of partitions of its own (``partition_spaces``), and anything else
+(another family, no readable connector, not JSON at all) to a partition
+chosen from its own content. Routing reads only those few members:
 in C when the compiled core is built (``route.c``, which hands every line
 it cannot read unambiguously to ``Router.slow_route`` here), else with
 msgspec, caching the partition of each (event type, connector) pair. The
@@ -24,7 +25,9 @@ lines find both:
   that name different connectors): the key is the event_id read in base 36,
   which every spelling of one ULID or UUID shares;
 - a ``link_id`` used with external keys of different partitions (the link
-  index skips a reused link_id, so those keys depend on each other).
+  index skips a reused link_id, so those keys depend on each other); those
+  are partitions of link lines only, so joining them leaves the
+  connectors' partitions apart.
 
 Each key is kept with its partition, and ``plan`` folds partitions that
 share one together. A false match (two ids with equal keys) only joins
@@ -61,6 +64,7 @@ __all__ = [
     "event_check_key",
     "id_bucket_shift",
     "link_key",
+    "partition_spaces",
 ]
 
 KeyedLine = tuple[int, int, bytes, int | None, int | None]
@@ -151,6 +155,21 @@ def link_key(link_id: str) -> int:
     return (zlib.crc32(data) << 32 | zlib.crc32(data[::-1])) & _HIGH
 
 
+def partition_spaces(partitions: int) -> tuple[int, int, int]:
+    """How ``partitions`` are shared: (connectors, first link partition, links).
+
+    Connector and sync lines go to partitions ``0 .. connectors - 1``, link
+    lines to the ``links`` partitions from ``first``: a reused link_id then
+    ties only partitions of link lines, and joining those (the link index
+    depends on a link_id's first use) leaves the connectors' partitions
+    apart. One partition is shared by both. ``route.c`` splits them alike.
+    """
+    links = partitions // 2
+    if not links:
+        return partitions, 0, partitions
+    return partitions - links, partitions - links, links
+
+
 def _bytes(value: str) -> bytes:
     return value.encode("utf-8", "surrogatepass")
 
@@ -176,6 +195,7 @@ class _Routes(dict[tuple[Any, Any], int]):
     def __init__(self, partitions: int, cloudevents: bool) -> None:
         super().__init__()
         self.partitions = partitions
+        self.connectors = partition_spaces(partitions)[0]
         self.cloudevents = cloudevents
         self.types: dict[bytes, int] = {}
 
@@ -201,7 +221,7 @@ class _Routes(dict[tuple[Any, Any], int]):
         if family is Family.LINK:
             partition = _LINK
         elif family is not None and isinstance(cid, str) and cid:
-            partition = zlib.crc32(_bytes(cid)) % self.partitions
+            partition = zlib.crc32(_bytes(cid)) % self.connectors
         else:
             partition = _spread(key, self.partitions)
         if len(self) < _CACHE_LIMIT:
@@ -267,6 +287,7 @@ class Router:
         self._shift = id_bucket_shift(buckets)
         self.routed = Routed(buckets)
         self._routes = _Routes(partitions, cloudevents)
+        _, self._link_first, self._links = partition_spaces(partitions)
         fast = _FastCloudEvent if cloudevents else _FastEnvelope
         self._fast = msgspec.json.Decoder(fast).decode
         self._lenient = msgspec.json.Decoder(
@@ -410,9 +431,8 @@ class Router:
         """A link line's partition (that of its external key) and its link_id's key."""
         provider, ref_type, ref_id, link_id = self._link_fields(obj)
         if isinstance(provider, str) and isinstance(ref_type, str) and isinstance(ref_id, str):
-            partition = (
-                zlib.crc32(_bytes(f"{provider}\x00{ref_type}\x00{ref_id}")) % self.partitions
-            )
+            crc = zlib.crc32(_bytes(f"{provider}\x00{ref_type}\x00{ref_id}"))
+            partition = self._link_first + crc % self._links
         else:
             partition = _spread((provider, ref_type, ref_id), self.partitions)
         return partition, link_key(link_id) if isinstance(link_id, str) else None

@@ -75,11 +75,12 @@ def estimated_bytes(sources: Sequence[Source]) -> int | None:
 
 
 def partition_count(input_bytes: int | None, budget: Budget) -> int:
-    """How many partitions to route into: a few per group that fits the budget."""
+    """How many partitions to route into: a few per group that fits the budget, for
+    connector lines and as many for link lines (``routing.partition_spaces``)."""
     if input_bytes is None:
-        return 64
+        return 128
     groups = math.ceil(input_bytes / budget.partition_bytes)
-    return max(1, min(MAX_PARTITIONS, 4 * groups))
+    return max(1, min(MAX_PARTITIONS, 2 * 4 * groups))
 
 
 def bucket_count(input_bytes: int | None, budget: Budget) -> int:

@@ -48,6 +48,7 @@ typedef struct {
     Py_ssize_t type_len[RT_MAX_TYPES];
     int route[RT_MAX_TYPES];
     int partitions, shift;
+    int connectors, link_first, links;  /* scale/routing.py's partition_spaces */
 } rctx_t;
 
 typedef struct {
@@ -309,6 +310,18 @@ type_route(const rctx_t *c, const rval_t *t)
     return -1;
 }
 
+/* How c->partitions are shared by connector lines and link lines: as
+   partition_spaces (scale/routing.py) shares them, which the routing
+   agreement tests hold the two to. */
+static void
+spaces(rctx_t *c)
+{
+    int links = c->partitions / 2;
+    c->connectors = links ? c->partitions - links : c->partitions;
+    c->link_first = links ? c->partitions - links : 0;
+    c->links = links ? links : c->partitions;
+}
+
 /* The partition and check keys of one line: 1 decided, 0 for Python.
 
    Members are read until the three envelope members are found, and the
@@ -381,7 +394,9 @@ route_line(const rctx_t *c, const char *p, const char *end, rline_t *out)
             out->key[out->n_keys++] = link & RT_HIGH;
         }
     }
-    out->part = (uint8_t)(crc % (uint32_t)c->partitions);
+    out->part = route == RT_BY_CONNECTOR
+                    ? (uint8_t)(crc % (uint32_t)c->connectors)
+                    : (uint8_t)(c->link_first + crc % (uint32_t)c->links);
     out->key[out->n_keys++] = key;
     return 1;
 }
@@ -642,6 +657,7 @@ route_block(PyObject *module, PyObject *args)
         }
     filling = 1;
     c.partitions = partitions;
+    spaces(&c);
     c.shift = shift;
     /* Own copies: slow may learn new types, and nothing it does moves what
        this call reads. */
@@ -997,6 +1013,7 @@ lines_keyed(PyObject *module, PyObject *args)
         return NULL;
     size_t n;
     c.partitions = 1;
+    spaces(&c);
     c.shift = 64;
     types = PyDict_Copy(types_in);
     if (!types || load_names(&c, names) < 0 || load_types(&c, types) < 0) goto done;
