@@ -162,7 +162,8 @@ def partition_spaces(partitions: int) -> tuple[int, int, int]:
     lines to the ``links`` partitions from ``first``: a reused link_id then
     ties only partitions of link lines, and joining those (the link index
     depends on a link_id's first use) leaves the connectors' partitions
-    apart. One partition is shared by both. ``route.c`` splits them alike.
+    apart. One partition is shared by both. The compiled router is handed the
+    split.
     """
     links = partitions // 2
     if not links:
@@ -287,7 +288,8 @@ class Router:
         self._shift = id_bucket_shift(buckets)
         self.routed = Routed(buckets)
         self._routes = _Routes(partitions, cloudevents)
-        _, self._link_first, self._links = partition_spaces(partitions)
+        self._spaces = partition_spaces(partitions)
+        _, self._link_first, self._links = self._spaces
         fast = _FastCloudEvent if cloudevents else _FastEnvelope
         self._fast = msgspec.json.Decoder(fast).decode
         self._lenient = msgspec.json.Decoder(
@@ -346,6 +348,7 @@ class Router:
             lines, line_bytes = self._compiled(
                 block,
                 self.partitions,
+                self._spaces,
                 self._shift,
                 self.max_line_bytes,
                 self._names,

@@ -266,6 +266,7 @@ class BlockRouter(Protocol):
         self,
         block: bytes | memoryview,
         partitions: int,
+        spaces: tuple[int, int, int],
         shift: int,
         max_line_bytes: int,
         names: tuple[bytes, ...],

@@ -48,7 +48,7 @@ typedef struct {
     Py_ssize_t type_len[RT_MAX_TYPES];
     int route[RT_MAX_TYPES];
     int partitions, shift;
-    int connectors, link_first, links;  /* scale/routing.py's partition_spaces */
+    int connectors, link_first, links;  /* routing.partition_spaces(partitions) */
 } rctx_t;
 
 typedef struct {
@@ -310,18 +310,6 @@ type_route(const rctx_t *c, const rval_t *t)
     return -1;
 }
 
-/* How c->partitions are shared by connector lines and link lines: as
-   partition_spaces (scale/routing.py) shares them, which the routing
-   agreement tests hold the two to. */
-static void
-spaces(rctx_t *c)
-{
-    int links = c->partitions / 2;
-    c->connectors = links ? c->partitions - links : c->partitions;
-    c->link_first = links ? c->partitions - links : 0;
-    c->links = links ? links : c->partitions;
-}
-
 /* The partition and check keys of one line: 1 decided, 0 for Python.
 
    Members are read until the three envelope members are found, and the
@@ -353,7 +341,8 @@ route_line(const rctx_t *c, const char *p, const char *end, rline_t *out)
             /* The payload's routing members end the reading only when the
                event id was read before: else it is read to its end. */
             uint32_t stop = 0;
-            if (seen & 1) stop = route == RT_BY_CONNECTOR ? 0x1 : route == RT_BY_EXTERNAL_KEY ? 0x1E : 0;
+            if (seen & 1)
+                stop = route == RT_BY_CONNECTOR ? 0x1 : route == RT_BY_EXTERNAL_KEY ? 0x1E : 0;
             p = rpayload(c, p, end, pay, &pseen, stop);
             if (p == RSTOP) {
                 seen = 7;
@@ -605,8 +594,11 @@ done:
     return ok;
 }
 
-/* route_block(block, partitions, shift, max_line, names, types, slow, stage,
-   fill, flush, routing, ids) -> (lines, line bytes): see scale/routing.py.
+/* route_block(block, partitions, (connectors, link_first, links), shift,
+   max_line, names, types, slow, stage, fill, flush, routing, ids) ->
+   (lines, line bytes): see scale/routing.py. A connector's line goes to
+   one of partitions 0..connectors-1, a link to one of the links from
+   link_first (routing.partition_spaces).
    A line is a run of bytes ended by \n or by the block's end; a last empty
    run is no line. stage: a writable buffer of partitions * cap bytes; fill:
    a writable buffer of one int64 per partition (bytes staged). When slow or
@@ -625,15 +617,18 @@ route_block(PyObject *module, PyObject *args)
     int filling = 0;
     rline_t *ls = NULL;
     size_t n = 0, total = 0;
-    if (!PyArg_ParseTuple(args, "y*iinO!O!OOOOO!O!", &block, &partitions, &shift, &max_line,
-                          &PyTuple_Type, &names, &PyDict_Type, &types_in, &slow, &stage_obj,
-                          &fill_obj, &flush, &PyByteArray_Type, &routing, &PyList_Type, &ids_in))
+    if (!PyArg_ParseTuple(args, "y*i(iii)inO!O!OOOOO!O!", &block, &partitions, &c.connectors,
+                          &c.link_first, &c.links, &shift, &max_line, &PyTuple_Type, &names,
+                          &PyDict_Type, &types_in, &slow, &stage_obj, &fill_obj, &flush,
+                          &PyByteArray_Type, &routing, &PyList_Type, &ids_in))
         return NULL;
     /* At most 2**20 key buckets, so 64 - 20 <= shift <= 64. */
     Py_ssize_t n_buckets = shift >= 44 && shift <= 64 ? (Py_ssize_t)1 << (64 - shift) : 0;
-    if (partitions < 1 || partitions > RT_TOO_LONG || !n_buckets
+    if (partitions < 1 || partitions > RT_TOO_LONG || c.connectors < 1 || c.connectors > partitions
+        || c.links < 1 || c.link_first < 0 || c.link_first > partitions - c.links || !n_buckets
         || PyList_GET_SIZE(ids_in) != n_buckets || max_line < 0) {
-        PyErr_SetString(PyExc_ValueError, "route_block: partitions, shift or ids out of range");
+        PyErr_SetString(PyExc_ValueError,
+                        "route_block: partitions, their spaces, shift or ids out of range");
         goto done;
     }
     if (PyObject_GetBuffer(stage_obj, &stage, PyBUF_WRITABLE) < 0) goto done;
@@ -657,7 +652,6 @@ route_block(PyObject *module, PyObject *args)
         }
     filling = 1;
     c.partitions = partitions;
-    spaces(&c);
     c.shift = shift;
     /* Own copies: slow may learn new types, and nothing it does moves what
        this call reads. */
@@ -1012,8 +1006,8 @@ lines_keyed(PyObject *module, PyObject *args)
                           &types_in, &packed))
         return NULL;
     size_t n;
-    c.partitions = 1;
-    spaces(&c);
+    c.partitions = c.connectors = c.links = 1;  /* partitions are not asked for */
+    c.link_first = 0;
     c.shift = 64;
     types = PyDict_Copy(types_in);
     if (!types || load_names(&c, names) < 0 || load_types(&c, types) < 0) goto done;
