@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from connector_sync_contracts.scale.budget import Budget, parse_bytes, parse_memory_limit
+from connector_sync_contracts.scale.plan import pack_groups
 
 SIZES = ["100", "8MB", "512MiB", "2GB", "5.4 kB", "1kiB", "1e6", "1e6 kB", "MB", "3 gib", "7b"]
 
@@ -35,3 +36,19 @@ def test_a_budget_too_small_for_one_connector_still_has_a_partition_size() -> No
     budget = Budget(1, include_logs=True)
     assert budget.partition_bytes == 1
     assert not budget.fits(2)
+
+
+def test_link_partitions_are_packed_by_what_their_lines_cost_to_fold() -> None:
+    # Link lines cost several times more fold memory a byte than connector lines; a
+    # group packed by raw bytes could gather the links of many partitions and pass the
+    # budget (a 10M log at 600MB peaked at 542 MB, 415 MB packed by cost).
+    budget = Budget(600 * 10**6, include_logs=False)
+    sizes = [100, 200, 10, 20]
+    assert budget.weighted(sizes, 2) == [100, 200, int(10 * Budget.LINK_FACTOR), 120]
+    assert budget.weighted(sizes, 0) == sizes  # one partition space: nothing apart
+    assert Budget.LINK_FACTOR > 2.5 / 0.47  # the measured ratio, with a margin
+    # 700 bytes of input fit 800 by bytes, but the links' 100 bytes cost 600.
+    sizes = [300, 300, 50, 50]
+    assert [group.partitions for group in pack_groups(sizes, [], 800)] == [(0, 1, 2, 3)]
+    weighted = pack_groups(budget.weighted(sizes, 2), [], 800)
+    assert sorted(group.partitions for group in weighted) == [(0, 1), (2, 3)]

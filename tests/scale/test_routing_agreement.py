@@ -285,6 +285,21 @@ def test_the_compiled_router_decides_usual_producer_lines_itself(
     )
 
 
+def test_a_router_that_freed_its_stage_delivers_every_line_and_routes_again() -> None:
+    # A spilled replay frees the staging buffer once routing ends (it is not needed
+    # while the groups fold); the lines staged are delivered first, and a router
+    # asked to route again stages anew.
+    first = [b'{"event_id":"01H1","event_type":"ConnectorDegraded","payload":{"connector_id":"a"}}']
+    later = [b'{"event_id":"01H2","event_type":"ConnectorDegraded","payload":{"connector_id":"b"}}']
+    router, delivered = _delivering(compiled=True)
+    router.route_block(b"\n".join(first) + b"\n")
+    router.done_routing()
+    assert sorted(b"".join(map(bytes, delivered)).splitlines()) == first
+    router.route_block(b"\n".join(later) + b"\n")
+    router.take()
+    assert sorted(b"".join(map(bytes, delivered)).splitlines()) == sorted(first + later)
+
+
 def test_lines_with_a_repeated_member_or_bad_utf8_are_routed_without_loss() -> None:
     lines = [
         # invalid UTF-8 after escapes: msgspec raises UnicodeDecodeError, not DecodeError

@@ -330,6 +330,13 @@ class Router:
         finally:
             view.release()
 
+    def done_routing(self) -> None:
+        """Free the staging buffer (every staged line is delivered first). The router
+        still reads lines' keys (``keyed_lines``, ``line_keys``); routing again
+        stages anew."""
+        self.flush()
+        self._stage = bytearray()
+
     def take(self) -> Routed:
         """What was routed since the last ``take``, all of it delivered; the router starts anew."""
         self.flush()
@@ -345,6 +352,8 @@ class Router:
         """Route a block of whole lines (each ended by ``\\n``, the last maybe not); count them."""
         routed = self.routed
         if self._compiled is not None:
+            if not self._stage:  # freed by done_routing
+                self._stage = bytearray(self._cap * self.partitions)
             lines, line_bytes = self._compiled(
                 block,
                 self.partitions,

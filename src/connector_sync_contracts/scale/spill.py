@@ -40,7 +40,7 @@ from .fold import FoldSettings, fold_group, report_too_long
 from .outcome import Outcome
 from .overlap import Behind, ahead
 from .plan import Group, Piece, Tie, Tracer, first_lines_of, pack_groups, tied_partitions
-from .routing import MAX_PARTITIONS, TOO_LONG, Routed, Router
+from .routing import MAX_PARTITIONS, TOO_LONG, Routed, Router, partition_spaces
 from .untangle import untangle
 
 __all__ = ["bucket_count", "estimated_bytes", "partition_count", "spilling"]
@@ -244,6 +244,7 @@ def spilling(
         try:
             with no_gc():  # routing makes many short-lived, acyclic objects
                 counts = route_sources(sources, store, router, budget.buffer_bytes, on_line)
+            router.done_routing()  # its staging buffer is not needed while the groups fold
         finally:
             store.close()
         # Copies of one event_id in several partitions go to their winner's partition,
@@ -257,7 +258,13 @@ def spilling(
             settings,
             bin_bytes=budget.copies_bytes,
         )
-        groups = pack_groups(store.sizes, [tie.partitions for tie in ties], budget.partition_bytes)
+        # Link lines cost more to fold than connector lines: their partitions are
+        # packed by what they cost, so no group gathers more links than it can hold.
+        groups = pack_groups(
+            budget.weighted(store.sizes, partition_spaces(partitions)[1]),
+            [tie.partitions for tie in ties],
+            budget.partition_bytes,
+        )
         if pieces is None:
             pieces = [Piece(index, source.name) for index, source in enumerate(sources)]
         outcome = Outcome(folder, pieces, include_logs=settings.include_logs)
