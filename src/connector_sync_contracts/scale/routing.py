@@ -193,10 +193,11 @@ class _Routes(dict[tuple[Any, Any], int]):
     (or CloudEvents ``type``) bytes.
     """
 
-    def __init__(self, partitions: int, cloudevents: bool) -> None:
+    def __init__(self, partitions: int, connectors: int, cloudevents: bool) -> None:
         super().__init__()
         self.partitions = partitions
-        self.connectors = partition_spaces(partitions)[0]
+        self.connectors = connectors
+        """Partitions ``0 .. connectors - 1`` take connector and sync lines."""
         self.cloudevents = cloudevents
         self.types: dict[bytes, int] = {}
 
@@ -287,9 +288,9 @@ class Router:
         self.sink = sink
         self._shift = id_bucket_shift(buckets)
         self.routed = Routed(buckets)
-        self._routes = _Routes(partitions, cloudevents)
         self._spaces = partition_spaces(partitions)
-        _, self._link_first, self._links = self._spaces
+        connectors, self._link_first, self._links = self._spaces
+        self._routes = _Routes(partitions, connectors, cloudevents)
         fast = _FastCloudEvent if cloudevents else _FastEnvelope
         self._fast = msgspec.json.Decoder(fast).decode
         self._lenient = msgspec.json.Decoder(
