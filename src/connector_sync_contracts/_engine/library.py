@@ -33,7 +33,7 @@ from ..reducing.anomalies import AnomalyData
 from ..reducing.facts import Fact
 from ..reducing.fold import Engine, settle_copies, unchecked
 from . import native
-from .runner import Folded, _Order, fold_compiled, replay_sources
+from .runner import CopyOrder, Folded, fold_compiled, replay_sources
 
 __all__ = ["fold_items", "fold_lines"]
 
@@ -155,7 +155,7 @@ def _settle(
     """
     # Each copy as settle_copies takes it: (not known valid, order, canonical JSON,
     # (order, canonical JSON, fact)).
-    copies: dict[str, list[tuple[bool, _Order, bytes, tuple[_Order, bytes, Fact | None]]]] = {
+    copies: dict[str, list[tuple[bool, CopyOrder, bytes, tuple[CopyOrder, bytes, Fact | None]]]] = {
         eid: [] for eid in wanted
     }
     # The core says which items hold the copies (item i is line i + 1 of source 0):

@@ -62,9 +62,9 @@ _BUCKETS: Final = 16
 _SAMPLE_LINES: Final = 1000
 _FAMILY_BITS: Final = {Family.CONNECTOR: 1, Family.SYNC: 2, Family.LINK: 4}
 
-_Order = tuple[int, int]
+CopyOrder = tuple[int, int]
 """(lamport, instant_us): orders the copies of one event_id as their sort keys do."""
-_Copy = tuple[bool, _Order, bytes, tuple[_Order, bytes, tuple[str, Any]]]
+_Copy = tuple[bool, CopyOrder, bytes, tuple[CopyOrder, bytes, tuple[str, Any]]]
 """One copy of an event_id being settled, as ``settle_copies`` takes it: (not known
 valid, order, canonical JSON, (order, raw line, its record values as
 ``Scanner.offer`` takes them))."""

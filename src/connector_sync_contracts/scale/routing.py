@@ -289,8 +289,7 @@ class Router:
         self._shift = id_bucket_shift(buckets)
         self.routed = Routed(buckets)
         self._spaces = partition_spaces(partitions)
-        connectors, self._link_first, self._links = self._spaces
-        self._routes = _Routes(partitions, connectors, cloudevents)
+        self._routes = _Routes(partitions, self._spaces[0], cloudevents)
         fast = _FastCloudEvent if cloudevents else _FastEnvelope
         self._fast = msgspec.json.Decoder(fast).decode
         self._lenient = msgspec.json.Decoder(
@@ -445,7 +444,8 @@ class Router:
         provider, ref_type, ref_id, link_id = self._link_fields(obj)
         if isinstance(provider, str) and isinstance(ref_type, str) and isinstance(ref_id, str):
             crc = zlib.crc32(_bytes(f"{provider}\x00{ref_type}\x00{ref_id}"))
-            partition = self._link_first + crc % self._links
+            _, first, links = self._spaces
+            partition = first + crc % links
         else:
             partition = _spread((provider, ref_type, ref_id), self.partitions)
         return partition, link_key(link_id) if isinstance(link_id, str) else None
