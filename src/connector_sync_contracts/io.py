@@ -15,6 +15,7 @@ from __future__ import annotations
 import errno
 import gzip
 import itertools
+import operator
 import os
 import select
 import shutil
@@ -28,7 +29,7 @@ from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, ClassVar, Final, Protocol
+from typing import IO, Any, ClassVar, Final, Protocol, cast
 
 from .errors import InputError
 from .validation.input import load_json_object, nul_byte
@@ -248,6 +249,15 @@ class Source:
         ``release_rereads()`` and ``close()``.
         """
         return None if self._held is None else self._held[0]
+
+    def line_reader(self) -> Callable[[int, int], bytes | None] | None:
+        """``read_held``, for an input held in memory rather than in a file
+        (``reread_fd`` is then None); None for any other input."""
+        return None
+
+    def rereadable(self) -> bool:
+        """Whether ``read_held`` can read lines again (a held file, or lines in memory)."""
+        return self._held is not None or self.line_reader() is not None
 
     def read_held(self, offset: int, length: int) -> bytes | None:
         """``length`` bytes of the held file (``reread_fd``) at ``offset``: a line read
@@ -490,8 +500,10 @@ class LinesSource(Source):
     Each item is the bytes of one line; a trailing ``\n`` or ``\r\n`` is
     allowed (lines read from a file in binary mode keep theirs). An item that
     holds a newline inside reads as the several lines it holds, as it would
-    in a file. A list or tuple is read in place, any other iterable once,
-    into a temporary file (so the settle pass of replay can read it again).
+    in a file. A list or tuple is read in place (a line is read again from
+    its item: it must not change while it is replayed), any other iterable
+    once, into a temporary file (so the settle pass of replay can read it
+    again).
     Items are never taken for gzip data.
     """
 
@@ -504,10 +516,34 @@ class LinesSource(Source):
     ) -> None:
         super().__init__(name, max_line_bytes=max_line_bytes)
         self._items = lines
+        self._starts: list[int] | None = None
 
     def streamed(self) -> bool:
         """Whether the lines can be iterated only once (not a list or tuple)."""
         return not isinstance(self._items, (list, tuple))
+
+    def line_reader(self) -> Callable[[int, int], bytes | None] | None:
+        """``read_held`` when the lines are a list or tuple (read in place, no file)."""
+        return self.read_held if isinstance(self._items, (list, tuple)) else None
+
+    def read_held(self, offset: int, length: int) -> bytes | None:
+        """``Source.read_held``; a list or tuple is read again from its items, which
+        are where the reading saw them: no copy of the lines is kept.
+
+        None when the bytes asked for are not within one item as it is now.
+        """
+        items = self._items
+        if not isinstance(items, (list, tuple)):
+            return super().read_held(offset, length)
+        starts = self._starts
+        if starts is None or len(starts) != len(items) + 1:
+            starts = self._starts = _starts(items)
+        at = bisect_right(starts, offset) - 1
+        if not 0 <= at < len(items):
+            return None
+        line = _ended_line(items[at])
+        begin = offset - starts[at]
+        return line[begin : begin + length] if begin + length <= len(line) else None
 
     def size(self) -> int | None:
         """The lines' bytes (newlines included) when they are a list or tuple, else None."""
@@ -586,6 +622,17 @@ class _JoinedLines:
 
 
 _NEWLINE: Final = itertools.repeat(b"\n")
+
+
+def _starts(items: Sequence[bytes | bytearray | memoryview]) -> list[int]:
+    """Where each item starts in the lines ``_JoinedLines`` reads, and where they end."""
+    sizes: Iterable[int]
+    plain = cast("Sequence[bytes]", items)  # when every item is bytes, checked first
+    if set(map(type, items)) == {bytes} and not any(map(bytes.endswith, plain, _NEWLINE)):
+        sizes = map(operator.add, map(len, plain), itertools.repeat(1))
+    else:
+        sizes = (len(_ended_line(item)) for item in items)
+    return list(itertools.accumulate(sizes, initial=0))
 
 
 def _ended_line(item: object) -> bytes:

@@ -166,6 +166,104 @@ def test_without_a_file_every_line_is_hashed_as_it_is_read() -> None:
         scanner.reread_from(0, -2)
 
 
+def _reader(text: bytes, calls: list[tuple[int, int]]) -> Any:
+    """A ``reread_from`` reader of lines held in memory (``text``), noting each call."""
+
+    def read(offset: int, length: int) -> bytes | None:
+        calls.append((offset, length))
+        return text[offset : offset + length]
+
+    return read
+
+
+def test_a_kept_line_held_in_memory_is_read_again_by_its_reader_when_a_copy_arrives() -> None:
+    """Lines given in memory (``replay_lines`` of a list) have no file: the scanner
+    reads a line again through a callable, as it does from a file, and only for an
+    event_id with a copy; it places the copies by offset, so the settle reads them
+    alone."""
+    a, b, c = _events(3)
+    first = a + b"\n" + b + b"\r\n" + c + b"\n"
+    changed = _other_node(b)
+    second = a + b"\n" + changed + b"\n" + a + b"\n"
+    calls: list[tuple[int, int]] = []
+    scanner = native_scanner()
+    assert scanner is not None
+    assert scanner.reread_from(0, _reader(first + second, calls)) is True
+    assert scanner.scan(first, True, LIMIT, False, 0, 1, 0) == (3, [])
+    assert calls == [], "no copy yet: no line is read again"
+    assert scanner.scan(second, True, LIMIT, False, 0, 4, len(first)) == (3, [])
+    assert sorted(calls) == [(0, len(a)), (len(a) + 1, len(b))]
+    assert scanner.rereads() == (2,)
+    assert scanner.settle() == ([_eid(b)], 2)
+    assert scanner.copy_places() == {
+        _eid(b): (
+            (0, 2, len(a) + 1, len(b)),
+            (0, 5, len(first) + len(a) + 1, len(changed)),
+        )
+    }
+
+
+@pytest.mark.parametrize(
+    "answer", [None, b"", b"x" * 7, "text"], ids=["none", "empty", "too-short", "not-bytes"]
+)
+def test_a_reader_that_cannot_give_the_line_sends_its_copies_to_the_exact_settle(
+    answer: object,
+) -> None:
+    """A line the reader does not give back whole is never taken for identical to
+    its copy: the copies are settled exactly, in Python."""
+    a, b = _events(2)
+    scanner = native_scanner()
+    assert scanner is not None
+    scanner.reread_from(0, lambda offset, length: answer)  # type: ignore[arg-type,return-value]
+    block = a + b"\n" + b + b"\n" + a + b"\n"
+    assert scanner.scan(block, True, LIMIT, False, 0, 1, 0) == (3, [])
+    assert scanner.settle() == ([_eid(a)], 0)
+
+
+def test_a_reader_error_or_a_reader_using_the_scanner_fails_the_scan() -> None:
+    a, b = _events(2)
+    block = a + b"\n" + b + b"\n" + a + b"\n"
+
+    def failing(offset: int, length: int) -> bytes:
+        raise OSError("gone")
+
+    scanner = native_scanner()
+    assert scanner is not None
+    scanner.reread_from(0, failing)
+    with pytest.raises(OSError, match="gone"):
+        scanner.scan(block, True, LIMIT, False, 0, 1, 0)
+
+    scanner = native_scanner()
+    assert scanner is not None
+
+    def reentering(offset: int, length: int) -> bytes:
+        scanner.scan(block, True, LIMIT, False, 0, 1, 0)
+        return block[offset : offset + length]
+
+    scanner.reread_from(0, reentering)
+    with pytest.raises(RuntimeError, match="while a line is read again"):
+        scanner.scan(block, True, LIMIT, False, 0, 1, 0)
+
+
+def test_a_list_of_lines_settles_its_copies_without_being_read_again_whole(
+    copies_log: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``replay_lines`` of a list: the copies' lines are read again from the items
+    by offset, as a file's are, and the projection is the file's."""
+
+    def whole(self: jsonl.LinesSource, numbers: Any) -> Any:
+        raise AssertionError("the lines were read again whole")
+
+    lines = copies_log.read_bytes().splitlines()
+    as_file, settled = _replay(copies_log, read_again=True, monkeypatch=monkeypatch)
+    assert settled, "the log has conflicting copies"
+    monkeypatch.setattr(jsonl.LinesSource, "lines_at", whole)
+    assert replay_lines(lines).to_json() == as_file
+    monkeypatch.setattr(jsonl.LinesSource, "line_reader", lambda self: None)
+    with pytest.raises(AssertionError, match="read again whole"):
+        replay_lines(lines)
+
+
 @pytest.fixture(scope="module")
 def copies_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Exact duplicates, conflicting copies, invalid lines and unusual lines, shuffled."""

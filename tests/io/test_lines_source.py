@@ -79,3 +79,46 @@ def test_an_item_that_is_not_bytes_is_a_type_error_naming_its_type(at: int) -> N
     items[at] = "text"
     with pytest.raises(TypeError, match="a line must be bytes, not str"):
         _read_all(LinesSource(items), 1 << 20)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    items=st.lists(_ITEM, min_size=1, max_size=30),
+    data=st.data(),
+    as_tuple=st.booleans(),
+)
+def test_a_line_is_read_again_from_the_items_where_the_reading_saw_it(
+    items: list[Any], data: st.DataObject, as_tuple: bool
+) -> None:
+    """``read_held`` of a list or tuple gives the bytes the reading saw at that offset
+    when they lie within one item (every line does), and None otherwise: no line is
+    ever pieced together from two items."""
+    source = LinesSource(tuple(items) if as_tuple else items)
+    assert source.rereadable()
+    text = _expected(items)
+    ends: list[int] = []
+    for item in items:
+        line = bytes(item)
+        ends.append((ends[-1] if ends else 0) + len(line) + (not line.endswith(b"\n")))
+    offset = data.draw(st.integers(0, len(text) + 2))
+    length = data.draw(st.integers(0, 20))
+    starts = [0, *ends[:-1]]
+    # Every item is at least its newline: the item an offset is in is one or none.
+    within = any(
+        start <= offset < end and offset + length <= end
+        for start, end in zip(starts, ends, strict=True)
+    )
+    expected = text[offset : offset + length] if within else None
+    assert source.read_held(offset, length) == expected
+
+
+def test_lines_that_are_not_a_list_are_read_again_from_their_spool() -> None:
+    source = LinesSource(iter([b"a", b"bc"]))
+    assert source.line_reader() is None
+    try:
+        source.hold_for_rereads = True
+        assert list(source.lines()) == [b"a", b"bc"]
+        assert source.rereadable()
+        assert source.read_held(2, 2) == b"bc"
+    finally:
+        source.close()

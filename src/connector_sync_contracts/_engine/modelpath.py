@@ -240,7 +240,7 @@ def copies_at(
         wanted = sorted(set(lines[index]))
         source = sources[index]
         read: Iterable[bytes | None]
-        if source.reread_fd() is not None and all(offset >= 0 for _, offset, _ in wanted):
+        if source.rereadable() and all(offset >= 0 for _, offset, _ in wanted):
             read = [source.read_held(offset, length) for _, offset, length in wanted]
         else:
             numbers = {number for number, _, _ in wanted}

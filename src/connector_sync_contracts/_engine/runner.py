@@ -19,7 +19,9 @@ specification's section 2, in a second read of only the affected lines.
 The compiled core compares the bytes of two copies by a keyed hash, made
 only when a copy arrives: the first copy of a file stored as it is read is
 read again at its offset (``Source.block_offset``), and a file whose lines
-were read again must not have changed meanwhile (``_unchanged``).
+were read again must not have changed meanwhile (``_unchanged``). Lines a
+caller gives as a list are read again from its items the same way
+(``Source.line_reader``).
 """
 
 from __future__ import annotations
@@ -830,8 +832,10 @@ def _reserving_scan(scanner: native.Scanner, sources: list[Source]) -> Scan:
         # only if a copy of its event_id arrives: then it is read again by offset.
         source = sources[index]
         if index not in readable:
-            fd = source.reread_fd()
-            readable[index] = fd is not None and scanner.reread_from(index, fd)
+            how: int | Callable[[int, int], bytes | None] | None = source.reread_fd()
+            if how is None:
+                how = source.line_reader()
+            readable[index] = how is not None and scanner.reread_from(index, how)
         offset = source.block_offset if readable[index] else None
         count, deferred, reported = _scanned(
             scanner,
@@ -892,7 +896,7 @@ def _changed_while_replayed(source: Source) -> str:
 def _release(scanner: native.Scanner | None, sources: list[Source]) -> None:
     """Close the files held for lines read again, once the scanner no longer has them."""
     for index, source in enumerate(sources):
-        if scanner is not None and source.reread_fd() is not None:
+        if scanner is not None and source.rereadable():
             scanner.reread_from(index, -1)
         source.release_rereads()
 

@@ -151,9 +151,10 @@ class Scanner(Protocol):
         what is wrong with it; ``plan`` is ``cloudevents.compiled_plan()``.
         """
 
-    def reread_from(self, source: int, fd: int, /) -> bool:
-        """Read kept lines of ``source`` again from ``fd`` (open until ``settle()``);
-        False where lines cannot be read again."""
+    def reread_from(self, source: int, how: int | Callable[[int, int], bytes | None], /) -> bool:
+        """Read kept lines of ``source`` again from the file descriptor ``how`` (open
+        until ``settle()``), or with ``how(offset, length)`` for lines held in memory;
+        -1: never. False where lines cannot be read again."""
 
     def rereads(self) -> tuple[int, ...]:
         """How many lines of each source were read again."""

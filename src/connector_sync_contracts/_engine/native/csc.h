@@ -621,9 +621,11 @@ typedef struct {
     PyObject *placed;          /* start_fold(place=True): {event_id: (source, line)} of the
                                   events of the anomalies folded so far, else NULL */
     uint64_t unplaced;         /* and how many of those anomalies it could not place */
-    /* Files the lines of each source can be read again from (reread_from):
-       fd -1 none; count: lines read again. The fds are Python's. */
-    struct reread { int fd; uint64_t count; } *rereads;
+    /* Where the lines of each source can be read again from (reread_from):
+       a file (fd, -1 none; the fds are Python's) or a callable read(offset,
+       length) -> bytes | None (owned; NULL none); count: lines read again. */
+    struct reread { int fd; uint64_t count; PyObject *read; } *rereads;
+    int rereading;             /* a read callable is running: the scanner refuses every call */
     size_t n_rereads;
     buf_t reread_buf;          /* a line read again */
     buf_t ident_buf;           /* a member of a line, written compactly (line_identity) */

@@ -85,6 +85,7 @@ Scanner_dealloc(Scanner *self)
     Py_CLEAR(self->items_type);
     maker_clear(&self->deliveries);
     Py_CLEAR(self->placed);
+    for (size_t k = 0; k < self->n_rereads; k++) Py_CLEAR(self->rereads[k].read);
     free(self->rereads);
     buf_free(&self->reread_buf);
     buf_free(&self->ident_buf);
@@ -108,6 +109,10 @@ usable(Scanner *self, const char *what)
     }
     if (self->folding) {
         PyErr_Format(PyExc_RuntimeError, "%s() after the fold started", what);
+        return 0;
+    }
+    if (self->rereading) {
+        PyErr_Format(PyExc_RuntimeError, "%s() while a line is read again", what);
         return 0;
     }
     return 1;
@@ -134,7 +139,8 @@ Scanner_scan(Scanner *self, PyObject *args)
     }
     /* Kept lines whose source can be read again get their identity only if
        a copy of their event_id arrives (store.c's line_ident). */
-    int lazy = keep && offset >= 0 && source < self->n_rereads && self->rereads[source].fd >= 0;
+    int lazy = keep && offset >= 0 && source < self->n_rereads &&
+               (self->rereads[source].fd >= 0 || self->rereads[source].read);
     PyObject *deferred = PyList_New(0), *reported = reports ? PyList_New(0) : NULL;
     if (!deferred || (reports && !reported)) {
         Py_XDECREF(deferred);
@@ -693,36 +699,52 @@ Scanner_copy_places(Scanner *self, PyObject *Py_UNUSED(ignored))
     return store_copy_places(self);
 }
 
-/* reread_from(source, fd): the lines scan() is given for this source with
-   an offset can be read again from this file descriptor, held open by the
-   caller until settle(); fd -1: they cannot. Returns whether lines are read
-   again at all (False where there is no pread: identities are then made
-   as each line is read). */
+/* reread_from(source, how): the lines scan() is given for this source with
+   an offset can be read again: how is a file descriptor, held open by the
+   caller until settle(), or a callable read(offset, length) -> bytes (None
+   when it cannot), for lines held in memory; -1: they cannot. Returns
+   whether lines are read again at all (False for a file where there is no
+   pread: identities are then made as each line is read). */
 static PyObject *
 Scanner_reread_from(Scanner *self, PyObject *args)
 {
     unsigned int source;
-    int fd;
-    if (!PyArg_ParseTuple(args, "Ii", &source, &fd)) return NULL;
+    PyObject *how;
+    if (!PyArg_ParseTuple(args, "IO", &source, &how)) return NULL;
     if (!usable(self, "reread_from")) return NULL;
-    if (source > 0xFFFF || fd < -1) {
+    int fd = -1;
+    PyObject *read = NULL;
+    if (PyCallable_Check(how)) {
+        read = how;
+    } else {
+        long v = PyLong_AsLong(how);
+        if (v == -1 && PyErr_Occurred()) return NULL;
+        if (v < -1 || v > INT_MAX) {
+            PyErr_SetString(PyExc_ValueError, "source or fd out of range");
+            return NULL;
+        }
+        fd = (int)v;
+    }
+    if (source > 0xFFFF) {
         PyErr_SetString(PyExc_ValueError, "source or fd out of range");
         return NULL;
     }
 #ifdef _WIN32
-    Py_RETURN_FALSE;
-#else
+    if (!read) Py_RETURN_FALSE;
+#endif
     if (source >= self->n_rereads) {
         size_t n = (size_t)source + 1;
         struct reread *grown = realloc(self->rereads, array_size(n, sizeof(struct reread)));
         if (!grown) return PyErr_NoMemory();
-        for (size_t k = self->n_rereads; k < n; k++) grown[k] = (struct reread){-1, 0};
+        for (size_t k = self->n_rereads; k < n; k++) grown[k] = (struct reread){-1, 0, NULL};
         self->rereads = grown;
         self->n_rereads = n;
     }
-    self->rereads[source].fd = fd;
+    struct reread *at = &self->rereads[source];
+    at->fd = fd;
+    Py_XINCREF(read);
+    Py_XSETREF(at->read, read);
     Py_RETURN_TRUE;
-#endif
 }
 
 /* rereads() -> (lines read again, per source index). */
@@ -815,8 +837,9 @@ static PyMethodDef Scanner_methods[] = {
      "rules, are taken (kept) and listed in reported as (index, start, end, code), code = "
      "kind (1: unknown type, 2: rules) | event type index << 8 | broken rules << 16."},
     {"reread_from", (PyCFunction)Scanner_reread_from, METH_VARARGS,
-     "reread_from(source, fd) -> bool: read a kept line of source again from fd (open until "
-     "settle()) only when a copy of its event_id arrives; False where that is not supported."},
+     "reread_from(source, how) -> bool: read a kept line of source again, from the file "
+     "descriptor how (open until settle()) or with how(offset, length) -> bytes | None, only "
+     "when a copy of its event_id arrives; -1: never. False where that is not supported."},
     {"rereads", (PyCFunction)Scanner_rereads, METH_NOARGS,
      "rereads() -> tuple: how many lines of each source were read again."},
     {"map_cloudevents", (PyCFunction)Scanner_map_cloudevents, METH_VARARGS,

@@ -448,20 +448,36 @@ whole:
 
 /* The identity of a LAZY_LINE record: the keyed hash of its line, taken
    from text (the line in its block, when the caller has it) or read again
-   from its source's file. 1 (*ident set), 0 not known (no file, or it no
-   longer holds that many bytes there: the copies are then settled exactly,
-   in Python). A line read again is counted, so that Python can check
-   afterwards that the file did not change meanwhile (runner.py). */
+   from its source's file or callable. 1 (*ident set), 0 not known (no file,
+   or it no longer holds that many bytes there: the copies are then settled
+   exactly, in Python). A line read again is counted, so that Python can
+   check afterwards that the file did not change meanwhile (runner.py). */
 static int
 line_ident(Scanner *self, const rec_t *r, const char *text, uint64_t *ident)
 {
     size_t len = (size_t)(r->ident & (LINE_LEN_LIMIT - 1));
     if (text) return line_identity(self, text, len, ident) < 0 ? -1 : 1;
+    size_t source = (size_t)(r->where >> 48);
+    if (source >= self->n_rereads) return 0;
+    PyObject *read = self->rereads[source].read;
+    if (read) {
+        self->rereading = 1;
+        PyObject *got = PyObject_CallFunction(read, "Kn", (unsigned long long)(r->ident >> LINE_LEN_BITS),
+                                              (Py_ssize_t)len);
+        self->rereading = 0;
+        if (!got) return -1;
+        int ok = 0;
+        if (PyBytes_Check(got) && (size_t)PyBytes_GET_SIZE(got) == len) {
+            self->rereads[source].count++;
+            ok = line_identity(self, PyBytes_AS_STRING(got), len, ident) < 0 ? -1 : 1;
+        }
+        Py_DECREF(got);
+        return ok;
+    }
 #ifdef _WIN32
     return 0;
 #else
-    size_t source = (size_t)(r->where >> 48);
-    if (source >= self->n_rereads || self->rereads[source].fd < 0) return 0;
+    if (self->rereads[source].fd < 0) return 0;
     buf_t *b = &self->reread_buf;
     b->len = 0;
     if (buf_room(b, len ? len : 1) < 0) return -1;
