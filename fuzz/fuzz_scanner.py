@@ -44,7 +44,8 @@ like ``_stream._fold_native`` does. Checked on every input:
   is made from any bytes, and a line that is a JSON object keeps it with
   white space around it and after its first brace;
 - the blocks scanned again by a scanner that reads kept lines again from a
-  file (``reread_from``: identities made only for a copy of an event_id)
+  file (``reread_from``: identities made only for a copy of an event_id),
+  and by one that reads them again with a callable (lines held in memory),
   find the same identical and differing copies as one that hashes every
   line at once.
 
@@ -402,18 +403,25 @@ def check_rereads(body: bytes, plan: Plan) -> None:
         while view:
             view = view[os.write(fd, view) :]
         at_once, read_again = new_scanner(plan), new_scanner(plan)
+        in_memory = new_scanner(plan)  # lines held in memory: read again by a callable
         assert read_again.reread_from(0, fd)
+        assert in_memory.reread_from(0, lambda offset, length: body[offset : offset + length])
         first = 1
         for start, end in blocks(body, plan):
             block = exact(body[start:end])
             count, _ = at_once.scan(block, True, plan.limit, plan.strict, 0, first)
             again = read_again.scan(block, True, plan.limit, plan.strict, 0, first, start)
-            assert again[0] == count, (again, count)
+            held = in_memory.scan(block, True, plan.limit, plan.strict, 0, first, start)
+            assert again[0] == count == held[0], (again, count, held)
             first += count
         settled, other = at_once.settle(), read_again.settle()
         assert (sorted(other[0]), other[1]) == (sorted(settled[0]), settled[1]), (settled, other)
+        assert in_memory.rereads() == read_again.rereads()
+        held_settled = in_memory.settle()
+        assert (sorted(held_settled[0]), held_settled[1]) == (sorted(other[0]), other[1])
         # The same copies, and where a line was read from the file, its bytes end a line there.
         hashed, placed = at_once.copy_places() or {}, read_again.copy_places() or {}
+        assert (in_memory.copy_places() or {}) == placed
         assert {e: [p[:2] for p in at] for e, at in hashed.items()} == {
             e: [p[:2] for p in at] for e, at in placed.items()
         }, (hashed, placed)
