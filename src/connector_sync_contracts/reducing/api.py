@@ -392,7 +392,9 @@ def replay_lines(
     """Replay JSONL lines, exactly as ``connector-sync replay`` replays a file holding them.
 
     Each item is one line's bytes (a trailing newline is allowed, so an open
-    binary file works: ``replay_lines(open(path, "rb"))``). A rejected line
+    binary file works: ``replay_lines(open(path, "rb"))``). A list or tuple
+    is read in place, and some lines again (copies of an event_id), so it
+    must not change during the call; any other iterable is read once. A rejected line
     becomes a ``malformed_envelope`` anomaly, and each of its problems is
     passed to ``on_problem`` with its 1-based line number.
     ``include_logs=False`` leaves the per-event logs out: they are ``None``,
