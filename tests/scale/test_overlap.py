@@ -9,6 +9,7 @@ of vanishing with the thread.
 from __future__ import annotations
 
 import errno
+import os
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -21,10 +22,13 @@ from hypothesis import strategies as st
 from connector_sync_contracts._tooling.synthetic import GeneratorOptions, generate_lines
 from connector_sync_contracts.errors import InputError
 from connector_sync_contracts.io import Source
+from connector_sync_contracts.scale import spill
+from connector_sync_contracts.scale.api import replay_partitioned
 from connector_sync_contracts.scale.budget import Budget
 from connector_sync_contracts.scale.fold import FoldSettings
 from connector_sync_contracts.scale.overlap import Behind, ahead
 from connector_sync_contracts.scale.spill import spilling
+from tests.support.tangles import LINE_LIMIT
 
 
 def _threads_named(name: str) -> list[threading.Thread]:
@@ -190,3 +194,47 @@ def test_an_input_gone_before_its_turn_is_reported_by_name(
     ):
         pass
     assert list(folder.iterdir()) == []
+
+
+def _released(
+    files: list[Path], monkeypatch: pytest.MonkeyPatch, *, memory: int
+) -> tuple[bytes, dict[int, list[tuple[int, int]]]]:
+    """A spilled replay of ``files`` on a machine of ``memory`` bytes: its JSON, and
+    the pages released from the page cache, as (offset, length), by inode."""
+    released: dict[int, list[tuple[int, int]]] = {}
+    advise = os.posix_fadvise
+
+    def record(fd: int, offset: int, length: int, advice: int) -> None:
+        if advice == os.POSIX_FADV_DONTNEED:
+            released.setdefault(os.fstat(fd).st_ino, []).append((offset, length))
+        advise(fd, offset, length, advice)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(spill, "_machine_memory", lambda: memory)
+        patch.setattr(spill, "_RELEASE_EVERY", 4096)
+        patch.setattr(os, "posix_fadvise", record)
+        result = replay_partitioned(files, memory_limit="8MB", max_line_bytes=LINE_LIMIT)
+    return result.to_json(), released
+
+
+@pytest.mark.skipif(not hasattr(os, "posix_fadvise"), reason="no page cache advice (POSIX)")
+def test_inputs_that_outgrow_memory_leave_the_page_cache_as_they_are_routed(
+    tangled_files: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the inputs and their partition files are more than the machine's memory,
+    each input's pages are released from the page cache as it is read, so the
+    partition files stay cached for the fold; the replay is the same."""
+    plenty, kept = _released(tangled_files, monkeypatch, memory=2**50)
+    scarce, released = _released(tangled_files, monkeypatch, memory=1)
+    assert scarce == plenty
+    inputs = {os.stat(path).st_ino: path for path in tangled_files}
+    assert not set(kept) & set(inputs), "inputs that fit stay cached"
+    assert set(inputs) <= set(released), "every input, the .gz one too"
+    for inode, path in inputs.items():
+        calls = released[inode]
+        assert calls[-1] == (0, 0), "the whole file once it is routed"
+        ahead = [length for _, length in calls[:-1]]
+        assert ahead == sorted(ahead), "what was read so far, as the reading goes on"
+        assert all(0 < length <= os.path.getsize(path) for length in ahead)
+        if os.path.getsize(path) > 2 * 4096 and not path.name.endswith(".gz"):
+            assert ahead, f"{path.name} is released while it is routed"

@@ -14,6 +14,12 @@ folds, and removes each group's files once it is folded. Writing the
 partition files from a thread was measured too, and was slower (the
 writes wait for the GIL): they are written by the router's sink.
 
+When the input files and their partition files together outgrow the
+machine's memory, the pages of an input are released from the page cache
+as it is routed (``_Release``): the input is read once, and the memory it
+would keep cached holds the partition files instead, which the groups then
+read from memory rather than from the disk.
+
 The folder (``connector-sync-*`` in the system's temporary directory, or
 ``TMPDIR``) is removed when the replay ends: normally, on an error, and on
 Ctrl-C.
@@ -43,7 +49,13 @@ from .plan import Group, Piece, Tie, Tracer, first_lines_of, pack_groups, tied_p
 from .routing import MAX_PARTITIONS, TOO_LONG, Routed, Router, partition_spaces
 from .untangle import untangle
 
-__all__ = ["bucket_count", "estimated_bytes", "partition_count", "spilling"]
+__all__ = [
+    "bucket_count",
+    "estimated_bytes",
+    "inputs_outgrow_memory",
+    "partition_count",
+    "spilling",
+]
 
 _GZIP_RATIO = 8
 """Assumed growth of gzip input when its size is estimated (JSON lines compress about 8x)."""
@@ -52,6 +64,8 @@ _STAGE_MIN = 4096
 _STAGE_MAX = 2**20
 """Bytes of lines staged per partition before they are written (within the buffer)."""
 _BYTES_PER_LINE_FLOOR = 200
+_RELEASE_EVERY = 256 * 2**20
+"""Bytes of an input read between two releases of its pages from the page cache."""
 
 
 def estimated_bytes(sources: Sequence[Source]) -> int | None:
@@ -157,8 +171,14 @@ def route_sources(
     router: Router,
     buffer_bytes: int,
     on_line: Callable[[int, int], None] | None,
+    *,
+    release_inputs: bool = False,
 ) -> list[int]:
-    """Read and route every input; return each input's number of lines."""
+    """Read and route every input; return each input's number of lines.
+
+    ``release_inputs``: release the pages of each input file from the page
+    cache as it is read (``_Release``).
+    """
     counts = []
     for source in sources:
         if not _a_file(source):
@@ -166,12 +186,74 @@ def route_sources(
             counts.append(_route_blocks(source.blocks(), store, router, buffer_bytes, on_line))
             continue
         blocks = ahead(source.blocks())  # a file: read on a thread, a few blocks ahead
+        release = _Release(source) if release_inputs else None
         try:
-            counts.append(_route_blocks(blocks, store, router, buffer_bytes, on_line))
+            counts.append(_route_blocks(blocks, store, router, buffer_bytes, on_line, release))
         finally:
             blocks.close()  # stops the reading thread
+            if release is not None:
+                release.close()
     store.write(router.take())
     return counts
+
+
+def inputs_outgrow_memory(sources: Sequence[Source], input_bytes: int | None) -> bool:
+    """Whether the input files and their partition files (about ``input_bytes``, the
+    lines they hold) together are more than this machine's memory, and the page
+    cache can be told to release a file's pages (POSIX).
+
+    Then keeping the inputs cached only pushes the partition files out of the
+    cache, and the groups read them back from the disk.
+    """
+    if input_bytes is None or getattr(os, "posix_fadvise", None) is None:
+        return False
+    try:
+        stored = sum(os.path.getsize(source.name) for source in sources)
+    except OSError:
+        return False
+    memory = _machine_memory()
+    return memory is not None and stored + input_bytes > memory
+
+
+def _machine_memory() -> int | None:
+    """This machine's physical memory in bytes, when the system says."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+class _Release:
+    """Releases the pages of an input file already read from the page cache, every
+    ``_RELEASE_EVERY`` bytes read (a hint to the kernel: nothing is lost, a line
+    read again later comes from the disk)."""
+
+    def __init__(self, source: Source) -> None:
+        self._source = source
+        self._released = 0
+        try:
+            self._fd: int | None = os.open(source.name, os.O_RDONLY)
+        except OSError:
+            self._fd = None  # its reading says what is wrong
+
+    def __call__(self) -> None:
+        """Release what was read since the last release, once it is enough."""
+        read = self._source.bytes_read  # by the reading thread, ahead of the router
+        if self._fd is not None and read - self._released >= _RELEASE_EVERY:
+            self._advise(read)
+            self._released = read
+
+    def close(self) -> None:
+        """Release the whole file, and close the descriptor."""
+        if self._fd is not None:
+            self._advise(0)  # 0: to the end of the file
+            os.close(self._fd)
+            self._fd = None
+
+    def _advise(self, length: int) -> None:
+        assert self._fd is not None
+        with contextlib.suppress(OSError):
+            os.posix_fadvise(self._fd, 0, length, os.POSIX_FADV_DONTNEED)
 
 
 def _a_file(source: Source) -> bool:
@@ -188,10 +270,14 @@ def _route_blocks(
     router: Router,
     buffer_bytes: int,
     on_line: Callable[[int, int], None] | None,
+    release: Callable[[], None] | None = None,
 ) -> int:
-    """Route one input's blocks; return its number of lines."""
+    """Route one input's blocks; return its number of lines. ``release`` is called
+    after each block is read."""
     read = 0
     for block in blocks:
+        if release is not None:
+            release()
         if block is None:
             router.too_long()
             read += 1
@@ -242,8 +328,11 @@ def spilling(
             stage_bytes=max(_STAGE_MIN, min(_STAGE_MAX, budget.buffer_bytes // partitions)),
         )
         try:
+            release = pieces is None and inputs_outgrow_memory(sources, size)
             with no_gc():  # routing makes many short-lived, acyclic objects
-                counts = route_sources(sources, store, router, budget.buffer_bytes, on_line)
+                counts = route_sources(
+                    sources, store, router, budget.buffer_bytes, on_line, release_inputs=release
+                )
             router.done_routing()  # its staging buffer is not needed while the groups fold
         finally:
             store.close()
