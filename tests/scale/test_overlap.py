@@ -210,7 +210,7 @@ def _released(
         advise(fd, offset, length, advice)
 
     with monkeypatch.context() as patch:
-        patch.setattr(spill, "_machine_memory", lambda: memory)
+        patch.setattr(spill, "system_memory", lambda: memory)
         patch.setattr(spill, "_RELEASE_EVERY", 4096)
         patch.setattr(os, "posix_fadvise", record)
         result = replay_partitioned(files, memory_limit="8MB", max_line_bytes=LINE_LIMIT)

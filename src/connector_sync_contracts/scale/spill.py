@@ -41,7 +41,7 @@ from typing import BinaryIO
 from ..errors import InputError, SpillError
 from ..io import Source, os_error_reason
 from ._engine_calls import no_gc
-from .budget import Budget
+from .budget import Budget, system_memory
 from .fold import FoldSettings, fold_group, report_too_long
 from .outcome import Outcome
 from .overlap import Behind, ahead
@@ -49,13 +49,7 @@ from .plan import Group, Piece, Tie, Tracer, first_lines_of, pack_groups, tied_p
 from .routing import MAX_PARTITIONS, TOO_LONG, Routed, Router, partition_spaces
 from .untangle import untangle
 
-__all__ = [
-    "bucket_count",
-    "estimated_bytes",
-    "inputs_outgrow_memory",
-    "partition_count",
-    "spilling",
-]
+__all__ = ["bucket_count", "estimated_bytes", "partition_count", "spilling"]
 
 _GZIP_RATIO = 8
 """Assumed growth of gzip input when its size is estimated (JSON lines compress about 8x)."""
@@ -197,10 +191,11 @@ def route_sources(
     return counts
 
 
-def inputs_outgrow_memory(sources: Sequence[Source], input_bytes: int | None) -> bool:
+def _inputs_outgrow_memory(sources: Sequence[Source], input_bytes: int | None) -> bool:
     """Whether the input files and their partition files (about ``input_bytes``, the
-    lines they hold) together are more than this machine's memory, and the page
-    cache can be told to release a file's pages (POSIX).
+    lines they hold) together are more than the memory this process may use (the
+    machine's, or its cgroup's), and the page cache can be told to release a
+    file's pages (POSIX).
 
     Then keeping the inputs cached only pushes the partition files out of the
     cache, and the groups read them back from the disk.
@@ -211,16 +206,7 @@ def inputs_outgrow_memory(sources: Sequence[Source], input_bytes: int | None) ->
         stored = sum(os.path.getsize(source.name) for source in sources)
     except OSError:
         return False
-    memory = _machine_memory()
-    return memory is not None and stored + input_bytes > memory
-
-
-def _machine_memory() -> int | None:
-    """This machine's physical memory in bytes, when the system says."""
-    try:
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):
-        return None
+    return stored + input_bytes > system_memory()
 
 
 class _Release:
@@ -328,7 +314,7 @@ def spilling(
             stage_bytes=max(_STAGE_MIN, min(_STAGE_MAX, budget.buffer_bytes // partitions)),
         )
         try:
-            release = pieces is None and inputs_outgrow_memory(sources, size)
+            release = pieces is None and _inputs_outgrow_memory(sources, size)
             with no_gc():  # routing makes many short-lived, acyclic objects
                 counts = route_sources(
                     sources, store, router, budget.buffer_bytes, on_line, release_inputs=release
