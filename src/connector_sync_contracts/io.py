@@ -600,7 +600,7 @@ class _JoinedLines:
         while listed is not None and self._next < len(listed) and not 0 <= size <= have:
             batch = listed[self._next : self._next + self._BATCH]
             self._next += len(batch)
-            if set(map(type, batch)) == {bytes} and not any(map(bytes.endswith, batch, _NEWLINE)):
+            if _unended_bytes(batch):
                 part = b"\n".join(batch) + b"\n"
             else:
                 part = b"".join(map(_ended_line, batch))
@@ -624,11 +624,17 @@ class _JoinedLines:
 _NEWLINE: Final = itertools.repeat(b"\n")
 
 
+def _unended_bytes(items: Sequence[Any]) -> bool:
+    """Whether every item is ``bytes`` with no newline at its end (what
+    ``bytes.splitlines`` gives): each is then its line plus one ``\n``."""
+    return set(map(type, items)) == {bytes} and not any(map(bytes.endswith, items, _NEWLINE))
+
+
 def _starts(items: Sequence[bytes | bytearray | memoryview]) -> list[int]:
     """Where each item starts in the lines ``_JoinedLines`` reads, and where they end."""
     sizes: Iterable[int]
-    plain = cast("Sequence[bytes]", items)  # when every item is bytes, checked first
-    if set(map(type, items)) == {bytes} and not any(map(bytes.endswith, plain, _NEWLINE)):
+    if _unended_bytes(items):
+        plain = cast("Sequence[bytes]", items)
         sizes = map(operator.add, map(len, plain), itertools.repeat(1))
     else:
         sizes = (len(_ended_line(item)) for item in items)
