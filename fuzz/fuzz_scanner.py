@@ -42,7 +42,10 @@ like ``_stream._fold_native`` does. Checked on every input:
   mapping of a line the core took is taken too;
 - every line's identity (``Scanner.ident``: ``store.c``'s ``line_identity``)
   is made from any bytes, and a line that is a JSON object keeps it with
-  white space around it and after its first brace;
+  white space around it and after its first brace; a line the input layer
+  takes keeps it written again with members in reverse order at every
+  depth and every string escaped, and lines that share one are the same
+  object;
 - the blocks scanned again by a scanner that reads kept lines again from a
   file (``reread_from``: identities made only for a copy of an event_id),
   and by one that reads them again with a callable (lines held in memory),
@@ -76,7 +79,7 @@ with atheris.instrument_imports():
     import orjson
 
     from connector_sync_contracts._engine import native as _accel
-    from connector_sync_contracts.contract.patterns import event_id_key
+    from connector_sync_contracts.contract.patterns import event_id_key, normal_event_id
     from connector_sync_contracts.scale._engine_calls import line_event_id, may_name
     from connector_sync_contracts.scale.plan import Tie, joined_partitions
     from connector_sync_contracts.scale.routing import TOO_LONG, Router
@@ -510,8 +513,40 @@ def check_cloudevents(scanner: _accel.Scanner, block: bytes, handed: Any, plan: 
         assert json.dumps(got) == json.dumps(expected), (got, expected)
 
 
+class _Number(str):
+    """A number's text as the line writes it (``json.loads``' parse hooks)."""
+
+
+def _written_otherwise(value: Any) -> str:
+    """``value`` (read with its numbers as ``_Number``) as another writer writes it:
+    members in reverse order at every depth, every string \\u-escaped and ``/``
+    written ``\\/``, white space between tokens, each number's text unchanged."""
+    if isinstance(value, _Number):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=True).replace("/", "\\/")
+    if isinstance(value, dict):
+        members = [f"{_written_otherwise(k)} : {_written_otherwise(v)}" for k, v in value.items()]
+        return "{ " + " , ".join(reversed(members)) + " }"
+    if isinstance(value, list):
+        return "[ " + " , ".join(_written_otherwise(item) for item in value) + " ]"
+    return json.dumps(value)  # true, false, null
+
+
+def _same_event(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """The same JSON object, but for the spelling of its event_id (as identities take it)."""
+    a, b = dict(a), dict(b)
+    for event in (a, b):
+        if isinstance(event.get("event_id"), str):
+            event["event_id"] = normal_event_id(event["event_id"]) or event["event_id"]
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
 def check_identity(scanner: _accel.Scanner, block: bytes) -> None:
-    """Identities of arbitrary lines; white space outside an object's members is not part of one."""
+    """Identities of arbitrary lines. For a line the input layer takes: white space,
+    member order at any depth and string escapes are no part of it, and lines that
+    share one are the same object (the event_id's spelling aside)."""
+    taken: dict[int, dict[str, Any]] = {}
     for start, end in line_spans(block):
         line = block[start:end]
         ident = scanner.ident(exact(line))
@@ -522,6 +557,14 @@ def check_identity(scanner: _accel.Scanner, block: bytes) -> None:
         if is_object:
             spaced = b" \t" + line.replace(b"{", b"{\r\n ", 1) + b" "
             assert scanner.ident(exact(spaced)) == ident, (line, spaced)
+        parsed = parse_line(line)
+        if isinstance(parsed, LineProblem):
+            continue
+        held = taken.setdefault(ident, parsed)
+        assert _same_event(held, parsed), (held, parsed)
+        as_written = json.loads(line, parse_float=_Number, parse_int=_Number)
+        again = _written_otherwise(as_written).encode()
+        assert scanner.ident(exact(again)) == ident, (line, again)
 
 
 def check_lines_naming(block: bytes, handed: Any) -> None:

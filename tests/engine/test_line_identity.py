@@ -2,9 +2,10 @@
 
 Two copies of an event_id are identical duplicates when they have one
 canonical JSON (specification section 2). The compiled core compares keyed
-hashes of the lines (``store.c``'s ``line_identity``: the top-level members
-in any order, white space and the event_id's spelling left out), and sends
-the copies whose hashes differ to the exact settle in Python. For a file it
+hashes of the lines (``store.c``'s ``line_identity``: members in any order at
+any depth, strings by their decoded text, white space and the event_id's
+spelling left out), and sends the copies whose hashes differ to the exact
+settle in Python. For a file it
 can read again, it hashes a kept line only when a copy of its event_id
 arrives, reading the first copy again at its offset (``Scanner.reread_from``),
 and never for the lines that have no copy. These tests hold
@@ -70,13 +71,23 @@ def _other_digit(text: bytes, key: bytes) -> bytes:
     return text[:at] + digit + text[at + 1 :]
 
 
+def _reversed(value: Any) -> Any:
+    """``value`` with the members of every object, at every depth, in reverse order."""
+    if isinstance(value, dict):
+        return {key: _reversed(item) for key, item in reversed(value.items())}
+    if isinstance(value, list):
+        return [_reversed(item) for item in value]
+    return value
+
+
 def _written_again(line: bytes) -> bytes:
     """The event of ``line`` as another writer writes it: the same canonical JSON,
-    other bytes (members in reverse order, a space after every separator, the
-    event_id in lower case)."""
+    other bytes (members in reverse order at every depth, a space after every
+    separator, the event_id in lower case, every ``/`` written ``\\/``)."""
     event = json.loads(line)
     event["event_id"] = event["event_id"].lower()
-    return json.dumps(dict(reversed(event.items())), ensure_ascii=False).encode()
+    # A "/" stands only inside strings in JSON text: there it may be written "\/".
+    return json.dumps(_reversed(event), ensure_ascii=False).replace("/", "\\/").encode()
 
 
 @pytest.fixture
@@ -381,12 +392,15 @@ def test_differing_copies_are_settled_from_their_own_lines_only(
 def test_a_copy_written_again_by_another_writer_is_an_identical_copy(
     held: tuple[Path, list[int]], read_again: bool
 ) -> None:
-    """Members in another order, other white space, the event_id spelled otherwise:
-    dropped as identical by the core itself, with no exact settle in Python."""
+    """Members in another order at any depth, other white space, escapes, the
+    event_id spelled otherwise: dropped as identical by the core itself, with no
+    exact settle in Python."""
     path, fds = held
     a, b = _events(2)
     again = _written_again(a)
     assert again != a
+    assert b"\\/" in again
+    assert b'"payload": {' in again
     block = a + b"\n" + b + b"\n" + again + b"\n"
     path.write_bytes(block)
     scanner = native_scanner()
@@ -399,28 +413,133 @@ def test_a_copy_written_again_by_another_writer_is_an_identical_copy(
     assert scanner.ident(again) == scanner.ident(a) != scanner.ident(b)
 
 
+def _with_node(line: bytes, node: str) -> dict[str, Any]:
+    event: dict[str, Any] = json.loads(line)
+    event["node_id"] = node
+    event["payload"]["actor_id"] = node
+    return event
+
+
+_LONGHAND: Final = (
+    (b"\\\\", b"\\u005C"),
+    (b'\\"', b"\\u0022"),
+    (b"\\t", b"\\u0009"),
+    (b"\\n", b"\\u000A"),
+)
+
+
+@pytest.mark.parametrize(
+    "node",
+    [
+        "caf\u00e9 \u00fc\u00df",
+        "emoji \U0001f600",
+        'quote " and \\ backslash',
+        "tab\tnew\nline\x01",
+    ],
+    ids=["latin", "astral", "quote-backslash", "controls"],
+)
+def test_a_string_is_known_by_its_decoded_text(node: str) -> None:
+    """A string written with \\u escapes and the same string written raw (the
+    envelope's and the payload's, keys too) are the same member."""
+    scanner = native_scanner()
+    assert scanner is not None
+    (a,) = _events(1)
+    event = _with_node(a, node)
+    raw = json.dumps(event, ensure_ascii=False).encode()
+    escaped = json.dumps(event, ensure_ascii=True).encode()
+    keys = escaped.replace(b'"node_id"', b'"\\u006eode_id"')
+    keys = keys.replace(b'"actor_id"', b'"actor\\u005fid"')
+    # Every escape JSON has for these characters, spelled the long way (upper-case hex).
+    longhand = escaped
+    for short, long in _LONGHAND:
+        longhand = longhand.replace(short, long)
+    writings = [raw, escaped, keys, longhand]
+    assert all(json.loads(text) == event for text in writings)
+    assert keys != raw
+    assert longhand != raw
+    assert len({scanner.ident(text) for text in writings}) == 1
+
+
+_JSON_LEAVES: Final = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**64 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(st.characters(exclude_categories=["Cs"]), max_size=8)
+)
+_JSON_KEYS: Final = st.text(st.characters(exclude_categories=["Cs"]), max_size=6)
+_JSON_VALUES: Final = st.recursive(
+    _JSON_LEAVES,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_JSON_KEYS, inner, max_size=4),
+    max_leaves=16,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(_JSON_KEYS.filter(lambda k: k != "event_id"), _JSON_VALUES, max_size=6))
+def test_any_object_written_again_keeps_its_identity(obj: dict[str, Any]) -> None:
+    """Any JSON object, written raw and compact, and again with its members in
+    reverse order at every depth, every string \\u-escaped, ``/`` as ``\\/`` and
+    white space between tokens: one identity."""
+    scanner = native_scanner()
+    assert scanner is not None
+    compact = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    again = json.dumps(_reversed(obj), ensure_ascii=True, indent=1).replace("/", "\\/")
+    assert json.loads(again) == obj
+    assert scanner.ident(again.encode()) == scanner.ident(compact)
+
+
 def test_what_the_identity_still_tells_apart() -> None:
-    """Nested members in another order, and text other than white space (an
-    escape), still differ: those copies are settled exactly in Python."""
+    """Another value, at the top or nested, a number or a timestamp written
+    otherwise, and items of a list in another order still differ: those copies
+    are settled exactly in Python (or differ)."""
     scanner = native_scanner()
     assert scanner is not None
     (a,) = _events(1)
     event = json.loads(a)
-    nested = dict(event, payload=dict(reversed(event["payload"].items())))
-    # The node_id's first character written as a \u escape: the same string.
-    written = json.dumps(event["node_id"]).encode()
-    escaped = a.replace(written, b'"\\u%04x' % written[1] + written[2:], 1)
-    assert json.loads(escaped) == event
-    assert escaped != a
-    for other in (json.dumps(nested).encode(), escaped, _other_digit(a, b'"lamport_clock":')):
+    actor = event["payload"]["actor_id"] + "x"
+    other_actor = dict(event, payload=dict(event["payload"], actor_id=actor))
+    utc = event["timestamp"]
+    assert utc.endswith("Z")
+    offset = dict(event, timestamp=utc[:-1] + "+00:00")
+    listed = [dict(event, x_list=[1, 2]), dict(event, x_list=[2, 1])]
+    # The same float written two ways, inside an unknown nested member.
+    floats = [a[:-1] + b',"x_more":{"n":1.5}}', a[:-1] + b',"x_more":{"n":1.50}}']
+    assert json.loads(floats[0]) == json.loads(floats[1])
+    others = [json.dumps(other_actor).encode(), json.dumps(offset).encode()]
+    for other in (*others, _other_digit(a, b'"lamport_clock":')):
         assert scanner.ident(other) != scanner.ident(a)
+    for x, y in (listed, floats):
+        x_text = x if isinstance(x, bytes) else json.dumps(x).encode()
+        y_text = y if isinstance(y, bytes) else json.dumps(y).encode()
+        assert scanner.ident(x_text) != scanner.ident(y_text)
+
+
+def test_text_the_identity_cannot_read_is_hashed_whole() -> None:
+    """Text that is not an object read whole (a lone surrogate escape, a raw
+    control character, nesting past the limit, a cut line) still gets an
+    identity, the same for the same bytes, and never that of a valid line."""
+    scanner = native_scanner()
+    assert scanner is not None
+    (a,) = _events(1)
+    deep = a[:-1] + b',"x_deep":' + b"[" * 80 + b"]" * 80 + b"}"
+    broken = [
+        a.replace(b'"node_id":"', b'"node_id":"\\ud800', 1),
+        a.replace(b'"node_id":"', b'"node_id":"\x01', 1),
+        deep,
+        a[: len(a) // 2],
+        a[:-1] + b',"x":{"y":[1,}}',
+    ]
+    for text in broken:
+        assert scanner.ident(text) == scanner.ident(bytes(text))
+        assert scanner.ident(text) != scanner.ident(a)
 
 
 _REWRITES: Final = (
-    *("members", "spaces", "event_id"),
-    *("payload_members", "escape", "unknown", "value", "space_in_value"),
+    *("members", "spaces", "event_id", "payload_members", "escape", "slashes", "ascii"),
+    *("unknown", "value", "space_in_value", "accent"),
 )
-"""How a property example writes a line again; the first three keep its identity."""
+"""How a property example writes a line again; the first seven keep its identity."""
 
 
 def _rewrite(line: bytes, how: frozenset[str]) -> bytes:
@@ -435,13 +554,20 @@ def _rewrite(line: bytes, how: frozenset[str]) -> bytes:
         event["node_id"] += "-2"
     if "space_in_value" in how:
         event["node_id"] += " "
+    if "accent" in how:
+        event["node_id"] += "\u00e9\U0001f600"
+        event["payload"]["x_accent"] = {"text": '\u00e9\U0001f600 \\ " /'}
     if "members" in how:
         event = dict(reversed(event.items()))
     text = json.dumps(
-        event, ensure_ascii=False, separators=(", ", ": ") if "spaces" in how else (",", ":")
+        event,
+        ensure_ascii="ascii" in how,
+        separators=(", ", ": ") if "spaces" in how else (",", ":"),
     )
     if "escape" in how:
         text = text.replace('"node_id"', '"node\\u005fid"', 1)
+    if "slashes" in how:
+        text = text.replace("/", "\\/")
     return text.encode()
 
 
@@ -456,7 +582,8 @@ def test_equal_identities_are_equal_canonical_json(
 ) -> None:
     """Sound: copies the core takes for identical have one canonical JSON (what
     section 2 compares); and complete for what it claims: two writings that
-    differ only in member order, white space and the event_id's spelling."""
+    differ only in member order at any depth, white space, escapes and the
+    event_id's spelling."""
     scanner = native_scanner()
     assert scanner is not None
     line = _EXAMPLES[index]
@@ -464,7 +591,7 @@ def test_equal_identities_are_equal_canonical_json(
     same_identity = scanner.ident(x) == scanner.ident(y)
     if same_identity:
         assert _canonical(x) == _canonical(y)
-    kept = {"members", "spaces", "event_id"}
+    kept = set(_REWRITES[:7])
     if first - kept == second - kept:
         assert same_identity
 

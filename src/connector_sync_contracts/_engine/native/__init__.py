@@ -188,9 +188,10 @@ class Scanner(Protocol):
     def ident(self, line: bytes, /) -> int:
         """The keyed hash identical copies of a line share.
 
-        Copies written with their top-level members in another order, other
-        white space or the event_id spelled otherwise share it too (they have
-        one canonical JSON); anything nested counts as written.
+        Copies written with their members in another order at any depth,
+        other white space, strings escaped otherwise (``\\u00e9`` or the
+        character, ``\\/`` or ``/``) or the event_id spelled otherwise share it
+        too (they have one canonical JSON); numbers count as written.
         """
 
     def offer(

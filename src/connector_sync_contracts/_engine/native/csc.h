@@ -628,7 +628,7 @@ typedef struct {
     int rereading;             /* a read callable is running: the scanner refuses every call */
     size_t n_rereads;
     buf_t reread_buf;          /* a line read again */
-    buf_t ident_buf;           /* a member of a line, written compactly (line_identity) */
+    buf_t ident_buf;           /* a member of a line, written the one way (line_identity) */
     const char *put_line;      /* the text of the LAZY_LINE record being put, in its block */
     buf_t mapped;              /* the envelope lines map_cloudevents makes of a block */
 } Scanner;

@@ -306,143 +306,220 @@ string_end(const char *s, size_t n, size_t i)
     return SIZE_MAX;
 }
 
-/* The end of the JSON value at i, or SIZE_MAX; *spaced: white space outside
-   its strings. Only its structure is read: the lines given an identity were
-   read whole as JSON (other text gets some identity, safely, and in bounds). */
+/* The end of the scalar JSON value at i (a string, number or literal), or
+   SIZE_MAX. Only its extent is read: the lines given an identity were read
+   whole as JSON (other text gets some identity, safely, and in bounds). */
 static size_t
-value_end(const char *s, size_t n, size_t i, int *spaced)
+scalar_end(const char *s, size_t n, size_t i)
 {
-    *spaced = 0;
     if (i >= n) return SIZE_MAX;
     if (s[i] == '"') return string_end(s, n, i);
-    if (s[i] != '{' && s[i] != '[') {
-        size_t start = i;
-        while (i < n && s[i] != ',' && s[i] != '}' && s[i] != ']' && !json_is_ws(s[i])) i++;
-        return i > start ? i : SIZE_MAX;
-    }
-    size_t depth = 0;
-    for (; i < n; i++) {
-        char c = s[i];
-        if (c == '"') {
-            i = string_end(s, n, i);
-            if (i == SIZE_MAX) return SIZE_MAX;
-            i--;
-        } else if (c == '{' || c == '[') {
-            depth++;
-        } else if (c == '}' || c == ']') {
-            if (--depth == 0) return i + 1;
-        } else if (json_is_ws(c)) {
-            *spaced = 1;
-        }
-    }
-    return SIZE_MAX;
+    size_t start = i;
+    while (i < n && s[i] != ',' && s[i] != '}' && s[i] != ']' && s[i] != '{' && s[i] != '[' &&
+           s[i] != '"' && s[i] != ':' && !json_is_ws(s[i]))
+        i++;
+    return i > start ? i : SIZE_MAX;
 }
 
-/* One member's part of a line's identity: the keyed hash of its text with
-   no white space outside strings (key":value), its value an event_id's
-   normal form when it is one. The text is hashed where it lies when it is
-   written so already. key: the first byte of the key's text; colon: just
-   after its closing quote (a compact member's colon); [v, v_end): the value. */
+/* Appends the text of the JSON string [i, end) (i: its opening quote, end:
+   after its closing quote) written the one way: escapes decoded, then only
+   the quote, the backslash (as \" and \\) and control characters (as
+   \u00XX) escaped, everything else as its UTF-8 bytes; then the closing
+   quote. A string written with no backslash is written so already. 1, 0
+   (an escape that decodes to no valid Unicode, a raw control character:
+   the line is hashed whole), -1 (memory). */
 static int
-member_hash(Scanner *self, const char *s, size_t key, size_t colon, size_t v, size_t v_end,
-            int spaced, uint64_t *h)
+normal_string(buf_t *out, const char *s, size_t i, size_t end)
 {
+    static const char hex[] = "0123456789abcdef";
+    size_t src = end - i;
+    if (src > SIZE_MAX / 4) return 0;
+    /* At most 3 bytes out per byte in (\n becomes \u000a), and the quote. */
+    if (buf_room(out, 3 * src + 1) < 0) return -1;
+    char *o = out->data + out->len;
+    size_t len = 0, last = end - 1;
+    for (size_t r = i + 1; r < last;) {
+        unsigned char c = (unsigned char)s[r];
+        if (c != '\\') {
+            if (c < 0x20) return 0;
+            o[len++] = (char)c;
+            r++;
+            continue;
+        }
+        unsigned cp;
+        int k = json_escape(s + r, s + last, &cp);
+        if (!k) return 0;
+        r += (size_t)k;
+        if (cp == '"' || cp == '\\') {
+            o[len++] = '\\';
+            o[len++] = (char)cp;
+        } else if (cp < 0x20) {
+            memcpy(o + len, "\\u00", 4);
+            o[len + 4] = hex[cp >> 4];
+            o[len + 5] = hex[cp & 15];
+            len += 6;
+        } else {
+            put_utf8(o, &len, cp);
+        }
+    }
+    o[len++] = '"';
+    out->len += len;
+    return 1;
+}
+
+enum { VH_OBJECT = 1, VH_ARRAY = 2 };
+
+static int member_hash(Scanner *self, const char *s, size_t n, size_t key, size_t colon,
+                       size_t v, int depth, int escaped, size_t *v_end, uint64_t *h);
+
+/* The identity of the object or array at s[i] (nested at `depth`) as a
+   value, not as text: an object by the sum of its members' hashes
+   (member_hash), so in any order; an array by its items chained in order,
+   each hashed as an array item member would be. *end: just past it. 1, 0
+   (not read so: nested deeper than the contract allows, or not JSON; the
+   line is then hashed whole), -1 (memory). */
+static int
+nested_hash(Scanner *self, const char *s, size_t n, size_t i, int depth, int escaped,
+            size_t *end, uint64_t *h)
+{
+    if (depth > self->spec.max_depth) return 0;
+    int object = s[i] == '{';
+    char close = object ? '}' : ']';
+    /* {kind, the members' sum or the items' chain, how many} */
+    uint64_t acc[3] = {object ? VH_OBJECT : VH_ARRAY, 0, 0};
+    i = json_space(s, n, i + 1);
+    if (i < n && s[i] == close) {
+        *end = i + 1;
+        *h = content_hash(&self->key, acc, sizeof acc);
+        return 1;
+    }
+    for (;;) {
+        uint64_t item;
+        int ok;
+        if (object) {
+            if (i >= n || s[i] != '"') return 0;
+            size_t key = i + 1, after = string_end(s, n, i);
+            if (after == SIZE_MAX) return 0;
+            i = json_space(s, n, after);
+            if (i >= n || s[i] != ':') return 0;
+            size_t v = json_space(s, n, i + 1);
+            if ((ok = member_hash(self, s, n, key, after, v, depth, escaped, &i, &item)) <= 0) return ok;
+            acc[1] += item;
+        } else {
+            /* An item as a member with no key: its text alone ("" + value). */
+            if ((ok = member_hash(self, s, n, i, i, i, depth, escaped, &i, &item)) <= 0) return ok;
+            uint64_t chain[2] = {acc[1], item};
+            acc[1] = content_hash(&self->key, chain, sizeof chain);
+        }
+        acc[2]++;
+        i = json_space(s, n, i);
+        if (i < n && s[i] == ',') {
+            i = json_space(s, n, i + 1);
+            continue;
+        }
+        if (i < n && s[i] == close) break;
+        return 0;
+    }
+    *end = i + 1;
+    *h = content_hash(&self->key, acc, sizeof acc);
+    return 1;
+}
+
+/* One member's part of an identity: the keyed hash of its normal text,
+   key":value. The key and a string value are written the one way
+   (normal_string), the envelope's event_id in its normal form, and an
+   object or array value as the byte 1 and its nested_hash. A member
+   written so already (compact, no escape, a scalar value) is hashed where
+   it lies. key: the first byte of the key's text; colon: just after its
+   closing quote (a compact member's colon); key == colon: an array item,
+   no key; v: the value; depth: the nesting of the member's object;
+   escaped: whether the line holds a backslash at all. *v_end: just past
+   the value. 1, 0 (the line is hashed whole), -1. */
+static int
+member_hash(Scanner *self, const char *s, size_t n, size_t key, size_t colon, size_t v,
+            int depth, int escaped, size_t *v_end, uint64_t *h)
+{
+    if (v >= n) return 0;
+    int nested = s[v] == '{' || s[v] == '[';
+    uint64_t inner = 0;
+    int ok;
+    if (nested) {
+        if ((ok = nested_hash(self, s, n, v, depth + 1, escaped, v_end, &inner)) <= 0) return ok;
+    } else if ((*v_end = scalar_end(s, n, v)) == SIZE_MAX) {
+        return 0;
+    }
+    size_t end = *v_end;
     char norm[EID_MAX];
     int k = 0;
-    if (colon - key == 9 && memcmp(s + key, "event_id", 8) == 0 && v_end - v >= 2 && s[v] == '"') {
-        k = normalize_event_id(&self->spec, s + v + 1, (Py_ssize_t)(v_end - v - 2), norm);
-        if ((size_t)k == v_end - v - 2 && memcmp(norm, s + v + 1, (size_t)k) == 0) k = 0;
+    if (depth == 1 && colon - key == 9 && memcmp(s + key, "event_id", 8) == 0 && end - v >= 2 &&
+        s[v] == '"') {
+        k = normalize_event_id(&self->spec, s + v + 1, (Py_ssize_t)(end - v - 2), norm);
+        if ((size_t)k == end - v - 2 && memcmp(norm, s + v + 1, (size_t)k) == 0) k = 0;
     }
-    if (!k && !spaced && v == colon + 1) {
-        *h = content_hash(&self->key, s + key, v_end - key);
-        return 0;
+    int plain_key = !escaped || !memchr(s + key, '\\', colon - key);
+    int plain_value = !escaped || s[v] != '"' || !memchr(s + v, '\\', end - v);
+    int compact = key == colon ? v == key : v == colon + 1;
+    if (!nested && !k && plain_key && plain_value && compact) {
+        *h = content_hash(&self->key, s + key, end - key);
+        return 1;
     }
     buf_t *out = &self->ident_buf;
     out->len = 0;
-    if (buf_room(out, (colon - key) + 2 + (v_end - v) + EID_MAX + 2) < 0) return -1;
-    char *d = out->data;
-    size_t n = colon - key;
-    memcpy(d, s + key, n); /* the key and its closing quote */
-    d[n++] = ':';
-    if (k) {
-        d[n++] = '"';
-        memcpy(d + n, norm, (size_t)k);
-        n += (size_t)k;
-        d[n++] = '"';
-    } else if (!spaced) {
-        memcpy(d + n, s + v, v_end - v);
-        n += v_end - v;
-    } else {
-        int in_string = 0;
-        for (size_t i = v; i < v_end; i++) {
-            char c = s[i];
-            if (in_string) {
-                d[n++] = c;
-                if (c == '\\' && i + 1 < v_end)
-                    d[n++] = s[++i];
-                else if (c == '"')
-                    in_string = 0;
-            } else if (!json_is_ws(c)) {
-                d[n++] = c;
-                in_string = c == '"';
-            }
-        }
+    if (plain_key) {
+        if (buf_room(out, colon - key) < 0) return -1;
+        if (colon > key) memcpy(out->data, s + key, colon - key); /* the key, its closing quote */
+        out->len = colon - key;
+    } else if ((ok = normal_string(out, s, key - 1, colon)) <= 0) {
+        return ok;
     }
-    *h = content_hash(&self->key, d, n);
-    return 0;
+    if (buf_room(out, 2 + EID_MAX + 8) < 0) return -1;
+    if (key != colon) out->data[out->len++] = ':';
+    if (nested) {
+        out->data[out->len++] = 1;
+        memcpy(out->data + out->len, &inner, 8);
+        out->len += 8;
+    } else if (k) {
+        out->data[out->len++] = '"';
+        memcpy(out->data + out->len, norm, (size_t)k);
+        out->len += (size_t)k;
+        out->data[out->len++] = '"';
+    } else if (s[v] == '"') {
+        out->data[out->len++] = '"';
+        if ((ok = normal_string(out, s, v, end)) <= 0) return ok;
+    } else {
+        if (buf_room(out, end - v) < 0) return -1;
+        memcpy(out->data + out->len, s + v, end - v);
+        out->len += end - v;
+    }
+    *h = content_hash(&self->key, out->data, out->len);
+    return 1;
 }
 
-/* Copies of an event that another writer wrote again (its envelope's
-   members in another order, other white space, the event_id spelled
-   otherwise: a ULID's case, a UUID's hyphens and case) have one canonical
-   JSON (specification section 2), so they share an identity: the keyed
-   hashes of the top-level members (member_hash) summed, whatever their
-   order. Equal identities mean equal sets of members, each equal as JSON
-   text but for white space and the event_id's spelling, hence one
-   canonical JSON: a member set is the object because a kept line has no
-   repeated key (the input layer rejects one). Anything nested is compared
-   as written (a payload's members in another order: settled exactly, in
-   Python), and so is text that is not an object (hashed whole). */
+/* Copies of an event that another writer wrote again have one canonical
+   JSON (specification section 2), so they share an identity: the line's
+   object as a value (nested_hash: its members' hashes summed, whatever
+   their order). What another writer may change: the order of members at any
+   depth, white space, how a string is escaped (\u00e9 or the character,
+   \/ or /), and the event_id's spelling (a ULID's case, a UUID's hyphens
+   and case). Equal identities mean equal sets of members, each the same
+   JSON value (a string the same once decoded, an object the same set of
+   members, a number written alike), hence one canonical JSON: a member set
+   is the object because a kept line has no repeated key (the input layer
+   rejects one). A number written otherwise (1.0 and 1.00), an envelope
+   field's other spellings (a timestamp's offset) and anything that is not
+   an object (hashed whole) still tell copies apart: those are settled
+   exactly, in Python. */
 int
 line_identity(Scanner *self, const char *text, size_t len, uint64_t *ident)
 {
-    uint64_t sum[2] = {0, 0}; /* the members' hashes, and how many */
-    size_t i = json_space(text, len, 0);
-    if (i >= len || text[i] != '{') goto whole;
-    i = json_space(text, len, i + 1);
-    if (i < len && text[i] == '}') {
-        i++;
-    } else {
-        for (;;) {
-            if (i >= len || text[i] != '"') goto whole;
-            size_t key = i + 1, after = string_end(text, len, i);
-            if (after == SIZE_MAX) goto whole;
-            i = json_space(text, len, after);
-            if (i >= len || text[i] != ':') goto whole;
-            int spaced;
-            size_t v = json_space(text, len, i + 1), v_end = value_end(text, len, v, &spaced);
-            if (v_end == SIZE_MAX) goto whole;
-            uint64_t h;
-            if (member_hash(self, text, key, after, v, v_end, spaced, &h) < 0) return -1;
-            sum[0] += h;
-            sum[1]++;
-            i = json_space(text, len, v_end);
-            if (i < len && text[i] == ',') {
-                i = json_space(text, len, i + 1);
-                continue;
-            }
-            if (i < len && text[i] == '}') {
-                i++;
-                break;
-            }
-            goto whole;
-        }
+    int escaped = memchr(text, '\\', len) != NULL; /* else no member is looked at for one */
+    size_t i = json_space(text, len, 0), end;
+    if (i < len && text[i] == '{') {
+        int ok = nested_hash(self, text, len, i, 1, escaped, &end, ident);
+        if (ok < 0) return -1;
+        if (ok && json_space(text, len, end) == len) return 0;
     }
-    if (json_space(text, len, i) != len) goto whole;
-    *ident = content_hash(&self->key, sum, sizeof sum);
-    return 0;
-whole:
-    *ident = content_hash(&self->key, text, len);
+    *ident = content_hash(&self->key, text, len); /* not an object read whole */
     return 0;
 }
 
