@@ -102,6 +102,21 @@ class LinkRules(RuleCase):
         [entry] = index.reverse_index
         assert entry.external_refs == (("github", "pull_request", "acme/api#42"),)
 
+    @pytest.mark.parametrize("aggregate", ["WP02", "WP03"], ids=["same-aggregate", "another"])
+    def test_a_reused_link_id_is_checked_before_the_key(self, aggregate: str) -> None:
+        """A link whose link_id names another key, for a key already linked (to the
+        same aggregate or another): link_id_reused, whatever the key's own verdict
+        would be (section 5 leaves the order of the two rules open)."""
+        log = EventLog()
+        link(log, "acme/api#42", "WP01", "link-1")
+        link(log, "acme/api#43", "WP02", "link-2")
+        both = link(log, "acme/api#43", aggregate, "link-1")
+        index = self.index(log)
+        assert [(a.kind, a.event_id) for a in index.link_anomalies] == [
+            ("link_id_reused", both["event_id"])
+        ]
+        assert [x.internal_aggregate_id for x in index.links] == ["WP01", "WP02"]
+
     def test_links_and_reverse_index_are_ordered_by_key(self) -> None:
         log = EventLog()
         link(log, "PROJ-7", "WP02", "l1", external_provider="jira", external_ref_type="issue")
