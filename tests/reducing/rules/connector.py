@@ -644,6 +644,18 @@ class ConnectorRules(RuleCase):
         assert "last_healthy_at" in state.anomalies[0].message
         assert state.current_state is S.DEGRADED
 
+    def test_a_semantic_violation_is_recorded_on_an_invalid_transition_too(self) -> None:
+        # As the identity rule: the event's content is judged whether or not its
+        # transition is applied, before the transition's own anomaly.
+        log = EventLog()
+        odd = log.add(CONNECTOR_DEGRADED, connector_id=CID, last_healthy_at=iso(60))
+        state = self.one(log)
+        assert [(a.kind, a.event_id) for a in state.anomalies] == [
+            ("semantic_violation", odd["event_id"]),
+            ("invalid_transition", odd["event_id"]),
+        ]
+        assert state.current_state is None
+
     def test_last_healthy_at_equal_to_recorded_at_is_fine(self) -> None:
         log = EventLog()
         log.add(CONNECTOR_PROVISIONED, connector_id=CID)
