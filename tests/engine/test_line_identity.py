@@ -489,6 +489,25 @@ def test_any_object_written_again_keeps_its_identity(obj: dict[str, Any]) -> Non
     assert scanner.ident(again.encode()) == scanner.ident(compact)
 
 
+def test_the_event_id_is_known_in_any_spelling_escaped_or_not() -> None:
+    """The event_id's key or value written with escapes, the value in another case:
+    still the event_id, in its normal form."""
+    scanner = native_scanner()
+    assert scanner is not None
+    (a,) = _events(1)
+    eid = json.loads(a)["event_id"]
+    lower = a.replace(eid.encode(), eid.lower().encode(), 1)
+    key = lower.replace(b'"event_id"', b'"event\\u005fid"', 1)
+    first = eid.lower()[0]
+    value = lower.replace(
+        f'"{eid.lower()}"'.encode(), f'"\\u{ord(first):04x}{eid.lower()[1:]}"'.encode(), 1
+    )
+    writings = [a, lower, key, value]
+    assert all(json.loads(text)["event_id"].upper() == eid for text in writings)
+    assert len(set(writings)) == 4
+    assert len({scanner.ident(text) for text in writings}) == 1
+
+
 def test_what_the_identity_still_tells_apart() -> None:
     """Another value, at the top or nested, a number or a timestamp written
     otherwise, and items of a list in another order still differ: those copies

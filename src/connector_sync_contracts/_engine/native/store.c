@@ -427,14 +427,15 @@ nested_hash(Scanner *self, const char *s, size_t n, size_t i, int depth, int esc
 
 /* One member's part of an identity: the keyed hash of its normal text,
    key":value. The key and a string value are written the one way
-   (normal_string), the envelope's event_id in its normal form, and an
-   object or array value as the byte 1 and its nested_hash. A member
-   written so already (compact, no escape, a scalar value) is hashed where
-   it lies. key: the first byte of the key's text; colon: just after its
-   closing quote (a compact member's colon); key == colon: an array item,
-   no key; v: the value; depth: the nesting of the member's object;
-   escaped: whether the line holds a backslash at all. *v_end: just past
-   the value. 1, 0 (the line is hashed whole), -1. */
+   (normal_string), the envelope's event_id in its normal form (read
+   decoded: its key or value may be escaped too), and an object or array
+   value as the byte 1 and its nested_hash. A member written so already
+   (compact, no escape, a scalar value) is hashed where it lies. key: the
+   first byte of the key's text; colon: just after its closing quote (a
+   compact member's colon); key == colon: an array item, no key; v: the
+   value; depth: the nesting of the member's object; escaped: whether the
+   line holds a backslash at all. *v_end: just past the value. 1, 0 (the
+   line is hashed whole), -1. */
 static int
 member_hash(Scanner *self, const char *s, size_t n, size_t key, size_t colon, size_t v,
             int depth, int escaped, size_t *v_end, uint64_t *h)
@@ -449,28 +450,41 @@ member_hash(Scanner *self, const char *s, size_t n, size_t key, size_t colon, si
         return 0;
     }
     size_t end = *v_end;
-    char norm[EID_MAX];
-    int k = 0;
-    if (depth == 1 && colon - key == 9 && memcmp(s + key, "event_id", 8) == 0 && end - v >= 2 &&
-        s[v] == '"') {
-        k = normalize_event_id(&self->spec, s + v + 1, (Py_ssize_t)(end - v - 2), norm);
-        if ((size_t)k == end - v - 2 && memcmp(norm, s + v + 1, (size_t)k) == 0) k = 0;
-    }
     int plain_key = !escaped || !memchr(s + key, '\\', colon - key);
     int plain_value = !escaped || s[v] != '"' || !memchr(s + v, '\\', end - v);
+    buf_t *out = &self->ident_buf;
+    out->len = 0;
+    /* The key's normal text, its closing quote included: where it lies, or in out. */
+    if (!plain_key && (ok = normal_string(out, s, key - 1, colon)) <= 0) return ok;
+    const char *key_text = plain_key ? s + key : out->data;
+    size_t key_len = plain_key ? colon - key : out->len;
+    char norm[EID_MAX];
+    int k = 0;
+    if (depth == 1 && key_len == 9 && memcmp(key_text, "event_id\"", 9) == 0 && s[v] == '"') {
+        /* The value's text (decoded in out, after the key, when it has escapes),
+           then its normal form. */
+        size_t at = out->len, text_len = end - v - 2;
+        const char *text = s + v + 1;
+        if (!plain_value) {
+            if ((ok = normal_string(out, s, v, end)) <= 0) return ok;
+            text = out->data + at;
+            text_len = out->len - at - 1; /* without the closing quote */
+        }
+        if (text_len <= EID_MAX)
+            k = normalize_event_id(&self->spec, text, (Py_ssize_t)text_len, norm);
+        if (k && plain_value && (size_t)k == text_len && memcmp(norm, text, (size_t)k) == 0)
+            k = 0; /* written in normal form already */
+        out->len = at;
+    }
     int compact = key == colon ? v == key : v == colon + 1;
     if (!nested && !k && plain_key && plain_value && compact) {
         *h = content_hash(&self->key, s + key, end - key);
         return 1;
     }
-    buf_t *out = &self->ident_buf;
-    out->len = 0;
     if (plain_key) {
-        if (buf_room(out, colon - key) < 0) return -1;
-        if (colon > key) memcpy(out->data, s + key, colon - key); /* the key, its closing quote */
-        out->len = colon - key;
-    } else if ((ok = normal_string(out, s, key - 1, colon)) <= 0) {
-        return ok;
+        if (buf_room(out, key_len) < 0) return -1;
+        if (key_len) memcpy(out->data, key_text, key_len);
+        out->len = key_len;
     }
     if (buf_room(out, 2 + EID_MAX + 8) < 0) return -1;
     if (key != colon) out->data[out->len++] = ':';
