@@ -388,6 +388,34 @@ def test_differing_copies_are_settled_from_their_own_lines_only(
     assert placed[1], "the log has conflicting copies"
 
 
+@pytest.mark.parametrize("room", [0, 3000], ids=["none-kept", "some-kept"])
+def test_copies_decided_as_they_were_read_settle_as_when_decided_again(
+    copies_log: Path, room: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A copy the model path decided when it was read (a malformed payload, say) is
+    kept, and its event_id is settled from what was decided then: the same result
+    as reading and deciding it again, whether every such copy was kept or only
+    some fit in the room kept for them."""
+    kept: list[str] = []
+    real = runner._kept_copy
+
+    def kept_copy(event: Any, *rest: Any) -> Any:
+        kept.append(event.event_id)
+        return real(event, *rest)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(runner, "_kept_copy", kept_copy)
+        all_kept = _replay(copies_log, read_again=True, monkeypatch=monkeypatch)
+    assert kept, "the log has copies decided in Python among the settled ones"
+    kept.clear()
+    with monkeypatch.context() as patch:
+        patch.setattr(runner, "_kept_copy", kept_copy)
+        patch.setattr(runner, "_KEPT_COPY_BYTES", room)
+        fewer_kept = _replay(copies_log, read_again=True, monkeypatch=monkeypatch)
+    assert fewer_kept == all_kept
+    assert (len(kept) > 0) == (room > 0)
+
+
 @pytest.mark.parametrize("read_again", [True, False], ids=["by-offset", "at-once"])
 def test_a_copy_written_again_by_another_writer_is_an_identical_copy(
     held: tuple[Path, list[int]], read_again: bool

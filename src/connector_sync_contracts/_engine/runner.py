@@ -63,6 +63,10 @@ _BITMAP_BITS: Final = 1 << 26
 _BUCKETS: Final = 16
 _SAMPLE_LINES: Final = 1000
 _FAMILY_BITS: Final = {Family.CONNECTOR: 1, Family.SYNC: 2, Family.LINK: 4}
+_KEPT_COPY_BYTES: Final = 16 << 20
+"""About the most memory the events of lines decided in Python take while kept for
+settling (twice the line each): past it, a copy is read and decided again when its
+event_id is settled."""
 
 CopyOrder = tuple[int, int]
 """(lamport, instant_us): orders the copies of one event_id as their sort keys do."""
@@ -283,11 +287,13 @@ class _Records:
         source: int = 0,
         line: int = 0,
         offset: int = -1,
+        event: Event | None = None,
     ) -> None:
         """Keep one copy's record and remember whether its event_id may repeat.
 
-        (``source``, ``line`` and ``offset`` are ``_NativeRecords.offer``'s: the
-        pure-Python records find copies by reading the lines again.)"""
+        (``source``, ``line``, ``offset`` and ``event`` are
+        ``_NativeRecords.offer``'s: the pure-Python records find copies by
+        reading the lines again.)"""
         self.buckets[_bucket(fact)].append(self.make(event_id, lamport, instant_us, raw, fact))
         slot = hash(event_id) & (_BITMAP_BITS - 1)
         mask = 1 << (slot & 7)
@@ -361,6 +367,14 @@ class _Records:
         return [conflicting_duplicate(eid, count) for eid, count in self.conflicts.items()]
 
 
+def _kept_copy(event: Event, malformed: bool, values: tuple[str, Any], raw: bytes) -> _Copy:
+    """A copy decided in Python when it was read, as it is settled."""
+    from .modelpath import canonical_json, instant_us
+
+    order = (event.lamport_clock, instant_us(event))
+    return malformed, order, canonical_json(event), (order, raw, values)
+
+
 def _first_valid(
     copies: Iterable[tuple[int, int, int, int]], rejected: AbstractSet[tuple[int, int]]
 ) -> tuple[int, int]:
@@ -383,6 +397,11 @@ class _NativeRecords:
         self.offsets: dict[tuple[int, int], tuple[int, int]] = {}
         """(source index, line) -> (offset, length) of each line offered with its offset:
         the core knows where its own records' lines are, not where these are."""
+        self.kept: dict[tuple[int, int], tuple[Event, bool, tuple[str, Any], bytes]] = {}
+        """(source index, line) -> (event, not known valid, record values, line) of a
+        line decided in Python (up to ``_KEPT_COPY_BYTES``): settling its event_id
+        does not decide it again."""
+        self._kept_room = _KEPT_COPY_BYTES
 
     def offer(
         self,
@@ -394,11 +413,14 @@ class _NativeRecords:
         source: int = 0,
         line: int = 0,
         offset: int = -1,
+        event: Event | None = None,
     ) -> None:
         """Keep one copy decided by the Python path, as an ordinary record.
 
         ``offset``: where the line starts in its file as stored (-1: not
         known), so that settling copies can read it there again.
+        ``event``: the line's; given, it is kept (while there is room) for
+        settling its event_id without deciding the line again.
         """
         if offset >= 0:
             self.offsets[source, line] = (offset, len(raw))
@@ -408,6 +430,9 @@ class _NativeRecords:
         self.scanner.offer(
             event_id, lamport, instant_us, self.scanner.ident(raw), source, line, True, kind, values
         )
+        if event is not None and line > 0 and 2 * len(raw) <= self._kept_room:
+            self._kept_room -= 2 * len(raw)
+            self.kept[source, line] = (event, unchecked(fact), (kind, values), raw)
 
     def _with_offsets(
         self, copies: Sequence[tuple[int, int, int, int]]
@@ -424,20 +449,26 @@ class _NativeRecords:
     def _settle_checked(
         self, places: Mapping[str, Sequence[tuple[int, int, int, int]]], sources: list[Source]
     ) -> tuple[set[str], int, dict[str, int]]:
-        """Settle each event_id whose every copy the core takes whole, read at its offset.
+        """Settle each event_id whose every copy is known without the models.
 
-        Each copy is read as ``native.copy_taken_whole`` reads it: its sort
-        key and record are the core's, its canonical JSON is written from its
-        object without the models. An event_id with a copy the core would not
-        take (the model path decides it), or whose place is not known, is
-        left for the models. Returns the event_ids settled, and the copies
-        dropped and conflicts among them.
+        A copy decided in Python when it was read is the one kept then
+        (``kept``). Any other is read at its offset as
+        ``native.copy_taken_whole`` reads it: its sort key and record are the
+        core's, its canonical JSON is written from its object without the
+        models. An event_id with a copy the core would not take (the model
+        path decides it), or whose place is not known, is left for the
+        models. Returns the event_ids settled, and the copies dropped and
+        conflicts among them.
         """
-        scanner, settled, dropped = self.scanner, set(), 0
+        scanner, settled, dropped, kept = self.scanner, set(), 0, self.kept
         conflicts: dict[str, int] = {}
         for eid, at in places.items():
             checked: list[_Copy] = []
-            for index, _, offset, length in dict.fromkeys(at):
+            for index, line, offset, length in dict.fromkeys(at):
+                known_copy = kept.get((index, line))
+                if known_copy is not None:
+                    checked.append(_kept_copy(*known_copy))
+                    continue
                 known = offset >= 0 and index < len(sources)
                 raw = sources[index].read_held(offset, length) if known else None
                 took = None if raw is None else native.copy_taken_whole(scanner, raw)
@@ -622,6 +653,7 @@ class _Replayer:
                 index,
                 number,
                 offset,
+                event,
             )
         elif decision.anomaly is not None:
             found = decision.anomaly
