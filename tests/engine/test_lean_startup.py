@@ -97,3 +97,28 @@ def test_copies_that_differ_in_bytes_are_settled_without_the_models(tmp_path: Pa
     log.write_bytes(b"".join(line + b"\n" for line in [*lines, *(c.encode() for c in copies)]))
     out = _run(_RUN_CLI.format(args=f"'replay', '--format', 'json', {str(log)!r}"))
     assert out.split() == ["0", "False"]
+
+
+@pytest.mark.skipif(_accel.scanner() is None, reason="the compiled accelerator is not in use")
+@pytest.mark.parametrize("command", ["validate", "replay"])
+def test_cloudevents_the_core_maps_are_read_without_loading_the_models(
+    tmp_path: Path, command: str
+) -> None:
+    """``--input-format cloudevents``: lines the core maps whole need no model; a line it
+    declines (here: one without ``data``) loads them to be explained."""
+    from connector_sync_contracts import Event
+    from connector_sync_contracts.interop.cloudevents import to_structured_json
+
+    events = [
+        to_structured_json(Event.model_validate_json(line))
+        for line in generate_lines(GeneratorOptions(events=120, connectors=3))
+    ]
+    log = tmp_path / "cloudevents.jsonl"
+    log.write_bytes(b"".join(line + b"\n" for line in events))
+    args = f"{command!r}, '--input-format', 'cloudevents', {str(log)!r}"
+    assert _run(_RUN_CLI.format(args=args)).split() == ["0", "False"]
+    declined = json.loads(events[5])
+    del declined["data"]
+    events[5] = json.dumps(declined).encode()
+    log.write_bytes(b"".join(line + b"\n" for line in events))
+    assert _run(_RUN_CLI.format(args=args)).split() == ["1", "True"]

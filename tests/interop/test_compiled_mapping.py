@@ -1,7 +1,7 @@
 """The compiled CloudEvents mapping gives Python's envelopes, and takes every ordinary line.
 
 ``Scanner.map_cloudevents`` (``cloudevents.c``) maps the lines of a block by
-``cloudevents.compiled_plan()`` and declines the rest to Python
+``_attributes.compiled_plan()`` and declines the rest to Python
 (``envelope_from_cloudevent_dict``). Laws:
 
 - *soundness*: a line it maps is one Python reads (``io.parse_line``) and
@@ -36,11 +36,11 @@ from connector_sync_contracts import PAYLOAD_MODELS, Event
 from connector_sync_contracts._engine import native
 from connector_sync_contracts._engine.runner import replay_sources, validate_sources
 from connector_sync_contracts.errors import CloudEventMappingError
+from connector_sync_contracts.interop._attributes import compiled_plan
 from connector_sync_contracts.interop.cloudevents import (
     SOURCE_PREFIX,
     TYPE_PREFIX,
     build_source,
-    compiled_plan,
     envelope_from_cloudevent_dict,
     to_cloudevent_dict,
     to_structured_json,

@@ -42,12 +42,10 @@ raise ``CloudEventsSDKMissingError``.
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 from collections.abc import Mapping
 from datetime import datetime
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, Protocol
 from urllib.parse import quote, unquote
 
@@ -62,11 +60,20 @@ from ..models.payloads import PAYLOAD_MODELS
 from ..schemas import schema_id
 from ..validation.messages import describe_error, shown_value
 from ..validation.paths import json_path
+from ._attributes import (
+    AS_WRITTEN,
+    ATTRIBUTE_MAP,
+    BUILD_MARK,
+    CONTENT_TYPE,
+    INTEGER_EXTENSIONS,
+    OPTIONAL_EXTENSIONS,
+    SOURCE_PREFIX,
+    SPEC_VERSION,
+    TYPE_PREFIX,
+)
 
 if TYPE_CHECKING:
     from cloudevents.core.v1.event import CloudEvent
-
-    from .._engine.native import CloudEventsPlan
 
 __all__ = [
     "ATTRIBUTE_MAP",
@@ -87,20 +94,6 @@ __all__ = [
     "to_structured_json",
 ]
 
-SPEC_VERSION: Final = "1.0"
-"""The CloudEvents ``specversion`` written and accepted."""
-
-CONTENT_TYPE: Final = "application/json"
-"""``datacontenttype`` of every mapped event: ``data`` is the payload as a JSON object."""
-
-TYPE_PREFIX: Final = "dev.connector-sync-contracts."
-"""Reverse-DNS prefix of ``type`` (the schemas live under ``connector-sync-contracts.dev``)."""
-
-SOURCE_PREFIX: Final = "urn:connector-sync:node:"
-"""Start of every ``source``: ``urn:connector-sync:node:<node_id>[:build:<build_id>]``."""
-
-_BUILD_MARK: Final = ":build:"
-_EXTENSION_NAME: Final = re.compile(r"[a-z0-9]{1,20}\Z")
 _NUMBER: Final = "(?:0|[1-9][0-9]*)"
 _TYPE_RE: Final = re.compile(
     re.escape(TYPE_PREFIX)
@@ -115,55 +108,6 @@ _JSON_CONTENT_TYPE: Final = re.compile(
     r"(?:application|text)/(?:[A-Za-z0-9.\-]+\+)?json(?:\s*;.*)?\Z", re.DOTALL | re.IGNORECASE
 )
 """A JSON media type; type and subtype are case-insensitive (RFC 6838 section 4.2)."""
-
-ATTRIBUTE_MAP: Final[Mapping[str, str]] = MappingProxyType(
-    {
-        "event_id": "id",
-        "event_type": "type",
-        "aggregate_id": "subject",
-        "timestamp": "time",
-        "node_id": "source",
-        "build_id": "source",
-        "payload": "data",
-        "correlation_id": "correlationid",
-        "causation_id": "causationid",
-        "lamport_clock": "lamportclock",
-        "project_uuid": "projectuuid",
-        "project_slug": "projectslug",
-        "schema_version": "schemaversion",
-        "data_tier": "datatier",
-    }
-)
-"""Envelope field -> the CloudEvents attribute that carries it (``data`` for the payload)."""
-
-# Extensions that carry an optional envelope field one to one (None -> left out).
-_OPTIONAL_EXTENSIONS: Final = (
-    ("causation_id", "causationid"),
-    ("project_slug", "projectslug"),
-    ("schema_version", "schemaversion"),
-)
-_REQUIRED_EXTENSIONS: Final = (
-    ("correlation_id", "correlationid"),
-    ("project_uuid", "projectuuid"),
-)
-# Integer envelope fields: (field, extension, required).
-_INTEGER_EXTENSIONS: Final = (
-    ("lamport_clock", "lamportclock", True),
-    ("data_tier", "datatier", False),
-)
-# Attributes whose value is the envelope field's, as written: (field, attribute,
-# required). Their presence is checked by the mapping, their content by the envelope.
-_AS_WRITTEN: Final = (
-    ("aggregate_id", "subject", True),
-    ("timestamp", "time", True),
-    *((field, name, True) for field, name in _REQUIRED_EXTENSIONS),
-    *((field, name, False) for field, name in _OPTIONAL_EXTENSIONS),
-)
-assert all(
-    _EXTENSION_NAME.match(name)
-    for name in (*ATTRIBUTE_MAP.values(), "partitionkey")
-    if name not in {"id", "type", "subject", "time", "source", "data"}
-)
 
 
 # --------------------------------------------------------------------------- naming
@@ -191,7 +135,7 @@ def build_source(node_id: str, build_id: str | None) -> str:
     """CloudEvents ``source`` URI of a node and optional build (each part percent-encoded)."""
     source = SOURCE_PREFIX + quote(node_id, safe="")
     if build_id is not None:
-        source += _BUILD_MARK + quote(build_id, safe="")
+        source += BUILD_MARK + quote(build_id, safe="")
     return source
 
 
@@ -234,7 +178,7 @@ def _attributes(event: Event) -> dict[str, Any]:
         "projectuuid": str(event.project_uuid),
         "datatier": event.data_tier,
     }
-    for field, name in _OPTIONAL_EXTENSIONS:
+    for field, name in OPTIONAL_EXTENSIONS:
         value = getattr(event, field)
         if value is not None:
             attributes[name] = value
@@ -422,14 +366,14 @@ def envelope_from_cloudevent_dict(data: object) -> dict[str, Any]:
     else:
         problems.append(_problem(("data",), "missing_attribute", "attribute 'data' is required"))
     # Attributes that map one to one: presence is checked here, content by the envelope.
-    for field, name, required in _AS_WRITTEN:
+    for field, name, required in AS_WRITTEN:
         if name in data:
             envelope[field] = data[name]
         elif required:
             problems.append(
                 _problem((name,), "missing_attribute", f"attribute {name!r} is required")
             )
-    for field, name, required in _INTEGER_EXTENSIONS:
+    for field, name, required in INTEGER_EXTENSIONS:
         if name not in data:
             if required:
                 problems.append(
@@ -451,47 +395,6 @@ def envelope_from_cloudevent_dict(data: object) -> dict[str, Any]:
     if problems:
         raise CloudEventMappingError(tuple(problems))
     return envelope
-
-
-@functools.cache
-def compiled_plan() -> CloudEventsPlan:
-    """``envelope_from_cloudevent_dict`` as rows for the compiled core's mapping.
-
-    One row per attribute: (name, kind, required, envelope fields, constants),
-    in the order that function fills the envelope. The compiled core
-    (``Scanner.map_cloudevents``, ``cloudevents.c``) maps a line by it only
-    when that gives what the function gives, and leaves every other line to it.
-    """
-
-    def raw(name: str) -> bytes:
-        return name.encode()
-
-    def named(*fields: str) -> tuple[bytes, tuple[bytes, ...]]:
-        # The attribute that carries these envelope fields, and the fields.
-        return raw(ATTRIBUTE_MAP[fields[0]]), tuple(map(raw, fields))
-
-    major = CONTRACT_VERSION.split(".")[0]
-    id_name, id_fields = named("event_id")
-    type_name, type_fields = named("event_type")
-    source_name, source_fields = named("node_id", "build_id")
-    data_name, data_fields = named("payload")
-    rows: list[tuple[bytes, str, bool, tuple[bytes, ...], tuple[bytes, ...]]] = [
-        (b"specversion", "equal", True, (), (json.dumps(SPEC_VERSION).encode(),)),
-        (id_name, "string", True, id_fields, ()),
-        (type_name, "type", True, type_fields, (raw(TYPE_PREFIX), raw(major))),
-        (source_name, "source", True, source_fields, (raw(SOURCE_PREFIX), raw(_BUILD_MARK))),
-        (b"datacontenttype", "equal", False, (), (json.dumps(CONTENT_TYPE).encode(),)),
-        (data_name, "raw", True, data_fields, ()),
-        # Never mapped by the core: an empty text equals no JSON value, so a line
-        # that has data_base64 (with data, a problem) is left to this module.
-        (b"data_base64", "equal", False, (), (b"",)),
-        *((raw(name), "raw", required, (raw(field),), ()) for field, name, required in _AS_WRITTEN),
-        *(
-            (raw(name), "integer", required, (raw(field),), ())
-            for field, name, required in _INTEGER_EXTENSIONS
-        ),
-    ]
-    return tuple(rows)
 
 
 def _event(envelope: dict[str, Any]) -> Event:

@@ -75,7 +75,7 @@ class CloudEventsSource(Source):
     def blocks(self) -> Iterator[bytes | memoryview | None]:
         """Runs of envelope lines, one per line of the input (``None`` for one over the limit)."""
         from .._engine import native
-        from .cloudevents import compiled_plan
+        from ._attributes import compiled_plan
 
         scanner = native.scanner()
         if scanner is None:

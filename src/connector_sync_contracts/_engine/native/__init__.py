@@ -148,7 +148,7 @@ class Scanner(Protocol):
         and the declined lines as ``(index, start, end, at)``: the line's
         place in the block, and where its envelope line belongs in the
         mapped bytes. A declined line is mapped by Python, which explains
-        what is wrong with it; ``plan`` is ``cloudevents.compiled_plan()``.
+        what is wrong with it; ``plan`` is ``interop._attributes.compiled_plan()``.
         """
 
     def reread_from(self, source: int, how: int | Callable[[int, int], bytes | None], /) -> bool:

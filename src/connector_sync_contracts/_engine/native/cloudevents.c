@@ -2,7 +2,7 @@
  * Structured-mode CloudEvents lines mapped to envelope lines, for
  * `--input-format cloudevents` (interop/formats.py).
  *
- * The mapping is data, and Python's: interop/cloudevents.py builds the plan
+ * The mapping is data, and Python's: interop/_attributes.py builds the plan
  * (compiled_plan) from the same tables envelope_from_cloudevent_dict reads,
  * one row per attribute, keyed by name. A row says what the attribute is
  * (its kind), whether it is required, the envelope fields it fills and the

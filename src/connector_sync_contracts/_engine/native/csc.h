@@ -823,7 +823,7 @@ typedef struct {
     int n;
     size_t extra;              /* bytes a mapped line may add to its line */
 } ce_plan_t;
-/* The rows of a plan tuple (interop/cloudevents.py compiled_plan); -1 on error. */
+/* The rows of a plan tuple (interop/_attributes.py compiled_plan); -1 on error. */
 int ce_plan_read(PyObject *plan, ce_plan_t *out);
 /* Append the envelope line (with its \n) of the CloudEvent p..end to out:
    1 mapped, 0 declined (Python maps it), -1 a Python error. */
