@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from connector_sync_contracts import CONNECTOR_DEGRADED, SYNC_RETRY_SCHEDULED
-from connector_sync_contracts._engine import native
+from connector_sync_contracts._engine import native, reports
 from connector_sync_contracts._engine.reports import (
     REPORT_RULES,
     REPORT_UNKNOWN_TYPE,
@@ -141,6 +141,33 @@ def test_the_core_takes_these_lines_and_says_why() -> None:
     # Without reports, as before: Python decides every one of them.
     count, deferred = scanner.scan(block, False, 1 << 20, False, 0, 1)
     assert [index for index, _, _ in deferred] == sorted(kinds)
+
+
+@needs_native
+def test_each_event_type_is_worded_once_and_never_with_another_types_words(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A shared stream reports every line of the other families: the words of each
+    event type are made once and kept, for at most so many types; past that limit a
+    line is worded afresh."""
+    monkeypatch.setattr(reports, "_unknown_types", {})
+    monkeypatch.setattr(reports, "_WORDED_LIMIT", 2)
+    names = ["MissionCreated", "Caf\u00e9Created", "MissionCreated", "Build", "Pinged", "Build"]
+    lines = [
+        json.dumps(_other_family(seq, name), ensure_ascii=False).encode()
+        for seq, name in enumerate(names, start=1)
+    ]
+    scanner = native.scanner()
+    assert scanner is not None
+    block = b"".join(line + b"\n" for line in lines)
+    _, deferred, reported = scanner.scan(block, False, 1 << 20, False, 0, 1, -1, True)
+    assert deferred == []
+    worded = [reported_problems(lines[at], at + 1, code) for at, _, _, code in reported]
+    assert [(p.line, p.field, p.code, p.message) for [p] in worded] == [
+        (n, "$.event_type", "unknown_event_type", f"no payload model for event type {name!r}")
+        for n, name in enumerate(names, start=1)
+    ]
+    assert list(reports._unknown_types) == ["MissionCreated", "Caf\u00e9Created"]
 
 
 def test_a_report_that_is_not_one_is_refused() -> None:

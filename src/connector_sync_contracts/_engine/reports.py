@@ -33,31 +33,58 @@ REPORT_RULES: Final = 2
 """A valid event that breaks semantic rules."""
 
 
+_WORDED_LIMIT: Final = 4096
+"""The most event types (any text a line declares) whose words are kept."""
+
+_unknown_types: dict[str, tuple[str, str, str]] = {}
+"""An undeclared event type -> its problem's (field, code, message)."""
+_rule_reports: dict[int, tuple[tuple[str, str, str], ...]] = {}
+"""A report of broken rules -> each problem's (field, code, message)."""
+
+
 def reported_problems(raw: bytes, line: int, code: int) -> list[LineProblem]:
     """The problems of a line the core took and reported, as ``LineChecker`` words them.
 
     ``code`` is the report ``Scanner.scan`` lists: kind | event type index
-    << 8 | broken rules << 16.
+    << 8 | broken rules << 16. The words depend on the event type (and the
+    rules) alone, so each is made once: a log that shares its stream with
+    other families reports every one of their lines.
     """
     kind = code & 0xFF
     if kind == REPORT_UNKNOWN_TYPE:
-        message = unknown_event_type_message(orjson.loads(raw)["event_type"])
-        return [_problem(line, Layer.INPUT, ("event_type",), "unknown_event_type", message)]
+        event_type = orjson.loads(raw)["event_type"]
+        worded = _unknown_types.get(event_type)
+        if worded is None:
+            worded = _unknown_type_words(event_type)
+            if len(_unknown_types) < _WORDED_LIMIT:
+                _unknown_types[event_type] = worded
+        return [LineProblem(line, *worded)]
     if kind != REPORT_RULES:
         raise ValueError(f"not a report of the compiled core: {code}")
+    rules = _rule_reports.get(code)
+    if rules is None:
+        rules = _rule_reports[code] = _rule_words(code)
+    return [LineProblem(line, *words) for words in rules]
+
+
+def _unknown_type_words(event_type: str) -> tuple[str, str, str]:
+    message = unknown_event_type_message(event_type)
+    return _words(Layer.INPUT, ("event_type",), "unknown_event_type", message)
+
+
+def _rule_words(code: int) -> tuple[tuple[str, str, str], ...]:
     event_type = native.type_at(code >> 8 & 0xFF)
     codes = native.rule_codes(event_type)
     broken = {codes[k] for k in range(len(codes)) if code >> (16 + k) & 1}
-    return [
-        _problem(
-            line, Layer.SEMANTIC, ("payload", semantic_rule_field(rule)), rule.code, rule.message
-        )
+    return tuple(
+        _words(Layer.SEMANTIC, ("payload", semantic_rule_field(rule)), rule.code, rule.message)
         for rule in SEMANTIC_RULES
         if rule.event_type == event_type and rule.code in broken
-    ]
+    )
 
 
-def _problem(line: int, layer: Layer, path: PathParts, code: str, message: str) -> LineProblem:
+def _words(layer: Layer, path: PathParts, code: str, message: str) -> tuple[str, str, str]:
     # Made as the validation layers make theirs (``violation``: the path
     # written and the message clipped alike), so both paths word a line alike.
-    return LineProblem.of(line, violation(layer, path, code, message))
+    found = violation(layer, path, code, message)
+    return found.path, found.code, found.message
