@@ -122,3 +122,22 @@ def test_cloudevents_the_core_maps_are_read_without_loading_the_models(
     events[5] = json.dumps(declined).encode()
     log.write_bytes(b"".join(line + b"\n" for line in events))
     assert _run(_RUN_CLI.format(args=args)).split() == ["1", "True"]
+
+
+@pytest.mark.skipif(_accel.scanner() is None, reason="the compiled accelerator is not in use")
+@pytest.mark.parametrize("command", ["validate", "replay"])
+@pytest.mark.parametrize(
+    "bad",
+    [b"", b'{"event_id": "01J', b"\xff\xfe", b"[1, 2]", b'{"a": 1, "a": 2}', b"\x00" * 8],
+    ids=["blank", "torn", "not-utf8", "not-an-object", "repeated-key", "zero-filled"],
+)
+def test_lines_the_input_layer_refuses_are_reported_without_loading_the_models(
+    tmp_path: Path, command: str, bad: bytes
+) -> None:
+    """The torn last line of a crashed writer, a blank line, a zero-filled tail: the
+    input layer words their problems, so no model is loaded for them."""
+    lines = list(generate_lines(GeneratorOptions(events=80, connectors=2)))
+    log = tmp_path / "torn.jsonl"
+    log.write_bytes(b"".join(line + b"\n" for line in [*lines[:40], bad, *lines[40:]]))
+    out = _run(_RUN_CLI.format(args=f"{command!r}, {str(log)!r}"))
+    assert out.split() == ["1", "False"]

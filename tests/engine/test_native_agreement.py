@@ -47,8 +47,9 @@ from connector_sync_contracts._tooling.synthetic import GeneratorOptions, genera
 from connector_sync_contracts.contract.catalog import CATALOG, RECIPES, Family
 from connector_sync_contracts.contract.projection import canonical_dumps
 from connector_sync_contracts.io import LineProblem, Source, parse_line
-from connector_sync_contracts.reducing.api import event_to_fact, refused_event_id
+from connector_sync_contracts.reducing.api import event_to_fact
 from connector_sync_contracts.reducing.facts import EPOCH, MICROSECOND, fact_from_values
+from connector_sync_contracts.validation.input import refused_event_id
 from tests.support.engines import ENGINES, Engine, engine, native_scanner, require_native
 from tests.support.factories import PROJECT_UUID, envelope, payload_for
 from tests.support.soak import SOAK

@@ -21,7 +21,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connector_sync_contracts._engine.modelpath import line_event_id
+from connector_sync_contracts._engine.decision import line_event_id
 from connector_sync_contracts._engine.native import PURE_PYTHON_ENV, lines_naming
 from connector_sync_contracts.contract.patterns import event_id_key
 from connector_sync_contracts.io import Source

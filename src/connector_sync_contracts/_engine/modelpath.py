@@ -13,23 +13,21 @@ JSON.
 from __future__ import annotations
 
 from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 from pydantic import ValidationError
 
 from ..contract.catalog import EVENT_FAMILIES
-from ..contract.patterns import normal_event_id
-from ..io import LineProblem, Source, parse_line, read_line
+from ..io import LineProblem, Source, parse_line
 from ..models.envelope import LIMITS_CHECKED, Event, SortKey, canonical_json
 from ..models.payloads import PAYLOAD_MODELS
-from ..reducing.anomalies import AnomalyData, anomaly
-from ..reducing.api import admit_envelope, event_to_fact, refused_event_id
-from ..reducing.facts import EPOCH, MICROSECOND, ConnectorFact, Fact, MalformedFact, SyncFact
+from ..reducing.anomalies import AnomalyData
+from ..reducing.api import admit_envelope, event_to_fact
+from ..reducing.facts import EPOCH, MICROSECOND, ConnectorFact, MalformedFact, SyncFact
 from ..reducing.fold import Dedup, unchecked
 from ..validation.layers import explain_line
 from ..validation.outcomes import Outcomes
+from .decision import Decision, line_event_id, read_decided
 
 __all__ = [
     "Decision",
@@ -45,26 +43,6 @@ __all__ = [
 _ENVELOPE_FIELDS = frozenset(Event.model_fields)
 
 
-@dataclass(slots=True)
-class Decision:
-    """What the model path made of one line."""
-
-    parsed: dict[str, Any] | None
-    """The line as a JSON object, or None when it is not one."""
-    event: Event | None
-    """The envelope, when it is valid."""
-    fact: Fact | None
-    """The reducer fact of a valid envelope (None for an event type of no family)."""
-    valid: bool
-    """Whether ``validate_event`` (with the checker's strictness) accepts the line."""
-    anomaly: AnomalyData | None
-    """A line that is no valid envelope: its ``malformed_envelope`` anomaly."""
-    input_problems: tuple[LineProblem, ...] = ()
-    """A line that is no JSON object: every problem of it (``io.read_line``)."""
-    outcomes: Outcomes = field(default_factory=dict)
-    """What validating the envelope and payload models gave, for ``LineChecker.problems``."""
-
-
 class LineChecker:
     """Decides and explains lines exactly as ``validate_event`` would."""
 
@@ -73,12 +51,11 @@ class LineChecker:
 
     def decide(self, raw: bytes, number: int) -> Decision:
         """Parse, validate and reduce one line to what the fold and the report need."""
-        parsed, input_problems = read_line(raw, number)
-        if parsed is None:
-            eid = refused_event_id(raw)
-            message = input_problems[0].stated
-            found = anomaly(kind="malformed_envelope", event_id=eid, message=message)
-            return Decision(None, None, None, False, found, input_problems)
+        read = read_decided(raw, number)
+        return read if isinstance(read, Decision) else self.decide_object(read)
+
+    def decide_object(self, parsed: dict[str, Any]) -> Decision:
+        """``decide`` for a line the input layer read: ``parsed`` is its object."""
         anomalies: list[AnomalyData] = []
         outcomes: Outcomes = {}
         event = admit_envelope(parsed, anomalies, limits_checked=True, outcomes=outcomes)
@@ -130,16 +107,6 @@ class LineChecker:
 def instant_us(event: Event) -> int:
     """The event's timestamp in microseconds since the Unix epoch (part of the replay order)."""
     return (event.timestamp - EPOCH) // MICROSECOND
-
-
-def line_event_id(raw: bytes) -> str | None:
-    """The normalized event_id of a line, cheaply (None when it cannot be told)."""
-    try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return None
-    value = data.get("event_id") if isinstance(data, dict) else None
-    return normal_event_id(value) if isinstance(value, str) else None
 
 
 def line_event(raw: bytes) -> Event | None:

@@ -39,7 +39,7 @@ from ..contract.lifecycle import DEFAULT_MAX_RECONNECT_CYCLES
 from ..contract.patterns import normal_event_id
 from ..contract.projection import LINK_INDEX_INDENT, JSONText, ReplayData, all_anomalies
 from ..errors import InputError
-from ..io import LineProblem, LineSink, Source
+from ..io import LineProblem, LineSink, Source, read_line
 from ..reducing.anomalies import (
     AnomalyData,
     anomaly,
@@ -48,6 +48,7 @@ from ..reducing.anomalies import (
 from ..reducing.facts import ConnectorFact, Fact, MalformedFact, SyncFact
 from ..reducing.fold import Engine, settle_copies, unchecked
 from . import native
+from .decision import Decision, line_event_id, read_decided
 from .reports import reported_problems
 
 if TYPE_CHECKING:
@@ -231,9 +232,13 @@ def validate_sources(
             if report:
                 _account(summary, source, reported_problems(raw, number, report), raw, on_problem)
                 continue
+            parsed, refused = read_line(raw, number)
+            if parsed is None:  # the input layer's problems need no model
+                _account(summary, source, list(refused), raw, on_problem)
+                continue
             if checker is None:
                 checker = _checker(strict=strict)
-            decision = checker.decide(raw, number)
+            decision = checker.decide_object(parsed)
             if decision.valid:
                 summary.accepted += 1
                 continue
@@ -638,8 +643,9 @@ class _Replayer:
             self.rejected_lines.add((index, number))
             _account(summary, source, [problem], raw, on_problem)
             return
-        checker = self.checker()
-        decision = checker.decide(raw, number)
+        read = read_decided(raw, number)
+        # A line the input layer refuses is decided without loading the models.
+        decision = read if isinstance(read, Decision) else self.checker().decide_object(read)
         if decision.event is not None:
             from .modelpath import instant_us
 
@@ -666,8 +672,6 @@ class _Replayer:
         if decision.valid:
             summary.accepted += 1
             return
-        from .modelpath import line_event_id
-
         self.rejected_lines.add((index, number))
         eid = decision.event.event_id if decision.event is not None else line_event_id(raw)
         if eid is None and decision.anomaly is not None:
@@ -677,7 +681,12 @@ class _Replayer:
             eid = decision.anomaly["event_id"]
         if eid is not None:
             self.rejected_places.setdefault(eid, (index, number))
-        _account(summary, source, checker.problems(number, decision), raw, on_problem)
+        problems = (
+            list(decision.input_problems)
+            if decision.parsed is None
+            else self.checker().problems(number, decision)
+        )
+        _account(summary, source, problems, raw, on_problem)
 
 
 def replay_sources(
@@ -829,8 +838,6 @@ def _anomaly_places(
     # malformed event_id is on no line (its anomaly carries its own place).
     missing = {eid for eid in unplaced if normal_event_id(eid) == eid}
     if missing:
-        from .modelpath import line_event_id
-
         for index, source in enumerate(sources):
             for number, raw in enumerate(source.lines_again(), start=1):
                 eid = None if raw is None else line_event_id(raw)

@@ -28,6 +28,7 @@ __all__ = [
     "format_instant",
     "full_match",
     "normal_event_id",
+    "spelled_event_id",
     "utc_instant_in_range",
 ]
 
@@ -128,6 +129,19 @@ def normal_event_id(value: str) -> str | None:
     if not full_match(_EVENT_ID_RE, value):
         return None
     return checked_event_id(value)
+
+
+def spelled_event_id(value: object) -> str | None:
+    """How an anomaly names the event_id ``value`` of an event that is not valid.
+
+    Its normal spelling when it is a ULID or UUID (as every other event_id
+    of a projection is), so that the anomaly names the event its valid
+    copies name; else the string as written, a lone surrogate escaped so the
+    result can always be encoded. None when ``value`` is not a string.
+    """
+    if not isinstance(value, str):
+        return None
+    return normal_event_id(value) or value.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def checked_event_id(value: str) -> str:

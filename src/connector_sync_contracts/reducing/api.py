@@ -16,7 +16,7 @@ from .._engine.native import no_gc
 from .._engine.runner import Folded
 from ..contract.catalog import ALL_FAMILIES, EVENT_FAMILIES, RECIPES, Family
 from ..contract.lifecycle import DEFAULT_MAX_RECONNECT_CYCLES
-from ..contract.patterns import normal_event_id
+from ..contract.patterns import spelled_event_id
 from ..contract.rules import semantic_failures
 from ..errors import OutOfOrderWarning
 from ..io import LineProblem
@@ -32,7 +32,7 @@ from ..models.results import (
     replay_result_from_data,
     sync_projection_from_data,
 )
-from ..validation.input import cloudevent_hint, first_problem, lenient_member, load_mapping
+from ..validation.input import cloudevent_hint, first_problem, load_mapping
 from ..validation.messages import summarize
 from ..validation.outcomes import Outcomes, validate_once
 from .anomalies import AnomalyData, anomaly, anomaly_order
@@ -65,31 +65,9 @@ def _readable_connector_id(payload: Mapping[str, Any]) -> str | None:
 
 
 def raw_event_id(item: object) -> str | None:
-    """The ``event_id`` of an envelope that failed validation, for its anomaly.
-
-    In its normal spelling when it is a ULID or UUID (as every other event_id
-    of a projection is), so that the anomaly names the event its valid copies
-    name; else the string as written.
-    """
-    return _spelled_event_id(item.get("event_id") if isinstance(item, Mapping) else None)
-
-
-def refused_event_id(raw: bytes) -> str | None:
-    """The ``event_id`` of a line the input layer refused, when it can still be told.
-
-    Such a line breaks a limit (section 8: a value beyond 64 bits or the
-    double range, a lone surrogate, a repeated key, nesting deeper than 64)
-    but may name its event; its anomaly then names it as ``raw_event_id``
-    names a mapping's. The line is read again without the limits; it tells
-    nothing when it is no JSON object or repeats ``event_id``.
-    """
-    return _spelled_event_id(lenient_member(raw, "event_id"))
-
-
-def _spelled_event_id(raw: object) -> str | None:
-    if not isinstance(raw, str):
-        return None
-    return normal_event_id(raw) or _encodable(raw)
+    """The ``event_id`` of an envelope that failed validation, for its anomaly
+    (``spelled_event_id``)."""
+    return spelled_event_id(item.get("event_id") if isinstance(item, Mapping) else None)
 
 
 def admit_envelope(

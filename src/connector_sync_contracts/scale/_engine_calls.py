@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable, Container, Iterable, Iterator
 from typing import TYPE_CHECKING, Final
 
+from .._engine.decision import line_event_id
 from .._engine.native import lines_naming, no_gc
 from .._engine.runner import RunSummary, replay_sources
 from ..contract.projection import ReplayData
@@ -119,22 +120,12 @@ def copy_winners(
     """The event_id of each envelope line and each event_id's winning copy (index, sort key),
     as the engine's dedup decides them (``_engine.modelpath.copy_winners``).
 
-    Imported on use, like ``line_event_id``.
+    Imported on use: the model path loads pydantic, which the command line
+    starts without.
     """
     from .._engine.modelpath import copy_winners as decide
 
     return decide(lines)
-
-
-def line_event_id(raw: bytes) -> str | None:
-    """The event_id the engine reads in a line, as it finds an anomaly's first line.
-
-    Imported on use: the model path loads pydantic, which the command line
-    starts without.
-    """
-    from .._engine.modelpath import line_event_id as read
-
-    return read(raw)
 
 
 _EVENT_ID_MEMBER: Final = re.compile(rb'"event_id"[ \t\r\n]*:[ \t\r\n]*"([^"\\]*)"')
@@ -191,7 +182,8 @@ def lines_may_naming(source: Source, keys: frozenset[bytes]) -> Iterator[tuple[i
 def line_event(raw: bytes) -> Event | None:
     """The ``Event`` of a valid line as the engine's model path reads it, or None.
 
-    Imported on use, like ``line_event_id``.
+    Imported on use: the model path loads pydantic, which the command line
+    starts without.
     """
     from .._engine.modelpath import line_event as read
 

@@ -20,6 +20,7 @@ from uuid import UUID
 import orjson
 
 from ..contract.limits import INT_RANGE, MAX_DEPTH
+from ..contract.patterns import spelled_event_id
 from .paths import json_path
 from .result import Layer, Violation, violation_order
 
@@ -32,6 +33,7 @@ __all__ = [
     "load_json_object",
     "load_mapping",
     "nul_byte",
+    "refused_event_id",
     "spelled_as_json",
     "violation",
 ]
@@ -139,6 +141,18 @@ def lenient_member(raw: bytes, key: str) -> object:
     if not isinstance(obj, _JsonObject) or key in obj.duplicates:
         return None
     return obj.get(key)
+
+
+def refused_event_id(raw: bytes) -> str | None:
+    """The ``event_id`` of a line the input layer refused, when it can still be told.
+
+    Such a line breaks a limit (section 8: a value beyond 64 bits or the
+    double range, a lone surrogate, a repeated key, nesting deeper than 64)
+    but may name its event; its anomaly then names it as a mapping's is
+    named (``spelled_event_id``). The line is read again without the limits;
+    it tells nothing when it is no JSON object or repeats ``event_id``.
+    """
+    return spelled_event_id(lenient_member(raw, "event_id"))
 
 
 def _json_type(value: object) -> str:
