@@ -372,12 +372,13 @@ class _Records:
         return [conflicting_duplicate(eid, count) for eid, count in self.conflicts.items()]
 
 
-def _kept_copy(event: Event, malformed: bool, values: tuple[str, Any], raw: bytes) -> _Copy:
-    """A copy decided in Python when it was read, as it is settled."""
+def _kept_copy(event: Event, unknown: bool, values: tuple[str, Any], raw: bytes) -> _Copy:
+    """A copy decided in Python when it was read, as it is settled (``unknown``: not
+    known valid)."""
     from .modelpath import canonical_json, instant_us
 
     order = (event.lamport_clock, instant_us(event))
-    return malformed, order, canonical_json(event), (order, raw, values)
+    return unknown, order, canonical_json(event), (order, raw, values)
 
 
 def _first_valid(
@@ -452,12 +453,15 @@ class _NativeRecords:
         )
 
     def _settle_checked(
-        self, places: Mapping[str, Sequence[tuple[int, int, int, int]]], sources: list[Source]
+        self,
+        places: Mapping[str, Sequence[tuple[int, int, int, int]]],
+        sources: list[Source],
+        kept: Mapping[tuple[int, int], tuple[Event, bool, tuple[str, Any], bytes]],
     ) -> tuple[set[str], int, dict[str, int]]:
         """Settle each event_id whose every copy is known without the models.
 
         A copy decided in Python when it was read is the one kept then
-        (``kept``). Any other is read at its offset as
+        (``kept``, ``offer``'s). Any other is read at its offset as
         ``native.copy_taken_whole`` reads it: its sort key and record are the
         core's, its canonical JSON is written from its object without the
         models. An event_id with a copy the core would not take (the model
@@ -465,7 +469,7 @@ class _NativeRecords:
         models. Returns the event_ids settled, and the copies dropped and
         conflicts among them.
         """
-        scanner, settled, dropped, kept = self.scanner, set(), 0, self.kept
+        scanner, settled, dropped = self.scanner, set(), 0
         conflicts: dict[str, int] = {}
         for eid, at in places.items():
             checked: list[_Copy] = []
@@ -515,6 +519,7 @@ class _NativeRecords:
         lines; ``first_places`` is an event's first line not among them, if any.
         """
         ids, dropped = self.scanner.settle()
+        kept, self.kept = self.kept, {}  # needed by this settle only
         conflicts: dict[str, int] = {}
         if not ids:
             return dropped, conflicts
@@ -528,7 +533,7 @@ class _NativeRecords:
         read: list[tuple[int, bytes, Event]] | None = None
         if placed:
             # Copies the core takes whole are compared without the models.
-            settled, dropped_checked, conflicts = self._settle_checked(places, sources)
+            settled, dropped_checked, conflicts = self._settle_checked(places, sources, kept)
             dropped += dropped_checked
             rest -= settled
             read = []
