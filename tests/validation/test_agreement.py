@@ -175,6 +175,11 @@ def test_a_line_the_model_path_decided_is_explained_as_validate_event_explains_i
     decision = checker.decide(raw, 7)
     assert decision.valid == expected.valid
     found = checker.problems(7, decision)
+    if decision.parsed is not None:
+        # Explained without deciding first (as ``validate`` explains a deferred line):
+        # the same problems, and none exactly when the line is valid.
+        assert checker.explain(7, decision.parsed) == found
+        assert (not found) == decision.valid
     if "event_type_required" in {v.code for v in expected.violations}:
         # A line is always an envelope: where validate_event takes an object with
         # neither payload nor event_type for a bare payload and asks for the

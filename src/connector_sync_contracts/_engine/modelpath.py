@@ -92,7 +92,19 @@ class LineChecker:
         """Every problem of the line ``decision`` was made of (empty when it is valid)."""
         if decision.parsed is None:
             return list(decision.input_problems)
-        result = explain_line(decision.parsed, strict=self.strict, outcomes=decision.outcomes)
+        return self.explain(line, decision.parsed, decision.outcomes)
+
+    def explain(
+        self, line: int, parsed: dict[str, Any], outcomes: Outcomes | None = None
+    ) -> list[LineProblem]:
+        """Every problem of a line the input layer read as ``parsed`` (empty: it is valid).
+
+        ``outcomes``: what deciding the line found (``decide_object``), so it is
+        not validated again. Without them the models validate it here, which
+        for a line that is most likely invalid costs less than deciding it
+        first: ``validate`` explains the lines the compiled core defers so.
+        """
+        result = explain_line(parsed, strict=self.strict, outcomes=outcomes)
         # The model and schema layers often name the same rule at the same path;
         # a person reading the report needs it once (the model's wording).
         seen: set[tuple[str, str]] = set()

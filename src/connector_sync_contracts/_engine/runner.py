@@ -238,11 +238,15 @@ def validate_sources(
                 continue
             if checker is None:
                 checker = _checker(strict=strict)
-            decision = checker.decide_object(parsed)
-            if decision.valid:
+            if scan is None:  # every line comes here, most of them valid: decided first
+                decision = checker.decide_object(parsed)
+                problems = [] if decision.valid else checker.problems(number, decision)
+            else:  # the core deferred it, so it is most likely invalid: explained at once
+                problems = checker.explain(number, parsed)
+            if not problems:
                 summary.accepted += 1
                 continue
-            _account(summary, source, checker.problems(number, decision), raw, on_problem)
+            _account(summary, source, problems, raw, on_problem)
     return summary
 
 
