@@ -36,8 +36,9 @@ REPORT_RULES: Final = 2
 _WORDED_LIMIT: Final = 4096
 """The most event types (any text a line declares) whose words are kept."""
 
-_unknown_types: dict[str, tuple[str, str, str]] = {}
-"""An undeclared event type -> its problem's (field, code, message)."""
+_unknown_types: dict[str | bytes, tuple[str, str, str]] = {}
+"""An undeclared event type (or its name as the line writes it) -> its problem's
+(field, code, message)."""
 _rule_reports: dict[int, tuple[tuple[str, str, str], ...]] = {}
 """A report of broken rules -> each problem's (field, code, message)."""
 
@@ -46,18 +47,24 @@ def reported_problems(raw: bytes, line: int, code: int) -> list[LineProblem]:
     """The problems of a line the core took and reported, as ``LineChecker`` words them.
 
     ``code`` is the report ``Scanner.scan`` lists: kind | event type index
-    << 8 | broken rules << 16. The words depend on the event type (and the
-    rules) alone, so each is made once: a log that shares its stream with
-    other families reports every one of their lines.
+    << 8 | broken rules << 16; for an unknown event type, where the line
+    writes its name without an escape, its offset << 16 | its length << 40
+    (else no length: the line is read for it). The words depend on the event
+    type (and the rules) alone, so each is made once: a log that shares its
+    stream with other families reports every one of their lines.
     """
     kind = code & 0xFF
     if kind == REPORT_UNKNOWN_TYPE:
-        event_type = orjson.loads(raw)["event_type"]
-        worded = _unknown_types.get(event_type)
+        length = code >> 40
+        start = code >> 16 & 0xFFFFFF
+        name: str | bytes = (
+            raw[start : start + length] if length else orjson.loads(raw)["event_type"]
+        )
+        worded = _unknown_types.get(name)
         if worded is None:
-            worded = _unknown_type_words(event_type)
+            worded = _unknown_type_words(name.decode() if isinstance(name, bytes) else name)
             if len(_unknown_types) < _WORDED_LIMIT:
-                _unknown_types[event_type] = worded
+                _unknown_types[name] = worded
         return [LineProblem(line, *worded)]
     if kind != REPORT_RULES:
         raise ValueError(f"not a report of the compiled core: {code}")

@@ -118,6 +118,23 @@ usable(Scanner *self, const char *what)
     return 1;
 }
 
+
+/* Where an unknown event type's name is in its line, for its report: its
+   offset << 16 | its length << 40 when the name is written there as it reads
+   (no escape), fits those bits and is not empty; else 0 (Python reads the
+   line for it). */
+static long long
+type_name_span(const jstr_t *name, const char *line, const char *line_end)
+{
+    if (name->s < line || name->s >= line_end || name->n <= 0 || name->n > line_end - name->s)
+        return 0;
+    Py_ssize_t at = name->s - line;
+    if (at >= (Py_ssize_t)1 << 24 || name->n >= (Py_ssize_t)1 << 23 ||
+        memchr(name->s, '\\', (size_t)name->n))
+        return 0;
+    return (long long)at << 16 | (long long)name->n << 40;
+}
+
 static PyObject *
 Scanner_scan(Scanner *self, PyObject *args)
 {
@@ -164,9 +181,12 @@ Scanner_scan(Scanner *self, PyObject *args)
         }
         if (ok && pl.report != REPORT_NONE) {
             /* Kept (below) and reported: (index, start, end, code), code = the
-               REPORT_* kind | event type index << 8 | broken rules << 16. */
+               REPORT_* kind | event type index << 8 | broken rules << 16, or for
+               an unknown event type, where its name is in the line << 16. */
             long long code = (long long)pl.report | (long long)(pl.etype < 0 ? 0xFF : pl.etype) << 8 |
                              (long long)(pl.broken & 0xFFFF) << 16;
+            if (pl.report == REPORT_UNKNOWN_TYPE)
+                code |= type_name_span(&pl.env[self->spec.env_role[R_EVENT_TYPE]].str, p, line_end);
             PyObject *t = Py_BuildValue("(nnnL)", index, (Py_ssize_t)(p - data),
                                         (Py_ssize_t)(line_end - data), code);
             if (!t || PyList_Append(reported, t) < 0) {
