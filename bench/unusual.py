@@ -1,6 +1,6 @@
-"""What unusual lines cost the CLI: invalid lines, and CloudEvents input.
+"""What unusual lines cost the CLI: invalid lines, CloudEvents input, other families' lines.
 
-``bench/run.py`` measures valid envelope logs. Two other inputs are common
+``bench/run.py`` measures valid envelope logs. Three other inputs are common
 in practice and take the Python side of the engine:
 
 - ``invalid``: the generated log with ``--invalid K`` lines added by
@@ -9,7 +9,13 @@ in practice and take the Python side of the engine:
 - ``cloudevents``: the valid log, each line mapped to a structured-mode
   CloudEvent with ``to_structured_json`` and read with
   ``--input-format cloudevents``: each line is mapped to an envelope in
-  Python, then decided by the compiled core.
+  Python, then decided by the compiled core;
+- ``shared stream``: the valid log with another family's event after every
+  second line (a copy of that line with a new event_id and an event type of
+  no payload model here: ``MissionCreated``, ``GitCommitRecorded``,
+  ``BuildObserved``, ``WorkPackageStatusChanged`` in turn), as a log that
+  carries a whole platform's events: each is kept as an ignored event and
+  reported as a problem (``unknown_event_type``).
 
 For each log, and for the valid log beside them, it runs the floor (read
 the file and ``orjson.loads`` every line), ``validate`` and
@@ -25,9 +31,11 @@ of them).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import subprocess
 import sys
 from pathlib import Path
+from typing import Final
 
 import orjson
 
@@ -58,6 +66,39 @@ def _cloudevents(valid: Path, out: Path) -> Path:
     return out
 
 
+_OTHER_TYPES: Final = (
+    "MissionCreated",
+    "GitCommitRecorded",
+    "BuildObserved",
+    "WorkPackageStatusChanged",
+)
+_CROCKFORD: Final = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def _shared_stream(valid: Path, out: Path) -> tuple[Path, int]:
+    """The valid log with another family's event after every second line; and how many."""
+    added = 0
+    if not out.exists():
+        partial = out.with_name(out.name + ".partial")
+        with valid.open("rb") as source, partial.open("wb") as target:
+            for number, line in enumerate(source):
+                target.write(line)
+                if number % 2:
+                    event = orjson.loads(line)
+                    # Its own ULID: the original's time prefix, the rest from the line's digest.
+                    digest = int.from_bytes(hashlib.sha256(line).digest()[:10], "big")
+                    tail = "".join(_CROCKFORD[digest >> (5 * k) & 31] for k in range(16))
+                    event["event_id"] = event["event_id"][:10] + tail
+                    event["event_type"] = _OTHER_TYPES[added % len(_OTHER_TYPES)]
+                    target.write(orjson.dumps(event) + b"\n")
+                    added += 1
+        partial.replace(out)
+    else:
+        with valid.open("rb") as source:
+            added = sum(1 for _ in source) // 2
+    return out, added
+
+
 def _measure(run: str, fmt: str, log: Path, repeat: int) -> Report:
     command = [sys.executable, "-c", _CHILD, run, str(log), fmt]
     return _fastest_in_turns([(run, lambda: _child_report(command))], repeat, 0)[run]
@@ -83,6 +124,11 @@ def main() -> int:
             invalid,
         ),
         ("cloudevents", "cloudevents", _cloudevents(valid, args.out / "unusual.ce.jsonl"), 0),
+        (
+            "shared stream",
+            "envelope",
+            *_shared_stream(valid, args.out / f"unusual-{args.events}-shared.jsonl"),
+        ),
     ]
     print(f"\n{args.events:,} valid events, 1,000 connectors, shuffled; fastest of {args.repeat}")
     print("| log | lines | floor s | validate s (x floor) | replay s (x floor) | extra per line |")
