@@ -89,11 +89,9 @@ with atheris.instrument_imports():
 from pydantic import ValidationError
 
 from connector_sync_contracts import Event
-from connector_sync_contracts._engine.reports import reported_problems
-from connector_sync_contracts.interop.cloudevents import (
-    compiled_plan,
-    envelope_from_cloudevent_dict,
-)
+from connector_sync_contracts._engine.reports import REPORT_UNKNOWN_TYPE, reported_problems
+from connector_sync_contracts.interop._attributes import compiled_plan
+from connector_sync_contracts.interop.cloudevents import envelope_from_cloudevent_dict
 from connector_sync_contracts.io import LineProblem, parse_line
 from connector_sync_contracts.reducing.anomalies import NATIVE_ANOMALIES
 
@@ -219,6 +217,11 @@ def check_scan(
         assert scanner.probe(exact(line), plan.strict) is None, line
         assert scanner.probe(exact(line), plan.strict, True) is not None, line
         assert reported_problems(line, index + 1, code), (line, code)
+        if code & 0xFF == REPORT_UNKNOWN_TYPE and code >> 40:
+            # Where the core says the line writes the event type's name, as it reads.
+            at, length = code >> 16 & 0xFFFFFF, code >> 40
+            named = orjson.loads(bytes(line))["event_type"].encode()
+            assert bytes(line[at : at + length]) == named, (line, code)
     reported_indexes = {index for index, _, _, _ in reported}
     accepted, left = [], []
     for index, (start, end) in enumerate(spans):

@@ -21,11 +21,8 @@ from pathlib import Path
 from connector_sync_contracts import Event
 from connector_sync_contracts._engine import native as _accel
 from connector_sync_contracts._tooling.synthetic import GeneratorOptions, generate_lines
-from connector_sync_contracts.interop.cloudevents import (
-    build_source,
-    compiled_plan,
-    to_structured_json,
-)
+from connector_sync_contracts.interop._attributes import compiled_plan
+from connector_sync_contracts.interop.cloudevents import build_source, to_structured_json
 
 HERE = Path(__file__).resolve().parent
 EXAMPLE = HERE.parent / "src/connector_sync_contracts/examples/example_day.jsonl"
