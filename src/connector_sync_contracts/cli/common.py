@@ -13,6 +13,7 @@ from typing import Final, NoReturn
 import click
 
 from .._engine.runner import RunSummary
+from ..contract.patterns import encodable
 from ..errors import InputError
 from ..io import DEFAULT_MAX_LINE_BYTES, MAX_LINE_BYTES_LIMIT, LineProblem, Source
 from .progress import Progress
@@ -218,15 +219,6 @@ _SUSPECT_LINES: Final = _SUSPECT.replace(b"\n", b"")
 
 def _escape(found: re.Match[str]) -> str:
     return found.group().encode("unicode_escape").decode("ascii")
-
-
-def encodable(text: str) -> str:
-    """``text`` with lone surrogates escaped (``\\ud800``), so it can always be encoded.
-
-    A key may hold a lone surrogate (``"\\ud800"`` is valid JSON text), and so
-    may a problem's field path; JSON output keeps every other character.
-    """
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def printable(text: str, *, lines: bool = False) -> str:

@@ -24,6 +24,7 @@ __all__ = [
     "UUID_PATTERN",
     "cached_check",
     "checked_event_id",
+    "encodable",
     "event_id_key",
     "format_instant",
     "full_match",
@@ -131,6 +132,16 @@ def normal_event_id(value: str) -> str | None:
     return checked_event_id(value)
 
 
+def encodable(text: str) -> str:
+    """``text`` with lone surrogates escaped (``\\ud800``), so it can always be encoded.
+
+    Text read from JSON may hold one (``"\\ud800"`` is valid JSON text): an
+    invalid event's ids, a key in a problem's field path. Every other
+    character is kept.
+    """
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def spelled_event_id(value: object) -> str | None:
     """How an anomaly names the event_id ``value`` of an event that is not valid.
 
@@ -141,7 +152,7 @@ def spelled_event_id(value: object) -> str | None:
     """
     if not isinstance(value, str):
         return None
-    return normal_event_id(value) or value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return normal_event_id(value) or encodable(value)
 
 
 def checked_event_id(value: str) -> str:

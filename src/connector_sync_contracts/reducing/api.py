@@ -16,7 +16,7 @@ from .._engine.native import no_gc
 from .._engine.runner import Folded
 from ..contract.catalog import ALL_FAMILIES, EVENT_FAMILIES, RECIPES, Family
 from ..contract.lifecycle import DEFAULT_MAX_RECONNECT_CYCLES
-from ..contract.patterns import spelled_event_id
+from ..contract.patterns import encodable, spelled_event_id
 from ..contract.rules import semantic_failures
 from ..errors import OutOfOrderWarning
 from ..io import LineProblem
@@ -53,15 +53,9 @@ EventLike: TypeAlias = Event | Mapping[str, Any]
 """An ``Event`` or an envelope mapping (validated with ``Event.model_validate``)."""
 
 
-def _encodable(text: str) -> str:
-    # Text from an invalid event may hold lone surrogates ("\ud800" is valid
-    # JSON text); escape them so results can always be encoded.
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
 def _readable_connector_id(payload: Mapping[str, Any]) -> str | None:
     cid = payload.get("connector_id")
-    return _encodable(cid) if isinstance(cid, str) and cid else None
+    return encodable(cid) if isinstance(cid, str) and cid else None
 
 
 def raw_event_id(item: object) -> str | None:

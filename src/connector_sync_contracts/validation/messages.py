@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final, Protocol
 
+from ..contract.patterns import encodable
 from .input import PathParts, violation
 from .result import FIELD_RANK, INPUT_CODES, Layer, Violation
 
@@ -101,7 +102,7 @@ def shown_value(value: object) -> str:
         text = repr(value)
     text = _USER_INFO.sub(r"\1***@", text)
     # A lone surrogate is valid JSON text but cannot be printed: escape it.
-    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    text = encodable(text)
     if len(text) > _VALUE_LIMIT:
         half = (_VALUE_LIMIT - 3) // 2
         text = f"{text[: _VALUE_LIMIT - 3 - half]}...{text[-half:]}"
