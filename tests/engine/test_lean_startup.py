@@ -69,6 +69,20 @@ def test_plain_logs_are_checked_without_loading_the_models(tmp_path: Path, comma
     assert out.split() == ["0", "False"]
 
 
+@pytest.mark.parametrize(("output", "loaded"), [("json", "False"), ("table", "True")])
+def test_only_the_table_loads_the_width_of_characters(
+    tmp_path: Path, output: str, loaded: str
+) -> None:
+    log = tmp_path / "plain.jsonl"
+    log.write_bytes(
+        b"".join(line + b"\n" for line in generate_lines(GeneratorOptions(events=50, connectors=2)))
+    )
+    code = _RUN_CLI.format(args=f"'replay', '--format', {output!r}, {str(log)!r}").replace(
+        '"pydantic" in sys.modules', '"wcwidth" in sys.modules'
+    )
+    assert _run(code).split() == ["0", loaded]
+
+
 @pytest.mark.skipif(_accel.scanner() is None, reason="the compiled accelerator is not in use")
 def test_a_deferred_line_loads_the_models_and_is_judged_by_them(tmp_path: Path) -> None:
     lines = list(generate_lines(GeneratorOptions(events=50, connectors=2)))

@@ -24,7 +24,6 @@ from operator import itemgetter
 from typing import Any, Final, NamedTuple
 
 import orjson
-from wcwidth import wcswidth
 
 from ..contract.projection import ReplayData
 from ..validation.paths import json_path
@@ -62,6 +61,9 @@ _EXAMPLE_INDENT: Final = 6
 
 def _width(text: str) -> int:
     """Columns ``text`` (already printable) takes on a terminal."""
+    # Imported here: only a table needs it, and it costs JSON output ~10 ms of start.
+    from wcwidth import wcswidth
+
     columns = wcswidth(text)
     return columns if columns >= 0 else len(text)
 
