@@ -110,6 +110,14 @@ def test_ctrl_c_while_the_command_loads_is_one_line_too(tmp_path: Path, after: f
     # takes to import printed Python's KeyboardInterrupt traceback, and the process
     # died by the signal. Before Python itself has started, dying by it is all there is.
     done = _interrupt(["--version"], tmp_path, after)
+    if done.stderr.startswith(b"Fatal Python error: init_import_site"):
+        # On a loaded machine the signal can land while the interpreter still
+        # imports its own site module, before any code of ours runs: Python
+        # reports that itself, and it is outside what the command can handle.
+        assert done.returncode != 0
+        assert b"KeyboardInterrupt" in done.stderr
+        assert b"connector_sync_contracts/" not in done.stderr, done.stderr  # no frame of ours
+        return
     assert b"Traceback" not in done.stderr
     assert (done.returncode, done.stderr) in {
         (130, b"connector-sync: interrupted\n"),
