@@ -3,7 +3,8 @@
 ``tangle`` takes a generated log and plants what a partitioned replay must
 get exactly right: identical copies spelled differently, conflicting copies
 of one event_id that name *different connectors* (or another family, or a
-malformed payload, there or in another connector), a link_id reused for
+malformed payload, there or in another connector, or an object or array as
+connector_id), a link_id reused for
 another external key, conflicting links, malformed links, events of
 another family, escapes in the members routing reads, blank, non-JSON and
 non-object lines, CRLF line endings, a line over the length limit.
@@ -88,6 +89,17 @@ def tangle(lines: list[bytes], seed: int) -> list[bytes]:
         )
         astray["payload"].pop("mission_id", None)
         planted.append(_dump(astray))
+    for event, odd in zip(rng.sample(family, 2), ({}, ["in", "an", "array"]), strict=True):
+        # A conflicting copy whose connector_id is an object or an array: no string
+        # to route it by, yet its event_id must find the valid copy's partition.
+        unhashable = copy(event)
+        unhashable["payload"]["connector_id"] = odd
+        planted.append(_dump(unhashable))
+    for event in rng.sample(links, 1):
+        # The same for a link, which is routed by its external key.
+        unhashable = copy(event)
+        unhashable["payload"]["connector_id"] = {"id": 1}
+        planted.append(_dump(unhashable))
     for event in rng.sample(links, 4):
         # The link_id reused for another external key, by another event.
         reused = copy(event, event_id=ulid(next(fresh)))

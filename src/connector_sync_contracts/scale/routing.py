@@ -218,17 +218,21 @@ class _Routes(dict[tuple[Any, Any], int]):
         return family
 
     def __missing__(self, key: tuple[Any, Any]) -> int:
-        raw_type, cid = key
-        family = self.family(raw_type)
-        if family is Family.LINK:
-            partition = _LINK
-        elif family is not None and isinstance(cid, str) and cid:
-            partition = zlib.crc32(_bytes(cid)) % self.connectors
-        else:
-            partition = _spread(key, self.partitions)
+        partition = self.route(key)
         if len(self) < _CACHE_LIMIT:
             self[key] = partition
         return partition
+
+    def route(self, key: tuple[Any, Any]) -> int:
+        """The partition of (event type, connector_id), either of them any JSON value
+        (an object or array one cannot be a key of this cache: it is routed here)."""
+        raw_type, cid = key
+        family = self.family(raw_type)
+        if family is Family.LINK:
+            return _LINK
+        if family is not None and isinstance(cid, str) and cid:
+            return zlib.crc32(_bytes(cid)) % self.connectors
+        return _spread(key, self.partitions)
 
 
 Sink = Callable[[int, memoryview], object]
@@ -479,13 +483,20 @@ class Router:
             obj = self._lenient(line)
         except Exception:  # not JSON that msgspec reads
             return None
-        link = None
         try:
-            partition = self._routes[self._route_fields(obj)]
-            if partition == _LINK:
-                partition, link = self._link_partition(obj)
-        except (AttributeError, TypeError):  # not an object, or unhashable members
+            route = self._route_fields(obj)
+        except AttributeError:  # not an object, or its payload is none
             return None
+        try:
+            partition = self._routes[route]
+        except TypeError:
+            # An object or array member (a connector_id of {}, say): routed as any
+            # other value, and its event_id keyed below, so that a valid copy of
+            # its event in another partition is folded with it.
+            partition = self._routes.route(route)
+        link = None
+        if partition == _LINK:
+            partition, link = self._link_partition(obj)
         try:
             event_key = event_check_key(self._event_id(obj)) << _KEY_BITS
         except (AttributeError, TypeError, ValueError):
