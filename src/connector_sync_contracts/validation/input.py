@@ -164,7 +164,7 @@ def _json_type(value: object) -> str:
         return "string"
     if isinstance(value, bool):
         return "boolean"
-    if isinstance(value, (int, float)):
+    if isinstance(value, (int, float, _Literal)):  # a _Literal is a number read as its text
         return "number"
     if value is None:
         return "null"
