@@ -165,6 +165,29 @@ class DedupRules(RuleCase):
             ("conflicting_duplicate", event["event_id"])
         ]
 
+    def test_time_past_the_microsecond_is_one_copy_in_the_envelope_not_in_the_payload(
+        self,
+    ) -> None:
+        """Section 8, time precision: the envelope's timestamp is content as an instant
+        kept to the microsecond; a payload is content as sent, so a date-time in it
+        spelled otherwise makes a conflicting copy (its rules read the same instant)."""
+        event = envelope(CONNECTOR_PROVISIONED, seq=1)
+        later = event["timestamp"].replace("Z", ".0000001Z")  # 100 ns later
+        assert later.endswith(":00.0000001Z")
+        result = self.replay_log([event, event | {"timestamp": later}])
+        assert (result.event_count, result.duplicates_dropped) == (1, 1)
+        assert result.anomalies == ()
+        recorded = event["payload"]["recorded_at"]
+        respelled = recorded.replace("Z", "+00:00")
+        assert respelled != recorded
+        copy = event | {"payload": event["payload"] | {"recorded_at": respelled}}
+        result = self.replay_log([event, copy])
+        assert (result.event_count, result.duplicates_dropped) == (1, 0)
+        assert [(a.kind, a.event_id) for a in result.anomalies] == [
+            ("conflicting_duplicate", event["event_id"])
+        ]
+        assert result.connectors == self.replay_log([event]).connectors
+
     # ----------------------------------------------------------------------- differing copies
 
     def test_differing_duplicates_keep_the_smallest_canonical_json(self) -> None:
