@@ -165,14 +165,24 @@ def merge_layers(violations: Iterable[Violation]) -> tuple[Violation, ...]:
     The model and schema layers describe the same broken rule in their own
     words; a reader needs it once. The earliest layer's wording is kept (the
     model's, which names the value), and ``found_by`` lists every layer that
-    reported it.
+    reported it. Each of the two reports one problem per path, so a schema
+    violation at a path the model reported under another code is the
+    model's too.
     """
     merged: dict[tuple[str, str], Violation] = {}
+    by_model: dict[str, tuple[str, str]] = {}
     for found in sorted(violations, key=violation_order):
         key = (found.path, found.code)
+        if found.layer is Layer.SCHEMA and key not in merged and found.path in by_model:
+            # Each layer names one problem per path; where the two name a value's
+            # problem differently (a naive datetime object: the model's "format",
+            # the schema's "pattern" of its text), it is still one problem.
+            key = by_model[found.path]
         held = merged.get(key)
         if held is None:
             merged[key] = found
+            if found.layer is Layer.MODEL:
+                by_model.setdefault(found.path, key)
         elif not set(found.found_by) <= set(held.found_by):
             layers = sorted({*held.found_by, *found.found_by}, key=LAYER_ORDER.__getitem__)
             merged[key] = Violation(held.layer, held.path, held.code, held.message, tuple(layers))
