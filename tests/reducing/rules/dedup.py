@@ -17,6 +17,7 @@ replay order (its own tests, ``tests/reducing/test_dedup_rule.py`` and
 from __future__ import annotations
 
 import json
+import struct
 from typing import Any
 
 from hypothesis import HealthCheck, assume, given, settings
@@ -187,6 +188,26 @@ class DedupRules(RuleCase):
             ("conflicting_duplicate", event["event_id"])
         ]
         assert result.connectors == self.replay_log([event]).connectors
+
+    def test_copies_whose_values_differ_in_kind_are_conflicting_copies(self) -> None:
+        """A ``false`` and a number are different content, whatever follows them.
+
+        The pair below once shared an identity when given as mappings or Events
+        on the compiled core: it encoded ``false`` as one tag byte that also
+        began a number's nine, and the number's eight bytes spell the start of
+        the string after ``false`` (found by a review of that encoding).
+        """
+        tail = "hello"
+        text = "abcdeA" + "s" + chr(len(tail)) + tail
+        (number,) = struct.unpack("<d", b"s" + bytes([len(text)]) + text[:6].encode())
+        event = envelope(CONNECTOR_PROVISIONED, seq=1)
+        first = event | {"payload": event["payload"] | {"x_probe": [False, text]}}
+        second = event | {"payload": event["payload"] | {"x_probe": [number, tail]}}
+        result = self.replay_log([first, second])
+        assert (result.event_count, result.duplicates_dropped) == (1, 0)
+        assert [(a.kind, a.event_id) for a in result.anomalies] == [
+            ("conflicting_duplicate", event["event_id"])
+        ]
 
     # ----------------------------------------------------------------------- differing copies
 

@@ -256,9 +256,10 @@ fail:
 /* ------------------------------------------------------------------ the encoding */
 
 /* Every token is a tag byte and what that tag says follows: a fixed-size
-   value, or a varint length (LEB128) and that many bytes. The encoding is
-   thus prefix-free, and two items share it only if they hold the same
-   values in the same order. A known field's key is its index in the spec.
+   value, or a varint length (LEB128) and that many bytes. Each tag byte
+   names one kind of token (true and false are T and F, a float's 9 bytes
+   begin with f), so the encoding is prefix-free, and two items share it
+   only if they hold the same values in the same order. A known field's key is its index in the spec.
    A NULL buffer encodes nothing: the item is only read and checked. */
 
 static inline int
@@ -380,7 +381,7 @@ static int
 walk_any(Scanner *self, PyObject *v, int depth, buf_t *enc)
 {
     if (v == Py_None) return enc_mark(enc, 'n') < 0 ? -1 : 1;
-    if (v == Py_True || v == Py_False) return enc_mark(enc, v == Py_True ? 't' : 'f') < 0 ? -1 : 1;
+    if (v == Py_True || v == Py_False) return enc_mark(enc, v == Py_True ? 'T' : 'F') < 0 ? -1 : 1;
     if (PyUnicode_CheckExact(v)) {
         jstr_t s;
         int ok = utf8(v, &s);
@@ -424,9 +425,10 @@ walk_any(Scanner *self, PyObject *v, int depth, buf_t *enc)
     return 1;
 }
 
-/* An aware datetime object as microseconds since the epoch: 1, 0, -1. */
+/* An aware datetime object as microseconds since the epoch, and its UTC
+   offset in seconds: 1, 0, -1. */
 static int
-datetime_object(PyObject *v, int64_t *out)
+datetime_object(PyObject *v, int64_t *out, int64_t *offset_out)
 {
     PyObject *tz = PyDateTime_DATE_GET_TZINFO(v);
     int64_t offset = 0;
@@ -453,6 +455,7 @@ datetime_object(PyObject *v, int64_t *out)
     static const int64_t last = 253402300799LL;  /* 9999-12-31T23:59:59Z */
     if (secs < first || secs > last) return 0;
     *out = secs * 1000000 + PyDateTime_DATE_GET_MICROSECOND(v);
+    *offset_out = offset;
     return 1;
 }
 
@@ -542,7 +545,7 @@ read_field(Scanner *self, field_t *f, PyObject *v, value_t *out, int depth, buf_
     case K_BOOL:
         if (v != Py_True && v != Py_False) return 0;
         out->i = v == Py_True;
-        return enc_mark(enc, v == Py_True ? 't' : 'f') < 0 ? -1 : 1;
+        return enc_mark(enc, v == Py_True ? 'T' : 'F') < 0 ? -1 : 1;
     case K_DEFER:
         return 0;
     case K_OBJECT:
@@ -550,9 +553,14 @@ read_field(Scanner *self, field_t *f, PyObject *v, value_t *out, int depth, buf_
         return walk_any(self, v, depth, enc);
     case K_DATETIME:
         if (PyDateTime_CheckExact(v)) {
-            int ok = datetime_object(v, &out->i);
+            int64_t offset;
+            int ok = datetime_object(v, &out->i, &offset);
             if (ok <= 0) return ok;
-            return enc_tag(enc, 'd', (uint64_t)out->i) < 0 ? -1 : 1;
+            /* Its offset too: the canonical JSON writes a payload's datetime with
+               it, so one instant at two offsets is two contents (an envelope's
+               timestamp is written as its instant: settle() finds those equal). */
+            if (enc_tag(enc, 'd', (uint64_t)out->i) < 0) return -1;
+            return enc_tag(enc, 'z', (uint64_t)offset) < 0 ? -1 : 1;
         }
         break;
     case K_UUID:
