@@ -485,7 +485,7 @@ class Router:
             return None
         try:
             route = self._route_fields(obj)
-        except AttributeError:  # not an object, or its payload is none
+        except AttributeError:  # not an object, or its payload is not one
             return None
         try:
             partition = self._routes[route]

@@ -259,8 +259,9 @@ fail:
    value, or a varint length (LEB128) and that many bytes. Each tag byte
    names one kind of token (true and false are T and F, a float's 9 bytes
    begin with f), so the encoding is prefix-free, and two items share it
-   only if they hold the same values in the same order. A known field's key is its index in the spec.
-   A NULL buffer encodes nothing: the item is only read and checked. */
+   only if they hold the same values in the same order. A known field's key
+   is its index in the spec. A NULL buffer encodes nothing: the item is only
+   read and checked. */
 
 static inline int
 enc_put(buf_t *b, const void *p, size_t n)
