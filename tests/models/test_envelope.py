@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 from typing import Any, Final
 from uuid import UUID
@@ -15,6 +16,7 @@ from connector_sync_contracts import (
     Event,
     canonical_json,
     sort_key,
+    validate_event,
 )
 from tests.support.factories import PROJECT_UUID, envelope, required_fields, ulid, without
 
@@ -306,3 +308,23 @@ def test_canonical_json_ignores_payload_key_order() -> None:
 )
 def test_canonical_json_differs_when_content_differs(change: dict[str, Any]) -> None:
     assert canonical_json(event()) != canonical_json(event(**change))
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        (b'"node_id":"a","node_id"', "duplicate_key"),
+        (b'"x_extra":NaN,"node_id"', "non_finite_number"),
+        (b'"x_extra":123456789012345678901,"node_id"', "integer_out_of_range"),
+    ],
+)
+def test_json_text_is_read_with_the_contracts_input_limits(text: bytes, code: str) -> None:
+    # Found by an outside run: pydantic's own JSON reading kept the last of repeated
+    # keys, so model_validate_json took a line validate_event rejects (section 8).
+    line = json.dumps(envelope(CONNECTOR_PROVISIONED, seq=1), separators=(",", ":")).encode()
+    assert Event.model_validate_json(line) == Event.model_validate(json.loads(line))
+    broken = line.replace(b'"node_id"', text, 1)
+    with pytest.raises(ValidationError) as raised:
+        Event.model_validate_json(broken)
+    assert [error["type"] for error in raised.value.errors()] == [code]
+    assert not validate_event(broken).valid

@@ -19,7 +19,7 @@ from ..contract.canonical import canonical_bytes
 from ..contract.limits import INT64_MAX
 from ..contract.patterns import format_instant
 from ..errors import ContractViolationError
-from ..validation.input import load_mapping
+from ..validation.input import load_json_object, load_mapping
 from .fields import EventIdStr, NonEmptyStr, UtcDatetime, UuidField, VersionStr
 
 __all__ = ["LIMITS_CHECKED", "Event", "SortKey", "canonical_json", "sort_key"]
@@ -93,6 +93,25 @@ class Event(BaseModel):
                 first = problems[0]
                 raise PydanticCustomError(first.code, f"{first.path}: {first.message}")
         return data
+
+    @classmethod
+    def model_validate_json(cls, json_data: str | bytes | bytearray, **options: Any) -> Event:
+        """``model_validate`` of JSON text read as the contract reads a line (section 8).
+
+        pydantic's own reading keeps the last of repeated keys; here the text
+        is read by the input layer first, so a repeated key, like any value
+        beyond the input limits, fails validation as it fails ``validate_event``.
+        ``options`` are ``model_validate``'s.
+        """
+        obj, problems = load_json_object(json_data)
+        if obj is None:
+            first = problems[0]
+            error = PydanticCustomError(first.code, f"{first.path}: {first.message}")
+            raise ValidationError.from_exception_data(
+                cls.__name__, [{"type": error, "loc": (), "input": json_data}]
+            )
+        context = {**(options.pop("context", None) or {}), **LIMITS_CHECKED}
+        return cls.model_validate(obj, context=context, **options)
 
     @property
     def sort_key(self) -> SortKey:
