@@ -12,12 +12,16 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 from typing import Any
+from uuid import UUID
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from connector_sync_contracts import CONNECTOR_PROVISIONED, Event, ReplayResult, replay
-from tests.support.engines import ENGINES, Engine, engine
+from tests.support.engines import ENGINES, Engine, engine, needs_native
 from tests.support.factories import envelope
+from tests.support.soak import examples
 
 _UTC = datetime(2026, 11, 24, 1, 0, tzinfo=timezone.utc)
 _PLUS_5 = timezone(timedelta(hours=5))
@@ -54,3 +58,59 @@ def test_a_payload_datetime_object_is_its_text_with_its_offset(
     assert result.event_count == 1
     assert result.duplicates_dropped == (1 if identical else 0)
     assert [a.kind for a in result.anomalies] == ([] if identical else ["conflicting_duplicate"])
+
+
+_LEAVES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**63), 2**64 - 1),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=10),
+)
+_VALUES = st.recursive(
+    _LEAVES,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+_ZONES = (timezone.utc, _PLUS_5, timezone(timedelta(hours=-3, minutes=-30)))
+_INSTANTS = st.one_of(
+    st.sampled_from([_UTC.astimezone(zone) for zone in _ZONES]),  # one instant, three offsets
+    st.datetimes(
+        min_value=datetime(2000, 1, 1),
+        max_value=datetime(2100, 1, 1),
+        timezones=st.sampled_from(_ZONES),
+    ),
+    st.sampled_from(
+        ["2026-11-24T01:00:00Z", "2026-11-24T01:00:00+00:00", "2026-11-24T06:00:00+05:00"]
+    ),
+)
+
+
+@needs_native
+@settings(max_examples=examples(200, 3000), deadline=None)
+@given(
+    pool=st.lists(_VALUES, min_size=1, max_size=2),
+    picks=st.lists(st.tuples(st.integers(0, 1), _INSTANTS, st.booleans()), min_size=2, max_size=3),
+    as_events=st.booleans(),
+)
+def test_the_compiled_core_settles_item_copies_as_the_python_engine(
+    pool: list[Any], picks: list[tuple[int, object, bool]], as_events: bool
+) -> None:
+    """Copies of one event differing anywhere in their payload (values drawn from a
+    small pool, so that copies often agree but for one member), as mappings or
+    Events, the envelope's UUID a string or an object: the compiled core may tell
+    more copies apart than canonical JSON, never fewer, so the two engines give
+    the same bytes."""
+    event = envelope(CONNECTOR_PROVISIONED, seq=1)
+    project = UUID(event["project_uuid"])
+    items: list[Any] = [
+        event
+        | {"payload": event["payload"] | {"recorded_at": at, "x_extra": pool[index % len(pool)]}}
+        | ({"project_uuid": project} if as_object else {})
+        for index, at, as_object in picks
+    ]
+    if as_events:
+        items = [Event.model_validate(item) for item in items]
+    assert _replay("compiled", items).to_json() == _replay("python", items).to_json()
