@@ -92,3 +92,33 @@ def test_replay_partitioned_checks_the_reconnect_limit_before_reading(tmp_path: 
         replay_partitioned(
             [tmp_path / "missing.jsonl"], memory_limit="64kB", max_reconnect_cycles=-1
         )
+
+
+@pytest.mark.parametrize("name", ENGINES)
+@pytest.mark.parametrize(
+    ("call", "given"),
+    [
+        (replay, "a mapping"),
+        (replay, "an event"),
+        (replay, "a text"),
+        (reduce_connector_events, "a mapping"),
+        (replay_lines, "bytes"),
+        (replay_lines, "a text"),
+    ],
+)
+def test_one_event_or_one_text_where_a_batch_belongs_is_a_type_error(
+    name: Engine, call: Callable[[Any], object], given: str
+) -> None:
+    # Found by an outside run: replay(one_mapping) read the mapping's keys as ten
+    # events and reported each as malformed, which hid the mistake.
+    from connector_sync_contracts import Event
+
+    first = orjson.loads(LINES[0])
+    value = {
+        "a mapping": first,
+        "an event": Event.model_validate(first),
+        "a text": LINES[0].decode(),
+        "bytes": b"".join(line + b"\n" for line in LINES),
+    }[given]
+    with engine(name), pytest.raises(TypeError, match=r"must be an iterable of .*, not "):
+        call(value)

@@ -92,6 +92,10 @@ class Event(BaseModel):
             if obj is None:
                 first = problems[0]
                 raise PydanticCustomError(first.code, f"{first.path}: {first.message}")
+            # What the input layer read: any mapping in it (a read-only payload
+            # view, say) is the JSON object it stands for, as every entry point
+            # reads it, so it is a dict here too.
+            return obj
         return data
 
     @classmethod
@@ -152,12 +156,17 @@ def _jsonable(event: Event) -> dict[str, Any]:
     return data
 
 
-def canonical_json(event: Event) -> bytes:
+def canonical_json(event: Event | Mapping[str, Any]) -> bytes:
     """Canonical JSON bytes of an envelope: sorted keys, normalized ids and UTC time.
 
     Two events are identical duplicates exactly when these bytes are equal.
-    The payload is compared as the JSON object it is (keys sorted).
+    The payload is compared as the JSON object it is (keys sorted). A
+    mapping is read as an ``Event`` first; one that is no valid envelope
+    raises ``ContractViolationError`` (a ``ValueError``) naming every problem,
+    as ``sort_key`` does.
     """
+    if not isinstance(event, Event):
+        event = _envelope_of(event)
     # One writer for both forms (contract.canonical): an integer past 64 bits
     # or a lone surrogate in a payload (valid JSON text; its model rejects it
     # later) must not crash dedup, and keeps its content distinct.

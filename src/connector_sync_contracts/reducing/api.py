@@ -307,6 +307,7 @@ def _folded(
     include_logs: bool = True,
 ) -> Folded:
     """Dedup and fold a batch: on the compiled core when it is built, else in Python."""
+    _one_batch(events, "events", "Events or envelope mappings", "for one event, pass [event]")
     folded = fold_items(
         events,
         families=families,
@@ -325,6 +326,18 @@ def _folded(
         projection._dedup.duplicates_dropped,
         [*projection._envelope_anomalies, *projection._dedup.anomalies()],
     )
+
+
+def _one_batch(given: object, name: str, items: str, hint: str) -> None:
+    """Refuse, as a ``TypeError``, one event or one text given where a batch of them belongs.
+
+    Iterating it would read its keys, fields, characters or bytes as events
+    and report each as malformed: a result that hides the mistake.
+    """
+    if isinstance(given, (str, bytes, bytearray, memoryview, Mapping, Event)):
+        raise TypeError(
+            f"{name} must be an iterable of {items}, not {type(given).__name__}: {hint}"
+        )
 
 
 def _stream_anomalies(folded: Folded) -> list[AnomalyData]:
@@ -372,6 +385,9 @@ def replay_lines(
     ``include_logs=False`` leaves the per-event logs out: they are ``None``,
     and ``to_json()`` leaves them out as ``connector-sync replay --no-logs`` does.
     """
+    _one_batch(
+        lines, "lines", "bytes, one per line", "pass data.splitlines() or an open binary file"
+    )
     with no_gc():
         data = fold_lines(
             lines,
