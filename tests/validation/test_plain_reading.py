@@ -105,5 +105,9 @@ def test_lines_the_quick_reading_would_misread_are_read_exactly(raw: bytes) -> N
 
 
 def test_an_ordinary_line_is_read_quickly() -> None:
-    raw = b'{"event_id":"01J","payload":{"note":"a:b \\"q\\" \\u00e9","n":[1,2.5,null],"k:v":0}}'
+    # Escapes of characters other than ":" (\u0030 is "0", \u003c is "<") are ordinary.
+    raw = (
+        b'{"event_id":"01J","payload":{"note":"a:b \\"q\\" \\u00e9 \\u0030\\u003c",'
+        b'"n":[1,2.5,null],"k:v":0}}'
+    )
     assert _plain_object(raw) == json.loads(raw)

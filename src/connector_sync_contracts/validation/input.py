@@ -389,7 +389,7 @@ def _plain_object(raw: bytes) -> dict[str, Any] | None:
         obj = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return None
-    if not isinstance(obj, dict) or b"\\u003" in raw:
+    if not isinstance(obj, dict) or b"\\u003a" in raw or b"\\u003A" in raw:
         return None
     colons = _colons(obj, 0)
     return obj if colons >= 0 and colons == raw.count(b":") else None
