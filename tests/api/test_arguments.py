@@ -1,4 +1,4 @@
-"""Arguments every entry point checks alike: a bad reconnect limit, paths as ``Path``.
+"""Arguments every entry point checks alike: a bad reconnect limit or logs flag, paths as ``Path``.
 
 ``max_reconnect_cycles`` is refused with the same error by ``replay()`` of
 mappings and of lines, ``reduce_connector_events``, ``Projection`` and
@@ -71,6 +71,30 @@ def test_a_reconnect_limit_no_engine_takes_is_refused_by_every_entry_point(
             with pytest.raises(error, match="^" + re.escape(message)) as raised:
                 call(cycles)
             assert raised.type is error, entry
+
+
+def _logs_entry_points(log: Path) -> dict[str, Callable[[Any], object]]:
+    return {
+        "replay_lines": lambda flag: replay_lines(LINES, include_logs=flag),
+        "Projection": lambda flag: Projection(include_logs=flag),
+        "replay_partitioned": lambda flag: replay_partitioned(
+            [log], memory_limit="64kB", include_logs=flag
+        ),
+    }
+
+
+@pytest.mark.parametrize("name", ENGINES)
+@pytest.mark.parametrize("flag", ["no", "false", 0, 1, None])
+def test_an_include_logs_that_is_not_a_bool_is_refused_by_every_entry_point(
+    name: Engine, log: Path, flag: object
+) -> None:
+    """``include_logs="no"`` is truthy: taken, it would keep the logs it meant to leave out."""
+    message = f"include_logs must be a bool, not {type(flag).__name__}"
+    with engine(name):
+        for entry, call in _logs_entry_points(log).items():
+            with pytest.raises(TypeError, match="^" + re.escape(message) + "$"):
+                call(flag)
+            assert call(False) is not None, entry
 
 
 @pytest.mark.parametrize("name", ENGINES)

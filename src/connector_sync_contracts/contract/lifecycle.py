@@ -146,6 +146,17 @@ def checked_reconnect_cycles(value: object) -> int:
     return value
 
 
+def checked_include_logs(value: object) -> bool:
+    """``value`` when it is an ``include_logs`` every engine takes: ``True`` or ``False``.
+
+    Otherwise ``TypeError`` naming the parameter: a string such as ``"no"``
+    or ``"false"`` is truthy and would keep the logs it meant to leave out.
+    """
+    if not isinstance(value, bool):
+        raise TypeError(f"include_logs must be a bool, not {type(value).__name__}")
+    return value
+
+
 TERMINAL_OUTCOMES: Final[frozenset[SyncOutcome]] = frozenset(
     {SyncOutcome.ACCEPTED, SyncOutcome.REJECTED, SyncOutcome.DEAD_LETTERED}
 )

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import Any, Generic, Literal, TypeVar
 
 from ..contract.catalog import Family
-from ..contract.lifecycle import checked_reconnect_cycles
+from ..contract.lifecycle import checked_include_logs, checked_reconnect_cycles
 from ..contract.version import CONTRACT_VERSION
 from .anomalies import AnomalyData, anomaly_order, conflicting_duplicate, malformed
 from .facts import ConnectorFact, Fact, LinkFact, MalformedFact, SyncFact
@@ -141,7 +141,7 @@ class Engine:
         self, families: frozenset[Family], *, keep_logs: bool, max_reconnect_cycles: int
     ) -> None:
         self.families = families
-        self.keep_logs = keep_logs
+        self.keep_logs = checked_include_logs(keep_logs)
         self.max_cycles = checked_reconnect_cycles(max_reconnect_cycles)
         self.connectors: dict[str, ConnectorAcc] = {}
         self.syncs: dict[str, SyncAcc] = {}

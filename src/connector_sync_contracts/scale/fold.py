@@ -20,7 +20,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..contract.lifecycle import checked_reconnect_cycles
+from ..contract.lifecycle import checked_include_logs, checked_reconnect_cycles
 from ..contract.patterns import event_id_key
 from ..contract.projection import ReplayData, canonical_dumps, has_anomalies
 from ..io import LineProblem, LineSink, Source
@@ -63,8 +63,9 @@ class FoldSettings:
     """Find the input line of each anomaly's event (``replay``'s table and report)."""
 
     def __post_init__(self) -> None:
-        """Refuse a reconnect limit no engine takes before any task starts."""
+        """Refuse a reconnect limit or logs flag no engine takes before any task starts."""
         checked_reconnect_cycles(self.max_reconnect_cycles)
+        checked_include_logs(self.include_logs)
 
 
 @dataclass
