@@ -19,6 +19,7 @@ import pytest
 from connector_sync_contracts import (
     Projection,
     reduce_connector_events,
+    reduce_sync_events,
     replay,
     replay_lines,
     replay_partitioned,
@@ -95,6 +96,20 @@ def test_an_include_logs_that_is_not_a_bool_is_refused_by_every_entry_point(
             with pytest.raises(TypeError, match="^" + re.escape(message) + "$"):
                 call(flag)
             assert call(False) is not None, entry
+
+
+@pytest.mark.parametrize("flag", ["no", 0, None])
+def test_a_result_written_with_an_include_logs_that_is_not_a_bool_is_refused(flag: object) -> None:
+    dicts = [orjson.loads(line) for line in LINES]
+    message = f"include_logs must be a bool, not {type(flag).__name__}"
+    for result in (replay(dicts), reduce_connector_events(dicts), reduce_sync_events(dicts)):
+        for write in (result.to_dict, result.to_json):
+            with pytest.raises(TypeError, match="^" + re.escape(message) + "$"):
+                write(include_logs=flag)
+        written = result.to_json(include_logs=False)
+        assert b"transition_log" not in written
+        assert b"outcome_log" not in written
+        assert b"transition_log" in result.to_json() or b"outcome_log" in result.to_json()
 
 
 @pytest.mark.parametrize("name", ENGINES)

@@ -14,6 +14,8 @@ from typing import Any, Final
 
 import orjson
 
+from .lifecycle import checked_include_logs
+
 __all__ = [
     "LOG_FIELDS",
     "JSONText",
@@ -170,7 +172,7 @@ def section6_form(data: dict[str, Any], *, include_logs: bool) -> dict[str, Any]
     anomalies (``link_anomalies`` in the model), and ``include_logs=False``
     drops the per-event logs (logs that were not kept are dropped anyway).
     """
-    drop_logs(data, unkept_only=include_logs)
+    drop_logs(data, unkept_only=checked_include_logs(include_logs))
     links = data["external_links"]
     data["external_links"] = {
         "links": links["links"],

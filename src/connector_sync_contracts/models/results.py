@@ -14,7 +14,12 @@ from typing import Any, Final, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..contract.lifecycle import ConnectorState, HealthStatus, SyncOutcome
+from ..contract.lifecycle import (
+    ConnectorState,
+    HealthStatus,
+    SyncOutcome,
+    checked_include_logs,
+)
 from ..contract.projection import canonical_dumps, drop_logs, section6_form
 from ..contract.version import CONTRACT_VERSION
 
@@ -64,7 +69,7 @@ class _Result(BaseModel):
         leaves them out.
         """
         data = self.model_dump(mode="json")
-        drop_logs(data, unkept_only=include_logs)
+        drop_logs(data, unkept_only=checked_include_logs(include_logs))
         return data
 
     def to_json(self, *, include_logs: bool = True) -> bytes:
