@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from connector_sync_contracts import Event
+from connector_sync_contracts._engine.native import PURE_PYTHON_ENV
 from connector_sync_contracts.asyncapi import render_document
 from connector_sync_contracts.compat import baseline_dir, current_schemas
 from connector_sync_contracts.conformance import Fixture, load_manifest
@@ -216,3 +217,36 @@ def test_a_cloudevent_line_refused_before_mapping_is_described_by_its_own_proble
         "replay", "--format", "json", "--input-format", "cloudevents", *mode, ce_log, env=env
     )
     assert as_cloudevents.stdout == as_envelopes.stdout
+
+
+@pytest.mark.parametrize("env", [{}, {PURE_PYTHON_ENV: "1"}], ids=["compiled", "python"])
+def test_a_cloudevents_source_that_is_no_uri_is_reported_in_every_engine(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    """``%zz`` was read as itself, the same node as ``%25zz``: the two lines were one event."""
+    good = _as_cloudevents([load_manifest().select("connector", "valid")[0].read_bytes()])
+    structured = json.loads(good)
+    sources = ["node:%zz", "node:%25zz", "node:a b", "node:a%2", "node:ok:build:{b}"]
+    lines = [
+        json.dumps(dict(structured, source="urn:connector-sync:" + source)).encode()
+        for source in sources
+    ]
+    log = tmp_path / "sources.ce.jsonl"
+    log.write_bytes(b"\n".join(lines) + b"\n")
+    run = run_cli("validate", "--input-format", "cloudevents", log, env=env)
+    assert run.code == 1
+    found = [(p.line, p.field, p.code) for p in parse_problems(run.out)]
+    assert found == [(line, "$.source", "invalid_source") for line in (1, 3, 4, 5)]
+    replayed = run_cli(
+        "replay",
+        "--input-format",
+        "cloudevents",
+        "--format",
+        "json",
+        "--fail-on",
+        "never",
+        log,
+        env=env,
+    )
+    result = json.loads(replayed.out)
+    assert (result["event_count"], result["duplicates_dropped"]) == (1, 0)

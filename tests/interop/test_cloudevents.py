@@ -240,6 +240,33 @@ def test_replay_streams_keep_their_golden_output(fixture: Fixture) -> None:
     assert replay(carried).to_json() == fixture.golden_bytes()
 
 
+@pytest.mark.parametrize(
+    ("source", "offset", "what"),
+    [
+        ("urn:connector-sync:node:%zz", 24, "'%' without two hex digits"),
+        ("urn:connector-sync:node:a%2", 25, "'%' without two hex digits"),
+        ("urn:connector-sync:node:a%:build:b", 25, "'%' without two hex digits"),
+        ("urn:connector-sync:node:a b", 25, "' '"),
+        ("urn:connector-sync:node:n:build:{b}", 32, "'{'"),
+        ("urn:connector-sync:node:a|b", 25, "'|'"),
+    ],
+)
+def test_a_source_that_is_no_uri_is_refused(source: str, offset: int, what: str) -> None:
+    """RFC 3986 allows no ``%`` without two hex digits and no space: read as is, ``%zz``
+    and ``%25zz`` (or ``a b`` and ``a%20b``) would name one node."""
+    with pytest.raises(ValueError, match="source") as info:
+        parse_source(source)
+    assert str(info.value) == (
+        f"source {source!r} is not a URI: {what} at offset {offset}"
+        " (percent-encode it: '%' as %25, a space as %20)"
+    )
+
+
+def test_a_source_with_escapes_or_non_ascii_text_is_read() -> None:
+    assert parse_source("urn:connector-sync:node:%25zz:build:%20") == ("%zz", " ")
+    assert parse_source("urn:connector-sync:node:édge-€") == ("édge-€", None)
+
+
 # ------------------------------------------------------------------ errors
 
 

@@ -103,6 +103,9 @@ _TYPE_RE: Final = re.compile(
 _SOURCE_RE: Final = re.compile(
     re.escape(SOURCE_PREFIX) + r"(?P<node>[^:]*)(?::build:(?P<build>[^:]*))?\Z", re.DOTALL
 )
+_NOT_URI: Final = re.compile(r'%(?![0-9A-Fa-f]{2})|[\x00-\x20\x7f"<>\\^`{|}]')
+"""What RFC 3986 allows in no URI: a ``%`` without two hex digits, controls, space and
+``"<>\\^`{|}`` (non-ASCII text is taken, as an IRI writes it)."""
 _DECIMAL: Final = re.compile(r"(?:0|[1-9][0-9]*)\Z")
 _JSON_CONTENT_TYPE: Final = re.compile(
     r"(?:application|text)/(?:[A-Za-z0-9.\-]+\+)?json(?:\s*;.*)?\Z", re.DOTALL | re.IGNORECASE
@@ -140,11 +143,24 @@ def build_source(node_id: str, build_id: str | None) -> str:
 
 
 def parse_source(value: str) -> tuple[str, str | None]:
-    """Invert ``build_source``: (node_id, build_id or None); ``ValueError`` if it is not ours."""
+    """Invert ``build_source``: (node_id, build_id or None); ``ValueError`` if it is not ours.
+
+    Not ours: another scheme, a ``:`` in a part, a part that is no URI text
+    (a ``%`` without two hex digits, a space or another character RFC 3986
+    allows in no URI), or ``%XX`` bytes that are not UTF-8.
+    """
     match = _SOURCE_RE.match(value)
     if match is None:
         raise ValueError(
             f"source {value[:120]!r} is not {SOURCE_PREFIX}<node_id>[:build:<build_id>]"
+        )
+    bad = _NOT_URI.search(value)
+    if bad is not None:
+        found = bad.group()
+        what = "'%' without two hex digits" if found == "%" else f"{found!r}"
+        raise ValueError(
+            f"source {value[:120]!r} is not a URI: {what} at offset {bad.start()}"
+            " (percent-encode it: '%' as %25, a space as %20)"
         )
     try:
         node = unquote(match["node"], errors="strict")

@@ -186,14 +186,21 @@ percent_byte(const char *s, Py_ssize_t n, Py_ssize_t i)
     return hi < 0 || lo < 0 ? -1 : hi << 4 | lo;
 }
 
-/* Whether no %XX of a node or build stands for a control character (which
-   the mapped line would have to escape, growing). */
+/* Whether a node or build is URI text whose %XX stand for no control
+   character (which the mapped line would have to escape, growing): no '%'
+   without two hex digits, and none of the characters RFC 3986 allows in no
+   URI (controls, space, "<>\^`{|}); Python refuses those (parse_source). */
 static int
 percent_plain(ce_span_t v)
 {
     for (Py_ssize_t i = 0; i < v.n; i++) {
+        unsigned char c = (unsigned char)v.s[i];
+        if (c <= 0x20 || c == 0x7f || c == '"' || c == '<' || c == '>' || c == '\\' ||
+            c == '^' || c == '`' || c == '{' || c == '|' || c == '}')
+            return 0;
+        if (c != '%') continue;
         int b = percent_byte(v.s, v.n, i);
-        if (b >= 0 && b < 0x20) return 0;
+        if (b < 0x20) return 0; /* no two hex digits (-1), or a control character */
     }
     return 1;
 }
