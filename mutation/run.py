@@ -39,7 +39,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from mutants import MUTANTS, Mutant
 
 ROOT: Final = Path(__file__).resolve().parents[1]
-COPIED: Final = ("src", "tests", "docs", "pyproject.toml", "setup.py")
+COPIED: Final = (
+    "src",
+    "tests",
+    "docs",
+    "pyproject.toml",
+    "setup.py",
+    # The reference reducer written apart from the package, and its producer:
+    # tests/reducing/test_reference_reducer.py compares our fold with theirs.
+    "bench/spec-reducer",
+    "bench/spec-producer",
+)
 NATIVE: Final = "src/connector_sync_contracts/_engine/native"
 TIMEOUT: Final = 900
 """Seconds one mutant's test run may take; a run that hangs counts as killed."""
