@@ -333,6 +333,18 @@ def test_single_problems(change: dict[str, Any], expected: str) -> None:
     assert set(_codes(data).values()) == {expected}
 
 
+@pytest.mark.parametrize("name", ["id", "type", "source", "specversion", "datacontenttype"])
+@pytest.mark.parametrize(("given", "shown"), [(7, "7"), (None, "null"), ({"a": 1}, '{"a": 1}')])
+def test_a_string_attribute_of_another_type_is_named_with_its_value(
+    name: str, given: object, shown: str
+) -> None:
+    with pytest.raises(CloudEventMappingError) as info:
+        envelope_from_cloudevent_dict(_structured() | {name: given})
+    [problem] = info.value.violations
+    assert (problem.path, problem.code) == (f"$.{name}", "attribute_type")
+    assert problem.message == f"{name!r} must be a string, got {shown}"
+
+
 @pytest.mark.parametrize("written", ["07", "00", "+7", " 7", "7 "])
 def test_a_counter_written_as_no_plain_decimal_is_named_with_the_rule(written: str) -> None:
     """``"07"`` is a decimal string, yet refused: the message says which form is taken

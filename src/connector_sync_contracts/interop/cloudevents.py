@@ -309,7 +309,13 @@ def envelope_from_cloudevent_dict(data: object) -> dict[str, Any]:
             return None
         value = data[name]
         if not isinstance(value, str):
-            problems.append(_problem((name,), "attribute_type", f"{name!r} must be a string"))
+            problems.append(
+                _problem(
+                    (name,),
+                    "attribute_type",
+                    f"{name!r} must be a string, got {shown_value(value)}",
+                )
+            )
             return None
         return value
 
