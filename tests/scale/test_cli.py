@@ -331,6 +331,60 @@ def test_a_spill_folder_that_cannot_be_written_is_an_io_error_naming_it(
     assert _spill_folders(tmp_path) == []
 
 
+def _copies_naming_other_connectors() -> bytes:
+    """A small log whose copies of some event_ids name another connector: the spill
+    joins them across partitions (``untangle``) after routing, before folding."""
+    from connector_sync_contracts._tooling.synthetic import GeneratorOptions, generate_lines
+
+    lines = list(generate_lines(GeneratorOptions(events=300, connectors=6, seed=3)))
+    for raw in lines[::7]:
+        event = orjson.loads(raw)
+        if "connector_id" in event["payload"]:
+            event["payload"]["connector_id"] += "-elsewhere"
+            lines.append(orjson.dumps(event))
+    return b"".join(line + b"\n" for line in lines)
+
+
+def test_a_spill_folder_that_cannot_be_written_at_any_step_is_an_io_error(
+    tmp_path: Path,
+) -> None:
+    """Under file size limits from 4 KiB to 256 KiB (steps of a factor sqrt(2)), a
+    spilled replay either prints what the in-memory replay prints, or fails at
+    whichever step first cannot write (routing; on this log, from about 36 KiB,
+    joining the copies) with exit 2 and one sentence: no traceback."""
+    log = tmp_path / "log.jsonl"
+    log.write_bytes(_copies_naming_other_connectors())
+    expected = run_cli("replay", "--format", "json", log)
+    spill = tmp_path / "tmp"
+    spill.mkdir()
+    codes = set()
+    for limit in (round(1024 * 2 ** (step / 2)) for step in range(4, 17)):
+        run = subprocess.run(
+            [*PROGRAM, "replay", "--format", "json", "--memory-limit", "1000", str(log)],
+            capture_output=True,
+            env={**run_env(), "TMPDIR": str(spill)},
+            preexec_fn=lambda limit=limit: file_size_limit(limit),
+            check=False,
+            timeout=120,
+        )
+        err = run.stderr.decode()
+        assert "Traceback" not in err, (limit, err)
+        codes.add(run.returncode)
+        if run.returncode == 2:
+            assert err.startswith(f"connector-sync: error: cannot write the spill folder {spill}/")
+            assert err.endswith(": file too large" + _SPILL_HINT)
+            assert run.stdout == b""
+        else:
+            assert (run.returncode, run.stdout, run.stderr) == (
+                expected.code,
+                expected.stdout,
+                expected.stderr,
+            )
+        assert _spill_folders(spill) == []
+    assert 2 in codes
+    assert expected.code in codes
+
+
 def _default_signals() -> None:
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, signal.SIG_DFL)

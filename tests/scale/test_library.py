@@ -8,15 +8,17 @@ order).
 
 from __future__ import annotations
 
+import errno
 import io
 import re
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from connector_sync_contracts import replay_partitioned
-from connector_sync_contracts.errors import InputError
+from connector_sync_contracts.errors import InputError, SpillError
 from connector_sync_contracts.io import LineProblem
 from tests.support.cli import Problem, Run, parse_problems
 from tests.support.tangles import LINE_LIMIT
@@ -129,3 +131,38 @@ def test_a_url_that_cannot_be_read_is_an_input_error_naming_it(
         replay_partitioned([missing], memory_limit="64kB")
     with pytest.raises(InputError, match=f"^cannot read {re.escape(url)}: {re.escape(reason)}$"):
         replay_partitioned([url], memory_limit="64kB")
+
+
+@pytest.mark.parametrize(
+    ("step", "error"),
+    [
+        ("untangle", OSError(errno.EFBIG, "File too large")),
+        ("_fold_groups", FileNotFoundError(errno.ENOENT, "No such file or directory")),
+    ],
+)
+def test_a_spill_step_after_routing_that_cannot_write_is_a_spill_error(
+    tmp_path: Path,
+    tangled_files: list[Path],
+    monkeypatch: pytest.MonkeyPatch,
+    step: str,
+    error: OSError,
+) -> None:
+    """Joining copies and folding read and write only the spill folder: their OSError
+    (a full disk, a file size limit, the folder removed meanwhile) is the folder's
+    ``SpillError``, an I/O error naming it, and the folder is removed."""
+    from connector_sync_contracts.scale import spill
+
+    def fails(*args: object, **kwargs: object) -> None:
+        raise error
+
+    monkeypatch.setattr(spill, step, fails)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # TMPDIR is read again
+    with pytest.raises(SpillError) as raised:
+        replay_partitioned(tangled_files, memory_limit="64kB", max_line_bytes=LINE_LIMIT)
+    message = str(raised.value)
+    assert message.startswith(f"cannot write the spill folder {tmp_path}/connector-sync-")
+    reason = "file too large" if error.errno == errno.EFBIG else "no such file"
+    assert f": {reason} (TMPDIR chooses where it goes" in message
+    assert isinstance(raised.value, OSError)
+    assert sorted(tmp_path.iterdir()) == []

@@ -38,7 +38,7 @@ from functools import partial
 from pathlib import Path
 from typing import BinaryIO
 
-from ..errors import InputError, SpillError
+from ..errors import ContractError, InputError, SpillError
 from ..io import Source, os_error_reason
 from ._engine_calls import no_gc
 from .budget import Budget, system_memory
@@ -147,6 +147,18 @@ class _Store:
             if bucket.exists():
                 found.extend(tied_partitions(bucket.read_bytes()))
         return found
+
+
+@contextlib.contextmanager
+def _writing(folder: Path) -> Iterator[None]:
+    """Raise an ``OSError`` of a step that reads and writes only ``folder`` (a full disk,
+    a file size limit, the folder removed meanwhile) as the ``SpillError`` naming it."""
+    try:
+        yield
+    except OSError as exc:
+        if isinstance(exc, ContractError):
+            raise
+        raise _spill_error(folder, exc) from exc
 
 
 def _spill_error(folder: Path | None, exc: OSError) -> SpillError:
@@ -321,35 +333,39 @@ def spilling(
                 )
             router.done_routing()  # its staging buffer is not needed while the groups fold
         finally:
-            store.close()
-        # Copies of one event_id in several partitions go to their winner's partition,
-        # so that only link_id ties join partitions (``untangle``).
-        ties = untangle(
-            store.ties(),
-            store.paths,
-            store.sizes,
-            store.routing,
-            router,
-            settings,
-            bin_bytes=budget.copies_bytes,
-        )
-        # Link lines cost more to fold than connector lines: their partitions are
-        # packed by what they cost, so no group gathers more links than it can hold.
-        groups = pack_groups(
-            budget.weighted(store.sizes, partition_spaces(partitions)[1]),
-            [tie.partitions for tie in ties],
-            budget.partition_bytes,
-        )
-        if pieces is None:
-            pieces = [Piece(index, source.name) for index, source in enumerate(sources)]
-        outcome = Outcome(folder, pieces, include_logs=settings.include_logs)
-        if sum(counts):
-            with open(store.routing, "rb") as handle:
-                routing_map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-            outcome.tracer = Tracer(routing_map, counts, first_lines_of(pieces, counts))
-        _fold_groups(outcome, store, groups, settings)
-        if store.too_long:
-            outcome.add(report_too_long(store.too_long, settings), [])
+            with _writing(folder):
+                store.close()
+        # From here on only the spill folder is read and written (the inputs were
+        # routed above): an OSError here is the folder's, not an input's.
+        with _writing(folder):
+            # Copies of one event_id in several partitions go to their winner's partition,
+            # so that only link_id ties join partitions (``untangle``).
+            ties = untangle(
+                store.ties(),
+                store.paths,
+                store.sizes,
+                store.routing,
+                router,
+                settings,
+                bin_bytes=budget.copies_bytes,
+            )
+            # Link lines cost more to fold than connector lines: their partitions are
+            # packed by what they cost, so no group gathers more links than it can hold.
+            groups = pack_groups(
+                budget.weighted(store.sizes, partition_spaces(partitions)[1]),
+                [tie.partitions for tie in ties],
+                budget.partition_bytes,
+            )
+            if pieces is None:
+                pieces = [Piece(index, source.name) for index, source in enumerate(sources)]
+            outcome = Outcome(folder, pieces, include_logs=settings.include_logs)
+            if sum(counts):
+                with open(store.routing, "rb") as handle:
+                    routing_map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+                outcome.tracer = Tracer(routing_map, counts, first_lines_of(pieces, counts))
+            _fold_groups(outcome, store, groups, settings)
+            if store.too_long:
+                outcome.add(report_too_long(store.too_long, settings), [])
         yield outcome
     finally:
         if outcome is not None:
