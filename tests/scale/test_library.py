@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import io
+import os
 import re
 import tempfile
 from pathlib import Path
@@ -166,3 +167,27 @@ def test_a_spill_step_after_routing_that_cannot_write_is_a_spill_error(
     assert f": {reason} (TMPDIR chooses where it goes" in message
     assert isinstance(raised.value, OSError)
     assert sorted(tmp_path.iterdir()) == []
+
+
+def test_a_relative_path_on_a_cluster_is_the_callers_file(
+    cluster: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers started elsewhere (``--scheduler``) have their own working directory: a
+    relative path is read where it was given, and reports still name it as given."""
+    from connector_sync_contracts import replay_lines
+    from connector_sync_contracts._tooling.synthetic import GeneratorOptions, generate_lines
+
+    lines = [*generate_lines(GeneratorOptions(events=40, connectors=2, seed=5)), b"{not json"]
+    (tmp_path / "rel").mkdir()
+    (tmp_path / "rel" / "x.jsonl").write_bytes(b"".join(line + b"\n" for line in lines))
+    workers_cwd = cluster.run(os.getcwd)
+    assert all(Path(cwd) != tmp_path for cwd in workers_cwd.values())
+    monkeypatch.chdir(tmp_path)
+    found: list[tuple[str, LineProblem]] = []
+    result = replay_partitioned(
+        "rel/x.jsonl", cluster, on_problem=lambda name, p: found.append((name, p))
+    )
+    assert result.to_json() == replay_lines(lines).to_json()
+    assert [(name, p.line, p.code) for name, p in found] == [
+        ("rel/x.jsonl", len(lines), "invalid_json")
+    ]

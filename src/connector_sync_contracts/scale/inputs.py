@@ -146,11 +146,12 @@ class _Guarded(io.RawIOBase):
                 super().close()
 
 
-def _open_binary(name: str) -> IO[bytes]:
+def _open_binary(name: str, opened: str = "") -> IO[bytes]:
+    """Open input ``name`` (at ``opened`` when given: ``Piece.opened``); errors name ``name``."""
     with _reading(name):
         if is_url(name):
             return _Guarded(name, _fsspec().open(name, "rb").open())  # type: ignore[return-value]
-        return open(name, "rb")  # closed by the caller
+        return open(opened or name, "rb")  # closed by the caller
 
 
 def _size_and_kind(name: str) -> tuple[int, bool]:
@@ -181,11 +182,13 @@ def plan_pieces(names: Iterable[str], block_bytes: int = BLOCK_BYTES) -> list[Pi
         if name == "-":
             raise InputError("standard input cannot be read on a cluster; write it to a file first")
         size, compressed = _size_and_kind(name)
+        # Workers open it: relative to this process's working directory, not theirs.
+        opened = "" if is_url(name) or os.path.isabs(name) else os.path.abspath(name)
         if compressed or size <= block_bytes:
-            pieces.append(Piece(index, name))
+            pieces.append(Piece(index, name, opened=opened))
             continue
         for start in range(0, size, block_bytes):
-            pieces.append(Piece(index, name, start, min(size, start + block_bytes)))
+            pieces.append(Piece(index, name, start, min(size, start + block_bytes), opened))
     return pieces
 
 
@@ -204,7 +207,7 @@ class _PieceSource(Source):
         if self.piece.stop is not None:
             block = io.BytesIO(self._range(self.piece.start, self.piece.stop))
             return block, block
-        handle = _open_binary(self.piece.name)
+        handle = _open_binary(self.piece.name, self.piece.opened)
         if handle.read(2) == b"\x1f\x8b":
             handle.seek(0)
             return gzip.GzipFile(fileobj=handle, mode="rb"), handle  # type: ignore[return-value]
@@ -215,7 +218,7 @@ class _PieceSource(Source):
         """The lines that start in bytes start..stop of the input, read once (``read_block``)."""
         from fsspec.utils import read_block
 
-        handle = _open_binary(self.piece.name)
+        handle = _open_binary(self.piece.name, self.piece.opened)
         try:
             with _reading(self.piece.name):
                 data: bytes = read_block(handle, start, stop - start, delimiter=b"\n")

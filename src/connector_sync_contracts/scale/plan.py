@@ -158,6 +158,10 @@ class Piece:
     """First byte of the range (0 for a whole input)."""
     stop: int | None = None
     """End of the range, or None for the whole input."""
+    opened: str = ""
+    """Where a task opens the input when that is not ``name``: a relative path made
+    absolute where it was given, so that a worker whose working directory differs
+    (``--scheduler``) reads the same file."""
 
 
 class Tracer:
