@@ -188,6 +188,8 @@ def test_an_unreachable_scheduler_is_an_io_error(
         ("scheduler", "missing port number in address 'scheduler'"),
         ("http://127.0.0.1:8786", "unknown address scheme 'http'"),
         ("", "missing port number in address ''"),
+        ("tcp://127.0.0.1:99999", "port 99999 is not 1-65535"),
+        ("tcp://127.0.0.1:0", "port 0 is not 1-65535"),
     ],
 )
 def test_a_malformed_scheduler_address_is_one_line_at_once(
@@ -209,6 +211,8 @@ def test_a_malformed_scheduler_address_is_one_line_at_once(
     [
         (("--memory-limit", "lots"), "'lots' is not a memory size"),
         (("--memory-limit", "-5MB"), "'-5MB' is negative"),
+        (("--memory-limit", ""), "an empty memory limit; give a size such as 512MiB, 0 or auto"),
+        (("--memory-limit", "  "), "an empty memory limit"),
         (("--workers", "2", "--scheduler", "tcp://127.0.0.1:1"), "use --workers or --scheduler"),
     ],
 )

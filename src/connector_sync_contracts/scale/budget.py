@@ -112,9 +112,11 @@ def parse_memory_limit(text: str) -> int | None:
     ``2GB``), a number of bytes, a fraction of the machine's memory (a
     number up to 1, such as ``0.25``), ``auto`` (half of it), or ``0`` for
     no limit. Raises ``ValueError`` with a sentence for anything else,
-    including a negative size.
+    including a negative size and an empty or blank value.
     """
     value = text.strip()
+    if not value:  # an unset shell variable, say: Dask would read it as 1 byte
+        raise ValueError("an empty memory limit; give a size such as 512MiB, 0 or auto")
     if value.lower() == AUTO:
         return system_memory() // 2
     try:

@@ -289,7 +289,16 @@ def connect(address: str) -> Iterator[Client]:
         # An address Dask cannot parse (no port, an unknown scheme) is refused here: a
         # Client made with one fails inside its event loop, and the half-made client
         # then hangs for seconds at exit, closing itself.
-        distributed.comm.get_address_host(distributed.comm.normalize_address(address))
+        normalized = distributed.comm.normalize_address(address)
+        distributed.comm.get_address_host(normalized)
+        with contextlib.suppress(ValueError):  # a scheme without ports (inproc://)
+            port = distributed.comm.get_address_host_port(normalized)[1]
+            if not 0 < port < 65536:
+                # No connection is tried: it would wait the whole connect timeout.
+                raise ClusterUnavailableError(
+                    f"{address!r} is not a Dask scheduler address (port {port} is not"
+                    " 1-65535); write it as tcp://HOST:PORT"
+                )
     except ValueError as exc:
         raise ClusterUnavailableError(
             f"{address!r} is not a Dask scheduler address ({exc}); write it as tcp://HOST:PORT"
