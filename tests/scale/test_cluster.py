@@ -9,7 +9,9 @@ lines and problems come back in their true places.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import pytest
 
 from connector_sync_contracts.scale.budget import Budget
 from connector_sync_contracts.scale.fold import FoldSettings
@@ -41,3 +43,38 @@ def test_many_byte_ranges_on_the_cluster_are_the_single_process_replay(
     expected = reference["logs"]
     assert b"".join(chunks) == expected.stdout
     assert problems == [(p.file, p.line, p.code, p.message) for p in parse_problems(expected.err)]
+
+
+def test_ctrl_c_silences_dask_before_the_local_cluster_closes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Closed mid-task by Ctrl-C, the scheduler logs at CRITICAL (which ``silence_logs``
+    lets through) every message it can no longer send, with tracebacks: 70-370 lines
+    after "interrupted" (found by an outside run, with a small ``--memory-limit``).
+    Dask's loggers are silenced before the cluster closes, and only when interrupted."""
+    import logging
+
+    import distributed
+
+    from connector_sync_contracts.scale.cluster import local_cluster
+
+    loud: list[bool] = []
+    close = distributed.LocalCluster.close
+
+    def closing(self: distributed.LocalCluster, *args: Any, **kwargs: Any) -> Any:
+        loud.append(logging.getLogger("distributed.scheduler").isEnabledFor(logging.CRITICAL))
+        return close(self, *args, **kwargs)
+
+    monkeypatch.setattr(distributed.LocalCluster, "close", closing)
+    names = ["asyncio", "distributed", *logging.root.manager.loggerDict]
+    levels = {name: logging.getLogger(name).level for name in names}
+    try:
+        with local_cluster(1, None):
+            pass
+        assert loud == [True]  # a replay that ends well keeps Dask's logs as they were
+        with pytest.raises(KeyboardInterrupt), local_cluster(1, None):
+            raise KeyboardInterrupt
+        assert loud[1:] == [False]
+    finally:  # the levels the cluster found (loggers made meanwhile keep theirs)
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
