@@ -235,7 +235,7 @@ def _quiet_when_interrupted(
 
     Closed mid-task, the scheduler logs each message it can no longer send to
     the client at CRITICAL, the level ``silence_logs`` still lets through,
-    with a ``CommClosedError`` traceback: 70-180 lines after "interrupted"
+    with a ``CommClosedError`` traceback: 70-370 lines after "interrupted"
     (found by an outside run, 1 run in 2-4 with a small ``--memory-limit``).
     The command is ending: nothing Dask logs then is for the user.
     """
