@@ -99,7 +99,7 @@ def test_an_include_logs_that_is_not_a_bool_is_refused_by_every_entry_point(
 
 
 @pytest.mark.parametrize("flag", ["no", 0, None])
-def test_a_result_written_with_an_include_logs_that_is_not_a_bool_is_refused(flag: object) -> None:
+def test_a_result_written_with_an_include_logs_that_is_not_a_bool_is_refused(flag: Any) -> None:
     dicts = [orjson.loads(line) for line in LINES]
     message = f"include_logs must be a bool, not {type(flag).__name__}"
     for result in (replay(dicts), reduce_connector_events(dicts), reduce_sync_events(dicts)):

@@ -10,6 +10,7 @@ temporary folder never outlives the command.
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import socket
@@ -367,7 +368,7 @@ def test_a_spill_folder_that_cannot_be_written_at_any_step_is_an_io_error(
             [*PROGRAM, "replay", "--format", "json", "--memory-limit", "1000", str(log)],
             capture_output=True,
             env={**run_env(), "TMPDIR": str(spill)},
-            preexec_fn=lambda limit=limit: file_size_limit(limit),
+            preexec_fn=functools.partial(file_size_limit, limit),
             check=False,
             timeout=120,
         )
