@@ -27,6 +27,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
+from unittest import mock
 
 from pydantic import ValidationError
 
@@ -40,6 +41,7 @@ from connector_sync_contracts import (
     replay_lines,
     sort_key,
 )
+from connector_sync_contracts._engine import runner
 from connector_sync_contracts._engine.runner import replay_sources
 from connector_sync_contracts.io import Source
 from connector_sync_contracts.models.results import replay_result_from_data
@@ -55,6 +57,7 @@ __all__ = [
     "LinesPython",
     "RuleCase",
     "StreamCompiled",
+    "StreamCompiledReread",
     "StreamPython",
 ]
 
@@ -184,6 +187,25 @@ class StreamCompiled(RuleCase):
     ) -> ReplayResult:
         """Write the envelopes as JSONL lines and replay the file on the compiled core."""
         return _stream("compiled", envelopes, max_reconnect_cycles)
+
+
+class StreamCompiledReread(RuleCase):
+    """The compiled stream replay keeping no copy decided in Python.
+
+    Each such copy is read again at its offset and decided by the models
+    when its event_id is settled: the path a log takes once its copies
+    decided in Python outgrow what is kept of them (16 MiB).
+    """
+
+    engine_label = "stream-compiled-reread"
+    pytestmark: ClassVar[list[Any]] = [needs_native]
+
+    def replay_log(
+        self, envelopes: Envelopes, *, max_reconnect_cycles: int = DEFAULT_MAX_RECONNECT_CYCLES
+    ) -> ReplayResult:
+        """The compiled stream replay with no room for kept copies."""
+        with mock.patch.object(runner, "_KEPT_COPY_BYTES", 0):
+            return _stream("compiled", envelopes, max_reconnect_cycles)
 
 
 def _lines(name: Engine, envelopes: Envelopes, max_reconnect_cycles: int) -> ReplayResult:

@@ -16,6 +16,7 @@ from tests.reducing.rules.base import (
     LinesCompiled,
     LinesPython,
     StreamCompiled,
+    StreamCompiledReread,
     StreamPython,
 )
 from tests.reducing.rules.dedup import DedupRules
@@ -47,3 +48,7 @@ class TestDedupRulesLinesPython(LinesPython, DedupRules):
 
 class TestDedupRulesLinesCompiled(LinesCompiled, DedupRules):
     """DedupRules on ``replay_lines``, compiled core."""
+
+
+class TestDedupRulesStreamCompiledReread(StreamCompiledReread, DedupRules):
+    """DedupRules on the compiled stream replay, every copy decided in Python read again."""
