@@ -8,9 +8,9 @@ canonical JSON form that deduplication by ``event_id`` compares.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Annotated, Any, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
 from pydantic_core import PydanticCustomError
@@ -21,6 +21,9 @@ from ..contract.patterns import format_instant
 from ..errors import ContractViolationError
 from ..validation.input import load_json_object, load_mapping
 from .fields import EventIdStr, NonEmptyStr, UtcDatetime, UuidField, VersionStr
+
+if TYPE_CHECKING:
+    from ..validation.result import Violation
 
 __all__ = ["LIMITS_CHECKED", "Event", "SortKey", "canonical_json", "sort_key"]
 
@@ -90,8 +93,7 @@ class Event(BaseModel):
         if isinstance(data, dict) and not (info.context or {}).get("input_limits_checked"):
             obj, problems = load_mapping(data)
             if obj is None:
-                first = problems[0]
-                raise PydanticCustomError(first.code, f"{first.path}: {first.message}")
+                raise _refused(problems)
             # What the input layer read: any mapping in it (a read-only payload
             # view, say) is the JSON object it stands for, as every entry point
             # reads it, so it is a dict here too.
@@ -109,10 +111,8 @@ class Event(BaseModel):
         """
         obj, problems = load_json_object(json_data)
         if obj is None:
-            first = problems[0]
-            error = PydanticCustomError(first.code, f"{first.path}: {first.message}")
             raise ValidationError.from_exception_data(
-                cls.__name__, [{"type": error, "loc": (), "input": json_data}]
+                cls.__name__, [{"type": _refused(problems), "loc": (), "input": json_data}]
             )
         context = {**(options.pop("context", None) or {}), **LIMITS_CHECKED}
         return cls.model_validate(obj, context=context, **options)
@@ -147,6 +147,12 @@ def _envelope_of(data: Mapping[str, Any]) -> Event:
         raise ContractViolationError(
             f"not a valid envelope, so it has no replay order: {summarize(problems)}", problems
         ) from None
+
+
+def _refused(problems: Sequence[Violation]) -> PydanticCustomError:
+    """The validation error of an envelope the input layer refuses: its first problem."""
+    first = problems[0]
+    return PydanticCustomError(first.code, f"{first.path}: {first.message}")
 
 
 def _jsonable(event: Event) -> dict[str, Any]:

@@ -390,10 +390,7 @@ def _fold_groups(
                 chores.put(partial(_prefetch, [store.paths[p] for p in groups[at + 1].partitions]))
             paths = [store.paths[p] for p in group.partitions]
             result = fold_group(paths, settings, alone=len(groups) == 1)
-            try:
-                outcome.add(result, group.partitions)  # its fragments go to the folder
-            except OSError as exc:
-                raise _spill_error(store.folder, exc) from exc
+            outcome.add(result, group.partitions)  # its fragments go to the folder
             chores.put(partial(_remove, paths))
     except BaseException:
         chores.abort()
