@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 from typing import Final
 
@@ -60,6 +62,56 @@ def test_schema_write_produces_the_committed_files(tmp_path: Path) -> None:
         assert (tmp_path / schemas.schema_file_name(name)).read_text() == schemas.render_schema(
             name
         )
+
+
+def test_schema_write_leaves_other_files_alone_and_removes_only_its_own_stale_schemas(
+    tmp_path: Path,
+) -> None:
+    theirs = {
+        "package.json": b'{"name": "my-service"}\n',
+        "other-schema.json": b'{"$id": "https://example.com/Thing.json"}\n',
+        "broken.json": b"{not json",
+    }
+    for name, data in theirs.items():
+        (tmp_path / name).write_bytes(data)
+    stale = tmp_path / "ConnectorRetired.json"
+    stale.write_text(
+        '{"$id": "https://connector-sync-contracts.dev/schemas/2.6.0/ConnectorRetired.json"}\n'
+    )
+    run = run_cli("schema", "--write", tmp_path)
+    assert run.code == 0, run.explain()
+    for name, data in theirs.items():
+        assert (tmp_path / name).read_bytes() == data, name
+    assert not stale.exists()
+    ours = {schemas.schema_file_name(n) for n in schemas.schema_names()}
+    assert {p.name for p in tmp_path.iterdir()} == ours | theirs.keys()
+
+
+def test_schema_write_that_cannot_finish_a_file_leaves_the_old_one_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every file is written beside its target and renamed over it once synced:
+    # a write that fails (or is interrupted) before that leaves the old bytes.
+    names = [schemas.schema_file_name(n) for n in schemas.schema_names()]
+    for name in names:
+        (tmp_path / name).write_text('{"old": 1}\n')
+    synced = 0
+
+    def fsync(fd: int) -> None:
+        nonlocal synced
+        synced += 1
+        if synced == 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    with pytest.raises(OSError, match="No space left"):
+        schemas.write_schemas(tmp_path)
+    kept = [name for name in names if (tmp_path / name).read_text() == '{"old": 1}\n']
+    written = [name for name in names if name not in kept]
+    assert len(written) == 2
+    for name in written:
+        assert (tmp_path / name).read_text() == schemas.render_schema(name.removesuffix(".json"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names)  # no partial file left
 
 
 def test_schema_write_that_fails_names_the_file_in_plain_words(tmp_path: Path) -> None:

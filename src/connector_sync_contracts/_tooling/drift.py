@@ -10,6 +10,8 @@ from __future__ import annotations
 import difflib
 from pathlib import Path
 
+from .._staged import StagedFile
+
 __all__ = ["drift_diff", "file_diff", "write_if_changed"]
 
 
@@ -34,9 +36,15 @@ def file_diff(path: Path, text: str, name: str | None = None) -> str | None:
 
 
 def write_if_changed(path: Path, text: str) -> bool:
-    """Write ``text`` to ``path`` (LF line endings) unless it is already there; True if written."""
+    """Write ``text`` to ``path`` (UTF-8, as given) unless it is already there; True if written.
+
+    The file is written beside ``path`` and renamed over it (``StagedFile``):
+    an interruption leaves the old file or the new one, never a part.
+    """
     if path.exists() and path.read_text(encoding="utf-8") == text:
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8", newline="\n")
+    with StagedFile(path) as staged:
+        staged.handle.write(text.encode("utf-8"))
+        staged.commit()
     return True

@@ -9,6 +9,7 @@ diff when models and files drift apart; ``make regen`` rewrites them.
 
 from __future__ import annotations
 
+import json
 from importlib import resources
 from pathlib import Path
 from typing import Any, Final
@@ -20,6 +21,7 @@ from ..schemas import (
     ENVELOPE_SCHEMA,
     SCHEMA_DIALECT,
     SCHEMA_DIR,
+    SCHEMA_ID_BASE,
     forget_committed,
     schema_file_name,
     schema_id,
@@ -99,6 +101,25 @@ def generated_files() -> dict[str, str]:
     return {schema_file_name(name): render_schema(name) for name in schema_names()}
 
 
+_OUR_SITE: Final = SCHEMA_ID_BASE.rsplit("/", 2)[0] + "/"
+"""What the ``$id`` of every schema of every version starts with."""
+
+_SCHEMA_BYTES: Final = 1 << 20
+"""A bigger file is no schema of ours (theirs are a few KiB): it is not read."""
+
+
+def _written_here(path: Path) -> bool:
+    """Whether ``path`` is a schema file of this package, of any version."""
+    try:
+        if path.stat().st_size > _SCHEMA_BYTES:
+            return False
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return False
+    found = data.get("$id") if isinstance(data, dict) else None
+    return isinstance(found, str) and found.startswith(_OUR_SITE)
+
+
 def _committed_files(directory: Path | None) -> dict[str, str]:
     if directory is not None:
         return {path.name: path.read_text(encoding="utf-8") for path in directory.glob("*.json")}
@@ -135,15 +156,19 @@ def check_schemas(directory: Path | None = None) -> list[str]:
 def write_schemas(directory: Path | None = None) -> list[str]:
     """Write every generated schema into ``directory`` (default: this package's folder).
 
-    Stale ``*.json`` files that no model defines are removed. Returns the
-    names of the files that changed.
+    Each file is written beside its target and renamed over it, so an
+    interruption leaves the old file or the new one, never a part. A
+    schema file this package wrote earlier (its ``$id`` is under
+    ``https://connector-sync-contracts.dev/schemas/``) that no model
+    defines now is removed; any other file in ``directory`` is left alone.
+    Returns the names of the files that changed.
     """
     target = directory if directory is not None else SCHEMA_DIR
     target.mkdir(parents=True, exist_ok=True)
     expected = generated_files()
     changed = []
     for path in sorted(target.glob("*.json")):
-        if path.name not in expected:
+        if path.name not in expected and _written_here(path):
             path.unlink()
             changed.append(path.name)
     for file_name, text in expected.items():

@@ -19,11 +19,11 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
+from .._staged import StagedFile
 from ..io import os_error_reason
 from .common import fail, writes_to
 
@@ -88,52 +88,32 @@ def writing(path: str, *, inputs: Iterable[str] = (), what: str = "output") -> I
     """
     given = Path(path)
     _refuse_inputs(given, inputs, what)
+    label = f"{what} {path}"
     try:
         target = given.resolve()
         info = os.stat(target) if target.exists() else None
     except OSError as exc:
-        fail(f"cannot write {what} {path}: {os_error_reason(exc)}")
+        fail(f"cannot write {label}: {os_error_reason(exc)}")
     if info is not None and stat.S_ISDIR(info.st_mode):
-        fail(f"cannot write {what} {path}: is a directory")
+        fail(f"cannot write {label}: is a directory")
     if info is not None and not stat.S_ISREG(info.st_mode):
         try:
             handle = target.open("wb")
         except OSError as exc:
-            fail(f"cannot write {what} {path}: {os_error_reason(exc)}")
+            fail(f"cannot write {label}: {os_error_reason(exc)}")
         try:
-            yield Output(handle, f"{what} {path}")
-            with writes_to(f"{what} {path}"):
+            yield Output(handle, label)
+            with writes_to(label):
                 handle.flush()
         finally:
             with contextlib.suppress(OSError):
                 handle.close()
         return
     try:
-        fd, temporary = tempfile.mkstemp(
-            prefix=f".{target.name}.", suffix=".partial", dir=target.parent
-        )
+        staged = StagedFile(target)
     except OSError as exc:
-        fail(f"cannot write {what} {path}: {os_error_reason(exc)}")
-    handle = os.fdopen(fd, "wb")
-    label = f"{what} {path}"
-    try:
-        yield Output(handle, label)
+        fail(f"cannot write {label}: {os_error_reason(exc)}")
+    with staged:
+        yield Output(staged.handle, label)
         with writes_to(label):
-            handle.flush()
-            os.fsync(handle.fileno())
-            handle.close()
-            if info is not None:
-                os.chmod(temporary, stat.S_IMODE(info.st_mode))
-            else:
-                umask = os.umask(0)
-                os.umask(umask)
-                os.chmod(temporary, 0o666 & ~umask)
-            os.replace(temporary, target)
-    except BaseException:
-        # Closed without a word: what it holds is thrown away with the file, and
-        # a flush failing again must not replace the error on its way out.
-        with contextlib.suppress(OSError):
-            handle.close()
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+            staged.commit()
