@@ -128,6 +128,39 @@ def test_ctrl_c_while_the_command_loads_is_one_line_too(tmp_path: Path, after: f
     }, done.stderr
 
 
+_INTERRUPTED_IN_EXEC = """
+from connector_sync_contracts._entry import main
+from connector_sync_contracts.cli import main as group
+
+
+@group.command("interrupted-in-exec")
+def interrupted_in_exec() -> None:
+    # Where a Ctrl-C often lands: in a lazy import, while dataclasses exec a method's text.
+    exec("raise KeyboardInterrupt")
+
+
+main()
+"""
+
+
+def test_python_m_exits_130_when_the_ctrl_c_went_through_exec(tmp_path: Path) -> None:
+    # CPython ends a `python -m` process by SIGINT after it exits when a
+    # KeyboardInterrupt left an exec() of text, even one the command handled.
+    (tmp_path / "interrupted_in_exec.py").write_text(_INTERRUPTED_IN_EXEC)
+    env = run_env()
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tmp_path), env.get("PYTHONPATH")]))
+    done = subprocess.run(
+        [PROGRAM[0], "-m", "interrupted_in_exec", "interrupted-in-exec"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 130, done
+    assert done.stderr == b"connector-sync: interrupted\n"
+
+
 def test_an_interrupted_validate_keeps_the_old_quarantine(tmp_path: Path) -> None:
     log = tmp_path / "big.jsonl"
     with log.open("wb") as handle:

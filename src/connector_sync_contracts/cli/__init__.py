@@ -49,6 +49,7 @@ class Program(click.Group):
             with _terminating_as_interrupted():
                 return super().invoke(ctx)
         except KeyboardInterrupt as exc:
+            _interrupt_handled()
             if sys.stderr.isatty():
                 sys.stderr.write("\r\x1b[K")
             if isinstance(exc, _Terminated):
@@ -88,6 +89,7 @@ class Program(click.Group):
             sys.stderr.write(f"connector-sync: error: {exc.format_message()}\n")
             code = EXIT_USAGE
         except click.Abort:
+            _interrupt_handled()
             sys.stderr.write("connector-sync: interrupted\n")
             code = EXIT_INTERRUPTED
         try:
@@ -111,6 +113,19 @@ _NO_ARGS: tuple[type[click.exceptions.UsageError], ...] = tuple(
     for name in ("NoArgsIsHelpError",)  # click >= 8.2; older versions print the help and exit
     if hasattr(click.exceptions, name)
 )
+
+
+def _interrupt_handled() -> None:
+    """Let CPython forget a Ctrl-C that went through ``exec``, now that it is handled.
+
+    CPython notes a ``KeyboardInterrupt`` that leaves code run by ``exec`` of
+    a string (``dataclasses`` makes its methods so, in an import the command
+    makes lazily) and, under ``python -m``, ends the process by SIGINT once it
+    has exited, whatever its exit code: the promised 130 became a death by
+    signal. Every such ``exec`` clears the note when it starts, so an empty
+    one clears it for good.
+    """
+    exec("")
 
 
 class _Terminated(KeyboardInterrupt):
