@@ -11,6 +11,7 @@ place anomalies alike.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -313,3 +314,31 @@ def test_an_applied_line_reported_for_a_semantic_rule_still_lists_its_other_anom
     ]
     kinds = [a["kind"] for a in orjson.loads(run.stdout)["connectors"]["gh-lonely"]["anomalies"]]
     assert kinds == ["semantic_violation", "invalid_transition"]
+
+
+@pytest.mark.parametrize("engine", sorted(ENGINE_ENV))
+@pytest.mark.parametrize(
+    ("name", "shown", "in_json"),
+    [
+        (os.fsdecode(b"tw\xffice.jsonl"), "tw\\udcffice.jsonl", "tw\\udcffice.jsonl"),
+        ("tw\nice.jsonl", "tw\\nice.jsonl", "tw\nice.jsonl"),  # JSON can hold a newline
+    ],
+    ids=["not-utf-8", "newline"],
+)
+def test_a_file_name_that_cannot_be_printed_is_escaped_in_every_output(
+    engine: str, name: str, shown: str, in_json: str, twice: tuple[Path, str, int]
+) -> None:
+    path, _, number = twice
+    odd = path.rename(path.with_name(name))
+    at = f"{shown}:{number}"
+    run = run_cli("replay", odd.name, cwd=odd.parent, env=ENGINE_ENV[engine])
+    assert run.code == 0, run.explain()
+    assert f"  invalid_transition  {at}  connector " in run.out
+    [line] = parse_anomaly_lines(run.err)
+    assert (line.file, line.line) == (shown, number)
+    for extra in ([], ["--statistics"]):
+        checked = run_cli(
+            "validate", "--format", "json", *extra, odd.name, cwd=odd.parent, env=ENGINE_ENV[engine]
+        )
+        assert checked.code == 0, checked.explain()
+        assert orjson.loads(checked.stdout)["summary"]["sources"] == [in_json]

@@ -36,7 +36,7 @@ import msgspec
 
 from ..contract.catalog import ALL_FAMILIES, Family
 from ..contract.lifecycle import DEFAULT_MAX_RECONNECT_CYCLES
-from ..contract.patterns import normal_event_id
+from ..contract.patterns import encodable, normal_event_id
 from ..contract.projection import LINK_INDEX_INDENT, JSONText, ReplayData, all_anomalies
 from ..errors import InputError
 from ..io import LineProblem, LineSink, Source, read_line
@@ -119,7 +119,8 @@ class RunSummary:
             "accepted": self.accepted,
             "rejected": self.rejected,
             "problems": self.problems,
-            "sources": list(self.sources),
+            # A file name that is not UTF-8 reaches Python with lone surrogates.
+            "sources": [encodable(name) for name in self.sources],
         }
 
 

@@ -119,10 +119,11 @@ class Located(NamedTuple):
 
     @property
     def where(self) -> str | None:
-        """``file:line``, or None when the engine could not say."""
+        """``file:line`` as it can be printed (``printable``), or None when the engine
+        could not say."""
         if self.source is None or self.line is None:
             return None
-        return f"{self.source}:{self.line}"
+        return printable(f"{self.source}:{self.line}")
 
 
 Key = tuple[str, str | None, str]
