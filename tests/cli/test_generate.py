@@ -87,6 +87,25 @@ def test_events_and_connectors(valid_lines: list[bytes]) -> None:
     assert {"ConnectorProvisioned", "ConnectorHealthChecked", "SyncIngestAccepted"} <= kinds
 
 
+@pytest.mark.parametrize(
+    "option", ["--events", "--connectors", "--duplicates", "--invalid", "--conflicts"]
+)
+def test_a_count_beyond_a_million_million_is_a_usage_error(option: str) -> None:
+    run = run_cli("generate", option, str(2**63))
+    assert run.code == 2, run.explain()
+    assert run.err.startswith(f"connector-sync: error: Invalid value for '{option}': ")
+    assert "1000000000000" in run.err
+
+
+def test_many_connectors_cost_only_the_ones_the_events_name() -> None:
+    # Each connector is made when first drawn: this once made a million million.
+    run = run_cli("generate", "--events", "3", "--connectors", str(10**12))
+    assert run.code == 0, run.explain()
+    assert len(run.stdout.splitlines()) == 3
+    checked = run_cli("validate", "-", stdin=run.stdout)
+    assert checked.code == 0, checked.explain()
+
+
 def test_zero_events_is_an_empty_log() -> None:
     run = run_cli("generate", "--events", "0")
     assert run.code == 0, run.explain()

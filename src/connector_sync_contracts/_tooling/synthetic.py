@@ -104,7 +104,10 @@ class _Simulation:
         self.lamport = 0
         self.now = _START
         self.links = 0
-        self.connectors = [self._connector(i) for i in range(max(1, options.connectors))]
+        self.count = max(1, options.connectors)
+        # Made when first drawn: a log of a few events over many connectors costs
+        # only the connectors it names.
+        self.connectors: dict[int, _Connector] = {}
 
     def _connector(self, i: int) -> _Connector:
         provider, ctype, url = _PROVIDERS[i % len(_PROVIDERS)]
@@ -275,7 +278,10 @@ class _Simulation:
         return self.envelope(EXTERNAL_REFERENCE_LINKED, c.cid, payload)
 
     def step(self) -> bytes:
-        c = self.connectors[self.rng.randrange(len(self.connectors))]
+        i = self.rng.randrange(self.count)
+        c = self.connectors.get(i)
+        if c is None:
+            c = self.connectors[i] = self._connector(i)
         roll = self.rng.random()
         if c.state is None or c.state in ("degraded", "revoked") or roll < 0.3:
             return self.connector_event(c)

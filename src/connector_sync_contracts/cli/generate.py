@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from typing import Final
 
 import click
 
@@ -12,6 +13,10 @@ from .files import writing
 from .progress import Progress
 
 __all__ = ["generate"]
+
+_MOST: Final = 10**12
+"""The most of anything ``generate`` writes: a million million lines (about 700 TB).
+Beyond it a count is a typo, and Python's ranges overflow at 2**63."""
 
 
 @click.command(
@@ -24,7 +29,7 @@ __all__ = ["generate"]
 )
 @click.option(
     "--events",
-    type=click.IntRange(min=0),
+    type=click.IntRange(min=0, max=_MOST),
     default=1000,
     show_default=True,
     metavar="N",
@@ -32,7 +37,7 @@ __all__ = ["generate"]
 )
 @click.option(
     "--connectors",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=_MOST),
     default=10,
     show_default=True,
     metavar="K",
@@ -49,21 +54,21 @@ __all__ = ["generate"]
 @click.option("--shuffle", is_flag=True, help="Emit lines in a seeded random order.")
 @click.option(
     "--duplicates",
-    type=click.IntRange(min=0),
+    type=click.IntRange(min=0, max=_MOST),
     default=0,
     metavar="N",
     help="Exact duplicate lines to add.",
 )
 @click.option(
     "--invalid",
-    type=click.IntRange(min=0),
+    type=click.IntRange(min=0, max=_MOST),
     default=0,
     metavar="N",
     help="Invalid lines to add (malformed JSON, missing fields, credentials in a URL ...).",
 )
 @click.option(
     "--conflicts",
-    type=click.IntRange(min=0),
+    type=click.IntRange(min=0, max=_MOST),
     default=0,
     metavar="N",
     help="Conflicting copies to add: an earlier event_id on other content "
