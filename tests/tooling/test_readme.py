@@ -51,6 +51,21 @@ def test_the_readme_python_runs_as_written(tmp_path: Path) -> None:
             assert any(out.startswith(said) for out in printed), (said, printed)
 
 
+@pytest.mark.parametrize("index", range(2))
+def test_the_interop_pages_python_runs_as_written(tmp_path: Path, index: int) -> None:
+    # The CloudEvents round trip (with the [cloudevents] extra) and the compat gate.
+    snippet = _blocks((ROOT / "docs" / "interop.md").read_text(encoding="utf-8"), "python")[index]
+    done = subprocess.run(
+        [sys.executable, "-c", snippet],
+        cwd=tmp_path,
+        capture_output=True,
+        env=run_env(),
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+
+
 def test_the_readme_example_line_is_a_valid_event() -> None:
     lines = [b for b in _blocks(README.read_text(encoding="utf-8"), "json") if b.count("\n") == 1]
     assert lines, "no one-line JSON example"
