@@ -5,7 +5,7 @@ from __future__ import annotations
 import errno
 import os
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import orjson
 import pytest
@@ -181,6 +181,80 @@ def test_conformance_against_a_golden_copy_and_a_modified_copy(tmp_path: Path) -
     assert "$.event_count" in failing.out
     # Without --stream the closest golden is chosen, and the difference still fails.
     assert run_cli("conformance", "--against", modified).code == 1
+
+
+def _integral_floats_as_integers(value: Any) -> Any:
+    """What JSON.stringify writes for 950.0: 950."""
+    if isinstance(value, dict):
+        return {key: _integral_floats_as_integers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_integral_floats_as_integers(item) for item in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def test_conformance_against_compares_json_values_not_their_spelling(tmp_path: Path) -> None:
+    stream = next(s for s in STREAMS if b".0," in s.golden_bytes() or b".0\n" in s.golden_bytes())
+    _, golden = _stream_files(tmp_path, stream)
+    document = orjson.loads(golden.read_bytes())
+    javascript = tmp_path / "javascript.json"
+    javascript.write_bytes(orjson.dumps(_integral_floats_as_integers(document)))
+    assert javascript.read_bytes() != orjson.dumps(document)
+    run = run_cli("conformance", "--against", javascript)
+    assert run.code == 0, run.explain()
+    assert run.out.startswith(f"PASS  {javascript} matches the golden output of {stream.id}\n")
+    # A boolean is no number and a string no number.
+    for field, value in (("event_count", True), ("duplicates_dropped", "0")):
+        changed = tmp_path / f"{field}.json"
+        changed.write_bytes(orjson.dumps({**document, field: value}))
+        failing = run_cli("conformance", "--against", changed, "--stream", stream.id)
+        assert failing.code == 1, failing.explain()
+        assert f"$.{field}: golden " in failing.out
+
+
+@pytest.mark.parametrize(
+    ("spelled", "said"),
+    [
+        (
+            b'"event_count": 1, "event_count": ',
+            "key 'event_count' appears more than once in one object",
+        ),
+        (b'"event_count": NaN, "x": ', "NaN is not a JSON number"),
+    ],
+    ids=["repeated-key", "nan"],
+)
+def test_conformance_against_refuses_what_json_parsers_read_differently(
+    tmp_path: Path, spelled: bytes, said: str
+) -> None:
+    _, golden = _stream_files(tmp_path, STREAMS[0])
+    text = golden.read_bytes()
+    top = b'\n  "event_count": '
+    assert text.count(top) == 1
+    odd = tmp_path / "odd.json"
+    odd.write_bytes(text.replace(top, b"\n  " + spelled))
+    run = run_cli("conformance", "--against", odd)
+    assert run.code == 2, run.explain()
+    assert run.err == f"connector-sync: error: cannot read {odd}: not JSON ({said})\n"
+
+
+@pytest.mark.parametrize("stream", STREAMS, ids=lambda f: f.id)
+def test_conformance_against_a_no_logs_output_compares_everything_else(
+    tmp_path: Path, stream: Fixture
+) -> None:
+    log, _ = _stream_files(tmp_path, stream)
+    output = tmp_path / "no-logs.json"
+    output.write_bytes(run_cli("replay", "--format", "json", "--no-logs", log).stdout)
+    run = run_cli("conformance", "--against", output)
+    assert run.code == 0, run.explain()
+    assert run.out.startswith(f"PASS  {output} matches the golden output of {stream.id} (without")
+    # Without logs, every other field still counts.
+    document = orjson.loads(output.read_bytes())
+    document["event_count"] += 1
+    output.write_bytes(orjson.dumps(document))
+    failing = run_cli("conformance", "--against", output, "--stream", stream.id)
+    assert failing.code == 1, failing.explain()
+    assert "$.event_count" in failing.out
 
 
 @pytest.mark.parametrize(

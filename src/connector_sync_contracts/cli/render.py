@@ -521,8 +521,22 @@ def table(
     return "\n".join(lines) + "\n"
 
 
+def _same_value(a: Any, b: Any) -> bool:
+    """JSON equality of two leaves: a number is a number however it is written (``950``,
+    ``950.0``); ``true`` is no number, and ``"1"`` no ``1``."""
+    numbers = (int, float)
+    if isinstance(a, numbers) and isinstance(b, numbers):
+        if isinstance(a, bool) or isinstance(b, bool):
+            return a is b
+        return a == b
+    return type(a) is type(b) and a == b
+
+
 def first_differences(expected: Any, actual: Any, limit: int = 10) -> list[str]:
-    """Up to ``limit`` differences between a golden output and a consumer's, by JSON path."""
+    """Up to ``limit`` differences between a golden output and a consumer's, by JSON path.
+
+    Leaves are compared as JSON values (``_same_value``).
+    """
     found: list[str] = []
 
     def walk(a: Any, b: Any, where: tuple[str | int, ...]) -> None:
@@ -541,7 +555,7 @@ def first_differences(expected: Any, actual: Any, limit: int = 10) -> list[str]:
                 found.append(f"{json_path(where)}: golden has {len(a)} items, yours has {len(b)}")
             for index, (x, y) in enumerate(zip(a, b, strict=False)):
                 walk(x, y, (*where, index))
-        elif a != b or type(a) is not type(b):
+        elif not _same_value(a, b):
             found.append(
                 f"{json_path(where)}: golden {orjson.dumps(a).decode()[:80]}, "
                 f"yours {orjson.dumps(b).decode()[:80]}"
