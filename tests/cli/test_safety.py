@@ -52,6 +52,53 @@ def test_a_quarantine_that_is_an_input_is_refused_and_the_input_kept(
     assert log.read_bytes() == before
 
 
+def test_a_quarantine_where_the_command_prints_is_refused(
+    tmp_path: Path, corrupted_log: CorruptedLog
+) -> None:
+    # "-" would be a file named "-"; /dev/stdout, a pipe here, was "no such file".
+    for target, said in (
+        ("-", "quarantine file '-' would be standard output, where the problems are printed"),
+        ("/dev/stdout", "quarantine file /dev/stdout is standard output, where the command prints"),
+    ):
+        run = run_cli("validate", "--quarantine", target, corrupted_log.path, cwd=tmp_path)
+        assert run.code == 2, run.explain()
+        assert run.err.startswith(f"connector-sync: error: {said}; give a file")
+    assert list(tmp_path.iterdir()) == []
+    # Standard output redirected to a file: the file was replaced by the quarantine,
+    # and the problems printed to it were lost.
+    out = tmp_path / "out.txt"
+    out.write_bytes(b"kept\n")
+    with out.open("ab") as stdout:
+        done = subprocess.run(
+            [*PROGRAM, "validate", "--quarantine", "/dev/stdout", str(corrupted_log.path)],
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            env=run_env(),
+            check=False,
+        )
+    assert done.returncode == 2, done
+    assert b"/dev/stdout is standard output" in done.stderr
+    assert out.read_bytes() == b"kept\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.txt"]
+    # A device is shared, as ever: /dev/null takes the quarantine with stdout there too.
+    with open(os.devnull, "wb") as null:
+        done = subprocess.run(
+            [*PROGRAM, "validate", "--quarantine", os.devnull, str(corrupted_log.path)],
+            stdout=null,
+            stderr=subprocess.PIPE,
+            env=run_env(),
+            check=False,
+        )
+    assert done.returncode == 1, done
+
+
+def test_generate_output_dash_is_standard_output(tmp_path: Path) -> None:
+    run = run_cli("generate", "--events", "5", "-o", "-", cwd=tmp_path)
+    assert run.code == 0, run.explain()
+    assert run.stdout == run_cli("generate", "--events", "5").stdout
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_quarantine_is_written_whole_or_not_at_all(
     tmp_path: Path, corrupted_log: CorruptedLog
 ) -> None:

@@ -53,6 +53,26 @@ def _identity(name: str) -> tuple[int, int] | None:
     return (info.st_dev, info.st_ino)
 
 
+def _refuse_streams(path: str, what: str) -> None:
+    """Exit 2 when ``path`` is ``-`` or names the file or pipe that standard output or
+    standard error writes to (a device such as ``/dev/null`` or a terminal is shared)."""
+    if path == "-":
+        fail(f"{what} '-' would be standard output, where the problems are printed; give a file")
+    try:
+        mine = os.stat(path)
+    except OSError:
+        return  # does not exist yet (or cannot be written: writing says so)
+    if stat.S_ISCHR(mine.st_mode):
+        return  # /dev/null, a terminal: nothing there is read back as a file
+    for fd, name in ((1, "standard output"), (2, "standard error")):
+        try:
+            stream = os.fstat(fd)
+        except OSError:
+            continue
+        if (stream.st_dev, stream.st_ino) == (mine.st_dev, mine.st_ino):
+            fail(f"{what} {path} is {name}, where the command prints; give a file of its own")
+
+
 def _refuse_inputs(target: Path, inputs: Iterable[str], what: str) -> None:
     """Exit 2 when ``target`` is one of ``inputs`` (same device and inode, or same path)."""
     mine = _identity(str(target))
@@ -77,15 +97,21 @@ class Output:
 
 
 @contextlib.contextmanager
-def writing(path: str, *, inputs: Iterable[str] = (), what: str = "output") -> Iterator[Output]:
+def writing(
+    path: str, *, inputs: Iterable[str] = (), what: str = "output", own_file: bool = False
+) -> Iterator[Output]:
     """Open ``path`` for writing without ever losing an input or leaving a partial file.
 
-    Refuses (exit 2) an output that is one of ``inputs``. A regular file is
+    Refuses (exit 2) an output that is one of ``inputs``, and with
+    ``own_file`` one that is ``-`` or the file standard output or standard
+    error writes to (``/dev/stdout`` ...), where the command also prints. A regular file is
     written to a temporary file in the same folder and renamed over ``path``
     when the block ends normally; on any error or interruption the temporary
     file is removed and ``path`` is left as it was. A device or FIFO is
     written in place.
     """
+    if own_file:
+        _refuse_streams(path, what)
     given = Path(path)
     _refuse_inputs(given, inputs, what)
     label = f"{what} {path}"

@@ -79,7 +79,8 @@ Beyond it a count is a typo, and Python's ranges overflow at 2**63."""
     "--output",
     type=click.Path(dir_okay=False),
     metavar="FILE",
-    help="Write here instead of standard output (to a temporary file renamed at the end).",
+    help="Write here instead of standard output (to a temporary file renamed at the end); "
+    "'-' is standard output.",
 )
 def generate(
     events: int,
@@ -110,7 +111,7 @@ def generate(
     progress = Progress(total_lines=total, verb="writing")
     started = time.monotonic()
     try:
-        if output is None:
+        if output is None or output == "-":
             _write_lines(write_out, generate_lines(options), progress)
         else:
             with writing(output, what="output") as sink:
@@ -119,7 +120,7 @@ def generate(
         progress.close()
     if progress.enabled:
         seconds = time.monotonic() - started
-        where = output if output is not None else "standard output"
+        where = output if output not in (None, "-") else "standard output"
         copies = plural(conflicts, "conflicting copy", "conflicting copies")
         noise = f"{plural(duplicates, 'duplicate')}, {copies}, {invalid:,} invalid"
         click.echo(

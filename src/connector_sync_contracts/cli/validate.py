@@ -92,7 +92,9 @@ def validate(
         quarantined = (
             None
             if quarantine is None
-            else stack.enter_context(writing(quarantine, inputs=files, what="quarantine file"))
+            else stack.enter_context(
+                writing(quarantine, inputs=files, what="quarantine file", own_file=True)
+            )
         )
         report = _Report(fmt, statistics)
         summary = _validate(files, strict, report, quarantined, max_line_bytes, input_format, quiet)
