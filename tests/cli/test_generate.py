@@ -106,6 +106,15 @@ def test_many_connectors_cost_only_the_ones_the_events_name() -> None:
     assert checked.code == 0, checked.explain()
 
 
+@pytest.mark.parametrize("noise", ["--duplicates", "--invalid", "--conflicts"])
+def test_noise_without_events_is_a_usage_error(noise: str) -> None:
+    # It wrote an event that --events 0 did not ask for, to copy or alter it.
+    run = run_cli("generate", "--events", "0", noise, "3")
+    assert run.code == 2, run.explain()
+    assert "give --events 1 or more" in run.err
+    assert run.stdout == b""
+
+
 def test_zero_events_is_an_empty_log() -> None:
     run = run_cli("generate", "--events", "0")
     assert run.code == 0, run.explain()

@@ -247,6 +247,19 @@ def test_unknown_event_types() -> None:
     assert result.layers == (Layer.INPUT, Layer.MODEL, Layer.SCHEMA)
 
 
+@pytest.mark.parametrize(("given", "shown"), [(5, "5"), (["a"], '["a"]'), (None, None)])
+def test_an_event_type_argument_that_is_no_string_is_named_by_its_value(
+    given: object, shown: str | None
+) -> None:
+    result = validate_event({"connector_id": "x"}, given)  # type: ignore[arg-type]
+    if shown is None:  # no event type given: a payload needs one
+        assert result.codes == {"event_type_required"}
+        return
+    [problem] = result.violations
+    assert problem.code == "unknown_event_type"
+    assert problem.message == f"no payload model for event type {shown}: an event type is a string"
+
+
 def test_event_type_argument_must_match_the_envelope() -> None:
     result = validate_event(envelope(), "SyncIngestAccepted")
     assert pairs(result) == {("input", "$.event_type", "event_type_mismatch")}

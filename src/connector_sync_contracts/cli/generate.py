@@ -96,6 +96,11 @@ def generate(
 
     On a terminal, standard error shows the progress and a final summary.
     """
+    if events == 0 and duplicates + invalid + conflicts:
+        raise click.UsageError(
+            "--duplicates, --invalid and --conflicts copy or alter generated events: "
+            "give --events 1 or more"
+        )
     from .._tooling.synthetic import GeneratorOptions, generate_lines
 
     options = GeneratorOptions(

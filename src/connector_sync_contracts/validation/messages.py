@@ -85,8 +85,9 @@ class ErrorList(Protocol):
 
 def unknown_event_type_message(event_type: object) -> str:
     """What ``unknown_event_type`` says of a declared event type (any JSON value)."""
-    shown = event_type if isinstance(event_type, str) else type(event_type).__name__
-    return f"no payload model for event type {shown!r}"
+    if isinstance(event_type, str):
+        return f"no payload model for event type {event_type!r}"
+    return f"no payload model for event type {shown_value(event_type)}: an event type is a string"
 
 
 def shown_value(value: object) -> str:
