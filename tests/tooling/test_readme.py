@@ -30,19 +30,23 @@ def _blocks(text: str, language: str) -> list[str]:
     return re.findall(rf"```{language}\n(.*?)```", text, re.DOTALL)
 
 
-def test_the_readme_python_runs_as_written(tmp_path: Path) -> None:
-    [snippet] = _blocks(README.read_text(encoding="utf-8"), "python")
-    # From an empty folder: the snippet needs nothing from the source tree.
+def _run_snippet(snippet: str, folder: Path) -> str:
+    """What ``snippet`` prints, run from an empty ``folder``: it needs nothing from the tree."""
     done = subprocess.run(
         [sys.executable, "-c", snippet],
-        cwd=tmp_path,
+        cwd=folder,
         capture_output=True,
         env=run_env(),
         timeout=120,
         check=False,
     )
     assert done.returncode == 0, done.stderr.decode()
-    printed = done.stdout.decode().splitlines()
+    return done.stdout.decode()
+
+
+def test_the_readme_python_runs_as_written(tmp_path: Path) -> None:
+    [snippet] = _blocks(README.read_text(encoding="utf-8"), "python")
+    printed = _run_snippet(snippet, tmp_path).splitlines()
     # What the comments say it prints.
     for line in snippet.splitlines():
         if "print(" in line and "  # " in line:
@@ -55,15 +59,7 @@ def test_the_readme_python_runs_as_written(tmp_path: Path) -> None:
 def test_the_interop_pages_python_runs_as_written(tmp_path: Path, index: int) -> None:
     # The CloudEvents round trip (with the [cloudevents] extra) and the compat gate.
     snippet = _blocks((ROOT / "docs" / "interop.md").read_text(encoding="utf-8"), "python")[index]
-    done = subprocess.run(
-        [sys.executable, "-c", snippet],
-        cwd=tmp_path,
-        capture_output=True,
-        env=run_env(),
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr.decode()
+    _run_snippet(snippet, tmp_path)
 
 
 def test_the_readme_example_line_is_a_valid_event() -> None:

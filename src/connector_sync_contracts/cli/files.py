@@ -7,11 +7,13 @@ denied), with exit code 2, before anything is read or written.
 
 An output (``validate --quarantine``, ``generate -o``) is refused with exit
 code 2 when it is one of the inputs, however it is spelled (``X``, ``./X``,
-a symlink or a hard link to it), before anything is opened for writing. A
-regular output file is written to a temporary file beside it and renamed
-over it only when the command finished, so an interrupted run never leaves
-a shorter file that looks like a valid log; a device or FIFO is written in
-place.
+a symlink or a hard link to it), before anything is opened for writing; a
+quarantine is also refused when it is ``-`` or where standard output or
+error goes (``/dev/stdout`` over a redirected output). A regular output
+file is written to a temporary file beside it and renamed over it only
+when the command finished (``StagedFile``), so an interrupted run never
+leaves a shorter file that looks like a valid log; a device or FIFO is
+written in place.
 """
 
 from __future__ import annotations
