@@ -5,7 +5,9 @@ and lets Python settle copies whose identities differ; so an identity may
 tell apart more than canonical JSON does, never less. A payload's datetime
 object is written in canonical JSON with its own UTC offset: one instant
 at two offsets is two contents (found by an outside differential run, in
-which the compiled core dropped such a copy as identical).
+which the compiled core dropped such a copy as identical). A zero offset
+is written ``Z``, as ``model_dump(mode="json")`` writes it, so an Event and
+its documented wire form are one content.
 """
 
 from __future__ import annotations
@@ -18,7 +20,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connector_sync_contracts import CONNECTOR_PROVISIONED, Event, ReplayResult, replay
+from connector_sync_contracts import (
+    CONNECTOR_PROVISIONED,
+    Event,
+    ReplayResult,
+    canonical_json,
+    replay,
+)
 from tests.support.engines import ENGINES, Engine, engine, needs_native
 from tests.support.factories import envelope
 from tests.support.soak import examples
@@ -46,10 +54,19 @@ def _replay(name: Engine, items: list[Any]) -> ReplayResult:
         (_UTC, _UTC.astimezone(_PLUS_5), False),
         (_UTC.astimezone(_PLUS_5), _UTC.astimezone(timezone(timedelta(hours=5), "PKT")), True),
         (_UTC, _UTC.replace(microsecond=1), False),
-        (_UTC, "2026-11-24T01:00:00+00:00", True),
-        (_UTC, "2026-11-24T01:00:00Z", False),
+        # A zero offset is written Z, as model_dump(mode="json") writes it.
+        (_UTC, "2026-11-24T01:00:00Z", True),
+        (_UTC, "2026-11-24T01:00:00+00:00", False),
+        (_UTC.astimezone(_PLUS_5), "2026-11-24T06:00:00+05:00", True),
     ],
-    ids=["other-offset", "same-offset-other-zone", "a-microsecond", "its-text", "other-text"],
+    ids=[
+        "other-offset",
+        "same-offset-other-zone",
+        "a-microsecond",
+        "its-text",
+        "other-text",
+        "its-text-at-an-offset",
+    ],
 )
 def test_a_payload_datetime_object_is_its_text_with_its_offset(
     name: Engine, as_events: bool, first: object, second: object, identical: bool
@@ -58,6 +75,19 @@ def test_a_payload_datetime_object_is_its_text_with_its_offset(
     assert result.event_count == 1
     assert result.duplicates_dropped == (1 if identical else 0)
     assert [a.kind for a in result.anomalies] == ([] if identical else ["conflicting_duplicate"])
+
+
+@pytest.mark.parametrize("name", ENGINES)
+def test_an_event_and_its_json_dump_are_one_content(name: Engine) -> None:
+    event = envelope(CONNECTOR_PROVISIONED, seq=1)
+    made = Event.model_validate(event | {"payload": event["payload"] | {"recorded_at": _UTC}})
+    wire = made.model_dump(mode="json")  # what COMPATIBILITY tells a producer to store
+    assert wire["payload"]["recorded_at"] == "2026-11-24T01:00:00Z"
+    for copies in ([made, wire], [wire, made]):
+        result = _replay(name, copies)
+        assert (result.event_count, result.duplicates_dropped) == (1, 1)
+        assert result.anomalies == ()
+    assert canonical_json(made) == canonical_json(wire)
 
 
 _LEAVES = st.one_of(

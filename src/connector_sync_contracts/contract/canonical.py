@@ -61,6 +61,7 @@ ENVELOPE_DEFAULTS: Final[Mapping[str, Any]] = MappingProxyType(
 
 _OTHER_IDENTIFIERS: Final = ("correlation_id", "causation_id")
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_OPTIONS: Final = orjson.OPT_SORT_KEYS | orjson.OPT_UTC_Z
 
 
 @lru_cache(maxsize=256)
@@ -69,20 +70,30 @@ def _uuid_text(value: str) -> str:
     return str(UUID(value))
 
 
+def _datetime_text(value: object) -> str:
+    """How ``json`` writes what it cannot: a datetime as orjson does with ``OPT_UTC_Z``."""
+    if isinstance(value, datetime):
+        text = value.isoformat()
+        return text[:-6] + "Z" if value.utcoffset() == timedelta(0) else text
+    return str(value)
+
+
 def canonical_bytes(data: dict[str, Any]) -> bytes:
     """Compact JSON of ``data`` with every key sorted: the canonical form's writer.
 
     orjson writes it; a value orjson refuses (an integer past 64 bits, a
     lone surrogate, both valid JSON text) is written by ``json`` instead, so
-    the bytes never fail and stay distinct per content.
+    the bytes never fail and stay distinct per content. A ``datetime`` (a
+    mapping's payload may hold one) is RFC 3339 with its own offset, a zero
+    offset written ``Z``: as ``model_dump(mode="json")`` writes it.
     """
     try:
         # A copy of orjson's bytes: its own hold a buffer of 4 KB or more, and
         # settling copies keeps one per copy of an event_id until it is decided.
-        return bytes(memoryview(orjson.dumps(data, option=orjson.OPT_SORT_KEYS, default=str)))
+        return bytes(memoryview(orjson.dumps(data, option=_OPTIONS, default=str)))
     except orjson.JSONEncodeError:
         text = json.dumps(
-            data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+            data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_datetime_text
         )
         return text.encode("utf-8", "surrogatepass")
 
