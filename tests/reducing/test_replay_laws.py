@@ -189,6 +189,31 @@ def test_a_copy_replay_keeps_after_the_result_was_asked_for_is_out_of_order() ->
     assert projection.out_of_order == 1
 
 
+def test_an_out_of_order_event_raised_as_an_error_is_applied_all_the_same() -> None:
+    """Where warnings are errors (``-W error``, pytest's ``filterwarnings = error``), the
+    warning comes once the event is applied: it was counted and never folded, and
+    applying it again was dropped as its own duplicate."""
+    provisioned = envelope(CONNECTOR_PROVISIONED, seq=1)
+    later = envelope("ConnectorHealthChecked", seq=2)
+    expected = Projection()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OutOfOrderWarning)
+        for event in (later, provisioned, provisioned):
+            expected.apply(event)
+    projection = Projection()
+    projection.apply(later)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", OutOfOrderWarning)
+        with pytest.raises(OutOfOrderWarning, match="arrived after"):
+            projection.apply(provisioned)
+        projection.apply(provisioned)  # again: a copy of an event already applied
+    assert projection.out_of_order == 1
+    assert projection.result() == expected.result()
+    assert projection.result().duplicates_dropped == 1
+    [state] = projection.result().connectors.values()
+    assert state.current_state is not None
+
+
 def _family_count(log: Log, family: Family) -> int:
     """Events of ``family`` whose payload names a connector (the rest are stream-level)."""
     return sum(

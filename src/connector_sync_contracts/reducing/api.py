@@ -201,7 +201,10 @@ class Projection:
 
         A copy whose payload is valid replaces an earlier copy of its
         event_id whose payload was malformed or of no family (what that one
-        added is undone).
+        added is undone). The first event applied out of replay order
+        raises an ``OutOfOrderWarning`` once it is applied: where warnings
+        are errors, the event is in the projection all the same, and
+        applying it again changes nothing.
         """
         status, _, replaced = self._offer(event)
         key = self._offered
@@ -209,22 +212,24 @@ class Projection:
             return
         if key[2] == self._pending:
             return  # a copy of the event not folded yet: the dedup holds the winner
+        late: str | None = None
         if status == "new":
-            self._check_order()
+            late = self._out_of_order()
             self._fold_pending()
             self._pending = key[2]
         elif status == "upgrade":
             assert replaced is None or isinstance(replaced, MalformedFact)
-            self._check_order()
+            late = self._out_of_order()
             self._fold_pending()
             self._engine.retract(replaced)
             self._pending = key[2]  # folded as a new event is: its copies may still come
         elif status == "overtook":
-            self._count_out_of_order(
+            late = (
                 f"a copy of event {key[2]} that replay() keeps (its sort key or canonical "
-                "JSON is smaller) arrived after the copy already folded",
-                stacklevel=3,
+                "JSON is smaller) arrived after the copy already folded"
             )
+        if late is not None:
+            self._count_out_of_order(late)
 
     def _fold_pending(self) -> None:
         """Fold the winning copy of the event applied last, if it is not folded yet."""
@@ -232,19 +237,19 @@ class Projection:
             self._engine.fold(self._dedup.held(self._pending))
             self._pending = None
 
-    def _check_order(self) -> None:
+    def _out_of_order(self) -> str | None:
+        """What makes the event offered last arrive out of replay order, if it does."""
         key, latest = self._offered, self._latest
         if key is None:
-            return
+            return None
         if latest is None or key >= latest:
             self._latest = key
-            return
-        self._count_out_of_order(
-            f"event {key[2]} arrived after {latest[2]}, which sorts later", stacklevel=4
-        )
+            return None
+        return f"event {key[2]} arrived after {latest[2]}, which sorts later"
 
-    def _count_out_of_order(self, what: str, *, stacklevel: int) -> None:
-        """Count one event folded out of replay order; warn the first time, at the caller."""
+    def _count_out_of_order(self, what: str) -> None:
+        """Count one event folded out of replay order; warn the first time, at
+        ``apply``'s caller."""
         self.out_of_order += 1
         if self.out_of_order == 1:
             warnings.warn(
@@ -252,7 +257,7 @@ class Projection:
                     f"{what}: this Projection can differ from replay() of the same "
                     "events (sort them with sort_key, or use replay())"
                 ),
-                stacklevel=stacklevel,
+                stacklevel=3,
             )
 
     def __repr__(self) -> str:
