@@ -365,7 +365,10 @@ def replay(
 
     ``events`` are ``Event`` objects or envelope mappings (as ``json.loads``
     gives them), in any order; copies of an event_id are deduplicated by the
-    rule of specification section 2.
+    rule of specification section 2. A mapping (and an ``Event``'s payload,
+    a plain dict) is read while the call runs, maybe more than once: none
+    may change until it returns, and a generator must yield a new mapping
+    each time rather than refill one.
     """
     with no_gc():
         folded = _folded(events, ALL_FAMILIES, max_reconnect_cycles)
