@@ -161,3 +161,68 @@ def test_one_event_or_one_text_where_a_batch_belongs_is_a_type_error(
     }[given]
     with engine(name), pytest.raises(TypeError, match=r"must be an iterable of .*, not "):
         call(value)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "error", "said"),
+    [
+        ({"paths": b"log.jsonl"}, TypeError, "paths must be a str, a path or a sequence"),
+        ({"paths": [b"log.jsonl"]}, TypeError, "each path must be a str or a path, not bytes"),
+        ({"paths": 7}, TypeError, "paths must be a str, a path or a sequence of them, not int"),
+        ({"memory_limit": True}, TypeError, "memory_limit must be bytes (an int) or a string"),
+        ({"memory_limit": 1.5}, TypeError, "memory_limit must be bytes (an int) or a string"),
+        ({"client": object()}, TypeError, "client must be a dask.distributed Client, not object"),
+        ({"on_problem": 5}, TypeError, "on_problem must be callable, not int"),
+    ],
+    ids=["bytes", "bytes-in-a-list", "int", "bool-limit", "float-limit", "client", "on-problem"],
+)
+def test_replay_partitioned_refuses_a_wrong_argument_before_reading(
+    tmp_path: Path, arguments: dict[str, Any], error: type[Exception], said: str
+) -> None:
+    # Found by an outside run: a bytes path failed deep inside with "not int", a
+    # bool limit was a ValueError, a client without submit an AttributeError, and
+    # on_problem=5 failed only at the first problem, after the whole replay.
+    call: dict[str, Any] = {"paths": [tmp_path / "missing.jsonl"], "memory_limit": "64kB"}
+    with pytest.raises(error, match=re.escape(said)):
+        replay_partitioned(**(call | arguments))
+
+
+def test_replay_lines_refuses_an_on_problem_that_cannot_be_called() -> None:
+    with pytest.raises(TypeError, match=r"^on_problem must be callable, not int$"):
+        replay_lines(LINES, on_problem=5)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("families", "error", "said"),
+    [
+        ("sync", TypeError, "families must be a set of Family members, not str"),
+        ({"bogus"}, ValueError, "families must be Family members (connector, "),
+    ],
+)
+def test_a_projection_of_families_it_does_not_know_is_refused(
+    families: Any, error: type[Exception], said: str
+) -> None:
+    with pytest.raises(error, match=re.escape(said)):
+        Projection(families=families)
+
+
+def test_a_projection_takes_families_by_member_or_value() -> None:
+    from connector_sync_contracts import Family
+
+    made = []
+    for families in ({Family.SYNC}, {"sync"}, frozenset({Family.SYNC})):
+        projection = Projection(families=families)
+        for line in LINES:
+            projection.apply(orjson.loads(line))
+        made.append(projection.result())
+    assert made[0].sync
+    assert not made[0].connectors
+    assert made[1].to_json() == made[0].to_json() == made[2].to_json()
+
+
+@pytest.mark.parametrize("flag", ["no", 0, None])
+def test_validate_event_refuses_a_strict_that_is_not_a_bool(flag: Any) -> None:
+    from connector_sync_contracts import validate_event
+
+    with pytest.raises(TypeError, match=r"^strict must be a bool, not "):
+        validate_event(orjson.loads(LINES[0]), strict=flag)

@@ -166,7 +166,7 @@ def test_tied_copies_in_either_order_fold_the_copy_replay_keeps(first: str) -> N
     projection = Projection()
     for event in copies:
         projection.apply(event)
-    assert repr(projection) == "Projection(1 events, 1 connectors, 0 out of order)"
+    assert repr(projection) == "Projection(1 event, 1 connector, 0 out of order)"
     assert projection.result() == replay(copies)
     assert list(projection.result().connectors) == list(replay(copies).connectors)
 

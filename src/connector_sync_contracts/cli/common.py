@@ -14,6 +14,7 @@ import click
 
 from .._engine.runner import RunSummary
 from ..contract.patterns import encodable
+from ..contract.words import plural
 from ..errors import InputError
 from ..io import DEFAULT_MAX_LINE_BYTES, MAX_LINE_BYTES_LIMIT, LineProblem, Source
 from .progress import Progress
@@ -72,11 +73,6 @@ def fail(message: str) -> NoReturn:
 def warn(message: str) -> None:
     """Print ``connector-sync: warning: ...`` on standard error; the run goes on."""
     click.echo(f"{PREFIX}: warning: {message}", err=True)
-
-
-def plural(count: int, noun: str, many: str | None = None) -> str:
-    """``1 problem``, ``2 problems``, ``1,024 lines``."""
-    return f"{count:,} {noun if count == 1 else many or noun + 's'}"
 
 
 def examples(*commands: str) -> str:

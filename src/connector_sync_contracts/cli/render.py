@@ -26,6 +26,7 @@ from typing import Any, Final, NamedTuple
 import orjson
 
 from ..contract.projection import ReplayData
+from ..contract.words import plural
 from ..validation.paths import json_path
 from .common import printable
 
@@ -187,10 +188,6 @@ def _first(items: list[Located]) -> Located:
     return items[0]
 
 
-def _plural(count: int, noun: str, many: str | None = None) -> str:
-    return f"{count:,} {noun if count == 1 else many or noun + 's'}"
-
-
 def anomaly_text(item: dict[str, Any]) -> str:
     """``kind: message (event ID)``; an anomaly without an event says so without ``None``."""
     event = f" (event {item['event_id']})" if item.get("event_id") else ""
@@ -308,7 +305,7 @@ def _report(found: list[Located], width: int) -> list[str]:
     total = sum(counts.values())
     lines = [
         "",
-        f"{_plural(total, 'anomaly', 'anomalies')} of {_plural(len(order), 'kind')}, "
+        f"{plural(total, 'anomaly', 'anomalies')} of {plural(len(order), 'kind')}, "
         "root causes first (--format json lists every one):",
     ]
     placed = any(item.where is not None for item in found)

@@ -44,6 +44,7 @@ __all__ = [
     "RECIPES",
     "EventRecipe",
     "Family",
+    "checked_families",
     "connector_target",
 ]
 
@@ -58,6 +59,26 @@ class Family(ValueEnum):
 
 ALL_FAMILIES: Final = frozenset(Family)
 """Every event family: what whole-log replay reduces."""
+
+
+def checked_families(value: object) -> frozenset[Family]:
+    """``value``, a set of families (``Family`` members or their values), as members.
+
+    Otherwise ``TypeError`` for what is no set (a string such as ``"sync"``
+    would be read letter by letter) and ``ValueError`` naming what is no
+    family: a fold of no family it knows would be an empty projection.
+    """
+    if not isinstance(value, (set, frozenset)):
+        raise TypeError(f"families must be a set of Family members, not {type(value).__name__}")
+    known = {family.value: family for family in Family}
+    unknown = sorted(repr(item) for item in value if item not in known)
+    if unknown:
+        raise ValueError(
+            f"families must be Family members ({', '.join(sorted(known))}), "
+            f"got {', '.join(unknown)}"
+        )
+    return frozenset(known[item] for item in value)
+
 
 CONNECTOR_PROVISIONED: Final = "ConnectorProvisioned"
 """Event type: a connector was created and configured."""

@@ -22,6 +22,7 @@ from ..contract.lifecycle import (
 )
 from ..contract.projection import canonical_dumps, drop_logs, section6_form
 from ..contract.version import CONTRACT_VERSION
+from ..contract.words import plural
 
 __all__ = [
     "Anomaly",
@@ -39,12 +40,8 @@ __all__ = [
 _FROZEN: Final = ConfigDict(frozen=True)
 
 
-def _count(count: int, noun: str, many: str | None = None) -> str:
-    return f"{count:,} {noun if count == 1 else many or noun + 's'}"
-
-
-def _anomaly_count(anomalies: tuple[Anomaly, ...]) -> str:
-    return _count(len(anomalies), "anomaly", "anomalies")
+def _anomalyplural(anomalies: tuple[Anomaly, ...]) -> str:
+    return plural(len(anomalies), "anomaly", "anomalies")
 
 
 class _Result(BaseModel):
@@ -120,7 +117,7 @@ class ReducedConnectorState(_Result):
         health = "none" if self.last_health_status is None else str(self.last_health_status)
         return (
             f"{self.connector_id}: {state}, health {health}, "
-            f"{_count(self.event_count, 'event')}, {_anomaly_count(self.anomalies)}"
+            f"{plural(self.event_count, 'event')}, {_anomalyplural(self.anomalies)}"
         )
 
 
@@ -165,7 +162,7 @@ class ReducedSyncState(_Result):
         )
         return (
             f"{self.connector_id}: {counts}, {self.pending_retries:,} pending, "
-            f"{_anomaly_count(self.anomalies)}"
+            f"{_anomalyplural(self.anomalies)}"
         )
 
 
@@ -208,8 +205,8 @@ class _Counts(_Result):
         return len(self.anomalies)
 
     def _summary(self) -> str:
-        parts = [_count(self.event_count, "event"), *self._parts()]
-        parts.append(_count(self._all_anomalies(), "anomaly", "anomalies"))
+        parts = [plural(self.event_count, "event"), *self._parts()]
+        parts.append(plural(self._all_anomalies(), "anomaly", "anomalies"))
         return ", ".join(parts)
 
     event_count: int = Field(description="Distinct events after dedup by event_id.")
@@ -235,7 +232,7 @@ class LinkIndex(_Counts):
     )
 
     def _parts(self) -> list[str]:
-        return [_count(len(self.links), "link")]
+        return [plural(len(self.links), "link")]
 
     def _all_anomalies(self) -> int:
         return len(self.anomalies) + len(self.link_anomalies)
@@ -249,7 +246,7 @@ class ConnectorProjection(_Counts):
     )
 
     def _parts(self) -> list[str]:
-        return [_count(len(self.connectors), "connector")]
+        return [plural(len(self.connectors), "connector")]
 
     def _all_anomalies(self) -> int:
         return len(self.anomalies) + sum(len(s.anomalies) for s in self.connectors.values())
@@ -263,7 +260,7 @@ class SyncProjection(_Counts):
     )
 
     def _parts(self) -> list[str]:
-        return [_count(len(self.sync), "connector")]
+        return [plural(len(self.sync), "connector")]
 
     def _all_anomalies(self) -> int:
         return len(self.anomalies) + sum(len(s.anomalies) for s in self.sync.values())
@@ -285,7 +282,7 @@ class ReplayResult(_Counts):
 
     def _parts(self) -> list[str]:
         connectors = len(set(self.connectors) | set(self.sync))
-        return [_count(connectors, "connector"), _count(len(self.external_links.links), "link")]
+        return [plural(connectors, "connector"), plural(len(self.external_links.links), "link")]
 
     def _all_anomalies(self) -> int:
         return (

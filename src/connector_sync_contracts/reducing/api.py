@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from typing import Any, TypeAlias
 
 from .._engine.library import fold_items, fold_lines
@@ -18,6 +19,7 @@ from ..contract.catalog import ALL_FAMILIES, EVENT_FAMILIES, RECIPES, Family
 from ..contract.lifecycle import DEFAULT_MAX_RECONNECT_CYCLES
 from ..contract.patterns import encodable, spelled_event_id
 from ..contract.rules import semantic_failures
+from ..contract.words import plural
 from ..errors import OutOfOrderWarning
 from ..io import LineProblem
 from ..models.envelope import LIMITS_CHECKED, Event, SortKey, canonical_json
@@ -150,8 +152,11 @@ class Projection:
         *,
         include_logs: bool = True,
         max_reconnect_cycles: int = DEFAULT_MAX_RECONNECT_CYCLES,
-        families: frozenset[Family] = ALL_FAMILIES,
+        families: AbstractSet[Family | str] = ALL_FAMILIES,
     ) -> None:
+        """``include_logs`` and ``max_reconnect_cycles`` as ``replay_lines`` takes them;
+        ``families`` (``Family`` members or their values) narrows the fold to those
+        families, as ``reduce_connector_events`` and ``reduce_sync_events`` do."""
         self._engine = Engine(
             families, keep_logs=include_logs, max_reconnect_cycles=max_reconnect_cycles
         )
@@ -266,8 +271,8 @@ class Projection:
         engine = self._engine
         connectors = len({*engine.connectors, *engine.syncs, *engine.connector_data})
         return (
-            f"Projection({len(self._dedup.winners):,} events, {connectors:,} connectors, "
-            f"{self.out_of_order:,} out of order)"
+            f"Projection({plural(len(self._dedup.winners), 'event')}, "
+            f"{plural(connectors, 'connector')}, {self.out_of_order:,} out of order)"
         )
 
     def _load(self, events: Iterable[EventLike]) -> None:
@@ -396,6 +401,8 @@ def replay_lines(
     _one_batch(
         lines, "lines", "bytes, one per line", "pass data.splitlines() or an open binary file"
     )
+    if on_problem is not None and not callable(on_problem):
+        raise TypeError(f"on_problem must be callable, not {type(on_problem).__name__}")
     with no_gc():
         data = fold_lines(
             lines,

@@ -10,9 +10,10 @@ specification section 2.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from typing import Any, Generic, Literal, TypeVar
 
-from ..contract.catalog import Family
+from ..contract.catalog import Family, checked_families
 from ..contract.lifecycle import checked_include_logs, checked_reconnect_cycles
 from ..contract.version import CONTRACT_VERSION
 from .anomalies import AnomalyData, anomaly_order, conflicting_duplicate, malformed
@@ -138,9 +139,13 @@ class Engine:
     )
 
     def __init__(
-        self, families: frozenset[Family], *, keep_logs: bool, max_reconnect_cycles: int
+        self,
+        families: AbstractSet[Family | str],
+        *,
+        keep_logs: bool,
+        max_reconnect_cycles: int,
     ) -> None:
-        self.families = families
+        self.families = checked_families(families)
         self.keep_logs = checked_include_logs(keep_logs)
         self.max_cycles = checked_reconnect_cycles(max_reconnect_cycles)
         self.connectors: dict[str, ConnectorAcc] = {}

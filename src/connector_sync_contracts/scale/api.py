@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..contract.lifecycle import DEFAULT_MAX_RECONNECT_CYCLES
@@ -35,8 +35,36 @@ __all__ = ["partitioned", "replay_partitioned"]
 
 def _budget(memory_limit: int | str | None, *, include_logs: bool) -> Budget | None:
     """The budget of ``memory_limit`` (bytes, a Dask-style string, or None for ``auto``)."""
+    if memory_limit is not None and (
+        isinstance(memory_limit, bool) or not isinstance(memory_limit, (int, str))
+    ):
+        raise TypeError(
+            "memory_limit must be bytes (an int) or a string such as '512MiB', "
+            f"not {type(memory_limit).__name__}"
+        )
     limit = parse_memory_limit(AUTO if memory_limit is None else str(memory_limit))
     return None if limit is None else Budget(limit, include_logs=include_logs)
+
+
+def _checked_paths(paths: object) -> list[str | os.PathLike[str]]:
+    """``paths`` as a list: one ``str`` or path, or an iterable of them; else ``TypeError``."""
+    if isinstance(paths, (str, os.PathLike)):
+        given: list[object] = [paths]
+    elif isinstance(paths, (bytes, bytearray, memoryview)) or not isinstance(paths, Iterable):
+        raise TypeError(
+            f"paths must be a str, a path or a sequence of them, not {type(paths).__name__}"
+        )
+    else:
+        given = list(paths)
+    found: list[str | os.PathLike[str]] = []
+    for path in given:
+        if isinstance(path, str) or (
+            isinstance(path, os.PathLike) and isinstance(os.fspath(path), str)
+        ):
+            found.append(path)
+        else:
+            raise TypeError(f"each path must be a str or a path, not {type(path).__name__}")
+    return found
 
 
 def _sources(names: Sequence[str], max_line_bytes: int) -> list[Source]:
@@ -115,7 +143,11 @@ def replay_partitioned(
     order, with their true file and line number. Raises ``InputError`` when
     an input cannot be read.
     """
-    given = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+    given = _checked_paths(paths)
+    if client is not None and not callable(getattr(client, "submit", None)):
+        raise TypeError(f"client must be a dask.distributed Client, not {type(client).__name__}")
+    if on_problem is not None and not callable(on_problem):
+        raise TypeError(f"on_problem must be callable, not {type(on_problem).__name__}")
     names = expand_inputs([os.fspath(path) for path in given])
     settings = FoldSettings(
         input_format=input_format,

@@ -202,7 +202,8 @@ def _validate_envelope(
 def validate_event(
     data: object, event_type: str | None = None, *, strict: bool = False
 ) -> ValidationResult:
-    """Validate a payload or a whole envelope and report every violation; never raises.
+    """Validate a payload or a whole envelope and report every violation; never raises
+    on bad data (a ``strict`` that is not a bool is a ``TypeError``).
 
     ``data`` is a mapping, JSON text (``str``) or UTF-8 JSON bytes, or a model
     instance. It is read as an envelope when it has a ``payload`` key (or an
@@ -213,6 +214,8 @@ def validate_event(
     >>> validate_event({"delivery_id": "d1"}, "SyncIngestAccepted").valid
     False
     """
+    if not isinstance(strict, bool):  # a wrong argument, not bad data: "no" would be truthy
+        raise TypeError(f"strict must be a bool, not {type(strict).__name__}")
     if event_type is None and isinstance(data, BaseModel) and not isinstance(data, Event):
         event_type = next(
             (name for name, model in PAYLOAD_MODELS.items() if model is type(data)), None
