@@ -226,9 +226,12 @@ def test_a_cloudevents_source_that_is_no_uri_is_reported_in_every_engine(
     """``%zz`` was read as itself, the same node as ``%25zz``: the two lines were one event."""
     good = _as_cloudevents([load_manifest().select("connector", "valid")[0].read_bytes()])
     structured = json.loads(good)
-    sources = ["node:%zz", "node:%25zz", "node:a b", "node:a%2", "node:ok:build:{b}"]
+    # U+0085 written raw (C2 85): a C1 control, which the compiled mapping took.
+    sources = ["node:%zz", "node:%25zz", "node:a b", "node:a%2", "node:ok:build:{b}", "node:a\x85"]
     lines = [
-        json.dumps(dict(structured, source="urn:connector-sync:" + source)).encode()
+        json.dumps(
+            dict(structured, source="urn:connector-sync:" + source), ensure_ascii=False
+        ).encode()
         for source in sources
     ]
     log = tmp_path / "sources.ce.jsonl"
@@ -236,7 +239,7 @@ def test_a_cloudevents_source_that_is_no_uri_is_reported_in_every_engine(
     run = run_cli("validate", "--input-format", "cloudevents", log, env=env)
     assert run.code == 1
     found = [(p.line, p.field, p.code) for p in parse_problems(run.out)]
-    assert found == [(line, "$.source", "invalid_source") for line in (1, 3, 4, 5)]
+    assert found == [(line, "$.source", "invalid_source") for line in (1, 3, 4, 5, 6)]
     replayed = run_cli(
         "replay",
         "--input-format",
@@ -250,3 +253,24 @@ def test_a_cloudevents_source_that_is_no_uri_is_reported_in_every_engine(
     )
     result = json.loads(replayed.out)
     assert (result["event_count"], result["duplicates_dropped"]) == (1, 0)
+
+
+@pytest.mark.parametrize("env", [{}, {PURE_PYTHON_ENV: "1"}], ids=["compiled", "python"])
+def test_a_cloudevents_counter_of_thousands_of_digits_is_reported_not_a_crash(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    """A 4.6 KB line with a 4,301-digit lamportclock string ended the run with int()'s
+    own ValueError traceback, exit 1, no line reported."""
+    good = _as_cloudevents([load_manifest().select("connector", "valid")[0].read_bytes()]).strip()
+    structured = json.loads(good)
+    log = tmp_path / "digits.ce.jsonl"
+    log.write_bytes(
+        b"\n".join([good, json.dumps(structured | {"lamportclock": "1" * 4_301}).encode()]) + b"\n"
+    )
+    for command in ("validate", "replay"):
+        run = run_cli(command, "--input-format", "cloudevents", log, env=env)
+        assert run.code == 1, run.explain()
+        assert "Traceback" not in run.err
+        found = [(p.line, p.field, p.code) for p in parse_problems(run.out + run.err)]
+        assert found == [(2, "$.lamportclock", "integer_out_of_range")]
+        assert parse_summary(run.err).rejected == 1

@@ -249,6 +249,8 @@ def test_replay_streams_keep_their_golden_output(fixture: Fixture) -> None:
         ("urn:connector-sync:node:a b", 25, "' '"),
         ("urn:connector-sync:node:n:build:{b}", 32, "'{'"),
         ("urn:connector-sync:node:a|b", 25, "'|'"),
+        ("urn:connector-sync:node:a\x85", 25, "'\\x85'"),
+        ("urn:connector-sync:node:n:build:\x9f", 32, "'\\x9f'"),
     ],
 )
 def test_a_source_that_is_no_uri_is_refused(source: str, offset: int, what: str) -> None:
@@ -474,3 +476,58 @@ def test_module_works_without_the_sdk(monkeypatch: pytest.MonkeyPatch) -> None:
     ):
         to_cloudevent(event)
     assert issubclass(CloudEventsSDKMissingError, ImportError)
+
+
+@pytest.mark.parametrize("attribute", ["lamportclock", "datatier"])
+@pytest.mark.parametrize("digits", [21, 4_301])
+def test_a_counter_of_too_many_digits_is_out_of_range_not_a_crash(
+    attribute: str, digits: int
+) -> None:
+    # 4,301 digits made int() raise its own ValueError (a traceback in the CLI).
+    text = json.dumps(_structured() | {attribute: "1" * digits})
+    with pytest.raises(CloudEventMappingError) as info:
+        from_structured_json(text)
+    assert [(p.path, p.code) for p in info.value.violations] == [
+        (f"$.{attribute}", "integer_out_of_range")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("spelled", "path", "code"),
+    [
+        ('"id":"01M85E4TB00000000000000FEY","id":', "$.id", "duplicate_key"),
+        ('"x":1,"x":2,"id":', "$.x", "duplicate_key"),
+        ('"x":"\\ud800","id":', "$.x", "invalid_unicode"),
+        ('"x":100000000000000000000000,"id":', "$.x", "integer_out_of_range"),
+        ('"x":NaN,"id":', "$.x", "non_finite_number"),
+    ],
+    ids=["repeated-id", "repeated-extension", "lone-surrogate", "big-integer", "nan"],
+)
+def test_structured_json_is_read_within_the_input_limits(
+    spelled: str, path: str, code: str
+) -> None:
+    """Section 8's limits hold in every entry point, unknown fields included: the last
+    of two ``id`` keys was taken, and an extension broke any limit unseen."""
+    text = json.dumps(_structured())
+    assert text.count('"id": ') == 1
+    with pytest.raises(CloudEventMappingError) as info:
+        from_structured_json(text.replace('"id": ', spelled, 1))
+    assert (path, code) in [(p.path, p.code) for p in info.value.violations]
+
+
+def test_sdk_data_as_json_bytes_is_read_within_the_input_limits() -> None:
+    ce = to_cloudevent(from_structured_json(json.dumps(_structured())))
+    attributes = ce.get_attributes()
+
+    class Raw:
+        def get_attributes(self) -> dict[str, Any]:
+            return dict(attributes)
+
+        def get_data(self) -> bytes:
+            return b'{"provider": "jira", "provider": "gitlab"}'
+
+    with pytest.raises(CloudEventMappingError) as info:
+        from_cloudevent(Raw())
+    assert [(p.path, p.code) for p in info.value.violations] == [
+        ("$.data.provider", "duplicate_key")
+    ]

@@ -30,6 +30,7 @@ __all__ = [
     "SOURCE_PREFIX",
     "SPEC_VERSION",
     "TYPE_PREFIX",
+    "attribute_path",
     "compiled_plan",
 ]
 
@@ -47,6 +48,19 @@ SOURCE_PREFIX: Final = "urn:connector-sync:node:"
 
 BUILD_MARK: Final = ":build:"
 """What separates the node from the build in ``source``."""
+
+_FIELD: Final = re.compile(r"\$\.([A-Za-z_][A-Za-z0-9_]*)(.*)\Z", re.DOTALL)
+
+
+def attribute_path(path: str) -> str:
+    """An envelope field's JSON path as the CloudEvents attribute that carries it:
+    ``$.lamport_clock`` -> ``$.lamportclock``, ``$.payload.provider`` ->
+    ``$.data.provider``; any other path as it is."""
+    match = _FIELD.match(path)
+    if match is None or match[1] not in ATTRIBUTE_MAP:
+        return path
+    return f"$.{ATTRIBUTE_MAP[match[1]]}{match[2]}"
+
 
 _EXTENSION_NAME: Final = re.compile(r"[a-z0-9]{1,20}\Z")
 

@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final, Protocol
 from urllib.parse import quote, unquote
@@ -52,14 +52,17 @@ from urllib.parse import quote, unquote
 import orjson
 from pydantic import ValidationError
 
+from ..contract.limits import INT_RANGE
 from ..contract.patterns import format_instant
 from ..contract.version import CONTRACT_VERSION
 from ..errors import CloudEventMappingError, CloudEventProblem, CloudEventsSDKMissingError
 from ..models.envelope import Event
 from ..models.payloads import PAYLOAD_MODELS
 from ..schemas import schema_id
+from ..validation.input import load_json_object, load_mapping
 from ..validation.messages import describe_error, shown_value
 from ..validation.paths import json_path
+from ..validation.result import Violation
 from ._attributes import (
     AS_WRITTEN,
     ATTRIBUTE_MAP,
@@ -70,6 +73,7 @@ from ._attributes import (
     SOURCE_PREFIX,
     SPEC_VERSION,
     TYPE_PREFIX,
+    attribute_path,
 )
 
 if TYPE_CHECKING:
@@ -103,10 +107,13 @@ _TYPE_RE: Final = re.compile(
 _SOURCE_RE: Final = re.compile(
     re.escape(SOURCE_PREFIX) + r"(?P<node>[^:]*)(?::build:(?P<build>[^:]*))?\Z", re.DOTALL
 )
-_NOT_URI: Final = re.compile(r'%(?![0-9A-Fa-f]{2})|[\x00-\x20\x7f"<>\\^`{|}]')
-"""What RFC 3986 allows in no URI: a ``%`` without two hex digits, controls, space and
-``"<>\\^`{|}`` (non-ASCII text is taken, as an IRI writes it)."""
+_NOT_URI: Final = re.compile(r'%(?![0-9A-Fa-f]{2})|[\x00-\x20\x7f-\x9f"<>\\^`{|}]')
+"""What RFC 3986 allows in no URI: a ``%`` without two hex digits, controls (C1 too,
+which RFC 3987 allows in no IRI), space and ``"<>\\^`{|}`` (other non-ASCII text is
+taken, as an IRI writes it)."""
 _DECIMAL: Final = re.compile(r"(?:0|[1-9][0-9]*)\Z")
+_MOST_DIGITS: Final = len(str(INT_RANGE[1]))
+_BEYOND_64_BITS: Final = INT_RANGE[1] + 1
 _JSON_CONTENT_TYPE: Final = re.compile(
     r"(?:application|text)/(?:[A-Za-z0-9.\-]+\+)?json(?:\s*;.*)?\Z", re.DOTALL | re.IGNORECASE
 )
@@ -274,9 +281,11 @@ def _problem(path: tuple[str | int, ...], code: str, message: str) -> CloudEvent
 
 def _integer(value: object) -> object:
     # Accept the decimal string this mapping writes and a JSON integer (what other
-    # producers write); anything else is left for the caller to report.
+    # producers write); anything else is left for the caller to report. Over 20
+    # digits no 64-bit integer fits, and int() refuses over 4,300: every such
+    # number stands in as one just out of range, reported as integer_out_of_range.
     if isinstance(value, str) and _DECIMAL.match(value):
-        return int(value)
+        return int(value) if len(value) <= _MOST_DIGITS else _BEYOND_64_BITS
     return value
 
 
@@ -419,7 +428,21 @@ def envelope_from_cloudevent_dict(data: object) -> dict[str, Any]:
     return envelope
 
 
+def _read_problems(problems: Iterable[Violation], under: str = "$") -> CloudEventMappingError:
+    """The input layer's problems of a CloudEvent (or of its ``data``, ``under="$.data"``)."""
+    return CloudEventMappingError(
+        tuple(CloudEventProblem(under + v.path[1:], v.code, v.message) for v in problems)
+    )
+
+
 def _event(envelope: dict[str, Any]) -> Event:
+    # The input layer first, as for a line: a limit broken by what an attribute
+    # carried (a lamportclock of 30 digits) is named at that attribute.
+    _, limits = load_mapping(envelope)
+    if limits:
+        raise CloudEventMappingError(
+            tuple(CloudEventProblem(attribute_path(v.path), v.code, v.message) for v in limits)
+        )
     try:
         return Event.model_validate(envelope)
     except ValidationError as exc:
@@ -433,26 +456,19 @@ def _event(envelope: dict[str, Any]) -> Event:
         raise CloudEventMappingError(tuple(problems)) from None
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _loads(data: bytes | bytearray | str) -> Any:
-    # The standard parser keeps integers beyond 64 bits exact (orjson would turn
-    # them into floats), so a payload crosses unchanged; NaN/Infinity are not JSON.
-    return json.loads(data, parse_constant=_reject_constant)
-
-
 def from_structured_json(data: bytes | str) -> Event:
     """The ``Event`` carried by a structured-mode CloudEvent JSON document.
 
-    Raises ``CloudEventMappingError`` (a ``ValueError``) listing every
-    problem, in CloudEvents terms (``$.lamportclock``, ``$.data.provider``).
+    The document is read as a line of ``--input-format cloudevents`` is:
+    invalid UTF-8 or JSON and the input limits of specification section 8
+    (a repeated key, nesting, integers beyond 64 bits, lone surrogates,
+    extensions included) are problems. Raises ``CloudEventMappingError``
+    (a ``ValueError``) listing every problem, in CloudEvents terms
+    (``$.lamportclock``, ``$.data.provider``).
     """
-    try:
-        parsed = _loads(data)
-    except ValueError as exc:
-        raise CloudEventMappingError((_problem((), "invalid_json", str(exc)),)) from None
+    parsed, problems = load_json_object(data)
+    if parsed is None:
+        raise _read_problems(problems)
     return _event(envelope_from_cloudevent_dict(parsed))
 
 
@@ -472,12 +488,9 @@ def from_cloudevent(ce: CloudEventLike) -> Event:
         )
     data = ce.get_data()
     if isinstance(data, (bytes, bytearray, str)):
-        try:
-            data = _loads(data)
-        except ValueError as exc:
-            raise CloudEventMappingError(
-                (_problem(("data",), "invalid_json", f"data is not JSON: {exc}"),)
-            ) from None
+        data, problems = load_json_object(data)  # within the input limits, as a line
+        if data is None:
+            raise _read_problems(problems, "$.data")
     if data is not None:
         structured["data"] = data
     structured.pop("data_base64", None)

@@ -14,7 +14,6 @@ imported only once CloudEvents are read, so importing this module is cheap.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from typing import Any, ClassVar, Final
@@ -24,13 +23,12 @@ import orjson
 from ..errors import CloudEventMappingError
 from ..io import LineProblem, LineSink, Source, parse_line
 from ..validation.input import lenient_member
+from ._attributes import attribute_path
 
 __all__ = ["INPUT_FORMATS", "CloudEventsSource", "adapt_input", "extra_problems"]
 
 INPUT_FORMATS: Final = ("envelope", "cloudevents")
 """Values of ``--input-format``: contract envelopes (the default) or structured CloudEvents."""
-
-_FIELD: Final = re.compile(r"\$\.([A-Za-z_][A-Za-z0-9_]*)(.*)\Z", re.DOTALL)
 
 
 def _rejected_stand_in(event_id: object) -> bytes:
@@ -171,12 +169,9 @@ class CloudEventsSource(Source):
 
 
 def _remap(problem: LineProblem) -> LineProblem:
-    from .cloudevents import ATTRIBUTE_MAP
-
-    match = _FIELD.match(problem.field)
-    if match is None or match[1] not in ATTRIBUTE_MAP:
+    field = attribute_path(problem.field)
+    if field == problem.field:
         return problem
-    field = f"$.{ATTRIBUTE_MAP[match[1]]}{match[2]}"
     return LineProblem(problem.line, field, problem.code, problem.message)
 
 

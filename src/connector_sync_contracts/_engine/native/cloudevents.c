@@ -189,7 +189,7 @@ percent_byte(const char *s, Py_ssize_t n, Py_ssize_t i)
 /* Whether a node or build is URI text whose %XX stand for no control
    character (which the mapped line would have to escape, growing): no '%'
    without two hex digits, and none of the characters RFC 3986 allows in no
-   URI (controls, space, "<>\^`{|}); Python refuses those (parse_source). */
+   URI (controls, C1 too, space, "<>\^`{|}); Python refuses those (parse_source). */
 static int
 percent_plain(ce_span_t v)
 {
@@ -198,6 +198,8 @@ percent_plain(ce_span_t v)
         if (c <= 0x20 || c == 0x7f || c == '"' || c == '<' || c == '>' || c == '\\' ||
             c == '^' || c == '`' || c == '{' || c == '|' || c == '}')
             return 0;
+        /* U+0080-U+009F (C2 80-C2 9F): C1 controls, which no IRI holds either */
+        if (c == 0xc2 && i + 1 < v.n && (unsigned char)v.s[i + 1] <= 0x9f) return 0;
         if (c != '%') continue;
         int b = percent_byte(v.s, v.n, i);
         if (b < 0x20) return 0; /* no two hex digits (-1), or a control character */
