@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final, Protocol
 from urllib.parse import quote, unquote
@@ -428,11 +428,17 @@ def envelope_from_cloudevent_dict(data: object) -> dict[str, Any]:
     return envelope
 
 
-def _read_problems(problems: Iterable[Violation], under: str = "$") -> CloudEventMappingError:
-    """The input layer's problems of a CloudEvent (or of its ``data``, ``under="$.data"``)."""
+def _read_problems(
+    problems: Iterable[Violation], path: Callable[[str], str] = str
+) -> CloudEventMappingError:
+    """The input layer's ``problems``, each at ``path`` of its own path."""
     return CloudEventMappingError(
-        tuple(CloudEventProblem(under + v.path[1:], v.code, v.message) for v in problems)
+        tuple(CloudEventProblem(path(v.path), v.code, v.message) for v in problems)
     )
+
+
+def _in_data(path: str) -> str:
+    return "$.data" + path[1:]
 
 
 def _event(envelope: dict[str, Any]) -> Event:
@@ -440,9 +446,7 @@ def _event(envelope: dict[str, Any]) -> Event:
     # carried (a lamportclock of 30 digits) is named at that attribute.
     _, limits = load_mapping(envelope)
     if limits:
-        raise CloudEventMappingError(
-            tuple(CloudEventProblem(attribute_path(v.path), v.code, v.message) for v in limits)
-        )
+        raise _read_problems(limits, attribute_path)
     try:
         return Event.model_validate(envelope)
     except ValidationError as exc:
@@ -490,7 +494,7 @@ def from_cloudevent(ce: CloudEventLike) -> Event:
     if isinstance(data, (bytes, bytearray, str)):
         data, problems = load_json_object(data)  # within the input limits, as a line
         if data is None:
-            raise _read_problems(problems, "$.data")
+            raise _read_problems(problems, _in_data)
     if data is not None:
         structured["data"] = data
     structured.pop("data_base64", None)
