@@ -212,6 +212,8 @@ def test_a_malformed_scheduler_address_is_one_line_at_once(
     [
         (("--memory-limit", "lots"), "'lots' is not a memory size"),
         (("--memory-limit", "-5MB"), "'-5MB' is negative"),
+        (("--memory-limit", "-0.5"), "'-0.5' is negative"),  # was 0 bytes: no limit
+        (("--memory-limit", "-1e-9"), "'-1e-9' is negative"),
         (("--memory-limit", ""), "an empty memory limit; give a size such as 512MiB, 0 or auto"),
         (("--memory-limit", "  "), "an empty memory limit"),
         (("--workers", "2", "--scheduler", "tcp://127.0.0.1:1"), "use --workers or --scheduler"),
@@ -456,6 +458,43 @@ def busy_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return log
 
 
+def _signal_the_cluster(
+    tmp_path: Path, log: Path, moment: str, after: float, to: str, signum: int
+) -> tuple[int, bytes]:
+    """Replay ``log`` on a local cluster of two workers and send ``signum`` to the
+    command (``to="process"``) or to its whole process group, ``after`` seconds
+    after the cluster's folder (``starting``) or a worker's (``running``) appears."""
+    env = {**run_env(), "TMPDIR": str(tmp_path)}
+    proc = subprocess.Popen(
+        [*PROGRAM, *replay_args("--workers", "2"), str(log)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+        preexec_fn=_default_signals,
+        start_new_session=True,  # its own process group, as a terminal's foreground job
+    )
+    try:
+        wanted = "connector-sync-dask-*" if moment == "starting" else "*/*/worker-*"
+        deadline = time.monotonic() + 60
+        while not list(tmp_path.glob(wanted)) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert list(tmp_path.glob(wanted)), f"the cluster never got to {moment}"
+        time.sleep(after)
+        if to == "group":
+            os.killpg(proc.pid, signum)
+        else:
+            proc.send_signal(signum)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if proc.stderr is not None:
+            proc.stderr.close()
+    assert [str(path) for path in tmp_path.rglob("*")] == []
+    return proc.returncode, err
+
+
 @pytest.mark.parametrize(
     ("moment", "after"),
     [
@@ -480,35 +519,22 @@ def test_ctrl_c_on_a_local_cluster_says_interrupted_and_nothing_else(
     # A terminal's Ctrl-C goes to the whole process group, Dask's workers included:
     # they printed KeyboardInterrupt tracebacks of their own, and while starting
     # failed the command with exit 1 (found by the second acceptance run).
-    env = {**run_env(), "TMPDIR": str(tmp_path)}
-    proc = subprocess.Popen(
-        [*PROGRAM, *replay_args("--workers", "2"), str(busy_log)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env=env,
-        preexec_fn=_default_signals,
-        start_new_session=True,  # its own process group, as a terminal's foreground job
-    )
-    try:
-        wanted = "connector-sync-dask-*" if moment == "starting" else "*/*/worker-*"
-        deadline = time.monotonic() + 60
-        while not list(tmp_path.glob(wanted)) and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert list(tmp_path.glob(wanted)), f"the cluster never got to {moment}"
-        time.sleep(after)
-        if to == "group":
-            os.killpg(proc.pid, signal.SIGINT)
-        else:
-            proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        if proc.stderr is not None:
-            proc.stderr.close()
-    assert (proc.returncode, err) == (130, b"connector-sync: interrupted\n")
-    assert [str(path) for path in tmp_path.rglob("*")] == []
+    done = _signal_the_cluster(tmp_path, busy_log, moment, after, to, signal.SIGINT)
+    assert done == (130, b"connector-sync: interrupted\n")
+
+
+@pytest.mark.parametrize(("moment", "after"), [("starting", 0.15), ("running", 0.3)])
+@pytest.mark.parametrize("name", ["SIGTERM", "SIGHUP"])
+def test_sigterm_or_sighup_to_the_group_of_a_local_cluster_ends_it_as_ctrl_c(
+    tmp_path: Path, busy_log: Path, moment: str, after: float, name: str
+) -> None:
+    # Found by an outside run: sent to the whole group (a closed terminal, kill --
+    # -PGID, a service manager), the signal killed a starting worker ("Nanny failed
+    # to start", exit 1 and a traceback) or multiprocessing's resource tracker (a
+    # page of KeyError tracebacks); to the command alone it was handled.
+    signum = getattr(signal, name)
+    done = _signal_the_cluster(tmp_path, busy_log, moment, after, "group", signum)
+    assert done == (128 + signum, f"connector-sync: terminated by {name}\n".encode())
 
 
 def test_the_line_limit_of_the_tangled_logs_is_what_the_cases_assume() -> None:

@@ -125,6 +125,8 @@ def parse_memory_limit(text: str) -> int | None:
         number = None
     if number is not None and 0 < number <= 1:
         return int(number * system_memory())
+    if number is not None and number < 0:  # -0.5 is 0 bytes to Dask: no limit at all
+        raise ValueError(f"{text!r} is negative; a memory limit is a size such as 512MiB")
     try:
         size = parse_bytes(value)
     except (ValueError, OverflowError) as exc:

@@ -260,10 +260,14 @@ def _signals_held() -> Iterator[None]:
 
     Ctrl-C at a terminal reaches the whole process group, Dask's worker
     processes too, which printed their own ``KeyboardInterrupt`` tracebacks
-    (and, while starting, failed the command with exit 1). So SIGINT is also
-    blocked in this thread while the cluster starts: the threads Dask starts
-    meanwhile, and the worker processes they start (now or on a restart),
-    inherit it blocked, and leave Ctrl-C to this process, which closes them.
+    (and, while starting, failed the command with exit 1); so do a closed
+    terminal's SIGHUP and a ``kill -- -PGID`` or a service manager's SIGTERM,
+    which killed a starting worker ("Nanny failed to start", exit 1) or
+    multiprocessing's resource tracker (a page of ``KeyError`` tracebacks).
+    So all three are also blocked in this thread while the cluster starts:
+    the threads Dask starts meanwhile, and the worker processes they start
+    (now or on a restart), inherit them blocked, and leave them to this
+    process, which closes its workers.
     """
     held: list[int] = []
 
@@ -275,14 +279,21 @@ def _signals_held() -> Iterator[None]:
     block = getattr(signal, "pthread_sigmask", None)
     main = threading.current_thread() is threading.main_thread()
     if block is not None and main:
-        # multiprocessing starts its resource tracker with SIGINT blocked and then
-        # unblocks it in the calling thread: started first, it cannot undo the block.
+        # multiprocessing starts its resource tracker with SIGINT and SIGTERM
+        # blocked (it ignores both) and then unblocks them in the calling thread:
+        # started first, it cannot undo the block below. It would die of a
+        # SIGHUP: it starts with that one blocked, and keeps it so.
         from multiprocessing import resource_tracker
 
-        resource_tracker.ensure_running()
+        hangup = {signal.SIGHUP}  # pthread_sigmask and SIGHUP: POSIX both
+        before = block(signal.SIG_BLOCK, hangup)
+        try:
+            resource_tracker.ensure_running()
+        finally:
+            block(signal.SIG_SETMASK, before)
     # A handler Python did not set (None) could not be put back: it is left alone.
     with handling(hold, signums, replaces=lambda now: now is not None):
-        blocked = block(signal.SIG_BLOCK, {signal.SIGINT}) if block and main else None
+        blocked = block(signal.SIG_BLOCK, set(signums)) if block and main else None
         try:
             yield
         finally:
