@@ -11,6 +11,7 @@ import click
 
 from ..contract.projection import LOG_FIELDS, drop_logs
 from ..io import os_error_reason
+from ..validation.input import repeated_keys
 from .common import EXIT_CLEAN, EXIT_PROBLEMS, examples, fail, say
 from .render import first_differences
 
@@ -26,11 +27,8 @@ class _NotJsonError(ValueError):
 def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     found = dict(pairs)
     if len(found) != len(pairs):
-        seen: set[str] = set()
-        for key, _ in pairs:
-            if key in seen:
-                raise _NotJsonError(f"key {key!r} appears more than once in one object")
-            seen.add(key)
+        key = repeated_keys(pairs)[0]
+        raise _NotJsonError(f"key {key!r} appears more than once in one object")
     return found
 
 

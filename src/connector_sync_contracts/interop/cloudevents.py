@@ -56,7 +56,7 @@ from ..contract.limits import INT_RANGE
 from ..contract.patterns import format_instant
 from ..contract.version import CONTRACT_VERSION
 from ..errors import CloudEventMappingError, CloudEventProblem, CloudEventsSDKMissingError
-from ..models.envelope import Event
+from ..models.envelope import LIMITS_CHECKED, Event
 from ..models.payloads import PAYLOAD_MODELS
 from ..schemas import schema_id
 from ..validation.input import load_json_object, load_mapping
@@ -444,11 +444,11 @@ def _in_data(path: str) -> str:
 def _event(envelope: dict[str, Any]) -> Event:
     # The input layer first, as for a line: a limit broken by what an attribute
     # carried (a lamportclock of 30 digits) is named at that attribute.
-    _, limits = load_mapping(envelope)
-    if limits:
+    checked, limits = load_mapping(envelope)
+    if checked is None:
         raise _read_problems(limits, attribute_path)
     try:
-        return Event.model_validate(envelope)
+        return Event.model_validate(checked, context=LIMITS_CHECKED)  # not scanned twice
     except ValidationError as exc:
         problems = []
         for error in exc.errors(include_url=False):

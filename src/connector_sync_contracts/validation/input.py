@@ -34,6 +34,7 @@ __all__ = [
     "load_mapping",
     "nul_byte",
     "refused_event_id",
+    "repeated_keys",
     "spelled_as_json",
     "violation",
 ]
@@ -61,16 +62,22 @@ class _JsonObject(dict[str, Any]):
     duplicates: tuple[str, ...] = ()
 
 
+def repeated_keys(pairs: list[tuple[str, Any]]) -> tuple[str, ...]:
+    """The keys that ``pairs`` (one JSON object's members, as ``json``'s
+    ``object_pairs_hook`` gets them) holds more than once, in first-repeat order."""
+    seen: set[str] = set()
+    repeated: list[str] = []
+    for key, _ in pairs:
+        if key in seen and key not in repeated:
+            repeated.append(key)
+        seen.add(key)
+    return tuple(repeated)
+
+
 def _object_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     obj = _JsonObject(pairs)
     if len(obj) != len(pairs):
-        seen: set[str] = set()
-        repeated: list[str] = []
-        for key, _ in pairs:
-            if key in seen and key not in repeated:
-                repeated.append(key)
-            seen.add(key)
-        obj.duplicates = tuple(repeated)
+        obj.duplicates = repeated_keys(pairs)
     return obj
 
 
