@@ -170,3 +170,15 @@ def test_a_version_and_an_overlong_url_are_described_by_what_is_wanted() -> None
     assert (path, code) == ("$.endpoint_url", "max_length")
     # The value is shown cut short, so the message says how long it was.
     assert message.startswith("String should have at most 2048 characters, not 2,110, got ")
+
+
+@pytest.mark.parametrize("value", ["2026-02-30T00:00:00Z", "2026-04-31T10:00:00+02:00"])
+def test_a_date_that_does_not_exist_is_not_offered_a_bare_date(value: str) -> None:
+    # The pattern refuses a bare date, so "a valid datetime or date" (pydantic's
+    # words) would send a producer the wrong way.
+    result = validate_event(envelope(CONNECTOR_HEALTH_CHECKED) | {"timestamp": value})
+    assert _only(result) == (
+        "$.timestamp",
+        "format",
+        f'Input should be a valid datetime, day value is outside expected range, got "{value}"',
+    )

@@ -124,6 +124,9 @@ def describe_error(error: Mapping[str, Any]) -> tuple[str, str]:
     """(code, message) of one pydantic error detail; the message names the value."""
     code = model_code(error["type"], error.get("input"))
     message = str(error["msg"])
+    if error["type"] == "datetime_from_date_parsing":
+        # pydantic also tried a bare date, which the date-time pattern never takes.
+        message = message.replace("a valid datetime or date", "a valid datetime", 1)
     if code == "required" or code in INPUT_CODES or "input" not in error:
         return code, message
     value = error["input"]
