@@ -48,6 +48,24 @@ def test_a_file_opened_in_binary_mode_can_be_passed_as_it_is(tmp_path: Path) -> 
     assert from_file == replay_lines(LINES)
 
 
+def test_a_bare_carriage_return_inside_a_line_is_whitespace_as_in_the_command_line(
+    tmp_path: Path,
+) -> None:
+    # JSON allows a bare \r between tokens; only \n ends a line. The README's
+    # recipe (a list of the file's lines in binary mode) reads it so, where
+    # bytes.splitlines() would cut the line in two.
+    spaced = LINES[0].replace(b',"node_id"', b',\r"node_id"', 1)
+    assert spaced != LINES[0]
+    log = tmp_path / "log.jsonl"
+    log.write_bytes(b"\n".join([spaced, *LINES[1:]]) + b"\n")
+    cli = run_cli("replay", "--format", "json", str(log))
+    assert cli.code == 0, cli.explain()
+    with log.open("rb") as handle:
+        result = replay_lines(list(handle))
+    assert result.to_json() == cli.stdout
+    assert result == replay_lines(LINES)
+
+
 def test_a_generator_is_read_once_and_duplicates_still_settle() -> None:
     reads = 0
 

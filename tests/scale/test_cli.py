@@ -537,6 +537,51 @@ def test_sigterm_or_sighup_to_the_group_of_a_local_cluster_ends_it_as_ctrl_c(
     assert done == (128 + signum, f"connector-sync: terminated by {name}\n".encode())
 
 
+def _only_rejected_copies(event_id: str) -> list[bytes]:
+    """Three lines naming ``event_id``, each rejected: an invalid envelope (a number for
+    aggregate_id) naming connector c1, then two copies of a type no reducer knows
+    naming c1 and c2, whose contents differ (a ``conflicting_duplicate``)."""
+    base = {
+        "event_id": event_id,
+        "event_type": "LegacyConnectorPinged",
+        "aggregate_id": "a",
+        "timestamp": "2026-11-24T01:00:00Z",
+        "node_id": "n",
+        "project_uuid": "6f1c2b9e-4a7d-4e21-9d3b-8c5a7e2f1b04",
+        "correlation_id": event_id,
+    }
+    return [
+        orjson.dumps(
+            {**base, "aggregate_id": 1, "payload": {"connector_id": "c1"}, "lamport_clock": 1}
+        ),
+        orjson.dumps({**base, "payload": {"connector_id": "c1"}, "lamport_clock": 1}),
+        orjson.dumps({**base, "payload": {"connector_id": "c2"}, "lamport_clock": 0}),
+    ]
+
+
+@pytest.mark.parametrize("pure", [False, True], ids=["compiled", "pure-python"])
+def test_an_event_only_rejected_lines_name_is_placed_on_the_first_of_them_when_spilled(
+    tmp_path: Path, pure: bool
+) -> None:
+    # The copies name two connectors, so the spilled replay moves the losing copy to
+    # the winner's partition; the invalid envelope before them names the event too,
+    # and it is where the whole-log replay lists the event's conflicting_duplicate.
+    lines = _only_rejected_copies("01ARZ3NDEKTSV4RRFFQ69G5FAV")
+    log = tmp_path / "log.jsonl"
+    log.write_bytes(b"\n".join(lines) + b"\n")
+    env = {**run_env(), "CONNECTOR_SYNC_PURE_PYTHON": "1"} if pure else run_env()
+
+    def replay(*extra: str) -> Run:
+        done = subprocess.run(
+            [*PROGRAM, *replay_args(*extra), str(log)], capture_output=True, env=env, check=False
+        )
+        return Run(done.returncode, done.stdout, done.stderr)
+
+    expected = replay()
+    assert f"{log}:1: anomaly conflicting_duplicate".encode() in expected.stderr
+    _same(replay("--memory-limit", "1B"), expected)
+
+
 def test_the_line_limit_of_the_tangled_logs_is_what_the_cases_assume() -> None:
     assert LINE_LIMIT < 8192 < sys.maxsize
 

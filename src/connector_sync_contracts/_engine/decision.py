@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from ..reducing.facts import Fact
     from ..validation.outcomes import Outcomes
 
-__all__ = ["Decision", "line_event_id", "read_decided"]
+__all__ = ["Decision", "line_event_id", "named_event_id", "read_decided"]
 
 
 @dataclass(slots=True)
@@ -56,6 +56,18 @@ def line_event_id(raw: bytes) -> str | None:
         return None
     value = data.get("event_id") if isinstance(data, dict) else None
     return normal_event_id(value) if isinstance(value, str) else None
+
+
+def named_event_id(raw: bytes) -> str | None:
+    """The event_id a line that is no valid envelope still names (None: it names none).
+
+    Read as JSON (``line_event_id``), else leniently, as the input layer names
+    the event of a line it refuses (``refused_event_id``). A replay places
+    the anomalies of an event that only such lines name on the first of
+    them, so every engine and partitioning reads them by this one rule.
+    """
+    eid = line_event_id(raw)
+    return eid if eid is not None else refused_event_id(raw)
 
 
 def read_decided(raw: bytes, number: int) -> dict[str, Any] | Decision:

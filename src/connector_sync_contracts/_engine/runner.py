@@ -48,7 +48,7 @@ from ..reducing.anomalies import (
 from ..reducing.facts import ConnectorFact, Fact, MalformedFact, SyncFact
 from ..reducing.fold import Engine, settle_copies, unchecked
 from . import native
-from .decision import Decision, line_event_id, read_decided
+from .decision import Decision, line_event_id, named_event_id, read_decided
 from .reports import reported_problems
 
 if TYPE_CHECKING:
@@ -683,12 +683,8 @@ class _Replayer:
             summary.accepted += 1
             return
         self.rejected_lines.add((index, number))
-        eid = decision.event.event_id if decision.event is not None else line_event_id(raw)
-        if eid is None and decision.anomaly is not None:
-            # Not JSON the strict reading takes (a NaN, a duplicate key): the envelope
-            # anomaly read its event_id leniently. Placed here, no line is read again
-            # to find it.
-            eid = decision.anomaly["event_id"]
+        # Placed here, no line is read again to find it.
+        eid = decision.event.event_id if decision.event is not None else named_event_id(raw)
         if eid is not None:
             self.rejected_places.setdefault(eid, (index, number))
         problems = (

@@ -390,7 +390,10 @@ def replay_lines(
     """Replay JSONL lines, exactly as ``connector-sync replay`` replays a file holding them.
 
     Each item is one line's bytes (a trailing newline is allowed, so an open
-    binary file works: ``replay_lines(open(path, "rb"))``). A list or tuple
+    binary file works: ``replay_lines(open(path, "rb"))``). Only ``\n`` ends
+    a line, as in a file: ``bytes.splitlines()`` also splits at a bare
+    ``\r``, which JSON allows inside a line, so prefer ``list()`` of the
+    open file. A list or tuple
     is read in place, and some lines again (copies of an event_id), so it
     must not change during the call; any other iterable is read once. A rejected line
     becomes a ``malformed_envelope`` anomaly, and each of its problems is
@@ -398,9 +401,7 @@ def replay_lines(
     ``include_logs=False`` leaves the per-event logs out: they are ``None``,
     and ``to_json()`` leaves them out as ``connector-sync replay --no-logs`` does.
     """
-    _one_batch(
-        lines, "lines", "bytes, one per line", "pass data.splitlines() or an open binary file"
-    )
+    _one_batch(lines, "lines", "bytes, one per line", "pass an open binary file, or list() of one")
     if on_problem is not None and not callable(on_problem):
         raise TypeError(f"on_problem must be callable, not {type(on_problem).__name__}")
     with no_gc():

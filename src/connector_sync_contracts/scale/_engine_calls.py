@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Container, Iterable, Iterator
 from typing import TYPE_CHECKING, Final
 
-from .._engine.decision import line_event_id
+from .._engine.decision import line_event_id, named_event_id
 from .._engine.native import lines_naming, no_gc
 from .._engine.runner import RunSummary, replay_sources
 from ..contract.projection import ReplayData
@@ -35,6 +35,7 @@ __all__ = [
     "line_event_id",
     "lines_may_naming",
     "may_name",
+    "named_event_id",
     "no_gc",
     "report_too_long",
 ]

@@ -12,7 +12,9 @@ smallest sort key and canonical JSON). So the spilling replay settles such
 event_ids before the fold instead: it reads the copies of each tied
 event_id, has the engine's dedup rule name the winner
 (``_engine_calls.copy_winners``) and moves every other copy into the
-winner's partition, in input order, updating the routing map. The winner's
+winner's partition, in input order, updating the routing map (and every
+line that names the event without being a copy of it, such as an invalid
+envelope: when it comes first, the event's anomalies are placed on it). The winner's
 group then holds every copy and folds them exactly as the whole log does:
 the same copy kept, the same ``duplicates_dropped`` and
 ``conflicting_duplicate``, each line reported at its true place. A losing
@@ -119,7 +121,8 @@ def untangle(
         except _KeysDisagreeError:
             return list(ties)  # nothing is moved before every bin is decided
         # A key some of whose lines are no copies the engine reads is settled: such a
-        # line (not a valid envelope) is reported and recorded by itself, wherever it is.
+        # line (not a valid envelope) is reported and recorded by itself, wherever it
+        # is; one that names a settled event goes with its copies all the same.
         if moves:
             _move(moves, bins, paths, sizes, routing_path, marks)
     return [tie for tie in ties if tie.key not in settled]
@@ -276,15 +279,20 @@ def _decide(
     }
     decided = [index for index, row in enumerate(rows) if row[0] in settled]
     scratch = Path(bins[b].name).with_suffix(".jsonl")
-    ids, winners = _winners([raws[index] for index in decided], scratch, settings)
+    ids, names, winners = _winners([raws[index] for index in decided], scratch, settings)
     del raws
     wanted = []
-    for index, eid in zip(decided, ids, strict=True):
-        if eid is None:
-            continue
+    for index, eid, named in zip(decided, ids, names, strict=True):
         key, partition, line, offset, length, raw_at = rows[index]
-        if event_check_key(eid) != key:
-            raise _KeysDisagreeError(eid)
+        if eid is not None:
+            if event_check_key(eid) != key:
+                raise _KeysDisagreeError(eid)
+        elif named in winners and event_check_key(named) == key:
+            # No copy, yet it names the event: should it come first, the event's
+            # anomalies are placed on it, so it goes where they are made.
+            eid = named
+        else:
+            continue  # reported and recorded by itself, wherever it is
         home = rows[decided[winners[eid][0]]][1]
         if partition != home:
             wanted.append((partition, line, offset, length, b, raw_at, home))
@@ -294,24 +302,30 @@ def _decide(
 
 def _winners(
     lines: Sequence[bytes], scratch: Path, settings: FoldSettings
-) -> tuple[list[str | None], dict[str, tuple[int, SortKey]]]:
+) -> tuple[list[str | None], list[str | None], dict[str, tuple[int, SortKey]]]:
     """``copy_winners`` of ``lines`` (input lines, each with its ``\\n``), read as the
-    fold reads its partitions (a CloudEvents line mapped first) from ``scratch``."""
+    fold reads its partitions (a CloudEvents line mapped first) from ``scratch``, and
+    the event_id each line that is no copy still names (``named_event_id``)."""
     if not lines:
-        return [], {}
+        return [], [], {}
     with open(scratch, "wb") as handle:
         handle.writelines(lines)
     try:
         source = reading_source(str(scratch), settings)
         try:
-            ids, winners = _engine_calls.copy_winners(source.lines())
+            read = list(source.lines())
         finally:
             source.close()
     finally:
         scratch.unlink()
+    ids, winners = _engine_calls.copy_winners(read)
     if len(ids) != len(lines):
         raise ValueError("copies were read back as another number of lines")
-    return ids, winners
+    names = [
+        None if eid is not None or raw is None else _engine_calls.named_event_id(raw)
+        for eid, raw in zip(ids, read, strict=True)
+    ]
+    return ids, names, winners
 
 
 def _whole_lines(handle: BinaryIO) -> Iterator[bytes]:
