@@ -12,6 +12,12 @@ Build switches (environment variables read at build time, for development only):
     does all of that. A sanitizer build that fails to compile is an error, never
     silently skipped. ``CSC_SANITIZE=fuzzer`` also adds ``-fsanitize=fuzzer-no-link``
     (libFuzzer coverage of the C code for atheris; clang only, so use ``CC=clang``).
+``CSC_REQUIRE_NATIVE=1``
+    A build of ``_native`` that fails is an error, not a fall-back to the
+    pure-Python paths (nor, in an editable install, to the ``_native`` built
+    before, which would stay in place). ``make test`` sets it when a C
+    compiler is found, so C that does not compile fails the gate rather than
+    leaving the compiled engine's tests skipped or run on stale code.
 ``CSC_WEAK_HASH=1``
     Define the C macro ``CSC_WEAK_HASH``, which keeps only 4 bits of every hash
     the compiled core makes, so the code that runs after two different keys
@@ -42,6 +48,7 @@ SOURCES = (
 
 SANITIZE = os.environ.get("CSC_SANITIZE", "")
 WEAK_HASH = os.environ.get("CSC_WEAK_HASH") == "1"
+REQUIRE_NATIVE = os.environ.get("CSC_REQUIRE_NATIVE") == "1"
 
 if SANITIZE not in ("", "0", "1", "fuzzer"):
     raise SystemExit(f"CSC_SANITIZE must be 1 or fuzzer, not {SANITIZE!r}")
@@ -136,7 +143,7 @@ setup(
             depends=[f"{NATIVE}/csc.h"],
             # A normal install works without a compiler; a sanitizer build
             # that does not compile must fail loudly instead.
-            optional=not sanitize,
+            optional=not (sanitize or REQUIRE_NATIVE),
             extra_compile_args=compile_args,
             extra_link_args=link_args,
             define_macros=define_macros,

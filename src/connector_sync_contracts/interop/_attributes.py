@@ -146,7 +146,7 @@ def compiled_plan() -> CloudEventsPlan:
         (id_name, "string", True, id_fields, ()),
         (type_name, "type", True, type_fields, (raw(TYPE_PREFIX), raw(major))),
         (source_name, "source", True, source_fields, (raw(SOURCE_PREFIX), raw(BUILD_MARK))),
-        (b"datacontenttype", "equal", False, (), (json.dumps(CONTENT_TYPE).encode(),)),
+        (b"datacontenttype", "json_media", False, (), ()),
         (data_name, "raw", True, data_fields, ()),
         # Never mapped by the core: an empty text equals no JSON value, so a line
         # that has data_base64 (with data, a problem) is left to this module.

@@ -30,6 +30,7 @@ static const struct { const char *name; int kind; } KINDS[] = {
     {"integer", CE_INTEGER}, /* digits, or digits in a string: a JSON integer */
     {"type", CE_TYPE},       /* args[0]<event type>.v<MAJOR.MINOR.PATCH>, MAJOR == args[1] */
     {"source", CE_SOURCE},   /* args[0]<node>[args[1]<build>]: node and build fields */
+    {"json_media", CE_JSON_MEDIA}, /* a JSON media type (json_media_type); fills nothing */
 };
 
 static int
@@ -74,7 +75,9 @@ ce_plan_read(PyObject *plan, ce_plan_t *out)
         r->kind = -1;
         for (size_t k = 0; k < sizeof(KINDS) / sizeof(KINDS[0]); k++)
             if (PyUnicode_CompareWithASCIIString(kind, KINDS[k].name) == 0) r->kind = KINDS[k].kind;
-        int want_fields = r->kind == CE_EQUAL ? 0 : r->kind == CE_SOURCE ? 2 : 1;
+        int want_fields = r->kind == CE_EQUAL || r->kind == CE_JSON_MEDIA ? 0
+                          : r->kind == CE_SOURCE                          ? 2
+                                                                          : 1;
         int want_args = r->kind == CE_EQUAL ? 1 : r->kind == CE_TYPE || r->kind == CE_SOURCE ? 2 : 0;
         if (r->kind < 0 || PyTuple_GET_SIZE(fields) != want_fields ||
             PyTuple_GET_SIZE(args) != want_args) {
@@ -289,6 +292,56 @@ put_member(buf_t *out, size_t start, const ce_span_t *field, ce_span_t value, in
     return 1;
 }
 
+/* Whether s[0..n) is the lower-case ASCII word w in any letter case (never locale). */
+static int
+ascii_word(const unsigned char *s, Py_ssize_t n, const char *w)
+{
+    Py_ssize_t k = 0;
+    for (; w[k]; k++)
+        if (k >= n || (s[k] >= 'A' && s[k] <= 'Z' ? s[k] | 0x20 : s[k]) != (unsigned char)w[k])
+            return 0;
+    return k == n;
+}
+
+/* Whether the JSON text v is a string interop/cloudevents.py's _JSON_CONTENT_TYPE
+   takes, judged in ASCII: application/ or text/, an optional run of letters,
+   digits, '.' and '-' ended by '+', then json, all in any letter case; then
+   nothing, or ';' after any spaces, with anything after it. A backslash (an escape),
+   any other whitespace or a non-ASCII letter (which Python's case-blind match
+   may take) declines: Python judges the line. */
+static int
+json_media_type(ce_span_t v)
+{
+    const unsigned char *s = (const unsigned char *)v.s;
+    Py_ssize_t n = v.n;
+    if (n < 2 || s[0] != '"' || s[n - 1] != '"') return 0;
+    s++;
+    n -= 2;
+    if (memchr(s, '\\', (size_t)n)) return 0;
+    Py_ssize_t i;
+    if (n >= 12 && ascii_word(s, 12, "application/"))
+        i = 12;
+    else if (n >= 5 && ascii_word(s, 5, "text/"))
+        i = 5;
+    else
+        return 0;
+    Py_ssize_t run = i;
+    while (i < n && ((s[i] >= '0' && s[i] <= '9') || ((s[i] | 0x20) >= 'a' && (s[i] | 0x20) <= 'z') ||
+                     s[i] == '.' || s[i] == '-'))
+        i++;
+    if (i < n && s[i] == '+') {
+        if (i == run) return 0;
+        i++;
+        if (n - i < 4 || !ascii_word(s + i, 4, "json")) return 0;
+        i += 4;
+    } else if (i - run != 4 || !ascii_word(s + run, 4, "json")) {
+        return 0;
+    }
+    if (i == n) return 1;
+    while (i < n && s[i] == ' ') i++;
+    return i < n && s[i] == ';';
+}
+
 int
 ce_map_line(Scanner *self, const ce_plan_t *plan, const char *p, const char *end, buf_t *out)
 {
@@ -348,6 +401,9 @@ ce_map_line(Scanner *self, const ce_plan_t *plan, const char *p, const char *end
         switch (r->kind) {
         case CE_EQUAL:
             if (v.n != r->arg[0].n || !same(v.s, r->arg[0].s, v.n)) goto decline;
+            break;
+        case CE_JSON_MEDIA:
+            if (!json_media_type(v)) goto decline;
             break;
         case CE_STRING:
             if (*v.s != '"') goto decline;

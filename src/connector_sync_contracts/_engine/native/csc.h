@@ -806,7 +806,7 @@ PyObject *lines_keyed(PyObject *module, PyObject *args);
 PyObject *byte_positions(PyObject *module, PyObject *args);
 
 /* cloudevents.c */
-enum { CE_EQUAL, CE_STRING, CE_RAW, CE_INTEGER, CE_TYPE, CE_SOURCE };
+enum { CE_EQUAL, CE_STRING, CE_RAW, CE_INTEGER, CE_TYPE, CE_SOURCE, CE_JSON_MEDIA };
 #define CE_MAX_ROWS 32
 typedef struct {
     const char *s;
