@@ -18,9 +18,13 @@ __all__ = ["main"]
 
 def main() -> None:
     """Load and run ``connector-sync``; Ctrl-C while it loads exits 130 with one line."""
-    loading = signal.getsignal(signal.SIGINT) is signal.default_int_handler
-    if loading:
-        signal.signal(signal.SIGINT, _interrupted_while_loading)
+    # Installed first, then put back unless Python's own handler was there (SIGINT
+    # ignored, or a caller's handler): asking first (signal.getsignal, which looks
+    # the handler up in an enum) left a window where Ctrl-C was Python's traceback.
+    previous = signal.signal(signal.SIGINT, _interrupted_while_loading)
+    loading = previous is signal.default_int_handler
+    if not loading:  # None: a handler not set from Python, which cannot be set back
+        signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
     from .cli import main as command
 
     if loading:

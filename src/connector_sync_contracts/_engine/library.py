@@ -22,7 +22,10 @@ the pure-Python fold.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from typing import Any, Final
+
+import orjson
 
 from ..contract.catalog import Family
 from ..contract.patterns import normal_event_id
@@ -39,6 +42,9 @@ __all__ = ["fold_items", "fold_lines"]
 
 _CHUNK: Final = 8192
 """Items handed to the core per call."""
+
+_UTC_Z: Final = orjson.OPT_UTC_Z
+"""A zero-offset datetime written ``Z``, as canonical JSON writes it."""
 
 
 def fold_items(
@@ -57,6 +63,7 @@ def fold_items(
     listed: list[Event | Mapping[str, Any]] = list(items)
     engine = Engine(families, keep_logs=include_logs, max_reconnect_cycles=max_reconnect_cycles)
     envelope_anomalies: list[AnomalyData] = []
+    decided: set[int] = set()  # the items the core deferred to the models
     with native.no_gc():
         scanner.reserve(len(listed))
         for start in range(0, len(listed), _CHUNK):
@@ -64,10 +71,11 @@ def fold_items(
             _, deferred = scanner.scan_objects(listed, Event, True, 0, 1, start, stop)
             for at in deferred:
                 _offer_decided(scanner, listed[at], at + 1, envelope_anomalies)
+            decided.update(deferred)
         ids, dropped = scanner.settle()
         conflicts: dict[str, int] = {}
         if ids:
-            dropped += _settle(scanner, listed, set(ids), conflicts)
+            dropped += _settle(scanner, listed, set(ids), conflicts, decided)
         return fold_compiled(
             engine, scanner, envelope_anomalies, dropped, conflicts, delivery_model=DeliveryState
         )
@@ -141,45 +149,81 @@ def _raw_event_id(item: object) -> str | None:
     return normal_event_id(raw) if isinstance(raw, str) else None
 
 
+_Copy = tuple[bool, CopyOrder, bytes, tuple[CopyOrder, bytes, tuple[str, Any]]]
+"""A copy as settle_copies takes it: (not known valid, order, canonical JSON,
+(order, canonical JSON, the core's record of it))."""
+
+
 def _settle(
     scanner: native.Scanner,
     items: Sequence[object],
     wanted: set[str],
     conflicts: dict[str, int],
+    decided: AbstractSet[int],
 ) -> int:
     """Settle the event ids whose copies differ; return the identical copies found among them.
 
     Every copy of each id is decided again from the items; the kept one is
     offered back (specification section 2: a valid payload first, then the
-    smallest (sort key, canonical JSON)).
+    smallest (sort key, canonical JSON)). ``decided``: the positions of the
+    items the core deferred to the models, which decide them again.
     """
-    # Each copy as settle_copies takes it: (not known valid, order, canonical JSON,
-    # (order, canonical JSON, fact)).
-    copies: dict[str, list[tuple[bool, CopyOrder, bytes, tuple[CopyOrder, bytes, Fact | None]]]] = {
-        eid: [] for eid in wanted
-    }
+    copies: dict[str, list[_Copy]] = {eid: [] for eid in wanted}
     # The core says which items hold the copies (item i is line i + 1 of source 0):
     # only those are decided again, in the order of the list, as reading it all would.
     places = scanner.copy_places() or {}
     spots = [(source, line) for at in places.values() for source, line, _, _ in at]
     placed = places.keys() == wanted and all(s == 0 and 1 <= n <= len(items) for s, n in spots)
-    candidates = [items[n - 1] for n in sorted({n for _, n in spots})] if placed else items
-    for item in candidates:
-        if _raw_event_id(item) not in wanted:
+    candidates = sorted({n - 1 for _, n in spots}) if placed else range(len(items))
+    for at in candidates:
+        item = items[at]
+        eid = _raw_event_id(item)
+        if eid not in wanted:
             continue
-        decided = _decide(item, [])
-        if decided is None:
-            continue
-        event, fact = decided
-        order = (event.lamport_clock, native.instant_us(event.timestamp))
-        canonical = canonical_json(event)
-        copies[event.event_id].append((unchecked(fact), order, canonical, (order, canonical, fact)))
+        copy = None if at in decided else _taken_whole(scanner, item, eid)
+        if copy is None:
+            found = _decide(item, [])
+            if found is None:
+                continue
+            event, fact = found
+            eid = event.event_id
+            order = (event.lamport_clock, native.instant_us(event.timestamp))
+            canonical = canonical_json(event)
+            record = native.record_values(fact)
+            copy = (unchecked(fact), order, canonical, (order, canonical, record))
+        copies[eid].append(copy)
     dropped = 0
-    for eid, found in copies.items():
-        ((lamport, instant), canonical, fact), identical, distinct = settle_copies(eid, found)
+    for eid, held in copies.items():
+        ((lamport, instant), canonical, (kind, values)), identical, distinct = settle_copies(
+            eid, held
+        )
         dropped += identical
         if distinct > 1:
             conflicts[eid] = distinct
-        kind, values = native.record_values(fact)
         scanner.offer(eid, lamport, instant, scanner.ident(canonical), 0, 0, False, kind, values)
     return dropped
+
+
+def _taken_whole(scanner: native.Scanner, item: object, eid: str) -> _Copy | None:
+    """A copy the core took whole, settled without the models, as the command line
+    settles a line (``native.copy_taken_whole``); None: the models decide it.
+
+    The core took only values JSON carries exactly (and datetime and UUID
+    objects where the models take their text alike), so the item's JSON
+    text, written as canonical JSON writes a datetime, reads as the item
+    (an Event's is its canonical JSON): copies that differ only in key
+    order, say, are not validated again.
+    """
+    try:
+        if isinstance(item, Event):
+            raw, written = canonical_json(item), True
+        else:
+            raw, written = orjson.dumps(item, option=_UTC_Z), False
+    except TypeError:
+        return None
+    took = native.copy_taken_whole(scanner, raw, canonical=written)
+    if took is None or took[0] != eid:
+        return None
+    _, lamport, instant, canonical, record = took
+    order = (lamport, instant)
+    return (native.unchecked_record(record[0]), order, canonical, (order, canonical, record))

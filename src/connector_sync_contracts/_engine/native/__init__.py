@@ -480,21 +480,24 @@ def scanner(*, key: bytes | None = None, weak_bits: int = 0) -> Scanner | None:
     return made
 
 
-def copy_taken_whole(scanner: Scanner, raw: bytes) -> tuple[str, int, int, bytes, Any] | None:
+def copy_taken_whole(
+    scanner: Scanner, raw: bytes, *, canonical: bool = False
+) -> tuple[str, int, int, bytes, Any] | None:
     """One copy of an event as the core takes it whole, to settle copies without the
     models: (event_id, lamport, instant_us, canonical JSON, (kind, values)); None
     when the core does not take it (the models decide it).
 
     Such a copy's payload is valid (or of an event type with no model, or
     breaking a semantic rule, as the core's reports keep them), and its
-    canonical JSON is written from its object (``line_canonical_json``).
+    canonical JSON is written from its object (``line_canonical_json``), or
+    is ``raw`` itself when ``canonical`` says it is canonical JSON already.
     """
     took = scanner.probe(raw, False, True)
     if took is None:
         return None
     eid, lamport, instant, kind, values = took
-    canonical = line_canonical_json(orjson.loads(raw), eid, instant)
-    return eid, lamport, instant, canonical, (kind, values)
+    text = raw if canonical else line_canonical_json(orjson.loads(raw), eid, instant)
+    return eid, lamport, instant, text, (kind, values)
 
 
 def unchecked_record(kind: str) -> bool:
