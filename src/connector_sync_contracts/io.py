@@ -42,6 +42,7 @@ __all__ = [
     "LineSink",
     "LinesSource",
     "Source",
+    "check_problem_sink",
     "line_problem",
     "os_error_reason",
     "parse_line",
@@ -125,6 +126,13 @@ class _Described(Protocol):
 
 LineSink = Callable[[str, LineProblem, bytes | None], None]
 """Receives (source name, problem, raw line or None when too long) for each problem."""
+
+
+def check_problem_sink(on_problem: object) -> None:
+    """Refuse, as a ``TypeError`` naming it, an ``on_problem`` argument that cannot
+    be called: found before any line is read, not after the whole replay."""
+    if on_problem is not None and not callable(on_problem):
+        raise TypeError(f"on_problem must be callable, not {type(on_problem).__name__}")
 
 
 def line_problem(raw: bytes, line: int = 0) -> LineProblem | None:

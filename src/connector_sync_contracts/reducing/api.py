@@ -21,7 +21,7 @@ from ..contract.patterns import encodable, spelled_event_id
 from ..contract.rules import semantic_failures
 from ..contract.words import plural
 from ..errors import OutOfOrderWarning
-from ..io import LineProblem
+from ..io import LineProblem, check_problem_sink
 from ..models.envelope import LIMITS_CHECKED, Event, SortKey, canonical_json
 from ..models.payloads import PAYLOAD_MODELS
 from ..models.results import (
@@ -402,8 +402,7 @@ def replay_lines(
     and ``to_json()`` leaves them out as ``connector-sync replay --no-logs`` does.
     """
     _one_batch(lines, "lines", "bytes, one per line", "pass an open binary file, or list() of one")
-    if on_problem is not None and not callable(on_problem):
-        raise TypeError(f"on_problem must be callable, not {type(on_problem).__name__}")
+    check_problem_sink(on_problem)
     with no_gc():
         data = fold_lines(
             lines,
