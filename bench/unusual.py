@@ -1,7 +1,8 @@
-"""What unusual lines cost the CLI: invalid lines, CloudEvents input, other families' lines.
+"""What unusual lines cost the CLI: invalid lines, CloudEvents input, other families'
+lines, redelivered copies.
 
-``bench/run.py`` measures valid envelope logs. Three other inputs are common
-in practice and take the Python side of the engine:
+``bench/run.py`` measures valid envelope logs. Four other inputs are common
+in practice and take another side of the engine:
 
 - ``invalid``: the generated log with ``--invalid K`` lines added by
   ``connector-sync generate`` (malformed JSON, missing fields, credentials
@@ -15,7 +16,11 @@ in practice and take the Python side of the engine:
   no payload model here: ``MissionCreated``, ``GitCommitRecorded``,
   ``BuildObserved``, ``WorkPackageStatusChanged`` in turn), as a log that
   carries a whole platform's events: each is kept as an ignored event and
-  reported as a problem (``unknown_event_type``).
+  reported as a problem (``unknown_event_type``);
+- ``redelivered``: the valid log with an exact copy of every line
+  (``generate --duplicates N``, shuffled in among the rest), as an
+  at-least-once delivery writes it: each copy is compared with the line
+  of its event_id held before it, which is read again from the file.
 
 For each log, and for the valid log beside them, it runs the floor (read
 the file and ``orjson.loads`` every line), ``validate`` and
@@ -46,12 +51,14 @@ from connector_sync_contracts import Event
 from connector_sync_contracts.interop.cloudevents import to_structured_json
 
 
-def _generate(out: Path, events: int, invalid: int) -> Path:
+def _generate(out: Path, events: int, invalid: int, duplicates: int = 0) -> Path:
     if not out.exists():
         command = [sys.executable, "-m", "connector_sync_contracts", "generate"]
         options = ["--events", str(events), "--connectors", "1000", "--shuffle", "--seed", "7"]
         if invalid:
             options += ["--invalid", str(invalid)]
+        if duplicates:
+            options += ["--duplicates", str(duplicates)]
         subprocess.run([*command, *options, "-o", str(out)], check=True, capture_output=True)
     return out
 
@@ -128,6 +135,14 @@ def main() -> int:
             "shared stream",
             "envelope",
             *_shared_stream(valid, args.out / f"unusual-{args.events}-shared.jsonl"),
+        ),
+        (
+            "redelivered",
+            "envelope",
+            _generate(
+                args.out / f"unusual-{args.events}-redelivered.jsonl", args.events, 0, args.events
+            ),
+            args.events,
         ),
     ]
     print(f"\n{args.events:,} valid events, 1,000 connectors, shuffled; fastest of {args.repeat}")

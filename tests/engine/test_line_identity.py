@@ -114,8 +114,9 @@ def test_a_kept_line_is_read_again_only_when_a_copy_arrives(
     assert scanner.scan(first, True, LIMIT, False, 0, 1, 0) == (3, [])
     assert scanner.rereads() == (0,), "no copy yet: no line is read again"
     assert scanner.scan(second, True, LIMIT, False, 0, 4, len(first)) == (3, [])
-    # a's first copy once (its identity is then kept for the third), b's once.
-    assert scanner.rereads() == (2,)
+    # a's first copy at each of its two copies (each compared byte for byte with
+    # the line held, which leaves it unhashed), b's once (its copy is longer).
+    assert scanner.rereads() == (3,)
     assert scanner.settle() == ([_eid(b)], 2)
     # Where b's copies are, so that only those lines are read again to settle them:
     # (source, line, offset, length without the line end).
@@ -439,6 +440,64 @@ def test_a_copy_written_again_by_another_writer_is_an_identical_copy(
     assert scanner.scan(block, True, LIMIT, False, 0, 1, 0) == (3, [])
     assert scanner.settle() == ([], 1)
     assert scanner.ident(again) == scanner.ident(a) != scanner.ident(b)
+
+
+def _same_length_copies(a: bytes) -> dict[str, bytes]:
+    """Copies of ``a`` as long as ``a``, which the core cannot tell from ``a`` by
+    length: the same bytes, the members in reverse order (the same event), and
+    conflicting copies with one digit changed, in the middle or last in the line."""
+    reordered = json.dumps(_reversed(json.loads(a)), separators=(",", ":")).encode()
+    assert a.endswith(b'"data_tier":1}')
+    copies = {
+        "same-bytes": a,
+        "reordered": reordered,
+        "middle-digit": _other_digit(a, b'"lamport_clock":'),
+        "last-digit": _other_digit(a, b'"data_tier":'),
+    }
+    assert {len(copy) for copy in copies.values()} == {len(a)}
+    assert len(set(copies.values())) == len(copies)
+    return copies
+
+
+def _settled(path: Path, lines: list[bytes], *, read_again: bool) -> tuple[Any, Any]:
+    """What the core's settle says of ``lines`` written to ``path``, and how many
+    lines it read again."""
+    block = b"".join(line + b"\n" for line in lines)
+    path.write_bytes(block)
+    scanner = native_scanner()
+    assert scanner is not None
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if read_again:
+            scanner.reread_from(0, fd)
+        assert scanner.scan(block, True, LIMIT, False, 0, 1, 0) == (len(lines), [])
+        return scanner.settle(), scanner.rereads()
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.parametrize("read_again", [True, False], ids=["by-offset", "at-once"])
+def test_copies_as_long_as_the_line_held_are_told_apart_by_content(
+    tmp_path: Path, read_again: bool
+) -> None:
+    """A copy as long as the line held is first compared with it byte for byte
+    (``store.c``'s ``identical``); when the bytes differ, both are hashed, so a
+    reordered copy is still identical and a changed one still conflicts, whether
+    it comes first or after copies of the same bytes."""
+    path = tmp_path / "log.jsonl"
+    a, b = _events(2)
+    copies = _same_length_copies(a)
+    for name in ("same-bytes", "reordered"):
+        (found, dropped), rereads = _settled(path, [a, b, copies[name]], read_again=read_again)
+        assert (found, dropped) == ([], 1), name
+        assert rereads == ((1,) if read_again else ()), name
+    identical = [copies[name] for name in ("same-bytes", "reordered", "same-bytes", "reordered")]
+    assert _settled(path, [a, b, *identical], read_again=read_again)[0] == ([], 4)
+    for changed in ("middle-digit", "last-digit"):
+        for at in range(len(identical) + 1):
+            lines = [a, b, *identical[:at], copies[changed], *identical[at:]]
+            found = _settled(path, lines, read_again=read_again)[0]
+            assert found == ([_eid(a)], 0), (changed, at)
 
 
 def _with_node(line: bytes, node: str) -> dict[str, Any]:

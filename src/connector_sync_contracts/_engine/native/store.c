@@ -537,12 +537,44 @@ line_identity(Scanner *self, const char *text, size_t len, uint64_t *ident)
     return 0;
 }
 
+/* The line of a LAZY_LINE record read again from its source's file
+   descriptor into reread_buf: 1 (*text set, valid until the next reread),
+   0 not readable so (a source read again through a callable, no file, or
+   the file no longer holds that many bytes there), -1 an error. A line read
+   again is counted, so that Python can check afterwards that the file did
+   not change meanwhile (runner.py). */
+static int
+line_pread(Scanner *self, const rec_t *r, const char **text)
+{
+#ifdef _WIN32
+    (void)self, (void)r, (void)text;
+    return 0;
+#else
+    size_t len = (size_t)(r->ident & (LINE_LEN_LIMIT - 1));
+    size_t source = (size_t)(r->where >> 48);
+    if (source >= self->n_rereads || self->rereads[source].read || self->rereads[source].fd < 0) return 0;
+    buf_t *b = &self->reread_buf;
+    b->len = 0;
+    if (buf_room(b, len ? len : 1) < 0) return -1;
+    off_t at = (off_t)(r->ident >> LINE_LEN_BITS);
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = pread(self->rereads[source].fd, b->data + got, len - got, at + (off_t)got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return 0;
+        got += (size_t)n;
+    }
+    self->rereads[source].count++;
+    *text = b->data;
+    return 1;
+#endif
+}
+
 /* The identity of a LAZY_LINE record: the keyed hash of its line, taken
    from text (the line in its block, when the caller has it) or read again
    from its source's file or callable. 1 (*ident set), 0 not known (no file,
    or it no longer holds that many bytes there: the copies are then settled
-   exactly, in Python). A line read again is counted, so that Python can
-   check afterwards that the file did not change meanwhile (runner.py). */
+   exactly, in Python). A line read again is counted (see line_pread). */
 static int
 line_ident(Scanner *self, const rec_t *r, const char *text, uint64_t *ident)
 {
@@ -565,24 +597,10 @@ line_ident(Scanner *self, const rec_t *r, const char *text, uint64_t *ident)
         Py_DECREF(got);
         return ok;
     }
-#ifdef _WIN32
-    return 0;
-#else
-    if (self->rereads[source].fd < 0) return 0;
-    buf_t *b = &self->reread_buf;
-    b->len = 0;
-    if (buf_room(b, len ? len : 1) < 0) return -1;
-    off_t at = (off_t)(r->ident >> LINE_LEN_BITS);
-    size_t got = 0;
-    while (got < len) {
-        ssize_t n = pread(self->rereads[source].fd, b->data + got, len - got, at + (off_t)got);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return 0;
-        got += (size_t)n;
-    }
-    self->rereads[source].count++;
-    return line_identity(self, b->data, len, ident) < 0 ? -1 : 1;
-#endif
+    const char *again;
+    int ok = line_pread(self, r, &again);
+    if (ok <= 0) return ok;
+    return line_identity(self, again, len, ident) < 0 ? -1 : 1;
 }
 
 /* Whether two copies of an event_id are identical: 1, 0 (or not known:
@@ -591,6 +609,22 @@ line_ident(Scanner *self, const rec_t *r, const char *text, uint64_t *ident)
 static int
 identical(Scanner *self, rec_t *held, rec_t *tmp)
 {
+    /* A copy redelivered byte for byte (the usual kind) is identical without
+       hashing either line: compare the held line, read again, with the new
+       one. Lines that differ in bytes are hashed, the held one from the text
+       read here, as below. */
+    size_t len = (size_t)(held->ident & (LINE_LEN_LIMIT - 1));
+    if (held->lazy == LAZY_LINE && tmp->lazy == LAZY_LINE && self->put_line &&
+        len == (size_t)(tmp->ident & (LINE_LEN_LIMIT - 1))) {
+        const char *again;
+        int ok = line_pread(self, held, &again);
+        if (ok < 0) return -1;
+        if (ok) {
+            if (memcmp(again, self->put_line, len) == 0) return 1;
+            if (line_identity(self, again, len, &held->ident) < 0) return -1;
+            held->lazy = LAZY_NONE;
+        }
+    }
     rec_t *copies[2] = {held, tmp};
     for (int k = 0; k < 2; k++) {
         if (!copies[k]->lazy) continue;
