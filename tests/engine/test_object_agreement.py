@@ -73,6 +73,10 @@ def _as_datetime(text: object, tz: timezone | None) -> object:
         return text
 
 
+_SECONDS_OFFSET = timezone(timedelta(minutes=19, seconds=32))
+"""An offset with seconds (Amsterdam's mean time): RFC 3339 cannot write it."""
+
+
 def _as_uuid(text: object) -> object:
     try:
         return uuid.UUID(str(text))
@@ -85,7 +89,9 @@ _TWISTS = (
     "timestamp-datetime-utc",
     "timestamp-datetime-offset",
     "timestamp-datetime-naive",
+    "timestamp-datetime-offset-seconds",
     "recorded_at-datetime",
+    "recorded_at-datetime-offset-seconds",
     "project_uuid-object",
     "payload-uuid-object",
     "node_id-datetime",
@@ -118,8 +124,12 @@ def _twist(doc: dict[str, Any], how: str) -> Any:
         doc["timestamp"] = _as_datetime(doc.get("timestamp"), timezone(timedelta(hours=-7)))
     elif how == "timestamp-datetime-naive":
         doc["timestamp"] = _as_datetime(doc.get("timestamp"), None)
+    elif how == "timestamp-datetime-offset-seconds":
+        doc["timestamp"] = _as_datetime(doc.get("timestamp"), _SECONDS_OFFSET)
     elif how == "recorded_at-datetime" and "recorded_at" in payload:
         payload["recorded_at"] = _as_datetime(payload["recorded_at"], timezone.utc)
+    elif how == "recorded_at-datetime-offset-seconds" and "recorded_at" in payload:
+        payload["recorded_at"] = _as_datetime(payload["recorded_at"], _SECONDS_OFFSET)
     elif how == "project_uuid-object":
         doc["project_uuid"] = _as_uuid(doc.get("project_uuid"))
     elif how == "payload-uuid-object" and "project_uuid" in payload:
@@ -215,3 +225,40 @@ def test_each_reducer_is_the_same_with_and_without_the_core(
 ) -> None:
     compiled, python = _both(function, batch)
     assert compiled == python
+
+
+@pytest.mark.parametrize("field", ["timestamp", "recorded_at"])
+def test_a_datetime_whose_offset_has_seconds_is_refused_by_both(field: str) -> None:
+    """Seconds in a UTC offset make the core leave the item to the models, which
+    refuse it: the same result, and the event is not applied."""
+    doc: dict[str, Any] = {
+        "event_id": "01M85H26M00000000000000002",
+        "event_type": "ConnectorProvisioned",
+        "aggregate_id": "c1",
+        "payload": {
+            "connector_id": "c1",
+            "connector_type": "webhook",
+            "provider": "github",
+            "mission_id": "m1",
+            "project_uuid": "6f1c2b9e-4a7d-4e21-9d3b-8c5a7e2f1b04",
+            "actor_id": "a",
+            "actor_type": "service",
+            "endpoint_url": "https://h.example/x",
+            "recorded_at": "2026-11-24T01:00:00Z",
+        },
+        "timestamp": "2026-11-24T01:00:00Z",
+        "node_id": "n1",
+        "lamport_clock": 1,
+        "project_uuid": "6f1c2b9e-4a7d-4e21-9d3b-8c5a7e2f1b04",
+        "correlation_id": "01M85H26M00000000000000002",
+    }
+    assert replay([doc]).connectors["c1"].current_state == "provisioned"
+    where = doc["payload"] if field == "recorded_at" else doc
+    where[field] = datetime(2026, 11, 24, 1, tzinfo=_SECONDS_OFFSET)
+    compiled, python = _both(replay, [doc])
+    assert compiled == python
+    with engine("compiled"):
+        result = replay([doc])
+    state = result.connectors.get("c1")  # a malformed payload still names its connector
+    assert state is None or state.current_state is None
+    assert "whole minutes" in compiled.decode()

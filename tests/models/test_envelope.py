@@ -236,6 +236,15 @@ def test_naive_timestamp_is_rejected(naive: object) -> None:
     assert loc == ("timestamp",)
 
 
+def test_a_timestamp_whose_offset_has_seconds_is_rejected() -> None:
+    """RFC 3339 cannot write it: it would be written as another instant."""
+    offset = timezone(timedelta(minutes=19, seconds=32))
+    [(loc, kind)] = errors_of(
+        envelope(CONNECTOR_PROVISIONED, timestamp=datetime(2026, 11, 25, 10, tzinfo=offset))
+    )
+    assert (loc, kind) == (("timestamp",), "timezone_aware")
+
+
 @pytest.mark.parametrize("bad", [1764064800, True, "2026-11-25", "2026-11-25T10:00:00+0500"])
 def test_non_rfc3339_timestamp_is_rejected(bad: object) -> None:
     [(loc, _)] = errors_of(envelope(CONNECTOR_PROVISIONED, timestamp=bad))

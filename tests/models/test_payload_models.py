@@ -379,6 +379,33 @@ def test_naive_timestamp_is_rejected(event_type: str, field: str, naive: object)
     assert loc == (field,)
 
 
+SECONDS_OFFSETS: Final = {
+    "+00:00:30": timedelta(seconds=30),
+    "+00:19:32": timedelta(minutes=19, seconds=32),  # Amsterdam's mean time, before 1937
+    "-05:00:01": -timedelta(hours=5, seconds=1),
+    "+01:00:00.000001": timedelta(hours=1, microseconds=1),
+}
+"""Offsets a ``datetime`` can carry and RFC 3339 cannot write, by how the message shows them."""
+
+
+@pytest.mark.parametrize(("event_type", "field"), DATETIME_FIELDS)
+@pytest.mark.parametrize("shown", SECONDS_OFFSETS)
+def test_an_offset_rfc_3339_cannot_write_is_rejected(
+    event_type: str, field: str, shown: str
+) -> None:
+    """RFC 3339 writes an offset in whole minutes: a datetime whose offset has
+    seconds could only be written as another instant, so it is not taken."""
+    value = datetime(2026, 11, 24, 1, tzinfo=timezone(SECONDS_OFFSETS[shown]))
+    with pytest.raises(ValidationError) as caught:
+        model_of(event_type).model_validate(payload_for(event_type) | {field: value})
+    [error] = caught.value.errors()
+    assert (error["loc"], error["type"]) == ((field,), "timezone_aware")
+    assert (
+        f"must carry a UTC offset of whole minutes, as RFC 3339 writes one (this one is {shown})"
+        in error["msg"]
+    )
+
+
 @pytest.mark.parametrize(("event_type", "field"), DATETIME_FIELDS)
 @pytest.mark.parametrize(
     "bad",

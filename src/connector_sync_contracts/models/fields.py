@@ -9,7 +9,7 @@ meaning is one type here, description included (``RecordedAt``).
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any, Final
 from uuid import UUID
 
@@ -78,9 +78,17 @@ def _check_uuid(value: object) -> object:
 
 def _check_datetime(value: object) -> object:
     if isinstance(value, datetime):
-        if value.tzinfo is None or value.utcoffset() is None:
+        offset = value.utcoffset()
+        if offset is None:
             raise _rule_error(
                 "timezone_aware", "must carry a UTC offset (naive datetimes are rejected)"
+            )
+        if offset % _MINUTE:
+            # RFC 3339 text has no seconds in an offset: it could not be written as it is.
+            raise _rule_error(
+                "timezone_aware",
+                "must carry a UTC offset of whole minutes, as RFC 3339 writes one "
+                f"(this one is {_offset_text(offset)})",
             )
         return value
     if isinstance(value, str):
@@ -96,6 +104,16 @@ def _check_datetime(value: object) -> object:
 
 
 _OUT_OF_RANGE: Final = "must fall within years 0001-9999 once normalized to UTC"
+_MINUTE: Final = timedelta(minutes=1)
+
+
+def _offset_text(offset: timedelta) -> str:
+    """``+00:19:32``, ``-05:00:00.500000``: an offset as ``datetime`` writes one."""
+    sign = "-" if offset < timedelta(0) else "+"
+    size = abs(offset)
+    seconds = size.days * 86400 + size.seconds
+    text = f"{sign}{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+    return text + (f".{size.microseconds:06d}" if size.microseconds else "")
 
 
 def _to_utc(value: datetime) -> datetime:

@@ -445,7 +445,8 @@ datetime_object(PyObject *v, int64_t *out, int64_t *offset_out)
                  PyDateTime_DELTA_GET_SECONDS(delta);
         int micro = PyDateTime_DELTA_GET_MICROSECONDS(delta);
         Py_DECREF(delta);
-        if (micro) return 0; /* RFC 3339 offsets are whole minutes */
+        if (micro || offset % 60) return 0; /* RFC 3339 offsets are whole minutes: the models
+                                                 say so */
     }
     int64_t secs = days_from_civil(PyDateTime_GET_YEAR(v), PyDateTime_GET_MONTH(v),
                                    PyDateTime_GET_DAY(v)) * 86400 +
