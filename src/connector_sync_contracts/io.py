@@ -549,7 +549,7 @@ class LinesSource(Source):
         at = bisect_right(starts, offset) - 1
         if not 0 <= at < len(items):
             return None
-        line = _ended_line(items[at])
+        line = _ended_line(items[at], at)
         begin = offset - starts[at]
         return line[begin : begin + length] if begin + length <= len(line) else None
 
@@ -574,11 +574,13 @@ class LinesSource(Source):
         return self._spool, self._spool
 
 
-def _line_bytes(item: object) -> bytes:
-    """One line given by a caller as bytes, or a TypeError that says what to do."""
+def _line_bytes(item: object, at: int) -> bytes:
+    """Item ``at`` (counted from 0) of a caller's lines as bytes, or a TypeError
+    that says which item and what to do."""
     if not isinstance(item, (bytes, bytearray, memoryview)):
         raise TypeError(
-            f"a line must be bytes, not {type(item).__name__} (open files in binary mode, 'rb')"
+            f"a line must be bytes, not {type(item).__name__} (item {at} of the lines, "
+            "counted from 0; open files in binary mode, 'rb')"
         )
     return bytes(item)
 
@@ -595,7 +597,7 @@ class _JoinedLines:
 
     def __init__(self, items: Iterable[bytes | bytearray | memoryview]) -> None:
         self._listed = items if isinstance(items, (list, tuple)) else None
-        self._next = 0  # the first item of _listed not read yet
+        self._next = 0  # the first item not read yet
         self._items = iter(() if self._listed is not None else items)
         self._held = b""
 
@@ -607,15 +609,17 @@ class _JoinedLines:
         listed = self._listed
         while listed is not None and self._next < len(listed) and not 0 <= size <= have:
             batch = listed[self._next : self._next + self._BATCH]
+            first = self._next
             self._next += len(batch)
             if _unended_bytes(batch):
                 part = b"\n".join(batch) + b"\n"
             else:
-                part = b"".join(map(_ended_line, batch))
+                part = b"".join(map(_ended_line, batch, itertools.count(first)))
             parts.append(part)
             have += len(part)
         for item in self._items:
-            line = _ended_line(item)
+            line = _ended_line(item, self._next)
+            self._next += 1
             parts.append(line)
             have += len(line)
             if 0 <= size <= have:
@@ -645,13 +649,14 @@ def _starts(items: Sequence[bytes | bytearray | memoryview]) -> list[int]:
         plain = cast("Sequence[bytes]", items)
         sizes = map(operator.add, map(len, plain), itertools.repeat(1))
     else:
-        sizes = (len(_ended_line(item)) for item in items)
+        sizes = (len(_ended_line(item, at)) for at, item in enumerate(items))
     return list(itertools.accumulate(sizes, initial=0))
 
 
-def _ended_line(item: object) -> bytes:
-    """A caller's line as bytes ending with ``\n`` (a TypeError when it is not bytes)."""
-    line = _line_bytes(item)
+def _ended_line(item: object, at: int) -> bytes:
+    """Item ``at`` of a caller's lines as bytes ending with ``\n`` (a TypeError
+    when it is not bytes)."""
+    line = _line_bytes(item, at)
     return line if line.endswith(b"\n") else line + b"\n"
 
 

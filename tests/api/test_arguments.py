@@ -163,6 +163,33 @@ def test_one_event_or_one_text_where_a_batch_belongs_is_a_type_error(
         call(value)
 
 
+@pytest.mark.parametrize("name", ENGINES)
+@pytest.mark.parametrize("call", [replay, reduce_connector_events])
+def test_an_open_file_where_events_belong_points_to_replay_lines(
+    name: Engine, call: Callable[[Any], object], tmp_path: Path
+) -> None:
+    # Found by an outside run: replay(open(path, "rb")) read each line as a
+    # non-object and returned an empty projection, without an error.
+    log = tmp_path / "log.jsonl"
+    log.write_bytes(b"".join(line + b"\n" for line in LINES))
+    with engine(name), log.open("rb") as handle, pytest.raises(TypeError) as caught:
+        call(handle)
+    assert "not a file (BufferedReader): replay_lines(file)" in str(caught.value)
+
+
+@pytest.mark.parametrize("name", ENGINES)
+def test_a_line_where_an_envelope_belongs_is_reported_as_the_bytes_it_is(name: Engine) -> None:
+    with engine(name):
+        result = replay([LINES[0], bytearray(LINES[1]), LINES[2].decode()])  # type: ignore[list-item]
+    assert [a.message for a in result.anomalies] == [
+        "$: not_an_object: expected a JSON object, got bytearray (text is not read as JSON "
+        "here: replay_lines reads JSONL lines)",
+        "$: not_an_object: expected a JSON object, got bytes (text is not read as JSON "
+        "here: replay_lines reads JSONL lines)",
+        "$: not_an_object: expected a JSON object, got string",
+    ]
+
+
 @pytest.mark.parametrize(
     ("arguments", "error", "said"),
     [

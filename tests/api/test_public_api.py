@@ -56,6 +56,9 @@ def test_every_public_name_has_a_docstring_or_is_a_documented_constant() -> None
         value = getattr(connector_sync_contracts, name)
         if callable(value) or isinstance(value, type):
             assert (value.__doc__ or "").strip(), name
+            # ``\r`` or ``\t`` meant as text in a docstring that is not raw
+            # would break help() (a carriage return overwrites its line).
+            assert not re.search(r"[\x00-\x09\x0b-\x1f]", value.__doc__ or ""), name
             continue
         # Constants are documented by the string literal under their assignment.
         found = [
@@ -115,6 +118,10 @@ def test_the_documented_exports_are_the_package_roots_all() -> None:
                 "Manifest",
                 "read_resource",
             ],
+        ),
+        (
+            "connector_sync_contracts.io",
+            ["LineProblem", "DEFAULT_MAX_LINE_BYTES", "MAX_LINE_BYTES_LIMIT", "check_problem_sink"],
         ),
         (
             "connector_sync_contracts.validation",

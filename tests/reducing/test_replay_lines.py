@@ -12,6 +12,7 @@ import gzip
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -114,9 +115,45 @@ def test_logs_can_be_left_out_and_the_json_is_the_no_logs_json(
 
 
 @pytest.mark.parametrize("item", ["a text line", 42, None])
-def test_an_item_that_is_not_bytes_is_refused_plainly(item: object) -> None:
-    with pytest.raises(TypeError, match="must be bytes"):
-        replay_lines([LINES[0], item])  # type: ignore[list-item]
+@pytest.mark.parametrize("given", [list, iter], ids=["list", "iterator"])
+def test_an_item_that_is_not_bytes_is_refused_plainly(item: object, given: Any) -> None:
+    lines = [*LINES[:3], item, LINES[3]]
+    with pytest.raises(TypeError, match=r"must be bytes, not \w+ \(item 3 of the lines"):
+        replay_lines(given(lines))
+
+
+def _with_large_field(line: bytes, size: int) -> bytes:
+    """``line`` with an unknown payload field of ``size`` characters (a newer producer's)."""
+    event = json.loads(line)
+    event["payload"]["x_attachment"] = "a" * size
+    return json.dumps(event, separators=(",", ":")).encode()
+
+
+@pytest.mark.parametrize("engine_name", ENGINES)
+def test_a_line_over_the_limit_is_refused_unless_the_limit_is_raised(
+    tmp_path: Path, engine_name: Engine
+) -> None:
+    """A line is refused past ``max_line_bytes`` (1 MiB by default, as the command
+    line's ``--max-line-bytes``), though ``replay()`` of its event takes it: a
+    service that stores larger events raises the limit to replay them."""
+    large = _with_large_field(LINES[0], 1024 * 1024)
+    lines = [large, *LINES[1:]]
+    seen: list[LineProblem] = []
+    with engine(engine_name):
+        refused = replay_lines(lines, on_problem=seen.append)
+        raised = replay_lines(lines, max_line_bytes=2 * 1024 * 1024)
+    assert [(p.line, p.code) for p in seen] == [(1, "line_too_long")]
+    assert raised == replay([json.loads(line) for line in lines])
+    assert raised.event_count == refused.event_count + 1
+    log = tmp_path / "log.jsonl"
+    log.write_bytes(b"\n".join(lines) + b"\n")
+    cli = run_cli("replay", "--format", "json", "--max-line-bytes", str(2 * 1024 * 1024), str(log))
+    assert raised.to_json() == cli.stdout
+
+
+def test_a_limit_out_of_range_is_refused_before_reading() -> None:
+    with pytest.raises(ValueError, match=r"max_line_bytes must be 0\.\."):
+        replay_lines(LINES, max_line_bytes=-1)
 
 
 def test_gzip_bytes_are_not_taken_for_a_compressed_file() -> None:

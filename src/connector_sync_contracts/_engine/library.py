@@ -86,6 +86,7 @@ def fold_lines(
     *,
     include_logs: bool,
     max_reconnect_cycles: int,
+    max_line_bytes: int,
     on_problem: Any = None,
 ) -> dict[str, Any]:
     """Replay lines exactly as ``connector-sync replay`` replays a file holding them.
@@ -93,7 +94,7 @@ def fold_lines(
     Returns the result data; ``on_problem(LineProblem)`` receives each
     problem of a rejected line, as the command line prints them.
     """
-    source = LinesSource(lines)
+    source = LinesSource(lines, max_line_bytes=max_line_bytes)
 
     def sink(_: str, problem: LineProblem, __: bytes | None) -> None:
         if on_problem is not None:

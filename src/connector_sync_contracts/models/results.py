@@ -218,7 +218,13 @@ class _Counts(_Result):
 
 
 class LinkIndex(_Counts):
-    """The external reference index: links by key and the reverse index (FR-005)."""
+    """The external reference index: links by key and the reverse index (FR-005).
+
+    Its link anomalies are ``link_anomalies``, written as ``anomalies`` under
+    ``external_links`` in the JSON of a whole-log replay (specification
+    section 6); its own ``anomalies`` are stream-level, empty inside a
+    ``ReplayResult`` (whose ``anomalies`` are the stream's).
+    """
 
     links: tuple[ExternalLink, ...] = Field(
         description="Accepted links ordered by (external_provider, external_ref_type, "
@@ -228,7 +234,8 @@ class LinkIndex(_Counts):
         description="Internal aggregate -> its external keys, ordered by aggregate."
     )
     link_anomalies: tuple[Anomaly, ...] = Field(
-        description="conflicting_link, link_id_reused and malformed link payloads, in fold order."
+        description="conflicting_link, link_id_reused and malformed link payloads, in fold "
+        "order (external_links.anomalies in a whole-log replay's JSON)."
     )
 
     def _parts(self) -> list[str]:

@@ -7,6 +7,7 @@ steps, so for input already in replay order both end equal.
 
 from __future__ import annotations
 
+import io
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from collections.abc import Set as AbstractSet
@@ -21,7 +22,7 @@ from ..contract.patterns import encodable, spelled_event_id
 from ..contract.rules import semantic_failures
 from ..contract.words import plural
 from ..errors import OutOfOrderWarning
-from ..io import LineProblem, check_problem_sink
+from ..io import DEFAULT_MAX_LINE_BYTES, LineProblem, check_problem_sink
 from ..models.envelope import LIMITS_CHECKED, Event, SortKey, canonical_json
 from ..models.payloads import PAYLOAD_MODELS
 from ..models.results import (
@@ -318,6 +319,11 @@ def _folded(
 ) -> Folded:
     """Dedup and fold a batch: on the compiled core when it is built, else in Python."""
     _one_batch(events, "events", "Events or envelope mappings", "for one event, pass [event]")
+    if isinstance(events, io.IOBase):
+        raise TypeError(
+            "events must be an iterable of Events or envelope mappings, not a file "
+            f"({type(events).__name__}): replay_lines(file) replays the lines of a JSONL file"
+        )
     folded = fold_items(
         events,
         families=families,
@@ -385,9 +391,10 @@ def replay_lines(
     *,
     max_reconnect_cycles: int = DEFAULT_MAX_RECONNECT_CYCLES,
     include_logs: bool = True,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
     on_problem: Callable[[LineProblem], object] | None = None,
 ) -> ReplayResult:
-    """Replay JSONL lines, exactly as ``connector-sync replay`` replays a file holding them.
+    r"""Replay JSONL lines, exactly as ``connector-sync replay`` replays a file holding them.
 
     Each item is one line's bytes (a trailing newline is allowed, so an open
     binary file works: ``replay_lines(open(path, "rb"))``). Only ``\n`` ends
@@ -400,6 +407,10 @@ def replay_lines(
     passed to ``on_problem`` with its 1-based line number.
     ``include_logs=False`` leaves the per-event logs out: they are ``None``,
     and ``to_json()`` leaves them out as ``connector-sync replay --no-logs`` does.
+    A line longer than ``max_line_bytes`` (without its line end; 1 MiB by
+    default, as ``--max-line-bytes``) is rejected (``line_too_long``) unread;
+    ``replay()`` and ``validate_event`` have no such limit, so a service that
+    takes larger events raises it here to replay the lines it stored.
     """
     _one_batch(lines, "lines", "bytes, one per line", "pass an open binary file, or list() of one")
     check_problem_sink(on_problem)
@@ -408,6 +419,7 @@ def replay_lines(
             lines,
             include_logs=include_logs,
             max_reconnect_cycles=max_reconnect_cycles,
+            max_line_bytes=max_line_bytes,
             on_problem=on_problem,
         )
         return replay_result_from_data(data)

@@ -288,7 +288,15 @@ def load_mapping(data: object) -> tuple[dict[str, Any] | None, tuple[Violation, 
     (specification section 8). ``datetime`` and ``UUID`` objects are kept
     for the models to judge, as ``validate_event`` keeps them.
     """
-    if isinstance(data, (str, bytes, bytearray, memoryview)) or not isinstance(data, Mapping):
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        # Not a JSON value at all: most likely a JSONL line given where its
+        # parsed object belongs.
+        message = (
+            f"expected a JSON object, got {type(data).__name__} (text is not read as JSON "
+            "here: replay_lines reads JSONL lines)"
+        )
+        return None, (violation(Layer.INPUT, (), "not_an_object", message),)
+    if isinstance(data, str) or not isinstance(data, Mapping):
         message = f"expected a JSON object, got {_json_type(data)}"
         return None, (violation(Layer.INPUT, (), "not_an_object", message),)
     obj, problems = _scan(data)
