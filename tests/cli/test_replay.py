@@ -8,8 +8,10 @@ reports them and never dropped silently.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import re
+import subprocess
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,15 @@ from wcwidth import wcswidth
 from connector_sync_contracts import CONNECTOR_PROVISIONED, replay
 from connector_sync_contracts._engine.native import PURE_PYTHON_ENV
 from connector_sync_contracts.contract.projection import LOG_FIELDS
-from tests.support.cli import Run, parse_problems, parse_summary, run_cli
+from tests.support.cli import (
+    PROGRAM,
+    Run,
+    open_files_limit,
+    parse_problems,
+    parse_summary,
+    run_cli,
+    run_env,
+)
 from tests.support.engines import ENGINES, Engine, engine
 from tests.support.factories import connector_payload, envelope
 
@@ -377,3 +387,36 @@ def test_problems_found_before_an_unreadable_input_are_printed_before_its_error(
     last = run.err.splitlines()[-1]
     assert last == f"connector-sync: error: cannot read {damaged}: damaged or truncated gzip data"
     assert run.err.index(f"{first}:23:") < run.err.index("connector-sync: error:")
+
+
+@pytest.mark.parametrize("engine_env", [{}, {PURE_PYTHON_ENV: "1"}], ids=["compiled", "pure"])
+def test_more_inputs_than_descriptors_replay_as_fewer_do(
+    tmp_path: Path, valid_lines: list[bytes], engine_env: dict[str, str]
+) -> None:
+    # Found by an outside run: replay kept every input open to read copies again,
+    # so 250 files under `ulimit -n 256` (macOS's default) ran out of descriptors
+    # when the models loaded for an invalid line in the last: a traceback, exit 1.
+    names = []
+    for number in range(150):
+        path = tmp_path / f"part-{number:03d}.jsonl"
+        path.write_bytes(valid_lines[number % 40] + b"\n")  # copies across files
+        names.append(path.name)
+    (tmp_path / "part-150.jsonl").write_bytes(b'{"x": 1}\n')
+    names.append("part-150.jsonl")
+    command = [*PROGRAM, "replay", "--format", "json", "--no-logs", *names]
+    env = run_env(**engine_env)
+    runs = [
+        subprocess.run(
+            command,
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            check=False,
+            preexec_fn=preexec,
+        )
+        for preexec in (None, functools.partial(open_files_limit, 64))
+    ]
+    assert [run.returncode for run in runs] == [1, 1], runs[1].stderr.decode()
+    assert runs[1].stdout == runs[0].stdout
+    assert runs[1].stderr == runs[0].stderr
+    assert b"Traceback" not in runs[1].stderr

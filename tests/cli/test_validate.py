@@ -144,6 +144,34 @@ def test_json_format_of_a_clean_log(valid_log: Path, valid_lines: list[bytes]) -
     assert document["summary"]["rejected"] == 0
 
 
+@pytest.mark.parametrize("bad", ["missing", "directory"])
+def test_json_format_prints_nothing_when_an_input_cannot_be_opened(
+    valid_log: Path, tmp_path: Path, bad: str
+) -> None:
+    # Found by an outside run: the document's start was printed before the
+    # inputs were opened, so a CI step that saved it read broken JSON.
+    other = tmp_path / "missing.jsonl" if bad == "missing" else tmp_path
+    for files in ([other], [valid_log, other]):
+        run = run_cli("validate", "--format", "json", *files)
+        assert run.code == 2, run.explain()
+        assert run.stdout == b""
+        assert f"cannot read {other}" in run.err
+
+
+def test_json_format_is_left_unfinished_by_an_error_part_way(
+    valid_log: Path, tmp_path: Path
+) -> None:
+    """An input that breaks while it is read (a truncated gzip) leaves the
+    document unfinished: no partial report parses as a whole one."""
+    truncated = tmp_path / "cut.jsonl.gz"
+    truncated.write_bytes(gzip.compress(valid_log.read_bytes())[:600])
+    run = run_cli("validate", "--format", "json", valid_log, truncated)
+    assert run.code == 2, run.explain()
+    assert run.stdout.startswith(b'{"problems": [')
+    with pytest.raises(orjson.JSONDecodeError):
+        orjson.loads(run.stdout)
+
+
 def _problems_of(run: Run) -> list[tuple[int, str, str]]:
     return [(p.line, p.field, p.code) for p in parse_problems(run.out)]
 

@@ -24,6 +24,7 @@ __all__ = [
     "Run",
     "Summary",
     "file_size_limit",
+    "open_files_limit",
     "parse_anomaly_lines",
     "parse_problems",
     "parse_summary",
@@ -200,3 +201,10 @@ def file_size_limit(limit: int) -> None:
 
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+
+def open_files_limit(limit: int) -> None:
+    """As under ``ulimit -n`` (a ``preexec_fn``): at most ``limit`` descriptors open."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))

@@ -695,6 +695,27 @@ class _Replayer:
         _account(summary, source, problems, raw, on_problem)
 
 
+def _inputs_to_hold(count: int) -> int:
+    """How many of ``count`` inputs may be kept open to read lines again: at most
+    half the descriptors this process may open, so that many inputs never use
+    them all up (a copy in an input not held is settled by reading its line by
+    number: the same result, read more slowly)."""
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    except (ImportError, OSError, ValueError):  # no such limit here (Windows)
+        return min(count, _HELD_WITHOUT_A_LIMIT)
+    if soft == resource.RLIM_INFINITY:
+        return count
+    return min(count, max(0, soft // 2 - _DESCRIPTORS_SPARED))
+
+
+_HELD_WITHOUT_A_LIMIT: Final = 256
+_DESCRIPTORS_SPARED: Final = 16
+"""Of the half a replay may hold, kept for what it opens besides (modules, a spool)."""
+
+
 def replay_sources(
     sources: list[Source],
     *,
@@ -723,7 +744,7 @@ def replay_sources(
         scan = None
         if scanner is not None:
             scan = _reserving_scan(scanner, sources)
-            for source in sources:
+            for source in sources[: _inputs_to_hold(len(sources))]:
                 source.hold_for_rereads = True
         records = replayer.records
         try:

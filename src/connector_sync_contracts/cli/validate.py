@@ -187,8 +187,9 @@ def _validate(
     quiet: bool,
 ) -> RunSummary:
     last: list[tuple[str, int]] = []
-    report.start()
     with reading(files, max_line_bytes, quiet=quiet) as (sources, progress):
+        # Once every input was found readable: an input that is not prints nothing.
+        report.start()
         # Problems go to standard output: clear the bar first when both share a terminal.
         shared = progress.enabled and sys.stdout.isatty()
 
