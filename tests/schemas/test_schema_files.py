@@ -6,13 +6,16 @@ Their drift check is in ``tests/tooling/test_regen.py``.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from connector_sync_contracts import UnknownEventTypeError, load_schema
 from connector_sync_contracts.contract.projection import canonical_dumps
 from connector_sync_contracts.schemas import (
+    SCHEMA_DIR,
     SCHEMA_ID_BASE,
+    check_schemas,
     create_validator,
     ecma_regex,
     generated_files,
@@ -94,3 +97,15 @@ def test_descriptions_are_markdown_not_restructuredtext() -> None:
     assert [text for text in texts if "``" in text] == []
     # The literals are still marked, the Markdown way.
     assert any("`ConnectorDegraded`" in text for text in texts)
+
+
+def test_the_check_reads_the_committed_bytes_line_ends_included(tmp_path: Path) -> None:
+    # Found by an outside run: a schema rewritten with CRLF line ends
+    # (core.autocrlf) passed `schema --check`, though its bytes differ.
+    for path in SCHEMA_DIR.glob("*.json"):
+        (tmp_path / path.name).write_bytes(path.read_bytes())
+    assert check_schemas(tmp_path) == []
+    event = tmp_path / "Event.json"
+    event.write_bytes(event.read_bytes().replace(b"\n", b"\r\n"))
+    [diff] = check_schemas(tmp_path)
+    assert "Event.json" in diff

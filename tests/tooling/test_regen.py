@@ -63,6 +63,22 @@ def test_a_changed_or_missing_file_fails_the_check_and_write_restores_it(
     assert write(artifact, tmp_path) == []
 
 
+@pytest.mark.parametrize("name", sorted(BY_NAME))
+@pytest.mark.parametrize("ending", [b"\r\n", b"\r"], ids=["crlf", "cr"])
+def test_other_line_ends_fail_the_check_and_write_restores_them(
+    name: str, ending: bytes, tmp_path: Path
+) -> None:
+    # Found by an outside run: the check read files with newline translation, so a
+    # checkout with core.autocrlf passed it with bytes that differ from the source.
+    artifact = BY_NAME[name]
+    changed = _copy(artifact, tmp_path)[0]
+    stored = changed.read_bytes()
+    changed.write_bytes(stored.replace(b"\n", ending))
+    assert len(check(artifact, tmp_path)) == 1
+    assert write(artifact, tmp_path)
+    assert changed.read_bytes() == stored
+
+
 def test_a_file_nothing_generates_is_stale_in_a_generated_folder(tmp_path: Path) -> None:
     artifact = BY_NAME["schemas"]
     copies = _copy(artifact, tmp_path)

@@ -9,10 +9,21 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
+from typing import Protocol
 
 from .._staged import StagedFile
 
-__all__ = ["drift_diff", "file_diff", "write_if_changed"]
+__all__ = ["committed_text", "drift_diff", "file_diff", "write_if_changed"]
+
+
+class _Stored(Protocol):
+    def read_bytes(self) -> bytes: ...
+
+
+def committed_text(path: _Stored) -> str:
+    """The text of a committed file exactly as stored: line ends are not translated,
+    so a file rewritten with CRLF (``core.autocrlf``) differs from its source."""
+    return path.read_bytes().decode("utf-8")
 
 
 def drift_diff(name: str, have: str | None, want: str) -> str | None:
@@ -31,7 +42,7 @@ def drift_diff(name: str, have: str | None, want: str) -> str | None:
 
 def file_diff(path: Path, text: str, name: str | None = None) -> str | None:
     """``drift_diff`` of the file at ``path`` (None: missing) against ``text``; None if equal."""
-    have = path.read_text(encoding="utf-8") if path.exists() else None
+    have = committed_text(path) if path.exists() else None
     return drift_diff(name or path.name, have, text)
 
 
@@ -41,7 +52,7 @@ def write_if_changed(path: Path, text: str) -> bool:
     The file is written beside ``path`` and renamed over it (``StagedFile``):
     an interruption leaves the old file or the new one, never a part.
     """
-    if path.exists() and path.read_text(encoding="utf-8") == text:
+    if path.exists() and committed_text(path) == text:
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
     with StagedFile(path) as staged:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Final, NamedTuple
 
-from .drift import drift_diff, write_if_changed
+from .drift import committed_text, drift_diff, write_if_changed
 
 __all__ = ["ARTIFACTS", "REPO_ROOT", "Artifact", "check", "main", "write"]
 
@@ -124,7 +124,7 @@ def check(artifact: Artifact, root: Path | None = None) -> list[str]:
     files, folder = _files(artifact, root)
     problems = []
     for label, (path, text) in sorted(files.items()):
-        have = path.read_text(encoding="utf-8") if path.exists() else None
+        have = committed_text(path) if path.exists() else None
         diff = drift_diff(label, have, text)
         if diff is not None:
             problems.append(diff)

@@ -27,7 +27,7 @@ from ..schemas import (
     schema_id,
     schema_names,
 )
-from .drift import drift_diff, write_if_changed
+from .drift import committed_text, drift_diff, write_if_changed
 
 __all__ = [
     "check_schemas",
@@ -122,10 +122,10 @@ def _written_here(path: Path) -> bool:
 
 def _committed_files(directory: Path | None) -> dict[str, str]:
     if directory is not None:
-        return {path.name: path.read_text(encoding="utf-8") for path in directory.glob("*.json")}
+        return {path.name: committed_text(path) for path in directory.glob("*.json")}
     root = resources.files("connector_sync_contracts.schemas")
     return {
-        entry.name: entry.read_text(encoding="utf-8")
+        entry.name: committed_text(entry)
         for entry in root.iterdir()
         if entry.name.endswith(".json")
     }

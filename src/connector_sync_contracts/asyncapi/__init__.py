@@ -276,8 +276,9 @@ def render_document(*, self_contained: bool = False) -> str:
 
 
 def committed_text() -> str:
-    """The committed document's text, read from the installed package."""
-    return resources.files(__package__).joinpath(DOCUMENT_FILE).read_text(encoding="utf-8")
+    """The committed document's text, read from the installed package as stored
+    (line ends not translated: ``asyncapi --check`` compares bytes)."""
+    return resources.files(__package__).joinpath(DOCUMENT_FILE).read_bytes().decode("utf-8")
 
 
 def load_document() -> dict[str, Any]:
