@@ -42,6 +42,17 @@ BASE: Final[dict[str, Any]] = {
 }
 
 
+_TAKES_NOTHING: Final[tuple[Any, ...]] = (
+    False,
+    {"not": {}},
+    {"not": True, "description": "reserved"},
+    {"enum": []},
+    {"allOf": [{"type": "string"}, False]},
+    {"oneOf": [False, {"not": {"title": "nothing"}}]},
+)
+"""Schemas no value passes."""
+
+
 def _changed(edit: Any) -> list[tuple[str, str, str]]:
     current = copy.deepcopy(BASE)
     edit(current)
@@ -105,6 +116,23 @@ def test_moving_an_enum_into_defs_is_no_change() -> None:
         (
             lambda s: s["properties"].update(extra={"type": "string"}),
             [("additive", "$.extra", "optional_field_added")],
+        ),
+        (
+            lambda s: s["properties"].update(extra={"anyOf": [{"type": "string"}, {"not": {}}]}),
+            [("additive", "$.extra", "optional_field_added")],
+        ),
+        # a new property no value passes: events that carry it (the schema was open) fail
+        *(
+            (
+                lambda s, forbidding=forbidding: s["properties"].update(extra=forbidding),
+                [("breaking", "$.extra", "constraint_tightened")],
+            )
+            for forbidding in _TAKES_NOTHING
+        ),
+        # another dialect reads the same keywords otherwise
+        (
+            _set("$schema", "http://json-schema.org/draft-04/schema#"),
+            [("breaking", "$", "unclassified_change")],
         ),
         (_drop("properties.ratio"), [("breaking", "$.ratio", "field_removed")]),
         (

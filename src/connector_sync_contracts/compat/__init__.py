@@ -109,7 +109,6 @@ _ANNOTATIONS: Final = frozenset(
         "$comment",
         "$defs",
         "$id",
-        "$schema",
         "default",
         "definitions",
         "deprecated",
@@ -274,6 +273,27 @@ def _open(node: Mapping[str, Any]) -> bool:
     return node.get("additionalProperties", True) is not False
 
 
+def _takes_nothing(node: Any) -> bool:
+    """Whether a schema provably takes no value: ``false``, ``{"not": {}}``, an empty
+    ``enum``, or an ``allOf``/``anyOf``/``oneOf`` that these make so."""
+    if node is False:
+        return True
+    if not isinstance(node, dict):
+        return False
+    negated = node.get("not")
+    if negated is True or (isinstance(negated, dict) and not negated.keys() - _ANNOTATIONS):
+        return True
+    if node.get("enum") == []:
+        return True
+    every = node.get("allOf")
+    if isinstance(every, list) and any(_takes_nothing(branch) for branch in every):
+        return True
+    return any(
+        isinstance(branches, list) and branches and all(_takes_nothing(b) for b in branches)
+        for branches in (node.get("anyOf"), node.get("oneOf"))
+    )
+
+
 def _short(value: Any) -> str:
     text = json.dumps(value, sort_keys=True, ensure_ascii=False)
     return text if len(text) <= 60 else text[:57] + "..."
@@ -398,6 +418,13 @@ class _Diff:
             elif now and not was:
                 if name in new_required:
                     self.add(where, "required_added", f"new required property {name!r}")
+                elif _takes_nothing(new_props.get(name, {})):
+                    # The schema was open to it: events that carry it passed, and now fail.
+                    self.add(
+                        where,
+                        "constraint_tightened",
+                        f"new property {name!r} takes no value: events that carry it now fail",
+                    )
                 else:
                     self.add(where, "optional_field_added", f"new optional property {name!r}")
             else:
