@@ -1,6 +1,7 @@
 """Help, exit codes and usage errors of the real program.
 
-Exit codes: 0 clean, 1 data problems found, 2 usage or I/O error.
+Exit codes: 0 clean, 1 data problems found, 2 usage or I/O error (a closed
+or full standard stream, and a bug, too: never 1).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import pytest
 
@@ -121,3 +122,98 @@ def test_unwritable_quarantine_exits_2(tmp_path: Path, valid_log: Path) -> None:
     assert run.code == 2, run.explain()
     assert "quarantine" in run.err
     assert b"Traceback" not in run.stderr
+
+
+def _with_streams(args: list[str], **streams: Any) -> tuple[int, bytes]:
+    """Run the program with standard streams given or closed (``None``); its exit code
+    and what it wrote to standard error, when that is a pipe."""
+    closed = [
+        fd for fd, name in enumerate(("stdin", "stdout", "stderr")) if streams.get(name, 0) is None
+    ]
+
+    def close_them() -> None:
+        for fd in closed:
+            os.close(fd)
+
+    given = {name: value for name, value in streams.items() if value is not None}
+    done = subprocess.run(
+        [sys.executable, "-m", "connector_sync_contracts", *args],
+        env=run_env(),
+        preexec_fn=close_them,
+        check=False,
+        **{
+            "stdin": subprocess.DEVNULL,
+            "stdout": subprocess.DEVNULL,
+            "stderr": subprocess.PIPE,
+            **given,
+        },
+    )
+    return done.returncode, done.stderr or b""
+
+
+@pytest.mark.parametrize(
+    ("args", "streams", "said"),
+    [
+        # Found by an outside run: each of these was a traceback, exit 1 ("data problems").
+        (["validate", "-"], {"stdin": None}, b"cannot read -: standard input is closed"),
+        (["replay", "--format", "json", "LOG"], {"stdout": None}, b"standard output is closed"),
+        (["--help"], {"stdout": "full"}, b"no space left on the device"),
+        (["--version"], {"stdout": "full"}, b"no space left on the device"),
+        (["validate", "LOG"], {"stderr": "full"}, None),
+        (["validate", "LOG"], {"stderr": None}, None),
+        (["replay", "LOG"], {"stderr": "full"}, None),
+        (["schema", "--compat", "2.7.0"], {"stderr": "full"}, None),
+    ],
+    ids=[
+        "stdin-closed",
+        "stdout-closed",
+        "help-to-full",
+        "version-to-full",
+        "validate-stderr-full",
+        "validate-stderr-closed",
+        "replay-stderr-full",
+        "compat-stderr-full",
+    ],
+)
+def test_a_closed_or_full_standard_stream_is_an_io_error(
+    valid_log: Path, args: list[str], streams: dict[str, Any], said: bytes | None
+) -> None:
+    args = [str(valid_log) if arg == "LOG" else arg for arg in args]
+    with Path("/dev/full").open("wb") as full:
+        given = {name: full if value == "full" else value for name, value in streams.items()}
+        code, stderr = _with_streams(args, **given)
+    assert code == 2, stderr.decode()
+    assert b"Traceback" not in stderr
+    if said is not None:
+        assert said in stderr
+
+
+def test_a_clean_run_with_standard_output_closed_and_unused_exits_0(valid_log: Path) -> None:
+    code, stderr = _with_streams(["validate", str(valid_log)], stdout=None)
+    assert code == 0, stderr.decode()
+
+
+def test_a_bug_is_exit_2_with_its_traceback(valid_log: Path, tmp_path: Path) -> None:
+    """Never exit 1, which says the data has problems."""
+    script = tmp_path / "bug.py"
+    script.write_text(
+        "import sys\n"
+        "import connector_sync_contracts.cli as cli\n"
+        "import connector_sync_contracts.cli.validate as validate\n"
+        "def broken(*args, **kwargs):\n"
+        "    raise RuntimeError('a bug')\n"
+        "validate._validate = broken\n"
+        f"sys.argv = ['connector-sync', 'validate', {str(valid_log)!r}]\n"
+        "cli.main()\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], env=run_env(), capture_output=True, check=False
+    )
+    assert done.returncode == 2
+    assert b"Traceback" in done.stderr
+    assert b"RuntimeError: a bug" in done.stderr
+    assert done.stderr.rstrip().endswith(
+        b"connector-sync: error: internal error (a bug in connector-sync; please report it "
+        b"with the traceback above)"
+    )

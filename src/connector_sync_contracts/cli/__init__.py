@@ -14,12 +14,16 @@ so ``validate`` and ``replay`` start without pydantic.
 
 from __future__ import annotations
 
+import errno
+import io
+import os
 import signal
 import sys
+import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from types import FrameType
-from typing import Any
+from typing import Any, Final
 
 import click
 
@@ -72,26 +76,39 @@ class Program(click.Group):
         """Parse ``args`` and run; in standalone mode, exit with the promised codes."""
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, False, **extra)
+        _stand_in_for_closed_streams()
         try:
             code = super().main(args, prog_name, complete_var, False, **extra)
         except SystemExit as exc:
             code = exc.code
         except _NO_ARGS as exc:
             # ``connector-sync`` alone: the help is the answer, not an error message.
-            sys.stderr.write(exc.ctx.get_help() + "\n" if exc.ctx is not None else "")
+            _tell(exc.ctx.get_help() + "\n" if exc.ctx is not None else "")
             code = EXIT_USAGE
         except click.exceptions.UsageError as exc:
-            sys.stderr.write(f"connector-sync: error: {exc.format_message()}\n")
+            _tell(f"connector-sync: error: {exc.format_message()}\n")
             if exc.ctx is not None:
-                sys.stderr.write(f"Try '{exc.ctx.command_path} --help' for help.\n")
+                _tell(f"Try '{exc.ctx.command_path} --help' for help.\n")
             code = EXIT_USAGE
         except click.ClickException as exc:
-            sys.stderr.write(f"connector-sync: error: {exc.format_message()}\n")
+            _tell(f"connector-sync: error: {exc.format_message()}\n")
             code = EXIT_USAGE
         except click.Abort:
             _interrupt_handled()
-            sys.stderr.write("connector-sync: interrupted\n")
+            _tell("connector-sync: interrupted\n")
             code = EXIT_INTERRUPTED
+        except BrokenPipeError:  # the help or the version into a closed pipe
+            quiet_stdout()
+            code = EXIT_OUTPUT_CLOSED
+        except OSError as exc:  # no command made a sentence of it: standard error full, say
+            from ..io import os_error_reason
+
+            _tell(f"connector-sync: error: {os_error_reason(exc)}\n")
+            code = EXIT_USAGE
+        except Exception:  # a bug: exit 2, never 1, which would say the data has problems
+            _tell(traceback.format_exc())
+            _tell(f"connector-sync: error: {_INTERNAL_ERROR}\n")
+            code = EXIT_USAGE
         try:
             sys.stdout.flush()
         except BrokenPipeError:
@@ -101,11 +118,80 @@ class Program(click.Group):
             from ..io import os_error_reason
 
             quiet_stdout()
-            sys.stderr.write(
-                f"connector-sync: error: cannot write standard output: {os_error_reason(exc)}\n"
-            )
+            _tell(f"connector-sync: error: cannot write standard output: {os_error_reason(exc)}\n")
             code = EXIT_USAGE
+        if not _tell("") and code == 0:
+            code = EXIT_USAGE  # what it had to say was lost
         sys.exit(code if isinstance(code, int) else 0 if code is None else EXIT_USAGE)
+
+
+_INTERNAL_ERROR: Final = (
+    "internal error (a bug in connector-sync; please report it with the traceback above)"
+)
+
+
+def _tell(text: str) -> bool:
+    """Write ``text`` to standard error; False when it could not be written (a full or
+    closed one: standard error then goes to /dev/null, so that the interpreter's
+    last flush stays silent, and the exit code is all that tells)."""
+    try:
+        sys.stderr.write(text)
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        if devnull != 2:  # 2 itself when it was closed
+            os.dup2(devnull, 2)
+            os.close(devnull)
+        sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115 - standard error, kept open
+        return False
+    return True
+
+
+class _Closed(io.RawIOBase):
+    """What a standard stream closed when the command started reads and writes: reading
+    or writing it fails as a closed descriptor does (``EBADF``), naming the stream."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self._name = name
+
+    def readable(self) -> bool:
+        """It can be asked to read (and fails)."""
+        return True
+
+    def writable(self) -> bool:
+        """It can be asked to write (and fails)."""
+        return True
+
+    def _closed(self) -> OSError:
+        return OSError(errno.EBADF, f"{self._name} is closed")
+
+    def readinto(self, buffer: Any) -> int:
+        """Fail: the stream is closed."""
+        raise self._closed()
+
+    def write(self, data: Any) -> int:
+        """Fail: the stream is closed."""
+        raise self._closed()
+
+    def fileno(self) -> int:
+        """Fail: the stream has no descriptor."""
+        raise self._closed()
+
+
+def _stand_in_for_closed_streams() -> None:
+    """Python gives a standard stream closed when it started as None; the command
+    reads and writes one that fails as a closed descriptor does, so that using it
+    is an I/O error (exit 2) rather than an ``AttributeError``."""
+    for name, what in (
+        ("stdin", "standard input"),
+        ("stdout", "standard output"),
+        ("stderr", "standard error"),
+    ):
+        if getattr(sys, name) is None:
+            # write_through: nothing is held back for the interpreter's last flush.
+            stand_in = io.TextIOWrapper(_Closed(what), encoding="utf-8", write_through=True)  # type: ignore[type-var]
+            setattr(sys, name, stand_in)
 
 
 _NO_ARGS: tuple[type[click.exceptions.UsageError], ...] = tuple(

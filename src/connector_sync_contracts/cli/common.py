@@ -112,8 +112,12 @@ def reading(
 
 def quiet_stdout() -> None:
     """Point standard output at /dev/null so the interpreter's last flush stays silent."""
+    try:
+        fd = sys.stdout.fileno()
+    except (OSError, ValueError):
+        return  # no descriptor (closed when the command started): nothing is left to flush
     devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
+    os.dup2(devnull, fd)
     os.close(devnull)
 
 
