@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from connector_sync_contracts import replay_partitioned
 from connector_sync_contracts.scale.budget import Budget, parse_bytes, parse_memory_limit
 from connector_sync_contracts.scale.plan import pack_groups
 
@@ -52,3 +53,17 @@ def test_link_partitions_are_packed_by_what_their_lines_cost_to_fold() -> None:
     assert [group.partitions for group in pack_groups(sizes, [], 800)] == [(0, 1, 2, 3)]
     weighted = pack_groups(budget.weighted(sizes, 2), [], 800)
     assert sorted(group.partitions for group in weighted) == [(0, 1), (2, 3)]
+
+
+@pytest.mark.parametrize("given", ["1e-12", "0.00000000001", "0.5B", "0.9 B"])
+def test_a_positive_limit_under_one_byte_is_refused_not_read_as_no_limit(given: str) -> None:
+    # Dask reads it as 0 bytes, which would be no limit at all.
+    with pytest.raises(ValueError, match="is less than one byte; give 0 for no limit"):
+        parse_memory_limit(given)
+    with pytest.raises(ValueError, match="is less than one byte"):
+        replay_partitioned([], memory_limit=given)
+
+
+@pytest.mark.parametrize("given", ["0", "0.0", "0B", "0e5"])
+def test_zero_in_any_spelling_is_no_limit(given: str) -> None:
+    assert parse_memory_limit(given) is None

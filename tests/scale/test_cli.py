@@ -183,6 +183,51 @@ def test_an_unreachable_scheduler_is_an_io_error(
     assert run.err.count("\n") == 1
 
 
+def test_a_tls_address_without_tls_settings_is_one_line_at_once(
+    tangled_files: list[Path],
+) -> None:
+    # Found by an outside run: an 80-line traceback, then a hang while the client closed.
+    address = f"tls://127.0.0.1:{_closed_port()}"
+    run = run_cli(*replay_args("--scheduler", address), *tangled_files, timeout=30)
+    assert run.code == 2, run.explain()
+    assert run.stdout == b""
+    assert run.err.startswith(
+        f"connector-sync: error: cannot reach the Dask scheduler at {address}: a tls://"
+        " address needs Dask's TLS settings for a client"
+    )
+    assert run.err.count("\n") == 1
+
+
+def test_a_scheduler_without_workers_is_said_to_be_waited_for(tangled_files: list[Path]) -> None:
+    # Found by an outside run: the command waited for a worker in silence.
+    import distributed
+
+    with distributed.LocalCluster(  # type: ignore[no-untyped-call]
+        n_workers=0, processes=False, protocol="tcp", dashboard_address=":0"
+    ) as empty:
+        command = [*PROGRAM, *replay_args("--scheduler", empty.scheduler_address)]
+        with subprocess.Popen(
+            [*command, *map(str, tangled_files)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env=run_env(),
+            preexec_fn=_default_signals,
+        ) as running:
+            assert running.stderr is not None
+            said = running.stderr.readline()
+            running.send_signal(signal.SIGINT)
+            rest = running.stderr.read()
+            code = running.wait(timeout=60)
+    assert (
+        said
+        == (
+            f"connector-sync: warning: the Dask scheduler at {empty.scheduler_address} has no"
+            " workers yet; waiting for one (Ctrl-C to stop)\n"
+        ).encode()
+    )
+    assert (code, rest) == (130, b"connector-sync: interrupted\n")
+
+
 @pytest.mark.parametrize(
     ("address", "reason"),
     [
@@ -214,6 +259,10 @@ def test_a_malformed_scheduler_address_is_one_line_at_once(
         (("--memory-limit", "-5MB"), "'-5MB' is negative"),
         (("--memory-limit", "-0.5"), "'-0.5' is negative"),  # was 0 bytes: no limit
         (("--memory-limit", "-1e-9"), "'-1e-9' is negative"),
+        # Found by an outside run: a positive size under one byte was a traceback.
+        (("--memory-limit", "1e-12"), "'1e-12' is less than one byte; give 0 for no limit"),
+        (("--memory-limit", "0.5B"), "'0.5B' is less than one byte"),
+        (("--workers", "2", "--memory-limit", "1e-12"), "'1e-12' is less than one byte"),
         (("--memory-limit", ""), "an empty memory limit; give a size such as 512MiB, 0 or auto"),
         (("--memory-limit", "  "), "an empty memory limit"),
         (("--workers", "2", "--scheduler", "tcp://127.0.0.1:1"), "use --workers or --scheduler"),
@@ -336,6 +385,27 @@ def test_a_spill_folder_that_cannot_be_written_is_an_io_error_naming_it(
         assert err.endswith(_SPILL_HINT)
     assert "Traceback" not in err
     assert _spill_folders(tmp_path) == []
+
+
+def test_a_worker_folder_that_cannot_be_written_is_an_io_error(
+    tmp_path: Path, tangled_files: list[Path]
+) -> None:
+    """As for the spill: exit 2 and one sentence, not a worker's traceback and exit 1
+    (found by an outside run under `ulimit -f`)."""
+    run = subprocess.run(
+        [*PROGRAM, *replay_args("--workers", "2"), *map(str, tangled_files)],
+        capture_output=True,
+        env={**run_env(), "TMPDIR": str(tmp_path)},
+        preexec_fn=lambda: file_size_limit(16384),
+        check=False,
+        timeout=120,
+    )
+    err = run.stderr.decode()
+    assert run.returncode == 2, err
+    assert run.stdout == b""
+    assert err.startswith("connector-sync: error: cannot write the partitions' files")
+    assert err.endswith(": file too large (each worker writes under its TMPDIR)\n")
+    assert "Traceback" not in err
 
 
 def _copies_naming_other_connectors() -> bytes:

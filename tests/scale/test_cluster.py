@@ -78,3 +78,37 @@ def test_ctrl_c_silences_dask_before_the_local_cluster_closes(
     finally:  # the levels the cluster found (loggers made meanwhile keep theirs)
         for name, level in levels.items():
             logging.getLogger(name).setLevel(level)
+
+
+@pytest.mark.parametrize("failures", [1, 2])
+def test_a_local_cluster_that_fails_to_start_is_started_once_more(
+    monkeypatch: pytest.MonkeyPatch, failures: int
+) -> None:
+    """A worker that dies while the cluster starts (killed then) fails the start with
+    "Nanny failed to start": found by an outside run as a traceback and exit 1. The
+    cluster is started once more; a second failure is an I/O error naming why."""
+    import distributed
+
+    from connector_sync_contracts.errors import ClusterUnavailableError
+    from connector_sync_contracts.scale.cluster import local_cluster
+
+    real = distributed.LocalCluster
+    starts: list[int] = []
+
+    def starting(*args: Any, **kwargs: Any) -> Any:
+        starts.append(1)
+        if len(starts) <= failures:
+            raise RuntimeError("Nanny failed to start.")
+        return real(*args, **kwargs)  # type: ignore[no-untyped-call]
+
+    monkeypatch.setattr(distributed, "LocalCluster", starting)
+    if failures == 1:
+        with local_cluster(1, None) as client:
+            assert client.submit(sum, [1, 2]).result() == 3
+    else:
+        with (
+            pytest.raises(ClusterUnavailableError, match="did not start, twice: Nanny failed"),
+            local_cluster(1, None),
+        ):
+            pass
+    assert len(starts) == 2

@@ -34,6 +34,7 @@ from .common import (
     fail,
     problem_text,
     summary_text,
+    warn,
     write_out,
 )
 from .progress import Progress
@@ -187,6 +188,12 @@ def _client(request: Request) -> Iterator[Client]:
 
     if request.scheduler is not None:
         with connect(request.scheduler) as client:
+            if not client.scheduler_info().get("workers"):
+                # Dask waits for one: say so, rather than wait in silence.
+                warn(
+                    f"the Dask scheduler at {request.scheduler} has no workers yet; waiting"
+                    " for one (Ctrl-C to stop)"
+                )
             yield client
     else:
         assert request.workers is not None

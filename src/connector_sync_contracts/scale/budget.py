@@ -72,6 +72,11 @@ def parse_bytes(text: str) -> int:
     Raises ``ValueError`` for anything else. The same reading as
     ``dask.utils.parse_bytes``, without importing Dask.
     """
+    return int(_bytes_written(text))
+
+
+def _bytes_written(text: str) -> float:
+    """``parse_bytes`` before it drops the fraction of a byte."""
     s = text.replace(" ", "")
     if not any(char.isdigit() for char in s):
         s = f"1{s}"
@@ -87,7 +92,7 @@ def parse_bytes(text: str) -> int:
         multiplier = _UNITS[suffix.lower()]
     except KeyError as exc:
         raise ValueError(f"Could not interpret '{suffix}' as a byte unit") from exc
-    return int(number * multiplier)
+    return number * multiplier
 
 
 def system_memory() -> int:
@@ -124,18 +129,23 @@ def parse_memory_limit(text: str) -> int | None:
     except ValueError:
         number = None
     if number is not None and 0 < number <= 1:
-        return int(number * system_memory())
-    if number is not None and number < 0:  # -0.5 is 0 bytes to Dask: no limit at all
+        written = number * system_memory()
+    elif number is not None and number < 0:  # -0.5 is 0 bytes to Dask: no limit at all
         raise ValueError(f"{text!r} is negative; a memory limit is a size such as 512MiB")
-    try:
-        size = parse_bytes(value)
-    except (ValueError, OverflowError) as exc:
-        raise ValueError(
-            f"{text!r} is not a memory size (examples: 512MiB, 2GB, 0.25, auto)"
-        ) from exc
-    if size < 0:
-        raise ValueError(f"{text!r} is negative; a memory limit is a size such as 512MiB")
-    return size or None
+    else:
+        try:
+            written = _bytes_written(value)
+            size = int(written)
+        except (ValueError, OverflowError) as exc:
+            raise ValueError(
+                f"{text!r} is not a memory size (examples: 512MiB, 2GB, 0.25, auto)"
+            ) from exc
+        if size < 0:
+            raise ValueError(f"{text!r} is negative; a memory limit is a size such as 512MiB")
+    if 0 < written < 1:
+        # Dask reads it as 0 bytes, which is no limit: not what a positive size asks for.
+        raise ValueError(f"{text!r} is less than one byte; give 0 for no limit, or at least 1 byte")
+    return int(written) or None
 
 
 class Budget:

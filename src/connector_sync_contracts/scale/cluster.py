@@ -38,7 +38,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from .._signals import handling
-from ..errors import ClusterUnavailableError
+from ..errors import ClusterUnavailableError, ContractError, SpillError
+from ..io import os_error_reason
 from ._engine_calls import no_gc
 from .budget import Budget
 from .fold import FoldSettings, GroupResult, fold_group, report_too_long
@@ -189,43 +190,74 @@ def local_cluster(workers: int, memory_limit: int | None) -> Iterator[Client]:
     distributed = _import_distributed()
     import dask.config
 
-    # Dask's event loop logs through asyncio (its own logs are silenced: silence_logs);
-    # closing a busy scheduler on Ctrl-C, it logs assertions of its own, which the
-    # user need not read: after Ctrl-C, the log stays quiet until the process ends.
-    asyncio_log = logging.getLogger("asyncio")
-    level = asyncio_log.level
-    asyncio_log.setLevel(logging.CRITICAL + 1)
-    interrupted = False
-    try:
-        with contextlib.ExitStack() as stack:
-            scratch = stack.enter_context(
-                tempfile.TemporaryDirectory(
-                    prefix="connector-sync-dask-", ignore_cleanup_errors=True
+    with _event_loop_quiet(), contextlib.ExitStack() as stack:
+        scratch = stack.enter_context(
+            tempfile.TemporaryDirectory(prefix="connector-sync-dask-", ignore_cleanup_errors=True)
+        )
+        stack.enter_context(dask.config.set({"temporary-directory": scratch}))
+        with _signals_held():
+            cluster = stack.enter_context(
+                _started(
+                    distributed,
+                    n_workers=workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    memory_limit=max(memory_limit, _LEAST_WORKER_MEMORY)
+                    if memory_limit is not None
+                    else "auto",
+                    dashboard_address=":0",  # any free port: 8787 may be taken
+                    silence_logs=logging.CRITICAL,  # a task's error reaches the client
                 )
             )
-            stack.enter_context(dask.config.set({"temporary-directory": scratch}))
-            with _signals_held():
-                cluster = stack.enter_context(
-                    distributed.LocalCluster(
-                        n_workers=workers,
-                        threads_per_worker=1,
-                        processes=True,
-                        memory_limit=max(memory_limit, _LEAST_WORKER_MEMORY)
-                        if memory_limit is not None
-                        else "auto",
-                        dashboard_address=":0",  # any free port: 8787 may be taken
-                        silence_logs=logging.CRITICAL,  # a task's error reaches the client
-                    )
-                )
-                client = stack.enter_context(distributed.Client(cluster))
-            stack.push(_quiet_when_interrupted)  # unwound first: before the cluster closes
-            yield client
+            client = stack.enter_context(distributed.Client(cluster))
+        stack.push(_quiet_when_interrupted)  # unwound first: before the cluster closes
+        yield client
+
+
+@contextlib.contextmanager
+def _event_loop_quiet() -> Iterator[None]:
+    """Dask's event loop logs nothing through asyncio or tornado while a cluster is used.
+
+    Its own logs are Dask's (``silence_logs``, ``_silence_dask``); through these
+    two it reports a busy scheduler closed by Ctrl-C (assertions of its own) and
+    a callback that failed when Ctrl-C cut a call short (a ``NameError`` in
+    ``distributed.utils.sync``, found in a test): nothing for the user. After
+    Ctrl-C they stay quiet until the process ends.
+    """
+    loggers = [logging.getLogger(name) for name in ("asyncio", "tornado.application")]
+    levels = [log.level for log in loggers]
+    for log in loggers:
+        log.setLevel(logging.CRITICAL + 1)
+    interrupted = False
+    try:
+        yield
     except KeyboardInterrupt:
         interrupted = True
         raise
     finally:
         if not interrupted:
-            asyncio_log.setLevel(level)
+            for log, level in zip(loggers, levels, strict=True):
+                log.setLevel(level)
+
+
+def _started(distributed: Any, **options: Any) -> Any:
+    """A started ``LocalCluster``; started again once when it failed to start, as when a
+    worker process died while it started (``RuntimeError: Nanny failed to start``: a
+    worker killed then, found by an outside run as a traceback and exit 1).
+
+    ``ClusterUnavailableError`` when the second start fails too. Dask closes what a
+    failed start had started.
+    """
+    try:
+        return distributed.LocalCluster(**options)
+    except Exception:  # whatever a start raises is tried again, once
+        pass
+    try:
+        return distributed.LocalCluster(**options)
+    except Exception as exc:
+        raise ClusterUnavailableError(
+            f"the local Dask cluster did not start, twice: {exc or type(exc).__name__}"
+        ) from exc
 
 
 def _quiet_when_interrupted(
@@ -240,10 +272,15 @@ def _quiet_when_interrupted(
     The command is ending: nothing Dask logs then is for the user.
     """
     if kind is not None and issubclass(kind, KeyboardInterrupt):
-        for name in ("distributed", *logging.root.manager.loggerDict):
-            if name == "distributed" or name.startswith("distributed."):
-                logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+        _silence_dask()
     return False
+
+
+def _silence_dask() -> None:
+    """Dask's loggers say nothing more in this process (the command is ending)."""
+    for name in ("distributed", *logging.root.manager.loggerDict):
+        if name == "distributed" or name.startswith("distributed."):
+            logging.getLogger(name).setLevel(logging.CRITICAL + 1)
 
 
 @contextlib.contextmanager
@@ -333,14 +370,28 @@ def connect(address: str) -> Iterator[Client]:
         raise ClusterUnavailableError(
             f"{address!r} is not a Dask scheduler address ({exc}); write it as tcp://HOST:PORT"
         ) from exc
+    if normalized.startswith("tls://") and _no_tls_settings(distributed):
+        # A client made without them fails inside its event loop (a TypeError), then
+        # hangs at exit closing itself: found by an outside run.
+        raise ClusterUnavailableError(
+            f"cannot reach the Dask scheduler at {address}: a tls:// address needs Dask's"
+            " TLS settings for a client (distributed.comm.tls.ca-file, .client.cert and"
+            " .client.key, or their DASK_DISTRIBUTED__COMM__TLS__... variables)"
+        )
     try:
         client = distributed.Client(address, timeout=timeout, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:
         raise ClusterUnavailableError(
             f"cannot reach the Dask scheduler at {address}: {exc or type(exc).__name__}"
         ) from exc
-    with client:
+    with _event_loop_quiet(), client:
         yield client
+
+
+def _no_tls_settings(distributed: Any) -> bool:
+    """Whether Dask's configuration gives a client no TLS context."""
+    security = distributed.security.Security()
+    return security.get_connection_args("client").get("ssl_context") is None
 
 
 def _sizes(client: Client, budget: Budget | None, pieces: Sequence[Piece]) -> tuple[int, int]:
@@ -457,11 +508,26 @@ def on_cluster(
         if too_long:
             outcome.add(report_too_long(too_long, settings), [])
         yield outcome
+    except KeyboardInterrupt:
+        # The futures cancelled below make the client log errors with tracebacks (on a
+        # scheduler of the user's, 12-35 lines before "interrupted": an outside run).
+        _silence_dask()
+        raise
     except distributed.KilledWorker as exc:
         raise ClusterUnavailableError(
             f"Dask workers died {exc.allowed_failures + 1} times running one task"
             f" ({exc.task}), the last on {exc.last_worker.address}: they were killed, or ran"
             " out of memory (give each worker more, or run more of them)"
+        ) from exc
+    except OSError as exc:
+        if isinstance(exc, ContractError):  # an input that cannot be read, and the like
+            raise
+        # A task's folder (or this one's) could not be written: a full disk, a file size
+        # limit. Found by an outside run as a traceback and exit 1.
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise SpillError(
+            f"cannot write the partitions' files{where}: {os_error_reason(exc)} (each"
+            " worker writes under its TMPDIR)"
         ) from exc
     finally:
         for fut in futures:
