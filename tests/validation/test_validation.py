@@ -349,6 +349,19 @@ def test_every_semantic_rule_has_its_code() -> None:
         "next_retry_before_recorded",
         "retry_attempt_exceeds_max_retries",
     }
+    # Each says the two values, as the payload writes them (an outside run: the
+    # messages named the fields, not what was wrong with them).
+    assert {v.code: v.message for v in validate_event(retry, "SyncRetryScheduled").violations} == {
+        "next_retry_before_recorded": "next_retry_at must not be before recorded_at, got "
+        'next_retry_at "2026-11-25T08:59:59Z" and recorded_at "2026-11-25T10:00:00+01:00"',
+        "retry_attempt_exceeds_max_retries": "retry_attempt must not exceed max_retries, got "
+        "retry_attempt 4 and max_retries 3",
+    }
+    [degraded_problem] = validate_event(degraded, "ConnectorDegraded").violations
+    assert degraded_problem.message == (
+        "last_healthy_at must not be after recorded_at, got last_healthy_at "
+        '"2026-11-25T10:00:01Z" and recorded_at "2026-11-25T10:00:00Z"'
+    )
     # Instants, not strings: 10:00+01:00 is 09:00Z.
     retry["next_retry_at"] = "2026-11-25T09:00:00Z"
     retry["retry_attempt"] = 3

@@ -8,7 +8,7 @@ keeps it as an ignored event) and a valid event that breaks semantic rules
 and its only one, so it is worded here from the core's report: at about a
 microsecond a line instead of the model path's tens, for logs that share
 their stream with other families. The wording is the validation layers'
-own (``unknown_event_type_message``, ``semantic_rule_field``) and its order
+own (``unknown_event_type_message``, ``semantic_message``) and its order
 ``explain_line``'s; the engines' agreement tests hold the two paths equal.
 """
 
@@ -18,10 +18,10 @@ from typing import Final
 
 import orjson
 
-from ..contract.rules import SEMANTIC_RULES, semantic_rule_field
+from ..contract.rules import SEMANTIC_RULES, SemanticRule, semantic_rule_field
 from ..io import LineProblem
 from ..validation.input import PathParts, violation
-from ..validation.messages import unknown_event_type_message
+from ..validation.messages import semantic_message, unknown_event_type_message
 from ..validation.result import Layer
 from . import native
 
@@ -39,8 +39,8 @@ _WORDED_LIMIT: Final = 4096
 _unknown_types: dict[str | bytes, tuple[str, str, str]] = {}
 """An undeclared event type (or its name as the line writes it) -> its problem's
 (field, code, message)."""
-_rule_reports: dict[int, tuple[tuple[str, str, str], ...]] = {}
-"""A report of broken rules -> each problem's (field, code, message)."""
+_rule_reports: dict[int, tuple[SemanticRule, ...]] = {}
+"""A report of broken rules -> the rules (each message shows the line's own values)."""
 
 
 def reported_problems(raw: bytes, line: int, code: int) -> list[LineProblem]:
@@ -70,8 +70,20 @@ def reported_problems(raw: bytes, line: int, code: int) -> list[LineProblem]:
         raise ValueError(f"not a report of the compiled core: {code}")
     rules = _rule_reports.get(code)
     if rules is None:
-        rules = _rule_reports[code] = _rule_words(code)
-    return [LineProblem(line, *words) for words in rules]
+        rules = _rule_reports[code] = _broken_rules(code)
+    payload = orjson.loads(raw)["payload"]  # the values the message shows
+    return [
+        LineProblem(
+            line,
+            *_words(
+                Layer.SEMANTIC,
+                ("payload", semantic_rule_field(rule)),
+                rule.code,
+                semantic_message(rule, payload),
+            ),
+        )
+        for rule in rules
+    ]
 
 
 def _unknown_type_words(event_type: str) -> tuple[str, str, str]:
@@ -79,14 +91,12 @@ def _unknown_type_words(event_type: str) -> tuple[str, str, str]:
     return _words(Layer.INPUT, ("event_type",), "unknown_event_type", message)
 
 
-def _rule_words(code: int) -> tuple[tuple[str, str, str], ...]:
+def _broken_rules(code: int) -> tuple[SemanticRule, ...]:
     event_type = native.type_at(code >> 8 & 0xFF)
     codes = native.rule_codes(event_type)
     broken = {codes[k] for k in range(len(codes)) if code >> (16 + k) & 1}
     return tuple(
-        _words(Layer.SEMANTIC, ("payload", semantic_rule_field(rule)), rule.code, rule.message)
-        for rule in SEMANTIC_RULES
-        if rule.event_type == event_type and rule.code in broken
+        rule for rule in SEMANTIC_RULES if rule.event_type == event_type and rule.code in broken
     )
 
 

@@ -40,7 +40,7 @@ from ..models.envelope import LIMITS_CHECKED, Event
 from ..models.payloads import PAYLOAD_MODELS
 from ..schemas import ENVELOPE_SCHEMA, create_validator
 from .input import PathParts, cloudevent_hint, load_json_object, spelled_as_json, violation
-from .messages import one_per_path, unknown_event_type_message
+from .messages import one_per_path, semantic_message, unknown_event_type_message
 from .outcomes import Outcomes, validate_once
 from .result import LAYER_ORDER, Layer, ValidationResult, Violation, merge_layers
 
@@ -82,10 +82,18 @@ def _schema_layer(name: str, data: dict[str, Any], prefix: PathParts) -> list[Vi
     return one_per_path(found)
 
 
-def _semantic_layer(event_type: str, payload: BaseModel, prefix: PathParts) -> list[Violation]:
+def _semantic_layer(
+    event_type: str, parsed: BaseModel, payload: Mapping[str, Any], prefix: PathParts
+) -> list[Violation]:
+    """The rules ``parsed`` breaks, each told with the values ``payload`` writes."""
     return [
-        violation(Layer.SEMANTIC, (*prefix, semantic_rule_field(rule)), rule.code, rule.message)
-        for rule in semantic_failures(event_type, payload)
+        violation(
+            Layer.SEMANTIC,
+            (*prefix, semantic_rule_field(rule)),
+            rule.code,
+            semantic_message(rule, payload),
+        )
+        for rule in semantic_failures(event_type, parsed)
     ]
 
 
@@ -132,7 +140,7 @@ def _payload_layers(
         run.violations.extend(_schema_layer(event_type, payload, prefix))
     if parsed is not None:
         run.ran(Layer.SEMANTIC)
-        run.violations.extend(_semantic_layer(event_type, parsed, prefix))
+        run.violations.extend(_semantic_layer(event_type, parsed, payload, prefix))
     if strict:
         run.ran(Layer.STRICT)
         run.violations.extend(_unknown_fields(model, payload, prefix))

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final, Protocol
 
 from ..contract.patterns import encodable
+from ..contract.rules import SemanticRule, semantic_rule_field
 from .input import PathParts, violation
 from .result import FIELD_RANK, INPUT_CODES, Layer, Violation
 
@@ -28,6 +29,7 @@ __all__ = [
     "model_code",
     "model_violations",
     "one_per_path",
+    "semantic_message",
     "shown_value",
     "summarize",
     "unknown_event_type_message",
@@ -108,6 +110,18 @@ def shown_value(value: object) -> str:
         half = (_VALUE_LIMIT - 3) // 2
         text = f"{text[: _VALUE_LIMIT - 3 - half]}...{text[-half:]}"
     return text
+
+
+def semantic_message(rule: SemanticRule, payload: Mapping[str, Any]) -> str:
+    """What a payload that breaks ``rule`` is told: the rule, and the two values the
+    payload gives, as written (``retry_attempt must not exceed max_retries, got
+    retry_attempt 4 and max_retries 3``)."""
+    subject = semantic_rule_field(rule)
+    other = rule.later if subject == rule.earlier else rule.earlier
+    return (
+        f"{rule.message}, got {subject} {shown_value(payload.get(subject))} "
+        f"and {other} {shown_value(payload.get(other))}"
+    )
 
 
 def model_code(error_type: str, value: object) -> str:
