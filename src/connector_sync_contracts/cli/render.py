@@ -529,6 +529,12 @@ def _same_value(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b
 
 
+def _clipped(value: Any) -> str:
+    """``value`` as JSON text, at most 80 characters: a longer one ends in ``...``."""
+    text = orjson.dumps(value).decode()
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def first_differences(expected: Any, actual: Any, limit: int = 10) -> list[str]:
     """Up to ``limit`` differences between a golden output and a consumer's, by JSON path.
 
@@ -553,10 +559,7 @@ def first_differences(expected: Any, actual: Any, limit: int = 10) -> list[str]:
             for index, (x, y) in enumerate(zip(a, b, strict=False)):
                 walk(x, y, (*where, index))
         elif not _same_value(a, b):
-            found.append(
-                f"{json_path(where)}: golden {orjson.dumps(a).decode()[:80]}, "
-                f"yours {orjson.dumps(b).decode()[:80]}"
-            )
+            found.append(f"{json_path(where)}: golden {_clipped(a)}, yours {_clipped(b)}")
 
     walk(expected, actual, ())
     return found
