@@ -124,9 +124,9 @@ def test_unwritable_quarantine_exits_2(tmp_path: Path, valid_log: Path) -> None:
     assert b"Traceback" not in run.stderr
 
 
-def _with_streams(args: list[str], **streams: Any) -> tuple[int, bytes]:
+def _with_streams(args: list[str], **streams: Any) -> tuple[int, bytes, bytes]:
     """Run the program with standard streams given or closed (``None``); its exit code
-    and what it wrote to standard error, when that is a pipe."""
+    and what it wrote to standard output and error, where each is a pipe."""
     closed = [
         fd for fd, name in enumerate(("stdin", "stdout", "stderr")) if streams.get(name, 0) is None
     ]
@@ -148,7 +148,7 @@ def _with_streams(args: list[str], **streams: Any) -> tuple[int, bytes]:
             **given,
         },
     )
-    return done.returncode, done.stderr or b""
+    return done.returncode, done.stdout or b"", done.stderr or b""
 
 
 @pytest.mark.parametrize(
@@ -156,6 +156,7 @@ def _with_streams(args: list[str], **streams: Any) -> tuple[int, bytes]:
     [
         # Found by an outside run: each of these was a traceback, exit 1 ("data problems").
         (["validate", "-"], {"stdin": None}, b"cannot read -: standard input is closed"),
+        (["validate", "--format", "json", "-"], {"stdin": None}, b"standard input is closed"),
         (["replay", "--format", "json", "LOG"], {"stdout": None}, b"standard output is closed"),
         (["--help"], {"stdout": "full"}, b"no space left on the device"),
         (["--version"], {"stdout": "full"}, b"no space left on the device"),
@@ -166,6 +167,7 @@ def _with_streams(args: list[str], **streams: Any) -> tuple[int, bytes]:
     ],
     ids=[
         "stdin-closed",
+        "stdin-closed-json",
         "stdout-closed",
         "help-to-full",
         "version-to-full",
@@ -181,15 +183,17 @@ def test_a_closed_or_full_standard_stream_is_an_io_error(
     args = [str(valid_log) if arg == "LOG" else arg for arg in args]
     with Path("/dev/full").open("wb") as full:
         given = {name: full if value == "full" else value for name, value in streams.items()}
-        code, stderr = _with_streams(args, **given)
+        code, _, stderr = _with_streams(args, **given)
     assert code == 2, stderr.decode()
+    if "json" in args and "stdout" not in streams:  # nothing of the document is printed
+        assert _with_streams(args, stdout=subprocess.PIPE, **given)[:2] == (2, b"")
     assert b"Traceback" not in stderr
     if said is not None:
         assert said in stderr
 
 
 def test_a_clean_run_with_standard_output_closed_and_unused_exits_0(valid_log: Path) -> None:
-    code, stderr = _with_streams(["validate", str(valid_log)], stdout=None)
+    code, _, stderr = _with_streams(["validate", str(valid_log)], stdout=None)
     assert code == 0, stderr.decode()
 
 

@@ -236,13 +236,26 @@ def test_naive_timestamp_is_rejected(naive: object) -> None:
     assert loc == ("timestamp",)
 
 
-def test_a_timestamp_whose_offset_has_seconds_is_rejected() -> None:
-    """RFC 3339 cannot write it: it would be written as another instant."""
+@pytest.mark.parametrize("where", ["timestamp", "payload.recorded_at", "payload.x_seen_at"])
+def test_a_datetime_whose_offset_has_seconds_is_rejected_anywhere(where: str) -> None:
+    """RFC 3339 cannot write it: kept as it is (a payload is a plain dict), it would be
+    written as another instant, so the input layer refuses it in any field, known or not
+    (an outside run found it taken in a payload field no model defines)."""
     offset = timezone(timedelta(minutes=19, seconds=32))
-    [(loc, kind)] = errors_of(
-        envelope(CONNECTOR_PROVISIONED, timestamp=datetime(2026, 11, 25, 10, tzinfo=offset))
+    data = envelope(CONNECTOR_PROVISIONED)
+    *parents, last = where.split(".")
+    target = data
+    for part in parents:
+        target = target[part]
+    target[last] = datetime(2026, 11, 25, 10, tzinfo=offset)
+    with pytest.raises(ValidationError) as caught:
+        Event.model_validate(data)
+    [error] = caught.value.errors()
+    assert error["type"] == "not_json"
+    assert (
+        f"$.{where}: a datetime whose UTC offset is not whole minutes (+00:19:32) cannot be"
+        " written as RFC 3339 text" in error["msg"]
     )
-    assert (loc, kind) == (("timestamp",), "timezone_aware")
 
 
 @pytest.mark.parametrize("bad", [1764064800, True, "2026-11-25", "2026-11-25T10:00:00+0500"])

@@ -36,6 +36,10 @@ def check_inputs(files: Iterable[str]) -> None:
     """Exit 2 with a plain sentence when an input cannot be read; ``-`` is standard input."""
     for name in files:
         if name == "-":
+            try:
+                os.fstat(0)
+            except OSError:  # closed when the command started
+                fail("cannot read -: standard input is closed")
             continue
         try:
             mode = os.stat(name).st_mode

@@ -29,6 +29,7 @@ __all__ = [
     "format_instant",
     "full_match",
     "normal_event_id",
+    "offset_text",
     "spelled_event_id",
     "utc_instant_in_range",
 ]
@@ -223,3 +224,13 @@ def format_instant(value: datetime) -> str:
     The year has four digits, as RFC 3339 asks (``0999-01-02T03:04:05Z``).
     """
     return value.astimezone(timezone.utc).replace(tzinfo=None).isoformat() + "Z"
+
+
+def offset_text(offset: timedelta) -> str:
+    """``+00:19:32``, ``-05:00:00.500000``: a UTC offset with its seconds, as said in a
+    message that refuses one RFC 3339 cannot write (whole minutes only)."""
+    sign = "-" if offset < timedelta(0) else "+"
+    size = abs(offset)
+    seconds = size.days * 86400 + size.seconds
+    text = f"{sign}{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+    return text + (f".{size.microseconds:06d}" if size.microseconds else "")

@@ -26,6 +26,7 @@ from ..contract.patterns import (
     UUID_PATTERN,
     full_match,
     normal_event_id,
+    offset_text,
     utc_instant_in_range,
 )
 
@@ -88,7 +89,7 @@ def _check_datetime(value: object) -> object:
             raise _rule_error(
                 "timezone_aware",
                 "must carry a UTC offset of whole minutes, as RFC 3339 writes one "
-                f"(this one is {_offset_text(offset)})",
+                f"(this one is {offset_text(offset)})",
             )
         return value
     if isinstance(value, str):
@@ -105,15 +106,6 @@ def _check_datetime(value: object) -> object:
 
 _OUT_OF_RANGE: Final = "must fall within years 0001-9999 once normalized to UTC"
 _MINUTE: Final = timedelta(minutes=1)
-
-
-def _offset_text(offset: timedelta) -> str:
-    """``+00:19:32``, ``-05:00:00.500000``: an offset as ``datetime`` writes one."""
-    sign = "-" if offset < timedelta(0) else "+"
-    size = abs(offset)
-    seconds = size.days * 86400 + size.seconds
-    text = f"{sign}{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
-    return text + (f".{size.microseconds:06d}" if size.microseconds else "")
 
 
 def _to_utc(value: datetime) -> datetime:

@@ -13,14 +13,14 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Final
 from uuid import UUID
 
 import orjson
 
 from ..contract.limits import INT_RANGE, MAX_DEPTH
-from ..contract.patterns import spelled_event_id
+from ..contract.patterns import offset_text, spelled_event_id
 from .paths import json_path
 from .result import Layer, Violation, violation_order
 
@@ -179,6 +179,7 @@ def _json_type(value: object) -> str:
 
 
 _MODEL_OBJECTS: Final = (datetime, UUID)
+_MINUTE: Final = timedelta(minutes=1)
 """The Python objects a mapping may hold besides JSON values: what the models
 turn RFC 3339 and UUID strings into, so what ``model_dump()`` gives back.
 The model of the field they stand in judges them."""
@@ -220,6 +221,16 @@ class _Scan:
         if isinstance(value, (Mapping, list, tuple)):
             return self._container(value, path)
         if isinstance(value, _MODEL_OBJECTS):
+            offset = value.utcoffset() if isinstance(value, datetime) else None
+            if offset is not None and offset % _MINUTE:
+                # Kept as it is (a payload is a plain dict), it would be written as
+                # another instant: RFC 3339 has no seconds in an offset.
+                self._bad(
+                    path,
+                    "not_json",
+                    "a datetime whose UTC offset is not whole minutes "
+                    f"({offset_text(offset)}) cannot be written as RFC 3339 text",
+                )
             return value
         self._bad(
             path,
