@@ -49,6 +49,18 @@ _TAKES_NOTHING: Final[tuple[Any, ...]] = (
     {"enum": []},
     {"allOf": [{"type": "string"}, False]},
     {"oneOf": [False, {"not": {"title": "nothing"}}]},
+    # found by a second outside run
+    {"oneOf": [True, True]},
+    {"oneOf": [{}, {"description": "anything"}]},
+    {"not": {"not": False}},
+    {"not": {"type": ["array", "boolean", "null", "number", "object", "string"]}},
+    {"if": True, "then": False},
+    {"allOf": [{"type": "string"}, {"type": "integer"}]},
+    {"type": "string", "enum": [1]},
+    {"type": "string", "const": 1},
+    {"type": "string", "minLength": 5, "maxLength": 2},
+    {"type": "integer", "minimum": 5, "maximum": 1},
+    {"type": []},
 )
 """Schemas no value passes."""
 
@@ -129,10 +141,33 @@ def test_moving_an_enum_into_defs_is_no_change() -> None:
             )
             for forbidding in _TAKES_NOTHING
         ),
-        # another dialect reads the same keywords otherwise
+        # another dialect reads the same keywords otherwise; an empty fragment names the same
         (
             _set("$schema", "http://json-schema.org/draft-04/schema#"),
             [("breaking", "$", "unclassified_change")],
+        ),
+        (_set("$schema", "https://json-schema.org/draft/2020-12/schema#"), []),
+        # satisfiable new properties stay additive
+        *(
+            (
+                lambda s, taking=taking: s["properties"].update(extra=taking),
+                [("additive", "$.extra", "optional_field_added")],
+            )
+            for taking in (
+                True,
+                {},
+                {"type": "integer", "minimum": 1, "maximum": 1},
+                {"oneOf": [{"type": "string"}, {"type": "null"}]},
+                {"type": ["string", "integer"], "enum": ["a", 2.0]},
+            )
+        ),
+        # a $ref to a definition that takes nothing
+        (
+            lambda s: (
+                s["$defs"].update(Never=False),
+                s["properties"].update(extra={"$ref": "#/$defs/Never", "description": "x"}),
+            ),
+            [("breaking", "$.extra", "constraint_tightened")],
         ),
         (_drop("properties.ratio"), [("breaking", "$.ratio", "field_removed")]),
         (

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -58,6 +59,13 @@ def _copy(tmp_path: Path) -> Path:
     return folder
 
 
+def _edit(folder: Path, change: Any) -> None:
+    path = folder / "Event.json"
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    change(schema)
+    path.write_text(json.dumps(schema), encoding="utf-8")
+
+
 @pytest.mark.parametrize(
     ("spoil", "reason"),
     [
@@ -73,12 +81,47 @@ def _copy(tmp_path: Path) -> Path:
         (lambda folder: (folder / "Event.json").write_text("{"), "not a JSON file"),
         (
             lambda folder: (folder / "Event.json").write_text(
-                json.dumps({"$schema": "x", "$id": "https://x/schemas/9.0.0/Event.json"})
+                json.dumps(
+                    {
+                        "$schema": "https://json-schema.org/draft/2020-12/schema",
+                        "$id": "https://x/schemas/9.0.0/Event.json",
+                    }
+                )
             ),
             "do not name one contract version",
         ),
+        (
+            lambda folder: _edit(folder, lambda s: s.update({"$schema": "x"})),
+            r"\$schema 'x' names no dialect known here",
+        ),
+        # Found by an outside run: read letter by letter, or a traceback.
+        (
+            lambda folder: _edit(folder, lambda s: s.update(required="event_id")),
+            r"of its dialect \('event_id' is not of type 'array', at required\)",
+        ),
+        (
+            lambda folder: _edit(folder, lambda s: s.update(properties=[])),
+            "not a valid JSON Schema of its dialect",
+        ),
+        (
+            lambda folder: _edit(
+                folder, lambda s: s["properties"]["lamport_clock"].update(minimum="x")
+            ),
+            "not a valid JSON Schema of its dialect",
+        ),
     ],
-    ids=["empty", "no-envelope", "no-event-type", "not-a-schema", "not-json", "mixed-versions"],
+    ids=[
+        "empty",
+        "no-envelope",
+        "no-event-type",
+        "not-a-schema",
+        "not-json",
+        "mixed-versions",
+        "unknown-dialect",
+        "required-a-string",
+        "properties-a-list",
+        "minimum-a-string",
+    ],
 )
 def test_a_folder_that_is_not_a_schema_set_is_an_error(
     tmp_path: Path, spoil: object, reason: str

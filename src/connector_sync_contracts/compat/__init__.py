@@ -50,7 +50,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, cast
 
 from ..contract.catalog import EVENT_FAMILIES
 from ..contract.version import CONTRACT_VERSION
@@ -240,6 +240,12 @@ def _resolve(node: Any, root: Mapping[str, Any], depth: int = 0) -> Any:
         if isinstance(target, dict):
             merged = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
             return _resolve(merged, root, depth + 1)
+        if isinstance(target, bool):  # a boolean schema: no sibling can widen false
+            return (
+                target
+                if len(node) == 1 or not target
+                else _resolve({k: v for k, v in node.items() if k != "$ref"}, root, depth)
+            )
     return {key: _resolve(value, root, depth) for key, value in node.items()}
 
 
@@ -273,25 +279,92 @@ def _open(node: Mapping[str, Any]) -> bool:
     return node.get("additionalProperties", True) is not False
 
 
+def _dialect(uri: Any) -> Any:
+    """A ``$schema`` URI without an empty fragment (``.../schema#`` names ``.../schema``)."""
+    return uri[:-1] if isinstance(uri, str) and uri.endswith("#") else uri
+
+
+def _takes_everything(node: Any) -> bool:
+    """Whether a schema provably takes every value: ``true``, ``{}`` (annotations
+    aside), or the negation of one that takes nothing."""
+    if node is True:
+        return True
+    if not isinstance(node, dict):
+        return False
+    keys = node.keys() - _ANNOTATIONS
+    if keys == {"type"}:
+        return _covers(_types(node), _ALL_TYPES)
+    return not keys or (keys == {"not"} and _takes_nothing(node["not"]))
+
+
 def _takes_nothing(node: Any) -> bool:
-    """Whether a schema provably takes no value: ``false``, ``{"not": {}}``, an empty
-    ``enum``, or an ``allOf``/``anyOf``/``oneOf`` that these make so."""
+    """Whether a schema provably takes no value.
+
+    By rules, not by a prover: ``false``; the negation of a schema that takes
+    everything; an empty ``enum`` or ``type``; ``enum``/``const`` values none of
+    which is of the declared type; bounds that cross (``minLength`` over
+    ``maxLength``, ``minimum`` over ``maximum``); an ``allOf`` with a branch that
+    takes nothing or branches whose types share none; an ``anyOf``/``oneOf``
+    whose branches all take nothing, a ``oneOf`` with two that take everything;
+    an ``if`` that takes everything with a ``then`` that takes nothing.
+    """
     if node is False:
         return True
     if not isinstance(node, dict):
         return False
-    negated = node.get("not")
-    if negated is True or (isinstance(negated, dict) and not negated.keys() - _ANNOTATIONS):
-        return True
-    if node.get("enum") == []:
-        return True
+    types = _types(node)
+    values = _values(node)
     every = node.get("allOf")
-    if isinstance(every, list) and any(_takes_nothing(branch) for branch in every):
-        return True
-    return any(
-        isinstance(branches, list) and branches and all(_takes_nothing(b) for b in branches)
-        for branches in (node.get("anyOf"), node.get("oneOf"))
+    rules = (
+        _takes_everything(node.get("not", False)),
+        not types,
+        values is not None and not any(_of_types(v, types) for v in values.values()),
+        _crossed(node, "minLength", "maxLength"),
+        _crossed(node, "minimum", "maximum"),
+        _crossed(node, "minItems", "maxItems"),
+        isinstance(every, list) and any(_takes_nothing(branch) for branch in every),
+        isinstance(every, list)
+        and not frozenset.intersection(
+            _ALL_TYPES, *(_types(b) for b in every if isinstance(b, dict))
+        ),
+        _takes_everything(node.get("if", False)) and _takes_nothing(node.get("then", True)),
     )
+    if any(rules):
+        return True
+    branches = [node.get(key) for key in ("anyOf", "oneOf")]
+    if any(isinstance(b, list) and b and all(_takes_nothing(x) for x in b) for b in branches):
+        return True
+    one = node.get("oneOf")
+    return isinstance(one, list) and sum(map(_takes_everything, one)) >= 2
+
+
+def _crossed(node: Mapping[str, Any], low: str, high: str) -> bool:
+    lower, upper = node.get(low), node.get(high)
+    numbers = (int, float)
+    return (
+        isinstance(lower, numbers)
+        and isinstance(upper, numbers)
+        and not isinstance(lower, bool)
+        and not isinstance(upper, bool)
+        and lower > upper
+    )
+
+
+def _of_types(value: Any, types: frozenset[str]) -> bool:
+    """Whether a JSON value is of one of ``types`` (an integral number is an integer)."""
+    if isinstance(value, bool):
+        kind = "boolean"
+    elif isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+        return bool(types & {"integer", "number"})
+    elif isinstance(value, float):
+        kind = "number"
+    elif value is None:
+        kind = "null"
+    elif isinstance(value, str):
+        kind = "string"
+    else:
+        kind = "array" if isinstance(value, list) else "object"
+    return kind in types
 
 
 def _short(value: Any) -> str:
@@ -340,6 +413,8 @@ class _Diff:
         if "items" in old or "items" in new:
             self.compare(old.get("items", {}), new.get("items", {}), (*path, Wildcard.ITEM))
         for key in sorted((old.keys() | new.keys()) - _HANDLED):
+            if key == "$schema" and _dialect(old.get(key)) == _dialect(new.get(key)):
+                continue
             if old.get(key) != new.get(key):
                 self.add(
                     path,
@@ -520,6 +595,7 @@ def load_schema_set(directory: Path) -> dict[str, dict[str, Any]]:
             raise SchemaSetError(f"{path}: not a JSON file ({exc})") from exc
         if not isinstance(schema, dict) or "$schema" not in schema:
             raise SchemaSetError(f"{path}: not a JSON Schema (no $schema)")
+        _check_against_its_dialect(path, schema)
         schemas[path.stem] = schema
     if not schemas:
         raise SchemaSetError(f"{directory}: no schema files (*.json) in it")
@@ -532,6 +608,25 @@ def load_schema_set(directory: Path) -> dict[str, dict[str, Any]]:
     if schema_set_version(schemas) is None:
         raise SchemaSetError(f"{directory}: the $ids do not name one contract version")
     return schemas
+
+
+def _check_against_its_dialect(path: Path, schema: dict[str, Any]) -> None:
+    """``SchemaSetError`` when ``schema`` breaks its own dialect's meta-schema (a
+    ``"required": "event_id"``, a ``"minimum": "x"``): compared as it is, it would be
+    read letter by letter, or fail the comparison (found by an outside run)."""
+    from jsonschema.exceptions import SchemaError
+    from jsonschema.validators import validator_for
+
+    validator = validator_for(schema, default=cast("Any", None))  # None: a dialect not known
+    if validator is None:
+        raise SchemaSetError(f"{path}: $schema {schema['$schema']!r} names no dialect known here")
+    try:
+        validator.check_schema(schema)
+    except SchemaError as exc:
+        where = "/".join(str(part) for part in exc.path) or "the top"
+        raise SchemaSetError(
+            f"{path}: not a valid JSON Schema of its dialect ({exc.message}, at {where})"
+        ) from exc
 
 
 def current_schemas() -> dict[str, dict[str, Any]]:
