@@ -135,6 +135,17 @@ def check_problem_sink(on_problem: object) -> None:
         raise TypeError(f"on_problem must be callable, not {type(on_problem).__name__}")
 
 
+def checked_line_limit(max_line_bytes: object) -> int:
+    """``max_line_bytes`` as a caller gives it, checked as ``--max-line-bytes`` is: an
+    ``int`` (not a ``bool``) from 1 to ``MAX_LINE_BYTES_LIMIT``, or a ``TypeError`` /
+    ``ValueError`` naming it, before any line is read."""
+    if isinstance(max_line_bytes, bool) or not isinstance(max_line_bytes, int):
+        raise TypeError(f"max_line_bytes must be an int, not {type(max_line_bytes).__name__}")
+    if not 1 <= max_line_bytes <= MAX_LINE_BYTES_LIMIT:
+        raise ValueError(f"max_line_bytes must be 1..{MAX_LINE_BYTES_LIMIT}, not {max_line_bytes}")
+    return max_line_bytes
+
+
 def line_problem(raw: bytes, line: int = 0) -> LineProblem | None:
     """The line-level problem of a JSONL line (a NUL byte, a blank line), if any.
 
@@ -670,6 +681,8 @@ _REASONS: Final = {
     errno.EROFS: "the file system is read-only",
     errno.ELOOP: "too many levels of symbolic links",
     errno.ENAMETOOLONG: "the name is too long",
+    errno.EMFILE: "too many open files (this process's limit, ulimit -n)",
+    errno.ENFILE: "too many open files on this system",
 }
 
 

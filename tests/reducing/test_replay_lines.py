@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -151,9 +152,29 @@ def test_a_line_over_the_limit_is_refused_unless_the_limit_is_raised(
     assert raised.to_json() == cli.stdout
 
 
-def test_a_limit_out_of_range_is_refused_before_reading() -> None:
-    with pytest.raises(ValueError, match=r"max_line_bytes must be 0\.\."):
-        replay_lines(LINES, max_line_bytes=-1)
+@pytest.mark.parametrize(
+    ("limit", "error", "said"),
+    [
+        (-1, ValueError, "max_line_bytes must be 1..1073741824, not -1"),
+        (0, ValueError, "max_line_bytes must be 1..1073741824, not 0"),
+        (2**30 + 1, ValueError, "max_line_bytes must be 1..1073741824, not 1073741825"),
+        (True, TypeError, "max_line_bytes must be an int, not bool"),
+        (None, TypeError, "max_line_bytes must be an int, not NoneType"),
+        ("100", TypeError, "max_line_bytes must be an int, not str"),
+        (1.5, TypeError, "max_line_bytes must be an int, not float"),
+    ],
+)
+def test_a_limit_the_command_line_refuses_is_refused_before_reading(
+    limit: Any, error: type[Exception], said: str, tmp_path: Path
+) -> None:
+    # Found by an outside run: 0 was taken (every line refused), True read as 1, and
+    # None or "100" a TypeError that did not say which argument.
+    from connector_sync_contracts import replay_partitioned
+
+    with pytest.raises(error, match=re.escape(said)):
+        replay_lines(LINES, max_line_bytes=limit)
+    with pytest.raises(error, match=re.escape(said)):
+        replay_partitioned(tmp_path / "never-read.jsonl", max_line_bytes=limit)
 
 
 def test_gzip_bytes_are_not_taken_for_a_compressed_file() -> None:

@@ -183,6 +183,25 @@ def test_an_unreachable_scheduler_is_an_io_error(
     assert run.err.count("\n") == 1
 
 
+@pytest.mark.parametrize(
+    ("address", "said"),
+    [
+        ("ucx://127.0.0.1:1", "is not a Dask scheduler address (The 'ucx' protocol was removed"),
+        ("wss://127.0.0.1:1", "a TLS address needs Dask's TLS settings for a client"),
+    ],
+    ids=["a-transport-dask-dropped", "wss"],
+)
+def test_other_addresses_dask_cannot_use_are_one_line_at_once(
+    tangled_files: list[Path], address: str, said: str
+) -> None:
+    # Found by a second outside run: ucx:// was an internal error, wss:// waited 30 s.
+    run = run_cli(*replay_args("--scheduler", address), *tangled_files, timeout=30)
+    assert run.code == 2, run.explain()
+    assert run.err.startswith("connector-sync: error: ")
+    assert said in run.err
+    assert run.err.count("\n") == 1
+
+
 def test_a_tls_address_without_tls_settings_is_one_line_at_once(
     tangled_files: list[Path],
 ) -> None:
@@ -192,7 +211,7 @@ def test_a_tls_address_without_tls_settings_is_one_line_at_once(
     assert run.code == 2, run.explain()
     assert run.stdout == b""
     assert run.err.startswith(
-        f"connector-sync: error: cannot reach the Dask scheduler at {address}: a tls://"
+        f"connector-sync: error: cannot reach the Dask scheduler at {address}: a TLS"
         " address needs Dask's TLS settings for a client"
     )
     assert run.err.count("\n") == 1

@@ -22,7 +22,7 @@ from ..contract.patterns import encodable, spelled_event_id
 from ..contract.rules import semantic_failures
 from ..contract.words import plural
 from ..errors import OutOfOrderWarning
-from ..io import DEFAULT_MAX_LINE_BYTES, LineProblem, check_problem_sink
+from ..io import DEFAULT_MAX_LINE_BYTES, LineProblem, check_problem_sink, checked_line_limit
 from ..models.envelope import LIMITS_CHECKED, Event, SortKey, canonical_json
 from ..models.payloads import PAYLOAD_MODELS
 from ..models.results import (
@@ -414,6 +414,7 @@ def replay_lines(
     """
     _one_batch(lines, "lines", "bytes, one per line", "pass an open binary file, or list() of one")
     check_problem_sink(on_problem)
+    checked_line_limit(max_line_bytes)
     with no_gc():
         data = fold_lines(
             lines,

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..contract.lifecycle import DEFAULT_MAX_RECONNECT_CYCLES
-from ..io import DEFAULT_MAX_LINE_BYTES, LineProblem, Source, check_problem_sink
+from ..io import DEFAULT_MAX_LINE_BYTES, LineProblem, Source, check_problem_sink, checked_line_limit
 from .budget import AUTO, Budget, parse_memory_limit
 from .fold import FoldSettings
 from .inputs import expand_inputs, is_url, piece_source
@@ -147,6 +147,7 @@ def replay_partitioned(
     if client is not None and not callable(getattr(client, "submit", None)):
         raise TypeError(f"client must be a dask.distributed Client, not {type(client).__name__}")
     check_problem_sink(on_problem)
+    checked_line_limit(max_line_bytes)
     names = expand_inputs([os.fspath(path) for path in given])
     settings = FoldSettings(
         input_format=input_format,

@@ -33,6 +33,7 @@ import signal
 import tempfile
 import threading
 import uuid
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -353,45 +354,66 @@ def connect(address: str) -> Iterator[Client]:
 
     timeout = parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"), "s")
     try:
-        # An address Dask cannot parse (no port, an unknown scheme) is refused here: a
-        # Client made with one fails inside its event loop, and the half-made client
-        # then hangs for seconds at exit, closing itself.
-        normalized = distributed.comm.normalize_address(address)
-        distributed.comm.get_address_host(normalized)
-        with contextlib.suppress(ValueError):  # a scheme without ports (inproc://)
-            port = distributed.comm.get_address_host_port(normalized)[1]
-            if not 0 < port < 65536:
-                # No connection is tried: it would wait the whole connect timeout.
-                raise ClusterUnavailableError(
-                    f"{address!r} is not a Dask scheduler address (port {port} is not"
-                    " 1-65535); write it as tcp://HOST:PORT"
-                )
-    except ValueError as exc:
+        with warnings.catch_warnings():
+            # An address Dask cannot parse (no port, an unknown scheme) is refused here: a
+            # Client made with one fails inside its event loop, and the half-made client
+            # then hangs for seconds at exit, closing itself. A transport Dask dropped
+            # (ucx://) warns, then raises the warning: said once, in our sentence.
+            warnings.simplefilter("error", FutureWarning)
+            normalized = distributed.comm.normalize_address(address)
+            distributed.comm.get_address_host(normalized)
+            with contextlib.suppress(ValueError):  # a scheme without ports (inproc://)
+                port = distributed.comm.get_address_host_port(normalized)[1]
+                if not 0 < port < 65536:
+                    # No connection is tried: it would wait the whole connect timeout.
+                    raise ClusterUnavailableError(
+                        f"{address!r} is not a Dask scheduler address (port {port} is not"
+                        " 1-65535); write it as tcp://HOST:PORT"
+                    )
+    except (ValueError, FutureWarning) as exc:  # FutureWarning: a transport Dask dropped
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ClusterUnavailableError(
-            f"{address!r} is not a Dask scheduler address ({exc}); write it as tcp://HOST:PORT"
+            f"{address!r} is not a Dask scheduler address ({reason}); write it as tcp://HOST:PORT"
         ) from exc
-    if normalized.startswith("tls://") and _no_tls_settings(distributed):
+    if normalized.startswith(("tls://", "wss://")) and _no_tls_settings(distributed):
         # A client made without them fails inside its event loop (a TypeError), then
         # hangs at exit closing itself: found by an outside run.
         raise ClusterUnavailableError(
-            f"cannot reach the Dask scheduler at {address}: a tls:// address needs Dask's"
+            f"cannot reach the Dask scheduler at {address}: a TLS address needs Dask's"
             " TLS settings for a client (distributed.comm.tls.ca-file, .client.cert and"
             " .client.key, or their DASK_DISTRIBUTED__COMM__TLS__... variables)"
         )
     try:
         client = distributed.Client(address, timeout=timeout, set_as_default=False)
-    except (OSError, TimeoutError, ValueError) as exc:
+    except Exception as exc:  # any failure to connect is one sentence
+        # OSError, a timeout; a scheme whose transport is not installed (ucx://), TLS
+        # files that cannot be read: found by an outside run as an internal error.
+        reason = os_error_reason(exc) if isinstance(exc, OSError) else str(exc)
+        where = ""
+        if isinstance(exc, OSError):
+            tls = normalized.startswith(("tls://", "wss://"))
+            where = (
+                f" ({exc.filename})"
+                if exc.filename
+                else " (a file Dask's TLS settings name, distributed.comm.tls.*)"
+                if tls
+                else ""
+            )
         raise ClusterUnavailableError(
-            f"cannot reach the Dask scheduler at {address}: {exc or type(exc).__name__}"
+            f"cannot reach the Dask scheduler at {address}: {reason or type(exc).__name__}{where}"
         ) from exc
     with _event_loop_quiet(), client:
         yield client
 
 
 def _no_tls_settings(distributed: Any) -> bool:
-    """Whether Dask's configuration gives a client no TLS context."""
-    security = distributed.security.Security()
-    return security.get_connection_args("client").get("ssl_context") is None
+    """Whether Dask's configuration gives a client no TLS context (False when the
+    settings name files that cannot be read: connecting then says which)."""
+    try:
+        security = distributed.security.Security()
+        return security.get_connection_args("client").get("ssl_context") is None
+    except OSError:
+        return False
 
 
 def _sizes(client: Client, budget: Budget | None, pieces: Sequence[Piece]) -> tuple[int, int]:
