@@ -135,6 +135,18 @@ def check_problem_sink(on_problem: object) -> None:
         raise TypeError(f"on_problem must be callable, not {type(on_problem).__name__}")
 
 
+def descriptor_limit() -> int | None:
+    """How many file descriptors this process may open (``ulimit -n``), or None when
+    the system sets no such limit or it is unlimited."""
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    except (ImportError, OSError, ValueError):  # no such limit here (Windows)
+        return None
+    return None if soft == resource.RLIM_INFINITY else soft
+
+
 def checked_line_limit(max_line_bytes: object) -> int:
     """``max_line_bytes`` as a caller gives it, checked as ``--max-line-bytes`` is: an
     ``int`` (not a ``bool``) from 1 to ``MAX_LINE_BYTES_LIMIT``, or a ``TypeError`` /

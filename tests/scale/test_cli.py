@@ -23,7 +23,15 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import pytest
 
-from tests.support.cli import PROGRAM, Run, file_size_limit, parse_problems, run_cli, run_env
+from tests.support.cli import (
+    PROGRAM,
+    Run,
+    file_size_limit,
+    open_files_limit,
+    parse_problems,
+    run_cli,
+    run_env,
+)
 from tests.support.tangles import LINE_LIMIT
 
 from .conftest import replay_args
@@ -425,6 +433,33 @@ def test_a_worker_folder_that_cannot_be_written_is_an_io_error(
     assert err.startswith("connector-sync: error: cannot write the partitions' files")
     assert err.endswith(": file too large (each worker writes under its TMPDIR)\n")
     assert "Traceback" not in err
+
+
+def test_a_spill_of_many_partitions_under_a_low_descriptor_limit_replays_as_in_memory(
+    tmp_path: Path,
+) -> None:
+    # Found by an outside run: each partition file stayed open while routing, so a
+    # small memory limit under `ulimit -n 48` ran out of descriptors (exit 2).
+    from connector_sync_contracts._tooling.synthetic import GeneratorOptions, generate_lines
+
+    log = tmp_path / "log.jsonl"
+    lines = generate_lines(GeneratorOptions(events=3000, connectors=20, seed=3, shuffle=True))
+    log.write_bytes(b"".join(line + b"\n" for line in lines))
+    expected = run_cli("replay", "--format", "json", log)
+    spilled = subprocess.run(
+        [*PROGRAM, "replay", "--format", "json", "--memory-limit", "200KB", str(log)],
+        capture_output=True,
+        env={**run_env(), "TMPDIR": str(tmp_path)},
+        preexec_fn=functools.partial(open_files_limit, 48),
+        check=False,
+        timeout=120,
+    )
+    assert (spilled.returncode, spilled.stdout, spilled.stderr) == (
+        expected.code,
+        expected.stdout,
+        expected.stderr,
+    ), spilled.stderr.decode()
+    assert _spill_folders(tmp_path) == []
 
 
 def _copies_naming_other_connectors() -> bytes:

@@ -39,7 +39,7 @@ from ..contract.lifecycle import DEFAULT_MAX_RECONNECT_CYCLES
 from ..contract.patterns import encodable, normal_event_id
 from ..contract.projection import LINK_INDEX_INDENT, JSONText, ReplayData, all_anomalies
 from ..errors import InputError
-from ..io import LineProblem, LineSink, Source, read_line
+from ..io import LineProblem, LineSink, Source, descriptor_limit, read_line
 from ..reducing.anomalies import (
     AnomalyData,
     anomaly,
@@ -700,18 +700,10 @@ def _inputs_to_hold(count: int) -> int:
     half the descriptors this process may open, so that many inputs never use
     them all up (a copy in an input not held is settled by reading its line by
     number: the same result, read more slowly)."""
-    try:
-        import resource
-
-        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-    except (ImportError, OSError, ValueError):  # no such limit here (Windows)
-        return min(count, _HELD_WITHOUT_A_LIMIT)
-    if soft == resource.RLIM_INFINITY:
-        return count
-    return min(count, max(0, soft // 2 - _DESCRIPTORS_SPARED))
+    limit = descriptor_limit()
+    return count if limit is None else min(count, max(0, limit // 2 - _DESCRIPTORS_SPARED))
 
 
-_HELD_WITHOUT_A_LIMIT: Final = 256
 _DESCRIPTORS_SPARED: Final = 16
 """Of the half a replay may hold, kept for what it opens besides (modules, a spool)."""
 

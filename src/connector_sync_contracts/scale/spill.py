@@ -33,13 +33,14 @@ import mmap
 import os
 import shutil
 import tempfile
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
 from typing import BinaryIO
 
 from ..errors import ContractError, InputError, SpillError
-from ..io import Source, os_error_reason
+from ..io import Source, descriptor_limit, os_error_reason
 from ._engine_calls import no_gc
 from .budget import Budget, system_memory
 from .fold import FoldSettings, fold_group, report_too_long
@@ -110,14 +111,23 @@ class _Store:
         self.buckets = [folder / f"keys-{b:04d}.bin" for b in range(buckets)]
         self.routing = folder / "routing.bin"
         self.too_long = 0
-        self._open: dict[int, BinaryIO] = {}
+        self._open: OrderedDict[int, BinaryIO] = OrderedDict()
+        limit = descriptor_limit()
+        # At most a quarter of the descriptors stay open (the least recently written
+        # file is closed first): a small memory limit makes many partitions, and a
+        # low `ulimit -n` ran out of descriptors (found by an outside run).
+        self._most_open = max(4, limit // 4) if limit is not None else partitions
 
     def append(self, partition: int, data: memoryview) -> None:
         """The router's sink: partition ``partition``'s next lines, to its file."""
         try:
             handle = self._open.get(partition)
             if handle is None:
+                if len(self._open) >= self._most_open:
+                    self._open.popitem(last=False)[1].close()
                 handle = self._open[partition] = open(self.paths[partition], "ab", buffering=0)  # noqa: SIM115
+            else:
+                self._open.move_to_end(partition)
             handle.write(data)
         except OSError as exc:
             raise _spill_error(self.folder, exc) from exc
