@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import errno
 import io
-import os
 import signal
 import sys
 import traceback
@@ -31,7 +30,14 @@ from .._engine.native import engine
 from .._signals import handling
 from ..contract.version import CONTRACT_VERSION
 from . import asyncapi, conformance, generate, replay, schema, validate
-from .common import EXIT_INTERRUPTED, EXIT_OUTPUT_CLOSED, EXIT_USAGE, examples, quiet_stdout
+from .common import (
+    EXIT_INTERRUPTED,
+    EXIT_OUTPUT_CLOSED,
+    EXIT_USAGE,
+    examples,
+    quiet_stdout,
+    to_devnull,
+)
 
 __all__ = ["Program", "main"]
 
@@ -138,10 +144,7 @@ def _tell(text: str) -> bool:
         sys.stderr.write(text)
         sys.stderr.flush()
     except (OSError, ValueError):
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        if devnull != 2:  # 2 itself when it was closed
-            os.dup2(devnull, 2)
-            os.close(devnull)
+        to_devnull(2)
         sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115 - standard error, kept open
         return False
     return True

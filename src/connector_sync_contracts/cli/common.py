@@ -40,6 +40,7 @@ __all__ = [
     "printable",
     "problem_text",
     "quiet_stdout",
+    "to_devnull",
     "reading",
     "say",
     "summary_text",
@@ -116,9 +117,15 @@ def quiet_stdout() -> None:
         fd = sys.stdout.fileno()
     except (OSError, ValueError):
         return  # no descriptor (closed when the command started): nothing is left to flush
+    to_devnull(fd)
+
+
+def to_devnull(fd: int) -> None:
+    """Point descriptor ``fd`` at /dev/null (opening it there when it was closed)."""
     devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, fd)
-    os.close(devnull)
+    if devnull != fd:  # fd itself when it was closed
+        os.dup2(devnull, fd)
+        os.close(devnull)
 
 
 STDOUT: Final = "standard output"

@@ -30,6 +30,7 @@ __all__ = [
     "full_match",
     "normal_event_id",
     "offset_text",
+    "rfc3339_offset",
     "spelled_event_id",
     "utc_instant_in_range",
 ]
@@ -234,3 +235,8 @@ def offset_text(offset: timedelta) -> str:
     seconds = size.days * 86400 + size.seconds
     text = f"{sign}{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
     return text + (f".{size.microseconds:06d}" if size.microseconds else "")
+
+
+def rfc3339_offset(offset: timedelta) -> bool:
+    """Whether RFC 3339 text can write a UTC offset: whole minutes, no seconds."""
+    return not offset % timedelta(minutes=1)

@@ -9,7 +9,7 @@ meaning is one type here, description included (``RecordedAt``).
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Annotated, Any, Final
 from uuid import UUID
 
@@ -27,6 +27,7 @@ from ..contract.patterns import (
     full_match,
     normal_event_id,
     offset_text,
+    rfc3339_offset,
     utc_instant_in_range,
 )
 
@@ -84,7 +85,7 @@ def _check_datetime(value: object) -> object:
             raise _rule_error(
                 "timezone_aware", "must carry a UTC offset (naive datetimes are rejected)"
             )
-        if offset % _MINUTE:
+        if not rfc3339_offset(offset):
             # RFC 3339 text has no seconds in an offset: it could not be written as it is.
             raise _rule_error(
                 "timezone_aware",
@@ -105,7 +106,6 @@ def _check_datetime(value: object) -> object:
 
 
 _OUT_OF_RANGE: Final = "must fall within years 0001-9999 once normalized to UTC"
-_MINUTE: Final = timedelta(minutes=1)
 
 
 def _to_utc(value: datetime) -> datetime:

@@ -13,14 +13,14 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any, Final
 from uuid import UUID
 
 import orjson
 
 from ..contract.limits import INT_RANGE, MAX_DEPTH
-from ..contract.patterns import offset_text, spelled_event_id
+from ..contract.patterns import offset_text, rfc3339_offset, spelled_event_id
 from .paths import json_path
 from .result import Layer, Violation, violation_order
 
@@ -179,7 +179,6 @@ def _json_type(value: object) -> str:
 
 
 _MODEL_OBJECTS: Final = (datetime, UUID)
-_MINUTE: Final = timedelta(minutes=1)
 """The Python objects a mapping may hold besides JSON values: what the models
 turn RFC 3339 and UUID strings into, so what ``model_dump()`` gives back.
 The model of the field they stand in judges them."""
@@ -222,7 +221,7 @@ class _Scan:
             return self._container(value, path)
         if isinstance(value, _MODEL_OBJECTS):
             offset = value.utcoffset() if isinstance(value, datetime) else None
-            if offset is not None and offset % _MINUTE:
+            if offset is not None and not rfc3339_offset(offset):
                 # Kept as it is (a payload is a plain dict), it would be written as
                 # another instant: RFC 3339 has no seconds in an offset.
                 self._bad(
