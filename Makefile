@@ -149,11 +149,21 @@ $(FUZZER_LIB):
 	clang++ -shared -o $@ -Wl,--whole-archive \
 		$$(clang -print-resource-dir)/lib/linux/libclang_rt.fuzzer_no_main-$(ARCH).a -Wl,--no-whole-archive
 
+# Fork mode does not count (or exit 77 for) an input that fails while it reads the
+# seed corpus, so the run fails closed on the artifacts it saved, whatever it says.
+FUZZ_STAMP := fuzz/work/.fuzz-started
 fuzz: sanitize-build $(FUZZER_LIB)
 	mkdir -p fuzz/work/corpus
+	touch $(FUZZ_STAMP)
 	$(FUZZ_ENV) $(SAN_BIN)/python fuzz/fuzz_scanner.py -max_total_time=$(FUZZ_SECONDS) \
 		-dict=fuzz/scanner.dict -artifact_prefix=$(FUZZ_ARTIFACTS) $(FUZZ_FLAGS) \
-		fuzz/work/corpus fuzz/corpus
+		fuzz/work/corpus fuzz/corpus; rc=$$?; \
+	saved=$$(find $(dir $(FUZZ_ARTIFACTS)) -maxdepth 1 -name '$(notdir $(FUZZ_ARTIFACTS))*' \
+		-newer $(FUZZ_STAMP) | sort); \
+	if [ -n "$$saved" ]; then \
+		echo "make fuzz: $$(echo "$$saved" | wc -l) input(s) failed; replay one with make fuzz-repro INPUT=..."; \
+		echo "$$saved"; exit 77; fi; \
+	exit $$rc
 
 fuzz-repro: sanitize-build $(FUZZER_LIB)
 	$(FUZZ_ENV) $(SAN_BIN)/python fuzz/fuzz_scanner.py $(INPUT)

@@ -537,70 +537,64 @@ line_identity(Scanner *self, const char *text, size_t len, uint64_t *ident)
     return 0;
 }
 
-/* The line of a LAZY_LINE record read again from its source's file
-   descriptor into reread_buf: 1 (*text set, valid until the next reread),
-   0 not readable so (a source read again through a callable, no file, or
-   the file no longer holds that many bytes there), -1 an error. A line read
-   again is counted, so that Python can check afterwards that the file did
-   not change meanwhile (runner.py). */
+/* The line of a LAZY_LINE record read again into reread_buf, from its
+   source's file descriptor or its read callable: 1 (*text set, valid until
+   the next reread), 0 not readable so (no file or callable, or the source
+   no longer holds that many bytes there), -1 an error. A line read again is
+   counted, so that Python can check afterwards that the file did not change
+   meanwhile (runner.py); both ways of reading count alike. */
 static int
-line_pread(Scanner *self, const rec_t *r, const char **text)
+line_again(Scanner *self, const rec_t *r, const char **text)
 {
-#ifdef _WIN32
-    (void)self, (void)r, (void)text;
-    return 0;
-#else
     size_t len = (size_t)(r->ident & (LINE_LEN_LIMIT - 1));
     size_t source = (size_t)(r->where >> 48);
-    if (source >= self->n_rereads || self->rereads[source].read || self->rereads[source].fd < 0) return 0;
+    if (source >= self->n_rereads) return 0;
+    off_t at = (off_t)(r->ident >> LINE_LEN_BITS);
     buf_t *b = &self->reread_buf;
     b->len = 0;
     if (buf_room(b, len ? len : 1) < 0) return -1;
-    off_t at = (off_t)(r->ident >> LINE_LEN_BITS);
-    size_t got = 0;
-    while (got < len) {
-        ssize_t n = pread(self->rereads[source].fd, b->data + got, len - got, at + (off_t)got);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return 0;
-        got += (size_t)n;
+    PyObject *read = self->rereads[source].read;
+    if (read) {
+        self->rereading = 1;
+        PyObject *got = PyObject_CallFunction(read, "Kn", (unsigned long long)at, (Py_ssize_t)len);
+        self->rereading = 0;
+        if (!got) return -1;
+        int ok = PyBytes_Check(got) && (size_t)PyBytes_GET_SIZE(got) == len;
+        if (ok) memcpy(b->data, PyBytes_AS_STRING(got), len);
+        Py_DECREF(got);
+        if (!ok) return 0;
+    } else {
+#ifdef _WIN32
+        return 0;
+#else
+        if (self->rereads[source].fd < 0) return 0;
+        size_t got = 0;
+        while (got < len) {
+            ssize_t n = pread(self->rereads[source].fd, b->data + got, len - got, at + (off_t)got);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) return 0;
+            got += (size_t)n;
+        }
+#endif
     }
     self->rereads[source].count++;
     *text = b->data;
     return 1;
-#endif
 }
 
 /* The identity of a LAZY_LINE record: the keyed hash of its line, taken
    from text (the line in its block, when the caller has it) or read again
-   from its source's file or callable. 1 (*ident set), 0 not known (no file,
-   or it no longer holds that many bytes there: the copies are then settled
-   exactly, in Python). A line read again is counted (see line_pread). */
+   (line_again). 1 (*ident set), 0 not known (not readable again: the copies
+   are then settled exactly, in Python). */
 static int
 line_ident(Scanner *self, const rec_t *r, const char *text, uint64_t *ident)
 {
     size_t len = (size_t)(r->ident & (LINE_LEN_LIMIT - 1));
-    if (text) return line_identity(self, text, len, ident) < 0 ? -1 : 1;
-    size_t source = (size_t)(r->where >> 48);
-    if (source >= self->n_rereads) return 0;
-    PyObject *read = self->rereads[source].read;
-    if (read) {
-        self->rereading = 1;
-        PyObject *got = PyObject_CallFunction(read, "Kn", (unsigned long long)(r->ident >> LINE_LEN_BITS),
-                                              (Py_ssize_t)len);
-        self->rereading = 0;
-        if (!got) return -1;
-        int ok = 0;
-        if (PyBytes_Check(got) && (size_t)PyBytes_GET_SIZE(got) == len) {
-            self->rereads[source].count++;
-            ok = line_identity(self, PyBytes_AS_STRING(got), len, ident) < 0 ? -1 : 1;
-        }
-        Py_DECREF(got);
-        return ok;
+    if (!text) {
+        int ok = line_again(self, r, &text);
+        if (ok <= 0) return ok;
     }
-    const char *again;
-    int ok = line_pread(self, r, &again);
-    if (ok <= 0) return ok;
-    return line_identity(self, again, len, ident) < 0 ? -1 : 1;
+    return line_identity(self, text, len, ident) < 0 ? -1 : 1;
 }
 
 /* Whether two copies of an event_id are identical: 1, 0 (or not known:
@@ -617,7 +611,7 @@ identical(Scanner *self, rec_t *held, rec_t *tmp)
     if (held->lazy == LAZY_LINE && tmp->lazy == LAZY_LINE && self->put_line &&
         len == (size_t)(tmp->ident & (LINE_LEN_LIMIT - 1))) {
         const char *again;
-        int ok = line_pread(self, held, &again);
+        int ok = line_again(self, held, &again);
         if (ok < 0) return -1;
         if (ok) {
             if (memcmp(again, self->put_line, len) == 0) return 1;
