@@ -222,3 +222,36 @@ def test_a_line_refused_for_a_limit_still_names_its_event(
     named = sorted(((a.kind, a.event_id or "") for a in result.anomalies), key=str)
     expected = sorted((("malformed_envelope", eid or "") for eid, _ in refused), key=str)
     assert named == expected
+
+
+# Specification section 2: a payload counts "as sent", as a JSON value. Each pair is
+# one value of an unknown payload field written two ways, and whether the two copies
+# are the same content (README, "Where the specification leaves the choice open").
+_SPELLINGS = [
+    ("5.0", "5.00", True),
+    ("5.0", "50e-1", True),
+    ("1e2", "100.0", True),
+    ("0", "-0", True),
+    ('"A"', '"\\u0041"', True),
+    ('{"a":1,"b":2}', '{ "b" : 2, "a" : 1 }', True),
+    ("5", "5.0", False),
+    ("0.0", "-0.0", False),
+    ('"2026-11-24T00:00:00Z"', '"2026-11-24T00:00:00+00:00"', False),
+]
+
+
+@pytest.mark.parametrize("engine_name", ENGINES)
+@pytest.mark.parametrize(("first", "second", "same"), _SPELLINGS)
+def test_a_payload_counts_as_a_json_value_with_numbers_by_kind_and_value(
+    engine_name: Engine, first: str, second: str, same: bool
+) -> None:
+    line = next(line for line in LINES if b'"payload":{' in line)
+    copies = [
+        line.replace(b'"payload":{', f'"payload":{{"x_n":{value},'.encode(), 1)
+        for value in (first, second)
+    ]
+    with engine(engine_name):
+        result = replay_lines(copies)
+    conflicts = [a.kind for a in result.anomalies if a.kind == "conflicting_duplicate"]
+    assert (result.event_count, result.duplicates_dropped) == (1, 1 if same else 0)
+    assert conflicts == ([] if same else ["conflicting_duplicate"])

@@ -319,6 +319,23 @@ def test_a_leap_second_is_refused_saying_why(value: str) -> None:
     assert "leap second" not in other[0].message  # not a leap second: the plain rule
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        "0000-12-31T23:30:00-01:00",  # year 1 in UTC, year 0 as written
+        "9999-12-31T23:30:00-01:00",  # year 10000 in UTC
+        "0001-01-01T00:30:00+01:00",  # year 0 in UTC
+    ],
+)
+def test_a_date_time_in_years_0001_9999_both_as_written_and_in_utc(value: str) -> None:
+    """COMPATIBILITY.md and the schemas' ``$comment``: the date as written and its UTC
+    instant must both fall within years 0001-9999; both layers say ``format``."""
+    assert pairs(validate_event(envelope(timestamp=value))) == {
+        ("model", "$.timestamp", "format"),
+        ("schema", "$.timestamp", "format"),
+    }
+
+
 # ------------------------------------------------------ semantic and strict
 
 

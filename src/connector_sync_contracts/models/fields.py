@@ -176,7 +176,10 @@ UtcDatetime = Annotated[
             type="string",
             format="date-time",
             pattern=DATETIME_PATTERN,
-            **{"$comment": "The UTC instant must fall within years 0001-9999."},
+            **{
+                "$comment": "The date as written and its UTC instant must both "
+                "fall within years 0001-9999."
+            },
         )
     ),
 ]

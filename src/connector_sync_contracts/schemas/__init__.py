@@ -241,8 +241,9 @@ def create_validator(name: str) -> Validator:
     Draft 2020-12 with the contract's dialect details: ``pattern`` uses
     ECMA-262 semantics (``$`` never matches before a final newline);
     ``integer`` means an integer literal and booleans are never numbers;
-    ``date-time`` is checked by rfc3339-validator and must land within years
-    0001-9999 in UTC; a missing property is reported at its own path.
+    ``date-time`` is checked by rfc3339-validator, and its date as written and
+    its UTC instant must both fall within years 0001-9999; a missing property
+    is reported at its own path.
     """
     cls, format_checker = _validator_class()
     validator: Validator = cls(load_schema(name), format_checker=format_checker)
