@@ -134,6 +134,29 @@ def test_no_logs_leaves_out_only_the_logs(valid_log: Path, valid_lines: list[byt
         }
 
 
+@pytest.mark.parametrize("mode", [(), ("--memory-limit", "1kB")], ids=["in-memory", "spilled"])
+def test_no_logs_keeps_a_connector_whose_id_is_the_name_of_a_log(
+    tmp_path: Path, valid_lines: list[bytes], mode: tuple[str, ...]
+) -> None:
+    """``--no-logs`` drops the logs of each state, not every key so named: a connector
+    called ``deliveries`` (or ``transition_log``, ``outcome_log``) once vanished."""
+    ids = sorted({orjson.loads(line)["payload"]["connector_id"] for line in valid_lines})
+    renamed = dict(zip(ids, sorted(LOG_FIELDS), strict=False))
+    assert len(renamed) == len(LOG_FIELDS)
+    lines = []
+    for line in valid_lines:
+        for old, new in renamed.items():
+            line = line.replace(f'"{old}"'.encode(), f'"{new}"'.encode())
+        lines.append(line)
+    log = write_lines(tmp_path / "log.jsonl", lines)
+    run = run_cli("replay", "--format", "json", "--no-logs", *mode, log)
+    assert run.code == 0, run.explain()
+    document, full = orjson.loads(run.stdout), orjson.loads(_api_bytes(lines))
+    assert set(document["connectors"]) == set(full["connectors"]) >= LOG_FIELDS
+    assert set(document["sync"]) == set(full["sync"])
+    assert run.stdout == _api_bytes(lines, include_logs=False)
+
+
 def test_connector_focuses_json_and_table(valid_log: Path, valid_json: Run) -> None:
     full = orjson.loads(valid_json.stdout)
     chosen = sorted(full["connectors"])[1]

@@ -67,11 +67,15 @@ def _read_json(data: bytes) -> Any:
 
 
 def _has_logs(data: Any) -> bool:
-    """Whether any object in ``data`` holds one of the per-event logs (``LOG_FIELDS``)."""
-    if isinstance(data, dict):
-        return bool(LOG_FIELDS & data.keys()) or any(_has_logs(v) for v in data.values())
-    if isinstance(data, list):
-        return any(_has_logs(v) for v in data)
+    """Whether a per-connector state of ``data`` holds one of the per-event logs
+    (``LOG_FIELDS``); states keyed by connector_id or written as a list."""
+    if not isinstance(data, dict):
+        return False
+    for part in ("connectors", "sync"):
+        states = data.get(part) or {}
+        for state in states.values() if isinstance(states, dict) else states:
+            if isinstance(state, dict) and LOG_FIELDS & state.keys():
+                return True
     return False
 
 

@@ -23,6 +23,7 @@ __all__ = [
     "canonical_dumps",
     "canonical_pieces",
     "drop_logs",
+    "drop_state_logs",
     "has_anomalies",
     "section6_form",
 ]
@@ -149,20 +150,26 @@ def _exact_part(value: Any) -> Any:
 def drop_logs(data: Any, *, unkept_only: bool = False) -> None:
     """Remove the ``LOG_FIELDS`` keys from every per-connector state in ``data``, in place.
 
-    ``unkept_only=True`` removes only the logs that are None: those a replay
-    with ``include_logs=False`` did not keep. They are left out, as the
-    CLI's ``--no-logs`` leaves them out, never written as null.
+    ``data`` is a whole-log result in the section 6 shape: the states are
+    the values of its ``connectors`` and ``sync`` maps, and nothing else is
+    touched (a connector whose id is ``deliveries`` stays). ``unkept_only=True``
+    removes only the logs that are None: those a replay with
+    ``include_logs=False`` did not keep. They are left out, as the CLI's
+    ``--no-logs`` leaves them out, never written as null.
     """
-    # Logs live in per-connector states, which sit in objects keyed by
-    # connector_id; lists (links, anomalies, indexes) never hold one, and
-    # skipping them keeps this cheap for results with many links.
-    if isinstance(data, dict):
-        for key in LOG_FIELDS & data.keys():
-            if not unkept_only or data[key] is None:
-                del data[key]
-        for value in data.values():
-            if isinstance(value, dict):
-                drop_logs(value, unkept_only=unkept_only)
+    for part in ("connectors", "sync"):
+        states = data.get(part) if isinstance(data, dict) else None
+        if isinstance(states, dict):
+            for state in states.values():
+                drop_state_logs(state, unkept_only=unkept_only)
+
+
+def drop_state_logs(state: Any, *, unkept_only: bool = False) -> None:
+    """``drop_logs`` of one per-connector state (a connector's or a sync state's dict)."""
+    if isinstance(state, dict):
+        for key in LOG_FIELDS:
+            if key in state and (not unkept_only or state[key] is None):
+                del state[key]
 
 
 def section6_form(data: dict[str, Any], *, include_logs: bool) -> dict[str, Any]:
@@ -267,15 +274,19 @@ class ReplayData:
 
         Each connector's (by connector_id) lifecycle, then delivery
         anomalies, then the link index's, then stream-level ones; the
-        connector_id is None for the last two.
+        connector_id is None for the last two. A connector state without
+        anomalies has no group (a log of many connectors sorts only those
+        with some).
         """
         data = self.data
         connectors, sync = data["connectors"], data["sync"]
         groups: list[tuple[str | None, Sequence[dict[str, Any]]]] = []
-        for cid in sorted({*connectors, *sync}):
+        having = {cid for part in (connectors, sync) for cid, s in part.items() if s["anomalies"]}
+        for cid in sorted(having):
             for part in (connectors, sync):
-                if cid in part:
-                    groups.append((cid, part[cid]["anomalies"]))
+                state = part.get(cid)
+                if state is not None and state["anomalies"]:
+                    groups.append((cid, state["anomalies"]))
         groups.append((None, data["external_links"]["link_anomalies"]))
         groups.append((None, data["anomalies"]))
         return groups

@@ -10,7 +10,7 @@ end), byte-identical for any permutation of the same input. ``repr()`` and
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Final, TypeVar
+from typing import Any, ClassVar, Final, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -20,7 +20,7 @@ from ..contract.lifecycle import (
     SyncOutcome,
     checked_include_logs,
 )
-from ..contract.projection import canonical_dumps, drop_logs, section6_form
+from ..contract.projection import canonical_dumps, drop_logs, drop_state_logs, section6_form
 from ..contract.version import CONTRACT_VERSION
 from ..contract.words import plural
 
@@ -46,6 +46,8 @@ def _anomalyplural(anomalies: tuple[Anomaly, ...]) -> str:
 
 class _Result(BaseModel):
     model_config = _FROZEN
+    # A per-connector state holds its logs itself; any other result, in its states.
+    _is_state: ClassVar[bool] = False
 
     def _summary(self) -> str:
         return ""
@@ -66,7 +68,8 @@ class _Result(BaseModel):
         leaves them out.
         """
         data = self.model_dump(mode="json")
-        drop_logs(data, unkept_only=checked_include_logs(include_logs))
+        drop = drop_state_logs if self._is_state else drop_logs
+        drop(data, unkept_only=checked_include_logs(include_logs))
         return data
 
     def to_json(self, *, include_logs: bool = True) -> bytes:
@@ -86,6 +89,8 @@ class Anomaly(BaseModel):
 
 class ReducedConnectorState(_Result):
     """Projection of one connector's lifecycle (FR-006)."""
+
+    _is_state: ClassVar[bool] = True
 
     connector_id: str = Field(description="Connector this state belongs to.")
     connector_type: str | None = Field(description="From the first accepted event.")
@@ -135,6 +140,8 @@ class DeliveryState(BaseModel):
 
 class ReducedSyncState(_Result):
     """Projection of one connector's sync deliveries (FR-007)."""
+
+    _is_state: ClassVar[bool] = True
 
     connector_id: str = Field(description="Connector this state belongs to.")
     outcome_counts: dict[SyncOutcome, int] = Field(
