@@ -13,10 +13,11 @@
  * A line is mapped here only when Python would map it to the same envelope:
  * the line is one JSON object read with json.c's rules (json_skip: every
  * input limit, repeated keys at any depth), every required attribute is
- * there, and each attribute's text is one this code can judge without
- * decoding JSON escapes: `type` and `source` without them (`source` may
- * percent-encode anything but control characters), the integer attributes
- * as plain digits.
+ * there, and each attribute's text is one this code can judge: `type`,
+ * `source` and `datacontenttype` are judged on their decoded text, as Python
+ * judges them (a producer that writes `\/` or `\u00e9` stays here), the
+ * integer attributes as plain digits. `source` may percent-encode anything
+ * but control characters.
  * Anything else is declined, and Python maps the line and explains what is
  * wrong with it. So this code may decline a line Python maps, never map a
  * line differently.
@@ -142,22 +143,38 @@ number_before(const char *start, const char *end)
     return p;
 }
 
-/* The content of a JSON string written without escapes, or 0. */
+/* The decoded text of the JSON string v: 1 (*out set), 0 not a string, or
+   one whose text would need an escape to be written again between quotes
+   (a '"', a '\\' or a control character: declined, Python maps it), -1 an
+   error. Decoded text lives in the line's scratch buffer until the next
+   string is decoded: use it before decoding another. */
 static int
-plain_string(ce_span_t v, ce_span_t *out)
+string_text(jctx_t *j, ce_span_t v, ce_span_t *out)
 {
-    if (v.n < 2 || v.s[0] != '"' || memchr(v.s, '\\', (size_t)v.n)) return 0;
-    out->s = v.s + 1;
-    out->n = v.n - 2;
+    if (v.n < 2 || v.s[0] != '"') return 0;
+    if (!memchr(v.s, '\\', (size_t)v.n)) {
+        out->s = v.s + 1;
+        out->n = v.n - 2;
+        return 1;
+    }
+    jstr_t text;
+    int err = 0;
+    if (!json_string(j, v.s, v.s + v.n, &text, &err)) return err ? -1 : 0;
+    for (Py_ssize_t i = 0; i < text.n; i++) {
+        unsigned char c = (unsigned char)text.s[i];
+        if (c < 0x20 || c == '"' || c == '\\') return 0;
+    }
+    out->s = text.s;
+    out->n = text.n;
     return 1;
 }
 
-/* `type`: the event type between the prefix and the last .v<N.N.N>. */
+/* `type`: the event type between the prefix and the last .v<N.N.N> (s: the
+   decoded text). */
 static int
-event_type_of(ce_span_t v, const ce_row_t *r, ce_span_t *out)
+event_type_of(ce_span_t s, const ce_row_t *r, ce_span_t *out)
 {
-    ce_span_t s;
-    if (!plain_string(v, &s) || !starts_with(s.s, s.n, &r->arg[0])) return 0;
+    if (!starts_with(s.s, s.n, &r->arg[0])) return 0;
     const char *start = s.s + r->arg[0].n, *end = s.s + s.n;
     const char *patch = number_before(start, end);
     if (!patch || patch - start < 1 || patch[-1] != '.') return 0;
@@ -210,12 +227,12 @@ percent_plain(ce_span_t v)
     return 1;
 }
 
-/* `source`: node, and build when there is one (node and build hold no ':'). */
+/* `source`: node, and build when there is one (node and build hold no ':';
+   s: the decoded text). */
 static int
-source_of(ce_span_t v, const ce_row_t *r, ce_span_t *node, ce_span_t *build)
+source_of(ce_span_t s, const ce_row_t *r, ce_span_t *node, ce_span_t *build)
 {
-    ce_span_t s;
-    if (!plain_string(v, &s) || !starts_with(s.s, s.n, &r->arg[0])) return 0;
+    if (!starts_with(s.s, s.n, &r->arg[0])) return 0;
     const char *start = s.s + r->arg[0].n, *end = s.s + s.n;
     const char *colon = memchr(start, ':', (size_t)(end - start));
     node->s = start;
@@ -303,22 +320,17 @@ ascii_word(const unsigned char *s, Py_ssize_t n, const char *w)
     return k == n;
 }
 
-/* Whether the JSON text v is a string interop/cloudevents.py's _JSON_CONTENT_TYPE
+/* Whether the decoded text v is one interop/cloudevents.py's _JSON_CONTENT_TYPE
    takes, judged in ASCII: application/ or text/, an optional run of letters,
    digits, '.' and '-' ended by '+', then json, all in any letter case; then
-   nothing, or ';' after any spaces, with anything after it. A backslash (an escape),
-   any other whitespace or a non-ASCII letter (which Python's case-blind match
-   may take) declines: Python judges the line. */
+   nothing, or ';' after any spaces, with anything after it. Any other
+   whitespace or a non-ASCII letter (which Python's case-blind match may take)
+   declines: Python judges the line. */
 static int
 json_media_type(ce_span_t v)
 {
     const unsigned char *s = (const unsigned char *)v.s;
-    Py_ssize_t n = v.n;
-    if (n < 2 || s[0] != '"' || s[n - 1] != '"') return 0;
-    s++;
-    n -= 2;
-    if (memchr(s, '\\', (size_t)n)) return 0;
-    Py_ssize_t i;
+    Py_ssize_t n = v.n, i;
     if (n >= 12 && ascii_word(s, 12, "application/"))
         i = 12;
     else if (n >= 5 && ascii_word(s, 5, "text/"))
@@ -393,17 +405,25 @@ ce_map_line(Scanner *self, const ce_plan_t *plan, const char *p, const char *end
     put(out, "{", 1);
     for (int i = 0; i < plan->n; i++) {
         const ce_row_t *r = &plan->rows[i];
-        ce_span_t v = val[i], a, b;
+        ce_span_t v = val[i], a, b, text;
         if (!v.s) {
             if (r->required) goto decline;
             continue;
+        }
+        if (r->kind == CE_TYPE || r->kind == CE_SOURCE || r->kind == CE_JSON_MEDIA) {
+            int ok = string_text(j, v, &text);
+            if (ok < 0) {
+                out->len = start;
+                return -1;
+            }
+            if (!ok) goto decline;
         }
         switch (r->kind) {
         case CE_EQUAL:
             if (v.n != r->arg[0].n || !same(v.s, r->arg[0].s, v.n)) goto decline;
             break;
         case CE_JSON_MEDIA:
-            if (!json_media_type(v)) goto decline;
+            if (!json_media_type(text)) goto decline;
             break;
         case CE_STRING:
             if (*v.s != '"') goto decline;
@@ -417,11 +437,11 @@ ce_map_line(Scanner *self, const ce_plan_t *plan, const char *p, const char *end
             put_member(out, start, &r->field[0], a, AS_JSON);
             break;
         case CE_TYPE:
-            if (!event_type_of(v, r, &a)) goto decline;
+            if (!event_type_of(text, r, &a)) goto decline;
             put_member(out, start, &r->field[0], a, AS_TEXT);
             break;
         case CE_SOURCE:
-            if (!source_of(v, r, &a, &b)) goto decline;
+            if (!source_of(text, r, &a, &b)) goto decline;
             if (!put_member(out, start, &r->field[0], a, AS_URI_PART)) goto decline;
             if (b.s && !put_member(out, start, &r->field[1], b, AS_URI_PART)) goto decline;
             break;
