@@ -704,8 +704,28 @@ def _case(**changes: Any) -> bytes:
     return line_of(envelope(event_type, payload, seq=3) | changes)
 
 
+def _payload_first(payload_text: str | None = None, **payload: Any) -> bytes:
+    """A ``_case()`` line with its payload first, before event_type (read again once
+    event_type is known), its text ``payload_text`` with ``"x":`` before it when given."""
+    document = json.loads(_case(payload=payload))
+    body = render(document.pop("payload"))
+    if payload_text is not None:
+        body = '{"x":' + payload_text + "," + body[1:]
+    return ('{"payload":' + body + "," + render(document)[1:]).encode()
+
+
 LITERAL_CASES: Final[tuple[tuple[str, bytes, bool], ...]] = (
     ("plain", _case(), True),
+    ("payload first", _payload_first(), True),
+    ("payload first, brackets in strings", _payload_first(note='}]{[ \\" \\\\ }'), True),
+    ("payload first, nested unknown", _payload_first('[{"a":["}",{"b":"\\""}]},[]]'), True),
+    ("payload first, repeated key", _payload_first('1,"x":2'), False),
+    ("payload first, crossed brackets", _payload_first("[1}"), False),
+    ("payload first, too deep", _payload_first("[" * 70 + "]" * 70), False),
+    ("payload first, control character", _payload_first('"a\x01b"'), False),
+    ("payload first, lone surrogate", _payload_first('"\\ud800"'), False),
+    ("payload first, bad escape", _payload_first('"\\q"'), False),
+    ("payload first, unclosed", _payload_first('"abc'), False),
     ("lower-case t (RFC 3339 section 5.6)", _case(timestamp="2026-11-25t08:03:00Z"), True),
     ("lower-case z (RFC 3339 section 5.6)", _case(timestamp="2026-11-25T08:03:00z"), True),
     ("space separator", _case(timestamp="2026-11-25 08:03:00Z"), False),

@@ -447,6 +447,12 @@ const char *json_number(const char *p, const char *end, int *isint, int64_t *iv,
 /* Skip any JSON value at p (depth: nesting of the value's parent),
    applying every input limit. NULL defers; *err is set on a Python error. */
 const char *json_skip(jctx_t *j, const char *p, const char *end, int depth, int *err);
+/* The end of the object or array at p (after its closing bracket), found from
+   its brackets and strings alone: nothing is checked, no limit applied. Only
+   for a span that is read again whole, with every check, and must then end
+   at the same place (scan.c: a payload before its event_type). NULL when the
+   brackets do not close. */
+const char *json_span(const char *p, const char *end);
 /* Remember the unknown key k of object `obj`; 1 when it was already there. */
 int json_dup_key(jctx_t *j, uint32_t obj, const jstr_t *k, int *err);
 

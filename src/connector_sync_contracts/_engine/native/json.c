@@ -78,10 +78,14 @@ plain_run(const char *q, const char *end)
     return q;
 }
 
-const char *
-json_string(jctx_t *j, const char *p, const char *end, jstr_t *out, int *err)
+/* The end of the JSON string whose opening quote is p[-1]: the position of its
+   closing quote, or NULL (not a string this contract takes). Checks every
+   escape and every UTF-8 sequence; decodes nothing. */
+static const char *
+string_close(const char *p, const char *end, Py_ssize_t *chars_out, int *ascii_out,
+             int *escaped_out)
 {
-    const char *start = ++p, *q = p;
+    const char *q = p;
     Py_ssize_t chars = 0;
     int ascii = 1, escaped = 0;
     for (;;) {
@@ -108,6 +112,20 @@ json_string(jctx_t *j, const char *p, const char *end, jstr_t *out, int *err)
         q += len;
         chars++;
     }
+    *chars_out = chars;
+    *ascii_out = ascii;
+    *escaped_out = escaped;
+    return q;
+}
+
+const char *
+json_string(jctx_t *j, const char *p, const char *end, jstr_t *out, int *err)
+{
+    const char *start = ++p;
+    Py_ssize_t chars;
+    int ascii, escaped;
+    const char *q = string_close(start, end, &chars, &ascii, &escaped);
+    if (!q) return NULL;
     out->chars = chars;
     out->ascii = ascii;
     if (!escaped) {
@@ -380,14 +398,57 @@ keyset_add(jctx_t *j, keyset_t *ks, const jstr_t *k, int *err)
     return json_dup_key(j, ks->obj, k, err);
 }
 
+/* The first '"' or '\\' at or after q, or a position >= end. */
+static inline const char *
+quote_or_backslash(const char *q, const char *end)
+{
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"'), slash = _mm_set1_epi8('\\');
+    while (q + 16 <= end) {
+        __m128i v = _mm_loadu_si128((const __m128i *)q);
+        int mask = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, slash)));
+        if (mask) return q + __builtin_ctz((unsigned)mask);
+        q += 16;
+    }
+#endif
+    while (q < end && *q != '"' && *q != '\\') q++;
+    return q;
+}
+
+const char *
+json_span(const char *p, const char *end)
+{
+    size_t depth = 0;
+    while (p < end) {
+        char c = *p++;
+        if (c == '"') {
+            for (;;) {
+                p = quote_or_backslash(p, end);
+                if (p >= end) return NULL;
+                if (*p == '"') break;
+                p += 2; /* the escaped character, whatever it is */
+            }
+            p++;
+        } else if (c == '{' || c == '[') {
+            depth++;
+        } else if (c == '}' || c == ']') {
+            if (depth == 0) return NULL;
+            if (--depth == 0) return p;
+        }
+    }
+    return NULL;
+}
+
 const char *
 json_skip(jctx_t *j, const char *p, const char *end, int depth, int *err)
 {
     if (p >= end) return NULL;
     switch (*p) {
-    case '"': {
-        jstr_t s;
-        return json_string(j, p, end, &s, err);
+    case '"': { /* checked, not decoded: nothing reads a skipped value */
+        Py_ssize_t chars;
+        int ascii, escaped;
+        const char *q = string_close(p + 1, end, &chars, &ascii, &escaped);
+        return q ? q + 1 : NULL;
     }
     case '{': {
         if (depth + 1 > j->max_depth) return NULL;

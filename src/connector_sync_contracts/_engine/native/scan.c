@@ -385,10 +385,11 @@ members(Scanner *self, field_t *fields, int n, const char *p, const char *end, v
                     ctx->etype = spec_type_index(&self->spec, tv->str.s, tv->str.n);
                     p = payload(self, ctx->etype, p, end, ctx, err);
                 } else {
-                    /* Checked now, read with its fields once event_type is known. */
+                    /* Only its span now: read whole, with every check, once
+                       event_type is known, and it must end there (scan_line). */
                     if (p >= end || *p != '{') return NULL;
                     ctx->at = p;
-                    p = json_skip(j, p, end, depth, err);
+                    p = json_span(p, end);
                     ctx->end = p;
                 }
                 if (!p) return NULL;
