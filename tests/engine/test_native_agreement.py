@@ -726,6 +726,7 @@ LITERAL_CASES: Final[tuple[tuple[str, bytes, bool], ...]] = (
     ("payload first, lone surrogate", _payload_first('"\\ud800"'), False),
     ("payload first, bad escape", _payload_first('"\\q"'), False),
     ("payload first, unclosed", _payload_first('"abc'), False),
+    ("payload first, cut after a backslash", b'{"payload":{"x":"ab\\', False),
     ("lower-case t (RFC 3339 section 5.6)", _case(timestamp="2026-11-25t08:03:00Z"), True),
     ("lower-case z (RFC 3339 section 5.6)", _case(timestamp="2026-11-25T08:03:00z"), True),
     ("space separator", _case(timestamp="2026-11-25 08:03:00Z"), False),

@@ -426,7 +426,8 @@ json_span(const char *p, const char *end)
                 p = quote_or_backslash(p, end);
                 if (p >= end) return NULL;
                 if (*p == '"') break;
-                p += 2; /* the escaped character, whatever it is */
+                if (end - p < 2) return NULL; /* a '\\' that ends the text */
+                p += 2;                        /* the escaped character, whatever it is */
             }
             p++;
         } else if (c == '{' || c == '[') {
