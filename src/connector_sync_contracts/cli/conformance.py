@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -66,30 +67,29 @@ def _read_json(data: bytes) -> Any:
     return json.loads(data, object_pairs_hook=_object, parse_constant=_constant)
 
 
-def _has_logs(data: Any) -> bool:
-    """Whether a per-connector state of ``data`` holds one of the per-event logs
-    (``LOG_FIELDS``); states keyed by connector_id or written as a list."""
+def _states(data: Any) -> Iterator[tuple[Any, Any]]:
+    """(connector_id, state) of each per-connector state of a replay output, its
+    ``connectors`` and ``sync`` keyed by connector_id or written as a list of states."""
     if not isinstance(data, dict):
-        return False
+        return
     for part in ("connectors", "sync"):
         states = data.get(part) or {}
-        for state in states.values() if isinstance(states, dict) else states:
-            if isinstance(state, dict) and LOG_FIELDS & state.keys():
-                return True
-    return False
+        if isinstance(states, dict):
+            yield from states.items()
+        elif isinstance(states, list):
+            yield from ((s.get("connector_id") if isinstance(s, dict) else None, s) for s in states)
+
+
+def _has_logs(data: Any) -> bool:
+    """Whether a per-connector state of ``data`` holds one of the per-event logs
+    (``LOG_FIELDS``)."""
+    return any(isinstance(state, dict) and LOG_FIELDS & state.keys() for _, state in _states(data))
 
 
 def _identity(projection: dict[str, Any]) -> set[str]:
     """What names a replay output's stream: its connector ids and its links' event ids
     (connectors written as a list of states, not keyed by id, are still named)."""
-    found: set[str] = set()
-    for part in ("connectors", "sync"):
-        states = projection.get(part) or {}
-        if isinstance(states, list):
-            states = [
-                s["connector_id"] for s in states if isinstance(s, dict) and "connector_id" in s
-            ]
-        found.update(f"connector:{cid}" for cid in states if isinstance(cid, str))
+    found = {f"connector:{cid}" for cid, _ in _states(projection) if isinstance(cid, str)}
     links = projection.get("external_links") or {}
     if isinstance(links, dict):
         for link in links.get("links") or ():

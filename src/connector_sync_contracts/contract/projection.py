@@ -157,8 +157,10 @@ def drop_logs(data: Any, *, unkept_only: bool = False) -> None:
     ``include_logs=False`` did not keep. They are left out, as the CLI's
     ``--no-logs`` leaves them out, never written as null.
     """
+    if not isinstance(data, dict):
+        return
     for part in ("connectors", "sync"):
-        states = data.get(part) if isinstance(data, dict) else None
+        states = data.get(part)
         if isinstance(states, dict):
             for state in states.values():
                 drop_state_logs(state, unkept_only=unkept_only)
