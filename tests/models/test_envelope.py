@@ -15,6 +15,7 @@ from connector_sync_contracts import (
     CONNECTOR_PROVISIONED,
     Event,
     canonical_json,
+    replay,
     sort_key,
     validate_event,
 )
@@ -93,6 +94,28 @@ def test_event_is_frozen() -> None:
     with pytest.raises(ValidationError, match="frozen"):
         built.lamport_clock = 99  # type: ignore[misc]
     assert built.lamport_clock == 1
+
+
+def test_model_copy_with_an_update_validates_it() -> None:
+    # pydantic's model_copy(update=...) does not validate, and replay() takes an
+    # Event as validated: a copy stamped with an unnormalized id was folded
+    # under that id, and one with a negative clock was folded at all.
+    built = event()
+    copy = built.model_copy(update={"event_id": UUID_UPPER, "lamport_clock": 7})
+    assert copy.event_id == UUID_UPPER.lower()
+    assert copy.lamport_clock == 7
+    assert copy == Event.model_validate(
+        {**built.model_dump(), "event_id": UUID_UPPER.lower(), "lamport_clock": 7}
+    )
+    assert replay([copy, json.loads(copy.model_dump_json())]).duplicates_dropped == 1
+    for bad in ({"lamport_clock": -5}, {"lamport_clock": "7"}, {"event_id": "not-an-id"}):
+        with pytest.raises(ValidationError):
+            built.model_copy(update=bad)
+    with pytest.raises(ValidationError, match="timezone"):
+        built.model_copy(update={"timestamp": datetime(2026, 1, 1)})  # naive
+    # Without an update it is pydantic's copy: the same values, validated already.
+    assert built.model_copy() == built
+    assert built.model_copy(deep=True).payload is not built.payload
 
 
 # --------------------------------------------------------------------------- strict JSON types

@@ -23,6 +23,8 @@ from ..validation.input import load_json_object, load_mapping
 from .fields import EventIdStr, NonEmptyStr, UtcDatetime, UuidField, VersionStr
 
 if TYPE_CHECKING:
+    from typing_extensions import Self
+
     from ..validation.result import Violation
 
 __all__ = ["LIMITS_CHECKED", "Event", "SortKey", "canonical_json", "sort_key"]
@@ -116,6 +118,25 @@ class Event(BaseModel):
             )
         context = {**(options.pop("context", None) or {}), **LIMITS_CHECKED}
         return cls.model_validate(obj, context=context, **options)
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy of this event; with ``update``, a new ``Event`` validated from it.
+
+        pydantic's own ``model_copy(update=...)`` does not validate, so it could
+        make an Event that breaks the contract (an id not in normal form, a
+        negative clock, a string for a number). ``replay()`` takes an Event as
+        validated when it was made and does not check its envelope again, so
+        such a copy would be folded as it is, or fail with an error naming
+        nothing. Here the fields with ``update`` applied are validated as
+        ``model_validate`` validates a mapping: a bad value raises
+        ``ValidationError``, and event_id and timestamp are normalized.
+        ``deep`` has no effect then: every value is read afresh.
+        """
+        if not update:
+            return super().model_copy(deep=deep)
+        fields = dict(self.__dict__)
+        fields.update(update)
+        return self.model_validate(fields)
 
     @property
     def sort_key(self) -> SortKey:
