@@ -399,6 +399,42 @@ def test_strict_mode_reports_unknown_fields_and_project_mismatch() -> None:
     assert Layer.STRICT in result.layers
 
 
+@pytest.mark.parametrize(
+    ("event_type", "broken", "also"),
+    [
+        ("ConnectorProvisioned", {"lamport_clock": "x"}, ("model", "$.lamport_clock", "type")),
+        (
+            "ConnectorProvisioned",
+            {"payload.actor_type": "x"},
+            ("model", "$.payload.actor_type", "enum"),
+        ),
+        (
+            "ConnectorDegraded",
+            {"payload.last_healthy_at": "2030-01-01T00:00:00Z"},
+            ("semantic", "$.payload.last_healthy_at", "last_healthy_after_recorded"),
+        ),
+    ],
+    ids=["envelope-invalid", "payload-invalid", "semantic-rule"],
+)
+def test_strict_mode_reports_the_project_mismatch_beside_other_problems(
+    event_type: str, broken: dict[str, Any], also: tuple[str, str, str]
+) -> None:
+    # Every problem of a line is reported at once: a mismatch was left out when
+    # the envelope or the payload had another problem.
+    data = envelope(event_type=event_type, payload=sample_document(event_type))
+    data["payload"]["project_uuid"] = "c1a2b3c4-d5e6-4f70-8192-a3b4c5d6e7f8"
+    for key, value in broken.items():
+        holder, name = (data["payload"], key[8:]) if key.startswith("payload.") else (data, key)
+        holder[name] = value
+    found = pairs(validate_event(data, strict=True))
+    assert ("strict", "$.payload.project_uuid", "project_uuid_mismatch") in found
+    assert also in found
+    # Only when both values are UUIDs: a bad one is its own problem, not a mismatch.
+    data["payload"]["project_uuid"] = "not-a-uuid"
+    codes = {code for _, _, code in pairs(validate_event(data, strict=True))}
+    assert "project_uuid_mismatch" not in codes
+
+
 def test_strict_mode_compares_uuids_not_spellings() -> None:
     data = envelope(project_uuid=PROJECT.upper())
     data["payload"]["project_uuid"] = PROJECT.replace("-", "")

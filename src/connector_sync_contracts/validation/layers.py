@@ -32,11 +32,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
+from uuid import UUID
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ..contract.rules import semantic_failures, semantic_rule_field
 from ..models.envelope import LIMITS_CHECKED, Event
+from ..models.fields import UuidField
 from ..models.payloads import PAYLOAD_MODELS
 from ..schemas import ENVELOPE_SCHEMA, create_validator
 from .input import PathParts, cloudevent_hint, load_json_object, spelled_as_json, violation
@@ -189,22 +191,36 @@ def _validate_envelope(
     if event_type is None or not isinstance(payload, dict):
         return event_type
     parsed = _payload_layers(run, event_type, payload, ("payload",), strict)
-    inner = getattr(parsed, "project_uuid", None)
-    if (
-        strict
-        and isinstance(envelope, Event)
-        and inner is not None
-        and inner != envelope.project_uuid
-    ):
-        run.violations.append(
-            violation(
-                Layer.STRICT,
-                ("payload", "project_uuid"),
-                "project_uuid_mismatch",
-                f"payload project_uuid {inner} differs from the envelope's {envelope.project_uuid}",
+    if strict and "project_uuid" in PAYLOAD_MODELS[event_type].model_fields:
+        # Judged on the two values alone, whatever else is wrong with the line:
+        # a producer fixing one problem must not find this one on the next run.
+        outer = envelope.project_uuid if isinstance(envelope, Event) else _uuid(data)
+        inner = getattr(parsed, "project_uuid", None) if parsed is not None else _uuid(payload)
+        if outer is not None and inner is not None and inner != outer:
+            run.violations.append(
+                violation(
+                    Layer.STRICT,
+                    ("payload", "project_uuid"),
+                    "project_uuid_mismatch",
+                    f"payload project_uuid {inner} differs from the envelope's {outer}",
+                )
             )
-        )
     return event_type
+
+
+_UUID_FIELD: Final = TypeAdapter(UuidField)
+
+
+def _uuid(data: Mapping[str, Any]) -> UUID | None:
+    """``data``'s project_uuid as the models read it; None when absent, null or not
+    one (the model layer reports that)."""
+    value = data.get("project_uuid")
+    if value is None:
+        return None
+    try:
+        return _UUID_FIELD.validate_python(value)
+    except ValidationError:
+        return None
 
 
 def validate_event(
