@@ -202,6 +202,24 @@ def test_an_unknown_connector_is_a_warning_with_close_matches(valid_log: Path) -
     )
 
 
+def test_a_connector_named_only_by_links_is_no_unknown_connector(
+    tmp_path: Path, valid_lines: list[bytes]
+) -> None:
+    # Its links are what --connector shows of it; a warning said no event named it.
+    link = next(
+        orjson.loads(line)
+        for line in valid_lines
+        if orjson.loads(line)["event_type"] == "ExternalReferenceLinked"
+    )
+    link["payload"]["connector_id"] = "only-links"
+    log = write_lines(tmp_path / "links.jsonl", [orjson.dumps(link)])
+    run = run_cli("replay", "--format", "json", "--connector", "only-links", log)
+    assert run.code == 0, run.explain()
+    assert "warning" not in run.err
+    [shown] = orjson.loads(run.stdout)["external_links"]["links"]
+    assert shown["connector_id"] == "only-links"
+
+
 # ------------------------------------------------------------------ the table
 
 

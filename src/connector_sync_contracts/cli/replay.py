@@ -252,8 +252,11 @@ def _print_pending(pending: list[str]) -> None:
 
 
 def _warn_unknown(connectors: tuple[str, ...], data: dict[str, Any]) -> None:
-    """Warn about each ``--connector`` ID that no event names (a typo, most often)."""
-    known = {*data["connectors"], *data["sync"]}
+    """Warn about each ``--connector`` ID that no event names (a typo, most often).
+
+    A connector named only by links counts: ``focus`` keeps its links."""
+    links = data["external_links"]["links"]
+    known = {*data["connectors"], *data["sync"], *(link["connector_id"] for link in links)}
     for cid in dict.fromkeys(connectors):
         if cid in known:
             continue
