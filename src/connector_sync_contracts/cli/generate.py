@@ -64,7 +64,10 @@ Beyond it a count is a typo, and Python's ranges overflow at 2**63."""
     type=click.IntRange(min=0, max=_MOST),
     default=0,
     metavar="N",
-    help="Invalid lines to add (malformed JSON, missing fields, credentials in a URL ...).",
+    help="Invalid lines to add: a recent line broken one way (malformed JSON, missing "
+    "fields, credentials in a URL ...). Most keep their event_id, so replay also counts "
+    "them among that event's copies: its duplicates_dropped and conflicting_duplicate "
+    "counts need not equal --duplicates and --conflicts.",
 )
 @click.option(
     "--conflicts",
