@@ -143,6 +143,9 @@ def test_replay_partitioned_checks_the_reconnect_limit_before_reading(tmp_path: 
         (reduce_connector_events, "a mapping"),
         (replay_lines, "bytes"),
         (replay_lines, "a text"),
+        (replay, "None"),
+        (replay_lines, "None"),
+        (reduce_connector_events, "a number"),
     ],
 )
 def test_one_event_or_one_text_where_a_batch_belongs_is_a_type_error(
@@ -158,6 +161,9 @@ def test_one_event_or_one_text_where_a_batch_belongs_is_a_type_error(
         "an event": Event.model_validate(first),
         "a text": LINES[0].decode(),
         "bytes": b"".join(line + b"\n" for line in LINES),
+        # Not iterable at all: Python's own "'NoneType' object is not iterable" named neither.
+        "None": None,
+        "a number": 7,
     }[given]
     with engine(name), pytest.raises(TypeError, match=r"must be an iterable of .*, not "):
         call(value)
@@ -224,6 +230,7 @@ def test_replay_lines_refuses_an_on_problem_that_cannot_be_called() -> None:
     [
         ("sync", TypeError, "families must be a set of Family members, not str"),
         ({"bogus"}, ValueError, "families must be Family members (connector, "),
+        (set(), ValueError, "families must name at least one of connector, "),
     ],
 )
 def test_a_projection_of_families_it_does_not_know_is_refused(

@@ -65,12 +65,18 @@ def checked_families(value: object) -> frozenset[Family]:
     """``value``, a set of families (``Family`` members or their values), as members.
 
     Otherwise ``TypeError`` for what is no set (a string such as ``"sync"``
-    would be read letter by letter) and ``ValueError`` naming what is no
-    family: a fold of no family it knows would be an empty projection.
+    would be read letter by letter) and ``ValueError`` for an empty set or
+    naming what is no family: a fold of no family it knows would be an
+    empty projection.
     """
     if not isinstance(value, (set, frozenset)):
         raise TypeError(f"families must be a set of Family members, not {type(value).__name__}")
     known = {family.value: family for family in Family}
+    if not value:
+        raise ValueError(
+            f"families must name at least one of {', '.join(sorted(known))}: "
+            "an empty set would fold no event"
+        )
     unknown = sorted(repr(item) for item in value if item not in known)
     if unknown:
         raise ValueError(

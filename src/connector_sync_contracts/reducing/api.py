@@ -354,6 +354,9 @@ def _one_batch(given: object, name: str, items: str, hint: str) -> None:
         raise TypeError(
             f"{name} must be an iterable of {items}, not {type(given).__name__}: {hint}"
         )
+    # Asked of the type, not by iter(): a caller's iterable may start work when iterated.
+    if not isinstance(given, Iterable) and not hasattr(type(given), "__getitem__"):
+        raise TypeError(f"{name} must be an iterable of {items}, not {type(given).__name__}")
 
 
 def _stream_anomalies(folded: Folded) -> list[AnomalyData]:
