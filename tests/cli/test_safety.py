@@ -208,6 +208,56 @@ def test_python_m_exits_130_when_the_ctrl_c_went_through_exec(tmp_path: Path) ->
     assert done.stderr == b"connector-sync: interrupted\n"
 
 
+_INTERRUPTED_IN_FLUSH = """
+import sys
+
+from connector_sync_contracts._entry import main
+from connector_sync_contracts.cli import main as group
+
+
+class Output:
+    # Standard output whose first flush is where Ctrl-C lands.
+    def __init__(self, stream):
+        self.stream, self.interrupted = stream, False
+
+    def write(self, text):
+        return self.stream.write(text)
+
+    def flush(self):
+        if not self.interrupted:
+            self.interrupted = True
+            raise KeyboardInterrupt
+        self.stream.flush()
+
+
+@group.command("interrupted-in-flush")
+def interrupted_in_flush() -> None:
+    sys.stdout = Output(sys.stdout)
+    sys.stdout.write("the last of a large output\\n")
+
+
+main()
+"""
+
+
+def test_ctrl_c_while_the_last_output_is_written_is_one_line_and_130(tmp_path: Path) -> None:
+    # Found by an outside run: Ctrl-C after the command ended, while standard output
+    # was flushed, printed a KeyboardInterrupt traceback and died by the signal.
+    (tmp_path / "interrupted_in_flush.py").write_text(_INTERRUPTED_IN_FLUSH)
+    env = run_env()
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tmp_path), env.get("PYTHONPATH")]))
+    done = subprocess.run(
+        [PROGRAM[0], "-m", "interrupted_in_flush", "interrupted-in-flush"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 130, done
+    assert done.stderr == b"connector-sync: interrupted\n"
+
+
 def test_an_interrupted_validate_keeps_the_old_quarantine(tmp_path: Path) -> None:
     log = tmp_path / "big.jsonl"
     with log.open("wb") as handle:

@@ -10,12 +10,14 @@ temporary folder never outlives the command.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -189,6 +191,87 @@ def test_an_unreachable_scheduler_is_an_io_error(
     expected = f"connector-sync: error: cannot reach the Dask scheduler at {address}"
     assert run.err.startswith(expected)
     assert run.err.count("\n") == 1
+
+
+class _NotAScheduler:
+    """A TCP server on a free local port that is no Dask scheduler: it answers each
+    connection as a web server would (``reply``), or holds it without a word."""
+
+    def __init__(self, reply: bytes | None) -> None:
+        self.reply = reply
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.address = f"tcp://127.0.0.1:{self.server.getsockname()[1]}"
+        self.held: list[socket.socket] = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:  # closed: the test is over
+                return
+            if self.reply is None:
+                self.held.append(conn)
+                continue
+            with conn:
+                conn.settimeout(1)
+                with contextlib.suppress(OSError):
+                    conn.recv(65536)
+                conn.sendall(self.reply)
+
+    def close(self) -> None:
+        self.server.close()
+        for conn in self.held:
+            conn.close()
+
+
+@pytest.mark.parametrize(
+    ("reply", "said"),
+    [
+        (
+            b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+            "the server there does not speak Dask's protocol",
+        ),
+        (None, "it took the connection but gave no answer within 1 s"),
+    ],
+    ids=["a-web-server", "a-silent-server"],
+)
+def test_a_server_that_is_no_scheduler_is_one_line_without_a_hang(
+    tangled_files: list[Path], monkeypatch: pytest.MonkeyPatch, reply: bytes | None, said: str
+) -> None:
+    # Found by an outside run: a web port gave "MemoryError", then a 60 s wait and a
+    # traceback while the half-made client closed; a server that never answered held
+    # Dask's handshake (no timeout of its own) for good.
+    monkeypatch.setenv("DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT", "1s")
+    server = _NotAScheduler(reply)
+    try:
+        run = run_cli(*replay_args("--scheduler", server.address), *tangled_files, timeout=30)
+    finally:
+        server.close()
+    assert run.code == 2, run.explain()
+    assert run.stdout == b""
+    assert run.err == (
+        f"connector-sync: error: cannot reach the Dask scheduler at {server.address}: {said}"
+        + (
+            ""
+            if reply is None
+            else " (a web or dashboard port? a scheduler listens on 8786 unless told otherwise)"
+        )
+        + "\n"
+    )
+
+
+def test_a_worker_address_is_not_taken_for_a_scheduler(
+    tangled_files: list[Path], cluster: Client
+) -> None:
+    worker = sorted(cluster.scheduler_info()["workers"])[0]
+    run = run_cli(*replay_args("--scheduler", worker), *tangled_files, timeout=60)
+    assert run.code == 2, run.explain()
+    assert run.err == (
+        f"connector-sync: error: cannot reach the Dask scheduler at {worker}: the server "
+        "there is a Dask Worker, not a scheduler\n"
+    )
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ lines and problems come back in their true places.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -112,3 +113,20 @@ def test_a_local_cluster_that_fails_to_start_is_started_once_more(
         ):
             pass
     assert len(starts) == 2
+
+
+def test_a_schedulers_client_logs_only_errors_while_it_is_used(cluster: Client) -> None:
+    # Found by an outside run: a worker killed early made Dask's client log "Couldn't
+    # gather 1 keys, rescheduling" on stderr, which must be the in-memory replay's.
+    from connector_sync_contracts.scale.cluster import connect
+
+    log = logging.getLogger("distributed.client")
+    before = log.level
+    log.setLevel(logging.WARNING)  # what Dask's own configuration sets
+    try:
+        with connect(cluster.scheduler_info()["address"]):
+            assert not log.isEnabledFor(logging.WARNING)
+            assert log.isEnabledFor(logging.ERROR)
+        assert log.isEnabledFor(logging.WARNING)  # given back when the replay ends
+    finally:
+        log.setLevel(before)

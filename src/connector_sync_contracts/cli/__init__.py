@@ -117,6 +117,12 @@ class Program(click.Group):
             code = EXIT_USAGE
         try:
             sys.stdout.flush()
+        except KeyboardInterrupt:
+            # Ctrl-C while the rest of the output was written, after the command
+            # ended (found by an outside run as a traceback): the same one line.
+            _interrupt_handled()
+            _tell("connector-sync: interrupted\n")
+            code = EXIT_INTERRUPTED
         except BrokenPipeError:
             quiet_stdout()
             code = EXIT_OUTPUT_CLOSED

@@ -383,6 +383,7 @@ def connect(address: str) -> Iterator[Client]:
             " TLS settings for a client (distributed.comm.tls.ca-file, .client.cert and"
             " .client.key, or their DASK_DISTRIBUTED__COMM__TLS__... variables)"
         )
+    _ask_identity(distributed, address, normalized, timeout)
     try:
         client = distributed.Client(address, timeout=timeout, set_as_default=False)
     except Exception as exc:  # any failure to connect is one sentence
@@ -402,8 +403,77 @@ def connect(address: str) -> Iterator[Client]:
         raise ClusterUnavailableError(
             f"cannot reach the Dask scheduler at {address}: {reason or type(exc).__name__}{where}"
         ) from exc
-    with _event_loop_quiet(), client:
+    with _event_loop_quiet(), _dask_warnings_quiet(), client:
         yield client
+
+
+@contextlib.contextmanager
+def _dask_warnings_quiet() -> Iterator[None]:
+    """Dask's loggers in this process say only errors while a scheduler's client is used.
+
+    A worker lost early made the client log "Couldn't gather 1 keys, rescheduling" at
+    WARNING (found by an outside run): Dask recovers on its own, the output does not
+    change, and standard error must be the in-memory replay's. A local cluster is
+    quieted so by ``silence_logs``.
+    """
+    names = ["distributed"]
+    names += [name for name in logging.root.manager.loggerDict if name.startswith("distributed.")]
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [log.level for log in loggers]
+    for log in loggers:
+        log.setLevel(max(log.getEffectiveLevel(), logging.ERROR))
+    yield
+    # Restored only when the block ends normally: after an error or Ctrl-C the command
+    # is ending, and a logger silenced meanwhile (``_silence_dask``) stays so.
+    for log, level in zip(loggers, levels, strict=True):
+        log.setLevel(level)
+
+
+def _ask_identity(distributed: Any, address: str, normalized: str, timeout: float) -> None:
+    """Ask the server at ``address`` who it is, within ``timeout`` seconds (and one more),
+    before a ``Client`` is made; ``ClusterUnavailableError`` unless a scheduler answers.
+
+    A Client pointed at a server that is no Dask scheduler fails badly (found by an
+    outside run): an HTTP reply is read as a frame length (``MemoryError``), a server
+    that waits for a request holds Dask's handshake (which has no timeout of its own)
+    forever, and the half-made client then waits 60 s at exit to close itself, with a
+    traceback. Here one connection, its handshake and Dask's ``identity`` request
+    share one deadline, and no client exists until a scheduler has answered.
+    """
+    import asyncio
+
+    async def identity() -> object:
+        connection = distributed.security.Security().get_connection_args("client")
+        comm = await distributed.comm.connect(normalized, timeout=timeout, **connection)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    def refused(reason: str) -> ClusterUnavailableError:
+        return ClusterUnavailableError(f"cannot reach the Dask scheduler at {address}: {reason}")
+
+    try:
+        # A second past Dask's own deadline: a connection that cannot be made fails
+        # there first, with Dask's reason ("timed out trying to connect ...").
+        answer = asyncio.run(asyncio.wait_for(identity(), timeout + 1))
+    except (asyncio.TimeoutError, TimeoutError) as exc:
+        raise refused(f"it took the connection but gave no answer within {timeout:g} s") from exc
+    except OSError as exc:
+        raise refused(os_error_reason(exc) or type(exc).__name__) from exc
+    except Exception as exc:  # MemoryError, a bad frame: bytes that are not Dask's protocol
+        raise refused(
+            "the server there does not speak Dask's protocol (a web or dashboard port? "
+            "a scheduler listens on 8786 unless told otherwise)"
+        ) from exc
+    kind = answer.get("type") if isinstance(answer, dict) else None
+    if kind != "Scheduler":
+        raise refused(
+            f"the server there is a Dask {kind}, not a scheduler"
+            if kind
+            else "the server there did not answer as a Dask scheduler"
+        )
 
 
 def _no_tls_settings(distributed: Any) -> bool:
