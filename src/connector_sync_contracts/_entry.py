@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 from types import FrameType
+from typing import NoReturn
 
 __all__ = ["main"]
 
@@ -21,7 +22,12 @@ def main() -> None:
     # Installed first, then put back unless Python's own handler was there (SIGINT
     # ignored, or a caller's handler): asking first (signal.getsignal, which looks
     # the handler up in an enum) left a window where Ctrl-C was Python's traceback.
-    previous = signal.signal(signal.SIGINT, _interrupted_while_loading)
+    try:
+        previous = signal.signal(signal.SIGINT, _interrupted_while_loading)
+    except KeyboardInterrupt:
+        # Ctrl-C that Python's own handler took while ours was being put in place
+        # (signal.signal runs enum code around the install): a test saw it, once.
+        _interrupted_while_loading(signal.SIGINT, None)
     loading = previous is signal.default_int_handler
     if not loading:  # None: a handler not set from Python, which cannot be set back
         signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
@@ -32,7 +38,7 @@ def main() -> None:
     command()
 
 
-def _interrupted_while_loading(signum: int, frame: FrameType | None) -> None:
+def _interrupted_while_loading(signum: int, frame: FrameType | None) -> NoReturn:
     sys.stderr.write("connector-sync: interrupted\n")
     sys.stderr.flush()
     os._exit(130)  # nothing is open or written yet: no cleanup to wait for
