@@ -190,20 +190,27 @@ main()
 """
 
 
-def test_python_m_exits_130_when_the_ctrl_c_went_through_exec(tmp_path: Path) -> None:
-    # CPython ends a `python -m` process by SIGINT after it exits when a
-    # KeyboardInterrupt left an exec() of text, even one the command handled.
-    (tmp_path / "interrupted_in_exec.py").write_text(_INTERRUPTED_IN_EXEC)
+def _run_as_module(folder: Path, source: str, command: str) -> subprocess.CompletedProcess[bytes]:
+    """``python -m`` of a module holding ``source`` (written to ``folder``), running
+    ``connector-sync COMMAND`` through the real entry point."""
+    module = command.replace("-", "_")
+    (folder / f"{module}.py").write_text(source)
     env = run_env()
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tmp_path), env.get("PYTHONPATH")]))
-    done = subprocess.run(
-        [PROGRAM[0], "-m", "interrupted_in_exec", "interrupted-in-exec"],
-        cwd=tmp_path,
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(folder), env.get("PYTHONPATH")]))
+    return subprocess.run(
+        [PROGRAM[0], "-m", module, command],
+        cwd=folder,
         env=env,
         capture_output=True,
         timeout=120,
         check=False,
     )
+
+
+def test_python_m_exits_130_when_the_ctrl_c_went_through_exec(tmp_path: Path) -> None:
+    # CPython ends a `python -m` process by SIGINT after it exits when a
+    # KeyboardInterrupt left an exec() of text, even one the command handled.
+    done = _run_as_module(tmp_path, _INTERRUPTED_IN_EXEC, "interrupted-in-exec")
     assert done.returncode == 130, done
     assert done.stderr == b"connector-sync: interrupted\n"
 
@@ -243,17 +250,7 @@ main()
 def test_ctrl_c_while_the_last_output_is_written_is_one_line_and_130(tmp_path: Path) -> None:
     # Found by an outside run: Ctrl-C after the command ended, while standard output
     # was flushed, printed a KeyboardInterrupt traceback and died by the signal.
-    (tmp_path / "interrupted_in_flush.py").write_text(_INTERRUPTED_IN_FLUSH)
-    env = run_env()
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tmp_path), env.get("PYTHONPATH")]))
-    done = subprocess.run(
-        [PROGRAM[0], "-m", "interrupted_in_flush", "interrupted-in-flush"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
+    done = _run_as_module(tmp_path, _INTERRUPTED_IN_FLUSH, "interrupted-in-flush")
     assert done.returncode == 130, done
     assert done.stderr == b"connector-sync: interrupted\n"
 
