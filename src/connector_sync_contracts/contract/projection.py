@@ -9,7 +9,7 @@ per-event logs, the same canonical bytes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 import orjson
@@ -323,11 +323,8 @@ class ReplayData:
         that datetimes and enum members are left as they are:
         ``canonical_dumps`` writes them exactly as pydantic's JSON mode does.
         """
-        data = dict(self.data)
         # Copies of the per-connector states: dropping logs must not change self.data.
-        data["connectors"] = {cid: dict(state) for cid, state in data["connectors"].items()}
-        data["sync"] = {cid: dict(state) for cid, state in data["sync"].items()}
-        return section6_form(data, include_logs=include_logs)
+        return self._form(include_logs, dict)
 
     def spend_to_dict(self, *, include_logs: bool = True) -> dict[str, Any]:
         """``to_dict``, made of this result's own per-connector states: they lose their logs.
@@ -336,9 +333,14 @@ class ReplayData:
         (the anomalies and their places, which stay): copying every state
         first cost a tenth of a second per 100,000 connectors.
         """
+        return self._form(include_logs, lambda state: state)
+
+    def _form(
+        self, include_logs: bool, state_of: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> dict[str, Any]:
         data = dict(self.data)
-        data["connectors"] = dict(data["connectors"])
-        data["sync"] = dict(data["sync"])
+        for part in ("connectors", "sync"):
+            data[part] = {cid: state_of(state) for cid, state in data[part].items()}
         return section6_form(data, include_logs=include_logs)
 
     def to_json(self, *, include_logs: bool = True) -> bytes:
