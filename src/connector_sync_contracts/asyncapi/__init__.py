@@ -131,7 +131,7 @@ def _message(event_type: str) -> dict[str, Any]:
         "description": doc
         + "\n\nThe message is the contract envelope (`Event.json`) with `event_type` "
         f"`{event_type}` and a `payload` that follows `{schema_file_name(event_type)}`. "
-        "Carried as a CloudEvent (`connector_sync_contracts.cloudevents`), its type is "
+        "Carried as a CloudEvent (`connector_sync_contracts.interop.cloudevents`), its type is "
         f"`{build_type(event_type)}` and its `data` is the payload.",
         "contentType": "application/json",
         "correlationId": {"$ref": "#/components/correlationIds/correlationId"},
