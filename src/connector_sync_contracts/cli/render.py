@@ -62,16 +62,13 @@ _EXAMPLE_INDENT: Final = 6
 
 def _width(text: str) -> int:
     """Columns ``text`` (already printable) takes on a terminal."""
+    if text.isascii():  # printable ASCII: one column a character
+        return len(text)
     # Imported here: only a table needs it, and it costs JSON output ~10 ms of start.
     from wcwidth import wcswidth
 
     columns = wcswidth(text)
     return columns if columns >= 0 else len(text)
-
-
-def _pad(text: str, width: int, *, right: bool = False) -> str:
-    fill = " " * max(0, width - _width(text))
-    return fill + text if right else text + fill
 
 
 def terminal_width() -> int:
@@ -394,8 +391,13 @@ def _text(value: Any) -> str:
     return str(getattr(value, "value", value))
 
 
+def _count(number: int) -> str:
+    return f"{number:,}" if abs(number) >= 1000 else str(number)
+
+
 def _cells(cid: str, state: dict[str, Any], sync: dict[str, Any]) -> dict[str, str]:
-    counts = {_text(k): v for k, v in sync.get("outcome_counts", {}).items()}
+    # Outcome kinds are str enums, so either spelling of a key finds its count.
+    count = (sync.get("outcome_counts") or {}).get
     latency = state.get("last_latency_ms")
     anomalies = len(state.get("anomalies", ())) + len(sync.get("anomalies", ()))
     return {
@@ -404,50 +406,79 @@ def _cells(cid: str, state: dict[str, Any], sync: dict[str, Any]) -> dict[str, s
         "STATE": _text(state.get("current_state")),
         "HEALTH": _text(state.get("last_health_status")),
         "LATENCY": f"{latency:,.0f} ms" if latency is not None else "-",
-        "LIFECYCLE": f"{state.get('event_count', 0):,}",
-        "ACCEPT": f"{counts.get('accepted', 0):,}",
-        "REJECT": f"{counts.get('rejected', 0):,}",
-        "RETRY": f"{counts.get('retry_scheduled', 0):,}",
-        "DEAD": f"{counts.get('dead_lettered', 0):,}",
-        "REPLAY": f"{counts.get('replay_completed', 0):,}",
-        "PENDING": f"{sync.get('pending_retries', 0):,}",
-        "ANOMALIES": f"{anomalies:,}",
+        "LIFECYCLE": _count(state.get("event_count", 0)),
+        "ACCEPT": _count(count("accepted", 0)),
+        "REJECT": _count(count("rejected", 0)),
+        "RETRY": _count(count("retry_scheduled", 0)),
+        "DEAD": _count(count("dead_lettered", 0)),
+        "REPLAY": _count(count("replay_completed", 0)),
+        "PENDING": _count(sync.get("pending_retries", 0)),
+        "ANOMALIES": _count(anomalies),
     }
 
 
-def _render_rows(columns: list[_Column], short: bool, rows: list[dict[str, str]]) -> list[str]:
-    headers = [column.short if short else column.title for column in columns]
-    widths = [
-        max([len(header)] + [_width(row[column.title]) for row in rows])
-        for header, column in zip(headers, columns, strict=True)
-    ]
+class _Cells(NamedTuple):
+    """One column's cells, top to bottom, and the terminal columns each takes."""
 
-    def line(cells: list[str]) -> str:
-        out = []
-        for cell, width, column in zip(cells, widths, columns, strict=True):
-            out.append(_pad(cell, width, right=column.numeric))
-        return "  ".join(out).rstrip()
+    texts: list[str]
+    widths: list[int] | None
+    """None: every cell is ASCII and takes as many columns as it has characters."""
 
-    lines = [line(headers), "  ".join("-" * width for width in widths)]
-    lines.extend(line([row[column.title] for column in columns]) for row in rows)
-    return lines
+    @classmethod
+    def measure(cls, texts: list[str]) -> _Cells:
+        if all(map(str.isascii, texts)):
+            return cls(texts, None)
+        return cls(texts, list(map(_width, texts)))
+
+    def widest(self) -> int:
+        return max(self.widths if self.widths is not None else map(len, self.texts), default=0)
+
+    def under(self, header: str, width: int, *, right: bool) -> list[str]:
+        """The (ASCII) header, a dashed rule and every cell, each padded to ``width``."""
+        pad = str.rjust if right else str.ljust
+        top = [pad(header, width), "-" * width]
+        if self.widths is None:
+            return [*top, *(pad(text, width) for text in self.texts)]
+        fills = [" " * (width - taken) for taken in self.widths]
+        if right:
+            return [*top, *(fill + text for fill, text in zip(fills, self.texts, strict=True))]
+        return [*top, *(text + fill for fill, text in zip(fills, self.texts, strict=True))]
 
 
 def _layout(rows: list[dict[str, str]], width: int) -> tuple[list[_Column], bool, list[str]]:
-    """The widest layout that fits: all columns, then short headers, then fewer columns."""
+    """The widest layout that fits: all columns, then short headers, then fewer columns.
+
+    Each cell is measured once; a layout's width is its columns' widths and
+    the two spaces between them (the dashed rule under the headers is that
+    long, and no line is longer), so only the layout chosen is rendered,
+    column by column.
+    """
+    cells = {
+        column.title: _Cells.measure([row[column.title] for row in rows]) for column in _COLUMNS
+    }
+    widest = {title: column.widest() for title, column in cells.items()}
     columns = list(_COLUMNS)
     short = False
     while True:
-        lines = _render_rows(columns, short, rows)
-        if max(_width(text) for text in lines) <= width:
-            return columns, short, lines
+        headers = [column.short if short else column.title for column in columns]
+        widths = [
+            max(len(header), widest[column.title])
+            for header, column in zip(headers, columns, strict=True)
+        ]
+        if sum(widths) + 2 * (len(widths) - 1) <= width:
+            break
         if not short:
             short = True
             continue
         optional = [column for column in columns if column.drop_rank]
         if not optional:
-            return columns, short, lines
+            break
         columns.remove(min(optional, key=lambda column: column.drop_rank))
+    shown = [
+        cells[column.title].under(header, width, right=column.numeric)
+        for header, width, column in zip(headers, widths, columns, strict=True)
+    ]
+    return columns, short, ["  ".join(line).rstrip() for line in zip(*shown, strict=True)]
 
 
 def _legend(columns: list[_Column], short: bool, width: int, report: bool) -> list[str]:
