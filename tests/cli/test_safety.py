@@ -598,7 +598,14 @@ def test_conformance_against_a_file_that_matches_no_stream_is_a_usage_error(
     assert "PASS" not in run.out
 
 
-def test_conformance_stream_needs_against() -> None:
-    run = run_cli("conformance", "--stream", "sync-replay-retried-delivery")
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--stream", "sync-replay-retried-delivery"), ("--messages", "exact"), ("--messages", "any")],
+)
+def test_conformance_options_of_a_judgement_need_against(option: str, value: str) -> None:
+    """An option that only changes how --against is judged is refused without it,
+    rather than ignored while the kit runs."""
+    run = run_cli("conformance", option, value)
     assert run.code == 2
-    assert "--stream needs --against FILE" in run.err
+    assert f"{option} needs --against FILE" in run.err
+    assert "PASS" not in run.out

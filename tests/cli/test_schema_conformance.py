@@ -83,6 +83,14 @@ def test_schema_write_leaves_other_files_alone_and_removes_only_its_own_stale_sc
     for name, data in theirs.items():
         assert (tmp_path / name).read_bytes() == data, name
     assert not stale.exists()
+    # Said, since a gate given this folder would read them as schemas too.
+    assert (
+        f"warning: {tmp_path} also holds 3 other .json files (broken.json, other-schema.json, "
+        f"package.json), left as they are; --compat {tmp_path} reads every .json file in it "
+        "as a schema of the set\n"
+    ) in run.err
+    written = run_cli("schema", "--write", tmp_path.parent / f"{tmp_path.name}-fresh")
+    assert "warning" not in written.err, written.explain()
     ours = {schemas.schema_file_name(n) for n in schemas.schema_names()}
     assert {p.name for p in tmp_path.iterdir()} == ours | theirs.keys()
 
@@ -218,6 +226,29 @@ def test_conformance_against_compares_json_values_not_their_spelling(tmp_path: P
         failing = run_cli("conformance", "--against", changed, "--stream", stream.id)
         assert failing.code == 1, failing.explain()
         assert f"$.{field}: golden " in failing.out
+
+
+@pytest.mark.parametrize(
+    ("spelled", "passes"),
+    [(b"{n}.0", True), (b"{n}0e-1", True), (b"{n}.0000000000000001", False), (b"{n}.5", False)],
+)
+def test_conformance_against_compares_numbers_exactly_not_as_doubles(
+    tmp_path: Path, spelled: bytes, passes: bool
+) -> None:
+    """An integer written with a fraction is the same number only when the fraction
+    is zero: a double would read ``16.0000000000000001`` as ``16``."""
+    _, golden = _stream_files(tmp_path, STREAMS[0])
+    text = golden.read_bytes()
+    count = orjson.loads(text)["event_count"]
+    top = f'\n  "event_count": {count},'.encode()
+    assert text.count(top) == 1
+    odd = tmp_path / "spelled.json"
+    number = spelled.replace(b"{n}", str(count).encode())
+    odd.write_bytes(text.replace(top, b'\n  "event_count": ' + number + b","))
+    run = run_cli("conformance", "--against", odd)
+    assert run.code == (0 if passes else 1), run.explain()
+    if not passes:
+        assert f"$.event_count: golden {count}, yours {number.decode()}" in run.out
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ import textwrap
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from operator import itemgetter
 from typing import Any, Final, NamedTuple
 
@@ -551,8 +552,9 @@ def table(
 
 def _same_value(a: Any, b: Any) -> bool:
     """JSON equality of two leaves: a number is a number however it is written (``950``,
-    ``950.0``); ``true`` is no number, and ``"1"`` no ``1``."""
-    numbers = (int, float)
+    ``950.0``), compared exactly when read as ``Decimal``; ``true`` is no number, and
+    ``"1"`` no ``1``."""
+    numbers = (int, float, Decimal)
     if isinstance(a, numbers) and isinstance(b, numbers):
         if isinstance(a, bool) or isinstance(b, bool):
             return a is b
@@ -560,9 +562,15 @@ def _same_value(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b
 
 
+def _exact_number(value: Any) -> orjson.Fragment:
+    if isinstance(value, Decimal):
+        return orjson.Fragment(str(value))
+    raise TypeError(f"not JSON: {type(value).__name__}")
+
+
 def _clipped(value: Any) -> str:
     """``value`` as JSON text, at most 80 characters: a longer one ends in ``...``."""
-    text = orjson.dumps(value).decode()
+    text = orjson.dumps(value, default=_exact_number).decode()
     return text if len(text) <= 80 else text[:77] + "..."
 
 

@@ -106,6 +106,9 @@ def schema(
             where = exc.filename if exc.filename is not None else write_dir
             fail(f"cannot write schemas to {where}: {os_error_reason(exc)}")
         click.echo(f"{plural(len(changed), 'schema file')} written to {write_dir}", err=True)
+        _warn_of_others(
+            Path(write_dir), {schemas.schema_file_name(n) for n in schemas.schema_names()}
+        )
         return
     if name is None:
         bundle = {known: schemas.load_schema(known) for known in schemas.schema_names()}
@@ -137,3 +140,20 @@ def _compat_gate(baseline: str, candidate_dir: Path | None) -> NoReturn:
     if report.breaking and report.major_moved:
         click.echo("breaking changes are allowed: the major version moved", err=True)
     sys.exit(EXIT_CLEAN if report.passes else EXIT_PROBLEMS)
+
+
+def _warn_of_others(folder: Path, ours: set[str]) -> None:
+    """Name the ``*.json`` files in ``folder`` other than ``ours`` (this package's schema
+    files): ``--write`` leaves them, and ``--compat`` would read the folder with them."""
+    try:
+        others = sorted(path.name for path in folder.glob("*.json") if path.name not in ours)
+    except OSError:
+        return
+    if others:
+        shown = ", ".join(others[:5]) + (", ..." if len(others) > 5 else "")
+        click.echo(
+            f"warning: {folder} also holds {plural(len(others), 'other .json file')} "
+            f"({shown}), left as they are; --compat {folder} reads every .json file "
+            "in it as a schema of the set",
+            err=True,
+        )

@@ -1,8 +1,13 @@
 """Schema compatibility gate: classify every change against a baseline as additive or breaking.
 
 Within a major version every change must be additive (``COMPATIBILITY.md``,
-FR-010): a consumer built against an older release must keep accepting and
-understanding what a newer producer sends. This module compares the committed
+FR-010): every event the baseline's schemas accept, the new ones accept too
+(stored events and older producers keep passing), and no field changes its
+type, so a consumer built against an older release still reads every field
+it knows as the type it knows. What a newer producer may add is told apart
+by an older consumer's schemas, not misread: a new optional field passes, a
+new enum value, event type or a loosened constraint is reported there
+(``enum``, ``unknown_event_type``, ``pattern`` ...). This module compares the committed
 JSON Schemas with a baseline set (a released version's schemas, shipped in
 ``compat/baselines/<version>/``, or any folder of ``<name>.json`` files) and names, per change,
 the schema, the field (a JSON path into the instance), a stable code and the
@@ -14,7 +19,10 @@ Breaking (a consumer or a stored event can break):
 * ``field_removed`` a property disappeared
 * ``required_added`` a new property is required
 * ``field_made_required`` / ``field_made_optional`` required-ness changed
-* ``type_narrowed`` / ``type_changed`` fewer or other JSON types
+* ``type_narrowed`` / ``type_changed`` / ``type_widened`` fewer, other or
+  more JSON types (field types never change within a major version: an
+  ``integer`` that may become a ``number`` or ``null`` breaks a consumer
+  that decodes it into an integer)
 * ``enum_value_removed`` a value is no longer allowed
 * ``constraint_tightened`` minLength/maxLength/minimum/maximum/pattern/format ...
   added, moved inward or changed, or values newly restricted to an enum
@@ -22,14 +30,15 @@ Breaking (a consumer or a stored event can break):
 * ``unclassified_change`` any other keyword changed (conservative)
 
 Additive: ``schema_added``, ``optional_field_added``, ``enum_value_added``,
-``constraint_loosened``, ``type_widened``, ``additional_properties_opened``.
+``constraint_loosened``, ``additional_properties_opened``.
 Annotations (``description``, ``title``, ``$comment``, ``examples``,
 ``default``) and the version inside ``$id`` are ignored. Local ``$ref``s are
 resolved before comparing, so moving an enum into ``$defs`` is no change.
 
 A changed ``pattern`` is ``constraint_loosened`` only when every string the
 old pattern matches is proven to match the new one (both anchored, compared
-as automata); anything the proof cannot decide is breaking.
+as automata), and no change when each matches the same strings as the
+other; anything the proof cannot decide is breaking.
 
 A breaking change passes the gate only when the major version moved: the
 baseline's version is read from its ``$id``s, the current one is
@@ -84,6 +93,7 @@ BREAKING_CODES: Final = frozenset(
         "field_made_optional",
         "type_narrowed",
         "type_changed",
+        "type_widened",
         "enum_value_removed",
         "constraint_tightened",
         "additional_properties_closed",
@@ -98,7 +108,6 @@ ADDITIVE_CODES: Final = frozenset(
         "optional_field_added",
         "enum_value_added",
         "constraint_loosened",
-        "type_widened",
         "additional_properties_opened",
     }
 )
@@ -372,8 +381,9 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _pattern_widens(old: object, new: object) -> bool:
-    """Whether every string ``old`` matches is proven to match ``new`` (both ``^...$``).
+def _pattern_widens(old: object, new: object) -> bool | None:
+    """Whether every string ``old`` matches is proven to match ``new`` (both ``^...$``);
+    None when both are proven to match the same strings.
 
     The two patterns are compiled to finite automata (``interegular``) and
     ``L(old) - L(new)`` must be empty. A pattern that is not anchored at both
@@ -388,7 +398,9 @@ def _pattern_widens(old: object, new: object) -> bool:
     try:
         narrow = interegular.parse_pattern(old[1:-1]).to_fsm()
         wide = interegular.parse_pattern(new[1:-1]).to_fsm()
-        return bool(narrow.difference(wide).empty())  # type: ignore[no-untyped-call]
+        if not narrow.difference(wide).empty():  # type: ignore[no-untyped-call]
+            return False
+        return None if wide.difference(narrow).empty() else True  # type: ignore[no-untyped-call]
     except Exception:
         return False
 
@@ -474,8 +486,9 @@ class _Diff:
                 self.add(path, "constraint_loosened", f"{key} {_short(before)} removed")
             elif before is None:
                 self.add(path, "constraint_tightened", f"{key} {_short(after)} added")
-            elif key == "pattern" and _pattern_widens(before, after):
-                self.add(path, "constraint_loosened", f"pattern widened: {_short(after)}")
+            elif key == "pattern" and (widens := _pattern_widens(before, after)) is not False:
+                if widens:  # None: a pattern written anew that matches the same strings
+                    self.add(path, "constraint_loosened", f"pattern widened: {_short(after)}")
             else:
                 self.add(path, "constraint_tightened", f"{key} changed: {_short(after)}")
 
