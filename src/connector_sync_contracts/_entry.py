@@ -9,12 +9,20 @@ signal. Here it prints the one line the command prints for Ctrl-C and exits
 from __future__ import annotations
 
 import os
-import signal
 import sys
-from types import FrameType
-from typing import NoReturn
+
+# Only what Python has loaded before any module of ours: ``signal`` (not loaded at
+# start) is imported inside main()'s guard, and the annotations' modules only for
+# type checkers, so a Ctrl-C can land in this module's own lines only briefly.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from types import FrameType
+    from typing import NoReturn
 
 __all__ = ["main"]
+
+_SIGINT = 2
+"""SIGINT's number on every platform Python runs on."""
 
 
 def main() -> None:
@@ -23,11 +31,14 @@ def main() -> None:
     # ignored, or a caller's handler): asking first (signal.getsignal, which looks
     # the handler up in an enum) left a window where Ctrl-C was Python's traceback.
     try:
+        import signal
+
         previous = signal.signal(signal.SIGINT, _interrupted_while_loading)
     except KeyboardInterrupt:
-        # Ctrl-C that Python's own handler took while ours was being put in place
-        # (signal.signal runs enum code around the install): a test saw it, once.
-        _interrupted_while_loading(signal.SIGINT, None)
+        # Ctrl-C that Python's own handler took while ours was being put in place:
+        # while ``signal`` loads, or in the enum code signal.signal runs around the
+        # install (tests saw both).
+        _interrupted_while_loading(_SIGINT, None)
     loading = previous is signal.default_int_handler
     if not loading:  # None: a handler not set from Python, which cannot be set back
         signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)

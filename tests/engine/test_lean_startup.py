@@ -69,14 +69,18 @@ def test_plain_logs_are_checked_without_loading_the_models(tmp_path: Path, comma
     assert out.split() == ["0", "False"]
 
 
-@pytest.mark.parametrize(("output", "loaded"), [("json", "False"), ("table", "True")])
-def test_only_the_table_loads_the_width_of_characters(
-    tmp_path: Path, output: str, loaded: str
+@pytest.mark.parametrize(
+    ("output", "connector", "loaded"),
+    [("json", "東京", "False"), ("table", "github", "False"), ("table", "東京", "True")],
+)
+def test_only_a_table_with_wide_text_loads_the_width_of_characters(
+    tmp_path: Path, output: str, connector: str, loaded: str
 ) -> None:
+    """ASCII text takes a column a character; only other text needs wcwidth."""
     log = tmp_path / "plain.jsonl"
-    log.write_bytes(
-        b"".join(line + b"\n" for line in generate_lines(GeneratorOptions(events=50, connectors=2)))
-    )
+    lines = generate_lines(GeneratorOptions(events=50, connectors=2))
+    text = b"".join(line + b"\n" for line in lines).replace(b'"github-', f'"{connector}-'.encode())
+    log.write_bytes(text)
     code = _RUN_CLI.format(args=f"'replay', '--format', {output!r}, {str(log)!r}").replace(
         '"pydantic" in sys.modules', '"wcwidth" in sys.modules'
     )
