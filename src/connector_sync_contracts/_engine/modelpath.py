@@ -25,7 +25,7 @@ from ..reducing.anomalies import AnomalyData
 from ..reducing.api import admit_envelope, event_to_fact
 from ..reducing.facts import EPOCH, MICROSECOND, ConnectorFact, MalformedFact, SyncFact
 from ..reducing.fold import Dedup, unchecked
-from ..validation.layers import explain_line
+from ..validation.layers import explain_line, strict_violations
 from ..validation.outcomes import Outcomes
 from .decision import Decision, line_event_id, read_decided
 
@@ -114,6 +114,13 @@ class LineChecker:
                 seen.add((v.path, v.code))
                 problems.append(LineProblem.of(line, v))
         return problems
+
+    @staticmethod
+    def strict_problems(line: int, parsed: dict[str, Any]) -> list[LineProblem]:
+        """``explain`` (strict) of a line the compiled core takes when not strict:
+        its unknown fields and project_uuid mismatch, worded without the models
+        validating it again (``strict_violations``)."""
+        return [LineProblem.of(line, found) for found in strict_violations(parsed)]
 
 
 def instant_us(event: Event) -> int:

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
+import orjson
 
 from ..contract.catalog import ALL_FAMILIES, Family
 from ..contract.lifecycle import DEFAULT_MAX_RECONNECT_CYCLES
@@ -232,6 +233,14 @@ def validate_sources(
                 continue
             if report:
                 _account(summary, source, reported_problems(raw, number, report), raw, on_problem)
+                continue
+            if strict and scanner is not None and scanner.probe(raw, False) is not None:
+                # Valid but for what strict adds (a newer producer's fields, a
+                # project_uuid mismatch): worded without validating it again.
+                if checker is None:
+                    checker = _checker(strict=strict)
+                problems = checker.strict_problems(number, orjson.loads(raw))
+                _account(summary, source, problems, raw, on_problem)
                 continue
             parsed, refused = read_line(raw, number)
             if parsed is None:  # the input layer's problems need no model

@@ -45,6 +45,7 @@ __all__ = [
     "say",
     "summary_text",
     "warn",
+    "write_failed",
     "write_out",
     "writes_to",
 ]
@@ -147,11 +148,17 @@ def writes_to(what: str) -> Iterator[None]:
     except BrokenPipeError:
         raise
     except OSError as exc:
-        from ..io import os_error_reason
+        write_failed(what, exc)
 
-        if what == STDOUT:
-            quiet_stdout()
-        fail(f"cannot write {what}: {os_error_reason(exc)}")
+
+def write_failed(what: str, exc: OSError) -> NoReturn:
+    """``writes_to``'s end, for a hot loop that catches the ``OSError`` itself
+    (not a ``BrokenPipeError``) rather than enter a context per write."""
+    from ..io import os_error_reason
+
+    if what == STDOUT:
+        quiet_stdout()
+    fail(f"cannot write {what}: {os_error_reason(exc)}")
 
 
 def say(text: str = "") -> None:

@@ -25,6 +25,7 @@ from .common import (
     problem_text,
     reading,
     summary_text,
+    write_failed,
     writes_to,
 )
 from .files import Output, writing
@@ -114,8 +115,12 @@ class _Out:
 
     def write(self, text: str) -> None:
         """Write ``text``."""
-        with writes_to(STDOUT):
+        try:  # once a problem: no context entered per write
             sys.stdout.write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            write_failed(STDOUT, exc)
 
     def flush(self) -> None:
         """Flush what was written."""
