@@ -37,7 +37,7 @@ import orjson
 
 from ..contract.catalog import ALL_FAMILIES, Family
 from ..contract.lifecycle import DEFAULT_MAX_RECONNECT_CYCLES
-from ..contract.patterns import encodable, normal_event_id
+from ..contract.patterns import encodable, normal_event_id, spelled_event_id
 from ..contract.projection import LINK_INDEX_INDENT, JSONText, ReplayData, all_anomalies
 from ..errors import InputError
 from ..io import LineProblem, LineSink, Source, descriptor_limit, read_line
@@ -233,6 +233,10 @@ def validate_sources(
                 continue
             if report:
                 _account(summary, source, reported_problems(raw, number, report), raw, on_problem)
+                continue
+            refused = source.refused(number)
+            if refused:  # a stand-in for a line its input refused: those are its problems
+                _account(summary, source, list(refused), raw, on_problem)
                 continue
             if strict and scanner is not None and scanner.probe(raw, False) is not None:
                 # Valid but for what strict adds (a newer producer's fields, a
@@ -662,6 +666,10 @@ class _Replayer:
             self.rejected_lines.add((index, number))
             _account(summary, source, [problem], raw, on_problem)
             return
+        refused = source.refused(number)
+        if refused:  # a stand-in for a line its input refused: those are its problems
+            self._refused(index, source, number, raw, refused, summary, on_problem)
+            return
         read = read_decided(raw, number)
         # A line the input layer refuses is decided without loading the models.
         decision = read if isinstance(read, Decision) else self.checker().decide_object(read)
@@ -681,13 +689,8 @@ class _Replayer:
                 event,
             )
         elif decision.anomaly is not None:
-            found = decision.anomaly
-            refused = source.refused(number)
-            if refused:  # a stand-in: the anomaly says why the line itself was refused
-                stated = "; ".join(problem.stated for problem in refused)
-                found = anomaly(kind=found["kind"], event_id=found["event_id"], message=stated)
-            self.envelope_anomalies.append(found)
-            self.envelope_places[id(found)] = (index, number)
+            self.envelope_anomalies.append(decision.anomaly)
+            self.envelope_places[id(decision.anomaly)] = (index, number)
         if decision.valid:
             summary.accepted += 1
             return
@@ -702,6 +705,31 @@ class _Replayer:
             else self.checker().problems(number, decision)
         )
         _account(summary, source, problems, raw, on_problem)
+
+    def _refused(
+        self,
+        index: int,
+        source: Source,
+        number: int,
+        raw: bytes,
+        refused: Sequence[LineProblem],
+        summary: RunSummary,
+        on_problem: LineSink,
+    ) -> None:
+        """``line`` for the stand-in of a line its input refused (a CloudEvent that
+        does not map): its ``malformed_envelope`` anomaly says why the line itself
+        was refused, and names the event the stand-in keeps, as the models would
+        name it (``spelled_event_id``), without the models reading the stand-in."""
+        stated = "; ".join(problem.stated for problem in refused)
+        kept = orjson.loads(raw).get("event_id")
+        found = anomaly(kind="malformed_envelope", event_id=spelled_event_id(kept), message=stated)
+        self.envelope_anomalies.append(found)
+        self.envelope_places[id(found)] = (index, number)
+        self.rejected_lines.add((index, number))
+        eid = named_event_id(raw)
+        if eid is not None:
+            self.rejected_places.setdefault(eid, (index, number))
+        _account(summary, source, list(refused), raw, on_problem)
 
 
 def _inputs_to_hold(count: int) -> int:
