@@ -68,6 +68,7 @@ __all__ = [
     "model_maker",
     "connector_state",
     "engine",
+    "in_use",
     "instant_us",
     "no_gc",
     "record_values",
@@ -287,9 +288,14 @@ class BlockRouter(Protocol):
         """
 
 
+def in_use() -> bool:
+    """Whether the compiled core is built and not switched off (``PURE_PYTHON_ENV``)."""
+    return _native is not None and os.environ.get(PURE_PYTHON_ENV) != "1"
+
+
 def block_router() -> BlockRouter | None:
     """The compiled block router, or None when the extension is unavailable or switched off."""
-    if _native is None or os.environ.get(PURE_PYTHON_ENV) == "1":
+    if not in_use():
         return None
     made: BlockRouter = _native.route_block
     return made
@@ -297,7 +303,7 @@ def block_router() -> BlockRouter | None:
 
 def _compiled(name: str) -> Any:
     """The extension's function ``name``, or None when it is unavailable or switched off."""
-    if _native is None or os.environ.get(PURE_PYTHON_ENV) == "1":
+    if not in_use():
         return None
     return getattr(_native, name)
 
@@ -467,7 +473,7 @@ def scanner(*, key: bytes | None = None, weak_bits: int = 0) -> Scanner | None:
     that many bits of every hash: tests use it so that different keys
     collide all the time and the code that tells them apart runs.
     """
-    if _native is None or os.environ.get(PURE_PYTHON_ENV) == "1":
+    if not in_use():
         return None
     made: Scanner = _native.Scanner(
         _spec(),
