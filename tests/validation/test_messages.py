@@ -13,6 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from connector_sync_contracts import (
     CONNECTOR_HEALTH_CHECKED,
@@ -21,6 +23,7 @@ from connector_sync_contracts import (
     replay,
     validate_event,
 )
+from connector_sync_contracts.validation import messages
 from connector_sync_contracts.validation.messages import shown_value
 from tests.support.factories import connector_payload, envelope, required_fields
 
@@ -182,3 +185,44 @@ def test_a_date_that_does_not_exist_is_not_offered_a_bare_date(value: str) -> No
         "format",
         f'Input should be a valid datetime, day value is outside expected range, got "{value}"',
     )
+
+
+_TEXT = st.text(
+    st.sampled_from(
+        [
+            '"',
+            "\\",
+            "\x7f",
+            "\x00",
+            "\n",
+            "\u00e9",
+            "\u2028",
+            "\ud800",
+            "@",
+            ":",
+            "/",
+            "a",
+            "Z",
+            "0",
+            " ",
+        ]
+    )
+) | st.text(max_size=70)
+
+
+@given(
+    st.one_of(
+        _TEXT,
+        st.integers(-(2**70), 2**70),
+        st.floats(allow_nan=False),
+        st.booleans(),
+        st.none(),
+        st.lists(_TEXT, max_size=3),
+        st.sampled_from(
+            ["https://user:token@host/x", "HTTP://a@b", "x" * 60, "2026-11-24T10:00:00Z"]
+        ),
+    )
+)
+def test_a_value_is_shown_as_its_json_text_says(value: object) -> None:
+    """The short cuts for plain integers and text write what json.dumps writes."""
+    assert shown_value(value) == messages._shown(messages._as_json(value))

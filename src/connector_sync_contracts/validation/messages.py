@@ -73,6 +73,8 @@ PYDANTIC_CODES: Final[Mapping[str, str]] = {
 """pydantic error type -> the stable violation code it reports (``invalid`` otherwise)."""
 
 _VALUE_LIMIT: Final = 50
+_SHORT_INT: Final = 10**40
+"""Integers shorter than _VALUE_LIMIT: written whole."""
 """Longest value shown in a message; longer ones keep their start and end, as pydantic does."""
 
 _USER_INFO: Final = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://)[^/?#@\s\"]*@")
@@ -99,11 +101,29 @@ def shown_value(value: object) -> str:
     first and last characters around ``...``, and ``https://user:token@host``
     reads ``https://***@host``.
     """
+    # The usual values of a message, written as json.dumps writes them, at once.
+    if type(value) is int and -_SHORT_INT < value < _SHORT_INT:
+        return str(value)
+    if type(value) is str and value.isascii() and value.isprintable() and _plain(value):
+        return _shown(f'"{value}"')
+    return _shown(_as_json(value))
+
+
+def _plain(text: str) -> bool:
+    """No character json.dumps escapes (with ``isprintable``: no control character)."""
+    return '"' not in text and "\\" not in text
+
+
+def _as_json(value: object) -> str:
     try:
-        text = json.dumps(value, ensure_ascii=False, default=str)
+        return json.dumps(value, ensure_ascii=False, default=str)
     except (TypeError, ValueError):  # a cycle, or a key JSON cannot hold
-        text = repr(value)
-    text = _USER_INFO.sub(r"\1***@", text)
+        return repr(value)
+
+
+def _shown(text: str) -> str:
+    if "@" in text:  # credentials need one
+        text = _USER_INFO.sub(r"\1***@", text)
     # A lone surrogate is valid JSON text but cannot be printed: escape it.
     text = encodable(text)
     if len(text) > _VALUE_LIMIT:
