@@ -34,7 +34,8 @@ from hypothesis import strategies as st
 
 from connector_sync_contracts import PAYLOAD_MODELS, Event
 from connector_sync_contracts._engine import native
-from connector_sync_contracts._engine.runner import replay_sources, validate_sources
+from connector_sync_contracts._engine.decision import Decision, read_decided
+from connector_sync_contracts._engine.runner import _checker, replay_sources, validate_sources
 from connector_sync_contracts.errors import CloudEventMappingError
 from connector_sync_contracts.interop._attributes import compiled_plan
 from connector_sync_contracts.interop.cloudevents import (
@@ -566,3 +567,38 @@ def test_a_line_keeping_a_lone_surrogate_id_reads_alike_with_either_engine(
         "invalid_unicode",
         "string contains an unpaired surrogate",
     )
+
+
+def test_a_line_that_does_not_map_names_its_event_as_the_models_would(tmp_path: Path) -> None:
+    """A refused line's stand-in is not decided by the models (its problems are the
+    mapping's), yet its ``malformed_envelope`` names the event the models name."""
+    valid = to_cloudevent_dict(Event.model_validate(envelope("ConnectorDegraded")))
+    no_source = {key: value for key, value in valid.items() if key != "source"}
+    lines = [
+        json.dumps({**no_source, "id": "\ud800x"}),  # refused for a limit, its id kept
+        json.dumps({**no_source, "id": "not-a-ulid"}),
+        json.dumps({**no_source, "id": valid["id"].lower()}),
+        json.dumps({**valid, "specversion": "0.3", "id": 7}),
+        json.dumps({key: value for key, value in valid.items() if key != "id"}),
+    ]
+    path = tmp_path / "refused.ce.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    expected = []
+    for stand_in in CloudEventsSource(str(path), max_line_bytes=LIMIT).lines():
+        assert stand_in is not None
+        read = read_decided(stand_in, 1)
+        decision = (
+            read if isinstance(read, Decision) else _checker(strict=False).decide_object(read)
+        )
+        assert decision.anomaly is not None
+        expected.append(decision.anomaly["event_id"])
+    for name in ("compiled", "python"):
+        with engine(name):
+            sources: list[Source] = [Source(str(path), max_line_bytes=LIMIT)]
+            result, _ = replay_sources(
+                sources, on_problem=adapt_input("cloudevents", sources, lambda *_: None)
+            )
+        found = json.loads(result.to_json())["anomalies"]
+        named = [a["event_id"] for a in found if a["kind"] == "malformed_envelope"]
+        assert sorted(named, key=str) == sorted(expected, key=str), name
+    assert "\\ud800x" in expected

@@ -48,6 +48,7 @@ from ..reducing.anomalies import (
 )
 from ..reducing.facts import ConnectorFact, Fact, MalformedFact, SyncFact
 from ..reducing.fold import Engine, settle_copies, unchecked
+from ..validation.input import refused_event_id
 from . import native
 from .decision import Decision, line_event_id, named_event_id, read_decided
 from .reports import reported_problems
@@ -718,11 +719,18 @@ class _Replayer:
     ) -> None:
         """``line`` for the stand-in of a line its input refused (a CloudEvent that
         does not map): its ``malformed_envelope`` anomaly says why the line itself
-        was refused, and names the event the stand-in keeps, as the models would
-        name it (``spelled_event_id``), without the models reading the stand-in."""
+        was refused, and names the event the stand-in keeps as deciding it would
+        (the input layer's ``refused_event_id`` when it refuses the stand-in: an
+        id with a lone surrogate; else the models' ``spelled_event_id``), without
+        the models reading the stand-in."""
         stated = "; ".join(problem.stated for problem in refused)
-        kept = orjson.loads(raw).get("event_id")
-        found = anomaly(kind="malformed_envelope", event_id=spelled_event_id(kept), message=stated)
+        stand_in, _ = read_line(raw, number)
+        named = (
+            refused_event_id(raw)
+            if stand_in is None
+            else spelled_event_id(stand_in.get("event_id"))
+        )
+        found = anomaly(kind="malformed_envelope", event_id=named, message=stated)
         self.envelope_anomalies.append(found)
         self.envelope_places[id(found)] = (index, number)
         self.rejected_lines.add((index, number))
