@@ -267,9 +267,7 @@ def _taken_whole(data: bytes | str, strict: bool) -> ValidationResult | None:
         return None
     layers = (*_VALID_LAYERS, Layer.STRICT) if strict else _VALID_LAYERS
     event_type = orjson.loads(data)["event_type"]
-    return ValidationResult(
-        valid=True, violations=(), kind="envelope", event_type=event_type, layers=layers
-    )
+    return ValidationResult(True, (), "envelope", event_type, layers)  # valid, nothing to say
 
 
 _UUID_FIELD: Final = TypeAdapter(UuidField)
