@@ -50,6 +50,7 @@ from connector_sync_contracts.io import LineProblem, Source, parse_line
 from connector_sync_contracts.reducing.api import event_to_fact
 from connector_sync_contracts.reducing.facts import EPOCH, MICROSECOND, fact_from_values
 from connector_sync_contracts.validation.input import refused_event_id
+from connector_sync_contracts.validation.layers import _validated
 from tests.support.engines import ENGINES, Engine, engine, native_scanner, require_native
 from tests.support.factories import PROJECT_UUID, envelope, payload_for
 from tests.support.soak import SOAK
@@ -669,6 +670,8 @@ def assert_native_agrees(line: bytes) -> tuple[Any, ...] | None:
     strict_valid = not isinstance(parsed, LineProblem) and validate_event(parsed, strict=True).valid
     probed = NATIVE.probe(line, False)
     strict_probed = NATIVE.probe(line, True)
+    for strict in (False, True):  # validate_event of the text: the core's answer, or the layers'
+        assert validate_event(line, strict=strict) == _validated(line, None, strict), line
     # Completeness: no valid line is left to the model path.
     assert (probed is not None) == valid, (line, validate_event(line).violations)
     assert (strict_probed is not None) == strict_valid, (line, "strict")
