@@ -85,9 +85,9 @@ def test_schema_write_leaves_other_files_alone_and_removes_only_its_own_stale_sc
     assert not stale.exists()
     # Said, since a gate given this folder would read them as schemas too.
     assert (
-        f"warning: {tmp_path} also holds 3 other .json files (broken.json, other-schema.json, "
-        f"package.json), left as they are; --compat {tmp_path} reads every .json file in it "
-        "as a schema of the set\n"
+        f"connector-sync: warning: {tmp_path} also holds 3 other .json files (broken.json, "
+        f"other-schema.json, package.json), left as they are; --compat {tmp_path} reads every "
+        ".json file in it as a schema of the set\n"
     ) in run.err
     written = run_cli("schema", "--write", tmp_path.parent / f"{tmp_path.name}-fresh")
     assert "warning" not in written.err, written.explain()

@@ -10,7 +10,7 @@ import click
 
 from ..contract.projection import canonical_dumps
 from ..io import os_error_reason
-from .common import EXIT_CLEAN, EXIT_PROBLEMS, examples, fail, plural, say, write_out
+from .common import EXIT_CLEAN, EXIT_PROBLEMS, examples, fail, plural, say, warn, write_out
 
 __all__ = ["schema"]
 
@@ -151,9 +151,8 @@ def _warn_of_others(folder: Path, ours: set[str]) -> None:
         return
     if others:
         shown = ", ".join(others[:5]) + (", ..." if len(others) > 5 else "")
-        click.echo(
-            f"warning: {folder} also holds {plural(len(others), 'other .json file')} "
-            f"({shown}), left as they are; --compat {folder} reads every .json file "
-            "in it as a schema of the set",
-            err=True,
+        warn(
+            f"{folder} also holds {plural(len(others), 'other .json file')} ({shown}), "
+            f"left as they are; --compat {folder} reads every .json file in it as a schema "
+            "of the set"
         )
