@@ -235,9 +235,9 @@ def validate_sources(
             if report:
                 _account(summary, source, reported_problems(raw, number, report), raw, on_problem)
                 continue
-            refused = source.refused(number)
-            if refused:  # a stand-in for a line its input refused: those are its problems
-                _account(summary, source, list(refused), raw, on_problem)
+            mapping = source.refused(number)
+            if mapping:  # a stand-in for a line its input refused: those are its problems
+                _account(summary, source, list(mapping), raw, on_problem)
                 continue
             if strict and scanner is not None and scanner.probe(raw, False) is not None:
                 # Valid but for what strict adds (a newer producer's fields, a

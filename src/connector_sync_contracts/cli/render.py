@@ -392,10 +392,6 @@ def _text(value: Any) -> str:
     return str(getattr(value, "value", value))
 
 
-def _count(number: int) -> str:
-    return f"{number:,}" if abs(number) >= 1000 else str(number)
-
-
 def _cells(cid: str, state: dict[str, Any], sync: dict[str, Any]) -> dict[str, str]:
     # Outcome kinds are str enums, so either spelling of a key finds its count.
     count = (sync.get("outcome_counts") or {}).get
@@ -407,14 +403,14 @@ def _cells(cid: str, state: dict[str, Any], sync: dict[str, Any]) -> dict[str, s
         "STATE": _text(state.get("current_state")),
         "HEALTH": _text(state.get("last_health_status")),
         "LATENCY": f"{latency:,.0f} ms" if latency is not None else "-",
-        "LIFECYCLE": _count(state.get("event_count", 0)),
-        "ACCEPT": _count(count("accepted", 0)),
-        "REJECT": _count(count("rejected", 0)),
-        "RETRY": _count(count("retry_scheduled", 0)),
-        "DEAD": _count(count("dead_lettered", 0)),
-        "REPLAY": _count(count("replay_completed", 0)),
-        "PENDING": _count(sync.get("pending_retries", 0)),
-        "ANOMALIES": _count(anomalies),
+        "LIFECYCLE": f"{state.get('event_count', 0):,}",
+        "ACCEPT": f"{count('accepted', 0):,}",
+        "REJECT": f"{count('rejected', 0):,}",
+        "RETRY": f"{count('retry_scheduled', 0):,}",
+        "DEAD": f"{count('dead_lettered', 0):,}",
+        "REPLAY": f"{count('replay_completed', 0):,}",
+        "PENDING": f"{sync.get('pending_retries', 0):,}",
+        "ANOMALIES": f"{anomalies:,}",
     }
 
 

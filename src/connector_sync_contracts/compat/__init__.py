@@ -381,28 +381,28 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _pattern_widens(old: object, new: object) -> bool | None:
-    """Whether every string ``old`` matches is proven to match ``new`` (both ``^...$``);
-    None when both are proven to match the same strings.
+def _pattern_relation(old: object, new: object) -> Literal["wider", "same", "unproven"]:
+    """Whether ``new`` is proven to match every string ``old`` matches (both ``^...$``):
+    ``wider`` (and more), ``same`` (exactly those), else ``unproven``.
 
     The two patterns are compiled to finite automata (``interegular``) and
     ``L(old) - L(new)`` must be empty. A pattern that is not anchored at both
     ends, or that the automaton builder cannot read, is never proven wider.
     """
     if not (isinstance(old, str) and isinstance(new, str)):
-        return False
+        return "unproven"
     if not all(p.startswith("^") and p.endswith("$") and not p.endswith("\\$") for p in (old, new)):
-        return False
+        return "unproven"
     import interegular
 
     try:
         narrow = interegular.parse_pattern(old[1:-1]).to_fsm()
         wide = interegular.parse_pattern(new[1:-1]).to_fsm()
         if not narrow.difference(wide).empty():  # type: ignore[no-untyped-call]
-            return False
-        return None if wide.difference(narrow).empty() else True  # type: ignore[no-untyped-call]
+            return "unproven"
+        return "same" if wide.difference(narrow).empty() else "wider"  # type: ignore[no-untyped-call]
     except Exception:
-        return False
+        return "unproven"
 
 
 class _Diff:
@@ -486,8 +486,8 @@ class _Diff:
                 self.add(path, "constraint_loosened", f"{key} {_short(before)} removed")
             elif before is None:
                 self.add(path, "constraint_tightened", f"{key} {_short(after)} added")
-            elif key == "pattern" and (widens := _pattern_widens(before, after)) is not False:
-                if widens:  # None: a pattern written anew that matches the same strings
+            elif key == "pattern" and (relation := _pattern_relation(before, after)) != "unproven":
+                if relation == "wider":  # "same": written anew, no change
                     self.add(path, "constraint_loosened", f"pattern widened: {_short(after)}")
             else:
                 self.add(path, "constraint_tightened", f"{key} changed: {_short(after)}")
