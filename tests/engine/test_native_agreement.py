@@ -29,6 +29,7 @@ many more with ``CSC_SOAK=1``.
 from __future__ import annotations
 
 import json
+import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -809,6 +810,88 @@ def test_named_cases_agree(line: bytes, valid: bool) -> None:
     verdict = not isinstance(parsed, LineProblem) and validate_event(parsed).valid
     assert verdict == valid, "the case does not test what it says"
     assert_native_agrees(line)
+
+
+# Numbers in fields nothing reads: the core tells a finite one from the size of
+# its literal, and converts it only within a factor 10 of the largest double.
+SKIPPED_NUMBERS: Final = (
+    "0.30000000000000004",
+    "622.901694889702",
+    "-8.881784197001252e-16",
+    "1.7976931348623157e308",
+    "1.7976931348623158e308",  # rounds down to the largest double
+    "1.7976931348623159e308",  # rounds up, past it
+    "17976931348623157e292",
+    "0.17976931348623157e309",
+    "179769313486231580000000000000000" + "0" * 276 + ".0",
+    "9.999999999999999e307",
+    "1e308",
+    "10e307",
+    "1e309",
+    "-1e309",
+    "0.1e310",
+    "0.01e310",
+    "0.0e99999999999999999999999",
+    "0e400",
+    "1e-400",
+    "1e-99999999999999999999999",
+    "1e99999999999999999999999",
+    "1e1000000000000000000",
+    "1e-1000000000000000000",
+    "123e305",
+    "123e306",
+    "0.00123e311",
+    "0.00123e312",
+    "0.000000000000000000001e329",
+    "0.000000000000000000001e330",
+    "4.9e-324",
+    "2e-324",
+)
+
+
+def _in_unknown_fields(literal: str) -> list[bytes]:
+    """A valid line with ``literal`` in an unknown envelope field, and one with it
+    in an array of an unknown payload field (read once the event type is known)."""
+    return [
+        _case(x_metric=Raw(literal)),
+        _payload_first(f"[1.5,{literal},-0.0]"),
+    ]
+
+
+@pytest.mark.parametrize("literal", SKIPPED_NUMBERS)
+def test_numbers_in_unknown_fields_agree(literal: str) -> None:
+    finite = math.isfinite(float(literal))
+    for line in _in_unknown_fields(literal):
+        parsed = parse_line(line)
+        assert (not isinstance(parsed, LineProblem)) == finite, "the case does not test it"
+        assert assert_native_agrees(line) is not None or not finite, line
+
+
+@st.composite
+def number_literals(draw: st.DrawFn) -> str:
+    """JSON number literals of any length whose value lies near the edge of the
+    doubles (10^305 to 10^311) or anywhere else, zero included."""
+    whole = draw(st.sampled_from(["0", "1", "9", "17976931348623157", "1" + "0" * 300]))
+    fraction = draw(st.sampled_from(["", ".0", ".5", ".000001", ".99999999999999999"]))
+    if draw(st.booleans()):
+        fraction += "0" * draw(st.integers(0, 40))
+    exponent = draw(
+        st.one_of(
+            st.just(""),
+            st.integers(-700, 700).map(lambda e: f"e{e}"),
+            st.integers(288, 312).map(lambda e: f"E+{e}"),
+            st.integers(0, 10**30).map(lambda e: f"e-{e}"),
+        )
+    )
+    sign = draw(st.sampled_from(["", "-"]))
+    return sign + whole + (fraction or ".0") + exponent
+
+
+@_examples(NATIVE_LINE_EXAMPLES)
+@given(literal=number_literals())
+def test_any_number_in_an_unknown_field_agrees(literal: str) -> None:
+    for line in _in_unknown_fields(literal):
+        assert_native_agrees(line)
 
 
 @pytest.mark.parametrize("event_type", EVENT_TYPES)

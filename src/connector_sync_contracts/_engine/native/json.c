@@ -214,6 +214,49 @@ to_double(const char *s, Py_ssize_t len, double *out, int *err)
     return 1;
 }
 
+/* Whether the JSON number literal whose digits start at `digits` (after any
+   minus sign) and whose fraction and exponent end at `end` reads as a finite
+   double, told from its magnitude alone: 1 finite, 0 not (it overflows), -1
+   when only rounding can tell (10^308 <= |value| < 10^309) or the exponent is
+   too long to add up. A literal nothing reads is checked so: converting it
+   (to_double) costs far more for the 16-17 digits producers write. Zero and
+   any value that underflows are finite. */
+static int
+finite_magnitude(const char *digits, const char *end)
+{
+    /* lead: the power of ten of the first nonzero digit, as written. JSON
+       writes no leading zero: the integer part is 0 or starts with one. */
+    const char *q = digits;
+    while (q < end && *q >= '0' && *q <= '9') q++;
+    int nonzero = *digits != '0';
+    int64_t lead = nonzero ? (int64_t)(q - digits) - 1 : 0;
+    if (q < end && *q == '.') {
+        const char *fraction = ++q;
+        for (; q < end && *q >= '0' && *q <= '9'; q++) {
+            if (!nonzero && *q != '0') {
+                nonzero = 1;
+                lead = -(int64_t)(q - fraction) - 1;
+            }
+        }
+    }
+    if (!nonzero) return 1;
+    int64_t exponent = 0;
+    int negative = 0;
+    if (q < end && (*q == 'e' || *q == 'E')) {
+        q++;
+        if (q < end && (*q == '+' || *q == '-')) negative = *q++ == '-';
+        for (; q < end && *q >= '0' && *q <= '9'; q++) {
+            if (exponent > INT64_C(1000000000000000)) return -1; /* beyond any line's length */
+            exponent = exponent * 10 + (*q - '0');
+        }
+    }
+    /* |lead| is at most the line's length, far below 2^62: the sum is exact. */
+    int64_t power = lead + (negative ? -exponent : exponent);
+    if (power <= 307) return 1; /* below 10^308 < DBL_MAX */
+    if (power >= 309) return 0; /* at least 10^309 > DBL_MAX */
+    return -1;
+}
+
 const char *
 json_number(const char *p, const char *end, int *isint, int64_t *iv, uint64_t *uv, int *big,
             double *fv, int *err)
@@ -275,6 +318,10 @@ json_number(const char *p, const char *end, int *isint, int64_t *iv, uint64_t *u
         return p;
     }
     *isint = 0;
+    if (!fv) {
+        int finite = finite_magnitude(digits, p);
+        if (finite >= 0) return finite ? p : NULL;
+    }
     double v = 0;
     if (!to_double(start, p - start, &v, err)) return NULL;
     if (!(v - v == 0)) return NULL; /* inf or nan: not a JSON number (section 8) */
