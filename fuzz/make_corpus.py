@@ -151,6 +151,10 @@ def dictionary() -> list[str]:
     # Integer edges: 2^63 - 1 and past it, 2^64 - 1 and past it.
     tokens += ["9223372036854775807", "9223372036854775808", "18446744073709551615"]
     tokens += ["18446744073709551616", "-9223372036854775808", "-1", "\\u00e9", "\\ud83d\\ude00"]
+    # Float edges: the largest double and past it, exponents that overflow or
+    # underflow, and the 17 digits producers write (checked without converting).
+    tokens += ["1.7976931348623159e308", "e309", "e-400", "e1000000000000000000"]
+    tokens += ["0.30000000000000004"]
     return [f"kw{i}={json.dumps(t)}" for i, t in enumerate(tokens)]
 
 
