@@ -42,7 +42,7 @@ from hypothesis import strategies as st
 
 from connector_sync_contracts import PAYLOAD_MODELS, Event, replay, validate_event
 from connector_sync_contracts._engine import native
-from connector_sync_contracts._engine.native import record_values
+from connector_sync_contracts._engine.native import record_fact, record_values
 from connector_sync_contracts._engine.runner import replay_sources
 from connector_sync_contracts._tooling.synthetic import GeneratorOptions, generate_lines
 from connector_sync_contracts.contract.catalog import CATALOG, RECIPES, Family
@@ -684,7 +684,12 @@ def assert_native_agrees(line: bytes) -> tuple[Any, ...] | None:
     assert event_id == event.event_id, line
     assert lamport == event.lamport_clock, line
     assert instant_us == _instant_us(event), line
-    assert (kind, values) == record_values(event_to_fact(event)), line
+    fact = event_to_fact(event)
+    assert (kind, values) == record_values(fact), line
+    # The record read back is the fact (Projection folds it), and the line's
+    # object read by the core is the line.
+    assert record_fact(event_id, kind, values) == fact, line
+    assert NATIVE.probe_object(parsed, Event) == probed, line
     return probed
 
 

@@ -17,9 +17,11 @@ from __future__ import annotations
 import contextlib
 import copy
 import enum
+import json
 import uuid
+import warnings
 from collections import OrderedDict
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
 
 import pytest
@@ -29,6 +31,7 @@ from pydantic import ValidationError
 
 from connector_sync_contracts import (
     Event,
+    Projection,
     reduce_connector_events,
     reduce_external_links,
     reduce_sync_events,
@@ -262,3 +265,164 @@ def test_a_datetime_whose_offset_has_seconds_is_refused_by_both(field: str) -> N
     state = result.connectors.get("c1")  # a malformed payload still names its connector
     assert state is None or state.current_state is None
     assert "whole minutes" in compiled.decode()
+
+
+def _applied(batch: list[Any]) -> tuple[bytes, int, list[str]]:
+    """``Projection.apply`` of each item in the order given, then ``result()``: its
+    JSON, the events folded out of replay order, and the warnings raised."""
+    projection = Projection()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for item in batch:
+            projection.apply(item)
+        result = projection.result().to_json()
+    return result, projection.out_of_order, [str(w.message) for w in caught]
+
+
+@st.composite
+def applied_items(draw: st.DrawFn) -> list[Any]:
+    """``items()``, some of them followed by a copy in the other form (the mapping of
+    an Event, or the Event of a mapping), in any order."""
+    batch = draw(items())
+    out: list[Any] = []
+    for item in batch:
+        out.append(item)
+        if draw(st.integers(0, 3)) == 0:
+            with contextlib.suppress(ValidationError, TypeError, ValueError):
+                out.append(
+                    item.model_dump(mode="json")
+                    if isinstance(item, Event)
+                    else Event.model_validate(copy.deepcopy(item))
+                )
+    return draw(st.permutations(out))
+
+
+@settings(
+    max_examples=examples(150, 3000),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(applied_items())
+def test_projection_is_the_same_with_and_without_the_core(batch: list[Any]) -> None:
+    """The core decides the items it takes as the models would: the same result, the
+    same events out of order, the same warnings, whatever the order and the form."""
+    with engine("compiled"):
+        compiled = _applied(copy.deepcopy(batch))
+    with engine("python"):
+        python = _applied(copy.deepcopy(batch))
+    assert compiled == python
+
+
+def _provisioned(event_id: str, timestamp: str, **payload: Any) -> dict[str, Any]:
+    """A valid ConnectorProvisioned envelope of connector c1 at lamport 1."""
+    return {
+        "event_id": event_id,
+        "event_type": "ConnectorProvisioned",
+        "aggregate_id": "c1",
+        "payload": {
+            "connector_id": "c1",
+            "connector_type": "webhook",
+            "provider": "github",
+            "mission_id": "m1",
+            "project_uuid": "6f1c2b9e-4a7d-4e21-9d3b-8c5a7e2f1b04",
+            "actor_id": "a",
+            "actor_type": "service",
+            "endpoint_url": "https://h.example/x",
+            "recorded_at": "2026-11-24T01:00:00Z",
+            **payload,
+        },
+        "timestamp": timestamp,
+        "node_id": "n1",
+        "lamport_clock": 1,
+        "project_uuid": "6f1c2b9e-4a7d-4e21-9d3b-8c5a7e2f1b04",
+        "correlation_id": event_id,
+    }
+
+
+_FORMS = ("mapping", "event")
+
+
+def _in_form(doc: dict[str, Any], form: str) -> Any:
+    return Event.model_validate(doc) if form == "event" else doc
+
+
+@pytest.mark.parametrize("first", _FORMS)
+@pytest.mark.parametrize("second", _FORMS)
+@pytest.mark.parametrize("swapped", [False, True])
+def test_projection_breaks_a_tie_of_copies_by_canonical_json(
+    first: str, second: str, swapped: bool
+) -> None:
+    """Two differing copies of one event with one sort key (the timestamp written in
+    two offsets): replay() keeps the smaller canonical JSON, and so does a
+    Projection in either engine, whichever copy and form comes first."""
+    eid = "01M85H26M00000000000000007"
+    # The copies differ in what the projection shows: which one was kept tells.
+    a = _provisioned(eid, "2026-11-24T01:00:00.000001Z", mission_id="m-a")
+    b = _provisioned(eid, "2026-11-24T02:00:00.000001+01:00", mission_id="m-b")
+    batch = [_in_form(a, first), _in_form(b, second)]
+    if swapped:
+        batch.reverse()
+    expected = replay(copy.deepcopy(batch)).to_json()
+    with engine("compiled"):
+        compiled = _applied(copy.deepcopy(batch))
+    with engine("python"):
+        python = _applied(copy.deepcopy(batch))
+    assert compiled == python
+    assert compiled[0] == expected
+    assert b'"conflicting_duplicate"' in expected
+    assert json.loads(expected)["connectors"]["c1"]["mission_id"] == "m-a"  # sorts first
+
+
+@pytest.mark.parametrize("early_form", _FORMS)
+@pytest.mark.parametrize("late_form", _FORMS)
+def test_projection_orders_events_a_microsecond_apart(early_form: str, late_form: str) -> None:
+    """Events with one lamport_clock, a microsecond apart (one written with an
+    offset; the later one has the smaller event_id): applied in replay order
+    none is out of order, the other way round one is, in either form."""
+    early = _provisioned("01M85H26M00000000000000009", "2026-11-24T02:00:00.000001+01:00")
+    late = _provisioned("01M85H26M00000000000000008", "2026-11-24T01:00:00.000002Z")
+    for name in ("compiled", "python"):
+        with engine(name):
+            first, second = _in_form(early, early_form), _in_form(late, late_form)
+            in_order = _applied([first, second])
+            first, second = _in_form(early, early_form), _in_form(late, late_form)
+            reversed_ = _applied([second, first])
+        assert in_order[1] == 0, name
+        assert reversed_[1] == 1, name
+
+
+class _Reentrant(tzinfo):
+    """UTC, whose first ``utcoffset`` applies another item to a projection: Python
+    code the core runs while it reads an item calls the core again."""
+
+    def __init__(self, projection: Projection, item: dict[str, Any]) -> None:
+        self.projection, self.item = projection, item
+
+    def utcoffset(self, dt: datetime | None) -> timedelta:
+        item, self.item = self.item, None
+        if item is not None:
+            self.projection.apply(item)
+        return timedelta(0)
+
+    def dst(self, dt: datetime | None) -> timedelta | None:
+        return None
+
+    def tzname(self, dt: datetime | None) -> str:
+        return "UTC"
+
+
+def test_an_item_applied_while_another_is_read_is_decided_alike() -> None:
+    """The inner item is left to the models; the outcome is pure Python's."""
+    results = []
+    for name in ("compiled", "python"):
+        with engine(name):
+            projection = Projection()
+            inner = _provisioned("01M85H26M00000000000000011", "2026-11-24T01:00:00Z")
+            outer = _provisioned("01M85H26M00000000000000012", "2026-11-24T01:00:01Z")
+            outer["timestamp"] = datetime(
+                2026, 11, 24, 1, 0, 1, tzinfo=_Reentrant(projection, inner)
+            )
+            projection.apply(outer)
+            results.append((projection.result().to_json(), projection.out_of_order))
+    assert results[0] == results[1]
+    assert results[0][1] == 0

@@ -114,7 +114,7 @@ def line_canonical_json(obj: Mapping[str, Any], event_id: str, instant_us: int) 
         value = data[name]
         if isinstance(value, str):  # the core matched it: only its spelling is made normal
             data[name] = checked_event_id(value)
-    data["project_uuid"] = _uuid_text(data["project_uuid"])
+    data["project_uuid"] = _uuid_text(str(data["project_uuid"]))  # a mapping may hold a UUID
     data["timestamp"] = _instant_text(instant_us)
     return canonical_bytes(data)
 

@@ -13,9 +13,11 @@ from collections.abc import Callable, Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from typing import Any, TypeAlias
 
+from .._engine import native
 from .._engine.library import fold_items, fold_lines
-from .._engine.native import no_gc
+from .._engine.native import no_gc, record_fact
 from .._engine.runner import Folded
+from ..contract.canonical import line_canonical_json
 from ..contract.catalog import ALL_FAMILIES, EVENT_FAMILIES, RECIPES, Family
 from ..contract.lifecycle import DEFAULT_MAX_RECONNECT_CYCLES
 from ..contract.patterns import encodable, spelled_event_id
@@ -39,7 +41,7 @@ from ..validation.input import cloudevent_hint, first_problem, load_mapping
 from ..validation.messages import summarize
 from ..validation.outcomes import Outcomes, validate_once
 from .anomalies import AnomalyData, anomaly, anomaly_order
-from .facts import Fact, MalformedFact, fact_from_values
+from .facts import EPOCH, MICROSECOND, Fact, MalformedFact, fact_from_values
 from .fold import Dedup, Engine, unchecked
 
 __all__ = [
@@ -169,9 +171,33 @@ class Projection:
         """The event_id applied last and not folded yet: its copies may still come."""
         self.out_of_order = 0
         """Events ``apply`` folded after an event that sorts later (0 for sorted input)."""
+        self._core = native.scanner()
+        """The compiled core's scanner, which decides the items it takes (None: not
+        built or switched off); it keeps the strings of the records it made."""
 
-    def _admit(self, item: EventLike) -> Event | None:
-        return admit_envelope(item, self._envelope_anomalies)
+    def _admit(self, item: EventLike) -> tuple[SortKey, Fact | None, bytes] | None:
+        """(sort key, fact, canonical JSON) of a valid envelope; None after recording
+        the ``malformed_envelope`` anomaly of one that is not.
+
+        On the compiled core, an item it takes (``probe_object``: read as
+        ``replay()`` reads its items) is decided there and its fact made from
+        the core's record, without the models; anything else, and every item
+        without the core, is decided by the models.
+        """
+        if self._core is not None:
+            took = self._core.probe_object(item, Event)
+            if took is not None:
+                event_id, lamport, instant, kind, values = took
+                if isinstance(item, Event):
+                    key, identity = item.sort_key, canonical_json(item)
+                else:
+                    key = (lamport, EPOCH + instant * MICROSECOND, event_id)
+                    identity = line_canonical_json(item, event_id, instant)
+                return key, record_fact(event_id, kind, values), identity
+        admitted = admit_envelope(item, self._envelope_anomalies)
+        if admitted is None:
+            return None
+        return admitted.sort_key, event_to_fact(admitted), canonical_json(admitted)
 
     def _offer(self, item: EventLike) -> tuple[str, Fact | None, Fact | None]:
         """Admit and dedup one item: (status, its fact, the fact of the copy held before).
@@ -181,24 +207,14 @@ class Projection:
         rule keeps instead of the copy held before it.
         """
         admitted = self._admit(item)
-        self._offered = None if admitted is None else admitted.sort_key
+        self._offered = None if admitted is None else admitted[0]
         if admitted is None:
             return "rejected", None, None
-        fact = event_to_fact(admitted)
-        replaced = (
-            self._dedup.held(admitted.event_id)
-            if admitted.event_id in self._dedup.winners
-            else None
-        )
-        identity = canonical_json(admitted)
-        status: str = self._dedup.offer(
-            admitted.event_id,
-            admitted.sort_key,
-            identity,
-            fact,
-            malformed=unchecked(fact),
-        )
-        if status == "conflict" and self._dedup.winners[admitted.event_id][2] == identity:
+        key, fact, identity = admitted
+        event_id = key[2]
+        replaced = self._dedup.held(event_id) if event_id in self._dedup.winners else None
+        status: str = self._dedup.offer(event_id, key, identity, fact, malformed=unchecked(fact))
+        if status == "conflict" and self._dedup.winners[event_id][2] == identity:
             status = "overtook"
         return status, fact, replaced
 

@@ -25,6 +25,7 @@ __all__ = [
     "LinkFact",
     "MalformedFact",
     "SyncFact",
+    "fact_from_roles",
     "fact_from_values",
 ]
 
@@ -116,6 +117,13 @@ def fact_from_values(
     field needs a catalogue row, never a new builder.
     """
     attrs = {role: values[field] for field, role in recipe.roles.items() if field in values}
+    return fact_from_roles(recipe, event_id, attrs, broken_rules)
+
+
+def fact_from_roles(
+    recipe: EventRecipe, event_id: str, attrs: Mapping[str, Any], broken_rules: tuple[str, ...]
+) -> Fact:
+    """``fact_from_values`` of values keyed by the fact attribute they fill (their role)."""
     if recipe.family is Family.CONNECTOR:
         health = attrs.get("health_status")
         return ConnectorFact(

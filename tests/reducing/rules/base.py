@@ -1,4 +1,4 @@
-"""The abstract rule case and the seven engines that run it.
+"""The abstract rule case and the engines that run it.
 
 ``RuleCase.replay_log`` takes a log as envelope mappings (the JSON objects a
 producer writes, in the order given) and returns the whole-log
@@ -13,7 +13,10 @@ producer writes, in the order given) and returns the whole-log
 ``StreamCompiled`` the same on the compiled core
 ``LinesPython`` ``replay_lines`` (the library's entry point for JSONL lines), pure Python
 ``LinesCompiled`` the same on the compiled core
-``Incremental`` ``Projection.apply`` of each envelope in replay order, then ``result()``
+``IncrementalPython`` ``Projection.apply`` of each envelope in replay order, then
+                ``result()``, pure Python
+``IncrementalCompiled`` the same, the compiled core deciding each envelope it takes
+``IncrementalEvents`` the same of ``Event`` objects (each envelope the model accepts)
 ==============  =============================================================
 
 The compiled engines are skipped when the extension is not built.
@@ -52,7 +55,9 @@ __all__ = [
     "ApiPython",
     "Envelopes",
     "EventsCompiled",
-    "Incremental",
+    "IncrementalCompiled",
+    "IncrementalEvents",
+    "IncrementalPython",
     "LinesCompiled",
     "LinesPython",
     "RuleCase",
@@ -238,7 +243,7 @@ class LinesCompiled(RuleCase):
         return _lines("compiled", envelopes, max_reconnect_cycles)
 
 
-def _replay_order(item: Mapping[str, Any]) -> tuple[int, SortKey | tuple[()]]:
+def _replay_order(item: Event | Mapping[str, Any]) -> tuple[int, SortKey | tuple[()]]:
     # Envelopes that are not valid have no sort key: they are stream-level
     # anomalies, ordered in the result whatever the order they arrive in.
     try:
@@ -247,8 +252,19 @@ def _replay_order(item: Mapping[str, Any]) -> tuple[int, SortKey | tuple[()]]:
         return (0, ())
 
 
-class Incremental(RuleCase):
-    """``Projection.apply`` of each envelope in replay order, then ``result()``.
+def _incremental(
+    name: Engine, items: Sequence[Event | Mapping[str, Any]], max_reconnect_cycles: int
+) -> ReplayResult:
+    """``Projection.apply`` of each item, in replay order, then ``result()``."""
+    with engine(name):
+        projection = Projection(max_reconnect_cycles=max_reconnect_cycles)
+        for item in sorted(items, key=_replay_order):
+            projection.apply(item)
+        return projection.result()
+
+
+class IncrementalPython(RuleCase):
+    """``Projection.apply`` of each envelope in replay order, then ``result()``, pure Python.
 
     ``Projection`` folds as events arrive, and equals batch replay for input
     in replay order (out of order, it warns): each log is sorted with
@@ -256,13 +272,38 @@ class Incremental(RuleCase):
     subject is input that is not in replay order.
     """
 
-    engine_label = "incremental"
+    engine_label = "incremental-python"
 
     def replay_log(
         self, envelopes: Envelopes, *, max_reconnect_cycles: int = DEFAULT_MAX_RECONNECT_CYCLES
     ) -> ReplayResult:
-        """Apply the envelopes, in replay order, one by one to a fresh ``Projection``."""
-        projection = Projection(max_reconnect_cycles=max_reconnect_cycles)
-        for item in sorted(envelopes, key=_replay_order):
-            projection.apply(item)
-        return projection.result()
+        """Apply the envelopes one by one to a fresh ``Projection``, the models deciding each."""
+        return _incremental("python", envelopes, max_reconnect_cycles)
+
+
+class IncrementalCompiled(RuleCase):
+    """``IncrementalPython`` with the compiled core deciding each envelope it takes."""
+
+    engine_label = "incremental-compiled"
+    pytestmark: ClassVar[list[Any]] = [needs_native]
+
+    def replay_log(
+        self, envelopes: Envelopes, *, max_reconnect_cycles: int = DEFAULT_MAX_RECONNECT_CYCLES
+    ) -> ReplayResult:
+        """Apply the envelopes one by one to a fresh ``Projection`` on the compiled core."""
+        return _incremental("compiled", envelopes, max_reconnect_cycles)
+
+
+class IncrementalEvents(RuleCase):
+    """``Projection.apply`` of ``Event`` objects on the compiled core (each envelope
+    the model accepts; the others as mappings), in replay order."""
+
+    engine_label = "incremental-events"
+    pytestmark: ClassVar[list[Any]] = [needs_native]
+
+    def replay_log(
+        self, envelopes: Envelopes, *, max_reconnect_cycles: int = DEFAULT_MAX_RECONNECT_CYCLES
+    ) -> ReplayResult:
+        """Apply the envelopes as Events one by one to a fresh ``Projection``."""
+        items = [_event_or_mapping(envelope) for envelope in envelopes]
+        return _incremental("compiled", items, max_reconnect_cycles)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from tests.reducing.rules.base import (
     ApiCompiled,
     ApiPython,
-    Incremental,
+    IncrementalCompiled,
+    IncrementalEvents,
+    IncrementalPython,
     LinesCompiled,
     LinesPython,
     StreamCompiled,
@@ -38,5 +40,13 @@ class TestConnectorRulesLinesCompiled(LinesCompiled, ConnectorRules):
     """ConnectorRules on ``replay_lines``, compiled core."""
 
 
-class TestConnectorRulesIncremental(Incremental, ConnectorRules):
-    """ConnectorRules on ``Projection.apply``, one event at a time."""
+class TestConnectorRulesIncrementalPython(IncrementalPython, ConnectorRules):
+    """ConnectorRules on ``Projection.apply``, one event at a time, pure Python."""
+
+
+class TestConnectorRulesIncrementalCompiled(IncrementalCompiled, ConnectorRules):
+    """ConnectorRules on ``Projection.apply``, one event at a time, compiled core."""
+
+
+class TestConnectorRulesIncrementalEvents(IncrementalEvents, ConnectorRules):
+    """ConnectorRules on ``Projection.apply`` of Events, one at a time, compiled core."""

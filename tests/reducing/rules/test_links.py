@@ -5,7 +5,9 @@ from __future__ import annotations
 from tests.reducing.rules.base import (
     ApiCompiled,
     ApiPython,
-    Incremental,
+    IncrementalCompiled,
+    IncrementalEvents,
+    IncrementalPython,
     LinesCompiled,
     LinesPython,
     StreamCompiled,
@@ -38,5 +40,13 @@ class TestLinkRulesLinesCompiled(LinesCompiled, LinkRules):
     """LinkRules on ``replay_lines``, compiled core."""
 
 
-class TestLinkRulesIncremental(Incremental, LinkRules):
-    """LinkRules on ``Projection.apply``, one event at a time."""
+class TestLinkRulesIncrementalPython(IncrementalPython, LinkRules):
+    """LinkRules on ``Projection.apply``, one event at a time, pure Python."""
+
+
+class TestLinkRulesIncrementalCompiled(IncrementalCompiled, LinkRules):
+    """LinkRules on ``Projection.apply``, one event at a time, compiled core."""
+
+
+class TestLinkRulesIncrementalEvents(IncrementalEvents, LinkRules):
+    """LinkRules on ``Projection.apply`` of Events, one at a time, compiled core."""

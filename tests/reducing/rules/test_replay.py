@@ -5,7 +5,9 @@ from __future__ import annotations
 from tests.reducing.rules.base import (
     ApiCompiled,
     ApiPython,
-    Incremental,
+    IncrementalCompiled,
+    IncrementalEvents,
+    IncrementalPython,
     LinesCompiled,
     LinesPython,
     StreamCompiled,
@@ -38,5 +40,13 @@ class TestReplayRulesLinesCompiled(LinesCompiled, ReplayRules):
     """ReplayRules on ``replay_lines``, compiled core."""
 
 
-class TestReplayRulesIncremental(Incremental, ReplayRules):
-    """ReplayRules on ``Projection.apply``, one event at a time."""
+class TestReplayRulesIncrementalPython(IncrementalPython, ReplayRules):
+    """ReplayRules on ``Projection.apply``, one event at a time, pure Python."""
+
+
+class TestReplayRulesIncrementalCompiled(IncrementalCompiled, ReplayRules):
+    """ReplayRules on ``Projection.apply``, one event at a time, compiled core."""
+
+
+class TestReplayRulesIncrementalEvents(IncrementalEvents, ReplayRules):
+    """ReplayRules on ``Projection.apply`` of Events, one at a time, compiled core."""

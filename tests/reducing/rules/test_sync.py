@@ -5,7 +5,9 @@ from __future__ import annotations
 from tests.reducing.rules.base import (
     ApiCompiled,
     ApiPython,
-    Incremental,
+    IncrementalCompiled,
+    IncrementalEvents,
+    IncrementalPython,
     LinesCompiled,
     LinesPython,
     StreamCompiled,
@@ -38,5 +40,13 @@ class TestSyncRulesLinesCompiled(LinesCompiled, SyncRules):
     """SyncRules on ``replay_lines``, compiled core."""
 
 
-class TestSyncRulesIncremental(Incremental, SyncRules):
-    """SyncRules on ``Projection.apply``, one event at a time."""
+class TestSyncRulesIncrementalPython(IncrementalPython, SyncRules):
+    """SyncRules on ``Projection.apply``, one event at a time, pure Python."""
+
+
+class TestSyncRulesIncrementalCompiled(IncrementalCompiled, SyncRules):
+    """SyncRules on ``Projection.apply``, one event at a time, compiled core."""
+
+
+class TestSyncRulesIncrementalEvents(IncrementalEvents, SyncRules):
+    """SyncRules on ``Projection.apply`` of Events, one at a time, compiled core."""

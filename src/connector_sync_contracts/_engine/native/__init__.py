@@ -43,6 +43,7 @@ from ...reducing.facts import (
     LinkFact,
     MalformedFact,
     SyncFact,
+    fact_from_roles,
     fact_from_values,
 )
 from ...reducing.steps import DELIVERY_FIELDS
@@ -185,6 +186,14 @@ class Scanner(Protocol):
 
         ``reports``: a line ``scan(..., reports=True)`` keeps and reports (an
         event type with no model, a broken semantic rule) is taken too."""
+
+    def probe_object(
+        self, item: object, event_type: type | None, /
+    ) -> tuple[str, int, int, str, Any] | None:
+        """``probe`` of one mapping or ``event_type`` instance, read as
+        ``scan_objects`` reads it (with reports): None when it is deferred, as
+        is an item given while another is read (from Python code the reading
+        runs, such as a tzinfo's ``utcoffset``)."""
 
     def ident(self, line: bytes, /) -> int:
         """The keyed hash identical copies of a line share.
@@ -547,6 +556,91 @@ def record_values(fact: Fact | None) -> tuple[str, Any]:
         fact.ingested_count or fact.replayed_count,
         broken,
     )
+
+
+_RECORD_ROLES: Final = {
+    "connector": (
+        None,
+        "connector_id",
+        "connector_type",
+        "provider",
+        "mission_id",
+        "recorded_at",
+        "health_status",
+        "latency_ms",
+        "previous_state",
+        None,
+    ),
+    "sync": (
+        None,
+        "connector_id",
+        "delivery_id",
+        "fingerprint",
+        "retry_attempt",
+        "max_retries",
+        ("ingested_count", "replayed_count"),
+        None,
+    ),
+}
+"""The fact attribute (role) each place of a connector or sync record holds
+(``record_values``'s order; the count is whichever of the two the type has)."""
+
+
+def record_fact(event_id: str, kind: str, values: Any) -> Fact | None:
+    """The fact a record of the core stands for: ``record_values``'s inverse, for a
+    record ``probe`` or ``probe_object`` returned (of a valid event, or of one
+    that breaks semantic rules: never a malformed one).
+
+    Built by ``fact_from_roles`` from the roles the event type's catalogue row
+    gives, so the fact is the one ``event_to_fact`` makes of the same event
+    (a latency of -0.0 comes back 0.0: the core keeps zero unsigned, as the
+    result writes it).
+    """
+    if kind == "other":
+        return None
+    if kind == "link":
+        fact: Fact = values[0]
+        return fact
+    event_type = values[0]
+    plan, rules = _record_plan(kind, event_type)
+    attrs: dict[str, Any] = {}
+    for at, role, read in plan:
+        value = values[at]
+        if read is not None:
+            value = read(value)
+        if value is not None:
+            attrs[role] = value
+    bits = values[-1]
+    broken = tuple(code for bit, code in enumerate(rules) if bits >> bit & 1) if bits else ()
+    return fact_from_roles(RECIPES[event_type], event_id, attrs, broken)
+
+
+def _index_of(values: tuple[Any, ...]) -> Callable[[int], Any]:
+    """A record's index into ``values`` read back (-1: absent, None)."""
+    return lambda index: values[index] if index >= 0 else None
+
+
+_RECORD_READS: Final[dict[str, Callable[[Any], Any]]] = {
+    "recorded_at": lambda us: EPOCH + us * MICROSECOND,
+    "health_status": _index_of(_HEALTH),
+    "previous_state": _index_of(_STATES),
+}
+"""How a record holds the roles it does not hold as the fact does."""
+
+
+@functools.cache
+def _record_plan(
+    kind: str, event_type: str
+) -> tuple[tuple[tuple[int, str, Callable[[Any], Any] | None], ...], tuple[str, ...]]:
+    """(place, role, read) of each role an event type's facts take from its records
+    (``_RECORD_ROLES``), and the codes of its semantic rules by bit."""
+    roles = set(RECIPES[event_type].roles.values())
+    plan = []
+    for at, names in enumerate(_RECORD_ROLES[kind]):
+        for role in names if isinstance(names, tuple) else (names,):
+            if role in roles:
+                plan.append((at, role, _RECORD_READS.get(role)))
+    return tuple(plan), _type_spec(event_type)[1]
 
 
 def instant_us(value: datetime) -> int:

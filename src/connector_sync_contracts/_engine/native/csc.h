@@ -632,6 +632,8 @@ typedef struct {
        length) -> bytes | None (owned; NULL none); count: lines read again. */
     struct reread { int fd; uint64_t count; PyObject *read; } *rereads;
     int rereading;             /* a read callable is running: the scanner refuses every call */
+    int probing;               /* probe_object() is reading an item, which may run Python
+                                  code (a datetime's offset): another call defers */
     size_t n_rereads;
     buf_t reread_buf;          /* a line read again */
     buf_t ident_buf;           /* a member of a line, written the one way (line_identity) */

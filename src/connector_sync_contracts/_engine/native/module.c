@@ -9,6 +9,7 @@
  *   scan_objects(items, event_type, keep, source, first_line, start, stop)
  *       -> (items, [index of each deferred item])
  *   probe(line, strict, reports=False) -> what offer() takes for a line, or None
+ *   probe_object(item, event_type) -> the same for one mapping or Event
  *   ident(line) -> the keyed hash identical copies share
  *   offer(event_id, lamport, instant_us, ident, source, line, dedup, kind, values)
  *   reserve(events), settle() -> (event ids with differing copies, copies dropped)
@@ -433,6 +434,27 @@ record_values(Scanner *self, const rec_t *r)
                          (long long)r->u.s.count, (int)r->broken);
 }
 
+/* What probe() and probe_object() return for an item the core took:
+   (event_id, lamport, instant_us, kind, values). The record is not kept:
+   the store's space it took is given back (its interned strings stay). */
+static PyObject *
+probed(Scanner *self, parsed_t *pl)
+{
+    rec_t r;
+    size_t link_vals = self->store.n_link_vals, blob = self->store.blob.len;
+    PyObject *values = NULL;
+    if (record_from_line(self, pl, 0, 0, &r) >= 0 && store_flush_links(self) >= 0)
+        values = record_values(self, &r);
+    self->store.n_link_vals = link_vals;
+    self->store.blob.len = blob;
+    if (!values) return NULL;
+    PyObject *res = Py_BuildValue("(s#KLOO)", pl->eid, (Py_ssize_t)pl->eid_len,
+                                  (unsigned long long)pl->lamport, (long long)pl->instant,
+                                  PyTuple_GET_ITEM(values, 0), PyTuple_GET_ITEM(values, 1));
+    Py_DECREF(values);
+    return res;
+}
+
 /* probe(line, strict, reports=False) -> None when deferred, else (event_id, lamport,
    instant_us, kind, values). With reports, a line of an unknown event type or
    one that breaks a semantic rule is taken, as scan(..., reports=True) takes it. */
@@ -449,24 +471,36 @@ Scanner_probe(Scanner *self, PyObject *args)
     parsed_t pl;
     const char *p = buf.buf;
     int ok = scan_line(self, p, p + buf.len, &pl, strict, reports);
-    PyObject *res = NULL;
-    if (ok < 0) goto done;
-    if (!ok) {
-        res = Py_NewRef(Py_None);
-        goto done;
-    }
-    rec_t r;
-    size_t link_vals = self->store.n_link_vals;
-    if (record_from_line(self, &pl, 0, 0, &r) < 0 || store_flush_links(self) < 0) goto done;
-    PyObject *values = record_values(self, &r);
-    self->store.n_link_vals = link_vals; /* the probed record is not kept */
-    if (!values) goto done;
-    res = Py_BuildValue("(s#KLOO)", pl.eid, (Py_ssize_t)pl.eid_len, (unsigned long long)pl.lamport,
-                        (long long)pl.instant, PyTuple_GET_ITEM(values, 0),
-                        PyTuple_GET_ITEM(values, 1));
-    Py_DECREF(values);
-done:
+    PyObject *res = ok < 0 ? NULL : ok ? probed(self, &pl) : Py_NewRef(Py_None);
     PyBuffer_Release(&buf);
+    return res;
+}
+
+/* probe_object(item, event_type) -> None when deferred, else what probe() returns
+   for a line: one mapping or Event read as scan_objects() reads it (objects.c),
+   kept as a line with reports is. A call made while another reads its item
+   (from a tzinfo's utcoffset, or another thread) defers. */
+static PyObject *
+Scanner_probe_object(Scanner *self, PyObject *args)
+{
+    PyObject *item, *event_type;
+    if (!PyArg_ParseTuple(args, "OO", &item, &event_type)) return NULL;
+    if (!usable(self, "probe_object")) return NULL;
+    if (event_type != Py_None && !PyType_Check(event_type)) {
+        PyErr_SetString(PyExc_TypeError, "event_type must be a type or None");
+        return NULL;
+    }
+    /* Reading a datetime's offset runs Python code (a tzinfo's), which may call
+       here again or switch threads: that call would overwrite this one's
+       scratch space, so its item is deferred (the models decide it). */
+    if (self->probing) return Py_NewRef(Py_None);
+    self->probing = 1;
+    parsed_t pl;
+    Py_INCREF(item); /* held while read, and while its strings are */
+    int ok = scan_object(self, item, event_type, &pl, NULL);
+    PyObject *res = ok < 0 ? NULL : ok ? probed(self, &pl) : Py_NewRef(Py_None);
+    Py_DECREF(item);
+    self->probing = 0;
     return res;
 }
 
@@ -874,6 +908,9 @@ static PyMethodDef Scanner_methods[] = {
      "probe(line, strict, reports=False) -> None when the line is deferred, else (event_id, "
      "lamport, instant_us, kind, values): what offer() would take for it. With reports, a "
      "line scan(..., reports=True) keeps and reports is taken too."},
+    {"probe_object", (PyCFunction)Scanner_probe_object, METH_VARARGS,
+     "probe_object(item, event_type) -> None when the item (a mapping, or an instance of "
+     "event_type) is deferred, else what probe() returns for a line."},
     {"ident", (PyCFunction)Scanner_ident, METH_O,
      "ident(line) -> the keyed hash that identical copies of a line share (the members "
      "in any order, white space and the event_id's spelling left out)."},
