@@ -396,7 +396,8 @@ class _Reentrant(tzinfo):
     code the core runs while it reads an item calls the core again."""
 
     def __init__(self, projection: Projection, item: dict[str, Any]) -> None:
-        self.projection, self.item = projection, item
+        self.projection = projection
+        self.item: dict[str, Any] | None = item
 
     def utcoffset(self, dt: datetime | None) -> timedelta:
         item, self.item = self.item, None
