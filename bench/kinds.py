@@ -18,7 +18,8 @@ event (docs/specification.md); the benchmark checks that with
   event has one, gets NON_ASCII in parentheses;
 - ``forward-compatible``: unknown envelope fields (a ``trace`` object right
   after ``event_type``, ``tenant_region`` at the end) and unknown payload
-  fields (``latency_samples_ms``, a list of numbers; ``observed_by``, an
+  fields (``latency_samples_ms``, a list of numbers, the last of 16-17
+  significant digits as producers write doubles; ``observed_by``, an
   object), as a newer producer would write them;
 - ``escapes``: ``aggregate_id`` ends in `` (\\"re-sent\\" via eu\\/west,
   caf\\u00e9)\\n``, written as those escapes in the raw JSON text;
@@ -100,14 +101,17 @@ def forward_compatible(line: bytes) -> list[bytes]:
 
     Envelope: ``trace`` (an object: span id, sampled flag) right after
     ``event_type`` and ``tenant_region`` (a string) at the end. Payload:
-    ``latency_samples_ms`` (a list of integers and floats) and
+    ``latency_samples_ms`` (a list of integers and floats, the last one a
+    double of 16-17 significant digits, different on every line) and
     ``observed_by`` (an object with a string and a number). The contract
     ignores unknown fields unless asked to be strict.
     """
     data = orjson.loads(line)
     event_id = str(data["event_id"])
     payload = dict(data["payload"])
-    payload["latency_samples_ms"] = [12, 48.5, 190, 7.25]
+    # A computed mean, written as every producer writes a double: 16-17 digits.
+    mean = zlib.crc32(event_id.encode()) / 2**32 * 250
+    payload["latency_samples_ms"] = [12, 48.5, 190, 7.25, mean]
     payload["observed_by"] = {"agent": "edge-collector", "build": 4127}
     out: dict[str, Any] = {}
     for key, value in data.items():

@@ -9,7 +9,11 @@ file descriptor REPORT_FD. Modes:
   ``Event.model_validate`` from ``orjson.loads`` of each line;
 - ``dicts``:  ``replay(list[dict])``, the dicts from ``orjson.loads``;
 - ``lines``:  ``replay_lines(list[bytes])``
-  (the report says ``skipped`` otherwise).
+  (the report says ``skipped`` otherwise);
+- ``apply-dicts``: ``Projection.apply`` of each dict, then ``result()``, the
+  dicts sorted into replay order (``sort_key``) beforehand, as a service
+  folding a stream in order applies them;
+- ``apply-events``: the same of the Events.
 
 Imports and preparation are not timed; the garbage collector runs as usual.
 """
@@ -26,9 +30,16 @@ from typing import Any
 import orjson
 from peak import peak_rss
 
-from connector_sync_contracts import Event, ReplayResult, replay, replay_lines
+from connector_sync_contracts import (
+    Event,
+    Projection,
+    ReplayResult,
+    replay,
+    replay_lines,
+    sort_key,
+)
 
-MODES = ("events", "dicts", "lines")
+MODES = ("events", "dicts", "lines", "apply-dicts", "apply-events")
 
 
 def summary(result: ReplayResult) -> str:
@@ -37,6 +48,14 @@ def summary(result: ReplayResult) -> str:
     anomalies += sum(len(state.anomalies) for state in result.connectors.values())
     anomalies += sum(len(state.anomalies) for state in result.sync.values())
     return f"{len(result.connectors)} connectors, {anomalies} anomalies"
+
+
+def apply_each(items: list[Any]) -> ReplayResult:
+    """``Projection.apply`` of each item, then its ``result()``."""
+    projection = Projection()
+    for item in items:
+        projection.apply(item)
+    return projection.result()
 
 
 def run(mode: str, log: Path) -> dict[str, Any]:
@@ -49,10 +68,12 @@ def run(mode: str, log: Path) -> dict[str, Any]:
         entry = replay_lines
         data = lines
     else:
-        entry = replay
+        entry = replay if mode in ("events", "dicts") else apply_each
         data = [orjson.loads(line) for line in lines]
-        if mode == "events":
+        if mode.endswith("events"):
             data = [Event.model_validate(obj) for obj in data]
+        if mode.startswith("apply"):
+            data.sort(key=sort_key)
         del lines
     setup = time.perf_counter() - setup
     start = time.perf_counter()

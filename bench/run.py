@@ -25,7 +25,8 @@ Library runs, on each kind's log of ``--library-events`` events (the whole
 log generated with that many events), each in a fresh process that prepares
 its input before the clock starts: ``replay(list[Event])``,
 ``replay(list[dict])``, ``replay_lines(list[bytes])`` (when that name
-exists) with this package (bench/library.py), and the peer package
+exists), ``Projection.apply`` of each dict and of each Event (in replay
+order) with this package (bench/library.py), and the peer package
 ``spec-kitty-events`` 5.2.0's reducers over its own Event objects and its
 validation + reducers over dicts (bench/peer.py), installed on demand into a
 separate venv (``--peer-venv``).
@@ -757,6 +758,8 @@ def _library(
         ("replay(list[Event])", [sys.executable, str(_BENCH / "library.py"), "events"]),
         ("replay(list[dict])", [sys.executable, str(_BENCH / "library.py"), "dicts"]),
         ("replay_lines(list[bytes])", [sys.executable, str(_BENCH / "library.py"), "lines"]),
+        ("Projection.apply(dict)", [sys.executable, str(_BENCH / "library.py"), "apply-dicts"]),
+        ("Projection.apply(Event)", [sys.executable, str(_BENCH / "library.py"), "apply-events"]),
     ]
     if peer is not None:
         runs += [
