@@ -230,12 +230,10 @@ def test_each_reducer_is_the_same_with_and_without_the_core(
     assert compiled == python
 
 
-@pytest.mark.parametrize("field", ["timestamp", "recorded_at"])
-def test_a_datetime_whose_offset_has_seconds_is_refused_by_both(field: str) -> None:
-    """Seconds in a UTC offset make the core leave the item to the models, which
-    refuse it: the same result, and the event is not applied."""
-    doc: dict[str, Any] = {
-        "event_id": "01M85H26M00000000000000002",
+def _provisioned(event_id: str, timestamp: str, **payload: Any) -> dict[str, Any]:
+    """A valid ConnectorProvisioned envelope of connector c1 at lamport 1."""
+    return {
+        "event_id": event_id,
         "event_type": "ConnectorProvisioned",
         "aggregate_id": "c1",
         "payload": {
@@ -248,13 +246,21 @@ def test_a_datetime_whose_offset_has_seconds_is_refused_by_both(field: str) -> N
             "actor_type": "service",
             "endpoint_url": "https://h.example/x",
             "recorded_at": "2026-11-24T01:00:00Z",
+            **payload,
         },
-        "timestamp": "2026-11-24T01:00:00Z",
+        "timestamp": timestamp,
         "node_id": "n1",
         "lamport_clock": 1,
         "project_uuid": "6f1c2b9e-4a7d-4e21-9d3b-8c5a7e2f1b04",
-        "correlation_id": "01M85H26M00000000000000002",
+        "correlation_id": event_id,
     }
+
+
+@pytest.mark.parametrize("field", ["timestamp", "recorded_at"])
+def test_a_datetime_whose_offset_has_seconds_is_refused_by_both(field: str) -> None:
+    """Seconds in a UTC offset make the core leave the item to the models, which
+    refuse it: the same result, and the event is not applied."""
+    doc = _provisioned("01M85H26M00000000000000002", "2026-11-24T01:00:00Z")
     assert replay([doc]).connectors["c1"].current_state == "provisioned"
     where = doc["payload"] if field == "recorded_at" else doc
     where[field] = datetime(2026, 11, 24, 1, tzinfo=_SECONDS_OFFSET)
@@ -311,32 +317,6 @@ def test_projection_is_the_same_with_and_without_the_core(batch: list[Any]) -> N
     with engine("python"):
         python = _applied(copy.deepcopy(batch))
     assert compiled == python
-
-
-def _provisioned(event_id: str, timestamp: str, **payload: Any) -> dict[str, Any]:
-    """A valid ConnectorProvisioned envelope of connector c1 at lamport 1."""
-    return {
-        "event_id": event_id,
-        "event_type": "ConnectorProvisioned",
-        "aggregate_id": "c1",
-        "payload": {
-            "connector_id": "c1",
-            "connector_type": "webhook",
-            "provider": "github",
-            "mission_id": "m1",
-            "project_uuid": "6f1c2b9e-4a7d-4e21-9d3b-8c5a7e2f1b04",
-            "actor_id": "a",
-            "actor_type": "service",
-            "endpoint_url": "https://h.example/x",
-            "recorded_at": "2026-11-24T01:00:00Z",
-            **payload,
-        },
-        "timestamp": timestamp,
-        "node_id": "n1",
-        "lamport_clock": 1,
-        "project_uuid": "6f1c2b9e-4a7d-4e21-9d3b-8c5a7e2f1b04",
-        "correlation_id": event_id,
-    }
 
 
 _FORMS = ("mapping", "event")
