@@ -36,8 +36,10 @@ from connector_sync_contracts import (
     reduce_external_links,
     reduce_sync_events,
     replay,
+    validate_event,
 )
 from connector_sync_contracts.schemas import ENVELOPE_SCHEMA
+from connector_sync_contracts.validation.layers import _validated
 from tests.support.engines import engine, needs_native
 from tests.support.schema_strategies import mutated_documents, valid_documents
 from tests.support.soak import examples
@@ -407,3 +409,17 @@ def test_an_item_applied_while_another_is_read_is_decided_alike() -> None:
             results.append((projection.result().to_json(), projection.out_of_order))
     assert results[0] == results[1]
     assert results[0][1] == 0
+
+
+@settings(
+    max_examples=examples(150, 3000),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(items())
+def test_validate_event_of_a_mapping_is_the_layers_answer(batch: list[Any]) -> None:
+    """The core answers ``validate_event`` of an envelope dict it takes; the answer
+    is the layers' own, whatever Python values the mapping holds."""
+    for item in batch:
+        if not isinstance(item, Event):
+            assert validate_event(item) == _validated(item, None, False)

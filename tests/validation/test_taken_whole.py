@@ -1,9 +1,10 @@
-"""``validate_event`` of JSON text the compiled core takes whole.
+"""``validate_event`` of JSON text, or of a mapping, that the compiled core takes whole.
 
 A service checks each event it takes from a queue with ``validate_event``;
 the model and schema layers cost about half a millisecond an event. When
 the compiled core is built, JSON text (``bytes`` or ``str``) that it takes
-whole as a valid envelope is answered from that verdict, in microseconds.
+whole as a valid envelope, and an envelope ``dict`` it takes (not strict),
+are answered from that verdict, in microseconds.
 The answer must be the layers' own: these tests compare the two on every
 line of generated logs and the conformance kit, varied the ways producers
 write them (escapes, non-ASCII, unknown fields, another UUID spelling,
@@ -47,8 +48,16 @@ _FIXTURES = _fixture_texts()
 needs_native = pytest.mark.skipif(native.scanner() is None, reason="the compiled core is not built")
 
 
-def _same_as_the_layers(data: bytes | str, strict: bool) -> None:
+def _same_as_the_layers(data: object, strict: bool) -> None:
     assert validate_event(data, strict=strict) == layers._validated(data, None, strict)
+
+
+def _object(raw: bytes) -> object:
+    """The JSON value of ``raw`` as ``json.loads`` reads it (None: not one JSON text)."""
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
 
 
 @pytest.mark.parametrize("strict", [False, True], ids=["plain", "strict"])
@@ -56,6 +65,7 @@ def test_every_generated_line_and_fixture_gets_the_layers_answer(strict: bool) -
     for raw in [*_LINES, *_FIXTURES]:
         _same_as_the_layers(raw, strict)
         _same_as_the_layers(raw.decode(), strict)
+        _same_as_the_layers(_object(raw), strict)  # the mapping a consumer parsed
 
 
 def _vary(event: dict[str, Any], how: str) -> bytes:
@@ -105,6 +115,7 @@ def test_varied_lines_get_the_layers_answer(raw: bytes, how: str, strict: bool) 
         event = None
     varied = _vary(event, how) if isinstance(event, dict) else raw
     _same_as_the_layers(varied, strict)
+    _same_as_the_layers(_object(varied), strict)
 
 
 @needs_native
@@ -114,11 +125,14 @@ def test_a_valid_line_is_answered_by_the_core(monkeypatch: pytest.MonkeyPatch) -
 
     valid = next(raw for raw in _LINES if validate_event(raw).valid)
     monkeypatch.setattr(layers, "_validated", layers_ran)
-    result = validate_event(valid)
-    assert result.valid
-    assert result.kind == "envelope"
+    for data in (valid, json.loads(valid)):  # the text, and the mapping parsed from it
+        result = validate_event(data)
+        assert result.valid
+        assert result.kind == "envelope"
+        with pytest.raises(AssertionError, match="the layers validated"):
+            validate_event(data, json.loads(valid)["event_type"])  # given a type: the layers
     with pytest.raises(AssertionError, match="the layers validated"):
-        validate_event(valid, json.loads(valid)["event_type"])  # given a type: the layers
+        validate_event(json.loads(valid), strict=True)  # a strict mapping: the layers
 
 
 def test_with_the_core_switched_off_the_layers_answer(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -133,4 +147,5 @@ def test_with_the_core_switched_off_the_layers_answer(monkeypatch: pytest.Monkey
     monkeypatch.setattr(layers, "_validated", counted)
     monkeypatch.setenv(native.PURE_PYTHON_ENV, "1")
     assert validate_event(valid).valid
-    assert len(calls) == 1
+    assert validate_event(json.loads(valid)).valid
+    assert len(calls) == 2

@@ -32,7 +32,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 from uuid import UUID
 
 import orjson
@@ -47,6 +47,9 @@ from .input import PathParts, cloudevent_hint, load_json_object, spelled_as_json
 from .messages import one_per_path, semantic_message, unknown_event_type_message
 from .outcomes import Outcomes, validate_once
 from .result import LAYER_ORDER, Layer, ValidationResult, Violation, merge_layers
+
+if TYPE_CHECKING:
+    from .._engine import native
 
 __all__ = ["validate_event"]
 
@@ -234,6 +237,31 @@ _VALID_LAYERS: Final = (Layer.INPUT, Layer.MODEL, Layer.SCHEMA, Layer.SEMANTIC)
 _scanners = threading.local()
 
 
+def _scanner() -> native.Scanner | None:
+    """This thread's compiled scanner (a scan holds its scratch space), or None when
+    the core is not built or switched off (as the engine is)."""
+    from .._engine import native
+
+    if not native.in_use():
+        return None
+    try:
+        found: native.Scanner | None = _scanners.scanner
+    except AttributeError:
+        found = _scanners.scanner = native.scanner()
+    return found
+
+
+def _taken_object(data: dict[str, Any]) -> ValidationResult | None:
+    """``_taken_whole`` of an envelope mapping: the core reads it as ``replay()``
+    reads a mapping (only values JSON carries exactly; anything else is left
+    to the layers) and takes it only when it is valid (a known event type, no
+    semantic rule broken). Not strict: the layers find unknown fields."""
+    scanner = _scanner()
+    if scanner is None or scanner.probe_object(data, None, False) is None:
+        return None
+    return ValidationResult(True, (), "envelope", data["event_type"], _VALID_LAYERS)
+
+
 def _taken_whole(data: bytes | str, strict: bool) -> ValidationResult | None:
     """The result of an envelope's JSON text that the compiled core takes whole as
     valid, or None: the layers decide it.
@@ -246,15 +274,7 @@ def _taken_whole(data: bytes | str, strict: bool) -> ValidationResult | None:
     each event from a queue then pays microseconds, not the half millisecond
     of the model and schema layers.
     """
-    from .._engine import native
-
-    if not native.in_use():  # not built, or switched off (as the engine is)
-        return None
-    scanner: native.Scanner | None
-    try:
-        scanner = _scanners.scanner
-    except AttributeError:  # one a thread: a scan holds the scanner's scratch space
-        scanner = _scanners.scanner = native.scanner()
+    scanner = _scanner()
     if scanner is None:
         return None
     if isinstance(data, str):
@@ -302,8 +322,14 @@ def validate_event(
     """
     if not isinstance(strict, bool):  # a wrong argument, not bad data: "no" would be truthy
         raise TypeError(f"strict must be a bool, not {type(strict).__name__}")
-    if event_type is None and isinstance(data, (bytes, str)):
-        taken = _taken_whole(data, strict)
+    if event_type is None:
+        taken = (
+            _taken_whole(data, strict)
+            if isinstance(data, (bytes, str))
+            else _taken_object(data)
+            if type(data) is dict and not strict
+            else None
+        )
         if taken is not None:
             return taken
     return _validated(data, event_type, strict)

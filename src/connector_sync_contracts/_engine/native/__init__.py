@@ -188,12 +188,13 @@ class Scanner(Protocol):
         event type with no model, a broken semantic rule) is taken too."""
 
     def probe_object(
-        self, item: object, event_type: type | None, /
+        self, item: object, event_type: type | None, reports: bool = True, /
     ) -> tuple[str, int, int, str, Any] | None:
-        """``probe`` of one mapping or ``event_type`` instance, read as
-        ``scan_objects`` reads it (with reports): None when it is deferred, as
-        is an item given while another is read (from Python code the reading
-        runs, such as a tzinfo's ``utcoffset``)."""
+        """``probe(line, False, reports)`` of one mapping or ``event_type``
+        instance, read as ``scan_objects`` reads it (which keeps what
+        ``reports`` takes): None when it is deferred, as is an item given while
+        another is read (from Python code the reading runs, such as a tzinfo's
+        ``utcoffset``)."""
 
     def ident(self, line: bytes, /) -> int:
         """The keyed hash identical copies of a line share.

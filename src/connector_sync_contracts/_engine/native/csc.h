@@ -785,9 +785,12 @@ PyObject *utc_datetime(int64_t us);
 void untrack_leaf_tuple(PyObject *t);
 /* A mapping or an Event (event_type: the Event class, or None) read and
    checked like a line, without JSON text: 1 a valid event in *out, 0 defer
-   (Python decides it), -1 an error. *enc receives a binary encoding of
+   (Python decides it), -1 an error. With reports, an item of an unknown event
+   type or one that breaks a semantic rule is taken, as a line with reports
+   is. *enc receives a binary encoding of
    everything read, which identical items share (their identity). */
-int scan_object(Scanner *self, PyObject *item, PyObject *event_type, parsed_t *out, buf_t *enc);
+int scan_object(Scanner *self, PyObject *item, PyObject *event_type, int reports, parsed_t *out,
+                buf_t *enc);
 /* The identity of record r, kept by scan_objects from self->items without
    one: its item read again with its encoding. 1 (*ident set), 0 none (the
    item is gone or no longer reads as that event: the copies are then settled

@@ -9,7 +9,7 @@
  *   scan_objects(items, event_type, keep, source, first_line, start, stop)
  *       -> (items, [index of each deferred item])
  *   probe(line, strict, reports=False) -> what offer() takes for a line, or None
- *   probe_object(item, event_type) -> the same for one mapping or Event
+ *   probe_object(item, event_type, reports=True) -> the same for one mapping or Event
  *   ident(line) -> the keyed hash identical copies share
  *   offer(event_id, lamport, instant_us, ident, source, line, dedup, kind, values)
  *   reserve(events), settle() -> (event ids with differing copies, copies dropped)
@@ -347,7 +347,7 @@ Scanner_scan_objects(Scanner *self, PyObject *args)
        read its length each time and hold each item. */
     for (; index < stop && index < PyList_GET_SIZE(items); index++) {
         PyObject *item = Py_NewRef(PyList_GET_ITEM(items, index));
-        int ok = scan_object(self, item, event_type, &pl, NULL);
+        int ok = scan_object(self, item, event_type, 1, &pl, NULL);
         if (ok < 0) {
             Py_DECREF(item);
             goto error;
@@ -476,15 +476,17 @@ Scanner_probe(Scanner *self, PyObject *args)
     return res;
 }
 
-/* probe_object(item, event_type) -> None when deferred, else what probe() returns
-   for a line: one mapping or Event read as scan_objects() reads it (objects.c),
-   kept as a line with reports is. A call made while another reads its item
+/* probe_object(item, event_type, reports=True) -> None when deferred, else what
+   probe() returns for a line: one mapping or Event read as scan_objects() reads
+   it (objects.c). With reports (as scan_objects() keeps them), an item of an
+   unknown event type or one that breaks a semantic rule is taken. A call made while another reads its item
    (from a tzinfo's utcoffset, or another thread) defers. */
 static PyObject *
 Scanner_probe_object(Scanner *self, PyObject *args)
 {
     PyObject *item, *event_type;
-    if (!PyArg_ParseTuple(args, "OO", &item, &event_type)) return NULL;
+    int reports = 1;
+    if (!PyArg_ParseTuple(args, "OO|p", &item, &event_type, &reports)) return NULL;
     if (!usable(self, "probe_object")) return NULL;
     if (event_type != Py_None && !PyType_Check(event_type)) {
         PyErr_SetString(PyExc_TypeError, "event_type must be a type or None");
@@ -497,7 +499,7 @@ Scanner_probe_object(Scanner *self, PyObject *args)
     self->probing = 1;
     parsed_t pl;
     Py_INCREF(item); /* held while read, and while its strings are */
-    int ok = scan_object(self, item, event_type, &pl, NULL);
+    int ok = scan_object(self, item, event_type, reports, &pl, NULL);
     PyObject *res = ok < 0 ? NULL : ok ? probed(self, &pl) : Py_NewRef(Py_None);
     Py_DECREF(item);
     self->probing = 0;
@@ -909,8 +911,9 @@ static PyMethodDef Scanner_methods[] = {
      "lamport, instant_us, kind, values): what offer() would take for it. With reports, a "
      "line scan(..., reports=True) keeps and reports is taken too."},
     {"probe_object", (PyCFunction)Scanner_probe_object, METH_VARARGS,
-     "probe_object(item, event_type) -> None when the item (a mapping, or an instance of "
-     "event_type) is deferred, else what probe() returns for a line."},
+     "probe_object(item, event_type, reports=True) -> None when the item (a mapping, or an "
+     "instance of event_type) is deferred, else what probe(line, False, reports) returns for "
+     "a line."},
     {"ident", (PyCFunction)Scanner_ident, METH_O,
      "ident(line) -> the keyed hash that identical copies of a line share (the members "
      "in any order, white space and the event_id's spelling left out)."},

@@ -647,7 +647,8 @@ read_members(Scanner *self, PyObject *d, field_t *fields, int n, value_t *vals, 
 }
 
 int
-scan_object(Scanner *self, PyObject *item, PyObject *event_type, parsed_t *out, buf_t *enc)
+scan_object(Scanner *self, PyObject *item, PyObject *event_type, int reports, parsed_t *out,
+            buf_t *enc)
 {
     spec_t *spec = &self->spec;
     if (enc) enc->len = 0;
@@ -690,7 +691,7 @@ scan_object(Scanner *self, PyObject *item, PyObject *event_type, parsed_t *out, 
         rc = walk_any(self, payload, 1, enc);
         Py_DECREF(payload);
         if (rc <= 0) goto done;
-        rc = finish_event(self, out, t, 0, 0, 1);
+        rc = finish_event(self, out, t, 0, 0, reports);
         goto done;
     }
     etype_t *et = &spec->types[t];
@@ -703,7 +704,7 @@ scan_object(Scanner *self, PyObject *item, PyObject *event_type, parsed_t *out, 
     if (rc <= 0) goto done;
     /* With reports: a payload that breaks a semantic rule is kept with its
        rules broken; the fold records its anomaly, as for a line. */
-    rc = finish_event(self, out, t, pseen, 0, 1);
+    rc = finish_event(self, out, t, pseen, 0, reports);
 done:
     Py_DECREF(d);
     return rc;
@@ -719,7 +720,7 @@ object_ident(Scanner *self, const rec_t *r, uint64_t *ident)
     if (index >= (uint64_t)PyList_GET_SIZE(self->items)) return 0;
     PyObject *item = Py_NewRef(PyList_GET_ITEM(self->items, (Py_ssize_t)index));
     parsed_t pl;
-    int ok = scan_object(self, item, self->items_type, &pl, &self->objtext);
+    int ok = scan_object(self, item, self->items_type, 1, &pl, &self->objtext);
     if (ok == 1 && (pl.eid_len != r->eid_len || !same(pl.eid, r->eid, pl.eid_len))) ok = 0;
     if (ok == 1) *ident = content_hash(&self->key, self->objtext.data, self->objtext.len);
     Py_DECREF(item);
