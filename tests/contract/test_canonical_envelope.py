@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import random
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Final
 
 import orjson
 import pytest
@@ -21,14 +21,17 @@ from hypothesis import strategies as st
 
 from connector_sync_contracts import Event, canonical_json
 from connector_sync_contracts._engine.modelpath import instant_us
+from connector_sync_contracts._engine.native import instant_us as instant_us_of
 from connector_sync_contracts._tooling.synthetic import GeneratorOptions, generate_lines
 from connector_sync_contracts.contract.canonical import (
     ENVELOPE_DEFAULTS,
     ENVELOPE_REQUIRED,
+    instant_text,
     line_canonical_json,
 )
 from connector_sync_contracts.contract.patterns import format_instant
 from connector_sync_contracts.io import parse_line
+from connector_sync_contracts.reducing.facts import EPOCH
 from tests.support.engines import native_scanner
 from tests.support.soak import examples
 from tests.support.variants import VALID_VARIANTS
@@ -130,3 +133,16 @@ def test_the_field_lists_are_the_envelope_models() -> None:
 def test_an_instant_is_written_with_a_four_digit_year(moment: datetime, text: str) -> None:
     """RFC 3339 writes four year digits; ``strftime`` wrote year 999 as ``999`` on Linux."""
     assert format_instant(moment) == text
+    assert instant_text(instant_us_of(moment)) == text
+
+
+_FIRST_US: Final = instant_us_of(datetime(1, 1, 1, tzinfo=timezone.utc))
+_LAST_US: Final = instant_us_of(datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=timezone.utc))
+
+
+@settings(max_examples=examples(500, 5000), deadline=None)
+@given(st.one_of(st.integers(_FIRST_US, _LAST_US), st.sampled_from([_FIRST_US, _LAST_US, 0, -1])))
+def test_an_instant_in_microseconds_is_written_as_its_datetime(us: int) -> None:
+    """``instant_text`` (a line's timestamp in its canonical JSON) writes what
+    ``format_instant`` writes for the same instant: whole seconds without a fraction."""
+    assert instant_text(us) == format_instant(EPOCH + timedelta(microseconds=us))

@@ -32,6 +32,7 @@ __all__ = [
     "ENVELOPE_DEFAULTS",
     "ENVELOPE_REQUIRED",
     "canonical_bytes",
+    "instant_text",
     "line_canonical_json",
 ]
 
@@ -115,11 +116,21 @@ def line_canonical_json(obj: Mapping[str, Any], event_id: str, instant_us: int) 
         if isinstance(value, str):  # the core matched it: only its spelling is made normal
             data[name] = checked_event_id(value)
     data["project_uuid"] = _uuid_text(str(data["project_uuid"]))  # a mapping may hold a UUID
-    data["timestamp"] = _instant_text(instant_us)
+    data["timestamp"] = instant_text(instant_us)
     return canonical_bytes(data)
 
 
+def instant_text(instant_us: int) -> str:
+    """``format_instant`` of an instant in microseconds since the epoch (UTC).
+
+    Written from the text of its second, which the events of a log share
+    with their neighbours, and its microseconds (none: no fraction).
+    """
+    seconds, micro = divmod(instant_us, 1_000_000)
+    text = _second_text(seconds)
+    return f"{text}.{micro:06d}Z" if micro else f"{text}Z"
+
+
 @lru_cache(maxsize=4096)
-def _instant_text(instant_us: int) -> str:
-    # The copies of one event mostly share their instant.
-    return format_instant(_EPOCH + timedelta(microseconds=instant_us))
+def _second_text(seconds: int) -> str:
+    return format_instant(_EPOCH + timedelta(seconds=seconds))[:-1]
