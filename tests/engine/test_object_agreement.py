@@ -423,3 +423,64 @@ def test_validate_event_of_a_mapping_is_the_layers_answer(batch: list[Any]) -> N
     for item in batch:
         if not isinstance(item, Event):
             assert validate_event(item) == _validated(item, None, False)
+
+
+class _Meddling(tzinfo):
+    """UTC, whose ``utcoffset`` changes the mapping being read: it replaces the
+    payload (freeing the dict read before it), drops a key and rewrites a string."""
+
+    def __init__(self, item: dict[str, Any]) -> None:
+        self.item = item
+
+    def utcoffset(self, dt: datetime | None) -> timedelta:
+        self.item["payload"] = {"replaced": "x" * 50}
+        self.item.pop("node_id", None)
+        self.item["aggregate_id"] = "y" * 40
+        return timedelta(0)
+
+    def dst(self, dt: datetime | None) -> timedelta | None:
+        return None
+
+    def tzname(self, dt: datetime | None) -> str:
+        return "UTC"
+
+
+def _meddled(where: str) -> dict[str, Any]:
+    item = _provisioned("01M85H26M00000000000000013", "2026-11-24T01:00:00Z")
+    moment = datetime(2026, 11, 24, 1, tzinfo=_Meddling(item))
+    if where == "timestamp":
+        item["timestamp"] = moment
+    elif where == "recorded_at":
+        item["payload"]["recorded_at"] = moment
+    else:
+        item["payload"]["x_seen"] = [1, {"at": moment}]
+    return item
+
+
+@pytest.mark.parametrize("where", ["timestamp", "recorded_at", "unknown field"])
+def test_a_tzinfo_that_changes_the_mapping_leaves_it_to_the_models(where: str) -> None:
+    """The core reads no datetime whose offset is Python code (it crashed when that
+    code freed the payload being read): every entry point answers as pure Python."""
+
+    def applied() -> bytes:
+        projection = Projection()
+        projection.apply(_meddled(where))
+        return projection.result().to_json()
+
+    def outcome(call: Any) -> object:
+        try:
+            return call()
+        except Exception as exc:  # the models may refuse a dict that changes as it is read
+            return (type(exc).__name__, str(exc))
+
+    outcomes = []
+    for name in ("compiled", "python"):
+        with engine(name):
+            outcomes.append(
+                (
+                    outcome(lambda: replay([_meddled(where)]).to_json()),
+                    outcome(lambda: validate_event(_meddled(where))),
+                    outcome(applied),
+                )
+            )
+    assert outcomes[0] == outcomes[1]

@@ -13,7 +13,10 @@
  *   - datetime and UUID objects, except as the value of a field of that kind
  *     (an Event's timestamp and project_uuid, a payload's recorded_at): a
  *     datetime where a string is expected is an error for the models, while
- *     its text would pass, so only where the models take both alike.
+ *     its text would pass, so only where the models take both alike; and a
+ *     datetime whose tzinfo is not a datetime.timezone (its utcoffset would
+ *     run Python code in the middle of the read).
+ * Nothing read runs Python code, so nothing can change the item meanwhile.
  * An Event (the exact class given) is read from its instance dictionary,
  * and of its envelope only the fields a record is made of: it was validated
  * when it was made, and Python takes it as it is (its payload is checked).
@@ -427,13 +430,17 @@ walk_any(Scanner *self, PyObject *v, int depth, buf_t *enc)
 }
 
 /* An aware datetime object as microseconds since the epoch, and its UTC
-   offset in seconds: 1, 0, -1. */
+   offset in seconds: 1, 0, -1. Only a datetime.timezone offset is read: any
+   other tzinfo's utcoffset is Python code, which could change or free what
+   is being read (the item's dicts, the strings read in place) or call the
+   scanner again, so its datetime is left to the models. */
 static int
 datetime_object(PyObject *v, int64_t *out, int64_t *offset_out)
 {
     PyObject *tz = PyDateTime_DATE_GET_TZINFO(v);
     int64_t offset = 0;
     if (tz == Py_None) return 0; /* naive: the models reject it */
+    if (!Py_IS_TYPE(tz, Py_TYPE(PyDateTime_TimeZone_UTC))) return 0;
     if (tz != PyDateTime_TimeZone_UTC) {
         PyObject *delta = PyObject_CallMethod(v, "utcoffset", NULL);
         if (!delta) return -1;
