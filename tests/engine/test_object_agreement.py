@@ -18,6 +18,8 @@ import contextlib
 import copy
 import enum
 import json
+import sys
+import threading
 import uuid
 import warnings
 from collections import OrderedDict
@@ -484,3 +486,37 @@ def test_a_tzinfo_that_changes_the_mapping_leaves_it_to_the_models(where: str) -
                 )
             )
     assert outcomes[0] == outcomes[1]
+
+
+def test_a_mapping_changed_by_another_thread_meanwhile_does_not_crash_the_core() -> None:
+    """A pattern check may run Python code, where another thread may run: one that
+    rebinds the mapping's payload then could free the dict being read. The core
+    reads such an item again from private copies; whichever payload it saw,
+    every call answers."""
+    base = _provisioned("01M85H26M00000000000000014", "2026-11-24T01:00:00Z")
+    base["schema_version"] = "2.7.0"  # after the payload: its pattern is checked in Python
+    item = copy.deepcopy(base)
+    stop = threading.Event()
+
+    def rebind() -> None:
+        count = 0
+        while not stop.is_set():
+            count += 1
+            item["payload"] = {**base["payload"], "mission_id": f"m-{count % 50}"}
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)  # switch threads often: inside the core's checks too
+    other = threading.Thread(target=rebind, daemon=True)
+    other.start()
+    try:
+        with engine("compiled"):
+            for _ in range(300):
+                projection = Projection()  # a new scanner: its checks run Python code again
+                projection.apply(item)
+                assert (projection.result().connectors["c1"].mission_id or "").startswith("m")
+                assert replay([item]).event_count == 1
+                assert validate_event(item).valid
+    finally:
+        stop.set()
+        other.join()
+        sys.setswitchinterval(interval)

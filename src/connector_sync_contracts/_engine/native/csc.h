@@ -632,8 +632,11 @@ typedef struct {
        length) -> bytes | None (owned; NULL none); count: lines read again. */
     struct reread { int fd; uint64_t count; PyObject *read; } *rereads;
     int rereading;             /* a read callable is running: the scanner refuses every call */
-    int probing;               /* probe_object() is reading an item, which may run Python
-                                  code (a datetime's offset): another call defers */
+    int probing;               /* probe_object() is reading an item: another call defers */
+    int in_place;              /* an item is read in place: run no Python code (a pattern
+                                  check), which another thread could use to change it */
+    int python_wanted;         /* ... and a check needed Python code: read it again from
+                                  private copies (scan_object) */
     size_t n_rereads;
     buf_t reread_buf;          /* a line read again */
     buf_t ident_buf;           /* a member of a line, written the one way (line_identity) */
@@ -787,10 +790,14 @@ void untrack_leaf_tuple(PyObject *t);
    checked like a line, without JSON text: 1 a valid event in *out, 0 defer
    (Python decides it), -1 an error. With reports, an item of an unknown event
    type or one that breaks a semantic rule is taken, as a line with reports
-   is. *enc receives a binary encoding of
+   is. *held receives what the caller keeps (then releases) until it is done
+   with *out, which holds the strings read in place. An item is read in
+   place, and read again from private copies (*held) when a pattern check
+   needs Python code, during which another thread could change or free what
+   is being read. *enc receives a binary encoding of
    everything read, which identical items share (their identity). */
 int scan_object(Scanner *self, PyObject *item, PyObject *event_type, int reports, parsed_t *out,
-                buf_t *enc);
+                buf_t *enc, PyObject **held);
 /* The identity of record r, kept by scan_objects from self->items without
    one: its item read again with its encoding. 1 (*ident set), 0 none (the
    item is gone or no longer reads as that event: the copies are then settled

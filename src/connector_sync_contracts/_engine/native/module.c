@@ -343,12 +343,14 @@ Scanner_scan_objects(Scanner *self, PyObject *args)
     if (!deferred) return NULL;
     parsed_t pl;
     pending_t later = {.full = 0};
-    /* The list may change while Python code runs (a datetime's utcoffset):
-       read its length each time and hold each item. */
+    /* The list may change while Python code runs (a pattern check, which may
+       switch threads): read its length each time and hold each item. */
     for (; index < stop && index < PyList_GET_SIZE(items); index++) {
         PyObject *item = Py_NewRef(PyList_GET_ITEM(items, index));
-        int ok = scan_object(self, item, event_type, 1, &pl, NULL);
+        PyObject *held;
+        int ok = scan_object(self, item, event_type, 1, &pl, NULL, &held);
         if (ok < 0) {
+            Py_XDECREF(held);
             Py_DECREF(item);
             goto error;
         }
@@ -361,11 +363,14 @@ Scanner_scan_objects(Scanner *self, PyObject *args)
                 put = store_put_later(self, &later, &tmp,
                                       eid_tag(&self->key, pl.eid, (size_t)pl.eid_len), NULL);
             if (put < 0) {
+                Py_XDECREF(held);
                 Py_DECREF(item);
                 goto error;
             }
         }
-        /* The item held until its record is made: its strings were read in place. */
+        /* The item and the copies read held until its record is made: its strings
+           were read in place. */
+        Py_XDECREF(held);
         Py_DECREF(item);
         if (!ok) {
             PyObject *at = PyLong_FromSsize_t(index);
@@ -498,9 +503,11 @@ Scanner_probe_object(Scanner *self, PyObject *args)
     if (self->probing) return Py_NewRef(Py_None);
     self->probing = 1;
     parsed_t pl;
+    PyObject *held;
     Py_INCREF(item); /* held while read, and while its strings are */
-    int ok = scan_object(self, item, event_type, reports, &pl, NULL);
+    int ok = scan_object(self, item, event_type, reports, &pl, NULL, &held);
     PyObject *res = ok < 0 ? NULL : ok ? probed(self, &pl) : Py_NewRef(Py_None);
+    Py_XDECREF(held);
     Py_DECREF(item);
     self->probing = 0;
     return res;

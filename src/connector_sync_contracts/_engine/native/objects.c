@@ -16,7 +16,11 @@
  *     its text would pass, so only where the models take both alike; and a
  *     datetime whose tzinfo is not a datetime.timezone (its utcoffset would
  *     run Python code in the middle of the read).
- * Nothing read runs Python code, so nothing can change the item meanwhile.
+ * An item is read in place, running no Python code, so nothing can change
+ * it meanwhile. A pattern check that needs Python code (a string it has not
+ * seen yet: only schema_version's pattern is not C) makes it read again from
+ * private copies of its dicts, kept until its record is made: while that
+ * code runs, another thread may change the item, and free what was read.
  * An Event (the exact class given) is read from its instance dictionary,
  * and of its envelope only the fields a record is made of: it was validated
  * when it was made, and Python takes it as it is (its payload is checked).
@@ -653,10 +657,13 @@ read_members(Scanner *self, PyObject *d, field_t *fields, int n, value_t *vals, 
     return 1;
 }
 
-int
-scan_object(Scanner *self, PyObject *item, PyObject *event_type, int reports, parsed_t *out,
-            buf_t *enc)
+/* scan_object, reading the item in place, or (copies) from private copies
+   of its envelope's dict and its payload's, handed to the caller in *held. */
+static int
+read_object(Scanner *self, PyObject *item, PyObject *event_type, int reports, parsed_t *out,
+            buf_t *enc, PyObject **held, int copies)
 {
+    *held = NULL;
     spec_t *spec = &self->spec;
     if (enc) enc->len = 0;
     out->unknown = 0;
@@ -678,8 +685,10 @@ scan_object(Scanner *self, PyObject *item, PyObject *event_type, int reports, pa
     int rc = 0;
     PyObject *payload = NULL;
     if (!PyDict_CheckExact(d)) goto done;
-    /* Held while read: reading a UUID's hex or a datetime's offset runs
-       Python code, which could drop the last reference to a value. */
+    if (copies) {
+        Py_SETREF(d, PyDict_Copy(d));
+        if (!d) return -1;
+    }
     clear_values(out->env, spec->n_env);
     uint64_t seen = 0;
     rc = read_members(self, d, spec->env, spec->n_env, out->env, &seen, unread, 1, &out->unknown,
@@ -687,6 +696,20 @@ scan_object(Scanner *self, PyObject *item, PyObject *event_type, int reports, pa
     if (rc <= 0) goto done;
     rc = 0;
     if ((seen & spec->env_required) != spec->env_required || !payload) goto done;
+    if (copies) { /* the payload's copy replaces it in the envelope's (the same key) */
+        PyObject *own = PyDict_Copy(payload);
+        if (!own) {
+            rc = -1;
+            goto done;
+        }
+        int set = PyDict_SetItem(d, spec->env[spec->env_role[R_PAYLOAD]].key_obj, own);
+        payload = own;
+        Py_DECREF(own); /* d holds it */
+        if (set < 0) {
+            rc = -1;
+            goto done;
+        }
+    }
     value_t *tv = &out->env[spec->env_role[R_EVENT_TYPE]];
     if (tv->str.chars < 1) goto done;
     int t = spec_type_index(spec, tv->str.s, tv->str.n);
@@ -713,7 +736,23 @@ scan_object(Scanner *self, PyObject *item, PyObject *event_type, int reports, pa
        rules broken; the fold records its anomaly, as for a line. */
     rc = finish_event(self, out, t, pseen, 0, reports);
 done:
-    Py_DECREF(d);
+    *held = d;
+    return rc;
+}
+
+int
+scan_object(Scanner *self, PyObject *item, PyObject *event_type, int reports, parsed_t *out,
+            buf_t *enc, PyObject **held)
+{
+    /* In place, no Python code runs: nothing can change the item meanwhile. */
+    self->in_place = 1;
+    self->python_wanted = 0;
+    int rc = read_object(self, item, event_type, reports, out, enc, held, 0);
+    self->in_place = 0;
+    if (rc == 0 && self->python_wanted) {
+        Py_CLEAR(*held);
+        rc = read_object(self, item, event_type, reports, out, enc, held, 1);
+    }
     return rc;
 }
 
@@ -727,9 +766,11 @@ object_ident(Scanner *self, const rec_t *r, uint64_t *ident)
     if (index >= (uint64_t)PyList_GET_SIZE(self->items)) return 0;
     PyObject *item = Py_NewRef(PyList_GET_ITEM(self->items, (Py_ssize_t)index));
     parsed_t pl;
-    int ok = scan_object(self, item, self->items_type, 1, &pl, &self->objtext);
+    PyObject *held;
+    int ok = scan_object(self, item, self->items_type, 1, &pl, &self->objtext, &held);
     if (ok == 1 && (pl.eid_len != r->eid_len || !same(pl.eid, r->eid, pl.eid_len))) ok = 0;
     if (ok == 1) *ident = content_hash(&self->key, self->objtext.data, self->objtext.len);
+    Py_XDECREF(held);
     Py_DECREF(item);
     return ok;
 }

@@ -220,6 +220,10 @@ run_check(Scanner *self, field_t *f, value_t *v)
     }
     v->id = id;
     if (id != NONE_U32 && t->items[id].checked & (1u << f->check_bit)) return 1;
+    if (self->in_place) { /* an item read in place: again, from copies (scan_object) */
+        self->python_wanted = 1;
+        return 0;
+    }
     PyObject *arg = PyUnicode_DecodeUTF8(v->str.s, v->str.n, NULL);
     if (!arg) return -1;
     PyObject *res = PyObject_CallOneArg(f->check, arg);
