@@ -171,9 +171,6 @@ class Projection:
         """The event_id applied last and not folded yet: its copies may still come."""
         self.out_of_order = 0
         """Events ``apply`` folded after an event that sorts later (0 for sorted input)."""
-        self._core = native.scanner()
-        """The compiled core's scanner, which decides the items it takes (None: not
-        built or switched off); it keeps the strings of the records it made."""
 
     def _admit(self, item: EventLike) -> tuple[SortKey, Fact | None, bytes] | None:
         """(sort key, fact, canonical JSON) of a valid envelope; None after recording
@@ -184,8 +181,9 @@ class Projection:
         the core's record, without the models; anything else, and every item
         without the core, is decided by the models.
         """
-        if self._core is not None:
-            took = self._core.probe_object(item, Event)
+        core = native.shared_scanner()
+        if core is not None:
+            took = core.probe_object(item, Event)
             if took is not None:
                 event_id, lamport, instant, kind, values = took
                 if isinstance(item, Event):

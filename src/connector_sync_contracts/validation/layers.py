@@ -29,10 +29,9 @@ stable code and a message. The layers are
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import Any, Final, Literal
 from uuid import UUID
 
 import orjson
@@ -47,9 +46,6 @@ from .input import PathParts, cloudevent_hint, load_json_object, spelled_as_json
 from .messages import one_per_path, semantic_message, unknown_event_type_message
 from .outcomes import Outcomes, validate_once
 from .result import LAYER_ORDER, Layer, ValidationResult, Violation, merge_layers
-
-if TYPE_CHECKING:
-    from .._engine import native
 
 __all__ = ["validate_event"]
 
@@ -234,29 +230,15 @@ def strict_violations(obj: Mapping[str, Any]) -> tuple[Violation, ...]:
 _VALID_LAYERS: Final = (Layer.INPUT, Layer.MODEL, Layer.SCHEMA, Layer.SEMANTIC)
 """The layers that run on a valid envelope of a known event type (and STRICT)."""
 
-_scanners = threading.local()
-
-
-def _scanner() -> native.Scanner | None:
-    """This thread's compiled scanner (a scan holds its scratch space), or None when
-    the core is not built or switched off (as the engine is)."""
-    from .._engine import native
-
-    if not native.in_use():
-        return None
-    try:
-        found: native.Scanner | None = _scanners.scanner
-    except AttributeError:
-        found = _scanners.scanner = native.scanner()
-    return found
-
 
 def _taken_object(data: dict[str, Any]) -> ValidationResult | None:
     """``_taken_whole`` of an envelope mapping: the core reads it as ``replay()``
     reads a mapping (only values JSON carries exactly; anything else is left
     to the layers) and takes it only when it is valid (a known event type, no
     semantic rule broken). Not strict: the layers find unknown fields."""
-    scanner = _scanner()
+    from .._engine import native
+
+    scanner = native.shared_scanner()
     if scanner is None or scanner.probe_object(data, None, False) is None:
         return None
     return ValidationResult(True, (), "envelope", data["event_type"], _VALID_LAYERS)
@@ -274,7 +256,9 @@ def _taken_whole(data: bytes | str, strict: bool) -> ValidationResult | None:
     each event from a queue then pays microseconds, not the half millisecond
     of the model and schema layers.
     """
-    scanner = _scanner()
+    from .._engine import native
+
+    scanner = native.shared_scanner()
     if scanner is None:
         return None
     if isinstance(data, str):

@@ -22,6 +22,7 @@ import functools
 import gc
 import operator
 import os
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -494,6 +495,33 @@ def scanner(*, key: bytes | None = None, weak_bits: int = 0) -> Scanner | None:
         weak_bits,
     )
     return made
+
+
+_SHARED_READS: Final = 1 << 17
+"""Items a thread's shared scanner reads before a fresh one replaces it: a
+scanner keeps the strings of the records it made, so its memory stays bounded."""
+
+_threads = threading.local()
+
+
+def shared_scanner() -> Scanner | None:
+    """This thread's scanner for reading one item at a time (``validate_event``,
+    ``Projection.apply``), or None when the core is not built or switched off.
+
+    Made once a thread (a new scanner costs a few hundred microseconds, which a
+    short-lived ``Projection`` or a single check would pay each time; a scan
+    holds its scanner's scratch space, so threads do not share one), and
+    replaced after ``_SHARED_READS`` reads.
+    """
+    if not in_use():
+        return None
+    reads = getattr(_threads, "reads", _SHARED_READS)
+    if reads >= _SHARED_READS:
+        _threads.scanner = scanner()
+        reads = 0
+    _threads.reads = reads + 1
+    found: Scanner | None = _threads.scanner
+    return found
 
 
 def copy_taken_whole(
