@@ -306,14 +306,12 @@ def validate_event(
     """
     if not isinstance(strict, bool):  # a wrong argument, not bad data: "no" would be truthy
         raise TypeError(f"strict must be a bool, not {type(strict).__name__}")
-    if event_type is None:
-        taken = (
-            _taken_whole(data, strict)
-            if isinstance(data, (bytes, str))
-            else _taken_object(data)
-            if type(data) is dict and not strict
-            else None
-        )
+    if event_type is None:  # an envelope the core may take whole
+        taken = None
+        if isinstance(data, (bytes, str)):
+            taken = _taken_whole(data, strict)
+        elif type(data) is dict and not strict:
+            taken = _taken_object(data)
         if taken is not None:
             return taken
     return _validated(data, event_type, strict)
