@@ -219,6 +219,20 @@ def _spec_with(change: Any) -> dict[str, Any]:
         pytest.param(lambda s: s["event_types"][0]["fields"][0].update(kind="?"), id="kind"),
         pytest.param(lambda s: s["states"].append(s["states"][0]), id="repeated-state"),
         pytest.param(lambda s: s.update(ulid_alphabet="short"), id="alphabet"),
+        # Refused part-way: what was loaded (every type and field before) is freed.
+        pytest.param(lambda s: s["event_types"][-1]["fields"][-1].update(kind="?"), id="late"),
+        pytest.param(
+            lambda s: s["event_types"][-1]["fields"].extend(
+                {**s["event_types"][-1]["fields"][-1], "name": f"x{k}"} for k in range(64)
+            ),
+            id="too-many-fields",
+        ),
+        pytest.param(
+            lambda s: s["event_types"].extend(
+                {**s["event_types"][0], "name": f"X{k}"} for k in range(64)
+            ),
+            id="too-many-types",
+        ),
     ],
 )
 def test_a_spec_the_core_cannot_follow_is_refused(change: Any) -> None:

@@ -138,7 +138,7 @@ typedef struct {
     int target;                /* connector target state, -1: by health status */
     int outcome;               /* sync outcome, -1 otherwise */
     int n_fields;
-    field_t fields[MAX_FIELDS];
+    field_t *fields;           /* owned: n_fields of them (at most MAX_FIELDS) */
     uint64_t required_mask;
     int n_rules;
     int rule_a[MAX_RULES], rule_b[MAX_RULES];  /* field indexes: a > b breaks the rule */
@@ -151,12 +151,13 @@ typedef struct {
 
 typedef struct {
     int n_env;
-    field_t env[MAX_FIELDS];
+    field_t *env;              /* owned: n_env of them (at most MAX_FIELDS) */
     uint64_t env_required;
     int env_role[R_COUNT];     /* envelope field index of each envelope role, -1 */
     uint64_t env_record_mask;  /* the envelope fields a record is made of */
     int n_types;
-    etype_t types[MAX_TYPES];
+    etype_t *types;            /* owned: n_types of them (at most MAX_TYPES); sized to
+                                  the catalogue, so that a new scanner is cheap */
     int n_states;
     PyObject *state_obj[MAX_STATES];       /* owned: the names (str), for messages */
     PyObject *state_member[MAX_STATES];    /* owned: the enum members, for results */

@@ -16,10 +16,35 @@ fail(const char *what)
     return -1;
 }
 
+/* dict[key] (borrowed), or NULL when absent. PyDict_GetItemString makes a
+   new str of the key each call, and a spec is hundreds of lookups: the keys
+   (string literals, told apart by address) are made once and kept. */
+static PyObject *
+lookup(PyObject *dict, const char *key)
+{
+    static struct {
+        const char *key;
+        PyObject *obj;
+    } made[64];
+    static int n_made;
+    for (int i = 0; i < n_made; i++)
+        if (made[i].key == key) return PyDict_GetItem(dict, made[i].obj);
+    if (n_made == (int)(sizeof(made) / sizeof(made[0]))) return PyDict_GetItemString(dict, key);
+    PyObject *obj = PyUnicode_InternFromString(key);
+    if (!obj) {
+        PyErr_Clear(); /* as PyDict_GetItemString does: absent */
+        return NULL;
+    }
+    made[n_made].key = key;
+    made[n_made].obj = obj;
+    n_made++;
+    return PyDict_GetItem(dict, obj);
+}
+
 static PyObject *
 item(PyObject *dict, const char *key)
 {
-    PyObject *v = PyDict_Check(dict) ? PyDict_GetItemString(dict, key) : NULL; /* borrowed */
+    PyObject *v = PyDict_Check(dict) ? lookup(dict, key) : NULL; /* borrowed */
     if (!v) PyErr_Format(PyExc_ValueError, "bad compiled-core spec: no %s", key);
     return v;
 }
@@ -115,7 +140,7 @@ static const struct {
 static int
 int_item(PyObject *dict, const char *key, int64_t *out, int *has)
 {
-    PyObject *v = PyDict_GetItemString(dict, key);
+    PyObject *v = lookup(dict, key);
     *has = 0;
     if (!v) return 0;
     if (PyFloat_Check(v)) {
@@ -198,14 +223,14 @@ load_field(PyObject *d, field_t *f, int payload, int family, checks_t *checks, P
         if (int_item(d, "maximum", &v, &has) < 0) return -1;
         if (has) f->hi = v;
     } else if (f->kind == K_FLOAT) {
-        PyObject *m = PyDict_GetItemString(d, "minimum");
+        PyObject *m = lookup(d, "minimum");
         if (m) {
             f->flo = PyFloat_AsDouble(m);
             if (f->flo == -1.0 && PyErr_Occurred()) return -1;
             f->has_flo = 1;
         }
     }
-    PyObject *pattern = PyDict_GetItemString(d, "pattern");
+    PyObject *pattern = lookup(d, "pattern");
     if (pattern) {
         if (f->kind != K_STR) return fail("a pattern on a field that is not a string");
         for (int k = 0; k < checks->n && !f->check; k++) {
@@ -234,7 +259,7 @@ load_field(PyObject *d, field_t *f, int payload, int family, checks_t *checks, P
         f->check_url = PyCFunction_Check(f->check) &&
                        PyCFunction_GET_FUNCTION(f->check) == (PyCFunction)url_check;
     }
-    PyObject *values = PyDict_GetItemString(d, "values");
+    PyObject *values = lookup(d, "values");
     if (f->kind == K_ENUM) {
         if (!values || !PyList_Check(values)) return fail("an enum field without values");
         Py_ssize_t n = PyList_GET_SIZE(values);
@@ -251,7 +276,7 @@ load_field(PyObject *d, field_t *f, int payload, int family, checks_t *checks, P
 }
 
 static int
-load_fields(PyObject *list, field_t *fields, int *n, uint64_t *required, int payload, int family,
+load_fields(PyObject *list, field_t **out, int *n, uint64_t *required, int payload, int family,
             checks_t *checks, PyObject *make_check)
 {
     if (!PyList_Check(list)) return fail("fields are not a list");
@@ -259,6 +284,11 @@ load_fields(PyObject *list, field_t *fields, int *n, uint64_t *required, int pay
     if (len > MAX_FIELDS) return fail("too many fields");
     *required = 0;
     *n = 0;
+    field_t *fields = *out = calloc(len ? (size_t)len : 1, sizeof(field_t));
+    if (!fields) {
+        PyErr_NoMemory();
+        return -1;
+    }
     for (Py_ssize_t i = 0; i < len; i++) {
         if (load_field(PyList_GET_ITEM(list, i), &fields[i], payload, family, checks,
                        make_check) < 0)
@@ -360,7 +390,7 @@ load_type(spec_t *spec, PyObject *d, etype_t *t, checks_t *checks, PyObject *mak
     t->name_obj = Py_NewRef(name);
     t->family = name_index(spec->family_obj, spec->n_families, family);
     if (t->family < 0) return fail("an event type of an unknown family");
-    if (load_fields(fields, t->fields, &t->n_fields, &t->required_mask, 1, t->family, checks,
+    if (load_fields(fields, &t->fields, &t->n_fields, &t->required_mask, 1, t->family, checks,
                     make_check) < 0)
         return -1;
     for (int r = 0; r < R_COUNT; r++) t->role_field[r] = -1;
@@ -567,7 +597,7 @@ spec_load(spec_t *spec, PyObject *d)
         return fail("a terminal retry or replay");
     PyObject *env = item(d, "envelope");
     if (!env) return -1;
-    if (load_fields(env, spec->env, &spec->n_env, &spec->env_required, 0, -1, checks,
+    if (load_fields(env, &spec->env, &spec->n_env, &spec->env_required, 0, -1, checks,
                     make_check) < 0)
         return -1;
     for (int r = 0; r < R_COUNT; r++) spec->env_role[r] = -1;
@@ -589,6 +619,12 @@ spec_load(spec_t *spec, PyObject *d)
     PyObject *types = item(d, "event_types");
     if (!types || !PyList_Check(types)) return fail("event_types");
     if (PyList_GET_SIZE(types) > MAX_TYPES) return fail("too many event types");
+    spec->types = calloc(PyList_GET_SIZE(types) ? (size_t)PyList_GET_SIZE(types) : 1,
+                         sizeof(etype_t));
+    if (!spec->types) {
+        PyErr_NoMemory();
+        return -1;
+    }
     PyObject *budget = item(d, "budget_rules");
     if (!budget || !PyList_Check(budget)) return fail("budget_rules");
     spec->link_type = -1;
@@ -623,6 +659,7 @@ spec_load(spec_t *spec, PyObject *d)
 static void
 free_fields(field_t *fields, int n)
 {
+    if (!fields) return;
     for (int i = 0; i < n; i++) {
         field_t *f = &fields[i];
         free(f->name);
@@ -635,19 +672,21 @@ free_fields(field_t *fields, int n)
             Py_CLEAR(f->enum_obj[k]);
         }
     }
+    free(fields);
 }
 
 void
 spec_free(spec_t *spec)
 {
     free_fields(spec->env, spec->n_env);
-    for (int i = 0; i < spec->n_types; i++) {
+    for (int i = 0; spec->types && i < spec->n_types; i++) {
         etype_t *t = &spec->types[i];
         free(t->name);
         Py_CLEAR(t->name_obj);
         free_fields(t->fields, t->n_fields);
         for (int r = 0; r < t->n_rules; r++) Py_CLEAR(t->rule_code[r]);
     }
+    free(spec->types);
     for (int i = 0; i < spec->n_states; i++) {
         Py_CLEAR(spec->state_obj[i]);
         Py_CLEAR(spec->state_member[i]);

@@ -172,6 +172,12 @@ intern_free(intern_t *t)
 /* ------------------------------------------------------------------ records */
 
 #define CHUNK_MAX 256
+/* The first sizes of the record array and the dedup table (a power of two):
+   small, so that a scanner made for a few events (replay() of a short list)
+   costs little; both grow as events arrive, and reserve() sizes the table
+   for a large input up front. */
+#define RECS_MIN 1024
+#define DEDUP_MIN 64
 
 uint32_t
 eid_tag(const hkey_t *key, const char *eid, size_t n)
@@ -206,7 +212,7 @@ store_slot(store_t *st, uint32_t conn, uint32_t *index)
         size_t want = st->bk_cap[b] ? (size_t)st->bk_cap[b] * 2 : 1;
         if (want > CHUNK_MAX) want = CHUNK_MAX;
         if (st->n_recs + want > st->cap_recs) {
-            size_t cap = st->cap_recs ? st->cap_recs + st->cap_recs / 2 : 65536;
+            size_t cap = st->cap_recs ? st->cap_recs + st->cap_recs / 2 : RECS_MIN;
             while (cap < st->n_recs + want) cap += cap / 2;
             if (cap > NONE_U32 - 1) {
                 PyErr_SetString(PyExc_MemoryError, "more than 4 billion events in one replay");
@@ -256,7 +262,7 @@ dedup_resize(store_t *st, size_t n)
 static size_t
 dedup_slots_for(size_t events)
 {
-    uint64_t n = 65536;
+    uint64_t n = DEDUP_MIN;
     while (((uint64_t)events + 1) * 10 >= n * 7) n *= 2;
     return (size_t)n;
 }
@@ -711,7 +717,7 @@ store_put(Scanner *self, rec_t *tmp, int dedup, uint32_t tag)
     size_t j = 0;
     if (dedup) {
         if ((st->n_dedup + 1) * 10 >= st->dedup_slots * 7) {
-            size_t n = st->dedup_slots ? st->dedup_slots * 2 : 65536;
+            size_t n = st->dedup_slots ? st->dedup_slots * 2 : DEDUP_MIN;
             if (n > SIZE_MAX / sizeof(dslot_t) / 2 || dedup_resize(st, n) < 0) {
                 if (!PyErr_Occurred()) PyErr_NoMemory();
                 goto fail;
