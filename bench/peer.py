@@ -10,7 +10,9 @@ Modes:
 - ``reduce``: the peer's reducers over a list of its own ``Event`` objects,
   built beforehand with ``spec_kitty_events.Event.model_validate``;
 - ``validate-reduce``: ``spec_kitty_events.Event.model_validate`` of each
-  mapped dict, then the same reducers, both timed.
+  mapped dict, then the same reducers, both timed;
+- ``reduce-batches``, ``validate-reduce-batches``: the same of each run of
+  ``BATCH`` consecutive events, one call a batch.
 
 The peer has no whole-log replay: its ``reduce_connector_events`` and
 ``reduce_sync_events`` fold ONE connector's events each (they neither
@@ -50,7 +52,10 @@ from typing import Any
 
 from peak import peak_rss
 
-MODES = ("reduce", "validate-reduce")
+MODES = ("reduce", "validate-reduce", "reduce-batches", "validate-reduce-batches")
+
+BATCH = 10
+"""Events a call in the ``*-batches`` modes (as ``library.py``'s ``batches-*``)."""
 UNKNOWN = "unknown"
 """The value for fields the peer requires and our envelopes do not carry."""
 
@@ -130,28 +135,36 @@ def run(mode: str, log: Path) -> dict[str, Any]:
     # Lines the peer's model refuses (a log this script did not write may have
     # them) are left out of both modes, before the clock, and counted.
     events, refused = peer.accepted(mapped)
-    if mode == "reduce":
+    batches = mode.endswith("-batches")
+    result: tuple[dict[str, Any], dict[str, Any]] = ({}, {})
+    if mode.startswith("reduce"):
         del mapped
         events = [event for event in events if event is not None]
+        count = len(events)
+        parts = [events[at : at + BATCH] for at in range(0, count, BATCH)] if batches else [events]
         setup = time.perf_counter() - setup
         start = time.perf_counter()
-        result = peer.reduce_all(events)
-        count = len(events)
+        for part in parts:  # each result dropped once made, as library.py's batches
+            result = peer.reduce_all(part)
     else:
         if refused:
             mapped = [obj for obj, event in zip(mapped, events, strict=True) if event is not None]
         del events
+        count = len(mapped)
+        given = [mapped[at : at + BATCH] for at in range(0, count, BATCH)] if batches else [mapped]
         setup = time.perf_counter() - setup
         start = time.perf_counter()
-        result = peer.reduce_all([validate(obj) for obj in mapped])
-        count = len(mapped)
+        for part in given:
+            result = peer.reduce_all([validate(obj) for obj in part])
     seconds = time.perf_counter() - start
+    calls = -(-count // BATCH) if batches else 1
+    said = f"{calls:,} calls, {seconds / calls * 1e6:.0f} us a call" if batches else summary(result)
     pydantic = importlib.import_module("pydantic")
     return {
         "seconds": seconds,
         "setup_seconds": setup,
         "events": count,
-        "summary": summary(result) + (f", {refused} lines its model refused" if refused else ""),
+        "summary": said + (f", {refused} lines its model refused" if refused else ""),
         "peer_version": peer.version,
         "pydantic": pydantic.VERSION,
     }

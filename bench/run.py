@@ -29,7 +29,10 @@ exists), ``Projection.apply`` of each dict and of each Event (in replay
 order) with this package (bench/library.py), and the peer package
 ``spec-kitty-events`` 5.2.0's reducers over its own Event objects and its
 validation + reducers over dicts (bench/peer.py), installed on demand into a
-separate venv (``--peer-venv``).
+separate venv (``--peer-venv``). Then the same log in batches of 10 events,
+one ``replay()`` call (or one peer reduce) a batch, as a service replays
+what one request brings: what a call costs before its first event. Those
+are shown against the peer with no target.
 
 Logs written by anyone else. ``--log [NAME=]PATH`` (repeatable) adds an
 envelope JSONL log (uncompressed) that this script did not write, measured
@@ -90,6 +93,13 @@ VALIDATE_TARGET: Final = 1.0
 """CLI validate: at most this many times the kind's floor."""
 PEER_TARGET: Final = 5.0
 """Library: at least this many times as fast as the peer's matching run."""
+
+_BATCHES_EVENTS: Final = "replay() of 10 Events, each"
+_BATCHES_DICTS: Final = "replay() of 10 dicts, each"
+_PEER_BATCHES: Final = "peer reduce of 10, each"
+_PEER_VALIDATE_BATCHES: Final = "peer validate + reduce of 10, each"
+"""The small-batch runs (``library.py``'s and ``peer.py``'s ``BATCH`` = 10):
+the whole library log, one call a batch; shown against the peer, no target."""
 
 _CHILD = r"""
 import json, os, resource, sys, time
@@ -760,11 +770,18 @@ def _library(
         ("replay_lines(list[bytes])", [sys.executable, str(_BENCH / "library.py"), "lines"]),
         ("Projection.apply(dict)", [sys.executable, str(_BENCH / "library.py"), "apply-dicts"]),
         ("Projection.apply(Event)", [sys.executable, str(_BENCH / "library.py"), "apply-events"]),
+        (_BATCHES_EVENTS, [sys.executable, str(_BENCH / "library.py"), "batches-events"]),
+        (_BATCHES_DICTS, [sys.executable, str(_BENCH / "library.py"), "batches-dicts"]),
     ]
     if peer is not None:
         runs += [
             ("peer reduce", [str(peer), str(_BENCH / "peer.py"), "reduce"]),
             ("peer validate + reduce", [str(peer), str(_BENCH / "peer.py"), "validate-reduce"]),
+            (_PEER_BATCHES, [str(peer), str(_BENCH / "peer.py"), "reduce-batches"]),
+            (
+                _PEER_VALIDATE_BATCHES,
+                [str(peer), str(_BENCH / "peer.py"), "validate-reduce-batches"],
+            ),
         ]
     print(
         f"library (events: the whole {args.library_events:,}-event log of each kind, or the "
@@ -797,18 +814,26 @@ def _library(
             by_run[name] = row
             rows.append(row)
             print(_library_table([row], markdown=False)[1], flush=True)
-        for ours, theirs in (
-            ("replay(list[Event])", "peer reduce"),
-            ("replay(list[dict])", "peer validate + reduce"),
+        for ours, theirs, target in (
+            ("replay(list[Event])", "peer reduce", PEER_TARGET),
+            ("replay(list[dict])", "peer validate + reduce", PEER_TARGET),
+            (_BATCHES_EVENTS, _PEER_BATCHES, None),
+            (_BATCHES_DICTS, _PEER_VALIDATE_BATCHES, None),
         ):
             if theirs not in by_run or "skipped" in by_run[theirs].report:
                 targets.append(f"{kind:<18} library {ours} vs {theirs}: not measured (no peer)")
                 continue
             speedup = by_run[theirs].seconds / by_run[ours].seconds
             by_run[ours].ratio = speedup
+            if target is None:
+                targets.append(
+                    f"{kind:<18} {events:>10,}  library {ours} vs {theirs}: "
+                    f"{speedup:.2f}x as fast (no target)"
+                )
+                continue
             targets.append(
-                f"{kind:<18} {events:>10,}  library {ours} >= {PEER_TARGET:g}x as fast as "
-                f"{theirs}: {speedup:.2f}x  {_verdict(speedup >= PEER_TARGET)}"
+                f"{kind:<18} {events:>10,}  library {ours} >= {target:g}x as fast as "
+                f"{theirs}: {speedup:.2f}x  {_verdict(speedup >= target)}"
             )
     return rows
 
