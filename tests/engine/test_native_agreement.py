@@ -673,9 +673,14 @@ def assert_native_agrees(line: bytes) -> tuple[Any, ...] | None:
     strict_probed = NATIVE.probe(line, True)
     for strict in (False, True):  # validate_event of the text: the core's answer, or the layers'
         assert validate_event(line, strict=strict) == _validated(line, None, strict), line
-    if isinstance(parsed, dict):  # and of the mapping a consumer parsed
-        assert validate_event(parsed) == _validated(parsed, None, False), line
+    if isinstance(parsed, dict):  # and of the mapping a consumer parsed, and its Event
+        for strict in (False, True):
+            assert validate_event(parsed, strict=strict) == _validated(parsed, None, strict), line
         assert (NATIVE.probe_object(parsed, None, False) is not None) == valid, line
+        if valid:
+            made = Event.model_validate(parsed)
+            for strict in (False, True):
+                assert validate_event(made, strict=strict) == _validated(made, None, strict), line
     # Completeness: no valid line is left to the model path.
     assert (probed is not None) == valid, (line, validate_event(line).violations)
     assert (strict_probed is not None) == strict_valid, (line, "strict")

@@ -420,11 +420,12 @@ def test_an_item_applied_while_another_is_read_is_decided_alike() -> None:
 )
 @given(items())
 def test_validate_event_of_a_mapping_is_the_layers_answer(batch: list[Any]) -> None:
-    """The core answers ``validate_event`` of an envelope dict it takes; the answer
-    is the layers' own, whatever Python values the mapping holds."""
+    """The core answers ``validate_event`` of an envelope dict or Event it takes;
+    the answer is the layers' own, whatever Python values the item holds, strict
+    and not."""
     for item in batch:
-        if not isinstance(item, Event):
-            assert validate_event(item) == _validated(item, None, False)
+        for strict in (False, True):
+            assert validate_event(item, strict=strict) == _validated(item, None, strict)
 
 
 class _Meddling(tzinfo):

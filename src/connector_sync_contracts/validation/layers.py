@@ -231,17 +231,36 @@ _VALID_LAYERS: Final = (Layer.INPUT, Layer.MODEL, Layer.SCHEMA, Layer.SEMANTIC)
 """The layers that run on a valid envelope of a known event type (and STRICT)."""
 
 
-def _taken_object(data: dict[str, Any]) -> ValidationResult | None:
+def _taken_object(data: dict[str, Any], strict: bool) -> ValidationResult | None:
     """``_taken_whole`` of an envelope mapping: the core reads it as ``replay()``
     reads a mapping (only values JSON carries exactly; anything else is left
     to the layers) and takes it only when it is valid (a known event type, no
-    semantic rule broken). Not strict: the layers find unknown fields."""
+    semantic rule broken). ``strict`` then adds only unknown fields and a
+    payload project_uuid that is not the envelope's (``strict_violations``):
+    a mapping with either is left to the layers, which word them."""
     from .._engine import native
 
     scanner = native.shared_scanner()
     if scanner is None or scanner.probe_object(data, None, False) is None:
         return None
-    return ValidationResult(True, (), "envelope", data["event_type"], _VALID_LAYERS)
+    if strict and strict_violations(data):
+        return None
+    layers = (*_VALID_LAYERS, Layer.STRICT) if strict else _VALID_LAYERS
+    return ValidationResult(True, (), "envelope", data["event_type"], layers)
+
+
+def _taken_event(event: Event, strict: bool) -> ValidationResult | None:
+    """``_taken_object`` of an ``Event``'s fields (``model_dump``: its timestamp and
+    project_uuid as objects, which the core reads as the models read their text).
+
+    The whole envelope is read, not only the payload: an Event made with
+    ``model_construct`` was never validated, and is judged as its JSON is.
+    """
+    try:
+        fields = event.model_dump(warnings=False)  # the layers warn, if need be
+    except ValueError:  # PydanticSerializationError: the layers word it
+        return None
+    return _taken_object(fields, strict) if type(fields) is dict else None
 
 
 def _taken_whole(data: bytes | str, strict: bool) -> ValidationResult | None:
@@ -310,8 +329,10 @@ def validate_event(
         taken = None
         if isinstance(data, (bytes, str)):
             taken = _taken_whole(data, strict)
-        elif type(data) is dict and not strict:
-            taken = _taken_object(data)
+        elif type(data) is dict:
+            taken = _taken_object(data, strict)
+        elif isinstance(data, Event):
+            taken = _taken_event(data, strict)
         if taken is not None:
             return taken
     return _validated(data, event_type, strict)
@@ -325,7 +346,9 @@ def _validated(data: object, event_type: str | None, strict: bool) -> Validation
         )
     if isinstance(data, BaseModel):
         try:
-            data = data.model_dump(mode="json")
+            # A field holding a value of another type (an instance made with
+            # model_construct) is a violation said below, not a warning too.
+            data = data.model_dump(mode="json", warnings=False)
         except ValueError as exc:  # PydanticSerializationError: a field that is not JSON
             message = f"model does not serialize: {exc}"
             return _result(
