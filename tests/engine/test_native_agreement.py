@@ -40,7 +40,14 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from connector_sync_contracts import PAYLOAD_MODELS, Event, replay, validate_event
+from connector_sync_contracts import (
+    PAYLOAD_MODELS,
+    Event,
+    canonical_json,
+    replay,
+    sort_key,
+    validate_event,
+)
 from connector_sync_contracts._engine import native
 from connector_sync_contracts._engine.native import record_fact, record_values
 from connector_sync_contracts._engine.runner import replay_sources
@@ -659,6 +666,23 @@ def _instant_us(event: Event) -> int:
     return (event.timestamp - EPOCH) // MICROSECOND
 
 
+def _order_and_identity(item: dict[str, Any]) -> tuple[Any, Any]:
+    """``sort_key`` and ``canonical_json`` of a mapping, or the error each raised."""
+    found: list[Any] = []
+    for made in (sort_key, canonical_json):
+        try:
+            found.append(made(item))
+        except ValueError as exc:
+            found.append((type(exc), str(exc)))
+    return found[0], found[1]
+
+
+def _by_models(item: dict[str, Any]) -> tuple[Any, Any]:
+    """``_order_and_identity`` with the core switched off: the models'."""
+    with engine("python"):
+        return _order_and_identity(item)
+
+
 def assert_native_agrees(line: bytes) -> tuple[Any, ...] | None:
     """Fail unless the compiled core and the model path agree on ``line`` (both laws).
 
@@ -677,6 +701,7 @@ def assert_native_agrees(line: bytes) -> tuple[Any, ...] | None:
         for strict in (False, True):
             assert validate_event(parsed, strict=strict) == _validated(parsed, None, strict), line
         assert (NATIVE.probe_object(parsed, None, False) is not None) == valid, line
+        assert _order_and_identity(parsed) == _by_models(parsed), line
         if valid:
             made = Event.model_validate(parsed)
             for strict in (False, True):

@@ -34,10 +34,12 @@ from pydantic import ValidationError
 from connector_sync_contracts import (
     Event,
     Projection,
+    canonical_json,
     reduce_connector_events,
     reduce_external_links,
     reduce_sync_events,
     replay,
+    sort_key,
     validate_event,
 )
 from connector_sync_contracts.schemas import ENVELOPE_SCHEMA
@@ -426,6 +428,32 @@ def test_validate_event_of_a_mapping_is_the_layers_answer(batch: list[Any]) -> N
     for item in batch:
         for strict in (False, True):
             assert validate_event(item, strict=strict) == _validated(item, None, strict)
+
+
+def _order_and_identity(item: Any) -> tuple[Any, Any]:
+    """``sort_key`` and ``canonical_json`` of ``item``, or the error each raised."""
+    found: list[Any] = []
+    for made in (sort_key, canonical_json):
+        try:
+            found.append(made(item))
+        except ValueError as exc:
+            found.append((type(exc), str(exc)))
+    return found[0], found[1]
+
+
+@settings(
+    max_examples=examples(150, 3000),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(items())
+def test_sort_key_and_canonical_json_of_a_mapping_are_the_models(batch: list[Any]) -> None:
+    """A mapping the core takes is ordered and written from its reading, not the
+    models': the key, the bytes and every error are theirs all the same."""
+    for item in batch:
+        with engine("python"):
+            by_models = _order_and_identity(item)
+        assert _order_and_identity(item) == by_models
 
 
 class _Meddling(tzinfo):

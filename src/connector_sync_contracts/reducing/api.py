@@ -41,7 +41,7 @@ from ..validation.input import cloudevent_hint, first_problem, load_mapping
 from ..validation.messages import summarize
 from ..validation.outcomes import Outcomes, validate_once
 from .anomalies import AnomalyData, anomaly, anomaly_order
-from .facts import EPOCH, MICROSECOND, Fact, MalformedFact, fact_from_values
+from .facts import Fact, MalformedFact, fact_from_values
 from .fold import Dedup, Engine, unchecked
 
 __all__ = [
@@ -185,11 +185,11 @@ class Projection:
         if core is not None:
             took = core.probe_object(item, Event)
             if took is not None:
-                event_id, lamport, instant, kind, values = took
+                event_id, _, instant, kind, values = took
                 if isinstance(item, Event):
                     key, identity = item.sort_key, canonical_json(item)
                 else:
-                    key = (lamport, EPOCH + instant * MICROSECOND, event_id)
+                    key = native.taken_order(took)
                     identity = line_canonical_json(item, event_id, instant)
                 return key, record_fact(event_id, kind, values), identity
         admitted = admit_envelope(item, self._envelope_anomalies)

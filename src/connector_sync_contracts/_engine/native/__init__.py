@@ -77,6 +77,7 @@ __all__ = [
     "rule_codes",
     "scanner",
     "sync_state",
+    "taken_order",
     "type_at",
     "unchecked_record",
     "url_check",
@@ -675,6 +676,14 @@ def _record_plan(
 def instant_us(value: datetime) -> int:
     """A datetime as microseconds since the Unix epoch (how the core keeps instants)."""
     return (value - EPOCH) // MICROSECOND
+
+
+def taken_order(took: tuple[Any, ...]) -> tuple[int, datetime, str]:
+    """The replay order (``sort_key``) of an envelope the core took, from what
+    ``Scanner.probe``/``probe_object`` returned: (lamport_clock, the timestamp
+    as the UTC datetime the models make of it, event_id in normal form)."""
+    event_id, lamport, instant = took[:3]
+    return lamport, EPOCH + instant * MICROSECOND, event_id
 
 
 def _at(us: int | None) -> datetime | None:
