@@ -239,6 +239,32 @@ def test_a_spec_the_core_cannot_follow_is_refused(change: Any) -> None:
     native = pytest.importorskip("connector_sync_contracts._engine.native._native")
     with pytest.raises(ValueError, match="compiled-core spec"):
         native.Scanner(_spec_with(change), bytes(16), *_HOOKS)
+    with pytest.raises(ValueError, match="compiled-core spec"):
+        native.load_spec(_spec_with(change))
+
+
+def test_a_scanner_takes_the_spec_dict_or_the_loaded_spec_only() -> None:
+    """Scanners copy a spec loaded once (``load_spec``) and read alike either way."""
+    native = pytest.importorskip("connector_sync_contracts._engine.native._native")
+    spec = _accel._spec()
+    loaded = native.load_spec(spec)
+    for wrong in (object(), [spec], "spec"):
+        with pytest.raises(TypeError, match="spec"):
+            native.Scanner(wrong, bytes(16), *_HOOKS)
+    with pytest.raises(TypeError, match="spec dict"):
+        native.load_spec([spec])
+    lines = list(generate_lines(GeneratorOptions(events=300, connectors=4, invalid=20, seed=2)))
+    block = b"\n".join(lines) + b"\n"
+    parsed = native.Scanner(spec, bytes(16), *_HOOKS)
+    copies = [native.Scanner(loaded, bytes(16), *_HOOKS) for _ in range(3)]
+    del loaded  # each copy owns what it holds
+    for copy in copies:
+        assert copy.scan(block, False, 1 << 20, False, 0, 1, -1, True) == parsed.scan(
+            block, False, 1 << 20, False, 0, 1, -1, True
+        )
+        assert [copy.probe(line, True, True) for line in lines] == [
+            parsed.probe(line, True, True) for line in lines
+        ]
 
 
 def test_fields_with_one_pattern_and_limit_share_one_check() -> None:

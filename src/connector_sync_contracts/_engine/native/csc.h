@@ -181,6 +181,9 @@ typedef struct {
 } spec_t;
 
 int spec_load(spec_t *spec, PyObject *dict);
+/* A scanner's own copy of a loaded spec (its caches empty): loading parses the
+   spec's dict (~40 µs), copying does not. On error, spec_free frees the copy. */
+int spec_clone(spec_t *spec, const spec_t *from);
 void spec_free(spec_t *spec);
 int spec_type_index(const spec_t *spec, const char *s, Py_ssize_t n);
 

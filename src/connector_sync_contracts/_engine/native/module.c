@@ -2,6 +2,7 @@
  * The Scanner type: what Python calls (see _engine/native/__init__.py).
  *
  *   Scanner(spec, key, link_fact, make_anomaly, shared_kinds, weak_bits=0)
+ *       spec: the spec dict, or load_spec(dict)'s result (copied, not parsed)
  *   scan(block, keep, limit, strict, source, first_line, offset=-1, reports=False)
  *       -> (lines, [(index, start, end) of each deferred line]
  *           [, with reports: [(index, start, end, code) of each line kept and reported]])
@@ -20,6 +21,46 @@
  */
 #include "csc.h"
 
+/* A spec loaded once (load_spec), that scanners copy instead of parsing it. */
+static const char SPEC_CAPSULE[] = "connector_sync_contracts._engine.native._native.spec";
+
+static void
+spec_capsule_free(PyObject *capsule)
+{
+    spec_t *spec = PyCapsule_GetPointer(capsule, SPEC_CAPSULE);
+    if (!spec) {
+        PyErr_Clear();
+        return;
+    }
+    spec_free(spec);
+    free(spec);
+}
+
+/* load_spec(spec) -> the spec loaded, for Scanner(): a new scanner copies it
+   (a few microseconds) instead of parsing the dict (~40 µs). */
+static PyObject *
+load_spec(PyObject *module, PyObject *dict)
+{
+    (void)module;
+    if (!PyDict_Check(dict)) {
+        PyErr_SetString(PyExc_TypeError, "load_spec() takes the spec dict");
+        return NULL;
+    }
+    spec_t *spec = calloc(1, sizeof(spec_t));
+    if (!spec) return PyErr_NoMemory();
+    if (spec_load(spec, dict) < 0) {
+        spec_free(spec);
+        free(spec);
+        return NULL;
+    }
+    PyObject *capsule = PyCapsule_New(spec, SPEC_CAPSULE, spec_capsule_free);
+    if (!capsule) {
+        spec_free(spec);
+        free(spec);
+    }
+    return capsule;
+}
+
 static int
 Scanner_init(Scanner *self, PyObject *args, PyObject *kwds)
 {
@@ -28,10 +69,14 @@ Scanner_init(Scanner *self, PyObject *args, PyObject *kwds)
     PyObject *spec, *link_fact, *make_anomaly, *shared_kinds;
     Py_buffer key;
     int weak_bits = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!y*OOO!|i", kwlist, &PyDict_Type, &spec, &key,
-                                     &link_fact, &make_anomaly, &PyFrozenSet_Type, &shared_kinds,
-                                     &weak_bits))
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "Oy*OOO!|i", kwlist, &spec, &key, &link_fact,
+                                     &make_anomaly, &PyFrozenSet_Type, &shared_kinds, &weak_bits))
         return -1;
+    if (!PyDict_Check(spec) && !PyCapsule_IsValid(spec, SPEC_CAPSULE)) {
+        PyBuffer_Release(&key);
+        PyErr_SetString(PyExc_TypeError, "spec must be the spec dict or load_spec()'s result");
+        return -1;
+    }
     if (self->loaded) {
         PyBuffer_Release(&key);
         PyErr_SetString(PyExc_RuntimeError, "Scanner is initialised once");
@@ -53,7 +98,10 @@ Scanner_init(Scanner *self, PyObject *args, PyObject *kwds)
         return -1;
     }
     self->key.weak_bits = weak_bits;
-    if (spec_load(&self->spec, spec) < 0) {
+    int loaded = PyDict_Check(spec)
+                     ? spec_load(&self->spec, spec)
+                     : spec_clone(&self->spec, PyCapsule_GetPointer(spec, SPEC_CAPSULE));
+    if (loaded < 0) {
         spec_free(&self->spec);
         return -1;
     }
@@ -980,6 +1028,9 @@ url_check(PyObject *Py_UNUSED(module), PyObject *value)
 }
 
 static PyMethodDef native_functions[] = {
+    {"load_spec", load_spec, METH_O,
+     "load_spec(spec) -> the spec loaded once, which Scanner(spec, ...) copies instead of "
+     "parsing."},
     {"route_block", route_block, METH_VARARGS,
      "route_block(block, partitions, shift, max_line, names, types, slow, stage, fill, flush,"
      " routing, ids)"

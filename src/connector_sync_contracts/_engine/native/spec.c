@@ -675,6 +675,107 @@ free_fields(field_t *fields, int n)
     free(fields);
 }
 
+/* Copies of n fields (each owning its strings and references, its caches
+   empty), or NULL with MemoryError. */
+static field_t *
+clone_fields(const field_t *from, int n)
+{
+    field_t *out = calloc(n ? (size_t)n : 1, sizeof(field_t));
+    if (!out) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    for (int i = 0; i < n; i++) {
+        const field_t *a = &from[i];
+        field_t *f = &out[i];
+        *f = *a;
+        f->name = NULL;
+        f->n_enum = 0;
+        f->key_obj = NULL;
+        f->uuid_int = NULL;
+        f->last_id = NONE_U32;
+        f->uuid_raw_n = 0;
+        Py_XINCREF(f->check);
+        Py_XINCREF(f->role_obj);
+        f->name = malloc((size_t)a->name_len + 1);
+        if (!f->name) goto fail;
+        memcpy(f->name, a->name, (size_t)a->name_len + 1);
+        for (int k = 0; k < a->n_enum; k++) {
+            f->enum_v[k] = malloc((size_t)a->enum_len[k] + 1);
+            if (!f->enum_v[k]) goto fail;
+            memcpy(f->enum_v[k], a->enum_v[k], (size_t)a->enum_len[k] + 1);
+            f->enum_obj[k] = Py_NewRef(a->enum_obj[k]);
+            f->n_enum = k + 1;
+        }
+    }
+    return out;
+fail:
+    PyErr_NoMemory();
+    free_fields(out, n); /* every field is whole or holds only what it counts */
+    return NULL;
+}
+
+int
+spec_clone(spec_t *spec, const spec_t *from)
+{
+    *spec = *from;
+    /* Nothing below is owned until copied: spec_free of a clone cut short
+       frees what was copied. */
+    spec->env = NULL;
+    spec->types = NULL;
+    spec->n_env = spec->n_types = 0;
+    spec->n_states = spec->n_outcomes = spec->n_families = spec->n_delivery_fields = 0;
+    for (int i = 0; i < from->n_states; i++) {
+        spec->state_obj[i] = Py_NewRef(from->state_obj[i]);
+        spec->state_member[i] = Py_NewRef(from->state_member[i]);
+        spec->n_states = i + 1;
+    }
+    for (int i = 0; i < from->n_outcomes; i++) {
+        spec->outcome_obj[i] = Py_NewRef(from->outcome_obj[i]);
+        spec->outcome_member[i] = Py_NewRef(from->outcome_member[i]);
+        spec->n_outcomes = i + 1;
+    }
+    for (int i = 0; i < from->n_families; i++) {
+        spec->family_obj[i] = Py_NewRef(from->family_obj[i]);
+        spec->n_families = i + 1;
+    }
+    for (int i = 0; i < from->n_delivery_fields; i++) {
+        spec->delivery_field[i] = Py_NewRef(from->delivery_field[i]);
+        spec->n_delivery_fields = i + 1;
+    }
+    if (!(spec->env = clone_fields(from->env, from->n_env))) return -1;
+    spec->n_env = from->n_env;
+    spec->types = calloc(from->n_types ? (size_t)from->n_types : 1, sizeof(etype_t));
+    if (!spec->types) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (int i = 0; i < from->n_types; i++) {
+        const etype_t *a = &from->types[i];
+        etype_t *t = &spec->types[i];
+        *t = *a;
+        t->name = NULL;
+        t->fields = NULL;
+        t->n_fields = 0;
+        t->n_rules = 0;
+        t->name_obj = Py_NewRef(a->name_obj);
+        spec->n_types = i + 1;
+        t->name = malloc((size_t)a->name_len + 1);
+        if (!t->name) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        memcpy(t->name, a->name, (size_t)a->name_len + 1);
+        for (int r = 0; r < a->n_rules; r++) {
+            t->rule_code[r] = Py_NewRef(a->rule_code[r]);
+            t->n_rules = r + 1;
+        }
+        if (!(t->fields = clone_fields(a->fields, a->n_fields))) return -1;
+        t->n_fields = a->n_fields;
+    }
+    return 0;
+}
+
 void
 spec_free(spec_t *spec)
 {
