@@ -58,15 +58,21 @@ def line_event_id(raw: bytes) -> str | None:
     return normal_event_id(value) if isinstance(value, str) else None
 
 
-def named_event_id(raw: bytes) -> str | None:
+def named_event_id(raw: bytes, parsed: dict[str, Any] | None = None) -> str | None:
     """The event_id a line that is no valid envelope still names (None: it names none).
 
     Read as JSON (``line_event_id``), else leniently, as the input layer names
     the event of a line it refuses (``refused_event_id``). A replay places
     the anomalies of an event that only such lines name on the first of
     them, so every engine and partitioning reads them by this one rule.
+    ``parsed``: the line's object when the input layer read one (which is
+    what ``orjson`` reads of it), so that it is not parsed again.
     """
-    eid = line_event_id(raw)
+    if parsed is None:
+        eid = line_event_id(raw)
+    else:
+        value = parsed.get("event_id")
+        eid = normal_event_id(value) if isinstance(value, str) else None
     return eid if eid is not None else refused_event_id(raw)
 
 

@@ -697,7 +697,11 @@ class _Replayer:
             return
         self.rejected_lines.add((index, number))
         # Placed here, no line is read again to find it.
-        eid = decision.event.event_id if decision.event is not None else named_event_id(raw)
+        eid = (
+            decision.event.event_id
+            if decision.event is not None
+            else named_event_id(raw, decision.parsed)
+        )
         if eid is not None:
             self.rejected_places.setdefault(eid, (index, number))
         problems = (
