@@ -16,35 +16,10 @@ fail(const char *what)
     return -1;
 }
 
-/* dict[key] (borrowed), or NULL when absent. PyDict_GetItemString makes a
-   new str of the key each call, and a spec is hundreds of lookups: the keys
-   (string literals, told apart by address) are made once and kept. */
-static PyObject *
-lookup(PyObject *dict, const char *key)
-{
-    static struct {
-        const char *key;
-        PyObject *obj;
-    } made[64];
-    static int n_made;
-    for (int i = 0; i < n_made; i++)
-        if (made[i].key == key) return PyDict_GetItem(dict, made[i].obj);
-    if (n_made == (int)(sizeof(made) / sizeof(made[0]))) return PyDict_GetItemString(dict, key);
-    PyObject *obj = PyUnicode_InternFromString(key);
-    if (!obj) {
-        PyErr_Clear(); /* as PyDict_GetItemString does: absent */
-        return NULL;
-    }
-    made[n_made].key = key;
-    made[n_made].obj = obj;
-    n_made++;
-    return PyDict_GetItem(dict, obj);
-}
-
 static PyObject *
 item(PyObject *dict, const char *key)
 {
-    PyObject *v = PyDict_Check(dict) ? lookup(dict, key) : NULL; /* borrowed */
+    PyObject *v = PyDict_Check(dict) ? PyDict_GetItemString(dict, key) : NULL; /* borrowed */
     if (!v) PyErr_Format(PyExc_ValueError, "bad compiled-core spec: no %s", key);
     return v;
 }
@@ -140,7 +115,7 @@ static const struct {
 static int
 int_item(PyObject *dict, const char *key, int64_t *out, int *has)
 {
-    PyObject *v = lookup(dict, key);
+    PyObject *v = PyDict_GetItemString(dict, key);
     *has = 0;
     if (!v) return 0;
     if (PyFloat_Check(v)) {
@@ -223,14 +198,14 @@ load_field(PyObject *d, field_t *f, int payload, int family, checks_t *checks, P
         if (int_item(d, "maximum", &v, &has) < 0) return -1;
         if (has) f->hi = v;
     } else if (f->kind == K_FLOAT) {
-        PyObject *m = lookup(d, "minimum");
+        PyObject *m = PyDict_GetItemString(d, "minimum");
         if (m) {
             f->flo = PyFloat_AsDouble(m);
             if (f->flo == -1.0 && PyErr_Occurred()) return -1;
             f->has_flo = 1;
         }
     }
-    PyObject *pattern = lookup(d, "pattern");
+    PyObject *pattern = PyDict_GetItemString(d, "pattern");
     if (pattern) {
         if (f->kind != K_STR) return fail("a pattern on a field that is not a string");
         for (int k = 0; k < checks->n && !f->check; k++) {
@@ -259,7 +234,7 @@ load_field(PyObject *d, field_t *f, int payload, int family, checks_t *checks, P
         f->check_url = PyCFunction_Check(f->check) &&
                        PyCFunction_GET_FUNCTION(f->check) == (PyCFunction)url_check;
     }
-    PyObject *values = lookup(d, "values");
+    PyObject *values = PyDict_GetItemString(d, "values");
     if (f->kind == K_ENUM) {
         if (!values || !PyList_Check(values)) return fail("an enum field without values");
         Py_ssize_t n = PyList_GET_SIZE(values);
@@ -290,10 +265,10 @@ load_fields(PyObject *list, field_t **out, int *n, uint64_t *required, int paylo
         return -1;
     }
     for (Py_ssize_t i = 0; i < len; i++) {
+        *n = (int)i + 1; /* counted first: free_fields frees what a failed load_field took */
         if (load_field(PyList_GET_ITEM(list, i), &fields[i], payload, family, checks,
                        make_check) < 0)
             return -1;
-        *n = (int)i + 1;
         if (!fields[i].optional) *required |= (uint64_t)1 << i;
         for (Py_ssize_t k = 0; k < i; k++)
             if (fields[k].name_len == fields[i].name_len &&
