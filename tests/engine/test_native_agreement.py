@@ -43,9 +43,7 @@ from hypothesis import strategies as st
 from connector_sync_contracts import (
     PAYLOAD_MODELS,
     Event,
-    canonical_json,
     replay,
-    sort_key,
     validate_event,
 )
 from connector_sync_contracts._engine import native
@@ -59,7 +57,14 @@ from connector_sync_contracts.reducing.api import event_to_fact
 from connector_sync_contracts.reducing.facts import EPOCH, MICROSECOND, fact_from_values
 from connector_sync_contracts.validation.input import refused_event_id
 from connector_sync_contracts.validation.layers import _validated
-from tests.support.engines import ENGINES, Engine, engine, native_scanner, require_native
+from tests.support.engines import (
+    ENGINES,
+    Engine,
+    engine,
+    native_scanner,
+    order_and_identity,
+    require_native,
+)
 from tests.support.factories import PROJECT_UUID, envelope, payload_for
 from tests.support.soak import SOAK
 from tests.support.strategies import broken_envelopes, logs, render_time
@@ -666,23 +671,6 @@ def _instant_us(event: Event) -> int:
     return (event.timestamp - EPOCH) // MICROSECOND
 
 
-def _order_and_identity(item: dict[str, Any]) -> tuple[Any, Any]:
-    """``sort_key`` and ``canonical_json`` of a mapping, or the error each raised."""
-    found: list[Any] = []
-    for made in (sort_key, canonical_json):
-        try:
-            found.append(made(item))
-        except ValueError as exc:
-            found.append((type(exc), str(exc)))
-    return found[0], found[1]
-
-
-def _by_models(item: dict[str, Any]) -> tuple[Any, Any]:
-    """``_order_and_identity`` with the core switched off: the models'."""
-    with engine("python"):
-        return _order_and_identity(item)
-
-
 def assert_native_agrees(line: bytes) -> tuple[Any, ...] | None:
     """Fail unless the compiled core and the model path agree on ``line`` (both laws).
 
@@ -701,7 +689,7 @@ def assert_native_agrees(line: bytes) -> tuple[Any, ...] | None:
         for strict in (False, True):
             assert validate_event(parsed, strict=strict) == _validated(parsed, None, strict), line
         assert (NATIVE.probe_object(parsed, None, False) is not None) == valid, line
-        assert _order_and_identity(parsed) == _by_models(parsed), line
+        assert order_and_identity(parsed) == order_and_identity(parsed, "python"), line
         if valid:
             made = Event.model_validate(parsed)
             for strict in (False, True):

@@ -34,17 +34,15 @@ from pydantic import ValidationError
 from connector_sync_contracts import (
     Event,
     Projection,
-    canonical_json,
     reduce_connector_events,
     reduce_external_links,
     reduce_sync_events,
     replay,
-    sort_key,
     validate_event,
 )
 from connector_sync_contracts.schemas import ENVELOPE_SCHEMA
 from connector_sync_contracts.validation.layers import _validated
-from tests.support.engines import engine, needs_native
+from tests.support.engines import engine, needs_native, order_and_identity
 from tests.support.schema_strategies import mutated_documents, valid_documents
 from tests.support.soak import examples
 
@@ -430,17 +428,6 @@ def test_validate_event_of_a_mapping_is_the_layers_answer(batch: list[Any]) -> N
             assert validate_event(item, strict=strict) == _validated(item, None, strict)
 
 
-def _order_and_identity(item: Any) -> tuple[Any, Any]:
-    """``sort_key`` and ``canonical_json`` of ``item``, or the error each raised."""
-    found: list[Any] = []
-    for made in (sort_key, canonical_json):
-        try:
-            found.append(made(item))
-        except ValueError as exc:
-            found.append((type(exc), str(exc)))
-    return found[0], found[1]
-
-
 @settings(
     max_examples=examples(150, 3000),
     deadline=None,
@@ -451,9 +438,7 @@ def test_sort_key_and_canonical_json_of_a_mapping_are_the_models(batch: list[Any
     """A mapping the core takes is ordered and written from its reading, not the
     models': the key, the bytes and every error are theirs all the same."""
     for item in batch:
-        with engine("python"):
-            by_models = _order_and_identity(item)
-        assert _order_and_identity(item) == by_models
+        assert order_and_identity(item) == order_and_identity(item, "python")
 
 
 class _Meddling(tzinfo):

@@ -14,10 +14,11 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 import pytest
 
+from connector_sync_contracts import canonical_json, sort_key
 from connector_sync_contracts._engine import native as _accel
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "engine",
     "native_scanner",
     "needs_native",
+    "order_and_identity",
     "require_native",
 ]
 
@@ -77,3 +79,16 @@ def require_native() -> None:
     """Skip the calling test when the compiled extension is not built."""
     if not NATIVE_AVAILABLE:
         pytest.skip(_NO_NATIVE)
+
+
+def order_and_identity(item: Any, name: Engine = "compiled") -> tuple[Any, Any]:
+    """``sort_key`` and ``canonical_json`` of ``item`` under engine ``name``, or the
+    error each raised (its type and message)."""
+    found: list[Any] = []
+    with engine(name):
+        for made in (sort_key, canonical_json):
+            try:
+                found.append(made(item))
+            except ValueError as exc:
+                found.append((type(exc), str(exc)))
+    return found[0], found[1]
