@@ -38,6 +38,7 @@ from connector_sync_contracts import (
     reduce_external_links,
     reduce_sync_events,
     replay,
+    sort_key,
     validate_event,
 )
 from connector_sync_contracts.schemas import ENVELOPE_SCHEMA
@@ -439,6 +440,15 @@ def test_sort_key_and_canonical_json_of_a_mapping_are_the_models(batch: list[Any
     models': the key, the bytes and every error are theirs all the same."""
     for item in batch:
         assert order_and_identity(item) == order_and_identity(item, "python")
+
+
+def test_a_timestamp_with_fold_keeps_it_in_the_sort_key() -> None:
+    """``fold=1`` names the same UTC instant; the key keeps the object's attribute
+    as the models do."""
+    item = _provisioned("01M85H26M00000000000000021", "2026-11-24T01:00:00Z")
+    item["timestamp"] = datetime(2026, 11, 24, 1, 0, 0, fold=1, tzinfo=timezone.utc)
+    assert order_and_identity(item) == order_and_identity(item, "python")
+    assert sort_key(item)[1].fold == 1
 
 
 class _Meddling(tzinfo):

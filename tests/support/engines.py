@@ -82,13 +82,15 @@ def require_native() -> None:
 
 
 def order_and_identity(item: Any, name: Engine = "compiled") -> tuple[Any, Any]:
-    """``sort_key`` and ``canonical_json`` of ``item`` under engine ``name``, or the
-    error each raised (its type and message)."""
+    """``sort_key`` and ``canonical_json`` of ``item`` under engine ``name`` (each with
+    its ``repr``: a datetime's ``fold`` is not compared by ``==``), or the error
+    each raised (its type and message)."""
     found: list[Any] = []
     with engine(name):
         for made in (sort_key, canonical_json):
             try:
-                found.append(made(item))
+                value = made(item)
+                found.append((value, repr(value)))
             except ValueError as exc:
                 found.append((type(exc), str(exc)))
     return found[0], found[1]

@@ -156,7 +156,8 @@ def sort_key(event: Event | Mapping[str, Any]) -> SortKey:
     if isinstance(event, Event):
         return (event.lamport_clock, event.timestamp, event.event_id)
     took = _taken(event)
-    if took is not None:
+    # A datetime with fold=1 keeps it in the models' key (the same instant).
+    if took is not None and not getattr(event.get("timestamp"), "fold", 0):
         from .._engine import native
 
         return native.taken_order(took)
