@@ -38,13 +38,25 @@ from ..reducing.fold import Engine, settle_copies, unchecked
 from . import native
 from .runner import CopyOrder, Folded, fold_compiled, replay_sources
 
-__all__ = ["fold_items", "fold_lines"]
+__all__ = ["Unheld", "fold_items", "fold_lines"]
 
 _CHUNK: Final = 8192
 """Items handed to the core per call."""
 
 _UTC_Z: Final = orjson.OPT_UTC_Z
 """A zero-offset datetime written ``Z``, as canonical JSON writes it."""
+
+
+class Unheld(Exception):  # noqa: N818 (a signal to the caller, not an error it reports)
+    """An Event the compiled fold cannot hold: one made with ``Event.model_construct``
+    holding what its model refuses (an event_id longer than any valid one, a clock
+    that is no int, a timestamp that is no datetime). The caller folds ``items``
+    (every item of the call, listed) in Python, which takes such an Event as it
+    is, as the pure-Python engine does."""
+
+    def __init__(self, items: list[Event | Mapping[str, Any]]) -> None:
+        super().__init__("an Event the compiled fold cannot hold")
+        self.items = items
 
 
 def fold_items(
@@ -54,7 +66,10 @@ def fold_items(
     include_logs: bool,
     max_reconnect_cycles: int,
 ) -> Folded | None:
-    """Dedup and fold Events and envelope mappings on the compiled core (None: not built)."""
+    """Dedup and fold Events and envelope mappings on the compiled core (None: not built).
+
+    Raises ``Unheld`` for an Event it cannot hold (made with ``model_construct``).
+    """
     scanner = native.scanner()
     if scanner is None:
         return None
@@ -70,7 +85,12 @@ def fold_items(
             stop = min(start + _CHUNK, len(listed))
             _, deferred = scanner.scan_objects(listed, Event, True, 0, 1, start, stop)
             for at in deferred:
-                _offer_decided(scanner, listed[at], at + 1, envelope_anomalies)
+                try:
+                    _offer_decided(scanner, listed[at], at + 1, envelope_anomalies)
+                except (TypeError, ValueError, AttributeError):
+                    if not isinstance(listed[at], Event):
+                        raise
+                    raise Unheld(listed) from None
             decided.update(deferred)
         ids, dropped = scanner.settle()
         conflicts: dict[str, int] = {}

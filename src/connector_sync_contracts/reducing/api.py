@@ -14,7 +14,7 @@ from collections.abc import Set as AbstractSet
 from typing import Any, TypeAlias
 
 from .._engine import native
-from .._engine.library import fold_items, fold_lines
+from .._engine.library import Unheld, fold_items, fold_lines
 from .._engine.native import no_gc, record_fact
 from .._engine.runner import Folded
 from ..contract.canonical import line_canonical_json
@@ -338,12 +338,15 @@ def _folded(
             "events must be an iterable of Events or envelope mappings, not a file "
             f"({type(events).__name__}): replay_lines(file) replays the lines of a JSONL file"
         )
-    folded = fold_items(
-        events,
-        families=families,
-        include_logs=include_logs,
-        max_reconnect_cycles=max_reconnect_cycles,
-    )
+    try:
+        folded = fold_items(
+            events,
+            families=families,
+            include_logs=include_logs,
+            max_reconnect_cycles=max_reconnect_cycles,
+        )
+    except Unheld as unheld:  # an Event made with model_construct: folded as it is
+        events, folded = unheld.items, None
     if folded is not None:
         return folded
     projection = Projection(

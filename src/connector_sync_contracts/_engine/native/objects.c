@@ -657,6 +657,21 @@ read_members(Scanner *self, PyObject *d, field_t *fields, int n, value_t *vals, 
     return 1;
 }
 
+/* Whether an Event holds, in the fields its record is made of, what validating
+   it made: its event_id in normal form, its timestamp a datetime. An Event
+   made with model_construct may hold anything; such a one is left to Python,
+   which folds it as it is, as the pure-Python engine does. */
+static int
+as_validated(const spec_t *spec, PyObject *d, const parsed_t *out)
+{
+    const value_t *id = &out->env[spec->env_role[R_EVENT_ID]];
+    if (id->norm_len != id->str.n || memcmp(id->norm, id->str.s, (size_t)id->str.n) != 0)
+        return 0;
+    PyObject *key = spec->env[spec->env_role[R_TIMESTAMP]].key_obj;
+    PyObject *stamp = key ? PyDict_GetItemWithError(d, key) : NULL;
+    return stamp && PyDateTime_CheckExact(stamp);
+}
+
 /* scan_object, reading the item in place, or (copies) from private copies
    of its envelope's dict and its payload's, handed to the caller in *held. */
 static int
@@ -671,7 +686,8 @@ read_object(Scanner *self, PyObject *item, PyObject *event_type, int reports, pa
     out->broken = 0;
     PyObject *d;
     uint64_t unread = 0;
-    if (event_type != Py_None && Py_IS_TYPE(item, (PyTypeObject *)event_type)) {
+    int event = event_type != Py_None && Py_IS_TYPE(item, (PyTypeObject *)event_type);
+    if (event) {
         /* An Event: its fields are its instance dictionary. Its envelope was
            validated when it was made, and Python takes it as it is
            (reducing/api.py: admit_envelope), so only the fields its record
@@ -696,6 +712,10 @@ read_object(Scanner *self, PyObject *item, PyObject *event_type, int reports, pa
     if (rc <= 0) goto done;
     rc = 0;
     if ((seen & spec->env_required) != spec->env_required || !payload) goto done;
+    if (event && !as_validated(spec, d, out)) {
+        if (PyErr_Occurred()) rc = -1;
+        goto done;
+    }
     if (copies) { /* the payload's copy replaces it in the envelope's (the same key) */
         PyObject *own = PyDict_Copy(payload);
         if (!own) {
