@@ -109,7 +109,7 @@ def run(mode: str, log: Path) -> dict[str, Any]:
     if isinstance(result, ReplayResult):
         said = summary(result)
     elif isinstance(result, int):
-        said = f"{result:,} calls, {seconds / result * 1e6:.0f} us a call"
+        said = f"{result:,} calls, {seconds / max(result, 1) * 1e6:.0f} us a call"
     else:
         said = type(result).__name__
     return {"seconds": seconds, "setup_seconds": setup, "events": events, "summary": said}

@@ -158,7 +158,8 @@ def run(mode: str, log: Path) -> dict[str, Any]:
             result = peer.reduce_all([validate(obj) for obj in part])
     seconds = time.perf_counter() - start
     calls = -(-count // BATCH) if batches else 1
-    said = f"{calls:,} calls, {seconds / calls * 1e6:.0f} us a call" if batches else summary(result)
+    per_call = seconds / max(calls, 1) * 1e6
+    said = f"{calls:,} calls, {per_call:.0f} us a call" if batches else summary(result)
     pydantic = importlib.import_module("pydantic")
     return {
         "seconds": seconds,
