@@ -493,6 +493,27 @@ def test_an_event_made_with_model_construct_is_folded_as_pure_python_folds_it(ho
         assert _outcome(call) == expected, name
 
 
+class _Lying(str):
+    """An event_id whose own methods name another event than the text it holds."""
+
+    def upper(self) -> str:
+        return "01M85H26M00000000000000099"
+
+    def lower(self) -> str:
+        return "01m85h26m00000000000000099"
+
+
+def test_an_event_id_of_a_str_subclass_is_read_as_its_text() -> None:
+    """The models read the text a str subclass holds; every engine and step (the
+    copies' settling included) reads it so, whatever its methods say."""
+    base = _provisioned("01m85h26m00000000000000041", "2026-11-24T01:00:00Z")
+    lying = {**base, "event_id": _Lying(base["event_id"])}
+    for batch in ([lying, base], [base, lying], [lying, base, base], [lying, lying]):
+        with engine("python"):
+            expected = replay(batch).to_json()
+        assert replay(batch).to_json() == expected
+
+
 def test_a_timestamp_with_fold_keeps_it_in_the_sort_key() -> None:
     """``fold=1`` names the same UTC instant; the key keeps the object's attribute
     as the models do."""

@@ -128,7 +128,11 @@ def normal_event_id(value: str) -> str | None:
     """The canonical spelling of a ULID or UUID identifier, or None when ``value`` is neither.
 
     ULIDs become upper case; UUIDs become lower-case 36-character hyphenated.
+    A ``str`` subclass is read as the text it holds, as the models read it
+    (its own ``upper`` or ``__len__`` may say otherwise).
     """
+    if type(value) is not str:
+        value = str.__str__(value)
     if not full_match(_EVENT_ID_RE, value):
         return None
     return checked_event_id(value)
@@ -163,6 +167,8 @@ def checked_event_id(value: str) -> str:
     For identifiers a checker has matched already (the compiled core's
     envelopes), where matching the pattern again would only cost time.
     """
+    if type(value) is not str:
+        value = str.__str__(value)  # the text it holds, as normal_event_id reads it
     if len(value) == 26:
         return value.upper()
     h = value.replace("-", "").lower()
