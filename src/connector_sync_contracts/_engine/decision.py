@@ -54,6 +54,11 @@ def line_event_id(raw: bytes) -> str | None:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return None
+    return _object_event_id(data)
+
+
+def _object_event_id(data: object) -> str | None:
+    """The normalized event_id of a line's JSON value (None when it names none)."""
     value = data.get("event_id") if isinstance(data, dict) else None
     return normal_event_id(value) if isinstance(value, str) else None
 
@@ -68,11 +73,7 @@ def named_event_id(raw: bytes, parsed: dict[str, Any] | None = None) -> str | No
     ``parsed``: the line's object when the input layer read one (which is
     what ``orjson`` reads of it), so that it is not parsed again.
     """
-    if parsed is None:
-        eid = line_event_id(raw)
-    else:
-        value = parsed.get("event_id")
-        eid = normal_event_id(value) if isinstance(value, str) else None
+    eid = line_event_id(raw) if parsed is None else _object_event_id(parsed)
     return eid if eid is not None else refused_event_id(raw)
 
 

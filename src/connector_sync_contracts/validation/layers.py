@@ -260,7 +260,7 @@ def _taken_event(event: Event, strict: bool) -> ValidationResult | None:
         fields = event.model_dump(warnings=False)  # the layers warn, if need be
     except ValueError:  # PydanticSerializationError: the layers word it
         return None
-    return _taken_object(fields, strict) if type(fields) is dict else None
+    return _taken_object(fields, strict)
 
 
 def _taken_whole(data: bytes | str, strict: bool) -> ValidationResult | None:
