@@ -588,7 +588,8 @@ def test_a_mapping_changed_by_another_thread_meanwhile_does_not_crash_the_core()
     """A pattern check may run Python code, where another thread may run: one that
     rebinds the mapping's payload then could free the dict being read. The core
     reads such an item again from private copies; whichever payload it saw,
-    every call answers."""
+    every call answers. A list of them is read ahead (its items' dicts fetched
+    a few places early): what is read ahead is held, so it cannot be freed."""
     base = _provisioned("01M85H26M00000000000000014", "2026-11-24T01:00:00Z")
     base["schema_version"] = "2.7.0"  # after the payload: its pattern is checked in Python
     item = copy.deepcopy(base)
@@ -611,6 +612,7 @@ def test_a_mapping_changed_by_another_thread_meanwhile_does_not_crash_the_core()
                 projection.apply(item)
                 assert (projection.result().connectors["c1"].mission_id or "").startswith("m")
                 assert replay([item]).event_count == 1
+                assert replay([item] * 12).event_count == 1
                 assert validate_event(item).valid
     finally:
         stop.set()

@@ -802,6 +802,20 @@ void untrack_leaf_tuple(PyObject *t);
    everything read, which identical items share (their identity). */
 int scan_object(Scanner *self, PyObject *item, PyObject *event_type, int reports, parsed_t *out,
                 buf_t *enc, PyObject **held);
+/* Reading a list of items ahead of scan_object (objects.c): call ahead_step
+   before reading items[index] (index < stop) and ahead_clear when done.
+   Zero-initialized before use. */
+#define AHEAD_SLOTS 8
+typedef struct {
+    PyObject *members; /* the item's dict (held) */
+    PyObject *inner;   /* its first dict value, the payload (held) */
+} ahead_slot_t;
+typedef struct {
+    ahead_slot_t slots[AHEAD_SLOTS];
+} ahead_t;
+void ahead_step(ahead_t *a, PyObject *items, PyObject *event_type, Py_ssize_t index,
+                Py_ssize_t stop);
+void ahead_clear(ahead_t *a);
 /* The identity of record r, kept by scan_objects from self->items without
    one: its item read again with its encoding. 1 (*ident set), 0 none (the
    item is gone or no longer reads as that event: the copies are then settled

@@ -391,9 +391,11 @@ Scanner_scan_objects(Scanner *self, PyObject *args)
     if (!deferred) return NULL;
     parsed_t pl;
     pending_t later = {.full = 0};
+    ahead_t ahead = {0};
     /* The list may change while Python code runs (a pattern check, which may
        switch threads): read its length each time and hold each item. */
     for (; index < stop && index < PyList_GET_SIZE(items); index++) {
+        ahead_step(&ahead, items, event_type, index, stop);
         PyObject *item = Py_NewRef(PyList_GET_ITEM(items, index));
         PyObject *held;
         int ok = scan_object(self, item, event_type, 1, &pl, NULL, &held);
@@ -429,10 +431,12 @@ Scanner_scan_objects(Scanner *self, PyObject *args)
             Py_DECREF(at);
         }
     }
+    ahead_clear(&ahead);
     if (store_put_later(self, &later, NULL, 0, NULL) < 0 || store_flush_links(self) < 0)
         goto error;
     return Py_BuildValue("(nN)", index, deferred);
 error:
+    ahead_clear(&ahead);
     store_drop_pending(&later);
     Py_DECREF(deferred);
     return NULL;

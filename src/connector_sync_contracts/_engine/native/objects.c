@@ -776,6 +776,100 @@ scan_object(Scanner *self, PyObject *item, PyObject *event_type, int reports, pa
     return rc;
 }
 
+/* ------------------------------------------------------------------ reading ahead */
+
+/* A list of Events or mappings is read at the speed of memory: an item's
+   fields are some twenty objects wherever the allocator put them, and
+   reading them one after the other waits for each. The items a few places
+   ahead are therefore fetched in stages, each stage reading only what the
+   one before brought into the cache: the item; its dict (an Event's
+   instance dictionary); that dict's values, the payload dict among them;
+   the payload's values. Nothing here decides anything: scan_object reads
+   the item as before, whatever the list holds by then. The dicts are held
+   (strong references) while ahead, so that Python code run meanwhile (a
+   pattern check) cannot free what a later stage walks. */
+
+/* An object's first two cache lines (a short string's text included). */
+PREFETCHER
+prefetch_object(PyObject *o)
+{
+    __builtin_prefetch(o, 0);
+    __builtin_prefetch((const char *)o + 64, 0);
+}
+
+/* The dict whose members scan_object reads first (a new reference), or NULL:
+   an Event's instance dictionary, a mapping itself. Never an error. */
+static PyObject *
+members_of(PyObject *item, PyObject *event_type)
+{
+    if (PyDict_CheckExact(item)) return Py_NewRef(item);
+    if (event_type == Py_None || !Py_IS_TYPE(item, (PyTypeObject *)event_type)) return NULL;
+    PyObject *d = PyObject_GenericGetDict(item, NULL);
+    if (d && PyDict_CheckExact(d)) return d;
+    Py_XDECREF(d);
+    PyErr_Clear();
+    return NULL;
+}
+
+/* Prefetch every value of d; return its first exact dict value (borrowed), if any. */
+static PyObject *
+prefetch_values(PyObject *d)
+{
+    Py_ssize_t pos = 0;
+    PyObject *k, *v, *inner = NULL;
+    while (PyDict_Next(d, &pos, &k, &v)) {
+        prefetch_object(v);
+        if (!inner && PyDict_CheckExact(v)) inner = v;
+    }
+    return inner;
+}
+
+/* The first lines of d's table of keys and values: a dict's members are kept
+   apart from the dict, and PyDict_Next reads them there (a pointer of the
+   dict's public struct; nothing of the table's layout is assumed). */
+PREFETCHER
+prefetch_table(PyObject *d)
+{
+    const char *table = (const char *)((PyDictObject *)d)->ma_keys;
+    for (int line = 0; line < 6; line++) __builtin_prefetch(table + 64 * line, 0);
+}
+
+void
+ahead_step(ahead_t *a, PyObject *items, PyObject *event_type, Py_ssize_t index, Py_ssize_t stop)
+{
+    Py_ssize_t size = PyList_GET_SIZE(items);
+    if (stop > size) stop = size;
+    if (index + 6 < stop) prefetch_object(PyList_GET_ITEM(items, index + 6));
+    if (index + 5 < stop) {
+        ahead_slot_t *s = &a->slots[(index + 5) % AHEAD_SLOTS];
+        Py_XSETREF(s->members, members_of(PyList_GET_ITEM(items, index + 5), event_type));
+        if (s->members) prefetch_object(s->members);
+    }
+    ahead_slot_t *s = &a->slots[(index + 4) % AHEAD_SLOTS];
+    if (index + 4 < stop && s->members) prefetch_table(s->members);
+    s = &a->slots[(index + 3) % AHEAD_SLOTS];
+    if (index + 3 < stop && s->members) {
+        PyObject *inner = prefetch_values(s->members);
+        Py_XSETREF(s->inner, Py_XNewRef(inner));
+    }
+    s = &a->slots[(index + 2) % AHEAD_SLOTS];
+    if (index + 2 < stop && s->inner) prefetch_table(s->inner);
+    s = &a->slots[(index + 1) % AHEAD_SLOTS];
+    if (index + 1 < stop && s->inner) prefetch_values(s->inner);
+    s = &a->slots[index % AHEAD_SLOTS];
+    Py_CLEAR(s->members);
+    Py_CLEAR(s->inner);
+}
+
+void
+ahead_clear(ahead_t *a)
+{
+    for (int i = 0; i < AHEAD_SLOTS; i++) {
+        Py_CLEAR(a->slots[i].members);
+        Py_CLEAR(a->slots[i].inner);
+    }
+}
+
 int
 object_ident(Scanner *self, const rec_t *r, uint64_t *ident)
 {
