@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, Final
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import orjson
 
@@ -32,8 +33,10 @@ __all__ = [
     "ENVELOPE_DEFAULTS",
     "ENVELOPE_REQUIRED",
     "canonical_bytes",
+    "datetime_text",
     "instant_text",
     "line_canonical_json",
+    "zoned_text",
 ]
 
 ENVELOPE_REQUIRED: Final = (
@@ -62,7 +65,7 @@ ENVELOPE_DEFAULTS: Final[Mapping[str, Any]] = MappingProxyType(
 
 _OTHER_IDENTIFIERS: Final = ("correlation_id", "causation_id")
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_OPTIONS: Final = orjson.OPT_SORT_KEYS | orjson.OPT_UTC_Z
+_OPTIONS: Final = orjson.OPT_SORT_KEYS | orjson.OPT_UTC_Z | orjson.OPT_PASSTHROUGH_DATETIME
 
 
 @lru_cache(maxsize=256)
@@ -71,11 +74,41 @@ def _uuid_text(value: str) -> str:
     return str(UUID(value))
 
 
-def _datetime_text(value: object) -> str:
-    """How ``json`` writes what it cannot: a datetime as orjson does with ``OPT_UTC_Z``."""
-    if isinstance(value, datetime):
-        text = value.isoformat()
-        return text[:-6] + "Z" if value.utcoffset() == timedelta(0) else text
+_C_ZONES: Final = (timezone, ZoneInfo)
+
+
+def zoned_text(value: date | time, option: int) -> str:
+    """A date, time or datetime as orjson writes it with ``option`` (its text, unquoted).
+
+    orjson writes a datetime of any other tzinfo than ``datetime.timezone``
+    and ``zoneinfo.ZoneInfo`` (whose offsets are C code) by calling its
+    ``utcoffset``, and crashes the interpreter when that raises. The writers
+    here therefore pass every date and time to this function
+    (``OPT_PASSTHROUGH_DATETIME``), which leaves one of such a tzinfo to
+    Python's ``isoformat`` (a zero offset written ``Z`` under
+    ``OPT_UTC_Z``), where an error is raised as any other. A mapping's
+    payload may hold datetimes; an ``Event`` holds one only when it was made
+    with ``model_construct`` or its payload was changed after it was made
+    (validating one writes each as its RFC 3339 text).
+    """
+    if isinstance(value, (datetime, time)):
+        zone = value.tzinfo
+        if zone is not None and type(zone) not in _C_ZONES:
+            text = value.isoformat()
+            utc_z = option & orjson.OPT_UTC_Z and value.utcoffset() == timedelta(0)
+            return text[:-6] + "Z" if utc_z else text
+    return orjson.dumps(value, option=option).decode()[1:-1]
+
+
+def datetime_text(value: object) -> str:
+    """What orjson writes for what it cannot write itself (``default``), and what
+    ``json`` writes for it: a date or time as orjson does with ``OPT_UTC_Z``
+    (``zoned_text``), anything else, or a time orjson refuses, as its ``str``."""
+    if isinstance(value, (date, time)):
+        try:
+            return zoned_text(value, orjson.OPT_UTC_Z)
+        except orjson.JSONEncodeError:  # a time with a tzinfo
+            pass
     return str(value)
 
 
@@ -86,15 +119,16 @@ def canonical_bytes(data: dict[str, Any]) -> bytes:
     lone surrogate, both valid JSON text) is written by ``json`` instead, so
     the bytes never fail and stay distinct per content. A ``datetime`` (a
     mapping's payload may hold one) is RFC 3339 with its own offset, a zero
-    offset written ``Z``: as ``model_dump(mode="json")`` writes it.
+    offset written ``Z``: as ``model_dump(mode="json")`` writes it
+    (``zoned_text``).
     """
     try:
         # A copy of orjson's bytes: its own hold a buffer of 4 KB or more, and
         # settling copies keeps one per copy of an event_id until it is decided.
-        return bytes(memoryview(orjson.dumps(data, option=_OPTIONS, default=str)))
+        return bytes(memoryview(orjson.dumps(data, option=_OPTIONS, default=datetime_text)))
     except orjson.JSONEncodeError:
         text = json.dumps(
-            data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_datetime_text
+            data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=datetime_text
         )
         return text.encode("utf-8", "surrogatepass")
 

@@ -45,13 +45,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
+from datetime import date, datetime, time
 from typing import TYPE_CHECKING, Any, Final, Protocol
 from urllib.parse import quote, unquote
 
 import orjson
 from pydantic import ValidationError
 
+from ..contract.canonical import zoned_text
 from ..contract.limits import INT_RANGE
 from ..contract.patterns import format_instant
 from ..contract.version import CONTRACT_VERSION
@@ -229,12 +230,25 @@ def to_structured_json(event: Event) -> bytes:
     """
     data = to_cloudevent_dict(event)
     try:
-        return orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
+        return orjson.dumps(data, option=_STRUCTURED, default=_zoned_text)
     except orjson.JSONEncodeError:
         # A payload may hold an integer beyond 64 bits (its model rejects it later);
         # the standard encoder writes it exactly.
-        text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        text = json.dumps(
+            data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_zoned_text
+        )
         return text.encode("utf-8")
+
+
+_STRUCTURED: Final = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+"""Every date and time to ``_zoned_text``: orjson crashes on a tzinfo whose utcoffset raises."""
+
+
+def _zoned_text(value: object) -> str:
+    """A date or time as orjson writes one (``contract.canonical.zoned_text``); nothing else."""
+    if isinstance(value, (date, time)):
+        return zoned_text(value, 0)
+    raise TypeError(f"Type is not JSON serializable: {type(value).__name__}")
 
 
 def _sdk_event_class() -> type[CloudEvent]:
