@@ -528,6 +528,7 @@ def on_cluster(
     outcome: Outcome | None = None
     routing_map_file: mmap.mmap | None = None
     futures: list[Any] = []
+    handed = False  # the outcome is the caller's: an error from here on is its own
     distributed = _import_distributed()
     try:
         routed = client.map(
@@ -599,6 +600,7 @@ def on_cluster(
             fut.release()
         if too_long:
             outcome.add(report_too_long(too_long, settings), [])
+        handed = True
         yield outcome
     except KeyboardInterrupt:
         # The futures cancelled below make the client log errors with tracebacks (on a
@@ -612,7 +614,9 @@ def on_cluster(
             " out of memory (give each worker more, or run more of them)"
         ) from exc
     except OSError as exc:
-        if isinstance(exc, ContractError):  # an input that cannot be read, and the like
+        # An input that cannot be read, and the like; or the caller's own (a closed
+        # standard output: found by an outside run as exit 2 blaming the partitions).
+        if handed or isinstance(exc, ContractError):
             raise
         # A task's folder (or this one's) could not be written: a full disk, a file size
         # limit. Found by an outside run as a traceback and exit 1.
