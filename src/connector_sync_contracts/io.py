@@ -202,9 +202,11 @@ def read_line(raw: bytes, line: int = 0) -> tuple[dict[str, Any] | None, tuple[L
 class Source:
     """One input: a file path, a ``.gz`` file, or ``-`` for standard input.
 
-    Lines are yielded without their line ending; a line longer than
-    ``max_line_bytes`` is yielded as ``None`` (after being skipped in bounded
-    chunks) so the caller can report it. Standard input, and any input that
+    Lines are yielded without their line ending: ``\\n`` or ``\\r\\n``, and
+    for the last line, which may lack its ``\\n``, a ``\\r`` it ends with (a
+    CRLF file cut before its last LF; every way of replaying reads it so).
+    A line longer than ``max_line_bytes`` is yielded as ``None`` (after
+    being skipped in bounded chunks) so the caller can report it. Standard input, and any input that
     is not a regular file (a FIFO, a process substitution ``<(...)``,
     ``/dev/stdin``), is copied to a temporary file while read, so a source
     can be read again.
@@ -334,7 +336,8 @@ class Source:
     def lines(self) -> Iterator[bytes | None]:
         """Yield each line's bytes, or ``None`` for a line over the length limit.
 
-        The lines of ``blocks()``, each without its ``\\n`` or ``\\r\\n``.
+        The lines of ``blocks()``, each without its ``\\n`` or ``\\r\\n`` (the last
+        line's ``\\r`` too when it has no ``\\n``).
         """
         # The file's own blocks, also when a subclass yields other blocks.
         for block in Source.blocks(self):
@@ -346,7 +349,7 @@ class Source:
             for raw in pieces:
                 yield self._line(raw)
             if last:
-                yield self.within_limit(last)
+                yield self._line(last)
 
     def lines_again(self) -> Iterator[bytes | None]:
         """``lines()`` for a pass that reads the input again, to find lines already reported.
@@ -720,7 +723,8 @@ def _skip_line(
     """Pass an over-limit line to ``spill`` in bounded chunks; return what follows it.
 
     Like ``lines()``, the content excludes the line ending ``\\n`` or
-    ``\\r\\n``, also when the ``\\r`` and the ``\\n`` arrive in different chunks.
+    ``\\r\\n``, also when the ``\\r`` and the ``\\n`` arrive in different chunks,
+    and a ``\\r`` that ends the input.
     """
     piece = head
     while True:
@@ -733,9 +737,7 @@ def _skip_line(
         if spill is not None and len(piece) > len(held):
             spill(piece[: len(piece) - len(held)])
         more = read(_BLOCK)
-        if not more:
-            if spill is not None and held:
-                spill(held)
+        if not more:  # the input ends here: a CR it ends with is the line's ending
             return b""
         piece = held + more
 

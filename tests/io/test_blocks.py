@@ -7,8 +7,9 @@ quarantined (``spill``) content from either. Read the way ``_engine.runner`` rea
 them, the blocks must give:
 
 * the same sequence of lines, each without its ``\\n`` or ``\\r\\n`` ending
-  (a ``\\r`` is only part of the ending right before ``\\n``; a stray one,
-  or one ending the last line of the input, is content);
+  (a ``\\r`` is part of the ending right before ``\\n``, and at the end of
+  the input, where the last line may lack its ``\\n``: a CRLF file cut
+  before its last LF; a stray one elsewhere is content);
 * ``None`` at the same places: a ``None`` block, or a line in a block that
   is longer than ``max_line_bytes``;
 * the same bytes passed to ``spill`` for each over-limit line: its content
@@ -123,10 +124,10 @@ def read_blocks(source: Source) -> Read:
         ended = pieces[-1] == b""
         if ended:
             pieces.pop()
-        for index, piece in enumerate(pieces):
+        for piece in pieces:
             line = piece
-            if (ended or index < len(pieces) - 1) and line.endswith(b"\r"):
-                line = line[:-1]  # only a "\r" right before "\n" belongs to the ending
+            if line.endswith(b"\r"):
+                line = line[:-1]  # a "\r" before "\n", or ending the input: the ending
             if len(line) > limit:
                 spill(line)  # as _engine.runner._deferred_lines does
                 out.append((None, spill.take()))
@@ -143,9 +144,7 @@ def _check_scan(block: bytes | memoryview, data: bytes, limit: int) -> None:
     expected = data.split(b"\n")
     if expected[-1] == b"":
         expected.pop()
-    expected = [
-        p[:-1] if p.endswith(b"\r") and i < data.count(b"\n") else p for i, p in enumerate(expected)
-    ]
+    expected = [p[:-1] if p.endswith(b"\r") else p for p in expected]
     assert count == len(expected)
     # Nothing drawn here is a valid event, so every line is deferred to Python.
     assert [index for index, _, _ in deferred] == list(range(count))
@@ -175,18 +174,17 @@ def _file_bytes(lines: list[bytes], crlf: list[bool], final_newline: bool) -> by
 
 
 def _expected(data: bytes, limit: int) -> Read:
-    """The reference: split on "\\n", strip one "\\r" before it, None when over the limit.
+    """The reference: split on "\\n", strip one "\\r" before it (or ending the input),
+    None when over the limit.
 
     An over-limit line's content goes to ``spill``.
     """
     pieces = data.split(b"\n")
-    last_ended = pieces[-1] == b""
-    if last_ended:
+    if pieces[-1] == b"":
         pieces.pop()
     out: Read = []
-    for index, piece in enumerate(pieces):
-        terminated = last_ended or index < len(pieces) - 1
-        line = piece[:-1] if terminated and piece.endswith(b"\r") else piece
+    for piece in pieces:
+        line = piece[:-1] if piece.endswith(b"\r") else piece
         out.append((None, line) if len(line) > limit else (line, None))
     return out
 
@@ -231,7 +229,7 @@ def where(tmp_path_factory: pytest.TempPathFactory) -> Path:
     chunk=4096,
     compressed=False,
 )
-# Blank lines, a lone "\r" line and a last line ending in "\r" (content, no ending).
+# Blank lines, a lone "\r" line and a last line ending in "\r" (its ending: no LF after it).
 @example(
     lines=[b"", b"\r", b"a\r"],
     crlf=[False],

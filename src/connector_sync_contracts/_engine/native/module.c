@@ -221,7 +221,7 @@ Scanner_scan(Scanner *self, PyObject *args)
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *line_end = nl ? nl : end;
-        if (nl && line_end > p && line_end[-1] == '\r') line_end--;
+        if (line_end > p && line_end[-1] == '\r') line_end--; /* CRLF, or a last line's CR */
         Py_ssize_t n = line_end - p;
         int ok = 0;
         if (n <= limit) {
@@ -314,7 +314,7 @@ Scanner_map_cloudevents(Scanner *self, PyObject *args)
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *line_end = nl ? nl : end;
-        if (nl && line_end > p && line_end[-1] == '\r') line_end--;
+        if (line_end > p && line_end[-1] == '\r') line_end--; /* CRLF, or a last line's CR */
         int ok = 0;
         if (line_end - p <= limit) {
             ok = ce_map_line(self, &plan, p, line_end, &self->mapped);
