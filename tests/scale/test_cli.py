@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import os
 import signal
 import socket
@@ -813,3 +814,50 @@ def test_an_empty_input_replays_to_the_empty_projection_on_a_cluster(tmp_path: P
     empty.write_bytes(b"")
     whole = run_cli("replay", "--format", "json", "--memory-limit", "0", empty)
     _same(run_cli("replay", "--format", "json", "--workers", "2", empty), whole)
+
+
+def _copies_after_a_refused_line(eid: str, refused: dict[str, Any]) -> list[dict[str, Any]]:
+    """``refused`` (a line naming event ``eid`` that is no valid envelope), then two
+    copies of that event that differ, both rejected: no valid line names it."""
+    base = {
+        "event_id": eid,
+        "event_type": "ConnectorRevoked",
+        "aggregate_id": "c1",
+        "timestamp": "2026-11-24T01:00:00Z",
+        "node_id": "n1",
+        "lamport_clock": 1,
+        "project_uuid": "6f1c2b9e-4a7d-4e21-9d3b-8c5a7e2f1b04",
+        "correlation_id": eid,
+    }
+    return [
+        {**base, **refused},
+        {**base, "event_type": "LegacyPinged", "payload": {"a": 1}},
+        {**base, "event_type": "LegacyPinged", "payload": {"a": 2}},
+    ]
+
+
+@pytest.mark.parametrize(
+    "mode", [("--memory-limit", "1B"), TINY, ("--workers", "2")], ids=["1B", "64kB", "cluster"]
+)
+@pytest.mark.parametrize(
+    "refused",
+    [{}, {"payload": {"connector_id": "\ud800"}}, {"payload": []}],
+    ids=["no-payload", "lone-surrogate", "payload-array"],
+)
+def test_an_anomaly_of_an_event_only_rejected_lines_name_is_on_the_first_in_every_mode(
+    tmp_path: Path, mode: tuple[str, ...], refused: dict[str, Any]
+) -> None:
+    # The engine places such an event's anomaly (here its conflicting_duplicate) on
+    # the first line naming it, a refused one. Partitioned replays routed that line
+    # by its bytes with no key, apart from the copies, and placed it on the second
+    # (an outside run found 6-15 such lines in each of its copy-heavy logs).
+    log = tmp_path / "log.jsonl"
+    lines = [
+        line
+        for index in range(40)  # enough events for the lines to land in several partitions
+        for line in _copies_after_a_refused_line(f"01JAAAAAAAAAAAAAAAAAAAA{index:03d}", refused)
+    ]
+    log.write_bytes(b"".join(json.dumps(line).encode() + b"\n" for line in lines))
+    expected = run_cli("replay", "--format", "json", log)
+    assert b"log.jsonl:1: anomaly conflicting_duplicate" in expected.stderr, expected.explain()
+    _same(run_cli("replay", "--format", "json", *mode, log), expected)

@@ -305,12 +305,14 @@ def _wanted_lines(
 def _event_lines(
     paths: Sequence[str], settings: FoldSettings, wanted: set[str | None]
 ) -> dict[str | None, list[tuple[int, int]]]:
-    """(file, line) of each line of the group with a ``wanted`` event_id, as the engine reads it."""
+    """(file, line) of each line of the group naming a ``wanted`` event_id, as the engine
+    reads it: a valid line's, or the one a line that is none still names
+    (``named_event_id``, by which the engine places anomalies on such a line)."""
     found: dict[str | None, list[tuple[int, int]]] = {}
     keys = _id_keys(wanted)
     for at, path in enumerate(paths):
         for number, raw in _wanted_lines(path, settings, keys):
-            eid = None if raw is None else _engine_calls.line_event_id(raw)
+            eid = None if raw is None else _engine_calls.named_event_id(raw)
             if eid in wanted:
                 found.setdefault(eid, []).append((at, number))
     return found

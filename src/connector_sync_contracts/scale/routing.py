@@ -54,6 +54,7 @@ import msgspec
 
 from .._engine.native import block_router, lines_keyed
 from ..contract.catalog import EVENT_FAMILIES, Family
+from . import _engine_calls
 
 __all__ = [
     "MAX_PARTITIONS",
@@ -142,6 +143,18 @@ def event_check_key(event_id: str) -> int:
     Raises ``ValueError`` for an id that is no base-36 number.
     """
     return (_HIGH & int(event_id.replace("-", ""), 36)) >> _KEY_BITS
+
+
+def _named_key(line: bytes) -> int | None:
+    """The check key (shifted, as routing keeps it) of the event a line that is no
+    event of the fold still names (``named_event_id``); None when it names none."""
+    eid = _engine_calls.named_event_id(line)
+    if eid is None:
+        return None
+    try:
+        return event_check_key(eid) << _KEY_BITS
+    except ValueError:  # an id no ULID or UUID reads as: named by no valid line either
+        return None
 
 
 def link_key(link_id: str) -> int:
@@ -470,23 +483,24 @@ class Router:
 
     def slow_route(self, line: bytes) -> tuple[int, list[int]]:
         """The partition of one line and its check keys, whatever the line holds."""
-        read = self._read(line)
-        if read is None:  # not a JSON object msgspec reads: routed by its bytes
-            return zlib.crc32(line) % self.partitions, []
-        partition, event_key, link = read
+        partition, event_key, link = self._read(line)
         return partition, [key for key in (link, event_key) if key is not None]
 
-    def _read(self, line: bytes) -> tuple[int, int | None, int | None] | None:
-        """(partition, event_id key, link_id key) of one line, read leniently; None when
-        it is no JSON object with hashable routing members (routed by its bytes)."""
+    def _read(self, line: bytes) -> tuple[int, int | None, int | None]:
+        """(partition, event_id key, link_id key) of one line, read leniently.
+
+        A line that is no JSON object with hashable routing members is routed
+        by its bytes. A line that is no event of the fold is keyed by the
+        event it still names (``named_event_id``), if any: the engine places
+        that event's anomalies on the first line naming it when no valid line
+        does, so it must be folded with the event's copies (an outside run
+        found them placed on the second line when it was elsewhere).
+        """
         try:
             obj = self._lenient(line)
-        except Exception:  # not JSON that msgspec reads
-            return None
-        try:
             route = self._route_fields(obj)
-        except AttributeError:  # not an object, or its payload is not one
-            return None
+        except Exception:  # not JSON that msgspec reads, not an object, a payload that is none
+            return zlib.crc32(line) % self.partitions, _named_key(line), None
         try:
             partition = self._routes[route]
         except TypeError:
@@ -497,10 +511,11 @@ class Router:
         link = None
         if partition == _LINK:
             partition, link = self._link_partition(obj)
+        event_key: int | None
         try:
             event_key = event_check_key(self._event_id(obj)) << _KEY_BITS
         except (AttributeError, TypeError, ValueError):
-            event_key = None  # no usable event_id: never an event of the fold
+            event_key = _named_key(line)  # no usable event_id: never an event of the fold
         return partition, event_key, link
 
     def check_keys(self, lines: Sequence[bytes]) -> tuple[list[int | None], list[int | None]]:
@@ -576,10 +591,7 @@ class Router:
         which routes every JSON line without a repeated key as the compiled
         router does.
         """
-        read = self._read(line)
-        if read is None:
-            return None, None
-        _, event_key, link = read
+        _, event_key, link = self._read(line)
         return (
             None if event_key is None else event_key >> _KEY_BITS,
             None if link is None else link >> _KEY_BITS,
