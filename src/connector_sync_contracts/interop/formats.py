@@ -158,12 +158,12 @@ class CloudEventsSource(Source):
         """The CloudEvent line as read, when ``line`` is in the block read last."""
         first, block = self._read
         if self._read_lines is None:
-            # As Source.lines splits a block: a "\r" before a "\n" is not the line's.
+            # As Source.lines splits a block: a "\r" before a "\n", or ending the
+            # input, is not the line's.
             pieces = bytes(block or b"").split(b"\n")
-            last = pieces.pop()
+            if not pieces[-1]:
+                pieces.pop()
             self._read_lines = [raw[:-1] if raw.endswith(b"\r") else raw for raw in pieces]
-            if last:
-                self._read_lines.append(last)
         at = line - first
         return self._read_lines[at] if 0 <= at < len(self._read_lines) else fallback
 
