@@ -238,6 +238,21 @@ def test_a_bare_payload_needs_its_event_type() -> None:
     assert validate_event(payload, "SyncIngestAccepted").kind == "payload"
 
 
+def test_an_envelope_without_event_type_and_payload_is_told_what_it_lacks() -> None:
+    # Read as a line is read: not taken for a bare payload (it has an event_id, a
+    # timestamp, ...), so the answer names the two fields, as the command line does.
+    partial = {
+        key: value for key, value in envelope().items() if key not in ("event_type", "payload")
+    }
+    for item in (partial, json.dumps(partial).encode()):
+        result = validate_event(item)
+        assert {(v.path, v.code) for v in result.violations} == {
+            ("$.event_type", "required"),
+            ("$.payload", "required"),
+        }
+        assert result.kind == "envelope"
+
+
 def test_unknown_event_types() -> None:
     assert pairs(validate_event({"a": 1}, "ConnectorExploded")) == {
         ("input", "$", "unknown_event_type")

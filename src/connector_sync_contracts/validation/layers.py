@@ -150,8 +150,17 @@ def _payload_layers(
     return parsed
 
 
+_ENVELOPE_ONLY: Final = frozenset(Event.model_fields).difference(
+    *(model.model_fields for model in PAYLOAD_MODELS.values())
+)
+"""The envelope's fields that no payload has (event_id, timestamp, ...; not project_uuid)."""
+
+
 def _is_envelope(data: Mapping[str, Any], event_type: object) -> bool:
-    return "payload" in data or ("event_type" in data and event_type is None)
+    """An object with a payload, or, with no event_type argument, with any field only an
+    envelope has: one that lacks its event_type and payload is told so, as a line is,
+    rather than taken for a bare payload (an outside run found the two answers apart)."""
+    return "payload" in data or (event_type is None and not _ENVELOPE_ONLY.isdisjoint(data))
 
 
 def _known_type(event_type: object, path: PathParts, run: _Run) -> str | None:
