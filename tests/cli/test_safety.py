@@ -215,6 +215,42 @@ def test_python_m_exits_130_when_the_ctrl_c_went_through_exec(tmp_path: Path) ->
     assert done.stderr == b"connector-sync: interrupted\n"
 
 
+_INTERRUPTED_MID_LINE = """
+import sys
+
+import click
+
+from connector_sync_contracts._entry import main
+from connector_sync_contracts.cli import common
+from connector_sync_contracts.cli import main as group
+
+
+def half_then_interrupted(message: str, err: bool = False) -> None:
+    # What a signal does to a long write of problem lines: half of it is out.
+    sys.stderr.write(message[: len(message) // 2])
+    raise KeyboardInterrupt
+
+
+@group.command("interrupted-mid-line")
+def interrupted_mid_line() -> None:
+    common.echo_text("log.jsonl:7: $.payload: required: Field required", err=True)
+
+
+click.echo = half_then_interrupted
+main()
+"""
+
+
+def test_an_interrupt_in_the_middle_of_a_problem_line_says_so_on_a_line_of_its_own(
+    tmp_path: Path,
+) -> None:
+    # An outside run saw "... max_retrconnector-sync: terminated by SIGTERM" after a
+    # cluster's replay, whose problem lines are written thousands at a time.
+    done = _run_as_module(tmp_path, _INTERRUPTED_MID_LINE, "interrupted-mid-line")
+    assert done.returncode == 130, done
+    assert done.stderr == b"log.jsonl:7: $.payload: \nconnector-sync: interrupted\n"
+
+
 _INTERRUPTED_IN_FLUSH = """
 import sys
 

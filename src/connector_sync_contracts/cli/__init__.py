@@ -35,6 +35,7 @@ from .common import (
     EXIT_OUTPUT_CLOSED,
     EXIT_USAGE,
     examples,
+    line_cut_short,
     quiet_stdout,
     to_devnull,
 )
@@ -62,10 +63,11 @@ class Program(click.Group):
             _interrupt_handled()
             if sys.stderr.isatty():
                 sys.stderr.write("\r\x1b[K")
+            cut = line_cut_short()
             if isinstance(exc, _Terminated):
-                sys.stderr.write(f"connector-sync: terminated by {exc.name}\n")
+                sys.stderr.write(f"{cut}connector-sync: terminated by {exc.name}\n")
                 raise click.exceptions.Exit(128 + exc.signum) from None
-            sys.stderr.write("connector-sync: interrupted\n")
+            sys.stderr.write(f"{cut}connector-sync: interrupted\n")
             raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
         except BrokenPipeError:
             quiet_stdout()

@@ -36,6 +36,7 @@ __all__ = [
     "encodable",
     "examples",
     "fail",
+    "line_cut_short",
     "plural",
     "printable",
     "problem_text",
@@ -204,6 +205,24 @@ def echo_lines(lines: Iterable[str], *, err: bool = False) -> None:
         echo_text(joined, err=err)
 
 
+class _Writing:
+    """Whether a write of lines to standard error is under way (not returned yet)."""
+
+    writing = False
+
+
+_STDERR: Final = _Writing()
+
+
+def line_cut_short() -> str:
+    """``"\\n"`` when a write of lines to standard error was cut short (a signal
+    raised in the middle of it), else ``""``: written before the one line that
+    says the command was interrupted, so that line is never glued to a
+    problem's half (an outside run saw it after a cluster's replay)."""
+    cut, _STDERR.writing = _STDERR.writing, False
+    return "\n" if cut else ""
+
+
 def echo_text(text: str, *, err: bool = False) -> None:
     """Print ``text``: lines joined by newlines, none of which holds a newline of its own.
 
@@ -211,7 +230,9 @@ def echo_text(text: str, *, err: bool = False) -> None:
     printed as one line; ``echo_lines`` prints through it.
     """
     if err:  # where a failure would be reported: nowhere left to say it
+        _STDERR.writing = True
         click.echo(printable(text, lines=True), err=True)
+        _STDERR.writing = False
         return
     with writes_to(STDOUT):
         click.echo(printable(text, lines=True))
