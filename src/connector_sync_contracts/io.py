@@ -206,10 +206,10 @@ class Source:
     for the last line, which may lack its ``\\n``, a ``\\r`` it ends with (a
     CRLF file cut before its last LF; every way of replaying reads it so).
     A line longer than ``max_line_bytes`` is yielded as ``None`` (after
-    being skipped in bounded chunks) so the caller can report it. Standard input, and any input that
-    is not a regular file (a FIFO, a process substitution ``<(...)``,
-    ``/dev/stdin``), is copied to a temporary file while read, so a source
-    can be read again.
+    being skipped in bounded chunks) so the caller can report it. Standard
+    input, and any input that is not a regular file (a FIFO, a process
+    substitution ``<(...)``, ``/dev/stdin``), is copied to a temporary file
+    while read, so a source can be read again.
     """
 
     core_reports: ClassVar[bool] = True

@@ -498,9 +498,12 @@ class Router:
         """
         try:
             obj = self._lenient(line)
+        except Exception:  # not JSON that msgspec reads
+            return self._by_bytes(line)
+        try:
             route = self._route_fields(obj)
-        except Exception:  # not JSON that msgspec reads, not an object, a payload that is none
-            return zlib.crc32(line) % self.partitions, _named_key(line), None
+        except AttributeError:  # not an object, or its payload is not one
+            return self._by_bytes(line)
         try:
             partition = self._routes[route]
         except TypeError:
@@ -517,6 +520,10 @@ class Router:
         except (AttributeError, TypeError, ValueError):
             event_key = _named_key(line)  # no usable event_id: never an event of the fold
         return partition, event_key, link
+
+    def _by_bytes(self, line: bytes) -> tuple[int, int | None, None]:
+        """``_read`` of a line routed by its bytes: keyed by the event it names, if any."""
+        return zlib.crc32(line) % self.partitions, _named_key(line), None
 
     def check_keys(self, lines: Sequence[bytes]) -> tuple[list[int | None], list[int | None]]:
         """``line_keys`` of each of ``lines``, as two lists: the event_id keys, the link_id keys.
