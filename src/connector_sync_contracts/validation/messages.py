@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import string
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final, Protocol
 
@@ -73,11 +74,14 @@ PYDANTIC_CODES: Final[Mapping[str, str]] = {
 """pydantic error type -> the stable violation code it reports (``invalid`` otherwise)."""
 
 _VALUE_LIMIT: Final = 50
+"""Longest value shown in a message; longer ones keep their start and end, as pydantic does."""
 _SHORT_INT: Final = 10**40
 """Integers shorter than _VALUE_LIMIT: written whole."""
-"""Longest value shown in a message; longer ones keep their start and end, as pydantic does."""
 
-_USER_INFO: Final = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://)[^/?#@\s\"]*@")
+_URL_TOKEN_END: Final = re.compile(r'\s|(?<!\\)"')
+"""Where a URL written in JSON text ends: white space, or a quote that is not escaped."""
+_SCHEME_CHARS: Final = frozenset(string.ascii_letters + string.digits + "+.-")
+"""What a URL scheme is written with (RFC 3986)."""
 
 
 class ErrorList(Protocol):
@@ -123,13 +127,40 @@ def _as_json(value: object) -> str:
 
 def _shown(text: str) -> str:
     if "@" in text:  # credentials need one
-        text = _USER_INFO.sub(r"\1***@", text)
+        text = _masked_credentials(text)
     # A lone surrogate is valid JSON text but cannot be printed: escape it.
     text = encodable(text)
     if len(text) > _VALUE_LIMIT:
         half = (_VALUE_LIMIT - 3) // 2
         text = f"{text[: _VALUE_LIMIT - 3 - half]}...{text[-half:]}"
     return text
+
+
+def _masked_credentials(text: str) -> str:
+    """``text`` with the user-info of every URL in it written ``***``.
+
+    A URL's user-info is everything from its ``scheme://`` to the last ``@``
+    before the URL ends (white space or an unescaped quote), so a password
+    holding ``@``, ``/``, ``?`` or ``#`` (which a producer that glues URLs
+    together may write unescaped) is masked whole: ``https://u:p@ss/x@host``
+    reads ``https://***@host``. Linear in the text's length, whatever it holds.
+    """
+    parts: list[str] = []
+    done = 0  # text[:done] is in parts
+    at = text.find("://")
+    while at >= 0:
+        start = at + 3
+        end_match = _URL_TOKEN_END.search(text, start)
+        end = end_match.start() if end_match else len(text)
+        cut = text.rfind("@", start, end)
+        if cut > start and at > done and text[at - 1] in _SCHEME_CHARS:
+            parts.extend((text[done:start], "***"))
+            done = cut
+        at = text.find("://", end)
+    if not parts:
+        return text
+    parts.append(text[done:])
+    return "".join(parts)
 
 
 def semantic_message(rule: SemanticRule, payload: Mapping[str, Any]) -> str:
