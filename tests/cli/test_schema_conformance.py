@@ -83,6 +83,12 @@ def test_schema_write_leaves_other_files_alone_and_removes_only_its_own_stale_sc
     for name, data in theirs.items():
         assert (tmp_path / name).read_bytes() == data, name
     assert not stale.exists()
+    assert run.err.startswith(
+        f"{len(schemas.schema_names())} schema files written to {tmp_path}\n"
+        f"1 stale schema file removed from {tmp_path} "
+        "(ConnectorRetired.json): an earlier version of this package wrote it, and no model "
+        "defines it now\n"
+    )
     # Said, since a gate given this folder would read them as schemas too.
     assert (
         f"connector-sync: warning: {tmp_path} also holds 3 other .json files (broken.json, "
@@ -380,3 +386,48 @@ def test_conformance_against_shows_a_long_value_cut_with_an_ellipsis(tmp_path: P
     run = run_cli("conformance", "--against", long, "--stream", stream.id)
     assert run.code == 1, run.explain()
     assert run.out.endswith(f'yours "{"x" * 76}...\n')
+
+
+@pytest.mark.parametrize(
+    ("spelled", "shown"),
+    [
+        # A counter that a consumer's reducer let run past 64 bits: shown exactly.
+        (b"18446744073709551616", "18446744073709551616"),
+        (b"-" + b"9" * 400, "-" + "9" * 76 + "..."),
+        # A lone surrogate: JSON text may escape one; it is shown escaped.
+        (b'"\\ud800x"', '"\\ud800x"'),
+        (b'{"a": [1, 2.50, true, null, "\\u00e9"]}', '{"a":[1,2.50,true,null,"\u00e9"]}'),
+        (b"[" * 60 + b"1" + b"]" * 60, "[" * 60 + "1" + "]" * 16 + "..."),
+    ],
+    ids=["beyond-64-bits", "400-digits", "lone-surrogate", "container", "nested-60"],
+)
+def test_conformance_against_shows_any_json_value_that_differs(
+    tmp_path: Path, spelled: bytes, shown: str
+) -> None:
+    stream = STREAMS[0]
+    _, golden = _stream_files(tmp_path, stream)
+    text = golden.read_bytes()
+    top = b'\n  "event_count": '
+    value = orjson.loads(text)["event_count"]
+    odd = tmp_path / "odd.json"
+    odd.write_bytes(text.replace(top + str(value).encode(), top + spelled, 1))
+    run = run_cli("conformance", "--against", odd, "--stream", stream.id)
+    assert run.code == 1, run.explain()
+    assert run.out.splitlines()[1:] == [f"  $.event_count: golden {value}, yours {shown}"]
+
+
+@pytest.mark.parametrize("levels", [65, 100_000])
+def test_conformance_against_refuses_nesting_no_replay_output_has(
+    tmp_path: Path, levels: int
+) -> None:
+    _, golden = _stream_files(tmp_path, STREAMS[0])
+    text = golden.read_bytes()
+    top = b'\n  "event_count": '
+    deep = tmp_path / "deep.json"
+    deep.write_bytes(text.replace(top, top + b"[" * levels + b"]" * levels + b', "x": ', 1))
+    run = run_cli("conformance", "--against", deep)
+    assert run.code == 2, run.explain()
+    assert run.err == (
+        f"connector-sync: error: {deep} is not a replay output: "
+        "it is nested deeper than 64 levels\n"
+    )

@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from ..contract.limits import MAX_DEPTH
 from ..contract.projection import LOG_FIELDS, drop_logs
 from ..io import os_error_reason
 from ..validation.input import repeated_keys
@@ -63,13 +64,32 @@ def _worded(anomaly: Any) -> Any:
 _ANY_WORDS = "<any message>"
 
 
+class _TooDeepError(ValueError):
+    """JSON nested deeper than any replay output is."""
+
+
 def _read_json(data: bytes) -> Any:
     """A replay output as JSON values: every number exact (a fraction as a ``Decimal``,
     not a double that would make ``16.0000000000000001`` equal ``16``), a repeated
-    key and ``NaN`` refused."""
-    return json.loads(
-        data, object_pairs_hook=_object, parse_constant=_constant, parse_float=Decimal
-    )
+    key and ``NaN`` refused, and nesting deeper than ``MAX_DEPTH`` (far deeper than
+    a replay output nests) refused before anything walks it."""
+    too_deep = _TooDeepError(f"it is nested deeper than {MAX_DEPTH} levels")
+    try:
+        value = json.loads(
+            data, object_pairs_hook=_object, parse_constant=_constant, parse_float=Decimal
+        )
+    except RecursionError:
+        raise too_deep from None
+    containers: list[tuple[Any, int]] = [(value, 1)] if isinstance(value, (dict, list)) else []
+    while containers:
+        item, depth = containers.pop()
+        children = item.values() if isinstance(item, dict) else item
+        if depth > MAX_DEPTH:
+            raise too_deep
+        containers.extend(
+            (child, depth + 1) for child in children if isinstance(child, (dict, list))
+        )
+    return value
 
 
 def _states(data: Any) -> Iterator[tuple[Any, Any]]:
@@ -158,6 +178,8 @@ def conformance(against: str | None, stream_id: str | None, messages: str | None
             )
         except OSError as exc:
             fail(f"cannot read {against}: {os_error_reason(exc)}")
+        except _TooDeepError as exc:
+            fail(f"{against} is not a replay output: {exc}")
         except ValueError as exc:  # not JSON, not UTF-8, a repeated key, NaN
             fail(f"cannot read {against}: not JSON ({exc})")
         if not isinstance(actual, dict) or not _PROJECTION_KEYS & actual.keys():

@@ -15,6 +15,7 @@ by their width on screen (``wcwidth``), so wide CJK and emoji ids line up.
 
 from __future__ import annotations
 
+import json
 import shutil
 import textwrap
 from collections import Counter
@@ -558,16 +559,76 @@ def _same_value(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b
 
 
-def _exact_number(value: Any) -> orjson.Fragment:
-    if isinstance(value, Decimal):
-        return orjson.Fragment(str(value))
-    raise TypeError(f"not JSON: {type(value).__name__}")
+_CLIP: Final = 80
+"""Longest value a difference shows, in characters."""
+
+
+class _Raw(str):
+    """JSON text written as it is, between the values of a container."""
+
+    __slots__ = ()
+
+
+def _members(obj: dict[str, Any]) -> Iterator[Any]:
+    yield _Raw("{")
+    for index, (key, item) in enumerate(obj.items()):
+        yield _Raw(("," if index else "") + _scalar(key) + ":")
+        yield item
+    yield _Raw("}")
+
+
+def _items(array: list[Any]) -> Iterator[Any]:
+    yield _Raw("[")
+    for index, item in enumerate(array):
+        if index:
+            yield _Raw(",")
+        yield item
+    yield _Raw("]")
+
+
+def _scalar(value: Any) -> str:
+    if value is None or isinstance(value, bool):
+        return "null" if value is None else "true" if value else "false"
+    if isinstance(value, (int, Decimal)):
+        return str(value)  # exactly, at any size
+    try:
+        return orjson.dumps(value).decode()  # a string or a float, as orjson writes them
+    except TypeError:  # a lone surrogate, which JSON text may escape: escaped again
+        return json.dumps(value)
+
+
+def _json_pieces(value: Any) -> Iterator[str]:
+    """``value`` as compact JSON text (orjson's), piece by piece, without recursion."""
+    stack: list[Iterator[Any]] = [iter((value,))]
+    while stack:
+        item = next(stack[-1], _ENDED)
+        if item is _ENDED:
+            stack.pop()
+        elif type(item) is _Raw:
+            yield item
+        elif isinstance(item, dict):
+            stack.append(_members(item))
+        elif isinstance(item, list):
+            stack.append(_items(item))
+        else:
+            yield _scalar(item)
+
+
+_ENDED: Final = object()
 
 
 def _clipped(value: Any) -> str:
-    """``value`` as JSON text, at most 80 characters: a longer one ends in ``...``."""
-    text = orjson.dumps(value, default=_exact_number).decode()
-    return text if len(text) <= 80 else text[:77] + "..."
+    """``value`` as JSON text, at most 80 characters: a longer one ends in ``...``.
+
+    Written only as far as it is shown, so a consumer's value of any size,
+    nesting or integer (beyond 64 bits too, written exactly) costs little.
+    """
+    text = ""
+    for piece in _json_pieces(value):
+        text += piece
+        if len(text) > _CLIP:
+            return text[: _CLIP - 3] + "..."
+    return text
 
 
 def first_differences(expected: Any, actual: Any, limit: int = 10) -> list[str]:

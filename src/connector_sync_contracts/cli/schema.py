@@ -105,10 +105,19 @@ def schema(
         except OSError as exc:
             where = exc.filename if exc.filename is not None else write_dir
             fail(f"cannot write schemas to {where}: {os_error_reason(exc)}")
-        click.echo(f"{plural(len(changed), 'schema file')} written to {write_dir}", err=True)
-        _warn_of_others(
-            Path(write_dir), {schemas.schema_file_name(n) for n in schemas.schema_names()}
-        )
+        ours = {schemas.schema_file_name(n) for n in schemas.schema_names()}
+        removed = [name for name in changed if name not in ours]
+        written = len(changed) - len(removed)
+        click.echo(f"{plural(written, 'schema file')} written to {write_dir}", err=True)
+        if removed:
+            which = "it" if len(removed) == 1 else "them"
+            click.echo(
+                f"{plural(len(removed), 'stale schema file')} removed from {write_dir} "
+                f"({', '.join(removed)}): an earlier version of this package wrote {which}, "
+                f"and no model defines {which} now",
+                err=True,
+            )
+        _warn_of_others(Path(write_dir), ours)
         return
     if name is None:
         bundle = {known: schemas.load_schema(known) for known in schemas.schema_names()}
