@@ -77,6 +77,14 @@ def test_the_report_and_stderr_name_file_and_line(
     quiet = run_cli("replay", "--format", "json", "--quiet", path, env=ENGINE_ENV[engine])
     assert quiet.stderr == b""
     assert quiet.stdout == json_run.stdout
+    # Unless the anomalies fail the run: then they are its problems, and --quiet
+    # prints them (in memory and spilled alike), whatever --connector shows.
+    for spill in ((), ("--memory-limit", "1B")):
+        for focus in ((), ("--connector", "no-such-connector")):
+            gate = ("--fail-on", "anomalies", "--quiet", *spill, *focus)
+            failing = run_cli("replay", "--format", "json", *gate, path, env=ENGINE_ENV[engine])
+            assert failing.code == 1, failing.explain()
+            assert parse_anomaly_lines(failing.err) == [line], (spill, focus)
 
 
 @pytest.mark.parametrize("engine", sorted(ENGINE_ENV))

@@ -49,6 +49,7 @@ __all__ = [
     "MEMORY_LIMIT_HELP",
     "FoldSettings",
     "Request",
+    "anomalies_shown",
     "memory_limit",
     "needs_expansion",
     "run",
@@ -86,6 +87,12 @@ class Request:
     limit_given: bool
     workers: int | None
     scheduler: str | None
+
+
+def anomalies_shown(*, quiet: bool, fail_on: str) -> bool:
+    """Whether a replay prints each anomaly on standard error at its line: unless
+    ``--quiet``, and always with ``--fail-on anomalies``, whose failure they are."""
+    return not quiet or fail_on == "anomalies"
 
 
 def needs_expansion(files: Sequence[str]) -> bool:
@@ -224,7 +231,7 @@ def _emit(request: Request, outcome: Outcome) -> None:
     if request.connectors:
         assert data is not None
         _warn_unknown(request.connectors, data)
-    if not request.quiet and request.settings.locate:
+    if anomalies_shown(quiet=request.quiet, fail_on=request.fail_on) and request.settings.locate:
         # Streamed from disk in input order: a log can have an anomaly on every other line.
         echo_lines(listed(outcome.in_input_order()), err=True)
     if request.fmt == "json" and data is None:

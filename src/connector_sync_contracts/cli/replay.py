@@ -93,7 +93,8 @@ __all__ = ["replay"]
     default="invalid",
     show_default=True,
     help="Exit 1 when: invalid, a line is rejected; anomalies, a line is rejected or the "
-    "projection records any anomaly; never, whatever the data (exit 0).",
+    "projection of the whole log records any anomaly, whatever --connector shows (each "
+    "anomaly is then printed at its line, with --quiet too); never, whatever the data (exit 0).",
 )
 @MAX_LINE_OPTION
 @INPUT_FORMAT_OPTION
@@ -151,6 +152,7 @@ def replay(
     """
     if workers is not None and scheduler is not None:
         raise click.UsageError("use --workers or --scheduler, not both")
+    anomalies_shown = partitioned.anomalies_shown(quiet=quiet, fail_on=fail_on)
     limit_given = (
         click.get_current_context().get_parameter_source("memory_limit")
         is not ParameterSource.DEFAULT
@@ -168,7 +170,7 @@ def replay(
             include_logs=fmt == "json" and not no_logs,
             max_reconnect_cycles=max_reconnect_cycles,
             max_line_bytes=max_line_bytes,
-            locate=fmt == "table" or not quiet,
+            locate=fmt == "table" or anomalies_shown,
         ),
         limit=memory_limit,
         limit_given=limit_given,
@@ -211,7 +213,7 @@ def replay(
                 on_problem=sink,
                 on_line=progress.advance if progress.enabled else None,
                 # Where each anomaly comes from: for the table's examples and stderr.
-                locate=fmt == "table" or not quiet,
+                locate=fmt == "table" or anomalies_shown,
                 # Only written as JSON, whole: the link index need not be objects.
                 render_links=fmt == "json" and not connectors,
                 **hooks,
@@ -224,7 +226,7 @@ def replay(
         data = result.spend_to_dict(include_logs=fmt == "json" and not no_logs)
         if connectors:
             _warn_unknown(connectors, data)
-        if not quiet:
+        if anomalies_shown:
             _report_located(result, files)
         if fmt == "json":
             if connectors:
