@@ -31,9 +31,12 @@ class StagedFile:
 
     def __init__(self, target: Path) -> None:
         self._target = target
-        fd, self._temporary = tempfile.mkstemp(
-            prefix=f".{target.name}.", suffix=".partial", dir=target.parent
-        )
+        try:
+            fd, self._temporary = tempfile.mkstemp(
+                prefix=f".{target.name}.", suffix=".partial", dir=target.parent
+            )
+        except OSError as exc:  # named after the file it was to become, not the temporary one
+            raise OSError(exc.errno, exc.strerror, str(target)) from exc
         self.handle = os.fdopen(fd, "wb")
         """The temporary file, open for writing bytes."""
         self._committed = False

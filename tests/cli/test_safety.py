@@ -10,16 +10,19 @@ what they cannot judge.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
+from connector_sync_contracts._staged import StagedFile
 from connector_sync_contracts.compat import baseline_dir
 from tests.support.cli import PROGRAM, file_size_limit, parse_summary, run_cli, run_env
 from tests.support.engines import ENGINES, Engine, engine
@@ -312,10 +315,42 @@ def test_generate_output_must_be_a_writable_file(tmp_path: Path) -> None:
     run = run_cli("generate", "--events", "5", "-o", tmp_path)
     assert run.code == 2
     assert "is a directory" in run.err
-    run = run_cli("generate", "--events", "5", "-o", tmp_path / "missing" / "log.jsonl")
+    missing = tmp_path / "missing" / "log.jsonl"
+    run = run_cli("generate", "--events", "5", "-o", missing)
     assert run.code == 2
-    assert "cannot write output" in run.err
-    assert "no such file" in run.err
+    assert run.err == (
+        f"connector-sync: error: cannot write output {missing}: no folder {missing.parent}\n"
+    )
+    run = run_cli("generate", "--events", "5", "-o", "")
+    assert run.code == 2
+    assert run.err == "connector-sync: error: cannot write output: the path is empty\n"
+
+
+def test_generate_output_dev_stdout_is_the_pipe_it_names(tmp_path: Path) -> None:
+    # /dev/stdout links to /proc/self/fd/1, which names a pipe here: written in place,
+    # never staged beside it (there is no folder of a pipe to stage in).
+    done = subprocess.run(
+        [*PROGRAM, "generate", "--events", "5", "-o", "/dev/stdout"],
+        capture_output=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == run_cli("generate", "--events", "5").stdout
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_staged_output_that_cannot_be_created_names_its_target(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A read-only folder (root writes there anyway, so the refusal is made here).
+    def refuse(*_: object, **__: object) -> tuple[int, str]:
+        raise PermissionError(errno.EACCES, "Permission denied", str(tmp_path / ".x.partial"))
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    with pytest.raises(PermissionError) as raised:
+        StagedFile(tmp_path / "Event.json")
+    assert raised.value.filename == str(tmp_path / "Event.json")
 
 
 # ------------------------------------------------------------------ a closed standard output
@@ -510,6 +545,20 @@ def test_replay_fail_on_chooses_what_fails_a_ci_run(
 
 
 # ------------------------------------------------------------------ every readable input is read
+
+
+@pytest.mark.parametrize(
+    "command", [("validate",), ("replay",), ("replay", "--memory-limit", "1B")]
+)
+def test_standard_input_named_twice_is_refused(
+    command: tuple[str, ...], valid_lines: list[bytes]
+) -> None:
+    # The second '-' would read nothing: its lines would be silently missing.
+    run = run_cli(*command, "-", "-", stdin=b"".join(line + b"\n" for line in valid_lines))
+    assert run.code == 2, run.explain()
+    assert run.err == (
+        "connector-sync: error: cannot read - twice: standard input can be read only once\n"
+    )
 
 
 def test_a_fifo_is_read(tmp_path: Path, valid_log: Path) -> None:

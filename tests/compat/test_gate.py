@@ -139,6 +139,10 @@ def test_an_unknown_version_or_a_missing_folder_is_an_error(tmp_path: Path) -> N
         check_compatibility("9.9.9")
     with pytest.raises(SchemaSetError, match="not a folder"):
         check_compatibility(tmp_path / "missing")
+    one_schema = tmp_path / "Event.json"
+    one_schema.write_text("{}")
+    with pytest.raises(SchemaSetError, match=r"Event\.json is a file; a baseline is a version"):
+        check_compatibility(str(one_schema))
 
 
 def _without_descriptions(node: object, case_blind_t_and_z: bool = False) -> object:

@@ -526,3 +526,17 @@ def test_any_value_in_any_envelope_field_never_raises(
     result = validate_event(data, strict=strict)
     assert result.valid == (not result.violations)
     assert {v.code for v in result.violations} <= VIOLATION_CODES
+
+
+@pytest.mark.parametrize(
+    ("value", "digits"),
+    [("2026-11-24T00:06:00.1234567890Z", 10), ("2026-11-24t00:06:00.0000000000001-03:30", 13)],
+)
+def test_a_fraction_of_more_than_nine_digits_is_refused_saying_why(value: str, digits: int) -> None:
+    """RFC 3339 allows any number of fraction digits; the contract takes nanoseconds."""
+    [problem] = validate_event(envelope(timestamp=value)).violations
+    assert (problem.path, problem.code) == ("$.timestamp", "pattern")
+    assert f"a fraction has at most nine digits (nanoseconds), not {digits}" in problem.message
+    # Not a date-time once shortened (an hour 25): the plain rule.
+    other = validate_event(envelope(timestamp="2026-11-24T25:06:00.1234567890Z")).violations
+    assert "fraction" not in other[0].message

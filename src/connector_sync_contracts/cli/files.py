@@ -34,6 +34,9 @@ __all__ = ["Output", "check_inputs", "writing"]
 
 def check_inputs(files: Iterable[str]) -> None:
     """Exit 2 with a plain sentence when an input cannot be read; ``-`` is standard input."""
+    files = list(files)
+    if files.count("-") > 1:  # read to its end the first time: nothing would be left
+        fail("cannot read - twice: standard input can be read only once")
     for name in files:
         if name == "-":
             try:
@@ -118,19 +121,28 @@ def writing(
     """
     if own_file:
         _refuse_streams(path, what)
+    if not path:
+        fail(f"cannot write {what}: the path is empty")
     given = Path(path)
     _refuse_inputs(given, inputs, what)
     label = f"{what} {path}"
     try:
+        try:
+            # What the path names, through links: /dev/stdout names the pipe or
+            # terminal the process writes to (resolved, /proc's link would not).
+            info: os.stat_result | None = os.stat(given)
+        except FileNotFoundError:
+            info = None
         target = given.resolve()
-        info = os.stat(target) if target.exists() else None
     except OSError as exc:
         fail(f"cannot write {label}: {os_error_reason(exc)}")
     if info is not None and stat.S_ISDIR(info.st_mode):
         fail(f"cannot write {label}: is a directory")
+    if info is None and not target.parent.is_dir():
+        fail(f"cannot write {label}: no folder {given.parent}")
     if info is not None and not stat.S_ISREG(info.st_mode):
         try:
-            handle = target.open("wb")
+            handle = given.open("wb")
         except OSError as exc:
             fail(f"cannot write {label}: {os_error_reason(exc)}")
         try:

@@ -670,6 +670,11 @@ def check_compatibility(baseline: Path | str, current_dir: Path | None = None) -
     ``SchemaSetError``, never a report.
     """
     if isinstance(baseline, str) and not Path(baseline).is_dir():
+        if Path(baseline).exists():  # a file, most likely one schema: a set is a folder
+            raise SchemaSetError(
+                f"{baseline} is a file; a baseline is a version shipped here "
+                f"({', '.join(baseline_versions())}) or a folder of schema files"
+            )
         baseline = baseline_dir(baseline)
     old = load_schema_set(Path(baseline))
     current = load_schema_set(current_dir) if current_dir is not None else current_schemas()

@@ -46,6 +46,7 @@ __all__ = [
 _UUID_RE: Final = re.compile(UUID_PATTERN)
 _DATETIME_RE: Final = re.compile(DATETIME_PATTERN)
 _LEAP_SECOND: Final = re.compile(r"([Tt][0-9]{2}:[0-9]{2}:)60")
+_LONG_FRACTION: Final = re.compile(r"([Tt][0-9]{2}:[0-9]{2}:[0-9]{2}\.)([0-9]{10,})")
 
 
 def _rule_error(error_type: str, message: str) -> PydanticCustomError:
@@ -98,6 +99,11 @@ def _check_datetime(value: object) -> object:
             message = "must be an RFC 3339 date-time with an offset, e.g. 2026-11-25T10:15:30Z"
             if full_match(_DATETIME_RE, _LEAP_SECOND.sub(r"\g<1>59", value, count=1)):
                 message += "; a leap second (second 60) is not taken: it has no UTC instant"
+            elif (long := _LONG_FRACTION.search(value)) and full_match(
+                _DATETIME_RE, value[: long.start(2)] + "0" + value[long.end(2) :]
+            ):
+                digits = len(long.group(2))
+                message += f"; a fraction has at most nine digits (nanoseconds), not {digits}"
             raise _rule_error("string_pattern_mismatch", message)
         if not utc_instant_in_range(value):
             raise _rule_error("datetime_out_of_range", _OUT_OF_RANGE)
