@@ -66,11 +66,12 @@ def repeated_keys(pairs: list[tuple[str, Any]]) -> tuple[str, ...]:
     """The keys that ``pairs`` (one JSON object's members, as ``json``'s
     ``object_pairs_hook`` gets them) holds more than once, in first-repeat order."""
     seen: set[str] = set()
-    repeated: list[str] = []
+    repeated: dict[str, None] = {}  # ordered, and a lookup per key: linear in the members
     for key, _ in pairs:
-        if key in seen and key not in repeated:
-            repeated.append(key)
-        seen.add(key)
+        if key in seen:
+            repeated[key] = None
+        else:
+            seen.add(key)
     return tuple(repeated)
 
 
