@@ -622,6 +622,11 @@ def test_option_values_out_of_range_are_usage_errors(name: Engine, valid_log: Pa
         for option, value in (
             ("--max-line-bytes", "9223372036854775808"),
             ("--max-line-bytes", "0"),
+            ("--max-line-bytes", "2GiB"),
+            ("--max-line-bytes", "0.5B"),
+            ("--max-line-bytes", "1e400"),
+            ("--max-line-bytes", "nan"),
+            ("--max-line-bytes", "one MiB"),
             ("--max-reconnect-cycles", "9223372036854775808"),
             ("--max-reconnect-cycles", "-1"),
         ):
@@ -629,6 +634,22 @@ def test_option_values_out_of_range_are_usage_errors(name: Engine, valid_log: Pa
             assert run.code == 2, run.explain()
             assert run.err.startswith(f"connector-sync: error: Invalid value for '{option}'")
             assert "Traceback" not in run.err
+
+
+@pytest.mark.parametrize(("written", "size"), [("300", 300), ("1kB", 1000), ("1KiB", 1024)])
+def test_max_line_bytes_takes_a_size_as_memory_limit_writes_one(
+    tmp_path: Path, written: str, size: int
+) -> None:
+    log = tmp_path / "log.jsonl"
+    log.write_bytes(b"".join(b'"' + b"x" * (n - 2) + b'"\n' for n in (size, size + 1)))
+    run = run_cli("validate", "--max-line-bytes", written, log)
+    assert run.code == 1, run.explain()
+    # The line of exactly `size` bytes is read (a JSON string, not an object); the
+    # longer one is too long.
+    assert [line.split(": ")[2] for line in run.out.splitlines()] == [
+        "not_an_object",
+        "line_too_long",
+    ]
 
 
 @pytest.mark.parametrize("name", ENGINES)

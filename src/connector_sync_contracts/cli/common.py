@@ -17,6 +17,7 @@ from ..contract.patterns import encodable
 from ..contract.words import plural
 from ..errors import InputError
 from ..io import DEFAULT_MAX_LINE_BYTES, MAX_LINE_BYTES_LIMIT, LineProblem, Source
+from ..scale.budget import parse_bytes
 from .progress import Progress
 
 __all__ = [
@@ -291,14 +292,32 @@ def summary_text(summary: RunSummary) -> str:
     )
 
 
+def _line_bytes(ctx: click.Context, param: click.Parameter, value: str) -> int:
+    """Click callback: a line length in bytes, written as a number or as
+    ``--memory-limit`` writes sizes (``64kB``, ``1MiB``), from 1 byte to 1 GiB."""
+    try:
+        size = parse_bytes(value)
+    except (ValueError, OverflowError):  # OverflowError: 1e400 bytes
+        raise click.BadParameter(
+            f"{value!r} is not a size in bytes (65536, 64KiB, 1MiB)", ctx=ctx, param=param
+        ) from None
+    if not 1 <= size <= MAX_LINE_BYTES_LIMIT:
+        raise click.BadParameter(
+            f"{value!r} is not between 1 byte and {MAX_LINE_BYTES_LIMIT:,} (1GiB)",
+            ctx=ctx,
+            param=param,
+        )
+    return size
+
+
 MAX_LINE_OPTION = click.option(
     "--max-line-bytes",
-    type=click.IntRange(min=1, max=MAX_LINE_BYTES_LIMIT),
-    default=DEFAULT_MAX_LINE_BYTES,
+    default=str(DEFAULT_MAX_LINE_BYTES),
+    callback=_line_bytes,
     show_default=True,
     metavar="BYTES",
-    help="Longest accepted line; a longer line is reported (line_too_long) and never held "
-    "in memory whole.",
+    help="Longest accepted line, in bytes (1048576, 64KiB, 1MiB; at most 1GiB); a longer "
+    "line is reported (line_too_long) and never held in memory whole.",
 )
 
 QUIET_OPTION = click.option(
