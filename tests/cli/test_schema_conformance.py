@@ -101,14 +101,31 @@ def test_schema_write_leaves_other_files_alone_and_removes_only_its_own_stale_sc
     assert {p.name for p in tmp_path.iterdir()} == ours | theirs.keys()
 
 
+def test_schema_write_never_replaces_a_file_of_a_schema_name_it_did_not_write(
+    tmp_path: Path,
+) -> None:
+    theirs = tmp_path / schemas.schema_file_name("Event")
+    theirs.write_bytes(b'{"mine": 1}\n')
+    run = run_cli("schema", "--write", tmp_path)
+    assert run.code == 2, run.explain()
+    assert run.err == (
+        f"connector-sync: error: cannot write schemas to {theirs}: a file this package did "
+        "not write (no $id of its schemas) is there; not replaced: move it, or write the "
+        "schemas to another folder\n"
+    )
+    assert theirs.read_bytes() == b'{"mine": 1}\n'
+    assert [p.name for p in tmp_path.iterdir()] == [theirs.name]  # nothing written
+
+
 def test_schema_write_that_cannot_finish_a_file_leaves_the_old_one_whole(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Every file is written beside its target and renamed over it once synced:
     # a write that fails (or is interrupted) before that leaves the old bytes.
     names = [schemas.schema_file_name(n) for n in schemas.schema_names()]
+    old = '{"$id": "https://connector-sync-contracts.dev/schemas/2.6.0/Old.json"}\n'
     for name in names:
-        (tmp_path / name).write_text('{"old": 1}\n')
+        (tmp_path / name).write_text(old)  # an earlier version's: replaced
     synced = 0
 
     def fsync(fd: int) -> None:
@@ -120,7 +137,7 @@ def test_schema_write_that_cannot_finish_a_file_leaves_the_old_one_whole(
     monkeypatch.setattr(os, "fsync", fsync)
     with pytest.raises(OSError, match="No space left"):
         schemas.write_schemas(tmp_path)
-    kept = [name for name in names if (tmp_path / name).read_text() == '{"old": 1}\n']
+    kept = [name for name in names if (tmp_path / name).read_text() == old]
     written = [name for name in names if name not in kept]
     assert len(written) == 2
     for name in written:

@@ -9,6 +9,7 @@ diff when models and files drift apart; ``make regen`` rewrites them.
 
 from __future__ import annotations
 
+import errno
 import json
 from importlib import resources
 from pathlib import Path
@@ -108,7 +109,7 @@ _SCHEMA_BYTES: Final = 1 << 20
 """A bigger file is no schema of ours (theirs are a few KiB): it is not read."""
 
 
-def _written_here(path: Path) -> bool:
+def written_here(path: Path) -> bool:
     """Whether ``path`` is a schema file of this package, of any version."""
     try:
         if path.stat().st_size > _SCHEMA_BYTES:
@@ -160,15 +161,26 @@ def write_schemas(directory: Path | None = None) -> list[str]:
     interruption leaves the old file or the new one, never a part. A
     schema file this package wrote earlier (its ``$id`` is under
     ``https://connector-sync-contracts.dev/schemas/``) that no model
-    defines now is removed; any other file in ``directory`` is left alone.
+    defines now is removed; any other file in ``directory`` is left alone,
+    and a file of a schema's name that this package did not write stops the
+    write before anything is written (``FileExistsError``, naming it).
     Returns the names of the files that changed.
     """
     target = directory if directory is not None else SCHEMA_DIR
     target.mkdir(parents=True, exist_ok=True)
     expected = generated_files()
+    for file_name in expected:
+        path = target / file_name
+        if path.is_file() and not written_here(path):
+            raise FileExistsError(
+                errno.EEXIST,
+                "a file this package did not write (no $id of its schemas) is there; "
+                "not replaced: move it, or write the schemas to another folder",
+                str(path),
+            )
     changed = []
     for path in sorted(target.glob("*.json")):
-        if path.name not in expected and _written_here(path):
+        if path.name not in expected and written_here(path):
             path.unlink()
             changed.append(path.name)
     for file_name, text in expected.items():
