@@ -14,6 +14,7 @@ from connector_sync_contracts.compat import (
     BREAKING_CODES,
     CompatReport,
     SchemaChange,
+    _edits,
     check_compatibility,
     compare_schema_sets,
     compare_schemas,
@@ -272,6 +273,29 @@ def test_moving_an_enum_into_defs_is_no_change() -> None:
 )
 def test_each_class_of_change(edit: Any, expected: list[tuple[str, str, str]]) -> None:
     assert _changed(edit) == expected
+
+
+@pytest.mark.parametrize(
+    ("pattern", "reason"),
+    [
+        ("^[a-z0-9]+$", 'pattern widened: "" -> "0-9"'),
+        ("^(?:[a-z]+|[0-9]+)$", 'pattern widened: "" -> "(?:", "" -> "|[0-9]+)"'),
+        ("^[a-z]+(?:-[a-z]+)*$", 'pattern widened: "" -> "(?:-[a-z]+)*"'),
+    ],
+)
+def test_a_widened_pattern_shows_what_was_added(pattern: str, reason: str) -> None:
+    widened = copy.deepcopy(BASE)
+    widened["properties"]["code"]["pattern"] = pattern
+    [change] = compare_schemas("Thing", BASE, widened)
+    assert (change.code, change.reason) == ("constraint_loosened", reason)
+
+
+def test_a_pattern_rewritten_in_many_places_is_shown_whole() -> None:
+    # More pieces than a reader follows: the new pattern (shortened when long).
+    assert _edits("a1234b1234c1234d1234e", "aX1234bX1234cX1234dX1234e") == (
+        '"aX1234bX1234cX1234dX1234e"'
+    )
+    assert _edits("a1234b1234c1234e", "aX1234bX1234cX1234e") == ('"" -> "X", "" -> "X", "" -> "X"')
 
 
 def test_opening_additional_properties_is_additive() -> None:

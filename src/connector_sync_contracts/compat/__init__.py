@@ -57,6 +57,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 from importlib import resources
 from pathlib import Path
 from typing import Any, Final, Literal, cast
@@ -381,6 +382,26 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def _edits(before: str, after: str, *, most: int = 3) -> str:
+    """What changed from ``before`` to ``after`` (two patterns), as ``"T" -> "[Tt]"``
+    pieces: edits a few characters apart are one piece. More than ``most``
+    pieces: ``after`` itself, shortened (a rewrite is read whole)."""
+    changes = SequenceMatcher(None, before, after, autojunk=False).get_opcodes()
+    pieces: list[list[int]] = []
+    for kind, i1, i2, j1, j2 in changes:
+        if kind == "equal":
+            continue
+        if pieces and i1 - pieces[-1][1] <= 3 and j1 - pieces[-1][3] <= 3:
+            pieces[-1][1], pieces[-1][3] = i2, j2
+        else:
+            pieces.append([i1, i2, j1, j2])
+    if not pieces or len(pieces) > most:
+        return _short(after)
+    return ", ".join(
+        f"{_short(before[i1:i2])} -> {_short(after[j1:j2])}" for i1, i2, j1, j2 in pieces
+    )
+
+
 def _pattern_relation(old: object, new: object) -> Literal["wider", "same", "unproven"]:
     """Whether ``new`` is proven to match every string ``old`` matches (both ``^...$``):
     ``wider`` (and more), ``same`` (exactly those), else ``unproven``.
@@ -488,7 +509,9 @@ class _Diff:
                 self.add(path, "constraint_tightened", f"{key} {_short(after)} added")
             elif key == "pattern" and (relation := _pattern_relation(before, after)) != "unproven":
                 if relation == "wider":  # "same": written anew, no change
-                    self.add(path, "constraint_loosened", f"pattern widened: {_short(after)}")
+                    self.add(
+                        path, "constraint_loosened", f"pattern widened: {_edits(before, after)}"
+                    )
             else:
                 self.add(path, "constraint_tightened", f"{key} changed: {_short(after)}")
 
