@@ -255,6 +255,40 @@ def test_the_table_fits_80_columns_and_widens_with_the_terminal(valid_log: Path)
     ]
 
 
+@pytest.mark.parametrize(
+    "long_id",
+    [
+        "github-app-installation-acme-corporation-production-eu-west-1-primary",
+        "東京" * 30 + "-primary",  # two columns a character
+    ],
+)
+def test_a_connector_id_too_long_for_the_terminal_is_cut_in_the_middle(
+    tmp_path: Path, valid_lines: list[bytes], long_id: str
+) -> None:
+    from wcwidth import wcswidth
+
+    renamed: dict[str, str] = {}
+    lines = []
+    for raw in valid_lines:
+        event = orjson.loads(raw)
+        cid = event["payload"].get("connector_id")
+        if cid is not None and len(renamed) < 2 and cid not in renamed:
+            renamed[cid] = f"{long_id}-{len(renamed)}"  # two ids differing at their end
+        if cid in renamed:
+            event["payload"]["connector_id"] = renamed[cid]
+        lines.append(orjson.dumps(event))
+    run = run_cli("replay", write_lines(tmp_path / "long.jsonl", lines), env={"COLUMNS": "80"})
+    table = run.out.split("\n\n", 1)[0].splitlines()
+    assert max(wcswidth(line) for line in table) <= 80, run.out
+    cut = [row.split("  ")[0].rstrip() for row in table[2:] if "..." in row.split("  ")[0]]
+    assert len(cut) == 2, run.out
+    for shown, full in zip(sorted(cut), sorted(renamed.values()), strict=True):
+        start, end = shown.split("...")
+        assert full.startswith(start)
+        assert full.endswith(end)
+        assert end.endswith(full[-2:])  # where the two ids differ
+
+
 def test_the_legend_explains_lifecycle_pending_and_health(valid_log: Path) -> None:
     run = run_cli("replay", valid_log, env={"COLUMNS": "200"})
     legend = run.out.split("\nlegend:\n", 1)[1].split("\n\n", 1)[0]

@@ -73,6 +73,31 @@ def _width(text: str) -> int:
     return columns if columns >= 0 else len(text)
 
 
+def _cut(text: str, width: int) -> str:
+    """``text`` (printable) in at most ``width`` terminal columns: a longer one keeps its
+    start and its end around ``...``, where ids differ most."""
+    if _width(text) <= width:
+        return text
+    keep = max(width - 3, 0)
+    if text.isascii():
+        tail = keep // 2
+        return text[: keep - tail] + "..." + (text[-tail:] if tail else "")
+    from wcwidth import wcwidth
+
+    def fitting(chars: Iterable[str], room: int) -> list[str]:
+        taken: list[str] = []
+        for char in chars:
+            room -= max(wcwidth(char), 0)
+            if room < 0:
+                break
+            taken.append(char)
+        return taken
+
+    end = fitting(reversed(text), keep // 2)
+    start = fitting(text, keep - _width("".join(end)))
+    return "".join(start) + "..." + "".join(reversed(end))
+
+
 def terminal_width() -> int:
     """Columns of the terminal standard output goes to (``COLUMNS`` wins; 80 otherwise)."""
     return max(_MIN_WIDTH, shutil.get_terminal_size((80, 24)).columns)
@@ -472,6 +497,14 @@ def _layout(rows: list[dict[str, str]], width: int) -> tuple[list[_Column], bool
         if not optional:
             break
         columns.remove(min(optional, key=lambda column: column.drop_rank))
+    # Still too wide with no column left to drop: the connector ids are cut to fit.
+    over = sum(widths) + 2 * (len(widths) - 1) - width
+    if over > 0 and columns[0].title == "CONNECTOR":
+        room = max(widths[0] - over, len(headers[0]))
+        if room < widths[0]:
+            cut = [_cut(text, room) for text in cells["CONNECTOR"].texts]
+            cells["CONNECTOR"] = _Cells.measure(cut)
+            widths[0] = room
     shown = [
         cells[column.title].under(header, width, right=column.numeric)
         for header, width, column in zip(headers, widths, columns, strict=True)
@@ -561,6 +594,8 @@ def _same_value(a: Any, b: Any) -> bool:
 
 _CLIP: Final = 80
 """Longest value a difference shows, in characters."""
+_ENDED: Final = object()
+"""What an exhausted container's pieces give ``_json_pieces``."""
 
 
 class _Raw(str):
@@ -612,9 +647,6 @@ def _json_pieces(value: Any) -> Iterator[str]:
             stack.append(_items(item))
         else:
             yield _scalar(item)
-
-
-_ENDED: Final = object()
 
 
 def _clipped(value: Any) -> str:
