@@ -72,8 +72,11 @@ def check(log: Path) -> dict[str, Any]:
 
 def main(argv: list[str]) -> int:
     """``python bench/checks.py LOG``: print the check of one log as JSON."""
-    if len(argv) != 1:
-        print("usage: checks.py LOG", file=sys.stderr)
+    if len(argv) != 1 or argv[0] in ("-h", "--help"):
+        print("usage: checks.py LOG\n\n" + (__doc__ or "").strip(), file=sys.stderr)
+        return 0 if argv in (["-h"], ["--help"]) else 2
+    if not Path(argv[0]).is_file():
+        print(f"checks.py: {argv[0]} is not a file", file=sys.stderr)
         return 2
     print(json.dumps(check(Path(argv[0]))))
     return 0

@@ -1,6 +1,6 @@
 """Hash flooding: what event ids chosen to collide cost the compiled core.
 
-Usage: python bench/flood.py [--events 50000] [--bits 10] [--repeat 3] [--out bench/out]
+Usage: .venv/bin/python bench/flood.py [--events 50000] [--bits 10] [--repeat 3] [--out bench/out]
 
 The compiled core finds event ids, strings and delivery keys in open-addressing
 tables, by a SipHash-1-3 of the bytes under a 128-bit key. The CLI and the
@@ -37,6 +37,8 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from arguments import at_least, folder
 
 from connector_sync_contracts._engine import native as accel
 from connector_sync_contracts._engine.runner import replay_sources
@@ -107,12 +109,24 @@ def replay_with(path: Path, **options: Any) -> tuple[float, bytes]:
     return seconds, result.to_json()
 
 
+def _bits(value: str) -> int:
+    bits = at_least(1)(value)
+    if bits > 16:
+        raise argparse.ArgumentTypeError(f"{value!r}: at most 16 (each id costs 2**bits tries)")
+    return bits
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=50_000)
-    parser.add_argument("--bits", type=int, default=10)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=Path("bench/out"))
+    parser.add_argument("--events", type=at_least(1), default=50_000, help="(50000)")
+    parser.add_argument(
+        "--bits",
+        type=_bits,
+        default=10,
+        help="hash bits each chosen id shares (10; 1-16: an id costs about 2**bits tries)",
+    )
+    parser.add_argument("--repeat", type=at_least(1), default=3, help="runs of each case (3)")
+    parser.add_argument("--out", type=folder, default=Path("bench/out"), help="(bench/out)")
     args = parser.parse_args(argv)
     ordinary, chosen = write_logs(args.out, args.events, args.bits)
     cases: list[tuple[str, Path, dict[str, Any]]] = [

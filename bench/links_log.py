@@ -61,6 +61,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("out", type=Path)
     parser.add_argument("--share", type=int, default=75, help="percent of sync lines made links")
     args = parser.parse_args(argv)
+    if not args.generated.is_file():
+        parser.error(f"{args.generated} is not a file")
     if args.out.exists() and args.out.samefile(args.generated):
         parser.error("OUT is GENERATED: write the derived log elsewhere")
     partial = args.out.with_name(args.out.name + ".partial")

@@ -96,8 +96,12 @@ def compare(ours: dict[str, Any], theirs: dict[str, Any]) -> Differences:
 
 def main(logs: list[str]) -> int:
     """Replay ``logs`` both ways and print the differences."""
-    if not logs:
-        print(__doc__.strip().splitlines()[2], file=sys.stderr)
+    if not logs or logs[0] in ("-h", "--help"):
+        print((__doc__ or "").strip(), file=sys.stderr)
+        return 0 if logs else 2
+    missing = [log for log in logs if not Path(log).is_file()]
+    if missing:
+        print(f"reference_diff.py: not a file: {', '.join(missing)}", file=sys.stderr)
         return 2
     ours = projection(
         [sys.executable, "-m", "connector_sync_contracts", "replay", "--format", "json", *logs]

@@ -1,6 +1,6 @@
 """Benchmark the partitioned replay (issue 14): one process, a local Dask cluster, the spill path.
 
-Usage: python bench/scale.py LOG [--runs memory,workers,spill] [--workers 2]
+Usage: .venv/bin/python bench/scale.py LOG [--runs memory,workers,spill] [--workers 2]
        [--memory-limit 600MB] [--out DIR] [--shuffle] [--json]
 
 LOG is a generated log (``connector-sync generate --events N --connectors
@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib.util
 import json
 import os
 import subprocess
@@ -42,11 +43,14 @@ import time
 from pathlib import Path
 from typing import Any, Final
 
+from arguments import at_least
+
 _CHILD: Final = r"""
 import json, os, sys, time
 report_fd = int(sys.argv[1])
 out = sys.argv[2]
 start = time.perf_counter()
+import click
 from connector_sync_contracts.cli import main
 sys.stdout = open(out, "w")
 try:
@@ -54,6 +58,9 @@ try:
     code = 0
 except SystemExit as exc:
     code = exc.code
+except click.ClickException as exc:  # a usage error, said as the command says it
+    exc.show()
+    code = exc.exit_code
 sys.stdout.flush()
 elapsed = time.perf_counter() - start
 peak = 0
@@ -122,7 +129,12 @@ def run_cli(args: list[str], out: Path) -> Report:
     if child.returncode != 0 or not raw:
         raise SystemExit(f"run {args} failed ({child.returncode}): {stderr.decode()[-2000:]}")
     report: Report = json.loads(raw)
-    report["peak_tree_rss"] = peak_tree
+    if report["exit"] not in (0, 1):  # 2: a usage or I/O error (no [dask] extra ...), no replay
+        raise SystemExit(
+            f"run {' '.join(args)} failed (exit {report['exit']}): {stderr.decode()[-2000:]}"
+        )
+    # Sampled every 0.2 s, the tree can miss a short run's peak: it is at least the child's.
+    report["peak_tree_rss"] = max(peak_tree, report["peak_rss"])
     report["process_seconds"] = total
     report["summary"] = stderr.decode().strip().splitlines()[-1]
     return report
@@ -185,18 +197,43 @@ def shuffle_bytes(log: Path, workers: int) -> Report:
     }
 
 
+_RUNS: Final = ("memory", "workers", "spill")
+
+
+def _runs(value: str) -> str:
+    """An argparse type: runs of ``_RUNS``, comma separated."""
+    unknown = [run for run in value.split(",") if run not in _RUNS]
+    if unknown or not value:
+        raise argparse.ArgumentTypeError(f"{value!r}: choose from {','.join(_RUNS)}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; print a table (or JSON) of every run."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("log", type=Path)
-    parser.add_argument("--runs", default="memory,workers,spill")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--memory-limit", default="600MB")
+    parser.add_argument(
+        "--runs",
+        type=_runs,
+        default="memory,workers,spill",
+        help="which replays, in this order (default memory,workers,spill; workers and "
+        "--shuffle need the [dask] extra)",
+    )
+    parser.add_argument("--workers", type=at_least(1), default=2, help="workers of the cluster (2)")
+    parser.add_argument(
+        "--memory-limit", default="600MB", help="the spilled replay's budget (600MB)"
+    )
     parser.add_argument("--out", type=Path, default=None, help="where outputs go (a temp dir)")
     parser.add_argument("--shuffle", action="store_true", help="also count bytes shuffled")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     options = parser.parse_args(argv)
     log: Path = options.log
+    if not log.is_file():
+        parser.error(f"{log} is not a file")
+    if options.shuffle and importlib.util.find_spec("distributed") is None:
+        parser.error(
+            "--shuffle needs the [dask] extra: pip install 'connector-sync-contracts[dask]'"
+        )
     events = _lines(log)
     size = log.stat().st_size
     base = ["replay", "--no-logs", "--format", "json", str(log)]

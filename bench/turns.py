@@ -101,9 +101,10 @@ def main() -> int:
     measured: list[tuple[str, Path, Path | None]] = [
         (kind, logs.path(args.size, kind), logs.path(args.library_events, kind)) for kind in kinds
     ]
+    names = set(kinds)
     try:
         for spec in args.log:
-            user = user_log(spec, logs, 0 if args.no_library else args.library_events)
+            user = user_log(spec, logs, 0 if args.no_library else args.library_events, names)
             measured.append((user.name, user.path, user.library))
     except BenchError as error:
         print(f"bench: {error}", file=sys.stderr)

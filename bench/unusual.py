@@ -45,6 +45,7 @@ from typing import Final
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from arguments import at_least, between, folder
 from run import _CHILD, Report, _byte_compile, _child_report, _fastest_in_turns, _warm
 
 from connector_sync_contracts import Event
@@ -113,10 +114,12 @@ def _measure(run: str, fmt: str, log: Path, repeat: int) -> Report:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--events", type=int, default=200_000)
-    parser.add_argument("--invalid-percent", type=float, default=2.0)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "out")
+    parser.add_argument("--events", type=at_least(1), default=200_000, help="(200000)")
+    parser.add_argument(
+        "--invalid-percent", type=between(0, 100), default=2.0, help="of the invalid log (2)"
+    )
+    parser.add_argument("--repeat", type=at_least(1), default=3, help="runs of each (3)")
+    parser.add_argument("--out", type=folder, default=Path(__file__).parent / "out")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     print(_byte_compile())
@@ -130,7 +133,12 @@ def main() -> int:
             _generate(args.out / f"unusual-{args.events}-{invalid}.jsonl", args.events, invalid),
             invalid,
         ),
-        ("cloudevents", "cloudevents", _cloudevents(valid, args.out / "unusual.ce.jsonl"), 0),
+        (
+            "cloudevents",
+            "cloudevents",
+            _cloudevents(valid, args.out / f"unusual-{args.events}.ce.jsonl"),
+            0,
+        ),
         (
             "shared stream",
             "envelope",

@@ -8,6 +8,7 @@ line is a valid envelope with a valid payload.
     python3 check_log.py LOG.jsonl
 """
 import json
+import os
 import re
 import sys
 from collections import Counter
@@ -239,7 +240,13 @@ def check_payload(et, p):
 
 
 def main():
+    if len(sys.argv) != 2 or sys.argv[1] in ("-h", "--help"):
+        print("usage: check_log.py LOG  (LOG.meta.json, written by produce.py, beside it)\n")
+        print((__doc__ or "").strip())
+        sys.exit(0 if sys.argv[1:] in (["-h"], ["--help"]) else 2)
     path = sys.argv[1]
+    if not os.path.isfile(path) or not os.path.isfile(path + ".meta.json"):
+        sys.exit(f"check_log.py: {path} and {path}.meta.json must both be files")
     meta = json.load(open(path + ".meta.json", encoding="utf-8"))
     ln_invalid = set(meta["line_numbers"]["invalid"])
     ln_amb = set(meta["line_numbers"]["ambiguous"])

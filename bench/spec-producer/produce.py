@@ -1647,7 +1647,7 @@ def _plainify(v):
 
 # --------------------------------------------------------------------------
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--events", type=int, default=100000)
     ap.add_argument("--connectors", type=int, default=1000)
