@@ -85,9 +85,10 @@ if importlib.util.find_spec("connector_sync_contracts") is None:
         "installed: .venv/bin/python bench/... (make demo makes it)"
     )
 
+from arguments import at_least, folder
+
 # Only the kind names and the anomalous connectors' rule: kinds.py imports
 # orjson and nothing of the package, so the parent stays small.
-from arguments import at_least, folder
 from kinds import KINDS, is_anomalous_connector
 
 _BENCH: Final = Path(__file__).resolve().parent
@@ -242,15 +243,13 @@ class Logs:
         stored = self._stored(log, recipe)
         if stored is not None:
             return stored
-        if log.exists():  # not the log its check was made of: made again
-            log.unlink()
-        if not log.exists():
-            print(f"generating {log} ...", file=sys.stderr, flush=True)
-            tmp = log.with_suffix(".tmp")
-            with _removed_unless_done(tmp):
-                generate = [sys.executable, "-m", "connector_sync_contracts", *recipe.split()]
-                subprocess.run([*generate, "-o", str(tmp)], check=True)
-                tmp.rename(log)
+        # None there, or not the log its check was made of: made (again).
+        print(f"generating {log} ...", file=sys.stderr, flush=True)
+        tmp = log.with_suffix(".tmp")
+        with _removed_unless_done(tmp):
+            generate = [sys.executable, "-m", "connector_sync_contracts", *recipe.split()]
+            subprocess.run([*generate, "-o", str(tmp)], check=True)
+            tmp.replace(log)
         print(f"checking {log} ...", file=sys.stderr, flush=True)
         checked = _check(log)
         _verify("ascii", log, None, checked, checked)
