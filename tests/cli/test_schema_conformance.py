@@ -411,12 +411,13 @@ def test_conformance_against_shows_a_long_value_cut_with_an_ellipsis(tmp_path: P
         # A counter that a consumer's reducer let run past 64 bits: shown exactly.
         (b"18446744073709551616", "18446744073709551616"),
         (b"-" + b"9" * 400, "-" + "9" * 76 + "..."),
+        (b"9" * 5000, "9" * 77 + "..."),  # beyond what int() reads from text
         # A lone surrogate: JSON text may escape one; it is shown escaped.
         (b'"\\ud800x"', '"\\ud800x"'),
         (b'{"a": [1, 2.50, true, null, "\\u00e9"]}', '{"a":[1,2.50,true,null,"\u00e9"]}'),
         (b"[" * 60 + b"1" + b"]" * 60, "[" * 60 + "1" + "]" * 16 + "..."),
     ],
-    ids=["beyond-64-bits", "400-digits", "lone-surrogate", "container", "nested-60"],
+    ids=["beyond-64-bits", "400-digits", "5000-digits", "lone-surrogate", "container", "nested-60"],
 )
 def test_conformance_against_shows_any_json_value_that_differs(
     tmp_path: Path, spelled: bytes, shown: str

@@ -9,6 +9,7 @@ from typing import Any, Final
 
 import pytest
 
+from connector_sync_contracts import compat
 from connector_sync_contracts.compat import (
     ADDITIVE_CODES,
     BREAKING_CODES,
@@ -288,6 +289,27 @@ def test_a_widened_pattern_shows_what_was_added(pattern: str, reason: str) -> No
     widened["properties"]["code"]["pattern"] = pattern
     [change] = compare_schemas("Thing", BASE, widened)
     assert (change.code, change.reason) == ("constraint_loosened", reason)
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        "^(a|b)*a(a|b){20}$",  # an automaton of 2**20 states
+        "^(?:[a-z]{1,100}){1,100}$",  # of the product of its repeats
+    ],
+)
+def test_a_pattern_too_costly_to_compare_is_breaking_within_the_bound(
+    pattern: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Wider than ^[a-z]+$ in truth for the second, but not proven within the bound:
+    # the gate fails closed, and it does not hang.
+    monkeypatch.setattr(compat, "PATTERN_SECONDS", 1.0)
+    compat._automata_relation.cache_clear()
+    costly = copy.deepcopy(BASE)
+    costly["properties"]["code"]["pattern"] = pattern
+    [change] = compare_schemas("Thing", BASE, costly)
+    assert (change.kind, change.code) == ("breaking", "constraint_tightened")
+    compat._automata_relation.cache_clear()
 
 
 def test_a_pattern_rewritten_in_many_places_is_shown_whole() -> None:

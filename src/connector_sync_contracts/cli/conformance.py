@@ -7,7 +7,7 @@ import sys
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import click
 
@@ -64,6 +64,16 @@ def _worded(anomaly: Any) -> Any:
 _ANY_WORDS = "<any message>"
 
 
+def _integer(text: str) -> int | Decimal:
+    """An integer as written, exactly: one too long for ``int()`` (over 4,300 digits) as
+    a ``Decimal``, which compares with integers by value."""
+    return int(text) if len(text) <= _INT_DIGITS else Decimal(text)
+
+
+_INT_DIGITS: Final = 4_300
+"""The longest integer ``int()`` reads from text by default (``sys.get_int_max_str_digits``)."""
+
+
 class _TooDeepError(ValueError):
     """JSON nested deeper than any replay output is."""
 
@@ -76,7 +86,11 @@ def _read_json(data: bytes) -> Any:
     too_deep = _TooDeepError(f"it is nested deeper than {MAX_DEPTH} levels")
     try:
         value = json.loads(
-            data, object_pairs_hook=_object, parse_constant=_constant, parse_float=Decimal
+            data,
+            object_pairs_hook=_object,
+            parse_constant=_constant,
+            parse_float=Decimal,
+            parse_int=_integer,
         )
     except RecursionError:
         raise too_deep from None

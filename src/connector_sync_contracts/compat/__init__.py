@@ -53,8 +53,11 @@ every schema as added.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+import subprocess
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from difflib import SequenceMatcher
@@ -66,6 +69,8 @@ from ..contract.catalog import EVENT_FAMILIES
 from ..contract.version import CONTRACT_VERSION
 from ..errors import SchemaSetError
 from ..validation.paths import Wildcard, json_path
+from . import _automata
+from ._automata import Relation
 
 __all__ = [
     "ADDITIVE_CODES",
@@ -402,28 +407,49 @@ def _edits(before: str, after: str, *, most: int = 3) -> str:
     )
 
 
-def _pattern_relation(old: object, new: object) -> Literal["wider", "same", "unproven"]:
+PATTERN_SECONDS: Final = 10.0
+"""Longest a comparison of two patterns may take before it counts as unproven."""
+PATTERN_MEMORY: Final = 1 << 30
+"""Most memory (address space, bytes) a comparison of two patterns may take."""
+
+
+def _pattern_relation(old: object, new: object) -> Relation:
     """Whether ``new`` is proven to match every string ``old`` matches (both ``^...$``):
     ``wider`` (and more), ``same`` (exactly those), else ``unproven``.
 
     The two patterns are compiled to finite automata (``interegular``) and
     ``L(old) - L(new)`` must be empty. A pattern that is not anchored at both
-    ends, or that the automaton builder cannot read, is never proven wider.
+    ends, that the automaton builder cannot read, or whose comparison takes
+    more than ``PATTERN_SECONDS`` or ``PATTERN_MEMORY``, is never proven
+    wider: the gate then calls the change breaking (it fails closed).
     """
     if not (isinstance(old, str) and isinstance(new, str)):
         return "unproven"
     if not all(p.startswith("^") and p.endswith("$") and not p.endswith("\\$") for p in (old, new)):
         return "unproven"
-    import interegular
+    return _automata_relation(old[1:-1], new[1:-1])
 
+
+@functools.lru_cache(maxsize=256)
+def _automata_relation(old: str, new: str) -> Relation:
+    """``_pattern_relation`` of two unanchored patterns, decided in a child process
+    bounded by ``PATTERN_SECONDS`` and ``PATTERN_MEMORY`` (``_automata``), once
+    per pair: a set of schemas changes one pattern in many fields alike."""
     try:
-        narrow = interegular.parse_pattern(old[1:-1]).to_fsm()
-        wide = interegular.parse_pattern(new[1:-1]).to_fsm()
-        if not narrow.difference(wide).empty():  # type: ignore[no-untyped-call]
-            return "unproven"
-        return "same" if wide.difference(narrow).empty() else "wider"  # type: ignore[no-untyped-call]
-    except Exception:
+        done = subprocess.run(
+            [sys.executable, _automata.__file__, str(PATTERN_MEMORY)],
+            input=json.dumps([old, new]),
+            capture_output=True,
+            text=True,
+            timeout=PATTERN_SECONDS,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
         return "unproven"
+    except OSError:  # no interpreter to start (an embedded Python): compared here, unbounded
+        return _automata.relation(old, new)
+    answer = done.stdout.strip()
+    return answer if answer in ("wider", "same") else "unproven"  # type: ignore[return-value]
 
 
 class _Diff:

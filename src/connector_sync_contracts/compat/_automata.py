@@ -1,0 +1,51 @@
+"""Whether one regular expression matches every string another does, by finite automata.
+
+Imported by ``compat`` and run by it as a script of its own, in a child
+process with bounded time and memory (``python _automata.py MEMORY``, the
+two patterns as a JSON pair on standard input, the answer on standard
+output): the automata of two short patterns can grow exponentially
+(``(a|b)*a(a|b){14}``) or by the product of their counted repeats. Run so,
+it imports nothing of this package.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Literal
+
+__all__ = ["Relation", "relation"]
+
+Relation = Literal["wider", "same", "unproven"]
+"""``new`` matches every string ``old`` does and more, exactly those, or not proven."""
+
+
+def relation(old: str, new: str) -> Relation:
+    """How ``new`` relates to ``old`` (both unanchored): ``L(old) - L(new)`` must be
+    empty for ``wider`` or ``same``; a pattern ``interegular`` cannot read is unproven."""
+    import interegular
+
+    try:
+        narrow = interegular.parse_pattern(old).to_fsm()
+        wide = interegular.parse_pattern(new).to_fsm()
+        if not narrow.difference(wide).empty():  # type: ignore[no-untyped-call]
+            return "unproven"
+        return "same" if wide.difference(narrow).empty() else "wider"  # type: ignore[no-untyped-call]
+    except Exception:
+        return "unproven"
+
+
+def _main() -> None:
+    try:
+        import resource
+
+        limit = int(sys.argv[1])
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (ImportError, IndexError, ValueError, OSError):
+        pass  # no limit to set here: the parent's time limit still holds
+    old, new = json.load(sys.stdin)
+    print(relation(old, new))
+
+
+if __name__ == "__main__":
+    _main()
