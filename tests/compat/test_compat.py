@@ -303,7 +303,7 @@ def test_a_pattern_too_costly_to_compare_is_breaking_within_the_bound(
 ) -> None:
     # Wider than ^[a-z]+$ in truth for the second, but not proven within the bound:
     # the gate fails closed, and it does not hang.
-    monkeypatch.setattr(compat, "PATTERN_SECONDS", 1.0)
+    monkeypatch.setattr(compat, "_PATTERN_SECONDS", 1.0)
     compat._automata_relation.cache_clear()
     costly = copy.deepcopy(BASE)
     costly["properties"]["code"]["pattern"] = pattern

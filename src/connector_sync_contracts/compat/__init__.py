@@ -407,9 +407,9 @@ def _edits(before: str, after: str, *, most: int = 3) -> str:
     )
 
 
-PATTERN_SECONDS: Final = 10.0
+_PATTERN_SECONDS: Final = 10.0
 """Longest a comparison of two patterns may take before it counts as unproven."""
-PATTERN_MEMORY: Final = 1 << 30
+_PATTERN_MEMORY: Final = 1 << 30
 """Most memory (address space, bytes) a comparison of two patterns may take."""
 
 
@@ -420,7 +420,7 @@ def _pattern_relation(old: object, new: object) -> Relation:
     The two patterns are compiled to finite automata (``interegular``) and
     ``L(old) - L(new)`` must be empty. A pattern that is not anchored at both
     ends, that the automaton builder cannot read, or whose comparison takes
-    more than ``PATTERN_SECONDS`` or ``PATTERN_MEMORY``, is never proven
+    more than ``_PATTERN_SECONDS`` or ``_PATTERN_MEMORY``, is never proven
     wider: the gate then calls the change breaking (it fails closed).
     """
     if not (isinstance(old, str) and isinstance(new, str)):
@@ -433,15 +433,15 @@ def _pattern_relation(old: object, new: object) -> Relation:
 @functools.lru_cache(maxsize=256)
 def _automata_relation(old: str, new: str) -> Relation:
     """``_pattern_relation`` of two unanchored patterns, decided in a child process
-    bounded by ``PATTERN_SECONDS`` and ``PATTERN_MEMORY`` (``_automata``), once
+    bounded by ``_PATTERN_SECONDS`` and ``_PATTERN_MEMORY`` (``_automata``), once
     per pair: a set of schemas changes one pattern in many fields alike."""
     try:
         done = subprocess.run(
-            [sys.executable, _automata.__file__, str(PATTERN_MEMORY)],
+            [sys.executable, _automata.__file__, str(_PATTERN_MEMORY)],
             input=json.dumps([old, new]),
             capture_output=True,
             text=True,
-            timeout=PATTERN_SECONDS,
+            timeout=_PATTERN_SECONDS,
             check=False,
         )
     except subprocess.TimeoutExpired:
