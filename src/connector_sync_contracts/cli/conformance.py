@@ -7,7 +7,7 @@ import sys
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 import click
 
@@ -65,13 +65,13 @@ _ANY_WORDS = "<any message>"
 
 
 def _integer(text: str) -> int | Decimal:
-    """An integer as written, exactly: one too long for ``int()`` (over 4,300 digits) as
-    a ``Decimal``, which compares with integers by value."""
-    return int(text) if len(text) <= _INT_DIGITS else Decimal(text)
-
-
-_INT_DIGITS: Final = 4_300
-"""The longest integer ``int()`` reads from text by default (``sys.get_int_max_str_digits``)."""
+    """An integer as written, exactly: one longer than ``int()`` reads from text (its
+    digit limit, ``sys.set_int_max_str_digits``) as a ``Decimal``, which compares with
+    integers by value."""
+    try:
+        return int(text)
+    except ValueError:
+        return Decimal(text)
 
 
 class _TooDeepError(ValueError):
