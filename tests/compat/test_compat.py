@@ -171,6 +171,54 @@ def test_moving_an_enum_into_defs_is_no_change() -> None:
             ),
             [("breaking", "$.extra", "constraint_tightened")],
         ),
+        # a $ref beside other keywords: both apply (draft 2020-12), found by an outside tester
+        (
+            lambda s: (
+                s["$defs"].update(Z={"type": "integer"}),
+                s["properties"]["name"].update({"$ref": "#/$defs/Z"}),
+            ),
+            [("breaking", "$.name", "unclassified_change")],
+        ),
+        (
+            lambda s: (
+                s["$defs"].update(Z={"minLength": 5}),
+                s["properties"]["name"].update({"$ref": "#/$defs/Z"}),
+            ),
+            [("breaking", "$.name", "unclassified_change")],
+        ),
+        (
+            lambda s: (
+                s["$defs"].update(Z={"pattern": "^a"}),
+                s["properties"]["name"].update({"$ref": "#/$defs/Z"}),
+            ),
+            [("breaking", "$.name", "constraint_tightened")],
+        ),
+        (
+            lambda s: (s["$defs"].update(X={"required": ["zzz"]}), s.update({"$ref": "#/$defs/X"})),
+            [("breaking", "$", "unclassified_change")],
+        ),
+        (
+            lambda s: (
+                s["$defs"].update(X={"additionalProperties": False}),
+                s.update({"$ref": "#/$defs/X"}),
+            ),
+            [("breaking", "$", "unclassified_change")],
+        ),
+        (
+            lambda s: (
+                s["$defs"].update(X={"properties": {"size": {"maximum": 1}}}),
+                s.update({"$ref": "#/$defs/X"}),
+            ),
+            [("breaking", "$", "unclassified_change")],
+        ),
+        # the same keywords, or only annotations, beside a $ref change nothing
+        (
+            lambda s: (
+                s["$defs"].update(Z={"type": "string", "description": "same"}),
+                s["properties"]["name"].update({"$ref": "#/$defs/Z"}),
+            ),
+            [],
+        ),
         (_drop("properties.ratio"), [("breaking", "$.ratio", "field_removed")]),
         (
             lambda s: (s["properties"].pop("name"), s["required"].remove("name")),

@@ -33,7 +33,8 @@ Additive: ``schema_added``, ``optional_field_added``, ``enum_value_added``,
 ``constraint_loosened``, ``additional_properties_opened``.
 Annotations (``description``, ``title``, ``$comment``, ``examples``,
 ``default``) and the version inside ``$id`` are ignored. Local ``$ref``s are
-resolved before comparing, so moving an enum into ``$defs`` is no change.
+resolved before comparing, so moving an enum into ``$defs`` is no change; a
+``$ref`` beside other keywords takes what both its target and they take.
 
 A changed ``pattern`` is ``constraint_loosened`` only when every string the
 old pattern matches is proven to match the new one (both anchored, compared
@@ -145,6 +146,13 @@ _ALL_TYPES: Final = frozenset({"array", "boolean", "integer", "null", "number", 
 _VERSION_IN_ID: Final = re.compile(r"/schemas/(\d+\.\d+\.\d+)/[^/]+\Z")
 _RELEASE: Final = re.compile(r"\d+\.\d+\.\d+")
 _MAX_REF_DEPTH: Final = 32
+_ADJACENT: Final = (
+    frozenset({"properties", "patternProperties", "additionalProperties", "unevaluatedProperties"}),
+    frozenset({"prefixItems", "items", "unevaluatedItems"}),
+    frozenset({"contains", "minContains", "maxContains"}),
+    frozenset({"if", "then", "else"}),
+)
+"""Keywords that read their neighbours' results: merged only from one side."""
 
 _Path = tuple[str | int | Wildcard, ...]
 
@@ -241,7 +249,8 @@ def _pointer(root: Mapping[str, Any], ref: str) -> Any:
 
 
 def _resolve(node: Any, root: Mapping[str, Any], depth: int = 0) -> Any:
-    """Inline local ``$ref``s (siblings override the target's keys)."""
+    """Inline local ``$ref``s: a ``$ref`` beside other keywords is the ``_conjunction``
+    of its target and them, as draft 2020-12 applies both."""
     if isinstance(node, list):
         return [_resolve(item, root, depth) for item in node]
     if not isinstance(node, dict):
@@ -253,8 +262,8 @@ def _resolve(node: Any, root: Mapping[str, Any], depth: int = 0) -> Any:
         except (KeyError, IndexError, ValueError, TypeError):
             target = None
         if isinstance(target, dict):
-            merged = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
-            return _resolve(merged, root, depth + 1)
+            siblings = {k: v for k, v in node.items() if k != "$ref"}
+            return _resolve(_conjunction(target, siblings), root, depth + 1)
         if isinstance(target, bool):  # a boolean schema: no sibling can widen false
             return (
                 target
@@ -262,6 +271,28 @@ def _resolve(node: Any, root: Mapping[str, Any], depth: int = 0) -> Any:
                 else _resolve({k: v for k, v in node.items() if k != "$ref"}, root, depth)
             )
     return {key: _resolve(value, root, depth) for key, value in node.items()}
+
+
+def _conjunction(target: dict[str, Any], siblings: dict[str, Any]) -> dict[str, Any]:
+    """One schema taking what both ``target`` and ``siblings`` take.
+
+    Their keywords are merged (annotations: the siblings') when that is exact:
+    no keyword on both sides with different values, and no group of keywords
+    that read each other (``properties`` and ``additionalProperties`` ...)
+    split between them. Otherwise the target joins the siblings' ``allOf``
+    (what ``$ref`` means), compared as any other keyword: a change unless the
+    baseline has the same.
+    """
+    shared = (target.keys() & siblings.keys()) - _ANNOTATIONS
+    differ = any(target[key] != siblings[key] for key in shared)
+    for group in _ADJACENT:
+        mine = {key: target[key] for key in group & target.keys()}
+        theirs = {key: siblings[key] for key in group & siblings.keys()}
+        differ = differ or (bool(mine) and bool(theirs) and mine != theirs)
+    if not differ:
+        return {**target, **siblings}
+    every = siblings.get("allOf")
+    return {**siblings, "allOf": [*(every if isinstance(every, list) else []), target]}
 
 
 def _types(node: Mapping[str, Any]) -> frozenset[str]:
