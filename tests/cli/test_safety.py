@@ -561,6 +561,24 @@ def test_standard_input_named_twice_is_refused(
     )
 
 
+@pytest.mark.parametrize(
+    ("names", "error"),
+    [
+        (("-", "/dev/stdin"), "cannot read /dev/stdin and -: one pipe"),
+        (("/dev/stdin", "/dev/fd/0"), "cannot read /dev/fd/0 and /dev/stdin: one pipe"),
+        (("/dev/stdin", "/dev/stdin"), "cannot read /dev/stdin twice"),
+    ],
+)
+def test_a_pipe_named_twice_by_any_name_is_refused(
+    names: tuple[str, str], error: str, valid_lines: list[bytes]
+) -> None:
+    # Found by an outside tester: '- /dev/stdin' read the pipe once, the second name as
+    # empty, and passed with half the count.
+    run = run_cli("validate", *names, stdin=b"".join(line + b"\n" for line in valid_lines))
+    assert run.code == 2, run.explain()
+    assert run.err == f"connector-sync: error: {error}; a pipe can be read only once\n"
+
+
 def test_a_fifo_is_read(tmp_path: Path, valid_log: Path) -> None:
     fifo = tmp_path / "events.fifo"
     os.mkfifo(fifo)
@@ -650,6 +668,21 @@ def test_max_line_bytes_takes_a_size_as_memory_limit_writes_one(
         "not_an_object",
         "line_too_long",
     ]
+
+
+@pytest.mark.parametrize("written", ["", " ", "KiB", "MB"])
+def test_max_line_bytes_without_a_number_is_a_usage_error(valid_log: Path, written: str) -> None:
+    # An unset shell variable ("$MAX") read as one byte rejected every line.
+    run = run_cli("validate", "--max-line-bytes", written, valid_log)
+    assert run.code == 2, run.explain()
+    assert run.err.startswith("connector-sync: error: Invalid value for '--max-line-bytes'")
+
+
+def test_a_one_byte_line_limit_is_worded_in_the_singular(tmp_path: Path) -> None:
+    log = tmp_path / "log.jsonl"
+    log.write_bytes(b"{}\n")
+    run = run_cli("validate", "--max-line-bytes", "1", log)
+    assert run.out.endswith("line_too_long: line is longer than 1 byte\n"), run.explain()
 
 
 @pytest.mark.parametrize("name", ENGINES)

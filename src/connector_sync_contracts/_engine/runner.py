@@ -134,7 +134,8 @@ def _checker(*, strict: bool) -> LineChecker:
 
 
 def _too_long(line: int, limit: int) -> LineProblem:
-    return LineProblem(line, "$", "line_too_long", f"line is longer than {limit} bytes")
+    unit = "byte" if limit == 1 else "bytes"
+    return LineProblem(line, "$", "line_too_long", f"line is longer than {limit} {unit}")
 
 
 def _account(

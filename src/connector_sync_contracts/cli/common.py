@@ -296,6 +296,8 @@ def _line_bytes(ctx: click.Context, param: click.Parameter, value: str) -> int:
     """Click callback: a line length in bytes, written as a number or as
     ``--memory-limit`` writes sizes (``64kB``, ``1MiB``), from 1 byte to 1 GiB."""
     try:
+        if not any(char.isdigit() for char in value):  # '' (an unset variable), 'KiB'
+            raise ValueError("no number")
         size = parse_bytes(value)
     except (ValueError, OverflowError):  # OverflowError: 1e400 bytes
         raise click.BadParameter(

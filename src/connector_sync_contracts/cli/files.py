@@ -37,17 +37,22 @@ def check_inputs(files: Iterable[str]) -> None:
     files = list(files)
     if files.count("-") > 1:  # read to its end the first time: nothing would be left
         fail("cannot read - twice: standard input can be read only once")
-    for name in files:
-        if name == "-":
-            try:
-                os.fstat(0)
-            except OSError:  # closed when the command started
-                fail("cannot read -: standard input is closed")
-            continue
+    pipes: dict[tuple[int, int], int] = {}
+    for at, name in enumerate(files):
         try:
-            mode = os.stat(name).st_mode
+            info = os.fstat(0) if name == "-" else os.stat(name)
         except OSError as exc:
+            if name == "-":  # closed when the command started
+                fail("cannot read -: standard input is closed")
             fail(f"cannot read {name}: {os_error_reason(exc)}")
+        mode = info.st_mode
+        if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):  # -, /dev/stdin, /dev/fd/0 ...
+            first = files[pipes.setdefault((info.st_dev, info.st_ino), at)]
+            if pipes[info.st_dev, info.st_ino] != at:
+                same = "twice" if first == name else f"and {first}: one pipe"
+                fail(f"cannot read {name} {same}; a pipe can be read only once")
+        if name == "-":
+            continue
         if stat.S_ISDIR(mode):
             fail(f"cannot read {name}: is a directory")
         if not os.access(name, os.R_OK):
