@@ -717,6 +717,23 @@ def os_error_reason(exc: OSError) -> str:
     return text[:1].lower() + text[1:]
 
 
+def read_small(file: str | os.PathLike[str] | IO[bytes], limit: int) -> bytes:
+    """The whole of a file that is read whole (a schema, a replay output to compare):
+    a path, or an open binary stream such as standard input.
+
+    Raises ``OSError`` (``EFBIG``, its text naming ``limit``) when it holds more
+    than ``limit`` bytes, after reading at most one byte more: a device such as
+    ``/dev/zero`` given as a schema once grew the process without end.
+    """
+    if isinstance(file, (str, os.PathLike)):
+        with open(file, "rb") as handle:
+            return read_small(handle, limit)
+    data = file.read(limit + 1)
+    if len(data) > limit:
+        raise OSError(errno.EFBIG, f"larger than {limit:,} bytes, the most read whole")
+    return data
+
+
 def _skip_line(
     head: bytes, read: Callable[[int], bytes], spill: Callable[[bytes], object] | None
 ) -> bytes:

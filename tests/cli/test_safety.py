@@ -326,6 +326,34 @@ def test_generate_output_must_be_a_writable_file(tmp_path: Path) -> None:
     assert run.err == "connector-sync: error: cannot write output: the path is empty\n"
 
 
+def test_an_output_through_a_dangling_link_names_the_folder_missing(tmp_path: Path) -> None:
+    link = tmp_path / "out.jsonl"
+    link.symlink_to(tmp_path / "nowhere" / "log.jsonl")
+    run = run_cli("generate", "--events", "5", "-o", link)
+    assert run.code == 2
+    assert run.err == (
+        f"connector-sync: error: cannot write output {link}: it links to "
+        f"{tmp_path / 'nowhere' / 'log.jsonl'}, and there is no folder {tmp_path / 'nowhere'}\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "command", [("generate", "--events", "5", "-o"), ("validate", "{log}", "--quarantine")]
+)
+def test_a_read_only_output_is_not_replaced(
+    tmp_path: Path, valid_log: Path, command: tuple[str, ...]
+) -> None:
+    # Found by an outside tester: a file made read-only to keep it was replaced by the rename.
+    kept = tmp_path / "kept.jsonl"
+    kept.write_bytes(b"kept\n")
+    kept.chmod(0o444)
+    run = run_cli(*(str(valid_log) if a == "{log}" else a for a in command), kept)
+    assert run.code == 2, run.explain()
+    assert run.err.endswith(f"{kept}: it is read-only; make it writable to replace it\n")
+    assert kept.read_bytes() == b"kept\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.jsonl"]
+
+
 def test_generate_output_dev_stdout_is_the_pipe_it_names(tmp_path: Path) -> None:
     # /dev/stdout links to /proc/self/fd/1, which names a pipe here: written in place,
     # never staged beside it (there is no folder of a pipe to stage in).

@@ -449,3 +449,37 @@ def test_conformance_against_refuses_nesting_no_replay_output_has(
         f"connector-sync: error: {deep} is not a replay output: "
         "it is nested deeper than 64 levels\n"
     )
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero here")
+@pytest.mark.parametrize("given", ["file", "-"])
+def test_conformance_against_reads_at_most_64_mib(tmp_path: Path, given: str) -> None:
+    # Found by an outside tester: --against /dev/zero grew the process until it was killed.
+    zero = tmp_path / "zero.json"
+    zero.symlink_to("/dev/zero")
+    if given == "file":
+        run = run_cli("conformance", "--against", zero)
+    else:
+        run = run_cli("conformance", "--against", "-", stdin=b"\0" * (64 * 2**20 + 1))
+    name = zero if given == "file" else "-"
+    assert run.code == 2, run.explain()
+    assert run.err == (
+        f"connector-sync: error: cannot read {name}: larger than 67,108,864 bytes, "
+        "the most read whole\n"
+    )
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero here")
+def test_a_schema_file_is_read_up_to_16_mib(tmp_path: Path) -> None:
+    candidate = tmp_path / "candidate"
+    candidate.mkdir()
+    (candidate / "ConnectorProvisioned.json").write_text(
+        orjson.dumps(schemas.load_schema("ConnectorProvisioned")).decode()
+    )
+    (candidate / "Event.json").symlink_to("/dev/zero")
+    run = run_cli("schema", "--compat", "2.7.0", "--candidate", candidate)
+    assert run.code == 2, run.explain()
+    assert run.err == (
+        f"connector-sync: error: not a schema set: {candidate / 'Event.json'}: cannot read it: "
+        "larger than 16,777,216 bytes, the most read whole\n"
+    )

@@ -6,14 +6,13 @@ import json
 import sys
 from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import click
 
 from ..contract.limits import MAX_DEPTH
 from ..contract.projection import LOG_FIELDS, drop_logs
-from ..io import os_error_reason
+from ..io import os_error_reason, read_small
 from ..validation.input import repeated_keys
 from .common import EXIT_CLEAN, EXIT_PROBLEMS, examples, fail, say
 from .render import first_differences
@@ -21,6 +20,8 @@ from .render import first_differences
 __all__ = ["conformance"]
 
 _PROJECTION_KEYS = frozenset({"connectors", "sync", "external_links"})
+_AGAINST_LIMIT = 64 * 2**20
+"""The largest output ``--against`` reads (64 MiB; a stream's golden is under 100 kB)."""
 
 
 class _NotJsonError(ValueError):
@@ -188,7 +189,7 @@ def conformance(against: str | None, stream_id: str | None, messages: str | None
     if against is not None:
         try:
             actual = _read_json(
-                sys.stdin.buffer.read() if against == "-" else Path(against).read_bytes()
+                read_small(sys.stdin.buffer if against == "-" else against, _AGAINST_LIMIT)
             )
         except OSError as exc:
             fail(f"cannot read {against}: {os_error_reason(exc)}")

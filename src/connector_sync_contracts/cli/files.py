@@ -144,7 +144,13 @@ def writing(
     if info is not None and stat.S_ISDIR(info.st_mode):
         fail(f"cannot write {label}: is a directory")
     if info is None and not target.parent.is_dir():
+        if given.is_symlink():  # a dangling link: its folder is not where it points
+            missing = f"it links to {target}, and there is no folder {target.parent}"
+            fail(f"cannot write {label}: {missing}")
         fail(f"cannot write {label}: no folder {given.parent}")
+    if info is not None and stat.S_ISREG(info.st_mode) and not info.st_mode & 0o222:
+        # Replaced by a rename, which the file's own mode does not stop: asked here.
+        fail(f"cannot write {label}: it is read-only; make it writable to replace it")
     if info is not None and not stat.S_ISREG(info.st_mode):
         try:
             handle = given.open("wb")

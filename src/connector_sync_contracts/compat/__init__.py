@@ -69,6 +69,7 @@ from typing import Any, Final, Literal, cast
 from ..contract.catalog import EVENT_FAMILIES
 from ..contract.version import CONTRACT_VERSION
 from ..errors import SchemaSetError
+from ..io import os_error_reason, read_small
 from ..validation.paths import Wildcard, json_path
 from . import _automata
 from ._automata import Relation
@@ -146,6 +147,8 @@ _ALL_TYPES: Final = frozenset({"array", "boolean", "integer", "null", "number", 
 _VERSION_IN_ID: Final = re.compile(r"/schemas/(\d+\.\d+\.\d+)/[^/]+\Z")
 _RELEASE: Final = re.compile(r"\d+\.\d+\.\d+")
 _MAX_REF_DEPTH: Final = 32
+SCHEMA_FILE_LIMIT: Final = 16 * 2**20
+"""The largest schema file read (16 MiB; this contract's are under 20 kB)."""
 _ADJACENT: Final = (
     frozenset({"properties", "patternProperties", "additionalProperties", "unevaluatedProperties"}),
     frozenset({"prefixItems", "items", "unevaluatedItems"}),
@@ -663,7 +666,7 @@ def load_schema_dir(directory: Path) -> dict[str, dict[str, Any]]:
     if not directory.is_dir():
         raise SchemaSetError(f"{directory}: not a folder of schema files")
     return {
-        path.stem: json.loads(path.read_text(encoding="utf-8"))
+        path.stem: json.loads(read_small(path, SCHEMA_FILE_LIMIT).decode("utf-8"))
         for path in sorted(directory.glob("*.json"))
     }
 
@@ -681,8 +684,10 @@ def load_schema_set(directory: Path) -> dict[str, dict[str, Any]]:
     schemas: dict[str, dict[str, Any]] = {}
     for path in sorted(directory.glob("*.json")):
         try:
-            schema = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            schema = json.loads(read_small(path, SCHEMA_FILE_LIMIT).decode("utf-8"))
+        except OSError as exc:
+            raise SchemaSetError(f"{path}: cannot read it: {os_error_reason(exc)}") from exc
+        except (UnicodeDecodeError, ValueError) as exc:
             raise SchemaSetError(f"{path}: not a JSON file ({exc})") from exc
         if not isinstance(schema, dict) or "$schema" not in schema:
             raise SchemaSetError(f"{path}: not a JSON Schema (no $schema)")
