@@ -7,7 +7,9 @@ Every leaf also subclasses ``ValueError`` so generic handlers keep working.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 __all__ = [
     "CloudEventMappingError",
@@ -24,16 +26,35 @@ __all__ = [
 ]
 
 
+class _Problem(Protocol):
+    """What every item of ``ContractViolationError.violations`` has (a ``Violation``,
+    a ``CloudEventProblem``)."""
+
+    @property
+    def path(self) -> str:
+        """JSON path of the offending value, e.g. ``$.payload.latency_ms``."""
+
+    @property
+    def code(self) -> str:
+        """Stable code of the rule broken."""
+
+    @property
+    def message(self) -> str:
+        """Human-readable explanation."""
+
+
 class ContractError(Exception):
     """Root of every exception raised by ``connector_sync_contracts``."""
 
 
 class ContractViolationError(ContractError, ValueError):
-    """Data broke a contract rule; ``violations`` holds every problem found."""
+    """Data broke a contract rule; ``violations`` holds every problem found, each
+    with its ``path`` (JSON path), stable ``code`` and ``message``: a
+    ``Violation``, or a ``CloudEventProblem`` for ``CloudEventMappingError``."""
 
-    def __init__(self, message: str, violations: tuple[object, ...] = ()) -> None:
+    def __init__(self, message: str, violations: Iterable[_Problem] = ()) -> None:
         super().__init__(message)
-        self.violations = violations
+        self.violations: tuple[_Problem, ...] = tuple(violations)
 
 
 class UnknownEventTypeError(ContractError, ValueError):

@@ -529,7 +529,7 @@ class Source:
 
 
 class LinesSource(Source):
-    """Lines given by the caller, read like a file that holds each one on a line.
+    r"""Lines given by the caller, read like a file that holds each one on a line.
 
     Each item is the bytes of one line; a trailing ``\n`` or ``\r\n`` is
     allowed (lines read from a file in binary mode keep theirs). An item that
@@ -612,7 +612,7 @@ def _line_bytes(item: object, at: int) -> bytes:
 
 
 class _JoinedLines:
-    """A minimal binary reader over lines, each ended by ``\n`` unless it already is.
+    r"""A minimal binary reader over lines, each ended by ``\n`` unless it already is.
 
     The items of a list or tuple are joined a batch at a time: a batch of
     ``bytes`` none of which ends with ``\n`` (what ``bytes.splitlines``
@@ -663,7 +663,7 @@ _NEWLINE: Final = itertools.repeat(b"\n")
 
 
 def _unended_bytes(items: Sequence[Any]) -> bool:
-    """Whether every item is ``bytes`` with no newline at its end (what
+    r"""Whether every item is ``bytes`` with no newline at its end (what
     ``bytes.splitlines`` gives): each is then its line plus one ``\n``."""
     return set(map(type, items)) == {bytes} and not any(map(bytes.endswith, items, _NEWLINE))
 
@@ -680,7 +680,7 @@ def _starts(items: Sequence[bytes | bytearray | memoryview]) -> list[int]:
 
 
 def _ended_line(item: object, at: int) -> bytes:
-    """Item ``at`` of a caller's lines as bytes ending with ``\n`` (a TypeError
+    r"""Item ``at`` of a caller's lines as bytes ending with ``\n`` (a TypeError
     when it is not bytes)."""
     line = _line_bytes(item, at)
     return line if line.endswith(b"\n") else line + b"\n"

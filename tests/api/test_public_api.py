@@ -51,15 +51,19 @@ def test_every_public_name_is_what_type_checkers_are_told_it_is() -> None:
         _ = package.NoSuchName  # type: ignore[attr-defined]
 
 
+def _assert_readable_docstring(value: object, name: str) -> None:
+    assert (value.__doc__ or "").strip(), name
+    # ``\r`` or ``\t`` meant as text in a docstring that is not raw would break
+    # help() (a carriage return overwrites its line), as ``io.LinesSource``'s once did.
+    assert not re.search(r"[\x00-\x09\x0b-\x1f]", value.__doc__ or ""), name
+
+
 def test_every_public_name_has_a_docstring_or_is_a_documented_constant() -> None:
     source = Path(connector_sync_contracts.__file__).parent
     for name in connector_sync_contracts.__all__:
         value = getattr(connector_sync_contracts, name)
         if callable(value) or isinstance(value, type):
-            assert (value.__doc__ or "").strip(), name
-            # ``\r`` or ``\t`` meant as text in a docstring that is not raw
-            # would break help() (a carriage return overwrites its line).
-            assert not re.search(r"[\x00-\x09\x0b-\x1f]", value.__doc__ or ""), name
+            _assert_readable_docstring(value, name)
             continue
         # Constants are documented by the string literal under their assignment.
         found = [
@@ -130,7 +134,7 @@ def test_the_public_submodules_hold_exactly_the_documented_names() -> None:
             value = getattr(loaded, name)
             assert namespace[name] is value
             if inspect.isclass(value) or inspect.isroutine(getattr(value, "__wrapped__", value)):
-                assert (value.__doc__ or "").strip(), f"{module}.{name}"
+                _assert_readable_docstring(value, f"{module}.{name}")
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from connector_sync_contracts import (
     CONNECTOR_HEALTH_CHECKED,
     CONNECTOR_PROVISIONED,
+    ContractViolationError,
     Event,
     canonical_json,
     replay,
@@ -318,6 +319,53 @@ def test_event_id_breaks_ties() -> None:
     a = event(lamport_clock=1, event_id=ulid(1))
     b = event(lamport_clock=1, event_id=ulid(2))
     assert sorted([b, a], key=sort_key) == [a, b]
+
+
+def _cyclic() -> dict[str, Any]:
+    loop: dict[str, Any] = {}
+    loop["self"] = loop
+    return loop
+
+
+def _nested(levels: int) -> Any:
+    value: Any = 1
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize(
+    ("value", "path", "code"),
+    [
+        (2**64, "$.payload.x", "integer_out_of_range"),
+        (float("nan"), "$.payload.x", "non_finite_number"),
+        ({1: "a"}, "$.payload.x", "not_json"),
+        (_cyclic(), "$.payload.x.self", "not_json"),
+        (_nested(70), "$", "too_deep"),  # its message names where it went too deep
+    ],
+)
+def test_a_value_past_the_input_limits_is_named_at_its_path(
+    value: Any, path: str, code: str
+) -> None:
+    # Found by an outside tester: sort_key and canonical_json placed these at "$",
+    # the path moved into the message, where validate_event placed them right.
+    data = envelope(CONNECTOR_PROVISIONED)
+    data["payload"]["x"] = value
+    [expected] = validate_event(data).violations
+    assert (expected.path, expected.code) == (path, code)
+    for call, lacks in ((sort_key, "replay order"), (canonical_json, "canonical JSON")):
+        with pytest.raises(ContractViolationError) as caught:
+            call(data)
+        [found] = caught.value.violations
+        assert (found.path, found.code, found.message) == (
+            expected.path,
+            expected.code,
+            expected.message,
+        )
+        assert str(caught.value) == (
+            f"not a valid envelope, so it has no {lacks}: "
+            f"{found.path}: {found.code}: {found.message}"
+        )
 
 
 # --------------------------------------------------------------------------- canonical form

@@ -9,6 +9,7 @@ entry points against ``replay``, results without logs, and the incremental
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any, Final
 
@@ -107,6 +108,25 @@ def test_projection_apply_over_sorted_input_equals_replay() -> None:
     for event in a_day():
         projection.apply(event)
     assert projection.result().to_json() == replay(a_day()).to_json()
+
+
+def test_a_copied_projection_goes_on_apart_from_its_original() -> None:
+    # Found by an outside tester: copy.copy shared the fold's state, and the original
+    # then counted every later event as a duplicate of the copy's.
+    events = a_day()
+    half = len(events) // 2
+    original = Projection()
+    for event in events[:half]:
+        original.apply(event)
+    for make in (copy.copy, copy.deepcopy):
+        checkpoint = make(original)
+        for event in events[half:]:
+            checkpoint.apply(event)
+        assert checkpoint.result().to_json() == replay(events).to_json()
+    assert original.result().to_json() == replay(events[:half]).to_json()
+    for event in events[half:]:
+        original.apply(event)
+    assert original.result().to_json() == replay(events).to_json()
 
 
 def test_projection_drops_duplicates_as_they_arrive() -> None:

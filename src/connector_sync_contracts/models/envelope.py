@@ -179,7 +179,8 @@ def _taken(data: object) -> tuple[Any, ...] | None:
     return None if scanner is None else scanner.probe_object(data, Event)
 
 
-def _envelope_of(data: Mapping[str, Any]) -> Event:
+def _envelope_of(data: Mapping[str, Any], lacks: str = "replay order") -> Event:
+    """``data`` as an ``Event``; else ``ContractViolationError``: it has no ``lacks``."""
     from ..validation.messages import model_violations, summarize
 
     try:
@@ -187,14 +188,21 @@ def _envelope_of(data: Mapping[str, Any]) -> Event:
     except ValidationError as exc:
         problems = tuple(model_violations(exc))
         raise ContractViolationError(
-            f"not a valid envelope, so it has no replay order: {summarize(problems)}", problems
+            f"not a valid envelope, so it has no {lacks}: {summarize(problems)}", problems
         ) from None
 
 
 def _refused(problems: Sequence[Violation]) -> PydanticCustomError:
-    """The validation error of an envelope the input layer refuses: its first problem."""
+    """The validation error of an envelope the input layer refuses: its first problem.
+
+    Raised where pydantic places it at the envelope (``loc`` ``()``), it carries
+    its own JSON path in its context (``path``, ``reason``), which
+    ``model_violations`` reads back.
+    """
     first = problems[0]
-    return PydanticCustomError(first.code, f"{first.path}: {first.message}")
+    return PydanticCustomError(
+        first.code, "{path}: {reason}", {"path": first.path, "reason": first.message}
+    )
 
 
 def _jsonable(event: Event) -> dict[str, Any]:
@@ -217,7 +225,7 @@ def canonical_json(event: Event | Mapping[str, Any]) -> bytes:
         took = _taken(event)
         if took is not None:
             return line_canonical_json(event, took[0], took[2])
-        event = _envelope_of(event)
+        event = _envelope_of(event, "canonical JSON")
     # One writer for both forms (contract.canonical): an integer past 64 bits
     # or a lone surrogate in a payload (valid JSON text; its model rejects it
     # later) must not crash dedup, and keeps its content distinct.

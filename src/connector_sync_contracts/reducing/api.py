@@ -7,6 +7,7 @@ steps, so for input already in replay order both end equal.
 
 from __future__ import annotations
 
+import copy
 import io
 import warnings
 from collections.abc import Callable, Iterable, Mapping
@@ -171,6 +172,12 @@ class Projection:
         """The event_id applied last and not folded yet: its copies may still come."""
         self.out_of_order = 0
         """Events ``apply`` folded after an event that sorts later (0 for sorted input)."""
+
+    def __copy__(self) -> Projection:
+        """A copy that goes on apart from this one, as ``copy.deepcopy`` makes it
+        (a checkpoint): a shallow copy would share the fold's state, so that
+        applying events to either would change the other."""
+        return copy.deepcopy(self)
 
     def _admit(self, item: EventLike) -> tuple[SortKey, Fact | None, bytes] | None:
         """(sort key, fact, canonical JSON) of a valid envelope; None after recording
@@ -407,7 +414,7 @@ def replay(
 
 
 def replay_lines(
-    lines: Iterable[bytes],
+    lines: Iterable[bytes | bytearray | memoryview],
     *,
     max_reconnect_cycles: int = DEFAULT_MAX_RECONNECT_CYCLES,
     include_logs: bool = True,
@@ -416,7 +423,8 @@ def replay_lines(
 ) -> ReplayResult:
     r"""Replay JSONL lines, exactly as ``connector-sync replay`` replays a file holding them.
 
-    Each item is one line's bytes (a trailing newline is allowed, so an open
+    Each item is one line's bytes (``bytes``, ``bytearray`` or ``memoryview``; a trailing
+    newline is allowed, so an open
     binary file works: ``replay_lines(open(path, "rb"))``). Only ``\n`` ends
     a line, as in a file: ``bytes.splitlines()`` also splits at a bare
     ``\r``, which JSON allows inside a line, so prefer ``list()`` of the

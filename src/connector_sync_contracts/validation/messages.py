@@ -21,6 +21,7 @@ from typing import Any, Final, Protocol
 from ..contract.patterns import encodable
 from ..contract.rules import SemanticRule, semantic_rule_field
 from .input import PathParts, violation
+from .paths import json_path
 from .result import FIELD_RANK, INPUT_CODES, Layer, Violation
 
 __all__ = [
@@ -221,6 +222,12 @@ def model_violations(
     found = []
     for error in exc.errors(include_url=False):
         code, message = describe_error(error)
+        context = error.get("ctx") or {}
+        if code in INPUT_CODES and not error["loc"] and "path" in context:
+            # refused by the input layer (``models.envelope._refused``), at its own path
+            where = json_path(prefix) + str(context["path"])[1:]
+            found.append(Violation(layer, where, code, str(context["reason"])))
+            continue
         found.append(violation(layer, (*prefix, *error["loc"]), code, message))
     return one_per_path(found)
 
