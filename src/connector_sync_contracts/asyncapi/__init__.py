@@ -139,6 +139,7 @@ def _message(event_type: str) -> dict[str, Any]:
         "payload": {
             "schemaFormat": PAYLOAD_SCHEMA_FORMAT,
             "schema": {
+                "type": "object",  # as the envelope is: ajv's strictTypes asks it beside properties
                 "allOf": [{"$ref": schema_ref(ENVELOPE_SCHEMA)}],
                 "properties": {
                     "event_type": {"const": event_type},
