@@ -717,6 +717,14 @@ def os_error_reason(exc: OSError) -> str:
     return text[:1].lower() + text[1:]
 
 
+def changed_while_replayed(name: str) -> str:
+    """The message of a replay that stops because input ``name`` changed while it was read."""
+    return (
+        f"{name} changed while it was replayed (its size or modification time "
+        "is not what it was when it was opened): replay it again once nothing writes to it"
+    )
+
+
 def read_small(file: str | os.PathLike[str] | IO[bytes], limit: int) -> bytes:
     """The whole of a file that is read whole (a schema, a replay output to compare):
     a path, or an open binary stream such as standard input.

@@ -619,6 +619,39 @@ def test_a_fifo_is_read(tmp_path: Path, valid_log: Path) -> None:
     assert run.stdout == run_cli("replay", "--format", "json", valid_log).stdout
 
 
+@pytest.mark.parametrize("spill", [False, True])
+def test_a_file_that_changes_while_it_is_replayed_fails_closed(
+    tmp_path: Path, valid_lines: list[bytes], spill: bool
+) -> None:
+    # Found by an outside tester: the spilled and cluster replays read a log appended to
+    # meanwhile as a mix of its states, exit 1, without a word. The first input is a
+    # FIFO, so that the second is appended to after the replay started and before it
+    # is read, every time.
+    fifo = tmp_path / "first.fifo"
+    os.mkfifo(fifo)
+    second = tmp_path / "second.jsonl"
+    second.write_bytes(b"".join(line + b"\n" for line in valid_lines[:5]))
+    limit = ("--memory-limit", "1B") if spill else ()
+    replaying = subprocess.Popen(
+        [*PROGRAM, "replay", "--format", "json", *limit, str(fifo), str(second)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=run_env(),
+    )
+    with fifo.open("wb") as writer:  # opened once the replay opened it: past its start
+        with second.open("ab") as growing:
+            growing.write(valid_lines[5] + b"\n")
+        writer.write(valid_lines[6] + b"\n")
+    out, err = replaying.communicate(timeout=120)
+    assert replaying.returncode == 2, err.decode()
+    assert out == b""
+    assert err.decode().endswith(
+        f"connector-sync: error: {second} changed while it was replayed (its size or "
+        "modification time is not what it was when it was opened): replay it again once "
+        "nothing writes to it\n"
+    )
+
+
 def test_process_substitution_and_dev_stdin_are_read(valid_log: Path) -> None:
     script = f"{' '.join(PROGRAM)} validate <(cat '{valid_log}')"
     done = subprocess.run(

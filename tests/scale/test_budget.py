@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from connector_sync_contracts import replay_partitioned
-from connector_sync_contracts.scale.budget import Budget, parse_bytes, parse_memory_limit
+from connector_sync_contracts.cli.partitioned import should_spill
+from connector_sync_contracts.io import Source
+from connector_sync_contracts.scale.budget import (
+    Budget,
+    fits_in_memory,
+    parse_bytes,
+    parse_memory_limit,
+    resident_bytes,
+)
 from connector_sync_contracts.scale.plan import pack_groups
 
 SIZES = ["100", "8MB", "512MiB", "2GB", "5.4 kB", "1kiB", "1e6", "1e6 kB", "MB", "3 gib", "7b"]
@@ -67,3 +77,18 @@ def test_a_positive_limit_under_one_byte_is_refused_not_read_as_no_limit(given: 
 @pytest.mark.parametrize("given", ["0", "0.0", "0B", "0e5"])
 def test_zero_in_any_spelling_is_no_limit(given: str) -> None:
     assert parse_memory_limit(given) is None
+
+
+def test_the_in_memory_replay_spills_by_what_it_builds(tmp_path: Path) -> None:
+    # Found by an outside tester: --no-logs spilled at the limit a replay with logs
+    # needs (twice as slow, for a replay that fitted), and with the logs a limit
+    # 20 % under the replay's peak did not spill.
+    log = tmp_path / "log.jsonl"
+    log.write_bytes(b"x" * (10 * 2**20 - 1) + b"\n")
+    sources = [Source(str(log))]
+    limit = resident_bytes() + 13 * 2**20  # room for 8 MiB (no logs), not for 18 MiB
+    assert not should_spill(sources, limit, False, include_logs=False)
+    assert should_spill(sources, limit, False, include_logs=True)
+    assert not should_spill(sources, None, False, include_logs=True)  # no limit: never
+    assert fits_in_memory(10 * 2**20, limit, include_logs=False)
+    assert not fits_in_memory(10 * 2**20, limit, include_logs=True)

@@ -40,7 +40,14 @@ from ..contract.lifecycle import DEFAULT_MAX_RECONNECT_CYCLES
 from ..contract.patterns import encodable, normal_event_id, spelled_event_id
 from ..contract.projection import LINK_INDEX_INDENT, JSONText, ReplayData, all_anomalies
 from ..errors import InputError
-from ..io import LineProblem, LineSink, Source, descriptor_limit, read_line
+from ..io import (
+    LineProblem,
+    LineSink,
+    Source,
+    changed_while_replayed,
+    descriptor_limit,
+    read_line,
+)
 from ..reducing.anomalies import (
     AnomalyData,
     anomaly,
@@ -563,7 +570,7 @@ class _NativeRecords:
                 read = copies_at({eid: places[eid] for eid in rest}, sources)
             for source in {sources[index] for at in places.values() for index, *_ in at}:
                 if source.changed_while_held():
-                    raise InputError(_changed_while_replayed(source))
+                    raise InputError(changed_while_replayed(source.name))
         if read is None:
             # Not where the core saw them: every line is read again to find them.
             from .modelpath import copies_of
@@ -991,14 +998,7 @@ def _unchanged(scanner: native.Scanner, sources: list[Source]) -> None:
     """
     for index, count in enumerate(scanner.rereads()):
         if count and sources[index].changed_while_held():
-            raise InputError(_changed_while_replayed(sources[index]))
-
-
-def _changed_while_replayed(source: Source) -> str:
-    return (
-        f"{source.name} changed while it was replayed (its size or modification time "
-        "is not what it was when it was opened): replay it again once nothing writes to it"
-    )
+            raise InputError(changed_while_replayed(sources[index].name))
 
 
 def _release(scanner: native.Scanner | None, sources: list[Source]) -> None:

@@ -22,9 +22,9 @@ from ..contract.projection import canonical_dumps
 from ..errors import ClusterUnavailableError, InputError, SpillError
 from ..io import Source
 from ..scale._engine_calls import RunSummary
-from ..scale.budget import Budget, parse_memory_limit
+from ..scale.budget import Budget, fits_in_memory, parse_memory_limit
 from ..scale.fold import FoldSettings
-from ..scale.inputs import expand_inputs, is_url, piece_source, plan_pieces
+from ..scale.inputs import expand_inputs, input_states, is_url, piece_source, plan_pieces
 from ..scale.plan import Piece
 from ..scale.spill import estimated_bytes
 from .common import (
@@ -104,8 +104,11 @@ def needs_expansion(files: Sequence[str]) -> bool:
     )
 
 
-def should_spill(sources: Sequence[Source], limit: int | None, limit_given: bool) -> bool:
-    """Whether the in-memory replay of ``sources`` could outgrow ``limit``.
+def should_spill(
+    sources: Sequence[Source], limit: int | None, limit_given: bool, *, include_logs: bool
+) -> bool:
+    """Whether the in-memory replay of ``sources`` could outgrow ``limit``
+    (``budget.fits_in_memory``; ``include_logs``: the per-event logs are built).
 
     A pipe's or standard input's size is not known ahead: it is spilled only
     when a limit was given on the command line.
@@ -115,7 +118,7 @@ def should_spill(sources: Sequence[Source], limit: int | None, limit_given: bool
     size = estimated_bytes(sources)
     if size is None:
         return limit_given
-    return not Budget(limit, include_logs=True).fits(size)
+    return not fits_in_memory(size, limit, include_logs=include_logs)
 
 
 @contextlib.contextmanager
@@ -142,11 +145,14 @@ def run(request: Request, *, sources: Sequence[Source] | None = None) -> None:
 
     settings = request.settings
     budget = (
-        None if request.limit is None else Budget(request.limit, include_logs=not request.no_logs)
+        None
+        if request.limit is None
+        else Budget(request.limit, include_logs=request.settings.include_logs)
     )
     try:
         if request.workers is not None or request.scheduler is not None:
             names = expand_inputs(request.files)
+            states = input_states(names)  # as the pieces are cut: their sizes are these
             pieces = plan_pieces(names)  # an input no task can read fails before a cluster starts
             with (
                 _client(request) as client,
@@ -156,6 +162,7 @@ def run(request: Request, *, sources: Sequence[Source] | None = None) -> None:
                     budget=budget if request.limit_given else None,
                     client=client,
                     pieces=pieces,
+                    states=states,
                 ) as outcome,
             ):
                 _emit(request, outcome)

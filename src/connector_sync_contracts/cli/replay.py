@@ -17,6 +17,7 @@ from ..contract.limits import INT64_MAX
 from ..contract.projection import ReplayData, canonical_pieces, has_anomalies
 from ..interop.formats import adapt_input, extra_problems
 from ..io import LineProblem
+from ..scale.inputs import check_unchanged, input_states
 from . import partitioned
 from .common import (
     ECHO_CHUNK,
@@ -179,8 +180,10 @@ def replay(
     )
     if workers is not None or scheduler is not None or partitioned.needs_expansion(files):
         partitioned.run(request)
+    states = input_states(files)  # before any line is read
     with reading(files, max_line_bytes, quiet=quiet, then="folding") as (sources, progress):
-        if partitioned.should_spill(sources, memory_limit, limit_given):
+        include_logs = fmt == "json" and not no_logs
+        if partitioned.should_spill(sources, memory_limit, limit_given, include_logs=include_logs):
             progress.close()
             partitioned.run(request, sources=sources)
 
@@ -219,6 +222,7 @@ def replay(
                 **hooks,
             )
             summary.problems += extra_problems(sink)
+            check_unchanged(states)
         finally:  # before an error's message too: every problem found so far is shown
             _print_pending(pending)
     with no_gc():  # many short-lived, acyclic objects: collections only cost time

@@ -13,14 +13,14 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..contract.lifecycle import DEFAULT_MAX_RECONNECT_CYCLES
 from ..io import DEFAULT_MAX_LINE_BYTES, LineProblem, Source, check_problem_sink, checked_line_limit
 from .budget import AUTO, Budget, parse_memory_limit
 from .fold import FoldSettings
-from .inputs import expand_inputs, is_url, piece_source
+from .inputs import check_unchanged, expand_inputs, input_states, is_url, piece_source
 from .outcome import Outcome
 from .plan import Piece
 from .spill import spilling
@@ -86,6 +86,7 @@ def partitioned(
     sources: Sequence[Source] | None = None,
     pieces: Sequence[Piece] | None = None,
     on_line: Callable[[int, int], None] | None = None,
+    states: Mapping[str, tuple[object, ...] | None] | None = None,
 ) -> Iterator[Outcome]:
     """Replay ``names`` in partitions: on ``client``'s cluster, or spilled on this machine.
 
@@ -94,19 +95,25 @@ def partitioned(
     them they are opened here. ``budget`` bounds memory on this machine,
     or each worker's share on a cluster (None: no bound but the workers'
     own). On a cluster, ``pieces`` are the inputs already cut into byte
-    ranges (``inputs.plan_pieces``). Yields the outcome; its files go away
+    ranges (``inputs.plan_pieces``). ``states``: the inputs' ``input_states``
+    taken before any was read (by default here); an input changed once all
+    are read raises ``InputError``. Yields the outcome; its files go away
     when the block ends.
     """
+    if states is None:
+        states = input_states(names)
     if client is not None:
         from .cluster import on_cluster
 
         with on_cluster(client, names, settings, budget=budget, pieces=pieces) as outcome:
+            check_unchanged(states)  # every input was read (routed) by now
             yield outcome
         return
     opened = list(sources) if sources is not None else _sources(names, settings.max_line_bytes)
     try:
         spill_budget = budget if budget is not None else Budget(2**62, include_logs=True)
         with spilling(opened, settings, spill_budget, on_line=on_line) as outcome:
+            check_unchanged(states)  # every input was read (routed) by now
             yield outcome
     finally:
         if sources is None:

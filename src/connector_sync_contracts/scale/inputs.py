@@ -19,14 +19,22 @@ import gzip
 import io
 import os
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import IO, Any, Final
 
 from ..errors import InputError
-from ..io import Source, os_error_reason
+from ..io import Source, changed_while_replayed, os_error_reason
 from .plan import Piece
 
-__all__ = ["BLOCK_BYTES", "expand_inputs", "is_url", "piece_source", "plan_pieces"]
+__all__ = [
+    "BLOCK_BYTES",
+    "check_unchanged",
+    "expand_inputs",
+    "input_states",
+    "is_url",
+    "piece_source",
+    "plan_pieces",
+]
 
 BLOCK_BYTES: Final = 64 * 2**20
 """Default size of one byte range of an uncompressed input (one reading task)."""
@@ -173,6 +181,47 @@ def _size_and_kind(name: str) -> tuple[int, bool]:
         handle.seek(0, os.SEEK_END)
         size = handle.tell()
     return size, compressed
+
+
+_URL_STATE_KEYS: Final = ("size", "ETag", "etag", "LastModified", "last_modified", "mtime", "ino")
+"""What an fsspec store's ``info()`` may tell of a file that changes when it is written."""
+
+
+def _state(name: str) -> tuple[object, ...] | None:
+    """``input_states``' entry for one input; None when it cannot be looked at."""
+    try:
+        if is_url(name):
+            store, path = _fsspec().core.url_to_fs(name)
+            info = store.info(path)
+            return tuple((key, str(info[key])) for key in _URL_STATE_KEYS if key in info)
+        now = os.stat(name)
+    except (OSError, ValueError, ImportError):  # gone, or a store that says nothing
+        return None
+    if not stat.S_ISREG(now.st_mode):
+        return None  # standard input, a pipe: read once, as it came
+    return (now.st_dev, now.st_ino, now.st_size, now.st_mtime_ns)
+
+
+def input_states(names: Iterable[str]) -> dict[str, tuple[object, ...] | None]:
+    """What tells, when a replay has read its inputs, whether one changed meanwhile.
+
+    A local file's device, inode, size and modification time; a URL's size
+    and whatever of its modification time, ETag or inode its store gives.
+    Taken before the first line is read; ``check_unchanged`` compares.
+    """
+    return {name: _state(name) for name in names if name != "-"}
+
+
+def check_unchanged(states: Mapping[str, tuple[object, ...] | None]) -> None:
+    """Raise ``InputError`` naming the first input that changed since ``input_states``.
+
+    A file appended to, written over or replaced while it was read (by this
+    process, or by a cluster's tasks that open it by its name) would make a
+    projection of no one state of it: the replay fails closed instead.
+    """
+    for name, before in states.items():
+        if before is not None and _state(name) != before:
+            raise InputError(changed_while_replayed(name))
 
 
 def plan_pieces(names: Iterable[str], block_bytes: int = BLOCK_BYTES) -> list[Piece]:
