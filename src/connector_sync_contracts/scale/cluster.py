@@ -429,6 +429,9 @@ def _dask_warnings_quiet() -> Iterator[None]:
         log.setLevel(level)
 
 
+_WRONG_PORT: Final = " (a web or dashboard port? a scheduler listens on 8786 unless told otherwise)"
+
+
 def _ask_identity(distributed: Any, address: str, normalized: str, timeout: float) -> None:
     """Ask the server at ``address`` who it is, within ``timeout`` seconds (and one more),
     before a ``Client`` is made; ``ClusterUnavailableError`` unless a scheduler answers.
@@ -459,14 +462,15 @@ def _ask_identity(distributed: Any, address: str, normalized: str, timeout: floa
         # there first, with Dask's reason ("timed out trying to connect ...").
         answer = asyncio.run(asyncio.wait_for(identity(), timeout + 1))
     except (asyncio.TimeoutError, TimeoutError) as exc:
-        raise refused(f"it took the connection but gave no answer within {timeout:g} s") from exc
+        # A web server waits for the end of a request Dask's handshake never ends, and a
+        # scheduler greets at once: silence is most often a web or dashboard port.
+        raise refused(
+            f"it took the connection but gave no answer within {timeout:g} s{_WRONG_PORT}"
+        ) from exc
     except OSError as exc:
         raise refused(os_error_reason(exc) or type(exc).__name__) from exc
     except Exception as exc:  # MemoryError, a bad frame: bytes that are not Dask's protocol
-        raise refused(
-            "the server there does not speak Dask's protocol (a web or dashboard port? "
-            "a scheduler listens on 8786 unless told otherwise)"
-        ) from exc
+        raise refused(f"the server there does not speak Dask's protocol{_WRONG_PORT}") from exc
     kind = answer.get("type") if isinstance(answer, dict) else None
     if kind != "Scheduler":
         raise refused(

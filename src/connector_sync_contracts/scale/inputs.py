@@ -55,7 +55,7 @@ def _fsspec() -> Any:
         import fsspec
     except ImportError as exc:  # pragma: no cover - depends on the installed extras
         raise InputError(
-            "URLs and glob patterns need the [dask] extra: "
+            "URLs (s3://, gs://, file:// ...) need the [dask] extra: "
             "pip install 'connector-sync-contracts[dask]'"
         ) from exc
     return fsspec
