@@ -187,11 +187,16 @@ _URL_STATE_KEYS: Final = ("size", "ETag", "etag", "LastModified", "last_modified
 """What an fsspec store's ``info()`` may tell of a file that changes when it is written."""
 
 
-def _state(name: str) -> tuple[object, ...] | None:
-    """``input_states``' entry for one input; None when it cannot be looked at."""
+def _state(name: str, *, fresh: bool = False) -> tuple[object, ...] | None:
+    """``input_states``' entry for one input; None when it cannot be looked at.
+
+    ``fresh``: a URL's store is asked again, not its listing cache (a glob's
+    listing answers the first look without a request per file)."""
     try:
         if is_url(name):
             store, path = _fsspec().core.url_to_fs(name)
+            if fresh:
+                store.invalidate_cache(path)
             info = store.info(path)
             return tuple((key, str(info[key])) for key in _URL_STATE_KEYS if key in info)
         now = os.stat(name)
@@ -220,7 +225,7 @@ def check_unchanged(states: Mapping[str, tuple[object, ...] | None]) -> None:
     projection of no one state of it: the replay fails closed instead.
     """
     for name, before in states.items():
-        if before is not None and _state(name) != before:
+        if before is not None and _state(name, fresh=True) != before:
             raise InputError(changed_while_replayed(name))
 
 
