@@ -26,9 +26,9 @@ __all__ = [
 ]
 
 
-class _Problem(Protocol):
-    """What every item of ``ContractViolationError.violations`` has (a ``Violation``,
-    a ``CloudEventProblem``)."""
+class Described(Protocol):
+    """A problem as every item of ``ContractViolationError.violations`` describes it (a
+    ``Violation``, a ``CloudEventProblem``), and as ``io.LineProblem.of`` reads one."""
 
     @property
     def path(self) -> str:
@@ -52,9 +52,9 @@ class ContractViolationError(ContractError, ValueError):
     with its ``path`` (JSON path), stable ``code`` and ``message``: a
     ``Violation``, or a ``CloudEventProblem`` for ``CloudEventMappingError``."""
 
-    def __init__(self, message: str, violations: Iterable[_Problem] = ()) -> None:
+    def __init__(self, message: str, violations: Iterable[Described] = ()) -> None:
         super().__init__(message)
-        self.violations: tuple[_Problem, ...] = tuple(violations)
+        self.violations: tuple[Described, ...] = tuple(violations)
 
 
 class UnknownEventTypeError(ContractError, ValueError):

@@ -29,9 +29,9 @@ from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, ClassVar, Final, Protocol, cast
+from typing import IO, Any, ClassVar, Final, cast
 
-from .errors import InputError
+from .errors import Described, InputError
 from .validation.input import load_json_object, nul_byte
 from .validation.result import merge_layers
 
@@ -98,7 +98,7 @@ class LineProblem:
     """Human-readable explanation."""
 
     @classmethod
-    def of(cls, line: int, found: _Described) -> LineProblem:
+    def of(cls, line: int, found: Described) -> LineProblem:
         """``found`` (a ``Violation``, a ``CloudEventProblem``) as a problem of line ``line``."""
         return cls(line, found.path, found.code, found.message)
 
@@ -106,22 +106,6 @@ class LineProblem:
     def stated(self) -> str:
         """``field: code: message``: the problem as a ``malformed_envelope`` message states it."""
         return f"{self.field}: {self.code}: {self.message}"
-
-
-class _Described(Protocol):
-    """What ``LineProblem.of`` reads: a problem's path, code and message."""
-
-    @property
-    def path(self) -> str:
-        """JSON path of the offending value."""
-
-    @property
-    def code(self) -> str:
-        """Stable code of the broken rule."""
-
-    @property
-    def message(self) -> str:
-        """Human-readable explanation."""
 
 
 LineSink = Callable[[str, LineProblem, bytes | None], None]
