@@ -47,10 +47,12 @@ def check_inputs(files: Iterable[str]) -> None:
             fail(f"cannot read {name}: {os_error_reason(exc)}")
         mode = info.st_mode
         if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):  # -, /dev/stdin, /dev/fd/0 ...
-            first = files[pipes.setdefault((info.st_dev, info.st_ino), at)]
-            if pipes[info.st_dev, info.st_ino] != at:
+            pipe = (info.st_dev, info.st_ino)
+            if pipe in pipes:
+                first = files[pipes[pipe]]
                 same = "twice" if first == name else f"and {first}: one pipe"
                 fail(f"cannot read {name} {same}; a pipe can be read only once")
+            pipes[pipe] = at
         if name == "-":
             continue
         if stat.S_ISDIR(mode):
