@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 from pathlib import Path
 from typing import Any, Final
 
@@ -16,12 +17,15 @@ from connector_sync_contracts.compat import (
     CompatReport,
     SchemaChange,
     _edits,
+    baseline_dir,
     check_compatibility,
     compare_schema_sets,
     compare_schemas,
     current_schemas,
+    load_schema_set,
     schema_set_version,
 )
+from connector_sync_contracts.errors import SchemaSetError
 
 BASE: Final[dict[str, Any]] = {
     "$id": "https://connector-sync-contracts.dev/schemas/2.7.0/Thing.json",
@@ -211,6 +215,63 @@ def test_moving_an_enum_into_defs_is_no_change() -> None:
             ),
             [("breaking", "$", "unclassified_change")],
         ),
+        # found by an outside tester of the gate: each passed as additive or no change
+        *(
+            (
+                _set("properties.code.pattern", pattern),
+                [("breaking", "$.code", "constraint_tightened")],
+            )
+            for pattern in (
+                "^[a-z]*+[a-z]$",  # possessive: Python's re reads it, narrower than it looks
+                "^[a-z\\W]+$",  # \\W: a Unicode class in Python's re, an ASCII one in ECMA-262
+                "^(?P<x>[a-z]+)$",  # named group: ECMA-262 cannot read it
+                "^(?i:[a-z]+)$",  # inline flags
+            )
+        ),
+        (  # a percent-encoded fragment names the decoded key
+            lambda s: (
+                s["$defs"].update(
+                    {
+                        "Co lor": {"enum": ["red"], "type": "string"},
+                        "Co%20lor": {"$ref": "#/$defs/Color"},
+                    }
+                ),
+                s["properties"]["color"].update({"$ref": "#/$defs/Co%20lor"}),
+            ),
+            [("breaking", "$.color", "enum_value_removed")],
+        ),
+        (  # an $id inside makes its $refs name its own $defs: compared as written
+            _set(
+                "properties.color",
+                {
+                    "$id": "inner.json",
+                    "$ref": "#/$defs/Color",
+                    "$defs": {"Color": {"enum": ["red"], "type": "string"}},
+                },
+            ),
+            [
+                ("additive", "$.color", "constraint_loosened"),
+                ("breaking", "$.color", "type_widened"),
+                ("breaking", "$.color", "unclassified_change"),
+            ],
+        ),
+        *(
+            (
+                lambda s, forbidding=forbidding: s["properties"].update(extra=forbidding),
+                [("breaking", "$.extra", "constraint_tightened")],
+            )
+            for forbidding in (
+                {"type": "string", "pattern": "(?!)"},
+                {"type": "integer", "minimum": 0.5, "maximum": 0.7},
+                {"type": "integer", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
+                {"type": "number", "exclusiveMinimum": 1, "maximum": 1},
+                {"type": "string", "const": "a", "minLength": 2},
+                {"type": "string", "enum": ["ab"], "pattern": "^x"},
+                {"type": "array", "minItems": 1, "items": False},
+                {"type": "object", "required": ["a"], "properties": {"a": False}},
+                {"$ref": "#/$defs/Color", "enum": ["blue"]},
+            )
+        ),
         # the same keywords, or only annotations, beside a $ref change nothing
         (
             lambda s: (
@@ -366,6 +427,64 @@ def test_a_pattern_rewritten_in_many_places_is_shown_whole() -> None:
         '"aX1234bX1234cX1234dX1234e"'
     )
     assert _edits("a1234b1234c1234e", "aX1234bX1234cX1234e") == ('"" -> "X", "" -> "X", "" -> "X"')
+
+
+def test_the_envelope_constraining_a_payload_field_is_breaking() -> None:
+    # Found by an outside tester: a payload's fields are its event type's, so a new
+    # property under the envelope's payload is not new, and was taken as additive.
+    envelope = current_schemas()["Event"]
+    for constraint in ({"type": "string", "maxLength": 3}, {"type": "integer"}):
+        candidate = copy.deepcopy(envelope)
+        candidate["properties"]["payload"]["properties"] = {"connector_id": constraint}
+        assert [
+            (c.kind, c.field, c.code) for c in compare_schemas("Event", envelope, candidate)
+        ] == [("breaking", "$.payload.connector_id", "constraint_tightened")]
+    candidate = copy.deepcopy(envelope)
+    candidate["properties"]["payload"]["properties"] = {"connector_id": {"description": "x"}}
+    assert compare_schemas("Event", envelope, candidate) == ()
+
+
+@pytest.mark.parametrize(
+    ("edit", "said"),
+    [
+        (
+            lambda text: text.replace('"type": "object"', '"type": "object", "type": "string"', 1),
+            "is written more than once",
+        ),
+        (lambda text: text.replace('"minLength": 1', '"minLength": NaN', 1), "NaN is not JSON"),
+        (lambda text: text.replace('"#/$defs/', '"#/$defs/Missing', 1), "names nothing in it"),
+    ],
+    ids=["repeated-key", "nan", "dangling-ref"],
+)
+def test_a_schema_file_the_gate_cannot_read_one_way_is_refused(
+    tmp_path: Path, edit: Any, said: str
+) -> None:
+    folder = tmp_path / "candidate"
+    shutil.copytree(baseline_dir("2.7.0"), folder)
+    target = folder / "ConnectorProvisioned.json"
+    text = target.read_text()
+    changed = edit(text)
+    assert changed != text
+    target.write_text(changed)
+    with pytest.raises(SchemaSetError, match=said):
+        load_schema_set(folder)
+
+
+def test_two_files_of_one_id_and_a_version_with_a_leading_zero_are_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "candidate"
+    shutil.copytree(baseline_dir("2.7.0"), folder)
+    revoked = json.loads((folder / "ConnectorRevoked.json").read_text())
+    checked = json.loads((folder / "ConnectorHealthChecked.json").read_text())
+    checked["$id"] = revoked["$id"]
+    (folder / "ConnectorHealthChecked.json").write_text(json.dumps(checked))
+    with pytest.raises(SchemaSetError, match=r"its \$id is ConnectorHealthChecked\.json's too"):
+        load_schema_set(folder)
+    shutil.rmtree(folder)
+    shutil.copytree(baseline_dir("2.7.0"), folder)
+    for path in folder.glob("*.json"):
+        path.write_text(path.read_text().replace("/schemas/2.7.0/", "/schemas/03.0.0/"))
+    with pytest.raises(SchemaSetError, match="do not name one contract version"):
+        load_schema_set(folder)
 
 
 def test_opening_additional_properties_is_additive() -> None:

@@ -56,20 +56,24 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import re
 import subprocess
 import sys
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from importlib import resources
 from pathlib import Path
 from typing import Any, Final, Literal, cast
+from urllib.parse import unquote
 
 from ..contract.catalog import EVENT_FAMILIES
 from ..contract.version import CONTRACT_VERSION
 from ..errors import SchemaSetError
 from ..io import os_error_reason, read_small
+from ..validation.input import repeated_keys
 from ..validation.paths import Wildcard, json_path
 from . import _automata
 from ._automata import Relation
@@ -144,9 +148,12 @@ _STRUCTURE: Final = frozenset(
 )
 _HANDLED: Final = _ANNOTATIONS | _STRUCTURE | set(_LOWER_BOUNDS) | set(_UPPER_BOUNDS) | set(_EXACT)
 _ALL_TYPES: Final = frozenset({"array", "boolean", "integer", "null", "number", "object", "string"})
-_VERSION_IN_ID: Final = re.compile(r"/schemas/(\d+\.\d+\.\d+)/[^/]+\Z")
-_RELEASE: Final = re.compile(r"\d+\.\d+\.\d+")
+_NUMBER: Final = r"(?:0|[1-9][0-9]*)"  # semver: no leading zero (03 would read as 3)
+_VERSION_IN_ID: Final = re.compile(rf"/schemas/({_NUMBER}\.{_NUMBER}\.{_NUMBER})/[^/]+\Z")
+_RELEASE: Final = re.compile(rf"{_NUMBER}\.{_NUMBER}\.{_NUMBER}")
 _MAX_REF_DEPTH: Final = 32
+ENVELOPE_NAME: Final = "Event"
+"""The envelope's schema in a set (``Event.json``); every other is an event type's payload."""
 SCHEMA_FILE_LIMIT: Final = 16 * 2**20
 """The largest schema file read (16 MiB; this contract's are under 20 kB)."""
 _ADJACENT: Final = (
@@ -244,19 +251,34 @@ class CompatReport:
 
 
 def _pointer(root: Mapping[str, Any], ref: str) -> Any:
+    """What the local ``$ref`` ``ref`` (``#/...``) names in ``root``; ``KeyError``,
+    ``IndexError`` or ``ValueError`` when nothing (an anchor, ``#name``, is not looked up).
+
+    The fragment is percent-decoded first, then split, then ``~1`` and ``~0``
+    read (RFC 3986, RFC 6901): ``#/$defs/Actor%20Type`` names ``Actor Type``.
+    """
+    fragment = unquote(ref[1:], errors="strict")
+    if fragment and not fragment.startswith("/"):
+        raise KeyError(ref)
     node: Any = root
-    for part in ref[2:].split("/") if ref != "#" else []:
+    for part in fragment.split("/")[1:]:
         key = part.replace("~1", "/").replace("~0", "~")
         node = node[int(key)] if isinstance(node, list) else node[key]
     return node
 
 
-def _resolve(node: Any, root: Mapping[str, Any], depth: int = 0) -> Any:
+def _resolve(node: Any, root: Mapping[str, Any], depth: int = 0, *, nested: bool = False) -> Any:
     """Inline local ``$ref``s: a ``$ref`` beside other keywords is the ``_conjunction``
-    of its target and them, as draft 2020-12 applies both."""
+    of its target and them, as draft 2020-12 applies both.
+
+    A subschema with an ``$id`` of its own (``nested``: below the top) is a new base
+    for the ``$ref``s inside it, which then name its own ``$defs``, not the root's:
+    it is left as it is, so that any change there is compared as written
+    (``unclassified_change`` unless the baseline has the same).
+    """
     if isinstance(node, list):
-        return [_resolve(item, root, depth) for item in node]
-    if not isinstance(node, dict):
+        return [_resolve(item, root, depth, nested=True) for item in node]
+    if not isinstance(node, dict) or (nested and "$id" in node):
         return node
     ref = node.get("$ref")
     if isinstance(ref, str) and ref.startswith("#") and depth < _MAX_REF_DEPTH:
@@ -266,14 +288,15 @@ def _resolve(node: Any, root: Mapping[str, Any], depth: int = 0) -> Any:
             target = None
         if isinstance(target, dict):
             siblings = {k: v for k, v in node.items() if k != "$ref"}
-            return _resolve(_conjunction(target, siblings), root, depth + 1)
+            return _resolve(_conjunction(target, siblings), root, depth + 1, nested=nested)
         if isinstance(target, bool):  # a boolean schema: no sibling can widen false
+            rest = {k: v for k, v in node.items() if k != "$ref"}
             return (
                 target
                 if len(node) == 1 or not target
-                else _resolve({k: v for k, v in node.items() if k != "$ref"}, root, depth)
+                else _resolve(rest, root, depth, nested=nested)
             )
-    return {key: _resolve(value, root, depth) for key, value in node.items()}
+    return {key: _resolve(value, root, depth, nested=True) for key, value in node.items()}
 
 
 def _conjunction(target: dict[str, Any], siblings: dict[str, Any]) -> dict[str, Any]:
@@ -377,6 +400,19 @@ def _takes_nothing(node: Any) -> bool:
             _ALL_TYPES, *(_types(b) for b in every if isinstance(b, dict))
         ),
         _takes_everything(node.get("if", False)) and _takes_nothing(node.get("then", True)),
+        values is not None and not any(_valid_under(node, v) for v in values.values()),
+        types <= {"integer", "number"} and _no_number_between(node, integers=types == {"integer"}),
+        types == {"array"}
+        and _number(node.get("minItems", 0)) >= 1
+        and "prefixItems" not in node
+        and _takes_nothing(node.get("items", True)),
+        types == {"object"}
+        and any(
+            _takes_nothing(node.get("properties", {}).get(name, True))
+            for name in node.get("required", ())
+            if isinstance(name, str)
+        ),
+        types == {"string"} and _matches_nothing(node.get("pattern")),
     )
     if any(rules):
         return True
@@ -385,6 +421,52 @@ def _takes_nothing(node: Any) -> bool:
         return True
     one = node.get("oneOf")
     return isinstance(one, list) and sum(map(_takes_everything, one)) >= 2
+
+
+def _number(value: object) -> float:
+    """``value`` as a bound when it is a JSON number, else 0."""
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
+
+
+def _valid_under(node: Mapping[str, Any], value: object) -> bool:
+    """Whether one of an ``enum``'s values passes the rest of ``node`` (``const``
+    ``"a"`` with ``minLength`` 2 passes nothing); a schema ``jsonschema`` cannot
+    apply counts as passing it (not proven to take nothing)."""
+    from jsonschema import Draft202012Validator
+
+    try:
+        return bool(Draft202012Validator(dict(node)).is_valid(value))
+    except Exception:  # a pattern Python cannot read, a keyword's wrong type
+        return True
+
+
+def _no_number_between(node: Mapping[str, Any], *, integers: bool) -> bool:
+    """Whether ``node``'s bounds (``minimum``, ``exclusiveMinimum`` ...) leave no
+    number between them, or no integer when only integers are taken."""
+    bounds: dict[str, float] = {}
+    for key in (*_LOWER_BOUNDS[:2], *_UPPER_BOUNDS[:2]):
+        value = node.get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float, type(None))):
+            return False
+        if value is not None:
+            bounds[key] = value
+    low, high = bounds.get("minimum", -math.inf), bounds.get("maximum", math.inf)
+    low_open, high_open = "exclusiveMinimum" in bounds, "exclusiveMaximum" in bounds
+    if low_open and bounds["exclusiveMinimum"] >= low:
+        low = bounds["exclusiveMinimum"]
+    else:
+        low_open = False
+    if high_open and bounds["exclusiveMaximum"] <= high:
+        high = bounds["exclusiveMaximum"]
+    else:
+        high_open = False
+    if low > high or (low == high and (low_open or high_open)):
+        return True
+    if not (integers and math.isfinite(low) and math.isfinite(high)):
+        return False
+    first = math.floor(low) + 1 if low_open else math.ceil(low)
+    last = math.ceil(high) - 1 if high_open else math.floor(high)
+    return first > last
 
 
 def _crossed(node: Mapping[str, Any], low: str, high: str) -> bool:
@@ -459,7 +541,63 @@ def _pattern_relation(old: object, new: object) -> Relation:
         return "unproven"
     if not all(p.startswith("^") and p.endswith("$") and not p.endswith("\\$") for p in (old, new)):
         return "unproven"
+    if not (_portable(old) and _portable(new)):
+        return "unproven"
     return _automata_relation(old[1:-1], new[1:-1])
+
+
+_SAME_ESCAPES: Final = frozenset("\\/.-^$|?*+()[]{}nrtfv0")
+"""Characters whose escape means one thing in ECMA-262, in Python's ``re`` and to the
+automata (with ``x``, ``u`` and their hex digits): ``\\d``, ``\\w``, ``\\s`` and
+their negations are Unicode classes in Python's ``re``, ASCII ones in ECMA-262 (``\\s``
+aside) and in this package's engines; ``\\b``, ``\\A``, ``\\Z`` and back-references
+differ more."""
+
+_SAME_GROUPS: Final = (":", "=", "!", "<=", "<!")
+"""What may follow ``(?``: a plain group and the lookarounds."""
+
+
+def _portable(pattern: str) -> bool:
+    """Whether ``pattern`` uses only what means one thing to every reader of it.
+
+    Python's ``re`` also reads possessive quantifiers (``*+``), atomic and
+    named groups, inline flags and conditionals, which ECMA-262 refuses or
+    reads otherwise, and which the automata may read as something else (a
+    possessive ``*+`` as a repeat of a repeat, found wider where it is
+    narrower): a pattern that holds one is never proven wider.
+    """
+    at, in_class, quantified = 0, False, False
+    while at < len(pattern):
+        char = pattern[at]
+        if char == "\\":
+            escaped = pattern[at + 1 : at + 2]
+            if escaped not in _SAME_ESCAPES and escaped not in ("x", "u"):
+                return False
+            at, quantified = at + 2, False
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "(" and pattern.startswith("(?", at):
+            if not pattern.startswith(_SAME_GROUPS, at + 2):
+                return False
+        elif char == "+" and quantified:  # a possessive quantifier
+            return False
+        quantified = not in_class and char in "*+?}"
+        at += 1
+    return True
+
+
+def _matches_nothing(pattern: object) -> bool:
+    """Whether a ``pattern`` (searched for, as JSON Schema does) is proven to match no
+    string at all (``[^\\s\\S]``), its automaton empty."""
+    if not isinstance(pattern, str) or not _portable(pattern):
+        return False
+    inner = pattern.removeprefix("^").removesuffix("$") if not pattern.endswith("\\$") else ""
+    if not inner or "^" in inner.replace("[^", "") or "$" in inner:
+        return False  # an anchor inside: not read here
+    return _in_child(inner) == "empty"
 
 
 @functools.lru_cache(maxsize=256)
@@ -467,10 +605,18 @@ def _automata_relation(old: str, new: str) -> Relation:
     """``_pattern_relation`` of two unanchored patterns, decided in a child process
     stopped after ``_PATTERN_SECONDS`` (``_automata``), once
     per pair: a set of schemas changes one pattern in many fields alike."""
+    answer = _in_child(old, new)
+    return answer if answer in ("wider", "same") else "unproven"  # type: ignore[return-value]
+
+
+@functools.lru_cache(maxsize=256)
+def _in_child(*patterns: str) -> str:
+    """``_automata``'s answer for one pattern (``emptiness``) or two (``relation``),
+    from a child process stopped after ``_PATTERN_SECONDS``: ``unproven`` then."""
     try:
         done = subprocess.run(
             [sys.executable, _automata.__file__],
-            input=json.dumps([old, new]),
+            input=json.dumps(patterns),
             capture_output=True,
             text=True,
             timeout=_PATTERN_SECONDS,
@@ -479,9 +625,8 @@ def _automata_relation(old: str, new: str) -> Relation:
     except subprocess.TimeoutExpired:
         return "unproven"
     except OSError:  # no interpreter to start (an embedded Python): compared here, unbounded
-        return _automata.relation(old, new)
-    answer = done.stdout.strip()
-    return answer if answer in ("wider", "same") else "unproven"  # type: ignore[return-value]
+        return _automata.answer(list(patterns))
+    return done.stdout.strip() or "unproven"
 
 
 class _Diff:
@@ -587,6 +732,15 @@ class _Diff:
             elif now and not was:
                 if name in new_required:
                     self.add(where, "required_added", f"new required property {name!r}")
+                elif self.schema == ENVELOPE_NAME and path == ("payload",):
+                    if not _takes_everything(new_props.get(name, {})):
+                        # A payload's fields are its event type's; every event carries some.
+                        self.add(
+                            where,
+                            "constraint_tightened",
+                            f"the envelope now constrains payload field {name!r}: events "
+                            "whose payload carries it may now fail",
+                        )
                 elif _takes_nothing(new_props.get(name, {})):
                     # The schema was open to it: events that carry it passed, and now fail.
                     self.add(
@@ -682,9 +836,14 @@ def load_schema_set(directory: Path) -> dict[str, dict[str, Any]]:
     if not directory.is_dir():
         raise SchemaSetError(f"{directory}: not a folder")
     schemas: dict[str, dict[str, Any]] = {}
+    ids: dict[object, Path] = {}
     for path in sorted(directory.glob("*.json")):
         try:
-            schema = json.loads(read_small(path, SCHEMA_FILE_LIMIT).decode("utf-8"))
+            schema = json.loads(
+                read_small(path, SCHEMA_FILE_LIMIT).decode("utf-8"),
+                object_pairs_hook=_one_value_a_key,
+                parse_constant=_no_constant,
+            )
         except OSError as exc:
             raise SchemaSetError(f"{path}: cannot read it: {os_error_reason(exc)}") from exc
         except (UnicodeDecodeError, ValueError) as exc:
@@ -692,10 +851,14 @@ def load_schema_set(directory: Path) -> dict[str, dict[str, Any]]:
         if not isinstance(schema, dict) or "$schema" not in schema:
             raise SchemaSetError(f"{path}: not a JSON Schema (no $schema)")
         _check_against_its_dialect(path, schema)
+        _check_refs(path, schema)
+        same = ids.setdefault(schema.get("$id"), path)
+        if same != path and schema.get("$id") is not None:
+            raise SchemaSetError(f"{path}: its $id is {same.name}'s too")
         schemas[path.stem] = schema
     if not schemas:
         raise SchemaSetError(f"{directory}: no schema files (*.json) in it")
-    if "Event" not in schemas:
+    if ENVELOPE_NAME not in schemas:
         raise SchemaSetError(f"{directory}: no envelope schema Event.json")
     if not set(schemas) & set(EVENT_FAMILIES):
         raise SchemaSetError(
@@ -704,6 +867,41 @@ def load_schema_set(directory: Path) -> dict[str, dict[str, Any]]:
     if schema_set_version(schemas) is None:
         raise SchemaSetError(f"{directory}: the $ids do not name one contract version")
     return schemas
+
+
+def _one_value_a_key(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object of a schema file; a key written twice raises ``ValueError`` (which
+    value a reader keeps is its own choice: the gate would compare one of them)."""
+    repeated = repeated_keys(pairs)
+    if repeated:
+        raise ValueError(f"the key {repeated[0]!r} is written more than once in one object")
+    return dict(pairs)
+
+
+def _no_constant(name: str) -> float:
+    """``json``'s reading of ``NaN`` and ``Infinity``, which are not JSON: refused."""
+    raise ValueError(f"{name} is not JSON")
+
+
+def _check_refs(path: Path, schema: dict[str, Any]) -> None:
+    """``SchemaSetError`` when a local ``$ref`` (``#/...``) names nothing in ``schema``:
+    compared as a ``$ref`` to nothing, the field it constrains would read as taking
+    anything (found by an outside run as ``type_widened`` plus a false additive)."""
+    stack: list[Any] = list(schema.values())
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+            continue
+        if not isinstance(node, dict) or "$id" in node:  # a base of its own: not read here
+            continue
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/"):
+            try:
+                _pointer(schema, ref)
+            except (KeyError, IndexError, ValueError, TypeError) as exc:
+                raise SchemaSetError(f"{path}: $ref {ref!r} names nothing in it") from exc
+        stack.extend(node.values())
 
 
 def _check_against_its_dialect(path: Path, schema: dict[str, Any]) -> None:
@@ -717,7 +915,10 @@ def _check_against_its_dialect(path: Path, schema: dict[str, Any]) -> None:
     if validator is None:
         raise SchemaSetError(f"{path}: $schema {schema['$schema']!r} names no dialect known here")
     try:
-        validator.check_schema(schema)
+        with warnings.catch_warnings():
+            # "Possible nested set" and the like: Python's opinion of a pattern, not the gate's
+            warnings.simplefilter("ignore", FutureWarning)
+            validator.check_schema(schema)
     except SchemaError as exc:
         where = "/".join(str(part) for part in exc.path) or "the top"
         raise SchemaSetError(

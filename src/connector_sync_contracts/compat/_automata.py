@@ -16,7 +16,7 @@ import json
 import sys
 from typing import Literal
 
-__all__ = ["Relation", "relation"]
+__all__ = ["Relation", "answer", "emptiness", "relation"]
 
 Relation = Literal["wider", "same", "unproven"]
 """``new`` matches every string ``old`` does and more, exactly those, or not proven."""
@@ -37,9 +37,24 @@ def relation(old: str, new: str) -> Relation:
         return "unproven"
 
 
+def emptiness(pattern: str) -> Literal["empty", "some", "unproven"]:
+    """Whether ``pattern`` (unanchored) matches no string at all."""
+    import interegular
+
+    try:
+        empty = interegular.parse_pattern(pattern).to_fsm().empty()  # type: ignore[no-untyped-call]
+    except Exception:
+        return "unproven"
+    return "empty" if empty else "some"
+
+
+def answer(patterns: list[str]) -> str:
+    """``emptiness`` of one pattern, ``relation`` of two (the child's answer)."""
+    return emptiness(patterns[0]) if len(patterns) == 1 else relation(patterns[0], patterns[1])
+
+
 def _main() -> None:
-    old, new = json.load(sys.stdin)
-    print(relation(old, new))
+    print(answer(json.load(sys.stdin)))
 
 
 if __name__ == "__main__":
