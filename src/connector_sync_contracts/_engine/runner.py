@@ -489,15 +489,17 @@ class _NativeRecords:
 
         A copy decided in Python when it was read is the one kept then
         (``kept``, ``offer``'s). Any other is read at its offset as
-        ``native.copy_taken_whole`` reads it: its sort key and record are the
-        core's, its canonical JSON is written from its object without the
-        models. An event_id with a copy the core would not take (the model
-        path decides it), or whose place is not known, is left for the
-        models. Returns the event_ids settled, and the copies dropped and
-        conflicts among them.
+        ``native.copy_taken_whole`` reads it, or, where no offset is known (a
+        ``.gz`` input), by its number in one pass over its input
+        (``_unplaced_lines``): its sort key and record are the core's, its
+        canonical JSON is written from its object without the models. An
+        event_id with a copy the core would not take (the model path decides
+        it), or that cannot be read, is left for the models. Returns the
+        event_ids settled, and the copies dropped and conflicts among them.
         """
         scanner, settled, dropped = self.scanner, set(), 0
         conflicts: dict[str, int] = {}
+        by_number = _unplaced_lines(places, sources, kept)
         for eid, at in places.items():
             checked: list[_Copy] = []
             for index, line, offset, length in dict.fromkeys(at):
@@ -506,7 +508,11 @@ class _NativeRecords:
                     checked.append(_kept_copy(*known_copy))
                     continue
                 known = offset >= 0 and index < len(sources)
-                raw = sources[index].read_held(offset, length) if known else None
+                raw = (
+                    sources[index].read_held(offset, length)
+                    if known
+                    else by_number.get((index, line))
+                )
                 took = None if raw is None else native.copy_taken_whole(scanner, raw)
                 if took is None or took[0] != eid:
                     break
@@ -602,6 +608,27 @@ class _NativeRecords:
         for eid, found in copies.items():
             dropped += self._decide(eid, found, conflicts)
         return dropped, conflicts
+
+
+def _unplaced_lines(
+    places: Mapping[str, Sequence[tuple[int, int, int, int]]],
+    sources: list[Source],
+    kept: Mapping[tuple[int, int], object],
+) -> dict[tuple[int, int], bytes]:
+    """The copies ``places`` names without an offset (a ``.gz`` input, a CloudEvents
+    stand-in) and ``kept`` does not hold, read by number: one pass over each input
+    that has any (``Source.lines_at``). Keyed by (source index, line)."""
+    wanted: dict[int, set[int]] = {}
+    for at in places.values():
+        for index, line, offset, _ in at:
+            if offset < 0 and line > 0 and index < len(sources) and (index, line) not in kept:
+                wanted.setdefault(index, set()).add(line)
+    found: dict[tuple[int, int], bytes] = {}
+    for index, numbers in wanted.items():
+        for number, raw in sources[index].lines_at(numbers):
+            if raw is not None:
+                found[index, number] = raw
+    return found
 
 
 class _Replayer:
