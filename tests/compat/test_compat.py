@@ -413,12 +413,12 @@ def test_a_pattern_too_costly_to_compare_is_breaking_within_the_bound(
     # Wider than ^[a-z]+$ in truth for the second, but not proven within the bound:
     # the gate fails closed, and it does not hang.
     monkeypatch.setattr(compat, "_PATTERN_SECONDS", 1.0)
-    compat._automata_relation.cache_clear()
+    compat._in_child.cache_clear()
     costly = copy.deepcopy(BASE)
     costly["properties"]["code"]["pattern"] = pattern
     [change] = compare_schemas("Thing", BASE, costly)
     assert (change.kind, change.code) == ("breaking", "constraint_tightened")
-    compat._automata_relation.cache_clear()
+    compat._in_child.cache_clear()
 
 
 def test_a_pattern_rewritten_in_many_places_is_shown_whole() -> None:

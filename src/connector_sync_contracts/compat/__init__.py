@@ -286,16 +286,13 @@ def _resolve(node: Any, root: Mapping[str, Any], depth: int = 0, *, nested: bool
             target = _pointer(root, ref)
         except (KeyError, IndexError, ValueError, TypeError):
             target = None
+        siblings = {k: v for k, v in node.items() if k != "$ref"}
         if isinstance(target, dict):
-            siblings = {k: v for k, v in node.items() if k != "$ref"}
             return _resolve(_conjunction(target, siblings), root, depth + 1, nested=nested)
         if isinstance(target, bool):  # a boolean schema: no sibling can widen false
-            rest = {k: v for k, v in node.items() if k != "$ref"}
-            return (
-                target
-                if len(node) == 1 or not target
-                else _resolve(rest, root, depth, nested=nested)
-            )
+            if not siblings or not target:
+                return target
+            return _resolve(siblings, root, depth, nested=nested)
     return {key: _resolve(value, root, depth, nested=True) for key, value in node.items()}
 
 
@@ -400,7 +397,6 @@ def _takes_nothing(node: Any) -> bool:
             _ALL_TYPES, *(_types(b) for b in every if isinstance(b, dict))
         ),
         _takes_everything(node.get("if", False)) and _takes_nothing(node.get("then", True)),
-        values is not None and not any(_valid_under(node, v) for v in values.values()),
         types <= {"integer", "number"} and _no_number_between(node, integers=types == {"integer"}),
         types == {"array"}
         and _number(node.get("minItems", 0)) >= 1
@@ -412,9 +408,14 @@ def _takes_nothing(node: Any) -> bool:
             for name in node.get("required", ())
             if isinstance(name, str)
         ),
-        types == {"string"} and _matches_nothing(node.get("pattern")),
     )
-    if any(rules):
+    # The costly rules last, asked only when the others found nothing: a validator
+    # built per enum value, an automaton built in a child process.
+    if (
+        any(rules)
+        or (values is not None and not any(_valid_under(node, v) for v in values.values()))
+        or (types == {"string"} and _matches_nothing(node.get("pattern")))
+    ):
         return True
     branches = [node.get(key) for key in ("anyOf", "oneOf")]
     if any(isinstance(b, list) and b and all(_takes_nothing(x) for x in b) for b in branches):
@@ -600,11 +601,10 @@ def _matches_nothing(pattern: object) -> bool:
     return _in_child(inner) == "empty"
 
 
-@functools.lru_cache(maxsize=256)
 def _automata_relation(old: str, new: str) -> Relation:
     """``_pattern_relation`` of two unanchored patterns, decided in a child process
-    stopped after ``_PATTERN_SECONDS`` (``_automata``), once
-    per pair: a set of schemas changes one pattern in many fields alike."""
+    stopped after ``_PATTERN_SECONDS`` (``_in_child``, once per pair: a set of
+    schemas changes one pattern in many fields alike)."""
     answer = _in_child(old, new)
     return answer if answer in ("wider", "same") else "unproven"  # type: ignore[return-value]
 
